@@ -1,0 +1,218 @@
+/**
+ * The one module that reads `process.env`. Every key is trimmed, defaulted or rejected with a
+ * {@link ConfigError} naming the key and what it accepts. Load once at start, pass the typed
+ * object down.
+ *
+ * @example
+ * const config = loadConfig();            // throws ConfigError on a bad value
+ * const config = loadConfig({ PORT: '0' }); // tests pass their own environment
+ */
+import path from 'node:path';
+import { ConfigError } from './errors';
+
+export type Env = Record<string, string | undefined>;
+
+export const WORKER_ROLES = ['cloud', 'local', 'transcript'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One documented key: its name, default and what it accepts. Mirrored in the README table. */
+export interface KeyDoc {
+  key: string;
+  default: string;
+  accepts: string;
+  description: string;
+}
+
+/** The typed configuration. Each field's default is in {@link CONFIG_KEYS}. */
+export interface Config {
+  redisUrl?: string;
+  queuePrefix: string;
+  port: number;
+  host: string;
+  apiGatewayUrl?: string;
+  apiGatewayApiKey?: string;
+  apiGatewaySigv4: boolean;
+  apiGatewayTimeoutMs: number;
+  gatewayPort: number;
+  awsRegion: string;
+  bedrockModelId: string;
+  bedrockEndpoint?: string;
+  ollamaHost?: string;
+  ollamaModel: string;
+  ollamaTimeoutMs: number;
+  maxTurns: number;
+  conversationTimeoutMinutes: number;
+  outputDir: string;
+  workerRoles: WorkerRole[];
+  cloudConcurrency: number;
+  localConcurrency: number;
+  transcriptConcurrency: number;
+  cloudRateLimitMax: number;
+  cloudRateLimitDurationMs: number;
+  jobAttempts: number;
+  backoffDelayMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  csvEscapeFormulas: boolean;
+  maxBodyBytes: number;
+  retentionSeconds: number;
+  boardUsername?: string;
+  boardPassword?: string;
+  apiKey?: string;
+  logLevel: LogLevel;
+  metricsPort: number;
+  emulatorLatencyMs: number;
+}
+
+export const CONFIG_KEYS: KeyDoc[] = [
+  { key: 'REDIS_URL', default: '(unset: embedded redis-server)', accepts: 'redis:// or rediss:// URL', description: 'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a redis-server is spawned on a free port with AOF in a temp dir.' },
+  { key: 'QUEUE_PREFIX', default: '{llmconv}', accepts: 'non-empty, no spaces', description: "BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster." },
+  { key: 'PORT', default: '8080', accepts: 'integer 0-65535', description: 'Producer HTTP port.' },
+  { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers).' },
+  { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
+  { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
+  { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
+  { key: 'API_GATEWAY_TIMEOUT_MS', default: '60000', accepts: 'integer > 0', description: 'Per-call timeout for the cloud call (aborted with AbortSignal).' },
+  { key: 'GATEWAY_PORT', default: '3001', accepts: 'integer 0-65535', description: 'Port of the local API Gateway host (`npm run gateway`).' },
+  { key: 'AWS_REGION', default: 'us-east-1', accepts: 'AWS region', description: 'Region for Bedrock and SigV4.' },
+  { key: 'BEDROCK_MODEL_ID', default: 'anthropic.claude-3-haiku-20240307-v1:0', accepts: 'model id or inference profile', description: 'Default cloud model (a conversation may name its own).' },
+  { key: 'BEDROCK_ENDPOINT', default: '(unset: AWS endpoint)', accepts: 'http(s) URL', description: 'Bedrock Runtime endpoint override (e.g. the emulator).' },
+  { key: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', accepts: 'http(s) URL', description: 'Ollama on the worker host. Unset under `npm start`: the Ollama emulator.' },
+  { key: 'OLLAMA_MODEL', default: 'llama3.2', accepts: 'model name', description: 'Default local model.' },
+  { key: 'OLLAMA_TIMEOUT_MS', default: '120000', accepts: 'integer > 0', description: 'Per-call timeout for Ollama.' },
+  { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
+  { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },
+  { key: 'OUTPUT_DIR', default: './output', accepts: 'directory', description: 'Where transcript CSVs are written.' },
+  { key: 'WORKER_ROLES', default: 'cloud,local,transcript', accepts: 'comma list of cloud, local, transcript', description: 'Roles this worker process runs.' },
+  { key: 'CLOUD_CONCURRENCY', default: '8', accepts: 'integer 1-1000', description: 'Concurrent cloud jobs per process.' },
+  { key: 'LOCAL_CONCURRENCY', default: '1', accepts: 'integer 1-1000', description: 'Concurrent Ollama jobs per process; match `OLLAMA_NUM_PARALLEL`.' },
+  { key: 'TRANSCRIPT_CONCURRENCY', default: '4', accepts: 'integer 1-1000', description: 'Concurrent transcript jobs per process.' },
+  { key: 'CLOUD_RATE_LIMIT_MAX', default: '0', accepts: 'integer >= 0 (0 = off)', description: 'BullMQ limiter: at most this many cloud jobs per duration, across all hosts.' },
+  { key: 'CLOUD_RATE_LIMIT_DURATION_MS', default: '1000', accepts: 'integer > 0', description: 'Limiter window.' },
+  { key: 'JOB_ATTEMPTS', default: '6', accepts: 'integer 1-100', description: 'Attempts per step for retryable errors.' },
+  { key: 'BACKOFF_DELAY_MS', default: '1000', accepts: 'integer >= 0', description: 'Base of the exponential backoff (with jitter).' },
+  { key: 'LOCK_DURATION_MS', default: '10000', accepts: 'integer >= 1000', description: 'BullMQ job lock, renewed every half; a dead worker\'s job is recovered within about this time.' },
+  { key: 'STALLED_INTERVAL_MS', default: '5000', accepts: 'integer >= 500', description: 'How often workers look for stalled jobs.' },
+  { key: 'MAX_STALLED_COUNT', default: '3', accepts: 'integer >= 0', description: 'Stalls before a job fails as repeatedly killed.' },
+  { key: 'CSV_ESCAPE_FORMULAS', default: 'true', accepts: 'true/false', description: "Prefix cells starting with = + - @ tab CR with ' so spreadsheets do not run them." },
+  { key: 'MAX_BODY_BYTES', default: '65536', accepts: 'integer > 0', description: 'Request body limit (413 beyond).' },
+  { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
+  { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
+  { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
+  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`.' },
+  { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
+  { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
+  { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },
+];
+
+const DEFAULTS: Record<string, string> = Object.fromEntries(
+  CONFIG_KEYS.filter((k) => !k.default.startsWith('(')).map((k) => [k.key, k.default]),
+);
+
+function reader(env: Env) {
+  const raw = (key: string): string | undefined => {
+    const v = env[key]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const doc = (key: string) => CONFIG_KEYS.find((k) => k.key === key)?.accepts ?? 'a valid value';
+  const fail = (key: string, value: string): never => {
+    throw new ConfigError(`${key}=${JSON.stringify(value)} is invalid: expected ${doc(key)}`, key);
+  };
+  const str = (key: string): string => raw(key) ?? DEFAULTS[key]!;
+  const opt = (key: string): string | undefined => raw(key);
+  const int = (key: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = str(key);
+    if (!/^-?\d+$/.test(v)) return fail(key, v);
+    const n = Number(v);
+    if (n < min || n > max) fail(key, v);
+    return n;
+  };
+  const num = (key: string, minExclusive: number): number => {
+    const v = str(key);
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= minExclusive) fail(key, v);
+    return n;
+  };
+  const bool = (key: string): boolean => {
+    const v = str(key).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    return fail(key, v);
+  };
+  const url = (key: string, schemes: string[]): string | undefined => {
+    const v = opt(key);
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(v);
+      if (!schemes.includes(u.protocol)) fail(key, v);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      fail(key, v);
+    }
+    return v.replace(/\/+$/, '');
+  };
+  return { str, opt, int, num, bool, url, fail };
+}
+
+/** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
+export function loadConfig(env: Env = process.env): Config {
+  const r = reader(env);
+  const roles = r.str('WORKER_ROLES').split(',').map((s) => s.trim()).filter(Boolean);
+  if (roles.length === 0 || roles.some((x) => !(WORKER_ROLES as readonly string[]).includes(x))) {
+    r.fail('WORKER_ROLES', r.str('WORKER_ROLES'));
+  }
+  const queuePrefix = r.str('QUEUE_PREFIX');
+  if (/\s/.test(queuePrefix)) r.fail('QUEUE_PREFIX', queuePrefix);
+  const logLevel = r.str('LOG_LEVEL').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) r.fail('LOG_LEVEL', logLevel);
+  const boardUsername = r.opt('BOARD_USERNAME');
+  const boardPassword = r.opt('BOARD_PASSWORD');
+  if ((boardUsername === undefined) !== (boardPassword === undefined)) {
+    throw new ConfigError('BOARD_USERNAME and BOARD_PASSWORD must be set together', boardUsername ? 'BOARD_PASSWORD' : 'BOARD_USERNAME');
+  }
+  const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
+  const config: Config = {
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix,
+    port: r.int('PORT', 0, 65535),
+    host: r.str('HOST'),
+    apiGatewayUrl: r.url('API_GATEWAY_URL', ['http:', 'https:']),
+    apiGatewayApiKey: r.opt('API_GATEWAY_API_KEY'),
+    apiGatewaySigv4: r.bool('API_GATEWAY_SIGV4'),
+    apiGatewayTimeoutMs: r.int('API_GATEWAY_TIMEOUT_MS', 1),
+    gatewayPort: r.int('GATEWAY_PORT', 0, 65535),
+    awsRegion: r.str('AWS_REGION'),
+    bedrockModelId: r.str('BEDROCK_MODEL_ID'),
+    bedrockEndpoint: r.url('BEDROCK_ENDPOINT', ['http:', 'https:']),
+    ollamaHost: r.url('OLLAMA_HOST', ['http:', 'https:']),
+    ollamaModel: r.str('OLLAMA_MODEL'),
+    ollamaTimeoutMs: r.int('OLLAMA_TIMEOUT_MS', 1),
+    maxTurns: r.int('MAX_TURNS', 1, 1000),
+    conversationTimeoutMinutes: r.num('CONVERSATION_TIMEOUT_MINUTES', 0),
+    outputDir: path.resolve(r.str('OUTPUT_DIR')),
+    workerRoles: [...new Set(roles)] as WorkerRole[],
+    cloudConcurrency: r.int('CLOUD_CONCURRENCY', 1, 1000),
+    localConcurrency: r.int('LOCAL_CONCURRENCY', 1, 1000),
+    transcriptConcurrency: r.int('TRANSCRIPT_CONCURRENCY', 1, 1000),
+    cloudRateLimitMax: r.int('CLOUD_RATE_LIMIT_MAX', 0),
+    cloudRateLimitDurationMs: r.int('CLOUD_RATE_LIMIT_DURATION_MS', 1),
+    jobAttempts: r.int('JOB_ATTEMPTS', 1, 100),
+    backoffDelayMs: r.int('BACKOFF_DELAY_MS', 0),
+    lockDurationMs,
+    stalledIntervalMs: r.int('STALLED_INTERVAL_MS', 500),
+    maxStalledCount: r.int('MAX_STALLED_COUNT', 0),
+    csvEscapeFormulas: r.bool('CSV_ESCAPE_FORMULAS'),
+    maxBodyBytes: r.int('MAX_BODY_BYTES', 1),
+    retentionSeconds: r.int('RETENTION_SECONDS', 1),
+    boardUsername,
+    boardPassword,
+    apiKey: r.opt('API_KEY'),
+    logLevel: logLevel as LogLevel,
+    metricsPort: r.int('METRICS_PORT', 0, 65535),
+    emulatorLatencyMs: r.int('EMULATOR_LATENCY_MS', 0),
+  };
+  return config;
+}
