@@ -1,0 +1,41 @@
+/**
+ * The provider contract both sides of a conversation implement: the cloud client (API Gateway →
+ * Lambda → Bedrock) and the Ollama provider. Workers depend on this interface only.
+ */
+
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface LlmCall {
+  /** The new user message. */
+  prompt: string;
+  /** Model id; empty/undefined: the provider's default. */
+  model?: string;
+  system?: string;
+  /** Earlier messages, oldest first, alternating user/assistant. */
+  history?: ChatTurn[];
+  temperature?: number;
+  maxTokens?: number;
+  conversationId?: string;
+  turn?: number;
+  /** Aborts the call (deadline, cancel, lost lock). */
+  signal?: AbortSignal;
+  /** Per-call timeout in ms (the provider combines it with `signal`). */
+  timeoutMs?: number;
+}
+
+export interface LlmReply {
+  text: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  stopReason: string;
+  latencyMs: number;
+}
+
+/** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */
+export interface LlmProvider {
+  generate(call: LlmCall): Promise<LlmReply>;
+}
