@@ -1,0 +1,275 @@
+/**
+ * The conversation store in Redis: one hash per conversation (settings, status, reasons), one hash
+ * of step records per conversation, written only if absent (HSETNX) so a re-run step never
+ * records twice. Terminal transitions are atomic (Lua) and happen once. Every change is
+ * published on one channel for live progress (SSE).
+ *
+ * Keys (under the BullMQ prefix, so a `{hash tag}` prefix keeps them in the queues' slot):
+ *   <prefix>:conv:{<id>}          hash   settings, status, stopReason, error, times, transcriptPath
+ *   <prefix>:conv:{<id>}:turns    hash   cloud:<k> / local:<k> → JSON step records
+ *   <prefix>:idem:<sha256(key)>   string Idempotency-Key → conversation id
+ *   <prefix>:recent               zset   conversation ids by creation time (trimmed)
+ *   <prefix>:events               pubsub channel of ConversationEvent JSON
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export type ConversationStatus = 'queued' | 'running' | TerminalStatus;
+
+export const isTerminal = (s: string | undefined): s is TerminalStatus =>
+  (TERMINAL_STATUSES as readonly string[]).includes(s ?? '');
+
+/** Why a conversation stopped (machine-readable). */
+export type StopReason =
+  | 'max_turns'
+  | 'stop_phrase'
+  | 'deadline_exceeded'
+  | 'cancelled'
+  | 'provider_error'
+  | 'retries_exhausted'
+  | 'stalled'
+  | 'internal_error';
+
+/** The validated settings of one conversation (defaults already applied). */
+export interface ConversationSettings {
+  initialQuery: string;
+  outputFile: string;
+  maxTurns: number;
+  timeoutMinutes: number;
+  cloudModel: string;
+  localModel: string;
+  temperature?: number;
+  maxTokens?: number;
+  stopPhrase?: string;
+  contextTurns: number;
+  templates: { followUp: string; nextQuery: string };
+  systemPrompts: { cloud?: string; local?: string };
+}
+
+export interface ConversationRecord {
+  id: string;
+  status: ConversationStatus;
+  settings: ConversationSettings;
+  createdAt: number;
+  updatedAt: number;
+  /** Epoch ms after which the conversation is `timed_out`. */
+  deadline: number;
+  stopReason?: StopReason;
+  error?: string;
+  /** Set when the last step ended the chain normally; the transcript step then completes it. */
+  pendingStop?: StopReason;
+  transcriptPath?: string;
+  finishedAt?: number;
+}
+
+export interface CloudStep {
+  question: string;
+  answer: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  stopReason: string;
+  startedAt: number;
+  at: number;
+}
+
+export interface LocalStep {
+  prompt: string;
+  followUp: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  stopReason: string;
+  at: number;
+}
+
+export interface TurnRecord {
+  turn: number;
+  cloud?: CloudStep;
+  local?: LocalStep;
+}
+
+export type ConversationEvent =
+  | { type: 'cloud' | 'local'; conversationId: string; turn: number }
+  | { type: 'status'; conversationId: string; status: ConversationStatus; stopReason?: StopReason; error?: string };
+
+export interface ConversationStoreOptions {
+  /** BullMQ prefix (QUEUE_PREFIX). */
+  prefix: string;
+  /** TTL of finished conversations, seconds. */
+  retentionSeconds: number;
+  /** How many ids the recent list keeps. Default 10000. */
+  recentLimit?: number;
+}
+
+const FINISH_SCRIPT = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'completed' or s == 'failed' or s == 'cancelled' or s == 'timed_out' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'stopReason', ARGV[2], 'updatedAt', ARGV[4], 'finishedAt', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`;
+
+const MARK_RUNNING_SCRIPT = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1]) return 1 end
+return 0
+`;
+
+export class ConversationStore {
+  readonly prefix: string;
+  private readonly retentionSeconds: number;
+  private readonly recentLimit: number;
+
+  constructor(private readonly redis: Redis, opts: ConversationStoreOptions) {
+    this.prefix = opts.prefix;
+    this.retentionSeconds = opts.retentionSeconds;
+    this.recentLimit = opts.recentLimit ?? 10_000;
+  }
+
+  private key(id: string) {
+    return `${this.prefix}:conv:{${id}}`;
+  }
+  private turnsKey(id: string) {
+    return `${this.prefix}:conv:{${id}}:turns`;
+  }
+  private idemKey(key: string) {
+    return `${this.prefix}:idem:${createHash('sha256').update(key).digest('hex')}`;
+  }
+  get eventsChannel(): string {
+    return `${this.prefix}:events`;
+  }
+  private get recentKey() {
+    return `${this.prefix}:recent`;
+  }
+
+  /**
+   * Creates the record. With an idempotency key, the first caller wins and every later caller
+   * gets the winner's id with `created: false`.
+   */
+  async create(id: string, settings: ConversationSettings, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+    const now = Date.now();
+    const deadline = now + Math.round(settings.timeoutMinutes * 60_000);
+    // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
+    const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
+    await this.redis
+      .multi()
+      .hset(this.key(id), {
+        status: 'queued',
+        settings: JSON.stringify(settings),
+        createdAt: String(now),
+        updatedAt: String(now),
+        deadline: String(deadline),
+      })
+      .expire(this.key(id), ttl)
+      .exec();
+    if (idempotencyKey !== undefined) {
+      const won = await this.redis.set(this.idemKey(idempotencyKey), id, 'EX', ttl, 'NX');
+      if (won !== 'OK') {
+        await this.redis.del(this.key(id));
+        const existing = await this.redis.get(this.idemKey(idempotencyKey));
+        if (existing) return { id: existing, created: false };
+      }
+    }
+    await this.redis
+      .multi()
+      .zadd(this.recentKey, now, id)
+      .zremrangebyrank(this.recentKey, 0, -(this.recentLimit + 1))
+      .exec();
+    return { id, created: true };
+  }
+
+  async get(id: string): Promise<ConversationRecord | null> {
+    const h = await this.redis.hgetall(this.key(id));
+    if (!h.status) return null;
+    const num = (v?: string) => (v === undefined ? undefined : Number(v));
+    return {
+      id,
+      status: h.status as ConversationStatus,
+      settings: JSON.parse(h.settings!) as ConversationSettings,
+      createdAt: Number(h.createdAt),
+      updatedAt: Number(h.updatedAt),
+      deadline: Number(h.deadline),
+      stopReason: h.stopReason as StopReason | undefined,
+      error: h.error,
+      pendingStop: h.pendingStop as StopReason | undefined,
+      transcriptPath: h.transcriptPath,
+      finishedAt: num(h.finishedAt),
+    };
+  }
+
+  async getTurns(id: string): Promise<TurnRecord[]> {
+    const h = await this.redis.hgetall(this.turnsKey(id));
+    const turns = new Map<number, TurnRecord>();
+    for (const [field, json] of Object.entries(h)) {
+      const [side, k] = field.split(':');
+      const turn = Number(k);
+      const rec = turns.get(turn) ?? { turn };
+      if (side === 'cloud') rec.cloud = JSON.parse(json) as CloudStep;
+      else if (side === 'local') rec.local = JSON.parse(json) as LocalStep;
+      turns.set(turn, rec);
+    }
+    return [...turns.values()].sort((a, b) => a.turn - b.turn);
+  }
+
+  async getStep(id: string, side: 'cloud', turn: number): Promise<CloudStep | null>;
+  async getStep(id: string, side: 'local', turn: number): Promise<LocalStep | null>;
+  async getStep(id: string, side: 'cloud' | 'local', turn: number): Promise<CloudStep | LocalStep | null> {
+    const json = await this.redis.hget(this.turnsKey(id), `${side}:${turn}`);
+    return json ? (JSON.parse(json) as CloudStep | LocalStep) : null;
+  }
+
+  /** Records a step once; returns false when it was already recorded (a re-run). */
+  async recordStep(id: string, side: 'cloud', turn: number, step: CloudStep): Promise<boolean>;
+  async recordStep(id: string, side: 'local', turn: number, step: LocalStep): Promise<boolean>;
+  async recordStep(id: string, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): Promise<boolean> {
+    const written = await this.redis.hsetnx(this.turnsKey(id), `${side}:${turn}`, JSON.stringify(step));
+    if (written === 1) {
+      await this.redis.hset(this.key(id), 'updatedAt', String(Date.now()));
+      await this.publish({ type: side, conversationId: id, turn });
+    }
+    return written === 1;
+  }
+
+  /** queued → running (no-op otherwise). */
+  async markRunning(id: string): Promise<boolean> {
+    const r = await this.redis.eval(MARK_RUNNING_SCRIPT, 1, this.key(id), String(Date.now()));
+    if (r === 1) await this.publish({ type: 'status', conversationId: id, status: 'running' });
+    return r === 1;
+  }
+
+  /** Notes that the chain ended normally; the transcript step turns it into `completed`. */
+  async setPendingStop(id: string, reason: StopReason): Promise<void> {
+    await this.redis.hsetnx(this.key(id), 'pendingStop', reason);
+  }
+
+  /** Moves to a terminal state once; returns false when already terminal (or unknown). */
+  async finish(id: string, status: TerminalStatus, stopReason: StopReason, error?: string): Promise<boolean> {
+    const now = String(Date.now());
+    const r = await this.redis.eval(
+      FINISH_SCRIPT, 2, this.key(id), this.turnsKey(id), status, stopReason, error ?? '', now, String(this.retentionSeconds),
+    );
+    if (r === 1) await this.publish({ type: 'status', conversationId: id, status, stopReason, error });
+    return r === 1;
+  }
+
+  async setTranscriptPath(id: string, file: string): Promise<void> {
+    await this.redis.hset(this.key(id), 'transcriptPath', file);
+  }
+
+  /** Most recent conversation ids, newest first. */
+  async recent(limit = 20): Promise<string[]> {
+    return this.redis.zrevrange(this.recentKey, 0, Math.max(0, limit - 1));
+  }
+
+  private async publish(ev: ConversationEvent): Promise<void> {
+    await this.redis.publish(this.eventsChannel, JSON.stringify(ev));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The three BullMQ queues of the pipeline and the only place jobs are added, always with their
+ * deterministic ids so a duplicate add is a no-op.
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TurnJobData } from './queues';
+
+export interface PipelineQueuesOptions {
+  prefix: string;
+  attempts: number;
+  backoffDelayMs: number;
+  retentionSeconds: number;
+}
+
+export class PipelineQueues {
+  readonly cloud: Queue<TurnJobData>;
+  readonly local: Queue<TurnJobData>;
+  readonly transcript: Queue<TranscriptJobData>;
+  private readonly jobOpts;
+
+  constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
+    const base = { connection: connection as ConnectionOptions, prefix: opts.prefix };
+    this.cloud = new Queue<TurnJobData>(QUEUE_NAMES.cloud, base);
+    this.local = new Queue<TurnJobData>(QUEUE_NAMES.local, base);
+    this.transcript = new Queue<TranscriptJobData>(QUEUE_NAMES.transcript, base);
+    this.jobOpts = stepJobOptions(opts);
+  }
+
+  get all(): Queue[] {
+    return [this.cloud, this.local, this.transcript] as Queue[];
+  }
+
+  async enqueueCloud(conversationId: string, turn: number): Promise<void> {
+    await this.cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) });
+  }
+
+  async enqueueLocal(conversationId: string, turn: number): Promise<void> {
+    await this.local.add('local', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.local(conversationId, turn) });
+  }
+
+  async enqueueTranscript(conversationId: string): Promise<void> {
+    await this.transcript.add('transcript', { conversationId }, { ...this.jobOpts, jobId: jobIds.transcript(conversationId) });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((q) => q.close()));
+  }
+}

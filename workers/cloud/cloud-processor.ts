@@ -1,0 +1,63 @@
+/**
+ * The cloud step of turn k: ask the cloud model the turn's question (with up to `contextTurns`
+ * earlier exchanges), record the answer once, then queue the local step (or the transcript when
+ * the answer holds the stop phrase).
+ */
+import type { Job } from 'bullmq';
+import type { CloudStep } from '../../shared/conversation-store';
+import type { TurnJobData } from '../../shared/queues';
+import { StepRunner, type PipelineDeps } from '../step-runner';
+import { historyFor, hitsStopPhrase, questionFor } from '../turn-chain';
+
+export function createCloudProcessor(deps: PipelineDeps) {
+  const runner = new StepRunner(deps);
+  const { store, queues, cloud, logger } = deps;
+
+  return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
+    const { conversationId: id, turn } = job.data;
+    const record = await runner.begin(job, id);
+    if (!record) return 'skipped';
+    const s = record.settings;
+    let step = await store.getStep(id, 'cloud', turn);
+    if (!step) {
+      const turns = await store.getTurns(id);
+      const question = questionFor(s, turns, turn);
+      const startedAt = Date.now();
+      let reply;
+      try {
+        reply = await runner.call(job, record, 'cloud', signal, (sig, timeoutMs) =>
+          cloud.generate({
+            prompt: question,
+            model: s.cloudModel,
+            system: s.systemPrompts.cloud,
+            history: historyFor('cloud', turns, turn, s.contextTurns),
+            temperature: s.temperature,
+            maxTokens: s.maxTokens,
+            conversationId: id,
+            turn,
+            signal: sig,
+            timeoutMs,
+          }),
+        );
+      } catch (err) {
+        if (StepRunner.isEnded(err)) return 'ended';
+        throw err;
+      }
+      const fresh: CloudStep = {
+        question, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
+        latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
+      };
+      deps.hooks?.onCall?.('cloud', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      if (await store.recordStep(id, 'cloud', turn, fresh)) step = fresh;
+      else step = (await store.getStep(id, 'cloud', turn))!;
+      logger.info({ conversationId: id, turn, side: 'cloud', jobId: job.id, attempt: job.attemptsMade + 1, latencyMs: reply.latencyMs }, 'cloud reply recorded');
+      logger.debug({ conversationId: id, turn, question, answer: reply.text }, 'cloud exchange');
+    }
+    if (hitsStopPhrase(step.answer, s.stopPhrase)) {
+      await runner.stop(id, 'stop_phrase');
+      return 'stop_phrase';
+    }
+    if (!(await store.getStep(id, 'local', turn))) await queues.enqueueLocal(id, turn);
+    return 'ok';
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The local step of turn k: turn the cloud answer into a follow-up with the local model, record it
+ * once, then queue the cloud step of turn k+1 — or the transcript at maxTurns or a stop phrase.
+ */
+import type { Job } from 'bullmq';
+import type { LocalStep } from '../../shared/conversation-store';
+import type { TurnJobData } from '../../shared/queues';
+import { StepRunner, type PipelineDeps } from '../step-runner';
+import { followUpPrompt, historyFor, hitsStopPhrase } from '../turn-chain';
+
+export function createLocalProcessor(deps: PipelineDeps) {
+  const runner = new StepRunner(deps);
+  const { store, queues, local, logger } = deps;
+
+  return async function processLocal(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
+    const { conversationId: id, turn } = job.data;
+    const record = await runner.begin(job, id);
+    if (!record) return 'skipped';
+    const s = record.settings;
+    let step = await store.getStep(id, 'local', turn);
+    if (!step) {
+      const cloudStep = await store.getStep(id, 'cloud', turn);
+      if (!cloudStep) throw new Error(`cloud step of turn ${turn} missing for conversation ${id}`);
+      const turns = await store.getTurns(id);
+      const prompt = followUpPrompt(s, cloudStep.question, cloudStep.answer);
+      let reply;
+      try {
+        reply = await runner.call(job, record, 'local', signal, (sig, timeoutMs) =>
+          local.generate({
+            prompt,
+            model: s.localModel,
+            system: s.systemPrompts.local,
+            history: historyFor('local', turns, turn, s.contextTurns),
+            temperature: s.temperature,
+            maxTokens: s.maxTokens,
+            conversationId: id,
+            turn,
+            signal: sig,
+            timeoutMs,
+          }),
+        );
+      } catch (err) {
+        if (StepRunner.isEnded(err)) return 'ended';
+        throw err;
+      }
+      const fresh: LocalStep = {
+        prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
+        latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
+      };
+      deps.hooks?.onCall?.('local', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      if (await store.recordStep(id, 'local', turn, fresh)) step = fresh;
+      else step = (await store.getStep(id, 'local', turn))!;
+      logger.info({ conversationId: id, turn, side: 'local', jobId: job.id, attempt: job.attemptsMade + 1, latencyMs: reply.latencyMs }, 'follow-up recorded');
+      logger.debug({ conversationId: id, turn, prompt, followUp: reply.text }, 'local exchange');
+    }
+    if (turn >= s.maxTurns) {
+      await runner.stop(id, 'max_turns');
+      return 'max_turns';
+    }
+    if (hitsStopPhrase(step.followUp, s.stopPhrase)) {
+      await runner.stop(id, 'stop_phrase');
+      return 'stop_phrase';
+    }
+    if (!(await store.getStep(id, 'cloud', turn + 1))) await queues.enqueueCloud(id, turn + 1);
+    return 'ok';
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * What every conversation step shares: load the record, honour terminal states and the deadline,
+ * build the abort signal for the provider call, and turn failures into the conversation's fate.
+ *
+ * Failure policy (DESIGN invariant 3):
+ *  - cancelled (the record went terminal while the call ran) → the step ends quietly;
+ *  - the conversation deadline passed → `timed_out`, partial transcript;
+ *  - permanent provider error → `failed` at once with the provider's message (UnrecoverableError);
+ *  - retryable error → thrown for BullMQ to retry with backoff; on the last attempt → `failed`.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Config } from '../shared/config';
+import type { ConversationRecord, ConversationStore, StopReason } from '../shared/conversation-store';
+import { isTerminal } from '../shared/conversation-store';
+import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
+import type { LlmProvider } from '../shared/llm';
+import type { Logger } from '../shared/logger';
+import type { PipelineQueues } from '../shared/pipeline-queues';
+import type { CancelRegistry } from './cancel-registry';
+
+export interface PipelineDeps {
+  config: Config;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  cloud: LlmProvider;
+  local: LlmProvider;
+  cancels: CancelRegistry;
+  logger: Logger;
+  /** Observers for metrics (optional). */
+  hooks?: StepHooks;
+}
+
+export interface StepHooks {
+  onCall?(side: 'cloud' | 'local', model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCallError?(side: 'cloud' | 'local', errorClass: string): void;
+  onTerminal?(status: string, reason: string): void;
+}
+
+/** Thrown inside a step when the conversation ended under it (cancel, deadline); not a failure. */
+class ConversationEnded extends PipelineError {
+  constructor(message: string) {
+    super(message, { code: 'conversation_ended' });
+    this.name = 'ConversationEnded';
+  }
+}
+
+export class StepRunner {
+  constructor(readonly deps: PipelineDeps) {}
+
+  /** The record if the step should run; null when the conversation is over or unknown. */
+  async begin(job: Job, conversationId: string): Promise<ConversationRecord | null> {
+    const { store, logger } = this.deps;
+    const record = await store.get(conversationId);
+    if (!record) {
+      logger.warn({ conversationId, jobId: job.id }, 'conversation not found (expired or deleted); step skipped');
+      return null;
+    }
+    if (isTerminal(record.status)) return null;
+    if (Date.now() >= record.deadline) {
+      await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`);
+      return null;
+    }
+    await store.markRunning(conversationId);
+    return record;
+  }
+
+  /**
+   * Runs one provider call with the combined abort signal (job, cancel, deadline) and a per-call
+   * timeout no longer than the time left.
+   */
+  async call<T>(
+    job: Job,
+    record: ConversationRecord,
+    side: 'cloud' | 'local',
+    jobSignal: AbortSignal | undefined,
+    fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
+    const { cancels, config } = this.deps;
+    const left = record.deadline - Date.now();
+    const perCall = side === 'cloud' ? config.apiGatewayTimeoutMs : config.ollamaTimeoutMs;
+    const conv = cancels.register(record.id);
+    const signals = [conv.signal, AbortSignal.timeout(Math.max(1, left))];
+    if (jobSignal) signals.push(jobSignal);
+    try {
+      return await fn(AbortSignal.any(signals), Math.max(1, Math.min(perCall, left)));
+    } catch (err) {
+      throw await this.classify(job, record, side, err, jobSignal);
+    } finally {
+      conv.release();
+    }
+  }
+
+  private async classify(job: Job, record: ConversationRecord, side: 'cloud' | 'local', err: unknown, jobSignal?: AbortSignal): Promise<Error> {
+    const { store, logger, hooks } = this.deps;
+    const now = await store.get(record.id);
+    if (!now || isTerminal(now.status)) return new ConversationEnded(`conversation ${now?.status ?? 'gone'}`);
+    if (Date.now() >= record.deadline) {
+      await this.end(record.id, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`);
+      return new ConversationEnded('deadline exceeded');
+    }
+    const pe = err instanceof PipelineError ? err : undefined;
+    hooks?.onCallError?.(side, pe ? `${pe.retryable ? 'retryable' : 'permanent'}:${pe.code}` : 'unknown');
+    if (jobSignal?.aborted) {
+      // Lock lost or worker shutting down: give the job back for another attempt.
+      return new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`);
+    }
+    const message = `${side} model: ${errorMessage(err)}`;
+    if (err instanceof ProviderError && !err.retryable) {
+      await this.end(record.id, 'failed', 'provider_error', message);
+      return new UnrecoverableError(message);
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) {
+      await this.end(record.id, 'failed', 'retries_exhausted', `${message} (after ${attempts} attempts)`);
+      return new UnrecoverableError(message);
+    }
+    logger.warn({ conversationId: record.id, jobId: job.id, side, attempt: job.attemptsMade + 1, err: errorMessage(err) }, 'retryable error; will retry');
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** Moves the conversation to a terminal state (once) and queues its partial transcript. */
+  async end(conversationId: string, status: 'failed' | 'timed_out' | 'cancelled', reason: StopReason, error?: string): Promise<void> {
+    const changed = await this.deps.store.finish(conversationId, status, reason, error);
+    if (changed) {
+      this.deps.hooks?.onTerminal?.(status, reason);
+      this.deps.logger.info({ conversationId, status, reason, error }, 'conversation ended');
+    }
+    await this.deps.queues.enqueueTranscript(conversationId);
+  }
+
+  /** Ends the chain normally: the transcript step completes the conversation. */
+  async stop(conversationId: string, reason: StopReason): Promise<void> {
+    await this.deps.store.setPendingStop(conversationId, reason);
+    await this.deps.queues.enqueueTranscript(conversationId);
+  }
+
+  /** True for the quiet end of a step whose conversation ended under it. */
+  static isEnded(err: unknown): boolean {
+    return err instanceof ConversationEnded;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Runs the BullMQ workers of the roles a process was given, with the lock and stall settings
+ * that make a dead worker's job come back in seconds, and a watcher that turns a job's final
+ * failure (including "stalled more than allowable limit", which no processor sees) into a
+ * `failed` conversation.
+ *
+ * @example
+ * const host = await startWorkerHost({ deps, connection, roles: ['cloud', 'local', 'transcript'] });
+ * await host.close();
+ */
+import { QueueEvents, Worker, type ConnectionOptions, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WorkerRole } from '../shared/config';
+import { isTerminal, type StopReason } from '../shared/conversation-store';
+import { PipelineError } from '../shared/errors';
+import { QUEUE_NAMES } from '../shared/queues';
+import { checkEvictionPolicy } from '../shared/redis-connection';
+import { createCloudProcessor } from './cloud/cloud-processor';
+import { createLocalProcessor } from './local/local-processor';
+import { StepRunner, type PipelineDeps } from './step-runner';
+import { createTranscriptProcessor } from './transcript/transcript-processor';
+
+export interface WorkerHostOptions {
+  deps: PipelineDeps;
+  /** A worker-style connection (maxRetriesPerRequest: null); BullMQ duplicates it as needed. */
+  connection: Redis;
+  roles: WorkerRole[];
+  /** Refuse to start when maxmemory-policy is not noeviction. Default true. */
+  checkRedisPolicy?: boolean;
+  /** Worker name shown in Bull Board (e.g. the host name). */
+  name?: string;
+}
+
+export interface WorkerHost {
+  workers: Worker[];
+  close(timeoutMs?: number): Promise<void>;
+}
+
+const JOB_ID = /^(.+)-(?:cloud|local)-\d+$|^(.+)-transcript$/;
+
+/** The conversation id inside a step's deterministic job id. */
+export function conversationIdOf(jobId: string): string | undefined {
+  const m = JOB_ID.exec(jobId);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHost> {
+  const { deps, connection, roles } = opts;
+  const { config, logger } = deps;
+  if (opts.checkRedisPolicy ?? true) {
+    const { ok, policy } = await checkEvictionPolicy(connection);
+    if (policy === 'unknown') {
+      logger.warn('could not read Redis maxmemory-policy (CONFIG GET refused?). It MUST be "noeviction" or queued jobs can be silently evicted.');
+    } else if (!ok) {
+      throw new PipelineError(
+        `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or jobs can be evicted and conversations lost. ` +
+          'Fix: CONFIG SET maxmemory-policy noeviction (and persist it in redis.conf / the ElastiCache parameter group).',
+        { code: 'redis_misconfigured' },
+      );
+    }
+  }
+
+  const processors: Record<WorkerRole, { processor: Processor; concurrency: number }> = {
+    cloud: { processor: createCloudProcessor(deps) as Processor, concurrency: config.cloudConcurrency },
+    local: { processor: createLocalProcessor(deps) as Processor, concurrency: config.localConcurrency },
+    transcript: { processor: createTranscriptProcessor(deps) as Processor, concurrency: config.transcriptConcurrency },
+  };
+  const conn = connection as unknown as ConnectionOptions;
+  const workers: Worker[] = [];
+  const events: QueueEvents[] = [];
+  const runner = new StepRunner(deps);
+
+  for (const role of roles) {
+    const { processor, concurrency } = processors[role];
+    const worker = new Worker(QUEUE_NAMES[role], processor, {
+      connection: conn,
+      prefix: config.queuePrefix,
+      concurrency,
+      name: opts.name,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: config.maxStalledCount,
+      limiter: role === 'cloud' && config.cloudRateLimitMax > 0
+        ? { max: config.cloudRateLimitMax, duration: config.cloudRateLimitDurationMs }
+        : undefined,
+    });
+    // A call must never outlive its job's lock: when renewal fails, abort the call.
+    worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) worker.cancelJob(id, 'lock renewal failed');
+      logger.warn({ role, jobIds: ids }, 'lock renewal failed; calls aborted');
+    });
+    worker.on('error', (err) => logger.error({ role, err: err.message }, 'worker error'));
+    worker.on('stalled', (jobId: string) => logger.warn({ role, jobId }, 'job stalled; re-queued'));
+    workers.push(worker);
+
+    const qe = new QueueEvents(QUEUE_NAMES[role], { connection: conn, prefix: config.queuePrefix });
+    qe.on('failed', ({ jobId, failedReason }) => {
+      void onFinalFailure(role, jobId, failedReason).catch((err) =>
+        logger.error({ role, jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
+      );
+    });
+    qe.on('error', (err) => logger.error({ role, err: err.message }, 'queue events error'));
+    events.push(qe);
+  }
+
+  async function onFinalFailure(role: WorkerRole, jobId: string, failedReason: string): Promise<void> {
+    const id = conversationIdOf(jobId);
+    if (!id) return;
+    const state = await deps.queues[role].getJobState(jobId);
+    if (state !== 'failed') return;
+    const record = await deps.store.get(id);
+    if (!record || isTerminal(record.status)) return;
+    const reason: StopReason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason) ? 'stalled' : 'internal_error';
+    await runner.end(id, 'failed', reason, `${role} step failed: ${failedReason}`);
+  }
+
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  await Promise.all(events.map((e) => e.waitUntilReady()));
+  logger.info({ roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, 'workers started');
+
+  return {
+    workers,
+    async close(timeoutMs = 10_000) {
+      // worker.close() waits for active jobs; it can hang while Redis is down, so bound it.
+      const closing = Promise.all([...workers.map((w) => w.close()), ...events.map((e) => e.close())]);
+      const timedOut = await Promise.race([
+        closing.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+      ]);
+      if (timedOut) {
+        logger.warn({ timeoutMs }, 'workers did not close in time; forcing');
+        await Promise.allSettled(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}
