@@ -1,0 +1,326 @@
+/**
+ * A Bedrock Runtime emulator that the unmodified `@aws-sdk/client-bedrock-runtime` can call with
+ * only its `endpoint` changed: `POST /model/{modelId}/converse` (Converse API) and
+ * `POST /model/{modelId}/invoke` (Anthropic messages, Amazon Titan text and Meta Llama bodies).
+ * Replies are deterministic and start with `[emulated bedrock <model>]`; tokens are whitespace words.
+ * Errors use Bedrock's wire shape (`x-amzn-errortype` header, `{"message": ...}` body) so the SDK
+ * raises the matching exception class (ThrottlingException, ValidationException, ...).
+ *
+ * HTTP/2: the SDK's default request handler for this client is `NodeHttp2Handler`, which fails
+ * against an HTTP/1.1 server ("Protocol error"). The emulator stays HTTP/1.1 (node:http, simple
+ * to fault-inject and to hold open) and our Bedrock client is given `new NodeHttpHandler()` from
+ * `@smithy/node-http-handler` whenever an endpoint override is set. See emulators/README.md.
+ *
+ * @example
+ * const emu = await startBedrockEmulator({ port: 0 });
+ * const client = new BedrockRuntimeClient({
+ *   region: 'us-east-1', endpoint: emu.url, requestHandler: new NodeHttpHandler(),
+ *   credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+ * });
+ * await client.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }));
+ * await emu.close();
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { bedrockReply, countTokens, truncateWords } from './emulated-text';
+import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
+import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
+
+export type { EmulatorHandle } from './emulator-server';
+
+/** Options of {@link startBedrockEmulator}. */
+export interface BedrockEmulatorOptions {
+  /** Port; default 0 (a free port). `npm run emulators` uses BEDROCK_EMULATOR_PORT (4010). */
+  port?: number;
+  /** Interface; default `127.0.0.1`. */
+  host?: string;
+  /** Latency added to every model call, in ms. Default 0. */
+  latencyMs?: number;
+  /** Fault rules active from the start (and restored by `faults.reset()`). Default none. */
+  faults?: FaultSpec[];
+  /** Model ids accepted; others get `ValidationException` like an unknown id does. Default: any id. */
+  models?: string[];
+  /** Randomness for rate-based faults. Default `Math.random`. */
+  random?: () => number;
+}
+
+/** Bedrock's exception name for each status the emulator can answer with. */
+const ERROR_TYPES: Record<number, string> = {
+  400: 'ValidationException',
+  403: 'AccessDeniedException',
+  404: 'ResourceNotFoundException',
+  408: 'ModelTimeoutException',
+  424: 'ModelErrorException',
+  429: 'ThrottlingException',
+  500: 'InternalServerException',
+  503: 'ServiceUnavailableException',
+};
+
+const DEFAULT_MESSAGES: Record<string, string> = {
+  ValidationException: 'Validation failed (emulated fault).',
+  AccessDeniedException: 'You don\'t have access to the model with the specified model ID (emulated fault).',
+  ResourceNotFoundException: 'Model not found (emulated fault).',
+  ModelTimeoutException: 'Model has timed out in processing the request (emulated fault).',
+  ModelErrorException: 'The model returned an error (emulated fault).',
+  ThrottlingException: 'Too many requests, please wait before trying again (emulated fault).',
+  ModelNotReadyException: 'Model is not ready for inference; wait and try again (emulated fault).',
+  InternalServerException: 'The server encountered an internal error (emulated fault).',
+  ServiceUnavailableException: 'Bedrock is unable to process your request (emulated fault).',
+};
+
+function sendBedrockError(res: ServerResponse, status: number, message: string, errorType?: string): void {
+  const type = errorType ?? ERROR_TYPES[status] ?? (status >= 500 ? 'InternalServerException' : 'ValidationException');
+  sendJson(res, status, { message }, { 'x-amzn-errortype': type, 'x-amzn-requestid': randomUUID() });
+}
+
+/** Thrown by request validation; answered as a ValidationException. */
+class InvalidRequest extends Error {}
+
+function constraint(value: unknown, field: string, rule: string): InvalidRequest {
+  return new InvalidRequest(`1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must ${rule}`);
+}
+
+function checkRange(value: unknown, field: string, min: number, max: number | undefined, integer: boolean): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new InvalidRequest(`1 validation error detected: Value '${String(value)}' at '${field}' must be a ${integer ? 'integer' : 'number'}`);
+  }
+  if (value < min) throw constraint(value, field, `have value greater than or equal to ${min}`);
+  if (max !== undefined && value > max) throw constraint(value, field, `have value less than or equal to ${max}`);
+}
+
+function checkAlternation(roles: unknown[]): void {
+  if (roles.length === 0 || roles[0] !== 'user') {
+    throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+  }
+  roles.forEach((role, i) => {
+    if (role !== 'user' && role !== 'assistant') {
+      throw new InvalidRequest(`1 validation error detected: Value '${String(role)}' at 'messages.${i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]`);
+    }
+    if (i > 0 && role === roles[i - 1]) {
+      throw new InvalidRequest('A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.');
+    }
+  });
+}
+
+interface Completion {
+  text: string;
+  truncated: boolean;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+function complete(model: string, question: string, inputTexts: string[], maxTokens: number | undefined): Completion {
+  const full = bedrockReply(model, question);
+  const { text, truncated } = maxTokens === undefined ? { text: full, truncated: false } : truncateWords(full, maxTokens);
+  return {
+    text,
+    truncated,
+    inputTokens: inputTexts.reduce((n, t) => n + countTokens(t), 0),
+    outputTokens: countTokens(text),
+  };
+}
+
+function blockTexts(content: unknown): string[] {
+  if (typeof content === 'string') return [content];
+  if (!Array.isArray(content)) return [];
+  return content
+    .map((b: unknown) => (b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : undefined))
+    .filter((t): t is string => t !== undefined);
+}
+
+interface Message {
+  role: unknown;
+  content: unknown;
+}
+
+function lastUserText(messages: Message[]): string {
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  return last ? blockTexts(last.content).join('\n') : '';
+}
+
+function converse(model: string, body: Record<string, unknown>, startedAt: number): unknown {
+  const messages = body.messages;
+  if (!Array.isArray(messages)) {
+    throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+  }
+  checkAlternation(messages.map((m: Message) => m?.role));
+  messages.forEach((m: Message, i) => {
+    if (!Array.isArray(m.content) || m.content.length === 0) {
+      throw new InvalidRequest(`The content field in the Message object at messages.${i} is empty. Add a ContentBlock object to the content field and try again.`);
+    }
+  });
+  const cfg = (body.inferenceConfig ?? {}) as Record<string, unknown>;
+  checkRange(cfg.maxTokens, 'inferenceConfig.maxTokens', 1, undefined, true);
+  checkRange(cfg.temperature, 'inferenceConfig.temperature', 0, 1, false);
+  checkRange(cfg.topP, 'inferenceConfig.topP', 0, 1, false);
+  const system = Array.isArray(body.system) ? blockTexts(body.system) : [];
+  const c = complete(model, lastUserText(messages), [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))], cfg.maxTokens as number | undefined);
+  return {
+    output: { message: { role: 'assistant', content: [{ text: c.text }] } },
+    stopReason: c.truncated ? 'max_tokens' : 'end_turn',
+    usage: { inputTokens: c.inputTokens, outputTokens: c.outputTokens, totalTokens: c.inputTokens + c.outputTokens },
+    metrics: { latencyMs: Date.now() - startedAt },
+  };
+}
+
+function malformed(detail: string): InvalidRequest {
+  return new InvalidRequest(`Malformed input request: ${detail}, please reformat your input and try again.`);
+}
+
+function invokeAnthropic(model: string, body: Record<string, unknown>): { json: unknown; c: Completion } {
+  if (typeof body.anthropic_version !== 'string') throw malformed('#: required key [anthropic_version] not found');
+  if (body.max_tokens === undefined) throw malformed('#: required key [max_tokens] not found');
+  if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) throw malformed(`#/max_tokens: ${String(body.max_tokens)} is not greater or equal to 1`);
+  const t = body.temperature;
+  if (t !== undefined && (typeof t !== 'number' || t < 0 || t > 1)) throw malformed(`#/temperature: ${String(t)} is not a number in 0..1`);
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) throw malformed('#/messages: expected at least 1 message');
+  if (messages[0]?.role !== 'user') throw new InvalidRequest('messages: first message must use the "user" role');
+  messages.forEach((m: Message, i) => {
+    if (m?.role !== 'user' && m?.role !== 'assistant') throw malformed(`#/messages/${i}/role: ${String(m?.role)} is not a valid enum value`);
+    if (i > 0 && m.role === messages[i - 1].role) {
+      throw new InvalidRequest(`messages: roles must alternate between "user" and "assistant", but found multiple "${String(m.role)}" roles in a row`);
+    }
+  });
+  const system = blockTexts(body.system);
+  const c = complete(model, lastUserText(messages), [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))], body.max_tokens as number);
+  const json = {
+    id: `msg_emulated_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: [{ type: 'text', text: c.text }],
+    stop_reason: c.truncated ? 'max_tokens' : 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: c.inputTokens, output_tokens: c.outputTokens },
+  };
+  return { json, c };
+}
+
+function invoke(model: string, body: Record<string, unknown>): { json: unknown; c: Completion } {
+  if ('anthropic_version' in body || 'messages' in body) return invokeAnthropic(model, body);
+  if (typeof body.inputText === 'string') {
+    const cfg = (body.textGenerationConfig ?? {}) as Record<string, unknown>;
+    checkRange(cfg.maxTokenCount, 'textGenerationConfig.maxTokenCount', 1, undefined, true);
+    checkRange(cfg.temperature, 'textGenerationConfig.temperature', 0, 1, false);
+    const c = complete(model, body.inputText, [body.inputText], cfg.maxTokenCount as number | undefined);
+    return {
+      json: { inputTextTokenCount: c.inputTokens, results: [{ tokenCount: c.outputTokens, outputText: c.text, completionReason: c.truncated ? 'LENGTH' : 'FINISH' }] },
+      c,
+    };
+  }
+  if (typeof body.prompt === 'string') {
+    checkRange(body.max_gen_len, 'max_gen_len', 1, undefined, true);
+    checkRange(body.temperature, 'temperature', 0, 1, false);
+    const c = complete(model, body.prompt, [body.prompt], body.max_gen_len as number | undefined);
+    return {
+      json: { generation: c.text, prompt_token_count: c.inputTokens, generation_token_count: c.outputTokens, stop_reason: c.truncated ? 'length' : 'stop' },
+      c,
+    };
+  }
+  throw malformed('the emulator understands Anthropic messages (anthropic_version, messages, max_tokens), Amazon Titan text (inputText) and Meta Llama (prompt) bodies');
+}
+
+/** Carries out an injected fault; returns true when the request has been dealt with. */
+function applyFault(fault: InjectedFault, res: ServerResponse): boolean {
+  switch (fault.kind) {
+    case 'hang':
+      // Never answer: the socket stays open until the client aborts or the emulator closes.
+      return true;
+    case 'malformed':
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
+      res.end('<html><body>emulated malformed response: this is not JSON</body></html>');
+      return true;
+    case 'midstream-error': {
+      const text = JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: '[emulated bedrock] this body is cut off half-way' }] } } });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.write(text.slice(0, Math.floor(text.length / 2)));
+      setImmediate(() => res.destroy());
+      return true;
+    }
+    case 'validation':
+      sendBedrockError(res, 400, fault.message ?? DEFAULT_MESSAGES.ValidationException!, fault.errorType ?? 'ValidationException');
+      return true;
+    case 'status': {
+      const status = fault.status ?? 500;
+      const type = fault.errorType ?? ERROR_TYPES[status] ?? (status >= 500 ? 'InternalServerException' : 'ValidationException');
+      sendBedrockError(res, status, fault.message ?? DEFAULT_MESSAGES[type] ?? `Emulated HTTP ${status}.`, type);
+      return true;
+    }
+  }
+}
+
+const ROUTE = /^\/model\/([^/]+)\/(converse|invoke)$/;
+
+/**
+ * Starts the Bedrock Runtime emulator (HTTP/1.1) and resolves once it listens.
+ * Control routes: `POST|DELETE|GET /_emulator/faults`, `GET|DELETE /_emulator/stats`.
+ */
+export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): Promise<EmulatorHandle> {
+  const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
+  const models = opts.models ? new Set(opts.models) : undefined;
+
+  const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
+    const startedAt = Date.now();
+    const match = ROUTE.exec(req.path);
+    if (!match) {
+      sendBedrockError(res, 404, `The emulator has no route ${req.method} ${req.path}; it serves POST /model/{modelId}/converse and /invoke.`, 'UnknownOperationException');
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendBedrockError(res, 405, `${req.method} is not allowed on ${req.path}; use POST.`, 'UnknownOperationException');
+      return;
+    }
+    let model: string;
+    try {
+      model = decodeURIComponent(match[1]!);
+    } catch {
+      sendBedrockError(res, 400, 'The provided model identifier is invalid.');
+      return;
+    }
+    const route = match[2] as 'converse' | 'invoke';
+    const fault = ctx.faults.decide(route, model);
+    if (!(await ctx.delay(ctx.faults.latencyMs))) return;
+    if (fault && applyFault(fault, res)) return;
+
+    if (models && !models.has(model)) {
+      sendBedrockError(res, 400, 'The provided model identifier is invalid.');
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(req.body.toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      body = parsed as Record<string, unknown>;
+    } catch (err) {
+      if (route === 'converse') sendBedrockError(res, 400, `Could not parse the request body: ${(err as Error).message}`, 'SerializationException');
+      else sendBedrockError(res, 400, `Malformed input request: ${(err as Error).message}, please reformat your input and try again.`);
+      return;
+    }
+    try {
+      if (route === 'converse') {
+        sendJson(res, 200, converse(model, body, startedAt), { 'x-amzn-requestid': randomUUID() });
+      } else {
+        const { json, c } = invoke(model, body);
+        sendJson(res, 200, json, {
+          'x-amzn-requestid': randomUUID(),
+          'x-amzn-bedrock-input-token-count': String(c.inputTokens),
+          'x-amzn-bedrock-output-token-count': String(c.outputTokens),
+          'x-amzn-bedrock-invocation-latency': String(Date.now() - startedAt),
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof InvalidRequest)) throw err;
+      sendBedrockError(res, 400, err.message, 'ValidationException');
+    }
+  };
+
+  return startEmulatorServer({
+    host: opts.host,
+    port: opts.port,
+    faults,
+    router,
+    sendError: (res, status, message) => sendBedrockError(res, status, message),
+  });
+}
