@@ -1,0 +1,157 @@
+/**
+ * The Lambda's Bedrock client: one `converse()` call over the Converse API (any model family),
+ * with errors classified by {@link toBedrockProviderError}.
+ *
+ * @example
+ * const converse = createBedrockConverse({ region: 'us-east-1', defaultModelId: 'anthropic.claude-3-haiku-20240307-v1:0' });
+ * const reply = await converse({ prompt: 'Hello', history: [] });
+ */
+import http from 'node:http';
+import https from 'node:https';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  type ContentBlock,
+  type ConverseCommandOutput,
+  type Message,
+} from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { toBedrockProviderError } from './bedrock-errors';
+
+export interface ConverseTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface ConverseRequest {
+  /** Model id or inference profile; default: the client's `defaultModelId`. */
+  modelId?: string;
+  system?: string;
+  /** Earlier messages, oldest first, alternating user/assistant, starting with user. */
+  history: ConverseTurn[];
+  /** The new user message. */
+  prompt: string;
+  temperature?: number;
+  maxTokens?: number;
+  /** Aborts the HTTP call (deadline, client gone). */
+  signal?: AbortSignal;
+}
+
+export interface ConverseResult {
+  text: string;
+  modelId: string;
+  inputTokens: number;
+  outputTokens: number;
+  stopReason: string;
+  /** Bedrock's own latency metric when reported, else the measured round trip. */
+  latencyMs: number;
+}
+
+/** One Converse call; throws `ProviderError('bedrock', ...)`. */
+export type ConverseFn = (req: ConverseRequest) => Promise<ConverseResult>;
+
+export interface BedrockConverseOptions {
+  region: string;
+  /** Endpoint override (e.g. the emulator). Unset: the AWS endpoint for `region`. */
+  endpoint?: string;
+  defaultModelId: string;
+  /** Injected client; default: one built from the options below. */
+  client?: BedrockRuntimeClient;
+  /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Per-attempt request timeout in ms (default 60000). */
+  requestTimeoutMs?: number;
+  /** TCP connect timeout in ms (default 5000). */
+  connectionTimeoutMs?: number;
+  /** SDK attempts per call (default 2: the worker layer retries with backoff on top). */
+  maxAttempts?: number;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Placeholder credentials for a loopback endpoint: an emulator checks the shape, not the secret. */
+const EMULATOR_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'EMULATORKEY', secretAccessKey: 'emulator-secret' };
+
+function isLoopback(endpoint: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the SDK client from the options (used when none is injected). */
+function buildClient(opts: BedrockConverseOptions): BedrockRuntimeClient {
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  const connectionTimeout = opts.connectionTimeoutMs ?? 5_000;
+  const credentials = opts.credentials ?? (opts.endpoint && isLoopback(opts.endpoint) ? EMULATOR_CREDENTIALS : undefined);
+  return new BedrockRuntimeClient({
+    region: opts.region,
+    maxAttempts: opts.maxAttempts ?? 2,
+    ...(credentials ? { credentials } : {}),
+    ...(opts.endpoint
+      ? {
+          endpoint: opts.endpoint,
+          // The SDK's default handler for Bedrock Runtime is NodeHttp2Handler, which fails against
+          // an HTTP/1.1 server (emulators, proxies, VPC endpoints behind HTTP/1.1 load balancers)
+          // with "Protocol error". With an endpoint override we use the HTTP/1.1 NodeHttpHandler,
+          // which serves both http:// and https:// URLs. `throwOnRequestTimeout` turns the
+          // request timeout into a real error (by default it only logs a warning).
+          requestHandler: new NodeHttpHandler({
+            requestTimeout,
+            connectionTimeout,
+            throwOnRequestTimeout: true,
+            httpAgent: new http.Agent({ keepAlive: true }),
+            httpsAgent: new https.Agent({ keepAlive: true }),
+          }),
+        }
+      : { requestHandler: { requestTimeout } }),
+  });
+}
+
+function textOf(content: ContentBlock[] | undefined): string {
+  return (content ?? []).map((b) => ('text' in b && typeof b.text === 'string' ? b.text : '')).join('');
+}
+
+/**
+ * Creates the Converse function the handler uses.
+ *
+ * @param opts - region, optional endpoint override, default model; `client` to inject one
+ */
+export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn {
+  const client = opts.client ?? buildClient(opts);
+  return async function converse(req: ConverseRequest): Promise<ConverseResult> {
+    const modelId = req.modelId || opts.defaultModelId;
+    const messages: Message[] = [
+      ...req.history.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
+      { role: 'user', content: [{ text: req.prompt }] },
+    ];
+    const inferenceConfig =
+      req.temperature === undefined && req.maxTokens === undefined
+        ? undefined
+        : { temperature: req.temperature, maxTokens: req.maxTokens };
+    const command = new ConverseCommand({
+      modelId,
+      messages,
+      ...(req.system ? { system: [{ text: req.system }] } : {}),
+      ...(inferenceConfig ? { inferenceConfig } : {}),
+    });
+    const started = Date.now();
+    let out: ConverseCommandOutput;
+    try {
+      out = await client.send(command, { abortSignal: req.signal });
+    } catch (err) {
+      const reason = req.signal?.reason as { name?: string } | undefined;
+      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError' });
+    }
+    return {
+      text: textOf(out.output?.message?.content),
+      modelId,
+      inputTokens: out.usage?.inputTokens ?? 0,
+      outputTokens: out.usage?.outputTokens ?? 0,
+      stopReason: out.stopReason ?? 'unknown',
+      latencyMs: out.metrics?.latencyMs ?? Date.now() - started,
+    };
+  };
+}

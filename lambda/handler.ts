@@ -1,0 +1,165 @@
+/**
+ * The Lambda behind API Gateway: base64 protobuf `LlmRequest` in, Bedrock Converse call,
+ * base64 protobuf `LlmResponse` out. Accepts REST (payload 1.0) and HTTP API (2.0) proxy events.
+ * Never throws: every failure becomes a proxy result with a fitting status and an error detail.
+ *
+ * | failure                                   | status |
+ * |-------------------------------------------|--------|
+ * | bad event, empty body, bad base64/protobuf, invalid field | 400 |
+ * | method other than POST                    | 405    |
+ * | Bedrock throttling / model not ready      | 429    |
+ * | Bedrock unavailable / unreachable         | 503    |
+ * | Bedrock timeout (our deadline)            | 504    |
+ * | other upstream error                      | 502    |
+ * | bug or misconfiguration in the function   | 500    |
+ *
+ * @example
+ * // AWS: handler "handler.handler" (config from the function's environment, read on first call)
+ * export { handler } from './handler';
+ * // tests and the local gateway:
+ * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
+ */
+import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
+import { loadConfig, type Config } from '../shared/config';
+import { PipelineError } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { createBedrockConverse, type ConverseFn } from './bedrock-client';
+import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
+import { errorDetailOf, errorResult, protobufResult } from './proxy-response';
+import type { LambdaContext, ProxyEvent, ProxyHandler, ProxyResult } from './proxy-types';
+import { validateLlmRequest } from './request-validation';
+
+/** The logging calls the handler makes (pino's signature). */
+export interface HandlerLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Dependencies of {@link createHandler}; each defaults lazily on the first call. */
+export interface HandlerDeps {
+  /** The Bedrock call; default: {@link createBedrockConverse} from `config`. */
+  converse?: ConverseFn;
+  /** Configuration (or a loader); default: `loadConfig()` from the function's environment. */
+  config?: Config | (() => Config);
+  /** Logger; default: shared/logger at `config.logLevel`, JSON to stdout (CloudWatch). */
+  logger?: HandlerLogger;
+  /** Time kept back from the Lambda deadline to answer before being killed (default 1000 ms). */
+  deadlineMarginMs?: number;
+}
+
+interface Resolved {
+  converse: ConverseFn;
+  logger: HandlerLogger;
+}
+
+/** Whitespace-split tokens of the reply, as the seed's `tokens` field carried. */
+const tokensOf = (text: string): string[] => text.split(/\s+/).filter(Boolean);
+
+function deadlineSignal(context: LambdaContext | undefined, marginMs: number): AbortSignal | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
+  return AbortSignal.timeout(Math.max(100, remaining - marginMs));
+}
+
+/**
+ * Creates a Lambda proxy handler. Config, Bedrock client and logger are built on first use, once.
+ */
+export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
+  let resolved: Resolved | undefined;
+  const marginMs = deps.deadlineMarginMs ?? 1000;
+  const resolve = (): Resolved => {
+    if (resolved) return resolved;
+    let config: Config | undefined;
+    const getConfig = (): Config => {
+      config ??= typeof deps.config === 'function' ? deps.config() : (deps.config ?? loadConfig());
+      return config;
+    };
+    const logger = deps.logger ?? createLogger({ level: getConfig().logLevel, name: 'lambda' });
+    const converse =
+      deps.converse ??
+      createBedrockConverse({
+        region: getConfig().awsRegion,
+        endpoint: getConfig().bedrockEndpoint,
+        defaultModelId: getConfig().bedrockModelId,
+      });
+    resolved = { converse, logger };
+    return resolved;
+  };
+
+  return async function handle(event: ProxyEvent, context?: LambdaContext): Promise<ProxyResult> {
+    const started = Date.now();
+    let accept: string | undefined;
+    let echo: Pick<LlmResponse, 'conversationId' | 'turn'> = {};
+    let logger: HandlerLogger | undefined;
+    try {
+      ({ logger } = resolve());
+      const req = parseProxyEvent(event);
+      accept = req.headers['accept'];
+      if (req.method !== 'POST') {
+        const detail = { code: 'method_not_allowed', message: `method ${req.method} not allowed: POST a base64 protobuf LlmRequest`, retryable: false, status: 405 };
+        return errorResult(detail, accept, {}, { Allow: 'POST' });
+      }
+      const message: LlmRequest = decodeRequest(requestProtobufBytes(req));
+      echo = { conversationId: message.conversationId || undefined, turn: message.turn || undefined };
+      const call = validateLlmRequest(message);
+      logger.debug({ prompt: call.prompt, system: call.system, historyLength: call.history.length }, 'request');
+      const reply = await resolve().converse({
+        modelId: call.modelId,
+        system: call.system,
+        history: call.history,
+        prompt: call.prompt,
+        temperature: call.temperature,
+        maxTokens: call.maxTokens,
+        signal: deadlineSignal(context, marginMs),
+      });
+      logger.info(
+        {
+          requestId: context?.awsRequestId ?? req.requestId,
+          conversationId: echo.conversationId,
+          turn: echo.turn,
+          modelId: reply.modelId,
+          inputTokens: reply.inputTokens,
+          outputTokens: reply.outputTokens,
+          stopReason: reply.stopReason,
+          bedrockLatencyMs: reply.latencyMs,
+          totalMs: Date.now() - started,
+        },
+        'converse ok',
+      );
+      logger.debug({ reply: reply.text }, 'reply');
+      return protobufResult(
+        200,
+        {
+          outputText: reply.text,
+          tokens: tokensOf(reply.text),
+          modelId: reply.modelId,
+          inputTokens: reply.inputTokens,
+          outputTokens: reply.outputTokens,
+          stopReason: reply.stopReason,
+          latencyMs: Math.round(reply.latencyMs),
+          ...echo,
+        },
+        accept,
+      );
+    } catch (err) {
+      const detail = errorDetailOf(err);
+      const log = { requestId: context?.awsRequestId, ...echo, status: detail.status, code: detail.code, err: errSummary(err) };
+      if (!logger) console.error(JSON.stringify({ level: 'error', msg: 'handler failed before its logger existed', ...log }));
+      else if (detail.status >= 500) logger.error(log, 'request failed');
+      else logger.warn(log, 'request rejected');
+      return errorResult(detail, accept, echo);
+    }
+  };
+}
+
+/** What is safe to log about an error: name, code, message (never request content). */
+function errSummary(err: unknown): object {
+  if (err instanceof PipelineError) return { name: err.name, code: err.code, message: err.message, details: err.details };
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { value: String(err) };
+}
+
+/** The AWS entry point: config from the function's environment, read on the first invocation. */
+export const handler: ProxyHandler = createHandler();

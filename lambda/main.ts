@@ -1,0 +1,46 @@
+/**
+ * `npm run gateway`: the local API Gateway host. Runs the real Lambda handler in-process behind
+ * {@link startLocalGateway} on GATEWAY_PORT/HOST, calling Bedrock at BEDROCK_ENDPOINT (or AWS),
+ * and stops cleanly on SIGINT/SIGTERM.
+ *
+ * @example
+ * BEDROCK_ENDPOINT=http://127.0.0.1:4010 npm run gateway   # against `npm run emulators`
+ */
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { createHandler } from './handler';
+import { startLocalGateway } from './local-gateway';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'gateway' });
+  const handler = createHandler({ config, logger });
+  const gateway = await startLocalGateway({ handler, port: config.gatewayPort, host: config.host, apiKey: config.apiGatewayApiKey });
+  const bedrock = config.bedrockEndpoint ?? `AWS Bedrock Runtime in ${config.awsRegion} (real service: needs AWS credentials)`;
+  process.stdout.write(
+    [
+      `Local API Gateway: ${gateway.url}   (API_GATEWAY_URL=${gateway.url})`,
+      `Lambda handler in-process, Bedrock: ${bedrock}, default model ${config.bedrockModelId}`,
+      config.apiGatewayApiKey ? 'x-api-key required (API_GATEWAY_API_KEY)' : 'no API key required',
+      'Ctrl-C stops.',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping local gateway');
+    void gateway.close().then(() => {
+      process.exitCode = 0;
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`local gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
