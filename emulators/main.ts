@@ -1,0 +1,53 @@
+/**
+ * `npm run emulators`: starts the Bedrock Runtime and Ollama emulators on the ports from
+ * {@link loadEmulatorConfig} (BEDROCK_EMULATOR_PORT 4010, OLLAMA_EMULATOR_PORT 11435), prints their
+ * URLs and stops cleanly on SIGINT/SIGTERM.
+ *
+ * @example
+ * EMULATOR_LATENCY_MS=200 EMULATOR_FAULTS=429:0.1 npm run emulators
+ */
+import { loadEmulatorConfig } from '../shared/emulator-config';
+import { startBedrockEmulator } from './bedrock-emulator';
+import type { EmulatorHandle } from './emulator-server';
+import { startOllamaEmulator } from './ollama-emulator';
+
+async function main(): Promise<void> {
+  const config = loadEmulatorConfig();
+  const started: EmulatorHandle[] = [];
+  try {
+    const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
+    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort });
+    started.push(bedrock);
+    const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
+    started.push(ollama);
+    process.stdout.write(
+      [
+        `Bedrock Runtime emulator: ${bedrock.url}   (BEDROCK_ENDPOINT=${bedrock.url}; give the SDK a NodeHttpHandler)`,
+        `Ollama emulator:          ${ollama.url}   (OLLAMA_HOST=${ollama.url})`,
+        `latency ${config.latencyMs} ms, faults ${config.faults.length ? JSON.stringify(config.faults) : 'none'}`,
+        'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL. Ctrl-C stops.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    await Promise.all(started.map((h) => h.close()));
+    throw err;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping emulators\n`);
+    void Promise.all(started.map((h) => h.close())).then(() => {
+      process.exitCode = 0;
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`emulators failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
