@@ -65,6 +65,8 @@ export interface Config {
   logLevel: LogLevel;
   metricsPort: number;
   emulatorLatencyMs: number;
+  /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
+  awsCredentialsConfigured: boolean;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -213,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     emulatorLatencyMs: r.int('EMULATOR_LATENCY_MS', 0),
+    awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
   };
   return config;
 }

@@ -4,17 +4,9 @@
  */
 import type { ConversationSettings, TurnRecord } from '../shared/conversation-store';
 import type { ChatTurn } from '../shared/llm';
+import { renderTemplate } from '../shared/templates';
 
-/** Defaults after the original course assignment's wording. */
-export const DEFAULT_TEMPLATES = {
-  followUp: 'How can you respond to the statement: {{answer}}',
-  nextQuery: 'Do you have any comments on: {{followUp}}',
-} as const;
-
-/** Fills `{{name}}` placeholders; unknown names stay as written. */
-export function renderTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, name: string) => (name in values ? values[name]! : m));
-}
+export { DEFAULT_TEMPLATES, renderTemplate } from '../shared/templates';
 
 /** The question put to the cloud model at `turn` (1-based). */
 export function questionFor(settings: ConversationSettings, turns: TurnRecord[], turn: number): string {

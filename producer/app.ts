@@ -1,0 +1,57 @@
+/**
+ * The producer's Koa app factory: error mapping first, then auth, then the routes of DESIGN.md.
+ * It does not listen; `producer/main.ts` (or a test) does.
+ *
+ * @example
+ * const app = createApp({ config, redis, store, queues, cloud, logger });
+ * const server = app.listen(config.port, config.host);
+ */
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config';
+import type { ConversationStore } from '../shared/conversation-store';
+import type { LlmProvider } from '../shared/llm';
+import type { Logger } from '../shared/logger';
+import type { PipelineQueues } from '../shared/pipeline-queues';
+import { apiKeyAuth } from './api-key-auth';
+import { ConversationService } from './conversation-service';
+import { errorMiddleware } from './error-middleware';
+import { conversationRoutes } from './routes/conversation-routes';
+import { generateRoute } from './routes/generate-route';
+import { healthRoutes } from './routes/health-routes';
+
+export interface AppDeps {
+  config: Config;
+  /** A producer-style connection (fails fast while Redis is down). */
+  redis: Redis;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  /** The cloud path for `/api/v1/generate`. */
+  cloud: LlmProvider;
+  logger: Logger;
+  /** Extra routers mounted after the core routes (Bull Board, metrics, events). */
+  routers?: Router[];
+  /** Koa middleware mounted before auth (e.g. Bull Board with its own auth). */
+  before?: Koa.Middleware[];
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const service = new ConversationService(deps);
+  app.on('error', (err: Error, ctx?: Koa.Context) => {
+    deps.logger.error({ err: err.message, stack: err.stack, method: ctx?.method, path: ctx?.path }, 'request failed');
+  });
+  app.use(errorMiddleware);
+  for (const mw of deps.before ?? []) app.use(mw);
+  app.use(apiKeyAuth(deps.config.apiKey));
+  const routers = [
+    healthRoutes(deps.redis, deps.queues),
+    conversationRoutes(service, deps.config),
+    generateRoute(deps.cloud, deps.config),
+    ...(deps.routers ?? []),
+  ];
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
+  return app;
+}

@@ -1,0 +1,188 @@
+/**
+ * The producer's framework-free core: submit, inspect, cancel and wait for conversations. Koa
+ * routes are thin wrappers around these functions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../shared/config';
+import {
+  isTerminal, type ConversationRecord, type ConversationStore, type TurnRecord,
+} from '../shared/conversation-store';
+import { PipelineError } from '../shared/errors';
+import type { PipelineQueues } from '../shared/pipeline-queues';
+import { parseConversationRequest } from './conversation-request';
+
+export interface ConversationServiceDeps {
+  config: Config;
+  store: ConversationStore;
+  queues: PipelineQueues;
+}
+
+/** Conversation ids are UUIDs: no ':' and never all digits (BullMQ custom id rules). */
+export const CONVERSATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class NotFoundError extends PipelineError {
+  constructor(id: string) {
+    super(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
+    this.name = 'NotFoundError';
+  }
+}
+
+export interface SubmitResult {
+  id: string;
+  created: boolean;
+  record: ConversationRecord;
+}
+
+export interface TurnView {
+  turn: number;
+  timestamp: string;
+  question: string;
+  cloudResponse: string | null;
+  ollamaResponse: string | null;
+  processingTimeMs: number | null;
+  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
+  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
+}
+
+export interface ConversationView {
+  conversationId: string;
+  status: string;
+  stopReason: string | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  deadline: string;
+  maxTurns: number;
+  turnsCompleted: number;
+  cloudModel: string;
+  localModel: string;
+  outputFile: string;
+  transcriptFile: string | null;
+  turns: TurnView[];
+  totals: { cloudInputTokens: number; cloudOutputTokens: number; localInputTokens: number; localOutputTokens: number; cloudLatencyMs: number; localLatencyMs: number };
+}
+
+export class ConversationService {
+  constructor(private readonly deps: ConversationServiceDeps) {}
+
+  /** Validates, records and enqueues turn 1. An idempotent retry returns the first conversation. */
+  async submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
+    const { store, queues, config } = this.deps;
+    const id = randomUUID();
+    const settings = parseConversationRequest(body, config, id);
+    const res = await store.create(id, settings, idempotencyKey);
+    let record = await store.get(res.id);
+    if (!res.created) {
+      // The winner may still be writing its record; give it a moment.
+      for (let i = 0; !record && i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        record = await store.get(res.id);
+      }
+      if (!record) throw new NotFoundError(res.id);
+    }
+    // Also on an idempotent retry: if the first request died before enqueueing, this heals it
+    // (the deterministic job id makes a second add a no-op).
+    if (record!.status === 'queued') await queues.enqueueCloud(res.id, 1);
+    return { id: res.id, created: res.created, record: record! };
+  }
+
+  async get(id: string): Promise<{ record: ConversationRecord; turns: TurnRecord[] }> {
+    if (!CONVERSATION_ID.test(id)) throw new NotFoundError(id);
+    const record = await this.deps.store.get(id);
+    if (!record) throw new NotFoundError(id);
+    return { record, turns: await this.deps.store.getTurns(id) };
+  }
+
+  async view(id: string): Promise<ConversationView> {
+    const { record, turns } = await this.get(id);
+    return toView(record, turns);
+  }
+
+  /** Cancels a running conversation; in-flight calls are aborted by the workers' listeners. */
+  async cancel(id: string): Promise<ConversationRecord> {
+    const { record } = await this.get(id);
+    if (isTerminal(record.status)) {
+      throw new PipelineError(`conversation ${id} is already ${record.status}`, { code: 'conflict', status: 409, details: { status: record.status } });
+    }
+    const changed = await this.deps.store.finish(id, 'cancelled', 'cancelled', 'cancelled by request');
+    if (changed) await this.deps.queues.enqueueTranscript(id);
+    return (await this.deps.store.get(id))!;
+  }
+
+  /** Resolves when the conversation is terminal (polling the store), or at `timeoutMs`. */
+  async waitForTerminal(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ConversationRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.deps.store.get(id);
+      if (!record) throw new NotFoundError(id);
+      if (isTerminal(record.status) || Date.now() >= deadline || signal?.aborted) return record;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export function toView(record: ConversationRecord, turns: TurnRecord[]): ConversationView {
+  const totals = { cloudInputTokens: 0, cloudOutputTokens: 0, localInputTokens: 0, localOutputTokens: 0, cloudLatencyMs: 0, localLatencyMs: 0 };
+  const views: TurnView[] = turns.filter((t) => t.cloud).map((t) => {
+    const c = t.cloud!;
+    const l = t.local;
+    totals.cloudInputTokens += c.inputTokens;
+    totals.cloudOutputTokens += c.outputTokens;
+    totals.cloudLatencyMs += c.latencyMs;
+    if (l) {
+      totals.localInputTokens += l.inputTokens;
+      totals.localOutputTokens += l.outputTokens;
+      totals.localLatencyMs += l.latencyMs;
+    }
+    return {
+      turn: t.turn,
+      timestamp: new Date(c.startedAt).toISOString(),
+      question: c.question,
+      cloudResponse: c.answer,
+      ollamaResponse: l?.followUp ?? null,
+      processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
+      cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason },
+      local: l ? { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason } : null,
+    };
+  });
+  const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
+  return {
+    conversationId: record.id,
+    status: record.status,
+    stopReason: record.stopReason ?? null,
+    error: record.error ?? null,
+    createdAt: iso(record.createdAt)!,
+    updatedAt: iso(record.updatedAt)!,
+    finishedAt: iso(record.finishedAt),
+    deadline: iso(record.deadline)!,
+    maxTurns: record.settings.maxTurns,
+    turnsCompleted: views.filter((v) => v.ollamaResponse !== null).length,
+    cloudModel: record.settings.cloudModel,
+    localModel: record.settings.localModel,
+    outputFile: record.settings.outputFile,
+    transcriptFile: record.transcriptPath ?? null,
+    turns: views,
+    totals,
+  };
+}
+
+/** The seed's synchronous `/conversation` answer. */
+export function toSeedResponse(view: ConversationView) {
+  const conversation = view.turns.map((t) => ({
+    timestamp: t.timestamp,
+    query: t.question,
+    cloudResponse: t.cloudResponse ?? '',
+    ollamaResponse: t.ollamaResponse ?? '',
+    processingTimeMs: t.processingTimeMs ?? 0,
+  }));
+  const total = conversation.reduce((a, c) => a + c.processingTimeMs, 0);
+  return {
+    turns: conversation.length,
+    averageProcessingTimeMs: conversation.length ? Math.round(total / conversation.length) : 0,
+    conversation,
+    conversationId: view.conversationId,
+    status: view.status,
+    stopReason: view.stopReason,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `/conversation` routes: submit (async or the seed's `?wait=true`), status, transcript, cancel.
+ */
+import Router from '@koa/router';
+import type { Config } from '../../shared/config';
+import { PipelineError } from '../../shared/errors';
+import { renderTranscriptCsv } from '../../shared/transcript-csv';
+import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
+import { errorBody } from '../error-middleware';
+import { readJsonBody } from '../json-body';
+
+export function conversationRoutes(service: ConversationService, config: Config): Router {
+  const router = new Router();
+
+  router.post('/conversation', async (ctx) => {
+    const body = await readJsonBody(ctx, config.maxBodyBytes);
+    const key = ctx.get('idempotency-key') || undefined;
+    if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
+      throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
+    }
+    const { id, created, record } = await service.submit(body, key);
+    const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
+    if (wait) {
+      const ac = new AbortController();
+      ctx.req.once('close', () => ac.abort());
+      const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
+      const { turns } = await service.get(id);
+      const view = toView(done, turns);
+      if (done.status === 'completed') {
+        ctx.status = 200;
+        ctx.body = toSeedResponse(view);
+        return;
+      }
+      ctx.status = done.status === 'timed_out' ? 504 : done.status === 'cancelled' ? 409 : 502;
+      ctx.body = errorBody(`conversation_${done.status}`, done.error ?? `conversation ${done.status}`, toSeedResponse(view));
+      return;
+    }
+    ctx.status = 202;
+    ctx.set('Location', `/conversation/${id}`);
+    if (!created) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = {
+      conversationId: id,
+      status: record.status,
+      statusUrl: `/conversation/${id}`,
+      transcriptUrl: `/conversation/${id}/transcript`,
+    };
+  });
+
+  router.get('/conversation/:id', async (ctx) => {
+    ctx.body = await service.view(ctx.params.id!);
+  });
+
+  router.get('/conversation/:id/transcript', async (ctx) => {
+    const { record, turns } = await service.get(ctx.params.id!);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
+    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+  });
+
+  router.delete('/conversation/:id', async (ctx) => {
+    const record = await service.cancel(ctx.params.id!);
+    ctx.body = { conversationId: record.id, status: record.status, stopReason: record.stopReason ?? null };
+  });
+
+  return router;
+}

@@ -1,0 +1,24 @@
+/** `/health` (the process is up) and `/ready` (Redis reachable, queues usable). */
+import Router from '@koa/router';
+import type { Redis } from 'ioredis';
+import type { PipelineQueues } from '../../shared/pipeline-queues';
+import { errorBody } from '../error-middleware';
+
+export function healthRoutes(redis: Redis, queues: PipelineQueues): Router {
+  const router = new Router();
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
+  });
+  router.get('/ready', async (ctx) => {
+    try {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1500).unref());
+      await Promise.race([redis.ping(), timeout]);
+      const counts = await Promise.race([queues.cloud.getJobCounts('waiting', 'active'), timeout]);
+      ctx.body = { status: 'ready', redis: 'ok', queues: { cloud: counts } };
+    } catch (err) {
+      ctx.status = 503;
+      ctx.body = errorBody('not_ready', `Redis is not reachable: ${(err as Error).message}`);
+    }
+  });
+  return router;
+}

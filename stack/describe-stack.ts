@@ -1,0 +1,26 @@
+/** The start-up banner: URLs, and loudly which backends are emulated. */
+import type { LocalStack } from './local-stack';
+
+export function describeStack(stack: LocalStack): string {
+  const b = stack.backends;
+  const lines = [
+    '',
+    'LLM conversation pipeline is running',
+    `  producer      ${stack.producerUrl ?? '(not started)'}   (POST /conversation, GET /conversation/:id, /health, /ready)`,
+    `  redis         ${stack.redisUrl}   [${b.redis}]`,
+    `  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`,
+    `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]`,
+    `  Ollama        ${stack.ollama?.url ?? stack.config.ollamaHost}   [${b.ollama}]`,
+    `  output dir    ${stack.config.outputDir}`,
+    '',
+  ];
+  const emulated = [b.bedrock === 'emulated' && 'Bedrock', b.ollama === 'emulated' && 'Ollama'].filter(Boolean);
+  if (emulated.length) {
+    lines.push(
+      `  !!! ${emulated.join(' and ')} ${emulated.length > 1 ? 'are' : 'is'} EMULATED: replies are canned, deterministic and marked "[emulated ...]".`,
+      '  !!! For real models set OLLAMA_HOST, and AWS credentials (or API_GATEWAY_URL / BEDROCK_ENDPOINT).',
+      '',
+    );
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,171 @@
+/**
+ * The whole pipeline on one host, in one process: Redis (embedded unless REDIS_URL), the Bedrock
+ * and Ollama emulators (unless real endpoints are configured), the local API Gateway host running
+ * the real Lambda handler (unless API_GATEWAY_URL), the workers and the producer. Used by
+ * `npm start`, `npm run demo`, the integration tests and the benchmarks.
+ *
+ * @example
+ * const stack = await startLocalStack({ env: { PORT: '0' } });
+ * console.log(stack.producerUrl);
+ * await stack.close();
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Redis } from 'ioredis';
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
+import { ConversationStore } from '../shared/conversation-store';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/embedded-redis';
+import { createLogger, type Logger } from '../shared/logger';
+import { PipelineQueues } from '../shared/pipeline-queues';
+import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
+import { startOllamaEmulator } from '../emulators/ollama-emulator';
+import { createHandler } from '../lambda/handler';
+import { startLocalGateway, type LocalGateway } from '../lambda/local-gateway';
+import { createApp } from '../producer/app';
+import { CancelRegistry } from '../workers/cancel-registry';
+import { createCloudProvider, createLocalProvider } from '../workers/providers';
+import type { PipelineDeps, StepHooks } from '../workers/step-runner';
+import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+
+export interface LocalStackOptions {
+  /** Environment to load config from (default `process.env`). */
+  env?: Env;
+  /** Config fields to override after loading. */
+  overrides?: Partial<Config>;
+  logger?: Logger;
+  /** Worker roles to run in this process (default all; `[]` for none). */
+  roles?: WorkerRole[];
+  /** Start the producer HTTP server (default true). */
+  producer?: boolean;
+  /** Latency of the emulators in ms (default EMULATOR_LATENCY_MS). */
+  emulatorLatencyMs?: number;
+  hooks?: StepHooks;
+  /** Extra producer routers / middleware (Bull Board, metrics...). */
+  routers?: Router[];
+  before?: Koa.Middleware[];
+}
+
+export type Backend = 'real' | 'emulated' | 'embedded' | 'external' | 'local gateway';
+
+export interface LocalStack {
+  config: Config;
+  redisUrl: string;
+  producerUrl?: string;
+  gatewayUrl: string;
+  bedrock?: EmulatorHandle;
+  ollama?: EmulatorHandle;
+  redis?: EmbeddedRedis;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  workerHost?: WorkerHost;
+  backends: { redis: Backend; gateway: Backend; bedrock: Backend; ollama: Backend };
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
+  const closers: (() => Promise<unknown> | unknown)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    let redis: EmbeddedRedis | undefined;
+    if (!config.redisUrl) {
+      redis = await startEmbeddedRedis();
+      closers.push(() => redis!.stop());
+    }
+    const redisUrl = config.redisUrl ?? redis!.url;
+    const latencyMs = opts.emulatorLatencyMs ?? config.emulatorLatencyMs;
+
+    let bedrock: EmulatorHandle | undefined;
+    let bedrockEndpoint = config.bedrockEndpoint;
+    if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured) {
+      bedrock = await startBedrockEmulator({ latencyMs });
+      closers.push(() => bedrock!.close());
+      bedrockEndpoint = bedrock.url;
+    }
+    let gateway: LocalGateway | undefined;
+    let gatewayUrl = config.apiGatewayUrl;
+    if (!gatewayUrl) {
+      const handler = createHandler({ config: { ...config, bedrockEndpoint }, logger });
+      gateway = await startLocalGateway({ handler, host: '127.0.0.1' });
+      closers.push(() => gateway!.close());
+      gatewayUrl = gateway.url;
+    }
+    let ollama: EmulatorHandle | undefined;
+    let ollamaHost = config.ollamaHost;
+    if (!ollamaHost) {
+      ollama = await startOllamaEmulator({ latencyMs, models: [config.ollamaModel, 'llama3.2', 'llama3.2:latest', 'llama2:latest'] });
+      closers.push(() => ollama!.close());
+      ollamaHost = ollama.url;
+    }
+    const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint };
+
+    const workerConn = createWorkerConnection(redisUrl);
+    closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
+    await waitReady(workerConn);
+    const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
+    const queueOpts = { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds };
+    const workerStore = new ConversationStore(workerConn, storeOpts);
+    const workerQueues = new PipelineQueues(workerConn, queueOpts);
+    closers.push(() => workerQueues.close());
+    const cloud = createCloudProvider(effective);
+    const local = createLocalProvider(effective);
+
+    let workerHost: WorkerHost | undefined;
+    const roles = opts.roles ?? [...WORKER_ROLES];
+    if (roles.length > 0) {
+      const cancels = new CancelRegistry();
+      const sub: Redis = workerConn.duplicate();
+      await cancels.listen(sub, workerStore.eventsChannel);
+      closers.push(() => cancels.close());
+      const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: opts.hooks };
+      workerHost = await startWorkerHost({ deps, connection: workerConn, roles });
+      closers.push(() => workerHost!.close());
+    }
+
+    const producerConn = createProducerConnection(redisUrl);
+    closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
+    await waitReady(producerConn);
+    const store = new ConversationStore(producerConn, storeOpts);
+    const queues = new PipelineQueues(producerConn, queueOpts);
+    closers.push(() => queues.close());
+
+    let producerUrl: string | undefined;
+    if (opts.producer ?? true) {
+      const app = createApp({ config: effective, redis: producerConn, store, queues, cloud, logger, routers: opts.routers, before: opts.before });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.port, config.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      closers.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+      const { port } = server.address() as AddressInfo;
+      producerUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    }
+
+    return {
+      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, store, queues, workerHost, logger,
+      backends: {
+        redis: redis ? 'embedded' : 'external',
+        gateway: gateway ? 'local gateway' : 'real',
+        bedrock: bedrock ? 'emulated' : gateway ? 'real' : 'real',
+        ollama: ollama ? 'emulated' : 'real',
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * A full pipeline on the test run's Redis with a unique queue prefix, a temp OUTPUT_DIR, the real
+ * emulators, local gateway, workers and producer — everything real, only the endpoints local.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
+import type { Env } from '../../shared/config';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../stack/local-stack';
+import { testRedisUrl, uniquePrefix } from './redis';
+
+export interface TestStack extends LocalStack {
+  http: AxiosInstance;
+  outputDir: string;
+}
+
+/** Fast retry settings so fault tests finish in seconds. */
+export const FAST_ENV: Env = {
+  BACKOFF_DELAY_MS: '50',
+  JOB_ATTEMPTS: '6',
+  LOCK_DURATION_MS: '5000',
+  STALLED_INTERVAL_MS: '2000',
+  LOG_LEVEL: 'silent',
+  PORT: '0',
+};
+
+export async function startTestStack(env: Env = {}, opts: Omit<LocalStackOptions, 'env'> = {}): Promise<TestStack> {
+  const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-out-'));
+  const stack = await startLocalStack({
+    ...opts,
+    env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix(), OUTPUT_DIR: outputDir, ...FAST_ENV, ...env },
+  });
+  const http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true });
+  const close = stack.close;
+  return Object.assign(stack, {
+    http,
+    outputDir,
+    close: async () => {
+      await close();
+      fs.rmSync(outputDir, { recursive: true, force: true });
+    },
+  });
+}
+
+const TERMINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
+
+/** Polls GET /conversation/:id until terminal (and, unless told otherwise, the transcript is written). */
+export async function waitForConversation(stack: TestStack, id: string, timeoutMs = 20_000, needTranscript = true): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await stack.http.get(`/conversation/${id}`);
+    const view = res.data;
+    if (res.status === 200 && TERMINAL.includes(view.status) && (!needTranscript || view.transcriptFile)) return view;
+    if (Date.now() > deadline) throw new Error(`conversation ${id} not finished after ${timeoutMs} ms: ${JSON.stringify(view).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls until `check` returns true. */
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
