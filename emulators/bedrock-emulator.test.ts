@@ -24,11 +24,13 @@ function converseInput(text: string, extra: Partial<ConverseCommandInput> = {}):
   return { modelId: MODEL, messages: [{ role: 'user', content: [{ text }] }], ...extra };
 }
 
-async function rejection(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number }; [k: string]: unknown }> {
+type SdkError = Error & { $metadata?: { httpStatusCode?: number } };
+
+async function rejection(p: Promise<unknown>): Promise<SdkError> {
   try {
     await p;
   } catch (err) {
-    return err as Error & { $metadata?: { httpStatusCode?: number } };
+    return err as SdkError;
   }
   assert.fail('expected the call to fail');
 }
