@@ -14,6 +14,7 @@
  * | AccessDeniedException, UnrecognizedClient, creds    | 502    | upstream_access_denied| no        |
  * | timeout (request timeout or deadline abort)         | 504    | upstream_timeout      | yes       |
  * | connection refused/reset, DNS                       | 503    | upstream_unreachable  | yes       |
+ * | unreadable body (SDK deserialization error)         | 502    | upstream_bad_response | yes       |
  * | anything else                                       | 502    | upstream_error        | if 5xx/unknown |
  *
  * AccessDenied is deliberately not 403: a 403 from API Gateway means "your key or signature was
@@ -83,6 +84,10 @@ export function toBedrockProviderError(err: unknown, opts: { timedOut?: boolean 
   }
   if (name === 'AbortError') {
     return make({ status: 504, code: 'aborted', retryable: true }, `Bedrock call aborted: ${providerMessage}`);
+  }
+  if (name === 'SyntaxError' || /Deserialization error/i.test(providerMessage)) {
+    // A body the SDK cannot parse (cut off, or an HTML error page from a proxy): likely transient.
+    return make({ status: 502, code: 'upstream_bad_response', retryable: true }, `Bedrock answered an unreadable body: ${providerMessage.split('\n')[0]}`);
   }
   const status = e.$metadata?.httpStatusCode;
   const retryable = status === undefined || status >= 500 || e.$fault === 'server';

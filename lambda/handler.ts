@@ -92,7 +92,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
     const started = Date.now();
     let accept: string | undefined;
     let echo: Pick<LlmResponse, 'conversationId' | 'turn'> = {};
-    let logger: HandlerLogger | undefined;
+    let logger: HandlerLogger | undefined = deps.logger;
     try {
       ({ logger } = resolve());
       const req = parseProxyEvent(event);

@@ -121,7 +121,8 @@ function errorInfo(res: AxiosResponse, bytes: Buffer): { code?: string; message?
     }
   }
   const decoded = tryDecode(bytes);
-  if (decoded?.error) return { code: decoded.error.code, message: decoded.error.message, retryable: decoded.error.retryable };
+  // proto3 does not send a false bool: with a detail present, an unset `retryable` means permanent.
+  if (decoded?.error) return { code: decoded.error.code, message: decoded.error.message, retryable: decoded.error.retryable === true };
   return {};
 }
 
@@ -154,7 +155,7 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
     throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, {
       status: e.status || status,
       code: e.code || 'upstream_error',
-      retryable: e.retryable ?? isRetryableStatus(e.status || 500),
+      retryable: e.retryable === true,
     });
   }
   return decoded;
