@@ -66,6 +66,8 @@ export interface BedrockConverseOptions {
   connectionTimeoutMs?: number;
   /** SDK attempts per call (default 2: the worker layer retries with backoff on top). */
   maxAttempts?: number;
+  /** Agent for an https:// endpoint override (e.g. one with `ca` for a private CA). Default: keep-alive agent. */
+  httpsAgent?: https.Agent;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -103,7 +105,7 @@ function buildClient(opts: BedrockConverseOptions): BedrockRuntimeClient {
             connectionTimeout,
             throwOnRequestTimeout: true,
             httpAgent: new http.Agent({ keepAlive: true }),
-            httpsAgent: new https.Agent({ keepAlive: true }),
+            httpsAgent: opts.httpsAgent ?? new https.Agent({ keepAlive: true }),
           }),
         }
       : { requestHandler: { requestTimeout } }),
