@@ -1,0 +1,39 @@
+/**
+ * Prints the README's configuration table from CONFIG_KEYS and EMULATOR_CONFIG_KEYS, or with
+ * `--write` replaces the table between the README's config-table markers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_KEYS, type KeyDoc } from '../shared/config';
+import { EMULATOR_CONFIG_KEYS } from '../shared/emulator-config';
+
+export function allKeyDocs(): KeyDoc[] {
+  const seen = new Set<string>();
+  return [...CONFIG_KEYS, ...EMULATOR_CONFIG_KEYS].filter((k) => !seen.has(k.key) && Boolean(seen.add(k.key)));
+}
+
+export function configTable(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = ['| key | default | accepts | what |', '|---|---|---|---|'];
+  for (const k of allKeyDocs()) {
+    const def = k.default.startsWith('(') ? k.default : `\`${k.default}\``;
+    lines.push(`| \`${k.key}\` | ${cell(def)} | ${cell(k.accepts)} | ${cell(k.description)} |`);
+  }
+  return lines.join('\n');
+}
+
+export const START = '<!-- config-table:start -->';
+export const END = '<!-- config-table:end -->';
+
+if (require.main === module) {
+  if (process.argv.includes('--write')) {
+    const file = path.join(__dirname, '..', 'README.md');
+    const text = fs.readFileSync(file, 'utf8');
+    const a = text.indexOf(START);
+    const b = text.indexOf(END);
+    if (a < 0 || b < a) throw new Error(`README.md lacks ${START} ... ${END}`);
+    fs.writeFileSync(file, `${text.slice(0, a + START.length)}\n${configTable()}\n${text.slice(b)}`);
+  } else {
+    process.stdout.write(`${configTable()}\n`);
+  }
+}
