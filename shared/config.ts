@@ -51,6 +51,7 @@ export interface Config {
   transcriptConcurrency: number;
   cloudRateLimitMax: number;
   cloudRateLimitDurationMs: number;
+  cloudThrottleBackoffMs: number;
   jobAttempts: number;
   backoffDelayMs: number;
   lockDurationMs: number;
@@ -94,6 +95,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'TRANSCRIPT_CONCURRENCY', default: '4', accepts: 'integer 1-1000', description: 'Concurrent transcript jobs per process.' },
   { key: 'CLOUD_RATE_LIMIT_MAX', default: '0', accepts: 'integer >= 0 (0 = off)', description: 'BullMQ limiter: at most this many cloud jobs per duration, across all hosts.' },
   { key: 'CLOUD_RATE_LIMIT_DURATION_MS', default: '1000', accepts: 'integer > 0', description: 'Limiter window.' },
+  { key: 'CLOUD_THROTTLE_BACKOFF_MS', default: '5000', accepts: 'integer >= 0 (0 = off)', description: 'When the cloud call is throttled (HTTP 429), the whole cloud queue pauses this long on every host (BullMQ `rateLimit`); the job goes back to waiting without using an attempt. 0: a 429 is retried like any retryable error.' },
   { key: 'JOB_ATTEMPTS', default: '6', accepts: 'integer 1-100', description: 'Attempts per step for retryable errors.' },
   { key: 'BACKOFF_DELAY_MS', default: '1000', accepts: 'integer >= 0', description: 'Base of the exponential backoff (with jitter).' },
   { key: 'LOCK_DURATION_MS', default: '10000', accepts: 'integer >= 1000', description: 'BullMQ job lock, renewed every half; a dead worker\'s job is recovered within about this time.' },
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     transcriptConcurrency: r.int('TRANSCRIPT_CONCURRENCY', 1, 1000),
     cloudRateLimitMax: r.int('CLOUD_RATE_LIMIT_MAX', 0),
     cloudRateLimitDurationMs: r.int('CLOUD_RATE_LIMIT_DURATION_MS', 1),
+    cloudThrottleBackoffMs: r.int('CLOUD_THROTTLE_BACKOFF_MS', 0),
     jobAttempts: r.int('JOB_ATTEMPTS', 1, 100),
     backoffDelayMs: r.int('BACKOFF_DELAY_MS', 0),
     lockDurationMs,

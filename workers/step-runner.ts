@@ -6,9 +6,11 @@
  *  - cancelled (the record went terminal while the call ran) → the step ends quietly;
  *  - the conversation deadline passed → `timed_out`, partial transcript;
  *  - permanent provider error → `failed` at once with the provider's message (UnrecoverableError);
- *  - retryable error → thrown for BullMQ to retry with backoff; on the last attempt → `failed`.
+ *  - retryable error → thrown for BullMQ to retry with backoff; on the last attempt → `failed`;
+ *  - cloud throttled (429) with CLOUD_THROTTLE_BACKOFF_MS > 0 → the cloud queue is rate-limited
+ *    for that long on every host and the job waits again without using an attempt.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../shared/config';
 import type { ConversationRecord, ConversationStore, StopReason } from '../shared/conversation-store';
 import { isTerminal } from '../shared/conversation-store';
@@ -103,6 +105,15 @@ export class StepRunner {
     if (jobSignal?.aborted) {
       // Lock lost or worker shutting down: give the job back for another attempt.
       return new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`);
+    }
+    const backoffMs = this.deps.config.cloudThrottleBackoffMs;
+    if (side === 'cloud' && backoffMs > 0 && err instanceof ProviderError && err.status === 429) {
+      // Throttled: pause the cloud queue for every worker on every host (the limiter key in Redis)
+      // and put the job back to waiting without using an attempt; the deadline still bounds it.
+      // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.
+      await this.deps.queues.cloud.rateLimit(backoffMs);
+      logger.warn({ conversationId: record.id, jobId: job.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
+      return Worker.RateLimitError();
     }
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {

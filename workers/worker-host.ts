@@ -44,6 +44,20 @@ export function conversationIdOf(jobId: string): string | undefined {
   return m ? (m[1] ?? m[2]) : undefined;
 }
 
+/** Enough jobs per window never to bind: the limiter is there only so the throttling pause is honoured. */
+const UNBOUNDED_MAX = 1_000_000_000;
+
+/**
+ * The cloud worker's limiter: CLOUD_RATE_LIMIT_MAX per window when set. Without it, but with
+ * CLOUD_THROTTLE_BACKOFF_MS, an unbinding one — BullMQ only honours a `rateLimit()` pause set by
+ * another worker when the fetching worker has a limiter `max`.
+ */
+function cloudLimiter(config: PipelineDeps['config']): { max: number; duration: number } | undefined {
+  if (config.cloudRateLimitMax > 0) return { max: config.cloudRateLimitMax, duration: config.cloudRateLimitDurationMs };
+  if (config.cloudThrottleBackoffMs > 0) return { max: UNBOUNDED_MAX, duration: config.cloudRateLimitDurationMs };
+  return undefined;
+}
+
 export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHost> {
   const { deps, connection, roles } = opts;
   const { config, logger } = deps;
@@ -80,9 +94,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
       lockDuration: config.lockDurationMs,
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
-      limiter: role === 'cloud' && config.cloudRateLimitMax > 0
-        ? { max: config.cloudRateLimitMax, duration: config.cloudRateLimitDurationMs }
-        : undefined,
+      limiter: role === 'cloud' ? cloudLimiter(config) : undefined,
     });
     // A call must never outlive its job's lock: when renewal fails, abort the call.
     worker.on('lockRenewalFailed', (ids: string[]) => {
