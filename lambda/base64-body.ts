@@ -12,7 +12,7 @@
 import { fromBase64 } from '../proto/codec';
 
 const BASE64_TEXT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const TRAILING_WS = /[\s]+$/;
+const TRAILING_WS = /\s+$/;
 
 /** True when `bytes` are ASCII base64 text (standard alphabet, padded, trailing whitespace allowed). */
 export function isBase64Text(bytes: Uint8Array): boolean {
