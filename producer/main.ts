@@ -14,6 +14,7 @@ import { createHandler } from '../lambda/handler';
 import { startLocalGateway } from '../lambda/local-gateway';
 import { createCloudProvider } from '../workers/providers';
 import { createApp } from './app';
+import { startOperations } from './operations';
 
 async function main() {
   const config = loadConfig();
@@ -31,12 +32,14 @@ async function main() {
     gateway = gw;
     gatewayUrl = gw.url;
   }
-  const app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, gatewayUrl), logger });
+  const ops = await startOperations({ config, redis, store, queues, logger });
+  const app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, gatewayUrl), logger, before: ops.before, routers: ops.routers });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info({ url: `http://${config.host}:${port}`, prefix: config.queuePrefix }, 'producer listening');
   });
   onShutdown(logger, [
+    { name: 'live streams', run: () => ops.close() },
     { name: 'http', run: () => new Promise<void>((r) => { server.close(() => r()); setTimeout(() => server.closeAllConnections(), 5000).unref(); }) },
     { name: 'queues', run: () => queues.close() },
     { name: 'gateway', run: () => gateway?.close() },

@@ -25,6 +25,8 @@ import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { createHandler } from '../lambda/handler';
 import { startLocalGateway, type LocalGateway } from '../lambda/local-gateway';
 import { createApp } from '../producer/app';
+import { startOperations } from '../producer/operations';
+import { createMetrics, type PipelineMetrics } from '../shared/metrics';
 import { CancelRegistry } from '../workers/cancel-registry';
 import { createCloudProvider, createLocalProvider } from '../workers/providers';
 import type { PipelineDeps, StepHooks } from '../workers/step-runner';
@@ -43,9 +45,11 @@ export interface LocalStackOptions {
   /** Latency of the emulators in ms (default EMULATOR_LATENCY_MS). */
   emulatorLatencyMs?: number;
   hooks?: StepHooks;
-  /** Extra producer routers / middleware (Bull Board, metrics...). */
+  /** Extra producer routers / middleware (Bull Board, metrics, events and the page are built in). */
   routers?: Router[];
   before?: Koa.Middleware[];
+  /** SSE heartbeat interval, ms (default 15000). */
+  sseHeartbeatMs?: number;
 }
 
 export type Backend = 'real' | 'emulated' | 'embedded' | 'external' | 'local gateway';
@@ -61,6 +65,8 @@ export interface LocalStack {
   store: ConversationStore;
   queues: PipelineQueues;
   workerHost?: WorkerHost;
+  /** The process's metrics (served at the producer's `/metrics`; workers' hooks feed it). */
+  metrics: PipelineMetrics;
   backends: { redis: Backend; gateway: Backend; bedrock: Backend; ollama: Backend };
   logger: Logger;
   close(): Promise<void>;
@@ -122,6 +128,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closers.push(() => workerQueues.close());
     const cloud = createCloudProvider(effective);
     const local = createLocalProvider(effective);
+    const metrics = createMetrics({ queues: workerQueues.all });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
@@ -130,7 +137,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       const sub: Redis = workerConn.duplicate();
       await cancels.listen(sub, workerStore.eventsChannel);
       closers.push(() => cancels.close());
-      const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: opts.hooks };
+      const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
       workerHost = await startWorkerHost({ deps, connection: workerConn, roles });
       closers.push(() => workerHost!.close());
     }
@@ -144,7 +151,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let producerUrl: string | undefined;
     if (opts.producer ?? true) {
-      const app = createApp({ config: effective, redis: producerConn, store, queues, cloud, logger, routers: opts.routers, before: opts.before });
+      const ops = await startOperations({ config: effective, redis: producerConn, store, queues, logger, metrics, heartbeatMs: opts.sseHeartbeatMs });
+      closers.push(() => ops.close());
+      const app = createApp({
+        config: effective, redis: producerConn, store, queues, cloud, logger,
+        routers: [...ops.routers, ...(opts.routers ?? [])],
+        before: [...ops.before, ...(opts.before ?? [])],
+      });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.port, config.host, () => resolve(s));
         s.once('error', reject);
@@ -155,7 +168,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
 
     return {
-      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, store, queues, workerHost, logger,
+      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, store, queues, workerHost, metrics, logger,
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : 'real',

@@ -8,6 +8,8 @@ import { loadConfig } from '../shared/config';
 import { ConversationStore } from '../shared/conversation-store';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
+import { createMetrics } from '../shared/metrics';
+import { startMetricsServer } from '../shared/metrics-server';
 import { PipelineQueues } from '../shared/pipeline-queues';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { onShutdown } from '../shared/shutdown';
@@ -36,6 +38,10 @@ async function main() {
   const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
   const store = new ConversationStore(conn, storeOpts);
   const queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+  const metrics = createMetrics({ labels: { role: 'worker' } });
+  // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
+  // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
+  const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
   const cancels = new CancelRegistry();
   await cancels.listen(conn.duplicate(), store.eventsChannel);
   const host = await startWorkerHost({
@@ -43,18 +49,20 @@ async function main() {
       config: effective, store, queues, cancels, logger,
       cloud: createCloudProvider(effective, gatewayUrl ?? 'http://unused.invalid'),
       local: createLocalProvider(effective),
+      hooks: metrics.hooks,
     },
     connection: conn,
     roles: config.workerRoles,
     name: `${os.hostname()}-${process.pid}`,
   });
-  logger.info({ roles: config.workerRoles, redis: 'connected', gateway: gatewayUrl, ollama: effective.ollamaHost }, 'worker ready');
+  logger.info({ roles: config.workerRoles, redis: 'connected', gateway: gatewayUrl, ollama: effective.ollamaHost, metrics: `${metricsServer.url}/metrics` }, 'worker ready');
 
   onShutdown(logger, [
     { name: 'workers', run: () => host.close(10_000) },
     { name: 'cancel listener', run: () => cancels.close() },
     { name: 'queues', run: () => queues.close() },
     { name: 'gateway', run: () => gateway?.close() },
+    { name: 'metrics', run: () => metricsServer.close() },
     { name: 'redis', run: () => conn.quit() },
   ]);
 }

@@ -1,0 +1,63 @@
+/**
+ * Bull Board (`@bull-board/koa`) for the pipeline's queues, behind {@link decideBoardAccess}.
+ * Mounted as a `before` middleware of `createApp`, i.e. ahead of the API key check, because the
+ * board has its own access rule (see `board-access.ts`).
+ *
+ * @example
+ * const board = createBoardMiddleware({ queues: queues.all, username, password, apiKey });
+ * createApp({ ...deps, before: [board] });
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { KoaAdapter } from '@bull-board/koa';
+import type { Queue } from 'bullmq';
+import type { Context, Middleware, Next } from 'koa';
+import { errorBody } from '../error-middleware';
+import { decideBoardAccess, type BoardAccessOptions } from './board-access';
+
+export const BOARD_PATH = '/admin/queues';
+
+export interface BoardMiddlewareOptions extends BoardAccessOptions {
+  /** The queues shown (the pipeline's cloud, local and transcript queues). */
+  queues: Queue[];
+  /** Where the board lives. Default `/admin/queues`. */
+  basePath?: string;
+  /** Board title. Default `llmconv queues`. */
+  title?: string;
+}
+
+/**
+ * The board and its gate as one middleware; requests outside `basePath` pass straight through.
+ * Read-only unless board credentials are configured.
+ */
+export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware {
+  const basePath = opts.basePath ?? BOARD_PATH;
+  const readOnlyMode = !(opts.username !== undefined && opts.password !== undefined);
+  const serverAdapter = new KoaAdapter();
+  serverAdapter.setBasePath(basePath);
+  createBullBoard({
+    queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode, description: `${q.name} steps` })),
+    // @bull-board/koa pins an older @bull-board/api whose typings differ only in private members.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: opts.title ?? 'llmconv queues', hideDocsLink: true } },
+  });
+  const board = serverAdapter.registerPlugin() as unknown as Middleware;
+  const inside = (path: string) => path === basePath || path.startsWith(`${basePath}/`);
+
+  return async function boardGate(ctx: Context, next: Next) {
+    if (!inside(ctx.path)) return next();
+    const decision = decideBoardAccess(opts, { remoteAddress: ctx.socket.remoteAddress, authorization: ctx.get('authorization') || undefined });
+    if (!decision.allow) {
+      ctx.status = 401;
+      if (decision.challenge) ctx.set('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"');
+      ctx.body = errorBody('unauthorized', decision.reason);
+      return;
+    }
+    // Nothing under the board's path belongs to the API: an unknown board path is a 404 here,
+    // not a trip through the API key check.
+    await board(ctx, async () => {
+      ctx.status = 404;
+      ctx.body = errorBody('not_found', `no board route for ${ctx.method} ${ctx.path}`);
+    });
+  };
+}

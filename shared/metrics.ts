@@ -1,0 +1,171 @@
+/**
+ * Prometheus metrics of one process (prom-client), on a registry of its own so several instances
+ * (tests, the one-host stack) never collide in the global registry.
+ *
+ * What is measured:
+ *  - `llmconv_queue_jobs{queue,state}`: BullMQ job counts, read on scrape (producer only);
+ *  - `llmconv_turn_latency_seconds{side,model}`: provider call latency of every recorded step;
+ *  - `llmconv_llm_errors_total{side,class}`: failed provider calls by class (`retryable:<code>`...);
+ *  - `llmconv_llm_tokens_total{side,model,direction}`: tokens in and out;
+ *  - `llmconv_conversations_finished_total{status,reason}`: terminal transitions this process made;
+ *  - process metrics (`llmconv_process_*`, `llmconv_nodejs_*`) from `collectDefaultMetrics`.
+ *
+ * The step counters are fed through {@link PipelineMetrics.hooks}, which fits the workers'
+ * `StepHooks` (`deps.hooks`).
+ *
+ * @example
+ * const metrics = createMetrics({ queues: queues.all, labels: { role: 'producer' } });
+ * const deps = { ...pipelineDeps, hooks: metrics.hooks };
+ * res.end(await metrics.metrics());
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The job states BullMQ counts (`Queue.getJobCounts`). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+
+/** The part of a BullMQ `Queue` the metrics read. */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+/** Step observers, structurally the workers' `StepHooks`. */
+export interface MetricHooks {
+  onCall(side: 'cloud' | 'local', model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCallError(side: 'cloud' | 'local', errorClass: string): void;
+  onTerminal(status: string, reason: string): void;
+}
+
+export interface PipelineMetricsOptions {
+  /** Queues whose job counts are read on every scrape. Default none (worker processes). */
+  queues?: CountableQueue[];
+  /** Metric name prefix. Default `llmconv_`. */
+  prefix?: string;
+  /** Collect process metrics (CPU, memory, event loop, GC). Default true. */
+  defaultMetrics?: boolean;
+  /** Labels added to every series, e.g. `{ role: 'worker' }`. Default none. */
+  labels?: Record<string, string>;
+  /** Bound on reading the queue counts during a scrape, ms. Default 2000. */
+  collectTimeoutMs?: number;
+}
+
+/** Latency buckets in seconds: fast emulated calls up to slow local models. */
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+
+export class PipelineMetrics {
+  readonly registry: Registry;
+  readonly turnLatency: Histogram<'side' | 'model'>;
+  readonly llmErrors: Counter<'side' | 'class'>;
+  readonly tokens: Counter<'side' | 'model' | 'direction'>;
+  readonly conversations: Counter<'status' | 'reason'>;
+  readonly queueJobs: Gauge<'queue' | 'state'>;
+  readonly collectErrors: Counter<'source'>;
+  /** Pass as `deps.hooks` to the workers. */
+  readonly hooks: MetricHooks;
+
+  constructor(opts: PipelineMetricsOptions = {}) {
+    const prefix = opts.prefix ?? 'llmconv_';
+    const queues = opts.queues ?? [];
+    const timeoutMs = opts.collectTimeoutMs ?? 2000;
+    const registry = new Registry();
+    if (opts.labels) registry.setDefaultLabels(opts.labels);
+    this.registry = registry;
+    const registers = [registry];
+
+    this.turnLatency = new Histogram({
+      name: `${prefix}turn_latency_seconds`,
+      help: 'Latency of each recorded provider call (one side of a turn), by side and model.',
+      labelNames: ['side', 'model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.llmErrors = new Counter({
+      name: `${prefix}llm_errors_total`,
+      help: 'Failed provider calls by side and error class (retryable:<code>, permanent:<code>, unknown).',
+      labelNames: ['side', 'class'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: `${prefix}llm_tokens_total`,
+      help: 'Tokens sent to (direction="in") and received from (direction="out") the models.',
+      labelNames: ['side', 'model', 'direction'],
+      registers,
+    });
+    this.conversations = new Counter({
+      name: `${prefix}conversations_finished_total`,
+      help: 'Conversations this process moved to a terminal state, by status and stop reason. Sum over all processes.',
+      labelNames: ['status', 'reason'],
+      registers,
+    });
+    this.collectErrors = new Counter({
+      name: `${prefix}metrics_collect_errors_total`,
+      help: 'Scrapes during which a collected value could not be read (e.g. Redis down).',
+      labelNames: ['source'],
+      registers,
+    });
+    const collectErrors = this.collectErrors;
+    this.queueJobs = new Gauge({
+      name: `${prefix}queue_jobs`,
+      help: 'BullMQ jobs per queue and state, read from Redis at scrape time.',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        if (queues.length === 0) return;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`queue counts not read within ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          const counts = await Promise.race([Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), timeout]);
+          queues.forEach((q, i) => {
+            for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]![state] ?? 0);
+          });
+        } catch {
+          // Missing series (not zeros) tell Prometheus the value is unknown while Redis is down.
+          collectErrors.inc({ source: 'queues' });
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    });
+
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+
+    this.hooks = {
+      onCall: (side, model, latencyMs, inputTokens, outputTokens) => {
+        this.turnLatency.observe({ side, model }, latencyMs / 1000);
+        this.tokens.inc({ side, model, direction: 'in' }, inputTokens);
+        this.tokens.inc({ side, model, direction: 'out' }, outputTokens);
+      },
+      onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
+      onTerminal: (status, reason) => this.conversations.inc({ status, reason }),
+    };
+  }
+
+  /** The `Content-Type` of {@link metrics}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** These hooks followed by `other`'s (when given), for callers that observe steps too. */
+  observe(other?: Partial<MetricHooks>): MetricHooks {
+    if (!other) return this.hooks;
+    const mine = this.hooks;
+    return {
+      onCall: (...a) => { mine.onCall(...a); other.onCall?.(...a); },
+      onCallError: (...a) => { mine.onCallError(...a); other.onCallError?.(...a); },
+      onTerminal: (...a) => { mine.onTerminal(...a); other.onTerminal?.(...a); },
+    };
+  }
+}
+
+/** Builds the metrics of one process. See {@link PipelineMetrics}. */
+export function createMetrics(opts: PipelineMetricsOptions = {}): PipelineMetrics {
+  return new PipelineMetrics(opts);
+}
