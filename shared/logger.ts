@@ -1,5 +1,7 @@
 /**
- * Structured JSON logs (pino); readable output on a terminal. Secrets are redacted by path.
+ * Structured JSON logs (pino); readable output on a terminal (pino-pretty). Secrets are redacted
+ * by path. Lines about a job carry conversationId, turn, side, jobId and attempt (see
+ * `jobLogFields` in workers/step-runner.ts); prompts and replies are logged at debug level only.
  */
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config';
@@ -10,6 +12,8 @@ const REDACT = [
   'apiKey', '*.apiKey', 'password', '*.password', 'secretAccessKey', '*.secretAccessKey', 'authorization',
   '*.authorization', 'headers.authorization', 'headers["x-api-key"]', '*.headers["x-api-key"]', 'sessionToken',
   '*.sessionToken', 'boardPassword', '*.boardPassword', 'apiGatewayApiKey', '*.apiGatewayApiKey',
+  '*.headers.authorization', '*.headers["x-api-key"]', 'headers.cookie', '*.headers.cookie', 'secret', '*.secret',
+  'token', '*.token', 'credentials', '*.credentials',
 ];
 
 export interface LoggerOptions {

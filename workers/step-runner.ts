@@ -46,6 +46,15 @@ class ConversationEnded extends PipelineError {
   }
 }
 
+/**
+ * The fields every log line about a job carries: conversation, turn, side (the queue's job name),
+ * job id and attempt (1-based). Processors log through `logger.child(jobLogFields(job))`.
+ */
+export function jobLogFields(job: Job): { conversationId?: string; turn?: number; side: string; jobId?: string; attempt: number } {
+  const data = (job.data ?? {}) as { conversationId?: string; turn?: number };
+  return { conversationId: data.conversationId, turn: data.turn, side: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
+}
+
 export class StepRunner {
   constructor(readonly deps: PipelineDeps) {}
 
@@ -54,12 +63,12 @@ export class StepRunner {
     const { store, logger } = this.deps;
     const record = await store.get(conversationId);
     if (!record) {
-      logger.warn({ conversationId, jobId: job.id }, 'conversation not found (expired or deleted); step skipped');
+      logger.warn({ ...jobLogFields(job), conversationId }, 'conversation not found (expired or deleted); step skipped');
       return null;
     }
     if (isTerminal(record.status)) return null;
     if (Date.now() >= record.deadline) {
-      await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`);
+      await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`, job);
       return null;
     }
     await store.markRunning(conversationId);
@@ -97,7 +106,7 @@ export class StepRunner {
     const now = await store.get(record.id);
     if (!now || isTerminal(now.status)) return new ConversationEnded(`conversation ${now?.status ?? 'gone'}`);
     if (Date.now() >= record.deadline) {
-      await this.end(record.id, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`);
+      await this.end(record.id, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`, job);
       return new ConversationEnded('deadline exceeded');
     }
     const pe = err instanceof PipelineError ? err : undefined;
@@ -112,29 +121,32 @@ export class StepRunner {
       // and put the job back to waiting without using an attempt; the deadline still bounds it.
       // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.
       await this.deps.queues.cloud.rateLimit(backoffMs);
-      logger.warn({ conversationId: record.id, jobId: job.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
+      logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
       return Worker.RateLimitError();
     }
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {
-      await this.end(record.id, 'failed', 'provider_error', message);
+      await this.end(record.id, 'failed', 'provider_error', message, job);
       return new UnrecoverableError(message);
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
-      await this.end(record.id, 'failed', 'retries_exhausted', `${message} (after ${attempts} attempts)`);
+      await this.end(record.id, 'failed', 'retries_exhausted', `${message} (after ${attempts} attempts)`, job);
       return new UnrecoverableError(message);
     }
-    logger.warn({ conversationId: record.id, jobId: job.id, side, attempt: job.attemptsMade + 1, err: errorMessage(err) }, 'retryable error; will retry');
+    logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
     return err instanceof Error ? err : new Error(String(err));
   }
 
-  /** Moves the conversation to a terminal state (once) and queues its partial transcript. */
-  async end(conversationId: string, status: 'failed' | 'timed_out' | 'cancelled', reason: StopReason, error?: string): Promise<void> {
+  /**
+   * Moves the conversation to a terminal state (once) and queues its partial transcript.
+   * `job`, when the end comes from one, adds its fields to the log line.
+   */
+  async end(conversationId: string, status: 'failed' | 'timed_out' | 'cancelled', reason: StopReason, error?: string, job?: Job): Promise<void> {
     const changed = await this.deps.store.finish(conversationId, status, reason, error);
     if (changed) {
       this.deps.hooks?.onTerminal?.(status, reason);
-      this.deps.logger.info({ conversationId, status, reason, error }, 'conversation ended');
+      this.deps.logger.info({ ...(job ? jobLogFields(job) : {}), conversationId, status, reason, error }, 'conversation ended');
     }
     await this.deps.queues.enqueueTranscript(conversationId);
   }

@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import type { CloudStep } from '../../shared/conversation-store';
 import type { TurnJobData } from '../../shared/queues';
-import { StepRunner, type PipelineDeps } from '../step-runner';
+import { jobLogFields, StepRunner, type PipelineDeps } from '../step-runner';
 import { historyFor, hitsStopPhrase, questionFor } from '../turn-chain';
 
 export function createCloudProcessor(deps: PipelineDeps) {
@@ -15,6 +15,7 @@ export function createCloudProcessor(deps: PipelineDeps) {
 
   return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
+    const log = logger.child(jobLogFields(job));
     const record = await runner.begin(job, id);
     if (!record) return 'skipped';
     const s = record.settings;
@@ -50,8 +51,8 @@ export function createCloudProcessor(deps: PipelineDeps) {
       deps.hooks?.onCall?.('cloud', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       if (await store.recordStep(id, 'cloud', turn, fresh)) step = fresh;
       else step = (await store.getStep(id, 'cloud', turn))!;
-      logger.info({ conversationId: id, turn, side: 'cloud', jobId: job.id, attempt: job.attemptsMade + 1, latencyMs: reply.latencyMs }, 'cloud reply recorded');
-      logger.debug({ conversationId: id, turn, question, answer: reply.text }, 'cloud exchange');
+      log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'cloud reply recorded');
+      log.debug({ question, answer: reply.text }, 'cloud exchange');
     }
     if (hitsStopPhrase(step.answer, s.stopPhrase)) {
       await runner.stop(id, 'stop_phrase');

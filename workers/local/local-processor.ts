@@ -5,7 +5,7 @@
 import type { Job } from 'bullmq';
 import type { LocalStep } from '../../shared/conversation-store';
 import type { TurnJobData } from '../../shared/queues';
-import { StepRunner, type PipelineDeps } from '../step-runner';
+import { jobLogFields, StepRunner, type PipelineDeps } from '../step-runner';
 import { followUpPrompt, historyFor, hitsStopPhrase } from '../turn-chain';
 
 export function createLocalProcessor(deps: PipelineDeps) {
@@ -14,6 +14,7 @@ export function createLocalProcessor(deps: PipelineDeps) {
 
   return async function processLocal(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
+    const log = logger.child(jobLogFields(job));
     const record = await runner.begin(job, id);
     if (!record) return 'skipped';
     const s = record.settings;
@@ -50,8 +51,8 @@ export function createLocalProcessor(deps: PipelineDeps) {
       deps.hooks?.onCall?.('local', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       if (await store.recordStep(id, 'local', turn, fresh)) step = fresh;
       else step = (await store.getStep(id, 'local', turn))!;
-      logger.info({ conversationId: id, turn, side: 'local', jobId: job.id, attempt: job.attemptsMade + 1, latencyMs: reply.latencyMs }, 'follow-up recorded');
-      logger.debug({ conversationId: id, turn, prompt, followUp: reply.text }, 'local exchange');
+      log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'follow-up recorded');
+      log.debug({ prompt, followUp: reply.text }, 'local exchange');
     }
     if (turn >= s.maxTurns) {
       await runner.stop(id, 'max_turns');

@@ -10,7 +10,7 @@ import { isTerminal } from '../../shared/conversation-store';
 import { resolveInOutputDir } from '../../shared/output-file';
 import type { TranscriptJobData } from '../../shared/queues';
 import { renderTranscriptCsv } from '../../shared/transcript-csv';
-import type { PipelineDeps } from '../step-runner';
+import { jobLogFields, type PipelineDeps } from '../step-runner';
 
 export function createTranscriptProcessor(deps: PipelineDeps) {
   const { store, config, logger } = deps;
@@ -27,7 +27,7 @@ export function createTranscriptProcessor(deps: PipelineDeps) {
     if (!isTerminal(record.status)) {
       if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
-    logger.info({ conversationId: id, jobId: job.id, file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
+    logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
     return file;
   };
 }
