@@ -97,21 +97,20 @@ export class PipelineMetrics {
       labelNames: ['status', 'reason'],
       registers,
     });
-    this.collectErrors = new Counter({
-      name: `${prefix}metrics_collect_errors_total`,
-      help: 'Scrapes during which a collected value could not be read (e.g. Redis down).',
-      labelNames: ['source'],
-      registers,
-    });
-    const collectErrors = this.collectErrors;
+    // Registered after the queue gauge, and waiting for its collection: prom-client reads all
+    // metrics of a scrape concurrently, so a failure is counted in the scrape that saw it.
+    let queueCollection: Promise<void> = Promise.resolve();
+    let failCollection: () => void = () => undefined;
     this.queueJobs = new Gauge({
       name: `${prefix}queue_jobs`,
       help: 'BullMQ jobs per queue and state, read from Redis at scrape time.',
       labelNames: ['queue', 'state'],
       registers,
       async collect() {
+        let done!: () => void;
+        queueCollection = new Promise<void>((r) => (done = r));
         this.reset();
-        if (queues.length === 0) return;
+        if (queues.length === 0) return done();
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`queue counts not read within ${timeoutMs} ms`)), timeoutMs);
@@ -123,12 +122,24 @@ export class PipelineMetrics {
           });
         } catch {
           // Missing series (not zeros) tell Prometheus the value is unknown while Redis is down.
-          collectErrors.inc({ source: 'queues' });
+          failCollection();
         } finally {
           clearTimeout(timer);
+          done();
         }
       },
     });
+    this.collectErrors = new Counter({
+      name: `${prefix}metrics_collect_errors_total`,
+      help: 'Scrapes during which a collected value could not be read (e.g. Redis down).',
+      labelNames: ['source'],
+      registers,
+      async collect() {
+        await queueCollection;
+      },
+    });
+    const collectErrors = this.collectErrors;
+    failCollection = () => collectErrors.inc({ source: 'queues' });
 
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
 
