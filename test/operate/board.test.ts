@@ -56,7 +56,8 @@ describe('Bull Board at /admin/queues', function () {
       needLan(this);
       const health = await fromLan(stack, '/health');
       assert.equal(health.status, 200, 'the producer is reachable from that address');
-      for (const headers of [{}, { 'X-Forwarded-For': '127.0.0.1' }, { 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' }]) {
+      const spoofs: Record<string, string>[] = [{}, { 'X-Forwarded-For': '127.0.0.1' }, { 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' }];
+      for (const headers of spoofs) {
         for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/favicon-32x32.png']) {
           const res = await fromLan(stack, path, headers);
           assert.equal(res.status, 401, `${path} with ${JSON.stringify(headers)}`);

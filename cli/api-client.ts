@@ -1,0 +1,103 @@
+/**
+ * The CLI's client of the producer's HTTP API: submit, status, list, transcript and the live event
+ * stream. Sends the API key (when given) as `x-api-key`.
+ *
+ * @example
+ * const api = new ApiClient({ url: 'http://127.0.0.1:8080' });
+ * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
+ * for await (const ev of api.events(conversationId)) console.log(ev.event);
+ */
+import type { ConversationView } from '../producer/conversation-service';
+import type { ConversationSummary } from '../producer/routes/conversations-list-route';
+import { readSse, type SseMessage } from './sse-reader';
+
+export interface ApiClientOptions {
+  /** Producer base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  apiKey?: string;
+  /** Injected for tests and proxies. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface SubmitResponse {
+  conversationId: string;
+  status: string;
+  statusUrl: string;
+  transcriptUrl: string;
+}
+
+/** A non-2xx answer, with the API's error code and message. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export class ApiClient {
+  readonly url: string;
+  private readonly apiKey?: string;
+  private readonly fetch: typeof globalThis.fetch;
+
+  constructor(opts: ApiClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.apiKey = opts.apiKey;
+    this.fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** Absolute URL of a producer path. */
+  link(path: string): string {
+    return `${this.url}${path}`;
+  }
+
+  async submit(body: Record<string, unknown>): Promise<SubmitResponse> {
+    return (await this.request('POST', '/conversation', body)).json() as Promise<SubmitResponse>;
+  }
+
+  async status(id: string): Promise<ConversationView> {
+    return (await this.request('GET', `/conversation/${encodeURIComponent(id)}`)).json() as Promise<ConversationView>;
+  }
+
+  async list(limit = 20): Promise<ConversationSummary[]> {
+    const res = await this.request('GET', `/conversations?limit=${limit}`);
+    return ((await res.json()) as { conversations: ConversationSummary[] }).conversations;
+  }
+
+  async transcript(id: string): Promise<string> {
+    return (await this.request('GET', `/conversation/${encodeURIComponent(id)}/transcript`)).text();
+  }
+
+  /** The conversation's live events (`snapshot`, `cloud`, `local`, `status`, `end`) until the server closes. */
+  async *events(id: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
+    const res = await this.request('GET', `/conversation/${encodeURIComponent(id)}/events`, undefined, signal, 'text/event-stream');
+    if (!res.body) return;
+    yield* readSse(res.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal, accept = 'application/json'): Promise<Response> {
+    const headers: Record<string, string> = { accept };
+    if (this.apiKey) headers['x-api-key'] = this.apiKey;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetch(this.link(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new ApiError(0, 'unreachable', `cannot reach ${this.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let code = `http_${res.status}`;
+      let message = text.slice(0, 300) || res.statusText;
+      try {
+        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        if (e?.code) code = e.code;
+        if (e?.message) message = e.message;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${message}`);
+    }
+    return res;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `llmconv`: the command line client of a producer (the local stack or a remote one).
+ *
+ * @example
+ * npx llmconv submit "Why is the sky blue?" --turns 3 --follow
+ * npx llmconv follow 2f1c…            # live turns and a progress bar
+ * npx llmconv transcript 2f1c… --out sky.csv
+ * npx llmconv list --url http://producer:8080 --api-key-file ~/.llmconv-key
+ */
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError } from './api-client';
+import { followConversation, type FollowOutput } from './follow';
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+export const HELP = `llmconv — talk to an LLM conversation pipeline producer
+
+usage:
+  llmconv submit "<question>" [--turns N] [--follow]   start a conversation (prints its id)
+  llmconv follow <id>                                  live turns and a progress bar until it ends
+  llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
+  llmconv list [--limit N]                             recent conversations and their states
+
+options:
+  --url <url>            producer base URL (default ${DEFAULT_URL})
+  --api-key <key>        the producer's API_KEY, sent as x-api-key
+  --api-key-file <path>  read the key from a file (keeps it out of the process list)
+  -h, --help             this help
+
+exit codes: 0 ok (follow: completed), 1 request failed, 2 usage error,
+            3 the conversation ended failed, cancelled or timed out
+`;
+
+export interface CliIo {
+  stdout: FollowOutput & { isTTY?: boolean };
+  stderr: FollowOutput;
+  fetch?: typeof globalThis.fetch;
+}
+
+class UsageError extends Error {}
+
+const positiveInt = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return Number(v);
+};
+
+/** Runs one command; resolves to the process exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        'api-key': { type: 'string' },
+        'api-key-file': { type: 'string' },
+        turns: { type: 'string' },
+        follow: { type: 'boolean' },
+        out: { type: 'string' },
+        limit: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (values.help || !command || command === 'help') {
+    (values.help || command === 'help' ? io.stdout : io.stderr).write(HELP);
+    return values.help || command === 'help' ? 0 : 2;
+  }
+
+  try {
+    let apiKey = values['api-key'];
+    if (values['api-key-file']) apiKey = (await fs.readFile(values['api-key-file'], 'utf8')).trim();
+    const url = values.url ?? DEFAULT_URL;
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(`--url must be a URL like ${DEFAULT_URL}, got "${url}"`);
+    }
+    const api = new ApiClient({ url, apiKey, fetch: io.fetch });
+    const needId = () => {
+      if (args.length !== 1) throw new UsageError(`${command} needs exactly one conversation id`);
+      return args[0]!;
+    };
+    const follow = async (id: string) => {
+      const end = await followConversation(api, id, io.stdout, { tty: Boolean(io.stdout.isTTY) });
+      return end.status === 'completed' ? 0 : 3;
+    };
+
+    switch (command) {
+      case 'submit': {
+        if (args.length !== 1 || !args[0]!.trim()) throw new UsageError('submit needs the opening question as one argument (quote it)');
+        const maxTurns = positiveInt('turns', values.turns);
+        const res = await api.submit({ initialQuery: args[0], ...(maxTurns ? { maxTurns } : {}) });
+        io.stdout.write(`${res.conversationId}\n`);
+        io.stderr.write(`  status:     ${api.link(res.statusUrl)}\n  live page:  ${api.link(`/conversations/${res.conversationId}`)}\n  transcript: ${api.link(res.transcriptUrl)}\n`);
+        return values.follow ? await follow(res.conversationId) : 0;
+      }
+      case 'follow':
+        return await follow(needId());
+      case 'transcript': {
+        const id = needId();
+        const csv = await api.transcript(id);
+        if (values.out) {
+          await fs.writeFile(values.out, csv, 'utf8');
+          const rows = Math.max(0, csv.split('\r\n').filter(Boolean).length - 1);
+          io.stderr.write(`wrote ${values.out} (${rows} row${rows === 1 ? '' : 's'})\n`);
+        } else {
+          io.stdout.write(csv);
+        }
+        return 0;
+      }
+      case 'list': {
+        const rows = await api.list(positiveInt('limit', values.limit) ?? 20);
+        if (rows.length === 0) {
+          io.stdout.write('no conversations yet\n');
+          return 0;
+        }
+        const table = rows.map((r) => [
+          r.conversationId, r.status + (r.stopReason && r.status !== 'completed' ? ` (${r.stopReason})` : ''),
+          `${r.turnsCompleted}/${r.maxTurns}`, r.createdAt.replace('T', ' ').slice(0, 19), r.initialQuery.replace(/\s+/g, ' ').slice(0, 50),
+        ]);
+        const head = ['ID', 'STATUS', 'TURNS', 'CREATED (UTC)', 'QUESTION'];
+        const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+        for (const row of [head, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`${err.message}\n\n${HELP}`);
+      return 2;
+    }
+    io.stderr.write(`llmconv: ${err instanceof ApiError ? err.message : (err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`llmconv: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
