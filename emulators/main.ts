@@ -1,12 +1,14 @@
 /**
  * `npm run emulators`: starts the Bedrock Runtime and Ollama emulators on the ports from
  * {@link loadEmulatorConfig} (BEDROCK_EMULATOR_PORT 4010, OLLAMA_EMULATOR_PORT 11435), prints their
- * URLs and stops cleanly on SIGINT/SIGTERM.
+ * URLs and stops cleanly on SIGINT/SIGTERM (bounded by a timeout).
  *
  * @example
  * EMULATOR_LATENCY_MS=200 EMULATOR_FAULTS=429:0.1 npm run emulators
  */
 import { loadEmulatorConfig } from '../shared/emulator-config';
+import { createLogger } from '../shared/logger';
+import { onShutdown } from '../shared/shutdown';
 import { startBedrockEmulator } from './bedrock-emulator';
 import type { EmulatorHandle } from './emulator-server';
 import { startOllamaEmulator } from './ollama-emulator';
@@ -34,17 +36,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping emulators\n`);
-    void Promise.all(started.map((h) => h.close())).then(() => {
-      process.exitCode = 0;
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Bounded like every process: a hung client cannot keep the emulators from stopping.
+  const logger = createLogger({ name: 'emulators' });
+  onShutdown(logger, [{ name: 'emulators', run: () => Promise.all(started.map((h) => h.close())) }], 10_000);
 }
 
 main().catch((err: unknown) => {

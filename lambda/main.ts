@@ -1,13 +1,14 @@
 /**
  * `npm run gateway`: the local API Gateway host. Runs the real Lambda handler in-process behind
  * {@link startLocalGateway} on GATEWAY_PORT/HOST, calling Bedrock at BEDROCK_ENDPOINT (or AWS),
- * and stops cleanly on SIGINT/SIGTERM.
+ * and stops cleanly on SIGINT/SIGTERM (bounded by a timeout).
  *
  * @example
  * BEDROCK_ENDPOINT=http://127.0.0.1:4010 npm run gateway   # against `npm run emulators`
  */
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { onShutdown } from '../shared/shutdown';
 import { createHandler } from './handler';
 import { startLocalGateway } from './local-gateway';
 
@@ -27,17 +28,8 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping local gateway');
-    void gateway.close().then(() => {
-      process.exitCode = 0;
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Bounded like every process: open connections are closed, a second signal exits at once.
+  onShutdown(logger, [{ name: 'gateway', run: () => gateway.close() }], 10_000);
 }
 
 main().catch((err: unknown) => {
