@@ -103,9 +103,16 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
     row.appendChild(b);
     return row;
   }
+  function nearBottom() {
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
+  }
+  function follow(stick) {
+    if (stick) window.scrollTo(0, document.body.scrollHeight);
+  }
   function addStep(d) {
     var key = d.side + ':' + d.turn;
     if (state.steps[key]) return;
+    var stick = nearBottom();
     state.steps[key] = d;
     state.tokens += d.inputTokens + d.outputTokens;
     var box = turnBox(d.turn);
@@ -118,6 +125,7 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
       box.appendChild(bubble('local', 'local model', d.text, d));
     }
     refresh();
+    follow(stick);
   }
   function completedTurns() {
     var n = 0;
@@ -150,6 +158,7 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
     refresh();
   }
   function showEnd(e) {
+    var stick = nearBottom();
     state.done = true;
     fromView(e.view);
     var f = $('final');
@@ -163,6 +172,7 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
     if (e.error) f.appendChild(el('div', 'stats', e.error));
     $('bar').style.width = '100%';
     refresh();
+    follow(stick);
   }
 
   var es = new EventSource(cfg.eventsUrl);
