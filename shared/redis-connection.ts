@@ -70,15 +70,25 @@ export async function waitReady(conn: Redis, timeoutMs = 10_000): Promise<void> 
 }
 
 /**
- * Checks `maxmemory-policy`: BullMQ loses jobs under eviction. Returns `ok`, or the policy found;
- * `unknown` when CONFIG GET is not allowed (managed Redis) — callers warn loudly then.
+ * Checks `maxmemory-policy`: BullMQ loses jobs under eviction. Returns `ok`, or the policy found.
+ * CONFIG GET first; managed Redis usually disables CONFIG (ElastiCache, whose default policy is
+ * `volatile-lru`, and Memorystore), so INFO's `maxmemory_policy` is the fallback. `unknown` only
+ * when neither can be read — callers warn loudly then.
  */
 export async function checkEvictionPolicy(conn: Redis): Promise<{ ok: boolean; policy: string }> {
+  let policy: string | undefined;
   try {
     const res = (await conn.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
-    const policy = res?.[1] ?? 'unknown';
-    return { ok: policy === 'noeviction', policy };
+    policy = res?.[1];
   } catch {
-    return { ok: false, policy: 'unknown' };
+    /* CONFIG refused or renamed: try INFO */
   }
+  if (!policy) {
+    try {
+      policy = /^maxmemory_policy:(\S+)/m.exec(await conn.info('memory'))?.[1];
+    } catch {
+      /* INFO refused too */
+    }
+  }
+  return policy ? { ok: policy === 'noeviction', policy } : { ok: false, policy: 'unknown' };
 }
