@@ -64,7 +64,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   if (opts.checkRedisPolicy ?? true) {
     const { ok, policy } = await checkEvictionPolicy(connection);
     if (policy === 'unknown') {
-      logger.warn('could not read Redis maxmemory-policy (CONFIG GET refused?). It MUST be "noeviction" or queued jobs can be silently evicted.');
+      logger.warn('could not read Redis maxmemory-policy (CONFIG GET and INFO refused). It MUST be "noeviction" or queued jobs can be silently evicted.');
     } else if (!ok) {
       throw new PipelineError(
         `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or jobs can be evicted and conversations lost. ` +
@@ -126,8 +126,14 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     await runner.end(id, 'failed', reason, `${role} step failed: ${failedReason}`);
   }
 
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
-  await Promise.all(events.map((e) => e.waitUntilReady()));
+  try {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    await Promise.all(events.map((e) => e.waitUntilReady()));
+  } catch (err) {
+    // Do not leave half-started workers polling Redis behind a failed start.
+    await Promise.allSettled([...workers.map((w) => w.close(true)), ...events.map((e) => e.close())]);
+    throw err;
+  }
   logger.info({ roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, 'workers started');
 
   return {
