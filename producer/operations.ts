@@ -38,6 +38,8 @@ export interface OperationsOptions {
   metrics?: PipelineMetrics;
   /** SSE heartbeat interval, ms. Default 15000. */
   heartbeatMs?: number;
+  /** How long start-up waits for the event subscription, ms. Default 5000. */
+  subscribeTimeoutMs?: number;
 }
 
 export interface Operations {
@@ -62,7 +64,17 @@ export async function startOperations(opts: OperationsOptions): Promise<Operatio
     opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),
     store.eventsChannel,
   );
-  await hub.start();
+  // Wait for the subscription, but not forever: a producer starting while Redis is down still
+  // serves (503s, health) and the subscription completes when Redis comes back.
+  const subscribed = hub.start();
+  subscribed.catch((err: Error) => logger.error({ err: err.message }, 'event subscriber failed; live progress relies on the SSE heartbeat re-reads'));
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    subscribed.then(() => true, () => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), opts.subscribeTimeoutMs ?? 5000))),
+  ]);
+  clearTimeout(timer);
+  if (!inTime) logger.warn({ channel: store.eventsChannel }, 'event subscriber not ready yet (Redis unreachable?); live progress starts when it connects');
   const shutdown = new AbortController();
 
   // Cancellation is the one terminal transition a producer makes; count it beside the workers'.

@@ -8,11 +8,14 @@ import { createApp } from '../../producer/app';
 import type { ConversationView } from '../../producer/conversation-service';
 import { startOperations, type Operations } from '../../producer/operations';
 import type { EndEventData, StepEventData } from '../../producer/routes/events-route';
+import { loadConfig } from '../../shared/config';
 import { ConversationStore } from '../../shared/conversation-store';
+import { startEmbeddedRedis } from '../../shared/embedded-redis';
 import { silentLogger } from '../../shared/logger';
 import { PipelineQueues } from '../../shared/pipeline-queues';
 import { createProducerConnection, waitReady } from '../../shared/redis-connection';
 import { createCloudProvider } from '../../workers/providers';
+import { uniquePrefix } from '../helpers/redis';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 
 interface Arrival extends SseMessage {
@@ -104,6 +107,41 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
         assert.equal(res.data.error.code, 'not_found');
       }
     });
+  });
+
+  it('a producer starting while Redis is down does not wait for it; live events flow once Redis is back', async () => {
+    const own = await startEmbeddedRedis();
+    const conn = createProducerConnection(own.url);
+    conn.on('error', () => undefined);
+    let operations: Operations | undefined;
+    let queues: PipelineQueues | undefined;
+    try {
+      await waitReady(conn);
+      await own.kill();
+      const config = loadConfig({ QUEUE_PREFIX: uniquePrefix() });
+      const store = new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: 60 });
+      queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
+      for (const q of queues.all) q.on('error', () => undefined);
+      const started = Date.now();
+      operations = await startOperations({ config, redis: conn, store, queues, logger: silentLogger, subscribeTimeoutMs: 300 });
+      assert.ok(Date.now() - started < 2000, `start-up waited ${Date.now() - started} ms`);
+
+      const got: string[] = [];
+      operations.hub.subscribe('c-1', (ev) => got.push(ev.type));
+      await own.restart();
+      await waitReady(conn, 10_000);
+      // The subscriber connects and subscribes by itself; publish until it hears.
+      await until(async () => {
+        await conn.publish(store.eventsChannel, JSON.stringify({ type: 'cloud', conversationId: 'c-1', turn: 1 }));
+        return got.length > 0;
+      }, 10_000, 'an event after Redis came back');
+      assert.equal(got[0], 'cloud');
+    } finally {
+      await operations?.close();
+      await queues?.close().catch(() => undefined);
+      conn.disconnect();
+      await own.stop();
+    }
   });
 
   describe('fan-out, heartbeats, catch-up and clean-up (own producer, fast heartbeat)', () => {
