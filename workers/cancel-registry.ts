@@ -6,6 +6,9 @@
 import type { Redis } from 'ioredis';
 import { isTerminal, type ConversationEvent } from '../shared/conversation-store';
 
+const ENDED_MAX = 10_000;
+const ENDED_TTL_MS = 10 * 60_000;
+
 export interface Registration {
   signal: AbortSignal;
   release(): void;
@@ -13,6 +16,8 @@ export interface Registration {
 
 export class CancelRegistry {
   private readonly active = new Map<string, Set<AbortController>>();
+  /** Conversations seen ending recently: a call registered after the event is aborted at once. */
+  private readonly ended = new Map<string, number>();
   private subscriber?: Redis;
 
   /** Starts listening on `channel` with a dedicated (subscriber-mode) connection. */
@@ -25,13 +30,18 @@ export class CancelRegistry {
       } catch {
         return;
       }
-      if (ev.type === 'status' && isTerminal(ev.status)) this.abort(ev.conversationId, `conversation ${ev.status}`);
+      if (ev.type === 'status' && isTerminal(ev.status)) {
+        this.remember(ev.conversationId);
+        this.abort(ev.conversationId, `conversation ${ev.status}`);
+      }
     });
     await subscriber.subscribe(channel);
   }
 
   register(conversationId: string): Registration {
     const ctrl = new AbortController();
+    // The end may have been announced between the step's status check and this call.
+    if (this.ended.has(conversationId)) ctrl.abort(new Error('conversation ended'));
     let set = this.active.get(conversationId);
     if (!set) this.active.set(conversationId, (set = new Set()));
     set.add(ctrl);
@@ -42,6 +52,14 @@ export class CancelRegistry {
         if (set!.size === 0) this.active.delete(conversationId);
       },
     };
+  }
+
+  private remember(conversationId: string): void {
+    this.ended.set(conversationId, Date.now());
+    if (this.ended.size > ENDED_MAX) {
+      const cutoff = Date.now() - ENDED_TTL_MS;
+      for (const [id, at] of this.ended) if (at < cutoff || this.ended.size > ENDED_MAX) this.ended.delete(id);
+    }
   }
 
   abort(conversationId: string, reason: string): void {
