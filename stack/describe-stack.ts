@@ -7,6 +7,13 @@ export function describeStack(stack: LocalStack): string {
     '',
     'LLM conversation pipeline is running',
     `  producer      ${stack.producerUrl ?? '(not started)'}   (POST /conversation, GET /conversation/:id, /health, /ready)`,
+    ...(stack.producerUrl
+      ? [
+          `  Bull Board    ${stack.producerUrl}/admin/queues   (loopback only unless BOARD_USERNAME/BOARD_PASSWORD)`,
+          `  metrics       ${stack.producerUrl}/metrics`,
+          `  live page     ${stack.producerUrl}/conversations/<id>`,
+        ]
+      : []),
     `  redis         ${stack.redisUrl}   [${b.redis}]`,
     `  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`,
     `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]`,
