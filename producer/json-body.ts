@@ -13,10 +13,14 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
   if (declared > limitBytes) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req) {
+  // destroyOnReturn: false — leaving the loop early must not reset the connection before the 413.
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > limitBytes) {
-      ctx.req.destroy();
+      // Answer 413 rather than resetting the socket under a client that is still sending:
+      // discard the rest while the answer goes out, then close the connection.
+      ctx.set('Connection', 'close');
+      ctx.req.resume();
       throw tooLarge(limitBytes);
     }
     chunks.push(chunk as Buffer);
