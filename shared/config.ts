@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors';
+import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
 
@@ -123,7 +124,8 @@ function reader(env: Env) {
   };
   const doc = (key: string) => CONFIG_KEYS.find((k) => k.key === key)?.accepts ?? 'a valid value';
   const fail = (key: string, value: string): never => {
-    throw new ConfigError(`${key}=${JSON.stringify(value)} is invalid: expected ${doc(key)}`, key);
+    // A bad URL may still carry a password: never echo it.
+    throw new ConfigError(`${key}=${JSON.stringify(redactUrl(value))} is invalid: expected ${doc(key)}`, key);
   };
   const str = (key: string): string => raw(key) ?? DEFAULTS[key]!;
   const opt = (key: string): string | undefined => raw(key);

@@ -1,4 +1,5 @@
 /** The start-up banner: URLs, and loudly which backends are emulated. */
+import { redactUrl } from '../shared/redact-url';
 import type { LocalStack } from './local-stack';
 
 export function describeStack(stack: LocalStack): string {
@@ -14,7 +15,7 @@ export function describeStack(stack: LocalStack): string {
           `  live page     ${stack.producerUrl}/conversations/<id>`,
         ]
       : []),
-    `  redis         ${stack.redisUrl}   [${b.redis}]`,
+    `  redis         ${redactUrl(stack.redisUrl)}   [${b.redis}]`,
     `  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`,
     `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]`,
     `  Ollama        ${stack.ollama?.url ?? stack.config.ollamaHost}   [${b.ollama}]`,
