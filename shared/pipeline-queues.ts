@@ -11,6 +11,12 @@ export interface PipelineQueuesOptions {
   attempts: number;
   backoffDelayMs: number;
   retentionSeconds: number;
+  /**
+   * Called with each `error` a queue emits (its connection's errors while Redis is unreachable).
+   * Default: ignored — the connection's owner logs them and every failed call throws to its caller.
+   * Without a listener BullMQ would print each one as a raw stack trace on stderr.
+   */
+  onError?: (err: Error, queue: string) => void;
 }
 
 export class PipelineQueues {
@@ -24,6 +30,8 @@ export class PipelineQueues {
     this.cloud = new Queue<TurnJobData>(QUEUE_NAMES.cloud, base);
     this.local = new Queue<TurnJobData>(QUEUE_NAMES.local, base);
     this.transcript = new Queue<TranscriptJobData>(QUEUE_NAMES.transcript, base);
+    const onError = opts.onError ?? (() => undefined);
+    for (const q of this.all) q.on('error', (err: Error) => onError(err, q.name));
     this.jobOpts = stepJobOptions(opts);
   }
 
