@@ -21,6 +21,7 @@ const BEFORE = 20;
 const AFTER = 5;
 const MAX_TURNS = 4;
 const DOWN_MS = 3000;
+const originalConsoleError = console.error;
 
 describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', function () {
   this.timeout(150_000);
@@ -45,6 +46,7 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
 
   after(async function () {
     this.timeout(30_000);
+    console.error = originalConsoleError;
     await fleet?.stopAll();
     await stack?.close();
     await redis?.stop();
@@ -65,6 +67,10 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
     let running = 0;
     for (const id of before) if (!isTerminal((await stack.store.get(id))?.status)) running += 1;
     assert.ok(running > 0, 'the kill lands mid-run');
+    // Outage errors must reach the structured logs, not raw stack traces on stderr: count what
+    // anything in this process (producer, queues) prints with console.error meanwhile.
+    const rawErrors: string[] = [];
+    console.error = (...args: unknown[]) => void rawErrors.push(args.map(String).join(' ').slice(0, 200));
     await redis.kill('SIGKILL');
     const killedAt = Date.now();
 
@@ -103,6 +109,7 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
       assert.equal(res.status, 503, `only 503 while reconnecting: ${JSON.stringify(res.data)}`);
       return false;
     }, 20_000, 'the producer to accept again');
+    console.error = originalConsoleError;
     for (let i = 1; i < AFTER; i++) {
       const res = await http.post('/conversation', { initialQuery: `After the outage ${i}`, maxTurns: MAX_TURNS });
       assert.equal(res.status, 202);
@@ -131,9 +138,11 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
       conversationsAfterRestart: AFTER, downMs: restartedAt - killedAt, answersWhileDown: downAnswers.length,
       answers503: downAnswers.filter((a) => a.status === 503).length, slowestAnswerWhileDownMs: Math.max(...downAnswers.map((a) => a.ms)),
       producerRecoveryMs: recoveredAt - restartedAt, workerErrorsSeen: fleet.of('error').length, workerRestarts: fleet.starts - 2,
+      rawConsoleErrors: rawErrors.length,
       rowsChecked,
     };
     console.log(`      [figures] redis-death ${JSON.stringify(figures)}`);
     assert.ok(figures.slowestAnswerWhileDownMs < 3000, 'a 503 comes fast, not after a hang');
+    assert.deepEqual(rawErrors, [], 'no unstructured error output during the outage');
   });
 });

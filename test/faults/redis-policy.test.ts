@@ -33,7 +33,6 @@ async function tryStartHost(url: string): Promise<{ error?: Error; lines: string
   conn.on('error', () => undefined);
   await waitReady(conn);
   const queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
-  queues.all.forEach((q) => q.on('error', () => undefined));
   const deps = {
     config, logger, queues, cancels: new CancelRegistry(), store: new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: 60 }),
     cloud: createCloudProvider(config), local: createLocalProvider(config),
