@@ -40,6 +40,8 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
     http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true, timeout: 10_000 });
     fleet = new WorkerFleet({
       ...env, LOG_LEVEL: 'warn', API_GATEWAY_URL: stack.gatewayUrl, OLLAMA_HOST: stack.ollama!.url, LOCAL_CONCURRENCY: '4',
+      // The outage (3 s) outlasts the lock: every lock held at the kill has expired on restart.
+      LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000',
     });
     await Promise.all([fleet.start('r1'), fleet.start('r2')]);
   });
@@ -138,7 +140,8 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
       conversationsAfterRestart: AFTER, downMs: restartedAt - killedAt, answersWhileDown: downAnswers.length,
       answers503: downAnswers.filter((a) => a.status === 503).length, slowestAnswerWhileDownMs: Math.max(...downAnswers.map((a) => a.ms)),
       producerRecoveryMs: recoveredAt - restartedAt, workerErrorsSeen: fleet.of('error').length, workerRestarts: fleet.starts - 2,
-      rawConsoleErrors: rawErrors.length,
+      rawConsoleErrors: rawErrors.length, jobsRequeuedByStallCheck: fleet.of('stalled').length, locksLostInOutage: fleet.of('lock-lost').length,
+      bedrockCalls: stack.bedrock!.stats().calls, ollamaCalls: stack.ollama!.stats().calls, stepsNeeded: (BEFORE + AFTER) * MAX_TURNS,
       rowsChecked,
     };
     console.log(`      [figures] redis-death ${JSON.stringify(figures)}`);
