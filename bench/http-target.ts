@@ -1,0 +1,100 @@
+/**
+ * The server side of the producer benchmark, run as a child process (`bench/producer-vs-koa.ts`
+ * starts one per run): either the real producer app (`createApp` on a producer connection to the
+ * bench Redis, no workers, so submitted conversations wait in the cloud queue) or a bare Koa app
+ * with one `POST /conversation` route that reads and parses the JSON body and answers the same
+ * 202 shape without validation or Redis. Same process set-up for both: one Node process, one
+ * `app.listen` on loopback, logs at info to /dev/null.
+ *
+ * Protocol: parent → `{type:'start', mode, redisUrl, prefix}`; child → `{type:'ready', port}`;
+ * parent → `{type:'cpu'}` → `{type:'cpu', cpuMs}`; parent → `{type:'stop'}` → `{type:'stopped'}`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { createApp } from '../producer/app';
+import { loadConfig } from '../shared/config';
+import { ConversationStore } from '../shared/conversation-store';
+import { PipelineQueues } from '../shared/pipeline-queues';
+import { createProducerConnection, waitReady } from '../shared/redis-connection';
+import { createCloudProvider } from '../workers/providers';
+import { benchLogger } from './pipeline-rig';
+
+/** What the parent sends to start the server. */
+export interface HttpTargetStart {
+  type: 'start';
+  mode: 'koa' | 'producer';
+  redisUrl: string;
+  prefix: string;
+}
+
+const send = (msg: object, then?: () => void) => process.send?.(msg, undefined, {}, () => then?.());
+
+/** The floor: Koa + @koa/router, body read and parsed, a 202 JSON answer. */
+function bareKoa(): Koa {
+  const app = new Koa();
+  const router = new Router();
+  router.post('/conversation', async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const id = randomUUID();
+    ctx.status = 202;
+    ctx.set('Location', `/conversation/${id}`);
+    ctx.body = { conversationId: id, status: 'queued', statusUrl: `/conversation/${id}`, transcriptUrl: `/conversation/${id}/transcript` };
+  });
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}
+
+async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => Promise<void> }> {
+  const closers: (() => Promise<unknown>)[] = [];
+  let app: Koa;
+  if (msg.mode === 'koa') {
+    app = bareKoa();
+  } else {
+    const config = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix });
+    const redis = createProducerConnection(msg.redisUrl);
+    await waitReady(redis);
+    closers.push(() => redis.quit());
+    const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
+    const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+    closers.push(() => queues.close());
+    app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
+  }
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  closers.unshift(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: async () => {
+      for (const c of closers) await c().catch(() => undefined);
+    },
+  };
+}
+
+let stop: (() => Promise<void>) | undefined;
+process.on('message', (msg: HttpTargetStart | { type: 'cpu' | 'stop' }) => {
+  if (msg.type === 'start') {
+    start(msg).then(
+      (s) => {
+        stop = s.stop;
+        send({ type: 'ready', port: s.port });
+      },
+      (err: Error) => send({ type: 'error', message: err.message }, () => process.exit(1)),
+    );
+  } else if (msg.type === 'cpu') {
+    const u = process.cpuUsage();
+    send({ type: 'cpu', cpuMs: (u.user + u.system) / 1000 });
+  } else if (msg.type === 'stop') {
+    void (async () => {
+      await stop?.();
+      send({ type: 'stopped' }, () => process.exit(0));
+    })();
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,88 @@
+/**
+ * `local_saturation`: with both emulators at a fixed latency and local worker concurrency P, the
+ * share of the local model's P slots that are busy (a local call in flight) while local work is
+ * queued. The local queue's waiting count is sampled every few ms; only the intervals in which
+ * work was waiting count, so the figure is "how much of the available model time the pipeline
+ * wastes between calls" — job completion, fetching the next job, reading the conversation.
+ */
+import { sleep, type BenchContext } from './bench-context';
+import { startPipelineRig } from './pipeline-rig';
+import type { CallTiming } from './timed-provider';
+
+export interface LocalSaturationResult {
+  latencyMs: number;
+  slots: number;
+  conversations: number;
+  windowMs: number;
+  saturation: number;
+  /** Share of the window in which local work was waiting. */
+  queuedShare: number;
+  /** Mean gap between a slot's calls (ms) = time the pipeline holds a slot idle between calls. */
+  meanGapMs: number;
+}
+
+/** Time the intervals in `calls` cover inside [a, b), summed (calls may overlap each other). */
+function busyWithin(calls: CallTiming[], a: number, b: number): number {
+  let sum = 0;
+  for (const c of calls) {
+    const s = Math.max(a, c.start);
+    const e = Math.min(b, c.end);
+    if (e > s) sum += e - s;
+  }
+  return sum;
+}
+
+export async function measureLocalSaturation(ctx: BenchContext, latencyMs = 50, slots = 4): Promise<LocalSaturationResult> {
+  const conversations = slots * 4;
+  const warmupMs = ctx.quick ? 1500 : 3000;
+  const windowMs = ctx.quick ? 5000 : 15_000;
+  const rig = await startPipelineRig({
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix('sat'),
+    latencyMs,
+    env: { LOCAL_CONCURRENCY: String(slots), CLOUD_CONCURRENCY: String(conversations) },
+  });
+  try {
+    const body = { initialQuery: 'What is the meaning of life?', maxTurns: 1000 };
+    for (let i = 0; i < conversations; i++) await rig.service.submit(body);
+    await sleep(warmupMs);
+    rig.timings.length = 0;
+    const samples: { t: number; waiting: number }[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < windowMs) {
+      const t = performance.now();
+      samples.push({ t, waiting: await rig.queues.local.getWaitingCount() });
+      await sleep(5);
+    }
+    const tEnd = performance.now();
+    samples.push({ t: tEnd, waiting: 0 });
+    // Let calls that overlap the window end finish, so their intervals are known.
+    await sleep(latencyMs * 3);
+    // Calls in flight when the window opened were recorded when they ended (with their real start).
+    const calls = rig.timings.filter((c) => c.side === 'local');
+    let capacity = 0;
+    let busy = 0;
+    let queued = 0;
+    for (let i = 0; i + 1 < samples.length; i++) {
+      const a = samples[i]!;
+      const b = samples[i + 1]!;
+      if (a.waiting <= 0) continue;
+      queued += b.t - a.t;
+      capacity += slots * (b.t - a.t);
+      busy += busyWithin(calls, a.t, b.t);
+    }
+    const started = calls.filter((c) => c.start >= t0 && c.start < tEnd).length;
+    const idle = slots * (tEnd - t0) - busyWithin(calls, t0, tEnd);
+    return {
+      latencyMs,
+      slots,
+      conversations,
+      windowMs,
+      saturation: capacity > 0 ? busy / capacity : Number.NaN,
+      queuedShare: queued / (tEnd - t0),
+      meanGapMs: started > 0 ? idle / started : Number.NaN,
+    };
+  } finally {
+    await rig.close();
+  }
+}

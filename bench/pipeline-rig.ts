@@ -1,0 +1,142 @@
+/**
+ * The pipeline in the benchmark process, built from the real parts the way `stack/local-stack.ts`
+ * builds it, with one difference: both providers are wrapped in a {@link TimedProvider}, so the
+ * pipeline's provider calls and the direct loop's are timed at the same boundary. Parts:
+ * the Bedrock and Ollama emulators, the real Lambda handler behind the local API Gateway host, the
+ * real cloud client and Ollama provider, the worker host (BullMQ workers), the conversation store
+ * and queues, and the producer's {@link ConversationService} to submit conversations.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
+import { startOllamaEmulator } from '../emulators/ollama-emulator';
+import { createHandler } from '../lambda/handler';
+import { startLocalGateway } from '../lambda/local-gateway';
+import { ConversationService } from '../producer/conversation-service';
+import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
+import { ConversationStore } from '../shared/conversation-store';
+import { createLogger, type Logger } from '../shared/logger';
+import { PipelineQueues } from '../shared/pipeline-queues';
+import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { CancelRegistry } from '../workers/cancel-registry';
+import { createCloudProvider, createLocalProvider } from '../workers/providers';
+import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+import { ConversationEvents } from './conversation-events';
+import { TimedProvider, type CallTiming } from './timed-provider';
+
+/** Models the Ollama emulator serves (the config default and the usual names). */
+export const BENCH_OLLAMA_MODELS = ['llama3.2', 'llama3.2:latest', 'llama2:latest'];
+
+export interface PipelineRigOptions {
+  redisUrl: string;
+  /** BullMQ prefix (QUEUE_PREFIX) of this rig. */
+  prefix: string;
+  /** Emulator latency per model call, ms. Default 0 (instant). */
+  latencyMs?: number;
+  /** Extra environment for `loadConfig` (concurrency, retention...). */
+  env?: Env;
+  /** Worker roles run in this process. Default all three; `[]` for none. */
+  roles?: WorkerRole[];
+  /** Start the emulators (default true); false when only Redis-side parts are needed. */
+  emulators?: boolean;
+}
+
+export interface PipelineRig {
+  config: Config;
+  logger: Logger;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  /** The producer's core, on a producer-style connection. */
+  service: ConversationService;
+  bedrock?: EmulatorHandle;
+  ollama?: EmulatorHandle;
+  gatewayUrl?: string;
+  cloud: TimedProvider;
+  local: TimedProvider;
+  timings: CallTiming[];
+  host?: WorkerHost;
+  events: ConversationEvents;
+  outputDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A logger at the production default level (info) whose output goes to /dev/null: the pipeline
+ * pays for building its log lines, as it does in production, without flooding the report.
+ */
+export function benchLogger(): Logger {
+  return createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: true }) });
+}
+
+export async function startPipelineRig(opts: PipelineRigOptions): Promise<PipelineRig> {
+  const closers: (() => Promise<unknown> | unknown)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-out-'));
+    closers.push(() => fs.rmSync(outputDir, { recursive: true, force: true }));
+    const base = loadConfig({ REDIS_URL: opts.redisUrl, QUEUE_PREFIX: opts.prefix, OUTPUT_DIR: outputDir, ...opts.env });
+    const logger = benchLogger();
+    const latencyMs = opts.latencyMs ?? 0;
+
+    let bedrock: EmulatorHandle | undefined;
+    let ollama: EmulatorHandle | undefined;
+    let gatewayUrl: string | undefined;
+    if (opts.emulators ?? true) {
+      bedrock = await startBedrockEmulator({ latencyMs });
+      closers.push(() => bedrock!.close());
+      ollama = await startOllamaEmulator({ latencyMs, models: BENCH_OLLAMA_MODELS });
+      closers.push(() => ollama!.close());
+      const handler = createHandler({ config: { ...base, bedrockEndpoint: bedrock.url }, logger });
+      const gateway = await startLocalGateway({ handler });
+      closers.push(() => gateway.close());
+      gatewayUrl = gateway.url;
+    }
+    const config: Config = { ...base, apiGatewayUrl: gatewayUrl, ollamaHost: ollama?.url, bedrockEndpoint: bedrock?.url };
+    const timings: CallTiming[] = [];
+    const cloud = new TimedProvider(createCloudProvider(config, gatewayUrl ?? 'http://unused.invalid'), 'cloud', timings);
+    const local = new TimedProvider(createLocalProvider(config, ollama?.url ?? 'http://unused.invalid'), 'local', timings);
+
+    const workerConn = createWorkerConnection(opts.redisUrl);
+    closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
+    await waitReady(workerConn);
+    const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
+    const queueOpts = { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds };
+    const workerStore = new ConversationStore(workerConn, storeOpts);
+    const workerQueues = new PipelineQueues(workerConn, queueOpts);
+    closers.push(() => workerQueues.close());
+
+    let host: WorkerHost | undefined;
+    const roles = opts.roles ?? [...WORKER_ROLES];
+    if (roles.length > 0) {
+      const cancels = new CancelRegistry();
+      await cancels.listen(workerConn.duplicate(), workerStore.eventsChannel);
+      closers.push(() => cancels.close());
+      host = await startWorkerHost({
+        deps: { config, store: workerStore, queues: workerQueues, cloud, local, cancels, logger },
+        connection: workerConn,
+        roles,
+      });
+      closers.push(() => host!.close());
+    }
+
+    const producerConn = createProducerConnection(opts.redisUrl);
+    closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
+    await waitReady(producerConn);
+    const store = new ConversationStore(producerConn, storeOpts);
+    const queues = new PipelineQueues(producerConn, queueOpts);
+    closers.push(() => queues.close());
+    const service = new ConversationService({ config, store, queues });
+
+    const events = await ConversationEvents.listen(workerConn.duplicate(), store.eventsChannel);
+    closers.push(() => events.close());
+
+    return { config, logger, store, queues, service, bedrock, ollama, gatewayUrl, cloud, local, timings, host, events, outputDir, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `producer_ratio_vs_koa`: `POST /conversation` requests per second of the real producer app
+ * (validation, conversation record, BullMQ add of turn 1 — see `http-target.ts`) ÷ a bare Koa
+ * route answering the same request, each in its own Node process set up the same way, loaded by a
+ * third process with many keep-alive connections (`load-client.ts`). Runs alternate
+ * koa → producer (→ koa → producer in the full run) and each side's runs are averaged.
+ */
+import type { BenchContext } from './bench-context';
+import { forkBenchChild } from './child-process';
+import type { HttpTargetStart } from './http-target';
+import type { LoadResult, LoadStart } from './load-client';
+
+export interface ProducerRun {
+  mode: 'koa' | 'producer';
+  requestsPerSec: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+  statuses: Record<string, number>;
+  /** Server CPU per request (user+system), ms. */
+  serverCpuMsPerRequest: number;
+}
+
+export interface ProducerResult {
+  connections: number;
+  durationMs: number;
+  runs: ProducerRun[];
+  koaRequestsPerSec: number;
+  producerRequestsPerSec: number;
+  ratio: number;
+}
+
+async function runOnce(ctx: BenchContext, mode: 'koa' | 'producer', connections: number, warmupMs: number, durationMs: number): Promise<ProducerRun> {
+  const server = forkBenchChild('http-target.ts');
+  const client = forkBenchChild('load-client.ts');
+  try {
+    const start: HttpTargetStart = { type: 'start', mode, redisUrl: ctx.redisUrl, prefix: ctx.prefix('prod') };
+    server.send(start);
+    const { port } = await server.next<{ port: number }>('ready');
+    server.send({ type: 'cpu' });
+    const cpu0 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
+    const load: LoadStart = {
+      type: 'start', port, path: '/conversation', body: JSON.stringify({ initialQuery: 'What is the meaning of life?' }),
+      connections, warmupMs, durationMs,
+    };
+    client.send(load);
+    const r = await client.next<LoadResult>('result', warmupMs + durationMs + 60_000);
+    server.send({ type: 'cpu' });
+    const cpu1 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
+    server.send({ type: 'stop' });
+    await server.next('stopped', 20_000);
+    const notOk = r.requests - r.ok;
+    if (r.ok === 0 || notOk > r.requests * 0.01) throw new Error(`${mode}: ${notOk} of ${r.requests} requests failed: ${JSON.stringify(r.statuses)}`);
+    // Server CPU over warm-up + window, per request in the window scaled to the whole load time.
+    const perRequest = (cpu1 - cpu0) / (r.requestsPerSec * ((warmupMs + r.durationMs) / 1000));
+    return { mode, requestsPerSec: r.requestsPerSec, latencyMsP50: r.latencyMsP50, latencyMsP99: r.latencyMsP99, statuses: r.statuses, serverCpuMsPerRequest: perRequest };
+  } finally {
+    server.kill();
+    client.kill();
+  }
+}
+
+export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerResult> {
+  const connections = 32;
+  const warmupMs = ctx.quick ? 1500 : 2000;
+  const durationMs = ctx.quick ? 4000 : 8000;
+  const rounds = ctx.quick ? 1 : 2;
+  const runs: ProducerRun[] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const mode of ['koa', 'producer'] as const) {
+      const run = await runOnce(ctx, mode, connections, warmupMs, durationMs);
+      ctx.progress(`producer: ${mode} ${run.requestsPerSec.toFixed(0)} req/s`);
+      runs.push(run);
+    }
+  }
+  const mean = (mode: string) => {
+    const r = runs.filter((x) => x.mode === mode);
+    return r.reduce((s, x) => s + x.requestsPerSec, 0) / r.length;
+  };
+  const koa = mean('koa');
+  const producer = mean('producer');
+  return { connections, durationMs, runs, koaRequestsPerSec: koa, producerRequestsPerSec: producer, ratio: producer / koa };
+}

@@ -1,0 +1,69 @@
+/**
+ * The benchmark's output: the flat result keys CI and BENCHMARKS.md read (`bench/results/latest.json`)
+ * plus the raw figures under `context`, and the Markdown table printed at the end of a run.
+ */
+import { round } from './stats';
+
+/** The headline keys; every one is a number (null only when its measurement failed). */
+export const RESULT_KEYS = [
+  'redis_rtt_ms_p50',
+  'bullmq_hop_ms_p50',
+  'turn_overhead_ms_p50',
+  'turn_overhead_ms_p99',
+  'throughput_ratio_vs_direct',
+  'local_saturation',
+  'scaling_2x',
+  'scaling_4x',
+  'producer_ratio_vs_koa',
+  'redis_bytes_per_conversation',
+] as const;
+export type ResultKey = (typeof RESULT_KEYS)[number];
+
+export type BenchResults = Record<ResultKey, number | null> & { context: Record<string, unknown> };
+
+interface Row {
+  key: ResultKey;
+  label: string;
+  unit: string;
+  /** Target, as text, and the check (undefined: a floor, no target). */
+  target?: string;
+  met?: (v: number, r: BenchResults) => boolean;
+  digits: number;
+}
+
+const hops = (r: BenchResults) => (r.turn_overhead_ms_p50 ?? Number.NaN) / (r.bullmq_hop_ms_p50 ?? Number.NaN);
+
+const ROWS: Row[] = [
+  { key: 'redis_rtt_ms_p50', label: 'Redis PING round trip, p50', unit: 'ms', digits: 3 },
+  { key: 'bullmq_hop_ms_p50', label: 'BullMQ hop (add → processor starts), p50', unit: 'ms', digits: 3 },
+  { key: 'turn_overhead_ms_p50', label: 'Turn overhead vs direct loop, p50', unit: 'ms', target: '≤ 1 ms and ≤ 4 hops', met: (v, r) => v <= 1 && hops(r) <= 4, digits: 2 },
+  { key: 'turn_overhead_ms_p99', label: 'Turn overhead vs direct loop, p99', unit: 'ms', digits: 2 },
+  { key: 'throughput_ratio_vs_direct', label: 'Throughput ÷ direct loop (instant emulators)', unit: '×', target: '≥ 0.6', met: (v) => v >= 0.6, digits: 3 },
+  { key: 'local_saturation', label: 'Local model slots busy while work is queued', unit: '', target: '≥ 0.97', met: (v) => v >= 0.97, digits: 3 },
+  { key: 'scaling_2x', label: '2 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 1.9', met: (v) => v >= 1.9, digits: 2 },
+  { key: 'scaling_4x', label: '4 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 3.6', met: (v) => v >= 3.6, digits: 2 },
+  { key: 'producer_ratio_vs_koa', label: 'POST /conversation req/s ÷ bare Koa', unit: '×', target: '≥ 0.5', met: (v) => v >= 0.5, digits: 3 },
+  { key: 'redis_bytes_per_conversation', label: 'Redis bytes per finished 5-turn conversation (text out)', unit: 'B', target: '≤ 2048 B, flat 1k → 10k', met: (v) => v <= 2048, digits: 0 },
+];
+
+/** Rounds the headline values for the JSON file. */
+export function roundResults(r: BenchResults): BenchResults {
+  const out = { ...r };
+  for (const row of ROWS) {
+    const v = r[row.key];
+    out[row.key] = v === null || !Number.isFinite(v) ? null : round(v, row.digits + 1);
+  }
+  return out;
+}
+
+/** The Markdown table of a run, with per-row notes from `notes`. */
+export function renderTable(r: BenchResults, notes: Partial<Record<ResultKey, string>> = {}): string {
+  const lines = ['| metric | key | value | target | met | notes |', '|---|---|---:|---|:-:|---|'];
+  for (const row of ROWS) {
+    const v = r[row.key];
+    const value = v === null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(row.digits)}${row.unit && row.unit !== '×' ? ` ${row.unit}` : ''}`;
+    const met = row.met === undefined || v === null ? '' : row.met(v, r) ? 'yes' : 'no';
+    lines.push(`| ${row.label} | \`${row.key}\` | ${value} | ${row.target ?? 'floor'} | ${met} | ${notes[row.key] ?? ''} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory]`:
+ * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
+ * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
+ * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
+ *
+ * @example
+ * npm run bench -- --quick   # CI: about a minute and a half
+ * npm run bench              # the full run quoted in BENCHMARKS.md
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startEmbeddedRedis } from '../shared/embedded-redis';
+import { createBenchContext, type BenchContext } from './bench-context';
+import { measureBullmqHop } from './bullmq-hop';
+import { measureLocalSaturation } from './local-saturation';
+import { measureProducerVsKoa } from './producer-vs-koa';
+import { measureRedisMemory } from './redis-memory';
+import { measureRedisRtt } from './redis-rtt';
+import { RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
+import { measureScaling } from './scaling';
+import { round } from './stats';
+import { measureThroughput } from './throughput';
+import { measureTurnOverhead } from './turn-overhead';
+
+const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory'] as const;
+type Phase = (typeof PHASES)[number];
+
+function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
+  const quick = argv.includes('--quick');
+  const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const only = new Set<Phase>(onlyArg ? (onlyArg.slice('--only='.length).split(',') as Phase[]) : PHASES);
+  for (const p of only) if (!PHASES.includes(p)) throw new Error(`unknown phase "${p}"; phases: ${PHASES.join(', ')}`);
+  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--only='));
+  if (unknown.length) throw new Error(`unknown argument(s): ${unknown.join(' ')}; use --quick and/or --only=${PHASES.join(',')}`);
+  return { quick, only };
+}
+
+async function machine(admin: Redis) {
+  const info = await admin.info('server');
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+type Notes = Partial<Record<ResultKey, string>>;
+
+async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, notes: Notes): Promise<void> {
+  const c = results.context;
+  switch (phase) {
+    case 'rtt': {
+      const r = await measureRedisRtt(ctx);
+      c.redisRtt = r;
+      results.redis_rtt_ms_p50 = r.p50;
+      notes.redis_rtt_ms_p50 = `${r.n} sequential PINGs, ioredis, loopback`;
+      break;
+    }
+    case 'hop': {
+      const r = await measureBullmqHop(ctx);
+      c.bullmqHop = r;
+      results.bullmq_hop_ms_p50 = r.p50;
+      notes.bullmq_hop_ms_p50 = `${r.n} jobs one at a time, idle worker; p99 ${r.p99.toFixed(2)} ms`;
+      break;
+    }
+    case 'turn': {
+      const r = await measureTurnOverhead(ctx);
+      c.turnOverhead = r;
+      results.turn_overhead_ms_p50 = r.overheadP50Ms;
+      results.turn_overhead_ms_p99 = r.overheadP99Ms;
+      const hop = results.bullmq_hop_ms_p50;
+      notes.turn_overhead_ms_p50 = `turn p50 ${r.pipelineTurnMs.p50.toFixed(2)} vs ${r.directTurnMs.p50.toFixed(2)} ms direct` +
+        (hop ? `; = ${(r.overheadP50Ms / hop).toFixed(1)} hops` : '') + `; ${r.pipelineTurnMs.n} turns`;
+      notes.turn_overhead_ms_p99 = `turn p99 ${r.pipelineTurnMs.p99.toFixed(2)} vs ${r.directTurnMs.p99.toFixed(2)} ms direct`;
+      break;
+    }
+    case 'throughput': {
+      const r = await measureThroughput(ctx);
+      c.throughput = r;
+      results.throughput_ratio_vs_direct = r.ratio;
+      notes.throughput_ratio_vs_direct = `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; CPU ${r.pipelineCpuMsPerTurn.toFixed(2)} vs ${r.directCpuMsPerTurn.toFixed(2)} ms/turn`;
+      break;
+    }
+    case 'saturation': {
+      const r = await measureLocalSaturation(ctx);
+      c.localSaturation = r;
+      results.local_saturation = r.saturation;
+      notes.local_saturation = `P=${r.slots} slots, ${r.latencyMs} ms emulators; mean idle gap ${r.meanGapMs.toFixed(2)} ms per call; queued ${(r.queuedShare * 100).toFixed(0)}% of the window`;
+      break;
+    }
+    case 'scaling': {
+      const r = await measureScaling(ctx);
+      c.scaling = r;
+      results.scaling_2x = r.scaling2x;
+      results.scaling_4x = r.scaling4x;
+      const tps = r.points.map((p) => p.turnsPerSec.toFixed(1)).join(' / ');
+      notes.scaling_2x = `${tps} turns/s at 1 / 2 / 4 processes`;
+      notes.scaling_4x = `CPU ${r.points.map((p) => p.workerCpuMsPerTurn.toFixed(1)).join(' / ')} ms/turn (all workers)`;
+      break;
+    }
+    case 'producer': {
+      const r = await measureProducerVsKoa(ctx);
+      c.producer = r;
+      results.producer_ratio_vs_koa = r.ratio;
+      notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections`;
+      break;
+    }
+    case 'memory': {
+      const r = await measureRedisMemory(ctx, ctx.quick ? [1000] : [1000, 10_000]);
+      c.redisMemory = r;
+      const first = r.points[0]!;
+      results.redis_bytes_per_conversation = first.bytesPerConversation;
+      const last = r.points[r.points.length - 1]!;
+      notes.redis_bytes_per_conversation = `${first.conversations} conversations` +
+        (r.points.length > 1 ? `; ${last.bytesPerConversation.toFixed(0)} B at ${last.conversations}, marginal ${r.marginalBytesPerConversation!.toFixed(0)} B` : '') +
+        `; ${first.bytesPerConversationWithText.toFixed(0)} B with the (one-word) text`;
+      break;
+    }
+  }
+}
+
+async function main() {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const redis = await startEmbeddedRedis();
+  const admin = new Redis(redis.url);
+  const results = Object.fromEntries(RESULT_KEYS.map((k) => [k, null])) as unknown as BenchResults;
+  results.context = {};
+  const notes: Notes = {};
+  const failures: string[] = [];
+  try {
+    await admin.config('SET', 'slowlog-log-slower-than', '1000');
+    const ctx = createBenchContext(redis.url, admin, quick);
+    results.context.mode = quick ? 'quick' : 'full';
+    results.context.command = `npm run bench${quick ? ' -- --quick' : ''}`;
+    results.context.machine = await machine(admin);
+    ctx.progress(`machine: ${JSON.stringify(results.context.machine)}`);
+    for (const phase of PHASES) {
+      if (!only.has(phase)) continue;
+      const t = Date.now();
+      ctx.progress(`${phase}: start`);
+      try {
+        await runPhase(ctx, phase, results, notes);
+      } catch (err) {
+        failures.push(`${phase}: ${(err as Error).stack ?? String(err)}`);
+        ctx.progress(`${phase}: FAILED: ${(err as Error).message}`);
+      }
+      ctx.progress(`${phase}: done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+    const slow = (await admin.call('SLOWLOG', 'GET', '10')) as [number, number, number, string[]][];
+    results.context.redisSlowlogOver1ms = slow.map(([, , us, args]) => ({ us, command: args.slice(0, 3).join(' ').slice(0, 120) }));
+  } finally {
+    admin.disconnect();
+    await redis.stop();
+  }
+  results.context.seconds = round((Date.now() - started) / 1000, 1);
+  results.context.notes = notes;
+  if (failures.length) results.context.failures = failures;
+  const rounded = roundResults(results);
+  const file = path.join(__dirname, 'results', 'latest.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(rounded, null, 2)}\n`);
+
+  const m = results.context.machine as Awaited<ReturnType<typeof machine>>;
+  process.stdout.write(`\n## Benchmark (${quick ? 'quick' : 'full'}): ${m.nproc} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}, ${results.context.seconds} s\n\n`);
+  process.stdout.write(`${renderTable(results, notes)}\n\nwritten: ${path.relative(process.cwd(), file)}\n`);
+  const missing = RESULT_KEYS.filter((k) => only.size === PHASES.length && rounded[k] === null);
+  if (failures.length || missing.length) {
+    process.stderr.write(`\nbench failed:\n${[...failures, ...missing.map((k) => `missing key ${k}`)].join('\n')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
