@@ -117,6 +117,14 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 1
 `;
 
+/** HSETNX the step; only when it was written: bump updatedAt and publish the event. One round trip. */
+const RECORD_STEP_SCRIPT = `
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`;
+
 const MARK_RUNNING_SCRIPT = `
 local s = redis.call('HGET', KEYS[1], 'status')
 if s == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1]) return 1 end
@@ -230,11 +238,10 @@ export class ConversationStore {
   async recordStep(id: string, side: 'cloud', turn: number, step: CloudStep): Promise<boolean>;
   async recordStep(id: string, side: 'local', turn: number, step: LocalStep): Promise<boolean>;
   async recordStep(id: string, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): Promise<boolean> {
-    const written = await this.redis.hsetnx(this.turnsKey(id), `${side}:${turn}`, JSON.stringify(step));
-    if (written === 1) {
-      await this.redis.hset(this.key(id), 'updatedAt', String(Date.now()));
-      await this.publish({ type: side, conversationId: id, turn });
-    }
+    const event: ConversationEvent = { type: side, conversationId: id, turn };
+    const written = await this.redis.eval(
+      RECORD_STEP_SCRIPT, 2, this.key(id), this.turnsKey(id), `${side}:${turn}`, JSON.stringify(step), String(Date.now()), this.eventsChannel, JSON.stringify(event),
+    );
     return written === 1;
   }
 

@@ -71,7 +71,8 @@ export class StepRunner {
       await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`, job);
       return null;
     }
-    await store.markRunning(conversationId);
+    // Only the first step finds it queued; later steps save the round trip.
+    if (record.status === 'queued') await store.markRunning(conversationId);
     return record;
   }
 

@@ -16,12 +16,13 @@ export function createCloudProcessor(deps: PipelineDeps) {
   return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
-    const record = await runner.begin(job, id);
+    // The turns are read alongside the record: one round trip instead of three.
+    const [record, turns] = await Promise.all([runner.begin(job, id), store.getTurns(id)]);
     if (!record) return 'skipped';
     const s = record.settings;
-    let step = await store.getStep(id, 'cloud', turn);
+    let step = turns.find((t) => t.turn === turn)?.cloud ?? null;
+    let recordedNow = false;
     if (!step) {
-      const turns = await store.getTurns(id);
       const question = questionFor(s, turns, turn);
       const startedAt = Date.now();
       let reply;
@@ -49,8 +50,8 @@ export function createCloudProcessor(deps: PipelineDeps) {
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
       };
       deps.hooks?.onCall?.('cloud', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
-      if (await store.recordStep(id, 'cloud', turn, fresh)) step = fresh;
-      else step = (await store.getStep(id, 'cloud', turn))!;
+      recordedNow = await store.recordStep(id, 'cloud', turn, fresh);
+      step = recordedNow ? fresh : (await store.getStep(id, 'cloud', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'cloud reply recorded');
       log.debug({ question, answer: reply.text }, 'cloud exchange');
     }
@@ -58,7 +59,9 @@ export function createCloudProcessor(deps: PipelineDeps) {
       await runner.stop(id, 'stop_phrase');
       return 'stop_phrase';
     }
-    if (!(await store.getStep(id, 'local', turn))) await queues.enqueueLocal(id, turn);
+    // The local step needs this answer, so it cannot exist yet when the answer was just recorded;
+    // only a re-run checks (a finished job is removed, and re-adding its id would run it again).
+    if (recordedNow || !(await store.getStep(id, 'local', turn))) await queues.enqueueLocal(id, turn);
     return 'ok';
   };
 }

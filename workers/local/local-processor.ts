@@ -15,14 +15,16 @@ export function createLocalProcessor(deps: PipelineDeps) {
   return async function processLocal(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
-    const record = await runner.begin(job, id);
+    // The turns are read alongside the record: one round trip instead of four.
+    const [record, turns] = await Promise.all([runner.begin(job, id), store.getTurns(id)]);
     if (!record) return 'skipped';
     const s = record.settings;
-    let step = await store.getStep(id, 'local', turn);
+    const current = turns.find((t) => t.turn === turn);
+    let step = current?.local ?? null;
+    let recordedNow = false;
     if (!step) {
-      const cloudStep = await store.getStep(id, 'cloud', turn);
+      const cloudStep = current?.cloud;
       if (!cloudStep) throw new Error(`cloud step of turn ${turn} missing for conversation ${id}`);
-      const turns = await store.getTurns(id);
       const prompt = followUpPrompt(s, cloudStep.question, cloudStep.answer);
       let reply;
       try {
@@ -49,8 +51,8 @@ export function createLocalProcessor(deps: PipelineDeps) {
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
       };
       deps.hooks?.onCall?.('local', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
-      if (await store.recordStep(id, 'local', turn, fresh)) step = fresh;
-      else step = (await store.getStep(id, 'local', turn))!;
+      recordedNow = await store.recordStep(id, 'local', turn, fresh);
+      step = recordedNow ? fresh : (await store.getStep(id, 'local', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'follow-up recorded');
       log.debug({ prompt, followUp: reply.text }, 'local exchange');
     }
@@ -62,7 +64,9 @@ export function createLocalProcessor(deps: PipelineDeps) {
       await runner.stop(id, 'stop_phrase');
       return 'stop_phrase';
     }
-    if (!(await store.getStep(id, 'cloud', turn + 1))) await queues.enqueueCloud(id, turn + 1);
+    // The next question needs this follow-up, so turn k+1 cannot exist yet when it was just
+    // recorded; only a re-run checks (re-adding a removed job's id would run it again).
+    if (recordedNow || !(await store.getStep(id, 'cloud', turn + 1))) await queues.enqueueCloud(id, turn + 1);
     return 'ok';
   };
 }
