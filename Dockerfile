@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# One image for every role of the pipeline: producer, workers (by WORKER_ROLES), the local API
+# Gateway host and the emulators. The command picks the role (see docker-compose.yml), e.g.
+#   docker run --rm -e REDIS_URL=redis://redis:6379 llmconv node dist/workers/main.js
+#
+# Stage 1 compiles the TypeScript with tsc (`npm run build`) and prunes the dev dependencies;
+# stage 2 is the runtime: no compiler, no dev dependencies, not root.
+
+ARG NODE_VERSION=20
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+# tsc does not copy assets: proto/codec.ts loads llm.proto from beside itself.
+RUN npm run build \
+ && cp proto/llm.proto dist/proto/llm.proto \
+ && rm -rf dist/test dist/scripts \
+ && find dist -name '*.test.js' -o -name '*.test.js.map' | xargs rm -f \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps \
+    HOST=0.0.0.0 \
+    OUTPUT_DIR=/data/output
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The image's own user "node" (uid 1000) owns only the transcript directory.
+RUN mkdir -p /data/output && chown node:node /data/output
+USER node
+# producer 8080, local API Gateway 3001, worker metrics 9464, emulators 4010 and 11434/11435
+EXPOSE 8080 3001 9464
+CMD ["node", "dist/producer/main.js"]
