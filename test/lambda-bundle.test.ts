@@ -12,14 +12,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
+import { parse, type Tags } from 'yaml';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { decodeResponse } from '../proto/codec';
 import { protobufBytesOf } from '../lambda/base64-body';
 import type { ProxyEvent, ProxyResult } from '../lambda/proxy-types';
 import { v1Event, v2Event } from '../lambda/test-support/proxy-events';
+import { CONFIG_KEYS } from '../shared/config';
 import { buildLambda, type LambdaBuild } from '../scripts/build-lambda';
 
 const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..');
+
+/** CloudFormation's short-form intrinsics (`!Ref`, `!Sub`, `!If` ...) as their long forms. */
+const CFN_TAGS: Tags = ['Ref', 'Condition', 'Sub', 'GetAtt', 'If', 'Equals', 'Not', 'And', 'Or', 'Join', 'Select', 'Split', 'FindInMap', 'ImportValue', 'Base64', 'GetAZs'].flatMap((f) => {
+  const key = f === 'Ref' || f === 'Condition' ? f : `Fn::${f}`;
+  return [
+    { tag: `!${f}`, resolve: (v: string) => ({ [key]: f === 'GetAtt' ? v.split('.') : v }) },
+    { tag: `!${f}`, collection: 'seq' as const, resolve: (v: { toJSON(): unknown }) => ({ [key]: v.toJSON() }) },
+  ];
+});
 
 interface ZipEntryInfo {
   name: string;
@@ -145,5 +157,40 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     } finally {
       bedrock.faults.reset();
     }
+  });
+
+  it('the SAM template deploys this package: handler, runtime, binary protobuf, Bedrock permission, API key or IAM auth', () => {
+    const t = parse(fs.readFileSync(path.join(ROOT, 'deploy', 'template.yaml'), 'utf8'), { customTags: CFN_TAGS }) as any;
+    assert.equal(t.Transform, 'AWS::Serverless-2016-10-31');
+    const fn = t.Resources.LlmFunction.Properties;
+    // CodeUri is relative to the template: it must be the zip `npm run build:lambda` writes.
+    assert.equal(path.resolve(ROOT, 'deploy', fn.CodeUri), path.join(ROOT, 'lambda', '.build', 'lambda.zip'));
+    const [file, exported] = fn.Handler.split('.');
+    assert.ok(entries.some((e) => e.name === `${file}.js`), `handler file ${file}.js is in the zip`);
+    assert.equal(exported, 'handler');
+    assert.equal(fn.Runtime, 'nodejs20.x');
+    assert.ok(t.Parameters.FunctionTimeoutSeconds.Default < 29, 'the function answers before API Gateway\'s 29 s');
+    // Environment: keys the config reads, and the model parameter's default is the config default.
+    const known = new Set([...CONFIG_KEYS.map((k) => k.key), 'NODE_OPTIONS']);
+    for (const key of Object.keys(fn.Environment.Variables)) assert.ok(known.has(key), key);
+    assert.deepEqual(fn.Environment.Variables.BEDROCK_MODEL_ID, { Ref: 'BedrockModelId' });
+    assert.equal(t.Parameters.BedrockModelId.Default, CONFIG_KEYS.find((k) => k.key === 'BEDROCK_MODEL_ID')!.default);
+    const actions = fn.Policies.flatMap((p: any) => p.Statement.flatMap((st: any) => st.Action));
+    assert.ok(actions.includes('bedrock:InvokeModel'));
+
+    assert.ok(t.Resources.LlmApi.Properties.BinaryMediaTypes.includes('application/x-protobuf'));
+    const methods = Object.values(t.Resources).filter((r: any) => r.Type === 'AWS::ApiGateway::Method') as any[];
+    assert.ok(methods.length >= 2, 'root and {proxy+}');
+    for (const m of methods) {
+      assert.equal(m.Properties.Integration.Type, 'AWS_PROXY');
+      assert.deepEqual(m.Properties.AuthorizationType, { 'Fn::If': ['UseIam', 'AWS_IAM', 'NONE'] });
+      assert.deepEqual(m.Properties.ApiKeyRequired, { 'Fn::If': ['UseApiKey', true, false] });
+    }
+    assert.deepEqual(t.Parameters.AuthMode.AllowedValues, ['API_KEY', 'IAM', 'NONE']);
+    for (const [name, r] of Object.entries(t.Resources) as [string, any][]) {
+      if (/^AWS::ApiGateway::(ApiKey|UsagePlan|UsagePlanKey)$/.test(r.Type)) assert.equal(r.Condition, 'UseApiKey', name);
+    }
+    assert.equal(t.Resources.FleetInvokePolicy.Condition, 'UseIam');
+    assert.match(t.Outputs.ApiGatewayUrl.Value['Fn::Sub'], /^https:\/\/\$\{LlmApi\}\.execute-api\./);
   });
 });
