@@ -376,3 +376,73 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     });
   });
 });
+
+describe('deploy/systemd units and environment files against the code', () => {
+  const dir = path.join(ROOT, 'deploy', 'systemd');
+  const readEnv = (file: string): Record<string, string> =>
+    Object.fromEntries(
+      fs.readFileSync(path.join(dir, 'env', file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
+        const i = l.indexOf('=');
+        assert.ok(i > 0, `${file}: "${l}" is not KEY=VALUE`);
+        return [l.slice(0, i), l.slice(i + 1)];
+      }),
+    );
+  const units = fs.readdirSync(dir).filter((f) => f.endsWith('.service'));
+  const ROLES = ['cloud', 'local', 'transcript'];
+  /** The env files a unit loads, with the template instance expanded. */
+  const envFilesOf = (unit: string, instance?: string) =>
+    [...fs.readFileSync(path.join(dir, unit), 'utf8').matchAll(/^EnvironmentFile=-?\/etc\/llmconv\/(.+)$/gm)].map((m) => m[1]!.replace('%i', instance ?? ''));
+
+  it('every key in the environment files is a config key, and each unit\'s files load together', () => {
+    for (const file of fs.readdirSync(path.join(dir, 'env'))) {
+      for (const key of Object.keys(readEnv(file))) assert.ok(KNOWN_KEYS.has(key), `${file}: ${key} is not a config key`);
+    }
+    for (const unit of units) {
+      for (const instance of unit.includes('@') ? ROLES : [undefined]) {
+        const files = envFilesOf(unit, instance);
+        assert.ok(files.length >= 2, `${unit}: common.env and its own file`);
+        for (const f of files) assert.ok(fs.existsSync(path.join(dir, 'env', f)), `${unit}${instance ? ` (${instance})` : ''}: env/${f} exists`);
+        const env = Object.assign({}, ...files.map(readEnv)) as Record<string, string>;
+        const config = loadConfig(env);
+        if (instance) assert.deepEqual(config.workerRoles, [instance], `${unit} @${instance}`);
+      }
+    }
+  });
+
+  it('the worker roles on one host get distinct metrics ports, and the local side stays within OLLAMA_NUM_PARALLEL', () => {
+    const ports = ROLES.map((r) => loadConfig({ ...readEnv('common.env'), ...readEnv(`worker-${r}.env`) }).metricsPort);
+    assert.equal(new Set(ports).size, ROLES.length, `metrics ports ${ports}`);
+    const dropIn = fs.readFileSync(path.join(dir, 'ollama.service.d', 'llmconv.conf'), 'utf8');
+    const parallel = Number(/OLLAMA_NUM_PARALLEL=(\d+)/.exec(dropIn)![1]);
+    const local = loadConfig(readEnv('worker-local.env'));
+    assert.ok(local.localConcurrency <= parallel, `LOCAL_CONCURRENCY ${local.localConcurrency} > OLLAMA_NUM_PARALLEL ${parallel}`);
+    assert.equal(local.ollamaHost, `http://${/OLLAMA_HOST=([^"]+)/.exec(dropIn)![1]}`);
+  });
+
+  it('every ExecStart runs an entry point built from a real source file, and systemd accepts every unit', () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'llmc-units-'));
+    try {
+      for (const unit of units) {
+        const text = fs.readFileSync(path.join(dir, unit), 'utf8');
+        const exec = /^ExecStart=\/usr\/bin\/node (dist\/\S+\.js)$/m.exec(text);
+        assert.ok(exec, `${unit}: ExecStart=/usr/bin/node dist/...js`);
+        assert.ok(fs.existsSync(path.join(ROOT, exec[1]!.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), `${unit}: source of ${exec[1]}`);
+        const name = unit.replace('@.service', '@cloud.service');
+        // This machine's node binary stands in for /usr/bin/node.
+        fs.writeFileSync(path.join(scratch, name), text.replace(/\/usr\/bin\/node/g, process.execPath));
+      }
+      const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+      if (probe.status !== 0) {
+        console.log('      systemd-analyze is not installed: unit syntax not verified');
+        return;
+      }
+      for (const f of fs.readdirSync(scratch)) {
+        const r = spawnSync('systemd-analyze', ['verify', path.join(scratch, f)], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `systemd-analyze verify ${f}: ${r.stderr}${r.stdout}`);
+        assert.doesNotMatch(r.stderr, /Unknown key|Unknown section|ignoring/, f);
+      }
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
