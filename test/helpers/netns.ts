@@ -49,13 +49,26 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Deletes lab namespaces left behind by runs whose process is gone (names carry the creator's pid). */
+/** SIGKILLs whatever still runs inside the namespace (only processes a lab started live there), then deletes it. */
+function destroyNamespace(name: string): void {
+  const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
+  for (const pid of pids.split('\n').map(Number).filter((n) => n > 0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  tryIp(['netns', 'del', name]);
+}
+
+/** Removes lab namespaces left behind by runs whose process is gone (names carry the creator's pid). */
 function removeStaleNamespaces(): void {
   const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = new RegExp(`^${NAME_PREFIX}-(\\d+)-[0-9a-f]+-[a-z0-9]+$`).exec(name);
-    if (m && !pidAlive(Number(m[1]))) tryIp(['netns', 'del', name]);
+    if (m && !pidAlive(Number(m[1]))) destroyNamespace(name);
   }
 }
 
@@ -152,7 +165,7 @@ export async function createNetnsLab(nodes: string[]): Promise<NetnsLab> {
 
   const removeAllSync = () => {
     for (const p of procs) if (p.running()) p.child.kill('SIGKILL');
-    for (const name of created) tryIp(['netns', 'del', name]);
+    for (const name of created) destroyNamespace(name);
   };
   // A crash must not leave namespaces or processes behind.
   process.once('exit', removeAllSync);
