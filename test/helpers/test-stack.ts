@@ -23,6 +23,7 @@ export const FAST_ENV: Env = {
   STALLED_INTERVAL_MS: '2000',
   LOG_LEVEL: 'silent',
   PORT: '0',
+  CLOUD_THROTTLE_BACKOFF_MS: '200',
 };
 
 export async function startTestStack(env: Env = {}, opts: Omit<LocalStackOptions, 'env'> = {}): Promise<TestStack> {
