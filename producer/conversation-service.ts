@@ -72,7 +72,8 @@ export class ConversationService {
     const id = randomUUID();
     const settings = parseConversationRequest(body, config, id);
     const res = await store.create(id, settings, idempotencyKey);
-    let record = await store.get(res.id);
+    // A new record is known as written; only an idempotent replay reads the winner's.
+    let record = res.record ?? (await store.get(res.id));
     if (!res.created) {
       // The winner may still be writing its record; give it a moment.
       for (let i = 0; !record && i < 40; i++) {

@@ -117,6 +117,26 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 1
 `;
 
+/**
+ * Scripts rather than MULTI: ioredis builds every MULTI as a Pipeline that copies each script
+ * defined on the connection — BullMQ defines dozens — which made `create()` the producer's
+ * hottest code. Without an idempotency key the record and its recent-list entry are written in one
+ * round trip (KEYS[2] given); both keys share the prefix's hash tag, like BullMQ's own keys.
+ */
+const CREATE_SCRIPT = `
+redis.call('HSET', KEYS[1], 'status', 'queued', 'settings', ARGV[1], 'createdAt', ARGV[2], 'updatedAt', ARGV[2], 'deadline', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if KEYS[2] then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, ARGV[6])
+end
+`;
+
+const ADD_RECENT_SCRIPT = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, ARGV[3])
+`;
+
 /** HSETNX the step; only when it was written: bump updatedAt and publish the event. One round trip. */
 const RECORD_STEP_SCRIPT = `
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -160,38 +180,28 @@ export class ConversationStore {
 
   /**
    * Creates the record. With an idempotency key, the first caller wins and every later caller
-   * gets the winner's id with `created: false`.
+   * gets the winner's id with `created: false`. `record` is the record as written (only when created).
    */
-  async create(id: string, settings: ConversationSettings, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+  async create(id: string, settings: ConversationSettings, idempotencyKey?: string): Promise<{ id: string; created: boolean; record?: ConversationRecord }> {
     const now = Date.now();
     const deadline = now + Math.round(settings.timeoutMinutes * 60_000);
     // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
-    await this.redis
-      .multi()
-      .hset(this.key(id), {
-        status: 'queued',
-        settings: JSON.stringify(settings),
-        createdAt: String(now),
-        updatedAt: String(now),
-        deadline: String(deadline),
-      })
-      .expire(this.key(id), ttl)
-      .exec();
-    if (idempotencyKey !== undefined) {
-      const won = await this.redis.set(this.idemKey(idempotencyKey), id, 'EX', ttl, 'NX');
-      if (won !== 'OK') {
-        await this.redis.del(this.key(id));
-        const existing = await this.redis.get(this.idemKey(idempotencyKey));
-        if (existing) return { id: existing, created: false };
-      }
+    const record: ConversationRecord = { id, status: 'queued', settings, createdAt: now, updatedAt: now, deadline };
+    const args = [JSON.stringify(settings), String(now), String(deadline), String(ttl)];
+    if (idempotencyKey === undefined) {
+      await this.redis.eval(CREATE_SCRIPT, 2, this.key(id), this.recentKey, ...args, id, String(-(this.recentLimit + 1)));
+      return { id, created: true, record };
     }
-    await this.redis
-      .multi()
-      .zadd(this.recentKey, now, id)
-      .zremrangebyrank(this.recentKey, 0, -(this.recentLimit + 1))
-      .exec();
-    return { id, created: true };
+    await this.redis.eval(CREATE_SCRIPT, 1, this.key(id), ...args);
+    const won = await this.redis.set(this.idemKey(idempotencyKey), id, 'EX', ttl, 'NX');
+    if (won !== 'OK') {
+      await this.redis.del(this.key(id));
+      const existing = await this.redis.get(this.idemKey(idempotencyKey));
+      if (existing) return { id: existing, created: false };
+    }
+    await this.redis.eval(ADD_RECENT_SCRIPT, 1, this.recentKey, String(now), id, String(-(this.recentLimit + 1)));
+    return { id, created: true, record };
   }
 
   async get(id: string): Promise<ConversationRecord | null> {
