@@ -1,10 +1,13 @@
 /**
  * The server side of the producer benchmark, run as a child process (`bench/producer-vs-koa.ts`
- * starts one per run): either the real producer app (`createApp` on a producer connection to the
- * bench Redis, no workers, so submitted conversations wait in the cloud queue) or a bare Koa app
- * with one `POST /conversation` route that reads and parses the JSON body and answers the same
- * 202 shape without validation or Redis. Same process set-up for both: one Node process, one
- * `app.listen` on loopback, logs at info to /dev/null.
+ * starts one per run), in one of three modes:
+ *  - `producer`: the real producer app (`createApp` on a producer connection to the bench Redis, no
+ *    workers, so submitted conversations wait in the cloud queue);
+ *  - `koa`: a bare Koa app with one `POST /conversation` route that reads and parses the JSON body
+ *    and answers the same 202 shape, without validation or Redis — the ratio's denominator;
+ *  - `koa+bullmq`: that bare route plus the one thing any BullMQ producer must do, the job add
+ *    (`PipelineQueues.enqueueCloud`, same options) — the floor of a queue-backed producer.
+ * Same process set-up for all: one Node process, one `app.listen` on loopback, logs at info to /dev/null.
  *
  * Protocol: parent → `{type:'start', mode, redisUrl, prefix}`; child → `{type:'ready', port}`;
  * parent → `{type:'cpu'}` → `{type:'cpu', cpuMs}`; parent → `{type:'stop'}` → `{type:'stopped'}`.
@@ -22,18 +25,21 @@ import { createProducerConnection, waitReady } from '../shared/redis-connection'
 import { createCloudProvider } from '../workers/providers';
 import { benchLogger } from './pipeline-rig';
 
+/** Which server to run. */
+export type HttpTargetMode = 'koa' | 'koa+bullmq' | 'producer';
+
 /** What the parent sends to start the server. */
 export interface HttpTargetStart {
   type: 'start';
-  mode: 'koa' | 'producer';
+  mode: HttpTargetMode;
   redisUrl: string;
   prefix: string;
 }
 
 const send = (msg: object, then?: () => void) => process.send?.(msg, undefined, {}, () => then?.());
 
-/** The floor: Koa + @koa/router, body read and parsed, a 202 JSON answer. */
-function bareKoa(): Koa {
+/** The floor: Koa + @koa/router, body read and parsed, a 202 JSON answer (and the job added, when given queues). */
+function bareKoa(queues?: PipelineQueues): Koa {
   const app = new Koa();
   const router = new Router();
   router.post('/conversation', async (ctx) => {
@@ -41,6 +47,7 @@ function bareKoa(): Koa {
     for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
     JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const id = randomUUID();
+    if (queues) await queues.enqueueCloud(id, 1);
     ctx.status = 202;
     ctx.set('Location', `/conversation/${id}`);
     ctx.body = { conversationId: id, status: 'queued', statusUrl: `/conversation/${id}`, transcriptUrl: `/conversation/${id}/transcript` };
@@ -62,7 +69,9 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
     const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
     closers.push(() => queues.close());
-    app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
+    app = msg.mode === 'koa+bullmq'
+      ? bareKoa(queues)
+      : createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
   }
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -2,16 +2,17 @@
  * `producer_ratio_vs_koa`: `POST /conversation` requests per second of the real producer app
  * (validation, conversation record, BullMQ add of turn 1 — see `http-target.ts`) ÷ a bare Koa
  * route answering the same request, each in its own Node process set up the same way, loaded by a
- * third process with many keep-alive connections (`load-client.ts`). Runs alternate
- * koa → producer (→ koa → producer in the full run) and each side's runs are averaged.
+ * third process with many keep-alive connections (`load-client.ts`). A third server, bare Koa plus
+ * the BullMQ job add, shows the floor of any queue-backed producer. Runs rotate
+ * koa → koa+bullmq → producer (twice in the full run) and each mode's runs are averaged.
  */
 import type { BenchContext } from './bench-context';
 import { forkBenchChild } from './child-process';
-import type { HttpTargetStart } from './http-target';
+import type { HttpTargetMode, HttpTargetStart } from './http-target';
 import type { LoadResult, LoadStart } from './load-client';
 
 export interface ProducerRun {
-  mode: 'koa' | 'producer';
+  mode: HttpTargetMode;
   requestsPerSec: number;
   latencyMsP50: number;
   latencyMsP99: number;
@@ -26,10 +27,14 @@ export interface ProducerResult {
   runs: ProducerRun[];
   koaRequestsPerSec: number;
   producerRequestsPerSec: number;
+  /** Bare Koa plus the BullMQ job add: what any queue-backed producer must do. */
+  bullmqFloorRequestsPerSec: number;
   ratio: number;
+  /** The floor ÷ bare Koa: the best ratio a BullMQ producer can reach here. */
+  floorRatio: number;
 }
 
-async function runOnce(ctx: BenchContext, mode: 'koa' | 'producer', connections: number, warmupMs: number, durationMs: number): Promise<ProducerRun> {
+async function runOnce(ctx: BenchContext, mode: HttpTargetMode, connections: number, warmupMs: number, durationMs: number): Promise<ProducerRun> {
   const server = forkBenchChild('http-target.ts');
   const client = forkBenchChild('load-client.ts');
   try {
@@ -66,7 +71,7 @@ export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerR
   const rounds = ctx.quick ? 1 : 2;
   const runs: ProducerRun[] = [];
   for (let i = 0; i < rounds; i++) {
-    for (const mode of ['koa', 'producer'] as const) {
+    for (const mode of ['koa', 'koa+bullmq', 'producer'] as const) {
       const run = await runOnce(ctx, mode, connections, warmupMs, durationMs);
       ctx.progress(`producer: ${mode} ${run.requestsPerSec.toFixed(0)} req/s`);
       runs.push(run);
@@ -78,5 +83,9 @@ export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerR
   };
   const koa = mean('koa');
   const producer = mean('producer');
-  return { connections, durationMs, runs, koaRequestsPerSec: koa, producerRequestsPerSec: producer, ratio: producer / koa };
+  const floor = mean('koa+bullmq');
+  return {
+    connections, durationMs, runs, koaRequestsPerSec: koa, producerRequestsPerSec: producer, bullmqFloorRequestsPerSec: floor,
+    ratio: producer / koa, floorRatio: floor / koa,
+  };
 }
