@@ -5,10 +5,12 @@
  * Method: on the bench's own redis-server (flushed first), run the real pipeline until K
  * conversations are `completed` and every queue is empty (jobs are removed on completion), then
  * take `INFO memory` used_memory minus the baseline taken before them. Two things are taken out:
- *  - the text: conversations ask with a one-word question and `maxTokens: 1`, so replies are one
- *    word, and the bytes of every stored text (initial query, questions, answers, follow-up prompts
- *    and follow-ups, as JSON-escaped in the records) are subtracted — what is left is the cost of
- *    the records themselves (keys, fields, metadata, TTLs, index entries);
+ *  - the text: the bytes of every stored text (initial query, questions, answers, follow-up
+ *    prompts and follow-ups, as JSON-escaped in the records) are read back and subtracted — what is
+ *    left is the cost of the records themselves (keys, fields, metadata, TTLs, index entries).
+ *    The texts are the emulators' ordinary replies (tens of words), not one-word ones: Redis keeps
+ *    small hashes in a compact encoding (listpack) only while every value is ≤ 64 bytes, so tiny
+ *    texts would measure a cheaper encoding than real conversations get;
  *  - BullMQ's event streams (`<prefix>:<queue>:events`), whose growth is measured with MEMORY
  *    USAGE and reported apart: they are capped (10,000 events per queue) and do not grow with the
  *    number of conversations kept.
@@ -87,7 +89,7 @@ async function waitIdle(rig: PipelineRig): Promise<void> {
 /** Runs `count` conversations through the pipeline with at most `inFlight` unfinished at a time. */
 async function runConversations(rig: PipelineRig, count: number, inFlight: number): Promise<string[]> {
   const ids: string[] = [];
-  const body = { initialQuery: 'Why?', maxTokens: 1 };
+  const body = { initialQuery: 'What is the meaning of life?' };
   const before = rig.events.finishedCount;
   const open = () => ids.length - (rig.events.finishedCount - before);
   for (let i = 0; i < count; i++) {

@@ -77,8 +77,9 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.turn_overhead_ms_p99 = r.overheadP99Ms;
       const hop = results.bullmq_hop_ms_p50;
       notes.turn_overhead_ms_p50 = `turn p50 ${r.pipelineTurnMs.p50.toFixed(2)} vs ${r.directTurnMs.p50.toFixed(2)} ms direct` +
-        (hop ? `; = ${(r.overheadP50Ms / hop).toFixed(1)} hops` : '') + `; ${r.pipelineTurnMs.n} turns`;
-      notes.turn_overhead_ms_p99 = `turn p99 ${r.pipelineTurnMs.p99.toFixed(2)} vs ${r.directTurnMs.p99.toFixed(2)} ms direct`;
+        (hop ? ` (= ${(r.overheadP50Ms / hop).toFixed(1)} hops)` : '') +
+        `; bare BullMQ chain ${r.chainOverheadP50Ms.toFixed(2)} ms over direct${hop ? ` (${(r.chainOverheadP50Ms / hop).toFixed(1)} hops)` : ''}; ${r.pipelineTurnMs.n} turns`;
+      notes.turn_overhead_ms_p99 = `turn p99 ${r.pipelineTurnMs.p99.toFixed(2)} vs ${r.directTurnMs.p99.toFixed(2)} ms direct; chain ${r.chainOverheadP99Ms.toFixed(2)} ms over direct`;
       break;
     }
     case 'throughput': {
@@ -120,7 +121,7 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const last = r.points[r.points.length - 1]!;
       notes.redis_bytes_per_conversation = `${first.conversations} conversations` +
         (r.points.length > 1 ? `; ${last.bytesPerConversation.toFixed(0)} B at ${last.conversations}, marginal ${r.marginalBytesPerConversation!.toFixed(0)} B` : '') +
-        `; ${first.bytesPerConversationWithText.toFixed(0)} B with the (one-word) text`;
+        `; ${first.bytesPerConversationWithText.toFixed(0)} B with the text`;
       break;
     }
   }
