@@ -223,10 +223,23 @@ export class ConversationStore {
     };
   }
 
-  async getTurns(id: string): Promise<TurnRecord[]> {
-    const h = await this.redis.hgetall(this.turnsKey(id));
+  /**
+   * The recorded turns, oldest first: all of them, or only turns `from`..`to` (inclusive). A step
+   * reads only the window it needs, so a step of a long conversation costs the same as an early one.
+   */
+  async getTurns(id: string, range?: { from: number; to: number }): Promise<TurnRecord[]> {
+    let entries: [string, string | null][];
+    if (range) {
+      const fields: string[] = [];
+      for (let k = Math.max(1, range.from); k <= range.to; k++) fields.push(`cloud:${k}`, `local:${k}`);
+      const values = fields.length ? await this.redis.hmget(this.turnsKey(id), ...fields) : [];
+      entries = fields.map((f, i) => [f, values[i] ?? null]);
+    } else {
+      entries = Object.entries(await this.redis.hgetall(this.turnsKey(id)));
+    }
     const turns = new Map<number, TurnRecord>();
-    for (const [field, json] of Object.entries(h)) {
+    for (const [field, json] of entries) {
+      if (json === null) continue;
       const [side, k] = field.split(':');
       const turn = Number(k);
       const rec = turns.get(turn) ?? { turn };

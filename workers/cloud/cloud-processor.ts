@@ -16,10 +16,11 @@ export function createCloudProcessor(deps: PipelineDeps) {
   return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
-    // The turns are read alongside the record: one round trip instead of three.
-    const [record, turns] = await Promise.all([runner.begin(job, id), store.getTurns(id)]);
+    const record = await runner.begin(job, id);
     if (!record) return 'skipped';
     const s = record.settings;
+    // Only the turns this step needs: its own, the previous one and the history window.
+    const turns = await store.getTurns(id, { from: turn - Math.max(1, s.contextTurns), to: turn });
     let step = turns.find((t) => t.turn === turn)?.cloud ?? null;
     let recordedNow = false;
     if (!step) {
