@@ -16,6 +16,11 @@ import { turnCalls } from './turn-calls';
 export interface BullmqChain {
   /** Runs one conversation through the two queues; resolves after its last turn. */
   run(id: string, s: ConversationSettings): Promise<void>;
+  /** Local jobs waiting for a slot. */
+  localWaiting(): Promise<number>;
+  /** Stops taking jobs (resolves when the running ones are done) / takes jobs again. */
+  pause(): Promise<void>;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,14 @@ export async function startBullmqChain(opts: { redisUrl: string; prefix: string;
       await cloudQ.add('cloud', { id, turn: 1 }, { ...jobOpts, jobId: `${id}-cloud-1` });
       await finished;
       live.delete(id);
+    },
+    localWaiting: () => localQ.getWaitingCount(),
+    async pause() {
+      await Promise.all([cloudW.pause(), localW.pause()]);
+    },
+    resume() {
+      void cloudW.resume();
+      void localW.resume();
     },
     async close() {
       await Promise.all([cloudW.close(), localW.close()]);

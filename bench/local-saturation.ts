@@ -4,9 +4,13 @@
  * queued. The local queue's waiting count is sampled every few ms; only the intervals in which
  * work was waiting count, so the figure is "how much of the available model time the pipeline
  * wastes between calls" — job completion, fetching the next job, reading the conversation.
+ * The bare BullMQ chain (`bullmq-chain.ts`) is measured the same way first, as the floor.
  */
+import { randomUUID } from 'node:crypto';
+import { parseConversationRequest } from '../producer/conversation-request';
 import { sleep, type BenchContext } from './bench-context';
-import { startPipelineRig } from './pipeline-rig';
+import { startBullmqChain } from './bullmq-chain';
+import { startPipelineRig, type PipelineRig } from './pipeline-rig';
 import type { CallTiming } from './timed-provider';
 
 export interface LocalSaturationResult {
@@ -18,6 +22,14 @@ export interface LocalSaturationResult {
   /** Share of the window in which local work was waiting. */
   queuedShare: number;
   /** Mean gap between a slot's calls (ms) = time the pipeline holds a slot idle between calls. */
+  meanGapMs: number;
+  /** The same for the bare BullMQ chain. */
+  chain: WindowResult;
+}
+
+interface WindowResult {
+  saturation: number;
+  queuedShare: number;
   meanGapMs: number;
 }
 
@@ -32,6 +44,42 @@ function busyWithin(calls: CallTiming[], a: number, b: number): number {
   return sum;
 }
 
+/** Samples the local queue for `windowMs` and computes the slots' busy share while work waited. */
+async function window(rig: PipelineRig, slots: number, latencyMs: number, windowMs: number, waiting: () => Promise<number>): Promise<WindowResult> {
+  rig.timings.length = 0;
+  const samples: { t: number; waiting: number }[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < windowMs) {
+    const t = performance.now();
+    samples.push({ t, waiting: await waiting() });
+    await sleep(5);
+  }
+  const tEnd = performance.now();
+  samples.push({ t: tEnd, waiting: 0 });
+  // Let calls that overlap the window end finish, so their intervals are known.
+  await sleep(latencyMs * 3);
+  // Calls in flight when the window opened were recorded when they ended (with their real start).
+  const calls = rig.timings.filter((c) => c.side === 'local');
+  let capacity = 0;
+  let busy = 0;
+  let queued = 0;
+  for (let i = 0; i + 1 < samples.length; i++) {
+    const a = samples[i]!;
+    const b = samples[i + 1]!;
+    if (a.waiting <= 0) continue;
+    queued += b.t - a.t;
+    capacity += slots * (b.t - a.t);
+    busy += busyWithin(calls, a.t, b.t);
+  }
+  const started = calls.filter((c) => c.start >= t0 && c.start < tEnd).length;
+  const idle = slots * (tEnd - t0) - busyWithin(calls, t0, tEnd);
+  return {
+    saturation: capacity > 0 ? busy / capacity : Number.NaN,
+    queuedShare: queued / (tEnd - t0),
+    meanGapMs: started > 0 ? idle / started : Number.NaN,
+  };
+}
+
 export async function measureLocalSaturation(ctx: BenchContext, latencyMs = 50, slots = 4): Promise<LocalSaturationResult> {
   const conversations = slots * 4;
   const warmupMs = ctx.quick ? 1500 : 3000;
@@ -44,44 +92,23 @@ export async function measureLocalSaturation(ctx: BenchContext, latencyMs = 50, 
   });
   try {
     const body = { initialQuery: 'What is the meaning of life?', maxTurns: 1000 };
+    const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('sat-chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
+    let chainResult: WindowResult;
+    try {
+      // Never awaited: these conversations are cut off when the chain closes.
+      for (let i = 0; i < conversations; i++) {
+        const id = randomUUID();
+        void chain.run(id, parseConversationRequest(body, rig.config, id));
+      }
+      await sleep(warmupMs);
+      chainResult = await window(rig, slots, latencyMs, windowMs, () => chain.localWaiting());
+    } finally {
+      await chain.close();
+    }
     for (let i = 0; i < conversations; i++) await rig.service.submit(body);
     await sleep(warmupMs);
-    rig.timings.length = 0;
-    const samples: { t: number; waiting: number }[] = [];
-    const t0 = performance.now();
-    while (performance.now() - t0 < windowMs) {
-      const t = performance.now();
-      samples.push({ t, waiting: await rig.queues.local.getWaitingCount() });
-      await sleep(5);
-    }
-    const tEnd = performance.now();
-    samples.push({ t: tEnd, waiting: 0 });
-    // Let calls that overlap the window end finish, so their intervals are known.
-    await sleep(latencyMs * 3);
-    // Calls in flight when the window opened were recorded when they ended (with their real start).
-    const calls = rig.timings.filter((c) => c.side === 'local');
-    let capacity = 0;
-    let busy = 0;
-    let queued = 0;
-    for (let i = 0; i + 1 < samples.length; i++) {
-      const a = samples[i]!;
-      const b = samples[i + 1]!;
-      if (a.waiting <= 0) continue;
-      queued += b.t - a.t;
-      capacity += slots * (b.t - a.t);
-      busy += busyWithin(calls, a.t, b.t);
-    }
-    const started = calls.filter((c) => c.start >= t0 && c.start < tEnd).length;
-    const idle = slots * (tEnd - t0) - busyWithin(calls, t0, tEnd);
-    return {
-      latencyMs,
-      slots,
-      conversations,
-      windowMs,
-      saturation: capacity > 0 ? busy / capacity : Number.NaN,
-      queuedShare: queued / (tEnd - t0),
-      meanGapMs: started > 0 ? idle / started : Number.NaN,
-    };
+    const r = await window(rig, slots, latencyMs, windowMs, () => rig.queues.local.getWaitingCount());
+    return { latencyMs, slots, conversations, windowMs, ...r, chain: chainResult };
   } finally {
     await rig.close();
   }

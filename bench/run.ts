@@ -86,14 +86,16 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const r = await measureThroughput(ctx);
       c.throughput = r;
       results.throughput_ratio_vs_direct = r.ratio;
-      notes.throughput_ratio_vs_direct = `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; CPU ${r.pipelineCpuMsPerTurn.toFixed(2)} vs ${r.directCpuMsPerTurn.toFixed(2)} ms/turn`;
+      notes.throughput_ratio_vs_direct = `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; ` +
+        `bare BullMQ chain ${r.chainRatio.toFixed(2)} of direct; CPU ${r.pipelineCpuMsPerTurn.toFixed(2)} / ${r.chainCpuMsPerTurn.toFixed(2)} / ${r.directCpuMsPerTurn.toFixed(2)} ms per turn (pipeline / chain / direct)`;
       break;
     }
     case 'saturation': {
       const r = await measureLocalSaturation(ctx);
       c.localSaturation = r;
       results.local_saturation = r.saturation;
-      notes.local_saturation = `P=${r.slots} slots, ${r.latencyMs} ms emulators; mean idle gap ${r.meanGapMs.toFixed(2)} ms per call; queued ${(r.queuedShare * 100).toFixed(0)}% of the window`;
+      notes.local_saturation = `P=${r.slots} slots, ${r.latencyMs} ms emulators; idle gap ${r.meanGapMs.toFixed(2)} ms per call; ` +
+        `bare BullMQ chain ${r.chain.saturation.toFixed(3)} (gap ${r.chain.meanGapMs.toFixed(2)} ms); work queued ${(r.queuedShare * 100).toFixed(0)}% of the window`;
       break;
     }
     case 'scaling': {
@@ -110,7 +112,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const r = await measureProducerVsKoa(ctx);
       c.producer = r;
       results.producer_ratio_vs_koa = r.ratio;
-      notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections`;
+      notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections; ` +
+        `bare Koa + BullMQ add ${r.bullmqFloorRequestsPerSec.toFixed(0)} req/s (${r.floorRatio.toFixed(2)} of bare Koa)`;
       break;
     }
     case 'memory': {

@@ -3,84 +3,124 @@
  * conversations in flight and instant emulators, in the same process with the same provider
  * objects. Both sides get the same concurrency: N direct loops, and the pipeline's cloud and local
  * worker concurrency set to N, so the ratio shows the pipeline's own cost, not a queueing limit.
- * Turns are counted in a steady-state window after a warm-up.
+ * The bare BullMQ chain (`bullmq-chain.ts`) runs the same way, as the floor of any BullMQ pipeline.
+ *
+ * This machine is shared, so its load drifts: the three systems take turns in short windows
+ * (direct → chain → pipeline, several rounds), the two queue-backed ones paused while the others
+ * run, and each system's turns and window times are summed over the rounds.
  */
 import { randomUUID } from 'node:crypto';
 import { parseConversationRequest } from '../producer/conversation-request';
 import { sleep, type BenchContext } from './bench-context';
+import { startBullmqChain } from './bullmq-chain';
 import { runDirectConversation } from './direct-loop';
 import { startPipelineRig } from './pipeline-rig';
 
 export interface ThroughputResult {
   conversations: number;
+  rounds: number;
   windowMs: number;
   pipelineTurnsPerSec: number;
   directTurnsPerSec: number;
+  chainTurnsPerSec: number;
   ratio: number;
+  /** The bare BullMQ chain ÷ the direct loop: the best ratio a BullMQ pipeline reaches here. */
+  chainRatio: number;
   /** CPU of the benchmark process per turn (user+system, all threads), ms. */
   pipelineCpuMsPerTurn: number;
   directCpuMsPerTurn: number;
+  chainCpuMsPerTurn: number;
 }
 
-const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+type Mode = 'direct' | 'chain' | 'pipeline';
 
 export async function measureThroughput(ctx: BenchContext): Promise<ThroughputResult> {
   const n = 8;
-  const warmupMs = ctx.quick ? 1500 : 3000;
-  const windowMs = ctx.quick ? 4000 : 10_000;
+  const rounds = ctx.quick ? 3 : 6;
+  const warmupMs = 700;
+  const windowMs = ctx.quick ? 1500 : 2500;
   const rig = await startPipelineRig({
     redisUrl: ctx.redisUrl,
     prefix: ctx.prefix('tput'),
     latencyMs: 0,
     env: { CLOUD_CONCURRENCY: String(n), LOCAL_CONCURRENCY: String(n) },
   });
+  rig.local.recording = rig.cloud.recording = false;
+  const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('tput-chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
   const body = { initialQuery: 'What is the meaning of life?', maxTurns: 1000 };
+  const settings = () => {
+    const id = randomUUID();
+    return { id, s: parseConversationRequest(body, rig.config, id) };
+  };
+  const workers = rig.host!.workers;
+  const totals: Record<Mode, { turns: number; ms: number; cpuMs: number }> = {
+    direct: { turns: 0, ms: 0, cpuMs: 0 }, chain: { turns: 0, ms: 0, cpuMs: 0 }, pipeline: { turns: 0, ms: 0, cpuMs: 0 },
+  };
   try {
-    // Direct loop: N conversations, each a loop of real calls, until the window ends.
-    let stop = false;
-    const direct = { cloud: rig.cloud, local: rig.local, cloudTimeoutMs: rig.config.apiGatewayTimeoutMs, localTimeoutMs: rig.config.ollamaTimeoutMs, stop: () => stop };
-    rig.local.recording = rig.cloud.recording = false;
-    const loops = Array.from({ length: n }, async () => {
-      while (!stop) {
-        const id = randomUUID();
-        await runDirectConversation(id, parseConversationRequest(body, rig.config, id), direct);
+    // Both queue-backed systems get their N conversations up front, then wait paused.
+    await chain.pause();
+    await Promise.all(workers.map((w) => w.pause()));
+    for (let i = 0; i < n; i++) {
+      const { id, s } = settings();
+      // Never awaited: these conversations are cut off when the chain closes.
+      void chain.run(id, s);
+      await rig.service.submit(body);
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['direct', 'chain', 'pipeline'] as const) {
+        let stop = false;
+        let loops: Promise<void>[] = [];
+        if (mode === 'direct') {
+          const direct = { cloud: rig.cloud, local: rig.local, cloudTimeoutMs: rig.config.apiGatewayTimeoutMs, localTimeoutMs: rig.config.ollamaTimeoutMs, stop: () => stop };
+          loops = Array.from({ length: n }, async () => {
+            while (!stop) {
+              const { id, s } = settings();
+              await runDirectConversation(id, s, direct);
+            }
+          });
+        } else if (mode === 'chain') {
+          chain.resume();
+        } else {
+          for (const w of workers) void w.resume();
+        }
+        await sleep(warmupMs);
+        // A turn ends when its local call returns.
+        const c0 = rig.local.completed;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        await sleep(windowMs);
+        totals[mode].turns += rig.local.completed - c0;
+        totals[mode].ms += performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        totals[mode].cpuMs += (cpu.user + cpu.system) / 1000;
+        if (mode === 'direct') {
+          stop = true;
+          await Promise.all(loops);
+        } else if (mode === 'chain') {
+          await chain.pause();
+        } else {
+          await Promise.all(workers.map((w) => w.pause()));
+        }
       }
-    });
-    // A turn ends when its local call returns.
-    await sleep(warmupMs);
-    let c0 = rig.local.completed;
-    let cpu = process.cpuUsage();
-    let t0 = performance.now();
-    await sleep(windowMs);
-    const directTurns = rig.local.completed - c0;
-    const directMs = performance.now() - t0;
-    const directCpu = cpuMs(process.cpuUsage(cpu));
-    stop = true;
-    await Promise.all(loops);
-
-    // Pipeline: N conversations through the producer core and the workers.
-    for (let i = 0; i < n; i++) await rig.service.submit(body);
-    await sleep(warmupMs);
-    c0 = rig.events.turns;
-    cpu = process.cpuUsage();
-    t0 = performance.now();
-    await sleep(windowMs);
-    const pipelineTurns = rig.events.turns - c0;
-    const pipelineMs = performance.now() - t0;
-    const pipelineCpu = cpuMs(process.cpuUsage(cpu));
-
-    const pipelineTurnsPerSec = pipelineTurns / (pipelineMs / 1000);
-    const directTurnsPerSec = directTurns / (directMs / 1000);
-    return {
-      conversations: n,
-      windowMs,
-      pipelineTurnsPerSec,
-      directTurnsPerSec,
-      ratio: pipelineTurnsPerSec / directTurnsPerSec,
-      pipelineCpuMsPerTurn: pipelineCpu / pipelineTurns,
-      directCpuMsPerTurn: directCpu / directTurns,
-    };
+    }
   } finally {
+    await chain.close();
+    for (const w of workers) void w.resume();
     await rig.close();
   }
+  const rate = (m: Mode) => totals[m].turns / (totals[m].ms / 1000);
+  const cpuPerTurn = (m: Mode) => totals[m].cpuMs / totals[m].turns;
+  return {
+    conversations: n,
+    rounds,
+    windowMs,
+    pipelineTurnsPerSec: rate('pipeline'),
+    directTurnsPerSec: rate('direct'),
+    chainTurnsPerSec: rate('chain'),
+    ratio: rate('pipeline') / rate('direct'),
+    chainRatio: rate('chain') / rate('direct'),
+    pipelineCpuMsPerTurn: cpuPerTurn('pipeline'),
+    directCpuMsPerTurn: cpuPerTurn('direct'),
+    chainCpuMsPerTurn: cpuPerTurn('chain'),
+  };
 }
