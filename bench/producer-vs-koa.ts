@@ -4,12 +4,13 @@
  * route answering the same request, each in its own Node process set up the same way, loaded by a
  * third process with many keep-alive connections (`load-client.ts`). A third server, bare Koa plus
  * the BullMQ job add, shows the floor of any queue-backed producer. Runs rotate
- * koa → koa+bullmq → producer (twice in the full run) and each mode's runs are averaged.
+ * koa → koa+bullmq → producer (three times in the full run) and each mode's median is taken.
  */
 import type { BenchContext } from './bench-context';
 import { forkBenchChild } from './child-process';
 import type { HttpTargetMode, HttpTargetStart } from './http-target';
 import type { LoadResult, LoadStart } from './load-client';
+import { median } from './stats';
 
 export interface ProducerRun {
   mode: HttpTargetMode;
@@ -67,8 +68,8 @@ async function runOnce(ctx: BenchContext, mode: HttpTargetMode, connections: num
 export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerResult> {
   const connections = 32;
   const warmupMs = ctx.quick ? 1500 : 2000;
-  const durationMs = ctx.quick ? 4000 : 8000;
-  const rounds = ctx.quick ? 1 : 2;
+  const durationMs = ctx.quick ? 4000 : 5000;
+  const rounds = ctx.quick ? 1 : 3;
   const runs: ProducerRun[] = [];
   for (let i = 0; i < rounds; i++) {
     for (const mode of ['koa', 'koa+bullmq', 'producer'] as const) {
@@ -77,13 +78,10 @@ export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerR
       runs.push(run);
     }
   }
-  const mean = (mode: string) => {
-    const r = runs.filter((x) => x.mode === mode);
-    return r.reduce((s, x) => s + x.requestsPerSec, 0) / r.length;
-  };
-  const koa = mean('koa');
-  const producer = mean('producer');
-  const floor = mean('koa+bullmq');
+  const rate = (mode: HttpTargetMode) => median(runs.filter((x) => x.mode === mode).map((x) => x.requestsPerSec));
+  const koa = rate('koa');
+  const producer = rate('producer');
+  const floor = rate('koa+bullmq');
   return {
     connections, durationMs, runs, koaRequestsPerSec: koa, producerRequestsPerSec: producer, bullmqFloorRequestsPerSec: floor,
     ratio: producer / koa, floorRatio: floor / koa,

@@ -96,6 +96,12 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.local_saturation = r.saturation;
       notes.local_saturation = `P=${r.slots} slots, ${r.latencyMs} ms emulators; idle gap ${r.meanGapMs.toFixed(2)} ms per call; ` +
         `bare BullMQ chain ${r.chain.saturation.toFixed(3)} (gap ${r.chain.meanGapMs.toFixed(2)} ms); work queued ${(r.queuedShare * 100).toFixed(0)}% of the window`;
+      if (!ctx.quick) {
+        // Context: the same at a latency nearer a real local model's (shorter windows).
+        const slow = await measureLocalSaturation({ ...ctx, quick: true }, 250);
+        c.localSaturationAt250ms = slow;
+        notes.local_saturation += `; at 250 ms: ${slow.saturation.toFixed(3)} (chain ${slow.chain.saturation.toFixed(3)})`;
+      }
       break;
     }
     case 'scaling': {
