@@ -103,16 +103,18 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     });
     worker.on('error', (err) => logger.error({ role, err: err.message }, 'worker error'));
     worker.on('stalled', (jobId: string) => logger.warn({ role, jobId }, 'job stalled; re-queued'));
-    workers.push(worker);
-
-    const qe = new QueueEvents(QUEUE_NAMES[role], { connection: conn, prefix: config.queuePrefix });
-    qe.on('failed', ({ jobId, failedReason }) => {
-      void onFinalFailure(role, jobId, failedReason).catch((err) =>
-        logger.error({ role, jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
-      );
+    // A final failure of a job this host ran (e.g. "stalled more than allowable limit", which no
+    // processor sees) is recorded here at once; the QueueEvents below catch other hosts' ones.
+    worker.on('failed', (job, err) => {
+      if (job?.id) recordFinalFailure(role, job.id, job.failedReason || err.message);
     });
-    qe.on('error', (err) => logger.error({ role, err: err.message }, 'queue events error'));
-    events.push(qe);
+    workers.push(worker);
+  }
+
+  function recordFinalFailure(role: WorkerRole, jobId: string, failedReason: string): void {
+    void onFinalFailure(role, jobId, failedReason).catch((err) =>
+      logger.error({ role, jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
+    );
   }
 
   async function onFinalFailure(role: WorkerRole, jobId: string, failedReason: string): Promise<void> {
@@ -128,6 +130,14 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
 
   try {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
+    // Created only once the workers are ready: a QueueEvents whose start fails cannot be closed
+    // (BullMQ's close awaits the failed connection and never disconnects it).
+    for (const role of roles) {
+      const qe = new QueueEvents(QUEUE_NAMES[role], { connection: conn, prefix: config.queuePrefix });
+      qe.on('failed', ({ jobId, failedReason }) => recordFinalFailure(role, jobId, failedReason));
+      qe.on('error', (err) => logger.error({ role, err: err.message }, 'queue events error'));
+      events.push(qe);
+    }
     await Promise.all(events.map((e) => e.waitUntilReady()));
   } catch (err) {
     // Do not leave half-started workers polling Redis behind a failed start.
