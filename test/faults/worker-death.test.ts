@@ -119,7 +119,7 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
     const figures = {
       seed, conversations: CONVERSATIONS, maxTurns: MAX_TURNS, kills: fleet.kills.length, processStarts: fleet.starts,
       jobsInFlightAtKills: inFlightKilled, stalledJobsRecovered: stalled.length, stalledExplainedByKills: explained,
-      falseStallsLockLost: lockLost.length, requeueMsMedian: median(requeues), requeueMsMax: max(requeues),
+      falseStallsLockLost: lockLost.length, maxEventLoopLagMs: Math.max(0, ...fleet.of('lag').map((m) => m.maxMs ?? 0)), lockRenewalEveryMs: LOCK_MS / 2, requeueMsMedian: median(requeues), requeueMsMax: max(requeues),
       reactivationMsMedian: median(reactivations), reactivationMsMax: max(reactivations), rowsChecked, bedrockCalls: bedrock.calls, ollamaCalls: ollama.calls,
       lockDurationMs: LOCK_MS, stalledIntervalMs: STALL_MS, elapsedMs,
     };
