@@ -68,9 +68,14 @@ describe('fault: the same job kills its worker again and again', function () {
     assert.equal(view.status, 'failed');
     assert.equal(view.stopReason, 'stalled');
     assert.match(view.error, /cloud step failed: job stalled more than allowable limit/);
-    // The failure is reported through the terminal hook (what the metrics count).
+    // The failure is counted in the worker's metrics (its conversations_finished_total series)
+    // and the failed job shows in the producer's /metrics queue gauge.
+    await until(() => fleet.of('terminal').length > 0, 5000, 'the terminal report');
     const terminal = fleet.of('terminal');
     assert.deepEqual(terminal.map((m) => [m.status, m.reason]), [['failed', 'stalled']]);
+    assert.match(terminal[0]!.metric ?? '', /^llmconv_conversations_finished_total\{.*\} 1$/);
+    const scrape = await stack.http.get('/metrics');
+    assert.match(scrape.data, /llmconv_queue_jobs\{queue="cloud",state="failed"\} 1/);
     // Its transcript is written (header only: no turn finished) and served.
     assert.ok(fs.existsSync(view.transcriptFile));
     assert.equal(readCsv(view.transcriptFile).length, 0);
@@ -90,7 +95,7 @@ describe('fault: the same job kills its worker again and again', function () {
 
     const figures = {
       kills: fleet.kills.length, pickupsKilled: pickups, maxStalledCount: MAX_STALLED, stalledEvents: fleet.of('stalled').length,
-      terminalReason: view.stopReason, hangingCallsInjected: stack.bedrock!.stats().faultsByKind.hang ?? 0,
+      terminalReason: view.stopReason, workerMetric: terminal[0]!.metric, hangingCallsInjected: stack.bedrock!.stats().faultsByKind.hang ?? 0,
       followUpRowsChecked: rows, elapsedMs: Date.now() - started,
     };
     console.log(`      [figures] job-death ${JSON.stringify(figures)}`);
