@@ -93,7 +93,7 @@ async function window(rig: PipelineRig, slots: number, latencyMs: number, window
 
 export async function measureLocalSaturation(ctx: BenchContext, latencyMs = 50, slots = 4): Promise<LocalSaturationResult> {
   const conversations = slots * 4;
-  const rounds = ctx.quick ? 2 : 4;
+  const rounds = ctx.quick ? 2 : 3;
   const warmupMs = 1000;
   const windowMs = ctx.quick ? 2500 : 4000;
   const rig = await startPipelineRig({

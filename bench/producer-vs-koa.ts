@@ -67,8 +67,8 @@ async function runOnce(ctx: BenchContext, mode: HttpTargetMode, connections: num
 
 export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerResult> {
   const connections = 32;
-  const warmupMs = ctx.quick ? 1500 : 2000;
-  const durationMs = ctx.quick ? 4000 : 5000;
+  const warmupMs = ctx.quick ? 1000 : 1500;
+  const durationMs = ctx.quick ? 3000 : 4000;
   const rounds = ctx.quick ? 1 : 3;
   const runs: ProducerRun[] = [];
   for (let i = 0; i < rounds; i++) {

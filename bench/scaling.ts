@@ -64,8 +64,8 @@ async function runPoint(ctx: BenchContext, processes: number, latencyMs: number,
 
 export async function measureScaling(ctx: BenchContext, latencyMs = 50): Promise<ScalingResult> {
   const conversations = 16;
-  const warmupMs = ctx.quick ? 2000 : 3000;
-  const windowMs = ctx.quick ? 6000 : 10_000;
+  const warmupMs = ctx.quick ? 1500 : 2500;
+  const windowMs = ctx.quick ? 4000 : 8000;
   const rounds = ctx.quick ? 1 : 2;
   const runs: ScalingPoint[] = [];
   for (let round = 0; round < rounds; round++) {

@@ -36,9 +36,9 @@ type Mode = 'direct' | 'chain' | 'pipeline';
 
 export async function measureThroughput(ctx: BenchContext): Promise<ThroughputResult> {
   const n = 8;
-  const rounds = ctx.quick ? 3 : 6;
-  const warmupMs = 700;
-  const windowMs = ctx.quick ? 1500 : 2500;
+  const rounds = ctx.quick ? 3 : 4;
+  const warmupMs = 600;
+  const windowMs = ctx.quick ? 1200 : 2500;
   const rig = await startPipelineRig({
     redisUrl: ctx.redisUrl,
     prefix: ctx.prefix('tput'),

@@ -62,7 +62,7 @@ export async function measureTurnOverhead(ctx: BenchContext): Promise<TurnOverhe
   const rig = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('turn'), latencyMs: 0 });
   const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
   const maxTurns = 20;
-  const conversations = ctx.quick ? 12 : 50;
+  const conversations = ctx.quick ? 8 : 40;
   const warmup = 3;
   const body = { initialQuery: 'What is the meaning of life?', maxTurns };
   const direct = { cloud: rig.cloud, local: rig.local, cloudTimeoutMs: rig.config.apiGatewayTimeoutMs, localTimeoutMs: rig.config.ollamaTimeoutMs };
