@@ -17,6 +17,7 @@ const CONVERSATIONS = 50;
 const MAX_TURNS = 4;
 const WORKERS = 3;
 const MAX_KILLS = 14;
+const MAX_STALLED = 3;
 /** Test lock/stall settings: the production defaults scaled down 10000/5000 → 3000/1500 ms. */
 const LOCK_MS = 3000;
 const STALL_MS = 1500;
@@ -46,7 +47,7 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
       OUTPUT_DIR: stack.outputDir,
       LOCK_DURATION_MS: String(LOCK_MS),
       STALLED_INTERVAL_MS: String(STALL_MS),
-      MAX_STALLED_COUNT: '3',
+      MAX_STALLED_COUNT: String(MAX_STALLED),
       CLOUD_CONCURRENCY: '4',
       LOCAL_CONCURRENCY: '4',
       JOB_ATTEMPTS: '6',
@@ -79,16 +80,22 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
     };
 
     // Kill loop: every 0.6-1.4 s, SIGKILL a ready worker that holds at least one job (never the
-    // last one standing), and start a replacement at once.
+    // last one standing), and start a replacement at once. A job killed MAX_STALLED_COUNT + 1
+    // times fails by design (test 2); here no job is knowingly killed more than
+    // MAX_STALLED_COUNT - 1 times, which leaves room for one kill of a job taken too recently
+    // to have been reported. (A dead worker's jobs are requeued together and tend to land
+    // together on the next free worker, so repeated kills of one job are far from rare.)
     let generation = WORKERS;
     const restarts: Promise<unknown>[] = [];
+    const killsOfJob = new Map<string, number>();
     while (fleet.kills.length < MAX_KILLS && Date.now() - started < 60_000 && !(await allTerminal())) {
       await new Promise((r) => setTimeout(r, 600 + rnd.int(800)));
       const ready = [...fleet.workers.values()].filter((w) => fleet.of('ready').some((m) => m.from === w.name));
-      const victims = ready.filter((w) => w.held.size > 0);
+      const victims = ready.filter((w) => w.held.size > 0 && [...w.held.keys()].every((id) => (killsOfJob.get(id) ?? 0) < MAX_STALLED - 1));
       if (ready.length < 2 || victims.length === 0) continue;
       const victim = rnd.pick(victims);
-      await fleet.kill(victim.name);
+      const { held } = await fleet.kill(victim.name);
+      for (const id of held) killsOfJob.set(id, (killsOfJob.get(id) ?? 0) + 1);
       restarts.push(fleet.start(`w${++generation}`));
     }
     await Promise.all(restarts);
@@ -130,7 +137,7 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
     const ollama = stack.ollama!.stats();
     const figures = {
       seed, conversations: CONVERSATIONS, maxTurns: MAX_TURNS, kills: fleet.kills.length, processStarts: fleet.starts,
-      jobsInFlightAtKills: inFlightKilled, stalledJobsRecovered: stalled.length, stalledExplainedByKills: explained,
+      jobsInFlightAtKills: inFlightKilled, maxKillsOfOneJob: Math.max(0, ...[...new Set(fleet.kills.flatMap((k) => k.held))].map((id) => fleet.kills.filter((k) => k.held.includes(id)).length)), stalledJobsRecovered: stalled.length, stalledExplainedByKills: explained,
       falseStallsLockLost: lockLost.length, maxEventLoopLagMs: Math.max(0, ...fleet.of('lag').map((m) => m.maxMs ?? 0)), lockRenewalEveryMs: LOCK_MS / 2, requeueMsMedian: median(requeues), requeueMsMax: max(requeues),
       reactivationMsMedian: median(reactivations), reactivationMsMax: max(reactivations), rowsChecked, bedrockCalls: bedrock.calls, ollamaCalls: ollama.calls,
       lockDurationMs: LOCK_MS, stalledIntervalMs: STALL_MS, elapsedMs,
