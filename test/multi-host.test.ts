@@ -240,9 +240,11 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     const victim = one!.worker!;
     const victimName = nameOf(victim)!;
     const job = await poll('host1 to be working on a job', 30_000, async () => (await activeJobs()).find((j) => j.processedBy === victimName), diagnose);
-    const before = await calls(one!);
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
+    // A request the victim sent just before dying may still be counted on arrival: settle first.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await calls(one!);
 
     // The job host1 held comes back (stalled → waiting) and host2 runs it, or has finished it.
     const survivor = nameOf(two!.worker!)!;
