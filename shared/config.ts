@@ -53,6 +53,7 @@ export interface Config {
   cloudRateLimitMax: number;
   cloudRateLimitDurationMs: number;
   cloudThrottleBackoffMs: number;
+  reconcileIntervalMs: number;
   jobAttempts: number;
   backoffDelayMs: number;
   lockDurationMs: number;
@@ -102,6 +103,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'LOCK_DURATION_MS', default: '10000', accepts: 'integer >= 1000', description: 'BullMQ job lock, renewed every half; a dead worker\'s job is recovered within about this time.' },
   { key: 'STALLED_INTERVAL_MS', default: '5000', accepts: 'integer >= 500', description: 'How often workers look for stalled jobs.' },
   { key: 'MAX_STALLED_COUNT', default: '3', accepts: 'integer >= 0', description: 'Stalls before a job fails as repeatedly killed.' },
+  { key: 'RECONCILE_INTERVAL_MS', default: '60000', accepts: 'integer >= 0 (0 = off)', description: 'Workers sweep for conversations left `running` by a job that failed while no host was alive, or `queued` by a producer that died before queueing turn 1.' },
   { key: 'CSV_ESCAPE_FORMULAS', default: 'true', accepts: 'true/false', description: "Prefix cells starting with = + - @ tab CR with ' so spreadsheets do not run them." },
   { key: 'MAX_BODY_BYTES', default: '65536', accepts: 'integer > 0', description: 'Request body limit (413 beyond).' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     cloudRateLimitMax: r.int('CLOUD_RATE_LIMIT_MAX', 0),
     cloudRateLimitDurationMs: r.int('CLOUD_RATE_LIMIT_DURATION_MS', 1),
     cloudThrottleBackoffMs: r.int('CLOUD_THROTTLE_BACKOFF_MS', 0),
+    reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 0),
     jobAttempts: r.int('JOB_ATTEMPTS', 1, 100),
     backoffDelayMs: r.int('BACKOFF_DELAY_MS', 0),
     lockDurationMs,

@@ -17,6 +17,7 @@ import { QUEUE_NAMES } from '../shared/queues';
 import { checkEvictionPolicy } from '../shared/redis-connection';
 import { createCloudProcessor } from './cloud/cloud-processor';
 import { createLocalProcessor } from './local/local-processor';
+import { startReconciler, type Reconciler } from './reconciler';
 import { StepRunner, type PipelineDeps } from './step-runner';
 import { createTranscriptProcessor } from './transcript/transcript-processor';
 
@@ -33,6 +34,7 @@ export interface WorkerHostOptions {
 
 export interface WorkerHost {
   workers: Worker[];
+  reconciler: Reconciler;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -144,11 +146,14 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     await Promise.allSettled([...workers.map((w) => w.close(true)), ...events.map((e) => e.close())]);
     throw err;
   }
+  const reconciler = startReconciler({ deps, onFailedJob: onFinalFailure, intervalMs: config.reconcileIntervalMs, logger });
   logger.info({ roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, 'workers started');
 
   return {
     workers,
+    reconciler,
     async close(timeoutMs = 10_000) {
+      reconciler.stop();
       // worker.close() waits for active jobs; it can hang while Redis is down, so bound it.
       const closing = Promise.all([...workers.map((w) => w.close()), ...events.map((e) => e.close())]);
       const timedOut = await Promise.race([
@@ -157,6 +162,8 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
       ]);
       if (timedOut) {
         logger.warn({ timeoutMs }, 'workers did not close in time; forcing');
+        // Abort the calls still running so their jobs fail back to the queue now, not at lock expiry.
+        for (const w of workers) w.cancelAllJobs('worker shutting down');
         await Promise.allSettled(workers.map((w) => w.close(true)));
       }
     },

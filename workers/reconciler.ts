@@ -1,0 +1,75 @@
+/**
+ * A periodic sweep that closes the two gaps events cannot: a job that failed for good while no
+ * host was alive to record it (its conversation would stay `running`), and a conversation whose
+ * producer died between saving it and queueing turn 1 (it would stay `queued`). Both repairs are
+ * idempotent (terminal transitions happen once; job ids are deterministic), so every host may
+ * run the sweep.
+ */
+import { WORKER_ROLES, type WorkerRole } from '../shared/config';
+import type { Logger } from '../shared/logger';
+import type { PipelineDeps } from './step-runner';
+
+export interface ReconcilerOptions {
+  deps: PipelineDeps;
+  /** Records a job's final failure on its conversation (the worker host's own handler). */
+  onFailedJob(role: WorkerRole, jobId: string, failedReason: string): Promise<void>;
+  /** Sweep period in ms; 0 disables the timer (`sweepOnce` still works). */
+  intervalMs: number;
+  /** How old a `queued` conversation must be before turn 1 is queued again. Default 30 s. */
+  queuedGraceMs?: number;
+  /** How many failed jobs per queue and recent conversations one sweep looks at. Default 200. */
+  batch?: number;
+  logger: Logger;
+}
+
+export interface Reconciler {
+  /** One sweep; resolves with what it repaired. */
+  sweepOnce(): Promise<{ failedRecorded: number; requeued: number }>;
+  stop(): void;
+}
+
+export function startReconciler(opts: ReconcilerOptions): Reconciler {
+  const { deps, logger } = opts;
+  const batch = opts.batch ?? 200;
+  const grace = opts.queuedGraceMs ?? 30_000;
+  let running = false;
+
+  async function sweepOnce() {
+    let failedRecorded = 0;
+    let requeued = 0;
+    // Every queue, whatever roles this host runs: any host can repair any conversation.
+    for (const role of WORKER_ROLES) {
+      for (const job of await deps.queues[role].getFailed(0, batch - 1)) {
+        if (!job?.id) continue;
+        const before = await deps.store.get(job.data.conversationId);
+        if (!before || ['completed', 'failed', 'cancelled', 'timed_out'].includes(before.status)) continue;
+        await opts.onFailedJob(role, job.id, job.failedReason ?? 'failed');
+        failedRecorded++;
+      }
+    }
+    {
+      const now = Date.now();
+      for (const id of await deps.store.recent(batch)) {
+        const rec = await deps.store.get(id);
+        if (rec?.status === 'queued' && now - rec.createdAt >= grace) {
+          await deps.queues.enqueueCloud(id, 1);
+          requeued++;
+        }
+      }
+    }
+    if (failedRecorded || requeued) logger.warn({ failedRecorded, requeued }, 'reconciler repaired conversations');
+    return { failedRecorded, requeued };
+  }
+
+  const timer = opts.intervalMs > 0
+    ? setInterval(() => {
+        if (running) return;
+        running = true;
+        sweepOnce()
+          .catch((err) => logger.warn({ err: (err as Error).message }, 'reconciler sweep failed'))
+          .finally(() => (running = false));
+      }, opts.intervalMs)
+    : undefined;
+  timer?.unref();
+  return { sweepOnce, stop: () => timer && clearInterval(timer) };
+}
