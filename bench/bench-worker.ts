@@ -9,7 +9,9 @@
  * parent → `{type:'cpu'}`; child → `{type:'cpu', cpuMs}` (CPU used so far, user + system);
  * parent → `{type:'stop'}`; child → `{type:'stopped', cpuMs}` and exits.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { createHandler } from '../lambda/handler';
 import { startLocalGateway } from '../lambda/local-gateway';
 import { loadConfig, type Env } from '../shared/config';
@@ -41,7 +43,8 @@ const cpuMs = () => {
 };
 
 async function start(msg: BenchWorkerStart): Promise<() => Promise<void>> {
-  const base = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix, BEDROCK_ENDPOINT: msg.bedrockUrl, OLLAMA_HOST: msg.ollamaUrl, OUTPUT_DIR: os.tmpdir(), ...msg.env });
+  const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-worker-'));
+  const base = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix, BEDROCK_ENDPOINT: msg.bedrockUrl, OLLAMA_HOST: msg.ollamaUrl, OUTPUT_DIR: outputDir, ...msg.env });
   const logger = benchLogger();
   const gateway = await startLocalGateway({ handler: createHandler({ config: base, logger }) });
   const config = { ...base, apiGatewayUrl: gateway.url };
@@ -63,6 +66,7 @@ async function start(msg: BenchWorkerStart): Promise<() => Promise<void>> {
     await queues.close();
     await gateway.close();
     await conn.quit().catch(() => conn.disconnect());
+    fs.rmSync(outputDir, { recursive: true, force: true });
   };
 }
 
