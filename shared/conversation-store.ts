@@ -6,13 +6,14 @@
  *
  * Keys (under the BullMQ prefix, so a `{hash tag}` prefix keeps them in the queues' slot):
  *   <prefix>:conv:{<id>}          hash   settings, status, stopReason, error, times, transcriptPath
- *   <prefix>:conv:{<id>}:turns    hash   cloud:<k> / local:<k> → JSON step records
+ *   <prefix>:conv:{<id>}:turns    hash   cloud:<k> / local:<k> → step records (shared/record-codec.ts)
  *   <prefix>:idem:<sha256(key)>   string Idempotency-Key → conversation id
  *   <prefix>:recent               zset   conversation ids by creation time (trimmed)
  *   <prefix>:events               pubsub channel of ConversationEvent JSON
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { decodeCloudStep, decodeLocalStep, decodeSettings, encodeCloudStep, encodeLocalStep, encodeSettings } from './record-codec';
 
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
@@ -141,6 +142,9 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, ARGV[3])
 const RECORD_STEP_SCRIPT = `
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+-- The steps expire with their conversation, finished or not.
+local ttl = redis.call('TTL', KEYS[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 `;
@@ -188,7 +192,7 @@ export class ConversationStore {
     // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
     const record: ConversationRecord = { id, status: 'queued', settings, createdAt: now, updatedAt: now, deadline };
-    const args = [JSON.stringify(settings), String(now), String(deadline), String(ttl)];
+    const args = [encodeSettings(settings, id), String(now), String(deadline), String(ttl)];
     if (idempotencyKey === undefined) {
       await this.redis.eval(CREATE_SCRIPT, 2, this.key(id), this.recentKey, ...args, id, String(-(this.recentLimit + 1)));
       return { id, created: true, record };
@@ -211,7 +215,7 @@ export class ConversationStore {
     return {
       id,
       status: h.status as ConversationStatus,
-      settings: JSON.parse(h.settings!) as ConversationSettings,
+      settings: decodeSettings(h.settings!, id),
       createdAt: Number(h.createdAt),
       updatedAt: Number(h.updatedAt),
       deadline: Number(h.deadline),
@@ -243,8 +247,8 @@ export class ConversationStore {
       const [side, k] = field.split(':');
       const turn = Number(k);
       const rec = turns.get(turn) ?? { turn };
-      if (side === 'cloud') rec.cloud = JSON.parse(json) as CloudStep;
-      else if (side === 'local') rec.local = JSON.parse(json) as LocalStep;
+      if (side === 'cloud') rec.cloud = decodeCloudStep(json);
+      else if (side === 'local') rec.local = decodeLocalStep(json);
       turns.set(turn, rec);
     }
     return [...turns.values()].sort((a, b) => a.turn - b.turn);
@@ -254,7 +258,8 @@ export class ConversationStore {
   async getStep(id: string, side: 'local', turn: number): Promise<LocalStep | null>;
   async getStep(id: string, side: 'cloud' | 'local', turn: number): Promise<CloudStep | LocalStep | null> {
     const json = await this.redis.hget(this.turnsKey(id), `${side}:${turn}`);
-    return json ? (JSON.parse(json) as CloudStep | LocalStep) : null;
+    if (!json) return null;
+    return side === 'cloud' ? decodeCloudStep(json) : decodeLocalStep(json);
   }
 
   /** Records a step once; returns false when it was already recorded (a re-run). */
@@ -263,7 +268,7 @@ export class ConversationStore {
   async recordStep(id: string, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): Promise<boolean> {
     const event: ConversationEvent = { type: side, conversationId: id, turn };
     const written = await this.redis.eval(
-      RECORD_STEP_SCRIPT, 2, this.key(id), this.turnsKey(id), `${side}:${turn}`, JSON.stringify(step), String(Date.now()), this.eventsChannel, JSON.stringify(event),
+      RECORD_STEP_SCRIPT, 2, this.key(id), this.turnsKey(id), `${side}:${turn}`, side === 'cloud' ? encodeCloudStep(step as CloudStep) : encodeLocalStep(step as LocalStep), String(Date.now()), this.eventsChannel, JSON.stringify(event),
     );
     return written === 1;
   }
