@@ -15,7 +15,7 @@ import type { Config } from '../shared/config';
 import type { ConversationRecord, ConversationStore, StopReason } from '../shared/conversation-store';
 import { isTerminal } from '../shared/conversation-store';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
-import type { LlmProvider } from '../shared/llm';
+import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
 import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../shared/pipeline-queues';
 import type { CancelRegistry } from './cancel-registry';
@@ -99,6 +99,34 @@ export class StepRunner {
       throw await this.classify(job, record, side, err, jobSignal);
     } finally {
       conv.release();
+    }
+  }
+
+  /**
+   * Asks one side's model within {@link call}: the conversation's sampling settings, id and turn
+   * are added here, and the metrics hook sees the reply. Resolves null when the conversation
+   * ended under the call (cancel, deadline): the step then ends quietly.
+   */
+  async ask(
+    job: Job<{ turn: number }>,
+    record: ConversationRecord,
+    side: 'cloud' | 'local',
+    jobSignal: AbortSignal | undefined,
+    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>,
+  ): Promise<LlmReply | null> {
+    const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
+    const s = record.settings;
+    try {
+      const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
+        provider.generate({
+          ...call, temperature: s.temperature, maxTokens: s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
+        }),
+      );
+      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      return reply;
+    } catch (err) {
+      if (StepRunner.isEnded(err)) return null;
+      throw err;
     }
   }
 

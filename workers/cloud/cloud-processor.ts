@@ -11,7 +11,7 @@ import { historyFor, hitsStopPhrase, questionFor } from '../turn-chain';
 
 export function createCloudProcessor(deps: PipelineDeps) {
   const runner = new StepRunner(deps);
-  const { store, queues, cloud, logger } = deps;
+  const { store, queues, logger } = deps;
 
   return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
@@ -26,31 +26,14 @@ export function createCloudProcessor(deps: PipelineDeps) {
     if (!step) {
       const question = questionFor(s, turns, turn);
       const startedAt = Date.now();
-      let reply;
-      try {
-        reply = await runner.call(job, record, 'cloud', signal, (sig, timeoutMs) =>
-          cloud.generate({
-            prompt: question,
-            model: s.cloudModel,
-            system: s.systemPrompts.cloud,
-            history: historyFor('cloud', turns, turn, s.contextTurns),
-            temperature: s.temperature,
-            maxTokens: s.maxTokens,
-            conversationId: id,
-            turn,
-            signal: sig,
-            timeoutMs,
-          }),
-        );
-      } catch (err) {
-        if (StepRunner.isEnded(err)) return 'ended';
-        throw err;
-      }
+      const reply = await runner.ask(job, record, 'cloud', signal, {
+        prompt: question, model: s.cloudModel, system: s.systemPrompts.cloud, history: historyFor('cloud', turns, turn, s.contextTurns),
+      });
+      if (!reply) return 'ended';
       const fresh: CloudStep = {
         question, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
       };
-      deps.hooks?.onCall?.('cloud', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       recordedNow = await store.recordStep(id, 'cloud', turn, fresh);
       step = recordedNow ? fresh : (await store.getStep(id, 'cloud', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'cloud reply recorded');

@@ -10,7 +10,7 @@ import { followUpPrompt, historyFor, hitsStopPhrase } from '../turn-chain';
 
 export function createLocalProcessor(deps: PipelineDeps) {
   const runner = new StepRunner(deps);
-  const { store, queues, local, logger } = deps;
+  const { store, queues, logger } = deps;
 
   return async function processLocal(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
@@ -27,31 +27,14 @@ export function createLocalProcessor(deps: PipelineDeps) {
       const cloudStep = current?.cloud;
       if (!cloudStep) throw new Error(`cloud step of turn ${turn} missing for conversation ${id}`);
       const prompt = followUpPrompt(s, cloudStep.question, cloudStep.answer);
-      let reply;
-      try {
-        reply = await runner.call(job, record, 'local', signal, (sig, timeoutMs) =>
-          local.generate({
-            prompt,
-            model: s.localModel,
-            system: s.systemPrompts.local,
-            history: historyFor('local', turns, turn, s.contextTurns),
-            temperature: s.temperature,
-            maxTokens: s.maxTokens,
-            conversationId: id,
-            turn,
-            signal: sig,
-            timeoutMs,
-          }),
-        );
-      } catch (err) {
-        if (StepRunner.isEnded(err)) return 'ended';
-        throw err;
-      }
+      const reply = await runner.ask(job, record, 'local', signal, {
+        prompt, model: s.localModel, system: s.systemPrompts.local, history: historyFor('local', turns, turn, s.contextTurns),
+      });
+      if (!reply) return 'ended';
       const fresh: LocalStep = {
         prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
       };
-      deps.hooks?.onCall?.('local', reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       recordedNow = await store.recordStep(id, 'local', turn, fresh);
       step = recordedNow ? fresh : (await store.getStep(id, 'local', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'follow-up recorded');
