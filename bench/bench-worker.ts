@@ -50,8 +50,8 @@ async function start(msg: BenchWorkerStart): Promise<() => Promise<void>> {
   const config = { ...base, apiGatewayUrl: gateway.url };
   const conn = createWorkerConnection(msg.redisUrl);
   await waitReady(conn);
-  const store = new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
-  const queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+  const store = ConversationStore.fromConfig(conn, config);
+  const queues = PipelineQueues.fromConfig(conn, config);
   const cancels = new CancelRegistry();
   await cancels.listen(conn.duplicate(), store.eventsChannel);
   const host = await startWorkerHost({

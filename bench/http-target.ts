@@ -66,8 +66,8 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     const redis = createProducerConnection(msg.redisUrl);
     await waitReady(redis);
     closers.push(() => redis.quit());
-    const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
-    const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+    const store = ConversationStore.fromConfig(redis, config);
+    const queues = PipelineQueues.fromConfig(redis, config);
     closers.push(() => queues.close());
     app = msg.mode === 'koa+bullmq'
       ? bareKoa(queues)

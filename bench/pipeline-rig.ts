@@ -103,10 +103,8 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     const workerConn = createWorkerConnection(opts.redisUrl);
     closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
     await waitReady(workerConn);
-    const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
-    const queueOpts = { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds };
-    const workerStore = new ConversationStore(workerConn, storeOpts);
-    const workerQueues = new PipelineQueues(workerConn, queueOpts);
+    const workerStore = ConversationStore.fromConfig(workerConn, config);
+    const workerQueues = PipelineQueues.fromConfig(workerConn, config);
     closers.push(() => workerQueues.close());
 
     let host: WorkerHost | undefined;
@@ -126,8 +124,8 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     const producerConn = createProducerConnection(opts.redisUrl);
     closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
     await waitReady(producerConn);
-    const store = new ConversationStore(producerConn, storeOpts);
-    const queues = new PipelineQueues(producerConn, queueOpts);
+    const store = ConversationStore.fromConfig(producerConn, config);
+    const queues = PipelineQueues.fromConfig(producerConn, config);
     closers.push(() => queues.close());
     const service = new ConversationService({ config, store, queues });
 

@@ -22,8 +22,8 @@ async function main() {
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const redis = createProducerConnection(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
-  const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+  const store = ConversationStore.fromConfig(redis, config);
+  const queues = PipelineQueues.fromConfig(redis, config);
 
   let gatewayUrl = config.apiGatewayUrl;
   let gateway: { close(): Promise<void> } | undefined;

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Config } from './config';
 import { decodeCloudStep, decodeLocalStep, decodeSettings, encodeCloudStep, encodeLocalStep, encodeSettings } from './record-codec';
 
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
@@ -159,6 +160,11 @@ export class ConversationStore {
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
+
+  /** The store for `QUEUE_PREFIX` and `RETENTION_SECONDS` of a loaded config. */
+  static fromConfig(redis: Redis, config: Pick<Config, 'queuePrefix' | 'retentionSeconds'>): ConversationStore {
+    return new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
+  }
 
   constructor(private readonly redis: Redis, opts: ConversationStoreOptions) {
     this.prefix = opts.prefix;

@@ -4,6 +4,7 @@
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Config } from './config';
 import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TurnJobData } from './queues';
 
 export interface PipelineQueuesOptions {
@@ -24,6 +25,13 @@ export class PipelineQueues {
   readonly local: Queue<TurnJobData>;
   readonly transcript: Queue<TranscriptJobData>;
   private readonly jobOpts;
+
+  /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
+  static fromConfig(connection: Redis | ConnectionOptions, config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'>): PipelineQueues {
+    return new PipelineQueues(connection, {
+      prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds,
+    });
+  }
 
   constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
     const base = { connection: connection as ConnectionOptions, prefix: opts.prefix };

@@ -121,10 +121,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const workerConn = createWorkerConnection(redisUrl);
     closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
     await waitReady(workerConn);
-    const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
-    const queueOpts = { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds };
-    const workerStore = new ConversationStore(workerConn, storeOpts);
-    const workerQueues = new PipelineQueues(workerConn, queueOpts);
+    const workerStore = ConversationStore.fromConfig(workerConn, config);
+    const workerQueues = PipelineQueues.fromConfig(workerConn, config);
     closers.push(() => workerQueues.close());
     const cloud = createCloudProvider(effective);
     const local = createLocalProvider(effective);
@@ -145,8 +143,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const producerConn = createProducerConnection(redisUrl);
     closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
     await waitReady(producerConn);
-    const store = new ConversationStore(producerConn, storeOpts);
-    const queues = new PipelineQueues(producerConn, queueOpts);
+    const store = ConversationStore.fromConfig(producerConn, config);
+    const queues = PipelineQueues.fromConfig(producerConn, config);
     closers.push(() => queues.close());
 
     let producerUrl: string | undefined;

@@ -35,9 +35,8 @@ async function main() {
     logger.warn({ gatewayUrl }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
   }
   const effective = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost: config.ollamaHost ?? DEFAULT_OLLAMA_HOST };
-  const storeOpts = { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds };
-  const store = new ConversationStore(conn, storeOpts);
-  const queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds });
+  const store = ConversationStore.fromConfig(conn, config);
+  const queues = PipelineQueues.fromConfig(conn, config);
   const metrics = createMetrics({ labels: { role: 'worker' } });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
