@@ -40,7 +40,7 @@ export interface RedisMemoryResult {
   /** Between the first and the last point, per added conversation (text and streams out). */
   marginalBytesPerConversation?: number;
   /** MEMORY USAGE of one finished conversation's keys and its TTLs. */
-  sample: { conversationHash: number; turnsHash: number; ttlSeconds: number; recentZsetPerEntry: number };
+  sample: { conversationHash: number; conversationHashEncoding: string; turnsHash: number; ttlSeconds: number; latestListPerEntry: number };
 }
 
 async function usedMemory(admin: Redis): Promise<number> {
@@ -66,8 +66,8 @@ async function textBytesOf(rig: PipelineRig, ids: string[]): Promise<number> {
   for (let i = 0; i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
     const parts = await Promise.all(batch.map(async (id) => {
-      const [rec, turns] = await Promise.all([rig.store.get(id), rig.store.getTurns(id)]);
-      let n = jsonBytes(rec?.settings.initialQuery);
+      const { record: rec, turns } = (await rig.store.getConversation(id))!;
+      let n = jsonBytes(rec.settings.initialQuery);
       for (const t of turns) n += jsonBytes(t.cloud?.question) + jsonBytes(t.cloud?.answer) + jsonBytes(t.local?.prompt) + jsonBytes(t.local?.followUp);
       return n;
     }));
@@ -147,12 +147,13 @@ export async function measureRedisMemory(ctx: BenchContext, checkpoints: number[
       : undefined;
     const id = ids[ids.length - 1]!;
     const usage = async (key: string) => Number((await ctx.admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
-    const recentKey = `${prefix}:recent`;
+    const latestKey = `${prefix}:latest`;
     const sample = {
       conversationHash: await usage(`${prefix}:conv:{${id}}`),
+      conversationHashEncoding: String(await ctx.admin.object('ENCODING', `${prefix}:conv:{${id}}`)),
       turnsHash: await usage(`${prefix}:conv:{${id}}:turns`),
       ttlSeconds: await ctx.admin.ttl(`${prefix}:conv:{${id}}`),
-      recentZsetPerEntry: (await usage(recentKey)) / Math.max(1, await ctx.admin.zcard(recentKey)),
+      latestListPerEntry: (await usage(latestKey)) / Math.max(1, await ctx.admin.llen(latestKey)),
     };
     return { retentionSeconds: rig.config.retentionSeconds, maxTurns: rig.config.maxTurns, points, marginalBytesPerConversation: marginal, sample };
   } finally {

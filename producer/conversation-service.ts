@@ -90,9 +90,9 @@ export class ConversationService {
 
   async get(id: string): Promise<{ record: ConversationRecord; turns: TurnRecord[] }> {
     if (!CONVERSATION_ID.test(id)) throw new NotFoundError(id);
-    const record = await this.deps.store.get(id);
-    if (!record) throw new NotFoundError(id);
-    return { record, turns: await this.deps.store.getTurns(id) };
+    const loaded = await this.deps.store.getConversation(id);
+    if (!loaded) throw new NotFoundError(id);
+    return loaded;
   }
 
   async view(id: string): Promise<ConversationView> {

@@ -189,7 +189,7 @@ describe('exactly-once effects of a step', function () {
     const callsBefore = stack.bedrock!.stats().calls;
     assert.equal(await processor(job!), 'ok');
     assert.equal(await processor(job!), 'ok');
-    const turns = await stack.store.getTurns(id);
+    const { turns } = (await stack.store.getConversation(id))!;
     assert.equal(turns.length, 1);
     assert.ok(turns[0]!.cloud);
     assert.equal(stack.bedrock!.stats().calls - callsBefore, 1, 'the re-run made no second call');

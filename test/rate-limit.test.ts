@@ -107,7 +107,7 @@ describe('cloud throttling back-off (BullMQ rateLimit across workers)', function
         assert.equal(view.turnsCompleted, 2);
       }
       // B's first cloud answer was only asked for once the first pause had run out.
-      const stepB = await stack.store.getStep(idB, 'cloud', 1);
+      const stepB = (await stack.store.getConversation(idB))!.turns[0]!.cloud;
       assert.ok(stepB!.startedAt - pausedAt >= BACKOFF_MS - 250, `B's cloud call started ${stepB!.startedAt - pausedAt} ms after the pause began`);
     });
   });

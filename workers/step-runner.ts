@@ -12,7 +12,7 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../shared/config';
-import type { ConversationRecord, ConversationStore, StopReason } from '../shared/conversation-store';
+import type { ConversationRecord, ConversationStore, ConversationWithTurns, StopReason } from '../shared/conversation-store';
 import { isTerminal } from '../shared/conversation-store';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
@@ -58,14 +58,18 @@ export function jobLogFields(job: Job): { conversationId?: string; turn?: number
 export class StepRunner {
   constructor(readonly deps: PipelineDeps) {}
 
-  /** The record if the step should run; null when the conversation is over or unknown. */
-  async begin(job: Job, conversationId: string): Promise<ConversationRecord | null> {
+  /**
+   * The record and the turns the step of `turn` needs (its own and its history window) if the
+   * step should run; null when the conversation is over or unknown.
+   */
+  async begin(job: Job, conversationId: string, turn: number): Promise<ConversationWithTurns | null> {
     const { store, logger } = this.deps;
-    const record = await store.get(conversationId);
-    if (!record) {
+    const loaded = await store.loadStep(conversationId, turn);
+    if (!loaded) {
       logger.warn({ ...jobLogFields(job), conversationId }, 'conversation not found (expired or deleted); step skipped');
       return null;
     }
+    const { record } = loaded;
     if (isTerminal(record.status)) return null;
     if (Date.now() >= record.deadline) {
       await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`, job);
@@ -73,7 +77,7 @@ export class StepRunner {
     }
     // Only the first step finds it queued; later steps save the round trip.
     if (record.status === 'queued') await store.markRunning(conversationId);
-    return record;
+    return loaded;
   }
 
   /**

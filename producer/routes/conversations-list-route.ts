@@ -35,8 +35,9 @@ export function conversationsListRoute(store: ConversationStore): Router {
     const ids = await store.recent(limit);
     const rows = await Promise.all(
       ids.map(async (id): Promise<ConversationSummary | null> => {
-        const [record, turns] = await Promise.all([store.get(id), store.getTurns(id)]);
-        if (!record) return null;
+        const loaded = await store.getConversation(id);
+        if (!loaded) return null;
+        const { record, turns } = loaded;
         const q = record.settings.initialQuery;
         return {
           conversationId: id,

@@ -15,7 +15,7 @@
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
-import type { CloudStep, ConversationEvent, ConversationStore, LocalStep } from '../../shared/conversation-store';
+import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../shared/conversation-store';
 import { isTerminal } from '../../shared/conversation-store';
 import type { EventHub } from '../../shared/event-hub';
 import { silentLogger, type Logger } from '../../shared/logger';
@@ -89,12 +89,12 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       });
     });
 
-    let record;
-    let turns;
+    let record: ConversationRecord;
+    let turns: TurnRecord[];
     try {
-      record = await store.get(id);
-      if (!record) throw new NotFoundError(id);
-      turns = await store.getTurns(id);
+      const loaded = await store.getConversation(id);
+      if (!loaded) throw new NotFoundError(id);
+      ({ record, turns } = loaded);
     } catch (err) {
       off();
       throw err;
@@ -120,8 +120,9 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
 
     async function sendEnd(): Promise<void> {
       if (ended) return;
-      const [rec, all] = await Promise.all([store.get(id), store.getTurns(id)]);
-      if (!rec) return;
+      const loaded = await store.getConversation(id);
+      if (!loaded) return;
+      const { record: rec, turns: all } = loaded;
       await catchUp(all);
       ended = true;
       const end: EndEventData = {
@@ -132,7 +133,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       finish();
     }
 
-    async function catchUp(all: Awaited<ReturnType<ConversationStore['getTurns']>>): Promise<void> {
+    async function catchUp(all: TurnRecord[]): Promise<void> {
       for (const t of all) {
         for (const side of ['cloud', 'local'] as const) {
           const step = t[side];
@@ -156,17 +157,18 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       }
       const key = `${ev.type}:${ev.turn}`;
       if (sent.has(key)) return;
-      const step = ev.type === 'cloud' ? await store.getStep(id, 'cloud', ev.turn) : await store.getStep(id, 'local', ev.turn);
+      const step = ev.type === 'cloud' ? await store.getStep(record, 'cloud', ev.turn) : await store.getStep(record, 'local', ev.turn);
       if (!step || sent.has(key)) return;
       sent.add(key);
       write(ev.type, stepData(id, ev.type, ev.turn, step));
     }
 
     async function resync(): Promise<void> {
-      const rec = await store.get(id);
-      if (!rec || ended) return;
+      const loaded = await store.getConversation(id);
+      if (!loaded || ended) return;
+      const rec = loaded.record;
       if (isTerminal(rec.status)) return sendEnd();
-      await catchUp(await store.getTurns(id));
+      await catchUp(loaded.turns);
       if (rec.status !== lastStatus) {
         lastStatus = rec.status;
         write('status', { conversationId: id, status: rec.status });

@@ -13,6 +13,7 @@ import { ConversationStore } from '../../shared/conversation-store';
 import { startEmbeddedRedis } from '../../shared/embedded-redis';
 import { silentLogger } from '../../shared/logger';
 import { PipelineQueues } from '../../shared/pipeline-queues';
+import { encodeCloudStep, stepField } from '../../shared/record-codec';
 import { createProducerConnection, waitReady } from '../../shared/redis-connection';
 import { createCloudProvider } from '../../workers/providers';
 import { uniquePrefix } from '../helpers/redis';
@@ -190,7 +191,8 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
 
       // A step recorded without its pub/sub event (as if the subscriber was reconnecting).
       const step = { question: 'Quiet one', answer: 'caught up', model: 'm', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: Date.now(), at: Date.now() };
-      await redis.hset(`${stack.config.queuePrefix}:conv:{${id}}:turns`, 'cloud:1', JSON.stringify(step));
+      const record = (await stack.store.get(id))!;
+      await redis.hset(`${stack.config.queuePrefix}:conv:{${id}}:turns`, stepField('cloud', 1), encodeCloudStep(step, { ...record.settings, createdAt: record.createdAt }));
 
       const reader = (raw.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
       let text = '';

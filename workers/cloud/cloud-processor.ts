@@ -16,11 +16,11 @@ export function createCloudProcessor(deps: PipelineDeps) {
   return async function processCloud(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
-    const record = await runner.begin(job, id);
-    if (!record) return 'skipped';
+    // The record and only the turns this step needs: its own, the previous one and the history window.
+    const loaded = await runner.begin(job, id, turn);
+    if (!loaded) return 'skipped';
+    const { record, turns } = loaded;
     const s = record.settings;
-    // Only the turns this step needs: its own, the previous one and the history window.
-    const turns = await store.getTurns(id, { from: turn - Math.max(1, s.contextTurns), to: turn });
     let step = turns.find((t) => t.turn === turn)?.cloud ?? null;
     let recordedNow = false;
     if (!step) {
@@ -34,8 +34,8 @@ export function createCloudProcessor(deps: PipelineDeps) {
         question, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
       };
-      recordedNow = await store.recordStep(id, 'cloud', turn, fresh);
-      step = recordedNow ? fresh : (await store.getStep(id, 'cloud', turn))!;
+      recordedNow = await store.recordStep(record, 'cloud', turn, fresh);
+      step = recordedNow ? fresh : (await store.getStep(record, 'cloud', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'cloud reply recorded');
       log.debug({ question, answer: reply.text }, 'cloud exchange');
     }
@@ -45,7 +45,7 @@ export function createCloudProcessor(deps: PipelineDeps) {
     }
     // The local step needs this answer, so it cannot exist yet when the answer was just recorded;
     // only a re-run checks (a finished job is removed, and re-adding its id would run it again).
-    if (recordedNow || !(await store.getStep(id, 'local', turn))) await queues.enqueueLocal(id, turn);
+    if (recordedNow || !(await store.hasStep(record, 'local', turn))) await queues.enqueueLocal(id, turn);
     return 'ok';
   };
 }

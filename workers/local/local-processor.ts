@@ -15,11 +15,11 @@ export function createLocalProcessor(deps: PipelineDeps) {
   return async function processLocal(job: Job<TurnJobData>, _token?: string, signal?: AbortSignal): Promise<string> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
-    const record = await runner.begin(job, id);
-    if (!record) return 'skipped';
+    // The record and only the turns this step needs: its own, the previous one and the history window.
+    const loaded = await runner.begin(job, id, turn);
+    if (!loaded) return 'skipped';
+    const { record, turns } = loaded;
     const s = record.settings;
-    // Only the turns this step needs: its own, the previous one and the history window.
-    const turns = await store.getTurns(id, { from: turn - Math.max(1, s.contextTurns), to: turn });
     const current = turns.find((t) => t.turn === turn);
     let step = current?.local ?? null;
     let recordedNow = false;
@@ -35,8 +35,8 @@ export function createLocalProcessor(deps: PipelineDeps) {
         prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
       };
-      recordedNow = await store.recordStep(id, 'local', turn, fresh);
-      step = recordedNow ? fresh : (await store.getStep(id, 'local', turn))!;
+      recordedNow = await store.recordStep(record, 'local', turn, fresh);
+      step = recordedNow ? fresh : (await store.getStep(record, 'local', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'follow-up recorded');
       log.debug({ prompt, followUp: reply.text }, 'local exchange');
     }
@@ -50,7 +50,7 @@ export function createLocalProcessor(deps: PipelineDeps) {
     }
     // The next question needs this follow-up, so turn k+1 cannot exist yet when it was just
     // recorded; only a re-run checks (re-adding a removed job's id would run it again).
-    if (recordedNow || !(await store.getStep(id, 'cloud', turn + 1))) await queues.enqueueCloud(id, turn + 1);
+    if (recordedNow || !(await store.hasStep(record, 'cloud', turn + 1))) await queues.enqueueCloud(id, turn + 1);
     return 'ok';
   };
 }

@@ -17,13 +17,13 @@ export function createTranscriptProcessor(deps: PipelineDeps) {
 
   return async function processTranscript(job: Job<TranscriptJobData>): Promise<string> {
     const id = job.data.conversationId;
-    const record = await store.get(id);
-    if (!record) return 'skipped';
-    const turns = await store.getTurns(id);
+    const loaded = await store.getConversation(id);
+    if (!loaded) return 'skipped';
+    const { record, turns } = loaded;
     if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
     const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
     const file = await writeAtomically(config.outputDir, record.settings.outputFile, id, csv);
-    await store.setTranscriptPath(id, file);
+    await store.setTranscriptPath(record, file);
     if (!isTerminal(record.status)) {
       if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
