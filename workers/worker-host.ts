@@ -1,14 +1,14 @@
 /**
  * Runs the BullMQ workers of the roles a process was given, with the lock and stall settings
- * that make a dead worker's job come back in seconds, and a watcher that turns a job's final
- * failure (including "stalled more than allowable limit", which no processor sees) into a
- * `failed` conversation.
+ * that make a dead worker's job come back in seconds. The Workers' own `failed` events turn a
+ * job's final failure (including "stalled more than allowable limit", which no processor sees)
+ * into a `failed` conversation; the reconciler's sweep covers a host that died before recording.
  *
  * @example
  * const host = await startWorkerHost({ deps, connection, roles: ['cloud', 'local', 'transcript'] });
  * await host.close();
  */
-import { QueueEvents, Worker, type ConnectionOptions, type Processor } from 'bullmq';
+import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
 import { isTerminal, type StopReason } from '../shared/conversation-store';
@@ -83,7 +83,6 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   };
   const conn = connection as unknown as ConnectionOptions;
   const workers: Worker[] = [];
-  const events: QueueEvents[] = [];
   const runner = new StepRunner(deps);
 
   for (const role of roles) {
@@ -105,8 +104,10 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     });
     worker.on('error', (err) => logger.error({ role, err: err.message }, 'worker error'));
     worker.on('stalled', (jobId: string) => logger.warn({ role, jobId }, 'job stalled; re-queued'));
-    // A final failure of a job this host ran (e.g. "stalled more than allowable limit", which no
-    // processor sees) is recorded here at once; the QueueEvents below catch other hosts' ones.
+    // Every final failure passes through some host's Worker: a processor's error on the host that
+    // ran it, and a job that stalled too often on the host that next picks it up (BullMQ marks it
+    // "stalled more than allowable limit" and fails it there, before any processor runs). It is
+    // recorded here at once; if this host dies first, the reconciler's sweep records it.
     worker.on('failed', (job, err) => {
       if (job?.id) recordFinalFailure(role, job.id, job.failedReason || err.message);
     });
@@ -132,18 +133,9 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
 
   try {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
-    // Created only once the workers are ready: a QueueEvents whose start fails cannot be closed
-    // (BullMQ's close awaits the failed connection and never disconnects it).
-    for (const role of roles) {
-      const qe = new QueueEvents(QUEUE_NAMES[role], { connection: conn, prefix: config.queuePrefix });
-      qe.on('failed', ({ jobId, failedReason }) => recordFinalFailure(role, jobId, failedReason));
-      qe.on('error', (err) => logger.error({ role, err: err.message }, 'queue events error'));
-      events.push(qe);
-    }
-    await Promise.all(events.map((e) => e.waitUntilReady()));
   } catch (err) {
     // Do not leave half-started workers polling Redis behind a failed start.
-    await Promise.allSettled([...workers.map((w) => w.close(true)), ...events.map((e) => e.close())]);
+    await Promise.allSettled(workers.map((w) => w.close(true)));
     throw err;
   }
   const reconciler = startReconciler({ deps, onFailedJob: onFinalFailure, intervalMs: config.reconcileIntervalMs, logger });
@@ -155,7 +147,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     async close(timeoutMs = 10_000) {
       reconciler.stop();
       // worker.close() waits for active jobs; it can hang while Redis is down, so bound it.
-      const closing = Promise.all([...workers.map((w) => w.close()), ...events.map((e) => e.close())]);
+      const closing = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([
         closing.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
