@@ -99,7 +99,7 @@ export async function startOperations(opts: OperationsOptions): Promise<Operatio
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, signal: shutdown.signal }),
+      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],

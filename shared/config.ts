@@ -61,6 +61,7 @@ export interface Config {
   maxStalledCount: number;
   csvEscapeFormulas: boolean;
   maxBodyBytes: number;
+  sseMaxStreams: number;
   retentionSeconds: number;
   boardUsername?: string;
   boardPassword?: string;
@@ -106,6 +107,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RECONCILE_INTERVAL_MS', default: '60000', accepts: 'integer >= 0 (0 = off)', description: 'Workers sweep for conversations left `running` by a job that failed while no host was alive, or `queued` by a producer that died before queueing turn 1.' },
   { key: 'CSV_ESCAPE_FORMULAS', default: 'true', accepts: 'true/false', description: "Prefix cells starting with = + - @ tab CR with ' so spreadsheets do not run them." },
   { key: 'MAX_BODY_BYTES', default: '65536', accepts: 'integer > 0', description: 'Request body limit (413 beyond).' },
+  { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams (`GET /conversation/:id/events`) one producer process keeps open; beyond it, 503 `too_many_streams` with `Retry-After`.' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
@@ -216,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxStalledCount: r.int('MAX_STALLED_COUNT', 0),
     csvEscapeFormulas: r.bool('CSV_ESCAPE_FORMULAS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 1),
+    sseMaxStreams: r.int('SSE_MAX_STREAMS', 1),
     retentionSeconds: r.int('RETENTION_SECONDS', 1),
     boardUsername,
     boardPassword,

@@ -18,6 +18,7 @@ import Router from '@koa/router';
 import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../shared/conversation-store';
 import { isTerminal } from '../../shared/conversation-store';
 import type { EventHub } from '../../shared/event-hub';
+import { PipelineError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView, type ConversationView } from '../conversation-service';
 
@@ -26,6 +27,8 @@ export interface EventsRouteOptions {
   hub: EventHub;
   /** Interval of heartbeat comments and store re-reads, ms. Default 15000. */
   heartbeatMs?: number;
+  /** Streams this process keeps open at once (SSE_MAX_STREAMS); beyond it, 503. Default 1000. */
+  maxStreams?: number;
   logger?: Logger;
   /** Aborted when the process shuts down: open streams end (without `end`) so clients reconnect elsewhere. */
   signal?: AbortSignal;
@@ -71,12 +74,27 @@ function stepData(id: string, side: 'cloud' | 'local', turn: number, step: Cloud
 export function eventsRoute(opts: EventsRouteOptions): Router {
   const { store, hub } = opts;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const maxStreams = opts.maxStreams ?? 1000;
+  let open = 0;
   const logger = opts.logger ?? silentLogger;
   const router = new Router();
 
   router.get('/conversation/:id/events', async (ctx) => {
     const id = ctx.params.id!;
     if (!CONVERSATION_ID.test(id)) throw new NotFoundError(id);
+    // Each stream holds a socket and a listener until its conversation ends: bound them.
+    if (open >= maxStreams) {
+      ctx.set('Retry-After', String(Math.max(1, Math.round(heartbeatMs / 1000))));
+      throw new PipelineError(`this producer already serves ${maxStreams} live streams (SSE_MAX_STREAMS); retry later or poll GET /conversation/${id}`, {
+        code: 'too_many_streams', status: 503, details: { maxStreams },
+      });
+    }
+    open++;
+    let held = true;
+    const release = () => {
+      if (held) open--;
+      held = false;
+    };
 
     // Subscribe before reading the snapshot so nothing recorded in between is lost; events
     // are handled in order, one at a time, after the snapshot is out.
@@ -97,6 +115,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       ({ record, turns } = loaded);
     } catch (err) {
       off();
+      release();
       throw err;
     }
 
@@ -116,6 +135,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       clearInterval(heartbeat);
       opts.signal?.removeEventListener('abort', onShutdown);
       off();
+      release();
     };
 
     async function sendEnd(): Promise<void> {

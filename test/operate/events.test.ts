@@ -160,7 +160,8 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       await waitReady(redis);
       const store = new ConversationStore(redis, { prefix: stack.config.queuePrefix, retentionSeconds: 60 });
       queues = new PipelineQueues(redis, { prefix: stack.config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
-      ops = await startOperations({ config: stack.config, redis, store, queues, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
+      // Two streams at most (SSE_MAX_STREAMS), so the cap can be reached.
+      ops = await startOperations({ config: { ...stack.config, sseMaxStreams: 2 }, redis, store, queues, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
       const app = createApp({ config: stack.config, redis, store, queues, cloud: createCloudProvider(stack.config), logger: silentLogger, before: ops.before, routers: ops.routers });
       server = await new Promise<Server>((resolve) => {
         const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -218,6 +219,32 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       const events = await second;
       assert.deepEqual(events.map((e) => e.event), ['snapshot', 'cloud', 'end']);
       await until(() => ops.hub.size === 0, 3000, 'listeners removed');
+    });
+
+    it('answers 503 too_many_streams beyond SSE_MAX_STREAMS, and serves again once a stream closes', async () => {
+      const res = await stack.http.post('/conversation', { initialQuery: 'Crowded', maxTurns: 2 });
+      const id = res.data.conversationId as string;
+      const controllers = [new AbortController(), new AbortController()];
+      for (const ac of controllers) assert.equal((await fetch(`${url}/conversation/${id}/events`, { signal: ac.signal })).status, 200);
+      await until(() => ops.hub.size === 2, 3000, 'two listeners');
+      const refused = await fetch(`${url}/conversation/${id}/events`);
+      assert.equal(refused.status, 503);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After is set');
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'too_many_streams');
+      assert.match(body.error.message, /SSE_MAX_STREAMS/);
+      assert.equal(ops.hub.size, 2, 'the refused request left no listener behind');
+      controllers[0]!.abort();
+      await until(() => ops.hub.size === 1, 3000, 'one listener after a client left');
+      const again = new AbortController();
+      assert.equal((await fetch(`${url}/conversation/${id}/events`, { signal: again.signal })).status, 200);
+      controllers[1]!.abort();
+      await until(() => ops.hub.size === 1, 3000, 'one listener');
+      // An unknown id is refused without keeping the free slot.
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/conversation/00000000-0000-4000-8000-000000000000/events`)).status, 404);
+      again.abort();
+      await until(() => ops.hub.size === 0, 3000, 'listeners removed');
+      assert.equal((await fetch(`${url}/conversation/${id}/events`, { signal: AbortSignal.timeout(2000) }).then((r) => { void r.body?.cancel(); return r.status; })), 200, 'slots were released');
     });
 
     it('removes the listener when the client goes away', async () => {
