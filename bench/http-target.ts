@@ -6,10 +6,14 @@
  *  - `koa`: a bare Koa app with one `POST /conversation` route that reads and parses the JSON body
  *    and answers the same 202 shape, without validation or Redis — the ratio's denominator;
  *  - `koa+bullmq`: that bare route plus the one thing any BullMQ producer must do, the job add
- *    (`PipelineQueues.enqueueCloud`, same options) — the floor of a queue-backed producer.
+ *    (`PipelineQueues.enqueueCloud`, same options) — the floor of a queue-backed producer;
+ *  - `koa+record+bullmq`: that route writing the conversation record first
+ *    (`ConversationStore.create`, the settings of the benchmark's body made once), then adding the
+ *    job — the Redis work of `POST /conversation` without its validation and middleware, i.e.
+ *    the floor of a producer that answers `GET /conversation/:id` from the moment it said 202.
  * Same process set-up for all: one Node process, one `app.listen` on loopback, logs at info to /dev/null.
  *
- * Protocol: parent → `{type:'start', mode, redisUrl, prefix}`; child → `{type:'ready', port}`;
+ * Protocol: parent → `{type:'start', mode, redisUrl, prefix, body}`; child → `{type:'ready', port}`;
  * parent → `{type:'cpu'}` → `{type:'cpu', cpuMs}`; parent → `{type:'stop'}` → `{type:'stopped'}`.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,15 +22,16 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { createApp } from '../producer/app';
+import { parseConversationRequest } from '../producer/conversation-request';
 import { loadConfig } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore, type ConversationSettings } from '../shared/conversation-store';
 import { PipelineQueues } from '../shared/pipeline-queues';
 import { createProducerConnection, waitReady } from '../shared/redis-connection';
 import { createCloudProvider } from '../workers/providers';
 import { benchLogger } from './pipeline-rig';
 
 /** Which server to run. */
-export type HttpTargetMode = 'koa' | 'koa+bullmq' | 'producer';
+export type HttpTargetMode = 'koa' | 'koa+bullmq' | 'koa+record+bullmq' | 'producer';
 
 /** What the parent sends to start the server. */
 export interface HttpTargetStart {
@@ -34,12 +39,17 @@ export interface HttpTargetStart {
   mode: HttpTargetMode;
   redisUrl: string;
   prefix: string;
+  /** The body the load client sends (`koa+record+bullmq` records its settings). */
+  body: string;
 }
 
 const send = (msg: object, then?: () => void) => process.send?.(msg, undefined, {}, () => then?.());
 
-/** The floor: Koa + @koa/router, body read and parsed, a 202 JSON answer (and the job added, when given queues). */
-function bareKoa(queues?: PipelineQueues): Koa {
+/**
+ * The floors: Koa + @koa/router, body read and parsed, a 202 JSON answer; when given, the record
+ * written and the job added, in the producer's order.
+ */
+function bareKoa(queues?: PipelineQueues, record?: { store: ConversationStore; settings: ConversationSettings }): Koa {
   const app = new Koa();
   const router = new Router();
   router.post('/conversation', async (ctx) => {
@@ -47,6 +57,7 @@ function bareKoa(queues?: PipelineQueues): Koa {
     for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
     JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const id = randomUUID();
+    if (record) await record.store.create(id, { ...record.settings, outputFile: `conversation-${id}.csv` });
     if (queues) await queues.enqueueCloud(id, 1);
     ctx.status = 202;
     ctx.set('Location', `/conversation/${id}`);
@@ -69,9 +80,9 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     const store = ConversationStore.fromConfig(redis, config);
     const queues = PipelineQueues.fromConfig(redis, config);
     closers.push(() => queues.close());
-    app = msg.mode === 'koa+bullmq'
-      ? bareKoa(queues)
-      : createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
+    if (msg.mode === 'koa+bullmq') app = bareKoa(queues);
+    else if (msg.mode === 'koa+record+bullmq') app = bareKoa(queues, { store, settings: parseConversationRequest(JSON.parse(msg.body), config, randomUUID()) });
+    else app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
   }
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -2,9 +2,12 @@
  * `producer_ratio_vs_koa`: `POST /conversation` requests per second of the real producer app
  * (validation, conversation record, BullMQ add of turn 1 — see `http-target.ts`) ÷ a bare Koa
  * route answering the same request, each in its own Node process set up the same way, loaded by a
- * third process with many keep-alive connections (`load-client.ts`). A third server, bare Koa plus
- * the BullMQ job add, shows the floor of any queue-backed producer. Runs rotate
- * koa → koa+bullmq → producer (three times in the full run) and each mode's median is taken.
+ * third process with many keep-alive connections (`load-client.ts`). Two more servers show the
+ * floors: bare Koa plus the BullMQ job add (any queue-backed producer), and bare Koa plus the
+ * conversation record and the job add (the producer's Redis work without its validation and
+ * middleware). Runs rotate koa → koa+bullmq → koa+record+bullmq → producer (three times in the
+ * full run) and each mode's median is taken. Server and Redis CPU per request are reported beside
+ * the rates: load generator, server and Redis share the machine's cores.
  */
 import type { BenchContext } from './bench-context';
 import { forkBenchChild } from './child-process';
@@ -20,6 +23,8 @@ export interface ProducerRun {
   statuses: Record<string, number>;
   /** Server CPU per request (user+system), ms. */
   serverCpuMsPerRequest: number;
+  /** redis-server CPU per request (user+system, INFO cpu), ms. */
+  redisCpuMsPerRequest: number;
 }
 
 export interface ProducerResult {
@@ -30,35 +35,49 @@ export interface ProducerResult {
   producerRequestsPerSec: number;
   /** Bare Koa plus the BullMQ job add: what any queue-backed producer must do. */
   bullmqFloorRequestsPerSec: number;
+  /** Bare Koa plus the conversation record and the job add: the producer's Redis work alone. */
+  recordFloorRequestsPerSec: number;
   ratio: number;
   /** The floor ÷ bare Koa: the best ratio a BullMQ producer can reach here. */
   floorRatio: number;
+  /** The record floor ÷ bare Koa: the best ratio for a producer that records, then enqueues. */
+  recordFloorRatio: number;
+}
+
+/** redis-server's CPU time so far (user+system), ms. */
+async function redisCpuMs(ctx: BenchContext): Promise<number> {
+  const info = await ctx.admin.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
 async function runOnce(ctx: BenchContext, mode: HttpTargetMode, connections: number, warmupMs: number, durationMs: number): Promise<ProducerRun> {
   const server = forkBenchChild('http-target.ts');
   const client = forkBenchChild('load-client.ts');
   try {
-    const start: HttpTargetStart = { type: 'start', mode, redisUrl: ctx.redisUrl, prefix: ctx.prefix('prod') };
+    const body = JSON.stringify({ initialQuery: 'What is the meaning of life?' });
+    const start: HttpTargetStart = { type: 'start', mode, redisUrl: ctx.redisUrl, prefix: ctx.prefix('prod'), body };
     server.send(start);
     const { port } = await server.next<{ port: number }>('ready');
     server.send({ type: 'cpu' });
     const cpu0 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
-    const load: LoadStart = {
-      type: 'start', port, path: '/conversation', body: JSON.stringify({ initialQuery: 'What is the meaning of life?' }),
-      connections, warmupMs, durationMs,
-    };
+    const redis0 = await redisCpuMs(ctx);
+    const load: LoadStart = { type: 'start', port, path: '/conversation', body, connections, warmupMs, durationMs };
     client.send(load);
     const r = await client.next<LoadResult>('result', warmupMs + durationMs + 60_000);
     server.send({ type: 'cpu' });
     const cpu1 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
+    const redis1 = await redisCpuMs(ctx);
     server.send({ type: 'stop' });
     await server.next('stopped', 20_000);
     const notOk = r.requests - r.ok;
     if (r.ok === 0 || notOk > r.requests * 0.01) throw new Error(`${mode}: ${notOk} of ${r.requests} requests failed: ${JSON.stringify(r.statuses)}`);
-    // Server CPU over warm-up + window, per request in the window scaled to the whole load time.
-    const perRequest = (cpu1 - cpu0) / (r.requestsPerSec * ((warmupMs + r.durationMs) / 1000));
-    return { mode, requestsPerSec: r.requestsPerSec, latencyMsP50: r.latencyMsP50, latencyMsP99: r.latencyMsP99, statuses: r.statuses, serverCpuMsPerRequest: perRequest };
+    // CPU over warm-up + window, per request in the window scaled to the whole load time.
+    const requests = r.requestsPerSec * ((warmupMs + r.durationMs) / 1000);
+    return {
+      mode, requestsPerSec: r.requestsPerSec, latencyMsP50: r.latencyMsP50, latencyMsP99: r.latencyMsP99, statuses: r.statuses,
+      serverCpuMsPerRequest: (cpu1 - cpu0) / requests, redisCpuMsPerRequest: (redis1 - redis0) / requests,
+    };
   } finally {
     server.kill();
     client.kill();
@@ -72,9 +91,9 @@ export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerR
   const rounds = ctx.quick ? 1 : 3;
   const runs: ProducerRun[] = [];
   for (let i = 0; i < rounds; i++) {
-    for (const mode of ['koa', 'koa+bullmq', 'producer'] as const) {
+    for (const mode of ['koa', 'koa+bullmq', 'koa+record+bullmq', 'producer'] as const) {
       const run = await runOnce(ctx, mode, connections, warmupMs, durationMs);
-      ctx.progress(`producer: ${mode} ${run.requestsPerSec.toFixed(0)} req/s`);
+      ctx.progress(`producer: ${mode} ${run.requestsPerSec.toFixed(0)} req/s, CPU per request: server ${(run.serverCpuMsPerRequest * 1000).toFixed(0)} µs, Redis ${(run.redisCpuMsPerRequest * 1000).toFixed(0)} µs`);
       runs.push(run);
     }
   }
@@ -82,8 +101,9 @@ export async function measureProducerVsKoa(ctx: BenchContext): Promise<ProducerR
   const koa = rate('koa');
   const producer = rate('producer');
   const floor = rate('koa+bullmq');
+  const recordFloor = rate('koa+record+bullmq');
   return {
     connections, durationMs, runs, koaRequestsPerSec: koa, producerRequestsPerSec: producer, bullmqFloorRequestsPerSec: floor,
-    ratio: producer / koa, floorRatio: floor / koa,
+    recordFloorRequestsPerSec: recordFloor, ratio: producer / koa, floorRatio: floor / koa, recordFloorRatio: recordFloor / koa,
   };
 }

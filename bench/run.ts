@@ -119,7 +119,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       c.producer = r;
       results.producer_ratio_vs_koa = r.ratio;
       notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections; ` +
-        `bare Koa + BullMQ add ${r.bullmqFloorRequestsPerSec.toFixed(0)} req/s (${r.floorRatio.toFixed(2)} of bare Koa)`;
+        `bare Koa + BullMQ add ${r.bullmqFloorRequestsPerSec.toFixed(0)} req/s (${r.floorRatio.toFixed(2)} of bare Koa); ` +
+        `+ the conversation record ${r.recordFloorRequestsPerSec.toFixed(0)} req/s (${r.recordFloorRatio.toFixed(2)})`;
       break;
     }
     case 'memory': {
