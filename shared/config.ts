@@ -111,7 +111,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
-  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`.' },
+  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
   { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },

@@ -12,7 +12,7 @@
  * can forge. The API key middleware does not apply to the board (it runs before it): a browser
  * cannot send `x-api-key`, and Basic auth needs the `Authorization` header the API key would claim.
  */
-import { safeEqual } from '../api-key-auth';
+import { parseBasicAuth, safeEqual } from '../credentials';
 
 export interface BoardAccessOptions {
   username?: string;
@@ -40,16 +40,6 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v4);
   return m !== null && m[1] === '127' && m.slice(2).every((o) => Number(o) <= 255);
-}
-
-/** Parses `Basic base64(user:pass)`; undefined when absent or malformed. */
-export function parseBasicAuth(header: string | undefined): { user: string; pass: string } | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) return undefined;
-  return { user: decoded.slice(0, i), pass: decoded.slice(i + 1) };
 }
 
 /** The access decision for one request; pure, so it is tested for every case. */

@@ -85,6 +85,37 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
       console.log(`      [figures] api-key ${JSON.stringify({ denied: denied.length + 1, allowed: 4, openProbes: 2 })}`);
     });
 
+    it('reads take Basic auth with the key as password (a browser asks once for the page); writes never do', async () => {
+      const basic = (pass: string) => ({ authorization: `Basic ${Buffer.from(`anyone:${pass}`).toString('base64')}` });
+      const created = await stack.http.post('/conversation', { initialQuery: 'Seen from a browser', maxTurns: 1 }, { headers: { 'x-api-key': key } });
+      const id = created.data.conversationId as string;
+
+      // Without credentials, a read is challenged so a browser asks: Basic first, Bearer for programs.
+      const page = await stack.http.get(`/conversations/${id}`);
+      assert.equal(page.status, 401);
+      const challenge = ([] as string[]).concat(page.headers['www-authenticate'] ?? []).join(' | ');
+      assert.match(challenge, /^Basic realm="llmconv"/);
+      assert.match(challenge, /Bearer realm="llmconv"/);
+      assert.match(page.data.error.message, /Basic auth with the key as the password/);
+
+      // With them, the page, its JSON, its live stream and its CSV are served.
+      assert.equal((await stack.http.get(`/conversations/${id}`, { headers: basic(key) })).status, 200);
+      assert.equal((await stack.http.get(`/conversation/${id}`, { headers: basic(key) })).status, 200);
+      const events = new AbortController();
+      const stream = await fetch(`${stack.producerUrl}/conversation/${id}/events`, { headers: basic(key), signal: events.signal });
+      assert.equal(stream.status, 200);
+      assert.match(String(stream.headers.get('content-type')), /^text\/event-stream/);
+      events.abort();
+      assert.equal((await stack.http.get(`/conversation/${id}/transcript`, { headers: basic(key) })).status, 200);
+
+      // A wrong password is refused, and Basic never authorises a write.
+      assert.equal((await stack.http.get(`/conversation/${id}`, { headers: basic(`${key}x`) })).status, 401);
+      const del = await stack.http.delete(`/conversation/${id}`, { headers: basic(key) });
+      assert.equal(del.status, 401);
+      assert.equal(del.headers['www-authenticate'], 'Bearer realm="llmconv"', 'no Basic challenge on a write');
+      assert.equal((await stack.http.post('/api/v1/generate', { inputText: 'hi' }, { headers: basic(key) })).status, 401);
+    });
+
     it('answers 413 for a body over MAX_BODY_BYTES, declared or streamed, on both JSON routes', async () => {
       const headers = { 'x-api-key': key };
       const results: Record<string, number | string> = {};

@@ -137,4 +137,39 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
       await page.close();
     }
   });
+
+  it('with API_KEY set, the page works once the browser has the key as its Basic-auth password', async () => {
+    const key = 'sk-page-0123456789';
+    const secured = await startTestStack({ API_KEY: key });
+    const headless = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    try {
+      const res = await secured.http.post('/conversation', { initialQuery: 'Who may watch?', maxTurns: 2 }, { headers: { 'x-api-key': key } });
+      assert.equal(res.status, 202);
+      const url = `${secured.producerUrl}/conversations/${res.data.conversationId}`;
+
+      // No credentials: the server challenges (a headless browser cannot prompt, so it gives up).
+      const anonymous = await headless.newContext();
+      await assert.rejects((await anonymous.newPage()).goto(url), /ERR_INVALID_AUTH_CREDENTIALS/);
+      const denied = await anonymous.request.get(url);
+      assert.equal(denied.status(), 401);
+      assert.match(denied.headers()['www-authenticate']!, /^Basic realm="llmconv"/);
+      await anonymous.close();
+
+      // The credentials a person types into the browser's prompt (any user name, the key).
+      const context = await headless.newContext({ httpCredentials: { username: 'me', password: key } });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      assert.equal((await page.goto(url))!.status(), 200);
+      // The turns arrive through the page's event stream, which needs the same credentials.
+      await page.locator('[data-turn="2"] .bubble.local').waitFor({ timeout: 20_000 });
+      await page.locator('#final.show').waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('#status').textContent(), 'completed');
+      assert.deepEqual(errors, []);
+      await context.close();
+    } finally {
+      await headless.close();
+      await secured.close();
+    }
+  });
 });
