@@ -18,6 +18,7 @@ import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
 import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../shared/pipeline-queues';
+import { abortScope } from './abort-scope';
 import type { CancelRegistry } from './cancel-registry';
 
 export interface PipelineDeps {
@@ -95,13 +96,14 @@ export class StepRunner {
     const left = record.deadline - Date.now();
     const perCall = side === 'cloud' ? config.apiGatewayTimeoutMs : config.ollamaTimeoutMs;
     const conv = cancels.register(record.id);
-    const signals = [conv.signal, AbortSignal.timeout(Math.max(1, left))];
-    if (jobSignal) signals.push(jobSignal);
+    // Cancel, the conversation's deadline, and the job's own signal (lock lost, shutdown).
+    const scope = abortScope([conv.signal, jobSignal], left);
     try {
-      return await fn(AbortSignal.any(signals), Math.max(1, Math.min(perCall, left)));
+      return await fn(scope.signal, Math.max(1, Math.min(perCall, left)));
     } catch (err) {
       throw await this.classify(job, record, side, err, jobSignal);
     } finally {
+      scope.dispose();
       conv.release();
     }
   }

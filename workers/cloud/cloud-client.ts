@@ -25,6 +25,7 @@ import { protobufBytesOf } from '../../lambda/base64-body';
 import { decodeResponse, encodeRequestBase64, type LlmRequest, type LlmResponse } from '../../proto/codec';
 import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../../shared/llm';
+import { abortScope, type AbortScope } from '../abort-scope';
 import { createSigV4Signer } from './sigv4-signer';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -52,7 +53,8 @@ interface CallContext {
   model: string;
   timeoutMs: number;
   callSignal?: AbortSignal;
-  timeoutSignal: AbortSignal;
+  /** The call's signal: `call.signal` or its own timeout. */
+  scope: AbortScope;
 }
 
 function abortedError(ctx: CallContext): ProviderError {
@@ -67,7 +69,7 @@ function abortedError(ctx: CallContext): ProviderError {
 /** Maps what axios threw (no HTTP answer) to a classified {@link ProviderError}. */
 function classifyThrown(err: unknown, ctx: CallContext): ProviderError {
   if (ctx.callSignal?.aborted) return abortedError(ctx);
-  if (ctx.timeoutSignal.aborted) {
+  if (ctx.scope.timedOut) {
     return new ProviderError('api-gateway', `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms`, { code: 'timeout', retryable: true, cause: err });
   }
   if (err instanceof ProviderError) return err;
@@ -181,53 +183,61 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
         model: call.model || opts.defaultModel || '',
         timeoutMs: callTimeout,
         callSignal: call.signal,
-        timeoutSignal: AbortSignal.timeout(callTimeout),
+        scope: abortScope([call.signal], callTimeout),
       };
-      if (call.signal?.aborted) throw abortedError(ctx);
-      const signal = call.signal ? AbortSignal.any([call.signal, ctx.timeoutSignal]) : ctx.timeoutSignal;
-
-      const parameters: Record<string, string> = {};
-      if (call.temperature !== undefined) parameters.temperature = String(call.temperature);
-      if (call.maxTokens !== undefined) parameters.max_tokens = String(call.maxTokens);
-      const request: LlmRequest = {
-        inputText: call.prompt,
-        parameters,
-        modelId: ctx.model || undefined,
-        history: call.history?.map((t) => ({ role: t.role, content: t.content })),
-        systemPrompt: call.system || undefined,
-        conversationId: call.conversationId || undefined,
-        turn: call.turn || undefined,
-      };
-      const body = encodeRequestBase64(request);
-      let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: PROTOBUF };
-      if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
-
-      const startedAt = performance.now();
-      let res: AxiosResponse;
       try {
-        if (signer) headers = await signer.sign({ method: 'POST', url: target, headers, body });
-        res = await http.post(url, body, {
-          headers,
-          responseType: 'arraybuffer',
-          validateStatus: () => true,
-          signal,
-          maxRedirects: 0,
-          maxContentLength: MAX_REPLY_BYTES,
-          // The body is already the exact bytes to send (and to sign): no transformation.
-          transformRequest: [(data: unknown) => data],
-        });
-      } catch (err) {
-        throw classifyThrown(err, ctx);
+        return await send(ctx, call);
+      } finally {
+        ctx.scope.dispose();
       }
-      const reply = checkOk(res, ctx);
-      return {
-        text: reply.outputText,
-        model: reply.modelId || ctx.model || 'unknown',
-        inputTokens: reply.inputTokens ?? 0,
-        outputTokens: reply.outputTokens ?? 0,
-        stopReason: reply.stopReason || 'unknown',
-        latencyMs: Math.round(performance.now() - startedAt),
-      };
     },
   };
+
+  async function send(ctx: CallContext, call: LlmCall): Promise<LlmReply> {
+    if (call.signal?.aborted) throw abortedError(ctx);
+    const signal = ctx.scope.signal;
+
+    const parameters: Record<string, string> = {};
+    if (call.temperature !== undefined) parameters.temperature = String(call.temperature);
+    if (call.maxTokens !== undefined) parameters.max_tokens = String(call.maxTokens);
+    const request: LlmRequest = {
+      inputText: call.prompt,
+      parameters,
+      modelId: ctx.model || undefined,
+      history: call.history?.map((t) => ({ role: t.role, content: t.content })),
+      systemPrompt: call.system || undefined,
+      conversationId: call.conversationId || undefined,
+      turn: call.turn || undefined,
+    };
+    const body = encodeRequestBase64(request);
+    let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: PROTOBUF };
+    if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
+
+    const startedAt = performance.now();
+    let res: AxiosResponse;
+    try {
+      if (signer) headers = await signer.sign({ method: 'POST', url: target, headers, body });
+      res = await http.post(url, body, {
+        headers,
+        responseType: 'arraybuffer',
+        validateStatus: () => true,
+        signal,
+        maxRedirects: 0,
+        maxContentLength: MAX_REPLY_BYTES,
+        // The body is already the exact bytes to send (and to sign): no transformation.
+        transformRequest: [(data: unknown) => data],
+      });
+    } catch (err) {
+      throw classifyThrown(err, ctx);
+    }
+    const reply = checkOk(res, ctx);
+    return {
+      text: reply.outputText,
+      model: reply.modelId || ctx.model || 'unknown',
+      inputTokens: reply.inputTokens ?? 0,
+      outputTokens: reply.outputTokens ?? 0,
+      stopReason: reply.stopReason || 'unknown',
+      latencyMs: Math.round(performance.now() - startedAt),
+    };
+  }
 }

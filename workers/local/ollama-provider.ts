@@ -4,7 +4,7 @@
  *
  * Cancellation: ollama-js's `abort()` aborts every streamed request of a client and non-streaming
  * calls take no signal at all, so each call gets its own client whose `fetch` carries an AbortSignal
- * combining `call.signal` and `AbortSignal.timeout(call.timeoutMs ?? timeoutMs)`. Aborting really
+ * combining `call.signal` and the call timeout (`abortScope`, freed when the call ends). Aborting really
  * closes the socket (the request does not run on after the job gave up).
  *
  * Errors are {@link ProviderError}s with `provider: 'ollama'`:
@@ -22,6 +22,7 @@
 import { Ollama, type Message } from 'ollama';
 import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../../shared/llm';
+import { abortScope, type AbortScope } from '../abort-scope';
 
 /** Options of {@link createOllamaProvider}. */
 export interface OllamaProviderOptions {
@@ -40,7 +41,8 @@ interface CallContext {
   model: string;
   timeoutMs: number;
   callSignal?: AbortSignal;
-  timeoutSignal: AbortSignal;
+  /** The call's signal: `call.signal` or its own timeout. */
+  scope: AbortScope;
 }
 
 function abortedError(ctx: CallContext): ProviderError {
@@ -65,7 +67,7 @@ function networkCode(err: unknown): string | undefined {
 /** Maps anything the client threw to a classified {@link ProviderError}. */
 function classify(err: unknown, ctx: CallContext): ProviderError {
   if (ctx.callSignal?.aborted) return abortedError(ctx);
-  if (ctx.timeoutSignal.aborted) {
+  if (ctx.scope.timedOut) {
     return new ProviderError('ollama', `Ollama call to model "${ctx.model}" at ${ctx.host} timed out after ${ctx.timeoutMs} ms`, {
       code: 'timeout',
       retryable: true,
@@ -126,34 +128,42 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
         model: call.model || defaultModel,
         timeoutMs: call.timeoutMs ?? timeoutMs,
         callSignal: call.signal,
-        timeoutSignal: AbortSignal.timeout(call.timeoutMs ?? timeoutMs),
+        scope: abortScope([call.signal], call.timeoutMs ?? timeoutMs),
       };
-      if (call.signal?.aborted) throw abortedError(ctx);
-      const signal = call.signal ? AbortSignal.any([call.signal, ctx.timeoutSignal]) : ctx.timeoutSignal;
-      const client = new Ollama({ host, fetch: (input, init) => fetchImpl(input, { ...init, signal }) });
-
-      const messages: Message[] = [];
-      if (call.system) messages.push({ role: 'system', content: call.system });
-      for (const turn of call.history ?? []) messages.push({ role: turn.role, content: turn.content });
-      messages.push({ role: 'user', content: call.prompt });
-      const options: { temperature?: number; num_predict?: number } = {};
-      if (call.temperature !== undefined) options.temperature = call.temperature;
-      if (call.maxTokens !== undefined) options.num_predict = call.maxTokens;
-
-      const startedAt = performance.now();
       try {
-        const res = await client.chat({ model: ctx.model, messages, stream: false, options });
-        return {
-          text: res.message?.content ?? '',
-          model: res.model || ctx.model,
-          inputTokens: res.prompt_eval_count ?? 0,
-          outputTokens: res.eval_count ?? 0,
-          stopReason: res.done_reason || 'stop',
-          latencyMs: Math.round(performance.now() - startedAt),
-        };
-      } catch (err) {
-        throw classify(err, ctx);
+        return await chat(ctx, call);
+      } finally {
+        ctx.scope.dispose();
       }
     },
   };
+
+  async function chat(ctx: CallContext, call: LlmCall): Promise<LlmReply> {
+    if (call.signal?.aborted) throw abortedError(ctx);
+    const signal = ctx.scope.signal;
+    const client = new Ollama({ host, fetch: (input, init) => fetchImpl(input, { ...init, signal }) });
+
+    const messages: Message[] = [];
+    if (call.system) messages.push({ role: 'system', content: call.system });
+    for (const turn of call.history ?? []) messages.push({ role: turn.role, content: turn.content });
+    messages.push({ role: 'user', content: call.prompt });
+    const options: { temperature?: number; num_predict?: number } = {};
+    if (call.temperature !== undefined) options.temperature = call.temperature;
+    if (call.maxTokens !== undefined) options.num_predict = call.maxTokens;
+
+    const startedAt = performance.now();
+    try {
+      const res = await client.chat({ model: ctx.model, messages, stream: false, options });
+      return {
+        text: res.message?.content ?? '',
+        model: res.model || ctx.model,
+        inputTokens: res.prompt_eval_count ?? 0,
+        outputTokens: res.eval_count ?? 0,
+        stopReason: res.done_reason || 'stop',
+        latencyMs: Math.round(performance.now() - startedAt),
+      };
+    } catch (err) {
+      throw classify(err, ctx);
+    }
+  }
 }
