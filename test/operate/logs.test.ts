@@ -80,6 +80,33 @@ describe('structured logs', function () {
     assert.ok(text.includes('[redacted]'));
   });
 
+  it('secrets are redacted at any depth and letter case, in arrays, errors and child bindings, without touching the caller\'s objects', () => {
+    const captured = captureStream();
+    const logger = createLogger({ level: 'trace', destination: captured.stream });
+    const httpError = Object.assign(new Error('request failed'), {
+      config: { url: 'http://gw/generate', headers: { 'X-Api-Key': 'k-5', Authorization: 'Bearer t-3' } },
+    });
+    const payload = {
+      upstream: { request: { headers: { 'x-api-key': 'k-6' } } },
+      attempts: [{ credentials: { accessKeyId: 'AKIA', secretAccessKey: 's-3' } }, { TOKEN: 't-4' }],
+      err: httpError,
+      inputTokens: 12,
+    };
+    const before = JSON.stringify(payload);
+    logger.child({ password: 'p-2', conversationId: 'c-9' }).warn(payload, 'nested secrets');
+    logger.error(httpError);
+    const lines = captured.lines();
+    const text = JSON.stringify(lines);
+    for (const secret of ['k-5', 'k-6', 't-3', 't-4', 's-3', 'p-2']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    // What is not a secret stays: the error's message and stack, ordinary fields, the bindings' other keys.
+    assert.equal(lines[0]!.err && (lines[0]!.err as { message: string }).message, 'request failed');
+    assert.match(String((lines[1]!.err as { stack: string }).stack), /request failed/);
+    assert.equal(lines[0]!.inputTokens, 12);
+    assert.equal(lines[0]!.conversationId, 'c-9');
+    assert.equal(JSON.stringify(payload), before, 'the logged object itself is unchanged');
+    assert.equal(httpError.config.headers['X-Api-Key'], 'k-5');
+  });
+
   it('pretty output for people: a real process prints readable lines, not JSON', async () => {
     const script = "const { createLogger } = require('./shared/logger'); const l = createLogger({ pretty: true, name: 'demo' }); l.info({ conversationId: 'c-1', turn: 2 }, 'hello operator');";
     const { stdout: raw } = await run(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, timeout: 20_000 });
