@@ -342,7 +342,7 @@ export class ConversationStore {
   }
 
   private turnsFrom(record: ConversationRecord, flat: string[]): TurnRecord[] {
-    const ctx: StepContext = { cloudModel: record.settings.cloudModel, localModel: record.settings.localModel, createdAt: record.createdAt };
+    const ctx = this.stepContext(record);
     const turns = new Map<number, TurnRecord>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const f = parseStepField(flat[i]!);
