@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors';
+import { parseOllamaHost } from './ollama-host';
 import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
@@ -17,6 +18,9 @@ export const WORKER_ROLES = ['cloud', 'local', 'transcript'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** How the cloud worker wraps its protobuf for API Gateway: ours (`proxy`) or the seed's JSON (`seed`). */
+export const API_GATEWAY_ENVELOPES = ['proxy', 'seed'] as const;
+export type ApiGatewayEnvelope = (typeof API_GATEWAY_ENVELOPES)[number];
 
 /** One documented key: its name, default and what it accepts. Mirrored in the README table. */
 export interface KeyDoc {
@@ -36,6 +40,8 @@ export interface Config {
   apiGatewayApiKey?: string;
   apiGatewaySigv4: boolean;
   apiGatewayTimeoutMs: number;
+  apiGatewayEnvelope: ApiGatewayEnvelope;
+  defaultMaxTokens: number;
   gatewayPort: number;
   awsRegion: string;
   bedrockModelId: string;
@@ -43,6 +49,10 @@ export interface Config {
   ollamaHost?: string;
   ollamaModel: string;
   ollamaTimeoutMs: number;
+  ollamaPull: boolean;
+  ollamaNumCtx?: number;
+  ollamaKeepAlive: string;
+  redisDataDir?: string;
   maxTurns: number;
   conversationTimeoutMinutes: number;
   outputDir: string;
@@ -82,13 +92,18 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
   { key: 'API_GATEWAY_TIMEOUT_MS', default: '60000', accepts: 'integer > 0', description: 'Per-call timeout for the cloud call (aborted with AbortSignal).' },
+  { key: 'API_GATEWAY_ENVELOPE', default: 'proxy', accepts: 'proxy or seed', description: "`proxy`: base64 protobuf as the HTTP body (this project's Lambda behind a proxy integration). `seed`: the original Scala system's JSON envelope (`{\"queryStringParameters\":{\"query\":…}}` in, `{\"statusCode\",\"body\"}` out), to call a deployed seed Lambda." },
+  { key: 'DEFAULT_MAX_TOKENS', default: '1024', accepts: 'integer 1-200000', description: "Output-token cap sent when a conversation names none (Converse would otherwise default to the model's maximum, which may not fit API Gateway's 29 s)." },
   { key: 'GATEWAY_PORT', default: '3001', accepts: 'integer 0-65535', description: 'Port of the local API Gateway host (`npm run gateway`).' },
   { key: 'AWS_REGION', default: 'us-east-1', accepts: 'AWS region', description: 'Region for Bedrock and SigV4.' },
   { key: 'BEDROCK_MODEL_ID', default: 'anthropic.claude-3-haiku-20240307-v1:0', accepts: 'model id or inference profile', description: 'Default cloud model (a conversation may name its own).' },
   { key: 'BEDROCK_ENDPOINT', default: '(unset: AWS endpoint)', accepts: 'http(s) URL', description: 'Bedrock Runtime endpoint override (e.g. the emulator).' },
-  { key: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', accepts: 'http(s) URL', description: 'Ollama on the worker host. Unset under `npm start`: the Ollama emulator.' },
+  { key: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', accepts: "Ollama's own forms: URL, host:port, host, :port (no scheme means http, no port 11434)", description: 'Ollama on the worker host. Unset under `npm start`: the Ollama emulator.' },
   { key: 'OLLAMA_MODEL', default: 'llama3.2', accepts: 'model name', description: 'Default local model.' },
   { key: 'OLLAMA_TIMEOUT_MS', default: '120000', accepts: 'integer > 0', description: 'Per-call timeout for Ollama.' },
+  { key: 'OLLAMA_PULL', default: 'false', accepts: 'true/false', description: 'A local worker whose model is not on its Ollama pulls it at start (progress in the log) instead of refusing to start.' },
+  { key: 'OLLAMA_NUM_CTX', default: '(unset: the model\'s default)', accepts: 'integer 256-1048576', description: "Context window (`options.num_ctx`) for every Ollama call. Ollama's default is small (often 4096) and silently cuts longer prompts." },
+  { key: 'OLLAMA_KEEP_ALIVE', default: '30m', accepts: 'Ollama duration (e.g. 5m, 1h, -1) or seconds', description: 'How long Ollama keeps the model loaded after a call (`keep_alive`), so a turn does not pay a cold load.' },
   { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
   { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },
   { key: 'OUTPUT_DIR', default: './output', accepts: 'directory', description: 'Where transcript CSVs are written.' },
@@ -112,6 +127,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
   { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
+  { key: 'REDIS_DATA_DIR', default: '(unset: a state folder for `npm start`)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
   { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },
@@ -164,7 +180,28 @@ function reader(env: Env) {
     }
     return v.replace(/\/+$/, '');
   };
-  return { str, opt, int, num, bool, url, fail };
+  const oneOf = <T extends string>(key: string, values: readonly T[]): T => {
+    const v = str(key).toLowerCase();
+    if (!(values as readonly string[]).includes(v)) fail(key, v);
+    return v as T;
+  };
+  return { str, opt, int, num, bool, url, oneOf, fail };
+}
+
+type Reader = ReturnType<typeof reader>;
+
+/** `OLLAMA_HOST` in any form Ollama itself accepts, normalised to a URL (see {@link parseOllamaHost}). */
+function ollamaHost(r: Reader): string | undefined {
+  const v = r.opt('OLLAMA_HOST');
+  if (v === undefined) return undefined;
+  return parseOllamaHost(v) ?? r.fail('OLLAMA_HOST', v);
+}
+
+/** `keep_alive` as Ollama parses it: a Go duration (`5m`, `1h30m`, `-1`) or a number of seconds. */
+function keepAlive(r: Reader): string {
+  const v = r.str('OLLAMA_KEEP_ALIVE');
+  if (/^-?\d+(\.\d+)?$/.test(v) || /^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return v;
+  return r.fail('OLLAMA_KEEP_ALIVE', v);
 }
 
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
@@ -193,13 +230,19 @@ export function loadConfig(env: Env = process.env): Config {
     apiGatewayApiKey: r.opt('API_GATEWAY_API_KEY'),
     apiGatewaySigv4: r.bool('API_GATEWAY_SIGV4'),
     apiGatewayTimeoutMs: r.int('API_GATEWAY_TIMEOUT_MS', 1),
+    apiGatewayEnvelope: r.oneOf('API_GATEWAY_ENVELOPE', API_GATEWAY_ENVELOPES),
+    defaultMaxTokens: r.int('DEFAULT_MAX_TOKENS', 1, 200000),
     gatewayPort: r.int('GATEWAY_PORT', 0, 65535),
     awsRegion: r.str('AWS_REGION'),
     bedrockModelId: r.str('BEDROCK_MODEL_ID'),
     bedrockEndpoint: r.url('BEDROCK_ENDPOINT', ['http:', 'https:']),
-    ollamaHost: r.url('OLLAMA_HOST', ['http:', 'https:']),
+    ollamaHost: ollamaHost(r),
     ollamaModel: r.str('OLLAMA_MODEL'),
     ollamaTimeoutMs: r.int('OLLAMA_TIMEOUT_MS', 1),
+    ollamaPull: r.bool('OLLAMA_PULL'),
+    ollamaNumCtx: r.opt('OLLAMA_NUM_CTX') === undefined ? undefined : r.int('OLLAMA_NUM_CTX', 256, 1048576),
+    ollamaKeepAlive: keepAlive(r),
+    redisDataDir: r.opt('REDIS_DATA_DIR') === undefined ? undefined : path.resolve(r.opt('REDIS_DATA_DIR')!),
     maxTurns: r.int('MAX_TURNS', 1, 1000),
     conversationTimeoutMinutes: r.num('CONVERSATION_TIMEOUT_MINUTES', 0),
     outputDir: path.resolve(r.str('OUTPUT_DIR')),
