@@ -9,7 +9,7 @@ import path from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { ProviderError } from '../shared/errors';
-import { createBedrockConverse } from './bedrock-client';
+import { BEDROCK_SDK_MAX_ATTEMPTS, createBedrockConverse } from './bedrock-client';
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const callsOf = (emu: EmulatorHandle) => (emu.stats() as { calls: number }).calls;
@@ -115,20 +115,27 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
     });
   });
 
-  it('keeps SDK retries modest: one throttle is absorbed, two reach the caller as 429', async () => {
+  it('makes one SDK attempt per call: a throttle reaches the caller at once as 429 (the worker is the only retry layer)', async () => {
     const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: MODEL });
-    emu.faults.set({ faults: [{ kind: 'status', status: 429, count: 1 }] });
-    let before = callsOf(emu);
-    assert.match((await converse({ history: [], prompt: 'retry me' })).text, /retry me/);
-    assert.equal(callsOf(emu) - before, 2);
-
     emu.faults.set({ faults: [{ kind: 'status', status: 429, count: 5 }] });
-    before = callsOf(emu);
+    const before = callsOf(emu);
+    const started = Date.now();
     const err = await rejectsWith(converse({ history: [], prompt: 'retry me' }));
-    assert.equal(callsOf(emu) - before, 2, 'maxAttempts 2');
+    assert.equal(callsOf(emu) - before, 1, `one billed call per Lambda invocation (BEDROCK_SDK_MAX_ATTEMPTS = ${BEDROCK_SDK_MAX_ATTEMPTS})`);
+    assert.ok(Date.now() - started < 1_000, 'no SDK backoff spent before the worker sees the throttle');
     assert.equal(err.status, 429);
     assert.equal(err.retryable, true);
     assert.match(err.message, /^ThrottlingException: /);
+  });
+
+  it('ServiceQuotaExceededException (HTTP 400) is retryable but not a throttle (503 quota_exceeded)', async () => {
+    const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: MODEL });
+    emu.faults.set({ faults: [{ kind: 'status', status: 400, errorType: 'ServiceQuotaExceededException', count: 1 }] });
+    const err = await rejectsWith(converse({ history: [], prompt: 'quota' }));
+    assert.equal(err.details && (err.details as { providerStatus?: number }).providerStatus, 400);
+    assert.equal(err.status, 503);
+    assert.equal(err.code, 'quota_exceeded');
+    assert.equal(err.retryable, true);
   });
 
   it('a hung Bedrock call times out (requestTimeout really throws) as a retryable 504', async () => {

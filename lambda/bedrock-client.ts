@@ -15,8 +15,10 @@ import {
   type ConverseCommandOutput,
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { ValidationError } from '../shared/errors';
+import { defaultMaxTokensFor, maxTokensProblem } from '../shared/model-limits';
 import { toBedrockProviderError } from './bedrock-errors';
 
 export interface ConverseTurn {
@@ -39,6 +41,7 @@ export interface ConverseRequest {
 }
 
 export interface ConverseResult {
+  /** The answer; '' when the model produced no text (see `stopReason`, e.g. `content_filtered`). */
   text: string;
   modelId: string;
   inputTokens: number;
@@ -60,15 +63,32 @@ export interface BedrockConverseOptions {
   client?: BedrockRuntimeClient;
   /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Per-attempt request timeout in ms (default 60000). */
+  /** Per-attempt request timeout in ms (default 60000; the handler's deadline is shorter). */
   requestTimeoutMs?: number;
   /** TCP connect timeout in ms (default 5000). */
   connectionTimeoutMs?: number;
-  /** SDK attempts per call (default 2: the worker layer retries with backoff on top). */
+  /**
+   * SDK attempts per call. Default {@link BEDROCK_SDK_MAX_ATTEMPTS} (1): the worker is the one
+   * retry layer, so a step costs at most JOB_ATTEMPTS billed calls and a throttle reaches the
+   * worker's fleet-wide pause at once instead of spending the gateway's 29 s in SDK backoff.
+   */
   maxAttempts?: number;
   /** Agent for an https:// endpoint override (e.g. one with `ca` for a private CA). Default: keep-alive agent. */
   httpsAgent?: https.Agent;
+  /**
+   * Transport. Default `http1` (`NodeHttpHandler`) for every endpoint, AWS's included: see
+   * lambda/README.md ("HTTP/1.1 or HTTP/2") for the evidence. `http2` is the SDK's own default
+   * (`NodeHttp2Handler`), kept for comparison and for an endpoint that only speaks h2.
+   */
+  transport?: 'http1' | 'http2';
+  /** Extra CA to trust with `transport: 'http2'` (the h2 handler takes no agent). */
+  http2Ca?: string | Buffer;
+  /** `maxTokens` sent when a request names none (DEFAULT_MAX_TOKENS), lowered to the model's cap. Default: none sent. */
+  defaultMaxTokens?: number;
 }
+
+/** SDK attempts per Bedrock call by default: no SDK retries (the worker retries). */
+export const BEDROCK_SDK_MAX_ATTEMPTS = 1;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -88,27 +108,32 @@ function buildClient(opts: BedrockConverseOptions): BedrockRuntimeClient {
   const requestTimeout = opts.requestTimeoutMs ?? 60_000;
   const connectionTimeout = opts.connectionTimeoutMs ?? 5_000;
   const credentials = opts.credentials ?? (opts.endpoint && isLoopback(opts.endpoint) ? EMULATOR_CREDENTIALS : undefined);
+  // The SDK's default handler for Bedrock Runtime is NodeHttp2Handler (every command, Converse
+  // included). We use the HTTP/1.1 NodeHttpHandler unless told otherwise: it serves http:// and
+  // https:// (ALPN http/1.1 against AWS), and `throwOnRequestTimeout` turns the request timeout
+  // into a real error (by default it only logs a warning). Why not h2: lambda/README.md.
+  const requestHandler =
+    opts.transport === 'http2'
+      ? new NodeHttp2Handler({
+          requestTimeout,
+          // The SDK's own default for this client (one stream per session); an options object
+          // replaces its defaults, so it is restated here.
+          disableConcurrentStreams: true,
+          ...(opts.http2Ca ? { nodeHttp2ConnectOptions: { ca: opts.http2Ca } } : {}),
+        })
+      : new NodeHttpHandler({
+          requestTimeout,
+          connectionTimeout,
+          throwOnRequestTimeout: true,
+          httpAgent: new http.Agent({ keepAlive: true }),
+          httpsAgent: opts.httpsAgent ?? new https.Agent({ keepAlive: true }),
+        });
   return new BedrockRuntimeClient({
     region: opts.region,
-    maxAttempts: opts.maxAttempts ?? 2,
+    maxAttempts: opts.maxAttempts ?? BEDROCK_SDK_MAX_ATTEMPTS,
     ...(credentials ? { credentials } : {}),
-    ...(opts.endpoint
-      ? {
-          endpoint: opts.endpoint,
-          // The SDK's default handler for Bedrock Runtime is NodeHttp2Handler, which fails against
-          // an HTTP/1.1 server (emulators, proxies, VPC endpoints behind HTTP/1.1 load balancers)
-          // with "Protocol error". With an endpoint override we use the HTTP/1.1 NodeHttpHandler,
-          // which serves both http:// and https:// URLs. `throwOnRequestTimeout` turns the
-          // request timeout into a real error (by default it only logs a warning).
-          requestHandler: new NodeHttpHandler({
-            requestTimeout,
-            connectionTimeout,
-            throwOnRequestTimeout: true,
-            httpAgent: new http.Agent({ keepAlive: true }),
-            httpsAgent: opts.httpsAgent ?? new https.Agent({ keepAlive: true }),
-          }),
-        }
-      : { requestHandler: { requestTimeout } }),
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    requestHandler,
   });
 }
 
@@ -125,14 +150,19 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
   const client = opts.client ?? buildClient(opts);
   return async function converse(req: ConverseRequest): Promise<ConverseResult> {
     const modelId = req.modelId || opts.defaultModelId;
+    if (req.maxTokens !== undefined) {
+      const problem = maxTokensProblem(modelId, req.maxTokens, 'parameters.max_tokens');
+      if (problem) throw new ValidationError(problem, { field: 'parameters.max_tokens' });
+    }
+    const maxTokens = req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : defaultMaxTokensFor(modelId, opts.defaultMaxTokens));
     const messages: Message[] = [
       ...req.history.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
       { role: 'user', content: [{ text: req.prompt }] },
     ];
     const inferenceConfig =
-      req.temperature === undefined && req.maxTokens === undefined
+      req.temperature === undefined && maxTokens === undefined
         ? undefined
-        : { temperature: req.temperature, maxTokens: req.maxTokens };
+        : { temperature: req.temperature, maxTokens };
     const command = new ConverseCommand({
       modelId,
       messages,
@@ -145,7 +175,7 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
       out = await client.send(command, { abortSignal: req.signal });
     } catch (err) {
       const reason = req.signal?.reason as { name?: string } | undefined;
-      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError' });
+      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId });
     }
     return {
       text: textOf(out.output?.message?.content),

@@ -118,7 +118,7 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
     const invalid: Array<[string, LlmRequest, RegExp]> = [
       ['temperature above 1', { inputText: 'q', parameters: { temperature: '1.5' } }, /^parameters\.temperature must be a number between 0 and 1, got "1\.5"/],
       ['temperature not a number', { inputText: 'q', parameters: { temperature: 'warm' } }, /^parameters\.temperature /],
-      ['max_tokens 0', { inputText: 'q', parameters: { max_tokens: '0' } }, /^parameters\.max_tokens must be an integer between 1 and 8192/],
+      ['max_tokens 0', { inputText: 'q', parameters: { max_tokens: '0' } }, /^parameters\.max_tokens must be an integer between 1 and 200000/],
       ['max_tokens 9000', { inputText: 'q', parameters: { max_tokens: '9000' } }, /^parameters\.max_tokens /],
       ['max_tokens fractional', { inputText: 'q', parameters: { max_tokens: '2.5' } }, /^parameters\.max_tokens /],
       ['empty input_text', { inputText: '   ' }, /^input_text must not be empty/],
@@ -161,13 +161,17 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
   describe('Bedrock errors (injected by the emulator) → classified status with the provider message', () => {
     const faults: Array<[string, Parameters<EmulatorHandle['faults']['set']>[0]['faults'], number, string, boolean, RegExp]> = [
       ['ThrottlingException', [{ kind: 'status', status: 429 }], 429, 'throttled', true, /^ThrottlingException: Too many requests/],
-      ['ModelNotReadyException', [{ kind: 'status', status: 429, errorType: 'ModelNotReadyException' }], 429, 'throttled', true, /^ModelNotReadyException: /],
+      // ModelNotReady (HTTP 429 in the SDK's model) and ServiceQuotaExceeded (HTTP 400) are retried
+      // per job, not answered 429: a 429 pauses the whole cloud queue fleet-wide.
+      ['ModelNotReadyException', [{ kind: 'status', status: 429, errorType: 'ModelNotReadyException' }], 503, 'model_not_ready', true, /^ModelNotReadyException: /],
+      ['ServiceQuotaExceededException', [{ kind: 'status', status: 400, errorType: 'ServiceQuotaExceededException' }], 503, 'quota_exceeded', true, /^ServiceQuotaExceededException: .*request an increase/],
       ['ServiceUnavailableException', [{ kind: 'status', status: 503 }], 503, 'upstream_unavailable', true, /^ServiceUnavailableException: /],
-      ['ModelTimeoutException', [{ kind: 'status', status: 408 }], 503, 'upstream_unavailable', true, /^ModelTimeoutException: /],
+      ['ModelTimeoutException', [{ kind: 'status', status: 408 }], 504, 'model_timeout', true, /^ModelTimeoutException: /],
+      ['ModelErrorException', [{ kind: 'status', status: 424 }], 502, 'model_error', false, /^ModelErrorException: .*try another model/],
       ['InternalServerException', [{ kind: 'status', status: 500 }], 502, 'upstream_error', true, /^InternalServerException: /],
       ['ValidationException', [{ kind: 'validation', message: 'The provided model identifier is invalid.' }], 400, 'invalid_request', false, /^ValidationException: The provided model identifier is invalid\.$/],
-      ['ResourceNotFoundException', [{ kind: 'status', status: 404 }], 400, 'model_not_found', false, /^ResourceNotFoundException: /],
-      ['AccessDeniedException', [{ kind: 'status', status: 403 }], 502, 'upstream_access_denied', false, /^AccessDeniedException: You don't have access/],
+      ['ResourceNotFoundException', [{ kind: 'status', status: 404 }], 400, 'model_not_found', false, /^ResourceNotFoundException: .*check the model id/],
+      ['AccessDeniedException', [{ kind: 'status', status: 403 }], 502, 'upstream_access_denied', false, /^AccessDeniedException: You don't have access.*enable access to .* in the Amazon Bedrock console/],
       ['a malformed body', [{ kind: 'malformed' }], 502, 'upstream_bad_response', true, /unreadable body/],
     ];
     for (const [name, spec, status, code, retryable, message] of faults) {

@@ -47,7 +47,15 @@ export interface HandlerDeps {
   logger?: HandlerLogger;
   /** Time kept back from the Lambda deadline to answer before being killed (default 1000 ms). */
   deadlineMarginMs?: number;
+  /** Longest Bedrock call, in ms (default {@link BEDROCK_CALL_BUDGET_MS}). */
+  callBudgetMs?: number;
 }
+
+/**
+ * The Bedrock call's own deadline: below API Gateway's fixed 29 s integration timeout, so a slow
+ * answer becomes our 504 with a message (retryable) instead of the gateway's bare 504.
+ */
+export const BEDROCK_CALL_BUDGET_MS = 27_000;
 
 interface Resolved {
   converse: ConverseFn;
@@ -57,10 +65,10 @@ interface Resolved {
 /** Whitespace-split tokens of the reply, as the seed's `tokens` field carried. */
 const tokensOf = (text: string): string[] => text.split(/\s+/).filter(Boolean);
 
-function deadlineSignal(context: LambdaContext | undefined, marginMs: number): AbortSignal | undefined {
+function deadlineSignal(context: LambdaContext | undefined, marginMs: number, budgetMs: number): AbortSignal {
   const remaining = context?.getRemainingTimeInMillis?.();
-  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
-  return AbortSignal.timeout(Math.max(100, remaining - marginMs));
+  const left = remaining === undefined || !Number.isFinite(remaining) ? budgetMs : Math.min(budgetMs, remaining - marginMs);
+  return AbortSignal.timeout(Math.max(100, left));
 }
 
 /**
@@ -83,6 +91,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         region: getConfig().awsRegion,
         endpoint: getConfig().bedrockEndpoint,
         defaultModelId: getConfig().bedrockModelId,
+        defaultMaxTokens: getConfig().defaultMaxTokens,
       });
     resolved = { converse, logger };
     return resolved;
@@ -112,7 +121,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         prompt: call.prompt,
         temperature: call.temperature,
         maxTokens: call.maxTokens,
-        signal: deadlineSignal(context, marginMs),
+        signal: deadlineSignal(context, marginMs, deps.callBudgetMs ?? BEDROCK_CALL_BUDGET_MS),
       });
       logger.info(
         {

@@ -14,8 +14,11 @@ export const REQUEST_LIMITS = {
   maxMessageChars: 100_000,
   /** Most history messages. */
   maxHistoryMessages: 1_000,
-  /** Range of `parameters.max_tokens`. */
-  maxTokens: { min: 1, max: 8192 },
+  /**
+   * Range of `parameters.max_tokens` for any model; the model's own (lower) cap from
+   * shared/model-limits is checked where the model id is known (bedrock-client).
+   */
+  maxTokens: { min: 1, max: 200_000 },
   /** Range of `parameters.temperature`. */
   temperature: { min: 0, max: 1 },
 } as const;

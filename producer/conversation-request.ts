@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../shared/config';
 import type { ConversationSettings } from '../shared/conversation-store';
 import { ValidationError } from '../shared/errors';
+import { maxTokensProblem } from '../shared/model-limits';
 import { safeOutputName } from '../shared/output-file';
 import { DEFAULT_TEMPLATES } from '../shared/templates';
 
@@ -20,7 +21,8 @@ export const conversationRequestSchema = z.strictObject({
   cloudModel: modelId.optional(),
   localModel: modelId.optional(),
   temperature: z.number().min(0).max(1).optional(),
-  maxTokens: z.number().int().min(1).max(8192).optional(),
+  // The cloud model's own cap (shared/model-limits) is checked after parsing.
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
   stopPhrase: text(200).refine((s) => s.trim().length > 0, 'must not be empty').optional(),
   contextTurns: z.number().int().min(0).max(50).optional(),
   templates: z
@@ -58,12 +60,17 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
     throw new ValidationError(`invalid conversation request: ${message}`, details);
   }
   const b = parsed.data;
+  const cloudModel = b.cloudModel ?? config.bedrockModelId;
+  const overCap = b.maxTokens === undefined ? undefined : maxTokensProblem(cloudModel, b.maxTokens);
+  if (overCap) {
+    throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
+  }
   return {
     initialQuery: b.initialQuery,
     outputFile: safeOutputName(b.outputFile, conversationId),
     maxTurns: b.maxTurns ?? config.maxTurns,
     timeoutMinutes: b.timeoutMinutes ?? config.conversationTimeoutMinutes,
-    cloudModel: b.cloudModel ?? config.bedrockModelId,
+    cloudModel,
     localModel: b.localModel ?? config.ollamaModel,
     temperature: b.temperature,
     maxTokens: b.maxTokens,
@@ -80,5 +87,5 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
 export const generateRequestSchema = z.strictObject({
   inputText: text(100_000).refine((s) => s.trim().length > 0, 'must not be empty'),
   temperature: z.number().min(0).max(1).optional(),
-  maxTokens: z.number().int().min(1).max(8192).optional(),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
 });

@@ -91,7 +91,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
   { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
-  { key: 'API_GATEWAY_TIMEOUT_MS', default: '60000', accepts: 'integer > 0', description: 'Per-call timeout for the cloud call (aborted with AbortSignal).' },
+  { key: 'API_GATEWAY_TIMEOUT_MS', default: '30000', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). Just above API Gateway's fixed 29 s integration timeout, so the gateway's (or the Lambda's 27 s) 504 arrives first." },
   { key: 'API_GATEWAY_ENVELOPE', default: 'proxy', accepts: 'proxy or seed', description: "`proxy`: base64 protobuf as the HTTP body (this project's Lambda behind a proxy integration). `seed`: the original Scala system's JSON envelope (`{\"queryStringParameters\":{\"query\":…}}` in, `{\"statusCode\",\"body\"}` out), to call a deployed seed Lambda." },
   { key: 'DEFAULT_MAX_TOKENS', default: '1024', accepts: 'integer 1-200000', description: "Output-token cap sent when a conversation names none (Converse would otherwise default to the model's maximum, which may not fit API Gateway's 29 s)." },
   { key: 'GATEWAY_PORT', default: '3001', accepts: 'integer 0-65535', description: 'Port of the local API Gateway host (`npm run gateway`).' },

@@ -39,7 +39,16 @@ export type StopReason =
   | 'provider_error'
   | 'retries_exhausted'
   | 'stalled'
-  | 'internal_error';
+  | 'internal_error'
+  | EmptyAnswerReason;
+
+/**
+ * Why a model answered without usable text (HTTP 200, nothing to send back as history): Converse's
+ * own stop reason when it names one (`content_filtered`, `guardrail_intervened`,
+ * `malformed_model_output`, `malformed_tool_use`), else `empty_answer`. The conversation then
+ * completes with this reason and its transcript so far.
+ */
+export type EmptyAnswerReason = 'content_filtered' | 'guardrail_intervened' | 'malformed_model_output' | 'malformed_tool_use' | 'empty_answer';
 
 /** The validated settings of one conversation (defaults already applied). */
 export interface ConversationSettings {

@@ -8,11 +8,14 @@
  *  - permanent provider error → `failed` at once with the provider's message (UnrecoverableError);
  *  - retryable error → thrown for BullMQ to retry with backoff; on the last attempt → `failed`;
  *  - cloud throttled (429) with CLOUD_THROTTLE_BACKOFF_MS > 0 → the cloud queue is rate-limited
- *    for that long on every host and the job waits again without using an attempt.
+ *    for that long on every host and the job waits again without using an attempt. Only a real
+ *    throttle: a Bedrock quota (ServiceQuotaExceeded) or a model not ready is retried per job;
+ *  - an answer without usable text (filtered, guardrail, malformed, empty) → the conversation
+ *    completes with that stop reason ({@link emptyAnswerReason}); it is never sent as history.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../shared/config';
-import type { ConversationRecord, ConversationStore, ConversationWithTurns, StopReason } from '../shared/conversation-store';
+import type { ConversationRecord, ConversationStore, ConversationWithTurns, EmptyAnswerReason, StopReason } from '../shared/conversation-store';
 import { isTerminal } from '../shared/conversation-store';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
@@ -54,6 +57,29 @@ class ConversationEnded extends PipelineError {
 export function jobLogFields(job: Job): { conversationId?: string; turn?: number; side: string; jobId?: string; attempt: number } {
   const data = (job.data ?? {}) as { conversationId?: string; turn?: number };
   return { conversationId: data.conversationId, turn: data.turn, side: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
+}
+
+/** Converse stop reasons that mean "no usable answer" even when some text came back. */
+const UNUSABLE_STOPS: ReadonlySet<string> = new Set(['content_filtered', 'guardrail_intervened', 'malformed_model_output', 'malformed_tool_use']);
+
+/**
+ * Why a reply cannot go on as the conversation's next message, or undefined when it can: a
+ * Converse stop reason that names a refusal or a broken output, or no text at all.
+ */
+export function emptyAnswerReason(reply: { text: string; stopReason?: string }): EmptyAnswerReason | undefined {
+  if (reply.stopReason && UNUSABLE_STOPS.has(reply.stopReason)) return reply.stopReason as EmptyAnswerReason;
+  return reply.text.trim() === '' ? 'empty_answer' : undefined;
+}
+
+/**
+ * A 429 that should pause the cloud queue fleet-wide. Quotas and models warming up are not
+ * throttles; a Lambda deployed before they were told apart answered them 429 too, so its message
+ * (which names the Bedrock exception) is checked as well.
+ */
+function isFleetThrottle(err: unknown): boolean {
+  if (!(err instanceof ProviderError) || err.status !== 429) return false;
+  if (err.code === 'quota_exceeded' || err.code === 'model_not_ready') return false;
+  return !/ServiceQuotaExceededException|ModelNotReadyException/.test(err.message);
 }
 
 export class StepRunner {
@@ -151,7 +177,7 @@ export class StepRunner {
       return new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`);
     }
     const backoffMs = this.deps.config.cloudThrottleBackoffMs;
-    if (side === 'cloud' && backoffMs > 0 && err instanceof ProviderError && err.status === 429) {
+    if (side === 'cloud' && backoffMs > 0 && isFleetThrottle(err)) {
       // Throttled: pause the cloud queue for every worker on every host (the limiter key in Redis)
       // and put the job back to waiting without using an attempt; the deadline still bounds it.
       // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.

@@ -1,12 +1,12 @@
 /**
  * The cloud step of turn k: ask the cloud model the turn's question (with up to `contextTurns`
  * earlier exchanges), record the answer once, then queue the local step (or the transcript when
- * the answer holds the stop phrase).
+ * the answer holds the stop phrase, or has no usable text: filtered, guardrail, empty).
  */
 import type { Job } from 'bullmq';
 import type { CloudStep } from '../../shared/conversation-store';
 import type { TurnJobData } from '../../shared/queues';
-import { jobLogFields, StepRunner, type PipelineDeps } from '../step-runner';
+import { emptyAnswerReason, jobLogFields, StepRunner, type PipelineDeps } from '../step-runner';
 import { historyFor, hitsStopPhrase, questionFor } from '../turn-chain';
 
 export function createCloudProcessor(deps: PipelineDeps) {
@@ -38,6 +38,14 @@ export function createCloudProcessor(deps: PipelineDeps) {
       step = recordedNow ? fresh : (await store.getStep(record, 'cloud', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'cloud reply recorded');
       log.debug({ question, answer: reply.text }, 'cloud exchange');
+    }
+    // An empty or filtered answer would be sent back as history next turn, which Converse refuses:
+    // the conversation ends here, completed, with the reason Bedrock gave.
+    const unusable = emptyAnswerReason({ text: step.answer, stopReason: step.stopReason });
+    if (unusable) {
+      log.warn({ stopReason: step.stopReason, reason: unusable }, 'cloud answer has no usable text; conversation ends');
+      await runner.stop(id, unusable);
+      return unusable;
     }
     if (hitsStopPhrase(step.answer, s.stopPhrase)) {
       await runner.stop(id, 'stop_phrase');
