@@ -7,9 +7,24 @@
  * raises the matching exception class (ThrottlingException, ValidationException, ...).
  *
  * HTTP/2: the SDK's default request handler for this client is `NodeHttp2Handler`, which fails
- * against an HTTP/1.1 server ("Protocol error"). The emulator stays HTTP/1.1 (node:http, simple
- * to fault-inject and to hold open) and our Bedrock client is given `new NodeHttpHandler()` from
- * `@smithy/node-http-handler` whenever an endpoint override is set. See emulators/README.md.
+ * against an HTTP/1.1 server ("Protocol error"). The emulator serves plain HTTP/1.1 by default;
+ * with `tls` it serves HTTPS with ALPN `h2` and `http/1.1` on one port, so both the SDK's default
+ * transport and ours (`NodeHttpHandler`, see lambda/README.md) can be exercised end to end.
+ *
+ * Real behaviours reproduced (each tested through the unmodified SDK in bedrock-emulator.test.ts):
+ * - output caps per model family (shared/model-limits): `inferenceConfig.maxTokens` above the cap
+ *   → ValidationException "The maximum tokens you requested exceeds the model limit of N. ...";
+ * - models that need an inference profile ({@link PROFILE_ONLY_MODELS}): the bare id →
+ *   ValidationException "Invocation of model ID … with on-demand throughput isn't supported. ...";
+ *   the `us.`/`eu.`/`apac.`/`global.` profile id works;
+ * - answers without text, triggered by a marker in the last user message:
+ *   `[emulate:content_filtered]`, `[emulate:guardrail_intervened]`, `[emulate:malformed_model_output]`
+ *   (200, no content, that `stopReason`) and `[emulate:empty]` (200, `end_turn`, no content);
+ * - long answers: `[emulate:tokens=N]` makes the reply N words (cut at `maxTokens`: `max_tokens`);
+ * - latency proportional to output tokens (`msPerOutputToken`), so an answer can outlast API
+ *   Gateway's 29 s the way a long real one does;
+ * - ServiceQuotaExceededException (`{kind:'status', status:400, errorType:'ServiceQuotaExceededException'}`)
+ *   and ModelTimeoutException (`{kind:'status', status:408}`) faults.
  *
  * @example
  * const emu = await startBedrockEmulator({ port: 0 });
@@ -22,11 +37,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { baseModelId, outputCapOf } from '../shared/model-limits';
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
 
 export type { EmulatorHandle } from './emulator-server';
+
+/**
+ * Base model ids the emulator refuses on demand, as Bedrock does for models offered only through
+ * cross-region inference profiles (Claude 3.5 Haiku and newer, Llama 3.2/3.3, Nova Premier ...).
+ */
+export const PROFILE_ONLY_MODELS: readonly RegExp[] = [
+  /^anthropic\.claude-3-5-haiku-/,
+  /^anthropic\.claude-3-7-sonnet-/,
+  /^anthropic\.claude-(sonnet|opus|haiku)-4/,
+  /^meta\.llama3-[23]-/,
+  /^amazon\.nova-premier-/,
+];
+
+/** A running Bedrock emulator: the shared handle plus its output-latency setting. */
+export interface BedrockEmulatorHandle extends EmulatorHandle {
+  /** Added per output token, in ms (changeable at run time). */
+  tuning: { msPerOutputToken: number };
+}
 
 /** Options of {@link startBedrockEmulator}. */
 export interface BedrockEmulatorOptions {
@@ -42,6 +76,12 @@ export interface BedrockEmulatorOptions {
   models?: string[];
   /** Randomness for rate-based faults. Default `Math.random`. */
   random?: () => number;
+  /** Latency per output token of a successful answer, in ms. Default 0. */
+  msPerOutputToken?: number;
+  /** Serve HTTPS with HTTP/2 (ALPN h2) and HTTP/1.1 with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Base model ids that need an inference profile. Default {@link PROFILE_ONLY_MODELS}. */
+  profileOnlyModels?: readonly RegExp[];
 }
 
 /** Bedrock's exception name for each status the emulator can answer with. */
@@ -66,6 +106,7 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   ModelNotReadyException: 'Model is not ready for inference; wait and try again (emulated fault).',
   InternalServerException: 'The server encountered an internal error (emulated fault).',
   ServiceUnavailableException: 'Bedrock is unable to process your request (emulated fault).',
+  ServiceQuotaExceededException: 'Your request exceeds the service quota for your account. You can view your quotas at Viewing service quotas. You can resubmit your request later (emulated fault).',
 };
 
 function sendBedrockError(res: ServerResponse, status: number, message: string, errorType?: string): void {
@@ -110,8 +151,24 @@ interface Completion {
   outputTokens: number;
 }
 
+/** `[emulate:tokens=N]`: the reply is N words long. */
+const TOKENS_MARKER = /\[emulate:tokens=(\d{1,6})\]/;
+/** Markers for answers without text, and the Converse stop reason each gives. */
+const EMPTY_MARKERS: Record<string, string> = {
+  '[emulate:content_filtered]': 'content_filtered',
+  '[emulate:guardrail_intervened]': 'guardrail_intervened',
+  '[emulate:malformed_model_output]': 'malformed_model_output',
+  '[emulate:empty]': 'end_turn',
+};
+
+function longReply(model: string, question: string, words: number): string {
+  const base = bedrockReply(model, question).split(/\s+/).filter(Boolean);
+  return Array.from({ length: words }, (_, i) => base[i % base.length]).join(' ');
+}
+
 function complete(model: string, question: string, inputTexts: string[], maxTokens: number | undefined): Completion {
-  const full = bedrockReply(model, question);
+  const long = TOKENS_MARKER.exec(question);
+  const full = long ? longReply(model, question, Number(long[1])) : bedrockReply(model, question);
   const { text, truncated } = maxTokens === undefined ? { text: full, truncated: false } : truncateWords(full, maxTokens);
   return {
     text,
@@ -139,7 +196,12 @@ function lastUserText(messages: Message[]): string {
   return last ? blockTexts(last.content).join('\n') : '';
 }
 
-function converse(model: string, body: Record<string, unknown>, startedAt: number): unknown {
+interface ConverseOutcome {
+  json: { output: unknown; stopReason: string; usage: unknown; metrics: { latencyMs: number } };
+  outputTokens: number;
+}
+
+function converse(model: string, body: Record<string, unknown>, startedAt: number): ConverseOutcome {
   const messages = body.messages;
   if (!Array.isArray(messages)) {
     throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
@@ -154,13 +216,44 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
   checkRange(cfg.maxTokens, 'inferenceConfig.maxTokens', 1, undefined, true);
   checkRange(cfg.temperature, 'inferenceConfig.temperature', 0, 1, false);
   checkRange(cfg.topP, 'inferenceConfig.topP', 0, 1, false);
+  messages.forEach((m: Message, i) => {
+    (m.content as unknown[]).forEach((b, j) => {
+      const text = (b as { text?: unknown })?.text;
+      if (typeof text === 'string' && text.trim() === '') {
+        throw new InvalidRequest(`The text field in the ContentBlock object at messages.${i}.content.${j} is blank. Add text to the text field, and try again.`);
+      }
+    });
+  });
+  const cap = outputCapOf(model)?.maxOutputTokens;
+  if (cap !== undefined && typeof cfg.maxTokens === 'number' && cfg.maxTokens > cap) {
+    throw new InvalidRequest(`The maximum tokens you requested exceeds the model limit of ${cap}. Try again with a maximum tokens value that is lower than ${cap}.`);
+  }
   const system = Array.isArray(body.system) ? blockTexts(body.system) : [];
-  const c = complete(model, lastUserText(messages), [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))], cfg.maxTokens as number | undefined);
+  const inputTexts = [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))];
+  const question = lastUserText(messages);
+  const inputTokens = inputTexts.reduce((n, t) => n + countTokens(t), 0);
+  const marker = Object.keys(EMPTY_MARKERS).find((k) => question.includes(k));
+  if (marker) {
+    return {
+      json: {
+        output: { message: { role: 'assistant', content: [] } },
+        stopReason: EMPTY_MARKERS[marker]!,
+        usage: { inputTokens, outputTokens: 0, totalTokens: inputTokens },
+        metrics: { latencyMs: Date.now() - startedAt },
+      },
+      outputTokens: 0,
+    };
+  }
+  // Converse's default maxTokens is the model's maximum.
+  const c = complete(model, question, inputTexts, (cfg.maxTokens as number | undefined) ?? cap);
   return {
-    output: { message: { role: 'assistant', content: [{ text: c.text }] } },
-    stopReason: c.truncated ? 'max_tokens' : 'end_turn',
-    usage: { inputTokens: c.inputTokens, outputTokens: c.outputTokens, totalTokens: c.inputTokens + c.outputTokens },
-    metrics: { latencyMs: Date.now() - startedAt },
+    json: {
+      output: { message: { role: 'assistant', content: [{ text: c.text }] } },
+      stopReason: c.truncated ? 'max_tokens' : 'end_turn',
+      usage: { inputTokens: c.inputTokens, outputTokens: c.outputTokens, totalTokens: c.inputTokens + c.outputTokens },
+      metrics: { latencyMs: Date.now() - startedAt },
+    },
+    outputTokens: c.outputTokens,
   };
 }
 
@@ -257,9 +350,11 @@ const ROUTE = /^\/model\/([^/]+)\/(converse|invoke)$/;
  * Starts the Bedrock Runtime emulator (HTTP/1.1) and resolves once it listens.
  * Control routes: `POST|DELETE|GET /_emulator/faults`, `GET|DELETE /_emulator/stats`.
  */
-export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): Promise<EmulatorHandle> {
+export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): Promise<BedrockEmulatorHandle> {
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = opts.models ? new Set(opts.models) : undefined;
+  const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
+  const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
 
   const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
     const startedAt = Date.now();
@@ -288,6 +383,10 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       sendBedrockError(res, 400, 'The provided model identifier is invalid.');
       return;
     }
+    if (model === baseModelId(model) && profileOnly.some((re) => re.test(model))) {
+      sendBedrockError(res, 400, `Invocation of model ID ${model} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`);
+      return;
+    }
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(req.body.toString('utf8'));
@@ -300,7 +399,10 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     }
     try {
       if (route === 'converse') {
-        sendJson(res, 200, converse(model, body, startedAt), { 'x-amzn-requestid': randomUUID() });
+        const out = converse(model, body, startedAt);
+        if (!(await ctx.delay(out.outputTokens * tuning.msPerOutputToken))) return;
+        out.json.metrics.latencyMs = Date.now() - startedAt;
+        sendJson(res, 200, out.json, { 'x-amzn-requestid': randomUUID() });
       } else {
         const { json, c } = invoke(model, body);
         sendJson(res, 200, json, {
@@ -316,11 +418,13 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     }
   };
 
-  return startEmulatorServer({
+  const handle = await startEmulatorServer({
     host: opts.host,
     port: opts.port,
     faults,
     router,
+    tls: opts.tls,
     sendError: (res, status, message) => sendBedrockError(res, status, message),
   });
+  return { ...handle, tuning };
 }

@@ -1,12 +1,14 @@
 /**
- * The HTTP/1.1 plumbing both emulators share: listening, body reading, the control routes
+ * The HTTP plumbing both emulators share: listening, body reading, the control routes
  * (`/_emulator/faults`, `/_emulator/stats`), socket tracking so a held ("hung") request never keeps
  * the process alive after {@link EmulatorHandle.close}, and latency that stops when the client leaves.
  *
- * Plain HTTP/1.1 on purpose: see emulators/README.md ("HTTP/2") for why the Bedrock client is given
- * a `NodeHttpHandler` when it talks to the emulator.
+ * Plain HTTP/1.1 by default. With `tls`, one TLS listener serves both HTTP/2 (ALPN `h2`, what the
+ * AWS SDK's default `NodeHttp2Handler` speaks) and HTTP/1.1 (ALPN `http/1.1`), through node's
+ * HTTP/2 compatibility API, so the routers are the same for both.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultInjector, FaultSettingsError, parseFaultSettings, type EmulatorStats } from './fault-injector';
 
@@ -55,6 +57,13 @@ export interface EmulatorServerOptions {
   sendError(res: ServerResponse, status: number, message: string): void;
   /** Largest request body accepted, in bytes. Default 16 MiB. */
   maxBodyBytes?: number;
+  /** Serve HTTPS (HTTP/2 via ALPN h2, HTTP/1.1 via ALPN http/1.1) with this key and certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+/** True once the response can no longer be written (HTTP/1.1 socket or HTTP/2 stream gone). */
+function closed(res: ServerResponse): boolean {
+  return res.destroyed || (res as unknown as { stream?: { destroyed?: boolean } }).stream?.destroyed === true;
 }
 
 /** Writes a JSON body with a Content-Length. */
@@ -119,17 +128,17 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
   const maxBodyBytes = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   const sockets = new Set<Socket>();
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let gone = false;
     res.on('close', () => {
       gone = true;
     });
     const ctx: EmulatorContext = {
       faults,
-      clientGone: () => gone || res.destroyed,
+      clientGone: () => gone || closed(res),
       delay: (ms) =>
         new Promise((resolve) => {
-          if (gone || res.destroyed) return resolve(false);
+          if (gone || closed(res)) return resolve(false);
           if (ms <= 0) return resolve(true);
           const onClose = () => {
             clearTimeout(timer);
@@ -163,8 +172,12 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
         }
       }
     })();
-  });
-  server.on('connection', (socket) => {
+  };
+  // The HTTP/2 compatibility request/response carry the same methods the routers use.
+  const server = opts.tls
+    ? http2.createSecureServer({ key: opts.tls.key, cert: opts.tls.cert, allowHTTP1: true }, onRequest as never)
+    : http.createServer(onRequest);
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -183,7 +196,7 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostForUrl}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     faults,
     stats: () => faults.stats(),
