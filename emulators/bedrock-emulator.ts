@@ -60,6 +60,8 @@ export const PROFILE_ONLY_MODELS: readonly RegExp[] = [
 export interface BedrockEmulatorHandle extends EmulatorHandle {
   /** Added per output token, in ms (changeable at run time). */
   tuning: { msPerOutputToken: number };
+  /** Model calls served per HTTP version (`2` over ALPN h2, `1.1` otherwise). */
+  httpVersions: Record<string, number>;
 }
 
 /** Options of {@link startBedrockEmulator}. */
@@ -355,6 +357,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   const models = opts.models ? new Set(opts.models) : undefined;
   const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
+  const httpVersions: Record<string, number> = {};
 
   const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
     const startedAt = Date.now();
@@ -375,6 +378,9 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       return;
     }
     const route = match[2] as 'converse' | 'invoke';
+    // HTTP/2 requests carry pseudo-headers (`:method`, `:path`) in node's compatibility API.
+    const version = ':method' in req.headers ? '2' : '1.1';
+    httpVersions[version] = (httpVersions[version] ?? 0) + 1;
     const fault = ctx.faults.decide(route, model);
     if (!(await ctx.delay(ctx.faults.latencyMs))) return;
     if (fault && applyFault(fault, res)) return;
@@ -426,5 +432,5 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     tls: opts.tls,
     sendError: (res, status, message) => sendBedrockError(res, status, message),
   });
-  return { ...handle, tuning };
+  return { ...handle, tuning, httpVersions };
 }
