@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
+import { encodeResponseBase64 } from '../proto/codec';
 import { startTestStack, waitForConversation, type TestStack } from './helpers/test-stack';
 
 function readCsv(file: string): Record<string, string>[] {
@@ -69,5 +72,43 @@ describe('Bedrock as it really behaves, end to end', function () {
     assert.ok(Date.now() - started < 15_000, 'not held by a 30 s fleet-wide pause');
     // The limiter key may hold the cloud rate limit's own short window; a fleet-wide pause would leave ~30 s.
     assert.ok((await stack.queues.cloud.getRateLimitTtl()) < 5_000, 'the cloud queue is not paused');
+  });
+});
+
+describe('a Lambda deployed before quotas were told apart from throttles', function () {
+  this.timeout(60_000);
+  let lambda: http.Server;
+  let stack: TestStack;
+  let calls = 0;
+
+  before(async () => {
+    // It answered ServiceQuotaExceeded as 429 `throttled`, naming the exception in its message.
+    lambda = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        calls += 1;
+        const body = calls === 1
+          ? encodeResponseBase64({ outputText: '', error: { code: 'throttled', status: 429, retryable: true, message: 'ServiceQuotaExceededException: Your request exceeds the service quota for your account.' } })
+          : encodeResponseBase64({ outputText: 'An answer after the quota error.', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', stopReason: 'end_turn' });
+        res.writeHead(calls === 1 ? 429 : 200, { 'content-type': 'application/x-protobuf' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(lambda.address() as AddressInfo).port}/generate`;
+    stack = await startTestStack({ API_GATEWAY_URL: url, CLOUD_THROTTLE_BACKOFF_MS: '30000' });
+  });
+  after(async () => {
+    await stack?.close();
+    await new Promise<void>((resolve) => lambda.close(() => resolve()));
+  });
+
+  it('its 429 naming ServiceQuotaExceededException is retried per job, without the fleet-wide pause', async () => {
+    const started = Date.now();
+    const res = await stack.http.post('/conversation', { initialQuery: 'Quota', maxTurns: 1 });
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.status, 'completed', view.error);
+    assert.equal(calls, 2);
+    assert.ok(Date.now() - started < 15_000, 'not held by a 30 s fleet-wide pause');
   });
 });
