@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const started: EmulatorHandle[] = [];
   try {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
-    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort });
+    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);

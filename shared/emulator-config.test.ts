@@ -4,7 +4,7 @@ import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig, parseFaultList } from './emul
 
 describe('loadEmulatorConfig', () => {
   it('defaults: 127.0.0.1, Bedrock 4010, Ollama 11435, no latency, no faults', () => {
-    assert.deepEqual(loadEmulatorConfig({}), { host: '127.0.0.1', bedrockPort: 4010, ollamaPort: 11435, latencyMs: 0, faults: [] });
+    assert.deepEqual(loadEmulatorConfig({}), { host: '127.0.0.1', bedrockPort: 4010, ollamaPort: 11435, latencyMs: 0, faults: [], bedrockMsPerOutputToken: 0 });
   });
 
   it('reads every key, trimmed', () => {
@@ -13,6 +13,7 @@ describe('loadEmulatorConfig', () => {
       BEDROCK_EMULATOR_PORT: '0',
       OLLAMA_EMULATOR_PORT: ' 12000',
       EMULATOR_LATENCY_MS: '250',
+      BEDROCK_EMULATOR_MS_PER_TOKEN: ' 30 ',
       EMULATOR_FAULTS: '429:0.2, 503:0.1,hang:0.05,malformed:0.05,midstream-error:0.01,validation',
     });
     assert.deepEqual(cfg, {
@@ -28,6 +29,7 @@ describe('loadEmulatorConfig', () => {
         { kind: 'midstream-error', rate: 0.01 },
         { kind: 'validation', rate: 1 },
       ],
+      bedrockMsPerOutputToken: 30,
     });
   });
 
@@ -35,6 +37,7 @@ describe('loadEmulatorConfig', () => {
     ['BEDROCK_EMULATOR_PORT', 'abc', /expected integer 0-65535/],
     ['OLLAMA_EMULATOR_PORT', '70000', /expected integer 0-65535/],
     ['EMULATOR_LATENCY_MS', '-5', /expected integer >= 0/],
+    ['BEDROCK_EMULATOR_MS_PER_TOKEN', '1.5', /expected integer >= 0/],
     ['EMULATOR_FAULTS', '429:1.5', /rate "1.5" in "429:1.5" is not a number in 0\.\.1/],
     ['EMULATOR_FAULTS', '429:', /rate "" in "429:"/],
     ['EMULATOR_FAULTS', '999:0.1', /status 999/],
@@ -52,7 +55,7 @@ describe('loadEmulatorConfig', () => {
   }
 
   it('documents every key it reads, with its default', () => {
-    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'EMULATOR_LATENCY_MS', 'EMULATOR_FAULTS']);
+    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'EMULATOR_LATENCY_MS', 'BEDROCK_EMULATOR_MS_PER_TOKEN', 'EMULATOR_FAULTS']);
     for (const k of EMULATOR_CONFIG_KEYS) assert.ok(k.default && k.accepts && k.description, k.key);
   });
 

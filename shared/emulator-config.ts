@@ -46,6 +46,8 @@ export interface EmulatorConfig {
   ollamaPort: number;
   latencyMs: number;
   faults: FaultSpec[];
+  /** Bedrock emulator: latency per output token of an answer, in ms. */
+  bedrockMsPerOutputToken: number;
 }
 
 /** Every key {@link loadEmulatorConfig} reads, with its default. Mirrored in the README table. */
@@ -54,6 +56,7 @@ export const EMULATOR_CONFIG_KEYS: KeyDoc[] = [
   { key: 'BEDROCK_EMULATOR_PORT', default: '4010', accepts: 'integer 0-65535', description: 'Port of the Bedrock Runtime emulator (`POST /model/{id}/converse|invoke`).' },
   { key: 'OLLAMA_EMULATOR_PORT', default: '11435', accepts: 'integer 0-65535', description: 'Port of the Ollama emulator (`/api/chat`, `/api/generate`, `/api/tags`, ...).' },
   { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per model call.' },
+  { key: 'BEDROCK_EMULATOR_MS_PER_TOKEN', default: '0', accepts: 'integer >= 0', description: "Bedrock emulator: latency per output token of an answer (e.g. 30, and a prompt with `[emulate:tokens=1000]`, outlasts API Gateway's 29 s)." },
   {
     key: 'EMULATOR_FAULTS',
     default: '(unset: no faults)',
@@ -119,5 +122,6 @@ export function loadEmulatorConfig(env: Env = process.env): EmulatorConfig {
     ollamaPort: intKey(env, 'OLLAMA_EMULATOR_PORT', 0, 65535),
     latencyMs: intKey(env, 'EMULATOR_LATENCY_MS', 0, Number.MAX_SAFE_INTEGER),
     faults: faultsText === '' ? [] : parseFaultList(faultsText),
+    bedrockMsPerOutputToken: intKey(env, 'BEDROCK_EMULATOR_MS_PER_TOKEN', 0, 60_000),
   };
 }
