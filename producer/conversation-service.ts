@@ -45,7 +45,7 @@ export interface TurnView {
   ollamaResponse: string | null;
   processingTimeMs: number | null;
   cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
+  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean } | null;
 }
 
 export interface ConversationView {
@@ -158,7 +158,12 @@ export function toView(record: ConversationRecord, turns: TurnRecord[]): Convers
       ollamaResponse: l?.followUp ?? null,
       processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
       cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason },
-      local: l ? { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason } : null,
+      local: l
+        ? {
+          model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason,
+          ...(l.thinking ? { thinking: l.thinking } : {}), ...(l.promptTruncated ? { promptTruncated: true } : {}),
+        }
+        : null,
     };
   });
   const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
