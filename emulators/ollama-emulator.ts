@@ -321,6 +321,11 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     let texts: { system: boolean; text: string }[];
     try {
       options = readOptions(body.options);
+      // Go's time.ParseDuration errors, as the JSON binding reports them (api/types.go Duration.UnmarshalJSON).
+      if (body.keep_alive !== undefined && keepAliveMs(body.keep_alive) === undefined) {
+        const v = String(body.keep_alive);
+        throw new BadRequest(/^-?[\d.]+$/.test(v) ? `time: missing unit in duration "${v}"` : `time: invalid duration "${v}"`);
+      }
       if (body.think !== undefined && typeof body.think !== 'boolean' && !['high', 'medium', 'low'].includes(body.think as string)) {
         throw new BadRequest('think must be a boolean or one of "high", "medium", "low"');
       }
@@ -455,6 +460,23 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       }
       case 'POST /api/pull':
         return pull(req, res, ctx);
+      case 'DELETE /api/delete': {
+        // ollama/ollama server/routes.go DeleteHandler: 404 "model '%s' not found" when absent.
+        let name = '';
+        try {
+          const b = JSON.parse(req.body.toString('utf8')) as { model?: unknown; name?: unknown };
+          name = typeof b.model === 'string' && b.model ? b.model : typeof b.name === 'string' ? b.name : '';
+        } catch {
+          // handled below as a missing model
+        }
+        ctx.faults.decide('delete', name || undefined, false);
+        const at = models.indexOf(normalise(name));
+        if (at < 0) return sendError(res, 404, `model '${name}' not found`);
+        models.splice(at, 1);
+        loadedUntil.delete(normalise(name));
+        res.writeHead(200).end();
+        return;
+      }
       case 'GET /api/version':
         ctx.faults.decide('version', undefined, false);
         return sendJson(res, 200, { version: OLLAMA_EMULATOR_VERSION });
