@@ -245,7 +245,7 @@ describe('Ollama emulator with the real ollama client', () => {
     let cold: EmulatorHandle;
     let client: Ollama;
     before(async () => {
-      cold = await startOllamaEmulator({ coldLoadMs: 250 });
+      cold = await startOllamaEmulator({ coldLoadMs: 400 });
       client = new Ollama({ host: cold.url });
     });
     after(async () => {
@@ -260,8 +260,8 @@ describe('Ollama emulator with the real ollama client', () => {
     it('the first call pays the cold load, the next one finds the model loaded', async () => {
       const first = await timed('1m');
       const second = await timed('1m');
-      assert.ok(first.ms >= 245 && first.loadMs >= 250, `cold: ${first.ms.toFixed(0)} ms, load ${first.loadMs} ms`);
-      assert.ok(second.ms < 200 && second.loadMs < 5, `warm: ${second.ms.toFixed(0)} ms, load ${second.loadMs} ms`);
+      assert.ok(first.ms >= 395 && first.loadMs >= 400, `cold: ${first.ms.toFixed(0)} ms, load ${first.loadMs} ms`);
+      assert.ok(second.ms < 300 && second.loadMs < 5, `warm: ${second.ms.toFixed(0)} ms, load ${second.loadMs} ms`);
       const ps = await client.ps();
       assert.deepEqual(ps.models.map((m) => m.name), ['llama3.2:latest']);
     });
@@ -269,9 +269,9 @@ describe('Ollama emulator with the real ollama client', () => {
     it('keep_alive expiry makes the next call cold again', async () => {
       await timed(0.1);
       await new Promise((r) => setTimeout(r, 150));
-      assert.ok((await timed('1m')).ms >= 245);
+      assert.ok((await timed('1m')).ms >= 395);
       await timed(0);
-      assert.ok((await timed('1m')).ms >= 245, 'keep_alive 0 unloads at once');
+      assert.ok((await timed('1m')).ms >= 395, 'keep_alive 0 unloads at once');
     });
 
     it('an empty chat with keep_alive only loads the model (done_reason "load"): the warm-up', async () => {
@@ -281,7 +281,7 @@ describe('Ollama emulator with the real ollama client', () => {
       assert.equal(warm.message.content, '');
       const started = performance.now();
       await client.chat({ model: 'llama2', messages: question });
-      assert.ok(performance.now() - started < 200, 'the call after the warm-up is warm');
+      assert.ok(performance.now() - started < 300, 'the call after the warm-up is warm');
     });
   });
 
