@@ -426,11 +426,12 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     for (const line of lines) {
       if (ctx.clientGone()) return;
+      // The manifest is written before "success" is sent: a client that stops reading there finds the model.
+      if (line.status === 'success' && !models.includes(normalise(name))) models.push(normalise(name));
       writeLine(res, line);
       if (!(await ctx.delay(pullStepMs))) return;
     }
     if (failure) writeLine(res, { error: failure });
-    else if (!models.includes(normalise(name))) models.push(normalise(name));
     res.end();
   }
 
