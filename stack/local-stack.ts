@@ -135,7 +135,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (roles.includes('local')) {
       // As a worker process does: the model must be there (or be pulled), is loaded, and this Ollama's models are published.
       const check = await startLocalModelCheck({
-        host: ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, logger,
+        host: ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, warmTimeoutMs: config.ollamaTimeoutMs, logger,
         registry: new LocalModelRegistry(workerConn, config.queuePrefix),
       });
       closers.push(() => check.stop());

@@ -45,7 +45,7 @@ async function main() {
   let modelCheck: LocalModelCheck | undefined;
   if (config.workerRoles.includes('local')) {
     modelCheck = await startLocalModelCheck({
-      host: effective.ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, logger,
+      host: effective.ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, warmTimeoutMs: config.ollamaTimeoutMs, logger,
       registry: new LocalModelRegistry(conn, config.queuePrefix),
     });
   }

@@ -35,8 +35,10 @@ export interface LocalModelCheckOptions {
   refreshMs?: number;
   /** At most one pull progress line per this many ms (and one per layer's end). Default 2000. */
   progressEveryMs?: number;
-  /** Time limit of one check request (show, tags), ms. Default 10000. The pull and warm-up have none. */
+  /** Time limit of one check request (show, tags), ms. Default 10000. The pull has none. */
   requestTimeoutMs?: number;
+  /** Time limit of the warm-up (a cold load of a large model takes tens of seconds), ms. Default 120000. */
+  warmTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -78,6 +80,8 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
   const fetchImpl = opts.fetch ?? globalThis.fetch;
   const timed = new Ollama({ host, fetch: (input, init) => fetchImpl(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }) });
   const untimed = new Ollama({ host, fetch: fetchImpl });
+  const warmTimeoutMs = opts.warmTimeoutMs ?? 120_000;
+  const warming = new Ollama({ host, fetch: (input, init) => fetchImpl(input, { ...init, signal: AbortSignal.timeout(warmTimeoutMs) }) });
 
   async function hasModel(): Promise<boolean> {
     try {
@@ -128,7 +132,7 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
   const warmStarted = Date.now();
   const keepAlive = opts.keepAlive === undefined ? undefined : keepAliveValue(opts.keepAlive);
   try {
-    await untimed.chat({ model, messages: [], ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }) });
+    await warming.chat({ model, messages: [], ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }) });
     const loaded = (await timed.ps()).models.find((m) => m.name === model || m.model === model || m.name === `${model}:latest`) as { context_length?: number } | undefined;
     logger.info({ model, loadMs: Date.now() - warmStarted, keepAlive: opts.keepAlive, contextLength: loaded?.context_length }, `model "${model}" loaded`);
   } catch (err) {

@@ -29,7 +29,7 @@
  * const ollama = createOllamaProvider({ host: config.ollamaHost, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs });
  * const reply = await ollama.generate({ prompt: 'Ask a follow-up question about: ...', signal });
  */
-import { Ollama, type Message } from 'ollama';
+import { Ollama, type ChatResponse, type Message } from 'ollama';
 import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../../shared/llm';
 import { abortScope, type AbortScope } from '../abort-scope';
@@ -201,7 +201,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     const think = call.think === true;
 
     const startedAt = performance.now();
-    let res;
+    let res: ChatResponse;
     try {
       res = await client.chat({
         model: ctx.model, messages, stream: false, options, think, ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }),
