@@ -116,7 +116,7 @@ describe('fault: downstream LLM errors and hangs', function () {
     assert.ok(elapsedMs < 5000, `failed at once (${elapsedMs} ms)`);
   });
 
-  it('an unknown Ollama model fails the conversation with a message naming the model and `ollama pull`', async () => {
+  it('an unknown Ollama model is refused at submission, before any cloud call, naming the model and `ollama pull`', async () => {
     // The local workers published their Ollama's models, so the producer refuses it before the
     // cloud turn is paid for (before, this conversation failed after its first cloud call).
     const model = 'mistral-not-pulled:7b';
