@@ -85,11 +85,15 @@ describe('Ollama emulator with the real ollama client', () => {
       assert.equal(b.model, 'llama2:latest');
     });
 
+    // ollama/ollama server/routes.go ChatHandler: getModel fails with os.IsNotExist →
+    // 404 {"error": fmt.Sprintf("model '%s' not found", req.Model)} (GenerateHandler and ShowHandler say the same).
     it('an unknown model is a ResponseError 404 with Ollama\'s exact wording', async () => {
       const err = await rejection(ollama.chat({ model: 'mistral', messages: question }));
       assert.equal(err.name, 'ResponseError');
       assert.equal(err.status_code, 404);
-      assert.equal(err.message, 'model "mistral" not found, try pulling it first');
+      assert.equal(err.message, "model 'mistral' not found");
+      const gen = await rejection(ollama.generate({ model: 'mistral', prompt: 'hi' }));
+      assert.equal(gen.message, "model 'mistral' not found");
     });
 
     it('an unknown model fails before streaming starts', async () => {
@@ -175,7 +179,197 @@ describe('Ollama emulator with the real ollama client', () => {
     });
   });
 
+  // ollama/ollama server/routes.go ChatHandler: a model with the thinking capability gets
+  // req.Think = true when the request says nothing; `think: true` on another model is
+  // 400 "%q does not support thinking". api/types.go: Message.Thinking, ChatRequest.Think.
+  describe('thinking models', () => {
+    let thinker: EmulatorHandle;
+    let client: Ollama;
+    before(async () => {
+      thinker = await startOllamaEmulator({ models: ['qwen3:0.6b', 'llama3.2'], thinkingTokens: 30 });
+      client = new Ollama({ host: thinker.url });
+    });
+    after(async () => {
+      await thinker.close();
+    });
+
+    it('thinks by default: reasoning in message.thinking, counted in eval_count, answer in content', async () => {
+      const out = await client.chat({ model: 'qwen3:0.6b', messages: question, stream: false });
+      assert.equal(out.message.thinking!.split(/\s+/).length, 30);
+      assert.match(out.message.content, /^\[emulated ollama qwen3:0\.6b\]/);
+      assert.equal(out.eval_count, 30 + out.message.content.split(/\s+/).length);
+      assert.deepEqual((await client.show({ model: 'qwen3:0.6b' })).capabilities, ['completion', 'thinking']);
+    });
+
+    it('the reasoning uses num_predict: a small budget leaves content empty with done_reason "length"', async () => {
+      const out = await client.chat({ model: 'qwen3:0.6b', messages: question, options: { num_predict: 20 } });
+      assert.equal(out.message.content, '');
+      assert.equal(out.message.thinking!.split(/\s+/).length, 20);
+      assert.equal(out.done_reason, 'length');
+      const cut = await client.chat({ model: 'qwen3:0.6b', messages: question, options: { num_predict: 34 } });
+      assert.equal(cut.message.content.split(/\s+/).length, 4, 'only what is left after thinking');
+      assert.equal(cut.done_reason, 'length');
+    });
+
+    it('think: false is honoured: no thinking, the whole budget for the answer', async () => {
+      const out = await client.chat({ model: 'qwen3:0.6b', messages: question, think: false, options: { num_predict: 20 } });
+      assert.equal(out.message.thinking, undefined);
+      assert.equal(out.message.content.split(/\s+/).length, 20);
+      assert.equal(out.eval_count, 20);
+    });
+
+    it('streams the reasoning before the answer', async () => {
+      let thinking = '';
+      let content = '';
+      for await (const part of await client.chat({ model: 'qwen3:0.6b', messages: question, stream: true })) {
+        if (part.message.thinking) assert.equal(content, '', 'thinking comes first');
+        thinking += part.message.thinking ?? '';
+        content += part.message.content;
+      }
+      assert.equal(thinking.split(/\s+/).length, 30);
+      assert.ok(content.length > 0);
+    });
+
+    it('think: true on a model that cannot think is a 400 with Ollama\'s wording; think: false is accepted', async () => {
+      const err = await rejection(client.chat({ model: 'llama3.2', messages: question, think: true }));
+      assert.equal(err.status_code, 400);
+      assert.equal(err.message, '"llama3.2" does not support thinking');
+      assert.equal((await client.chat({ model: 'llama3.2', messages: question, think: false })).done, true);
+    });
+  });
+
+  // ollama/ollama server/routes.go ChatHandler: no messages → the model is only scheduled (loaded)
+  // and the answer is done_reason "load"; keep_alive 0 with no messages unloads it. api/types.go
+  // Duration.UnmarshalJSON: a number is seconds, a string a Go duration, negative means forever.
+  describe('cold loads and keep_alive', () => {
+    let cold: EmulatorHandle;
+    let client: Ollama;
+    before(async () => {
+      cold = await startOllamaEmulator({ coldLoadMs: 400 });
+      client = new Ollama({ host: cold.url });
+    });
+    after(async () => {
+      await cold.close();
+    });
+    const timed = async (keep_alive?: string | number) => {
+      const started = performance.now();
+      const out = await client.chat({ model: 'llama3.2', messages: question, ...(keep_alive === undefined ? {} : { keep_alive }) });
+      return { ms: performance.now() - started, loadMs: out.load_duration / 1e6 };
+    };
+
+    it('the first call pays the cold load, the next one finds the model loaded', async () => {
+      const first = await timed('1m');
+      const second = await timed('1m');
+      assert.ok(first.ms >= 395 && first.loadMs >= 400, `cold: ${first.ms.toFixed(0)} ms, load ${first.loadMs} ms`);
+      assert.ok(second.ms < 300 && second.loadMs < 5, `warm: ${second.ms.toFixed(0)} ms, load ${second.loadMs} ms`);
+      const ps = await client.ps();
+      assert.deepEqual(ps.models.map((m) => m.name), ['llama3.2:latest']);
+    });
+
+    it('keep_alive expiry makes the next call cold again', async () => {
+      await timed(0.1);
+      await new Promise((r) => setTimeout(r, 150));
+      assert.ok((await timed('1m')).ms >= 395);
+      await timed(0);
+      assert.ok((await timed('1m')).ms >= 395, 'keep_alive 0 unloads at once');
+    });
+
+    it('an empty chat with keep_alive only loads the model (done_reason "load"): the warm-up', async () => {
+      await client.chat({ model: 'llama2', messages: [], keep_alive: 0 });
+      const warm = await client.chat({ model: 'llama2', messages: [], keep_alive: '30m' });
+      assert.equal(warm.done_reason, 'load');
+      assert.equal(warm.message.content, '');
+      const started = performance.now();
+      await client.chat({ model: 'llama2', messages: question });
+      assert.ok(performance.now() - started < 300, 'the call after the warm-up is warm');
+    });
+  });
+
+  // ollama/ollama server/prompt.go chatPrompt: messages are dropped from the front (system messages
+  // and the last message kept) until the rendered prompt fits opts.NumCtx; nothing tells the client.
+  describe('context truncation', () => {
+    const history = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} ${'word '.repeat(20)}` }));
+    const messages = [{ role: 'system', content: 'Ask one question.' }, ...history, ...question];
+
+    it('a prompt longer than num_ctx is cut silently: prompt_eval_count is what still fits', async () => {
+      const full = await ollama.chat({ model: 'llama3.2', messages });
+      assert.equal(full.prompt_eval_count, 3 + 6 * 22 + 9);
+      const cut = await ollama.chat({ model: 'llama3.2', messages, options: { num_ctx: 60 } });
+      // system (3) + the last two history messages (2 × 22) + the question (9) = 56 ≤ 60
+      assert.equal(cut.prompt_eval_count, 56);
+      assert.equal(cut.done_reason, 'stop');
+      assert.equal(cut.message.content, full.message.content, 'the answer gives no sign of it');
+    });
+
+    it('the default context applies without num_ctx', async () => {
+      const small = await startOllamaEmulator({ contextLength: 30 });
+      try {
+        const out = await new Ollama({ host: small.url }).chat({ model: 'llama3.2', messages });
+        // system (3) + the last history message (22) + the question (9) = 34 > 30: only system and question fit.
+        assert.equal(out.prompt_eval_count, 3 + 9);
+      } finally {
+        await small.close();
+      }
+    });
+  });
+
+  describe('pull', () => {
+    // ollama/ollama server/images.go PullModel: "pulling manifest", then per layer server/download.go's
+    // "pulling <digest[7:19]>" with total/completed, "verifying sha256 digest", "writing manifest", "success".
+    it('streams the real progress lines and the model is there afterwards', async () => {
+      const fresh = await startOllamaEmulator({ models: [] });
+      try {
+        const client = new Ollama({ host: fresh.url });
+        assert.equal((await rejection(client.show({ model: 'qwen3:0.6b' }))).status_code, 404);
+        const statuses: string[] = [];
+        let last = { total: 0, completed: 0 };
+        for await (const p of await client.pull({ model: 'qwen3:0.6b', stream: true })) {
+          statuses.push(p.status);
+          if (p.digest) {
+            assert.match(p.digest, /^sha256:[0-9a-f]{64}$/);
+            assert.equal(p.status, `pulling ${p.digest.slice(7, 19)}`);
+            assert.ok(p.completed <= p.total);
+            last = p;
+          }
+        }
+        assert.equal(statuses[0], 'pulling manifest');
+        assert.deepEqual(statuses.slice(-3), ['verifying sha256 digest', 'writing manifest', 'success']);
+        assert.equal(last.completed, last.total);
+        assert.equal((await client.show({ model: 'qwen3:0.6b' })).details.format, 'gguf');
+        assert.equal((await client.chat({ model: 'qwen3:0.6b', messages: question, think: false })).done, true);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('a model the registry does not have ends the stream with the manifest error', async () => {
+      const fresh = await startOllamaEmulator({ models: [], registry: ['llama3.2'] });
+      try {
+        const client = new Ollama({ host: fresh.url });
+        const stream = await client.pull({ model: 'no-such-model', stream: true });
+        const err = await rejection((async () => { for await (const _ of stream) void _; })());
+        assert.equal(err.message, 'pull model manifest: file does not exist');
+        const whole = await rejection(client.pull({ model: 'no-such-model' }));
+        assert.equal(whole.status_code, 500);
+        assert.equal((await client.pull({ model: 'llama3.2' })).status, 'success');
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   describe('faults', () => {
+    it('a model too large for the host answers Ollama\'s memory 500', async () => {
+      const big = await startOllamaEmulator({ tooLargeModels: ['llama3.2'] });
+      try {
+        const err = await rejection(new Ollama({ host: big.url }).chat({ model: 'llama3.2', messages: question }));
+        assert.equal(err.status_code, 500);
+        assert.match(err.message, /^model requires more system memory \([\d.]+ GiB\) than is available \([\d.]+ GiB\)$/);
+      } finally {
+        await big.close();
+      }
+    });
+
     it('a mid-stream error arrives after a couple of chunks and is thrown by the stream', async () => {
       emu.faults.set({ faults: [{ kind: 'midstream-error', count: 1 }] });
       const received: string[] = [];

@@ -2,11 +2,27 @@
  * An Ollama emulator that the unmodified `ollama` npm client can call with only its `host` changed:
  * `POST /api/chat` and `POST /api/generate` (NDJSON streaming by default, like real Ollama, or one
  * JSON object with `stream: false`), `GET /api/tags`, `GET /api/version`, `POST /api/show`,
- * `GET /api/ps` and `GET /`. Errors are `{"error": "..."}` with Ollama's statuses.
+ * `GET /api/ps`, `POST /api/pull` and `GET /`. Errors are `{"error": "..."}` with Ollama's statuses
+ * and wording (ollama/ollama `server/routes.go`: `model 'x' not found`, `"x" does not support thinking`).
  *
  * Replies are deterministic, start with `[emulated ollama <model>]` and read like a follow-up
  * question about the last user message. `options.num_predict` truncates the reply (whitespace words
  * are the tokens, `done_reason: 'length'`); `options.temperature` is part of the reply's seed.
+ *
+ * Real behaviours reproduced (each from ollama/ollama, `server/routes.go` unless said otherwise):
+ * - thinking models (qwen3, deepseek-r1, gpt-oss, magistral by name, {@link isThinkingModel}) think
+ *   unless the request says `think: false`; the reasoning goes to `message.thinking` (`thinking` on
+ *   generate) and counts against `num_predict`, so the answer can come back empty with
+ *   `done_reason: 'length'`; `think: true` on another model is a 400;
+ * - a model is loaded on its first call and stays loaded for `keep_alive` (default 5m, `0` unloads,
+ *   negative keeps it): a call that finds it unloaded waits `coldLoadMs` first (`load_duration`);
+ *   a chat without messages (or generate without prompt) only loads it (`done_reason: 'load'`);
+ * - the prompt is cut to `options.num_ctx` (default `contextLength`) the way `server/prompt.go`
+ *   `chatPrompt` does: oldest non-system messages dropped first; `prompt_eval_count` counts what
+ *   was kept;
+ * - models in `tooLargeModels` fail with the 500 Ollama gives when a model does not fit in memory;
+ * - `/api/pull` streams the real progress lines (`server/images.go` `PullModel`, `server/download.go`)
+ *   and adds the model; a name not in `registry` ends with `pull model manifest: file does not exist`.
  *
  * @example
  * const emu = await startOllamaEmulator({ port: 0 });
@@ -36,7 +52,46 @@ export interface OllamaEmulatorOptions {
   faults?: FaultSpec[];
   /** Randomness for rate-based faults. Default `Math.random`. */
   random?: () => number;
+  /** Extra wait of a call that finds its model unloaded (cold load), in ms. Default 0. */
+  coldLoadMs?: number;
+  /** Context window when a request gives no `options.num_ctx` (Ollama's default is 4096 on most hosts); 0: never cut. Default 4096. */
+  contextLength?: number;
+  /** Words of reasoning a thinking model produces before its answer. Default 40. */
+  thinkingTokens?: number;
+  /** Models that answer every call with Ollama's "model requires more system memory" 500. Default none. */
+  tooLargeModels?: string[];
+  /** Models `/api/pull` can fetch; default: any name. */
+  registry?: string[];
+  /** Wait between two pull progress lines, in ms. Default 2. */
+  pullStepMs?: number;
 }
+
+/** The 500 Ollama answers when a model does not fit (ollama/ollama `llm/server.go`, released versions). */
+export const TOO_LARGE_MESSAGE = 'model requires more system memory (47.5 GiB) than is available (15.2 GiB)';
+
+/** Whether Ollama would report the `thinking` capability for a model (its family, by name here). */
+export function isThinkingModel(name: string): boolean {
+  const base = name.split('/').pop()!.split(':')[0]!.toLowerCase();
+  return /^(qwen3|deepseek-r1|gpt-oss|magistral)/.test(base);
+}
+
+/**
+ * `keep_alive` in ms as Ollama decodes it (`api/types.go` `Duration.UnmarshalJSON`): a number is
+ * seconds, a string a Go duration; negative means forever. Undefined when it cannot be read.
+ */
+export function keepAliveMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return value < 0 ? Infinity : value * 1000;
+  if (typeof value !== 'string') return undefined;
+  if (value === '0') return 0;
+  const m = /^(-)?((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/.exec(value);
+  if (!m) return undefined;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  for (const [, n, u] of m[2]!.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * unit[u!]!;
+  return m[1] ? Infinity : ms;
+}
+
+const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
 
 /** Reported by `GET /api/version`. */
 export const OLLAMA_EMULATOR_VERSION = '0.12.0-emulated';
@@ -67,6 +122,7 @@ class BadRequest extends Error {}
 
 interface Options {
   numPredict?: number;
+  numCtx?: number;
   temperature: number;
 }
 
@@ -76,9 +132,15 @@ function readOptions(raw: unknown): Options {
   const o = raw as Record<string, unknown>;
   if (o.temperature !== undefined && typeof o.temperature !== 'number') throw new BadRequest('option "temperature" must be of type float');
   if (o.num_predict !== undefined && !Number.isInteger(o.num_predict)) throw new BadRequest('option "num_predict" must be of type integer');
+  if (o.num_ctx !== undefined && !Number.isInteger(o.num_ctx)) throw new BadRequest('option "num_ctx" must be of type integer');
   const n = o.num_predict as number | undefined;
+  const ctx = o.num_ctx as number | undefined;
   // -1 (infinite) and -2 (fill context) mean "no limit" in Ollama.
-  return { numPredict: n !== undefined && n >= 0 ? n : undefined, temperature: (o.temperature as number | undefined) ?? 0 };
+  return {
+    numPredict: n !== undefined && n >= 0 ? n : undefined,
+    numCtx: ctx !== undefined && ctx > 0 ? ctx : undefined,
+    temperature: (o.temperature as number | undefined) ?? 0,
+  };
 }
 
 interface ChatMessage {
@@ -88,24 +150,59 @@ interface ChatMessage {
 
 interface Completion {
   text: string;
+  thinking: string;
   doneReason: 'stop' | 'length' | 'load';
   promptEvalCount: number;
   evalCount: number;
+  /** ms spent loading the model (cold load). */
+  loadMs: number;
 }
 
-function complete(model: string, prompt: string | undefined, promptTexts: string[], options: Options): Completion {
-  const promptEvalCount = promptTexts.reduce((n, t) => n + countTokens(t), 0);
-  if (prompt === undefined) return { text: '', doneReason: 'load', promptEvalCount: 0, evalCount: 0 };
+/**
+ * The tokens of the prompt Ollama evaluates for `texts` (oldest first, `system` marking system
+ * messages) within a window of `numCtx`: as `server/prompt.go` `chatPrompt`, drop the oldest
+ * messages but keep system messages and the last one; what still does not fit is cut by the runner.
+ */
+function promptTokens(texts: { system: boolean; text: string }[], numCtx: number | undefined): number {
+  const counts = texts.map((t) => countTokens(t.text));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (numCtx === undefined || total <= numCtx) return total;
+  for (let i = 1; i < texts.length; i++) {
+    const kept = counts.reduce((n, c, j) => n + (j >= i || texts[j]!.system ? c : 0), 0);
+    if (kept <= numCtx) return kept;
+  }
+  return numCtx;
+}
+
+/** Deterministic reasoning of `n` words about the prompt. */
+function thinkingText(prompt: string, n: number): string {
+  const steps = `Okay, the user wrote "${prompt.split(/\s+/).slice(0, 8).join(' ')}". Let me think about what they really want to know, which parts are unclear, and which follow-up question would help most.`;
+  const out: string[] = [];
+  while (out.length < n) out.push(...steps.split(/\s+/));
+  return out.slice(0, n).join(' ');
+}
+
+function complete(model: string, prompt: string | undefined, promptEvalCount: number, options: Options, thinkWords: number): Omit<Completion, 'loadMs'> {
+  if (prompt === undefined) return { text: '', thinking: '', doneReason: 'load', promptEvalCount: 0, evalCount: 0 };
+  let budget = options.numPredict;
+  let thinking = '';
+  if (thinkWords > 0) {
+    // The reasoning comes first and uses the same num_predict budget as the answer.
+    const t = budget === undefined ? { text: thinkingText(prompt, thinkWords), truncated: false } : truncateWords(thinkingText(prompt, thinkWords), budget);
+    thinking = t.text;
+    if (budget !== undefined) budget -= countTokens(thinking);
+    if (t.truncated || budget === 0) return { text: '', thinking, doneReason: 'length', promptEvalCount, evalCount: countTokens(thinking) };
+  }
   const full = ollamaReply(model, prompt, options.temperature);
-  const { text, truncated } = options.numPredict === undefined ? { text: full, truncated: false } : truncateWords(full, options.numPredict);
-  return { text, doneReason: truncated ? 'length' : 'stop', promptEvalCount, evalCount: countTokens(text) };
+  const { text, truncated } = budget === undefined ? { text: full, truncated: false } : truncateWords(full, budget);
+  return { text, thinking, doneReason: truncated ? 'length' : 'stop', promptEvalCount, evalCount: countTokens(thinking) + countTokens(text) };
 }
 
 /** The final chunk's statistics, durations in nanoseconds like Ollama's. */
 function finalFields(c: Completion, startedAt: bigint): Record<string, unknown> {
   const promptEvalDuration = c.promptEvalCount * 200_000;
   const evalDuration = c.evalCount * 5_000_000;
-  const loadDuration = 1_000_000;
+  const loadDuration = Math.max(1_000_000, Math.round(c.loadMs * 1_000_000));
   const elapsed = Number(process.hrtime.bigint() - startedAt);
   return {
     done: true,
@@ -178,6 +275,25 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = [...new Set((opts.models ?? DEFAULT_MODELS).map(normalise))];
   const modifiedAt = new Date().toISOString();
+  const coldLoadMs = opts.coldLoadMs ?? 0;
+  const contextLength = opts.contextLength ?? 4096;
+  const thinkingTokens = opts.thinkingTokens ?? 40;
+  const tooLarge = new Set((opts.tooLargeModels ?? []).map(normalise));
+  const registry = opts.registry === undefined ? undefined : new Set(opts.registry.map(normalise));
+  const pullStepMs = opts.pullStepMs ?? 2;
+  /** Loaded models → when their keep_alive runs out (epoch ms). */
+  const loadedUntil = new Map<string, number>();
+
+  /** Loads the model if it is not loaded (waiting `coldLoadMs`); returns the ms spent loading, or null if the client left. */
+  async function load(model: string, keepAlive: unknown, ctx: EmulatorContext): Promise<number | null> {
+    const key = normalise(model);
+    const cold = (loadedUntil.get(key) ?? 0) <= Date.now();
+    if (cold && coldLoadMs > 0 && !(await ctx.delay(coldLoadMs))) return null;
+    const ttl = keepAliveMs(keepAlive) ?? DEFAULT_KEEP_ALIVE_MS;
+    if (ttl === 0) loadedUntil.delete(key);
+    else loadedUntil.set(key, Date.now() + ttl);
+    return cold ? coldLoadMs : 0;
+  }
 
   async function infer(kind: 'chat' | 'generate', req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> {
     const startedAt = process.hrtime.bigint();
@@ -200,51 +316,122 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     const stream = body.stream !== false;
     if (!(await ctx.delay(ctx.faults.latencyMs))) return;
 
-    let c: Completion;
+    let options: Options;
+    let prompt: string | undefined;
+    let texts: { system: boolean; text: string }[];
     try {
-      const options = readOptions(body.options);
+      options = readOptions(body.options);
+      // Go's time.ParseDuration errors, as the JSON binding reports them (api/types.go Duration.UnmarshalJSON).
+      if (body.keep_alive !== undefined && keepAliveMs(body.keep_alive) === undefined) {
+        const v = String(body.keep_alive);
+        throw new BadRequest(/^-?[\d.]+$/.test(v) ? `time: missing unit in duration "${v}"` : `time: invalid duration "${v}"`);
+      }
+      if (body.think !== undefined && typeof body.think !== 'boolean' && !['high', 'medium', 'low'].includes(body.think as string)) {
+        throw new BadRequest('think must be a boolean or one of "high", "medium", "low"');
+      }
       if (kind === 'chat') {
         const messages = body.messages ?? [];
         if (!Array.isArray(messages) || messages.some((m: ChatMessage) => typeof m?.role !== 'string' || (m.content !== undefined && typeof m.content !== 'string'))) {
           throw new BadRequest('messages must be an array of { role, content } with string fields');
         }
         const last = [...(messages as ChatMessage[])].reverse().find((m) => m.role === 'user');
-        const prompt = messages.length === 0 ? undefined : (last?.content ?? '');
-        c = complete(model, prompt, (messages as ChatMessage[]).map((m) => m.content ?? ''), options);
+        prompt = messages.length === 0 ? undefined : (last?.content ?? '');
+        texts = (messages as ChatMessage[]).map((m) => ({ system: m.role === 'system', text: m.content ?? '' }));
       } else {
         if (body.prompt !== undefined && typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string');
         if (body.system !== undefined && typeof body.system !== 'string') throw new BadRequest('system must be a string');
-        const prompt = (body.prompt as string | undefined) ?? '';
-        c = complete(model, prompt === '' ? undefined : prompt, [(body.system as string | undefined) ?? '', prompt], options);
+        const p = (body.prompt as string | undefined) ?? '';
+        prompt = p === '' ? undefined : p;
+        texts = [{ system: true, text: (body.system as string | undefined) ?? '' }, { system: false, text: p }];
       }
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err;
       sendError(res, 400, err.message);
       return;
     }
-
-    const createdAt = () => new Date().toISOString();
-    const chunk = (content: string, done: boolean) =>
+    const chunk = (content: string, done: boolean, thinking = '') =>
       kind === 'chat'
-        ? { model, created_at: createdAt(), message: { role: 'assistant', content }, done }
-        : { model, created_at: createdAt(), response: content, done };
-    if (fault && applyFault(fault, res, stream, (n) => pieces(c.text || '[emulated] ...').slice(0, n).map((p) => chunk(p, false)))) return;
+        ? { model, created_at: new Date().toISOString(), message: { role: 'assistant', content, ...(thinking ? { thinking } : {}) }, done }
+        : { model, created_at: new Date().toISOString(), response: content, ...(thinking ? { thinking } : {}), done };
+    if (fault && applyFault(fault, res, stream, (n) => pieces('[emulated] ... reply cut by a fault').slice(0, n).map((p) => chunk(p, false)))) return;
     if (!models.includes(normalise(model))) {
-      sendError(res, 404, `model "${model}" not found, try pulling it first`);
+      sendError(res, 404, `model '${model}' not found`);
       return;
     }
+    const canThink = isThinkingModel(model);
+    const think = body.think === undefined ? canThink : body.think !== false;
+    if (think && !canThink) {
+      sendError(res, 400, `"${model}" does not support thinking`);
+      return;
+    }
+    if (tooLarge.has(normalise(model))) {
+      sendError(res, 500, TOO_LARGE_MESSAGE);
+      return;
+    }
+    const loadMs = await load(model, body.keep_alive, ctx);
+    if (loadMs === null) return;
+    const c: Completion = { ...complete(model, prompt, promptTokens(texts, contextLength === 0 && options.numCtx === undefined ? undefined : options.numCtx ?? contextLength), options, think ? thinkingTokens : 0), loadMs };
 
     const context = kind === 'generate' && c.doneReason !== 'load' ? { context: Array.from({ length: c.promptEvalCount + c.evalCount }, (_, i) => 1000 + i) } : {};
     if (!stream) {
-      sendJson(res, 200, { ...chunk(c.text, true), ...finalFields(c, startedAt), ...context });
+      sendJson(res, 200, { ...chunk(c.text, true, c.thinking), ...finalFields(c, startedAt), ...context });
       return;
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const piece of pieces(c.thinking)) {
+      if (ctx.clientGone()) return;
+      writeLine(res, chunk('', false, piece));
+    }
     for (const piece of pieces(c.text)) {
       if (ctx.clientGone()) return;
       writeLine(res, chunk(piece, false));
     }
     writeLine(res, { ...chunk('', true), ...finalFields(c, startedAt), ...context });
+    res.end();
+  }
+
+  /** `POST /api/pull`: the progress lines of ollama/ollama `server/images.go` `PullModel`, then the model is there. */
+  async function pull(req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> {
+    let body: { model?: unknown; name?: unknown; stream?: unknown };
+    try {
+      body = JSON.parse(req.body.toString('utf8')) as typeof body;
+    } catch (err) {
+      ctx.faults.decide('pull', undefined, false);
+      return sendError(res, 400, `invalid JSON body: ${(err as Error).message}`);
+    }
+    const name = typeof body.model === 'string' && body.model ? body.model : typeof body.name === 'string' ? body.name : '';
+    const fault = ctx.faults.decide('pull', name || undefined);
+    if (name === '') return sendError(res, 400, 'invalid model name');
+    const stream = body.stream !== false;
+    if (fault && applyFault(fault, res, stream, () => [{ status: 'pulling manifest' }])) return;
+    const lines: Record<string, unknown>[] = [{ status: 'pulling manifest' }];
+    const known = registry === undefined || registry.has(normalise(name));
+    if (known) {
+      // Three layers (weights, template, params) in four progress ticks each, like download.go's ticker.
+      for (const [i, total] of [2_019_377_376, 1_429, 7_711].entries()) {
+        const digest = `sha256:${createHash('sha256').update(`${normalise(name)}#${i}`).digest('hex')}`;
+        for (let tick = 1; tick <= 4; tick++) {
+          lines.push({ status: `pulling ${digest.slice(7, 19)}`, digest, total, completed: Math.round((total * tick) / 4) });
+        }
+      }
+      lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' });
+    }
+    const failure = known ? undefined : 'pull model manifest: file does not exist';
+    if (!stream) {
+      if (!(await ctx.delay(pullStepMs * lines.length))) return;
+      if (failure) return sendError(res, 500, failure);
+      if (!models.includes(normalise(name))) models.push(normalise(name));
+      return sendJson(res, 200, lines.at(-1));
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const line of lines) {
+      if (ctx.clientGone()) return;
+      // The manifest is written before "success" is sent: a client that stops reading there finds the model.
+      if (line.status === 'success' && !models.includes(normalise(name))) models.push(normalise(name));
+      writeLine(res, line);
+      if (!(await ctx.delay(pullStepMs))) return;
+    }
+    if (failure) writeLine(res, { error: failure });
     res.end();
   }
 
@@ -258,9 +445,39 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       case 'GET /api/tags':
         ctx.faults.decide('tags', undefined, false);
         return sendJson(res, 200, { models: models.map((m) => tagEntry(m, modifiedAt)) });
-      case 'GET /api/ps':
+      case 'GET /api/ps': {
         ctx.faults.decide('ps', undefined, false);
-        return sendJson(res, 200, { models: [] });
+        const now = Date.now();
+        const loaded = [...loadedUntil].filter(([, until]) => until > now);
+        return sendJson(res, 200, {
+          models: loaded.map(([name, until]) => {
+            const t = tagEntry(name, modifiedAt);
+            return {
+              name, model: name, size: t.size, digest: t.digest, details: t.details, size_vram: t.size,
+              expires_at: new Date(Number.isFinite(until) ? until : Date.UTC(2318, 0, 1)).toISOString(), context_length: contextLength,
+            };
+          }),
+        });
+      }
+      case 'POST /api/pull':
+        return pull(req, res, ctx);
+      case 'DELETE /api/delete': {
+        // ollama/ollama server/routes.go DeleteHandler: 404 "model '%s' not found" when absent.
+        let name = '';
+        try {
+          const b = JSON.parse(req.body.toString('utf8')) as { model?: unknown; name?: unknown };
+          name = typeof b.model === 'string' && b.model ? b.model : typeof b.name === 'string' ? b.name : '';
+        } catch {
+          // handled below as a missing model
+        }
+        ctx.faults.decide('delete', name || undefined, false);
+        const at = models.indexOf(normalise(name));
+        if (at < 0) return sendError(res, 404, `model '${name}' not found`);
+        models.splice(at, 1);
+        loadedUntil.delete(normalise(name));
+        res.writeHead(200).end();
+        return;
+      }
       case 'GET /api/version':
         ctx.faults.decide('version', undefined, false);
         return sendJson(res, 200, { version: OLLAMA_EMULATOR_VERSION });
@@ -283,7 +500,7 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
           template: '{{ .Prompt }}',
           details,
           model_info: { 'general.architecture': details.family, 'general.parameter_count': 3_212_749_888 },
-          capabilities: ['completion'],
+          capabilities: isThinkingModel(name) ? ['completion', 'thinking'] : ['completion'],
           modified_at: modifiedAt,
         });
       }

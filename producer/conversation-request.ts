@@ -25,6 +25,8 @@ export const conversationRequestSchema = z.strictObject({
   maxTokens: z.number().int().min(1).max(200_000).optional(),
   stopPhrase: text(200).refine((s) => s.trim().length > 0, 'must not be empty').optional(),
   contextTurns: z.number().int().min(0).max(50).optional(),
+  /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
+  think: z.boolean().optional(),
   templates: z
     .strictObject({
       followUp: text(4000).refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}').optional(),
@@ -76,6 +78,7 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
     maxTokens: b.maxTokens,
     stopPhrase: b.stopPhrase,
     contextTurns: b.contextTurns ?? DEFAULT_CONTEXT_TURNS,
+    ...(b.think ? { think: true } : {}),
     templates: {
       followUp: b.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
       nextQuery: b.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,

@@ -7,7 +7,9 @@ import type { Config } from '../shared/config';
 import {
   isTerminal, type ConversationRecord, type ConversationStore, type TurnRecord,
 } from '../shared/conversation-store';
-import { PipelineError } from '../shared/errors';
+import type { Redis } from 'ioredis';
+import { PipelineError, ValidationError } from '../shared/errors';
+import { LocalModelRegistry, modelMissingMessage } from '../shared/local-models';
 import type { PipelineQueues } from '../shared/pipeline-queues';
 import { parseConversationRequest } from './conversation-request';
 
@@ -15,6 +17,8 @@ export interface ConversationServiceDeps {
   config: Config;
   store: ConversationStore;
   queues: PipelineQueues;
+  /** With it, a `localModel` no live local worker reported is refused at submission (see shared/local-models.ts). */
+  redis?: Redis;
 }
 
 /** Conversation ids are UUIDs: no ':' and never all digits (BullMQ custom id rules). */
@@ -41,7 +45,7 @@ export interface TurnView {
   ollamaResponse: string | null;
   processingTimeMs: number | null;
   cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
+  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean } | null;
 }
 
 export interface ConversationView {
@@ -64,13 +68,23 @@ export interface ConversationView {
 }
 
 export class ConversationService {
-  constructor(private readonly deps: ConversationServiceDeps) {}
+  private readonly localModels?: LocalModelRegistry;
+
+  constructor(private readonly deps: ConversationServiceDeps) {
+    if (deps.redis) this.localModels = new LocalModelRegistry(deps.redis, deps.config.queuePrefix);
+  }
 
   /** Validates, records and enqueues turn 1. An idempotent retry returns the first conversation. */
   async submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
     const id = randomUUID();
     const settings = parseConversationRequest(body, config, id);
+    // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
+    const local = await this.localModels?.lookup(settings.localModel);
+    if (local?.present === false) {
+      const problem = modelMissingMessage(settings.localModel, local.available);
+      throw new ValidationError(`invalid conversation request: localModel: ${problem}`, [{ field: 'localModel', problem }], 400, 'model_not_found');
+    }
     const res = await store.create(id, settings, idempotencyKey);
     // A new record is known as written; only an idempotent replay reads the winner's.
     let record = res.record ?? (await store.get(res.id));
@@ -144,7 +158,12 @@ export function toView(record: ConversationRecord, turns: TurnRecord[]): Convers
       ollamaResponse: l?.followUp ?? null,
       processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
       cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason },
-      local: l ? { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason } : null,
+      local: l
+        ? {
+          model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason,
+          ...(l.thinking ? { thinking: l.thinking } : {}), ...(l.promptTruncated ? { promptTruncated: true } : {}),
+        }
+        : null,
     };
   });
   const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);

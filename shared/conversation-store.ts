@@ -62,6 +62,8 @@ export interface ConversationSettings {
   maxTokens?: number;
   stopPhrase?: string;
   contextTurns: number;
+  /** The local model may think before its follow-up (Ollama `think`); absent means off. */
+  think?: boolean;
   templates: { followUp: string; nextQuery: string };
   systemPrompts: { cloud?: string; local?: string };
 }
@@ -106,6 +108,10 @@ export interface LocalStep {
   latencyMs: number;
   stopReason: string;
   at: number;
+  /** The model's reasoning, when the conversation let it think (never part of `followUp`). */
+  thinking?: string;
+  /** Set when Ollama had to cut the prompt to its context window (OLLAMA_NUM_CTX). */
+  promptTruncated?: boolean;
 }
 
 export interface TurnRecord {

@@ -24,6 +24,8 @@ export interface LlmCall {
   signal?: AbortSignal;
   /** Per-call timeout in ms (the provider combines it with `signal`). */
   timeoutMs?: number;
+  /** Let a thinking model reason before answering (Ollama `think`); default off. */
+  think?: boolean;
 }
 
 export interface LlmReply {
@@ -33,6 +35,10 @@ export interface LlmReply {
   outputTokens: number;
   stopReason: string;
   latencyMs: number;
+  /** A thinking model's reasoning, kept apart from `text` (only when thinking was on). */
+  thinking?: string;
+  /** True when the provider cut the prompt to fit the model's context window. */
+  promptTruncated?: boolean;
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */

@@ -1,7 +1,8 @@
 /**
- * A tiny HTTP server answering `GET /metrics` (and `GET /health`) for processes without a Koa app:
- * the worker processes serve their metrics on METRICS_PORT so a Prometheus scraping the fleet
- * sees every host.
+ * A tiny HTTP server answering `GET /metrics`, `GET /health` and, when given a check, `GET /ready`
+ * (200 `{"status":"ready"}` or 503 `{"status":"not_ready","reason":…}`) for processes without a Koa
+ * app: the worker processes serve their metrics on METRICS_PORT so a Prometheus scraping the fleet
+ * sees every host, and an orchestrator can tell a worker that cannot do its work.
  *
  * @example
  * const server = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
@@ -17,6 +18,8 @@ export interface MetricsServerOptions {
   port: number;
   /** Interface. Default `127.0.0.1`. */
   host?: string;
+  /** Readiness behind `GET /ready`; without it `/ready` answers like `/health`. */
+  ready?: () => Promise<{ ready: boolean; reason?: string }>;
 }
 
 export interface MetricsServer {
@@ -34,8 +37,16 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    if (path === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (path === '/health' || (path === '/ready' && !opts.ready)) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(path === '/health' ? '{"status":"ok"}' : '{"status":"ready"}');
+      return;
+    }
+    if (path === '/ready') {
+      opts.ready!().then(
+        (r) => res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify(r.ready ? { status: 'ready' } : { status: 'not_ready', reason: r.reason })),
+        (err: Error) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not_ready', reason: err.message })),
+      );
       return;
     }
     if (path !== '/metrics') {

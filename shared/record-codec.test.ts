@@ -29,6 +29,28 @@ describe('record codec', () => {
     assert.match(encodeSettingsFields(custom, 'abc').steps.x!, /be brief/);
   });
 
+  it('settings: think is stored only when on, and a record without it reads as off', () => {
+    const { conv } = encodeSettingsFields({ ...base, think: true }, 'abc');
+    assert.equal(conv.think, '1');
+    assert.equal(roundTrip({ ...base, think: true }).think, true);
+    assert.equal('think' in encodeSettingsFields({ ...base, think: false }, 'abc').conv, false);
+    assert.equal(roundTrip(base).think, undefined, 'an older record (no think field) is off');
+    assert.equal(decodeLegacySettings(JSON.stringify({ ...base }), 'abc').think, undefined);
+  });
+
+  it('local steps: thinking and the prompt-cut flag ride at the end, only when there', () => {
+    const ctx = { cloudModel: 'c', localModel: 'qwen3', createdAt: 1_700_000_000_000 };
+    const plain = { prompt: 'P', followUp: 'F', model: 'qwen3', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
+    assert.equal(encodeLocalStep(plain, ctx), '["P","F",0,6,7,8,0,60]');
+    const thought = { ...plain, thinking: 'Let me think.' };
+    assert.equal(encodeLocalStep(thought, ctx), '["P","F",0,6,7,8,0,60,"Let me think."]');
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(thought, ctx), ctx), thought);
+    const cut = { ...plain, promptTruncated: true };
+    assert.equal(encodeLocalStep(cut, ctx), '["P","F",0,6,7,8,0,60,0,1]');
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(cut, ctx), ctx), cut);
+    assert.deepEqual(decodeLocalStep(encodeLocalStep({ ...thought, promptTruncated: true }, ctx), ctx), { ...thought, promptTruncated: true });
+  });
+
   it('steps: the conversation\'s model, the usual stop reason and absolute times are not stored', () => {
     const ctx = { cloudModel: 'anthropic.claude-3-haiku', localModel: 'llama3.2', createdAt: 1_700_000_000_000 };
     const cloud = { question: 'Q', answer: 'A', model: ctx.cloudModel, inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: ctx.createdAt + 40, at: ctx.createdAt + 43 };

@@ -5,12 +5,14 @@
  * encoding (listpack: every value ≤ 64 bytes) and puts every text in the steps hash:
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
- *                      temperature, maxTokens, stopPhrase, outputFile only when given); the
+ *                      temperature, maxTokens, stopPhrase, outputFile, think only when given); the
  *                      transcript as `<dir id>/<name>` (name empty when it is `outputFile`)
  *   steps hash         `q` the initial query, `x` templates and system prompts (JSON, only when
  *                      not the defaults), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
- *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`.
+ *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
+ *                      a local step may end with its thinking text (0 when none) and 1 when
+ *                      its prompt was cut, only when either is there.
  * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
@@ -51,6 +53,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.temperature !== undefined) conv.temperature = String(s.temperature);
   if (s.maxTokens !== undefined) conv.maxTokens = String(s.maxTokens);
   if (s.stopPhrase !== undefined) conv.stopPhrase = s.stopPhrase;
+  if (s.think) conv.think = '1';
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
   const steps: Record<string, string> = { q: s.initialQuery };
   const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] } = {};
@@ -80,8 +83,11 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
   if (conv.temperature !== undefined) s.temperature = Number(conv.temperature);
   if (conv.maxTokens !== undefined) s.maxTokens = Number(conv.maxTokens);
   if (conv.stopPhrase !== undefined) s.stopPhrase = conv.stopPhrase;
+  if (conv.think === '1') s.think = true;
   return s;
 }
+
+type Stored = string | number;
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
   return JSON.stringify([
@@ -91,13 +97,14 @@ export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
 }
 
 export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
-  return JSON.stringify([
+  const fields: Stored[] = [
     l.prompt, l.followUp, l.model === ctx.localModel ? 0 : l.model, l.inputTokens, l.outputTokens, l.latencyMs,
     l.stopReason === USUAL_STOP.local ? 0 : l.stopReason, l.at - ctx.createdAt,
-  ]);
+  ];
+  if (l.thinking || l.promptTruncated) fields.push(l.thinking || 0);
+  if (l.promptTruncated) fields.push(1);
+  return JSON.stringify(fields);
 }
-
-type Stored = string | number;
 
 export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
   const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = JSON.parse(json) as Stored[];
@@ -110,12 +117,15 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at] = JSON.parse(json) as Stored[];
-  return {
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, truncated] = JSON.parse(json) as Stored[];
+  const step: LocalStep = {
     prompt: prompt as string, followUp: followUp as string, model: model === 0 ? ctx.localModel : (model as string),
     inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
     stopReason: stopReason === 0 ? USUAL_STOP.local : (stopReason as string), at: ctx.createdAt + (at as number),
   };
+  if (typeof thinking === 'string' && thinking !== '') step.thinking = thinking;
+  if (truncated === 1) step.promptTruncated = true;
+  return step;
 }
 
 // ---- Format 1: read, and written only for steps of conversations started before format 2 ----

@@ -27,7 +27,9 @@ import { startLocalGateway, type LocalGateway } from '../lambda/local-gateway';
 import { createApp } from '../producer/app';
 import { startOperations } from '../producer/operations';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
+import { LocalModelRegistry } from '../shared/local-models';
 import { CancelRegistry } from '../workers/cancel-registry';
+import { startLocalModelCheck } from '../workers/local/local-model-check';
 import { createCloudProvider, createLocalProvider } from '../workers/providers';
 import type { PipelineDeps, StepHooks } from '../workers/step-runner';
 import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
@@ -130,6 +132,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
+    if (roles.includes('local')) {
+      // As a worker process does: the model must be there (or be pulled), is loaded, and this Ollama's models are published.
+      const check = await startLocalModelCheck({
+        host: ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, warmTimeoutMs: config.ollamaTimeoutMs, logger,
+        registry: new LocalModelRegistry(workerConn, config.queuePrefix),
+      });
+      closers.push(() => check.stop());
+    }
     if (roles.length > 0) {
       const cancels = new CancelRegistry();
       const sub: Redis = workerConn.duplicate();

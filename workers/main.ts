@@ -15,7 +15,9 @@ import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { onShutdown } from '../shared/shutdown';
 import { startLocalGateway } from '../lambda/local-gateway';
 import { createHandler } from '../lambda/handler';
+import { LocalModelRegistry } from '../shared/local-models';
 import { CancelRegistry } from './cancel-registry';
+import { startLocalModelCheck, type LocalModelCheck } from './local/local-model-check';
 import { createCloudProvider, createLocalProvider, DEFAULT_OLLAMA_HOST } from './providers';
 import { startWorkerHost } from './worker-host';
 
@@ -38,9 +40,18 @@ async function main() {
   const store = ConversationStore.fromConfig(conn, config);
   const queues = PipelineQueues.fromConfig(conn, config);
   const metrics = createMetrics({ labels: { role: 'worker' } });
+  // A local worker whose model is missing refuses to start (or pulls it with OLLAMA_PULL), loads it,
+  // and publishes its Ollama's models so the producer refuses conversations naming a missing one.
+  let modelCheck: LocalModelCheck | undefined;
+  if (config.workerRoles.includes('local')) {
+    modelCheck = await startLocalModelCheck({
+      host: effective.ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, warmTimeoutMs: config.ollamaTimeoutMs, logger,
+      registry: new LocalModelRegistry(conn, config.queuePrefix),
+    });
+  }
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
-  const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host });
+  const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, ready: modelCheck && (() => modelCheck!.ready()) });
   const cancels = new CancelRegistry();
   await cancels.listen(conn.duplicate(), store.eventsChannel);
   const host = await startWorkerHost({
@@ -58,6 +69,7 @@ async function main() {
 
   onShutdown(logger, [
     { name: 'workers', run: () => host.close(10_000) },
+    { name: 'model check', run: () => modelCheck?.stop() },
     { name: 'cancel listener', run: () => cancels.close() },
     { name: 'queues', run: () => queues.close() },
     { name: 'gateway', run: () => gateway?.close() },

@@ -10,6 +10,7 @@ import { createOllamaProvider } from './local/ollama-provider';
 /** Ollama's own default address, used by a worker host when OLLAMA_HOST is unset. */
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 
+/** The cloud provider of a worker: the API Gateway client with the configured auth and timeout. */
 export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
   if (!url) throw new Error('API_GATEWAY_URL is not set and no local gateway was started');
   return createCloudClient({
@@ -21,6 +22,12 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
   });
 }
 
+/**
+ * The Ollama provider of a worker: OLLAMA_HOST (already in URL form, see shared/ollama-host.ts) or
+ * Ollama's own default address, with OLLAMA_KEEP_ALIVE and OLLAMA_NUM_CTX on every call.
+ */
 export function createLocalProvider(config: Config, host = config.ollamaHost ?? DEFAULT_OLLAMA_HOST): LlmProvider {
-  return createOllamaProvider({ host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs });
+  return createOllamaProvider({
+    host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs, keepAlive: config.ollamaKeepAlive, numCtx: config.ollamaNumCtx,
+  });
 }

@@ -144,7 +144,7 @@ export class StepRunner {
     record: ConversationRecord,
     side: 'cloud' | 'local',
     jobSignal: AbortSignal | undefined,
-    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>,
+    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>,
   ): Promise<LlmReply | null> {
     const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
     const s = record.settings;

@@ -116,19 +116,18 @@ describe('fault: downstream LLM errors and hangs', function () {
     assert.ok(elapsedMs < 5000, `failed at once (${elapsedMs} ms)`);
   });
 
-  it('an unknown Ollama model fails the conversation with a message naming the model and `ollama pull`', async () => {
+  it('an unknown Ollama model is refused at submission, before any cloud call, naming the model and `ollama pull`', async () => {
+    // The local workers published their Ollama's models, so the producer refuses it before the
+    // cloud turn is paid for (before, this conversation failed after its first cloud call).
     const model = 'mistral-not-pulled:7b';
+    bedrock.faults.resetStats();
     const res = await stack.http.post('/conversation', { initialQuery: 'Which local model?', maxTurns: 3, localModel: model });
-    const view = await waitForConversation(stack, res.data.conversationId);
-    assert.equal(view.status, 'failed');
-    assert.equal(view.stopReason, 'provider_error');
-    assert.ok(view.error.includes(`"${model}"`), view.error);
-    assert.ok(view.error.includes(`ollama pull ${model}`), view.error);
-    assert.equal(ollama.stats().byModel[model], 1, 'not retried');
-    // The cloud turn that did happen is kept: one row, no follow-up.
-    const rows = readCsv(view.transcriptFile);
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0]!.ollama_response, '');
-    console.log(`      [figures] unknown-ollama-model ${JSON.stringify({ ollamaCalls: 1, error: view.error })}`);
+    assert.equal(res.status, 400);
+    const error = res.data.error.message as string;
+    assert.ok(error.includes(`"${model}"`), error);
+    assert.ok(error.includes(`ollama pull ${model}`), error);
+    assert.equal(ollama.stats().byModel[model], undefined, 'Ollama never asked');
+    assert.equal(bedrock.stats().calls, 0, 'no cloud call');
+    console.log(`      [figures] unknown-ollama-model ${JSON.stringify({ ollamaCalls: 0, bedrockCalls: 0, error })}`);
   });
 });

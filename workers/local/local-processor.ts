@@ -28,13 +28,18 @@ export function createLocalProcessor(deps: PipelineDeps) {
       if (!cloudStep) throw new Error(`cloud step of turn ${turn} missing for conversation ${id}`);
       const prompt = followUpPrompt(s, cloudStep.question, cloudStep.answer);
       const reply = await runner.ask(job, record, 'local', signal, {
-        prompt, model: s.localModel, system: s.systemPrompts.local, history: historyFor('local', turns, turn, s.contextTurns),
+        prompt, model: s.localModel, system: s.systemPrompts.local, history: historyFor('local', turns, turn, s.contextTurns), think: s.think === true,
       });
       if (!reply) return 'ended';
+      // The reasoning is kept apart: only the answer becomes the follow-up (and the next question).
       const fresh: LocalStep = {
         prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
         latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
+        ...(reply.thinking ? { thinking: reply.thinking } : {}), ...(reply.promptTruncated ? { promptTruncated: true } : {}),
       };
+      if (reply.promptTruncated) {
+        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, 'Ollama cut the prompt to its context window (raise OLLAMA_NUM_CTX or lower contextTurns)');
+      }
       recordedNow = await store.recordStep(record, 'local', turn, fresh);
       step = recordedNow ? fresh : (await store.getStep(record, 'local', turn))!;
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, 'follow-up recorded');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../../shared/errors';
-import { startOllamaEmulator, type EmulatorHandle } from '../../emulators/ollama-emulator';
+import { startOllamaEmulator, TOO_LARGE_MESSAGE, type EmulatorHandle } from '../../emulators/ollama-emulator';
+import { loadConfig } from '../../shared/config';
+import { createLocalProvider } from '../providers';
 import { createOllamaProvider } from './ollama-provider';
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
@@ -198,6 +200,109 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.equal(err.retryable, true);
     assert.equal(err.code, 'connection_error');
     assert.match(err.message, /ECONNREFUSED/);
+  });
+
+  it('a 500 for a model too large for the host is permanent, with Ollama\'s own message', async () => {
+    // The wording of ollama/ollama llm/server.go (released versions): "model requires more system memory (%s) than is available (%s)".
+    const big = await startOllamaEmulator({ tooLargeModels: ['llama3.2'] });
+    try {
+      const err = await rejection(createOllamaProvider({ host: big.url, defaultModel: 'llama3.2', timeoutMs: 5000 }).generate({ prompt: 'hi' }));
+      assert.equal(err.retryable, false);
+      assert.equal(err.status, 500);
+      assert.equal(err.code, 'model_load_failed');
+      assert.ok(err.message.includes(TOO_LARGE_MESSAGE), err.message);
+      assert.match(err.message, /smaller model/);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('sends keep_alive and num_ctx on every call (a bare number of seconds as a number, as Ollama decodes it)', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const p = createOllamaProvider({
+      host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, keepAlive: '600', numCtx: 8192,
+      fetch: (input, init) => {
+        bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
+        return fetch(input, init);
+      },
+    });
+    await p.generate({ prompt: 'hi' });
+    assert.equal(bodies[0]!.keep_alive, 600);
+    assert.equal((bodies[0]!.options as { num_ctx?: number }).num_ctx, 8192);
+    // A string "600" is what Ollama refuses: Go's time.ParseDuration wants a unit.
+    const raw = await fetch(`${emu.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: [], keep_alive: '600' }) });
+    assert.equal(raw.status, 400);
+    assert.deepEqual(await raw.json(), { error: 'time: missing unit in duration "600"' });
+  });
+
+  it('keep_alive keeps the model loaded between calls: only the first call pays the cold load', async () => {
+    const cold = await startOllamaEmulator({ coldLoadMs: 400 });
+    try {
+      const p = createOllamaProvider({ host: cold.url, defaultModel: 'llama3.2', timeoutMs: 5000, keepAlive: '30m' });
+      const first = await p.generate({ prompt: 'one' });
+      const second = await p.generate({ prompt: 'two' });
+      assert.ok(first.latencyMs >= 390, `cold ${first.latencyMs} ms`);
+      assert.ok(second.latencyMs < 300, `warm ${second.latencyMs} ms`);
+      const expires = new Date((await (await fetch(`${cold.url}/api/ps`)).json() as { models: { expires_at: string }[] }).models[0]!.expires_at).getTime();
+      assert.ok(expires - Date.now() > 25 * 60_000, 'loaded for the configured 30m, not Ollama\'s default 5m');
+    } finally {
+      await cold.close();
+    }
+  });
+
+  describe('thinking models (ollama/ollama server/routes.go ChatHandler: thinking is on unless think is false)', () => {
+    let thinker: EmulatorHandle;
+    before(async () => {
+      thinker = await startOllamaEmulator({ models: ['qwen3:0.6b', 'llama3.2'], thinkingTokens: 30 });
+    });
+    after(async () => {
+      await thinker.close();
+    });
+    const qwen = () => createOllamaProvider({ host: thinker.url, defaultModel: 'qwen3:0.6b', timeoutMs: 5000 });
+
+    it('thinking is off unless the call asks: the whole maxTokens goes to the answer', async () => {
+      const reply = await qwen().generate({ prompt: 'Tell me about queues', maxTokens: 20 });
+      assert.equal(reply.text.split(/\s+/).length, 20);
+      assert.match(reply.text, /^\[emulated ollama qwen3:0\.6b\]/);
+      assert.equal(reply.outputTokens, 20);
+      assert.equal(reply.thinking, undefined);
+      // think:false is accepted by a model that cannot think, too.
+      const plain = await createOllamaProvider({ host: thinker.url, defaultModel: 'llama3.2', timeoutMs: 5000 }).generate({ prompt: 'hi' });
+      assert.equal(plain.stopReason, 'stop');
+    });
+
+    it('with think the reasoning comes back apart from the answer', async () => {
+      const reply = await qwen().generate({ prompt: 'Tell me about queues', think: true });
+      assert.equal(reply.thinking!.split(/\s+/).length, 30);
+      assert.match(reply.text, /^\[emulated ollama qwen3:0\.6b\]/);
+      assert.ok(!reply.text.includes(reply.thinking!.slice(0, 20)), 'no reasoning in the answer');
+      assert.equal(reply.outputTokens, 30 + reply.text.split(/\s+/).length);
+    });
+
+    it('thinking that uses the whole maxTokens is a permanent error that says what to change', async () => {
+      const err = await rejection(qwen().generate({ prompt: 'Tell me about queues', think: true, maxTokens: 25 }));
+      assert.equal(err.retryable, false);
+      assert.equal(err.code, 'empty_answer');
+      assert.match(err.message, /raise maxTokens or turn thinking off/);
+    });
+  });
+
+  it('flags a prompt that cannot have fit num_ctx (Ollama cuts it silently, server/prompt.go chatPrompt)', async () => {
+    const history = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${'word '.repeat(30)}` }));
+    const p = createOllamaProvider({ host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, numCtx: 100 });
+    const cut = await p.generate({ prompt: 'What next?', history });
+    assert.equal(cut.promptTruncated, true);
+    assert.ok(cut.inputTokens <= 100, `evaluated ${cut.inputTokens}`);
+    const fits = await p.generate({ prompt: 'What next?', history: history.slice(-2) });
+    assert.equal(fits.promptTruncated, undefined);
+  });
+
+  it('a worker configured with OLLAMA_HOST in Ollama\'s own host:port form (the systemd drop-in) talks to Ollama', async () => {
+    const config = loadConfig({ OLLAMA_HOST: `127.0.0.1:${emu.port}`, OLLAMA_MODEL: 'llama3.2' });
+    emu.faults.resetStats();
+    const reply = await createLocalProvider(config).generate({ prompt: 'hi' });
+    assert.match(reply.text, /emulated ollama/);
+    assert.equal(emu.stats().byRoute.chat, 1);
   });
 
   it('rejects missing required options', () => {

@@ -7,9 +7,19 @@
  * combining `call.signal` and the call timeout (`abortScope`, freed when the call ends). Aborting really
  * closes the socket (the request does not run on after the job gave up).
  *
+ * Every call sends `think` (false unless the call asks for thinking: current Ollama turns thinking
+ * on by default for models that can think, and the reasoning then eats `num_predict`),
+ * `keep_alive` (so the model stays loaded between turns) and `options.num_ctx` when configured.
+ * The reasoning of a thinking call comes back in `reply.thinking`, never in `reply.text`.
+ * `reply.promptTruncated` is set when Ollama must have cut the prompt to the context window (it
+ * does so silently, ollama/ollama `server/prompt.go` `chatPrompt`): known only with `numCtx`.
+ *
  * Errors are {@link ProviderError}s with `provider: 'ollama'`:
  * - 404 (unknown model): permanent, code `model_not_found`, the message names the model and `ollama pull <model>`;
- * - 400 and other 4xx: permanent; 408/429/5xx: retryable (see `isRetryableStatus`);
+ * - 400 and other 4xx: permanent; 408/429/5xx: retryable (see `isRetryableStatus`), except the 500s
+ *   that no retry can fix (the model does not fit in memory, see {@link PERMANENT_500}): permanent,
+ *   code `model_load_failed`, with Ollama's message;
+ * - a thinking call that spent its whole `num_predict` on reasoning (no answer): permanent, code `empty_answer`;
  * - timeout: retryable, code `timeout`, "timed out after N ms";
  * - connection refused/reset: retryable, code `connection_error`;
  * - `call.signal` aborted: `name === 'AbortError'`, code `aborted`, not retryable, so callers can
@@ -19,7 +29,7 @@
  * const ollama = createOllamaProvider({ host: config.ollamaHost, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs });
  * const reply = await ollama.generate({ prompt: 'Ask a follow-up question about: ...', signal });
  */
-import { Ollama, type Message } from 'ollama';
+import { Ollama, type ChatResponse, type Message } from 'ollama';
 import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../../shared/llm';
 import { abortScope, type AbortScope } from '../abort-scope';
@@ -34,6 +44,35 @@ export interface OllamaProviderOptions {
   timeoutMs: number;
   /** The fetch used under the client. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
+  /** `keep_alive` sent with every call (OLLAMA_KEEP_ALIVE), e.g. `30m`, `-1` or seconds. Default: Ollama's own. */
+  keepAlive?: string;
+  /** `options.num_ctx` sent with every call (OLLAMA_NUM_CTX). Default: the model's (Ollama's) default. */
+  numCtx?: number;
+}
+
+/**
+ * Ollama 500 messages that mean the model cannot run on this host at all, so a retry cannot help.
+ * Wording from ollama/ollama `llm/server.go` (released versions: "model requires more system
+ * memory (%s) than is available (%s)") and the out-of-memory substrings of `llm/status.go`.
+ */
+export const PERMANENT_500 = /model requires more system memory|insufficient memory|not enough memory|out of (device )?memory|unable to load full model/i;
+
+/**
+ * `keep_alive` as Ollama's JSON decoder takes it (ollama/ollama `api/types.go`, `Duration.UnmarshalJSON`):
+ * a number is seconds, a string must carry a unit, so a bare number in OLLAMA_KEEP_ALIVE is sent as a number.
+ */
+export function keepAliveValue(value: string): string | number {
+  return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * A lower bound on the tokens of a text: a tokenizer gives at least one token per
+ * whitespace-separated word. Used to tell that a prompt cannot have fit the context window.
+ */
+export function minTokens(text: string): number {
+  let n = 0;
+  for (const w of text.split(/\s+/)) if (w) n++;
+  return n;
 }
 
 interface CallContext {
@@ -85,6 +124,13 @@ function classify(err: unknown, ctx: CallContext): ProviderError {
         { code: 'model_not_found', retryable: false, status, cause: err },
       );
     }
+    if (status === 500 && PERMANENT_500.test(upstream)) {
+      return new ProviderError(
+        'ollama',
+        `Ollama at ${ctx.host} cannot load model "${ctx.model}": ${upstream}. Use a smaller model (or quantisation), lower OLLAMA_NUM_CTX, or free memory on that host`,
+        { code: 'model_load_failed', retryable: false, status, cause: err },
+      );
+    }
     const retryable = isRetryableStatus(status);
     const code = status === 429 ? 'throttled' : retryable ? 'upstream_unavailable' : status === 400 ? 'invalid_request' : 'upstream_error';
     return new ProviderError('ollama', `Ollama answered ${status} for model "${ctx.model}": ${upstream}`, { code, retryable, status, cause: err });
@@ -115,7 +161,8 @@ function classify(err: unknown, ctx: CallContext): ProviderError {
  * Builds the Ollama {@link LlmProvider}. Throws a TypeError when a required option is missing.
  */
 export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
-  const { host, defaultModel, timeoutMs } = opts;
+  const { host, defaultModel, timeoutMs, numCtx } = opts;
+  const keepAlive = opts.keepAlive === undefined ? undefined : keepAliveValue(opts.keepAlive);
   if (!host) throw new TypeError('createOllamaProvider: host is required');
   if (!defaultModel) throw new TypeError('createOllamaProvider: defaultModel is required');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createOllamaProvider: timeoutMs must be > 0');
@@ -147,23 +194,49 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     if (call.system) messages.push({ role: 'system', content: call.system });
     for (const turn of call.history ?? []) messages.push({ role: turn.role, content: turn.content });
     messages.push({ role: 'user', content: call.prompt });
-    const options: { temperature?: number; num_predict?: number } = {};
+    const options: { temperature?: number; num_predict?: number; num_ctx?: number } = {};
     if (call.temperature !== undefined) options.temperature = call.temperature;
     if (call.maxTokens !== undefined) options.num_predict = call.maxTokens;
+    if (numCtx !== undefined) options.num_ctx = numCtx;
+    const think = call.think === true;
 
     const startedAt = performance.now();
+    let res: ChatResponse;
     try {
-      const res = await client.chat({ model: ctx.model, messages, stream: false, options });
-      return {
-        text: res.message?.content ?? '',
-        model: res.model || ctx.model,
-        inputTokens: res.prompt_eval_count ?? 0,
-        outputTokens: res.eval_count ?? 0,
-        stopReason: res.done_reason || 'stop',
-        latencyMs: Math.round(performance.now() - startedAt),
-      };
+      res = await client.chat({
+        model: ctx.model, messages, stream: false, options, think, ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }),
+      });
     } catch (err) {
       throw classify(err, ctx);
     }
+    const text = res.message?.content ?? '';
+    const thinking = res.message?.thinking ?? '';
+    const stopReason = res.done_reason || 'stop';
+    if (think && text.trim() === '' && thinking !== '') {
+      throw new ProviderError(
+        'ollama',
+        `Ollama model "${ctx.model}" spent its whole output budget (${res.eval_count ?? '?'} tokens, done_reason "${stopReason}") thinking and gave no answer; raise maxTokens or turn thinking off for this conversation`,
+        { code: 'empty_answer', retryable: false },
+      );
+    }
+    const inputTokens = res.prompt_eval_count ?? 0;
+    const reply: LlmReply = {
+      text, model: res.model || ctx.model, inputTokens, outputTokens: res.eval_count ?? 0, stopReason,
+      latencyMs: Math.round(performance.now() - startedAt),
+    };
+    if (think && thinking !== '') reply.thinking = thinking;
+    if (numCtx !== undefined && promptCut(messages, inputTokens, numCtx)) reply.promptTruncated = true;
+    return reply;
   }
+}
+
+/**
+ * Whether Ollama cut the prompt: it drops the oldest messages (then the start of the last one)
+ * until the prompt fits `num_ctx`, and says nothing. `prompt_eval_count` cannot be compared with
+ * the prompt's size directly (a prompt-cache hit evaluates fewer tokens), so: the prompt has more
+ * words than the window holds tokens, or the evaluated prompt filled the window.
+ */
+function promptCut(messages: Message[], promptEvalCount: number, numCtx: number): boolean {
+  const atLeast = messages.reduce((n, m) => n + minTokens(m.content), 0);
+  return atLeast > numCtx || promptEvalCount >= numCtx;
 }
