@@ -161,7 +161,13 @@ export async function startSeedLambda(bedrock: SeedBedrock, opts: { crash?: () =
       void (async () => {
         const crashed = opts.crash?.();
         if (crashed) return answer(res, { errorMessage: crashed, errorType: 'java.lang.RuntimeException' });
-        const event = JSON.parse(raw) as { queryStringParameters?: Record<string, string> | null; requestContext?: { requestId?: string } | null };
+        let event: { queryStringParameters?: Record<string, string> | null; requestContext?: { requestId?: string } | null };
+        try {
+          event = JSON.parse(raw) as typeof event;
+        } catch (err) {
+          // The Java runtime cannot deserialise the event: a function error, passed on with HTTP 200.
+          return answer(res, { errorMessage: `com.fasterxml.jackson.core.JsonParseException: ${(err as Error).message}`, errorType: 'java.lang.RuntimeException' });
+        }
         const requestId = event.requestContext?.requestId ?? 'unknown';
         const query = event.queryStringParameters?.query;
         if (query === undefined || query === null) return answer(res, { statusCode: 400, body: "Bad Request: Missing required 'query' parameter" });
