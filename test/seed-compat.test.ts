@@ -54,10 +54,21 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
   for (const [name, gatewayOpts] of GATEWAYS) {
     describe(`our Lambda behind a local ${name} gateway`, () => {
       let gateway: LocalGateway;
+      /** The body of each event the Lambda received, API Gateway's base64 envelope removed. */
+      const bodies: string[] = [];
 
       before(async () => {
         const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL, requestTimeoutMs: 10_000 });
-        gateway = await startLocalGateway({ port: 0, ...gatewayOpts, handler: createHandler({ converse, logger: silentLogger }) });
+        const handler = createHandler({ converse, logger: silentLogger });
+        gateway = await startLocalGateway({
+          port: 0,
+          ...gatewayOpts,
+          handler: (event, context) => {
+            const body = (event as { body?: string | null }).body ?? '';
+            bodies.push(event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body);
+            return handler(event, context);
+          },
+        });
       });
       after(async () => {
         await gateway.close();
@@ -87,6 +98,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       it('our cloud client with envelope "seed" gets the full reply (ours is a superset of BedrockResponse)', async () => {
         const cloud = createCloudClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
         const reply = await cloud.generate({ prompt: 'Through the seed envelope?', model: 'amazon.nova-lite-v1:0', maxTokens: 400 });
+        assert.match(bodies.at(-1) ?? '', /^\{"queryStringParameters":\{"query":"[A-Za-z0-9+/]+={0,2}"\},"requestContext":\{"requestId":"[0-9a-f-]{36}"\}\}$/, "the seed's JSON went over the wire");
         assert.match(reply.text, /^\[emulated bedrock amazon\.nova-lite-v1:0\] .*Through the seed envelope\?/);
         assert.equal(reply.model, 'amazon.nova-lite-v1:0');
         assert.ok(reply.inputTokens > 0 && reply.outputTokens > 0);
