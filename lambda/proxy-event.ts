@@ -18,8 +18,8 @@
  * | false             | anything that is not base64 text | raw bytes squeezed through a text API     | 400 invalid_base64 |
  * |                   |                                  | (lossy: UTF-8 mangles them)               |                   |
  * | either            | empty                            |                                           | 400 empty_body    |
-| either            | JSON starting with `{`           | the seed's client: its envelope, see      | the base64 of     |
-|                   |                                  | seed-envelope.ts                          | `query`, decoded  |
+ * | either            | JSON starting with `{`           | the seed's client: its envelope, see      | the base64 of     |
+ * |                   |                                  | seed-envelope.ts                          | `query`, decoded  |
  *
  * The content type is not needed to decide: once the envelope is removed, the bytes' shape says
  * which case applies (see base64-body.ts for why that is unambiguous).

@@ -9,6 +9,8 @@
  * 3. our cloud client with `seed` → our own Lambda through the local gateway.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../lambda/bedrock-client';
 import { createHandler } from '../lambda/handler';
@@ -152,6 +154,28 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       const req = decodeSeedRequest(javaBase64Decode(json.queryStringParameters.query));
       assert.equal(req.inputText, 'Hello seed');
       assert.deepEqual(req.parameters, { temperature: '0.4', max_tokens: '300' });
+    });
+
+    it('an empty completion (the seed trims it; an empty BedrockResponse is body "") comes back as empty text', async () => {
+      next = async () => '  \n ';
+      const reply = await cloud.generate({ prompt: 'say nothing' });
+      assert.equal(reply.text, '');
+      assert.equal(reply.stopReason, 'unknown');
+    });
+
+    it('a 200 envelope whose body is not base64 protobuf is permanent invalid_protobuf', async () => {
+      const server = http.createServer((_req, res) => res.end(JSON.stringify({ statusCode: 200, headers: {}, body: 'not base64!' })));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod/generate`;
+        const err = await rejection(createCloudClient({ url, timeoutMs: 5_000, envelope: 'seed' }).generate({ prompt: 'x' }));
+        assert.equal(err.code, 'invalid_protobuf');
+        assert.equal(err.retryable, false);
+        assert.match(err.message, /answered 200 with a body that is not base64 of a protobuf LlmResponse \(11 characters\)/, "the envelope's body was read");
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
     });
 
     it('the worker builds it from API_GATEWAY_ENVELOPE=seed', async () => {

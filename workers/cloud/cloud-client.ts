@@ -206,13 +206,15 @@ function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
       details: { url: ctx.url, requestId: typeof reply.headers?.['X-Request-ID'] === 'string' ? reply.headers['X-Request-ID'] : undefined },
     });
   }
+  // Unlike a bare body, an empty message is a real answer here: the seed encodes an empty
+  // (trimmed) completion as zero bytes, `body: ""`. It passes on as empty text, as in `proxy` mode.
   let decoded: LlmResponse | undefined;
   try {
     decoded = decodeResponse(fromBase64(reply.body));
   } catch {
     decoded = undefined;
   }
-  if (!decoded || !(decoded.outputText || decoded.tokens?.length || decoded.error)) {
+  if (!decoded) {
     throw new ProviderError('api-gateway', `Lambda answered ${status} with a body that is not base64 of a protobuf LlmResponse (${reply.body.length} characters)`, {
       status,
       code: 'invalid_protobuf',
