@@ -69,11 +69,11 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
     it('flags the reply binary only for clients whose first Accept type is protobuf', async () => {
       const binary = await handler(v1Event({ request, headers: { Accept: 'application/x-protobuf' } }));
       assert.equal(binary.isBase64Encoded, true);
-      const seed = await handler(v1Event({ request }));
-      assert.equal(seed.isBase64Encoded, false);
+      const text = await handler(v1Event({ request }));
+      assert.equal(text.isBase64Encoded, false);
       const wildcard = await handler(v2Event({ request, headers: { accept: '*/*' } }));
       assert.equal(wildcard.isBase64Encoded, false);
-      for (const r of [binary, seed, wildcard]) assert.match(decodeResponseBase64(r.body).outputText, /emulated bedrock/);
+      for (const r of [binary, text, wildcard]) assert.match(decodeResponseBase64(r.body).outputText, /emulated bedrock/);
     });
 
     it('uses the model, system prompt, history and max_tokens the request names', async () => {

@@ -1,6 +1,8 @@
 /**
  * The Lambda behind API Gateway: base64 protobuf `LlmRequest` in, Bedrock Converse call,
- * base64 protobuf `LlmResponse` out. Accepts REST (payload 1.0) and HTTP API (2.0) proxy events.
+ * base64 protobuf `LlmResponse` out. Accepts REST (payload 1.0) and HTTP API (2.0) proxy events,
+ * and the seed's JSON envelope as the event (non-proxy integration) or as a proxy event's body,
+ * answering those in the seed's envelope (seed-envelope.ts).
  * Never throws: every failure becomes a proxy result with a fitting status and an error detail.
  *
  * | failure                                   | status |
@@ -27,6 +29,7 @@ import { createBedrockConverse, type ConverseFn } from './bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
 import { errorDetailOf, errorResult, protobufResult } from './proxy-response';
 import type { LambdaContext, ProxyEvent, ProxyHandler, ProxyResult } from './proxy-types';
+import type { SeedCall } from './seed-envelope';
 import { validateLlmRequest } from './request-validation';
 
 /** The logging calls the handler makes (pino's signature). */
@@ -102,9 +105,11 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
     let accept: string | undefined;
     let echo: Pick<LlmResponse, 'conversationId' | 'turn'> = {};
     let logger: HandlerLogger | undefined = deps.logger;
+    let seed: SeedCall | undefined;
     try {
       ({ logger } = resolve());
       const req = parseProxyEvent(event);
+      seed = req.seed;
       accept = req.headers['accept'];
       if (req.method !== 'POST') {
         const detail = { code: 'method_not_allowed', message: `method ${req.method} not allowed: POST a base64 protobuf LlmRequest`, retryable: false, status: 405 };
@@ -151,6 +156,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           ...echo,
         },
         accept,
+        seed,
       );
     } catch (err) {
       const detail = errorDetailOf(err);
@@ -158,7 +164,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       if (!logger) console.error(JSON.stringify({ level: 'error', msg: 'handler failed before its logger existed', ...log }));
       else if (detail.status >= 500) logger.error(log, 'request failed');
       else logger.warn(log, 'request rejected');
-      return errorResult(detail, accept, echo);
+      return errorResult(detail, accept, echo, {}, seed);
     }
   };
 }

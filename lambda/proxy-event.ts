@@ -1,13 +1,15 @@
 /**
  * Reads an API Gateway proxy event — REST API (payload 1.0) or HTTP API (payload 2.0) — into one
- * normalised request, and extracts the protobuf bytes its body carries.
+ * normalised request, and extracts the protobuf bytes its body carries. The seed's JSON envelope
+ * (see seed-envelope.ts) is recognised too: as the event itself (non-proxy integration, `format:
+ * 'seed'`) or as a proxy event's body (a body starting with `{`); then the bytes are its `query`.
  *
  * Accepted body encodings (each one tested in proxy-event.test.ts):
  *
  * | `isBase64Encoded` | body (after the envelope)        | who sends it                              | result            |
  * |-------------------|----------------------------------|-------------------------------------------|-------------------|
- * | false             | base64 text (line breaks allowed)| seed client; API without binary types;    | decoded once      |
- * |                   |                                  | any text content type                     |                   |
+ * | false             | base64 text (line breaks allowed)| curl, text clients; API without binary    | decoded once      |
+ * |                   |                                  | types; any text content type              |                   |
  * | true              | base64 text of the message       | base64-text client through an API whose   | envelope decoded, |
  * |                   |                                  | binary media types match (REST with       | then decoded again|
  * |                   |                                  | `application/x-protobuf`, HTTP API always)|                   |
@@ -16,6 +18,8 @@
  * | false             | anything that is not base64 text | raw bytes squeezed through a text API     | 400 invalid_base64 |
  * |                   |                                  | (lossy: UTF-8 mangles them)               |                   |
  * | either            | empty                            |                                           | 400 empty_body    |
+ * | either            | JSON starting with `{`           | the seed's client: its envelope, see      | the base64 of     |
+ * |                   |                                  | seed-envelope.ts                          | `query`, decoded  |
  *
  * The content type is not needed to decide: once the envelope is removed, the bytes' shape says
  * which case applies (see base64-body.ts for why that is unambiguous).
@@ -24,10 +28,12 @@ import { ValidationError } from '../shared/errors';
 import { fromBase64 } from '../proto/codec';
 import { protobufBytesOf } from './base64-body';
 import type { HeaderMap, ProxyEvent, ProxyEventV2 } from './proxy-types';
+import { seedCallInBody, seedCallOfEvent, seedQueryBytes, type SeedCall } from './seed-envelope';
 
 /** The normalised request. */
 export interface ProxyRequest {
-  format: 'v1' | 'v2';
+  /** `seed`: the event is the seed's JSON itself (non-proxy integration; method taken as POST). */
+  format: 'v1' | 'v2' | 'seed';
   method: string;
   path: string;
   /** Lower-case header names. */
@@ -36,6 +42,8 @@ export interface ProxyRequest {
   body: Buffer;
   isBase64Encoded: boolean;
   requestId?: string;
+  /** Set when the request is in the seed's JSON envelope: the answer must be in it too. */
+  seed?: SeedCall;
 }
 
 const ENVELOPE_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -56,6 +64,10 @@ function isV2(event: ProxyEvent): event is ProxyEventV2 {
  */
 export function parseProxyEvent(event: unknown): ProxyRequest {
   if (typeof event !== 'object' || event === null) throw new ValidationError('event is not an API Gateway proxy event', undefined, 400, 'invalid_event');
+  const seedEvent = seedCallOfEvent(event);
+  if (seedEvent) {
+    return { format: 'seed', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), isBase64Encoded: false, requestId: seedEvent.requestId, seed: seedEvent };
+  }
   const e = event as ProxyEvent;
   let format: 'v1' | 'v2';
   let method: unknown;
@@ -96,6 +108,7 @@ export function parseProxyEvent(event: unknown): ProxyRequest {
     body,
     isBase64Encoded,
     requestId,
+    seed: seedCallInBody(body),
   };
 }
 
@@ -104,6 +117,7 @@ export function parseProxyEvent(event: unknown): ProxyRequest {
  * {@link ValidationError} with code `empty_body` or `invalid_base64`.
  */
 export function requestProtobufBytes(req: ProxyRequest): Uint8Array {
+  if (req.seed) return seedQueryBytes(req.seed);
   if (req.body.length === 0) throw new ValidationError('request body is empty: expected a base64 protobuf LlmRequest', undefined, 400, 'empty_body');
   if (req.isBase64Encoded) return protobufBytesOf(req.body);
   // A text body can only be base64 (raw bytes do not survive a text API); line breaks inside

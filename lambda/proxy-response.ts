@@ -1,5 +1,6 @@
 /**
- * Builds the handler's proxy results: protobuf replies, and errors as protobuf or JSON.
+ * Builds the handler's proxy results: protobuf replies, and errors as protobuf or JSON; for a
+ * request in the seed's envelope, both in that envelope (seed-envelope.ts).
  *
  * Base64 decision (see lambda/README.md, "Base64 and binary media types"): the body is always
  * base64 of the protobuf bytes; only the `isBase64Encoded` flag depends on the client.
@@ -13,6 +14,7 @@
 import { encodeResponseBase64, type ErrorDetail, type LlmResponse } from '../proto/codec';
 import { PipelineError } from '../shared/errors';
 import type { ProxyResult } from './proxy-types';
+import { seedErrorText, seedResult, type SeedCall } from './seed-envelope';
 
 export const PROTOBUF_TYPE = 'application/x-protobuf';
 const BINARY_TYPES = new Set([PROTOBUF_TYPE, 'application/octet-stream']);
@@ -36,8 +38,12 @@ export function wantsJson(accept: string | undefined): boolean {
   return types.includes('application/json') && !types.includes(PROTOBUF_TYPE);
 }
 
-/** A protobuf reply, base64 in the body, flagged binary only for clients that ask for it. */
-export function protobufResult(statusCode: number, message: LlmResponse, accept: string | undefined): ProxyResult {
+/**
+ * A protobuf reply, base64 in the body, flagged binary only for clients that ask for it; for a
+ * `seed` call, the base64 in the seed's JSON envelope.
+ */
+export function protobufResult(statusCode: number, message: LlmResponse, accept: string | undefined, seed?: SeedCall): ProxyResult {
+  if (seed) return seedResult(seed, statusCode, encodeResponseBase64(message));
   return {
     statusCode,
     headers: { 'Content-Type': PROTOBUF_TYPE },
@@ -55,13 +61,18 @@ export function errorDetailOf(err: unknown): ErrorDetail {
   return { code: 'internal_error', message: 'internal error in the Lambda handler', retryable: false, status: 500 };
 }
 
-/** An error reply: JSON `{ error: { code, message, retryable } }` when asked for, else protobuf. */
+/**
+ * An error reply: JSON `{ error: { code, message, retryable } }` when asked for, else protobuf;
+ * for a `seed` call, the seed's plain-text error in its envelope.
+ */
 export function errorResult(
   detail: ErrorDetail,
   accept: string | undefined,
   echo: Pick<LlmResponse, 'conversationId' | 'turn'> = {},
   extraHeaders: Record<string, string> = {},
+  seed?: SeedCall,
 ): ProxyResult {
+  if (seed) return seedResult(seed, detail.status, seedErrorText(detail));
   if (wantsJson(accept)) {
     return {
       statusCode: detail.status,

@@ -1,11 +1,9 @@
 /**
  * The whole cloud path with real parts only: axios cloud client → local API Gateway (node:http)
  * → Lambda handler in-process → real @aws-sdk/client-bedrock-runtime → Bedrock emulator.
- * Also a seed-style client (its own 2-field .proto, base64 text over plain axios).
+ * The seed's own client and Lambda (its JSON envelope) are in test/seed-compat.test.ts.
  */
 import assert from 'node:assert/strict';
-import axios from 'axios';
-import protobuf from 'protobufjs';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../lambda/bedrock-client';
 import { createHandler } from '../lambda/handler';
@@ -17,14 +15,6 @@ import { createCloudClient } from '../workers/cloud/cloud-client';
 
 const DEFAULT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const API_KEY = 'test-api-key-1';
-
-/** The seed's wire contract: request fields 1-2, response fields 1-3, nothing else. */
-const SEED_PROTO = `
-syntax = "proto3";
-package seed;
-message LlmRequest { string input_text = 1; map<string, string> parameters = 2; }
-message LlmResponse { string output_text = 1; map<string, float> confidence_scores = 2; repeated string tokens = 3; }
-`;
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
   try {
@@ -139,23 +129,6 @@ for (const format of ['v1', 'v2'] as const) {
       assert.equal(err.name, 'AbortError');
       assert.equal(err.code, 'aborted');
       assert.equal(err.retryable, false);
-    });
-
-    it('a seed client (2-field .proto, base64 text over plain axios) gets output_text back', async () => {
-      const root = protobuf.parse(SEED_PROTO).root;
-      const SeedRequest = root.lookupType('seed.LlmRequest');
-      const SeedResponse = root.lookupType('seed.LlmResponse');
-      const bytes = SeedRequest.encode(SeedRequest.fromObject({ inputText: 'Seed question?', parameters: { temperature: '0.7', max_tokens: '150' } })).finish();
-      const res = await axios.post(`${gateway.url}/generate`, Buffer.from(bytes).toString('base64'), {
-        headers: { 'x-api-key': API_KEY },
-        responseType: 'text',
-        validateStatus: () => true,
-      });
-      assert.equal(res.status, 200, String(res.data));
-      assert.match(res.data as string, /^[A-Za-z0-9+/]+=*$/, 'the seed gets base64 text, as it expects');
-      const reply = SeedResponse.toObject(SeedResponse.decode(Buffer.from(res.data as string, 'base64'))) as { outputText: string; tokens: string[] };
-      assert.match(reply.outputText, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] .*Seed question\?/);
-      assert.deepEqual(reply.tokens, reply.outputText.split(/\s+/).filter(Boolean));
     });
   });
 }

@@ -20,6 +20,7 @@ import type { ProxyEvent, ProxyResult } from '../lambda/proxy-types';
 import { v1Event, v2Event } from '../lambda/test-support/proxy-events';
 import { CONFIG_KEYS } from '../shared/config';
 import { buildLambda, type LambdaBuild } from '../scripts/build-lambda';
+import { decodeSeedResponse, javaBase64Decode, parseSeedEnvelope, seedRequestJson } from './helpers/seed-system';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -130,7 +131,7 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     const [v1, v2] = await invoke([
       // Our cloud client through REST with the binary media type: raw protobuf in, asks for binary.
       v1Event({ request: { inputText: 'What is a stream?', parameters: { temperature: '0.2', max_tokens: '64' } }, mode: 'raw', headers: { Accept: 'application/x-protobuf' } }),
-      // A seed-style client through an HTTP API: base64 text in, no Accept.
+      // A text client (curl) through an HTTP API: base64 text in, no Accept.
       v2Event({ request: { inputText: 'And a queue?', parameters: {}, modelId: 'amazon.nova-micro-v1:0' }, mode: 'text' }),
     ]);
     assert.equal(v1!.statusCode, 200, JSON.stringify(v1));
@@ -157,6 +158,15 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     } finally {
       bedrock.faults.reset();
     }
+  });
+
+  it("the bundle answers the seed's JSON as a non-proxy event, in the seed's envelope", async () => {
+    const before = bedrock.stats().calls;
+    const [result] = await invoke([JSON.parse(seedRequestJson('Seed through the bundle?')) as ProxyEvent]);
+    const envelope = parseSeedEnvelope(JSON.stringify(result));
+    assert.equal(envelope.statusCode, 200, envelope.body);
+    assert.match(decodeSeedResponse(javaBase64Decode(envelope.body)).outputText, /emulated bedrock.*Seed through the bundle\?/);
+    assert.equal(bedrock.stats().calls - before, 1);
   });
 
   it('the SAM template deploys this package: handler, runtime, binary protobuf, Bedrock permission, API key or IAM auth', () => {

@@ -19,6 +19,7 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
     sigv4: config.apiGatewaySigv4 ? { region: config.awsRegion } : undefined,
     timeoutMs: config.apiGatewayTimeoutMs,
     defaultModel: config.bedrockModelId,
+    envelope: config.apiGatewayEnvelope,
   });
 }
 

@@ -5,7 +5,16 @@
  * Wire: body = base64 text of the `LlmRequest`, `Content-Type: application/x-protobuf`,
  * `Accept: application/x-protobuf`. The reply is read whether it arrives as raw protobuf bytes
  * (API Gateway decoded the Lambda's base64: HTTP API, or REST with binary media types) or as
- * base64 text (REST without binary media types, or the seed's Lambda).
+ * base64 text (REST without binary media types).
+ *
+ * With `envelope: 'seed'` (API_GATEWAY_ENVELOPE=seed) it speaks the original system's envelope
+ * instead, to call a deployed seed Lambda (non-proxy integration) or ours: the JSON
+ * `{"queryStringParameters":{"query":<base64>},"requestContext":{"requestId":<uuid>}}` in, the JSON
+ * `{"statusCode","headers","body":<base64>}` out (workers/cloud/seed-envelope.ts). The envelope's
+ * `statusCode` counts, not HTTP's: 400 permanent (unless the text is an AWS SDK throttle/5xx),
+ * 500 retryable, others as below; its plain-text `body` is the message. The seed Lambda reads only
+ * `input_text` and `parameters` and answers only `output_text`/`tokens`: history, system prompt and
+ * model id are sent but ignored there, token counts come back 0.
  *
  * Errors are {@link ProviderError}s with `provider: 'api-gateway'`:
  * - non-2xx: `status` set; message and code from the Lambda's protobuf error detail, a JSON
@@ -19,13 +28,15 @@
  * const cloud = createCloudClient({ url: config.apiGatewayUrl, apiKey: config.apiGatewayApiKey, timeoutMs: config.apiGatewayTimeoutMs });
  * const reply = await cloud.generate({ prompt: 'What is a stream?', signal });
  */
+import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { protobufBytesOf } from '../../lambda/base64-body';
-import { decodeResponse, encodeRequestBase64, type LlmRequest, type LlmResponse } from '../../proto/codec';
+import { decodeResponse, encodeRequestBase64, fromBase64, type LlmRequest, type LlmResponse } from '../../proto/codec';
 import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../../shared/llm';
 import { abortScope, type AbortScope } from '../abort-scope';
+import { lambdaFunctionError, parseSeedReply, seedErrorRetryable, seedRequestBody } from './seed-envelope';
 import { createSigV4Signer } from './sigv4-signer';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -46,6 +57,8 @@ export interface CloudClientOptions {
   defaultModel?: string;
   /** The axios instance. Default `axios.create()`. */
   axios?: AxiosInstance;
+  /** Wire envelope (API_GATEWAY_ENVELOPE): `proxy` (default, base64 protobuf body) or `seed` (the seed's JSON). */
+  envelope?: 'proxy' | 'seed';
 }
 
 interface CallContext {
@@ -146,7 +159,8 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
   }
   const decoded = tryDecode(bytes);
   if (!decoded) {
-    throw new ProviderError('api-gateway', `API Gateway answered ${status} with a body that is not a protobuf LlmResponse (raw or base64, ${bytes.length} bytes)`, {
+    const hint = parseSeedReply(bytes) || lambdaFunctionError(bytes) !== undefined ? ': the answer is JSON as from a Lambda behind a non-proxy integration (the seed\'s); set API_GATEWAY_ENVELOPE=seed' : '';
+    throw new ProviderError('api-gateway', `API Gateway answered ${status} with a body that is not a protobuf LlmResponse (raw or base64, ${bytes.length} bytes)${hint}`, {
       status,
       code: 'invalid_protobuf',
       retryable: false,
@@ -159,6 +173,57 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
       code: e.code || 'upstream_error',
       retryable: e.retryable === true,
     });
+  }
+  return decoded;
+}
+
+/**
+ * The check of an answer in the seed's envelope: the envelope's `statusCode` and `body` decide;
+ * an answer without the envelope is API Gateway's own (checked as usual) or Lambda's function error.
+ */
+function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
+  const bytes = Buffer.from(res.data as ArrayBuffer);
+  const reply = parseSeedReply(bytes);
+  if (!reply) {
+    if (res.status < 200 || res.status >= 300) return checkOk(res, ctx);
+    const crashed = lambdaFunctionError(bytes);
+    if (crashed !== undefined) {
+      throw new ProviderError('api-gateway', `the Lambda failed: ${crashed}`, { status: 502, code: 'lambda_error', retryable: true, details: { url: ctx.url } });
+    }
+    const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
+    throw new ProviderError('api-gateway', `API Gateway answered ${res.status} without the seed's JSON envelope {statusCode, body} (API_GATEWAY_ENVELOPE=seed): ${snippet || 'empty body'}`, {
+      status: res.status,
+      code: 'invalid_envelope',
+      retryable: false,
+    });
+  }
+  const status = reply.statusCode;
+  if (status < 200 || status >= 300) {
+    throw new ProviderError('api-gateway', `Lambda answered ${status}: ${reply.body || 'no body'}`, {
+      status,
+      code: `http_${status}`,
+      retryable: seedErrorRetryable(status, reply.body, isRetryableStatus),
+      details: { url: ctx.url, requestId: typeof reply.headers?.['X-Request-ID'] === 'string' ? reply.headers['X-Request-ID'] : undefined },
+    });
+  }
+  // Unlike a bare body, an empty message is a real answer here: the seed encodes an empty
+  // (trimmed) completion as zero bytes, `body: ""`. It passes on as empty text, as in `proxy` mode.
+  let decoded: LlmResponse | undefined;
+  try {
+    decoded = decodeResponse(fromBase64(reply.body));
+  } catch {
+    decoded = undefined;
+  }
+  if (!decoded) {
+    throw new ProviderError('api-gateway', `Lambda answered ${status} with a body that is not base64 of a protobuf LlmResponse (${reply.body.length} characters)`, {
+      status,
+      code: 'invalid_protobuf',
+      retryable: false,
+    });
+  }
+  if (decoded.error) {
+    const e = decoded.error;
+    throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, { status: e.status || status, code: e.code || 'upstream_error', retryable: e.retryable === true });
   }
   return decoded;
 }
@@ -209,8 +274,11 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
       conversationId: call.conversationId || undefined,
       turn: call.turn || undefined,
     };
-    const body = encodeRequestBase64(request);
-    let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: PROTOBUF };
+    const seed = opts.envelope === 'seed';
+    const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
+    // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
+    // passthrough on the content type, so the same one is sent.
+    let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: seed ? 'application/json' : PROTOBUF };
     if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
 
     const startedAt = performance.now();
@@ -230,7 +298,7 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
     } catch (err) {
       throw classifyThrown(err, ctx);
     }
-    const reply = checkOk(res, ctx);
+    const reply = seed ? checkSeedOk(res, ctx) : checkOk(res, ctx);
     return {
       text: reply.outputText,
       model: reply.modelId || ctx.model || 'unknown',
