@@ -120,6 +120,27 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
   /** A transcript as the worker wrote it, read straight from the volume. */
   const readTranscript = async (file: string) =>
     ok(await run('docker', ['run', '--rm', '--network', 'none', '-v', `${project}_transcripts:/data/output:ro`, '--entrypoint', 'cat', IMAGE, file], { env }), `cat ${file}`);
+  /** The active cloud and local jobs with the worker holding each (`pb`: `<hostname>-<pid>`, the hostname being the container's short id), read in one script. */
+  const activeJobs = async (): Promise<[string, string][]> => {
+    const script = "local out = {} for _, q in ipairs(ARGV) do for _, id in ipairs(redis.call('LRANGE', KEYS[1] .. ':' .. q .. ':active', 0, -1)) do local pb = redis.call('HGET', KEYS[1] .. ':' .. q .. ':' .. id, 'pb') if pb then table.insert(out, q .. ':' .. id .. ' ' .. pb) end end end return out";
+    const out = await redisCli('EVAL', script, '1', PREFIX, 'cloud', 'local');
+    return out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
+  };
+  /** The worker holding each job (`pb`) and its stalled count (`stc`); `pb` undefined once the job is gone. */
+  const jobStates = async (jobs: string[]): Promise<{ pb?: string; stc: number }[]> => {
+    const script = "local out = {} for _, j in ipairs(ARGV) do local k = KEYS[1] .. ':' .. j if redis.call('EXISTS', k) == 1 then table.insert(out, (redis.call('HGET', k, 'pb') or '-') .. ' ' .. (redis.call('HGET', k, 'stc') or '0')) else table.insert(out, 'gone 0') end end return out";
+    const lines = (await redisCli('EVAL', script, '1', PREFIX, ...jobs)).split('\n');
+    return jobs.map((_, i) => {
+      const [pb, stc] = lines[i]!.split(' ');
+      return { pb: pb === 'gone' ? undefined : pb, stc: Number(stc) };
+    });
+  };
+  /** Sets both emulators' latency per call at run time (`POST /_emulator/faults`), or back to the start-up value. */
+  const emulatorLatency = async (latencyMs: number | undefined) => {
+    const init = latencyMs === undefined ? "{ method: 'DELETE' }" : `{ method: 'POST', body: JSON.stringify({ latencyMs: ${latencyMs} }) }`;
+    const code = `Promise.all([4010, 11434].map((p) => fetch('http://127.0.0.1:' + p + '/_emulator/faults', ${init}).then((r) => { if (!r.ok) throw new Error(p + ': ' + r.status); }))).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); })`;
+    ok(await compose(['exec', '-T', 'emulators', 'node', '-e', code]), `emulator latency ${latencyMs}`);
+  };
   const logsTail = async () => (await compose(['logs', '--no-color', '--tail', '30'])).stdout;
 
   const submit = async (body: Record<string, unknown>) => {
@@ -270,27 +291,45 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
     if (!upDone) this.skip();
     this.timeout(5 * 60_000);
     const workers = [...(await containers('worker-cloud')), ...(await containers('worker-local'))];
-    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => submit({ initialQuery: `Survive a kill ${i}`, maxTurns: 4 })));
-    // Which container holds active jobs: BullMQ records the worker's name (`<hostname>-<pid>`, the
-    // hostname being the container's short id) as `pb` on each job it takes.
+    // Slow calls for the moment of the kill, so the jobs are still running when it lands.
+    await emulatorLatency(2500);
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => submit({ initialQuery: `Survive a kill ${i}`, maxTurns: 3 })));
     const { victim, held } = await poll('a worker container holding active jobs', 30_000, async () => {
       const holders = new Map<string, string[]>();
-      for (const q of ['cloud', 'local']) {
-        for (const job of (await redisCli('LRANGE', `${PREFIX}:${q}:active`, '0', '-1')).split('\n').filter(Boolean)) {
-          const pb = await redisCli('HGET', `${PREFIX}:${q}:${job}`, 'pb');
-          const c = workers.find((w) => pb.startsWith(`${w.slice(0, 12)}-`));
-          if (c) holders.set(c, [...(holders.get(c) ?? []), `${q}:${job}`]);
-        }
+      for (const [job, pb] of await activeJobs()) {
+        const c = workers.find((w) => pb.startsWith(`${w.slice(0, 12)}-`));
+        if (c) holders.set(c, [...(holders.get(c) ?? []), job]);
       }
       const best = [...holders].sort((a, b) => b[1].length - a[1].length)[0];
       return best ? { victim: best[0], held: best[1] } : undefined;
     });
     const killedAt = Date.now();
     ok(await run('docker', ['kill', '-s', 'KILL', victim], { env }), 'docker kill');
+    const me = `${victim.slice(0, 12)}-`;
+    // Landed mid-job: the held jobs are still there, still marked as the dead container's.
+    const atKill = await jobStates(held);
+    const interrupted = held.filter((_, i) => atKill[i]!.pb?.startsWith(me));
+    const deadWorker = atKill.find((st) => st.pb?.startsWith(me))?.pb;
+    assert.ok(interrupted.length > 0, `the kill interrupted none of ${held.join(', ')}: ${JSON.stringify(atKill)}`);
+    // Completed jobs are removed (removeOnComplete), so watch each one go back to work: the stalled
+    // check finds it without its lock, counts it ("stc") and another worker process takes it ("pb").
+    const recoveredMs = new Map<string, number>();
+    await poll('the interrupted jobs to run again in another worker process', 60_000, async () => {
+      const states = await jobStates(interrupted);
+      states.forEach((st, i) => {
+        if (!recoveredMs.has(interrupted[i]!) && st.pb && st.pb !== '-' && st.pb !== deadWorker && st.stc >= 1) recoveredMs.set(interrupted[i]!, Date.now() - killedAt);
+      });
+      const lost = interrupted.filter((j, i) => !states[i]!.pb && !recoveredMs.has(j));
+      assert.deepEqual(lost, [], 'finished without being seen on another container');
+      return recoveredMs.size === interrupted.length ? true : undefined;
+    });
+    await emulatorLatency(undefined);
     const views = await finished(ids, 180_000);
     const doneMs = Date.now() - killedAt;
-    await assertEachTurnOnce(views, 4);
-    console.log(`      kill -s KILL of ${victim.slice(0, 12)} holding ${held.length} job(s) (${held.map((h) => h.replace(/-[0-9a-f-]{36}/, '')).join(', ').slice(0, 120)}): all 10 conversations x 4 turns completed ${(doneMs / 1000).toFixed(1)} s later, each turn once (lock 10 s, stalled check 5 s)`);
+    await assertEachTurnOnce(views, 3);
+    const restarted = ok(await run('docker', ['inspect', '--format', '{{.State.Running}} {{.RestartCount}}', victim], { env }), 'inspect').trim();
+    const times = [...recoveredMs.values()].map((ms) => (ms / 1000).toFixed(1));
+    console.log(`      kill -s KILL of ${victim.slice(0, 12)} holding ${interrupted.length} running job(s): each stalled once and ran again in another worker process ${times.join(', ')} s after the kill (lock 10 s, stalled check 5 s); all ${ids.length} conversations completed ${(doneMs / 1000).toFixed(1)} s after it, each turn once (victim running/restarts: ${restarted})`);
   });
 
   it('docker compose restart redis mid-run loses nothing (AOF on the volume)', async function () {
@@ -298,21 +337,25 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
     this.timeout(5 * 60_000);
     assert.equal(await redisCli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes');
     const earlier = (await http.get('/conversations?limit=100')).data.conversations.map((c: { conversationId: string }) => c.conversationId) as string[];
-    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => submit({ initialQuery: `Survive a Redis restart ${i}`, maxTurns: 4 })));
+    await emulatorLatency(1000);
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => submit({ initialQuery: `Survive a Redis restart ${i}`, maxTurns: 3 })));
     await poll('turns under way', 30_000, async () => {
       const views = await Promise.all(ids.map(async (id) => (await http.get(`/conversation/${id}`)).data));
       return views.some((v) => v.turnsCompleted >= 1) ? true : undefined;
     });
+    const turnsBefore = (await Promise.all(ids.map(async (id) => (await http.get(`/conversation/${id}`)).data.turnsCompleted as number))).reduce((a, b) => a + b, 0);
     const restart = await compose(['restart', 'redis'], { timeoutMs: 120_000 });
     ok(restart, 'restart redis');
     const restartedAt = Date.now();
+    await emulatorLatency(undefined);
     const views = await finished(ids, 180_000);
     const doneMs = Date.now() - restartedAt;
-    await assertEachTurnOnce(views, 4);
+    await assertEachTurnOnce(views, 3);
+    assert.ok(turnsBefore < ids.length * 3, 'the restart came mid-run');
     // What was there before the restart is still there (read back from the AOF).
     const after = new Set(((await http.get('/conversations?limit=200')).data.conversations as { conversationId: string }[]).map((c) => c.conversationId));
     for (const id of earlier) assert.ok(after.has(id), `${id} survived the restart`);
-    console.log(`      redis restarted mid-run (restart took ${(restart.ms / 1000).toFixed(1)} s): all 10 conversations x 4 turns completed ${(doneMs / 1000).toFixed(1)} s after, each turn once; ${earlier.length} earlier conversations still listed`);
+    console.log(`      redis restarted with ${turnsBefore} of ${ids.length * 3} turns done (restart took ${(restart.ms / 1000).toFixed(1)} s): all ${ids.length} conversations completed ${(doneMs / 1000).toFixed(1)} s after, each turn once; the ${earlier.length} earlier conversations all still there`);
   });
 
   it('SIGTERM drains every container within its stop_grace_period, and down -v leaves nothing behind', async function () {
