@@ -120,6 +120,9 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
   /** A transcript as the worker wrote it, read straight from the volume. */
   const readTranscript = async (file: string) =>
     ok(await run('docker', ['run', '--rm', '--network', 'none', '-v', `${project}_transcripts:/data/output:ro`, '--entrypoint', 'cat', IMAGE, file], { env }), `cat ${file}`);
+  // BullMQ's job hash fields, as its Lua scripts write them (taskforcesh/bullmq, read in
+  // node_modules/bullmq/dist/cjs/commands/): `pb` = the worker's name, set when a job is taken
+  // (includes/prepareJobForProcessing.lua); `stc` = times found stalled (moveStalledJobsToWait-9.lua).
   /** The active cloud and local jobs with the worker holding each (`pb`: `<hostname>-<pid>`, the hostname being the container's short id), read in one script. */
   const activeJobs = async (): Promise<[string, string][]> => {
     const script = "local out = {} for _, q in ipairs(ARGV) do for _, id in ipairs(redis.call('LRANGE', KEYS[1] .. ':' .. q .. ':active', 0, -1)) do local pb = redis.call('HGET', KEYS[1] .. ':' .. q .. ':' .. id, 'pb') if pb then table.insert(out, q .. ':' .. id .. ' ' .. pb) end end end return out";
