@@ -4,7 +4,7 @@
  * producer's published port (a free host port via PRODUCER_HOST_PORT) and the docker CLI, with
  * `.env.example` as the env file, exactly as the rig section of docs/deploy.md tells a user to.
  *
- * Docker comes from the kit's `../shared/rig/setup-docker.sh` (beside the checkout; idempotent,
+ * Docker comes from `../shared/rig/setup-docker.sh` beside the checkout (as in CI; idempotent,
  * needs root). Where Docker cannot run at all (not root and no engine) the test prints why and
  * skips; under CI as root a missing engine is a failure.
  *
@@ -68,7 +68,7 @@ function ok(r: Run, what: string): string {
 const dockerUp = () => spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
 
 /**
- * Makes Docker available with the kit's script when it is not yet (as CI does on a fresh
+ * Makes Docker available with that script when it is not yet (as CI does on a fresh
  * machine). Returns why Docker cannot run here, or undefined when it runs.
  */
 async function ensureDocker(): Promise<string | undefined> {
