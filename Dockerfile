@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every role of the pipeline: producer, workers (by WORKER_ROLES), the local API
 # Gateway host and the emulators. The command picks the role (see docker-compose.yml), e.g.
 #   docker run --rm -e REDIS_URL=redis://redis:6379 llmconv node dist/workers/main.js
@@ -13,12 +12,18 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# tsc does not copy assets: proto/codec.ts loads llm.proto from beside itself.
+# `npm run build` is tsc plus llm.proto, which proto/codec.js loads from beside itself. Then only
+# what runs stays: no tests, scripts or benchmarks, production dependencies only. npm keeps
+# TypeScript and some @types as optional peers of runtime packages (valibot, via @bull-board/api):
+# types only, never loaded at run time, so they go, as do the dependencies' source maps and
+# declarations (only dist/'s maps are used, by --enable-source-maps; the others' sources are not
+# shipped).
 RUN npm run build \
- && cp proto/llm.proto dist/proto/llm.proto \
- && rm -rf dist/test dist/scripts \
- && find dist -name '*.test.js' -o -name '*.test.js.map' | xargs rm -f \
- && npm prune --omit=dev --no-audit --no-fund
+ && rm -rf dist/test dist/scripts dist/bench \
+ && find dist \( -name '*.test.js' -o -name '*.test.js.map' \) -delete \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/typescript node_modules/@typescript node_modules/@types node_modules/.bin/tsc \
+ && find node_modules \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \

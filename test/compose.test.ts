@@ -34,12 +34,18 @@ interface Service {
   ports?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string; required?: boolean }>;
-  networks?: { default?: { aliases?: string[] } };
+  networks?: string[] | Record<string, { aliases?: string[] } | null>;
   restart?: string;
   volumes?: string[];
+  pull_policy?: string;
+  stop_grace_period?: string;
 }
 
-const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const composeText = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+const compose = parse(composeText, { merge: true }) as {
+  services: Record<string, Service>;
+  networks: Record<string, { internal?: boolean; driver_opts?: Record<string, string> } | null>;
+};
 const services = compose.services;
 const ours = Object.entries(services).filter(([, s]) => s.image === OUR_IMAGE);
 
@@ -95,10 +101,20 @@ function active(profile: string): string[] {
   return Object.entries(services).filter(([, s]) => !s.profiles || s.profiles.includes(profile)).map(([n]) => n);
 }
 
+/** The network aliases of a service, on any of its networks. */
+function aliasesOf(s: Service): string[] {
+  return Array.isArray(s.networks) ? [] : Object.values(s.networks ?? {}).flatMap((n) => n?.aliases ?? []);
+}
+
+/** The networks a service is on (compose's `default` when none are named). */
+function networksOf(s: Service): string[] {
+  return Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? { default: null });
+}
+
 /** Which active service answers to a host name (its name or a network alias). */
 function resolveHost(host: string, profile: string): string | undefined {
   const names = active(profile);
-  const matches = names.filter((n) => n === host || (services[n]!.networks?.default?.aliases ?? []).includes(host));
+  const matches = names.filter((n) => n === host || aliasesOf(services[n]!).includes(host));
   assert.ok(matches.length <= 1, `host ${host} is ambiguous in profile ${profile}: ${matches.join(', ')}`);
   return matches[0];
 }
@@ -158,7 +174,58 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
         if (depProfiles && !(s.profiles ?? []).every((p) => depProfiles.includes(p))) assert.equal(cond.required, false, `${name} → ${dep}`);
       }
     }
-    for (const [name, s] of Object.entries(services)) if (name !== 'ollama-pull') assert.ok(s.healthcheck, `${name} has a healthcheck`);
+    for (const [name, s] of Object.entries(services)) assert.ok(s.healthcheck, `${name} has a healthcheck`);
+  });
+
+  it('builds the image once: one service of every profile builds it, the others run the tag and never pull it', () => {
+    const builders = ours.filter(([, s]) => s.build !== undefined).map(([n]) => n);
+    assert.deepEqual(builders, ['producer'], 'exactly one service has build:');
+    assert.equal(services.producer!.profiles, undefined, 'the builder runs in every profile');
+    for (const [name, s] of ours) if (name !== 'producer') assert.equal(s.pull_policy, 'never', `${name}: llmconv:local is built here, never pulled`);
+  });
+
+  it('only the online model services can reach outside: the pipeline\'s networks are internal or not masqueraded', () => {
+    const routesOut = (net: string) => {
+      const n = compose.networks[net] ?? {};
+      return !n.internal && n.driver_opts?.['com.docker.network.bridge.enable_ip_masquerade'] !== 'false';
+    };
+    for (const [name, s] of Object.entries(services)) {
+      const out = networksOf(s).filter(routesOut);
+      if (['lambda', 'ollama'].includes(name)) assert.ok(out.length > 0, `${name} needs a route out (Bedrock, the Ollama registry)`);
+      else assert.deepEqual(out, [], `${name} is on a network with a route out`);
+    }
+    // Whoever calls a service by name shares a network with it.
+    for (const profile of ['online', 'offline']) {
+      for (const name of active(profile)) {
+        for (const value of Object.values(envOf(services[name]!))) {
+          if (!/^(redis|https?):\/\//.test(value)) continue;
+          const target = resolveHost(new URL(value).hostname, profile)!;
+          const shared = networksOf(services[name]!).filter((n) => networksOf(services[target]!).includes(n));
+          assert.ok(shared.length > 0, `${profile}/${name} calls ${target} but shares no network with it`);
+        }
+      }
+    }
+    // Published ports bind the host's loopback only.
+    for (const [name, s] of Object.entries(services)) for (const p of s.ports ?? []) assert.match(String(p), /^127\.0\.0\.1:/, name);
+  });
+
+  it('every service of ours drains on SIGTERM within its stop_grace_period (above the processes\' own 15 s bound)', () => {
+    const seconds = (v: string) => Number(/^(\d+)s$/.exec(v)?.[1] ?? NaN);
+    for (const [name, s] of ours) assert.ok(seconds(s.stop_grace_period ?? '10s') > 15, `${name}: stop_grace_period ${s.stop_grace_period}`);
+  });
+
+  it('.env.example sets only variables the compose file reads, with Bull Board credentials the producer accepts', () => {
+    const vars = new Set([...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
+    const lines = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n').map((l) => l.trim());
+    const set = Object.fromEntries(lines.filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const commented = lines.filter((l) => /^# [A-Z_]+=/.test(l)).map((l) => l.slice(2, l.indexOf('=')));
+    for (const key of [...Object.keys(set), ...commented]) assert.ok(vars.has(key), `.env.example: ${key} is not used by docker-compose.yml`);
+    assert.ok(set.BOARD_USERNAME && set.BOARD_PASSWORD, 'BOARD_USERNAME and BOARD_PASSWORD set');
+    const producerEnv = Object.fromEntries(Object.entries(services.producer!.environment!).map(([k, v]) => [k, interpolate(String(v), set)]));
+    const config = loadConfig(producerEnv);
+    assert.equal(config.boardUsername, set.BOARD_USERNAME);
+    assert.equal(config.boardPassword, set.BOARD_PASSWORD);
+    assert.match(String(services.producer!.ports![0]), /\$\{PRODUCER_HOST_PORT:-8080\}:8080$/);
   });
 
   it('ports and host names line up in both profiles: every URL points at a service that listens on that port', () => {
