@@ -55,7 +55,8 @@ export function decideBoardAccess(opts: BoardAccessOptions, req: BoardRequest): 
   if (!isLoopbackAddress(req.remoteAddress)) {
     return {
       allow: false,
-      reason: 'Bull Board is open to loopback clients only; set BOARD_USERNAME and BOARD_PASSWORD to reach it from other hosts',
+      // A browser on the Docker host reaches a container through the bridge, not loopback: say so.
+      reason: `Bull Board is open to loopback clients only, and this request came from ${req.remoteAddress ?? 'an unknown address'} (another host, or the host of a container through Docker's published port). Set BOARD_USERNAME and BOARD_PASSWORD on the producer (for docker compose: in .env, see .env.example) and log in with them`,
       challenge: false,
     };
   }

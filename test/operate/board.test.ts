@@ -144,6 +144,9 @@ describe('Bull Board at /admin/queues', function () {
       const creds = { username: 'u', password: 'p' };
       assert.deepEqual(decideBoardAccess({}, { remoteAddress: '127.0.0.1' }), { allow: true, via: 'loopback' });
       assert.equal(decideBoardAccess({}, { remoteAddress: '10.1.1.1', authorization: basic('u', 'p') }).allow, false);
+      // From the Docker host a container sees the bridge address: the refusal names it and the fix.
+      const fromBridge = decideBoardAccess({}, { remoteAddress: '172.18.0.1' });
+      assert.ok(!fromBridge.allow && /172\.18\.0\.1/.test(fromBridge.reason) && /BOARD_USERNAME/.test(fromBridge.reason) && /\.env/.test(fromBridge.reason), JSON.stringify(fromBridge));
       assert.deepEqual(decideBoardAccess(creds, { remoteAddress: '10.1.1.1', authorization: basic('u', 'p') }), { allow: true, via: 'basic-auth' });
       assert.equal(decideBoardAccess(creds, { remoteAddress: '127.0.0.1' }).allow, false);
       assert.equal(decideBoardAccess(creds, { remoteAddress: '127.0.0.1', authorization: basic('u', 'px') }).allow, false);
