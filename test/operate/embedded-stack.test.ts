@@ -157,6 +157,26 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     console.log(`      [figures] embedded-resume ${JSON.stringify({ conversations: ids.length, unfinishedAtStop: finishedLater, stepsBefore: before.size, stepsAfter: recordedJobs(second.proc).size, stopMs: at - stopAt, rows })}`);
   });
 
+  it('a redis-server that keeps dying: restarted 5 times, then the stack gives up loudly (exit 1, Redis\'s last log lines)', async () => {
+    const s = await startStack(env(path.join(tmp('data'), 'redis'), tmp('out')));
+    let pid = Number((await s.proc.waitForLog((l) => l.msg === 'embedded redis-server ready')).redisPid);
+    const restarted = () => s.proc.logs.filter((l) => /embedded redis-server restarted/.test(String(l.msg)));
+    for (let death = 1; death <= 6; death++) {
+      process.kill(pid, 'SIGKILL');
+      if (death === 6) break;
+      await until(() => restarted().length >= death, 20_000, `restart ${death}`);
+      pid = Number(restarted()[death - 1]!.redisPid);
+    }
+    const { code } = await s.proc.exited;
+    assert.equal(code, 1, 'exits non-zero');
+    const out = s.proc.output();
+    assert.match(out, /embedded redis-server keeps dying \(redis-server died 6 times within 60000 ms; giving up\); its last log lines:\n/);
+    assert.match(out.split('its last log lines:')[1]!, /Ready to accept connections/, 'the tail is Redis\'s own log');
+    // One line per event, no silent loop: 5 deaths announced, 5 restarts, then the give-up.
+    assert.equal(s.proc.logs.filter((l) => /embedded redis-server died/.test(String(l.msg))).length, 5);
+    assert.equal(restarted().length, 5);
+  });
+
   it('a second stack on the same data dir refuses with a message naming the first', async () => {
     const dataDir = path.join(tmp('data'), 'redis');
     const first = await startStack(env(dataDir, tmp('out')));
