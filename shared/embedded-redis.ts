@@ -183,6 +183,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
         sup.onEvent({ kind: 'restarted', pid: child.pid, afterMs: Date.now() - downAt, attempt, aofLoaded });
       } catch (err) {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (stopped) return;
         if (n >= (sup.maxRestarts ?? 5)) {
           stopped = true;
           sup.onGiveUp(err as Error, tail(20));

@@ -94,7 +94,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   const closers: (() => Promise<unknown> | unknown)[] = [];
-  let closeWorkers: (() => Promise<void>) | undefined;
+  /** Steps allowed longer than STEP_BOUND_MS: the workers' grace, Redis's own AOF flush on stop. */
+  const stepBounds = new Map<() => unknown, number>();
   // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
   const STEP_BOUND_MS = 1000;
   const close = async () => {
@@ -103,7 +104,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         let timer: NodeJS.Timeout | undefined;
         const slow = await Promise.race([
           Promise.resolve(c()).then(() => false),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STEP_BOUND_MS + (c === closeWorkers ? (opts.closeGraceMs ?? 3000) : 0)))),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stepBounds.get(c) ?? STEP_BOUND_MS))),
         ]);
         clearTimeout(timer);
         if (slow) logger.warn('a shutdown step did not finish in time; moving on');
@@ -145,7 +146,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       lock?.setRedisPid(redis.process.pid);
       redisData = { dir: redis.dir, persistent: dir !== undefined };
       logger.info({ redisPid: redis.process.pid, port: redis.port, dir: redis.dir, persistent: redisData.persistent }, 'embedded redis-server ready');
-      closers.push(() => redis!.stop());
+      const stopRedis = () => redis!.stop();
+      stepBounds.set(stopRedis, 3000);
+      closers.push(stopRedis);
     }
     const redisUrl = config.redisUrl ?? redis!.url;
     const latencyMs = opts.emulatorLatencyMs ?? config.emulatorLatencyMs;
@@ -201,7 +204,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
       workerHost = await startWorkerHost({ deps, connection: workerConn, roles, onError: (err, role) => outage.error(err, { role }) });
       // Active jobs get a short grace, then are left to stall recovery; none when Redis is gone.
-      closeWorkers = () => workerHost!.close(workerConn.status === 'ready' ? (opts.closeGraceMs ?? 3000) : 0);
+      const closeWorkers = () => workerHost!.close(workerConn.status === 'ready' ? (opts.closeGraceMs ?? 3000) : 0);
+      stepBounds.set(closeWorkers, (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS);
       closers.push(closeWorkers);
     }
 
