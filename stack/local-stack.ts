@@ -107,7 +107,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stepBounds.get(c) ?? STEP_BOUND_MS))),
         ]);
         clearTimeout(timer);
-        if (slow) logger.warn('a shutdown step did not finish in time; moving on');
+        if (slow) logger.warn({ step: c.name || 'unnamed', boundMs: stepBounds.get(c) ?? STEP_BOUND_MS }, 'a shutdown step did not finish in time; moving on');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'error while stopping');
       }
@@ -204,7 +204,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
       workerHost = await startWorkerHost({ deps, connection: workerConn, roles, onError: (err, role) => outage.error(err, { role }) });
       // Active jobs get a short grace, then are left to stall recovery; none when Redis is gone.
-      const closeWorkers = () => workerHost!.close(workerConn.status === 'ready' ? (opts.closeGraceMs ?? 3000) : 0);
+      // With Redis gone, BullMQ's forced close still waits on it: give it one step bound, no more.
+      const closeWorkers = async () => {
+        const up = workerConn.status === 'ready';
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          workerHost!.close(up ? (opts.closeGraceMs ?? 3000) : 0),
+          new Promise((r) => (timer = setTimeout(r, up ? (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS : STEP_BOUND_MS))),
+        ]);
+        clearTimeout(timer);
+      };
       stepBounds.set(closeWorkers, (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS);
       closers.push(closeWorkers);
     }
