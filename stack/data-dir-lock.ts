@@ -49,6 +49,9 @@ function readOwner(file: string): LockOwner | undefined {
   }
 }
 
+/** Dirs this process holds: its own pid in a lock file is only stale when the dir is not here. */
+const held = new Set<string>();
+
 /** Whether `pid` is a redis-server (Linux /proc; elsewhere we cannot tell and leave it alone). */
 function isRedisServer(pid: number): boolean {
   try {
@@ -85,7 +88,10 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 3) throw err;
     }
     const owner = readOwner(file);
-    if (owner && owner.pid !== process.pid && pidAlive(owner.pid)) {
+    // Our own pid in the file: another stack in this process holds it, or (not in `held`) a
+    // previous life of a process with the same pid left it, as in a container where we are pid 1.
+    const live = owner && (owner.pid === process.pid ? held.has(path.resolve(dir)) : pidAlive(owner.pid));
+    if (owner && live) {
       throw new PipelineError(
         `the embedded Redis data dir ${dir} is in use by another llmconv stack (pid ${owner.pid}, started ${owner.startedAt}). ` +
           'Stop that one first, or give this one its own REDIS_DATA_DIR (or a REDIS_URL).',
@@ -97,9 +103,11 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     if (owner?.redisPid) await stopOrphan(owner.redisPid);
     fs.rmSync(file, { force: true });
   }
+  held.add(path.resolve(dir));
   const write = () => fs.writeFileSync(file, JSON.stringify(me), { mode: 0o600 });
   const release = () => {
     process.removeListener('exit', release);
+    held.delete(path.resolve(dir));
     if (readOwner(file)?.pid === process.pid) fs.rmSync(file, { force: true });
   };
   process.once('exit', release);
