@@ -13,6 +13,7 @@ import axios from 'axios';
 import { Redis } from 'ioredis';
 import { ConversationStore, isTerminal } from '../../shared/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../shared/embedded-redis';
+import { pidAlive } from '../../stack/data-dir-lock';
 import { SHUTDOWN_BOUND_MS } from '../../stack/shutdown-bounds';
 import { checkCompleteTranscript } from '../faults/fixtures/transcript-check';
 import { until } from '../helpers/test-stack';
@@ -41,8 +42,17 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     return d;
   };
 
+  /** redis-servers a killed stack left behind, stopped here if a test fails before its successor does. */
+  const orphans: number[] = [];
   afterEach(async () => {
     await Promise.all(running.splice(0).map((p) => p.kill()));
+    for (const pid of orphans.splice(0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     for (const c of conns.splice(0)) c.disconnect();
     await Promise.all(redises.splice(0).map((r) => r.stop()));
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
@@ -155,6 +165,39 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     assert.deepEqual(redone, [], 'no step done twice');
     assert.ok(before.size > 0 && recordedJobs(second.proc).size > 0);
     console.log(`      [figures] embedded-resume ${JSON.stringify({ conversations: ids.length, unfinishedAtStop: finishedLater, stepsBefore: before.size, stepsAfter: recordedJobs(second.proc).size, stopMs: at - stopAt, rows })}`);
+  });
+
+  it('kill -9 of npm start itself mid-run: the next start stops the orphaned redis-server, re-queues the interrupted steps at once (well before their locks expire) and completes everything', async () => {
+    const LOCK_MS = 60_000;
+    const outputDir = tmp('out');
+    const dataDir = path.join(tmp('data'), 'redis');
+    const e = env(dataDir, outputDir, { EMULATOR_LATENCY_MS: '400', LOCK_DURATION_MS: String(LOCK_MS), STALLED_INTERVAL_MS: '1000' });
+    const first = await startStack(e);
+    const orphan = Number((await first.proc.waitForLog((l) => l.msg === 'embedded redis-server ready')).redisPid);
+    orphans.push(orphan);
+    const ids = await post(first.url, 6, 5);
+    const store1 = await storeOf(first.redisUrl);
+    await until(async () => (await store1.getConversation(ids[0]!))!.turns.length >= 1, 30_000, 'the run to be under way');
+    conns.splice(0).forEach((c) => c.disconnect());
+    first.proc.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await first.proc.exited;
+    assert.ok(pidAlive(orphan), 'its redis-server outlives it (own process group)');
+
+    const second = await startStack(e);
+    const took = await second.proc.waitForLog((l) => l.msg === 'took over the lock of a stack that is gone');
+    assert.equal((took.previousOwner as { pid: number; redisPid: number }).pid, first.proc.child.pid);
+    assert.equal((took.previousOwner as { redisPid: number }).redisPid, orphan);
+    assert.equal(pidAlive(orphan), false, 'the orphaned redis-server was stopped before a new one started on the dir');
+    const resuming = await second.proc.waitForLog((l) => /^resuming \d+ unfinished conversations/.test(String(l.msg)));
+    assert.ok(Number(resuming.activeReleased) >= 1, `steps left active by the killed stack were released: ${JSON.stringify(resuming)}`);
+    assert.match(second.proc.output(), /interrupted steps? re-queued/);
+    const store = await storeOf(second.redisUrl);
+    await until(() => allTerminal(store, ids), LOCK_MS - 5000, 'every conversation to finish before the old locks would have expired');
+    assert.ok(Date.now() - killedAt < LOCK_MS, 'recovered through the released locks, not their expiry');
+    let rows = 0;
+    for (const id of ids) rows += await checkCompleteTranscript(store, outputDir, id, 5);
+    console.log(`      [figures] embedded-stack-kill ${JSON.stringify({ conversations: ids.length, unfinished: resuming.unfinished, activeReleased: resuming.activeReleased, recoveredMs: Date.now() - killedAt, lockMs: LOCK_MS, rows })}`);
   });
 
   it('a redis-server that keeps dying: restarted 5 times, then the stack gives up loudly (exit 1, Redis\'s last log lines)', async () => {
