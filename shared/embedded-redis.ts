@@ -91,23 +91,25 @@ export function findRedisBinary(binary = 'redis-server'): string {
 }
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  let deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new PipelineError(`redis-server exited with code ${child.exitCode}: ${output().slice(-500)}`, { code: 'redis_start_failed' });
     }
-    const ok = await new Promise<boolean>((resolve) => {
+    const reply = await new Promise<string>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.write('PING\r\n');
       });
       s.once('data', (d) => {
         s.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+        resolve(d.toString());
       });
-      s.once('error', () => resolve(false));
+      s.once('error', () => resolve(''));
     });
-    if (ok) return;
+    if (reply.startsWith('+PONG')) return;
+    // Still replaying a large AOF: alive and busy, not stuck; keep waiting while it loads.
+    if (reply.startsWith('-LOADING')) deadline = Date.now() + timeoutMs;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new PipelineError(`redis-server did not answer on port ${port} within ${timeoutMs} ms: ${output().slice(-500)}`, { code: 'redis_start_failed' });
