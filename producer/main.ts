@@ -9,6 +9,7 @@ import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { PipelineQueues } from '../shared/pipeline-queues';
 import { createProducerConnection } from '../shared/redis-connection';
+import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
 import { createHandler } from '../lambda/handler';
 import { startLocalGateway } from '../lambda/local-gateway';
@@ -21,9 +22,12 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const redis = createProducerConnection(config.redisUrl);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // One line when Redis goes away, then one per 10 s with a count, one when it is back.
+  const outage = createOutageLog(logger, 'producer');
+  outage.watch(redis);
   const store = ConversationStore.fromConfig(redis, config);
   const queues = PipelineQueues.fromConfig(redis, config);
+  for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
 
   let gatewayUrl = config.apiGatewayUrl;
   let gateway: { close(): Promise<void> } | undefined;

@@ -84,7 +84,7 @@ export interface Config {
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
-  { key: 'REDIS_URL', default: '(unset: embedded redis-server)', accepts: 'redis:// or rediss:// URL', description: 'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a redis-server is spawned on a free port with AOF in a temp dir.' },
+  { key: 'REDIS_URL', default: '(unset: embedded redis-server)', accepts: 'redis:// or rediss:// URL', description: 'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a supervised redis-server is spawned on a free port with AOF in REDIS_DATA_DIR (`npm run demo`: a temp dir).' },
   { key: 'QUEUE_PREFIX', default: '{llmconv}', accepts: 'non-empty, no spaces', description: "BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster." },
   { key: 'PORT', default: '8080', accepts: 'integer 0-65535', description: 'Producer HTTP port.' },
   { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers).' },
@@ -127,7 +127,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
   { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
-  { key: 'REDIS_DATA_DIR', default: '(unset: a state folder for `npm start`)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop.' },
+  { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
   { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },

@@ -1,7 +1,9 @@
 /**
- * Spawns a private `redis-server` on a free loopback port with AOF in a temp dir, for
- * `npm start`, `npm run demo` and the tests. The server can be killed (`kill('SIGKILL')`) and
- * restarted on the same port and data dir, which the fault tests use.
+ * Spawns a private `redis-server` on a free loopback port with AOF in a data dir (a temp dir
+ * unless given), for `npm start`, `npm run demo` and the tests. The server can be killed
+ * (`kill('SIGKILL')`) and restarted on the same port and data dir, which the fault tests use.
+ * With `supervise`, a server that dies on its own is restarted on the same port and dir with
+ * backoff; after repeated failures the supervisor gives up and reports Redis's last log lines.
  *
  * @example
  * const redis = await startEmbeddedRedis();
@@ -26,6 +28,27 @@ export interface EmbeddedRedisOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Extra `--key value` arguments. */
   args?: string[];
+  /** Restart the server when it dies on its own (not through `kill`/`stop`). */
+  supervise?: SuperviseOptions;
+}
+
+/** What the supervisor saw; one event per line worth logging. */
+export type SupervisorEvent =
+  | { kind: 'down'; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null; restartInMs: number; attempt: number }
+  | { kind: 'restarted'; pid: number | undefined; afterMs: number; attempt: number; aofLoaded?: string }
+  | { kind: 'restart-failed'; attempt: number; error: string; retryInMs: number };
+
+export interface SuperviseOptions {
+  onEvent(event: SupervisorEvent): void;
+  /** Called once when restarts keep failing; the server stays down. */
+  onGiveUp(error: Error, logTail: string): void;
+  /** Deaths within `windowMs` that make the supervisor give up. Default 5. */
+  maxRestarts?: number;
+  /** Default 60 000 ms. */
+  windowMs?: number;
+  /** Backoff before restart n (1-based): min(baseDelayMs * 2^(n-1), maxDelayMs). Defaults 100 / 3200. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 export interface EmbeddedRedis {
@@ -39,6 +62,8 @@ export interface EmbeddedRedis {
   restart(): Promise<void>;
   /** Stop it and remove the temp dir. */
   stop(): Promise<void>;
+  /** The last lines Redis logged (across restarts). */
+  logTail(lines?: number): string;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -66,23 +91,25 @@ export function findRedisBinary(binary = 'redis-server'): string {
 }
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  let deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new PipelineError(`redis-server exited with code ${child.exitCode}: ${output().slice(-500)}`, { code: 'redis_start_failed' });
     }
-    const ok = await new Promise<boolean>((resolve) => {
+    const reply = await new Promise<string>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.write('PING\r\n');
       });
       s.once('data', (d) => {
         s.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+        resolve(d.toString());
       });
-      s.once('error', () => resolve(false));
+      s.once('error', () => resolve(''));
     });
-    if (ok) return;
+    if (reply.startsWith('+PONG')) return;
+    // Still replaying a large AOF: alive and busy, not stuck; keep waiting while it loads.
+    if (reply.startsWith('-LOADING')) deadline = Date.now() + timeoutMs;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new PipelineError(`redis-server did not answer on port ${port} within ${timeoutMs} ms: ${output().slice(-500)}`, { code: 'redis_start_failed' });
@@ -107,19 +134,74 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
   ];
   let child!: ChildProcess;
   let out = '';
+  let launchOut = '';
+  // Own process group: a terminal's Ctrl-C reaches the stack, which stops Redis itself (after
+  // its workers), instead of Redis dying first and racing the supervisor.
+  const detached = opts.supervise !== undefined;
   const launch = async () => {
-    out = '';
-    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d) => (out = (out + d.toString()).slice(-4000)));
-    child.stderr?.on('data', (d) => (out = (out + d.toString()).slice(-4000)));
+    launchOut = '';
+    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached });
+    const onData = (d: Buffer) => {
+      out = (out + d.toString()).slice(-8000);
+      launchOut = (launchOut + d.toString()).slice(-8000);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    const mine = child;
     await waitForPort(port, child, () => out);
+    if (opts.supervise) mine.once('exit', (code, signal) => onDeath(mine, code, signal));
   };
   await launch();
-  const onExit = () => child.exitCode === null && child.kill('SIGKILL');
+  const onExit = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
   process.once('exit', onExit);
+
+  /** Deaths we caused (kill/stop) are not restarted. */
+  const intended = new WeakSet<ChildProcess>();
+  let stopped = false;
+  const deaths: number[] = [];
+  const sup = opts.supervise;
+  const onDeath = (dead: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => {
+    if (!sup || stopped || intended.has(dead) || dead !== child) return;
+    const windowMs = sup.windowMs ?? 60_000;
+    const maxRestarts = sup.maxRestarts ?? 5;
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths.length && now - deaths[0]! > windowMs) deaths.shift();
+    const attempt = deaths.length;
+    if (attempt > maxRestarts) {
+      stopped = true;
+      sup.onGiveUp(new PipelineError(`redis-server died ${attempt} times within ${windowMs} ms; giving up`, { code: 'redis_crash_loop' }), tail(20));
+      return;
+    }
+    const delay = (n: number) => Math.min((sup.baseDelayMs ?? 100) * 2 ** (n - 1), sup.maxDelayMs ?? 3200);
+    sup.onEvent({ kind: 'down', pid: dead.pid, code, signal, restartInMs: delay(attempt), attempt });
+    const downAt = now;
+    const tryStart = async (n: number): Promise<void> => {
+      await new Promise((r) => setTimeout(r, delay(n)));
+      if (stopped) return;
+      try {
+        await launch();
+        const aofLoaded = /DB loaded from append only file[^\n]*/.exec(launchOut)?.[0] ?? /Done loading[^\n]*/.exec(launchOut)?.[0];
+        sup.onEvent({ kind: 'restarted', pid: child.pid, afterMs: Date.now() - downAt, attempt, aofLoaded });
+      } catch (err) {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (stopped) return;
+        if (n >= (sup.maxRestarts ?? 5)) {
+          stopped = true;
+          sup.onGiveUp(err as Error, tail(20));
+          return;
+        }
+        sup.onEvent({ kind: 'restart-failed', attempt: n, error: (err as Error).message, retryInMs: delay(n + 1) });
+        await tryStart(n + 1);
+      }
+    };
+    void tryStart(attempt);
+  };
+  const tail = (lines = 20) => out.trimEnd().split('\n').slice(-lines).join('\n');
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    intended.add(child);
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
     await exited;
@@ -133,7 +215,9 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
     },
     kill,
     restart: launch,
+    logTail: tail,
     async stop() {
+      stopped = true;
       await kill('SIGTERM');
       process.removeListener('exit', onExit);
       if (ownDir) fs.rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,13 @@ export function describeStack(stack: LocalStack): string {
         ]
       : []),
     `  redis         ${redactUrl(stack.redisUrl)}   [${b.redis}]`,
+    ...(stack.redisData
+      ? [`  redis data    ${stack.redisData.dir}   ${stack.redisData.persistent ? '(kept: a restart resumes; REDIS_DATA_DIR)' : '(throw-away: removed on stop; set REDIS_DATA_DIR to keep it)'}`]
+      : []),
+    ...(stack.resumed
+      ? [`  resumed       ${stack.resumed.unfinished} unfinished conversation${stack.resumed.unfinished === 1 ? '' : 's'} from the last run` +
+          (stack.resumed.activeReleased ? ` (${stack.resumed.activeReleased} interrupted step${stack.resumed.activeReleased === 1 ? '' : 's'} re-queued)` : '')]
+      : []),
     `  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`,
     `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]`,
     `  Ollama        ${stack.ollama?.url ?? stack.config.ollamaHost}   [${b.ollama}]`,

@@ -16,10 +16,11 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
 import { ConversationStore } from '../shared/conversation-store';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/embedded-redis';
+import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
 import { PipelineQueues } from '../shared/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { createHandler } from '../lambda/handler';
@@ -33,6 +34,9 @@ import { startLocalModelCheck } from '../workers/local/local-model-check';
 import { createCloudProvider, createLocalProvider } from '../workers/providers';
 import type { PipelineDeps, StepHooks } from '../workers/step-runner';
 import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+import { lockDataDir, type DataDirLock } from './data-dir-lock';
+import { defaultRedisDataDir } from './redis-data-dir';
+import { resumeUnfinished, type ResumeReport } from './resume';
 
 export interface LocalStackOptions {
   /** Environment to load config from (default `process.env`). */
@@ -52,6 +56,16 @@ export interface LocalStackOptions {
   before?: Koa.Middleware[];
   /** SSE heartbeat interval, ms (default 15000). */
   sseHeartbeatMs?: number;
+  /**
+   * The embedded Redis's data (no REDIS_URL): `persistent` keeps it in REDIS_DATA_DIR or the
+   * user's state dir (`npm start`); `temp` (default: demo, tests) in a throw-away dir unless
+   * REDIS_DATA_DIR is set.
+   */
+  embeddedData?: 'persistent' | 'temp';
+  /** The embedded redis-server keeps dying and the supervisor gave up (default: log it). */
+  onRedisGaveUp?(error: Error, logTail: string): void;
+  /** Grace for active jobs at close before they are left to stall recovery, ms (default 3000). */
+  closeGraceMs?: number;
 }
 
 export type Backend = 'real' | 'emulated' | 'embedded' | 'external' | 'local gateway';
@@ -64,6 +78,10 @@ export interface LocalStack {
   bedrock?: EmulatorHandle;
   ollama?: EmulatorHandle;
   redis?: EmbeddedRedis;
+  /** Where the embedded Redis keeps its AOF, and whether it is kept after close. */
+  redisData?: { dir: string; persistent: boolean };
+  /** What start-up found left from a previous run (embedded persistent data only). */
+  resumed?: ResumeReport;
   store: ConversationStore;
   queues: PipelineQueues;
   workerHost?: WorkerHost;
@@ -78,20 +96,61 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   const closers: (() => Promise<unknown> | unknown)[] = [];
+  /** Steps allowed longer than STEP_BOUND_MS: the workers' grace, Redis's own AOF flush on stop. */
+  const stepBounds = new Map<() => unknown, number>();
+  // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
+  const STEP_BOUND_MS = 1000;
   const close = async () => {
     for (const c of closers.reverse()) {
       try {
-        await c();
+        let timer: NodeJS.Timeout | undefined;
+        const slow = await Promise.race([
+          Promise.resolve(c()).then(() => false),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stepBounds.get(c) ?? STEP_BOUND_MS))),
+        ]);
+        clearTimeout(timer);
+        if (slow) logger.warn({ step: c.name || 'unnamed', boundMs: stepBounds.get(c) ?? STEP_BOUND_MS }, 'a shutdown step did not finish in time; moving on');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'error while stopping');
       }
     }
   };
+  const outage = createOutageLog(logger, 'stack');
+  closers.push(() => outage.close());
+  /** Quit when Redis answers; otherwise drop the connection at once (quit would queue forever). */
+  const quit = async (conn: Redis) => {
+    if (conn.status !== 'ready') return conn.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([conn.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+    conn.disconnect();
+  };
   try {
     let redis: EmbeddedRedis | undefined;
+    let redisData: LocalStack['redisData'];
+    let lock: DataDirLock | undefined;
     if (!config.redisUrl) {
-      redis = await startEmbeddedRedis();
-      closers.push(() => redis!.stop());
+      const dir = config.redisDataDir ?? (opts.embeddedData === 'persistent' ? defaultRedisDataDir(opts.env ?? process.env) : undefined);
+      if (dir) {
+        lock = await lockDataDir(dir);
+        closers.push(() => lock!.release());
+        if (lock.tookOverFrom) logger.warn({ dir, previousOwner: lock.tookOverFrom }, 'took over the lock of a stack that is gone');
+      }
+      const onEvent = (ev: SupervisorEvent) => {
+        if (ev.kind === 'down') logger.error({ redisPid: ev.pid, code: ev.code, signal: ev.signal, attempt: ev.attempt, restartInMs: ev.restartInMs }, `embedded redis-server died (${ev.signal ?? `exit ${ev.code}`}); restarting in ${ev.restartInMs} ms`);
+        else if (ev.kind === 'restarted') {
+          lock?.setRedisPid(ev.pid);
+          logger.warn({ redisPid: ev.pid, afterMs: ev.afterMs, attempt: ev.attempt, aof: ev.aofLoaded ?? 'no AOF to load' }, `embedded redis-server restarted after ${ev.afterMs} ms; ${ev.aofLoaded ?? 'no AOF to load'}`);
+        } else logger.error({ attempt: ev.attempt, err: ev.error, retryInMs: ev.retryInMs }, `embedded redis-server restart failed; retrying in ${ev.retryInMs} ms`);
+      };
+      const onGiveUp = opts.onRedisGaveUp ?? ((err: Error, tail: string) => logger.fatal({ err: err.message, redisLog: tail }, 'embedded redis-server keeps dying; giving up'));
+      redis = await startEmbeddedRedis({ dir, supervise: { onEvent, onGiveUp } });
+      lock?.setRedisPid(redis.process.pid);
+      redisData = { dir: redis.dir, persistent: dir !== undefined };
+      logger.info({ redisPid: redis.process.pid, port: redis.port, dir: redis.dir, persistent: redisData.persistent }, 'embedded redis-server ready');
+      const stopRedis = () => redis!.stop();
+      stepBounds.set(stopRedis, 3000);
+      closers.push(stopRedis);
     }
     const redisUrl = config.redisUrl ?? redis!.url;
     const latencyMs = opts.emulatorLatencyMs ?? config.emulatorLatencyMs;
@@ -121,11 +180,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint };
 
     const workerConn = createWorkerConnection(redisUrl);
-    closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
+    outage.watch(workerConn);
+    closers.push(() => quit(workerConn));
     await waitReady(workerConn);
     const workerStore = ConversationStore.fromConfig(workerConn, config);
     const workerQueues = PipelineQueues.fromConfig(workerConn, config);
+    for (const q of workerQueues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     closers.push(() => workerQueues.close());
+    // Before any worker runs: nothing else can hold this private Redis's jobs (the data dir is
+    // locked), so jobs left active by the last stop are handed to stall recovery at once.
+    const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, workerStore, workerQueues) : undefined;
+    if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudProvider(effective);
     const local = createLocalProvider(effective);
     const metrics = createMetrics({ queues: workerQueues.all });
@@ -143,18 +208,33 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (roles.length > 0) {
       const cancels = new CancelRegistry();
       const sub: Redis = workerConn.duplicate();
+      outage.watch(sub);
       await cancels.listen(sub, workerStore.eventsChannel);
-      closers.push(() => cancels.close());
+      closers.push(() => (sub.status === 'ready' ? cancels.close() : sub.disconnect()));
       const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
-      workerHost = await startWorkerHost({ deps, connection: workerConn, roles });
-      closers.push(() => workerHost!.close());
+      workerHost = await startWorkerHost({ deps, connection: workerConn, roles, onError: (err, role) => outage.error(err, { role }) });
+      // Active jobs get a short grace, then are left to stall recovery; none when Redis is gone.
+      // With Redis gone, BullMQ's forced close still waits on it: give it one step bound, no more.
+      const closeWorkers = async () => {
+        const up = workerConn.status === 'ready';
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          workerHost!.close(up ? (opts.closeGraceMs ?? 3000) : 0),
+          new Promise((r) => (timer = setTimeout(r, up ? (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS : STEP_BOUND_MS))),
+        ]);
+        clearTimeout(timer);
+      };
+      stepBounds.set(closeWorkers, (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS);
+      closers.push(closeWorkers);
     }
 
     const producerConn = createProducerConnection(redisUrl);
-    closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
+    outage.watch(producerConn);
+    closers.push(() => quit(producerConn));
     await waitReady(producerConn);
     const store = ConversationStore.fromConfig(producerConn, config);
     const queues = PipelineQueues.fromConfig(producerConn, config);
+    for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     closers.push(() => queues.close());
 
     let producerUrl: string | undefined;
@@ -176,7 +256,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
 
     return {
-      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, store, queues, workerHost, metrics, logger,
+      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, redisData, resumed, store, queues, workerHost, metrics, logger,
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : 'real',

@@ -12,6 +12,7 @@ import { createMetrics } from '../shared/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
 import { PipelineQueues } from '../shared/pipeline-queues';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
 import { startLocalGateway } from '../lambda/local-gateway';
 import { createHandler } from '../lambda/handler';
@@ -26,6 +27,9 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const conn = createWorkerConnection(config.redisUrl);
+  // One line when Redis goes away, then one per 10 s with a count, one when it is back.
+  const outage = createOutageLog(logger, 'worker');
+  outage.watch(conn);
   await waitReady(conn, 30_000);
 
   let gatewayUrl = config.apiGatewayUrl;
@@ -39,6 +43,7 @@ async function main() {
   const effective = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost: config.ollamaHost ?? DEFAULT_OLLAMA_HOST };
   const store = ConversationStore.fromConfig(conn, config);
   const queues = PipelineQueues.fromConfig(conn, config);
+  for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
   const metrics = createMetrics({ labels: { role: 'worker' } });
   // A local worker whose model is missing refuses to start (or pulls it with OLLAMA_PULL), loads it,
   // and publishes its Ollama's models so the producer refuses conversations naming a missing one.
@@ -53,7 +58,9 @@ async function main() {
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
   const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, ready: modelCheck && (() => modelCheck!.ready()) });
   const cancels = new CancelRegistry();
-  await cancels.listen(conn.duplicate(), store.eventsChannel);
+  const sub = conn.duplicate();
+  outage.watch(sub);
+  await cancels.listen(sub, store.eventsChannel);
   const host = await startWorkerHost({
     deps: {
       config: effective, store, queues, cancels, logger,
@@ -64,6 +71,7 @@ async function main() {
     connection: conn,
     roles: config.workerRoles,
     name: `${os.hostname()}-${process.pid}`,
+    onError: (err, role) => outage.error(err, { role }),
   });
   logger.info({ roles: config.workerRoles, redis: 'connected', gateway: gatewayUrl, ollama: effective.ollamaHost, metrics: `${metricsServer.url}/metrics` }, 'worker ready');
 

@@ -30,6 +30,8 @@ export interface WorkerHostOptions {
   checkRedisPolicy?: boolean;
   /** Worker name shown in Bull Board (e.g. the host name). */
   name?: string;
+  /** Each Worker's 'error' (e.g. Redis unreachable); default one error line each. */
+  onError?(err: Error, role: WorkerRole): void;
 }
 
 export interface WorkerHost {
@@ -102,7 +104,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
       for (const id of ids) worker.cancelJob(id, 'lock renewal failed');
       logger.warn({ role, jobIds: ids }, 'lock renewal failed; calls aborted');
     });
-    worker.on('error', (err) => logger.error({ role, err: err.message }, 'worker error'));
+    worker.on('error', (err) => (opts.onError ? opts.onError(err, role) : logger.error({ role, err: err.message }, 'worker error')));
     worker.on('stalled', (jobId: string) => logger.warn({ role, jobId }, 'job stalled; re-queued'));
     // Every final failure passes through some host's Worker: a processor's error on the host that
     // ran it, and a job that stalled too often on the host that next picks it up (BullMQ marks it

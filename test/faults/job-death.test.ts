@@ -3,10 +3,22 @@
  * holds that job). After MAX_STALLED_COUNT stalls BullMQ fails the job; the conversation must end
  * `failed` with reason `stalled` — visible in the API, with its (partial) transcript, and reported
  * through the terminal hook the metrics count — never silently lost.
+ *
+ * When BullMQ fails a job for stalls (bullmq 6.7, read in node_modules):
+ * `commands/moveStalledJobsToWait-9.lua` increments the job's `stc` (Job#stalledCounter) each time
+ * a stall check finds it active without a lock, and once `stc > maxStalledCount` it sets `defa`
+ * ("job stalled more than allowable limit", Job#deferredFailure) and STILL moves the job back to
+ * `wait`. The next worker to take it emits 'active' and then, in `Worker#processJob`
+ * (`classes/worker.js`, getUnrecoverableErrorMessage), fails it without running the processor.
+ * So "held by a worker" does not mean "will run": killing that last pickup would be a kill BullMQ
+ * never asked for (under load the 'active' report can arrive before the failure lands — the
+ * flake this test once had). The test reads `deferredFailure` before each kill and counts from
+ * what BullMQ recorded: stall events, `stalledCounter`, `attemptsStarted`, `failedReason`.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { jobIds } from '../../shared/queues';
+import { QueueEvents } from 'bullmq';
+import { jobIds, QUEUE_NAMES } from '../../shared/queues';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 import { checkCompleteTranscript, readCsv } from './fixtures/transcript-check';
 import { WorkerFleet } from './fixtures/worker-fleet';
@@ -18,10 +30,17 @@ describe('fault: the same job kills its worker again and again', function () {
   this.timeout(120_000);
   let stack: TestStack;
   let fleet: WorkerFleet;
+  let watcher: QueueEvents;
+  /** Every stall BullMQ reported on the cloud queue's event stream, whichever worker found it. */
+  const stalls: string[] = [];
 
   before(async function () {
     this.timeout(60_000);
     stack = await startTestStack({}, { roles: [] });
+    watcher = new QueueEvents(QUEUE_NAMES.cloud, { connection: { url: stack.redisUrl }, prefix: stack.config.queuePrefix });
+    watcher.on('stalled', ({ jobId }) => stalls.push(jobId));
+    watcher.on('error', () => undefined);
+    await watcher.waitUntilReady();
     fleet = new WorkerFleet({
       REDIS_URL: stack.redisUrl,
       QUEUE_PREFIX: stack.config.queuePrefix,
@@ -39,6 +58,7 @@ describe('fault: the same job kills its worker again and again', function () {
   after(async function () {
     this.timeout(30_000);
     await fleet?.stopAll();
+    await watcher?.close();
     await stack?.close();
   });
 
@@ -49,19 +69,28 @@ describe('fault: the same job kills its worker again and again', function () {
     const id: string = res.data.conversationId;
     const jobId = jobIds.cloud(id, 1);
 
-    // Kill the worker each time it holds the job, restart it, until BullMQ gives up on the job.
+    // Kill the worker each time it holds the job and would run it, restart it, until BullMQ gives
+    // up on the job. A pickup of a job BullMQ already doomed (deferredFailure set) is left alone:
+    // that worker fails it without running it.
     let generation = 0;
     let pickups = 0;
+    let doomedPickups = 0;
     const started = Date.now();
+    const gaveUp = async () => (await stack.queues.cloud.getJobState(jobId)) === 'failed';
     for (;;) {
       const w = await fleet.start(`poisoned-${++generation}`);
       const holds = () => w.held.has(jobId);
-      const gaveUp = async () => (await stack.queues.cloud.getJobState(jobId)) === 'failed';
-      await until(async () => holds() || (await gaveUp()), 20_000, `worker ${w.name} to take the job (or BullMQ to fail it)`);
+      await until(async () => holds() || (await gaveUp()), 30_000, `worker ${w.name} to take the job (or BullMQ to fail it)`);
       if (await gaveUp()) break;
+      const job = await stack.queues.cloud.getJob(jobId);
+      if (job?.deferredFailure) {
+        doomedPickups += 1;
+        await until(gaveUp, 30_000, `worker ${w.name} to fail the doomed job`);
+        break;
+      }
       pickups += 1;
       await fleet.kill(w.name);
-      assert.ok(fleet.kills.length <= MAX_STALLED + 1, 'BullMQ fails the job after MAX_STALLED_COUNT stalls');
+      assert.ok(pickups <= MAX_STALLED + 1, `a job stalled ${MAX_STALLED + 1} times is doomed before it runs again (pickups killed: ${pickups})`);
     }
 
     const view = await waitForConversation(stack, id, 20_000);
@@ -93,12 +122,24 @@ describe('fault: the same job kills its worker again and again', function () {
     assert.equal(nextView.status, 'completed');
     const rows = await checkCompleteTranscript(stack.store, stack.outputDir, next.data.conversationId, 2);
 
+    // What BullMQ recorded: one stall per lost lock, failure once stalls exceeded the maximum.
+    await until(() => stalls.filter((s) => s === jobId).length >= job!.stalledCounter, 5000, 'the stall events');
+    const stallEvents = stalls.filter((s) => s === jobId).length;
+    const falseStalls = fleet.of('lock-lost').filter((m) => m.jobIds?.includes(jobId)).length;
     const figures = {
-      kills: fleet.kills.length, pickupsKilled: pickups, maxStalledCount: MAX_STALLED, stalledEvents: fleet.of('stalled').length,
+      kills: fleet.kills.length, pickupsKilled: pickups, doomedPickups, maxStalledCount: MAX_STALLED, stalledCounter: job!.stalledCounter,
+      stallEvents, falseStalls, attemptsStarted: job!.attemptsStarted,
       terminalReason: view.stopReason, workerMetric: terminal[0]!.metric, hangingCallsInjected: stack.bedrock!.stats().faultsByKind.hang ?? 0,
       followUpRowsChecked: rows, elapsedMs: Date.now() - started,
     };
     console.log(`      [figures] job-death ${JSON.stringify(figures)}`);
-    assert.equal(fleet.kills.length, MAX_STALLED + 1, 'stalls beyond MAX_STALLED_COUNT fail the job');
+    // moveStalledJobsToWait-9.lua fails a job once stc > maxStalledCount: the first stall past the max.
+    assert.equal(job!.stalledCounter, MAX_STALLED + 1, 'BullMQ fails the job at its first stall past MAX_STALLED_COUNT');
+    assert.equal(stallEvents, job!.stalledCounter, 'one stall event per counted stall');
+    // Every counted stall was a kill of ours, or a live worker losing its lock under load.
+    assert.equal(pickups + falseStalls, job!.stalledCounter, 'each stall is explained by a kill (or a reported lost lock)');
+    assert.equal(fleet.kills.length, pickups, 'only workers holding a runnable copy of the job were killed');
+    // Each pickup is one started attempt, the doomed one included if a worker took it.
+    assert.ok(job!.attemptsStarted >= pickups, `attempts started (${job!.attemptsStarted}) cover the pickups`);
   });
 });
