@@ -13,13 +13,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHandler } from '../lambda/handler';
-import { startLocalGateway } from '../lambda/local-gateway';
+import { startLocalGateway } from '../emulators/api-gateway-emulator';
 import { loadConfig, type Env } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { ConversationStore } from '../store/conversation-store';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { CancelRegistry } from '../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../workers/providers';
+import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
 import { startWorkerHost } from '../workers/worker-host';
 import { benchLogger } from './pipeline-rig';
 

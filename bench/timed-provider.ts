@@ -3,7 +3,7 @@
  * `performance.now()` and delegates unchanged, so the pipeline and the direct loop are measured
  * at the same boundary (the provider call) with the same clock.
  */
-import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
+import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
 
 /** One provider call: which conversation and turn, when it started and ended (performance.now ms). */
 export interface CallTiming {

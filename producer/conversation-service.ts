@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config';
 import {
   isTerminal, type ConversationRecord, type ConversationStore, type TurnRecord,
-} from '../shared/conversation-store';
+} from '../store/conversation-store';
 import { PipelineError } from '../shared/errors';
-import type { PipelineQueues } from '../shared/pipeline-queues';
-import { parseConversationRequest } from './conversation-request';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import { parseConversationRequest } from '../conversation/conversation-request';
 
 export interface ConversationServiceDeps {
   config: Config;

@@ -4,17 +4,17 @@
  */
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore } from '../store/conversation-store';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection } from '../shared/redis-connection';
 import { onShutdown } from '../shared/shutdown';
 import { createHandler } from '../lambda/handler';
-import { startLocalGateway } from '../lambda/local-gateway';
-import { createCloudProvider } from '../workers/providers';
+import { startLocalGateway } from '../emulators/api-gateway-emulator';
+import { createCloudProvider } from '../providers/create-providers';
 import { createApp } from './app';
-import { startOperations } from './operations';
+import { startOperations } from './operator-surface';
 
 async function main() {
   const config = loadConfig();

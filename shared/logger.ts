@@ -1,7 +1,7 @@
 /**
  * Structured JSON logs (pino); readable output on a terminal (pino-pretty). Secrets are redacted
  * by key name, at any depth ({@link redactSecrets}). Lines about a job carry conversationId, turn,
- * side, jobId and attempt (see `jobLogFields` in workers/step-runner.ts); prompts and replies are
+ * side, jobId and attempt (see `jobLogFields` in workers/step-lifecycle.ts); prompts and replies are
  * logged at debug level only.
  */
 import pino, { type Logger } from 'pino';

@@ -15,21 +15,21 @@ import type { Redis } from 'ioredis';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { createHandler } from '../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../lambda/local-gateway';
+import { startLocalGateway, type LocalGateway } from '../emulators/api-gateway-emulator';
 import { createApp } from '../producer/app';
-import { startOperations } from '../producer/operations';
+import { startOperations } from '../producer/operator-surface';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
 import { CancelRegistry } from '../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../workers/providers';
-import type { PipelineDeps, StepHooks } from '../workers/step-runner';
+import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
+import type { PipelineDeps, StepHooks } from '../workers/step-lifecycle';
 import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
 
 export interface LocalStackOptions {

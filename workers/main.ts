@@ -5,18 +5,18 @@
  */
 import os from 'node:os';
 import { loadConfig } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore } from '../store/conversation-store';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { onShutdown } from '../shared/shutdown';
-import { startLocalGateway } from '../lambda/local-gateway';
+import { startLocalGateway } from '../emulators/api-gateway-emulator';
 import { createHandler } from '../lambda/handler';
 import { CancelRegistry } from './cancel-registry';
-import { createCloudProvider, createLocalProvider, DEFAULT_OLLAMA_HOST } from './providers';
+import { createCloudProvider, createLocalProvider, DEFAULT_OLLAMA_HOST } from '../providers/create-providers';
 import { startWorkerHost } from './worker-host';
 
 async function main() {

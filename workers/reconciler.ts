@@ -7,7 +7,7 @@
  */
 import { WORKER_ROLES, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import type { PipelineDeps } from './step-runner';
+import type { PipelineDeps } from './step-lifecycle';
 
 export interface ReconcilerOptions {
   deps: PipelineDeps;

@@ -11,15 +11,15 @@
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
-import { isTerminal, type StopReason } from '../shared/conversation-store';
+import { isTerminal, type StopReason } from '../store/conversation-store';
 import { PipelineError } from '../shared/errors';
-import { QUEUE_NAMES } from '../shared/queues';
+import { QUEUE_NAMES } from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';
-import { createCloudProcessor } from './cloud/cloud-processor';
-import { createLocalProcessor } from './local/local-processor';
+import { createCloudProcessor } from './cloud-step';
+import { createLocalProcessor } from './local-step';
 import { startReconciler, type Reconciler } from './reconciler';
-import { StepRunner, type PipelineDeps } from './step-runner';
-import { createTranscriptProcessor } from './transcript/transcript-processor';
+import { StepRunner, type PipelineDeps } from './step-lifecycle';
+import { createTranscriptProcessor } from './transcript-step';
 
 export interface WorkerHostOptions {
   deps: PipelineDeps;

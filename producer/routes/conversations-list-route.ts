@@ -4,7 +4,7 @@
  * has expired are left out. `GET /conversations/:id` (the HTML page) is a different route.
  */
 import Router from '@koa/router';
-import type { ConversationStore } from '../../shared/conversation-store';
+import type { ConversationStore } from '../../store/conversation-store';
 import { PipelineError } from '../../shared/errors';
 
 export const LIST_LIMIT_MAX = 200;

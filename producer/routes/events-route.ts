@@ -15,9 +15,9 @@
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
-import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../shared/conversation-store';
-import { isTerminal } from '../../shared/conversation-store';
-import type { EventHub } from '../../shared/event-hub';
+import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../store/conversation-store';
+import { isTerminal } from '../../store/conversation-store';
+import type { EventHub } from '../../store/event-hub';
 import { PipelineError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView, type ConversationView } from '../conversation-service';

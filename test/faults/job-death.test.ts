@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { jobIds } from '../../shared/queues';
+import { jobIds } from '../../queue/job-types';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 import { checkCompleteTranscript, readCsv } from './fixtures/transcript-check';
 import { WorkerFleet } from './fixtures/worker-fleet';
