@@ -3,6 +3,7 @@
  * Lambda → Bedrock) and the Ollama provider.
  */
 import type { Config } from '../shared/config';
+import { ConfigError } from '../shared/errors';
 import type { LlmProvider } from './llm-provider';
 import { createCloudClient } from './api-gateway-client';
 import { createOllamaProvider } from './ollama-provider';
@@ -10,8 +11,15 @@ import { createOllamaProvider } from './ollama-provider';
 /** Ollama's own default address, used by a worker host when OLLAMA_HOST is unset. */
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 
+/** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
 export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
-  if (!url) throw new Error('API_GATEWAY_URL is not set and no local gateway was started');
+  if (!url) {
+    throw new ConfigError(
+      'API_GATEWAY_URL must be set to reach the cloud model (the deployed API Gateway, or `npm run gateway`); ' +
+        '`npm start` runs the whole pipeline with an in-process gateway',
+      'API_GATEWAY_URL',
+    );
+  }
   return createCloudClient({
     url,
     apiKey: config.apiGatewayApiKey,
@@ -21,6 +29,14 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
   });
 }
 
+/** The Ollama provider at OLLAMA_HOST (or `host`). */
 export function createLocalProvider(config: Config, host = config.ollamaHost ?? DEFAULT_OLLAMA_HOST): LlmProvider {
   return createOllamaProvider({ host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs });
+}
+
+/** A stand-in for a side this process does not run: a call is a bug, and says so. */
+export function unconfiguredProvider(side: 'cloud' | 'local'): LlmProvider {
+  return {
+    generate: () => Promise.reject(new Error(`this process does not run the ${side} role, so it has no ${side} provider`)),
+  };
 }

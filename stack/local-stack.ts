@@ -9,9 +9,6 @@
  * console.log(stack.producerUrl);
  * await stack.close();
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
@@ -22,15 +19,14 @@ import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
-import { createHandler } from '../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../emulators/api-gateway-emulator';
-import { createApp } from '../producer/app';
-import { startOperations } from '../producer/operator-surface';
+import type { LocalGateway } from '../emulators/api-gateway-emulator';
+import { startProducer } from '../producer/start-producer';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
-import { CancelRegistry } from '../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
-import type { PipelineDeps, StepHooks } from '../workers/step-lifecycle';
-import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+import { createCloudProvider } from '../providers/create-providers';
+import type { StepHooks } from '../workers/step-lifecycle';
+import { startWorkers } from '../workers/start-workers';
+import type { WorkerHost } from '../workers/worker-host';
+import { startInProcessGateway } from './in-process-gateway';
 
 export interface LocalStackOptions {
   /** Environment to load config from (default `process.env`). */
@@ -104,8 +100,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let gateway: LocalGateway | undefined;
     let gatewayUrl = config.apiGatewayUrl;
     if (!gatewayUrl) {
-      const handler = createHandler({ config: { ...config, bedrockEndpoint }, logger });
-      gateway = await startLocalGateway({ handler, host: '127.0.0.1' });
+      gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
       closers.push(() => gateway!.close());
       gatewayUrl = gateway.url;
     }
@@ -121,48 +116,41 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const workerConn = createWorkerConnection(redisUrl);
     closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
     await waitReady(workerConn);
-    const workerStore = ConversationStore.fromConfig(workerConn, config);
     const workerQueues = PipelineQueues.fromConfig(workerConn, config);
     closers.push(() => workerQueues.close());
     const cloud = createCloudProvider(effective);
-    const local = createLocalProvider(effective);
     const metrics = createMetrics({ queues: workerQueues.all });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
     if (roles.length > 0) {
-      const cancels = new CancelRegistry();
-      const sub: Redis = workerConn.duplicate();
-      await cancels.listen(sub, workerStore.eventsChannel);
-      closers.push(() => cancels.close());
-      const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
-      workerHost = await startWorkerHost({ deps, connection: workerConn, roles });
-      closers.push(() => workerHost!.close());
+      const workers = await startWorkers({
+        config: effective, logger, roles, connection: workerConn, queues: workerQueues, hooks: metrics.observe(opts.hooks), providers: { cloud },
+      });
+      closers.push(() => workers.close());
+      workerHost = workers.host;
     }
 
     const producerConn = createProducerConnection(redisUrl);
     closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
     await waitReady(producerConn);
-    const store = ConversationStore.fromConfig(producerConn, config);
-    const queues = PipelineQueues.fromConfig(producerConn, config);
-    closers.push(() => queues.close());
 
     let producerUrl: string | undefined;
+    let store: ConversationStore;
+    let queues: PipelineQueues;
     if (opts.producer ?? true) {
-      const ops = await startOperations({ config: effective, redis: producerConn, store, queues, logger, metrics, heartbeatMs: opts.sseHeartbeatMs });
-      closers.push(() => ops.close());
-      const app = createApp({
-        config: effective, redis: producerConn, store, queues, cloud, logger,
-        routers: [...ops.routers, ...(opts.routers ?? [])],
-        before: [...ops.before, ...(opts.before ?? [])],
+      const producer = await startProducer({
+        config: effective, logger, connection: producerConn, cloud, metrics, heartbeatMs: opts.sseHeartbeatMs,
+        routers: opts.routers, before: opts.before, closeGraceMs: 0,
       });
-      const server: Server = await new Promise((resolve, reject) => {
-        const s = app.listen(config.port, config.host, () => resolve(s));
-        s.once('error', reject);
-      });
-      closers.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
-      const { port } = server.address() as AddressInfo;
-      producerUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      closers.push(() => producer.close());
+      ({ store, queues } = producer);
+      producerUrl = producer.url;
+    } else {
+      store = ConversationStore.fromConfig(producerConn, config);
+      const own = PipelineQueues.fromConfig(producerConn, config);
+      closers.push(() => own.close());
+      queues = own;
     }
 
     return {

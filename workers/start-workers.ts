@@ -1,0 +1,112 @@
+/**
+ * A worker host with everything it needs, written once for every process that runs workers
+ * (`npm run worker`, the all-in-one stack, the benchmarks, the fault tests' worker processes):
+ * the Redis connection, conversation store, queues, cancel registry, the two providers from config
+ * and the BullMQ workers of the given roles. `close()` stops them in the order that loses nothing.
+ *
+ * @example
+ * const workers = await startWorkers({ config, logger, hooks: metrics.hooks, name: os.hostname() });
+ * // ...
+ * await workers.close();
+ */
+import type { Redis } from 'ioredis';
+import type { Config, WorkerRole } from '../shared/config';
+import type { Logger } from '../shared/logger';
+import { createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { PipelineQueues } from '../queue/pipeline-queues';
+import { ConversationStore } from '../store/conversation-store';
+import type { LlmProvider } from '../providers/llm-provider';
+import { createCloudProvider, createLocalProvider, unconfiguredProvider } from '../providers/create-providers';
+import { CancelRegistry } from './cancel-registry';
+import type { StepHooks } from './step-lifecycle';
+import { startWorkerHost, type WorkerHost } from './worker-host';
+
+export interface StartWorkersOptions {
+  /** The process's config; the cloud role needs `apiGatewayUrl` (a ConfigError otherwise). */
+  config: Config;
+  logger: Logger;
+  /** Roles to run; default `config.workerRoles`. */
+  roles?: WorkerRole[];
+  /**
+   * A worker-style connection (maxRetriesPerRequest: null) owned by the caller. Default: one is
+   * opened to `config.redisUrl` and closed by `close()`.
+   */
+  connection?: Redis;
+  /** How long to wait for Redis before giving up, ms (only for an own connection). Default 30000. */
+  readyTimeoutMs?: number;
+  /** Listener for an own connection's `error` events (default none: ioredis reports them itself). */
+  onRedisError?: (err: Error) => void;
+  /** Queues to use (e.g. the ones the caller's metrics read). Default: new ones on the connection. */
+  queues?: PipelineQueues;
+  /** Step observers (metrics). */
+  hooks?: StepHooks;
+  /** Providers to use instead of the ones built from config (the benchmarks time them). */
+  providers?: { cloud?: LlmProvider; local?: LlmProvider };
+  /** Worker name shown in Bull Board. */
+  name?: string;
+  /** Refuse to start when Redis may evict keys. Default true. */
+  checkRedisPolicy?: boolean;
+}
+
+export interface StartedWorkers {
+  host: WorkerHost;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  cancels: CancelRegistry;
+  connection: Redis;
+  /** Closes the workers (active jobs get `timeoutMs` to finish), the cancel listener, the queues and an own connection. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the worker host of `roles` with its store, queues, cancel registry and providers. */
+export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWorkers> {
+  const { config, logger } = opts;
+  const roles = opts.roles ?? config.workerRoles;
+  const ownConnection = !opts.connection;
+  let connection = opts.connection;
+  const undo: (() => Promise<unknown>)[] = [];
+  const rollback = async () => {
+    for (const u of undo.reverse()) await u().catch(() => undefined);
+  };
+  try {
+    // Providers first: a missing API_GATEWAY_URL is a config error before anything connects.
+    const cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
+    const local = opts.providers?.local ?? (roles.includes('local') ? createLocalProvider(config) : unconfiguredProvider('local'));
+    if (!connection) {
+      if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
+      const own = createWorkerConnection(config.redisUrl);
+      if (opts.onRedisError) own.on('error', opts.onRedisError);
+      connection = own;
+      undo.push(async () => own.disconnect());
+      await waitReady(own, opts.readyTimeoutMs ?? 30_000);
+    }
+    const conn = connection;
+    const store = ConversationStore.fromConfig(conn, config);
+    const ownQueues = !opts.queues;
+    const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
+    if (ownQueues) undo.push(() => queues.close());
+    const cancels = new CancelRegistry();
+    await cancels.listen(conn.duplicate(), store.eventsChannel);
+    undo.push(() => cancels.close());
+    const host = await startWorkerHost({
+      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks },
+      connection: conn,
+      roles,
+      name: opts.name,
+      checkRedisPolicy: opts.checkRedisPolicy,
+    });
+    return {
+      host, store, queues, cancels, connection: conn,
+      async close(timeoutMs = 10_000) {
+        await host.close(timeoutMs);
+        await cancels.close();
+        if (ownQueues) await queues.close();
+        // QUIT would wait for a Redis that is down; then just drop the socket.
+        if (ownConnection) await (conn.status === 'ready' ? conn.quit().catch(() => conn.disconnect()) : conn.disconnect());
+      },
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}
