@@ -8,7 +8,7 @@
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Config } from '../shared/config';
-import type { ConversationSettings, TurnRecord } from '../store/conversation-store';
+import type { ConversationSettings, TurnRecord } from '../conversation/model';
 import type { LlmProvider } from '../providers/llm-provider';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { turnCalls } from './turn-calls';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Config } from '../shared/config';
-import type { ConversationSettings } from '../store/conversation-store';
+import type { ConversationSettings } from './model';
 import { ValidationError } from '../shared/errors';
 import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES } from './templates';

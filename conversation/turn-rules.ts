@@ -2,7 +2,7 @@
  * The conversation's turn logic as pure functions: which question a turn asks, which history each
  * model sees, how the follow-up prompt is built, and when the chain stops.
  */
-import type { ConversationSettings, TurnRecord } from '../store/conversation-store';
+import type { ConversationSettings, TurnRecord, Side } from './model';
 import type { ChatTurn } from '../providers/llm-provider';
 import { renderTemplate } from './templates';
 
@@ -26,7 +26,7 @@ export function followUpPrompt(settings: ConversationSettings, question: string,
 }
 
 /** Up to `contextTurns` earlier exchanges of one side, oldest first. */
-export function historyFor(side: 'cloud' | 'local', turns: TurnRecord[], turn: number, contextTurns: number): ChatTurn[] {
+export function historyFor(side: Side, turns: TurnRecord[], turn: number, contextTurns: number): ChatTurn[] {
   const out: ChatTurn[] = [];
   for (const t of turns) {
     if (t.turn >= turn || t.turn < turn - contextTurns) continue;

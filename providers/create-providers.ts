@@ -7,6 +7,7 @@ import { ConfigError } from '../shared/errors';
 import type { LlmProvider } from './llm-provider';
 import { createCloudClient } from './api-gateway-client';
 import { createOllamaProvider } from './ollama-provider';
+import type { Side } from '../conversation/model';
 
 /** Ollama's own default address, used by a worker host when OLLAMA_HOST is unset. */
 export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
@@ -35,7 +36,7 @@ export function createLocalProvider(config: Config, host = config.ollamaHost ?? 
 }
 
 /** A stand-in for a side this process does not run: a call is a bug, and says so. */
-export function unconfiguredProvider(side: 'cloud' | 'local'): LlmProvider {
+export function unconfiguredProvider(side: Side): LlmProvider {
   return {
     generate: () => Promise.reject(new Error(`this process does not run the ${side} role, so it has no ${side} provider`)),
   };

@@ -22,92 +22,13 @@ import {
   encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
 } from './record-codec';
 import { RedisScript } from './redis-script';
+import { type ConversationEvent, type ConversationRecord, type ConversationSettings, type ConversationStatus, type ConversationWithTurns, type CloudStep, type LocalStep, type StopReason, type TerminalStatus, type TurnRecord, type Side } from '../conversation/model';
 
-export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
-export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-export type ConversationStatus = 'queued' | 'running' | TerminalStatus;
-
-export const isTerminal = (s: string | undefined): s is TerminalStatus =>
-  (TERMINAL_STATUSES as readonly string[]).includes(s ?? '');
-
-/** Why a conversation stopped (machine-readable). */
-export type StopReason =
-  | 'max_turns'
-  | 'stop_phrase'
-  | 'deadline_exceeded'
-  | 'cancelled'
-  | 'provider_error'
-  | 'retries_exhausted'
-  | 'stalled'
-  | 'internal_error';
-
-/** The validated settings of one conversation (defaults already applied). */
-export interface ConversationSettings {
-  initialQuery: string;
-  outputFile: string;
-  maxTurns: number;
-  timeoutMinutes: number;
-  cloudModel: string;
-  localModel: string;
-  temperature?: number;
-  maxTokens?: number;
-  stopPhrase?: string;
-  contextTurns: number;
-  templates: { followUp: string; nextQuery: string };
-  systemPrompts: { cloud?: string; local?: string };
-}
-
-export interface ConversationRecord {
-  id: string;
-  status: ConversationStatus;
-  settings: ConversationSettings;
-  createdAt: number;
-  updatedAt: number;
-  /** Epoch ms after which the conversation is `timed_out`. */
-  deadline: number;
-  stopReason?: StopReason;
-  error?: string;
-  /** Set when the last step ended the chain normally; the transcript step then completes it. */
-  pendingStop?: StopReason;
-  /** Where the transcript was written (absolute, on the host that wrote it). */
-  transcriptPath?: string;
-  finishedAt?: number;
-  /** How the store laid the record out: 2 now, 1 for conversations started by the first releases. */
-  format: 1 | 2;
-}
-
-export interface CloudStep {
-  question: string;
-  answer: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  stopReason: string;
-  startedAt: number;
-  at: number;
-}
-
-export interface LocalStep {
-  prompt: string;
-  followUp: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  stopReason: string;
-  at: number;
-}
-
-export interface TurnRecord {
-  turn: number;
-  cloud?: CloudStep;
-  local?: LocalStep;
-}
-
-export type ConversationEvent =
-  | { type: 'cloud' | 'local'; conversationId: string; turn: number }
-  | { type: 'status'; conversationId: string; status: ConversationStatus; stopReason?: StopReason; error?: string };
+/**
+ * @deprecated The domain types live in `conversation/model.ts`; this re-export only keeps branches
+ * written before the move compiling until they are merged. Import from `conversation/model`.
+ */
+export type { CloudStep, ConversationRecord, ConversationSettings, ConversationStatus, ConversationWithTurns, LocalStep, StopReason, TurnRecord } from '../conversation/model';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -116,12 +37,6 @@ export interface ConversationStoreOptions {
   retentionSeconds: number;
   /** How many ids the list of latest conversations keeps. Default 10000. */
   recentLimit?: number;
-}
-
-/** A record with the turns read alongside it. */
-export interface ConversationWithTurns {
-  record: ConversationRecord;
-  turns: TurnRecord[];
 }
 
 /**
@@ -355,12 +270,12 @@ export class ConversationStore {
     return [...turns.values()].sort((a, b) => a.turn - b.turn);
   }
 
-  private decode(record: ConversationRecord, side: 'cloud' | 'local', json: string, ctx: StepContext): CloudStep | LocalStep {
+  private decode(record: ConversationRecord, side: Side, json: string, ctx: StepContext): CloudStep | LocalStep {
     if (record.format === 1) return side === 'cloud' ? decodeLegacyCloudStep(json) : decodeLegacyLocalStep(json);
     return side === 'cloud' ? decodeCloudStep(json, ctx) : decodeLocalStep(json, ctx);
   }
 
-  private field(record: ConversationRecord, side: 'cloud' | 'local', turn: number): string {
+  private field(record: ConversationRecord, side: Side, turn: number): string {
     return record.format === 1 ? legacyStepField(side, turn) : stepField(side, turn);
   }
 
@@ -370,20 +285,20 @@ export class ConversationStore {
 
   async getStep(record: ConversationRecord, side: 'cloud', turn: number): Promise<CloudStep | null>;
   async getStep(record: ConversationRecord, side: 'local', turn: number): Promise<LocalStep | null>;
-  async getStep(record: ConversationRecord, side: 'cloud' | 'local', turn: number): Promise<CloudStep | LocalStep | null> {
+  async getStep(record: ConversationRecord, side: Side, turn: number): Promise<CloudStep | LocalStep | null> {
     const json = await this.redis.hget(this.turnsKey(record.id), this.field(record, side, turn));
     return json ? this.decode(record, side, json, this.stepContext(record)) : null;
   }
 
   /** Whether the step is recorded (without reading it). */
-  async hasStep(record: ConversationRecord, side: 'cloud' | 'local', turn: number): Promise<boolean> {
+  async hasStep(record: ConversationRecord, side: Side, turn: number): Promise<boolean> {
     return (await this.redis.hexists(this.turnsKey(record.id), this.field(record, side, turn))) === 1;
   }
 
   /** Records a step once; returns false when it was already recorded (a re-run). */
   async recordStep(record: ConversationRecord, side: 'cloud', turn: number, step: CloudStep): Promise<boolean>;
   async recordStep(record: ConversationRecord, side: 'local', turn: number, step: LocalStep): Promise<boolean>;
-  async recordStep(record: ConversationRecord, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): Promise<boolean> {
+  async recordStep(record: ConversationRecord, side: Side, turn: number, step: CloudStep | LocalStep): Promise<boolean> {
     const { id } = record;
     const ctx = this.stepContext(record);
     const json = record.format === 1

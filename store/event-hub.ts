@@ -11,7 +11,7 @@
  * await hub.close();
  */
 import type { Redis } from 'ioredis';
-import type { ConversationEvent } from './conversation-store';
+import type { ConversationEvent } from '../conversation/model';
 
 export type EventListener = (ev: ConversationEvent) => void;
 

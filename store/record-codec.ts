@@ -15,7 +15,7 @@
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
  */
-import type { CloudStep, ConversationSettings, LocalStep } from './conversation-store';
+import type { CloudStep, ConversationSettings, LocalStep, Side } from '../conversation/model';
 import { DEFAULT_TEMPLATES } from '../conversation/templates';
 
 /** What decoding a format-2 step needs from its conversation. */
@@ -31,12 +31,12 @@ const USUAL_STOP = { cloud: 'end_turn', local: 'stop' } as const;
 export const defaultOutputFile = (id: string) => `conversation-${id}.csv`;
 
 /** Step field names of format 2. */
-export const stepField = (side: 'cloud' | 'local', turn: number) => `${side === 'cloud' ? 'c' : 'l'}${turn}`;
+export const stepField = (side: Side, turn: number) => `${side === 'cloud' ? 'c' : 'l'}${turn}`;
 /** Step field names of format 1. */
-export const legacyStepField = (side: 'cloud' | 'local', turn: number) => `${side}:${turn}`;
+export const legacyStepField = (side: Side, turn: number) => `${side}:${turn}`;
 
 /** A step field name of either format → side and turn; null for other fields. */
-export function parseStepField(field: string): { side: 'cloud' | 'local'; turn: number } | null {
+export function parseStepField(field: string): { side: Side; turn: number } | null {
   const m = /^(?:(c|l)|(cloud|local):)(\d+)$/.exec(field);
   if (!m) return null;
   return { side: m[1] === 'c' || m[2] === 'cloud' ? 'cloud' : 'local', turn: Number(m[3]) };

@@ -4,7 +4,7 @@
  * are neutralised with a leading apostrophe unless disabled.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { ConversationRecord, TurnRecord } from '../store/conversation-store';
+import type { ConversationRecord, TurnRecord } from '../conversation/model';
 
 export const CSV_COLUMNS = [
   'timestamp', 'query', 'cloud_response', 'ollama_response', 'processing_time_ms',

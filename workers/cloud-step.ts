@@ -4,7 +4,7 @@
  * the answer holds the stop phrase).
  */
 import type { Job } from 'bullmq';
-import type { CloudStep } from '../store/conversation-store';
+import type { CloudStep } from '../conversation/model';
 import type { TurnJobData } from '../queue/job-types';
 import { jobLogFields, StepRunner, type PipelineDeps } from './step-lifecycle';
 import { historyFor, hitsStopPhrase, questionFor } from '../conversation/turn-rules';

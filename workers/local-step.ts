@@ -3,7 +3,7 @@
  * once, then queue the cloud step of turn k+1 — or the transcript at maxTurns or a stop phrase.
  */
 import type { Job } from 'bullmq';
-import type { LocalStep } from '../store/conversation-store';
+import type { LocalStep } from '../conversation/model';
 import type { TurnJobData } from '../queue/job-types';
 import { jobLogFields, StepRunner, type PipelineDeps } from './step-lifecycle';
 import { followUpPrompt, historyFor, hitsStopPhrase } from '../conversation/turn-rules';

@@ -12,8 +12,9 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../shared/config';
-import type { ConversationRecord, ConversationStore, ConversationWithTurns, StopReason } from '../store/conversation-store';
-import { isTerminal } from '../store/conversation-store';
+import type { ConversationRecord, ConversationWithTurns, StopReason, Side } from '../conversation/model';
+import type { ConversationStore } from '../store/conversation-store';
+import { isTerminal } from '../conversation/model';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
@@ -34,8 +35,8 @@ export interface PipelineDeps {
 }
 
 export interface StepHooks {
-  onCall?(side: 'cloud' | 'local', model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
-  onCallError?(side: 'cloud' | 'local', errorClass: string): void;
+  onCall?(side: Side, model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCallError?(side: Side, errorClass: string): void;
   onTerminal?(status: string, reason: string): void;
 }
 
@@ -88,7 +89,7 @@ export class StepRunner {
   async call<T>(
     job: Job,
     record: ConversationRecord,
-    side: 'cloud' | 'local',
+    side: Side,
     jobSignal: AbortSignal | undefined,
     fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
   ): Promise<T> {
@@ -116,7 +117,7 @@ export class StepRunner {
   async ask(
     job: Job<{ turn: number }>,
     record: ConversationRecord,
-    side: 'cloud' | 'local',
+    side: Side,
     jobSignal: AbortSignal | undefined,
     call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>,
   ): Promise<LlmReply | null> {
@@ -136,7 +137,7 @@ export class StepRunner {
     }
   }
 
-  private async classify(job: Job, record: ConversationRecord, side: 'cloud' | 'local', err: unknown, jobSignal?: AbortSignal): Promise<Error> {
+  private async classify(job: Job, record: ConversationRecord, side: Side, err: unknown, jobSignal?: AbortSignal): Promise<Error> {
     const { store, logger, hooks } = this.deps;
     const now = await store.get(record.id);
     if (!now || isTerminal(now.status)) return new ConversationEnded(`conversation ${now?.status ?? 'gone'}`);

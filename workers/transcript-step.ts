@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { isTerminal } from '../store/conversation-store';
+import { isTerminal } from '../conversation/model';
 import { resolveInOutputDir } from '../transcript/output-file';
 import type { TranscriptJobData } from '../queue/job-types';
 import { renderTranscriptCsv } from '../transcript/transcript-csv';

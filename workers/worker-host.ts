@@ -11,7 +11,7 @@
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
-import { isTerminal, type StopReason } from '../store/conversation-store';
+import { isTerminal, type StopReason } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
 import { QUEUE_NAMES } from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';

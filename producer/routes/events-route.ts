@@ -15,8 +15,9 @@
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
-import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../store/conversation-store';
-import { isTerminal } from '../../store/conversation-store';
+import type { CloudStep, ConversationEvent, ConversationRecord, LocalStep, TurnRecord, Side } from '../../conversation/model';
+import type { ConversationStore } from '../../store/conversation-store';
+import { isTerminal } from '../../conversation/model';
 import type { EventHub } from '../../store/event-hub';
 import { PipelineError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/logger';
@@ -38,7 +39,7 @@ export interface EventsRouteOptions {
 export interface StepEventData {
   conversationId: string;
   turn: number;
-  side: 'cloud' | 'local';
+  side: Side;
   /** Cloud: the question put to the cloud model. */
   question?: string;
   /** Cloud: its answer. Local: the follow-up. */
@@ -61,7 +62,7 @@ export interface EndEventData {
   view: ConversationView;
 }
 
-function stepData(id: string, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): StepEventData {
+function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep): StepEventData {
   const base = {
     conversationId: id, turn, side, model: step.model, inputTokens: step.inputTokens, outputTokens: step.outputTokens,
     latencyMs: step.latencyMs, stopReason: step.stopReason, at: new Date(step.at).toISOString(),

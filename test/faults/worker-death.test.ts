@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { QueueEvents } from 'bullmq';
-import { isTerminal } from '../../store/conversation-store';
+import { isTerminal } from '../../conversation/model';
 import { QUEUE_NAMES } from '../../queue/job-types';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 import { faultSeed, seededRandom } from './fixtures/seeded-random';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
-import { ConversationStore, type CloudStep, type ConversationSettings, type LocalStep } from '../../../store/conversation-store';
+import { type CloudStep, type ConversationSettings, type LocalStep } from '../../../conversation/model';
+import { ConversationStore } from '../../../store/conversation-store';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 
 describe('ConversationStore (real Redis)', () => {

@@ -3,7 +3,7 @@ import {
   decodeCloudStep, decodeLegacyCloudStep, decodeLegacyLocalStep, decodeLegacySettings, decodeLocalStep, decodeSettingsFields,
   encodeCloudStep, encodeLocalStep, encodeSettingsFields, parseStepField, stepField,
 } from '../../../store/record-codec';
-import type { ConversationSettings } from '../../../store/conversation-store';
+import type { ConversationSettings } from '../../../conversation/model';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 
 describe('record codec', () => {
