@@ -86,6 +86,9 @@ export interface LocalStep {
   at: number;
 }
 
+/** The step record of a side: the cloud answer or the local follow-up. */
+export type StepOf<S extends Side> = S extends 'cloud' ? CloudStep : LocalStep;
+
 export interface TurnRecord {
   turn: number;
   cloud?: CloudStep;

@@ -2,7 +2,7 @@
  * The conversation's turn logic as pure functions: which question a turn asks, which history each
  * model sees, how the follow-up prompt is built, and when the chain stops.
  */
-import type { ConversationSettings, TurnRecord, Side } from './model';
+import type { ConversationSettings, Side, StopReason, TurnRecord } from './model';
 import type { ChatTurn } from '../providers/llm-provider';
 import { renderTemplate } from './templates';
 
@@ -39,6 +39,29 @@ export function historyFor(side: Side, turns: TurnRecord[], turn: number, contex
   return out;
 }
 
+/** True when `text` holds the stop phrase (case-insensitive); never without one. */
 export function hitsStopPhrase(text: string, stopPhrase: string | undefined): boolean {
   return Boolean(stopPhrase) && text.toLowerCase().includes(stopPhrase!.toLowerCase());
+}
+
+/** What follows a recorded step: the next step to queue, or the chain's normal end. */
+export type NextStep =
+  | { kind: 'step'; side: Side; turn: number }
+  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase'> };
+
+/**
+ * The one place that decides what comes after `side`'s step of `turn` recorded `text`:
+ *  - after the cloud answer: the local step of the same turn, or a stop when the answer holds the
+ *    stop phrase;
+ *  - after the local follow-up: a stop at `maxTurns` or when it holds the stop phrase, else the
+ *    cloud step of the next turn.
+ * A stop is completed by the transcript step.
+ */
+export function nextAfter(side: Side, turn: number, text: string, settings: Pick<ConversationSettings, 'maxTurns' | 'stopPhrase'>): NextStep {
+  if (side === 'cloud') {
+    return hitsStopPhrase(text, settings.stopPhrase) ? { kind: 'stop', reason: 'stop_phrase' } : { kind: 'step', side: 'local', turn };
+  }
+  if (turn >= settings.maxTurns) return { kind: 'stop', reason: 'max_turns' };
+  if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
+  return { kind: 'step', side: 'cloud', turn: turn + 1 };
 }

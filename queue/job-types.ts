@@ -22,6 +22,12 @@ export interface TranscriptJobData {
   conversationId: string;
 }
 
+/** What a turn step's job returns (shown in Bull Board): how the step ended. */
+export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase';
+
+/** What the transcript job returns: the file written, or 'skipped' for an unknown conversation. */
+export type TranscriptResult = string;
+
 export const jobIds = {
   cloud: (conversationId: string, turn: number) => `${conversationId}-cloud-${turn}`,
   local: (conversationId: string, turn: number) => `${conversationId}-local-${turn}`,

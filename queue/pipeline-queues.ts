@@ -4,8 +4,9 @@
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Side } from '../conversation/model';
 import type { Config } from '../shared/config';
-import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TurnJobData } from './job-types';
+import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from './job-types';
 
 export interface PipelineQueuesOptions {
   prefix: string;
@@ -21,9 +22,9 @@ export interface PipelineQueuesOptions {
 }
 
 export class PipelineQueues {
-  readonly cloud: Queue<TurnJobData>;
-  readonly local: Queue<TurnJobData>;
-  readonly transcript: Queue<TranscriptJobData>;
+  readonly cloud: Queue<TurnJobData, TurnStepResult, 'cloud'>;
+  readonly local: Queue<TurnJobData, TurnStepResult, 'local'>;
+  readonly transcript: Queue<TranscriptJobData, TranscriptResult, 'transcript'>;
   private readonly jobOpts;
 
   /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
@@ -35,9 +36,9 @@ export class PipelineQueues {
 
   constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
     const base = { connection: connection as ConnectionOptions, prefix: opts.prefix };
-    this.cloud = new Queue<TurnJobData>(QUEUE_NAMES.cloud, base);
-    this.local = new Queue<TurnJobData>(QUEUE_NAMES.local, base);
-    this.transcript = new Queue<TranscriptJobData>(QUEUE_NAMES.transcript, base);
+    this.cloud = new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base);
+    this.local = new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base);
+    this.transcript = new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base);
     const onError = opts.onError ?? (() => undefined);
     for (const q of this.all) q.on('error', (err: Error) => onError(err, q.name));
     this.jobOpts = stepJobOptions(opts);
@@ -53,6 +54,11 @@ export class PipelineQueues {
 
   async enqueueLocal(conversationId: string, turn: number): Promise<void> {
     await this.local.add('local', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.local(conversationId, turn) });
+  }
+
+  /** The step of `side` for `turn`. */
+  async enqueueStep(side: Side, conversationId: string, turn: number): Promise<void> {
+    await (side === 'cloud' ? this.enqueueCloud(conversationId, turn) : this.enqueueLocal(conversationId, turn));
   }
 
   async enqueueTranscript(conversationId: string): Promise<void> {

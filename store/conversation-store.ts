@@ -22,7 +22,7 @@ import {
   encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
 } from './record-codec';
 import { RedisScript } from './redis-script';
-import { type ConversationEvent, type ConversationRecord, type ConversationSettings, type ConversationStatus, type ConversationWithTurns, type CloudStep, type LocalStep, type StopReason, type TerminalStatus, type TurnRecord, type Side } from '../conversation/model';
+import { type ConversationEvent, type ConversationRecord, type ConversationSettings, type ConversationStatus, type ConversationWithTurns, type CloudStep, type LocalStep, type StopReason, type TerminalStatus, type TurnRecord, type Side, type StepOf } from '../conversation/model';
 
 /**
  * @deprecated The domain types live in `conversation/model.ts`; this re-export only keeps branches
@@ -285,6 +285,7 @@ export class ConversationStore {
 
   async getStep(record: ConversationRecord, side: 'cloud', turn: number): Promise<CloudStep | null>;
   async getStep(record: ConversationRecord, side: 'local', turn: number): Promise<LocalStep | null>;
+  async getStep<S extends Side>(record: ConversationRecord, side: S, turn: number): Promise<StepOf<S> | null>;
   async getStep(record: ConversationRecord, side: Side, turn: number): Promise<CloudStep | LocalStep | null> {
     const json = await this.redis.hget(this.turnsKey(record.id), this.field(record, side, turn));
     return json ? this.decode(record, side, json, this.stepContext(record)) : null;
@@ -298,6 +299,7 @@ export class ConversationStore {
   /** Records a step once; returns false when it was already recorded (a re-run). */
   async recordStep(record: ConversationRecord, side: 'cloud', turn: number, step: CloudStep): Promise<boolean>;
   async recordStep(record: ConversationRecord, side: 'local', turn: number, step: LocalStep): Promise<boolean>;
+  async recordStep<S extends Side>(record: ConversationRecord, side: S, turn: number, step: StepOf<S>): Promise<boolean>;
   async recordStep(record: ConversationRecord, side: Side, turn: number, step: CloudStep | LocalStep): Promise<boolean> {
     const { id } = record;
     const ctx = this.stepContext(record);

@@ -2,7 +2,7 @@
  * What every conversation step shares: load the record, honour terminal states and the deadline,
  * build the abort signal for the provider call, and turn failures into the conversation's fate.
  *
- * Failure policy (DESIGN invariant 3):
+ * Failure policy (docs/architecture.md, "Errors"):
  *  - cancelled (the record went terminal while the call ran) → the step ends quietly;
  *  - the conversation deadline passed → `timed_out`, partial transcript;
  *  - permanent provider error → `failed` at once with the provider's message (UnrecoverableError);
@@ -57,7 +57,18 @@ export function jobLogFields(job: Job): { conversationId?: string; turn?: number
   return { conversationId: data.conversationId, turn: data.turn, side: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
 }
 
-export class StepRunner {
+/** A failed call's outcome: the error the job throws, and the conversation's end when it ends. */
+interface CallFailure {
+  error: Error;
+  end?: { status: 'failed' | 'timed_out'; reason: StopReason; error: string };
+}
+
+/**
+ * The lifecycle of one step around its provider call: whether it runs at all ({@link begin}),
+ * the call's scope and what its failure means ({@link call}, {@link ask}), and the conversation's
+ * end ({@link end}, {@link stop}).
+ */
+export class StepLifecycle {
   constructor(readonly deps: PipelineDeps) {}
 
   /**
@@ -99,14 +110,19 @@ export class StepRunner {
     const conv = cancels.register(record.id);
     // Cancel, the conversation's deadline, and the job's own signal (lock lost, shutdown).
     const scope = abortScope([conv.signal, jobSignal], left);
+    let failed: { err: unknown };
     try {
       return await fn(scope.signal, Math.max(1, Math.min(perCall, left)));
     } catch (err) {
-      throw await this.classify(job, record, side, err, jobSignal);
+      failed = { err };
     } finally {
       scope.dispose();
       conv.release();
     }
+    // Outside the call's scope: decide what the failure means, then carry out the decision.
+    const failure = await this.classify(job, record, side, failed.err, jobSignal);
+    if (failure.end) await this.end(record.id, failure.end.status, failure.end.reason, failure.end.error, job);
+    throw failure.error;
   }
 
   /**
@@ -132,24 +148,30 @@ export class StepRunner {
       this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       return reply;
     } catch (err) {
-      if (StepRunner.isEnded(err)) return null;
+      if (StepLifecycle.isEnded(err)) return null;
       throw err;
     }
   }
 
-  private async classify(job: Job, record: ConversationRecord, side: Side, err: unknown, jobSignal?: AbortSignal): Promise<Error> {
+  /**
+   * What a failed call means for the job and the conversation (read-only apart from the 429
+   * pause): the error to throw to BullMQ and, when the conversation ends with it, how.
+   */
+  private async classify(job: Job, record: ConversationRecord, side: Side, err: unknown, jobSignal?: AbortSignal): Promise<CallFailure> {
     const { store, logger, hooks } = this.deps;
     const now = await store.get(record.id);
-    if (!now || isTerminal(now.status)) return new ConversationEnded(`conversation ${now?.status ?? 'gone'}`);
+    if (!now || isTerminal(now.status)) return { error: new ConversationEnded(`conversation ${now?.status ?? 'gone'}`) };
     if (Date.now() >= record.deadline) {
-      await this.end(record.id, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`, job);
-      return new ConversationEnded('deadline exceeded');
+      return {
+        error: new ConversationEnded('deadline exceeded'),
+        end: { status: 'timed_out', reason: 'deadline_exceeded', error: `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call` },
+      };
     }
     const pe = err instanceof PipelineError ? err : undefined;
     hooks?.onCallError?.(side, pe ? `${pe.retryable ? 'retryable' : 'permanent'}:${pe.code}` : 'unknown');
     if (jobSignal?.aborted) {
       // Lock lost or worker shutting down: give the job back for another attempt.
-      return new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`);
+      return { error: new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`) };
     }
     const backoffMs = this.deps.config.cloudThrottleBackoffMs;
     if (side === 'cloud' && backoffMs > 0 && err instanceof ProviderError && err.status === 429) {
@@ -158,20 +180,18 @@ export class StepRunner {
       // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.
       await this.deps.queues.cloud.rateLimit(backoffMs);
       logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
-      return Worker.RateLimitError();
+      return { error: Worker.RateLimitError() };
     }
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {
-      await this.end(record.id, 'failed', 'provider_error', message, job);
-      return new UnrecoverableError(message);
+      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
-      await this.end(record.id, 'failed', 'retries_exhausted', `${message} (after ${attempts} attempts)`, job);
-      return new UnrecoverableError(message);
+      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` } };
     }
     logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
-    return err instanceof Error ? err : new Error(String(err));
+    return { error: err instanceof Error ? err : new Error(String(err)) };
   }
 
   /**

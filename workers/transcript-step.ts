@@ -5,17 +5,18 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Job } from 'bullmq';
+import type { Job, Processor } from 'bullmq';
 import { isTerminal } from '../conversation/model';
 import { resolveInOutputDir } from '../transcript/output-file';
-import type { TranscriptJobData } from '../queue/job-types';
+import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
 import { renderTranscriptCsv } from '../transcript/transcript-csv';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 
-export function createTranscriptProcessor(deps: PipelineDeps) {
+/** The transcript queue's processor. */
+export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
 
-  return async function processTranscript(job: Job<TranscriptJobData>): Promise<string> {
+  return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;
     const loaded = await store.getConversation(id);
     if (!loaded) return 'skipped';
