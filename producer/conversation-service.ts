@@ -9,6 +9,7 @@ import { type ConversationStore } from '../store/conversation-store';
 import { PipelineError } from '../shared/errors';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';
+import type { ConversationView, TurnView } from '../conversation/http-contract';
 
 export interface ConversationServiceDeps {
   config: Config;
@@ -30,36 +31,6 @@ export interface SubmitResult {
   id: string;
   created: boolean;
   record: ConversationRecord;
-}
-
-export interface TurnView {
-  turn: number;
-  timestamp: string;
-  question: string;
-  cloudResponse: string | null;
-  ollamaResponse: string | null;
-  processingTimeMs: number | null;
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-}
-
-export interface ConversationView {
-  conversationId: string;
-  status: string;
-  stopReason: string | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  deadline: string;
-  maxTurns: number;
-  turnsCompleted: number;
-  cloudModel: string;
-  localModel: string;
-  outputFile: string;
-  transcriptFile: string | null;
-  turns: TurnView[];
-  totals: { cloudInputTokens: number; cloudOutputTokens: number; localInputTokens: number; localOutputTokens: number; cloudLatencyMs: number; localLatencyMs: number };
 }
 
 export class ConversationService {

@@ -21,7 +21,8 @@ import { isTerminal } from '../../conversation/model';
 import type { EventHub } from '../../store/event-hub';
 import { PipelineError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/logger';
-import { CONVERSATION_ID, NotFoundError, toView, type ConversationView } from '../conversation-service';
+import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
+import type { EndEventData, StepEventData } from '../../conversation/http-contract';
 
 export interface EventsRouteOptions {
   store: ConversationStore;
@@ -33,33 +34,6 @@ export interface EventsRouteOptions {
   logger?: Logger;
   /** Aborted when the process shuts down: open streams end (without `end`) so clients reconnect elsewhere. */
   signal?: AbortSignal;
-}
-
-/** Data of a `cloud` or `local` event. */
-export interface StepEventData {
-  conversationId: string;
-  turn: number;
-  side: Side;
-  /** Cloud: the question put to the cloud model. */
-  question?: string;
-  /** Cloud: its answer. Local: the follow-up. */
-  text: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  stopReason: string;
-  at: string;
-}
-
-/** Data of the `end` event. */
-export interface EndEventData {
-  conversationId: string;
-  status: string;
-  stopReason: string | null;
-  error: string | null;
-  transcriptUrl: string;
-  view: ConversationView;
 }
 
 function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep): StepEventData {
