@@ -24,7 +24,7 @@ import Router from '@koa/router';
 import { createApp } from '../producer/app';
 import { parseConversationRequest } from '../conversation/conversation-request';
 import { loadConfig } from '../shared/config';
-import { type ConversationSettings } from '../conversation/model';
+import type { ConversationSettings } from '../conversation/model';
 import { ConversationStore } from '../store/conversation-store';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, waitReady } from '../shared/redis-connection';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
-import { type ConversationStore } from '../store/conversation-store';
+import type { ConversationStore } from '../store/conversation-store';
 import { PipelineError } from '../shared/errors';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';

@@ -22,7 +22,7 @@ import {
   encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
 } from './record-codec';
 import { RedisScript } from './redis-script';
-import { type ConversationEvent, type ConversationRecord, type ConversationSettings, type ConversationStatus, type ConversationWithTurns, type CloudStep, type LocalStep, type StopReason, type TerminalStatus, type TurnRecord, type Side, type StepOf } from '../conversation/model';
+import type { ConversationEvent, ConversationRecord, ConversationSettings, ConversationStatus, ConversationWithTurns, CloudStep, LocalStep, StopReason, TerminalStatus, TurnRecord, Side, StepOf } from '../conversation/model';
 
 /**
  * @deprecated The domain types live in `conversation/model.ts`; this re-export only keeps branches

@@ -55,7 +55,7 @@ describe('llmconv CLI', function () {
     const id = stdout.split('\n')[0]!;
     assert.match(id, /^[0-9a-f-]{36}$/);
     assert.match(stderr, new RegExp(`live page:  ${url}/conversations/${id}`));
-    assert.match(stdout, /── turn 1 ─+\n  question\n    Why do cats purr\?\n  cloud  anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms\n    \[emulated bedrock/);
+    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms\n {4}\[emulated bedrock/);
     assert.match(stdout, /── turn 2 /);
     assert.match(stdout, /\[█{24}\] 2\/2 turns/);
     assert.match(stdout, /✔ completed \(max_turns\) after 2 turn\(s\)/);

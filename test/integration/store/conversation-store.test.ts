@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
-import { type CloudStep, type ConversationSettings, type LocalStep } from '../../../conversation/model';
+import type { CloudStep, ConversationSettings, LocalStep } from '../../../conversation/model';
 import { ConversationStore } from '../../../store/conversation-store';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 
