@@ -1,5 +1,6 @@
 /**
- * The producer's Koa app factory: error mapping first, then auth, then the routes of DESIGN.md.
+ * The producer's Koa app factory: error mapping first, then auth, then the routes of the HTTP API
+ * (README, "HTTP API").
  * It does not listen; `producer/main.ts` (or a test) does.
  *
  * @example

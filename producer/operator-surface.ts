@@ -7,7 +7,7 @@
  *  - `GET /conversations/:id` (the live HTML page) and `GET /conversations?limit=N`.
  *
  * @example
- * const ops = await startOperations({ config, redis, store, queues, logger });
+ * const ops = await startOperatorSurface({ config, redis, store, queues, logger });
  * const app = createApp({ config, redis, store, queues, cloud, logger, before: ops.before, routers: ops.routers });
  * // on shutdown, after the HTTP server stopped:
  * await ops.close();
@@ -27,7 +27,7 @@ import { conversationsListRoute } from './routes/conversations-list-route';
 import { eventsRoute } from './routes/events-route';
 import { metricsRoute } from './routes/metrics-route';
 
-export interface OperationsOptions {
+export interface OperatorSurfaceOptions {
   config: Config;
   /** The producer's connection; the event subscriber is a duplicate of it. */
   redis: Redis;
@@ -42,7 +42,7 @@ export interface OperationsOptions {
   subscribeTimeoutMs?: number;
 }
 
-export interface Operations {
+export interface OperatorSurface {
   metrics: PipelineMetrics;
   hub: EventHub;
   before: Koa.Middleware[];
@@ -56,7 +56,7 @@ export interface Operations {
 
 const DELETE_CONVERSATION = /^\/conversation\/[^/]+$/;
 
-export async function startOperations(opts: OperationsOptions): Promise<Operations> {
+export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promise<OperatorSurface> {
   const { config, store, queues, logger } = opts;
   const metrics = opts.metrics ?? createMetrics({ queues: queues.all, labels: { role: 'producer' } });
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.

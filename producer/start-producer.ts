@@ -23,7 +23,7 @@ import { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
 import { createCloudProvider } from '../providers/create-providers';
 import { createApp } from './app';
-import { startOperations, type Operations } from './operator-surface';
+import { startOperatorSurface, type OperatorSurface } from './operator-surface';
 
 export interface StartProducerOptions {
   /** The process's config; `/api/v1/generate` needs `apiGatewayUrl` unless `cloud` is given. */
@@ -50,7 +50,7 @@ export interface StartedProducer {
   url: string;
   store: ConversationStore;
   queues: PipelineQueues;
-  operations: Operations;
+  operator: OperatorSurface;
   close(): Promise<void>;
 }
 
@@ -72,10 +72,10 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
     await queues.close();
     if (ownConnection) await conn.quit().catch(() => conn.disconnect());
   };
-  let operations: Operations;
+  let operations: OperatorSurface;
   let server: Server;
   try {
-    operations = await startOperations({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs });
+    operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs });
     const app = createApp({
       config, redis: conn, store, queues, cloud, logger,
       routers: [...operations.routers, ...(opts.routers ?? [])],
@@ -96,7 +96,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const graceMs = opts.closeGraceMs ?? 5000;
   return {
-    server, url, store, queues, operations,
+    server, url, store, queues, operator: operations,
     async close() {
       await operations.close();
       await new Promise<void>((resolve) => {

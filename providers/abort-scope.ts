@@ -4,9 +4,9 @@
  * and `dispose()` frees its timer and listeners as soon as the call is over.
  *
  * Not `AbortSignal.any([...signals, AbortSignal.timeout(ms)])`: that timer cannot be cancelled, so
- * every call kept its timer and signal bookkeeping alive until the timeout fired — measured on
- * Node 20: about 3.5 KB and 35 µs per call (6.8 µs and nothing retained here); with the
- * conversation deadline as a timeout, that is up to 30 minutes of every step's garbage.
+ * every call kept its timer and signal bookkeeping alive until the timeout fired (BENCHMARKS.md has
+ * the measurement); with the conversation deadline as a timeout, that is up to 30 minutes of every
+ * step's garbage.
  *
  * @example
  * const scope = abortScope([cancelSignal, jobSignal], 30_000);

@@ -143,7 +143,7 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       if ((s.command ?? []).join(' ').includes('emulators/')) assert.doesNotThrow(() => loadEmulatorConfig(env), name);
       else assert.doesNotThrow(() => loadConfig(env), name);
     }
-    // Cluster-safe prefix (DESIGN invariant 5).
+    // Cluster-safe prefix (docs/architecture.md, "Redis").
     for (const [, s] of ours) if (s.environment?.QUEUE_PREFIX) assert.match(String(s.environment.QUEUE_PREFIX), /^\{[^}]+\}/);
   });
 

@@ -12,7 +12,7 @@ describe('README', () => {
     for (const k of allKeyDocs()) assert.ok(readme.includes(`\`${k.key}\``), k.key);
   });
 
-  it('quick start holds the two commands of DESIGN.md and the test command CI runs', () => {
+  it('quick start holds the install-and-run command and the test command CI runs', () => {
     assert.match(readme, /npm install && npm run demo/);
     assert.match(readme, /npm test/);
     const ci = fs.readFileSync(path.join(__dirname, '../..', '.ci', 'run'), 'utf8');

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { ApiClient } from '../../../cli/api-client';
 import type { SseMessage } from '../../../cli/sse-reader';
 import { createApp } from '../../../producer/app';
-import { startOperations, type Operations } from '../../../producer/operator-surface';
+import { startOperatorSurface, type OperatorSurface } from '../../../producer/operator-surface';
 import type { ConversationView, EndEventData, StepEventData } from '../../../conversation/http-contract';
 import { loadConfig } from '../../../shared/config';
 import { ConversationStore } from '../../../store/conversation-store';
@@ -113,7 +113,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
     const own = await startEmbeddedRedis();
     const conn = createProducerConnection(own.url);
     conn.on('error', () => undefined);
-    let operations: Operations | undefined;
+    let operations: OperatorSurface | undefined;
     let queues: PipelineQueues | undefined;
     try {
       await waitReady(conn);
@@ -123,7 +123,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
       for (const q of queues.all) q.on('error', () => undefined);
       const started = Date.now();
-      operations = await startOperations({ config, redis: conn, store, queues, logger: silentLogger, subscribeTimeoutMs: 300 });
+      operations = await startOperatorSurface({ config, redis: conn, store, queues, logger: silentLogger, subscribeTimeoutMs: 300 });
       assert.ok(Date.now() - started < 2000, `start-up waited ${Date.now() - started} ms`);
 
       const got: string[] = [];
@@ -147,7 +147,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
   describe('fan-out, heartbeats, catch-up and clean-up (own producer, fast heartbeat)', () => {
     let stack: TestStack;
     let redis: Redis;
-    let ops: Operations;
+    let ops: OperatorSurface;
     let queues: PipelineQueues;
     let server: Server;
     let url: string;
@@ -160,7 +160,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       const store = new ConversationStore(redis, { prefix: stack.config.queuePrefix, retentionSeconds: 60 });
       queues = new PipelineQueues(redis, { prefix: stack.config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
       // Two streams at most (SSE_MAX_STREAMS), so the cap can be reached.
-      ops = await startOperations({ config: { ...stack.config, sseMaxStreams: 2 }, redis, store, queues, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
+      ops = await startOperatorSurface({ config: { ...stack.config, sseMaxStreams: 2 }, redis, store, queues, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
       const app = createApp({ config: stack.config, redis, store, queues, cloud: createCloudProvider(stack.config), logger: silentLogger, before: ops.before, routers: ops.routers });
       server = await new Promise<Server>((resolve) => {
         const s = app.listen(0, '127.0.0.1', () => resolve(s));
