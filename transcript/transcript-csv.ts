@@ -1,5 +1,5 @@
 /**
- * Renders a conversation as its CSV transcript (docs/architecture.md, "Transcript"): the seed's
+ * Renders a conversation as its CSV transcript (README, "CSV transcript"): the seed's
  * columns under their names, then ours.
  * RFC 4180 via csv-stringify; ISO 8601 UTC timestamps; cells a spreadsheet would run as a formula
  * are neutralised with a leading apostrophe unless disabled.
