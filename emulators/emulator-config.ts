@@ -50,10 +50,10 @@ export interface EmulatorConfig {
 
 /** Every key {@link loadEmulatorConfig} reads, with its default. Mirrored in the README table. */
 export const EMULATOR_CONFIG_KEYS: KeyDoc[] = [
+  { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },
   { key: 'EMULATOR_HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface both emulators bind to.' },
   { key: 'BEDROCK_EMULATOR_PORT', default: '4010', accepts: 'integer 0-65535', description: 'Port of the Bedrock Runtime emulator (`POST /model/{id}/converse|invoke`).' },
   { key: 'OLLAMA_EMULATOR_PORT', default: '11435', accepts: 'integer 0-65535', description: 'Port of the Ollama emulator (`/api/chat`, `/api/generate`, `/api/tags`, ...).' },
-  { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per model call.' },
   {
     key: 'EMULATOR_FAULTS',
     default: '(unset: no faults)',
@@ -106,6 +106,11 @@ export function parseFaultList(text: string, key = 'EMULATOR_FAULTS'): FaultSpec
     }
   }
   return specs;
+}
+
+/** EMULATOR_LATENCY_MS alone, for a process that starts emulators without their other keys (`npm start`). */
+export function emulatorLatencyMs(env: Env = process.env): number {
+  return intKey(env, 'EMULATOR_LATENCY_MS', 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** Reads and validates the emulator keys. Throws {@link ConfigError} naming the first bad key. */

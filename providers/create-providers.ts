@@ -2,15 +2,12 @@
  * Builds the two LLM providers a worker process uses from config: the cloud client (API Gateway →
  * Lambda → Bedrock) and the Ollama provider.
  */
-import type { Config } from '../shared/config';
+import { ollamaHostOf, type Config } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import type { LlmProvider } from './llm-provider';
 import { createCloudClient } from './api-gateway-client';
 import { createOllamaProvider } from './ollama-provider';
 import type { Side } from '../conversation/model';
-
-/** Ollama's own default address, used by a worker host when OLLAMA_HOST is unset. */
-export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 
 /** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
 export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
@@ -31,7 +28,7 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
 }
 
 /** The Ollama provider at OLLAMA_HOST (or `host`). */
-export function createLocalProvider(config: Config, host = config.ollamaHost ?? DEFAULT_OLLAMA_HOST): LlmProvider {
+export function createLocalProvider(config: Config, host = ollamaHostOf(config)): LlmProvider {
   return createOllamaProvider({ host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs });
 }
 

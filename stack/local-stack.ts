@@ -19,6 +19,7 @@ import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
+import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../emulators/api-gateway-emulator';
 import { startProducer } from '../producer/start-producer';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
@@ -88,7 +89,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       closers.push(() => redis!.stop());
     }
     const redisUrl = config.redisUrl ?? redis!.url;
-    const latencyMs = opts.emulatorLatencyMs ?? config.emulatorLatencyMs;
+    const latencyMs = opts.emulatorLatencyMs ?? emulatorLatencyMs(opts.env ?? process.env);
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;

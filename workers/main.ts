@@ -4,13 +4,12 @@
  * Without API_GATEWAY_URL the Lambda handler runs in-process behind a local gateway.
  */
 import os from 'node:os';
-import { loadConfig } from '../shared/config';
+import { loadConfig, ollamaHostOf } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
 import { onShutdown } from '../shared/shutdown';
-import { DEFAULT_OLLAMA_HOST } from '../providers/create-providers';
 import { startInProcessGateway } from '../stack/in-process-gateway';
 import { startWorkers } from './start-workers';
 
@@ -20,7 +19,7 @@ async function main() {
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const gateway = config.workerRoles.includes('cloud') && !config.apiGatewayUrl ? await startInProcessGateway({ config, logger }) : undefined;
   if (gateway) logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
-  const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: config.ollamaHost ?? DEFAULT_OLLAMA_HOST };
+  const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: ollamaHostOf(config) };
   const metrics = createMetrics({ labels: { role: 'worker' } });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.

@@ -52,7 +52,7 @@ describe('loadEmulatorConfig', () => {
   }
 
   it('documents every key it reads, with its default', () => {
-    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'EMULATOR_LATENCY_MS', 'EMULATOR_FAULTS']);
+    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_LATENCY_MS', 'EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'EMULATOR_FAULTS']);
     for (const k of EMULATOR_CONFIG_KEYS) assert.ok(k.default && k.accepts && k.description, k.key);
   });
 
