@@ -1,6 +1,6 @@
 /**
  * The provider calls of one turn, built exactly as the cloud and local processors build them (same
- * turn-chain functions, same fields), for the loops the pipeline is compared with.
+ * turn-rules functions, same fields), for the loops the pipeline is compared with.
  */
 import type { CloudStep, ConversationSettings, LocalStep, TurnRecord } from '../conversation/model';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
