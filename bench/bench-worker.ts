@@ -12,15 +12,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHandler } from '../lambda/handler';
-import { startLocalGateway } from '../lambda/local-gateway';
 import { loadConfig, type Env } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
-import { PipelineQueues } from '../shared/pipeline-queues';
-import { createWorkerConnection, waitReady } from '../shared/redis-connection';
-import { CancelRegistry } from '../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../workers/providers';
-import { startWorkerHost } from '../workers/worker-host';
+import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startWorkers } from '../workers/start-workers';
 import { benchLogger } from './pipeline-rig';
 
 /** What the parent sends to start a worker process. */
@@ -46,26 +40,12 @@ async function start(msg: BenchWorkerStart): Promise<() => Promise<void>> {
   const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-worker-'));
   const base = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix, BEDROCK_ENDPOINT: msg.bedrockUrl, OLLAMA_HOST: msg.ollamaUrl, OUTPUT_DIR: outputDir, ...msg.env });
   const logger = benchLogger();
-  const gateway = await startLocalGateway({ handler: createHandler({ config: base, logger }) });
+  const gateway = await startInProcessGateway({ config: base, logger });
   const config = { ...base, apiGatewayUrl: gateway.url };
-  const conn = createWorkerConnection(msg.redisUrl);
-  await waitReady(conn);
-  const store = ConversationStore.fromConfig(conn, config);
-  const queues = PipelineQueues.fromConfig(conn, config);
-  const cancels = new CancelRegistry();
-  await cancels.listen(conn.duplicate(), store.eventsChannel);
-  const host = await startWorkerHost({
-    deps: { config, store, queues, cancels, logger, cloud: createCloudProvider(config, gateway.url), local: createLocalProvider(config) },
-    connection: conn,
-    roles: config.workerRoles,
-    name: `bench-${process.pid}`,
-  });
+  const workers = await startWorkers({ config, logger, name: `bench-${process.pid}` });
   return async () => {
-    await host.close(10_000);
-    await cancels.close();
-    await queues.close();
+    await workers.close(10_000);
     await gateway.close();
-    await conn.quit().catch(() => conn.disconnect());
     fs.rmSync(outputDir, { recursive: true, force: true });
   };
 }

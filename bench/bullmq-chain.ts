@@ -8,8 +8,8 @@
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Config } from '../shared/config';
-import type { ConversationSettings, TurnRecord } from '../shared/conversation-store';
-import type { LlmProvider } from '../shared/llm';
+import type { ConversationSettings, TurnRecord } from '../conversation/model';
+import type { LlmProvider } from '../providers/llm-provider';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { turnCalls } from './turn-calls';
 

@@ -5,7 +5,7 @@
  * so the same counter serves the in-process pipeline and the worker processes of the scaling run.
  */
 import type { Redis } from 'ioredis';
-import { isTerminal, type ConversationEvent } from '../shared/conversation-store';
+import { isTerminal, type ConversationEvent } from '../conversation/model';
 
 export class ConversationEvents {
   /** Turns recorded since start (local step events). */

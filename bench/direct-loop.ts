@@ -3,9 +3,9 @@
  * makes the same provider calls in the same order with the same arguments as the cloud and local
  * processors (see `turn-calls.ts`), but with no Redis, no queue and no job in between.
  */
-import type { ConversationSettings, TurnRecord } from '../shared/conversation-store';
-import type { LlmProvider } from '../shared/llm';
-import { hitsStopPhrase } from '../workers/turn-chain';
+import type { ConversationSettings, TurnRecord } from '../conversation/model';
+import type { LlmProvider } from '../providers/llm-provider';
+import { hitsStopPhrase } from '../conversation/turn-rules';
 import { turnCalls } from './turn-calls';
 
 export interface DirectLoopOptions {

@@ -22,12 +22,13 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { createApp } from '../producer/app';
-import { parseConversationRequest } from '../producer/conversation-request';
+import { parseConversationRequest } from '../conversation/conversation-request';
 import { loadConfig } from '../shared/config';
-import { ConversationStore, type ConversationSettings } from '../shared/conversation-store';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import type { ConversationSettings } from '../conversation/model';
+import { ConversationStore } from '../store/conversation-store';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, waitReady } from '../shared/redis-connection';
-import { createCloudProvider } from '../workers/providers';
+import { createCloudProvider } from '../providers/create-providers';
 import { benchLogger } from './pipeline-rig';
 
 /** Which server to run. */

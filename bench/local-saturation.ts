@@ -8,7 +8,7 @@
  * turns in short windows (the other one paused), so drifting machine load hits both alike.
  */
 import { randomUUID } from 'node:crypto';
-import { parseConversationRequest } from '../producer/conversation-request';
+import { parseConversationRequest } from '../conversation/conversation-request';
 import { sleep, type BenchContext } from './bench-context';
 import { startBullmqChain } from './bullmq-chain';
 import { startPipelineRig, type PipelineRig } from './pipeline-rig';

@@ -12,17 +12,16 @@ import path from 'node:path';
 import pino from 'pino';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
-import { createHandler } from '../lambda/handler';
-import { startLocalGateway } from '../lambda/local-gateway';
 import { ConversationService } from '../producer/conversation-service';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore } from '../store/conversation-store';
 import { createLogger, type Logger } from '../shared/logger';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
-import { CancelRegistry } from '../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../workers/providers';
-import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
+import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startWorkers } from '../workers/start-workers';
+import type { WorkerHost } from '../workers/worker-host';
 import { ConversationEvents } from './conversation-events';
 import { TimedProvider, type CallTiming } from './timed-provider';
 
@@ -90,8 +89,7 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
       closers.push(() => bedrock!.close());
       ollama = await startOllamaEmulator({ latencyMs, models: BENCH_OLLAMA_MODELS });
       closers.push(() => ollama!.close());
-      const handler = createHandler({ config: { ...base, bedrockEndpoint: bedrock.url }, logger });
-      const gateway = await startLocalGateway({ handler });
+      const gateway = await startInProcessGateway({ config: { ...base, bedrockEndpoint: bedrock.url }, logger });
       closers.push(() => gateway.close());
       gatewayUrl = gateway.url;
     }
@@ -103,22 +101,15 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     const workerConn = createWorkerConnection(opts.redisUrl);
     closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
     await waitReady(workerConn);
-    const workerStore = ConversationStore.fromConfig(workerConn, config);
     const workerQueues = PipelineQueues.fromConfig(workerConn, config);
     closers.push(() => workerQueues.close());
 
     let host: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
     if (roles.length > 0) {
-      const cancels = new CancelRegistry();
-      await cancels.listen(workerConn.duplicate(), workerStore.eventsChannel);
-      closers.push(() => cancels.close());
-      host = await startWorkerHost({
-        deps: { config, store: workerStore, queues: workerQueues, cloud, local, cancels, logger },
-        connection: workerConn,
-        roles,
-      });
-      closers.push(() => host!.close());
+      const workers = await startWorkers({ config, logger, roles, connection: workerConn, queues: workerQueues, providers: { cloud, local } });
+      closers.push(() => workers.close());
+      host = workers.host;
     }
 
     const producerConn = createProducerConnection(opts.redisUrl);

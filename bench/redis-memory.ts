@@ -17,7 +17,7 @@
  * The full run measures at 1,000 and again at 10,000 conversations to show whether the cost is flat.
  */
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES } from '../shared/queues';
+import { QUEUE_NAMES } from '../queue/job-types';
 import { sleep, type BenchContext } from './bench-context';
 import { startPipelineRig, type PipelineRig } from './pipeline-rig';
 

@@ -10,7 +10,7 @@
  * run, and each system's turns and window times are summed over the rounds.
  */
 import { randomUUID } from 'node:crypto';
-import { parseConversationRequest } from '../producer/conversation-request';
+import { parseConversationRequest } from '../conversation/conversation-request';
 import { sleep, type BenchContext } from './bench-context';
 import { startBullmqChain } from './bullmq-chain';
 import { runDirectConversation } from './direct-loop';

@@ -3,11 +3,12 @@
  * `performance.now()` and delegates unchanged, so the pipeline and the direct loop are measured
  * at the same boundary (the provider call) with the same clock.
  */
-import type { LlmCall, LlmProvider, LlmReply } from '../shared/llm';
+import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
+import type { Side } from '../conversation/model';
 
 /** One provider call: which conversation and turn, when it started and ended (performance.now ms). */
 export interface CallTiming {
-  side: 'cloud' | 'local';
+  side: Side;
   conversationId: string;
   turn: number;
   start: number;
@@ -26,7 +27,7 @@ export class TimedProvider implements LlmProvider {
 
   constructor(
     private readonly inner: LlmProvider,
-    readonly side: 'cloud' | 'local',
+    readonly side: Side,
     readonly sink: CallTiming[] = [],
   ) {}
 

@@ -1,10 +1,10 @@
 /**
  * The provider calls of one turn, built exactly as the cloud and local processors build them (same
- * turn-chain functions, same fields), for the loops the pipeline is compared with.
+ * turn-rules functions, same fields), for the loops the pipeline is compared with.
  */
-import type { CloudStep, ConversationSettings, LocalStep, TurnRecord } from '../shared/conversation-store';
-import type { LlmCall, LlmReply } from '../shared/llm';
-import { followUpPrompt, historyFor, questionFor } from '../workers/turn-chain';
+import type { CloudStep, ConversationSettings, LocalStep, TurnRecord } from '../conversation/model';
+import type { LlmCall, LlmReply } from '../providers/llm-provider';
+import { followUpPrompt, historyFor, questionFor } from '../conversation/turn-rules';
 
 export const turnCalls = {
   /** The cloud call of `turn` given the turns so far. */

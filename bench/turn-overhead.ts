@@ -9,7 +9,7 @@
  * direct loop's is the part BullMQ itself costs.
  */
 import { randomUUID } from 'node:crypto';
-import { parseConversationRequest } from '../producer/conversation-request';
+import { parseConversationRequest } from '../conversation/conversation-request';
 import type { BenchContext } from './bench-context';
 import { startBullmqChain } from './bullmq-chain';
 import { runDirectConversation } from './direct-loop';

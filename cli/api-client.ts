@@ -7,8 +7,7 @@
  * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
  * for await (const ev of api.events(conversationId)) console.log(ev.event);
  */
-import type { ConversationView } from '../producer/conversation-service';
-import type { ConversationSummary } from '../producer/routes/conversations-list-route';
+import type { ConversationSummary, ConversationView } from '../conversation/http-contract';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface ApiClientOptions {

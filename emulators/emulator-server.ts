@@ -10,7 +10,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { FaultInjector, FaultSettingsError, parseFaultSettings, type EmulatorStats } from './fault-injector';
+import { type FaultInjector, FaultSettingsError, parseFaultSettings, type EmulatorStats } from './fault-injector';
 
 /** A running emulator. */
 export interface EmulatorHandle {

@@ -11,9 +11,9 @@
  * emu.faults.set({ latencyMs: 200 });                                      // keeps the rules
  * emu.faults.reset();                                                      // back to start-up settings
  */
-import { FAULT_KINDS, type FaultKind, type FaultSpec } from '../shared/emulator-config';
+import { FAULT_KINDS, type FaultKind, type FaultSpec } from './emulator-config';
 
-export type { FaultKind, FaultSpec } from '../shared/emulator-config';
+export type { FaultKind, FaultSpec } from './emulator-config';
 
 /** Latency and fault rules. Both fields are optional in {@link FaultInjector.set}. */
 export interface FaultSettings {

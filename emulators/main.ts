@@ -6,7 +6,7 @@
  * @example
  * EMULATOR_LATENCY_MS=200 EMULATOR_FAULTS=429:0.1 npm run emulators
  */
-import { loadEmulatorConfig } from '../shared/emulator-config';
+import { loadEmulatorConfig } from './emulator-config';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { startBedrockEmulator } from './bedrock-emulator';

@@ -22,7 +22,7 @@
  * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
  */
 import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
-import { loadConfig, type Config } from '../shared/config';
+import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createBedrockConverse, type ConverseFn } from './bedrock-client';
@@ -44,8 +44,8 @@ export interface HandlerLogger {
 export interface HandlerDeps {
   /** The Bedrock call; default: {@link createBedrockConverse} from `config`. */
   converse?: ConverseFn;
-  /** Configuration (or a loader); default: `loadConfig()` from the function's environment. */
-  config?: Config | (() => Config);
+  /** Configuration (or a loader); default: `loadLambdaConfig()` from the function's environment. */
+  config?: LambdaConfig | (() => LambdaConfig);
   /** Logger; default: shared/logger at `config.logLevel`, JSON to stdout (CloudWatch). */
   logger?: HandlerLogger;
   /** Time kept back from the Lambda deadline to answer before being killed (default 1000 ms). */
@@ -82,9 +82,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
   const marginMs = deps.deadlineMarginMs ?? 1000;
   const resolve = (): Resolved => {
     if (resolved) return resolved;
-    let config: Config | undefined;
-    const getConfig = (): Config => {
-      config ??= typeof deps.config === 'function' ? deps.config() : (deps.config ?? loadConfig());
+    let config: LambdaConfig | undefined;
+    const getConfig = (): LambdaConfig => {
+      config ??= typeof deps.config === 'function' ? deps.config() : (deps.config ?? loadLambdaConfig());
       return config;
     };
     const logger = deps.logger ?? createLogger({ level: getConfig().logLevel, name: 'lambda' });

@@ -22,11 +22,11 @@
  * |                   |                                  | seed-envelope.ts                          | `query`, decoded  |
  *
  * The content type is not needed to decide: once the envelope is removed, the bytes' shape says
- * which case applies (see base64-body.ts for why that is unambiguous).
+ * which case applies (see proto/base64-body.ts for why that is unambiguous).
  */
 import { ValidationError } from '../shared/errors';
 import { fromBase64 } from '../proto/codec';
-import { protobufBytesOf } from './base64-body';
+import { protobufBytesOf } from '../proto/base64-body';
 import type { HeaderMap, ProxyEvent, ProxyEventV2 } from './proxy-types';
 import { seedCallInBody, seedCallOfEvent, seedQueryBytes, type SeedCall } from './seed-envelope';
 

@@ -1,5 +1,6 @@
 /**
- * The producer's Koa app factory: error mapping first, then auth, then the routes of DESIGN.md.
+ * The producer's Koa app factory: error mapping first, then auth, then the routes of the HTTP API
+ * (README, "HTTP API").
  * It does not listen; `producer/main.ts` (or a test) does.
  *
  * @example
@@ -10,10 +11,10 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config';
-import type { ConversationStore } from '../shared/conversation-store';
-import type { LlmProvider } from '../shared/llm';
+import type { ConversationStore } from '../store/conversation-store';
+import type { LlmProvider } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
-import type { PipelineQueues } from '../shared/pipeline-queues';
+import type { PipelineQueues } from '../queue/pipeline-queues';
 import { apiKeyAuth } from './api-key-auth';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';

@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config';
-import {
-  isTerminal, type ConversationRecord, type ConversationStore, type TurnRecord,
-} from '../shared/conversation-store';
+import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
+import type { ConversationStore } from '../store/conversation-store';
 import type { Redis } from 'ioredis';
 import { PipelineError, ValidationError } from '../shared/errors';
-import { LocalModelRegistry, modelMissingMessage } from '../shared/local-models';
-import type { PipelineQueues } from '../shared/pipeline-queues';
-import { parseConversationRequest } from './conversation-request';
+import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import { parseConversationRequest } from '../conversation/conversation-request';
+import type { ConversationView, TurnView } from '../conversation/http-contract';
 
 export interface ConversationServiceDeps {
   config: Config;
@@ -35,36 +35,6 @@ export interface SubmitResult {
   id: string;
   created: boolean;
   record: ConversationRecord;
-}
-
-export interface TurnView {
-  turn: number;
-  timestamp: string;
-  question: string;
-  cloudResponse: string | null;
-  ollamaResponse: string | null;
-  processingTimeMs: number | null;
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean } | null;
-}
-
-export interface ConversationView {
-  conversationId: string;
-  status: string;
-  stopReason: string | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  deadline: string;
-  maxTurns: number;
-  turnsCompleted: number;
-  cloudModel: string;
-  localModel: string;
-  outputFile: string;
-  transcriptFile: string | null;
-  turns: TurnView[];
-  totals: { cloudInputTokens: number; cloudOutputTokens: number; localInputTokens: number; localOutputTokens: number; cloudLatencyMs: number; localLatencyMs: number };
 }
 
 export class ConversationService {

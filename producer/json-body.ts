@@ -1,13 +1,17 @@
 /**
  * Reads a JSON request body with a size limit: 415 when it is not JSON, 413 over the limit,
  * 400 when it does not parse. Used only by routes that take a body.
+ *
+ * Not `@koa/bodyparser` (co-body/raw-body): it answers nothing for a non-JSON type (we owe a 415),
+ * turns an empty body into `{}` (we name the fault), and on the limit pauses the request, leaving
+ * a client that is still sending a large chunked body waiting instead of reading its 413.
  */
 import type { Context } from 'koa';
-import { ValidationError } from '../shared/errors';
+import { RequestBodyError, ValidationError } from '../shared/errors';
 
 export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
   if (!ctx.is('application/json', '+json')) {
-    throw new ValidationError(`Content-Type must be application/json (got "${ctx.get('content-type') || 'none'}")`, undefined, 415, 'unsupported_media_type');
+    throw new RequestBodyError(`Content-Type must be application/json (got "${ctx.get('content-type') || 'none'}")`, 415);
   }
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limitBytes) throw tooLarge(limitBytes);
@@ -35,5 +39,5 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
 }
 
 function tooLarge(limit: number) {
-  return new ValidationError(`request body exceeds the limit of ${limit} bytes (MAX_BODY_BYTES)`, undefined, 413, 'payload_too_large');
+  return new RequestBodyError(`request body exceeds the limit of ${limit} bytes (MAX_BODY_BYTES)`, 413);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, type KeyDoc } from '../shared/config';
-import { EMULATOR_CONFIG_KEYS } from '../shared/emulator-config';
+import { EMULATOR_CONFIG_KEYS } from '../emulators/emulator-config';
 
 export function allKeyDocs(): KeyDoc[] {
   const seen = new Set<string>();

@@ -14,13 +14,21 @@ if (!parent) process.exit(0);
 const added = [];
 for (const [name, version] of Object.entries(parent.optionalDependencies || {})) {
   const key = `node_modules/${name}`;
-  if (lock.packages[key]) continue;
+  const base = name.split('/')[1];
+  const resolved = `https://registry.npmjs.org/${name}/-/${base}-${version}.tgz`;
+  if (lock.packages[key]) {
+    // npm keeps the entry but drops its `resolved` when the mirror lacks the tarball.
+    if (!lock.packages[key].resolved) {
+      lock.packages[key] = { version: lock.packages[key].version, resolved, ...lock.packages[key] };
+      added.push(`${key} (resolved)`);
+    }
+    continue;
+  }
   const plat = name.split('msgpackr-extract-')[1]; // e.g. darwin-arm64
   const [os, cpu] = plat.split('-');
-  const base = name.split('/')[1];
   lock.packages[key] = {
     version,
-    resolved: `https://registry.npmjs.org/${name}/-/${base}-${version}.tgz`,
+    resolved,
     cpu: [cpu], license: 'MIT', optional: true, os: [os],
   };
   added.push(key);

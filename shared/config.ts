@@ -78,7 +78,6 @@ export interface Config {
   apiKey?: string;
   logLevel: LogLevel;
   metricsPort: number;
-  emulatorLatencyMs: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
 }
@@ -130,14 +129,17 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
-  { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
   CONFIG_KEYS.filter((k) => !k.default.startsWith('(')).map((k) => [k.key, k.default]),
 );
 
-function reader(env: Env) {
+/**
+ * Typed readers over `env` that trim, default from {@link CONFIG_KEYS} and throw a ConfigError
+ * naming the key: the building blocks of {@link loadConfig} and of smaller per-process loaders.
+ */
+export function reader(env: Env) {
   const raw = (key: string): string | undefined => {
     const v = env[key]?.trim();
     return v === undefined || v === '' ? undefined : v;
@@ -204,6 +206,15 @@ function keepAlive(r: Reader): string {
   return r.fail('OLLAMA_KEEP_ALIVE', v);
 }
 
+/**
+ * The Ollama address a worker uses: OLLAMA_HOST, or its documented default (the table above) when
+ * unset. `Config.ollamaHost` itself stays unset then, so the all-in-one stack can start the Ollama
+ * emulator in its place.
+ */
+export function ollamaHostOf(config: Pick<Config, 'ollamaHost'>): string {
+  return config.ollamaHost ?? DEFAULTS.OLLAMA_HOST!;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -268,7 +279,6 @@ export function loadConfig(env: Env = process.env): Config {
     apiKey: r.opt('API_KEY'),
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
-    emulatorLatencyMs: r.int('EMULATOR_LATENCY_MS', 0),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
   };
   return config;

@@ -46,6 +46,18 @@ export class ValidationError extends PipelineError {
   }
 }
 
+/**
+ * A request body the server will not read at all: over the size limit (413 `payload_too_large`)
+ * or not of an accepted media type (415 `unsupported_media_type`). Bad content is a
+ * {@link ValidationError}; this is about the envelope.
+ */
+export class RequestBodyError extends PipelineError {
+  constructor(message: string, status: 413 | 415) {
+    super(message, { code: status === 413 ? 'payload_too_large' : 'unsupported_media_type', status });
+    this.name = 'RequestBodyError';
+  }
+}
+
 /** Bytes that are not a valid protobuf message (or not valid base64). Never retryable. */
 export class ProtobufDecodeError extends PipelineError {
   constructor(message: string, cause?: unknown) {

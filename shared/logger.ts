@@ -1,7 +1,7 @@
 /**
  * Structured JSON logs (pino); readable output on a terminal (pino-pretty). Secrets are redacted
  * by key name, at any depth ({@link redactSecrets}). Lines about a job carry conversationId, turn,
- * side, jobId and attempt (see `jobLogFields` in workers/step-runner.ts); prompts and replies are
+ * side, jobId and attempt (see `jobLogFields` in workers/step-lifecycle.ts); prompts and replies are
  * logged at debug level only.
  */
 import pino, { type Logger } from 'pino';
@@ -23,8 +23,8 @@ const MAX_DEPTH = 8;
  * properties, e.g. an HTTP client's request config) and copied as errors of the same class.
  *
  * Not pino's `redact` paths: those are fixed paths (`*.headers["x-api-key"]` misses a third
- * level) and cost about 19 µs per line with this list (measured: 22.6 vs 4.0 µs per child logger
- * and line), which made logging the pipeline's largest cost of its own per step.
+ * level) and cost several times this walk per line (BENCHMARKS.md has the measurement), which made
+ * logging the pipeline's largest cost of its own per step.
  */
 export function redactSecrets<T>(value: T, depth = 0): T {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH || ArrayBuffer.isView(value)) return value;

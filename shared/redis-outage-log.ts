@@ -19,7 +19,7 @@ export interface OutageLog {
   /** Redis answered again: logs the end of the outage (once). */
   recovered(): void;
   /** Listens to a connection's (or BullMQ object's) 'error', and 'ready' when it has one. */
-  watch(emitter: { on(event: string, fn: (...args: any[]) => void): unknown }): void;
+  watch(emitter: { on(event: string, fn: (...args: never[]) => void): unknown }): void;
   /** Whether an outage is in progress, since when and with what last error (for /ready). */
   state(): { down: boolean; sinceMs?: number; lastError?: string; errors: number };
   /** Stops the periodic line. */

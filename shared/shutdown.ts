@@ -1,6 +1,8 @@
 /**
  * Graceful shutdown for every process: on SIGTERM/SIGINT run the steps in order (HTTP server,
  * workers, queues, Redis), bounded by a timeout, then exit. A second signal exits at once.
+ * Returns the same stop for other reasons to end the process (e.g. a dependency gave up), with
+ * the exit code to use once stopped.
  */
 import type { Logger } from './logger';
 
@@ -9,9 +11,9 @@ export interface ShutdownStep {
   run(): Promise<unknown> | unknown;
 }
 
-export function onShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 15_000): void {
+export function onShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 15_000): (reason: string, exitCode?: number) => Promise<void> {
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -32,8 +34,9 @@ export function onShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 15
     }
     clearTimeout(timer);
     logger.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  return stop;
 }

@@ -9,32 +9,28 @@
  * console.log(stack.producerUrl);
  * await stack.close();
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
-import { ConversationStore } from '../shared/conversation-store';
+import { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
-import { PipelineQueues } from '../shared/pipeline-queues';
+import { PipelineQueues } from '../queue/pipeline-queues';
+import type { Redis } from 'ioredis';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
-import { createHandler } from '../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../lambda/local-gateway';
-import { createApp } from '../producer/app';
-import { startOperations } from '../producer/operations';
+import { emulatorLatencyMs } from '../emulators/emulator-config';
+import type { LocalGateway } from '../emulators/api-gateway-emulator';
+import { startProducer } from '../producer/start-producer';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
-import { LocalModelRegistry } from '../shared/local-models';
-import { CancelRegistry } from '../workers/cancel-registry';
-import { startLocalModelCheck } from '../workers/local/local-model-check';
-import { createCloudProvider, createLocalProvider } from '../workers/providers';
-import type { PipelineDeps, StepHooks } from '../workers/step-runner';
-import { startWorkerHost, type WorkerHost } from '../workers/worker-host';
+import { createCloudProvider } from '../providers/create-providers';
+import type { StepHooks } from '../workers/step-lifecycle';
+import { startWorkers } from '../workers/start-workers';
+import type { WorkerHost } from '../workers/worker-host';
 import { lockDataDir, type DataDirLock } from './data-dir-lock';
+import { startInProcessGateway } from './in-process-gateway';
 import { defaultRedisDataDir } from './redis-data-dir';
 import { resumeUnfinished, type ResumeReport } from './resume';
 
@@ -153,7 +149,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       closers.push(stopRedis);
     }
     const redisUrl = config.redisUrl ?? redis!.url;
-    const latencyMs = opts.emulatorLatencyMs ?? config.emulatorLatencyMs;
+    const latencyMs = opts.emulatorLatencyMs ?? emulatorLatencyMs(opts.env ?? process.env);
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
@@ -165,8 +161,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let gateway: LocalGateway | undefined;
     let gatewayUrl = config.apiGatewayUrl;
     if (!gatewayUrl) {
-      const handler = createHandler({ config: { ...config, bedrockEndpoint }, logger });
-      gateway = await startLocalGateway({ handler, host: '127.0.0.1' });
+      gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
       closers.push(() => gateway!.close());
       gatewayUrl = gateway.url;
     }
@@ -183,76 +178,52 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     outage.watch(workerConn);
     closers.push(() => quit(workerConn));
     await waitReady(workerConn);
-    const workerStore = ConversationStore.fromConfig(workerConn, config);
     const workerQueues = PipelineQueues.fromConfig(workerConn, config);
     for (const q of workerQueues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     closers.push(() => workerQueues.close());
     // Before any worker runs: nothing else can hold this private Redis's jobs (the data dir is
     // locked), so jobs left active by the last stop are handed to stall recovery at once.
-    const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, workerStore, workerQueues) : undefined;
+    const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues) : undefined;
     if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudProvider(effective);
-    const local = createLocalProvider(effective);
     const metrics = createMetrics({ queues: workerQueues.all });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
-    if (roles.includes('local')) {
-      // As a worker process does: the model must be there (or be pulled), is loaded, and this Ollama's models are published.
-      const check = await startLocalModelCheck({
-        host: ollamaHost, model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive, warmTimeoutMs: config.ollamaTimeoutMs, logger,
-        registry: new LocalModelRegistry(workerConn, config.queuePrefix),
-      });
-      closers.push(() => check.stop());
-    }
     if (roles.length > 0) {
-      const cancels = new CancelRegistry();
-      const sub: Redis = workerConn.duplicate();
-      outage.watch(sub);
-      await cancels.listen(sub, workerStore.eventsChannel);
-      closers.push(() => (sub.status === 'ready' ? cancels.close() : sub.disconnect()));
-      const deps: PipelineDeps = { config: effective, store: workerStore, queues: workerQueues, cloud, local, cancels, logger, hooks: metrics.observe(opts.hooks) };
-      workerHost = await startWorkerHost({ deps, connection: workerConn, roles, onError: (err, role) => outage.error(err, { role }) });
-      // Active jobs get a short grace, then are left to stall recovery; none when Redis is gone.
-      // With Redis gone, BullMQ's forced close still waits on it: give it one step bound, no more.
-      const closeWorkers = async () => {
-        const up = workerConn.status === 'ready';
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          workerHost!.close(up ? (opts.closeGraceMs ?? 3000) : 0),
-          new Promise((r) => (timer = setTimeout(r, up ? (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS : STEP_BOUND_MS))),
-        ]);
-        clearTimeout(timer);
-      };
-      stepBounds.set(closeWorkers, (opts.closeGraceMs ?? 3000) + STEP_BOUND_MS);
+      const workers = await startWorkers({
+        config: effective, logger, roles, connection: workerConn, queues: workerQueues, hooks: metrics.observe(opts.hooks), providers: { cloud }, outage,
+      });
+      // Active jobs get a short grace, then are left to stall recovery (none when Redis is gone).
+      const grace = opts.closeGraceMs ?? 3000;
+      const closeWorkers = () => workers.close(grace);
+      stepBounds.set(closeWorkers, grace + STEP_BOUND_MS);
       closers.push(closeWorkers);
+      workerHost = workers.host;
     }
 
     const producerConn = createProducerConnection(redisUrl);
     outage.watch(producerConn);
     closers.push(() => quit(producerConn));
     await waitReady(producerConn);
-    const store = ConversationStore.fromConfig(producerConn, config);
-    const queues = PipelineQueues.fromConfig(producerConn, config);
-    for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
-    closers.push(() => queues.close());
 
     let producerUrl: string | undefined;
+    let store: ConversationStore;
+    let queues: PipelineQueues;
     if (opts.producer ?? true) {
-      const ops = await startOperations({ config: effective, redis: producerConn, store, queues, logger, metrics, heartbeatMs: opts.sseHeartbeatMs });
-      closers.push(() => ops.close());
-      const app = createApp({
-        config: effective, redis: producerConn, store, queues, cloud, logger,
-        routers: [...ops.routers, ...(opts.routers ?? [])],
-        before: [...ops.before, ...(opts.before ?? [])],
+      const producer = await startProducer({
+        config: effective, logger, connection: producerConn, cloud, metrics, heartbeatMs: opts.sseHeartbeatMs,
+        routers: opts.routers, before: opts.before, closeGraceMs: 0, outage,
       });
-      const server: Server = await new Promise((resolve, reject) => {
-        const s = app.listen(config.port, config.host, () => resolve(s));
-        s.once('error', reject);
-      });
-      closers.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
-      const { port } = server.address() as AddressInfo;
-      producerUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      closers.push(() => producer.close());
+      ({ store, queues } = producer);
+      producerUrl = producer.url;
+    } else {
+      store = ConversationStore.fromConfig(producerConn, config);
+      const own = PipelineQueues.fromConfig(producerConn, config);
+      for (const q of own.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
+      closers.push(() => own.close());
+      queues = own;
     }
 
     return {

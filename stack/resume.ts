@@ -12,9 +12,9 @@
  * those jobs.
  */
 import type { Redis } from 'ioredis';
-import type { ConversationStore } from '../shared/conversation-store';
-import { isTerminal } from '../shared/conversation-store';
-import type { PipelineQueues } from '../shared/pipeline-queues';
+import type { ConversationStore } from '../store/conversation-store';
+import { isTerminal } from '../conversation/model';
+import type { PipelineQueues } from '../queue/pipeline-queues';
 
 export interface ResumeReport {
   /** Conversations not yet in a terminal state (among the latest 10 000). */

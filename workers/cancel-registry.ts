@@ -4,7 +4,7 @@
  * subscriber per worker process serves every job it runs.
  */
 import type { Redis } from 'ioredis';
-import { isTerminal, type ConversationEvent } from '../shared/conversation-store';
+import { isTerminal, type ConversationEvent } from '../conversation/model';
 
 const ENDED_MAX = 10_000;
 const ENDED_TTL_MS = 10 * 60_000;

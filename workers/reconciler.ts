@@ -7,12 +7,21 @@
  */
 import { WORKER_ROLES, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import type { PipelineDeps } from './step-runner';
+import { isTerminal } from '../conversation/model';
+import type { PipelineDeps } from './step-lifecycle';
+
+/** A job that failed for good, as the worker host records it on its conversation. */
+export interface FailedJob {
+  role: WorkerRole;
+  jobId: string;
+  conversationId: string;
+  failedReason: string;
+}
 
 export interface ReconcilerOptions {
   deps: PipelineDeps;
   /** Records a job's final failure on its conversation (the worker host's own handler). */
-  onFailedJob(role: WorkerRole, jobId: string, failedReason: string): Promise<void>;
+  onFailedJob(failure: FailedJob): Promise<void>;
   /** Sweep period in ms; 0 disables the timer (`sweepOnce` still works). */
   intervalMs: number;
   /** How old a `queued` conversation must be before turn 1 is queued again. Default 30 s. */
@@ -42,8 +51,8 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
       for (const job of await deps.queues[role].getFailed(0, batch - 1)) {
         if (!job?.id) continue;
         const before = await deps.store.get(job.data.conversationId);
-        if (!before || ['completed', 'failed', 'cancelled', 'timed_out'].includes(before.status)) continue;
-        await opts.onFailedJob(role, job.id, job.failedReason ?? 'failed');
+        if (!before || isTerminal(before.status)) continue;
+        await opts.onFailedJob({ role, jobId: job.id, conversationId: job.data.conversationId, failedReason: job.failedReason ?? 'failed' });
         failedRecorded++;
       }
     }

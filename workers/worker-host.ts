@@ -11,15 +11,15 @@
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
-import { isTerminal, type StopReason } from '../shared/conversation-store';
+import { isTerminal, type StopReason } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
-import { QUEUE_NAMES } from '../shared/queues';
+import { QUEUE_NAMES, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';
-import { createCloudProcessor } from './cloud/cloud-processor';
-import { createLocalProcessor } from './local/local-processor';
-import { startReconciler, type Reconciler } from './reconciler';
-import { StepRunner, type PipelineDeps } from './step-runner';
-import { createTranscriptProcessor } from './transcript/transcript-processor';
+import { createCloudProcessor } from './cloud-step';
+import { createLocalProcessor } from './local-step';
+import { startReconciler, type FailedJob, type Reconciler } from './reconciler';
+import { StepLifecycle, type PipelineDeps } from './step-lifecycle';
+import { createTranscriptProcessor } from './transcript-step';
 
 export interface WorkerHostOptions {
   deps: PipelineDeps;
@@ -34,18 +34,16 @@ export interface WorkerHostOptions {
   onError?(err: Error, role: WorkerRole): void;
 }
 
+/** The pipeline's BullMQ workers, each typed by its queue's job data, result and name. */
+export type PipelineWorker =
+  | Worker<TurnJobData, TurnStepResult, 'cloud'>
+  | Worker<TurnJobData, TurnStepResult, 'local'>
+  | Worker<TranscriptJobData, TranscriptResult, 'transcript'>;
+
 export interface WorkerHost {
-  workers: Worker[];
+  workers: PipelineWorker[];
   reconciler: Reconciler;
   close(timeoutMs?: number): Promise<void>;
-}
-
-const JOB_ID = /^(.+)-(?:cloud|local)-\d+$|^(.+)-transcript$/;
-
-/** The conversation id inside a step's deterministic job id. */
-export function conversationIdOf(jobId: string): string | undefined {
-  const m = JOB_ID.exec(jobId);
-  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 /** Enough jobs per window never to bind: the limiter is there only so the throttling pause is honoured. */
@@ -78,18 +76,13 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     }
   }
 
-  const processors: Record<WorkerRole, { processor: Processor; concurrency: number }> = {
-    cloud: { processor: createCloudProcessor(deps) as Processor, concurrency: config.cloudConcurrency },
-    local: { processor: createLocalProcessor(deps) as Processor, concurrency: config.localConcurrency },
-    transcript: { processor: createTranscriptProcessor(deps) as Processor, concurrency: config.transcriptConcurrency },
-  };
   const conn = connection as unknown as ConnectionOptions;
-  const workers: Worker[] = [];
-  const runner = new StepRunner(deps);
+  const workers: PipelineWorker[] = [];
+  const lifecycle = new StepLifecycle(deps);
 
-  for (const role of roles) {
-    const { processor, concurrency } = processors[role];
-    const worker = new Worker(QUEUE_NAMES[role], processor, {
+  /** One role's BullMQ worker with the pipeline's lock, stall and failure handling. */
+  function startWorker<D extends { conversationId: string }, R, N extends WorkerRole>(role: N, processor: Processor<D, R, N>, concurrency: number): Worker<D, R, N> {
+    const worker = new Worker<D, R, N>(QUEUE_NAMES[role], processor, {
       connection: conn,
       prefix: config.queuePrefix,
       concurrency,
@@ -111,26 +104,30 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     // "stalled more than allowable limit" and fails it there, before any processor runs). It is
     // recorded here at once; if this host dies first, the reconciler's sweep records it.
     worker.on('failed', (job, err) => {
-      if (job?.id) recordFinalFailure(role, job.id, job.failedReason || err.message);
+      if (job?.id) recordFinalFailure({ role, jobId: job.id, conversationId: job.data.conversationId, failedReason: job.failedReason || err.message });
     });
-    workers.push(worker);
+    return worker;
   }
 
-  function recordFinalFailure(role: WorkerRole, jobId: string, failedReason: string): void {
-    void onFinalFailure(role, jobId, failedReason).catch((err) =>
-      logger.error({ role, jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
+  for (const role of roles) {
+    if (role === 'cloud') workers.push(startWorker(role, createCloudProcessor(deps), config.cloudConcurrency));
+    else if (role === 'local') workers.push(startWorker(role, createLocalProcessor(deps), config.localConcurrency));
+    else workers.push(startWorker(role, createTranscriptProcessor(deps), config.transcriptConcurrency));
+  }
+
+  function recordFinalFailure(failure: FailedJob): void {
+    void onFinalFailure(failure).catch((err) =>
+      logger.error({ role: failure.role, jobId: failure.jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
     );
   }
 
-  async function onFinalFailure(role: WorkerRole, jobId: string, failedReason: string): Promise<void> {
-    const id = conversationIdOf(jobId);
-    if (!id) return;
+  async function onFinalFailure({ role, jobId, conversationId, failedReason }: FailedJob): Promise<void> {
     const state = await deps.queues[role].getJobState(jobId);
     if (state !== 'failed') return;
-    const record = await deps.store.get(id);
+    const record = await deps.store.get(conversationId);
     if (!record || isTerminal(record.status)) return;
     const reason: StopReason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason) ? 'stalled' : 'internal_error';
-    await runner.end(id, 'failed', reason, `${role} step failed: ${failedReason}`);
+    await lifecycle.end(conversationId, 'failed', reason, `${role} step failed: ${failedReason}`);
   }
 
   try {

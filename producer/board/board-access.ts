@@ -1,5 +1,6 @@
 /**
- * Who may open Bull Board (DESIGN: "no unauthenticated access from anywhere but loopback").
+ * Who may open Bull Board: no unauthenticated access from anywhere but loopback
+ * (docs/architecture.md, "Security").
  *
  *  - BOARD_USERNAME/BOARD_PASSWORD set: HTTP Basic auth with those, from any address; the board
  *    is read-write.

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
-import type { ConversationStore } from '../../shared/conversation-store';
+import type { ConversationStore } from '../../store/conversation-store';
 import { CONVERSATION_ID } from '../conversation-service';
 import { CONVERSATION_PAGE_HTML } from './conversation-page-asset';
 

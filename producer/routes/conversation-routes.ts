@@ -4,7 +4,7 @@
 import Router from '@koa/router';
 import type { Config } from '../../shared/config';
 import { PipelineError } from '../../shared/errors';
-import { renderTranscriptCsv } from '../../shared/transcript-csv';
+import { renderTranscriptCsv } from '../../transcript/transcript-csv';
 import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';

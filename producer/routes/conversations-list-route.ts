@@ -4,22 +4,11 @@
  * has expired are left out. `GET /conversations/:id` (the HTML page) is a different route.
  */
 import Router from '@koa/router';
-import type { ConversationStore } from '../../shared/conversation-store';
+import type { ConversationStore } from '../../store/conversation-store';
 import { PipelineError } from '../../shared/errors';
+import type { ConversationSummary } from '../../conversation/http-contract';
 
 export const LIST_LIMIT_MAX = 200;
-
-export interface ConversationSummary {
-  conversationId: string;
-  status: string;
-  stopReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-  maxTurns: number;
-  turnsCompleted: number;
-  initialQuery: string;
-  pageUrl: string;
-}
 
 /** At most this many characters of the opening question are listed. */
 const QUERY_PREVIEW = 120;

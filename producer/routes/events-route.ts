@@ -15,12 +15,14 @@
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
-import type { CloudStep, ConversationEvent, ConversationRecord, ConversationStore, LocalStep, TurnRecord } from '../../shared/conversation-store';
-import { isTerminal } from '../../shared/conversation-store';
-import type { EventHub } from '../../shared/event-hub';
+import type { CloudStep, ConversationEvent, ConversationRecord, LocalStep, TurnRecord, Side } from '../../conversation/model';
+import type { ConversationStore } from '../../store/conversation-store';
+import { isTerminal } from '../../conversation/model';
+import type { EventHub } from '../../store/event-hub';
 import { PipelineError } from '../../shared/errors';
 import { silentLogger, type Logger } from '../../shared/logger';
-import { CONVERSATION_ID, NotFoundError, toView, type ConversationView } from '../conversation-service';
+import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
+import type { EndEventData, StepEventData } from '../../conversation/http-contract';
 
 export interface EventsRouteOptions {
   store: ConversationStore;
@@ -34,34 +36,7 @@ export interface EventsRouteOptions {
   signal?: AbortSignal;
 }
 
-/** Data of a `cloud` or `local` event. */
-export interface StepEventData {
-  conversationId: string;
-  turn: number;
-  side: 'cloud' | 'local';
-  /** Cloud: the question put to the cloud model. */
-  question?: string;
-  /** Cloud: its answer. Local: the follow-up. */
-  text: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  stopReason: string;
-  at: string;
-}
-
-/** Data of the `end` event. */
-export interface EndEventData {
-  conversationId: string;
-  status: string;
-  stopReason: string | null;
-  error: string | null;
-  transcriptUrl: string;
-  view: ConversationView;
-}
-
-function stepData(id: string, side: 'cloud' | 'local', turn: number, step: CloudStep | LocalStep): StepEventData {
+function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep): StepEventData {
   const base = {
     conversationId: id, turn, side, model: step.model, inputTokens: step.inputTokens, outputTokens: step.outputTokens,
     latencyMs: step.latencyMs, stopReason: step.stopReason, at: new Date(step.at).toISOString(),

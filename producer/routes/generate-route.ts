@@ -5,8 +5,8 @@
 import Router from '@koa/router';
 import type { Config } from '../../shared/config';
 import { PipelineError, ProviderError, ValidationError } from '../../shared/errors';
-import type { LlmProvider } from '../../shared/llm';
-import { describeIssues, generateRequestSchema } from '../conversation-request';
+import type { LlmProvider } from '../../providers/llm-provider';
+import { describeIssues, generateRequestSchema } from '../../conversation/conversation-request';
 import { readJsonBody } from '../json-body';
 
 /** Maps a provider failure to the status this API answers. */

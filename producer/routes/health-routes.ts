@@ -1,7 +1,7 @@
 /** `/health` (the process is up) and `/ready` (Redis reachable, queues usable). */
 import Router from '@koa/router';
 import type { Redis } from 'ioredis';
-import type { PipelineQueues } from '../../shared/pipeline-queues';
+import type { PipelineQueues } from '../../queue/pipeline-queues';
 import { errorBody } from '../error-middleware';
 
 export function healthRoutes(redis: Redis, queues: PipelineQueues): Router {

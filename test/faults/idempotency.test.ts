@@ -10,10 +10,10 @@ import type { AddressInfo } from 'node:net';
 import axios, { type AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import { createApp } from '../../producer/app';
-import { ConversationStore } from '../../shared/conversation-store';
-import { PipelineQueues } from '../../shared/pipeline-queues';
+import { ConversationStore } from '../../store/conversation-store';
+import { PipelineQueues } from '../../queue/pipeline-queues';
 import { createProducerConnection, waitReady } from '../../shared/redis-connection';
-import { createCloudProvider } from '../../workers/providers';
+import { createCloudProvider } from '../../providers/create-providers';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 import { checkCompleteTranscript } from './fixtures/transcript-check';
 

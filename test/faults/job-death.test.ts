@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { QueueEvents } from 'bullmq';
-import { jobIds, QUEUE_NAMES } from '../../shared/queues';
+import { jobIds, QUEUE_NAMES } from '../../queue/job-types';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 import { checkCompleteTranscript, readCsv } from './fixtures/transcript-check';
 import { WorkerFleet } from './fixtures/worker-fleet';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createHandler } from '../../lambda/handler';
 import type { ProxyEvent } from '../../lambda/proxy-types';
-import { isTerminal } from '../../shared/conversation-store';
+import { isTerminal } from '../../conversation/model';
 import { createLogger } from '../../shared/logger';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 import { poisonHttpCase, poisonLambdaEvent, randomString, type HttpCase } from './fixtures/poison';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
-import { isTerminal } from '../../shared/conversation-store';
+import { isTerminal } from '../../conversation/model';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../shared/embedded-redis';
 import { startLocalStack, type LocalStack } from '../../stack/local-stack';
 import { FAST_ENV, until } from '../helpers/test-stack';

@@ -9,15 +9,15 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { ConversationStore } from '../../shared/conversation-store';
+import { ConversationStore } from '../../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../shared/embedded-redis';
 import { PipelineError } from '../../shared/errors';
 import { createLogger } from '../../shared/logger';
-import { PipelineQueues } from '../../shared/pipeline-queues';
+import { PipelineQueues } from '../../queue/pipeline-queues';
 import { checkEvictionPolicy, createWorkerConnection, waitReady } from '../../shared/redis-connection';
 import { loadConfig } from '../../shared/config';
 import { CancelRegistry } from '../../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../../workers/providers';
+import { createCloudProvider, createLocalProvider } from '../../providers/create-providers';
 import { startWorkerHost } from '../../workers/worker-host';
 import { uniquePrefix } from '../helpers/redis';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { QueueEvents } from 'bullmq';
-import { isTerminal } from '../../shared/conversation-store';
-import { QUEUE_NAMES } from '../../shared/queues';
+import { isTerminal } from '../../conversation/model';
+import { QUEUE_NAMES } from '../../queue/job-types';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 import { faultSeed, seededRandom } from './fixtures/seeded-random';
 import { checkCompleteTranscript, leftoverJobs, tempFilesIn } from './fixtures/transcript-check';

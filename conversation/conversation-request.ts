@@ -1,0 +1,94 @@
+/**
+ * The `POST /conversation` body: schema-checked (unknown keys rejected), defaults applied from
+ * config, names kept from the seed (`initialQuery`, `outputFile`).
+ */
+import { z } from 'zod';
+import type { Config } from '../shared/config';
+import type { ConversationSettings } from './model';
+import { ValidationError } from '../shared/errors';
+import { maxTokensProblem } from '../shared/model-limits';
+import { safeOutputName } from '../transcript/output-file';
+import { DEFAULT_TEMPLATES } from './templates';
+
+const modelId = z.string().trim().min(1).max(256).regex(/^[A-Za-z0-9._:/@+-]+$/, 'model ids use letters, digits and . _ : / @ + -');
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+export const conversationRequestSchema = z.strictObject({
+  initialQuery: text(20_000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  outputFile: z.string().max(512).optional(),
+  maxTurns: z.number().int().min(1).max(1000).optional(),
+  timeoutMinutes: z.number().positive().max(24 * 60).optional(),
+  cloudModel: modelId.optional(),
+  localModel: modelId.optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  // The cloud model's own cap (shared/model-limits) is checked after parsing.
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  stopPhrase: text(200).refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  contextTurns: z.number().int().min(0).max(50).optional(),
+  /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
+  think: z.boolean().optional(),
+  templates: z
+    .strictObject({
+      followUp: text(4000).refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}').optional(),
+      nextQuery: text(4000).refine((s) => s.includes('{{followUp}}'), 'must contain {{followUp}}').optional(),
+    })
+    .optional(),
+  systemPrompts: z.strictObject({ cloud: text(8000).optional(), local: text(8000).optional() }).optional(),
+});
+
+export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
+
+/** Default number of earlier exchanges each model sees. */
+export const DEFAULT_CONTEXT_TURNS = 3;
+
+/** Turns zod issues into one message naming each bad field. */
+export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {
+  const details = error.issues.map((i) => {
+    const field = i.path.length ? i.path.join('.') : '(body)';
+    const problem = i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
+    return { field, problem };
+  });
+  return { message: details.map((d) => `${d.field}: ${d.problem}`).join('; '), details };
+}
+
+/** Validates a parsed JSON body and applies defaults; throws ValidationError naming the fields. */
+export function parseConversationRequest(body: unknown, config: Config, conversationId: string): ConversationSettings {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('body must be a JSON object with at least "initialQuery"');
+  }
+  const parsed = conversationRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const { message, details } = describeIssues(parsed.error);
+    throw new ValidationError(`invalid conversation request: ${message}`, details);
+  }
+  const b = parsed.data;
+  const cloudModel = b.cloudModel ?? config.bedrockModelId;
+  const overCap = b.maxTokens === undefined ? undefined : maxTokensProblem(cloudModel, b.maxTokens);
+  if (overCap) {
+    throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
+  }
+  return {
+    initialQuery: b.initialQuery,
+    outputFile: safeOutputName(b.outputFile, conversationId),
+    maxTurns: b.maxTurns ?? config.maxTurns,
+    timeoutMinutes: b.timeoutMinutes ?? config.conversationTimeoutMinutes,
+    cloudModel,
+    localModel: b.localModel ?? config.ollamaModel,
+    temperature: b.temperature,
+    maxTokens: b.maxTokens,
+    stopPhrase: b.stopPhrase,
+    contextTurns: b.contextTurns ?? DEFAULT_CONTEXT_TURNS,
+    ...(b.think ? { think: true } : {}),
+    templates: {
+      followUp: b.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
+      nextQuery: b.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,
+    },
+    systemPrompts: { cloud: b.systemPrompts?.cloud, local: b.systemPrompts?.local },
+  };
+}
+
+export const generateRequestSchema = z.strictObject({
+  inputText: text(100_000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  temperature: z.number().min(0).max(1).optional(),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+});

@@ -1,0 +1,122 @@
+/**
+ * The conversation domain model: a conversation's settings, record and status, the steps of each
+ * turn, why it stopped, and the events its changes publish. Plain types with no I/O: the store
+ * (Redis), the steps, the producer and the CLI all speak these.
+ */
+
+/** The two models in a conversation: the cloud model answers, the local model follows up. */
+export type Side = 'cloud' | 'local';
+
+/** Both sides, in the order a turn runs them. */
+export const SIDES: readonly Side[] = ['cloud', 'local'];
+
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export type ConversationStatus = 'queued' | 'running' | TerminalStatus;
+
+export const isTerminal = (s: string | undefined): s is TerminalStatus =>
+  (TERMINAL_STATUSES as readonly string[]).includes(s ?? '');
+
+/** Why a conversation stopped (machine-readable). */
+export type StopReason =
+  | 'max_turns'
+  | 'stop_phrase'
+  | 'deadline_exceeded'
+  | 'cancelled'
+  | 'provider_error'
+  | 'retries_exhausted'
+  | 'stalled'
+  | 'internal_error'
+  | EmptyAnswerReason;
+
+/**
+ * Why a model answered without usable text (HTTP 200, nothing to send back as history): Converse's
+ * own stop reason when it names one (`content_filtered`, `guardrail_intervened`,
+ * `malformed_model_output`, `malformed_tool_use`), else `empty_answer`. The conversation then
+ * completes with this reason and its transcript so far.
+ */
+export type EmptyAnswerReason = 'content_filtered' | 'guardrail_intervened' | 'malformed_model_output' | 'malformed_tool_use' | 'empty_answer';
+
+/** The validated settings of one conversation (defaults already applied). */
+export interface ConversationSettings {
+  initialQuery: string;
+  outputFile: string;
+  maxTurns: number;
+  timeoutMinutes: number;
+  cloudModel: string;
+  localModel: string;
+  temperature?: number;
+  maxTokens?: number;
+  stopPhrase?: string;
+  contextTurns: number;
+  /** The local model may think before its follow-up (Ollama `think`); absent means off. */
+  think?: boolean;
+  templates: { followUp: string; nextQuery: string };
+  systemPrompts: { cloud?: string; local?: string };
+}
+
+export interface ConversationRecord {
+  id: string;
+  status: ConversationStatus;
+  settings: ConversationSettings;
+  createdAt: number;
+  updatedAt: number;
+  /** Epoch ms after which the conversation is `timed_out`. */
+  deadline: number;
+  stopReason?: StopReason;
+  error?: string;
+  /** Set when the last step ended the chain normally; the transcript step then completes it. */
+  pendingStop?: StopReason;
+  /** Where the transcript was written (absolute, on the host that wrote it). */
+  transcriptPath?: string;
+  finishedAt?: number;
+  /** How the store laid the record out: 2 now, 1 for conversations started by the first releases. */
+  format: 1 | 2;
+}
+
+export interface CloudStep {
+  question: string;
+  answer: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  stopReason: string;
+  startedAt: number;
+  at: number;
+}
+
+export interface LocalStep {
+  prompt: string;
+  followUp: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  stopReason: string;
+  at: number;
+  /** The model's reasoning, when the conversation let it think (never part of `followUp`). */
+  thinking?: string;
+  /** Set when Ollama had to cut the prompt to its context window (OLLAMA_NUM_CTX). */
+  promptTruncated?: boolean;
+}
+
+/** The step record of a side: the cloud answer or the local follow-up. */
+export type StepOf<S extends Side> = S extends 'cloud' ? CloudStep : LocalStep;
+
+export interface TurnRecord {
+  turn: number;
+  cloud?: CloudStep;
+  local?: LocalStep;
+}
+
+export type ConversationEvent =
+  | { type: Side; conversationId: string; turn: number }
+  | { type: 'status'; conversationId: string; status: ConversationStatus; stopReason?: StopReason; error?: string };
+
+/** A record with the turns read alongside it. */
+export interface ConversationWithTurns {
+  record: ConversationRecord;
+  turns: TurnRecord[];
+}
+

@@ -1,0 +1,83 @@
+/**
+ * The conversation's turn logic as pure functions: which question a turn asks, which history each
+ * model sees, how the follow-up prompt is built, and when the chain stops.
+ */
+import type { ConversationSettings, EmptyAnswerReason, Side, StopReason, TurnRecord } from './model';
+import type { ChatTurn } from '../providers/llm-provider';
+import { renderTemplate } from './templates';
+
+export { DEFAULT_TEMPLATES, renderTemplate } from './templates';
+
+/** The question put to the cloud model at `turn` (1-based). */
+export function questionFor(settings: ConversationSettings, turns: TurnRecord[], turn: number): string {
+  if (turn === 1) return settings.initialQuery;
+  const prev = turns.find((t) => t.turn === turn - 1);
+  if (!prev?.cloud || !prev.local) throw new Error(`turn ${turn - 1} is not complete; cannot build turn ${turn}`);
+  return renderTemplate(settings.templates.nextQuery, {
+    followUp: prev.local.followUp,
+    answer: prev.cloud.answer,
+    question: prev.cloud.question,
+  });
+}
+
+/** The prompt the local model gets to turn the cloud answer into a follow-up. */
+export function followUpPrompt(settings: ConversationSettings, question: string, answer: string): string {
+  return renderTemplate(settings.templates.followUp, { answer, question });
+}
+
+/** Up to `contextTurns` earlier exchanges of one side, oldest first. */
+export function historyFor(side: Side, turns: TurnRecord[], turn: number, contextTurns: number): ChatTurn[] {
+  const out: ChatTurn[] = [];
+  for (const t of turns) {
+    if (t.turn >= turn || t.turn < turn - contextTurns) continue;
+    if (side === 'cloud' && t.cloud) {
+      out.push({ role: 'user', content: t.cloud.question }, { role: 'assistant', content: t.cloud.answer });
+    } else if (side === 'local' && t.local) {
+      out.push({ role: 'user', content: t.local.prompt }, { role: 'assistant', content: t.local.followUp });
+    }
+  }
+  return out;
+}
+
+/** True when `text` holds the stop phrase (case-insensitive); never without one. */
+export function hitsStopPhrase(text: string, stopPhrase: string | undefined): boolean {
+  return Boolean(stopPhrase) && text.toLowerCase().includes(stopPhrase!.toLowerCase());
+}
+
+/** Converse stop reasons that mean "no usable answer" even when some text came back. */
+const UNUSABLE_STOPS: ReadonlySet<string> = new Set(['content_filtered', 'guardrail_intervened', 'malformed_model_output', 'malformed_tool_use']);
+
+/**
+ * Why a reply cannot go on as the conversation's next message, or undefined when it can: a
+ * Converse stop reason that names a refusal or a broken output, or no text at all. Such a reply is
+ * never sent back as history (Converse refuses blank text blocks).
+ */
+export function emptyAnswerReason(reply: { text: string; stopReason?: string }): EmptyAnswerReason | undefined {
+  if (reply.stopReason && UNUSABLE_STOPS.has(reply.stopReason)) return reply.stopReason as EmptyAnswerReason;
+  return reply.text.trim() === '' ? 'empty_answer' : undefined;
+}
+
+/** What follows a recorded step: the next step to queue, or the chain's normal end. */
+export type NextStep =
+  | { kind: 'step'; side: Side; turn: number }
+  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase'> | EmptyAnswerReason };
+
+/**
+ * The one place that decides what comes after `side`'s step of `turn` recorded `text`:
+ *  - after the cloud answer: a stop when it has no usable text ({@link emptyAnswerReason}: filtered,
+ *    guardrail, empty; `stopReason` is the model's own) or holds the stop phrase, else the local
+ *    step of the same turn;
+ *  - after the local follow-up: a stop at `maxTurns` or when it holds the stop phrase, else the
+ *    cloud step of the next turn.
+ * A stop is completed by the transcript step.
+ */
+export function nextAfter(side: Side, turn: number, text: string, settings: Pick<ConversationSettings, 'maxTurns' | 'stopPhrase'>, stopReason?: string): NextStep {
+  if (side === 'cloud') {
+    const unusable = emptyAnswerReason({ text, stopReason });
+    if (unusable) return { kind: 'stop', reason: unusable };
+    return hitsStopPhrase(text, settings.stopPhrase) ? { kind: 'stop', reason: 'stop_phrase' } : { kind: 'step', side: 'local', turn };
+  }
+  if (turn >= settings.maxTurns) return { kind: 'stop', reason: 'max_turns' };
+  if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
+  return { kind: 'step', side: 'cloud', turn: turn + 1 };
+}

@@ -1,0 +1,247 @@
+/**
+ * A local stand-in for API Gateway: a node:http server that turns each request into a Lambda
+ * proxy event (REST payload 1.0 or HTTP API 2.0), runs the handler in-process and writes the
+ * proxy result back, with API Gateway's binary rules:
+ *
+ * - Request: a body whose Content-Type is a binary media type (default `application/x-protobuf`,
+ *   `application/octet-stream`) reaches the handler base64-encoded with `isBase64Encoded: true`;
+ *   other bodies arrive as UTF-8 text. In `v2` (HTTP API) every non-text type counts as binary.
+ * - Response: `isBase64Encoded: true` bodies are decoded to bytes — in `v1` only when the
+ *   client's first Accept type is a binary media type (REST's rule; otherwise the base64 text
+ *   is passed through), in `v2` always (HTTP API's rule).
+ *
+ * Also: `GET /health`, an optional stage prefix, an optional API key (403 without it, like a
+ * usage-plan API), 413 beyond `maxBodyBytes`, and 504 when the handler exceeds the integration
+ * timeout (API Gateway's 29 s by default).
+ *
+ * @example
+ * const gw = await startLocalGateway({ handler: createHandler({ converse }), port: 0 });
+ * await axios.post(gw.url, base64Body, { headers: { 'content-type': 'application/x-protobuf' } });
+ * await gw.close();
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handler as defaultHandler } from '../lambda/handler';
+import type { ProxyEvent, ProxyEventV1, ProxyEventV2, ProxyHandler, ProxyResult } from '../lambda/proxy-types';
+
+/** Options of {@link startLocalGateway}; every field has a default. */
+export interface LocalGatewayOptions {
+  /** Port; default 0 (a free port). `npm run gateway` uses GATEWAY_PORT. */
+  port?: number;
+  /** Interface; default `127.0.0.1`. */
+  host?: string;
+  /** The Lambda handler; default the module's `handler` (config from the environment). */
+  handler?: ProxyHandler;
+  /** Event format: `v1` REST API (default) or `v2` HTTP API. */
+  format?: 'v1' | 'v2';
+  /** Stage name; when set, paths must start with `/<stage>` (REST style). Default none. */
+  stage?: string;
+  /** Largest request body in bytes (API Gateway's limit is 10 MB). Default 10485760. */
+  maxBodyBytes?: number;
+  /** Binary media types (request and, in v1, response). Default x-protobuf and octet-stream. */
+  binaryMediaTypes?: string[];
+  /** When set, requests must carry this `x-api-key` (403 otherwise). Default none. */
+  apiKey?: string;
+  /** Integration timeout in ms; the handler's context reports the time left. Default 29000. */
+  integrationTimeoutMs?: number;
+}
+
+/** A running local gateway. */
+export interface LocalGateway {
+  /** Base URL including the stage, e.g. `http://127.0.0.1:3001/dev` (no trailing slash). */
+  url: string;
+  port: number;
+  /** Stops listening and closes open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BINARY_TYPES = ['application/x-protobuf', 'application/octet-stream'];
+const TEXT_TYPE = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/;
+
+class BodyTooLarge extends Error {}
+
+function mediaType(value: string | undefined): string {
+  return (value ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function matchesType(type: string, patterns: string[]): boolean {
+  return patterns.some((p) => {
+    if (p === '*/*') return type !== '';
+    if (p.endsWith('/*')) return type.startsWith(p.slice(0, -1));
+    return p.toLowerCase() === type;
+  });
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function singleHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+/**
+ * Starts the local API Gateway host and resolves once it listens.
+ */
+export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise<LocalGateway> {
+  const handler = opts.handler ?? defaultHandler;
+  const format = opts.format ?? 'v1';
+  const stage = opts.stage?.replace(/^\/+|\/+$/g, '') || undefined;
+  const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
+  const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
+  const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
+
+  const isBinaryRequest = (contentType: string): boolean =>
+    format === 'v2' ? contentType !== '' && !TEXT_TYPE.test(contentType) : matchesType(contentType, binaryTypes);
+
+  function buildEvent(req: IncomingMessage, url: URL, resourcePath: string, body: Buffer): ProxyEvent {
+    const headers = singleHeaders(req);
+    const binary = body.length > 0 && isBinaryRequest(mediaType(headers['content-type']));
+    const payload = body.length === 0 ? (format === 'v2' ? undefined : null) : binary ? body.toString('base64') : body.toString('utf8');
+    const requestId = randomUUID();
+    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+    if (format === 'v2') {
+      const event: ProxyEventV2 = {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: url.pathname,
+        rawQueryString: url.search.replace(/^\?/, ''),
+        headers,
+        isBase64Encoded: binary,
+        requestContext: { requestId, stage: stage ?? '$default', http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp } },
+      };
+      if (payload !== undefined && payload !== null) event.body = payload;
+      return event;
+    }
+    const event: ProxyEventV1 = {
+      resource: '/{proxy+}',
+      httpMethod: req.method ?? 'GET',
+      path: resourcePath,
+      headers,
+      multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+      queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
+      body: payload ?? null,
+      isBase64Encoded: binary,
+      requestContext: { requestId, stage: stage ?? 'local', path: url.pathname, identity: { sourceIp, apiKey: headers['x-api-key'] ?? null } },
+    };
+    return event;
+  }
+
+  function writeResult(req: IncomingMessage, res: ServerResponse, result: ProxyResult): void {
+    if (res.headersSent) return;
+    if (typeof result !== 'object' || result === null || !Number.isInteger(result.statusCode)) {
+      // API Gateway's answer to a malformed Lambda proxy response.
+      sendJson(res, 502, { message: 'Internal server error' });
+      return;
+    }
+    const { statusCode } = result;
+    const firstAccept = mediaType((req.headers.accept ?? '').split(',')[0]);
+    const decode = result.isBase64Encoded === true && (format === 'v2' || matchesType(firstAccept, binaryTypes));
+    const bytes = decode ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
+    res.writeHead(statusCode, { ...(result.headers ?? {}), 'content-length': bytes.length });
+    res.end(bytes);
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway.local');
+    if (req.method === 'GET' && url.pathname === '/health') {
+      sendJson(res, 200, { status: 'ok', format, stage: stage ?? null });
+      return;
+    }
+    let resourcePath = url.pathname;
+    if (stage) {
+      if (resourcePath !== `/${stage}` && !resourcePath.startsWith(`/${stage}/`)) {
+        sendJson(res, 404, { message: 'Not Found' });
+        return;
+      }
+      resourcePath = resourcePath.slice(stage.length + 1) || '/';
+    }
+    if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
+      sendJson(res, 403, { message: 'Forbidden' }, { 'x-amzn-errortype': 'ForbiddenException' });
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        sendJson(res, 413, { message: 'Request Too Long' }, { connection: 'close' });
+        req.resume();
+        return;
+      }
+      throw err;
+    }
+    const event = buildEvent(req, url, resourcePath, body);
+    const deadline = Date.now() + integrationTimeoutMs;
+    const context = { awsRequestId: randomUUID(), functionName: 'local-gateway', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), integrationTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([handler(event, context), timedOut]);
+      if (outcome === 'timeout') sendJson(res, 504, { message: 'Endpoint request timed out' });
+      else writeResult(req, res, outcome);
+    } catch {
+      // A Lambda that throws: API Gateway answers 502 with this fixed body.
+      sendJson(res, 502, { message: 'Internal server error' });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    serve(req, res).catch(() => sendJson(res, 500, { message: 'Internal server error' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostPart}:${port}${stage ? `/${stage}` : ''}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * The Lambda's own config: only the keys the handler reads (log level, region, Bedrock model and
+ * endpoint, default max tokens), so a key meant for another process (a bad `WORKER_ROLES`, say)
+ * never breaks the function. Same keys, defaults and errors as `loadConfig()`.
+ *
+ * @example
+ * const config = loadLambdaConfig(); // throws ConfigError naming the first bad key
+ */
+import { LOG_LEVELS, reader, type Config, type Env } from '../shared/config';
+
+/** What the handler reads; a full `Config` fits it too. */
+export type LambdaConfig = Pick<Config, 'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens'>;
+
+/** Reads and validates the Lambda's keys from `env`. */
+export function loadLambdaConfig(env: Env = process.env): LambdaConfig {
+  const r = reader(env);
+  return {
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS),
+    awsRegion: r.str('AWS_REGION'),
+    bedrockModelId: r.str('BEDROCK_MODEL_ID'),
+    bedrockEndpoint: r.url('BEDROCK_ENDPOINT', ['http:', 'https:']),
+    defaultMaxTokens: r.int('DEFAULT_MAX_TOKENS', 1, 200000),
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * The cloud side of a conversation: an {@link LlmProvider} that POSTs a base64 protobuf
+ * `LlmRequest` to API Gateway (which runs the Lambda that calls Bedrock) with axios.
+ *
+ * Wire: body = base64 text of the `LlmRequest`, `Content-Type: application/x-protobuf`,
+ * `Accept: application/x-protobuf`. The reply is read whether it arrives as raw protobuf bytes
+ * (API Gateway decoded the Lambda's base64: HTTP API, or REST with binary media types) or as
+ * base64 text (REST without binary media types).
+ *
+ * With `envelope: 'seed'` (API_GATEWAY_ENVELOPE=seed) it speaks the original system's envelope
+ * instead, to call a deployed seed Lambda (non-proxy integration) or ours: the JSON
+ * `{"queryStringParameters":{"query":<base64>},"requestContext":{"requestId":<uuid>}}` in, the JSON
+ * `{"statusCode","headers","body":<base64>}` out (workers/cloud/seed-envelope.ts). The envelope's
+ * `statusCode` counts, not HTTP's: 400 permanent (unless the text is an AWS SDK throttle/5xx),
+ * 500 retryable, others as below; its plain-text `body` is the message. The seed Lambda reads only
+ * `input_text` and `parameters` and answers only `output_text`/`tokens`: history, system prompt and
+ * model id are sent but ignored there, token counts come back 0.
+ *
+ * Errors are {@link ProviderError}s with `provider: 'api-gateway'`:
+ * - non-2xx: `status` set; message and code from the Lambda's protobuf error detail, a JSON
+ *   `{error:{code,message}}` or API Gateway's own `{message}`; `retryable` from the Lambda's
+ *   detail when present, else {@link isRetryableStatus} (429, 5xx retryable; other 4xx permanent);
+ * - a 2xx body that is not an `LlmResponse`: permanent, code `invalid_protobuf`;
+ * - timeout: retryable, code `timeout`; connection refused/reset: retryable, code `connection_error`;
+ * - `call.signal` aborted: `name === 'AbortError'`, code `aborted`, not retryable.
+ *
+ * @example
+ * const cloud = createCloudClient({ url: config.apiGatewayUrl, apiKey: config.apiGatewayApiKey, timeoutMs: config.apiGatewayTimeoutMs });
+ * const reply = await cloud.generate({ prompt: 'What is a stream?', signal });
+ */
+import { randomUUID } from 'node:crypto';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { protobufBytesOf } from '../proto/base64-body';
+import { decodeResponse, encodeRequestBase64, fromBase64, type LlmRequest, type LlmResponse } from '../proto/codec';
+import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus } from '../shared/errors';
+import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
+import { abortScope, type AbortScope } from './abort-scope';
+import { lambdaFunctionError, parseSeedReply, seedErrorRetryable, seedRequestBody } from './seed-envelope';
+import { createSigV4Signer } from './sigv4-signer';
+
+const PROTOBUF = 'application/x-protobuf';
+/** Largest reply accepted, in bytes (API Gateway's own payload limit is 10 MB). */
+const MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
+/** Options of {@link createCloudClient}. */
+export interface CloudClientOptions {
+  /** The API Gateway URL that fronts the Lambda (API_GATEWAY_URL). Required. */
+  url: string;
+  /** Sent as `x-api-key` when set (API_GATEWAY_API_KEY). Default none. */
+  apiKey?: string;
+  /** Sign with SigV4 (service `execute-api`) for IAM-protected APIs. Default: not signed. */
+  sigv4?: { region: string; credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider };
+  /** Per-call timeout in ms when the call gives none (API_GATEWAY_TIMEOUT_MS). Required, > 0. */
+  timeoutMs: number;
+  /** Model id sent when a call names none. Default none: the Lambda's BEDROCK_MODEL_ID. */
+  defaultModel?: string;
+  /** The axios instance. Default `axios.create()`. */
+  axios?: AxiosInstance;
+  /** Wire envelope (API_GATEWAY_ENVELOPE): `proxy` (default, base64 protobuf body) or `seed` (the seed's JSON). */
+  envelope?: 'proxy' | 'seed';
+}
+
+interface CallContext {
+  url: string;
+  model: string;
+  timeoutMs: number;
+  callSignal?: AbortSignal;
+  /** The call's signal: `call.signal` or its own timeout. */
+  scope: AbortScope;
+}
+
+function abortedError(ctx: CallContext): ProviderError {
+  const reason = ctx.callSignal?.reason;
+  const why = reason === undefined ? '' : `: ${errorMessage(reason)}`;
+  const err = new ProviderError('api-gateway', `cloud call to ${ctx.url} was aborted${why}`, { code: 'aborted', retryable: false, cause: reason });
+  // Callers tell a cancel (or deadline) from a timeout by name, like a DOM AbortError.
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Maps what axios threw (no HTTP answer) to a classified {@link ProviderError}. */
+function classifyThrown(err: unknown, ctx: CallContext): ProviderError {
+  if (ctx.callSignal?.aborted) return abortedError(ctx);
+  if (ctx.scope.timedOut) {
+    return new ProviderError('api-gateway', `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms`, { code: 'timeout', retryable: true, cause: err });
+  }
+  if (err instanceof ProviderError) return err;
+  const code = (err as { code?: unknown })?.code;
+  if (isRetryableNetworkError(err) || code === 'ERR_NETWORK' || code === 'ECONNABORTED') {
+    return new ProviderError('api-gateway', `cannot reach API Gateway at ${ctx.url}${typeof code === 'string' ? ` (${code})` : ''}: ${errorMessage(err)}`, {
+      code: 'connection_error',
+      retryable: true,
+      cause: err,
+    });
+  }
+  return new ProviderError('api-gateway', `cloud call to ${ctx.url} failed: ${errorMessage(err)}`, { code: 'request_failed', retryable: false, cause: err });
+}
+
+/**
+ * Decodes a reply body (raw protobuf or base64 text); undefined when it is neither. Protobuf
+ * decoding skips unknown fields, so arbitrary bytes can decode to an empty message: a message
+ * without any field we know is treated as undecodable too.
+ */
+function tryDecode(bytes: Buffer): LlmResponse | undefined {
+  if (bytes.length === 0) return undefined;
+  try {
+    const res = decodeResponse(protobufBytesOf(bytes));
+    const known = res.outputText || res.modelId || res.error || res.tokens?.length || res.stopReason;
+    return known ? res : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function headerOf(res: AxiosResponse, name: string): string {
+  const v = (res.headers as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : '';
+}
+
+/** What a non-2xx body says: the Lambda's error detail, a JSON error, or API Gateway's `{message}`. */
+function errorInfo(res: AxiosResponse, bytes: Buffer): { code?: string; message?: string; retryable?: boolean } {
+  const type = headerOf(res, 'content-type').toLowerCase();
+  if (type.includes('json')) {
+    try {
+      const json = JSON.parse(bytes.toString('utf8')) as { error?: { code?: unknown; message?: unknown; retryable?: unknown }; message?: unknown; Message?: unknown };
+      const e = json.error;
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      return {
+        code: str(e?.code),
+        message: str(e?.message) ?? str(json.message) ?? str(json.Message),
+        retryable: typeof e?.retryable === 'boolean' ? e.retryable : undefined,
+      };
+    } catch {
+      return {};
+    }
+  }
+  const decoded = tryDecode(bytes);
+  // proto3 does not send a false bool: with a detail present, an unset `retryable` means permanent.
+  if (decoded?.error) return { code: decoded.error.code, message: decoded.error.message, retryable: decoded.error.retryable === true };
+  return {};
+}
+
+/** The one check of every API Gateway answer: throws a classified error unless it is a usable reply. */
+function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
+  const bytes = Buffer.from(res.data as ArrayBuffer);
+  const status = res.status;
+  if (status < 200 || status >= 300) {
+    const info = errorInfo(res, bytes);
+    const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
+    const message = info.message ?? (snippet || res.statusText || 'no body');
+    const amznType = headerOf(res, 'x-amzn-errortype').split(':')[0];
+    throw new ProviderError('api-gateway', `API Gateway answered ${status}: ${message}`, {
+      status,
+      code: info.code ?? (amznType || `http_${status}`),
+      retryable: info.retryable ?? isRetryableStatus(status),
+      details: { url: ctx.url, requestId: headerOf(res, 'x-amzn-requestid') || undefined },
+    });
+  }
+  const decoded = tryDecode(bytes);
+  if (!decoded) {
+    const hint = parseSeedReply(bytes) || lambdaFunctionError(bytes) !== undefined ? ': the answer is JSON as from a Lambda behind a non-proxy integration (the seed\'s); set API_GATEWAY_ENVELOPE=seed' : '';
+    throw new ProviderError('api-gateway', `API Gateway answered ${status} with a body that is not a protobuf LlmResponse (raw or base64, ${bytes.length} bytes)${hint}`, {
+      status,
+      code: 'invalid_protobuf',
+      retryable: false,
+    });
+  }
+  if (decoded.error) {
+    const e = decoded.error;
+    throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, {
+      status: e.status || status,
+      code: e.code || 'upstream_error',
+      retryable: e.retryable === true,
+    });
+  }
+  return decoded;
+}
+
+/**
+ * The check of an answer in the seed's envelope: the envelope's `statusCode` and `body` decide;
+ * an answer without the envelope is API Gateway's own (checked as usual) or Lambda's function error.
+ */
+function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
+  const bytes = Buffer.from(res.data as ArrayBuffer);
+  const reply = parseSeedReply(bytes);
+  if (!reply) {
+    if (res.status < 200 || res.status >= 300) return checkOk(res, ctx);
+    const crashed = lambdaFunctionError(bytes);
+    if (crashed !== undefined) {
+      throw new ProviderError('api-gateway', `the Lambda failed: ${crashed}`, { status: 502, code: 'lambda_error', retryable: true, details: { url: ctx.url } });
+    }
+    const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
+    throw new ProviderError('api-gateway', `API Gateway answered ${res.status} without the seed's JSON envelope {statusCode, body} (API_GATEWAY_ENVELOPE=seed): ${snippet || 'empty body'}`, {
+      status: res.status,
+      code: 'invalid_envelope',
+      retryable: false,
+    });
+  }
+  const status = reply.statusCode;
+  if (status < 200 || status >= 300) {
+    throw new ProviderError('api-gateway', `Lambda answered ${status}: ${reply.body || 'no body'}`, {
+      status,
+      code: `http_${status}`,
+      retryable: seedErrorRetryable(status, reply.body, isRetryableStatus),
+      details: { url: ctx.url, requestId: typeof reply.headers?.['X-Request-ID'] === 'string' ? reply.headers['X-Request-ID'] : undefined },
+    });
+  }
+  // Unlike a bare body, an empty message is a real answer here: the seed encodes an empty
+  // (trimmed) completion as zero bytes, `body: ""`. It passes on as empty text, as in `proxy` mode.
+  let decoded: LlmResponse | undefined;
+  try {
+    decoded = decodeResponse(fromBase64(reply.body));
+  } catch {
+    decoded = undefined;
+  }
+  if (!decoded) {
+    throw new ProviderError('api-gateway', `Lambda answered ${status} with a body that is not base64 of a protobuf LlmResponse (${reply.body.length} characters)`, {
+      status,
+      code: 'invalid_protobuf',
+      retryable: false,
+    });
+  }
+  if (decoded.error) {
+    const e = decoded.error;
+    throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, { status: e.status || status, code: e.code || 'upstream_error', retryable: e.retryable === true });
+  }
+  return decoded;
+}
+
+/**
+ * Builds the cloud {@link LlmProvider}. Throws a TypeError when a required option is missing.
+ */
+export function createCloudClient(opts: CloudClientOptions): LlmProvider {
+  const { url, timeoutMs } = opts;
+  if (!url) throw new TypeError('createCloudClient: url is required');
+  const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError('createCloudClient: url must be http(s)');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createCloudClient: timeoutMs must be > 0');
+  const http = opts.axios ?? axios.create();
+  const signer = opts.sigv4 ? createSigV4Signer({ region: opts.sigv4.region, credentials: opts.sigv4.credentials }) : undefined;
+
+  return {
+    async generate(call: LlmCall): Promise<LlmReply> {
+      const callTimeout = call.timeoutMs ?? timeoutMs;
+      const ctx: CallContext = {
+        url,
+        model: call.model || opts.defaultModel || '',
+        timeoutMs: callTimeout,
+        callSignal: call.signal,
+        scope: abortScope([call.signal], callTimeout),
+      };
+      try {
+        return await send(ctx, call);
+      } finally {
+        ctx.scope.dispose();
+      }
+    },
+  };
+
+  async function send(ctx: CallContext, call: LlmCall): Promise<LlmReply> {
+    if (call.signal?.aborted) throw abortedError(ctx);
+    const signal = ctx.scope.signal;
+
+    const parameters: Record<string, string> = {};
+    if (call.temperature !== undefined) parameters.temperature = String(call.temperature);
+    if (call.maxTokens !== undefined) parameters.max_tokens = String(call.maxTokens);
+    const request: LlmRequest = {
+      inputText: call.prompt,
+      parameters,
+      modelId: ctx.model || undefined,
+      history: call.history?.map((t) => ({ role: t.role, content: t.content })),
+      systemPrompt: call.system || undefined,
+      conversationId: call.conversationId || undefined,
+      turn: call.turn || undefined,
+    };
+    const seed = opts.envelope === 'seed';
+    const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
+    // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
+    // passthrough on the content type, so the same one is sent.
+    let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: seed ? 'application/json' : PROTOBUF };
+    if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
+
+    const startedAt = performance.now();
+    let res: AxiosResponse;
+    try {
+      if (signer) headers = await signer.sign({ method: 'POST', url: target, headers, body });
+      res = await http.post(url, body, {
+        headers,
+        responseType: 'arraybuffer',
+        validateStatus: () => true,
+        signal,
+        maxRedirects: 0,
+        maxContentLength: MAX_REPLY_BYTES,
+        // The body is already the exact bytes to send (and to sign): no transformation.
+        transformRequest: [(data: unknown) => data],
+      });
+    } catch (err) {
+      throw classifyThrown(err, ctx);
+    }
+    const reply = seed ? checkSeedOk(res, ctx) : checkOk(res, ctx);
+    return {
+      text: reply.outputText,
+      model: reply.modelId || ctx.model || 'unknown',
+      inputTokens: reply.inputTokens ?? 0,
+      outputTokens: reply.outputTokens ?? 0,
+      stopReason: reply.stopReason || 'unknown',
+      latencyMs: Math.round(performance.now() - startedAt),
+    };
+  }
+}

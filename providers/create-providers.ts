@@ -1,0 +1,46 @@
+/**
+ * Builds the two LLM providers a worker process uses from config: the cloud client (API Gateway →
+ * Lambda → Bedrock) and the Ollama provider.
+ */
+import { ollamaHostOf, type Config } from '../shared/config';
+import { ConfigError } from '../shared/errors';
+import type { LlmProvider } from './llm-provider';
+import { createCloudClient } from './api-gateway-client';
+import { createOllamaProvider } from './ollama-provider';
+import type { Side } from '../conversation/model';
+
+/** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
+export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
+  if (!url) {
+    throw new ConfigError(
+      'API_GATEWAY_URL must be set to reach the cloud model (the deployed API Gateway, or `npm run gateway`); ' +
+        '`npm start` runs the whole pipeline with an in-process gateway',
+      'API_GATEWAY_URL',
+    );
+  }
+  return createCloudClient({
+    url,
+    apiKey: config.apiGatewayApiKey,
+    sigv4: config.apiGatewaySigv4 ? { region: config.awsRegion } : undefined,
+    timeoutMs: config.apiGatewayTimeoutMs,
+    defaultModel: config.bedrockModelId,
+    envelope: config.apiGatewayEnvelope,
+  });
+}
+
+/**
+ * The Ollama provider at OLLAMA_HOST (or `host`; any form Ollama accepts, see shared/ollama-host.ts),
+ * with OLLAMA_KEEP_ALIVE and OLLAMA_NUM_CTX on every call.
+ */
+export function createLocalProvider(config: Config, host = ollamaHostOf(config)): LlmProvider {
+  return createOllamaProvider({
+    host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs, keepAlive: config.ollamaKeepAlive, numCtx: config.ollamaNumCtx,
+  });
+}
+
+/** A stand-in for a side this process does not run: a call is a bug, and says so. */
+export function unconfiguredProvider(side: Side): LlmProvider {
+  return {
+    generate: () => Promise.reject(new Error(`this process does not run the ${side} role, so it has no ${side} provider`)),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Queue names, typed job payloads and deterministic job ids. A step's job id is derived from the
+ * conversation id and turn, so a re-run or a duplicate add never creates a second successor.
+ * Ids never contain ':' and are never all digits (BullMQ's rules for custom ids).
+ */
+import type { JobsOptions } from 'bullmq';
+import type { EmptyAnswerReason } from '../conversation/model';
+
+export const QUEUE_NAMES = {
+  cloud: 'cloud',
+  local: 'local',
+  transcript: 'transcript',
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** Payload of a cloud or local step: everything else is read from the conversation store. */
+export interface TurnJobData {
+  conversationId: string;
+  turn: number;
+}
+
+export interface TranscriptJobData {
+  conversationId: string;
+}
+
+/** What a turn step's job returns (shown in Bull Board): how the step ended. */
+export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason;
+
+/** What the transcript job returns: the file written, or 'skipped' for an unknown conversation. */
+export type TranscriptResult = string;
+
+export const jobIds = {
+  cloud: (conversationId: string, turn: number) => `${conversationId}-cloud-${turn}`,
+  local: (conversationId: string, turn: number) => `${conversationId}-local-${turn}`,
+  transcript: (conversationId: string) => `${conversationId}-transcript`,
+};
+
+/** Job options shared by all steps: retries with exponential backoff and jitter, tidy retention. */
+export function stepJobOptions(opts: { attempts: number; backoffDelayMs: number; retentionSeconds: number }): JobsOptions {
+  return {
+    attempts: opts.attempts,
+    backoff: { type: 'exponential', delay: opts.backoffDelayMs, jitter: 0.5 },
+    // A finished step's effect lives in the conversation store; the job itself is not needed.
+    removeOnComplete: true,
+    removeOnFail: { age: opts.retentionSeconds },
+  };
+}

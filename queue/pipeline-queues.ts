@@ -1,0 +1,71 @@
+/**
+ * The three BullMQ queues of the pipeline and the only place jobs are added, always with their
+ * deterministic ids so a duplicate add is a no-op.
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Side } from '../conversation/model';
+import type { Config } from '../shared/config';
+import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from './job-types';
+
+export interface PipelineQueuesOptions {
+  prefix: string;
+  attempts: number;
+  backoffDelayMs: number;
+  retentionSeconds: number;
+  /**
+   * Called with each `error` a queue emits (its connection's errors while Redis is unreachable).
+   * Default: ignored — the connection's owner logs them and every failed call throws to its caller.
+   * Without a listener BullMQ would print each one as a raw stack trace on stderr.
+   */
+  onError?: (err: Error, queue: string) => void;
+}
+
+export class PipelineQueues {
+  readonly cloud: Queue<TurnJobData, TurnStepResult, 'cloud'>;
+  readonly local: Queue<TurnJobData, TurnStepResult, 'local'>;
+  readonly transcript: Queue<TranscriptJobData, TranscriptResult, 'transcript'>;
+  private readonly jobOpts;
+
+  /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
+  static fromConfig(connection: Redis | ConnectionOptions, config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'>): PipelineQueues {
+    return new PipelineQueues(connection, {
+      prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds,
+    });
+  }
+
+  constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
+    const base = { connection: connection as ConnectionOptions, prefix: opts.prefix };
+    this.cloud = new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base);
+    this.local = new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base);
+    this.transcript = new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base);
+    const onError = opts.onError ?? (() => undefined);
+    for (const q of this.all) q.on('error', (err: Error) => onError(err, q.name));
+    this.jobOpts = stepJobOptions(opts);
+  }
+
+  get all(): Queue[] {
+    return [this.cloud, this.local, this.transcript] as Queue[];
+  }
+
+  async enqueueCloud(conversationId: string, turn: number): Promise<void> {
+    await this.cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) });
+  }
+
+  async enqueueLocal(conversationId: string, turn: number): Promise<void> {
+    await this.local.add('local', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.local(conversationId, turn) });
+  }
+
+  /** The step of `side` for `turn`. */
+  async enqueueStep(side: Side, conversationId: string, turn: number): Promise<void> {
+    await (side === 'cloud' ? this.enqueueCloud(conversationId, turn) : this.enqueueLocal(conversationId, turn));
+  }
+
+  async enqueueTranscript(conversationId: string): Promise<void> {
+    await this.transcript.add('transcript', { conversationId }, { ...this.jobOpts, jobId: jobIds.transcript(conversationId) });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((q) => q.close()));
+  }
+}

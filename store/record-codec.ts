@@ -1,0 +1,165 @@
+/**
+ * How conversation records are laid out in Redis (see BENCHMARKS.md, redis_bytes_per_conversation).
+ *
+ * Format 2 (written now) keeps the conversation hash small enough for Redis's compact hash
+ * encoding (listpack: every value ≤ 64 bytes) and puts every text in the steps hash:
+ *   conversation hash  status, times, reasons and the settings as small fields
+ *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
+ *                      temperature, maxTokens, stopPhrase, outputFile, think only when given); the
+ *                      transcript as `<dir id>/<name>` (name empty when it is `outputFile`)
+ *   steps hash         `q` the initial query, `x` templates and system prompts (JSON, only when
+ *                      not the defaults), `c<k>` / `l<k>` the cloud and local step of turn k as
+ *                      positional JSON arrays: the model as 0 when it is the conversation's, the
+ *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
+ *                      a local step may end with its thinking text (0 when none) and 1 when
+ *                      its prompt was cut, only when either is there.
+ * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
+ * `local:<k>` with absolute times; such records are still read, and a conversation started in
+ * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
+ */
+import type { CloudStep, ConversationSettings, LocalStep, Side } from '../conversation/model';
+import { DEFAULT_TEMPLATES } from '../conversation/templates';
+
+/** What decoding a format-2 step needs from its conversation. */
+export interface StepContext {
+  cloudModel: string;
+  localModel: string;
+  createdAt: number;
+}
+
+/** The stop reasons stored as 0 (Bedrock's and Ollama's ordinary ends). */
+const USUAL_STOP = { cloud: 'end_turn', local: 'stop' } as const;
+
+export const defaultOutputFile = (id: string) => `conversation-${id}.csv`;
+
+/** Step field names of format 2. */
+export const stepField = (side: Side, turn: number) => `${side === 'cloud' ? 'c' : 'l'}${turn}`;
+/** Step field names of format 1. */
+export const legacyStepField = (side: Side, turn: number) => `${side}:${turn}`;
+
+/** A step field name of either format → side and turn; null for other fields. */
+export function parseStepField(field: string): { side: Side; turn: number } | null {
+  const m = /^(?:(c|l)|(cloud|local):)(\d+)$/.exec(field);
+  if (!m) return null;
+  return { side: m[1] === 'c' || m[2] === 'cloud' ? 'cloud' : 'local', turn: Number(m[3]) };
+}
+
+/** The settings as conversation-hash fields and steps-hash fields (format 2). */
+export function encodeSettingsFields(s: ConversationSettings, id: string): { conv: Record<string, string>; steps: Record<string, string> } {
+  const conv: Record<string, string> = {
+    maxTurns: String(s.maxTurns), timeoutMinutes: String(s.timeoutMinutes), contextTurns: String(s.contextTurns),
+    cloudModel: s.cloudModel, localModel: s.localModel,
+  };
+  if (s.temperature !== undefined) conv.temperature = String(s.temperature);
+  if (s.maxTokens !== undefined) conv.maxTokens = String(s.maxTokens);
+  if (s.stopPhrase !== undefined) conv.stopPhrase = s.stopPhrase;
+  if (s.think) conv.think = '1';
+  if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
+  const steps: Record<string, string> = { q: s.initialQuery };
+  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] } = {};
+  const templates: Partial<ConversationSettings['templates']> = {};
+  if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
+  if (s.templates.nextQuery !== DEFAULT_TEMPLATES.nextQuery) templates.nextQuery = s.templates.nextQuery;
+  if (Object.keys(templates).length) extra.templates = templates;
+  if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
+  if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
+  return { conv, steps };
+}
+
+/** The settings back from the conversation hash and the steps hash's `q` and `x` (format 2). */
+export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string): ConversationSettings {
+  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] };
+  const s: ConversationSettings = {
+    initialQuery: q,
+    outputFile: conv.outputFile ?? defaultOutputFile(id),
+    maxTurns: Number(conv.maxTurns),
+    timeoutMinutes: Number(conv.timeoutMinutes),
+    cloudModel: conv.cloudModel!,
+    localModel: conv.localModel!,
+    contextTurns: Number(conv.contextTurns),
+    templates: { followUp: extra.templates?.followUp ?? DEFAULT_TEMPLATES.followUp, nextQuery: extra.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery },
+    systemPrompts: extra.systemPrompts ?? {},
+  };
+  if (conv.temperature !== undefined) s.temperature = Number(conv.temperature);
+  if (conv.maxTokens !== undefined) s.maxTokens = Number(conv.maxTokens);
+  if (conv.stopPhrase !== undefined) s.stopPhrase = conv.stopPhrase;
+  if (conv.think === '1') s.think = true;
+  return s;
+}
+
+type Stored = string | number;
+
+export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
+  return JSON.stringify([
+    c.question, c.answer, c.model === ctx.cloudModel ? 0 : c.model, c.inputTokens, c.outputTokens, c.latencyMs,
+    c.stopReason === USUAL_STOP.cloud ? 0 : c.stopReason, c.startedAt - ctx.createdAt, c.at - ctx.createdAt,
+  ]);
+}
+
+export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
+  const fields: Stored[] = [
+    l.prompt, l.followUp, l.model === ctx.localModel ? 0 : l.model, l.inputTokens, l.outputTokens, l.latencyMs,
+    l.stopReason === USUAL_STOP.local ? 0 : l.stopReason, l.at - ctx.createdAt,
+  ];
+  if (l.thinking || l.promptTruncated) fields.push(l.thinking || 0);
+  if (l.promptTruncated) fields.push(1);
+  return JSON.stringify(fields);
+}
+
+export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = JSON.parse(json) as Stored[];
+  return {
+    question: question as string, answer: answer as string, model: model === 0 ? ctx.cloudModel : (model as string),
+    inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
+    stopReason: stopReason === 0 ? USUAL_STOP.cloud : (stopReason as string),
+    startedAt: ctx.createdAt + (startedAt as number), at: ctx.createdAt + (at as number),
+  };
+}
+
+export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, truncated] = JSON.parse(json) as Stored[];
+  const step: LocalStep = {
+    prompt: prompt as string, followUp: followUp as string, model: model === 0 ? ctx.localModel : (model as string),
+    inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
+    stopReason: stopReason === 0 ? USUAL_STOP.local : (stopReason as string), at: ctx.createdAt + (at as number),
+  };
+  if (typeof thinking === 'string' && thinking !== '') step.thinking = thinking;
+  if (truncated === 1) step.promptTruncated = true;
+  return step;
+}
+
+// ---- Format 1: read, and written only for steps of conversations started before format 2 ----
+
+export function encodeLegacyCloudStep(c: CloudStep): string {
+  return JSON.stringify([c.question, c.answer, c.model, c.inputTokens, c.outputTokens, c.latencyMs, c.stopReason, c.startedAt, c.at]);
+}
+
+export function encodeLegacyLocalStep(l: LocalStep): string {
+  return JSON.stringify([l.prompt, l.followUp, l.model, l.inputTokens, l.outputTokens, l.latencyMs, l.stopReason, l.at]);
+}
+
+/** Format 1's `settings` JSON (defaults left out since the compact records; whole before that). */
+export function decodeLegacySettings(json: string, id: string): ConversationSettings {
+  const s = JSON.parse(json) as Partial<ConversationSettings>;
+  return {
+    ...(s as ConversationSettings),
+    outputFile: s.outputFile ?? defaultOutputFile(id),
+    templates: { followUp: s.templates?.followUp ?? DEFAULT_TEMPLATES.followUp, nextQuery: s.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery },
+    systemPrompts: s.systemPrompts ?? {},
+  };
+}
+
+/** Format 1 steps: positional arrays with absolute times, or the first releases' objects. */
+export function decodeLegacyCloudStep(json: string): CloudStep {
+  const v = JSON.parse(json) as unknown;
+  if (!Array.isArray(v)) return v as CloudStep;
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = v as [string, string, string, number, number, number, string, number, number];
+  return { question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at };
+}
+
+export function decodeLegacyLocalStep(json: string): LocalStep {
+  const v = JSON.parse(json) as unknown;
+  if (!Array.isArray(v)) return v as LocalStep;
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at] = v as [string, string, string, number, number, number, string, number];
+  return { prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at };
+}

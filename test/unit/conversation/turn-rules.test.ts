@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { nextAfter } from '../../../conversation/turn-rules';
+
+describe('nextAfter: what follows a recorded step', () => {
+  const settings = { maxTurns: 3, stopPhrase: 'GOODBYE' };
+
+  it('after a cloud answer: the local step of the same turn', () => {
+    assert.deepEqual(nextAfter('cloud', 2, 'an answer', settings), { kind: 'step', side: 'local', turn: 2 });
+  });
+
+  it('after a cloud answer holding the stop phrase (any case): stop_phrase', () => {
+    assert.deepEqual(nextAfter('cloud', 1, 'well, goodbye then', settings), { kind: 'stop', reason: 'stop_phrase' });
+  });
+
+  it('after a local follow-up before maxTurns: the cloud step of the next turn', () => {
+    assert.deepEqual(nextAfter('local', 2, 'a follow-up', settings), { kind: 'step', side: 'cloud', turn: 3 });
+  });
+
+  it('after the local follow-up of the last turn: max_turns, even when it holds the stop phrase', () => {
+    assert.deepEqual(nextAfter('local', 3, 'GOODBYE', settings), { kind: 'stop', reason: 'max_turns' });
+  });
+
+  it('after a local follow-up holding the stop phrase: stop_phrase', () => {
+    assert.deepEqual(nextAfter('local', 1, 'Goodbye!', settings), { kind: 'stop', reason: 'stop_phrase' });
+  });
+
+  it('without a stop phrase nothing stops the chain early', () => {
+    assert.deepEqual(nextAfter('cloud', 1, 'goodbye', { maxTurns: 3 }), { kind: 'step', side: 'local', turn: 1 });
+    assert.deepEqual(nextAfter('local', 1, 'goodbye', { maxTurns: 3 }), { kind: 'step', side: 'cloud', turn: 2 });
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The Lambda handler against Bedrock's real limits: output caps, the default `maxTokens`, models
+ * that need an inference profile, and a Bedrock call deadline that fits API Gateway's 29 s
+ * (with the SAM template and the worker's timeout agreeing with it). Real SDK, Bedrock emulator.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
+import { decodeResponseBase64, type LlmResponse } from '../../../proto/codec';
+import { loadConfig } from '../../../shared/config';
+import { silentLogger } from '../../../shared/logger';
+import { BEDROCK_CALL_BUDGET_MS, createHandler } from '../../../lambda/handler';
+import type { ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
+import { v1Event } from '../../helpers/proxy-events';
+
+const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const SONNET4 = 'anthropic.claude-sonnet-4-20250514-v1:0';
+
+function reply(result: ProxyResult, status: number): LlmResponse {
+  const res = decodeResponseBase64(result.body);
+  assert.equal(result.statusCode, status, `expected ${status}, got ${result.statusCode}: ${JSON.stringify(res.error ?? res.outputText)}`);
+  return res;
+}
+
+describe('lambda handler: Bedrock limits (caps, default maxTokens, inference profiles, deadline)', function () {
+  this.timeout(20_000);
+  let emu: BedrockEmulatorHandle;
+  let handler: ProxyHandler;
+  const calls = () => emu.stats().byRoute.converse ?? 0;
+
+  before(async () => {
+    emu = await startBedrockEmulator();
+    // Built from config as in AWS: DEFAULT_MAX_TOKENS (1024) is sent when a request names none.
+    handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: HAIKU, LOG_LEVEL: 'silent' }), logger: silentLogger });
+  });
+  afterEach(() => {
+    emu.faults.reset();
+    emu.tuning.msPerOutputToken = 0;
+  });
+  after(async () => {
+    await emu.close();
+  });
+
+  it("refuses max_tokens above the model's cap with 400 naming the field and the cap, without calling Bedrock", async () => {
+    const before = calls();
+    const res = reply(await handler(v1Event({ request: { inputText: 'q', parameters: { max_tokens: '8192' } } })), 400);
+    assert.equal(res.error?.code, 'invalid_request');
+    assert.match(res.error!.message, /^parameters\.max_tokens 8192 is above the output cap of anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\): at most 4096$/);
+    assert.equal(calls() - before, 0);
+  });
+
+  it('sends DEFAULT_MAX_TOKENS (1024) when the request names none, so a long answer is cut there', async () => {
+    const res = reply(await handler(v1Event({ request: { inputText: 'essay [emulate:tokens=3000]' } })), 200);
+    assert.equal(res.outputTokens, 1024);
+    assert.equal(res.stopReason, 'max_tokens');
+  });
+
+  it('a model that needs an inference profile fails at once with 400 telling which id to use', async () => {
+    const res = reply(await handler(v1Event({ request: { inputText: 'q', modelId: SONNET4 } })), 400);
+    assert.equal(res.error?.code, 'inference_profile_required');
+    assert.match(res.error!.message, /with on-demand throughput isn't supported/);
+    assert.match(res.error!.message, new RegExp(`use its id, e\\.g\\. us\\.${SONNET4.replace(/\./g, '\\.')}`));
+    assert.ok(!res.error!.retryable);
+    assert.equal(reply(await handler(v1Event({ request: { inputText: 'q', modelId: `us.${SONNET4}` } })), 200).modelId, `us.${SONNET4}`);
+  });
+
+  it('an answer without text comes back 200 with its stop reason (the worker ends the conversation)', async () => {
+    const res = reply(await handler(v1Event({ request: { inputText: 'x [emulate:content_filtered]' } })), 200);
+    assert.equal(res.outputText ?? '', '');
+    assert.equal(res.stopReason, 'content_filtered');
+  });
+
+  it('answers its own 504 with a message when Bedrock outlasts the call budget, even without a Lambda context', async () => {
+    const quick = createHandler({
+      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: HAIKU, LOG_LEVEL: 'silent' }), logger: silentLogger, callBudgetMs: 400,
+    });
+    emu.tuning.msPerOutputToken = 10; // 300 tokens: ~3 s, far beyond the 400 ms budget
+    const started = Date.now();
+    const res = reply(await quick(v1Event({ request: { inputText: 'essay [emulate:tokens=300]' } })), 504);
+    assert.equal(res.error?.code, 'upstream_timeout');
+    assert.equal(res.error?.retryable, true);
+    assert.ok(Date.now() - started < 1_500, `answered at the budget (took ${Date.now() - started} ms)`);
+  });
+
+  it('the deployed path agrees: Bedrock budget < Lambda timeout < API Gateway 29 s <= worker timeout', () => {
+    const template = fs.readFileSync(path.join(__dirname, '..', 'deploy', 'template.yaml'), 'utf8');
+    const lambdaTimeoutS = Number(/FunctionTimeoutSeconds:\s*\n\s*Type: Number\s*\n\s*Default: (\d+)/.exec(template)?.[1]);
+    const gatewayMs = [...template.matchAll(/TimeoutInMillis: (\d+)/g)].map((m) => Number(m[1]));
+    const workerMs = loadConfig({}).apiGatewayTimeoutMs;
+    assert.ok(gatewayMs.length > 0 && gatewayMs.every((ms) => ms === 29_000), `integration timeouts ${gatewayMs.join(', ')}`);
+    assert.ok(BEDROCK_CALL_BUDGET_MS + 1_000 <= lambdaTimeoutS * 1000, `budget ${BEDROCK_CALL_BUDGET_MS} ms + 1 s margin within the Lambda timeout ${lambdaTimeoutS} s`);
+    assert.ok(lambdaTimeoutS * 1000 < 29_000, 'the Lambda ends before the gateway gives up');
+    assert.ok(workerMs >= 29_000 && workerMs <= 31_000, `API_GATEWAY_TIMEOUT_MS default ${workerMs} just above the gateway's 29 s`);
+  });
+});

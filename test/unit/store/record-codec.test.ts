@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import {
+  decodeCloudStep, decodeLegacyCloudStep, decodeLegacyLocalStep, decodeLegacySettings, decodeLocalStep, decodeSettingsFields,
+  encodeCloudStep, encodeLocalStep, encodeSettingsFields, parseStepField, stepField,
+} from '../../../store/record-codec';
+import type { ConversationSettings } from '../../../conversation/model';
+import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
+
+describe('record codec', () => {
+  const base: ConversationSettings = {
+    initialQuery: 'q', outputFile: 'conversation-abc.csv', maxTurns: 5, timeoutMinutes: 30, cloudModel: 'c', localModel: 'l',
+    contextTurns: 3, templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {},
+  };
+  const roundTrip = (s: ConversationSettings) => {
+    const { conv, steps } = encodeSettingsFields(s, 'abc');
+    return decodeSettingsFields(conv, steps.q!, steps.x, 'abc');
+  };
+
+  it('settings: small fields in the conversation hash, texts apart, defaults left out', () => {
+    const { conv, steps } = encodeSettingsFields(base, 'abc');
+    assert.deepEqual(Object.keys(conv).sort(), ['cloudModel', 'contextTurns', 'localModel', 'maxTurns', 'timeoutMinutes']);
+    assert.deepEqual(steps, { q: 'q' });
+    assert.deepEqual(roundTrip(base), base);
+    const custom: ConversationSettings = {
+      ...base, outputFile: 'mine.csv', temperature: 0.2, maxTokens: 64, stopPhrase: 'bye',
+      templates: { followUp: 'F {{answer}}', nextQuery: DEFAULT_TEMPLATES.nextQuery }, systemPrompts: { cloud: 'be brief' },
+    };
+    assert.deepEqual(roundTrip(custom), custom);
+    assert.match(encodeSettingsFields(custom, 'abc').steps.x!, /be brief/);
+  });
+
+  it('settings: think is stored only when on, and a record without it reads as off', () => {
+    const { conv } = encodeSettingsFields({ ...base, think: true }, 'abc');
+    assert.equal(conv.think, '1');
+    assert.equal(roundTrip({ ...base, think: true }).think, true);
+    assert.equal('think' in encodeSettingsFields({ ...base, think: false }, 'abc').conv, false);
+    assert.equal(roundTrip(base).think, undefined, 'an older record (no think field) is off');
+    assert.equal(decodeLegacySettings(JSON.stringify({ ...base }), 'abc').think, undefined);
+  });
+
+  it('local steps: thinking and the prompt-cut flag ride at the end, only when there', () => {
+    const ctx = { cloudModel: 'c', localModel: 'qwen3', createdAt: 1_700_000_000_000 };
+    const plain = { prompt: 'P', followUp: 'F', model: 'qwen3', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
+    assert.equal(encodeLocalStep(plain, ctx), '["P","F",0,6,7,8,0,60]');
+    const thought = { ...plain, thinking: 'Let me think.' };
+    assert.equal(encodeLocalStep(thought, ctx), '["P","F",0,6,7,8,0,60,"Let me think."]');
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(thought, ctx), ctx), thought);
+    const cut = { ...plain, promptTruncated: true };
+    assert.equal(encodeLocalStep(cut, ctx), '["P","F",0,6,7,8,0,60,0,1]');
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(cut, ctx), ctx), cut);
+    assert.deepEqual(decodeLocalStep(encodeLocalStep({ ...thought, promptTruncated: true }, ctx), ctx), { ...thought, promptTruncated: true });
+  });
+
+  it('steps: the conversation\'s model, the usual stop reason and absolute times are not stored', () => {
+    const ctx = { cloudModel: 'anthropic.claude-3-haiku', localModel: 'llama3.2', createdAt: 1_700_000_000_000 };
+    const cloud = { question: 'Q', answer: 'A', model: ctx.cloudModel, inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: ctx.createdAt + 40, at: ctx.createdAt + 43 };
+    const local = { prompt: 'P', followUp: 'F', model: ctx.localModel, inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
+    assert.equal(encodeCloudStep(cloud, ctx), '["Q","A",0,1,2,3,0,40,43]');
+    assert.equal(encodeLocalStep(local, ctx), '["P","F",0,6,7,8,0,60]');
+    assert.deepEqual(decodeCloudStep(encodeCloudStep(cloud, ctx), ctx), cloud);
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(local, ctx), ctx), local);
+    // Another model or stop reason than the usual is kept as given.
+    const other = { ...cloud, model: 'us.anthropic.claude-3-5-sonnet', stopReason: 'max_tokens' };
+    assert.deepEqual(decodeCloudStep(encodeCloudStep(other, ctx), ctx), other);
+    const otherLocal = { ...local, model: 'llama3.2:latest', stopReason: 'length' };
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(otherLocal, ctx), ctx), otherLocal);
+  });
+
+  it('step field names of both formats parse; other fields do not', () => {
+    assert.deepEqual(parseStepField(stepField('cloud', 12)), { side: 'cloud', turn: 12 });
+    assert.deepEqual(parseStepField(stepField('local', 3)), { side: 'local', turn: 3 });
+    assert.deepEqual(parseStepField('cloud:7'), { side: 'cloud', turn: 7 });
+    assert.deepEqual(parseStepField('local:1'), { side: 'local', turn: 1 });
+    for (const f of ['q', 'x', 'c', 'cloud:', 'z1']) assert.equal(parseStepField(f), null, f);
+  });
+
+  it('format 1 (settings JSON, arrays with absolute times, and the older objects) still decodes', () => {
+    const cloud = { question: 'Q', answer: 'A', model: 'm', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: 4, at: 5 };
+    const local = { prompt: 'P', followUp: 'F', model: 'l', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: 9 };
+    assert.deepEqual(decodeLegacyCloudStep('["Q","A","m",1,2,3,"end_turn",4,5]'), cloud);
+    assert.deepEqual(decodeLegacyLocalStep('["P","F","l",6,7,8,"stop",9]'), local);
+    assert.deepEqual(decodeLegacyCloudStep(JSON.stringify(cloud)), cloud);
+    assert.deepEqual(decodeLegacyLocalStep(JSON.stringify(local)), local);
+    const { templates: _t, systemPrompts: _s, outputFile: _o, ...compact } = base;
+    assert.deepEqual(decodeLegacySettings(JSON.stringify(compact), 'abc'), base);
+  });
+});

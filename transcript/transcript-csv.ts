@@ -1,0 +1,65 @@
+/**
+ * Renders a conversation as its CSV transcript (README, "CSV transcript"): the seed's
+ * columns under their names, then ours.
+ * RFC 4180 via csv-stringify; ISO 8601 UTC timestamps; cells a spreadsheet would run as a formula
+ * are neutralised with a leading apostrophe unless disabled.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { ConversationRecord, TurnRecord } from '../conversation/model';
+
+export const CSV_COLUMNS = [
+  'timestamp', 'query', 'cloud_response', 'ollama_response', 'processing_time_ms',
+  'conversation_id', 'turn', 'cloud_model', 'local_model', 'cloud_latency_ms', 'local_latency_ms',
+  'cloud_input_tokens', 'cloud_output_tokens', 'local_input_tokens', 'local_output_tokens', 'stop_reason',
+] as const;
+
+const FORMULA_START = /^\s*[=+\-@\t\r]/;
+
+/** Prefixes a cell that starts (after optional whitespace) with = + - @ tab or CR. */
+export function neutraliseFormula(cell: string): string {
+  return FORMULA_START.test(cell) ? `'${cell}` : cell;
+}
+
+export interface CsvOptions {
+  escapeFormulas: boolean;
+}
+
+/** One row per turn that has a cloud answer; a turn cut short keeps an empty follow-up. */
+export function transcriptRows(record: ConversationRecord, turns: TurnRecord[]): Record<(typeof CSV_COLUMNS)[number], string | number>[] {
+  const stop = record.stopReason ?? record.pendingStop ?? '';
+  return turns
+    .filter((t) => t.cloud)
+    .map((t) => {
+      const c = t.cloud!;
+      const l = t.local;
+      return {
+        timestamp: new Date(c.startedAt).toISOString(),
+        query: c.question,
+        cloud_response: c.answer,
+        ollama_response: l?.followUp ?? '',
+        processing_time_ms: c.latencyMs + (l?.latencyMs ?? 0),
+        conversation_id: record.id,
+        turn: t.turn,
+        cloud_model: c.model,
+        local_model: l?.model ?? '',
+        cloud_latency_ms: c.latencyMs,
+        local_latency_ms: l?.latencyMs ?? '',
+        cloud_input_tokens: c.inputTokens,
+        cloud_output_tokens: c.outputTokens,
+        local_input_tokens: l?.inputTokens ?? '',
+        local_output_tokens: l?.outputTokens ?? '',
+        stop_reason: stop,
+      };
+    });
+}
+
+export function renderTranscriptCsv(record: ConversationRecord, turns: TurnRecord[], opts: CsvOptions): string {
+  const rows = transcriptRows(record, turns);
+  return stringify(rows, {
+    header: true,
+    columns: [...CSV_COLUMNS],
+    record_delimiter: '\r\n',
+    quoted_match: /[\r\n",]/,
+    cast: { string: (v) => (opts.escapeFormulas ? neutraliseFormula(v) : v) },
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * What every conversation step shares: load the record, honour terminal states and the deadline,
+ * build the abort signal for the provider call, and turn failures into the conversation's fate.
+ *
+ * Failure policy (docs/architecture.md, "Errors"):
+ *  - cancelled (the record went terminal while the call ran) → the step ends quietly;
+ *  - the conversation deadline passed → `timed_out`, partial transcript;
+ *  - permanent provider error → `failed` at once with the provider's message (UnrecoverableError);
+ *  - retryable error → thrown for BullMQ to retry with backoff; on the last attempt → `failed`;
+ *  - cloud throttled (429) with CLOUD_THROTTLE_BACKOFF_MS > 0 → the cloud queue is rate-limited
+ *    for that long on every host and the job waits again without using an attempt. Only a real
+ *    throttle: a Bedrock quota (ServiceQuotaExceeded) or a model not ready is retried per job;
+ *  - an answer without usable text (filtered, guardrail, malformed, empty) → the conversation
+ *    completes with that stop reason ({@link emptyAnswerReason}); it is never sent as history.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Config } from '../shared/config';
+import type { ConversationRecord, ConversationWithTurns, StopReason, Side } from '../conversation/model';
+import type { ConversationStore } from '../store/conversation-store';
+import { isTerminal } from '../conversation/model';
+import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
+import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
+import type { Logger } from '../shared/logger';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import { abortScope } from '../providers/abort-scope';
+import type { CancelRegistry } from './cancel-registry';
+
+export interface PipelineDeps {
+  config: Config;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  cloud: LlmProvider;
+  local: LlmProvider;
+  cancels: CancelRegistry;
+  logger: Logger;
+  /** Observers for metrics (optional). */
+  hooks?: StepHooks;
+}
+
+export interface StepHooks {
+  onCall?(side: Side, model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCallError?(side: Side, errorClass: string): void;
+  onTerminal?(status: string, reason: string): void;
+}
+
+/** Thrown inside a step when the conversation ended under it (cancel, deadline); not a failure. */
+class ConversationEnded extends PipelineError {
+  constructor(message: string) {
+    super(message, { code: 'conversation_ended' });
+    this.name = 'ConversationEnded';
+  }
+}
+
+/**
+ * The fields every log line about a job carries: conversation, turn, side (the queue's job name),
+ * job id and attempt (1-based). Processors log through `logger.child(jobLogFields(job))`.
+ */
+export function jobLogFields(job: Job): { conversationId?: string; turn?: number; side: string; jobId?: string; attempt: number } {
+  const data = (job.data ?? {}) as { conversationId?: string; turn?: number };
+  return { conversationId: data.conversationId, turn: data.turn, side: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
+}
+
+/**
+ * A 429 that should pause the cloud queue fleet-wide. Quotas and models warming up are not
+ * throttles; a Lambda deployed before they were told apart answered them 429 too, so its message
+ * (which names the Bedrock exception) is checked as well.
+ */
+function isFleetThrottle(err: unknown): boolean {
+  if (!(err instanceof ProviderError) || err.status !== 429) return false;
+  if (err.code === 'quota_exceeded' || err.code === 'model_not_ready') return false;
+  return !/ServiceQuotaExceededException|ModelNotReadyException/.test(err.message);
+}
+
+/** A failed call's outcome: the error the job throws, and the conversation's end when it ends. */
+interface CallFailure {
+  error: Error;
+  end?: { status: 'failed' | 'timed_out'; reason: StopReason; error: string };
+}
+
+/**
+ * The lifecycle of one step around its provider call: whether it runs at all ({@link begin}),
+ * the call's scope and what its failure means ({@link call}, {@link ask}), and the conversation's
+ * end ({@link end}, {@link stop}).
+ */
+export class StepLifecycle {
+  constructor(readonly deps: PipelineDeps) {}
+
+  /**
+   * The record and the turns the step of `turn` needs (its own and its history window) if the
+   * step should run; null when the conversation is over or unknown.
+   */
+  async begin(job: Job, conversationId: string, turn: number): Promise<ConversationWithTurns | null> {
+    const { store, logger } = this.deps;
+    const loaded = await store.loadStep(conversationId, turn);
+    if (!loaded) {
+      logger.warn({ ...jobLogFields(job), conversationId }, 'conversation not found (expired or deleted); step skipped');
+      return null;
+    }
+    const { record } = loaded;
+    if (isTerminal(record.status)) return null;
+    if (Date.now() >= record.deadline) {
+      await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`, job);
+      return null;
+    }
+    // Only the first step finds it queued; later steps save the round trip.
+    if (record.status === 'queued') await store.markRunning(conversationId);
+    return loaded;
+  }
+
+  /**
+   * Runs one provider call with the combined abort signal (job, cancel, deadline) and a per-call
+   * timeout no longer than the time left.
+   */
+  async call<T>(
+    job: Job,
+    record: ConversationRecord,
+    side: Side,
+    jobSignal: AbortSignal | undefined,
+    fn: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
+    const { cancels, config } = this.deps;
+    const left = record.deadline - Date.now();
+    const perCall = side === 'cloud' ? config.apiGatewayTimeoutMs : config.ollamaTimeoutMs;
+    const conv = cancels.register(record.id);
+    // Cancel, the conversation's deadline, and the job's own signal (lock lost, shutdown).
+    const scope = abortScope([conv.signal, jobSignal], left);
+    let failed: { err: unknown };
+    try {
+      return await fn(scope.signal, Math.max(1, Math.min(perCall, left)));
+    } catch (err) {
+      failed = { err };
+    } finally {
+      scope.dispose();
+      conv.release();
+    }
+    // Outside the call's scope: decide what the failure means, then carry out the decision.
+    const failure = await this.classify(job, record, side, failed.err, jobSignal);
+    if (failure.end) await this.end(record.id, failure.end.status, failure.end.reason, failure.end.error, job);
+    throw failure.error;
+  }
+
+  /**
+   * Asks one side's model within {@link call}: the conversation's sampling settings, id and turn
+   * are added here, and the metrics hook sees the reply. Resolves null when the conversation
+   * ended under the call (cancel, deadline): the step then ends quietly.
+   */
+  async ask(
+    job: Job<{ turn: number }>,
+    record: ConversationRecord,
+    side: Side,
+    jobSignal: AbortSignal | undefined,
+    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>,
+  ): Promise<LlmReply | null> {
+    const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
+    const s = record.settings;
+    try {
+      const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
+        provider.generate({
+          ...call, temperature: s.temperature, maxTokens: s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
+        }),
+      );
+      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      return reply;
+    } catch (err) {
+      if (StepLifecycle.isEnded(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * What a failed call means for the job and the conversation (read-only apart from the 429
+   * pause): the error to throw to BullMQ and, when the conversation ends with it, how.
+   */
+  private async classify(job: Job, record: ConversationRecord, side: Side, err: unknown, jobSignal?: AbortSignal): Promise<CallFailure> {
+    const { store, logger, hooks } = this.deps;
+    const now = await store.get(record.id);
+    if (!now || isTerminal(now.status)) return { error: new ConversationEnded(`conversation ${now?.status ?? 'gone'}`) };
+    if (Date.now() >= record.deadline) {
+      return {
+        error: new ConversationEnded('deadline exceeded'),
+        end: { status: 'timed_out', reason: 'deadline_exceeded', error: `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call` },
+      };
+    }
+    const pe = err instanceof PipelineError ? err : undefined;
+    hooks?.onCallError?.(side, pe ? `${pe.retryable ? 'retryable' : 'permanent'}:${pe.code}` : 'unknown');
+    if (jobSignal?.aborted) {
+      // Lock lost or worker shutting down: give the job back for another attempt.
+      return { error: new Error(`${side} call aborted: ${String(jobSignal.reason ?? 'job cancelled')}`) };
+    }
+    const backoffMs = this.deps.config.cloudThrottleBackoffMs;
+    if (side === 'cloud' && backoffMs > 0 && isFleetThrottle(err)) {
+      // Throttled: pause the cloud queue for every worker on every host (the limiter key in Redis)
+      // and put the job back to waiting without using an attempt; the deadline still bounds it.
+      // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.
+      await this.deps.queues.cloud.rateLimit(backoffMs);
+      logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
+      return { error: Worker.RateLimitError() };
+    }
+    const message = `${side} model: ${errorMessage(err)}`;
+    if (err instanceof ProviderError && !err.retryable) {
+      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) {
+      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` } };
+    }
+    logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
+    return { error: err instanceof Error ? err : new Error(String(err)) };
+  }
+
+  /**
+   * Moves the conversation to a terminal state (once) and queues its partial transcript.
+   * `job`, when the end comes from one, adds its fields to the log line.
+   */
+  async end(conversationId: string, status: 'failed' | 'timed_out' | 'cancelled', reason: StopReason, error?: string, job?: Job): Promise<void> {
+    const changed = await this.deps.store.finish(conversationId, status, reason, error);
+    if (changed) {
+      this.deps.hooks?.onTerminal?.(status, reason);
+      this.deps.logger.info({ ...(job ? jobLogFields(job) : {}), conversationId, status, reason, error }, 'conversation ended');
+    }
+    await this.deps.queues.enqueueTranscript(conversationId);
+  }
+
+  /** Ends the chain normally: the transcript step completes the conversation. */
+  async stop(conversationId: string, reason: StopReason): Promise<void> {
+    await this.deps.store.setPendingStop(conversationId, reason);
+    await this.deps.queues.enqueueTranscript(conversationId);
+  }
+
+  /** True for the quiet end of a step whose conversation ended under it. */
+  static isEnded(err: unknown): boolean {
+    return err instanceof ConversationEnded;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The last step: render the transcript from Redis, write it atomically into OUTPUT_DIR, and
+ * complete the conversation (a failed, cancelled or timed-out one keeps its state and still gets
+ * its partial transcript).
+ */
+import type { Job, Processor } from 'bullmq';
+import { isTerminal } from '../conversation/model';
+import { writeTranscriptFile } from '../transcript/transcript-file';
+import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
+import { renderTranscriptCsv } from '../transcript/transcript-csv';
+import { jobLogFields, type PipelineDeps } from './step-lifecycle';
+
+/** The transcript queue's processor. */
+export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
+  const { store, config, logger } = deps;
+
+  return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
+    const id = job.data.conversationId;
+    const loaded = await store.getConversation(id);
+    if (!loaded) return 'skipped';
+    const { record, turns } = loaded;
+    if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
+    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+    const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
+    await store.setTranscriptPath(record, file);
+    if (!isTerminal(record.status)) {
+      if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
+    }
+    logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
+    return file;
+  };
+}

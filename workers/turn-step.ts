@@ -1,0 +1,79 @@
+/**
+ * The skeleton both turn steps share, written once: load the record and the turns the step needs,
+ * ask the side's model unless a previous run already recorded the step, record it once (HSETNX),
+ * then do what {@link nextAfter} decides: queue the next step, or stop the chain (the transcript
+ * step completes it). A re-run after a crash finds the step recorded and only repeats the
+ * decision, so every effect happens once.
+ */
+import type { Job, Processor } from 'bullmq';
+import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
+import { nextAfter } from '../conversation/turn-rules';
+import type { TurnJobData, TurnStepResult } from '../queue/job-types';
+import type { LlmCall, LlmReply } from '../providers/llm-provider';
+import { jobLogFields, StepLifecycle, type PipelineDeps } from './step-lifecycle';
+
+/** A turn step's processor, typed by its queue's job name. */
+export type TurnProcessor<N extends Side> = Processor<TurnJobData, TurnStepResult, N>;
+
+/** The side-specific part of a turn step. */
+export interface TurnStepSpec<N extends Side, S extends StepOf<N> = StepOf<N>> {
+  side: N;
+  /** The call to make for `turn` (prompt, model, system prompt, history). */
+  prepare(record: ConversationRecord, turns: TurnRecord[], turn: number): Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>;
+  /** The step record from the call and its reply; `startedAt` is when the call began. */
+  toStep(prompt: string, reply: LlmReply, startedAt: number): S;
+  /** The recorded step of this side, if any. */
+  recorded(turn: TurnRecord | undefined): S | undefined;
+  /** The text the next decision reads (the answer or the follow-up). */
+  textOf(step: S): string;
+  /** The model's own stop reason the next decision reads (the cloud answer's: filtered, guardrail …). */
+  stopReasonOf?(step: S): string | undefined;
+  /** The info log line once recorded, and the debug line with the texts. */
+  messages: { recorded: string; exchange: string; exchangeFields(prompt: string, reply: LlmReply): Record<string, string> };
+}
+
+/** Builds the BullMQ processor of one side's turn step. */
+export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: TurnStepSpec<N>): TurnProcessor<N> {
+  const lifecycle = new StepLifecycle(deps);
+  const { store, queues, logger } = deps;
+  const { side } = spec;
+
+  return async function processTurn(job: Job<TurnJobData, TurnStepResult, N>, _token?: string, signal?: AbortSignal): Promise<TurnStepResult> {
+    const { conversationId: id, turn } = job.data;
+    const log = logger.child(jobLogFields(job));
+    // The record and only the turns this step needs: its own, the previous one and the history window.
+    const loaded = await lifecycle.begin(job, id, turn);
+    if (!loaded) return 'skipped';
+    const { record, turns } = loaded;
+    let step = spec.recorded(turns.find((t) => t.turn === turn)) ?? null;
+    let recordedNow = false;
+    if (!step) {
+      const call = spec.prepare(record, turns, turn);
+      const startedAt = Date.now();
+      const reply = await lifecycle.ask(job, record, side, signal, call);
+      if (!reply) return 'ended';
+      const fresh = spec.toStep(call.prompt, reply, startedAt);
+      recordedNow = await store.recordStep(record, side, turn, fresh);
+      step = recordedNow ? fresh : (await store.getStep(record, side, turn));
+      if (!step) throw new Error(`${side} step of turn ${turn} of conversation ${id} was recorded by another run but cannot be read back`);
+      log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, spec.messages.recorded);
+      log.debug(spec.messages.exchangeFields(call.prompt, reply), spec.messages.exchange);
+      if (reply.promptTruncated) {
+        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, 'Ollama cut the prompt to its context window (raise OLLAMA_NUM_CTX or lower contextTurns)');
+      }
+    }
+    const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step));
+    if (next.kind === 'stop') {
+      if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
+        log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
+      }
+      await lifecycle.stop(id, next.reason);
+      return next.reason;
+    }
+    // The next step needs this one's text, so it cannot exist yet when this was just recorded;
+    // only a re-run checks (a finished job is removed, and re-adding its id would run it again).
+    if (recordedNow || !(await store.hasStep(record, next.side, next.turn))) await queues.enqueueStep(next.side, id, next.turn);
+    return 'ok';
+  };
+}
+
