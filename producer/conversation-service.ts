@@ -17,7 +17,7 @@ export interface ConversationServiceDeps {
   config: Config;
   store: ConversationStore;
   queues: PipelineQueues;
-  /** With it, a `localModel` no live local worker reported is refused at submission (see shared/local-models.ts). */
+  /** With it, a `localModel` no live local worker reported is refused at submission (see store/local-models.ts). */
   redis?: Redis;
 }
 

@@ -10,7 +10,7 @@
  * With `envelope: 'seed'` (API_GATEWAY_ENVELOPE=seed) it speaks the original system's envelope
  * instead, to call a deployed seed Lambda (non-proxy integration) or ours: the JSON
  * `{"queryStringParameters":{"query":<base64>},"requestContext":{"requestId":<uuid>}}` in, the JSON
- * `{"statusCode","headers","body":<base64>}` out (workers/cloud/seed-envelope.ts). The envelope's
+ * `{"statusCode","headers","body":<base64>}` out (providers/seed-envelope.ts). The envelope's
  * `statusCode` counts, not HTTP's: 400 permanent (unless the text is an AWS SDK throttle/5xx),
  * 500 retryable, others as below; its plain-text `body` is the message. The seed Lambda reads only
  * `input_text` and `parameters` and answers only `output_text`/`tokens`: history, system prompt and

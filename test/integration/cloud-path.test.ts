@@ -1,7 +1,7 @@
 /**
  * The whole cloud path with real parts only: axios cloud client → local API Gateway (node:http)
  * → Lambda handler in-process → real @aws-sdk/client-bedrock-runtime → Bedrock emulator.
- * The seed's own client and Lambda (its JSON envelope) are in test/seed-compat.test.ts.
+ * The seed's own client and Lambda (its JSON envelope) are in test/integration/seed-compat.test.ts.
  */
 import assert from 'node:assert/strict';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';

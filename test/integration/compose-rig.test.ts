@@ -20,7 +20,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { freePort } from '../../shared/embedded-redis';
 import { CSV_COLUMNS } from '../../transcript/transcript-csv';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 const SETUP_SCRIPT = path.resolve(ROOT, '..', 'shared', 'rig', 'setup-docker.sh');
 const IMAGE = 'llmconv:local';
 const PREFIX = '{llmconv}';

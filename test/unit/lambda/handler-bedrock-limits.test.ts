@@ -84,7 +84,7 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
   });
 
   it('the deployed path agrees: Bedrock budget < Lambda timeout < API Gateway 29 s <= worker timeout', () => {
-    const template = fs.readFileSync(path.join(__dirname, '..', 'deploy', 'template.yaml'), 'utf8');
+    const template = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'deploy', 'template.yaml'), 'utf8');
     const lambdaTimeoutS = Number(/FunctionTimeoutSeconds:\s*\n\s*Type: Number\s*\n\s*Default: (\d+)/.exec(template)?.[1]);
     const gatewayMs = [...template.matchAll(/TimeoutInMillis: (\d+)/g)].map((m) => Number(m[1]));
     const workerMs = loadConfig({}).apiGatewayTimeoutMs;
