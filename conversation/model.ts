@@ -38,6 +38,17 @@ export type StopReason =
 export type EmptyAnswerReason = 'content_filtered' | 'guardrail_intervened' | 'malformed_model_output' | 'malformed_tool_use' | 'empty_answer';
 
 /** The validated settings of one conversation (defaults already applied). */
+/**
+ * A conversation's place in a run and its seed's provenance: the run id, the hash of the
+ * normalised seed plus its settings (the conversation id derives from both), and the seed's own
+ * `meta` as uploaded.
+ */
+export interface RunRef {
+  id: string;
+  seedHash: string;
+  meta?: Record<string, unknown>;
+}
+
 export interface ConversationSettings {
   initialQuery: string;
   outputFile: string;
@@ -53,6 +64,8 @@ export interface ConversationSettings {
   think?: boolean;
   templates: { followUp: string; nextQuery: string };
   systemPrompts: { cloud?: string; local?: string };
+  /** The run this conversation belongs to (absent for a single `POST /conversation`). */
+  run?: RunRef;
 }
 
 export interface ConversationRecord {
