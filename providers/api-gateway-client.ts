@@ -29,7 +29,7 @@
  * const reply = await cloud.generate({ prompt: 'What is a stream?', signal });
  */
 import { randomUUID } from 'node:crypto';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { protobufBytesOf } from '../proto/base64-body';
 import { decodeResponse, encodeRequestBase64, fromBase64, type LlmRequest, type LlmResponse } from '../proto/codec';
@@ -55,19 +55,38 @@ export interface CloudClientOptions {
   timeoutMs: number;
   /** Model id sent when a call names none. Default none: the Lambda's BEDROCK_MODEL_ID. */
   defaultModel?: string;
-  /** The axios instance. Default `axios.create()`. */
+  /**
+   * The axios instance to send with. Default: one made for this client (POST, protobuf headers,
+   * `x-api-key`, raw bytes in and out, no redirects, every status read). Either way the client
+   * adds its interceptors: SigV4 signing, the answer check and the error classification.
+   */
   axios?: AxiosInstance;
   /** Wire envelope (API_GATEWAY_ENVELOPE): `proxy` (default, base64 protobuf body) or `seed` (the seed's JSON). */
   envelope?: 'proxy' | 'seed';
 }
 
-interface CallContext {
-  url: string;
-  model: string;
-  timeoutMs: number;
-  callSignal?: AbortSignal;
-  /** The call's signal: `call.signal` or its own timeout. */
-  scope: AbortScope;
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** The cloud call a request belongs to: its interceptors read it. */
+    cloudCall?: CallContext;
+  }
+}
+
+/**
+ * One cloud call, as its interceptors see it. A class, not a plain object: axios deep-copies plain
+ * objects in a request's config, and the interceptors must read the live scope (timed out or not).
+ */
+class CallContext {
+  constructor(
+    readonly url: string,
+    readonly model: string,
+    readonly timeoutMs: number,
+    readonly callSignal: AbortSignal | undefined,
+    /** The call's signal: `call.signal` or its own timeout. */
+    readonly scope: AbortScope,
+    /** The wire envelope of the answer. */
+    readonly seed: boolean,
+  ) {}
 }
 
 function abortedError(ctx: CallContext): ProviderError {
@@ -237,19 +256,52 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
   const target = new URL(url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError('createCloudClient: url must be http(s)');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createCloudClient: timeoutMs must be > 0');
-  const http = opts.axios ?? axios.create();
-  const signer = opts.sigv4 ? createSigV4Signer({ region: opts.sigv4.region, credentials: opts.sigv4.credentials }) : undefined;
+  const seed = opts.envelope === 'seed';
+  const http = opts.axios ?? axios.create({
+    method: 'post',
+    // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
+    // passthrough on the content type, so the same one is sent.
+    headers: { 'content-type': PROTOBUF, accept: seed ? 'application/json' : PROTOBUF, ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}) },
+    responseType: 'arraybuffer',
+    // Every answer is read: API Gateway and the Lambda put the reason of a failure in the body.
+    validateStatus: () => true,
+    maxRedirects: 0,
+    maxContentLength: MAX_REPLY_BYTES,
+    // The body is already the exact bytes to send (and to sign): no transformation.
+    transformRequest: [(data: unknown) => data],
+  });
+  if (opts.sigv4) {
+    const signer = createSigV4Signer({ region: opts.sigv4.region, credentials: opts.sigv4.credentials });
+    // Signs last, over the final headers and body of the request.
+    http.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
+      const headers = Object.fromEntries(Object.entries(config.headers.toJSON()).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      try {
+        config.headers.set(await signer.sign({ method: 'POST', url: target, headers, body: String(config.data) }));
+      } catch (err) {
+        // No credentials, or the chain failed: classified like any failure before an answer.
+        throw config.cloudCall ? classifyThrown(err, config.cloudCall) : err;
+      }
+      return config;
+    });
+  }
+  // One check of every answer (the reply, or a classified error), then one classification of
+  // everything thrown on the way (no answer, timeout, abort): callers only see ProviderErrors.
+  http.interceptors.response.use(
+    (res: AxiosResponse) => {
+      const ctx = res.config.cloudCall;
+      if (ctx) res.data = ctx.seed ? checkSeedOk(res, ctx) : checkOk(res, ctx);
+      return res;
+    },
+    (err: unknown) => {
+      const ctx = (err as { config?: InternalAxiosRequestConfig }).config?.cloudCall;
+      return Promise.reject(ctx ? classifyThrown(err, ctx) : err);
+    },
+  );
 
   return {
     async generate(call: LlmCall): Promise<LlmReply> {
       const callTimeout = call.timeoutMs ?? timeoutMs;
-      const ctx: CallContext = {
-        url,
-        model: call.model || opts.defaultModel || '',
-        timeoutMs: callTimeout,
-        callSignal: call.signal,
-        scope: abortScope([call.signal], callTimeout),
-      };
+      const ctx = new CallContext(url, call.model || opts.defaultModel || '', callTimeout, call.signal, abortScope([call.signal], callTimeout), seed);
       try {
         return await send(ctx, call);
       } finally {
@@ -260,7 +312,6 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
 
   async function send(ctx: CallContext, call: LlmCall): Promise<LlmReply> {
     if (call.signal?.aborted) throw abortedError(ctx);
-    const signal = ctx.scope.signal;
 
     const parameters: Record<string, string> = {};
     if (call.temperature !== undefined) parameters.temperature = String(call.temperature);
@@ -274,31 +325,10 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
       conversationId: call.conversationId || undefined,
       turn: call.turn || undefined,
     };
-    const seed = opts.envelope === 'seed';
     const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
-    // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
-    // passthrough on the content type, so the same one is sent.
-    let headers: Record<string, string> = { 'content-type': PROTOBUF, accept: seed ? 'application/json' : PROTOBUF };
-    if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
-
     const startedAt = performance.now();
-    let res: AxiosResponse;
-    try {
-      if (signer) headers = await signer.sign({ method: 'POST', url: target, headers, body });
-      res = await http.post(url, body, {
-        headers,
-        responseType: 'arraybuffer',
-        validateStatus: () => true,
-        signal,
-        maxRedirects: 0,
-        maxContentLength: MAX_REPLY_BYTES,
-        // The body is already the exact bytes to send (and to sign): no transformation.
-        transformRequest: [(data: unknown) => data],
-      });
-    } catch (err) {
-      throw classifyThrown(err, ctx);
-    }
-    const reply = seed ? checkSeedOk(res, ctx) : checkOk(res, ctx);
+    // The call's signal carries its timeout, cancel and deadline; the interceptors check the answer.
+    const { data: reply } = await http.post<LlmResponse>(url, body, { signal: ctx.scope.signal, cloudCall: ctx });
     return {
       text: reply.outputText,
       model: reply.modelId || ctx.model || 'unknown',
