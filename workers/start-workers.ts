@@ -24,7 +24,7 @@ import { createCloudProvider, createLocalProvider, unconfiguredProvider } from '
 import { CancelRegistry } from './cancel-registry';
 import { startLocalModelCheck, type LocalModelCheck } from './local-model-check';
 import type { StepHooks } from './step-lifecycle';
-import { startWorkerHost, type WorkerHost } from './worker-host';
+import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
 
 export interface StartWorkersOptions {
   /** The process's config; the cloud role needs `apiGatewayUrl` (a ConfigError otherwise). */
@@ -104,6 +104,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const ownQueues = !opts.queues;
     const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
     if (ownQueues) undo.push(() => queues.close());
+    // Before anything else touches the queues or Ollama: a Redis that may evict jobs is refused.
+    if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(conn, logger);
     const outage = opts.outage;
     if (outage) for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     let modelCheck: LocalModelCheck | undefined;
@@ -127,7 +129,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       connection: conn,
       roles,
       name: opts.name,
-      checkRedisPolicy: opts.checkRedisPolicy,
+      checkRedisPolicy: false,
       onError: outage ? (err, role) => outage.error(err, { role }) : undefined,
     });
     return {

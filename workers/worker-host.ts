@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
 import { isTerminal, type StopReason } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
 import { QUEUE_NAMES, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';
 import { createCloudProcessor } from './cloud-step';
@@ -60,21 +61,27 @@ function cloudLimiter(config: PipelineDeps['config']): { max: number; duration: 
   return undefined;
 }
 
+/**
+ * Refuses a Redis that may evict keys (BullMQ needs `noeviction`), naming the policy and the fix;
+ * warns loudly where the policy cannot be read. The first thing a worker process checks.
+ */
+export async function assertQueueSafeRedis(connection: Redis, logger: Logger): Promise<void> {
+  const { ok, policy } = await checkEvictionPolicy(connection);
+  if (policy === 'unknown') {
+    logger.warn('could not read Redis maxmemory-policy (CONFIG GET and INFO refused). It MUST be "noeviction" or queued jobs can be silently evicted.');
+  } else if (!ok) {
+    throw new PipelineError(
+      `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or jobs can be evicted and conversations lost. ` +
+        'Fix: CONFIG SET maxmemory-policy noeviction (and persist it in redis.conf / the ElastiCache parameter group).',
+      { code: 'redis_misconfigured' },
+    );
+  }
+}
+
 export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHost> {
   const { deps, connection, roles } = opts;
   const { config, logger } = deps;
-  if (opts.checkRedisPolicy ?? true) {
-    const { ok, policy } = await checkEvictionPolicy(connection);
-    if (policy === 'unknown') {
-      logger.warn('could not read Redis maxmemory-policy (CONFIG GET and INFO refused). It MUST be "noeviction" or queued jobs can be silently evicted.');
-    } else if (!ok) {
-      throw new PipelineError(
-        `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or jobs can be evicted and conversations lost. ` +
-          'Fix: CONFIG SET maxmemory-policy noeviction (and persist it in redis.conf / the ElastiCache parameter group).',
-        { code: 'redis_misconfigured' },
-      );
-    }
-  }
+  if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(connection, logger);
 
   const conn = connection as unknown as ConnectionOptions;
   const workers: PipelineWorker[] = [];
