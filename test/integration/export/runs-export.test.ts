@@ -76,7 +76,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   it('openai (cloud as assistant): one valid line per usable conversation, in admission order, with provenance', async () => {
     const res = await stack.http.get(`/runs/${RUN}/export?format=openai`, { responseType: 'text' });
     assert.equal(res.status, 200);
-    assert.match(res.headers['content-type'], /^application\/x-ndjson/);
+    assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-openai-cloud.jsonl"`);
     const lines = jsonl(res.data);
     const expected = convs.filter((c) => c.id !== 'filtered-first').map((c) => c.id);
@@ -132,7 +132,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   it('csv: one header, every turn of every conversation, transcript columns then provenance', async () => {
     const res = await stack.http.get(`/runs/${RUN}/export?format=csv`, { responseType: 'text' });
     assert.equal(res.status, 200);
-    assert.match(res.headers['content-type'], /^text\/csv/);
+    assert.match(String(res.headers['content-type']), /^text\/csv/);
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-csv.csv"`);
     const rows = parse(res.data, { columns: true }) as Record<string, string>[];
     assert.equal(res.data.split('timestamp,query,').length - 1, 1, 'one header');
