@@ -15,8 +15,8 @@ export interface ExportOptions {
   format: ExportFormat;
   /** The model that plays the assistant in `openai` and `sharegpt` lines (default `cloud`). */
   assistant: Side;
-  /** Only conversations in one of these statuses (all when absent). */
-  statuses?: ReadonlySet<string>;
+  /** Only conversations in one of these statuses (default: the terminal ones, so a dataset never holds a conversation still being written). */
+  statuses: ReadonlySet<string>;
   /** Only conversations that stopped for one of these reasons (all when absent). */
   stopReasons?: ReadonlySet<string>;
   /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
@@ -65,7 +65,7 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
   return {
     format: format as ExportFormat,
     assistant,
-    statuses: statuses && new Set(statuses),
+    statuses: new Set(statuses ?? TERMINAL_STATUSES),
     stopReasons: stopReasons && new Set(stopReasons),
     escapeFormulas: defaults.escapeFormulas,
   };

@@ -37,7 +37,7 @@ export const DEFAULT_EXPORT_BATCH = 100;
 /** Whether a conversation passes the status and stop reason filters. */
 export function passesFilters(conv: ConversationWithTurns, opts: Pick<ExportOptions, 'statuses' | 'stopReasons'>): boolean {
   const { record } = conv;
-  if (opts.statuses && !opts.statuses.has(record.status)) return false;
+  if (!opts.statuses.has(record.status)) return false;
   const reason = record.stopReason ?? record.pendingStop;
   if (opts.stopReasons && (reason === undefined || !opts.stopReasons.has(reason))) return false;
   return true;

@@ -62,6 +62,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
       { id: 'failed', turns: 1, status: 'failed' },
       { id: 'cancelled', turns: 2, status: 'cancelled' },
       { id: 'no-run-ref', turns: 1, noRun: true },
+      { id: 'in-flight', turns: 1, status: 'running' },
     );
     await writeRun(redis, stack.store, RUN, convs);
     // An admitted id whose conversation has expired: skipped, not an error.
@@ -79,7 +80,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-openai-cloud.jsonl"`);
     const lines = jsonl(res.data);
-    const expected = convs.filter((c) => c.id !== 'filtered-first').map((c) => c.id);
+    const expected = convs.filter((c) => c.id !== 'filtered-first' && c.id !== 'in-flight').map((c) => c.id);
     assert.deepEqual(lines.map((l) => l.metadata.conversationId), expected);
     for (const l of lines) {
       assertDialogue(l.messages.map((m: any) => m.role), l.messages.map((m: any) => m.content));
@@ -120,7 +121,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-sharegpt-cloud.jsonl"`);
     const lines = jsonl(res.data);
-    assert.equal(lines.length, convs.length - 1);
+    assert.equal(lines.length, convs.length - 2, 'all but the one without a usable exchange and the one still running');
     for (const l of lines) {
       assertDialogue(l.conversations.map((m: any) => m.from), l.conversations.map((m: any) => m.value), 'system', 'human', 'gpt');
       if (l.metadata.runId) assertProvenance(l.metadata, RUN);
@@ -139,7 +140,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const header = (parse(res.data, { to_line: 1 }) as string[][])[0]!;
     assert.deepEqual(header.slice(0, CSV_COLUMNS.length), [...CSV_COLUMNS]);
     // Every cloud step is a row (a filtered answer too: the transcript keeps it).
-    const cloudSteps = convs.reduce((n, c) => n + (c.emptyAnswerAt ? c.emptyAnswerAt.turn : (c.turns ?? 3)), 0);
+    const cloudSteps = convs.filter((c) => c.status !== 'running').reduce((n, c) => n + (c.emptyAnswerAt ? c.emptyAnswerAt.turn : (c.turns ?? 3)), 0);
     assert.equal(rows.length, cloudSteps);
     const r = rows.find((x) => x.conversation_id === 'ok-4')!;
     assert.equal(r.run_id, RUN);
@@ -151,6 +152,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   it('filters by status and stop reason', async () => {
     const ids = async (q: string) => jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&${q}`, { responseType: 'text' })).data).map((l) => l.metadata.conversationId);
     assert.deepEqual(await ids('status=failed,cancelled'), ['failed', 'cancelled']);
+    assert.deepEqual(await ids('status=running'), ['in-flight'], 'a conversation still running only when asked for');
     assert.deepEqual(await ids('stopReason=stop_phrase,content_filtered'), ['filtered', 'phrase']);
     const done = await ids('status=completed&stopReason=max_turns');
     assert.ok(done.includes('ok-0') && done.includes('sys') && !done.includes('phrase') && !done.includes('failed'));
@@ -197,6 +199,14 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.equal(await runCli(['export', RUN, '--format', 'csv', '--out', csvOut, '--url', stack.producerUrl!], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr = s) } }), 0);
     const rows = parse(fs.readFileSync(csvOut, 'utf8'), { columns: true }) as unknown[];
     assert.match(stderr, new RegExp(`\\(${rows.length} rows,`));
+    // On a terminal the count is redrawn in place; without --out the data goes to stdout.
+    let ttyErr = '';
+    const ttyOut = path.join(tmp, 'tty.jsonl');
+    assert.equal(await runCli(['export', RUN, '--out', ttyOut, '--url', stack.producerUrl!], { stdout: { write: () => true, isTTY: true }, stderr: { write: (s: string) => (ttyErr += s) } }), 0);
+    assert.match(ttyErr, /\r\x1b\[Kexporting run-a: \d+ conversations, [0-9.]+ MB\n/);
+    let piped = '';
+    assert.equal(await runCli(['export', RUN, '--format', 'sharegpt', '--url', stack.producerUrl!], { stdout: { write: (s: string) => (piped += s) }, stderr: { write: () => true } }), 0);
+    assert.deepEqual(jsonl(piped).map((l) => l.metadata.conversationId), jsonl(fs.readFileSync(ttyOut, 'utf8')).map((l) => l.metadata.conversationId));
     const bad = await runCli(['export', 'nope', '--out', path.join(tmp, 'x.jsonl'), '--url', stack.producerUrl!], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr = s) } });
     assert.equal(bad, 1);
     assert.match(stderr, /404 no run with id "nope"/);

@@ -15,10 +15,11 @@ describe('export query parsing', () => {
     assert.deepEqual([...o.stopReasons!], ['max_turns', 'stop_phrase']);
   });
 
-  it('defaults: cloud as assistant, no filters', () => {
+  it('defaults: cloud as assistant, finished conversations of every status and stop reason', () => {
     const o = parse({ format: 'openai' });
     assert.equal(o.assistant, 'cloud');
-    assert.equal(o.statuses, undefined);
+    assert.deepEqual([...o.statuses], ['completed', 'failed', 'cancelled', 'timed_out']);
+    assert.deepEqual([...parse({ format: 'openai', status: 'running' }).statuses], ['running']);
     assert.equal(o.stopReasons, undefined);
   });
 
