@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -253,6 +254,31 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.ok(bytes > 15e6, `export size ${bytes}`);
     process.stderr.write(`      heap +${((heapPeak - heap0) / 1e6).toFixed(1)} MB for ${(bytes / 1e6).toFixed(1)} MB exported\n`);
     assert.ok(heapPeak - heap0 < bytes / 5, `heap grew ${((heapPeak - heap0) / 1e6).toFixed(1)} MB for a ${(bytes / 1e6).toFixed(1)} MB export`);
+
+    // Through HTTP, a reader that stops reading stops the reads from Redis (each conversation is
+    // one EVALSHA of the store's load script; this test process is the only client of its Redis).
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await evalshaCalls();
+    const paused = await new Promise<{ res: http.IncomingMessage; first: number }>((resolve, reject) => {
+      http.get(`${stack.producerUrl}/runs/${BIG}/export?format=openai`, (res) => {
+        res.once('data', (chunk: Buffer) => {
+          res.pause();
+          resolve({ res, first: chunk.length });
+        });
+      }).on('error', reject);
+    });
+    // Wait until the server has stopped reading (the count holds still), then compare.
+    let last = -1;
+    for (let still = 0; still < 3; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = await evalshaCalls();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    const readWhilePaused = last - before;
+    assert.ok(readWhilePaused < N / 2, `${readWhilePaused} of ${N} conversations read while the client read nothing`);
+    process.stderr.write(`      ${readWhilePaused} of ${N} conversations read while the client was paused\n`);
+    paused.res.destroy();
 
     // Through HTTP too: the whole response arrives and every line parses.
     const res = await fetch(`${stack.producerUrl}/runs/${BIG}/export?format=sharegpt`);
