@@ -9,8 +9,6 @@ import type { ApiClient } from './api-client';
 import type { FollowOutput } from './follow';
 
 export interface ExportCommandOptions {
-  /** `run` (default) or `conversation`: what `id` names. */
-  kind?: 'run' | 'conversation';
   format: string;
   assistant?: string;
   status?: string;
@@ -42,13 +40,13 @@ class RecordCounter {
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-/** The export's path and query. */
+/** The run export's path and query. */
 export function exportPath(id: string, o: ExportCommandOptions): string {
   const q = new URLSearchParams({ format: o.format });
   if (o.assistant) q.set('assistant', o.assistant);
   if (o.status) q.set('status', o.status);
   if (o.stopReason) q.set('stopReason', o.stopReason);
-  return `/${o.kind === 'conversation' ? 'conversation' : 'runs'}/${encodeURIComponent(id)}/export?${q}`;
+  return `/runs/${encodeURIComponent(id)}/export?${q}`;
 }
 
 /** Runs the export; resolves to the number of conversations (JSONL) or rows (CSV) written. */

@@ -58,6 +58,8 @@ export interface Provenance {
   cloudModel: string;
   localModel: string;
   templates: { followUp: string; nextQuery: string };
+  /** How many earlier exchanges each model saw with a prompt: a dialogue longer than this was never seen whole. */
+  contextTurns: number;
   systemPrompts: { cloud?: string; local?: string };
   createdAt: string;
   finishedAt: string | null;
@@ -115,6 +117,7 @@ export function provenanceOf(conv: ConversationWithTurns): Provenance {
     cloudModel: s.cloudModel,
     localModel: s.localModel,
     templates: s.templates,
+    contextTurns: s.contextTurns,
     systemPrompts: s.systemPrompts,
     createdAt: new Date(record.createdAt).toISOString(),
     finishedAt: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),

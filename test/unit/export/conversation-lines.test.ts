@@ -73,6 +73,7 @@ describe('export lines (pure)', () => {
     assert.equal(p.cloudModel, 'cloud-m');
     assert.equal(p.localModel, 'local-m');
     assert.deepEqual(p.templates, DEFAULT_TEMPLATES);
+    assert.equal(p.contextTurns, 1);
     assert.deepEqual(p.tokens, { cloudInput: 3, cloudOutput: 30, localInput: 6, localOutput: 9 });
     assert.deepEqual(p.latencyMs, { cloud: 300, local: 21 });
     assert.equal(p.steps.length, 2);
