@@ -16,6 +16,8 @@ export const RESULT_KEYS = [
   'scaling_4x',
   'producer_ratio_vs_koa',
   'redis_bytes_per_conversation',
+  'export_conversations_per_sec',
+  'export_peak_rss_mb',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -44,6 +46,8 @@ const ROWS: Row[] = [
   { key: 'scaling_4x', label: '4 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 3.6', met: (v) => v >= 3.6, digits: 2 },
   { key: 'producer_ratio_vs_koa', label: 'POST /conversation req/s ÷ bare Koa', unit: '×', target: '≥ 0.5', met: (v) => v >= 0.5, digits: 3 },
   { key: 'redis_bytes_per_conversation', label: 'Redis bytes per finished 5-turn conversation (text out)', unit: 'B', target: '≤ 2048 B, flat 1k → 10k', met: (v) => v <= 2048, digits: 0 },
+  { key: 'export_conversations_per_sec', label: 'Run export, OpenAI JSONL over HTTP (3-turn conversations)', unit: 'conv/s', digits: 0 },
+  { key: 'export_peak_rss_mb', label: 'Run export, peak RSS of the exporting process', unit: 'MB', digits: 0 },
 ];
 
 /** Rounds the headline values for the JSON file. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
+import { measureExportSpeed } from './export-speed';
 import { measureLocalSaturation } from './local-saturation';
 import { measureProducerVsKoa } from './producer-vs-koa';
 import { measureRedisMemory } from './redis-memory';
@@ -25,7 +26,7 @@ import { round } from './stats';
 import { measureThroughput } from './throughput';
 import { measureTurnOverhead } from './turn-overhead';
 
-const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory'] as const;
+const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
@@ -132,6 +133,16 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.redis_bytes_per_conversation = `${first.conversations} conversations` +
         (r.points.length > 1 ? `; ${last.bytesPerConversation.toFixed(0)} B at ${last.conversations}, marginal ${r.marginalBytesPerConversation!.toFixed(0)} B` : '') +
         `; ${first.bytesPerConversationWithText.toFixed(0)} B with the text`;
+      break;
+    }
+    case 'export': {
+      const r = await measureExportSpeed(ctx);
+      c.exportSpeed = r;
+      results.export_conversations_per_sec = r.conversationsPerSec;
+      results.export_peak_rss_mb = r.peakRssMb;
+      notes.export_conversations_per_sec = `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
+        `(${r.megabytesPerSec.toFixed(1)} MB/s); server CPU ${r.serverCpuMsPerConversation.toFixed(3)} ms per conversation`;
+      notes.export_peak_rss_mb = `idle ${r.idleRssMb.toFixed(0)} MB before the export (Node + tsx); ${r.conversations} conversations`;
       break;
     }
   }

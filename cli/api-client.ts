@@ -66,6 +66,15 @@ export class ApiClient {
     return (await this.request('GET', `/conversation/${encodeURIComponent(id)}/transcript`)).text();
   }
 
+  /**
+   * The body of an export (`/runs/:id/export` or `/conversation/:id/export` with its query), as
+   * a stream of bytes read at the caller's pace.
+   */
+  async exportBody(path: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.request('GET', path, undefined, signal, 'application/x-ndjson, text/csv');
+    return (res.body ?? []) as unknown as AsyncIterable<Uint8Array>;
+  }
+
   /** The conversation's live events (`snapshot`, `cloud`, `local`, `status`, `end`) until the server closes. */
   async *events(id: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
     const res = await this.request('GET', `/conversation/${encodeURIComponent(id)}/events`, undefined, signal, 'text/event-stream');

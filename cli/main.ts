@@ -5,11 +5,13 @@
  * npx llmconv submit "Why is the sky blue?" --turns 3 --follow
  * npx llmconv follow 2f1c…            # live turns and a progress bar
  * npx llmconv transcript 2f1c… --out sky.csv
+ * npx llmconv export 7d0e… --format sharegpt --assistant local --out data.jsonl
  * npx llmconv list --url http://producer:8080 --api-key-file ~/.llmconv-key
  */
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
+import { exportCommand } from './export-command';
 import { followConversation, type FollowOutput } from './follow';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -21,6 +23,10 @@ usage:
   llmconv follow <id>                                  live turns and a progress bar until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
+  llmconv export <run> [--format openai|sharegpt|csv] [--assistant cloud|local]
+                 [--status s1,s2] [--stop-reason r1,r2] [--out data.jsonl]
+                                                       a run as a dataset (default openai, cloud
+                                                       as assistant; stdout or a file)
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})
@@ -55,6 +61,10 @@ const CLI_OPTIONS = {
   out: { type: 'string' },
   limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  format: { type: 'string' },
+  assistant: { type: 'string' },
+  status: { type: 'string' },
+  'stop-reason': { type: 'string' },
 } as const;
 
 const parseCliArgs = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
@@ -130,6 +140,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const head = ['ID', 'STATUS', 'TURNS', 'CREATED (UTC)', 'QUESTION'];
         const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
         for (const row of [head, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+        return 0;
+      }
+      case 'export': {
+        if (args.length !== 1) throw new UsageError('export needs exactly one run id');
+        await exportCommand(api, args[0]!, {
+          format: values.format ?? 'openai', assistant: values.assistant, status: values.status, stopReason: values['stop-reason'], out: values.out,
+        }, { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) });
         return 0;
       }
       default:

@@ -21,6 +21,7 @@ import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
+import { runsExportRoutes } from './routes/runs-export-route';
 
 export interface AppDeps {
   config: Config;
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Koa {
     healthRoutes(deps.redis, deps.queues),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
+    runsExportRoutes(deps),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

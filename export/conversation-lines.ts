@@ -1,0 +1,190 @@
+/**
+ * One conversation as dataset lines, with no I/O: the OpenAI chat-format line, the ShareGPT line,
+ * and the CSV rows of every turn, each carrying the conversation's provenance.
+ *
+ * The dialogue is the one the chosen model actually saw: with `cloud` as the assistant the user
+ * turns are the questions (the opening query, then the rendered next-query template), with `local`
+ * they are the follow-up prompts. A turn whose answer has no usable text (filtered, empty, or
+ * missing because the conversation ended) ends the dialogue there, with its unanswered prompt left
+ * out, so roles always alternate user/assistant and no assistant message is ever empty. Thinking
+ * never enters a message; it stays in the metadata of its step.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { ConversationWithTurns, Side, TurnRecord } from '../conversation/model';
+import { emptyAnswerReason } from '../conversation/turn-rules';
+import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/transcript-csv';
+
+/** One exchange of the exported dialogue. */
+export interface DialoguePair {
+  turn: number;
+  user: string;
+  assistant: string;
+}
+
+/** The dialogue `side` took part in as the assistant, and that side's system prompt. */
+export function dialogueOf(conv: ConversationWithTurns, side: Side): { system?: string; pairs: DialoguePair[] } {
+  const { settings } = conv.record;
+  const pairs: DialoguePair[] = [];
+  for (const t of [...conv.turns].sort((a, b) => a.turn - b.turn)) {
+    const pair = pairOf(t, side);
+    if (!pair) break;
+    pairs.push(pair);
+  }
+  const system = settings.systemPrompts[side];
+  return system !== undefined && system.trim() !== '' ? { system, pairs } : { pairs };
+}
+
+function pairOf(t: TurnRecord, side: Side): DialoguePair | undefined {
+  if (side === 'cloud') {
+    const c = t.cloud;
+    if (!c || c.question.trim() === '' || emptyAnswerReason({ text: c.answer, stopReason: c.stopReason })) return undefined;
+    return { turn: t.turn, user: c.question, assistant: c.answer };
+  }
+  const l = t.local;
+  if (!l || l.prompt.trim() === '' || l.followUp.trim() === '') return undefined;
+  return { turn: t.turn, user: l.prompt, assistant: l.followUp };
+}
+
+/** What every exported line says about where its conversation came from. */
+export interface Provenance {
+  conversationId: string;
+  runId: string | null;
+  seedHash: string | null;
+  status: string;
+  stopReason: string | null;
+  error?: string;
+  /** Which model plays the assistant in the messages (openai, sharegpt). */
+  assistant?: Side;
+  cloudModel: string;
+  localModel: string;
+  templates: { followUp: string; nextQuery: string };
+  /** How many earlier exchanges each model saw with a prompt: a dialogue longer than this was never seen whole. */
+  contextTurns: number;
+  systemPrompts: { cloud?: string; local?: string };
+  createdAt: string;
+  finishedAt: string | null;
+  /** Turns with a recorded cloud answer. */
+  turns: number;
+  /** Exchanges in the exported dialogue. */
+  exchanges?: number;
+  tokens: { cloudInput: number; cloudOutput: number; localInput: number; localOutput: number };
+  latencyMs: { cloud: number; local: number };
+  /** Every recorded step: its model, tokens, latency and stop reason (and thinking, when any). */
+  steps: StepMeta[];
+  /** The seed's own `meta` as uploaded; null for a conversation without one. */
+  meta: Record<string, unknown> | null;
+}
+
+interface StepMeta {
+  turn: number;
+  cloud?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string };
+  local?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean };
+}
+
+/** The provenance of a conversation (see {@link Provenance}). */
+export function provenanceOf(conv: ConversationWithTurns): Provenance {
+  const { record, turns } = conv;
+  const s = record.settings;
+  const tokens = { cloudInput: 0, cloudOutput: 0, localInput: 0, localOutput: 0 };
+  const latencyMs = { cloud: 0, local: 0 };
+  const steps: StepMeta[] = [];
+  for (const t of [...turns].sort((a, b) => a.turn - b.turn)) {
+    const step: StepMeta = { turn: t.turn };
+    if (t.cloud) {
+      const c = t.cloud;
+      tokens.cloudInput += c.inputTokens;
+      tokens.cloudOutput += c.outputTokens;
+      latencyMs.cloud += c.latencyMs;
+      step.cloud = { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason };
+    }
+    if (t.local) {
+      const l = t.local;
+      tokens.localInput += l.inputTokens;
+      tokens.localOutput += l.outputTokens;
+      latencyMs.local += l.latencyMs;
+      step.local = { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason };
+      if (l.thinking) step.local.thinking = l.thinking;
+      if (l.promptTruncated) step.local.promptTruncated = true;
+    }
+    steps.push(step);
+  }
+  const p: Provenance = {
+    conversationId: record.id,
+    runId: s.run?.id ?? null,
+    seedHash: s.run?.seedHash ?? null,
+    status: record.status,
+    stopReason: record.stopReason ?? record.pendingStop ?? null,
+    cloudModel: s.cloudModel,
+    localModel: s.localModel,
+    templates: s.templates,
+    contextTurns: s.contextTurns,
+    systemPrompts: s.systemPrompts,
+    createdAt: new Date(record.createdAt).toISOString(),
+    finishedAt: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),
+    turns: turns.filter((t) => t.cloud).length,
+    tokens,
+    latencyMs,
+    steps,
+    meta: s.run?.meta ?? null,
+  };
+  if (record.error !== undefined) p.error = record.error;
+  return p;
+}
+
+/**
+ * The OpenAI chat fine-tuning line (`{"messages":[…],"metadata":{…}}` and a newline), or
+ * undefined when the dialogue has no usable exchange.
+ */
+export function openaiLine(conv: ConversationWithTurns, assistant: Side): string | undefined {
+  const { system, pairs } = dialogueOf(conv, assistant);
+  if (pairs.length === 0) return undefined;
+  const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
+  if (system !== undefined) messages.push({ role: 'system', content: system });
+  for (const p of pairs) messages.push({ role: 'user', content: p.user }, { role: 'assistant', content: p.assistant });
+  return `${JSON.stringify({ messages, metadata: { ...provenanceOf(conv), assistant, exchanges: pairs.length } })}\n`;
+}
+
+/**
+ * The ShareGPT line (`{"conversations":[{"from":"human",…},{"from":"gpt",…}],"system"?,"metadata"}`
+ * and a newline), or undefined when the dialogue has no usable exchange.
+ */
+export function sharegptLine(conv: ConversationWithTurns, assistant: Side): string | undefined {
+  const { system, pairs } = dialogueOf(conv, assistant);
+  if (pairs.length === 0) return undefined;
+  const conversations = pairs.flatMap((p) => [{ from: 'human', value: p.user }, { from: 'gpt', value: p.assistant }]);
+  const line: Record<string, unknown> = { conversations };
+  if (system !== undefined) line.system = system;
+  line.metadata = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** The export CSV's columns: the transcript's, then the conversation's provenance. */
+export const EXPORT_CSV_COLUMNS = [...CSV_COLUMNS, 'status', 'run_id', 'seed_hash', 'templates', 'system_prompts', 'meta'] as const;
+
+const CSV_OPTIONS = (escapeFormulas: boolean) => ({
+  columns: [...EXPORT_CSV_COLUMNS],
+  record_delimiter: '\r\n',
+  quoted_match: /[\r\n",]/,
+  cast: { string: (v: string) => (escapeFormulas ? neutraliseFormula(v) : v) },
+});
+
+/** The export CSV's header line. */
+export function exportCsvHeader(): string {
+  return `${EXPORT_CSV_COLUMNS.join(',')}\r\n`;
+}
+
+/** The CSV rows (no header) of every turn of a conversation with a cloud answer; '' when none. */
+export function exportCsvRows(conv: ConversationWithTurns, escapeFormulas: boolean): string {
+  const { record, turns } = conv;
+  const s = record.settings;
+  const extra = {
+    status: record.status,
+    run_id: s.run?.id ?? '',
+    seed_hash: s.run?.seedHash ?? '',
+    templates: JSON.stringify(s.templates),
+    system_prompts: s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined ? JSON.stringify(s.systemPrompts) : '',
+    meta: s.run?.meta ? JSON.stringify(s.run.meta) : '',
+  };
+  const rows = transcriptRows(record, turns).map((r) => ({ ...r, ...extra }));
+  return rows.length ? stringify(rows, { header: false, ...CSV_OPTIONS(escapeFormulas) }) : '';
+}

@@ -1,0 +1,72 @@
+/**
+ * What an export is asked for: the format, which model plays the assistant, and the status /
+ * stop-reason filters, parsed from a query string with a 400 naming the bad parameter.
+ */
+import type { ConversationStatus, Side } from '../conversation/model';
+import { TERMINAL_STATUSES } from '../conversation/model';
+import { ValidationError } from '../shared/errors';
+
+export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const EXPORT_STATUSES: readonly ConversationStatus[] = ['queued', 'running', ...TERMINAL_STATUSES];
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** The model that plays the assistant in `openai` and `sharegpt` lines (default `cloud`). */
+  assistant: Side;
+  /** Only conversations in one of these statuses (default: the terminal ones, so a dataset never holds a conversation still being written). */
+  statuses: ReadonlySet<string>;
+  /** Only conversations that stopped for one of these reasons (all when absent). */
+  stopReasons?: ReadonlySet<string>;
+  /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
+  escapeFormulas: boolean;
+}
+
+/** The media type and file extension of a format. */
+export function formatMedia(format: ExportFormat): { type: string; ext: string } {
+  return format === 'csv' ? { type: 'text/csv; charset=utf-8', ext: 'csv' } : { type: 'application/x-ndjson; charset=utf-8', ext: 'jsonl' };
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+const single = (q: Query, name: string): string | undefined => {
+  const v = q[name];
+  if (Array.isArray(v)) throw new ValidationError(`${name} is given ${v.length} times; give it once (a comma-separated list where a list is allowed)`);
+  return v;
+};
+
+/** A comma-separated list (repeated parameters are joined too); undefined when absent or empty. */
+const list = (q: Query, name: string): string[] | undefined => {
+  const v = q[name];
+  const items = (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+};
+
+/**
+ * Parses `format`, `assistant`, `status` and `stopReason` of an export request.
+ * Throws a {@link ValidationError} (400) that names the parameter and the values it accepts.
+ */
+export function parseExportQuery(query: Query, defaults: { escapeFormulas: boolean; format?: ExportFormat }): ExportOptions {
+  const format = single(query, 'format') ?? defaults.format;
+  if (format === undefined) throw new ValidationError(`format is required: one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new ValidationError(`format must be one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`);
+  }
+  const assistant = single(query, 'assistant') ?? 'cloud';
+  if (assistant !== 'cloud' && assistant !== 'local') throw new ValidationError(`assistant must be cloud or local, got "${assistant}"`);
+  const statuses = list(query, 'status');
+  const badStatus = statuses?.find((s) => !(EXPORT_STATUSES as readonly string[]).includes(s));
+  if (badStatus !== undefined) throw new ValidationError(`status must be a comma-separated list of ${EXPORT_STATUSES.join(', ')}; got "${badStatus}"`);
+  // Stop reasons are an open set (steps and budgets add their own): only their shape is checked.
+  const stopReasons = list(query, 'stopReason');
+  const badReason = stopReasons?.find((s) => !/^[a-z][a-z_]{0,63}$/.test(s));
+  if (badReason !== undefined) throw new ValidationError(`stopReason must be a comma-separated list of reasons like max_turns,stop_phrase; got "${badReason}"`);
+  return {
+    format: format as ExportFormat,
+    assistant,
+    statuses: new Set(statuses ?? TERMINAL_STATUSES),
+    stopReasons: stopReasons && new Set(stopReasons),
+    escapeFormulas: defaults.escapeFormulas,
+  };
+}

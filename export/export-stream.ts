@@ -1,0 +1,107 @@
+/**
+ * The streaming exporter: conversation ids in, dataset text out, in bounded memory. Ids are
+ * taken `batchSize` at a time, the batch is loaded (one round trip per conversation, all of a
+ * batch in flight together), filtered and rendered, and the next batch is loaded only when the
+ * consumer has pulled every line of this one: a slow HTTP client or disk slows the reads down
+ * instead of filling memory.
+ */
+import type { ConversationWithTurns } from '../conversation/model';
+import type { ConversationStore } from '../store/conversation-store';
+import { exportCsvHeader, exportCsvRows, openaiLine, sharegptLine } from './conversation-lines';
+import type { ExportOptions } from './export-options';
+
+/** Loads conversations by id (null for one that no longer exists, e.g. expired). */
+export type ConversationLoader = (ids: string[]) => Promise<(ConversationWithTurns | null)[]>;
+
+/** What an export did, counted as it goes. */
+export interface ExportStats {
+  /** Ids read from the source. */
+  seen: number;
+  /** Conversations written (a line, or CSV rows). */
+  exported: number;
+  /** Left out by the status / stop reason filters. */
+  filtered: number;
+  /** Kept by the filters but without a usable exchange (nothing to write). */
+  empty: number;
+  /** Ids whose conversation is gone (expired or deleted). */
+  missing: number;
+  /** The most conversations held at once (never more than the batch size). */
+  maxHeld: number;
+}
+
+export const newExportStats = (): ExportStats => ({ seen: 0, exported: 0, filtered: 0, empty: 0, missing: 0, maxHeld: 0 });
+
+/** The default batch: enough to fill a Redis round trip, small enough to stay a few MB. */
+export const DEFAULT_EXPORT_BATCH = 100;
+
+/** Whether a conversation passes the status and stop reason filters. */
+export function passesFilters(conv: ConversationWithTurns, opts: Pick<ExportOptions, 'statuses' | 'stopReasons'>): boolean {
+  const { record } = conv;
+  if (!opts.statuses.has(record.status)) return false;
+  const reason = record.stopReason ?? record.pendingStop;
+  if (opts.stopReasons && (reason === undefined || !opts.stopReasons.has(reason))) return false;
+  return true;
+}
+
+/** The text of one conversation in `opts.format`, or undefined when it has nothing to write. */
+export function renderConversation(conv: ConversationWithTurns, opts: ExportOptions): string | undefined {
+  switch (opts.format) {
+    case 'openai':
+      return openaiLine(conv, opts.assistant);
+    case 'sharegpt':
+      return sharegptLine(conv, opts.assistant);
+    case 'csv':
+      return exportCsvRows(conv, opts.escapeFormulas) || undefined;
+  }
+}
+
+/**
+ * Streams the export of the conversations `ids` names: one chunk per conversation (a JSONL line,
+ * or its CSV rows after one header chunk). `stats` is updated as the export goes.
+ */
+export async function* exportConversations(
+  ids: AsyncIterable<string> | Iterable<string>,
+  load: ConversationLoader,
+  opts: ExportOptions,
+  stats: ExportStats = newExportStats(),
+  batchSize = DEFAULT_EXPORT_BATCH,
+): AsyncGenerator<string> {
+  if (opts.format === 'csv') yield exportCsvHeader();
+  let batch: string[] = [];
+  const flush = async function* (): AsyncGenerator<string> {
+    const convs = await load(batch);
+    batch = [];
+    stats.maxHeld = Math.max(stats.maxHeld, convs.length);
+    for (let i = 0; i < convs.length; i++) {
+      const conv = convs[i];
+      // Dropped as soon as rendered, so the batch is released while its lines are consumed.
+      convs[i] = null;
+      if (!conv) {
+        stats.missing++;
+        continue;
+      }
+      if (!passesFilters(conv, opts)) {
+        stats.filtered++;
+        continue;
+      }
+      const text = renderConversation(conv, opts);
+      if (text === undefined) {
+        stats.empty++;
+        continue;
+      }
+      stats.exported++;
+      yield text;
+    }
+  };
+  for await (const id of ids) {
+    stats.seen++;
+    batch.push(id);
+    if (batch.length >= batchSize) yield* flush();
+  }
+  if (batch.length) yield* flush();
+}
+
+/** A loader over the conversation store: the whole batch in flight at once on one connection. */
+export function storeLoader(store: Pick<ConversationStore, 'getConversation'>): ConversationLoader {
+  return (ids) => Promise.all(ids.map((id) => store.getConversation(id)));
+}
