@@ -21,6 +21,8 @@ import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
+import { RunService } from '../runs/run-service';
+import { runsRoutes } from './routes/runs-routes';
 
 export interface AppDeps {
   config: Config;
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): Koa {
     healthRoutes(deps.redis, deps.queues),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
+    runsRoutes(new RunService(deps), deps.config),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
