@@ -11,6 +11,12 @@ import { isTerminal } from '../conversation/model';
 import type { PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 
+/**
+ * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
+ * is still under way is harmless (record created only if absent, turn 1 under its job id).
+ */
+const RUN_ADMISSION_GRACE_MS = 5_000;
+
 /** A job that failed for good, as the worker host records it on its conversation. */
 export interface FailedJob {
   role: WorkerRole;
@@ -69,7 +75,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
       }
     }
     // Runs: admissions a crash left half done, and free slots no finishing conversation filled.
-    const admitted = await admission.sweep(grace);
+    const admitted = await admission.sweep(Math.min(grace, RUN_ADMISSION_GRACE_MS));
     if (failedRecorded || requeued) logger.warn({ failedRecorded, requeued }, 'reconciler repaired conversations');
     return { failedRecorded, requeued, admitted };
   }
