@@ -11,6 +11,8 @@ import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
 import { followConversation, type FollowOutput } from './follow';
+import { RunClient } from './run-client';
+import { runCommand, runsCommand } from './run-commands';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -21,6 +23,11 @@ usage:
   llmconv follow <id>                                  live turns and a progress bar until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
+  llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
+              [--run ID] [--options '<json>'] [--follow]
+                                                       upload a seed file as a run (prints its id);
+                                                       --run appends to (or creates) run ID
+  llmconv runs [--limit N]                             runs and their progress
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})
@@ -54,6 +61,10 @@ const CLI_OPTIONS = {
   follow: { type: 'boolean' },
   out: { type: 'string' },
   limit: { type: 'string' },
+  'max-active': { type: 'string' },
+  name: { type: 'string' },
+  run: { type: 'string' },
+  options: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -131,6 +142,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
         for (const row of [head, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
         return 0;
+      }
+      // Runs (cli/run-commands.ts).
+      case 'run':
+      case 'runs': {
+        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        if (command === 'runs') return await runsCommand(runs, positiveInt('limit', values.limit) ?? 20, io.stdout);
+        if (args.length !== 1) throw new UsageError('run needs exactly one seed file (.jsonl, .txt or .csv)');
+        let options: Record<string, unknown> | undefined;
+        if (values.options !== undefined) {
+          try {
+            options = JSON.parse(values.options) as Record<string, unknown>;
+          } catch {
+            throw new UsageError(`--options must be a JSON object, got "${values.options.slice(0, 80)}"`);
+          }
+        }
+        await fs.access(args[0]!).catch(() => {
+          throw new UsageError(`cannot read seed file "${args[0]}"`);
+        });
+        return await runCommand(runs, args[0]!, {
+          turns: positiveInt('turns', values.turns), maxActive: positiveInt('max-active', values['max-active']), name: values.name,
+          runId: values.run, options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
+        }, io.stdout, io.stderr);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);
