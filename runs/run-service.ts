@@ -135,14 +135,20 @@ export class RunService {
     const echoed: RejectedLine[] = [];
     let batch: [string, string][] = [];
     let rejected: RejectedLine[] = [];
-    const flush = async () => {
-      const r = await this.runs.addSeeds(id, batch);
+    // One batch is written while the next is read and checked; batches reach Redis in order.
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (seeds: [string, string][], bad: RejectedLine[]) => {
+      const r = await this.runs.addSeeds(id, seeds);
       accepted += r.accepted;
       duplicates += r.duplicates;
-      await this.runs.addRejected(id, rejected);
+      await this.runs.addRejected(id, bad);
+      if (r.accepted) await this.admission.fill(id);
+    };
+    const flush = async () => {
+      await writing;
+      writing = write(batch, rejected);
       batch = [];
       rejected = [];
-      if (r.accepted) await this.admission.fill(id);
     };
     const reject = (line: number, reason: string) => {
       const r = { line, reason: reason.slice(0, 300) };
@@ -171,6 +177,7 @@ export class RunService {
     } finally {
       // What was read before a failure (limit, dropped connection) stays in the run.
       await flush();
+      await writing;
     }
     return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried: 0, ...urls(id) };
   }

@@ -65,7 +65,6 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const t0 = Date.now();
     const res = await post(stack, `/runs?maxTurns=1&maxActive=${maxActive}&name=first`, ndjson(lines));
     assert.equal(res.status, 202, JSON.stringify(res.data));
     runId = res.data.runId;
@@ -81,7 +80,6 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.equal(res.data.statusUrl, `/runs/${runId}`);
 
     const view = await waitForRun(stack, runId);
-    console.log('run of 1000 took', Date.now() - t0, 'ms');
     sampling = false;
     await sampler;
     assert.equal(view.state, 'finished');
