@@ -24,9 +24,10 @@ usage:
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
-              [--run ID] [--options '<json>'] [--follow]
+              [--run ID] [--retry-failed] [--options '<json>'] [--follow]
                                                        upload a seed file as a run (prints its id);
-                                                       --run appends to (or creates) run ID
+                                                       --run appends to (or creates) run ID;
+                                                       --retry-failed re-runs its failed conversations
   llmconv runs [--limit N]                             runs and their progress
 
 options:
@@ -65,6 +66,7 @@ const CLI_OPTIONS = {
   name: { type: 'string' },
   run: { type: 'string' },
   options: { type: 'string' },
+  'retry-failed': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -162,7 +164,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         });
         return await runCommand(runs, args[0]!, {
           turns: positiveInt('turns', values.turns), maxActive: positiveInt('max-active', values['max-active']), name: values.name,
-          runId: values.run, options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
+          runId: values.run, retryFailed: values['retry-failed'], options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
         }, io.stdout, io.stderr);
       }
       default:

@@ -12,6 +12,8 @@ export interface RunCommandOptions {
   turns?: number;
   maxActive?: number;
   name?: string;
+  /** Re-run the run's failed conversations (with `runId`). */
+  retryFailed?: boolean;
   /** Any other run option (templates, models …) as a JSON object. */
   options?: Record<string, unknown>;
   follow?: boolean;
@@ -52,9 +54,10 @@ export async function runCommand(client: RunClient, file: string, o: RunCommandO
   if (o.turns !== undefined) query.maxTurns = String(o.turns);
   if (o.maxActive !== undefined) query.maxActive = String(o.maxActive);
   if (o.name !== undefined) query.name = o.name;
+  if (o.retryFailed) query.retryFailed = 'true';
   const res = await client.submit(file, query, o.options, o.runId);
   stdout.write(`${res.runId}\n`);
-  stderr.write(`  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}\n`);
+  stderr.write(`  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}${res.retried ? `, retried ${res.retried}` : ''}\n`);
   for (const r of res.rejectedLines) stderr.write(`  line ${r.line}: ${r.reason}\n`);
   if (res.rejected > res.rejectedLines.length) stderr.write(`  (all rejected lines: ${res.statusUrl})\n`);
   if (!o.follow) return 0;

@@ -121,6 +121,8 @@ export interface RunView {
   byStopReason: Record<string, number>;
   /** Seeds dropped from the backlog by a cancel. */
   unadmitted: number;
+  /** Failed or timed-out conversations put back in the backlog by `retryFailed`. */
+  retried: number;
   /** Tokens of every recorded step (both models, input and output). */
   tokens: number;
   /** Finished conversations per second since the run was created. */

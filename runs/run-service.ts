@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
 import { isTerminal } from '../conversation/model';
+import { jobIds } from '../queue/job-types';
+import { defaultOutputFile } from '../store/record-codec';
 import type { RunSubmitResult, RunView } from '../conversation/http-contract';
 import type { RejectedLine, RunState } from '../store/run-store';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
@@ -18,6 +20,8 @@ export interface RunOptions {
   defaults: Record<string, unknown>;
   maxActive?: number;
   name?: string;
+  /** Put the run's failed and timed-out conversations back in its backlog (each runs again once). */
+  retryFailed?: boolean;
 }
 
 export class RunNotFoundError extends PipelineError {
@@ -32,7 +36,7 @@ const BATCH = 500;
 /** Rejected lines echoed in the upload's answer. */
 const ECHO_REJECTED = 20;
 
-const RUN_KEYS = new Set(['maxActive', 'name']);
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
 /**
@@ -58,10 +62,13 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
       const n = Number(v);
       if (v === '' || !Number.isFinite(n)) throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
-    } else if (k === 'think') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
+    } else if (k === 'think' || k === 'retryFailed') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
-  const { maxActive, name, ...defaults } = merged;
+  const { maxActive, name, retryFailed, ...defaults } = merged;
+  if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
+    throw new ValidationError('invalid run option: retryFailed: must be true or false', [{ field: 'retryFailed', problem: 'must be a boolean' }]);
+  }
   if (maxActive !== undefined && (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > 100_000)) {
     throw new ValidationError('invalid run option: maxActive: must be an integer 1-100000', [{ field: 'maxActive', problem: 'must be an integer 1-100000' }]);
   }
@@ -75,7 +82,10 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
     throw new ValidationError(`invalid run option: ${message}`, details);
   }
   for (const k of RUN_KEYS) delete defaults[k];
-  return { defaults, ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}), ...(name !== undefined ? { name: name as string } : {}) };
+  return {
+    defaults, ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}), ...(name !== undefined ? { name: name as string } : {}),
+    ...(retryFailed ? { retryFailed: true } : {}),
+  };
 }
 
 const urls = (runId: string) => ({
@@ -88,11 +98,11 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
   const remaining = s.waiting + s.active;
   const elapsed = Math.max(0.001, ((remaining === 0 ? s.updatedAt : now) - s.createdAt) / 1000);
   const throughput = finished / elapsed;
-  const state = s.state === 'cancelled' ? 'cancelled' : remaining === 0 && s.admitted >= s.seeds ? 'finished' : 'active';
+  const state = s.state === 'cancelled' ? 'cancelled' : remaining === 0 && s.admitted >= s.seeds + s.retried ? 'finished' : 'active';
   return {
     runId: s.id, name: s.name, state, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
     maxActive: s.maxActive, seeds: s.seeds, duplicates: s.duplicates, rejected: s.rejected, waiting: s.waiting, admitted: s.admitted,
-    active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, tokens: s.tokens,
+    active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, retried: s.retried, tokens: s.tokens,
     throughputPerSecond: Math.round(throughput * 100) / 100,
     etaSeconds: remaining === 0 ? 0 : throughput > 0 && state === 'active' ? Math.round(remaining / throughput) : null,
     ...urls(s.id),
@@ -129,6 +139,7 @@ export class RunService {
       throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
     const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
+    const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
     let accepted = 0;
     let duplicates = 0;
     let rejectedCount = 0;
@@ -179,7 +190,7 @@ export class RunService {
       await flush();
       await writing;
     }
-    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried: 0, ...urls(id) };
+    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried, ...urls(id) };
   }
 
   async view(runId: string, withRejected = false): Promise<RunView> {
@@ -197,6 +208,40 @@ export class RunService {
       if (s) out.push(toRunView(s));
     }
     return out;
+  }
+
+  /**
+   * Puts every failed or timed-out conversation of the run whose transcript is written back in
+   * the backlog, with the same id and settings: its failed jobs and its record are removed, and it
+   * is admitted again like a new seed. Resolves with how many it put back.
+   */
+  async retryFailed(runId: string): Promise<number> {
+    const { store, queues } = this.deps;
+    let n = 0;
+    for (let start = 0; ; start += 500) {
+      const ids = await this.runs.conversations(runId, start, 500);
+      if (!ids.length) break;
+      for (const cid of ids) {
+        const rec = await store.get(cid);
+        // Only once its transcript step is done: no job of it may still run.
+        if (!rec?.transcriptPath || (rec.status !== 'failed' && rec.status !== 'timed_out') || !rec.settings.run) continue;
+        const { run, outputFile, ...settings } = rec.settings;
+        const request: Record<string, unknown> = { ...settings };
+        if (outputFile !== defaultOutputFile(cid)) request.outputFile = outputFile;
+        for (const k of Object.keys(request)) if (request[k] === undefined) delete request[k];
+        const jobs = [jobIds.transcript(cid)];
+        for (let k = 1; k <= rec.settings.maxTurns; k++) jobs.push(jobIds.cloud(cid, k), jobIds.local(cid, k));
+        await Promise.all(jobs.map((j) => Promise.all(queues.all.map((q) => q.remove(j)))));
+        const payload: SeedPayload = { r: request, h: run.seedHash, ...(run.meta !== undefined ? { m: run.meta } : {}) };
+        if (await this.runs.retry(runId, cid, JSON.stringify(payload), store.recordKeys(cid))) {
+          n++;
+          // Ids still in the set shift down by one.
+          start--;
+        }
+      }
+    }
+    if (n) await this.admission.fill(runId);
+    return n;
   }
 
   /** Stops admission, drops the backlog and cancels every conversation of the run still in flight. */

@@ -180,6 +180,11 @@ export class ConversationStore {
     this.recentLimit = opts.recentLimit ?? 10_000;
   }
 
+  /** The record's two hashes (a run's retry deletes them with its own script, store/run-store.ts). */
+  recordKeys(id: string): [string, string] {
+    return [this.key(id), this.turnsKey(id)];
+  }
+
   private key(id: string) {
     return `${this.prefix}:conv:{${id}}`;
   }

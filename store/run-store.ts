@@ -13,7 +13,7 @@
  *
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
  * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
- * unadmitted (backlog dropped by a cancel), tokens, `n:<status>` and `r:<stopReason>` counts.
+ * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts.
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
  * `<ms>|<payload>`).
  */
@@ -85,6 +85,26 @@ redis.call('HINCRBY', KEYS[1], 'unadmitted', n)
 return n
 `);
 
+/**
+ * KEYS: run, conversations, backlog, seeds, conversation hash, steps hash. ARGV: id, payload.
+ * A finished-badly conversation goes back to the front of the backlog: out of `conversations`,
+ * its counts taken back, its record deleted (the caller removed its jobs). 1 when done.
+ */
+const RETRY = new RedisScript(`
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+local status = redis.call('HGET', KEYS[5], 'status')
+if status ~= 'failed' and status ~= 'timed_out' then return 0 end
+local reason = redis.call('HGET', KEYS[5], 'stopReason')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'n:' .. status, -1)
+if reason then redis.call('HINCRBY', KEYS[1], 'r:' .. reason, -1) end
+redis.call('HINCRBY', KEYS[1], 'retried', 1)
+redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('LPUSH', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+return 1
+`);
+
 /** The run hash as read, numbers parsed. */
 export interface RunState {
   id: string;
@@ -99,6 +119,8 @@ export interface RunState {
   admitted: number;
   active: number;
   unadmitted: number;
+  /** Seeds put back in the backlog by `retryFailed` (each admitted again). */
+  retried: number;
   tokens: number;
   /** Finished conversations by terminal status. */
   byStatus: Record<string, number>;
@@ -183,6 +205,12 @@ export class RunStore {
     return out;
   }
 
+  /** Puts a failed or timed-out conversation's seed back in the backlog (see RETRY); false when it is not one. */
+  async retry(runId: string, id: string, payload: string, recordKeys: [string, string]): Promise<boolean> {
+    const k = this.keys(runId);
+    return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys], [id, payload])) === 1;
+  }
+
   /** Stops admission and empties the backlog; -1 for an unknown run. */
   async cancel(runId: string): Promise<number> {
     const k = this.keys(runId);
@@ -203,7 +231,7 @@ export class RunStore {
     return {
       id: h.id, name: h.name ?? '', createdAt: num('createdAt'), updatedAt: num('updatedAt'), maxActive: num('maxActive'),
       state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
-      admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), tokens: num('tokens'), byStatus, byStopReason, waiting,
+      admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
     };
   }
 

@@ -175,6 +175,41 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     }
   });
 
+  it('retryFailed runs the failed conversations again, and only those, under the same ids', async () => {
+    // A permanent Bedrock error (ValidationException, 400) fails a conversation at once.
+    stack.bedrock!.faults.set({ faults: [{ kind: 'validation', count: 4, message: 'bad input' }] });
+    let runId: string;
+    try {
+      const res = await post(stack, '/runs?maxTurns=1&maxActive=1', ndjson(Array.from({ length: 10 }, (_, i) => ({ initialQuery: `Retry me ${i}` }))));
+      runId = res.data.runId;
+      const first = await waitForRun(stack, runId);
+      assert.equal(first.byStatus.failed, 4, JSON.stringify(first));
+      assert.equal(first.byStatus.completed, 6);
+    } finally {
+      stack.bedrock!.faults.reset();
+    }
+    const ids = await runs.conversations(runId, 0, 100);
+    await until(async () => {
+      const recs = await Promise.all(ids.map((id) => stack.store.get(id)));
+      return recs.every((r) => r!.transcriptPath);
+    }, 10_000, 'every transcript written');
+    const failedIds = [];
+    for (const id of ids) if ((await stack.store.get(id))!.status === 'failed') failedIds.push(id);
+    const again = await post(stack, `/runs/${runId}/seeds?retryFailed=true`, '');
+    assert.equal(again.status, 202, JSON.stringify(again.data));
+    assert.equal(again.data.retried, 4);
+    assert.equal(again.data.accepted, 0);
+    const view = await waitForRun(stack, runId);
+    assert.equal(view.byStatus.completed, 10, JSON.stringify(await Promise.all(failedIds.map((id) => stack.store.get(id)))));
+    assert.equal(view.byStatus.failed, 0);
+    assert.equal(view.retried, 4);
+    const after = await runs.conversations(runId, 0, 100);
+    assert.deepEqual([...after].sort(), [...ids].sort(), 'the same conversation ids');
+    for (const id of failedIds) assert.equal((await stack.store.get(id))!.status, 'completed');
+    // Nothing failed any more: a second retry puts nothing back.
+    assert.equal((await post(stack, `/runs/${runId}/seeds?retryFailed=true`, '')).data.retried, 0);
+  });
+
   it('GET /runs/:id/events streams progress and ends when the run is done', async () => {
     const res = await post(stack, '/runs?maxTurns=1&maxActive=5', ndjson(Array.from({ length: 30 }, (_, i) => ({ initialQuery: `SSE ${i}` }))));
     const sse = await stack.http.get(`/runs/${res.data.runId}/events`, { responseType: 'text', timeout: 30_000 });
