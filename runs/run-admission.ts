@@ -31,7 +31,7 @@ export class RunAdmission {
   readonly runs: RunStore;
 
   constructor(private readonly deps: RunAdmissionDeps) {
-    this.runs = new RunStore(deps.store.redis, deps.config.queuePrefix);
+    this.runs = new RunStore(deps.store.redis, deps.store.prefix);
   }
 
   /** Admits waiting seeds of `runId` up to its free slots; resolves with how many it admitted. */
