@@ -210,6 +210,27 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.equal((await post(stack, `/runs/${runId}/seeds?retryFailed=true`, '')).data.retried, 0);
   });
 
+  it('two runs share the workers: each stays within its own maxActive and both progress at once', async () => {
+    stack.ollama!.faults.set({ latencyMs: 20 });
+    try {
+      const mk = (tag: string) => ndjson(Array.from({ length: 60 }, (_, i) => ({ initialQuery: `${tag} ${i}` })));
+      const [a, b] = await Promise.all([post(stack, '/runs?maxTurns=1&maxActive=4', mk('A')), post(stack, '/runs?maxTurns=1&maxActive=6', mk('B'))]);
+      const ids = [a.data.runId, b.data.runId];
+      const maxSeen = [0, 0];
+      let bothMidway = false;
+      await until(async () => {
+        const vs = await Promise.all(ids.map(async (id) => (await stack.http.get(`/runs/${id}`)).data));
+        vs.forEach((v, i) => (maxSeen[i] = Math.max(maxSeen[i]!, v.active)));
+        if (vs.every((v) => v.finished > 0 && v.finished < 60)) bothMidway = true;
+        return vs.every((v) => v.state === 'finished');
+      }, 60_000, 'both runs to finish');
+      assert.ok(maxSeen[0]! <= 4 && maxSeen[1]! <= 6, `max in flight ${maxSeen}`);
+      assert.ok(bothMidway, 'neither run waited for the other');
+    } finally {
+      stack.ollama!.faults.reset();
+    }
+  });
+
   it('GET /runs/:id/events streams progress and ends when the run is done', async () => {
     const res = await post(stack, '/runs?maxTurns=1&maxActive=5', ndjson(Array.from({ length: 30 }, (_, i) => ({ initialQuery: `SSE ${i}` }))));
     const sse = await stack.http.get(`/runs/${res.data.runId}/events`, { responseType: 'text', timeout: 30_000 });
