@@ -1,14 +1,15 @@
 /**
  * The run page (`GET /runs/:id/page`): the run's progress, live from `GET /runs/:id/events`. Plain
- * HTML and an inline script; all values are inserted as text, never as HTML.
+ * HTML and an inline script under a nonce-based Content-Security-Policy; all values are inserted as
+ * text, never as HTML.
  */
 
-/** The page of run `runId` (already checked to exist). */
-export function runPageHtml(runId: string): string {
+/** The page of run `runId` (already checked to exist); `nonce` authorises its inline script and style. */
+export function runPageHtml(runId: string, nonce: string): string {
   const id = JSON.stringify(runId).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Run</title>
-<style>
+<style nonce="${nonce}">
 body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
 .bar{height:1.2em;background:#eee;border-radius:4px;overflow:hidden}
 .bar div{height:100%;background:#4a8;width:0}
@@ -19,7 +20,7 @@ table{border-collapse:collapse;margin-top:1em}td,th{padding:.2em .8em;text-align
 <p id="line"></p>
 <table><tbody id="counts"></tbody></table>
 <h2>Rejected lines</h2><ul id="rejected"></ul>
-<script>
+<script nonce="${nonce}">
 const runId = ${id};
 document.getElementById('id').textContent = runId;
 function row(k, v) { const tr = document.createElement('tr'); const a = document.createElement('th'); a.textContent = k; const b = document.createElement('td'); b.textContent = String(v); tr.append(a, b); return tr; }

@@ -2,6 +2,7 @@
  * `/runs` routes: submit a run or more seeds (streamed upload), list, progress, live progress
  * (SSE: `progress` events, then `end`), a browser page, and cancel.
  */
+import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -51,9 +52,12 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
 
   router.get('/runs/:id/page', async (ctx) => {
     await service.view(ctx.params.id!);
+    const nonce = randomBytes(16).toString('base64');
+    ctx.set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
     ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
-    ctx.body = runPageHtml(ctx.params.id!);
+    ctx.body = runPageHtml(ctx.params.id!, nonce);
   });
 
   router.get('/runs/:id/events', async (ctx) => {

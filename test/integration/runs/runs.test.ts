@@ -244,5 +244,8 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     const page = await stack.http.get(`/runs/${res.data.runId}/page`);
     assert.equal(page.status, 200);
     assert.match(page.data, /EventSource/);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(String(page.headers['content-security-policy']))![1]!;
+    assert.match(page.data, new RegExp(`<script nonce="${nonce.replace(/[+/=]/g, '\\$&')}">`));
+    assert.equal((await stack.http.get('/runs/nope/page')).status, 404);
   });
 });
