@@ -220,7 +220,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
       let bothMidway = false;
       await until(async () => {
         const vs = await Promise.all(ids.map(async (id) => (await stack.http.get(`/runs/${id}`)).data));
-        vs.forEach((v, i) => (maxSeen[i] = Math.max(maxSeen[i]!, v.active)));
+        for (const [i, v] of vs.entries()) maxSeen[i] = Math.max(maxSeen[i]!, v.active);
         if (vs.every((v) => v.finished > 0 && v.finished < 60)) bothMidway = true;
         return vs.every((v) => v.state === 'finished');
       }, 60_000, 'both runs to finish');
