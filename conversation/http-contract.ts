@@ -136,3 +136,12 @@ export interface RunView {
   exportUrl: string;
   pageUrl: string;
 }
+
+/** `GET /runs/:id/conversations`: a page of the run's conversations in admission order. */
+export interface RunConversationsPage {
+  runId: string;
+  start: number;
+  conversations: { conversationId: string; status: string; stopReason: string | null; seedHash: string | null; statusUrl: string }[];
+  /** The next page, when this one is full. */
+  next?: string;
+}

@@ -9,7 +9,7 @@ import { conversationRequestSchema, describeIssues, parseConversationRequest } f
 import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
-import type { RunSubmitResult, RunView } from '../conversation/http-contract';
+import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
 import type { RejectedLine, RunState } from '../store/run-store';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { readSeeds, type SeedFormat } from './seed-reader';
@@ -199,6 +199,21 @@ export class RunService {
     const v = toRunView(s);
     if (withRejected) v.rejectedLines = await this.runs.rejected(runId, 100);
     return v;
+  }
+
+  /** A page of the run's admitted conversations, in admission order, with their status. */
+  async conversations(runId: string, start: number, limit: number): Promise<RunConversationsPage> {
+    await this.view(runId);
+    const ids = await this.runs.conversations(runId, start, limit);
+    const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
+    return {
+      runId, start,
+      conversations: ids.map((id, i) => ({
+        conversationId: id, status: records[i]?.status ?? 'expired', stopReason: records[i]?.stopReason ?? null,
+        seedHash: records[i]?.settings.run?.seedHash ?? null, statusUrl: `/conversation/${id}`,
+      })),
+      ...(ids.length === limit ? { next: `/runs/${runId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
+    };
   }
 
   async list(limit = 100): Promise<RunView[]> {

@@ -50,6 +50,12 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
     ctx.body = await service.view(ctx.params.id!, true);
   });
 
+  router.get('/runs/:id/conversations', async (ctx) => {
+    const start = Math.max(0, Number(ctx.query.start ?? 0) || 0);
+    const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
+    ctx.body = await service.conversations(ctx.params.id!, start, limit);
+  });
+
   router.get('/runs/:id/page', async (ctx) => {
     await service.view(ctx.params.id!);
     const nonce = randomBytes(16).toString('base64');

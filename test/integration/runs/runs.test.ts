@@ -109,6 +109,14 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.equal(again.data.duplicates, 1150);
     assert.equal((await runs.conversations(runId, 0, 5000)).length, 1000);
 
+    const page = await stack.http.get(`/runs/${runId}/conversations?limit=600`);
+    assert.equal(page.data.conversations.length, 600);
+    assert.deepEqual(page.data.conversations.map((c: any) => c.conversationId), ids.slice(0, 600));
+    assert.ok(page.data.conversations.every((c: any) => c.status === 'completed'));
+    const rest = await stack.http.get(page.data.next);
+    assert.equal(rest.data.conversations.length, 400);
+    assert.equal(rest.data.next, undefined);
+
     const list = await stack.http.get('/runs');
     assert.ok(list.data.runs.some((r: any) => r.runId === runId && r.name === 'first' && r.finished === 1000));
   });
