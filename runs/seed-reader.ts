@@ -114,12 +114,22 @@ export async function* readSeeds(body: Readable, format: SeedFormat, limits: Rea
     const parser = counted.pipe(parseCsv({ columns: true, info: true, skip_empty_lines: true, max_record_size: limits.maxLineBytes, relax_column_count: true, bom: true }));
     body.once('error', (err) => parser.destroy(err));
     let sawQueryColumn: boolean | undefined;
-    for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (sawQueryColumn === undefined) {
-        sawQueryColumn = 'initialQuery' in rec.record;
-        if (!sawQueryColumn) throw new ValidationError(`CSV upload needs an "initialQuery" column (found: ${Object.keys(rec.record).join(', ').slice(0, 200)})`);
+    try {
+      for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+        if (sawQueryColumn === undefined) {
+          sawQueryColumn = 'initialQuery' in rec.record;
+          if (!sawQueryColumn) throw new ValidationError(`CSV upload needs an "initialQuery" column (found: ${Object.keys(rec.record).join(', ').slice(0, 200)})`);
+        }
+        yield csvSeed(rec.info.lines, rec.record);
       }
-      yield csvSeed(rec.info.lines, rec.record);
+    } catch (err) {
+      // A CSV that stops parsing (an unclosed quote, a record over the limit) cannot be read on:
+      // the seeds before it are kept, the rest is refused naming the place.
+      const code = (err as { code?: string }).code;
+      if (typeof code === 'string' && code.startsWith('CSV_')) {
+        throw new ValidationError(`CSV upload cannot be read past this point (records before it were kept): ${(err as Error).message.slice(0, 300)}`);
+      }
+      throw err;
     }
     return;
   }

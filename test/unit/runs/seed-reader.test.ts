@@ -45,6 +45,21 @@ describe('seed reader', () => {
     ]);
   });
 
+  it('a CSV that stops parsing is refused with 400 naming the place', async () => {
+    const seen: RawSeed[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const s of readSeeds(chunks('initialQuery\nfine\n', '"unclosed\n'), 'csv', { maxLineBytes: 1000, maxTotalBytes: 10_000 })) seen.push(s);
+      })(),
+      (err: Error & { status?: number }) => {
+        assert.equal(err.status, 400);
+        assert.match(err.message, /CSV upload cannot be read past this point.*line 3/i);
+        return true;
+      },
+    );
+    assert.ok(seen.every((s) => s.fields?.initialQuery === 'fine'));
+  });
+
   it('knows the upload formats by Content-Type', () => {
     assert.equal(seedFormatOf('application/x-ndjson; charset=utf-8'), 'ndjson');
     assert.equal(seedFormatOf('text/plain'), 'text');
