@@ -117,7 +117,10 @@ if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 -- A run's conversation adds its tokens to the run (store/run-store.ts reads them).
 local run = redis.call('HGET', KEYS[1], 'run')
-if run then redis.call('HINCRBY', ARGV[6] .. ':run:' .. run, 'tokens', ARGV[7]) end
+if run then
+  local rk = ARGV[6] .. ':run:' .. run
+  if redis.call('EXISTS', rk) == 1 then redis.call('HINCRBY', rk, 'tokens', ARGV[7]) end
+end
 return 1
 `);
 
