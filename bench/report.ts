@@ -18,6 +18,11 @@ export const RESULT_KEYS = [
   'redis_bytes_per_conversation',
   'export_conversations_per_sec',
   'export_peak_rss_mb',
+  'runs_ingest_seeds_per_sec',
+  'runs_ingest_ratio_vs_addbulk',
+  'runs_ingest_ratio_vs_posts',
+  'runs_bytes_per_waiting_seed',
+  'runs_admission_ratio',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -48,6 +53,11 @@ const ROWS: Row[] = [
   { key: 'redis_bytes_per_conversation', label: 'Redis bytes per finished 5-turn conversation (text out)', unit: 'B', target: '≤ 2048 B, flat 1k → 10k', met: (v) => v <= 2048, digits: 0 },
   { key: 'export_conversations_per_sec', label: 'Run export, OpenAI JSONL over HTTP (3-turn conversations)', unit: 'conv/s', digits: 0 },
   { key: 'export_peak_rss_mb', label: 'Run export, peak RSS of the exporting process', unit: 'MB', digits: 0 },
+  { key: 'runs_ingest_seeds_per_sec', label: 'Run ingest: seeds/s through one POST /runs', unit: '/s', target: '≥ 20000', met: (v) => v >= 20_000, digits: 0 },
+  { key: 'runs_ingest_ratio_vs_addbulk', label: 'Run ingest ÷ BullMQ addBulk of the same count', unit: '×', digits: 3 },
+  { key: 'runs_ingest_ratio_vs_posts', label: 'Run ingest ÷ one POST /conversation per seed', unit: '×', target: '≥ 10', met: (v) => v >= 10, digits: 1 },
+  { key: 'runs_bytes_per_waiting_seed', label: 'Redis bytes per waiting seed (text out)', unit: 'B', target: '≤ 300 B', met: (v) => v <= 300, digits: 0 },
+  { key: 'runs_admission_ratio', label: 'Run (admission control) ÷ one by one, 3-turn conversations', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
 ];
 
 /** Rounds the headline values for the JSON file. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -20,13 +20,14 @@ import { measureLocalSaturation } from './local-saturation';
 import { measureProducerVsKoa } from './producer-vs-koa';
 import { measureRedisMemory } from './redis-memory';
 import { measureRedisRtt } from './redis-rtt';
+import { measureRuns } from './runs';
 import { RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
 import { measureScaling } from './scaling';
 import { round } from './stats';
 import { measureThroughput } from './throughput';
 import { measureTurnOverhead } from './turn-overhead';
 
-const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export'] as const;
+const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export', 'runs'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
@@ -143,6 +144,21 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.export_conversations_per_sec = `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
         `(${r.megabytesPerSec.toFixed(1)} MB/s); server CPU ${r.serverCpuMsPerConversation.toFixed(3)} ms per conversation`;
       notes.export_peak_rss_mb = `idle ${r.idleRssMb.toFixed(0)} MB before the export (Node + tsx); ${r.conversations} conversations`;
+      break;
+    }
+    case 'runs': {
+      const r = await measureRuns(ctx);
+      c.runs = r;
+      results.runs_ingest_seeds_per_sec = r.ingestSeedsPerSec;
+      results.runs_ingest_ratio_vs_addbulk = r.ingestSeedsPerSec / r.addBulkSeedsPerSec;
+      results.runs_ingest_ratio_vs_posts = r.ingestSeedsPerSec / r.postsSeedsPerSec;
+      results.runs_bytes_per_waiting_seed = r.bytesPerWaitingSeed;
+      results.runs_admission_ratio = r.runConversationsPerSec / r.singleConversationsPerSec;
+      notes.runs_ingest_seeds_per_sec = `${r.seeds} NDJSON seeds in one upload, all to the backlog`;
+      notes.runs_ingest_ratio_vs_addbulk = `BullMQ addBulk ${r.addBulkSeedsPerSec.toFixed(0)} jobs/s (chunks of 1000)`;
+      notes.runs_ingest_ratio_vs_posts = `${r.postsCount} POST /conversation, 16 connections: ${r.postsSeedsPerSec.toFixed(0)}/s`;
+      notes.runs_bytes_per_waiting_seed = 'backlog list + seeds hash, MEMORY USAGE, seed text left out';
+      notes.runs_admission_ratio = `${r.conversations} conversations × 3 turns: ${r.runConversationsPerSec.toFixed(1)}/s as a run (maxActive ${r.maxActive}) vs ${r.singleConversationsPerSec.toFixed(1)}/s one by one`;
       break;
     }
   }

@@ -13,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
 import { exportCommand } from './export-command';
 import { followConversation, type FollowOutput } from './follow';
+import { RunClient } from './run-client';
+import { runCommand, runsCommand } from './run-commands';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -27,6 +29,12 @@ usage:
                  [--status s1,s2] [--stop-reason r1,r2] [--out data.jsonl]
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file)
+  llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
+              [--run ID] [--retry-failed] [--options '<json>'] [--follow]
+                                                       upload a seed file as a run (prints its id);
+                                                       --run appends to (or creates) run ID;
+                                                       --retry-failed re-runs its failed conversations
+  llmconv runs [--limit N]                             runs and their progress
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})
@@ -60,6 +68,11 @@ const CLI_OPTIONS = {
   follow: { type: 'boolean' },
   out: { type: 'string' },
   limit: { type: 'string' },
+  'max-active': { type: 'string' },
+  name: { type: 'string' },
+  run: { type: 'string' },
+  options: { type: 'string' },
+  'retry-failed': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   format: { type: 'string' },
   assistant: { type: 'string' },
@@ -148,6 +161,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           format: values.format ?? 'openai', assistant: values.assistant, status: values.status, stopReason: values['stop-reason'], out: values.out,
         }, { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) });
         return 0;
+      }
+      // Runs (cli/run-commands.ts).
+      case 'run':
+      case 'runs': {
+        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        if (command === 'runs') return await runsCommand(runs, positiveInt('limit', values.limit) ?? 20, io.stdout);
+        if (args.length !== 1) throw new UsageError('run needs exactly one seed file (.jsonl, .txt or .csv)');
+        let options: Record<string, unknown> | undefined;
+        if (values.options !== undefined) {
+          try {
+            options = JSON.parse(values.options) as Record<string, unknown>;
+          } catch {
+            throw new UsageError(`--options must be a JSON object, got "${values.options.slice(0, 80)}"`);
+          }
+        }
+        await fs.access(args[0]!).catch(() => {
+          throw new UsageError(`cannot read seed file "${args[0]}"`);
+        });
+        return await runCommand(runs, args[0]!, {
+          turns: positiveInt('turns', values.turns), maxActive: positiveInt('max-active', values['max-active']), name: values.name,
+          runId: values.run, retryFailed: values['retry-failed'], options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
+        }, io.stdout, io.stderr);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);

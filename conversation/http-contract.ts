@@ -76,3 +76,72 @@ export interface EndEventData {
   transcriptUrl: string;
   view: ConversationView;
 }
+
+/** `POST /runs` and `POST /runs/:id/seeds` (202). */
+export interface RunSubmitResult {
+  runId: string;
+  /** True when this request created the run. */
+  created: boolean;
+  /** Seeds new to the run (now waiting or admitted). */
+  accepted: number;
+  /** Seeds the run already had (earlier in this upload or from an earlier one): skipped. */
+  duplicates: number;
+  /** Lines that could not be a seed; the first ones in `rejectedLines`, all in `GET /runs/:id`. */
+  rejected: number;
+  rejectedLines: { line: number; reason: string }[];
+  /** With `retryFailed`: failed conversations put back in the backlog. */
+  retried: number;
+  statusUrl: string;
+  eventsUrl: string;
+  exportUrl: string;
+  pageUrl: string;
+}
+
+/** `GET /runs/:id`, each entry of `GET /runs`, and the data of a run's `progress` / `end` events. */
+export interface RunView {
+  runId: string;
+  name: string;
+  /** `active` (admitting), `cancelled`, or `finished` (nothing waiting or in flight). */
+  state: 'active' | 'cancelled' | 'finished';
+  createdAt: string;
+  updatedAt: string;
+  maxActive: number;
+  /** Seeds accepted into the run (after dedup). */
+  seeds: number;
+  duplicates: number;
+  rejected: number;
+  /** Seeds waiting in the backlog. */
+  waiting: number;
+  /** Conversations admitted so far, and of those still in flight. */
+  admitted: number;
+  active: number;
+  /** Finished conversations, by terminal status and by stop reason. */
+  finished: number;
+  byStatus: Record<string, number>;
+  byStopReason: Record<string, number>;
+  /** Seeds dropped from the backlog by a cancel. */
+  unadmitted: number;
+  /** Failed or timed-out conversations put back in the backlog by `retryFailed`. */
+  retried: number;
+  /** Tokens of every recorded step (both models, input and output). */
+  tokens: number;
+  /** Finished conversations per second since the run was created. */
+  throughputPerSecond: number;
+  /** Seconds until the waiting and in-flight conversations finish at that rate; null when unknown. */
+  etaSeconds: number | null;
+  /** The first rejected lines (`GET /runs/:id` only). */
+  rejectedLines?: { line: number; reason: string }[];
+  statusUrl: string;
+  eventsUrl: string;
+  exportUrl: string;
+  pageUrl: string;
+}
+
+/** `GET /runs/:id/conversations`: a page of the run's conversations in admission order. */
+export interface RunConversationsPage {
+  runId: string;
+  start: number;
+  conversations: { conversationId: string; status: string; stopReason: string | null; seedHash: string | null; statusUrl: string }[];
+  /** The next page, when this one is full. */
+  next?: string;
+}

@@ -22,6 +22,8 @@ import { conversationRoutes } from './routes/conversation-routes';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 import { runsExportRoutes } from './routes/runs-export-route';
+import { RunService } from '../runs/run-service';
+import { runsRoutes } from './routes/runs-routes';
 
 export interface AppDeps {
   config: Config;
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),
+    runsRoutes(new RunService(deps), deps.config),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

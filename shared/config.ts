@@ -78,6 +78,9 @@ export interface Config {
   apiKey?: string;
   logLevel: LogLevel;
   metricsPort: number;
+  runMaxActive: number;
+  runMaxLineBytes: number;
+  runMaxBodyBytes: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
 }
@@ -129,6 +132,9 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
+  { key: 'RUN_MAX_ACTIVE', default: '100', accepts: 'integer > 0', description: 'A run\'s default `maxActive`: how many of its conversations are in flight at once; the rest wait in its backlog.' },
+  { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
+  { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -279,6 +285,9 @@ export function loadConfig(env: Env = process.env): Config {
     apiKey: r.opt('API_KEY'),
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
+    runMaxActive: r.int('RUN_MAX_ACTIVE', 1),
+    runMaxLineBytes: r.int('RUN_MAX_LINE_BYTES', 1),
+    runMaxBodyBytes: r.int('RUN_MAX_BODY_BYTES', 1),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
   };
   return config;

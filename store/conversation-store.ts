@@ -53,6 +53,18 @@ if KEYS[3] then
 end
 `);
 
+/** CREATE for a run's admission (which may be repeated after a crash): only when absent; returns the existing status otherwise. */
+const CREATE_NX = new RedisScript(`
+local s = redis.call('HGET', KEYS[1], 'status')
+if s then return s end
+local nc, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nc))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, 3 + nc + ns))
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return false
+`);
+
 const ADD_LATEST = new RedisScript(`
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
@@ -76,7 +88,7 @@ for i = 1, #h, 2 do
   if h[i] == 'settings' then return {h} end
   if h[i] == 'contextTurns' then ctx = tonumber(h[i + 1]) end
 end
-local fields = {'q', 'x'}
+local fields = {'q', 'x', 'm'}
 if mode ~= 'record' then
   local turn = tonumber(mode)
   for k = math.max(1, turn - math.max(1, ctx)), turn do
@@ -103,6 +115,12 @@ redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
+-- A run's conversation adds its tokens to the run (store/run-store.ts reads them).
+local run = redis.call('HGET', KEYS[1], 'run')
+if run then
+  local rk = ARGV[6] .. ':run:' .. run
+  if redis.call('EXISTS', rk) == 1 then redis.call('HINCRBY', rk, 'tokens', ARGV[7]) end
+end
 return 1
 `);
 
@@ -121,6 +139,18 @@ redis.call('HDEL', KEYS[1], 'pendingStop')
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+-- Once per conversation, with the transition: a run's conversation frees its admission slot
+-- (store/run-store.ts). The run hash shares the prefix's hash tag.
+local run = redis.call('HGET', KEYS[1], 'run')
+if run then
+  local rk = ARGV[6] .. ':run:' .. run
+  if redis.call('EXISTS', rk) == 1 then
+    redis.call('HINCRBY', rk, 'active', -1)
+    redis.call('HINCRBY', rk, 'n:' .. ARGV[1], 1)
+    redis.call('HINCRBY', rk, 'r:' .. ARGV[2], 1)
+    redis.call('HSET', rk, 'updatedAt', ARGV[4])
+  end
+end
 return 1
 `);
 
@@ -147,10 +177,15 @@ export class ConversationStore {
     return new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
   }
 
-  constructor(private readonly redis: Redis, opts: ConversationStoreOptions) {
+  constructor(readonly redis: Redis, opts: ConversationStoreOptions) {
     this.prefix = opts.prefix;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
+  }
+
+  /** The record's two hashes (a run's retry deletes them with its own script, store/run-store.ts). */
+  recordKeys(id: string): [string, string] {
+    return [this.key(id), this.turnsKey(id)];
   }
 
   private key(id: string) {
@@ -202,6 +237,21 @@ export class ConversationStore {
     return { id, created: true, record };
   }
 
+  /**
+   * Creates the record unless it exists (a run's admission, which a sweep may repeat after a
+   * crash). Returns null when created, else the existing record's status.
+   */
+  async createIfAbsent(id: string, settings: ConversationSettings): Promise<ConversationStatus | null> {
+    const now = Date.now();
+    const deadline = deadlineOf(now, settings.timeoutMinutes);
+    const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
+    const fields = encodeSettingsFields(settings, id);
+    const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
+    const steps = Object.entries(fields.steps).flat();
+    const r = await CREATE_NX.run(this.redis, [this.key(id), this.turnsKey(id)], [String(ttl), conv.length, steps.length, ...conv, ...steps]);
+    return (r as ConversationStatus | null) ?? null;
+  }
+
   async get(id: string): Promise<ConversationRecord | null> {
     return (await this.load(id, 'record'))?.record ?? null;
   }
@@ -233,7 +283,7 @@ export class ConversationStore {
     const texts = pairs(data);
     const legacy = h.settings !== undefined;
     const createdAt = Number(h.createdAt);
-    const settings = legacy ? decodeLegacySettings(h.settings!, id) : decodeSettingsFields(h, texts.q ?? '', texts.x, id);
+    const settings = legacy ? decodeLegacySettings(h.settings!, id) : decodeSettingsFields(h, texts.q ?? '', texts.x, id, texts.m);
     const record: ConversationRecord = {
       id,
       status: h.status as ConversationStatus,
@@ -303,7 +353,7 @@ export class ConversationStore {
       : (side === 'cloud' ? encodeCloudStep(step as CloudStep, ctx) : encodeLocalStep(step as LocalStep, ctx));
     const event: ConversationEvent = { type: side, conversationId: id, turn };
     const written = await RECORD_STEP.run(
-      this.redis, [this.key(id), this.turnsKey(id)], [this.field(record, side, turn), json, String(Date.now()), this.eventsChannel, JSON.stringify(event)],
+      this.redis, [this.key(id), this.turnsKey(id)], [this.field(record, side, turn), json, String(Date.now()), this.eventsChannel, JSON.stringify(event), this.prefix, step.inputTokens + step.outputTokens],
     );
     return written === 1;
   }
@@ -323,7 +373,7 @@ export class ConversationStore {
   /** Moves to a terminal state once; returns false when already terminal (or unknown). */
   async finish(id: string, status: TerminalStatus, stopReason: StopReason, error?: string): Promise<boolean> {
     const now = String(Date.now());
-    const r = await FINISH.run(this.redis, [this.key(id), this.turnsKey(id)], [status, stopReason, error ?? '', now, String(this.retentionSeconds)]);
+    const r = await FINISH.run(this.redis, [this.key(id), this.turnsKey(id)], [status, stopReason, error ?? '', now, String(this.retentionSeconds), this.prefix]);
     if (r === 1) await this.publish({ type: 'status', conversationId: id, status, stopReason, error });
     return r === 1;
   }

@@ -6,9 +6,10 @@
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
  *                      temperature, maxTokens, stopPhrase, outputFile, think only when given); the
- *                      transcript as `<dir id>/<name>` (name empty when it is `outputFile`)
- *   steps hash         `q` the initial query, `x` templates, system prompts and the run reference
- *                      (JSON, only when not the defaults / when set), `c<k>` / `l<k>` the cloud and local step of turn k as
+ *                      transcript as `<dir id>/<name>` (name empty when it is `outputFile`);
+ *                      `run` and `seed` (the run id and seed hash) only for a run's conversation
+ *   steps hash         `q` the initial query, `x` templates and system prompts (JSON, only when
+ *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
  *                      a local step may end with its thinking text (0 when none) and 1 when
@@ -55,21 +56,26 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.stopPhrase !== undefined) conv.stopPhrase = s.stopPhrase;
   if (s.think) conv.think = '1';
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
+  if (s.run) {
+    conv.run = s.run.id;
+    conv.seed = s.run.seedHash;
+  }
   const steps: Record<string, string> = { q: s.initialQuery };
-  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; run?: ConversationSettings['run'] } = {};
+  // The seed's meta can be long: with the texts, out of the compact conversation hash.
+  if (s.run?.meta !== undefined) steps.m = JSON.stringify(s.run.meta);
+  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
   if (s.templates.nextQuery !== DEFAULT_TEMPLATES.nextQuery) templates.nextQuery = s.templates.nextQuery;
   if (Object.keys(templates).length) extra.templates = templates;
   if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
-  if (s.run) extra.run = s.run;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
 
 /** The settings back from the conversation hash and the steps hash's `q` and `x` (format 2). */
-export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string): ConversationSettings {
-  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; run?: ConversationSettings['run'] };
+export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string, m?: string): ConversationSettings {
+  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] };
   const s: ConversationSettings = {
     initialQuery: q,
     outputFile: conv.outputFile ?? defaultOutputFile(id),
@@ -85,7 +91,10 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
   if (conv.maxTokens !== undefined) s.maxTokens = Number(conv.maxTokens);
   if (conv.stopPhrase !== undefined) s.stopPhrase = conv.stopPhrase;
   if (conv.think === '1') s.think = true;
-  if (extra.run) s.run = extra.run;
+  if (conv.run !== undefined) {
+    s.run = { id: conv.run, seedHash: conv.seed ?? '' };
+    if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
+  }
   return s;
 }
 

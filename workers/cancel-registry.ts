@@ -38,10 +38,16 @@ export class CancelRegistry {
     await subscriber.subscribe(channel);
   }
 
-  register(conversationId: string): Registration {
+  /**
+   * A call's signal, aborted when the conversation ends. `createdAt`: the record's creation time;
+   * an end seen before it belongs to an earlier record under the same id (a run's retried
+   * conversation) and does not abort this one.
+   */
+  register(conversationId: string, createdAt = 0): Registration {
     const ctrl = new AbortController();
     // The end may have been announced between the step's status check and this call.
-    if (this.ended.has(conversationId)) ctrl.abort(new Error('conversation ended'));
+    const endedAt = this.ended.get(conversationId);
+    if (endedAt !== undefined && endedAt >= createdAt) ctrl.abort(new Error('conversation ended'));
     let set = this.active.get(conversationId);
     if (!set) this.active.set(conversationId, (set = new Set()));
     set.add(ctrl);

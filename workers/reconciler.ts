@@ -9,6 +9,13 @@ import { WORKER_ROLES, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { isTerminal } from '../conversation/model';
 import type { PipelineDeps } from './step-lifecycle';
+import { RunAdmission } from '../runs/run-admission';
+
+/**
+ * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
+ * is still under way is harmless (record created only if absent, turn 1 under its job id).
+ */
+const RUN_ADMISSION_GRACE_MS = 5_000;
 
 /** A job that failed for good, as the worker host records it on its conversation. */
 export interface FailedJob {
@@ -33,7 +40,7 @@ export interface ReconcilerOptions {
 
 export interface Reconciler {
   /** One sweep; resolves with what it repaired. */
-  sweepOnce(): Promise<{ failedRecorded: number; requeued: number }>;
+  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number }>;
   stop(): void;
 }
 
@@ -42,6 +49,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
   const batch = opts.batch ?? 200;
   const grace = opts.queuedGraceMs ?? 30_000;
   let running = false;
+  const admission = new RunAdmission(deps);
 
   async function sweepOnce() {
     let failedRecorded = 0;
@@ -66,8 +74,10 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
         }
       }
     }
+    // Runs: admissions a crash left half done, and free slots no finishing conversation filled.
+    const admitted = await admission.sweep(Math.min(grace, RUN_ADMISSION_GRACE_MS));
     if (failedRecorded || requeued) logger.warn({ failedRecorded, requeued }, 'reconciler repaired conversations');
-    return { failedRecorded, requeued };
+    return { failedRecorded, requeued, admitted };
   }
 
   const timer = opts.intervalMs > 0

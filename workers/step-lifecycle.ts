@@ -121,7 +121,7 @@ export class StepLifecycle {
     const { cancels, config } = this.deps;
     const left = record.deadline - Date.now();
     const perCall = side === 'cloud' ? config.apiGatewayTimeoutMs : config.ollamaTimeoutMs;
-    const conv = cancels.register(record.id);
+    const conv = cancels.register(record.id, record.createdAt);
     // Cancel, the conversation's deadline, and the job's own signal (lock lost, shutdown).
     const scope = abortScope([conv.signal, jobSignal], left);
     let failed: { err: unknown };

@@ -9,10 +9,12 @@ import { writeTranscriptFile } from '../transcript/transcript-file';
 import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
 import { renderTranscriptCsv } from '../transcript/transcript-csv';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
+import { RunAdmission } from '../runs/run-admission';
 
 /** The transcript queue's processor. */
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
+  const admission = new RunAdmission(deps);
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;
@@ -27,6 +29,8 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
       if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
+    // The conversation's run slot was freed with its terminal transition: admit the next seeds.
+    if (record.settings.run) await admission.fill(record.settings.run.id);
     return file;
   };
 }

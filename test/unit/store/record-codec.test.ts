@@ -29,6 +29,20 @@ describe('record codec', () => {
     assert.match(encodeSettingsFields(custom, 'abc').steps.x!, /be brief/);
   });
 
+  it('settings: a run conversation keeps its run id and seed hash as small fields and its meta with the texts; none means no run', () => {
+    const withRun: ConversationSettings = { ...base, run: { id: 'run-1', seedHash: 'ab'.repeat(16), meta: { topic: 'x'.repeat(200), n: 3 } } };
+    const { conv, steps } = encodeSettingsFields(withRun, 'abc');
+    assert.equal(conv.run, 'run-1');
+    assert.equal(conv.seed, 'ab'.repeat(16));
+    assert.ok(Object.values(conv).every((v) => v.length <= 64), 'the conversation hash stays compact');
+    assert.deepEqual(JSON.parse(steps.m!), withRun.run!.meta);
+    assert.deepEqual(decodeSettingsFields(conv, steps.q!, steps.x, 'abc', steps.m), withRun);
+    const noMeta: ConversationSettings = { ...base, run: { id: 'run-1', seedHash: 'cd'.repeat(16) } };
+    assert.deepEqual(roundTrip(noMeta), noMeta);
+    assert.equal('m' in encodeSettingsFields(noMeta, 'abc').steps, false);
+    assert.equal(roundTrip(base).run, undefined, 'a record without run fields is no run');
+  });
+
   it('settings: think is stored only when on, and a record without it reads as off', () => {
     const { conv } = encodeSettingsFields({ ...base, think: true }, 'abc');
     assert.equal(conv.think, '1');

@@ -1,0 +1,89 @@
+/**
+ * The CLI's client of the `/runs` routes: upload a seed file as a stream (never read whole), a
+ * run's progress, the list, its live progress events, cancel.
+ */
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import type { RunSubmitResult, RunView } from '../conversation/http-contract';
+import { ApiError } from './api-client';
+import { readSse, type SseMessage } from './sse-reader';
+
+export interface RunClientOptions {
+  url: string;
+  apiKey?: string;
+  fetch?: typeof globalThis.fetch;
+}
+
+/** The upload Content-Type of a seed file, from its extension: `.csv`, `.txt`, else NDJSON. */
+export function seedContentType(file: string): string {
+  if (/\.csv$/i.test(file)) return 'text/csv';
+  if (/\.txt$/i.test(file)) return 'text/plain';
+  return 'application/x-ndjson';
+}
+
+export class RunClient {
+  private readonly url: string;
+  private readonly fetch: typeof globalThis.fetch;
+
+  constructor(private readonly opts: RunClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /**
+   * Streams `file` to `POST /runs` (or `POST /runs?run=<runId>`, which creates or appends).
+   * `query` holds run options as query parameters, `options` the rest (the Run-Options header).
+   */
+  async submit(file: string, query: Record<string, string>, options?: Record<string, unknown>, runId?: string): Promise<RunSubmitResult> {
+    const q = new URLSearchParams({ ...query, ...(runId ? { run: runId } : {}) });
+    const body = Readable.toWeb(fs.createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
+    const headers: Record<string, string> = { 'content-type': seedContentType(file) };
+    if (options && Object.keys(options).length) headers['run-options'] = JSON.stringify(options);
+    const res = await this.request('POST', `/runs?${q}`, { body, headers, duplex: 'half' } as RequestInit);
+    return (await res.json()) as RunSubmitResult;
+  }
+
+  async status(runId: string): Promise<RunView> {
+    return (await (await this.request('GET', `/runs/${encodeURIComponent(runId)}`)).json()) as RunView;
+  }
+
+  async list(limit = 20): Promise<RunView[]> {
+    return ((await (await this.request('GET', `/runs?limit=${limit}`)).json()) as { runs: RunView[] }).runs;
+  }
+
+  async cancel(runId: string): Promise<RunView> {
+    return (await (await this.request('DELETE', `/runs/${encodeURIComponent(runId)}`)).json()) as RunView;
+  }
+
+  /** `progress` events, then `end`, until the server closes. */
+  async *events(runId: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
+    const res = await this.request('GET', `/runs/${encodeURIComponent(runId)}/events`, { signal, headers: { accept: 'text/event-stream' } });
+    if (res.body) yield* readSse(res.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  private async request(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...(init.headers as Record<string, string>) };
+    if (this.opts.apiKey) headers['x-api-key'] = this.opts.apiKey;
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.url}${path}`, { ...init, method, headers });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new ApiError(0, 'unreachable', `cannot reach ${this.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let code = `http_${res.status}`;
+      let message = text.slice(0, 300) || res.statusText;
+      try {
+        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        if (e?.code) code = e.code;
+        if (e?.message) message = e.message;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      throw new ApiError(res.status, code, `${method} ${path.split('?')[0]}: ${res.status} ${message}`);
+    }
+    return res;
+  }
+}

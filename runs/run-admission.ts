@@ -1,0 +1,81 @@
+/**
+ * Admission: moves a run's waiting seeds into the pipeline while fewer than its `maxActive` are in
+ * flight. The claim is atomic in Redis (store/run-store.ts), so two callers never over-admit;
+ * creating the record and queueing turn 1 are idempotent, so a sweep may redo what a crash
+ * interrupted. Called after a seed upload, after each conversation of a run ends (the transcript
+ * step) and by the reconciler's sweep.
+ */
+import type { Config } from '../shared/config';
+import { parseConversationRequest } from '../conversation/conversation-request';
+import type { ConversationStore } from '../store/conversation-store';
+import { RunStore } from '../store/run-store';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+
+export interface RunAdmissionDeps {
+  config: Config;
+  store: ConversationStore;
+  queues: PipelineQueues;
+}
+
+/** A waiting seed as stored: the request (run defaults merged), its hash, its meta. */
+export interface SeedPayload {
+  r: Record<string, unknown>;
+  h: string;
+  m?: Record<string, unknown>;
+}
+
+/** How many seeds one claim takes (the run's free slots bound it too). */
+const CLAIM_BATCH = 200;
+
+export class RunAdmission {
+  readonly runs: RunStore;
+
+  constructor(private readonly deps: RunAdmissionDeps) {
+    this.runs = new RunStore(deps.store.redis, deps.store.prefix);
+  }
+
+  /** Admits waiting seeds of `runId` up to its free slots; resolves with how many it admitted. */
+  async fill(runId: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const claimed = await this.runs.claim(runId, CLAIM_BATCH);
+      if (!claimed.length) return n;
+      await this.materialize(runId, claimed);
+      n += claimed.length;
+    }
+  }
+
+  /** Creates the records of claimed seeds (unless they exist) and queues their turn 1. */
+  private async materialize(runId: string, claimed: [string, string][]): Promise<void> {
+    const { store, queues, config } = this.deps;
+    await Promise.all(claimed.map(async ([id, raw]) => {
+      const p = JSON.parse(raw) as SeedPayload;
+      const settings = parseConversationRequest(p.r, config, id);
+      settings.run = { id: runId, seedHash: p.h, ...(p.m !== undefined ? { meta: p.m } : {}) };
+      const existing = await store.createIfAbsent(id, settings);
+      if (existing === null || existing === 'queued') await queues.enqueueCloud(id, 1);
+    }));
+    await this.runs.admitted(runId, claimed.map(([id]) => id));
+    // A cancel that raced this admission: what was claimed before it ends as cancelled too.
+    if ((await this.runs.redis.hget(this.runs.keys(runId).run, 'state')) === 'cancelled') {
+      for (const [id] of claimed) if (await store.finish(id, 'cancelled', 'cancelled', 'run cancelled')) await queues.enqueueTranscript(id);
+    }
+  }
+
+  /**
+   * One sweep over the newest `limit` runs: redo admissions a crash left half done (claimed at
+   * least `graceMs` ago), then fill free slots. Returns how many seeds it admitted or repaired.
+   */
+  async sweep(graceMs: number, limit = 1000): Promise<number> {
+    let n = 0;
+    for (const runId of await this.runs.list(limit)) {
+      const stranded = await this.runs.stranded(runId, graceMs);
+      if (stranded.length) {
+        await this.materialize(runId, stranded);
+        n += stranded.length;
+      }
+      n += await this.fill(runId);
+    }
+    return n;
+  }
+}

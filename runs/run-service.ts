@@ -1,0 +1,276 @@
+/**
+ * Runs, framework-free: create or append from a streamed upload, progress views, cancel. Koa
+ * routes (producer/routes/runs-routes.ts) are thin wrappers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { PipelineError, ValidationError } from '../shared/errors';
+import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
+import { isTerminal } from '../conversation/model';
+import { jobIds } from '../queue/job-types';
+import { defaultOutputFile } from '../store/record-codec';
+import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
+import type { RejectedLine, RunState } from '../store/run-store';
+import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
+import { readSeeds, type SeedFormat } from './seed-reader';
+import { RUN_ID, runConversationId, seedHash } from './seed-identity';
+
+/** Run-level options: every conversation setting as a default, plus the run's own. */
+export interface RunOptions {
+  defaults: Record<string, unknown>;
+  maxActive?: number;
+  name?: string;
+  /** Put the run's failed and timed-out conversations back in its backlog (each runs again once). */
+  retryFailed?: boolean;
+}
+
+export class RunNotFoundError extends PipelineError {
+  constructor(id: string) {
+    super(`no run with id "${id}"`, { code: 'not_found', status: 404 });
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** Seeds written to Redis per round trip. */
+const BATCH = 500;
+/** Rejected lines echoed in the upload's answer. */
+const ECHO_REJECTED = 20;
+
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed']);
+const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
+
+/**
+ * Run options from query parameters (scalar settings, `maxActive`, `name`) over a JSON object
+ * (the `Run-Options` header: any setting, templates and systemPrompts included). Throws a
+ * ValidationError naming the bad option.
+ */
+export function parseRunOptions(query: Record<string, unknown>, header: string | undefined): RunOptions {
+  let base: Record<string, unknown> = {};
+  if (header) {
+    try {
+      base = JSON.parse(header) as Record<string, unknown>;
+    } catch {
+      throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
+    }
+    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new ValidationError('Run-Options header must be a JSON object');
+  }
+  const merged: Record<string, unknown> = { ...base };
+  for (const [k, raw] of Object.entries(query)) {
+    if (k === 'run') continue;
+    const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (NUMBER_KEYS.has(k)) {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n)) throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
+      merged[k] = n;
+    } else if (k === 'think' || k === 'retryFailed') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
+    else merged[k] = v;
+  }
+  const { maxActive, name, retryFailed, ...defaults } = merged;
+  if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
+    throw new ValidationError('invalid run option: retryFailed: must be true or false', [{ field: 'retryFailed', problem: 'must be a boolean' }]);
+  }
+  if (maxActive !== undefined && (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > 100_000)) {
+    throw new ValidationError('invalid run option: maxActive: must be an integer 1-100000', [{ field: 'maxActive', problem: 'must be an integer 1-100000' }]);
+  }
+  if (name !== undefined && (typeof name !== 'string' || name.length > 200)) {
+    throw new ValidationError('invalid run option: name: must be a string of at most 200 characters', [{ field: 'name', problem: 'at most 200 characters' }]);
+  }
+  if ('initialQuery' in defaults) throw new ValidationError('invalid run option: initialQuery: give it per seed, not as a run default');
+  const checked = conversationRequestSchema.safeParse({ ...defaults, initialQuery: 'x' });
+  if (!checked.success) {
+    const { message, details } = describeIssues(checked.error);
+    throw new ValidationError(`invalid run option: ${message}`, details);
+  }
+  for (const k of RUN_KEYS) delete defaults[k];
+  return {
+    defaults, ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}), ...(name !== undefined ? { name: name as string } : {}),
+    ...(retryFailed ? { retryFailed: true } : {}),
+  };
+}
+
+const urls = (runId: string) => ({
+  statusUrl: `/runs/${runId}`, eventsUrl: `/runs/${runId}/events`, exportUrl: `/runs/${runId}/export`, pageUrl: `/runs/${runId}/page`,
+});
+
+/** The HTTP view of a run's state. */
+export function toRunView(s: RunState, now = Date.now()): RunView {
+  const finished = Object.values(s.byStatus).reduce((a, b) => a + b, 0);
+  const remaining = s.waiting + s.active;
+  const elapsed = Math.max(0.001, ((remaining === 0 ? s.updatedAt : now) - s.createdAt) / 1000);
+  const throughput = finished / elapsed;
+  const state = s.state === 'cancelled' ? 'cancelled' : remaining === 0 && s.admitted >= s.seeds + s.retried ? 'finished' : 'active';
+  return {
+    runId: s.id, name: s.name, state, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
+    maxActive: s.maxActive, seeds: s.seeds, duplicates: s.duplicates, rejected: s.rejected, waiting: s.waiting, admitted: s.admitted,
+    active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, retried: s.retried, tokens: s.tokens,
+    throughputPerSecond: Math.round(throughput * 100) / 100,
+    etaSeconds: remaining === 0 ? 0 : throughput > 0 && state === 'active' ? Math.round(remaining / throughput) : null,
+    ...urls(s.id),
+  };
+}
+
+export class RunService {
+  readonly admission: RunAdmission;
+
+  constructor(private readonly deps: RunAdmissionDeps) {
+    this.admission = new RunAdmission(deps);
+  }
+
+  private get runs() {
+    return this.admission.runs;
+  }
+
+  /**
+   * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
+   * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
+   */
+  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false): Promise<RunSubmitResult> {
+    const { config } = this.deps;
+    if (runId !== undefined && !RUN_ID.test(runId)) {
+      throw new ValidationError(`invalid run id "${runId.slice(0, 80)}": use 1-64 letters, digits, _ or - (not all digits)`);
+    }
+    const id = runId ?? randomUUID();
+    if (mustExist) {
+      const state = await this.runs.get(id);
+      if (!state) throw new RunNotFoundError(id);
+    }
+    const existing = await this.runs.get(id);
+    if (existing?.state === 'cancelled') {
+      throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
+    }
+    const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
+    const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
+    let accepted = 0;
+    let duplicates = 0;
+    let rejectedCount = 0;
+    const echoed: RejectedLine[] = [];
+    let batch: [string, string][] = [];
+    let rejected: RejectedLine[] = [];
+    // One batch is written while the next is read and checked; batches reach Redis in order.
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (seeds: [string, string][], bad: RejectedLine[]) => {
+      const r = await this.runs.addSeeds(id, seeds);
+      accepted += r.accepted;
+      duplicates += r.duplicates;
+      await this.runs.addRejected(id, bad);
+      if (r.accepted) await this.admission.fill(id);
+    };
+    const flush = async () => {
+      await writing;
+      writing = write(batch, rejected);
+      batch = [];
+      rejected = [];
+    };
+    const reject = (line: number, reason: string) => {
+      const r = { line, reason: reason.slice(0, 300) };
+      rejected.push(r);
+      rejectedCount++;
+      if (echoed.length < ECHO_REJECTED) echoed.push(r);
+    };
+    try {
+      for await (const seed of readSeeds(body, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes })) {
+        if (seed.error !== undefined) reject(seed.line, seed.error);
+        else {
+          const request = { ...options.defaults, ...seed.fields };
+          try {
+            parseConversationRequest(request, config, 'seed');
+          } catch (err) {
+            reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
+            continue;
+          }
+          const hash = seedHash(request, seed.seedId);
+          const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
+          const payload: SeedPayload = { r: request, h: hash, ...(meta !== undefined ? { m: meta } : {}) };
+          batch.push([runConversationId(id, hash), JSON.stringify(payload)]);
+        }
+        if (batch.length + rejected.length >= BATCH) await flush();
+      }
+    } finally {
+      // What was read before a failure (limit, dropped connection) stays in the run.
+      await flush();
+      await writing;
+    }
+    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried, ...urls(id) };
+  }
+
+  async view(runId: string, withRejected = false): Promise<RunView> {
+    const s = RUN_ID.test(runId) ? await this.runs.get(runId) : null;
+    if (!s) throw new RunNotFoundError(runId);
+    const v = toRunView(s);
+    if (withRejected) v.rejectedLines = await this.runs.rejected(runId, 100);
+    return v;
+  }
+
+  /** A page of the run's admitted conversations, in admission order, with their status. */
+  async conversations(runId: string, start: number, limit: number): Promise<RunConversationsPage> {
+    await this.view(runId);
+    const ids = await this.runs.conversations(runId, start, limit);
+    const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
+    return {
+      runId, start,
+      conversations: ids.map((id, i) => ({
+        conversationId: id, status: records[i]?.status ?? 'expired', stopReason: records[i]?.stopReason ?? null,
+        seedHash: records[i]?.settings.run?.seedHash ?? null, statusUrl: `/conversation/${id}`,
+      })),
+      ...(ids.length === limit ? { next: `/runs/${runId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
+    };
+  }
+
+  async list(limit = 100): Promise<RunView[]> {
+    const out: RunView[] = [];
+    for (const id of await this.runs.list(limit)) {
+      const s = await this.runs.get(id);
+      if (s) out.push(toRunView(s));
+    }
+    return out;
+  }
+
+  /**
+   * Puts every failed or timed-out conversation of the run whose transcript is written back in
+   * the backlog, with the same id and settings: its failed jobs and its record are removed, and it
+   * is admitted again like a new seed. Resolves with how many it put back.
+   */
+  async retryFailed(runId: string): Promise<number> {
+    const { store, queues } = this.deps;
+    let n = 0;
+    for (let start = 0; ; start += 500) {
+      const ids = await this.runs.conversations(runId, start, 500);
+      if (!ids.length) break;
+      for (const cid of ids) {
+        const rec = await store.get(cid);
+        // Only once its transcript step is done: no job of it may still run.
+        if (!rec?.transcriptPath || (rec.status !== 'failed' && rec.status !== 'timed_out') || !rec.settings.run) continue;
+        const { run, outputFile, ...settings } = rec.settings;
+        const request: Record<string, unknown> = { ...settings };
+        if (outputFile !== defaultOutputFile(cid)) request.outputFile = outputFile;
+        for (const k of Object.keys(request)) if (request[k] === undefined) delete request[k];
+        const jobs = [jobIds.transcript(cid)];
+        for (let k = 1; k <= rec.settings.maxTurns; k++) jobs.push(jobIds.cloud(cid, k), jobIds.local(cid, k));
+        await Promise.all(jobs.map((j) => Promise.all(queues.all.map((q) => q.remove(j)))));
+        const payload: SeedPayload = { r: request, h: run.seedHash, ...(run.meta !== undefined ? { m: run.meta } : {}) };
+        if (await this.runs.retry(runId, cid, JSON.stringify(payload), store.recordKeys(cid))) {
+          n++;
+          // Ids still in the set shift down by one.
+          start--;
+        }
+      }
+    }
+    if (n) await this.admission.fill(runId);
+    return n;
+  }
+
+  /** Stops admission, drops the backlog and cancels every conversation of the run still in flight. */
+  async cancel(runId: string): Promise<RunView> {
+    if (!RUN_ID.test(runId) || (await this.runs.cancel(runId)) < 0) throw new RunNotFoundError(runId);
+    const { store, queues } = this.deps;
+    for (let start = 0; ; start += 500) {
+      const ids = await this.runs.conversations(runId, start, 500);
+      if (!ids.length) break;
+      await Promise.all(ids.map(async (cid) => {
+        const rec = await store.get(cid);
+        if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled'))) await queues.enqueueTranscript(cid);
+      }));
+    }
+    return this.view(runId);
+  }
+}

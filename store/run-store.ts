@@ -1,0 +1,247 @@
+/**
+ * A run in Redis: its hash, its compact backlog of waiting seeds, its admitted conversations and
+ * its rejected lines (keys in store/run-keys.ts, plus two of this file's own below). Every change
+ * that must not be lost or doubled is one Lua script:
+ *  - ADD_SEEDS: a batch of seeds joins the backlog unless its conversation id is already waiting
+ *    or admitted (a resubmitted file, a duplicate line);
+ *  - FILL: admission claims backlog seeds while fewer than `maxActive` of the run are in flight,
+ *    moving each to the `conversations` set and the `admitting` hash in the same step; the caller
+ *    then creates the record and queues turn 1 (both idempotent) and clears `admitting`; a sweep
+ *    redoes what a crash left in `admitting`;
+ *  - the slot is freed in the store's terminal transition (store/conversation-store.ts, FINISH),
+ *    which happens once per conversation, so `active` never drifts.
+ *
+ * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
+ * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
+ * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts.
+ * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
+ * `<ms>|<payload>`).
+ */
+import type { Redis } from 'ioredis';
+import { RedisScript } from './redis-script';
+import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
+
+const CREATE_RUN = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'maxActive', ARGV[4]) end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3],
+  'maxActive', ARGV[4] ~= '' and ARGV[4] or ARGV[5], 'state', 'active', 'seeds', 0, 'duplicates', 0, 'rejected', 0,
+  'admitted', 0, 'active', 0, 'tokens', 0)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+`);
+
+/** KEYS: run, conversations, backlog, seeds. ARGV: id, payload, id, payload… Returns {accepted, duplicates}. */
+const ADD_SEEDS = new RedisScript(`
+local acc, dup = 0, 0
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[2], id) or redis.call('HEXISTS', KEYS[4], id) == 1 then
+    dup = dup + 1
+  else
+    redis.call('RPUSH', KEYS[3], id)
+    redis.call('HSET', KEYS[4], id, ARGV[i + 1])
+    acc = acc + 1
+  end
+end
+redis.call('HINCRBY', KEYS[1], 'seeds', acc)
+redis.call('HINCRBY', KEYS[1], 'duplicates', dup)
+return {acc, dup}
+`);
+
+/** KEYS: run, conversations, backlog, seeds, admitting. ARGV: now, limit. Returns id, payload, … */
+const FILL = new RedisScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
+local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
+local n = math.min(free, tonumber(ARGV[2]))
+local out = {}
+for i = 1, n do
+  local id = redis.call('LPOP', KEYS[3])
+  if not id then break end
+  local payload = redis.call('HGET', KEYS[4], id)
+  redis.call('HDEL', KEYS[4], id)
+  if payload then
+    local seq = redis.call('HINCRBY', KEYS[1], 'admitted', 1)
+    redis.call('ZADD', KEYS[2], seq, id)
+    redis.call('HSET', KEYS[5], id, ARGV[1] .. '|' .. payload)
+    redis.call('HINCRBY', KEYS[1], 'active', 1)
+    out[#out + 1] = id
+    out[#out + 1] = payload
+  end
+end
+if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
+return out
+`);
+
+/** KEYS: run, backlog, seeds. Stops admission and drops the backlog; returns how many seeds it dropped. */
+const CANCEL = new RedisScript(`
+if not redis.call('HGET', KEYS[1], 'state') then return -1 end
+redis.call('HSET', KEYS[1], 'state', 'cancelled', 'updatedAt', ARGV[1])
+local n = redis.call('LLEN', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('HINCRBY', KEYS[1], 'unadmitted', n)
+return n
+`);
+
+/**
+ * KEYS: run, conversations, backlog, seeds, conversation hash, steps hash. ARGV: id, payload.
+ * A finished-badly conversation goes back to the front of the backlog: out of `conversations`,
+ * its counts taken back, its record deleted (the caller removed its jobs). 1 when done.
+ */
+const RETRY = new RedisScript(`
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+local status = redis.call('HGET', KEYS[5], 'status')
+if status ~= 'failed' and status ~= 'timed_out' then return 0 end
+local reason = redis.call('HGET', KEYS[5], 'stopReason')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'n:' .. status, -1)
+if reason then redis.call('HINCRBY', KEYS[1], 'r:' .. reason, -1) end
+redis.call('HINCRBY', KEYS[1], 'retried', 1)
+redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('LPUSH', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+return 1
+`);
+
+/** The run hash as read, numbers parsed. */
+export interface RunState {
+  id: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  maxActive: number;
+  state: 'active' | 'cancelled';
+  seeds: number;
+  duplicates: number;
+  rejected: number;
+  admitted: number;
+  active: number;
+  unadmitted: number;
+  /** Seeds put back in the backlog by `retryFailed` (each admitted again). */
+  retried: number;
+  tokens: number;
+  /** Finished conversations by terminal status. */
+  byStatus: Record<string, number>;
+  /** Finished conversations by stop reason. */
+  byStopReason: Record<string, number>;
+  /** Seeds waiting for admission. */
+  waiting: number;
+}
+
+export interface RejectedLine {
+  line: number;
+  reason: string;
+}
+
+/** The rejected list keeps this many lines; the `rejected` count keeps counting past it. */
+export const REJECTED_KEPT = 10_000;
+
+export class RunStore {
+  constructor(readonly redis: Redis, readonly prefix: string) {}
+
+  keys(runId: string): RunKeys & { seeds: string; admitting: string } {
+    const k = runKeys(this.prefix, runId);
+    return { ...k, seeds: `${k.backlog}:seeds`, admitting: `${k.run}:admitting` };
+  }
+
+  /** Creates the run (true) or, when it exists, updates its `maxActive` if given (false). */
+  async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number): Promise<boolean> {
+    const r = await CREATE_RUN.run(this.redis, [this.keys(runId).run, runsIndexKey(this.prefix)], [
+      runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive),
+    ]);
+    return r === 1;
+  }
+
+  /** Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already. */
+  async addSeeds(runId: string, seeds: [string, string][]): Promise<{ accepted: number; duplicates: number }> {
+    if (!seeds.length) return { accepted: 0, duplicates: 0 };
+    const k = this.keys(runId);
+    const [accepted, duplicates] = (await ADD_SEEDS.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds], seeds.flat())) as [number, number];
+    return { accepted, duplicates };
+  }
+
+  /** Records rejected lines (the list is capped at {@link REJECTED_KEPT}). */
+  async addRejected(runId: string, lines: RejectedLine[]): Promise<void> {
+    if (!lines.length) return;
+    const k = this.keys(runId);
+    await this.redis
+      .multi()
+      .rpush(k.rejected, ...lines.map((l) => JSON.stringify(l)))
+      .ltrim(k.rejected, 0, REJECTED_KEPT - 1)
+      .hincrby(k.run, 'rejected', lines.length)
+      .exec();
+  }
+
+  async rejected(runId: string, limit = 100): Promise<RejectedLine[]> {
+    const raw = await this.redis.lrange(this.keys(runId).rejected, 0, limit - 1);
+    return raw.map((r) => JSON.parse(r) as RejectedLine);
+  }
+
+  /** Claims up to `limit` waiting seeds within the run's free slots: [id, payload] pairs. */
+  async claim(runId: string, limit: number): Promise<[string, string][]> {
+    const k = this.keys(runId);
+    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting], [String(Date.now()), limit])) as string[];
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+    return out;
+  }
+
+  /** Admission of these ids is complete (record created, turn 1 queued). */
+  async admitted(runId: string, ids: string[]): Promise<void> {
+    if (ids.length) await this.redis.hdel(this.keys(runId).admitting, ...ids);
+  }
+
+  /** Claimed seeds whose admission was not completed `olderThanMs` ago (a crash): [id, payload]. */
+  async stranded(runId: string, olderThanMs: number): Promise<[string, string][]> {
+    const all = await this.redis.hgetall(this.keys(runId).admitting);
+    const before = Date.now() - olderThanMs;
+    const out: [string, string][] = [];
+    for (const [id, v] of Object.entries(all)) {
+      const bar = v.indexOf('|');
+      if (Number(v.slice(0, bar)) <= before) out.push([id, v.slice(bar + 1)]);
+    }
+    return out;
+  }
+
+  /** Puts a failed or timed-out conversation's seed back in the backlog (see RETRY); false when it is not one. */
+  async retry(runId: string, id: string, payload: string, recordKeys: [string, string]): Promise<boolean> {
+    const k = this.keys(runId);
+    return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys], [id, payload])) === 1;
+  }
+
+  /** Stops admission and empties the backlog; -1 for an unknown run. */
+  async cancel(runId: string): Promise<number> {
+    const k = this.keys(runId);
+    return (await CANCEL.run(this.redis, [k.run, k.backlog, k.seeds], [String(Date.now())])) as number;
+  }
+
+  async get(runId: string): Promise<RunState | null> {
+    const k = this.keys(runId);
+    const [h, waiting] = await Promise.all([this.redis.hgetall(k.run), this.redis.llen(k.backlog)]);
+    if (!h.id) return null;
+    const num = (f: string) => Number(h[f] ?? 0);
+    const byStatus: Record<string, number> = {};
+    const byStopReason: Record<string, number> = {};
+    for (const [f, v] of Object.entries(h)) {
+      if (f.startsWith('n:')) byStatus[f.slice(2)] = Number(v);
+      else if (f.startsWith('r:')) byStopReason[f.slice(2)] = Number(v);
+    }
+    return {
+      id: h.id, name: h.name ?? '', createdAt: num('createdAt'), updatedAt: num('updatedAt'), maxActive: num('maxActive'),
+      state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
+      admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
+    };
+  }
+
+  /** Run ids, newest first. */
+  async list(limit = 100): Promise<string[]> {
+    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+  }
+
+  /** The admitted conversation ids in admission order, from `start` (inclusive), `count` at most. */
+  async conversations(runId: string, start = 0, count = 1000): Promise<string[]> {
+    return this.redis.zrange(this.keys(runId).conversations, String(start), String(start + count - 1));
+  }
+}
