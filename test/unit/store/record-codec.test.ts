@@ -52,15 +52,6 @@ describe('record codec', () => {
     assert.equal(decodeLegacySettings(JSON.stringify({ ...base }), 'abc').think, undefined);
   });
 
-  it('settings: a run reference (id, seed hash, meta) rides in the steps hash, never in the compact conversation hash', () => {
-    const run = { id: 'run-1', seedHash: 'a'.repeat(64), meta: { source: 'seeds.jsonl', row: 7, tags: ['x'] } };
-    const { conv, steps } = encodeSettingsFields({ ...base, run }, 'abc');
-    assert.equal(Object.values(conv).some((v) => v.includes('run-1')), false);
-    assert.deepEqual(JSON.parse(steps.x!).run, run);
-    assert.deepEqual(roundTrip({ ...base, run }), { ...base, run });
-    assert.equal('run' in roundTrip(base), false, 'a conversation outside a run has none');
-  });
-
   it('local steps: thinking and the prompt-cut flag ride at the end, only when there', () => {
     const ctx = { cloudModel: 'c', localModel: 'qwen3', createdAt: 1_700_000_000_000 };
     const plain = { prompt: 'P', followUp: 'F', model: 'qwen3', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
