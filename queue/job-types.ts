@@ -4,7 +4,7 @@
  * Ids never contain ':' and are never all digits (BullMQ's rules for custom ids).
  */
 import type { JobsOptions } from 'bullmq';
-import type { EmptyAnswerReason } from '../conversation/model';
+import type { EmptyAnswerReason, QualityStopReason } from '../conversation/model';
 
 export const QUEUE_NAMES = {
   cloud: 'cloud',
@@ -24,7 +24,7 @@ export interface TranscriptJobData {
 }
 
 /** What a turn step's job returns (shown in Bull Board): how the step ended. */
-export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason;
+export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason | QualityStopReason;
 
 /** What the transcript job returns: the file written, or 'skipped' for an unknown conversation. */
 export type TranscriptResult = string;

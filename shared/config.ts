@@ -80,6 +80,8 @@ export interface Config {
   metricsPort: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
+  /** PRICES_FILE: model price overrides (cost/price-table.ts). */
+  pricesFile?: string;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -129,6 +131,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
+  { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -280,6 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
+    pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
   };
   return config;
 }
