@@ -8,11 +8,14 @@ import { isTerminal } from '../conversation/model';
 import { writeTranscriptFile } from '../transcript/transcript-file';
 import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
 import { renderTranscriptCsv } from '../transcript/transcript-csv';
+import { loadPriceTable } from '../cost/price-table';
+import { stepCostUsd } from '../cost/conversation-cost';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 
 /** The transcript queue's processor. */
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
+  const prices = deps.prices ?? loadPriceTable(config.pricesFile);
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;
@@ -20,7 +23,7 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     if (!loaded) return 'skipped';
     const { record, turns } = loaded;
     if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
-    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
     if (!isTerminal(record.status)) {

@@ -8,6 +8,7 @@ import { renderTranscriptCsv } from '../../transcript/transcript-csv';
 import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
+import { loadPriceTable } from '../../cost/price-table';
 
 export function conversationRoutes(service: ConversationService, config: Config): Router {
   const router = new Router();
@@ -25,7 +26,7 @@ export function conversationRoutes(service: ConversationService, config: Config)
       ctx.req.once('close', () => ac.abort());
       const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
       const { turns } = await service.get(id);
-      const view = toView(done, turns);
+      const view = toView(done, turns, loadPriceTable(config.pricesFile));
       if (done.status === 'completed') {
         ctx.status = 200;
         ctx.body = toSeedResponse(view);
