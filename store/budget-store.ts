@@ -59,6 +59,8 @@ export interface BudgetState {
  * Returns {1} or {0, budget index (1-based), 'usd'|'tokens'|'price_unknown', limit, spent, reserved}.
  */
 const RESERVE = new RedisScript(`
+-- Integers as text: Lua prints -0 and large numbers (1e+15) in forms HINCRBY refuses.
+local function int(x) return string.format('%d', x) end
 local id, usd, tok, now, exp, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local n = #KEYS / 2
 local live = {}
@@ -76,8 +78,8 @@ for i = 1, n do
     for j = 1, #all, 2 do
       local ru, rt, rx = string.match(all[j + 1], '^(%S+) (%S+) (%S+)$')
       if all[j] == id or tonumber(rx) <= now then
-        redis.call('HINCRBY', b, 'resUsd', -tonumber(ru))
-        redis.call('HINCRBY', b, 'resTokens', -tonumber(rt))
+        redis.call('HINCRBY', b, 'resUsd', int(0 - tonumber(ru)))
+        redis.call('HINCRBY', b, 'resTokens', int(0 - tonumber(rt)))
         redis.call('HDEL', r, all[j])
       end
     end
@@ -96,9 +98,9 @@ end
 for _, i in ipairs(live) do
   local b, r = KEYS[2 * i - 1], KEYS[2 * i]
   local u = math.max(usd, 0)
-  redis.call('HINCRBY', b, 'resUsd', u)
-  redis.call('HINCRBY', b, 'resTokens', tok)
-  redis.call('HSET', r, id, u .. ' ' .. tok .. ' ' .. exp)
+  redis.call('HINCRBY', b, 'resUsd', int(u))
+  redis.call('HINCRBY', b, 'resTokens', int(tok))
+  redis.call('HSET', r, id, int(u) .. ' ' .. int(tok) .. ' ' .. exp)
   local t = redis.call('PTTL', b)
   if t > 0 then redis.call('PEXPIRE', r, t) end
 end
@@ -110,6 +112,7 @@ return {1}
  * Releases the reservation (if it is still there) and adds the real usage to every budget.
  */
 const SETTLE = new RedisScript(`
+local function int(x) return string.format('%d', x) end
 local id, usd, tok = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 for i = 1, #KEYS / 2 do
   local b, r = KEYS[2 * i - 1], KEYS[2 * i]
@@ -117,12 +120,12 @@ for i = 1, #KEYS / 2 do
     local v = redis.call('HGET', r, id)
     if v then
       local ru, rt = string.match(v, '^(%S+) (%S+)')
-      redis.call('HINCRBY', b, 'resUsd', -tonumber(ru))
-      redis.call('HINCRBY', b, 'resTokens', -tonumber(rt))
+      redis.call('HINCRBY', b, 'resUsd', int(0 - tonumber(ru)))
+      redis.call('HINCRBY', b, 'resTokens', int(0 - tonumber(rt)))
       redis.call('HDEL', r, id)
     end
-    redis.call('HINCRBY', b, 'spentUsd', usd)
-    redis.call('HINCRBY', b, 'spentTokens', tok)
+    redis.call('HINCRBY', b, 'spentUsd', int(usd))
+    redis.call('HINCRBY', b, 'spentTokens', int(tok))
   end
 end
 return 1
