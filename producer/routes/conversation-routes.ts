@@ -9,6 +9,7 @@ import { toSeedResponse, toView, type ConversationService } from '../conversatio
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
 import { loadPriceTable } from '../../cost/price-table';
+import { stepCostUsd } from '../../cost/conversation-cost';
 
 export function conversationRoutes(service: ConversationService, config: Config): Router {
   const router = new Router();
@@ -55,7 +56,8 @@ export function conversationRoutes(service: ConversationService, config: Config)
     const { record, turns } = await service.get(ctx.params.id!);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
-    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+    const prices = loadPriceTable(config.pricesFile);
+    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
   });
 
   router.delete('/conversation/:id', async (ctx) => {
