@@ -55,7 +55,9 @@ describe('llmconv CLI', function () {
     const id = stdout.split('\n')[0]!;
     assert.match(id, /^[0-9a-f-]{36}$/);
     assert.match(stderr, new RegExp(`live page:  ${url}/conversations/${id}`));
-    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms\n {4}\[emulated bedrock/);
+    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/);
+    // The step's cost and the conversation's (Claude 3 Haiku is in the shipped price table, the local model costs 0).
+    assert.match(stdout, /\n {2}cost: \$\d+\.\d+ \(cloud \$\d+\.\d+, local \$0\.0000\)\n/);
     assert.match(stdout, /── turn 2 /);
     assert.match(stdout, /\[█{24}\] 2\/2 turns/);
     assert.match(stdout, /✔ completed \(max_turns\) after 2 turn\(s\)/);
