@@ -40,6 +40,8 @@ export interface ConversationView {
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
   /** The conversation's budget and what it has used (absent when it has none). */
   budget?: { usd?: number; tokens?: number; spentUsd: number; spentTokens: number; reservedUsd: number; reservedTokens: number };
+  /** The judge's scores (absent until judged; `unscored` with `error` when no parseable answer came). */
+  judge?: { status: 'scored' | 'unscored'; scores: Record<string, number> | null; model: string; attempts: number; error: string | null; at: string };
 }
 
 /** One entry of `GET /conversations`. */

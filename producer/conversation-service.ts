@@ -5,6 +5,7 @@
 import { DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
 import { conversationCost, stepCostUsd } from '../cost/conversation-cost';
 import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
+import { JudgeStore } from '../store/judge-store';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
@@ -85,6 +86,15 @@ export class ConversationService {
   async view(id: string): Promise<ConversationView> {
     const { record, turns } = await this.get(id);
     const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile));
+    if (this.deps.redis) {
+      const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
+      if (judged) {
+        view.judge = {
+          status: judged.status, scores: judged.scores ?? null, model: judged.model, attempts: judged.attempts,
+          error: judged.error ?? null, at: new Date(judged.at).toISOString(),
+        };
+      }
+    }
     if (record.settings.budget && this.deps.redis) {
       const state = await new BudgetStore(this.deps.redis).state(conversationBudgetKey(this.deps.config.queuePrefix, id));
       view.budget = {

@@ -14,7 +14,7 @@ import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
 
-export const WORKER_ROLES = ['cloud', 'local', 'transcript'] as const;
+export const WORKER_ROLES = ['cloud', 'local', 'transcript', 'judge'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -82,6 +82,8 @@ export interface Config {
   awsCredentialsConfigured: boolean;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
   pricesFile?: string;
+  /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
+  judgeRubricFile?: string;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -108,7 +110,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
   { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },
   { key: 'OUTPUT_DIR', default: './output', accepts: 'directory', description: 'Where transcript CSVs are written.' },
-  { key: 'WORKER_ROLES', default: 'cloud,local,transcript', accepts: 'comma list of cloud, local, transcript', description: 'Roles this worker process runs.' },
+  { key: 'WORKER_ROLES', default: 'cloud,local,transcript', accepts: 'comma list of cloud, local, transcript, judge', description: 'Roles this worker process runs (`judge` scores finished conversations when JUDGE_RUBRIC_FILE is set).' },
   { key: 'CLOUD_CONCURRENCY', default: '8', accepts: 'integer 1-1000', description: 'Concurrent cloud jobs per process.' },
   { key: 'LOCAL_CONCURRENCY', default: '1', accepts: 'integer 1-1000', description: 'Concurrent Ollama jobs per process; match `OLLAMA_NUM_PARALLEL`.' },
   { key: 'TRANSCRIPT_CONCURRENCY', default: '4', accepts: 'integer 1-1000', description: 'Concurrent transcript jobs per process.' },
@@ -284,6 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
+    judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
   };
   return config;
 }

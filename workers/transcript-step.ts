@@ -30,6 +30,8 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
       if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
+    // A finished conversation with at least one answer is judged when a rubric is configured.
+    if (config.judgeRubricFile && turns.some((t) => t.cloud)) await deps.queues.enqueueJudge(id);
     return file;
   };
 }
