@@ -13,7 +13,7 @@ import { judgePrompt, loadRubric, parseScores, type Rubric } from '../judge/rubr
 import { abortScope } from '../providers/abort-scope';
 import type { JudgeJobData, JudgeResult } from '../queue/job-types';
 import { errorMessage, ProviderError } from '../shared/errors';
-import { JudgeStore } from '../store/judge-store';
+import type { JudgeStore } from '../store/judge-store';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 
 /** Output cap of a judging call: the scores JSON and a sentence around it. */
