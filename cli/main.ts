@@ -10,7 +10,29 @@
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
-import { followConversation, type FollowOutput } from './follow';
+import { followConversation, formatUsd, type FollowOutput } from './follow';
+
+/** Seeds from a file: one per line, a JSON object with `initialQuery` (and optional `maxTurns`, `maxTokens`) or plain text. */
+export function parseSeedLines(text: string): (string | { initialQuery: string; maxTurns?: number; maxTokens?: number })[] {
+  const out: (string | { initialQuery: string; maxTurns?: number; maxTokens?: number })[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t) continue;
+    if (t.startsWith('{')) {
+      try {
+        const o = JSON.parse(t) as { initialQuery?: unknown; maxTurns?: unknown; maxTokens?: unknown };
+        if (typeof o.initialQuery === 'string') {
+          out.push({ initialQuery: o.initialQuery, ...(typeof o.maxTurns === 'number' ? { maxTurns: o.maxTurns } : {}), ...(typeof o.maxTokens === 'number' ? { maxTokens: o.maxTokens } : {}) });
+          continue;
+        }
+      } catch {
+        // Not JSON: the line is the question itself.
+      }
+    }
+    out.push(t);
+  }
+  return out;
+}
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -21,6 +43,9 @@ usage:
   llmconv follow <id>                                  live turns and a progress bar until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
+  llmconv estimate <seeds-file> [--turns N] [--max-tokens N]
+                                                       worst-case cost of running the seeds (nothing is spent);
+                                                       the file: one seed per line, JSON {"initialQuery": ...} or plain text
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})
@@ -54,6 +79,7 @@ const CLI_OPTIONS = {
   follow: { type: 'boolean' },
   out: { type: 'string' },
   limit: { type: 'string' },
+  'max-tokens': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -130,6 +156,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const head = ['ID', 'STATUS', 'TURNS', 'CREATED (UTC)', 'QUESTION'];
         const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
         for (const row of [head, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+        return 0;
+      }
+      case 'estimate': {
+        if (args.length !== 1) throw new UsageError('estimate needs the seeds file');
+        const seeds = parseSeedLines(await fs.readFile(args[0]!, 'utf8'));
+        if (seeds.length === 0) throw new UsageError(`${args[0]} holds no seeds (one per line: JSON {"initialQuery": ...} or plain text)`);
+        const turns = positiveInt('turns', values.turns);
+        const maxTokens = positiveInt('max-tokens', values['max-tokens']);
+        const e = await api.estimate({ seeds, ...(turns ? { turns } : {}), ...(maxTokens ? { maxTokens } : {}) });
+        const a = e.assumptions;
+        io.stdout.write(
+          `${e.conversations} conversation(s), up to ${e.calls} model calls (${a.turns} turns, maxTokens ${a.maxTokens}, ${a.contextTurns} turns of history)\n` +
+            `worst case: ${e.inputTokens} input + ${e.outputTokens} output tokens\n` +
+            `cost at most: ${formatUsd(e.totalUsd)} (cloud ${a.cloudModel}: ${formatUsd(e.cloudUsd)}, local ${a.localModel}: ${formatUsd(e.localUsd)})\n` +
+            (e.unpricedModels.length ? `no price for ${e.unpricedModels.join(', ')}: set it in the producer's PRICES_FILE\n` : ''),
+        );
         return 0;
       }
       default:

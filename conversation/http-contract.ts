@@ -85,3 +85,17 @@ export interface EndEventData {
   transcriptUrl: string;
   view: ConversationView;
 }
+
+/** `POST /estimate`: the worst case of running the seeds (every turn, every reply `maxTokens` long). */
+export interface EstimateView {
+  conversations: number;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** USD; null when that side's model has no price (named in `unpricedModels`). */
+  cloudUsd: number | null;
+  localUsd: number | null;
+  totalUsd: number | null;
+  unpricedModels: string[];
+  assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
+}

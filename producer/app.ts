@@ -19,6 +19,7 @@ import { apiKeyAuth } from './api-key-auth';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
+import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Koa {
     healthRoutes(deps.redis, deps.queues),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
+    estimateRoute(deps.config),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

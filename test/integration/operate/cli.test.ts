@@ -108,6 +108,24 @@ describe('llmconv CLI', function () {
     assert.ok(lines.findIndex((l) => l.startsWith(id)) === 1, 'newest first');
   });
 
+  it('estimate prints the worst-case cost of a seeds file, priced by the producer\'s table', async () => {
+    const file = path.join(tmp, 'seeds.jsonl');
+    fs.writeFileSync(file, '{"initialQuery": "abcd"}\n\nplain question here\n');
+    const out = await cli(['estimate', file, '--turns', '2', '--max-tokens', '100', '--url', url]);
+    assert.equal(out.code, 0, out.stderr);
+    // 2 seeds x 2 turns x 2 sides; inputs: cloud 4 + 300 and 19 + 300, local 100 + 300 twice; outputs 100 per call.
+    assert.match(out.stdout, /^2 conversation\(s\), up to 8 model calls \(2 turns, maxTokens 100, 3 turns of history\)\n/);
+    assert.match(out.stdout, /worst case: 1423 input \+ 800 output tokens\n/);
+    const haiku = { in: 0.00025, out: 0.00125 };
+    const cloudUsd = (623 * haiku.in + 400 * haiku.out) / 1000;
+    assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud anthropic\\.claude-3-haiku-20240307-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
+    const empty = path.join(tmp, 'empty.jsonl');
+    fs.writeFileSync(empty, '\n');
+    const none = await cli(['estimate', empty, '--url', url]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /holds no seeds/);
+  });
+
   it('explains usage errors (exit 2) and request errors (exit 1)', async () => {
     for (const args of [['frobnicate'], ['submit'], ['submit', 'q', '--turns', 'abc'], ['follow'], ['list', '--bogus'], []]) {
       const out = await cli([...args, '--url', url]);
