@@ -19,6 +19,7 @@ import { callCostUsd, type PriceTable } from '../cost/price-table';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
+import { defaultMaxTokensFor } from '../shared/model-limits';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
 
 export const MESSAGE_OVERHEAD = 16;
@@ -65,9 +66,10 @@ export class BudgetGate {
   async reserve(job: Job, record: ConversationRecord, side: Side, call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>): Promise<GateResult> {
     const scopes = this.scopes(record);
     if (scopes.length === 0) return { ok: true };
-    const maxTokens = record.settings.maxTokens ?? this.config.defaultMaxTokens;
-    const input = inputTokensBound(call);
     const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
+    // What the Lambda would send anyway (DEFAULT_MAX_TOKENS lowered to the model's cap), now explicit.
+    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? defaultMaxTokensFor(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
+    const input = inputTokensBound(call);
     const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
     const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
     const id = `${job.id}:${job.attemptsMade + 1}:${randomUUID().slice(0, 8)}`;
