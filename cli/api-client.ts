@@ -7,7 +7,7 @@
  * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
  * for await (const ev of api.events(conversationId)) console.log(ev.event);
  */
-import type { ConversationSummary, ConversationView } from '../conversation/http-contract';
+import type { ConversationSummary, ConversationView, EstimateView } from '../conversation/http-contract';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface ApiClientOptions {
@@ -60,6 +60,11 @@ export class ApiClient {
   async list(limit = 20): Promise<ConversationSummary[]> {
     const res = await this.request('GET', `/conversations?limit=${limit}`);
     return ((await res.json()) as { conversations: ConversationSummary[] }).conversations;
+  }
+
+  /** The worst-case cost of running `body.seeds` (`POST /estimate`). */
+  async estimate(body: Record<string, unknown>): Promise<EstimateView> {
+    return (await this.request('POST', '/estimate', body)).json() as Promise<EstimateView>;
   }
 
   async transcript(id: string): Promise<string> {

@@ -62,7 +62,8 @@ export async function followConversation(api: ApiClient, id: string, out: Follow
     if (seen.has(key)) return;
     seen.add(key);
     clearBar();
-    const stats = `${d.model} · ${d.inputTokens} in / ${d.outputTokens} out tokens · ${d.latencyMs} ms`;
+    const cost = d.costUsd === undefined ? '' : ` · ${formatUsd(d.costUsd)}`;
+    const stats = `${d.model} · ${d.inputTokens} in / ${d.outputTokens} out tokens · ${d.latencyMs} ms${cost}`;
     if (d.side === 'cloud') {
       out.write(`\n── turn ${d.turn} ${'─'.repeat(40)}\n`);
       if (d.turn === 1 && d.question) out.write(`  question\n${indent(d.question)}\n`);
@@ -110,6 +111,7 @@ export async function followConversation(api: ApiClient, id: string, out: Follow
           const mark = end.status === 'completed' ? '✔' : '✖';
           out.write(`\n${renderProgressBar(completed(), maxTurns)}\n`);
           out.write(`${mark} ${end.status}${end.stopReason ? ` (${end.stopReason})` : ''} after ${completed()} turn(s)${end.error ? `: ${end.error}` : ''}\n`);
+          if (end.view.cost) out.write(`  cost: ${formatUsd(end.view.cost.totalUsd)} (cloud ${formatUsd(end.view.cost.cloudUsd)}, local ${formatUsd(end.view.cost.localUsd)})${end.view.cost.unpricedModels.length ? `; no price for ${end.view.cost.unpricedModels.join(', ')}` : ''}\n`);
           out.write(`  transcript: ${api.link(end.transcriptUrl)}\n`);
           return {
             conversationId: id, status: end.status, stopReason: end.stopReason, error: end.error,
@@ -129,4 +131,9 @@ export async function followConversation(api: ApiClient, id: string, out: Follow
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 5000);
   }
+}
+
+/** USD for people: "$0.000123", or "cost unknown" when the model has no price. */
+export function formatUsd(usd: number | null): string {
+  return usd === null ? 'cost unknown' : `$${usd.toFixed(usd !== 0 && usd < 0.01 ? 6 : 4)}`;
 }

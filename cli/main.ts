@@ -12,9 +12,31 @@ import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
 import { exportCommand } from './export-command';
-import { followConversation, type FollowOutput } from './follow';
 import { RunClient } from './run-client';
 import { runCommand, runsCommand } from './run-commands';
+import { followConversation, formatUsd, type FollowOutput } from './follow';
+
+/** Seeds from a file: one per line, a JSON object with `initialQuery` (and optional `maxTurns`, `maxTokens`) or plain text. */
+export function parseSeedLines(text: string): (string | { initialQuery: string; maxTurns?: number; maxTokens?: number })[] {
+  const out: (string | { initialQuery: string; maxTurns?: number; maxTokens?: number })[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t) continue;
+    if (t.startsWith('{')) {
+      try {
+        const o = JSON.parse(t) as { initialQuery?: unknown; maxTurns?: unknown; maxTokens?: unknown };
+        if (typeof o.initialQuery === 'string') {
+          out.push({ initialQuery: o.initialQuery, ...(typeof o.maxTurns === 'number' ? { maxTurns: o.maxTurns } : {}), ...(typeof o.maxTokens === 'number' ? { maxTokens: o.maxTokens } : {}) });
+          continue;
+        }
+      } catch {
+        // Not JSON: the line is the question itself.
+      }
+    }
+    out.push(t);
+  }
+  return out;
+}
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -30,11 +52,15 @@ usage:
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
-              [--run ID] [--retry-failed] [--options '<json>'] [--follow]
+              [--run ID] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
                                                        upload a seed file as a run (prints its id);
                                                        --run appends to (or creates) run ID;
-                                                       --retry-failed re-runs its failed conversations
+                                                       --retry-failed re-runs its failed conversations;
+                                                       --dry-run prints the worst-case cost instead
   llmconv runs [--limit N]                             runs and their progress
+  llmconv estimate <seeds-file> [--turns N] [--max-tokens N]
+                                                       worst-case cost of running the seeds (nothing is spent);
+                                                       the file: one seed per line, JSON {"initialQuery": ...} or plain text
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})
@@ -73,6 +99,8 @@ const CLI_OPTIONS = {
   run: { type: 'string' },
   options: { type: 'string' },
   'retry-failed': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'max-tokens': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   format: { type: 'string' },
   assistant: { type: 'string' },
@@ -117,6 +145,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return end.status === 'completed' ? 0 : 3;
     };
 
+    /** The worst-case cost of a seed file (`estimate`, `run --dry-run`): nothing is spent. */
+    const estimate = async (file: string): Promise<number> => {
+      const seeds = parseSeedLines(await fs.readFile(file, 'utf8'));
+      if (seeds.length === 0) throw new UsageError(`${file} holds no seeds (one per line: JSON {"initialQuery": ...} or plain text)`);
+      const turns = positiveInt('turns', values.turns);
+      const maxTokens = positiveInt('max-tokens', values['max-tokens']);
+      const e = await api.estimate({ seeds, ...(turns ? { turns } : {}), ...(maxTokens ? { maxTokens } : {}) });
+      const a = e.assumptions;
+      io.stdout.write(
+        `${e.conversations} conversation(s), up to ${e.calls} model calls (${a.turns} turns, maxTokens ${a.maxTokens}, ${a.contextTurns} turns of history)\n` +
+          `worst case: ${e.inputTokens} input + ${e.outputTokens} output tokens\n` +
+          `cost at most: ${formatUsd(e.totalUsd)} (cloud ${a.cloudModel}: ${formatUsd(e.cloudUsd)}, local ${a.localModel}: ${formatUsd(e.localUsd)})\n` +
+          (e.unpricedModels.length ? `no price for ${e.unpricedModels.join(', ')}: set it in the producer's PRICES_FILE\n` : ''),
+      );
+      return 0;
+    };
     switch (command) {
       case 'submit': {
         if (args.length !== 1 || !args[0]!.trim()) throw new UsageError('submit needs the opening question as one argument (quote it)');
@@ -168,6 +212,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const runs = new RunClient({ url, apiKey, fetch: io.fetch });
         if (command === 'runs') return await runsCommand(runs, positiveInt('limit', values.limit) ?? 20, io.stdout);
         if (args.length !== 1) throw new UsageError('run needs exactly one seed file (.jsonl, .txt or .csv)');
+        // --dry-run: what the run would cost at most, from the price table; nothing is submitted.
+        if (values['dry-run']) return await estimate(args[0]!);
         let options: Record<string, unknown> | undefined;
         if (values.options !== undefined) {
           try {
@@ -183,6 +229,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           turns: positiveInt('turns', values.turns), maxActive: positiveInt('max-active', values['max-active']), name: values.name,
           runId: values.run, retryFailed: values['retry-failed'], options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
         }, io.stdout, io.stderr);
+      }
+      case 'estimate': {
+        if (args.length !== 1) throw new UsageError('estimate needs the seeds file');
+        return await estimate(args[0]!);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);

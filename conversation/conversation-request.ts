@@ -9,6 +9,7 @@ import { ValidationError } from '../shared/errors';
 import { maxTokensProblem } from '../shared/model-limits';
 import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES } from './templates';
+import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
 
 const modelId = z.string().trim().min(1).max(256).regex(/^[A-Za-z0-9._:/@+-]+$/, 'model ids use letters, digits and . _ : / @ + -');
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
@@ -34,6 +35,19 @@ export const conversationRequestSchema = z.strictObject({
     })
     .optional(),
   systemPrompts: z.strictObject({ cloud: text(8000).optional(), local: text(8000).optional() }).optional(),
+  /** A cap on what the conversation may spend (README, "Budgets"). */
+  budget: z
+    .strictObject({ usd: z.number().positive().max(1_000_000).optional(), tokens: z.number().int().positive().max(1e12).optional() })
+    .refine((b) => b.usd !== undefined || b.tokens !== undefined, 'give "usd" and/or "tokens"')
+    .optional(),
+  /** Quality gates (README, "Quality gates"); each is off unless given. */
+  quality: z
+    .strictObject({
+      repetition: z.strictObject({ threshold: z.number().gt(0).max(1).optional() }).optional(),
+      degenerate: z.union([z.boolean(), z.strictObject({ refusals: z.array(text(200).refine((s) => s.trim().length > 0, 'must not be empty')).min(1).max(100) })]).optional(),
+      maxTokensTotal: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
@@ -84,7 +98,18 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
       nextQuery: b.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,
     },
     systemPrompts: { cloud: b.systemPrompts?.cloud, local: b.systemPrompts?.local },
+    ...(b.budget ? { budget: b.budget } : {}),
+    ...(b.quality ? { quality: qualityOf(b.quality) } : {}),
   };
+}
+
+/** The quality settings with the repetition threshold defaulted; gates given as false are left out. */
+function qualityOf(q: NonNullable<ConversationRequest['quality']>): NonNullable<ConversationSettings['quality']> {
+  const out: NonNullable<ConversationSettings['quality']> = {};
+  if (q.repetition) out.repetition = { threshold: q.repetition.threshold ?? DEFAULT_REPETITION_THRESHOLD };
+  if (q.degenerate) out.degenerate = q.degenerate;
+  if (q.maxTokensTotal !== undefined) out.maxTokensTotal = q.maxTokensTotal;
+  return out;
 }
 
 export const generateRequestSchema = z.strictObject({

@@ -13,8 +13,9 @@ export interface TurnView {
   cloudResponse: string | null;
   ollamaResponse: string | null;
   processingTimeMs: number | null;
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean } | null;
+  /** `costUsd`: by the price table; null when the model has no price (unknown, never guessed). */
+  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null } | null;
+  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; thinking?: string; promptTruncated?: boolean } | null;
 }
 
 /** `GET /conversation/:id` (and the `end` event's `view`). */
@@ -35,6 +36,12 @@ export interface ConversationView {
   transcriptFile: string | null;
   turns: TurnView[];
   totals: { cloudInputTokens: number; cloudOutputTokens: number; localInputTokens: number; localOutputTokens: number; cloudLatencyMs: number; localLatencyMs: number };
+  /** USD by the price table; a sum is null when a step's model has no price (named in `unpricedModels`). */
+  cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
+  /** The conversation's budget and what it has used (absent when it has none). */
+  budget?: { usd?: number; tokens?: number; spentUsd: number; spentTokens: number; reservedUsd: number; reservedTokens: number };
+  /** The judge's scores (absent until judged; `unscored` with `error` when no parseable answer came). */
+  judge?: { status: 'scored' | 'unscored'; scores: Record<string, number> | null; model: string; attempts: number; error: string | null; at: string };
 }
 
 /** One entry of `GET /conversations`. */
@@ -64,6 +71,8 @@ export interface StepEventData {
   outputTokens: number;
   latencyMs: number;
   stopReason: string;
+  /** USD by the price table; null when the model has no price. */
+  costUsd?: number | null;
   at: string;
 }
 
@@ -144,4 +153,18 @@ export interface RunConversationsPage {
   conversations: { conversationId: string; status: string; stopReason: string | null; seedHash: string | null; statusUrl: string }[];
   /** The next page, when this one is full. */
   next?: string;
+}
+
+/** `POST /estimate`: the worst case of running the seeds (every turn, every reply `maxTokens` long). */
+export interface EstimateView {
+  conversations: number;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** USD; null when that side's model has no price (named in `unpricedModels`). */
+  cloudUsd: number | null;
+  localUsd: number | null;
+  totalUsd: number | null;
+  unpricedModels: string[];
+  assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
 }

@@ -27,7 +27,28 @@ export type StopReason =
   | 'retries_exhausted'
   | 'stalled'
   | 'internal_error'
+  | 'budget_exhausted'
+  | QualityStopReason
   | EmptyAnswerReason;
+
+/** The quality gates' stop reasons (conversation/quality-rules.ts). */
+export type QualityStopReason = 'repetition' | 'degenerate' | 'max_tokens_total';
+
+/** A spending cap: USD (priced by the price table) and/or tokens (input + output, both sides). */
+export interface Budget {
+  usd?: number;
+  tokens?: number;
+}
+
+/** The quality gates of a conversation; each is off unless given (conversation/quality-rules.ts). */
+export interface QualitySettings {
+  /** Stop when a reply's word 3-gram Jaccard similarity to an earlier reply of its side, or to its prompt, is ≥ threshold. */
+  repetition?: { threshold: number };
+  /** Stop on an empty reply, a refusal (the default list, or the given phrases), or a reply that is only the template. */
+  degenerate?: boolean | { refusals: string[] };
+  /** Stop once the conversation's input + output tokens reach this. */
+  maxTokensTotal?: number;
+}
 
 /**
  * Why a model answered without usable text (HTTP 200, nothing to send back as history): Converse's
@@ -66,6 +87,10 @@ export interface ConversationSettings {
   systemPrompts: { cloud?: string; local?: string };
   /** The run this conversation belongs to (absent for a single `POST /conversation`). */
   run?: RunRef;
+  /** The conversation's own budget (absent: none; a run's budget may still apply). */
+  budget?: Budget;
+  /** Quality gates (absent: none). */
+  quality?: QualitySettings;
 }
 
 export interface ConversationRecord {

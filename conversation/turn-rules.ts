@@ -2,7 +2,8 @@
  * The conversation's turn logic as pure functions: which question a turn asks, which history each
  * model sees, how the follow-up prompt is built, and when the chain stops.
  */
-import type { ConversationSettings, EmptyAnswerReason, Side, StopReason, TurnRecord } from './model';
+import type { ConversationSettings, EmptyAnswerReason, QualityStopReason, Side, StopReason, TurnRecord } from './model';
+import { type QualityObservation, qualityStop } from './quality-rules';
 import type { ChatTurn } from '../providers/llm-provider';
 import { renderTemplate } from './templates';
 
@@ -60,7 +61,7 @@ export function emptyAnswerReason(reply: { text: string; stopReason?: string }):
 /** What follows a recorded step: the next step to queue, or the chain's normal end. */
 export type NextStep =
   | { kind: 'step'; side: Side; turn: number }
-  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase'> | EmptyAnswerReason };
+  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase'> | EmptyAnswerReason | QualityStopReason };
 
 /**
  * The one place that decides what comes after `side`'s step of `turn` recorded `text`:
@@ -68,16 +69,46 @@ export type NextStep =
  *    guardrail, empty; `stopReason` is the model's own) or holds the stop phrase, else the local
  *    step of the same turn;
  *  - after the local follow-up: a stop at `maxTurns` or when it holds the stop phrase, else the
- *    cloud step of the next turn.
+ *    cloud step of the next turn;
+ *  - either side: a stop when a quality gate of `settings.quality` trips on the reply
+ *    (conversation/quality-rules.ts, read with `seen`: the prompt, earlier replies, token total).
  * A stop is completed by the transcript step.
  */
-export function nextAfter(side: Side, turn: number, text: string, settings: Pick<ConversationSettings, 'maxTurns' | 'stopPhrase'>, stopReason?: string): NextStep {
+export function nextAfter(
+  side: Side,
+  turn: number,
+  text: string,
+  settings: Pick<ConversationSettings, 'maxTurns' | 'stopPhrase' | 'quality'>,
+  stopReason?: string,
+  seen?: QualityObservation,
+): NextStep {
+  const gate = () => (seen ? qualityStop(text, settings.quality, seen) : undefined);
   if (side === 'cloud') {
     const unusable = emptyAnswerReason({ text, stopReason });
     if (unusable) return { kind: 'stop', reason: unusable };
-    return hitsStopPhrase(text, settings.stopPhrase) ? { kind: 'stop', reason: 'stop_phrase' } : { kind: 'step', side: 'local', turn };
+    if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
+    const bad = gate();
+    return bad ? { kind: 'stop', reason: bad } : { kind: 'step', side: 'local', turn };
   }
   if (turn >= settings.maxTurns) return { kind: 'stop', reason: 'max_turns' };
   if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
-  return { kind: 'step', side: 'cloud', turn: turn + 1 };
+  const bad = gate();
+  return bad ? { kind: 'stop', reason: bad } : { kind: 'step', side: 'cloud', turn: turn + 1 };
+}
+
+/**
+ * What the quality gates read for `side`'s reply of `turn`: its prompt, the same side's earlier
+ * replies in `turns`, the template its prompt came from, and the tokens of every step in `turns`.
+ */
+export function qualityObservation(side: Side, turn: number, prompt: string, turns: TurnRecord[], settings: Pick<ConversationSettings, 'templates'>): QualityObservation {
+  const earlier: string[] = [];
+  let tokensTotal = 0;
+  for (const t of [...turns].sort((a, b) => a.turn - b.turn)) {
+    for (const step of [t.cloud, t.local]) if (step) tokensTotal += step.inputTokens + step.outputTokens;
+    if (t.turn >= turn) continue;
+    const reply = side === 'cloud' ? t.cloud?.answer : t.local?.followUp;
+    if (reply !== undefined) earlier.push(reply);
+  }
+  const template = side === 'local' ? settings.templates.followUp : turn > 1 ? settings.templates.nextQuery : undefined;
+  return { prompt, earlier, template, tokensTotal };
 }

@@ -85,6 +85,8 @@ const QUESTIONS = [
  * `[emulated bedrock m] You asked: "What is Redis?". In short, ... (ref 1a2b3c4d)`.
  */
 export function bedrockReply(model: string, question: string): string {
+  const marked = markedReply('bedrock', model, question);
+  if (marked !== undefined) return marked;
   const h = fnv1a(`${model}\n${question}`);
   const ref = h.toString(16).padStart(8, '0');
   return `[emulated bedrock ${model}] You asked: "${quote(question, 16)}". ${pick(ANSWERS, h)} ${pick(DETAILS, h >>> 8)} (ref ${ref})`;
@@ -96,6 +98,44 @@ export function bedrockReply(model: string, question: string): string {
  * `temperature` (when not 0) is part of the seed: same input and temperature, same reply.
  */
 export function ollamaReply(model: string, prompt: string, temperature = 0): string {
+  const marked = markedReply('ollama', model, prompt);
+  if (marked !== undefined) return marked;
   const h = fnv1a(`${model}\n${prompt}${temperature ? `\n${temperature}` : ''}`);
   return `[emulated ollama ${model}] ${pick(OPENERS, h)} "${quote(prompt, 12)}", ${pick(QUESTIONS, h >>> 8)}`;
+}
+
+/** Reply markers: a prompt holding one gets a reply that exhibits a quality problem (emulators/README.md). */
+export const REPLY_MARKERS = { refuse: '[emulate:refuse]', repeat: '[emulate:repeat]', judgeGarbage: '[emulate:judge-garbage]' } as const;
+
+/** The answer format the judge appends to its prompt (judge/rubric.ts, answerFormat). */
+const JUDGE_FORMAT = /Answer with only this JSON: \{"scores": \{(.*)\}\}\s*$/;
+
+/**
+ * A judging prompt's answer: `{"scores": {...}}` with a score per criterion named in the answer
+ * format, picked by hash within its range (same prompt, same scores); prose without JSON when the
+ * prompt holds `[emulate:judge-garbage]`. Undefined for any other prompt.
+ */
+function judgeReply(model: string, prompt: string): string | undefined {
+  const format = JUDGE_FORMAT.exec(prompt);
+  if (!format) return undefined;
+  if (prompt.includes(REPLY_MARKERS.judgeGarbage)) return 'Overall I found the conversation rather pleasant, with a few rough edges.';
+  const scores: Record<string, number> = {};
+  for (const m of format[1]!.matchAll(/"([A-Za-z][\w-]*)": <integer (-?\d+)-(-?\d+)>/g)) {
+    const [min, max] = [Number(m[2]), Number(m[3])];
+    scores[m[1]!] = min + (fnv1a(`${model}\n${m[1]}\n${prompt}`) % (max - min + 1));
+  }
+  return `Here is my assessment.\n${JSON.stringify({ scores })}`;
+}
+
+/**
+ * The reply a marked prompt gets, or undefined: `[emulate:refuse]` → a refusal (no tag, as a
+ * model's own refusal reads); `[emulate:repeat]` → the same sentence whatever else the prompt
+ * says, so a conversation whose templates carry the marker repeats itself turn after turn.
+ */
+function markedReply(service: 'bedrock' | 'ollama', model: string, prompt: string): string | undefined {
+  const judged = judgeReply(model, prompt);
+  if (judged !== undefined) return judged;
+  if (prompt.includes(REPLY_MARKERS.refuse)) return "I'm sorry, but I can't help with that request.";
+  if (prompt.includes(REPLY_MARKERS.repeat)) return `[emulated ${service} ${model}] As I said before, the answer stays the same whatever the question is.`;
+  return undefined;
 }

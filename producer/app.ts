@@ -19,6 +19,7 @@ import { apiKeyAuth } from './api-key-auth';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
+import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 import { runsExportRoutes } from './routes/runs-export-route';
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Koa {
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),
     runsRoutes(new RunService(deps), deps.config),
+    estimateRoute(deps.config),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

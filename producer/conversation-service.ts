@@ -2,6 +2,10 @@
  * The producer's framework-free core: submit, inspect, cancel and wait for conversations. Koa
  * routes are thin wrappers around these functions.
  */
+import { DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
+import { conversationCost, stepCostUsd } from '../cost/conversation-cost';
+import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
+import { JudgeStore } from '../store/judge-store';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
@@ -81,7 +85,25 @@ export class ConversationService {
 
   async view(id: string): Promise<ConversationView> {
     const { record, turns } = await this.get(id);
-    return toView(record, turns);
+    const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile));
+    if (this.deps.redis) {
+      const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
+      if (judged) {
+        view.judge = {
+          status: judged.status, scores: judged.scores ?? null, model: judged.model, attempts: judged.attempts,
+          error: judged.error ?? null, at: new Date(judged.at).toISOString(),
+        };
+      }
+    }
+    if (record.settings.budget && this.deps.redis) {
+      const state = await new BudgetStore(this.deps.redis).state(conversationBudgetKey(this.deps.config.queuePrefix, id));
+      view.budget = {
+        ...record.settings.budget,
+        spentUsd: (state?.spentUsdNano ?? 0) / 1e9, spentTokens: state?.spentTokens ?? 0,
+        reservedUsd: (state?.reservedUsdNano ?? 0) / 1e9, reservedTokens: state?.reservedTokens ?? 0,
+      };
+    }
+    return view;
   }
 
   /** Cancels a running conversation; in-flight calls are aborted by the workers' listeners. */
@@ -107,7 +129,8 @@ export class ConversationService {
   }
 }
 
-export function toView(record: ConversationRecord, turns: TurnRecord[]): ConversationView {
+/** The API's view of a conversation; costs by `prices` (the shipped table unless given). */
+export function toView(record: ConversationRecord, turns: TurnRecord[], prices: PriceTable = DEFAULT_PRICES): ConversationView {
   const totals = { cloudInputTokens: 0, cloudOutputTokens: 0, localInputTokens: 0, localOutputTokens: 0, cloudLatencyMs: 0, localLatencyMs: 0 };
   const views: TurnView[] = turns.filter((t) => t.cloud).map((t) => {
     const c = t.cloud!;
@@ -127,10 +150,10 @@ export function toView(record: ConversationRecord, turns: TurnRecord[]): Convers
       cloudResponse: c.answer,
       ollamaResponse: l?.followUp ?? null,
       processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
-      cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason },
+      cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason, costUsd: stepCostUsd('cloud', c, prices) },
       local: l
         ? {
-          model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason,
+          model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason, costUsd: stepCostUsd('local', l, prices),
           ...(l.thinking ? { thinking: l.thinking } : {}), ...(l.promptTruncated ? { promptTruncated: true } : {}),
         }
         : null,
@@ -154,6 +177,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[]): Convers
     transcriptFile: record.transcriptPath ?? null,
     turns: views,
     totals,
+    cost: conversationCost(turns, prices),
   };
 }
 

@@ -26,6 +26,7 @@ import { conversationPageRoute } from './routes/conversation-page';
 import { conversationsListRoute } from './routes/conversations-list-route';
 import { eventsRoute } from './routes/events-route';
 import { metricsRoute } from './routes/metrics-route';
+import { loadPriceTable } from '../cost/price-table';
 
 export interface OperatorSurfaceOptions {
   config: Config;
@@ -99,7 +100,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal }),
+      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],

@@ -4,12 +4,13 @@
  * Ids never contain ':' and are never all digits (BullMQ's rules for custom ids).
  */
 import type { JobsOptions } from 'bullmq';
-import type { EmptyAnswerReason } from '../conversation/model';
+import type { EmptyAnswerReason, QualityStopReason } from '../conversation/model';
 
 export const QUEUE_NAMES = {
   cloud: 'cloud',
   local: 'local',
   transcript: 'transcript',
+  judge: 'judge',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -23,8 +24,16 @@ export interface TranscriptJobData {
   conversationId: string;
 }
 
+/** Payload of the judge step: the finished conversation to score. */
+export interface JudgeJobData {
+  conversationId: string;
+}
+
+/** What the judge job returns: scored, unscored, or skipped (unknown conversation, no rubric). */
+export type JudgeResult = 'scored' | 'unscored' | 'skipped';
+
 /** What a turn step's job returns (shown in Bull Board): how the step ended. */
-export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason;
+export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason | QualityStopReason;
 
 /** What the transcript job returns: the file written, or 'skipped' for an unknown conversation. */
 export type TranscriptResult = string;
@@ -33,6 +42,7 @@ export const jobIds = {
   cloud: (conversationId: string, turn: number) => `${conversationId}-cloud-${turn}`,
   local: (conversationId: string, turn: number) => `${conversationId}-local-${turn}`,
   transcript: (conversationId: string) => `${conversationId}-transcript`,
+  judge: (conversationId: string) => `${conversationId}-judge`,
 };
 
 /** Job options shared by all steps: retries with exponential backoff and jitter, tidy retention. */

@@ -6,7 +6,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Side } from '../conversation/model';
 import type { Config } from '../shared/config';
-import { jobIds, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from './job-types';
+import { jobIds, type JudgeJobData, type JudgeResult, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from './job-types';
 
 export interface PipelineQueuesOptions {
   prefix: string;
@@ -25,6 +25,7 @@ export class PipelineQueues {
   readonly cloud: Queue<TurnJobData, TurnStepResult, 'cloud'>;
   readonly local: Queue<TurnJobData, TurnStepResult, 'local'>;
   readonly transcript: Queue<TranscriptJobData, TranscriptResult, 'transcript'>;
+  readonly judge: Queue<JudgeJobData, JudgeResult, 'judge'>;
   private readonly jobOpts;
 
   /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
@@ -39,13 +40,14 @@ export class PipelineQueues {
     this.cloud = new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base);
     this.local = new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base);
     this.transcript = new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base);
+    this.judge = new Queue<JudgeJobData, JudgeResult, 'judge'>(QUEUE_NAMES.judge, base);
     const onError = opts.onError ?? (() => undefined);
     for (const q of this.all) q.on('error', (err: Error) => onError(err, q.name));
     this.jobOpts = stepJobOptions(opts);
   }
 
   get all(): Queue[] {
-    return [this.cloud, this.local, this.transcript] as Queue[];
+    return [this.cloud, this.local, this.transcript, this.judge] as Queue[];
   }
 
   async enqueueCloud(conversationId: string, turn: number): Promise<void> {
@@ -63,6 +65,11 @@ export class PipelineQueues {
 
   async enqueueTranscript(conversationId: string): Promise<void> {
     await this.transcript.add('transcript', { conversationId }, { ...this.jobOpts, jobId: jobIds.transcript(conversationId) });
+  }
+
+  /** The judge step of a finished conversation (its own retries are inside the step: one attempt here). */
+  async enqueueJudge(conversationId: string): Promise<void> {
+    await this.judge.add('judge', { conversationId }, { ...this.jobOpts, attempts: 1, jobId: jobIds.judge(conversationId) });
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
 
-export const WORKER_ROLES = ['cloud', 'local', 'transcript'] as const;
+export const WORKER_ROLES = ['cloud', 'local', 'transcript', 'judge'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -83,6 +83,10 @@ export interface Config {
   runMaxBodyBytes: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
+  /** PRICES_FILE: model price overrides (cost/price-table.ts). */
+  pricesFile?: string;
+  /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
+  judgeRubricFile?: string;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -109,7 +113,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
   { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },
   { key: 'OUTPUT_DIR', default: './output', accepts: 'directory', description: 'Where transcript CSVs are written.' },
-  { key: 'WORKER_ROLES', default: 'cloud,local,transcript', accepts: 'comma list of cloud, local, transcript', description: 'Roles this worker process runs.' },
+  { key: 'WORKER_ROLES', default: 'cloud,local,transcript', accepts: 'comma list of cloud, local, transcript, judge', description: 'Roles this worker process runs (`judge` scores finished conversations when JUDGE_RUBRIC_FILE is set).' },
   { key: 'CLOUD_CONCURRENCY', default: '8', accepts: 'integer 1-1000', description: 'Concurrent cloud jobs per process.' },
   { key: 'LOCAL_CONCURRENCY', default: '1', accepts: 'integer 1-1000', description: 'Concurrent Ollama jobs per process; match `OLLAMA_NUM_PARALLEL`.' },
   { key: 'TRANSCRIPT_CONCURRENCY', default: '4', accepts: 'integer 1-1000', description: 'Concurrent transcript jobs per process.' },
@@ -135,6 +139,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RUN_MAX_ACTIVE', default: '100', accepts: 'integer > 0', description: 'A run\'s default `maxActive`: how many of its conversations are in flight at once; the rest wait in its backlog.' },
   { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
   { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
+  { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -289,6 +294,8 @@ export function loadConfig(env: Env = process.env): Config {
     runMaxLineBytes: r.int('RUN_MAX_LINE_BYTES', 1),
     runMaxBodyBytes: r.int('RUN_MAX_BODY_BYTES', 1),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
+    pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
+    judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
   };
   return config;
 }

@@ -33,6 +33,7 @@ export interface CountableQueue {
 export interface MetricHooks {
   onCall(side: 'cloud' | 'local', model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
   onCallError(side: 'cloud' | 'local', errorClass: string): void;
+  onCost(side: 'cloud' | 'local', model: string, usd: number): void;
   onTerminal(status: string, reason: string): void;
 }
 
@@ -57,6 +58,7 @@ export class PipelineMetrics {
   readonly turnLatency: Histogram<'side' | 'model'>;
   readonly llmErrors: Counter<'side' | 'class'>;
   readonly tokens: Counter<'side' | 'model' | 'direction'>;
+  readonly cost: Counter<'side' | 'model'>;
   readonly conversations: Counter<'status' | 'reason'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly collectErrors: Counter<'source'>;
@@ -89,6 +91,12 @@ export class PipelineMetrics {
       name: `${prefix}llm_tokens_total`,
       help: 'Tokens sent to (direction="in") and received from (direction="out") the models.',
       labelNames: ['side', 'model', 'direction'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: `${prefix}llm_cost_usd_total`,
+      help: 'What the model calls cost in USD by the price table (models without a price are not counted).',
+      labelNames: ['side', 'model'],
       registers,
     });
     this.conversations = new Counter({
@@ -150,6 +158,7 @@ export class PipelineMetrics {
         this.tokens.inc({ side, model, direction: 'out' }, outputTokens);
       },
       onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
+      onCost: (side, model, usd) => this.cost.inc({ side, model }, usd),
       onTerminal: (status, reason) => this.conversations.inc({ status, reason }),
     };
   }
@@ -171,6 +180,7 @@ export class PipelineMetrics {
     return {
       onCall: (...a) => { mine.onCall(...a); other.onCall?.(...a); },
       onCallError: (...a) => { mine.onCallError(...a); other.onCallError?.(...a); },
+      onCost: (...a) => { mine.onCost(...a); other.onCost?.(...a); },
       onTerminal: (...a) => { mine.onTerminal(...a); other.onTerminal?.(...a); },
     };
   }

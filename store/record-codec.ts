@@ -5,10 +5,10 @@
  * encoding (listpack: every value ≤ 64 bytes) and puts every text in the steps hash:
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
- *                      temperature, maxTokens, stopPhrase, outputFile, think only when given); the
- *                      transcript as `<dir id>/<name>` (name empty when it is `outputFile`);
- *                      `run` and `seed` (the run id and seed hash) only for a run's conversation
- *   steps hash         `q` the initial query, `x` templates and system prompts (JSON, only when
+ *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens
+ *                      only when given); the transcript as `<dir id>/<name>` (name empty when it is
+ *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation
+ *   steps hash         `q` the initial query, `x` templates, system prompts and quality gates (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -55,6 +55,8 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.maxTokens !== undefined) conv.maxTokens = String(s.maxTokens);
   if (s.stopPhrase !== undefined) conv.stopPhrase = s.stopPhrase;
   if (s.think) conv.think = '1';
+  if (s.budget?.usd !== undefined) conv.budgetUsd = String(s.budget.usd);
+  if (s.budget?.tokens !== undefined) conv.budgetTokens = String(s.budget.tokens);
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
   if (s.run) {
     conv.run = s.run.id;
@@ -63,19 +65,20 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   const steps: Record<string, string> = { q: s.initialQuery };
   // The seed's meta can be long: with the texts, out of the compact conversation hash.
   if (s.run?.meta !== undefined) steps.m = JSON.stringify(s.run.meta);
-  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] } = {};
+  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality'] } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
   if (s.templates.nextQuery !== DEFAULT_TEMPLATES.nextQuery) templates.nextQuery = s.templates.nextQuery;
   if (Object.keys(templates).length) extra.templates = templates;
   if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
+  if (s.quality) extra.quality = s.quality;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
 
 /** The settings back from the conversation hash and the steps hash's `q` and `x` (format 2). */
 export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string, m?: string): ConversationSettings {
-  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts'] };
+  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality'] };
   const s: ConversationSettings = {
     initialQuery: q,
     outputFile: conv.outputFile ?? defaultOutputFile(id),
@@ -95,6 +98,13 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
   }
+  if (conv.budgetUsd !== undefined || conv.budgetTokens !== undefined) {
+    s.budget = {
+      ...(conv.budgetUsd !== undefined ? { usd: Number(conv.budgetUsd) } : {}),
+      ...(conv.budgetTokens !== undefined ? { tokens: Number(conv.budgetTokens) } : {}),
+    };
+  }
+  if (extra.quality) s.quality = extra.quality;
   return s;
 }
 

@@ -11,6 +11,7 @@ export const CSV_COLUMNS = [
   'timestamp', 'query', 'cloud_response', 'ollama_response', 'processing_time_ms',
   'conversation_id', 'turn', 'cloud_model', 'local_model', 'cloud_latency_ms', 'local_latency_ms',
   'cloud_input_tokens', 'cloud_output_tokens', 'local_input_tokens', 'local_output_tokens', 'stop_reason',
+  'cloud_cost_usd', 'local_cost_usd',
 ] as const;
 
 const FORMULA_START = /^\s*[=+\-@\t\r]/;
@@ -22,10 +23,13 @@ export function neutraliseFormula(cell: string): string {
 
 export interface CsvOptions {
   escapeFormulas: boolean;
+  /** A step's cost in USD, null when its model has no price (the cell is then empty). Absent: empty cells. */
+  costOf?: (side: 'cloud' | 'local', step: { model: string; inputTokens: number; outputTokens: number }) => number | null;
 }
 
 /** One row per turn that has a cloud answer; a turn cut short keeps an empty follow-up. */
-export function transcriptRows(record: ConversationRecord, turns: TurnRecord[]): Record<(typeof CSV_COLUMNS)[number], string | number>[] {
+export function transcriptRows(record: ConversationRecord, turns: TurnRecord[], costOf?: CsvOptions['costOf']): Record<(typeof CSV_COLUMNS)[number], string | number>[] {
+  const cost = (side: 'cloud' | 'local', step: Parameters<NonNullable<CsvOptions['costOf']>>[1] | undefined) => (step && costOf ? (costOf(side, step) ?? '') : '');
   const stop = record.stopReason ?? record.pendingStop ?? '';
   return turns
     .filter((t) => t.cloud)
@@ -49,12 +53,14 @@ export function transcriptRows(record: ConversationRecord, turns: TurnRecord[]):
         local_input_tokens: l?.inputTokens ?? '',
         local_output_tokens: l?.outputTokens ?? '',
         stop_reason: stop,
+        cloud_cost_usd: cost('cloud', c),
+        local_cost_usd: cost('local', l),
       };
     });
 }
 
 export function renderTranscriptCsv(record: ConversationRecord, turns: TurnRecord[], opts: CsvOptions): string {
-  const rows = transcriptRows(record, turns);
+  const rows = transcriptRows(record, turns, opts.costOf);
   return stringify(rows, {
     header: true,
     columns: [...CSV_COLUMNS],

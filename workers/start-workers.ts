@@ -25,6 +25,9 @@ import { CancelRegistry } from './cancel-registry';
 import { startLocalModelCheck, type LocalModelCheck } from './local-model-check';
 import type { StepHooks } from './step-lifecycle';
 import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
+import { BudgetGate } from './budget-gate';
+import { BudgetStore } from '../store/budget-store';
+import { loadPriceTable } from '../cost/price-table';
 
 export interface StartWorkersOptions {
   /** The process's config; the cloud role needs `apiGatewayUrl` (a ConfigError otherwise). */
@@ -100,6 +103,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       await waitReady(own, opts.readyTimeoutMs ?? 30_000);
     }
     const conn = connection;
+    const prices = loadPriceTable(config.pricesFile);
     const store = ConversationStore.fromConfig(conn, config);
     const ownQueues = !opts.queues;
     const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
@@ -125,7 +129,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const closeCancels = () => (sub.status === 'ready' ? cancels.close() : Promise.resolve(sub.disconnect()));
     undo.push(closeCancels);
     const host = await startWorkerHost({
-      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks },
+      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks, prices, budget: new BudgetGate(new BudgetStore(conn), config, prices) },
       connection: conn,
       roles,
       name: opts.name,

@@ -24,6 +24,8 @@ import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { abortScope } from '../providers/abort-scope';
 import type { CancelRegistry } from './cancel-registry';
+import type { BudgetGate } from './budget-gate';
+import { callCostUsd, type PriceTable } from '../cost/price-table';
 
 export interface PipelineDeps {
   config: Config;
@@ -35,11 +37,17 @@ export interface PipelineDeps {
   logger: Logger;
   /** Observers for metrics (optional). */
   hooks?: StepHooks;
+  /** Budgets checked around each call (absent: none are enforced). */
+  budget?: BudgetGate;
+  /** Prices for the cost metric (absent: no cost is counted). */
+  prices?: PriceTable;
 }
 
 export interface StepHooks {
   onCall?(side: Side, model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
   onCallError?(side: Side, errorClass: string): void;
+  /** The call's cost in USD, when its model has a price. */
+  onCost?(side: Side, model: string, usd: number): void;
   onTerminal?(status: string, reason: string): void;
 }
 
@@ -153,13 +161,26 @@ export class StepLifecycle {
   ): Promise<LlmReply | null> {
     const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
     const s = record.settings;
+    // Budgets: reserve the call's worst case first; a refusal ends the conversation, completed.
+    const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call) : { ok: true as const };
+    if (!gate.ok) {
+      this.deps.logger.warn({ ...jobLogFields(job), conversationId: record.id, reason: gate.message }, 'budget exhausted; conversation ends');
+      await this.stop(record.id, 'budget_exhausted');
+      return null;
+    }
+    const held = gate.held;
     try {
       const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
         provider.generate({
-          ...call, temperature: s.temperature, maxTokens: s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
-        }),
+          ...call, temperature: s.temperature, maxTokens: held?.maxTokens ?? s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
+        }).then(
+          async (r) => { await held?.settle(r); return r; },
+          async (err: unknown) => { await held?.fail(err); throw err; },
+        ),
       );
       this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices) : null;
+      if (usd !== null) this.deps.hooks?.onCost?.(side, reply.model, usd);
       return reply;
     } catch (err) {
       if (StepLifecycle.isEnded(err)) return null;

@@ -8,6 +8,8 @@ import { isTerminal } from '../conversation/model';
 import { writeTranscriptFile } from '../transcript/transcript-file';
 import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
 import { renderTranscriptCsv } from '../transcript/transcript-csv';
+import { loadPriceTable } from '../cost/price-table';
+import { stepCostUsd } from '../cost/conversation-cost';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 
@@ -15,6 +17,7 @@ import { RunAdmission } from '../runs/run-admission';
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
   const admission = new RunAdmission(deps);
+  const prices = deps.prices ?? loadPriceTable(config.pricesFile);
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;
@@ -22,7 +25,7 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     if (!loaded) return 'skipped';
     const { record, turns } = loaded;
     if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
-    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
     if (!isTerminal(record.status)) {
@@ -31,6 +34,8 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
     // The conversation's run slot was freed with its terminal transition: admit the next seeds.
     if (record.settings.run) await admission.fill(record.settings.run.id);
+    // A finished conversation with at least one answer is judged when a rubric is configured.
+    if (config.judgeRubricFile && turns.some((t) => t.cloud)) await deps.queues.enqueueJudge(id);
     return file;
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { Job, Processor } from 'bullmq';
 import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
-import { nextAfter } from '../conversation/turn-rules';
+import { nextAfter, qualityObservation } from '../conversation/turn-rules';
 import type { TurnJobData, TurnStepResult } from '../queue/job-types';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import { jobLogFields, StepLifecycle, type PipelineDeps } from './step-lifecycle';
@@ -62,9 +62,14 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
         log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, 'Ollama cut the prompt to its context window (raise OLLAMA_NUM_CTX or lower contextTurns)');
       }
     }
-    const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step));
+    // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
+    const all = record.settings.quality ? ((await store.getConversation(id))?.turns ?? turns) : turns;
+    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings);
+    const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
+      if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total') {
+        log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
+      } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
       }
       await lifecycle.stop(id, next.reason);

@@ -14,13 +14,15 @@ import type { WorkerRole } from '../shared/config';
 import { isTerminal, type StopReason } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { QUEUE_NAMES, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from '../queue/job-types';
+import { type JudgeJobData, type JudgeResult, QUEUE_NAMES, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';
 import { createCloudProcessor } from './cloud-step';
 import { createLocalProcessor } from './local-step';
 import { startReconciler, type FailedJob, type Reconciler } from './reconciler';
 import { StepLifecycle, type PipelineDeps } from './step-lifecycle';
 import { createTranscriptProcessor } from './transcript-step';
+import { createJudgeProcessor } from './judge-step';
+import { JudgeStore } from '../store/judge-store';
 
 export interface WorkerHostOptions {
   deps: PipelineDeps;
@@ -39,7 +41,8 @@ export interface WorkerHostOptions {
 export type PipelineWorker =
   | Worker<TurnJobData, TurnStepResult, 'cloud'>
   | Worker<TurnJobData, TurnStepResult, 'local'>
-  | Worker<TranscriptJobData, TranscriptResult, 'transcript'>;
+  | Worker<TranscriptJobData, TranscriptResult, 'transcript'>
+  | Worker<JudgeJobData, JudgeResult, 'judge'>;
 
 export interface WorkerHost {
   workers: PipelineWorker[];
@@ -119,6 +122,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   for (const role of roles) {
     if (role === 'cloud') workers.push(startWorker(role, createCloudProcessor(deps), config.cloudConcurrency));
     else if (role === 'local') workers.push(startWorker(role, createLocalProcessor(deps), config.localConcurrency));
+    else if (role === 'judge') workers.push(startWorker(role, createJudgeProcessor(deps, new JudgeStore(connection, config.queuePrefix)), config.transcriptConcurrency));
     else workers.push(startWorker(role, createTranscriptProcessor(deps), config.transcriptConcurrency));
   }
 

@@ -92,7 +92,8 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
     return box;
   }
   function stats(s) {
-    return s.model + ' · ' + s.inputTokens + ' in / ' + s.outputTokens + ' out tokens · ' + s.latencyMs + ' ms';
+    var cost = s.costUsd === undefined ? '' : ' · ' + (s.costUsd === null ? 'cost unknown' : '$' + s.costUsd.toFixed(6));
+    return s.model + ' · ' + s.inputTokens + ' in / ' + s.outputTokens + ' out tokens · ' + s.latencyMs + ' ms' + cost;
   }
   function bubble(kind, who, text, s) {
     var row = el('div', 'row ' + kind);
@@ -152,8 +153,8 @@ export const CONVERSATION_PAGE_HTML = String.raw`<!doctype html>
     $('local-model').textContent = v.localModel;
     setStatus(v.status);
     v.turns.forEach(function (t) {
-      if (t.cloud) addStep({ side: 'cloud', turn: t.turn, question: t.question, text: t.cloudResponse, model: t.cloud.model, inputTokens: t.cloud.inputTokens, outputTokens: t.cloud.outputTokens, latencyMs: t.cloud.latencyMs });
-      if (t.local) addStep({ side: 'local', turn: t.turn, text: t.ollamaResponse, model: t.local.model, inputTokens: t.local.inputTokens, outputTokens: t.local.outputTokens, latencyMs: t.local.latencyMs });
+      if (t.cloud) addStep({ side: 'cloud', turn: t.turn, question: t.question, text: t.cloudResponse, model: t.cloud.model, inputTokens: t.cloud.inputTokens, outputTokens: t.cloud.outputTokens, latencyMs: t.cloud.latencyMs, costUsd: t.cloud.costUsd });
+      if (t.local) addStep({ side: 'local', turn: t.turn, text: t.ollamaResponse, model: t.local.model, inputTokens: t.local.inputTokens, outputTokens: t.local.outputTokens, latencyMs: t.local.latencyMs, costUsd: t.local.costUsd });
     });
     refresh();
   }

@@ -8,6 +8,8 @@ import { renderTranscriptCsv } from '../../transcript/transcript-csv';
 import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
+import { loadPriceTable } from '../../cost/price-table';
+import { stepCostUsd } from '../../cost/conversation-cost';
 
 export function conversationRoutes(service: ConversationService, config: Config): Router {
   const router = new Router();
@@ -25,7 +27,7 @@ export function conversationRoutes(service: ConversationService, config: Config)
       ctx.req.once('close', () => ac.abort());
       const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
       const { turns } = await service.get(id);
-      const view = toView(done, turns);
+      const view = toView(done, turns, loadPriceTable(config.pricesFile));
       if (done.status === 'completed') {
         ctx.status = 200;
         ctx.body = toSeedResponse(view);
@@ -54,7 +56,8 @@ export function conversationRoutes(service: ConversationService, config: Config)
     const { record, turns } = await service.get(ctx.params.id!);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
-    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas });
+    const prices = loadPriceTable(config.pricesFile);
+    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
   });
 
   router.delete('/conversation/:id', async (ctx) => {

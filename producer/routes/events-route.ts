@@ -13,6 +13,8 @@
  * Events come from the store's pub/sub channel through the process's {@link EventHub}; the
  * client's listener is removed when it disconnects.
  */
+import { DEFAULT_PRICES, type PriceTable } from '../../cost/price-table';
+import { stepCostUsd } from '../../cost/conversation-cost';
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { CloudStep, ConversationEvent, ConversationRecord, LocalStep, TurnRecord, Side } from '../../conversation/model';
@@ -34,11 +36,13 @@ export interface EventsRouteOptions {
   logger?: Logger;
   /** Aborted when the process shuts down: open streams end (without `end`) so clients reconnect elsewhere. */
   signal?: AbortSignal;
+  /** Prices for the steps' and the end view's cost (default: the shipped table). */
+  prices?: PriceTable;
 }
 
-function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep): StepEventData {
+function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep, prices: PriceTable): StepEventData {
   const base = {
-    conversationId: id, turn, side, model: step.model, inputTokens: step.inputTokens, outputTokens: step.outputTokens,
+    conversationId: id, turn, side, model: step.model, inputTokens: step.inputTokens, outputTokens: step.outputTokens, costUsd: stepCostUsd(side, step, prices),
     latencyMs: step.latencyMs, stopReason: step.stopReason, at: new Date(step.at).toISOString(),
   };
   return side === 'cloud'
@@ -48,6 +52,7 @@ function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalS
 
 export function eventsRoute(opts: EventsRouteOptions): Router {
   const { store, hub } = opts;
+  const prices = opts.prices ?? DEFAULT_PRICES;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxStreams = opts.maxStreams ?? 1000;
   let open = 0;
@@ -122,7 +127,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       ended = true;
       const end: EndEventData = {
         conversationId: id, status: rec.status, stopReason: rec.stopReason ?? null, error: rec.error ?? null,
-        transcriptUrl: `/conversation/${id}/transcript`, view: toView(rec, all),
+        transcriptUrl: `/conversation/${id}/transcript`, view: toView(rec, all, prices),
       };
       write('end', end);
       finish();
@@ -134,7 +139,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
           const step = t[side];
           if (step && !sent.has(`${side}:${t.turn}`)) {
             sent.add(`${side}:${t.turn}`);
-            write(side, stepData(id, side, t.turn, step));
+            write(side, stepData(id, side, t.turn, step, prices));
           }
         }
       }
@@ -155,7 +160,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       const step = ev.type === 'cloud' ? await store.getStep(record, 'cloud', ev.turn) : await store.getStep(record, 'local', ev.turn);
       if (!step || sent.has(key)) return;
       sent.add(key);
-      write(ev.type, stepData(id, ev.type, ev.turn, step));
+      write(ev.type, stepData(id, ev.type, ev.turn, step, prices));
     }
 
     async function resync(): Promise<void> {
@@ -197,7 +202,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       if (t.cloud) sent.add(`cloud:${t.turn}`);
       if (t.local) sent.add(`local:${t.turn}`);
     }
-    write('snapshot', toView(record, turns));
+    write('snapshot', toView(record, turns, prices));
     if (isTerminal(record.status)) {
       chain = chain.then(sendEnd).catch(() => finish());
     }

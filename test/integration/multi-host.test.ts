@@ -155,7 +155,8 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     ], {}, 'redis'));
     redis = new IORedis({ path: sock, maxRetriesPerRequest: null, lazyConnect: true });
     await poll('redis-server', 10_000, async () => (fs.existsSync(sock) ? ((await redis.ping().catch(() => undefined)) as string | undefined) : undefined), diagnose);
-    queues = Object.values(QUEUE_NAMES).map((name) => new Queue(name, { connection: redis, prefix }));
+    // The queues of the roles the hosts run (WORKER_ROLES below; no judge: JUDGE_RUBRIC_FILE is unset).
+    queues = Object.values(QUEUE_NAMES).filter((name) => name !== QUEUE_NAMES.judge).map((name) => new Queue(name, { connection: redis, prefix }));
 
     const producerProc = lab.spawn('producer', process.execPath, ['--import', 'tsx', 'producer/main.ts'], {
       REDIS_URL: `redis://${lab.address('redis')}:${REDIS_PORT}`,

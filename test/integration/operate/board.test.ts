@@ -3,7 +3,8 @@ import { decideBoardAccess, isLoopbackAddress } from '../../../producer/board/bo
 import { startTestStack, type TestStack } from '../../helpers/test-stack';
 import { basic, nonLoopbackIPv4, rawRequest } from './http-client';
 
-const QUEUES = ['cloud', 'local', 'transcript'];
+// The pipeline's queues; 'judge' holds the judge role's jobs (empty unless JUDGE_RUBRIC_FILE is set).
+const QUEUES = ['cloud', 'judge', 'local', 'transcript'];
 
 describe('Bull Board at /admin/queues', function () {
   this.timeout(30_000);
@@ -34,7 +35,7 @@ describe('Bull Board at /admin/queues', function () {
       await stack?.close();
     });
 
-    it('serves the board to a loopback client, listing the three queues read-only', async () => {
+    it('serves the board to a loopback client, listing the pipeline queues read-only', async () => {
       const page = await fromLoopback(stack, '/admin/queues');
       assert.equal(page.status, 200);
       assert.match(String(page.headers['content-type']), /text\/html/);

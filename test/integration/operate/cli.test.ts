@@ -55,7 +55,9 @@ describe('llmconv CLI', function () {
     const id = stdout.split('\n')[0]!;
     assert.match(id, /^[0-9a-f-]{36}$/);
     assert.match(stderr, new RegExp(`live page:  ${url}/conversations/${id}`));
-    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms\n {4}\[emulated bedrock/);
+    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/);
+    // The step's cost and the conversation's (Claude 3 Haiku is in the shipped price table, the local model costs 0).
+    assert.match(stdout, /\n {2}cost: \$\d+\.\d+ \(cloud \$\d+\.\d+, local \$0\.0000\)\n/);
     assert.match(stdout, /── turn 2 /);
     assert.match(stdout, /\[█{24}\] 2\/2 turns/);
     assert.match(stdout, /✔ completed \(max_turns\) after 2 turn\(s\)/);
@@ -104,6 +106,24 @@ describe('llmconv CLI', function () {
     assert.ok(mine, `listed: ${list.stdout}`);
     assert.match(mine, /completed\s+2\/2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+Save me$/);
     assert.ok(lines.findIndex((l) => l.startsWith(id)) === 1, 'newest first');
+  });
+
+  it('estimate prints the worst-case cost of a seeds file, priced by the producer\'s table', async () => {
+    const file = path.join(tmp, 'seeds.jsonl');
+    fs.writeFileSync(file, '{"initialQuery": "abcd"}\n\nplain question here\n');
+    const out = await cli(['estimate', file, '--turns', '2', '--max-tokens', '100', '--url', url]);
+    assert.equal(out.code, 0, out.stderr);
+    // 2 seeds x 2 turns x 2 sides; inputs: cloud 4 + 300 and 19 + 300, local 100 + 300 twice; outputs 100 per call.
+    assert.match(out.stdout, /^2 conversation\(s\), up to 8 model calls \(2 turns, maxTokens 100, 3 turns of history\)\n/);
+    assert.match(out.stdout, /worst case: 1423 input \+ 800 output tokens\n/);
+    const haiku = { in: 0.00025, out: 0.00125 };
+    const cloudUsd = (623 * haiku.in + 400 * haiku.out) / 1000;
+    assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud anthropic\\.claude-3-haiku-20240307-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
+    const empty = path.join(tmp, 'empty.jsonl');
+    fs.writeFileSync(empty, '\n');
+    const none = await cli(['estimate', empty, '--url', url]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /holds no seeds/);
   });
 
   it('explains usage errors (exit 2) and request errors (exit 1)', async () => {

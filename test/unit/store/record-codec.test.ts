@@ -43,6 +43,14 @@ describe('record codec', () => {
     assert.equal(roundTrip(base).run, undefined, 'a record without run fields is no run');
   });
 
+  it('settings: budget and quality gates round-trip, and are absent when not given', () => {
+    const s = { ...base, budget: { usd: 0.25, tokens: 9000 }, quality: { repetition: { threshold: 0.8 }, degenerate: { refusals: ['nope'] }, maxTokensTotal: 500 } };
+    assert.deepEqual(roundTrip(s), s);
+    assert.deepEqual(roundTrip({ ...base, budget: { tokens: 10 } }).budget, { tokens: 10 });
+    const plain = roundTrip(base);
+    assert.equal('budget' in plain || 'quality' in plain, false);
+  });
+
   it('settings: think is stored only when on, and a record without it reads as off', () => {
     const { conv } = encodeSettingsFields({ ...base, think: true }, 'abc');
     assert.equal(conv.think, '1');

@@ -1,0 +1,97 @@
+/**
+ * What a model call costs: the price of a model id (USD per 1,000 input and output tokens) from
+ * the override file (PRICES_FILE) first, then the shipped Bedrock table for cloud models, then the
+ * local figure for local models (0 unless the file sets `local`). A model neither knows has no
+ * price: its cost is `null` ("unknown"), never guessed.
+ *
+ * PRICES_FILE (JSON):
+ *   { "models": { "<model id>": { "inputPer1k": 0.003, "outputPer1k": 0.015 } },
+ *     "local":  { "inputPer1k": 0, "outputPer1k": 0 } }
+ * A model id in `models` may be a full id, an inference-profile id or a base id; ids are compared
+ * after reducing them to the base model ({@link baseModelId}).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../shared/errors';
+import { baseModelId } from '../shared/model-limits';
+import { BEDROCK_PRICES } from './bedrock-prices';
+
+export interface ModelPrice {
+  inputPer1k: number;
+  outputPer1k: number;
+}
+
+export type PriceSide = 'cloud' | 'local';
+
+/** The prices in force: the file's overrides and the local figure. */
+export interface PriceTable {
+  models: ReadonlyMap<string, ModelPrice>;
+  local: ModelPrice;
+}
+
+/** The shipped table only; local models at 0. */
+export const DEFAULT_PRICES: PriceTable = { models: new Map(), local: { inputPer1k: 0, outputPer1k: 0 } };
+
+function checkPrice(v: unknown, where: string): ModelPrice {
+  const p = v as Partial<ModelPrice> | null;
+  const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  if (!p || typeof p !== 'object' || !ok(p.inputPer1k) || !ok(p.outputPer1k)) {
+    throw new ConfigError(`PRICES_FILE: ${where} must be {"inputPer1k": <number ≥ 0>, "outputPer1k": <number ≥ 0>}`, 'PRICES_FILE');
+  }
+  return { inputPer1k: p.inputPer1k!, outputPer1k: p.outputPer1k! };
+}
+
+/** Parses the override file's JSON text; throws ConfigError naming PRICES_FILE and the bad entry. */
+export function parsePriceFile(text: string): PriceTable {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`PRICES_FILE is not valid JSON: ${(err as Error).message}`, 'PRICES_FILE');
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('PRICES_FILE must hold a JSON object with "models" and/or "local"', 'PRICES_FILE');
+  const o = raw as { models?: Record<string, unknown>; local?: unknown };
+  const unknownKeys = Object.keys(o).filter((k) => k !== 'models' && k !== 'local');
+  if (unknownKeys.length) throw new ConfigError(`PRICES_FILE: unknown key(s) ${unknownKeys.join(', ')} (expected "models", "local")`, 'PRICES_FILE');
+  const models = new Map<string, ModelPrice>();
+  for (const [id, p] of Object.entries(o.models ?? {})) models.set(baseModelId(id), checkPrice(p, `models["${id}"]`));
+  return { models, local: o.local === undefined ? DEFAULT_PRICES.local : checkPrice(o.local, 'local') };
+}
+
+const loaded = new Map<string, PriceTable>();
+
+/** The price table for PRICES_FILE (read once per path), or the defaults when unset. */
+export function loadPriceTable(pricesFile: string | undefined): PriceTable {
+  if (!pricesFile) return DEFAULT_PRICES;
+  let table = loaded.get(pricesFile);
+  if (!table) {
+    let text: string;
+    try {
+      text = readFileSync(pricesFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`PRICES_FILE ${pricesFile} cannot be read: ${(err as Error).message}`, 'PRICES_FILE');
+    }
+    table = parsePriceFile(text);
+    loaded.set(pricesFile, table);
+  }
+  return table;
+}
+
+/** The price of `model` on `side`, or undefined when unknown. */
+export function priceOf(model: string, side: PriceSide, table: PriceTable): ModelPrice | undefined {
+  const base = baseModelId(model);
+  const own = table.models.get(base);
+  if (own) return own;
+  if (side === 'local') return table.local;
+  const row = BEDROCK_PRICES.find((r) => r.match.test(base));
+  return row ? { inputPer1k: row.inputPer1k, outputPer1k: row.outputPer1k } : undefined;
+}
+
+/** USD of one call, or null when the model has no price. Rounded to 1e-9 USD. */
+export function callCostUsd(model: string, side: PriceSide, inputTokens: number, outputTokens: number, table: PriceTable): number | null {
+  const p = priceOf(model, side, table);
+  if (!p) return null;
+  return roundUsd((inputTokens * p.inputPer1k + outputTokens * p.outputPer1k) / 1000);
+}
+
+/** Rounds to nano-dollars, so sums of many calls stay exact enough to compare. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;

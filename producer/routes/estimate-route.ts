@@ -1,0 +1,47 @@
+/**
+ * `POST /estimate`: the worst-case cost of running a set of seeds (cost/estimate.ts) with this
+ * producer's defaults and price table, before anything is spent. `llmconv estimate` calls it.
+ */
+import Router from '@koa/router';
+import { z } from 'zod';
+import { describeIssues } from '../../conversation/conversation-request';
+import type { EstimateView } from '../../conversation/http-contract';
+import { estimateCost } from '../../cost/estimate';
+import { loadPriceTable } from '../../cost/price-table';
+import type { Config } from '../../shared/config';
+import { ValidationError } from '../../shared/errors';
+import { readJsonBody } from '../json-body';
+
+const query = z.string().max(20_000).refine((s) => s.trim().length > 0, 'must not be empty');
+const estimateSchema = z.strictObject({
+  seeds: z.array(z.union([query, z.object({ initialQuery: query, maxTurns: z.number().int().min(1).max(1000).optional(), maxTokens: z.number().int().min(1).max(200_000).optional() })])).min(1).max(1_000_000),
+  turns: z.number().int().min(1).max(1000).optional(),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  cloudModel: z.string().min(1).max(256).optional(),
+  localModel: z.string().min(1).max(256).optional(),
+  contextTurns: z.number().int().min(0).max(50).optional(),
+});
+
+export function estimateRoute(config: Config): Router {
+  const router = new Router();
+  router.post('/estimate', async (ctx) => {
+    const body = await readJsonBody(ctx, config.maxBodyBytes);
+    const parsed = estimateSchema.safeParse(body);
+    if (!parsed.success) {
+      const { message, details } = describeIssues(parsed.error);
+      throw new ValidationError(`invalid estimate request: ${message}`, details);
+    }
+    const b = parsed.data;
+    const assumptions = {
+      turns: b.turns ?? config.maxTurns, maxTokens: b.maxTokens ?? config.defaultMaxTokens,
+      cloudModel: b.cloudModel ?? config.bedrockModelId, localModel: b.localModel ?? config.ollamaModel, contextTurns: b.contextTurns ?? 3,
+    };
+    const estimate = estimateCost({
+      seeds: b.seeds, turns: assumptions.turns, maxTokens: assumptions.maxTokens, contextTurns: assumptions.contextTurns,
+      models: { cloud: assumptions.cloudModel, local: assumptions.localModel }, prices: loadPriceTable(config.pricesFile),
+    });
+    const view: EstimateView = { ...estimate, assumptions };
+    ctx.body = view;
+  });
+  return router;
+}

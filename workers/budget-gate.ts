@@ -1,0 +1,97 @@
+/**
+ * The budget check around one model call (README, "Budgets"). Before the call, the call's worst
+ * case is reserved against every budget that applies (the conversation's, and its run's when the
+ * conversation belongs to a run and the run has one); after it, the real usage is settled.
+ *
+ * Worst case: input tokens ≤ the UTF-8 bytes of the prompt, system prompt and history plus
+ * {@link MESSAGE_OVERHEAD} per message and {@link CALL_OVERHEAD} per call (a byte-level BPE token
+ * is at least one byte; the overheads cover the chat template's own tokens), and output tokens ≤
+ * `maxTokens` (the conversation's, else DEFAULT_MAX_TOKENS, which is then sent to both models so
+ * the bound holds for Ollama too), priced with the price table.
+ *
+ * A failed call books nothing when the service refused it (a 4xx other than 408: nothing was
+ * generated), and its whole reservation otherwise (a timeout or 5xx may still have been billed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { ConversationRecord, Side } from '../conversation/model';
+import { callCostUsd, type PriceTable } from '../cost/price-table';
+import type { LlmCall, LlmReply } from '../providers/llm-provider';
+import type { Config } from '../shared/config';
+import { ProviderError } from '../shared/errors';
+import { defaultMaxTokensFor } from '../shared/model-limits';
+import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
+
+export const MESSAGE_OVERHEAD = 16;
+export const CALL_OVERHEAD = 64;
+
+/** A held reservation: settle it with the reply, or release it after a failure. */
+export interface HeldBudget {
+  /** The `maxTokens` the call must send (the bound the reservation assumed). */
+  maxTokens: number;
+  settle(reply: LlmReply): Promise<void>;
+  fail(err: unknown): Promise<void>;
+}
+
+export type GateResult = { ok: true; held?: HeldBudget } | { ok: false; message: string };
+
+/** Upper bound of a call's input tokens (see the file comment). */
+export function inputTokensBound(call: Pick<LlmCall, 'prompt' | 'system' | 'history'>): number {
+  const texts = [call.prompt, call.system ?? '', ...(call.history ?? []).map((h) => h.content)];
+  return CALL_OVERHEAD + texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8') + MESSAGE_OVERHEAD, 0);
+}
+
+export class BudgetGate {
+  constructor(
+    private readonly store: BudgetStore,
+    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds'>,
+    private readonly prices: PriceTable,
+  ) {}
+
+  /** The budgets that may apply to the conversation's calls: its own, then its run's. */
+  scopes(record: ConversationRecord): BudgetScope[] {
+    const s = record.settings;
+    const out: BudgetScope[] = [];
+    if (s.budget) {
+      out.push({
+        name: 'conversation', key: conversationBudgetKey(this.config.queuePrefix, record.id),
+        init: { usdNano: s.budget.usd === undefined ? undefined : Math.round(s.budget.usd * 1e9), tokens: s.budget.tokens },
+      });
+    }
+    if (s.run?.id) out.push({ name: `run ${s.run.id}`, key: runBudgetKey(this.config.queuePrefix, s.run.id) });
+    return out;
+  }
+
+  /** Reserves the call's worst case; `{ok: true}` without `held` when no budget applies. */
+  async reserve(job: Job, record: ConversationRecord, side: Side, call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>): Promise<GateResult> {
+    const scopes = this.scopes(record);
+    if (scopes.length === 0) return { ok: true };
+    const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
+    // What the Lambda would send anyway (DEFAULT_MAX_TOKENS lowered to the model's cap), now explicit.
+    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? defaultMaxTokensFor(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
+    const input = inputTokensBound(call);
+    const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
+    const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
+    const id = `${job.id}:${job.attemptsMade + 1}:${randomUUID().slice(0, 8)}`;
+    // Held past the longest the call can run (it is aborted at its timeout); a crashed worker's
+    // reservation is released when it expires.
+    const ttlMs = (side === 'cloud' ? this.config.apiGatewayTimeoutMs : this.config.ollamaTimeoutMs) + this.config.lockDurationMs + 30_000;
+    const keep = Math.max(0, record.deadline - Date.now()) / 1000 + this.config.retentionSeconds;
+    const r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
+    if (!r.ok) return { ok: false, message: r.message };
+    return {
+      ok: true,
+      held: {
+        maxTokens,
+        settle: async (reply) => {
+          const usd = callCostUsd(reply.model || model, side, reply.inputTokens, reply.outputTokens, this.prices);
+          await this.store.settle(scopes, id, { usdNano: usd === null ? 0 : toNano(usd), tokens: reply.inputTokens + reply.outputTokens });
+        },
+        fail: async (err) => {
+          const refused = err instanceof ProviderError && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 408;
+          await this.store.settle(scopes, id, refused ? { usdNano: 0, tokens: 0 } : { usdNano: worst.usdNano ?? 0, tokens: worst.tokens });
+        },
+      },
+    };
+  }
+}
