@@ -119,6 +119,13 @@ describe('llmconv CLI', function () {
     const haiku = { in: 0.00025, out: 0.00125 };
     const cloudUsd = (623 * haiku.in + 400 * haiku.out) / 1000;
     assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud anthropic\\.claude-3-haiku-20240307-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
+    // `run --dry-run` prints the same estimate and submits nothing.
+    const runsBefore = await fetch(`${url}/runs`).then((r) => r.json() as Promise<unknown[] | { runs?: unknown[] }>);
+    const dry = await cli(['run', file, '--dry-run', '--turns', '2', '--max-tokens', '100', '--url', url]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, out.stdout);
+    const runsAfter = await fetch(`${url}/runs`).then((r) => r.json() as Promise<unknown[] | { runs?: unknown[] }>);
+    assert.deepEqual(runsAfter, runsBefore, 'a dry run creates no run');
     const empty = path.join(tmp, 'empty.jsonl');
     fs.writeFileSync(empty, '\n');
     const none = await cli(['estimate', empty, '--url', url]);
