@@ -110,8 +110,15 @@ export interface RunSubmitResult {
 export interface RunView {
   runId: string;
   name: string;
-  /** `active` (admitting), `cancelled`, or `finished` (nothing waiting or in flight). */
-  state: 'active' | 'cancelled' | 'finished';
+  /**
+   * `active` (admitting), `cancelled`, `finished` (nothing waiting or in flight), or
+   * `budget_exhausted` (its budget could not cover a call: seeds still wait, none is admitted).
+   */
+  state: 'active' | 'cancelled' | 'finished' | 'budget_exhausted';
+  /** What the run's calls cost so far, USD (models without a price count 0; null for an old run). */
+  costUsd: number | null;
+  /** The run's own budget and what it has spent; `exhausted` says why it stopped admitting. */
+  budget: { usd: number | null; tokens: number | null; spentUsd: number; spentTokens: number; exhausted: string | null } | null;
   createdAt: string;
   updatedAt: string;
   maxActive: number;

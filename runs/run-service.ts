@@ -3,6 +3,7 @@
  * routes (producer/routes/runs-routes.ts) are thin wrappers.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { Readable } from 'node:stream';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
@@ -22,6 +23,8 @@ export interface RunOptions {
   name?: string;
   /** Put the run's failed and timed-out conversations back in its backlog (each runs again once). */
   retryFailed?: boolean;
+  /** The run's own budget: once its calls cannot be covered, the run stops admitting. */
+  runBudget?: { usd?: number; tokens?: number };
 }
 
 export class RunNotFoundError extends PipelineError {
@@ -36,7 +39,7 @@ const BATCH = 500;
 /** Rejected lines echoed in the upload's answer. */
 const ECHO_REJECTED = 20;
 
-const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed']);
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
 /**
@@ -65,7 +68,19 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
     } else if (k === 'think' || k === 'retryFailed') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
-  const { maxActive, name, retryFailed, ...defaults } = merged;
+  // The run's own budget (its total), apart from `budget`, each conversation's default budget.
+  for (const [q, field] of [['runBudgetUsd', 'usd'], ['runBudgetTokens', 'tokens']] as const) {
+    if (merged[q] === undefined) continue;
+    const n = Number(merged[q]);
+    if (merged[q] === '' || !Number.isFinite(n)) throw new ValidationError(`invalid run option: ${q}: "${String(merged[q])}" is not a number`, [{ field: q, problem: 'not a number' }]);
+    merged.runBudget = { ...(merged.runBudget as object | undefined), [field]: n };
+    delete merged[q];
+  }
+  const { maxActive, name, retryFailed, runBudget, ...defaults } = merged;
+  const budgetShape = budgetSchema.safeParse(runBudget);
+  if (runBudget !== undefined && !budgetShape.success) {
+    throw new ValidationError('invalid run option: runBudget: expected {"usd"?: number > 0, "tokens"?: integer > 0} with at least one of them', [{ field: 'runBudget', problem: 'usd > 0 and/or tokens > 0' }]);
+  }
   if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
     throw new ValidationError('invalid run option: retryFailed: must be true or false', [{ field: 'retryFailed', problem: 'must be a boolean' }]);
   }
@@ -84,9 +99,12 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
   for (const k of RUN_KEYS) delete defaults[k];
   return {
     defaults, ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}), ...(name !== undefined ? { name: name as string } : {}),
-    ...(retryFailed ? { retryFailed: true } : {}),
+    ...(retryFailed ? { retryFailed: true } : {}), ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
   };
 }
+
+const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+  .refine((b) => b.usd !== undefined || b.tokens !== undefined);
 
 const urls = (runId: string) => ({
   statusUrl: `/runs/${runId}`, eventsUrl: `/runs/${runId}/events`, exportUrl: `/runs/${runId}/export`, pageUrl: `/runs/${runId}/page`,
@@ -98,11 +116,25 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
   const remaining = s.waiting + s.active;
   const elapsed = Math.max(0.001, ((remaining === 0 ? s.updatedAt : now) - s.createdAt) / 1000);
   const throughput = finished / elapsed;
-  const state = s.state === 'cancelled' ? 'cancelled' : remaining === 0 && s.admitted >= s.seeds + s.retried ? 'finished' : 'active';
+  const state = s.state === 'cancelled'
+    ? 'cancelled'
+    : remaining === 0 && s.admitted >= s.seeds + s.retried
+      ? 'finished'
+      : s.budgetExhausted && s.active === 0
+        ? 'budget_exhausted'
+        : 'active';
+  const b = s.budget;
   return {
     runId: s.id, name: s.name, state, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
     maxActive: s.maxActive, seeds: s.seeds, duplicates: s.duplicates, rejected: s.rejected, waiting: s.waiting, admitted: s.admitted,
     active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, retried: s.retried, tokens: s.tokens,
+    costUsd: b ? b.spentUsdNano / 1e9 : null,
+    budget: b && (b.limits.usdNano !== undefined || b.limits.tokens !== undefined)
+      ? {
+          usd: b.limits.usdNano === undefined ? null : b.limits.usdNano / 1e9, tokens: b.limits.tokens ?? null,
+          spentUsd: b.spentUsdNano / 1e9, spentTokens: b.spentTokens, exhausted: s.budgetExhausted ?? null,
+        }
+      : null,
     throughputPerSecond: Math.round(throughput * 100) / 100,
     etaSeconds: remaining === 0 ? 0 : throughput > 0 && state === 'active' ? Math.round(remaining / throughput) : null,
     ...urls(s.id),
@@ -139,6 +171,8 @@ export class RunService {
       throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
     const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
+    // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
+    await this.runs.setBudget(id, options.runBudget);
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
     let accepted = 0;
     let duplicates = 0;

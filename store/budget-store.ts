@@ -173,6 +173,11 @@ export class BudgetStore {
     await SETTLE.run(this.redis, keysOf(scopes), [reservationId, Math.max(0, Math.round(used.usdNano)), Math.max(0, Math.round(used.tokens))]);
   }
 
+  /** Records on the run that its budget refused a call (`message`): the run admits nothing more. */
+  async markRunExhausted(prefix: string, runId: string, message: string): Promise<void> {
+    await this.redis.hsetnx(runKeys(prefix, runId).run, 'budgetExhausted', message);
+  }
+
   /** A budget's limits, spending and open reservations; null when it does not exist. */
   async state(key: string): Promise<BudgetState | null> {
     const h = await this.redis.hgetall(key);

@@ -19,6 +19,7 @@
  */
 import type { Redis } from 'ioredis';
 import { RedisScript } from './redis-script';
+import { BudgetStore, runBudgetKey, toNano, type BudgetState } from './budget-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
 
 const CREATE_RUN = new RedisScript(`
@@ -54,6 +55,8 @@ return {acc, dup}
 /** KEYS: run, conversations, backlog, seeds, admitting. ARGV: now, limit. Returns id, payload, … */
 const FILL = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
+-- A run whose budget could not cover a call admits nothing more.
+if redis.call('HEXISTS', KEYS[1], 'budgetExhausted') == 1 then return {} end
 local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
 local n = math.min(free, tonumber(ARGV[2]))
 local out = {}
@@ -128,6 +131,10 @@ export interface RunState {
   byStopReason: Record<string, number>;
   /** Seeds waiting for admission. */
   waiting: number;
+  /** What the run's calls cost and its budget (null for a run created before runs tracked it). */
+  budget: BudgetState | null;
+  /** Why the run stopped admitting: its budget could not cover a call (the refusal's message). */
+  budgetExhausted?: string;
 }
 
 export interface RejectedLine {
@@ -219,7 +226,7 @@ export class RunStore {
 
   async get(runId: string): Promise<RunState | null> {
     const k = this.keys(runId);
-    const [h, waiting] = await Promise.all([this.redis.hgetall(k.run), this.redis.llen(k.backlog)]);
+    const [h, waiting, budget] = await Promise.all([this.redis.hgetall(k.run), this.redis.llen(k.backlog), new BudgetStore(this.redis).state(runBudgetKey(this.prefix, runId))]);
     if (!h.id) return null;
     const num = (f: string) => Number(h[f] ?? 0);
     const byStatus: Record<string, number> = {};
@@ -232,7 +239,21 @@ export class RunStore {
       id: h.id, name: h.name ?? '', createdAt: num('createdAt'), updatedAt: num('updatedAt'), maxActive: num('maxActive'),
       state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
       admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
+      budget, ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
     };
+  }
+
+  /**
+   * Makes the run's budget hash exist (so every call of its conversations books its cost there)
+   * and, with `limits`, sets them; a raised budget lets a stopped run admit again.
+   */
+  async setBudget(runId: string, limits?: { usd?: number; tokens?: number }): Promise<void> {
+    const key = runBudgetKey(this.prefix, runId);
+    const m = this.redis.multi().hsetnx(key, 'since', String(Date.now()));
+    if (limits?.usd !== undefined) m.hset(key, 'usd', String(toNano(limits.usd)));
+    if (limits?.tokens !== undefined) m.hset(key, 'tokens', String(limits.tokens));
+    if (limits) m.hdel(this.keys(runId).run, 'budgetExhausted');
+    await m.exec();
   }
 
   /** Run ids, newest first. */

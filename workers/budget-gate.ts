@@ -66,6 +66,7 @@ export class BudgetGate {
   async reserve(job: Job, record: ConversationRecord, side: Side, call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>): Promise<GateResult> {
     const scopes = this.scopes(record);
     if (scopes.length === 0) return { ok: true };
+    const s = record.settings;
     const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
     // What the Lambda would send anyway (DEFAULT_MAX_TOKENS lowered to the model's cap), now explicit.
     const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? defaultMaxTokensFor(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
@@ -78,7 +79,11 @@ export class BudgetGate {
     const ttlMs = (side === 'cloud' ? this.config.apiGatewayTimeoutMs : this.config.ollamaTimeoutMs) + this.config.lockDurationMs + 30_000;
     const keep = Math.max(0, record.deadline - Date.now()) / 1000 + this.config.retentionSeconds;
     const r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
-    if (!r.ok) return { ok: false, message: r.message };
+    if (!r.ok) {
+      // The run's own budget cannot cover a call: the run stops admitting, and says why.
+      if (s.run?.id && r.scope === `run ${s.run.id}`) await this.store.markRunExhausted(this.config.queuePrefix, s.run.id, r.message);
+      return { ok: false, message: r.message };
+    }
     return {
       ok: true,
       held: {
