@@ -13,6 +13,8 @@ export interface ExportCommandOptions {
   assistant?: string;
   status?: string;
   stopReason?: string;
+  /** `score.<criterion><op><number>` conditions on the judge's scores, all of which must hold. */
+  filter?: string[];
   /** File to write; stdout when absent. */
   out?: string;
 }
@@ -46,6 +48,7 @@ export function exportPath(id: string, o: ExportCommandOptions): string {
   if (o.assistant) q.set('assistant', o.assistant);
   if (o.status) q.set('status', o.status);
   if (o.stopReason) q.set('stopReason', o.stopReason);
+  for (const f of o.filter ?? []) q.append('filter', f);
   return `/runs/${encodeURIComponent(id)}/export?${q}`;
 }
 

@@ -48,7 +48,8 @@ usage:
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
   llmconv export <run> [--format openai|sharegpt|csv] [--assistant cloud|local]
-                 [--status s1,s2] [--stop-reason r1,r2] [--out data.jsonl]
+                 [--status s1,s2] [--stop-reason r1,r2] [--filter "score.helpfulness>=4"]
+                 [--out data.jsonl]
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
@@ -106,6 +107,7 @@ const CLI_OPTIONS = {
   assistant: { type: 'string' },
   status: { type: 'string' },
   'stop-reason': { type: 'string' },
+  filter: { type: 'string', multiple: true },
 } as const;
 
 const parseCliArgs = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
@@ -202,7 +204,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'export': {
         if (args.length !== 1) throw new UsageError('export needs exactly one run id');
         await exportCommand(api, args[0]!, {
-          format: values.format ?? 'openai', assistant: values.assistant, status: values.status, stopReason: values['stop-reason'], out: values.out,
+          format: values.format ?? 'openai', assistant: values.assistant, status: values.status, stopReason: values['stop-reason'], filter: values.filter, out: values.out,
         }, { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) });
         return 0;
       }

@@ -119,6 +119,8 @@ export interface RunView {
   costUsd: number | null;
   /** The run's own budget and what it has spent; `exhausted` says why it stopped admitting. */
   budget: { usd: number | null; tokens: number | null; spentUsd: number; spentTokens: number; exhausted: string | null } | null;
+  /** The judge's summary: scored and unscored counts, per criterion the mean and the count per score. */
+  judge: { scored: number; unscored: number; criteria: Record<string, { mean: number; distribution: Record<string, number> }> } | null;
   createdAt: string;
   updatedAt: string;
   maxActive: number;

@@ -13,6 +13,9 @@ import { stringify } from 'csv-stringify/sync';
 import type { ConversationWithTurns, Side, TurnRecord } from '../conversation/model';
 import { emptyAnswerReason } from '../conversation/turn-rules';
 import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/transcript-csv';
+import { stepCostUsd, type ConversationCost } from '../cost/conversation-cost';
+import type { PriceTable } from '../cost/price-table';
+import type { Judgement } from '../store/judge-store';
 
 /** One exchange of the exported dialogue. */
 export interface DialoguePair {
@@ -73,7 +76,17 @@ export interface Provenance {
   steps: StepMeta[];
   /** The seed's own `meta` as uploaded; null for a conversation without one. */
   meta: Record<string, unknown> | null;
+  /** What the conversation cost, USD per side (null: a model without a price); absent when not priced. */
+  costUsd?: { cloud: number | null; local: number | null; total: number | null };
+  /** The judge's scores (README, "Judge"); null when not judged; absent when not asked for. */
+  judge?: { status: string; scores?: Record<string, number>; model: string; error?: string } | null;
 }
+
+/** A conversation as exported: its record and turns, and what rides along (judgement, cost). */
+export type ExportItem = ConversationWithTurns & {
+  judge?: Judgement | null;
+  cost?: ConversationCost;
+};
 
 interface StepMeta {
   turn: number;
@@ -82,7 +95,7 @@ interface StepMeta {
 }
 
 /** The provenance of a conversation (see {@link Provenance}). */
-export function provenanceOf(conv: ConversationWithTurns): Provenance {
+export function provenanceOf(conv: ExportItem): Provenance {
   const { record, turns } = conv;
   const s = record.settings;
   const tokens = { cloudInput: 0, cloudOutput: 0, localInput: 0, localOutput: 0 };
@@ -128,6 +141,11 @@ export function provenanceOf(conv: ConversationWithTurns): Provenance {
     meta: s.run?.meta ?? null,
   };
   if (record.error !== undefined) p.error = record.error;
+  if (conv.cost) p.costUsd = { cloud: conv.cost.cloudUsd, local: conv.cost.localUsd, total: conv.cost.totalUsd };
+  if (conv.judge !== undefined) {
+    const j = conv.judge;
+    p.judge = j && { status: j.status, model: j.model, ...(j.scores ? { scores: j.scores } : {}), ...(j.error ? { error: j.error } : {}) };
+  }
   return p;
 }
 
@@ -135,7 +153,7 @@ export function provenanceOf(conv: ConversationWithTurns): Provenance {
  * The OpenAI chat fine-tuning line (`{"messages":[…],"metadata":{…}}` and a newline), or
  * undefined when the dialogue has no usable exchange.
  */
-export function openaiLine(conv: ConversationWithTurns, assistant: Side): string | undefined {
+export function openaiLine(conv: ExportItem, assistant: Side): string | undefined {
   const { system, pairs } = dialogueOf(conv, assistant);
   if (pairs.length === 0) return undefined;
   const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
@@ -148,7 +166,7 @@ export function openaiLine(conv: ConversationWithTurns, assistant: Side): string
  * The ShareGPT line (`{"conversations":[{"from":"human",…},{"from":"gpt",…}],"system"?,"metadata"}`
  * and a newline), or undefined when the dialogue has no usable exchange.
  */
-export function sharegptLine(conv: ConversationWithTurns, assistant: Side): string | undefined {
+export function sharegptLine(conv: ExportItem, assistant: Side): string | undefined {
   const { system, pairs } = dialogueOf(conv, assistant);
   if (pairs.length === 0) return undefined;
   const conversations = pairs.flatMap((p) => [{ from: 'human', value: p.user }, { from: 'gpt', value: p.assistant }]);
@@ -159,7 +177,7 @@ export function sharegptLine(conv: ConversationWithTurns, assistant: Side): stri
 }
 
 /** The export CSV's columns: the transcript's, then the conversation's provenance. */
-export const EXPORT_CSV_COLUMNS = [...CSV_COLUMNS, 'status', 'run_id', 'seed_hash', 'templates', 'system_prompts', 'meta'] as const;
+export const EXPORT_CSV_COLUMNS = [...CSV_COLUMNS, 'status', 'run_id', 'seed_hash', 'templates', 'system_prompts', 'meta', 'judge_scores'] as const;
 
 const CSV_OPTIONS = (escapeFormulas: boolean) => ({
   columns: [...EXPORT_CSV_COLUMNS],
@@ -174,7 +192,7 @@ export function exportCsvHeader(): string {
 }
 
 /** The CSV rows (no header) of every turn of a conversation with a cloud answer; '' when none. */
-export function exportCsvRows(conv: ConversationWithTurns, escapeFormulas: boolean): string {
+export function exportCsvRows(conv: ExportItem, escapeFormulas: boolean, prices?: PriceTable): string {
   const { record, turns } = conv;
   const s = record.settings;
   const extra = {
@@ -184,7 +202,9 @@ export function exportCsvRows(conv: ConversationWithTurns, escapeFormulas: boole
     templates: JSON.stringify(s.templates),
     system_prompts: s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined ? JSON.stringify(s.systemPrompts) : '',
     meta: s.run?.meta ? JSON.stringify(s.run.meta) : '',
+    judge_scores: conv.judge?.scores ? JSON.stringify(conv.judge.scores) : '',
   };
-  const rows = transcriptRows(record, turns).map((r) => ({ ...r, ...extra }));
+  const costOf = prices ? (side: Side, step: { model: string; inputTokens: number; outputTokens: number }) => stepCostUsd(side, step, prices) : undefined;
+  const rows = transcriptRows(record, turns, costOf).map((r) => ({ ...r, ...extra }));
   return rows.length ? stringify(rows, { header: false, ...CSV_OPTIONS(escapeFormulas) }) : '';
 }

@@ -5,6 +5,39 @@
 import type { ConversationStatus, Side } from '../conversation/model';
 import { TERMINAL_STATUSES } from '../conversation/model';
 import { ValidationError } from '../shared/errors';
+import type { Judgement } from '../store/judge-store';
+import type { PriceTable } from '../cost/price-table';
+
+/** One `filter=score.<criterion><op><number>` condition on the judge's scores. */
+export interface ScoreFilter {
+  criterion: string;
+  op: '>=' | '<=' | '>' | '<' | '=';
+  value: number;
+}
+
+const SCORE_FILTER = /^score\.([A-Za-z0-9_-]{1,64})\s*(>=|<=|==|=|>|<)\s*(-?\d+(?:\.\d+)?)$/;
+
+/** Parses `score.helpfulness>=4`; undefined when it is not of that form. */
+export function parseScoreFilter(text: string): ScoreFilter | undefined {
+  const m = SCORE_FILTER.exec(text.trim());
+  if (!m) return undefined;
+  return { criterion: m[1]!, op: (m[2] === '==' ? '=' : m[2]) as ScoreFilter['op'], value: Number(m[3]) };
+}
+
+/**
+ * Whether a judgement passes every score filter: none given passes all; with filters, only a
+ * scored conversation whose every named criterion holds (an unscored or unjudged one never does).
+ */
+export function passesScoreFilters(judge: Judgement | null | undefined, filters: readonly ScoreFilter[] | undefined): boolean {
+  if (!filters?.length) return true;
+  if (judge?.status !== 'scored' || !judge.scores) return false;
+  return filters.every((f) => {
+    const v = judge.scores![f.criterion];
+    if (v === undefined) return false;
+    const compare: Record<ScoreFilter['op'], boolean> = { '>=': v >= f.value, '<=': v <= f.value, '>': v > f.value, '<': v < f.value, '=': v === f.value };
+    return compare[f.op];
+  });
+}
 
 export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -19,8 +52,12 @@ export interface ExportOptions {
   statuses: ReadonlySet<string>;
   /** Only conversations that stopped for one of these reasons (all when absent). */
   stopReasons?: ReadonlySet<string>;
+  /** Only conversations the judge scored so (`filter=score.helpfulness>=4`, all must hold). */
+  scoreFilters?: ScoreFilter[];
   /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
   escapeFormulas: boolean;
+  /** CSV only: prices for the cost columns (empty cells without). */
+  prices?: PriceTable;
 }
 
 /** The media type and file extension of a format. */
@@ -62,8 +99,15 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
   const stopReasons = list(query, 'stopReason');
   const badReason = stopReasons?.find((s) => !/^[a-z][a-z_]{0,63}$/.test(s));
   if (badReason !== undefined) throw new ValidationError(`stopReason must be a comma-separated list of reasons like max_turns,stop_phrase; got "${badReason}"`);
+  const filterTexts = list(query, 'filter');
+  const scoreFilters = filterTexts?.map((t) => {
+    const f = parseScoreFilter(t);
+    if (!f) throw new ValidationError(`filter must be score.<criterion><op><number> with op one of >= <= > < =, e.g. score.helpfulness>=4; got "${t}"`);
+    return f;
+  });
   return {
     format: format as ExportFormat,
+    ...(scoreFilters ? { scoreFilters } : {}),
     assistant,
     statuses: new Set(statuses ?? TERMINAL_STATUSES),
     stopReasons: stopReasons && new Set(stopReasons),

@@ -5,13 +5,15 @@
  * consumer has pulled every line of this one: a slow HTTP client or disk slows the reads down
  * instead of filling memory.
  */
-import type { ConversationWithTurns } from '../conversation/model';
+import { conversationCost } from '../cost/conversation-cost';
+import type { PriceTable } from '../cost/price-table';
 import type { ConversationStore } from '../store/conversation-store';
-import { exportCsvHeader, exportCsvRows, openaiLine, sharegptLine } from './conversation-lines';
-import type { ExportOptions } from './export-options';
+import type { JudgeStore } from '../store/judge-store';
+import { exportCsvHeader, exportCsvRows, openaiLine, sharegptLine, type ExportItem } from './conversation-lines';
+import { passesScoreFilters, type ExportOptions } from './export-options';
 
 /** Loads conversations by id (null for one that no longer exists, e.g. expired). */
-export type ConversationLoader = (ids: string[]) => Promise<(ConversationWithTurns | null)[]>;
+export type ConversationLoader = (ids: string[]) => Promise<(ExportItem | null)[]>;
 
 /** What an export did, counted as it goes. */
 export interface ExportStats {
@@ -35,23 +37,23 @@ export const newExportStats = (): ExportStats => ({ seen: 0, exported: 0, filter
 export const DEFAULT_EXPORT_BATCH = 100;
 
 /** Whether a conversation passes the status and stop reason filters. */
-export function passesFilters(conv: ConversationWithTurns, opts: Pick<ExportOptions, 'statuses' | 'stopReasons'>): boolean {
+export function passesFilters(conv: ExportItem, opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters'>): boolean {
   const { record } = conv;
   if (!opts.statuses.has(record.status)) return false;
   const reason = record.stopReason ?? record.pendingStop;
   if (opts.stopReasons && (reason === undefined || !opts.stopReasons.has(reason))) return false;
-  return true;
+  return passesScoreFilters(conv.judge, opts.scoreFilters);
 }
 
 /** The text of one conversation in `opts.format`, or undefined when it has nothing to write. */
-export function renderConversation(conv: ConversationWithTurns, opts: ExportOptions): string | undefined {
+export function renderConversation(conv: ExportItem, opts: ExportOptions): string | undefined {
   switch (opts.format) {
     case 'openai':
       return openaiLine(conv, opts.assistant);
     case 'sharegpt':
       return sharegptLine(conv, opts.assistant);
     case 'csv':
-      return exportCsvRows(conv, opts.escapeFormulas) || undefined;
+      return exportCsvRows(conv, opts.escapeFormulas, opts.prices) || undefined;
   }
 }
 
@@ -101,7 +103,18 @@ export async function* exportConversations(
   if (batch.length) yield* flush();
 }
 
-/** A loader over the conversation store: the whole batch in flight at once on one connection. */
-export function storeLoader(store: Pick<ConversationStore, 'getConversation'>): ConversationLoader {
-  return (ids) => Promise.all(ids.map((id) => store.getConversation(id)));
+/**
+ * A loader over the conversation store: the whole batch in flight at once on one connection. With
+ * `judges`, each conversation's judgement rides along; with `prices`, its cost.
+ */
+export function storeLoader(store: Pick<ConversationStore, 'getConversation'>, extras: { judges?: Pick<JudgeStore, 'get'>; prices?: PriceTable } = {}): ConversationLoader {
+  return (ids) =>
+    Promise.all(ids.map(async (id): Promise<ExportItem | null> => {
+      const [conv, judge] = await Promise.all([store.getConversation(id), extras.judges?.get(id)]);
+      if (!conv) return null;
+      const item: ExportItem = conv;
+      if (judge !== undefined) item.judge = judge;
+      if (extras.prices) item.cost = conversationCost(conv.turns, extras.prices);
+      return item;
+    }));
 }

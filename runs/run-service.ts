@@ -129,6 +129,7 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
     maxActive: s.maxActive, seeds: s.seeds, duplicates: s.duplicates, rejected: s.rejected, waiting: s.waiting, admitted: s.admitted,
     active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, retried: s.retried, tokens: s.tokens,
     costUsd: b ? b.spentUsdNano / 1e9 : null,
+    judge: s.judge,
     budget: b && (b.limits.usdNano !== undefined || b.limits.tokens !== undefined)
       ? {
           usd: b.limits.usdNano === undefined ? null : b.limits.usdNano / 1e9, tokens: b.limits.tokens ?? null,

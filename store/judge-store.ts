@@ -5,6 +5,59 @@
  * of the judge job overwrites it with the same kind of result.
  */
 import type { Redis } from 'ioredis';
+import { RedisScript } from './redis-script';
+import { runKeys } from './run-keys';
+
+/**
+ * KEYS: judgement, run hash ('' key slot unused when no run). ARGV: ttl s, has run (0/1), then the
+ * judgement's field/value pairs. The first judgement of a conversation also counts in its run's
+ * summary (`j:scored` / `j:unscored`, and per criterion `js:<c>:<score>` and the sum `jsum:<c>`);
+ * a re-run of the judge replaces the judgement without counting it twice.
+ */
+const SAVE = new RedisScript(`
+local first = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('DEL', KEYS[1])
+local status, scores
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i] == 'status' then status = ARGV[i + 1] end
+  if ARGV[i] == 'scores' then scores = ARGV[i + 1] end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if first and ARGV[2] == '1' then
+  redis.call('HINCRBY', KEYS[2], 'j:' .. status, 1)
+  if scores then
+    for c, v in pairs(cjson.decode(scores)) do
+      redis.call('HINCRBY', KEYS[2], 'js:' .. c .. ':' .. tostring(v), 1)
+      redis.call('HINCRBYFLOAT', KEYS[2], 'jsum:' .. c, v)
+    end
+  end
+end
+return 1
+`);
+
+/** A run's judge summary: how many were scored or not, and per criterion the mean and the counts per score. */
+export interface RunJudgeSummary {
+  scored: number;
+  unscored: number;
+  criteria: Record<string, { mean: number; distribution: Record<string, number> }>;
+}
+
+/** The judge summary of a run from its hash's `j:`, `js:` and `jsum:` fields; null when nothing was judged. */
+export function runJudgeSummary(h: Record<string, string>): RunJudgeSummary | null {
+  const scored = Number(h['j:scored'] ?? 0);
+  const unscored = Number(h['j:unscored'] ?? 0);
+  if (scored + unscored === 0) return null;
+  const criteria: RunJudgeSummary['criteria'] = {};
+  for (const [f, v] of Object.entries(h)) {
+    const m = /^js:(.+):([^:]+)$/.exec(f);
+    if (!m) continue;
+    const c = (criteria[m[1]!] ??= { mean: 0, distribution: {} });
+    c.distribution[m[2]!] = Number(v);
+  }
+  for (const [name, c] of Object.entries(criteria)) c.mean = scored ? Math.round((Number(h[`jsum:${name}`] ?? 0) / scored) * 100) / 100 : 0;
+  return { scored, unscored, criteria };
+}
 
 export interface Judgement {
   status: 'scored' | 'unscored';
@@ -23,15 +76,18 @@ export const judgeKey = (prefix: string, conversationId: string): string => `${p
 export class JudgeStore {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
-  /** Stores the judgement; it expires with the conversation (`ttlSeconds`, at least 1). */
-  async save(conversationId: string, j: Judgement, ttlSeconds: number): Promise<void> {
+  /**
+   * Stores the judgement; it expires with the conversation (`ttlSeconds`, at least 1). With
+   * `runId`, the conversation's first judgement also counts in the run's summary.
+   */
+  async save(conversationId: string, j: Judgement, ttlSeconds: number, runId?: string): Promise<void> {
     const key = judgeKey(this.prefix, conversationId);
     const fields: Record<string, string> = { status: j.status, model: j.model, attempts: String(j.attempts), at: String(j.at) };
     if (j.scores) fields.scores = JSON.stringify(j.scores);
     if (j.error) fields.error = j.error;
-    await this.redis.del(key);
-    await this.redis.hset(key, fields);
-    await this.redis.expire(key, Math.max(1, Math.ceil(ttlSeconds)));
+    // Without a run the second key is the judgement's own (same slot, never written as a run hash).
+    const runHash = runId ? runKeys(this.prefix, runId).run : key;
+    await SAVE.run(this.redis, [key, runHash], [Math.max(1, Math.ceil(ttlSeconds)), runId ? '1' : '0', ...Object.entries(fields).flat()]);
   }
 
   /** The judgement, or null when the conversation was not judged (yet). */

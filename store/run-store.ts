@@ -20,6 +20,7 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from './redis-script';
 import { BudgetStore, runBudgetKey, toNano, type BudgetState } from './budget-store';
+import { runJudgeSummary, type RunJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
 
 const CREATE_RUN = new RedisScript(`
@@ -135,6 +136,8 @@ export interface RunState {
   budget: BudgetState | null;
   /** Why the run stopped admitting: its budget could not cover a call (the refusal's message). */
   budgetExhausted?: string;
+  /** The judge's summary of the run's conversations (null when none was judged). */
+  judge: RunJudgeSummary | null;
 }
 
 export interface RejectedLine {
@@ -239,7 +242,7 @@ export class RunStore {
       id: h.id, name: h.name ?? '', createdAt: num('createdAt'), updatedAt: num('updatedAt'), maxActive: num('maxActive'),
       state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
       admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
-      budget, ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
+      budget, ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}), judge: runJudgeSummary(h),
     };
   }
 

@@ -57,7 +57,7 @@ export function createJudgeProcessor(deps: PipelineDeps, judges: JudgeStore, rub
         deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
         const scores = parseScores(reply.text, rubric);
         if (scores) {
-          await judges.save(id, { status: 'scored', scores, model: reply.model || model, attempts: attempt, at: Date.now() }, config.retentionSeconds);
+          await judges.save(id, { status: 'scored', scores, model: reply.model || model, attempts: attempt, at: Date.now() }, config.retentionSeconds, record.settings.run?.id);
           log.info({ scores, attempt }, 'conversation judged');
           return 'scored';
         }
@@ -74,7 +74,7 @@ export function createJudgeProcessor(deps: PipelineDeps, judges: JudgeStore, rub
         scope.dispose();
       }
     }
-    await judges.save(id, { status: 'unscored', model, attempts: made, error: lastProblem, at: Date.now() }, config.retentionSeconds);
+    await judges.save(id, { status: 'unscored', model, attempts: made, error: lastProblem, at: Date.now() }, config.retentionSeconds, record.settings.run?.id);
     log.warn({ reason: lastProblem }, 'conversation left unscored');
     return 'unscored';
   };

@@ -13,9 +13,11 @@ import { runConversationIds, runExists } from '../../export/run-conversation-ids
 import type { Config } from '../../shared/config';
 import { PipelineError } from '../../shared/errors';
 import type { ConversationStore } from '../../store/conversation-store';
+import { JudgeStore } from '../../store/judge-store';
+import { loadPriceTable } from '../../cost/price-table';
 
 export interface RunsExportDeps {
-  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas'>;
+  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile'>;
   redis: Redis;
   store: ConversationStore;
 }
@@ -29,7 +31,10 @@ function send(ctx: Context, name: string, opts: ExportOptions, ids: AsyncIterabl
   ctx.type = media.type;
   ctx.set('Content-Disposition', `attachment; filename="${safeName(name)}-${opts.format}${side}.${media.ext}"`);
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = Readable.from(exportConversations(ids, storeLoader(deps.store), opts), { objectMode: false, highWaterMark: 64 * 1024 });
+  // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
+  const prices = loadPriceTable(deps.config.pricesFile);
+  const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix), prices });
+  ctx.body = Readable.from(exportConversations(ids, loader, { ...opts, prices }), { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 export function runsExportRoutes(deps: RunsExportDeps): Router {

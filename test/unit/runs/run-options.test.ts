@@ -20,7 +20,7 @@ describe('run options and views', () => {
   it('throughput and ETA come from finished conversations over the run time', () => {
     const s: RunState = {
       id: 'r', name: '', createdAt: 0, updatedAt: 5_000, maxActive: 10, state: 'active', seeds: 100, duplicates: 0, rejected: 0,
-      admitted: 30, active: 10, unadmitted: 0, retried: 0, tokens: 0, byStatus: { completed: 18, failed: 2 }, byStopReason: {}, waiting: 70, budget: null,
+      admitted: 30, active: 10, unadmitted: 0, retried: 0, tokens: 0, byStatus: { completed: 18, failed: 2 }, byStopReason: {}, waiting: 70, budget: null, judge: null,
     };
     const v = toRunView(s, 10_000);
     assert.equal(v.finished, 20);
