@@ -34,6 +34,9 @@ function show(v) {
   for (const [k, n] of Object.entries(v.byStatus)) t.append(row(k, n));
   for (const [k, n] of Object.entries(v.byStopReason)) t.append(row('stop: ' + k, n));
   t.append(row('duplicates', v.duplicates), row('rejected', v.rejected), row('tokens', v.tokens));
+  if (v.costUsd != null) t.append(row('cost', '$' + v.costUsd.toFixed(4)));
+  if (v.budget) t.append(row('budget', (v.budget.usd != null ? '$' + v.budget.usd : '') + (v.budget.tokens != null ? ' ' + v.budget.tokens + ' tokens' : '') + (v.budget.exhausted ? ' (exhausted: ' + v.budget.exhausted + ')' : '')));
+  if (v.judge) for (const [c, j] of Object.entries(v.judge.criteria)) t.append(row('judge ' + c, 'mean ' + j.mean + ' ' + JSON.stringify(j.distribution)));
 }
 fetch('/runs/' + encodeURIComponent(runId)).then(r => r.json()).then(v => {
   show(v);
