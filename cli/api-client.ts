@@ -95,22 +95,33 @@ export class ApiClient {
     try {
       res = await this.fetch(this.link(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'unreachable', `cannot reach ${this.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw unreachable(this.url, err);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let code = `http_${res.status}`;
-      let message = text.slice(0, 300) || res.statusText;
-      try {
-        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-        if (e?.code) code = e.code;
-        if (e?.message) message = e.message;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${message}`);
-    }
-    return res;
+    return checkOk(res, `${method} ${path}`);
   }
+}
+
+/** The error of a request that got no answer (refused, reset, bad host). */
+export function unreachable(url: string, err: unknown): ApiError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return new ApiError(0, 'unreachable', `cannot reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+}
+
+/**
+ * The one check of every producer answer: the response when it is 2xx, else an {@link ApiError}
+ * with the status and the code and message of the producer's JSON error (or the text it sent).
+ */
+export async function checkOk(res: Response, what: string): Promise<Response> {
+  if (res.ok) return res;
+  const text = await res.text();
+  let code = `http_${res.status}`;
+  let message = text.slice(0, 300) || res.statusText;
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+    if (e?.code) code = e.code;
+    if (e?.message) message = e.message;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  throw new ApiError(res.status, code, `${what}: ${res.status} ${message}`);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { RunSubmitResult, RunView } from '../conversation/http-contract';
-import { ApiError } from './api-client';
+import { checkOk, unreachable } from './api-client';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface RunClientOptions {
@@ -68,22 +68,8 @@ export class RunClient {
     try {
       res = await this.fetch(`${this.url}${path}`, { ...init, method, headers });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'unreachable', `cannot reach ${this.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw unreachable(this.url, err);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let code = `http_${res.status}`;
-      let message = text.slice(0, 300) || res.statusText;
-      try {
-        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-        if (e?.code) code = e.code;
-        if (e?.message) message = e.message;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      throw new ApiError(res.status, code, `${method} ${path.split('?')[0]}: ${res.status} ${message}`);
-    }
-    return res;
+    return checkOk(res, `${method} ${path.split('?')[0]}`);
   }
 }

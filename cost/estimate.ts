@@ -5,6 +5,7 @@
  * token per UTF-8 byte of the seed's query; `maxTokens` per earlier reply or generated prompt).
  * An upper bound, not a forecast: real replies are usually shorter.
  */
+import type { EstimateView } from '../conversation/http-contract';
 import { callCostUsd, type PriceTable, roundUsd } from './price-table';
 
 export interface EstimateInput {
@@ -20,17 +21,8 @@ export interface EstimateInput {
   contextTurns?: number;
 }
 
-export interface CostEstimate {
-  conversations: number;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** USD per side and in total; null when that side's model has no price. */
-  cloudUsd: number | null;
-  localUsd: number | null;
-  totalUsd: number | null;
-  unpricedModels: string[];
-}
+/** The estimate itself: what `POST /estimate` answers, less the assumptions it states. */
+export type CostEstimate = Omit<EstimateView, 'assumptions'>;
 
 /** The worst-case cost of running `seeds` (see the file comment). */
 export function estimateCost(input: EstimateInput): CostEstimate {
