@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { ConfigError } from './errors';
 import { parseOllamaHost } from './ollama-host';
+import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
 import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
@@ -80,6 +81,11 @@ export interface Config {
   metricsPort: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
+  /** OLLAMA_HOSTS: the local model pool; unset: the one OLLAMA_HOST (see {@link ollamaPoolOf}). */
+  ollamaHosts?: OllamaEndpoint[];
+  ollamaSlotLeaseMs: number;
+  ollamaBreakerFailures: number;
+  ollamaBreakerCooldownMs: number;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -129,6 +135,10 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
+  { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
+  { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
+  { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
+  { key: 'OLLAMA_BREAKER_COOLDOWN_MS', default: '10000', accepts: 'integer >= 100', description: 'How long an open endpoint is left alone before a probe (`/api/version` and the model) lets it back in.' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -215,6 +225,23 @@ export function ollamaHostOf(config: Pick<Config, 'ollamaHost'>): string {
   return config.ollamaHost ?? DEFAULTS.OLLAMA_HOST!;
 }
 
+/** `OLLAMA_HOSTS` parsed (see {@link parseOllamaHosts}); undefined when unset. */
+function ollamaHosts(r: Reader, defaultSlots: number): OllamaEndpoint[] | undefined {
+  const v = r.opt('OLLAMA_HOSTS');
+  if (v === undefined) return undefined;
+  const parsed = parseOllamaHosts(v, defaultSlots);
+  if (typeof parsed === 'string') throw new ConfigError(`OLLAMA_HOSTS=${JSON.stringify(redactUrl(v))} is invalid: ${parsed}`, 'OLLAMA_HOSTS');
+  return parsed;
+}
+
+/**
+ * The local model pool a worker uses: OLLAMA_HOSTS, or else a pool of one, OLLAMA_HOST (or its
+ * default) with LOCAL_CONCURRENCY slots.
+ */
+export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' | 'localConcurrency'>): OllamaEndpoint[] {
+  return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -232,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('BOARD_USERNAME and BOARD_PASSWORD must be set together', boardUsername ? 'BOARD_PASSWORD' : 'BOARD_USERNAME');
   }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
+  const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
   const config: Config = {
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
@@ -259,7 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     outputDir: path.resolve(r.str('OUTPUT_DIR')),
     workerRoles: [...new Set(roles)] as WorkerRole[],
     cloudConcurrency: r.int('CLOUD_CONCURRENCY', 1, 1000),
-    localConcurrency: r.int('LOCAL_CONCURRENCY', 1, 1000),
+    localConcurrency,
     transcriptConcurrency: r.int('TRANSCRIPT_CONCURRENCY', 1, 1000),
     cloudRateLimitMax: r.int('CLOUD_RATE_LIMIT_MAX', 0),
     cloudRateLimitDurationMs: r.int('CLOUD_RATE_LIMIT_DURATION_MS', 1),
@@ -280,6 +308,10 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
+    ollamaHosts: ollamaHosts(r, localConcurrency),
+    ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),
+    ollamaBreakerFailures: r.int('OLLAMA_BREAKER_FAILURES', 1, 1000),
+    ollamaBreakerCooldownMs: r.int('OLLAMA_BREAKER_COOLDOWN_MS', 100),
   };
   return config;
 }
