@@ -42,6 +42,11 @@ export function createLocalProvider(config: Config, host = ollamaHostOf(config))
   });
 }
 
+/** The semaphore id of a pool endpoint: its URL, prefixed with this machine's name when the URL is loopback. */
+export function poolEndpointId(url: string): string {
+  return isLoopbackUrl(url) ? `${os.hostname()}/${url}` : url;
+}
+
 /**
  * The local model pool from config: OLLAMA_HOSTS (or OLLAMA_HOST with LOCAL_CONCURRENCY slots),
  * slots taken from `leases`, leases of OLLAMA_SLOT_LEASE_MS, breaker from OLLAMA_BREAKER_*.
@@ -57,7 +62,7 @@ export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: 
     leaseMs: config.ollamaSlotLeaseMs,
     breakerFailures: config.ollamaBreakerFailures,
     breakerCooldownMs: config.ollamaBreakerCooldownMs,
-    idOf: (url) => (isLoopbackUrl(url) ? `${os.hostname()}/${url}` : url),
+    idOf: poolEndpointId,
     logger,
   });
 }
