@@ -5,7 +5,7 @@
  * away from it and probes it back in); the start fails when no endpoint passes. The first endpoint
  * that passes publishes its models for the producer. `ready()` is true while any endpoint has the model.
  */
-import { errorMessage, PipelineError } from '../shared/errors';
+import { errorMessage, type PipelineError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { LocalModelRegistry } from '../store/local-models';
 import { startLocalModelCheck, type LocalModelCheck, type LocalModelCheckOptions } from './local-model-check';
