@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ConfigError } from './errors';
 import { parseOllamaHost } from './ollama-host';
 import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
+import { loadCloudLimits, type CloudLimits } from './cloud-limits';
 import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
@@ -86,6 +87,8 @@ export interface Config {
   ollamaSlotLeaseMs: number;
   ollamaBreakerFailures: number;
   ollamaBreakerCooldownMs: number;
+  /** Per-model cloud limits (CLOUD_LIMITS_FILE, CLOUD_LIMITS); {} when none. */
+  cloudLimits: CloudLimits;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -139,6 +142,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
   { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
   { key: 'OLLAMA_BREAKER_COOLDOWN_MS', default: '10000', accepts: 'integer >= 100', description: 'How long an open endpoint is left alone before a probe (`/api/version` and the model) lets it back in.' },
+  { key: 'CLOUD_LIMITS_FILE', default: '(unset: no per-model limits)', accepts: 'path of a JSON file `{ "<modelId>": { "rpm": N, "tpm": N } }`', description: "Fleet-wide requests and tokens per minute per cloud model (set them to the account's Bedrock quotas): a call waits for room, is charged the tokens its reply reports, and a 429 lowers the model's effective limits (recovered by successes) instead of pausing the cloud queue." },
+  { key: 'CLOUD_LIMITS', default: '(unset)', accepts: 'inline JSON, same shape as CLOUD_LIMITS_FILE', description: 'Per-model limits given inline; its entries win over the file\'s.' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -312,6 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
     ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),
     ollamaBreakerFailures: r.int('OLLAMA_BREAKER_FAILURES', 1, 1000),
     ollamaBreakerCooldownMs: r.int('OLLAMA_BREAKER_COOLDOWN_MS', 100),
+    cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
   };
   return config;
 }

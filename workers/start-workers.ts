@@ -23,6 +23,8 @@ import type { LlmProvider } from '../providers/llm-provider';
 import { createCloudProvider, createLocalPool, unconfiguredProvider } from '../providers/create-providers';
 import type { OllamaPool } from '../providers/ollama-pool';
 import { SlotLeases } from '../store/slot-leases';
+import { CloudLimiter } from '../store/cloud-limiter';
+import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
 import { CancelRegistry } from './cancel-registry';
 import type { LocalModelCheck } from './local-model-check';
 import { startPoolModelCheck } from './pool-model-check';
@@ -93,7 +95,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
   };
   try {
     // Providers first: a missing API_GATEWAY_URL is a config error before anything connects.
-    const cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
+    let cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
     if (!connection) {
       if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
       const own = createWorkerConnection(config.redisUrl);
@@ -116,6 +118,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       localPool = pool;
     }
     const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
+    if (!opts.providers?.cloud && roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
+      cloud = createLimitedCloudProvider({
+        inner: cloud, limiter: new CloudLimiter(conn, config.queuePrefix), limits: config.cloudLimits,
+        defaultModel: config.bedrockModelId, defaultMaxTokens: config.defaultMaxTokens, logger,
+      });
+    }
     const store = ConversationStore.fromConfig(conn, config);
     const ownQueues = !opts.queues;
     const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
