@@ -16,6 +16,10 @@ export const RESULT_KEYS = [
   'scaling_4x',
   'producer_ratio_vs_koa',
   'redis_bytes_per_conversation',
+  'pool_saturation',
+  'pool_slots_exceeded',
+  'quota_achieved_share',
+  'quota_throttled_share',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -44,6 +48,10 @@ const ROWS: Row[] = [
   { key: 'scaling_4x', label: '4 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 3.6', met: (v) => v >= 3.6, digits: 2 },
   { key: 'producer_ratio_vs_koa', label: 'POST /conversation req/s ÷ bare Koa', unit: '×', target: '≥ 0.5', met: (v) => v >= 0.5, digits: 3 },
   { key: 'redis_bytes_per_conversation', label: 'Redis bytes per finished 5-turn conversation (text out)', unit: 'B', target: '≤ 2048 B, flat 1k → 10k', met: (v) => v <= 2048, digits: 0 },
+  { key: 'pool_saturation', label: 'Pool slots busy while work is queued (hosts of 4 + 2 slots, 3 processes)', unit: '', target: '≥ 0.97', met: (v) => v >= 0.97, digits: 3 },
+  { key: 'pool_slots_exceeded', label: 'Calls above a host\'s slots (emulator counters)', unit: '', target: '= 0', met: (v) => v === 0, digits: 0 },
+  { key: 'quota_achieved_share', label: 'Tokens per window achieved ÷ Bedrock TPM quota (3 processes)', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
+  { key: 'quota_throttled_share', label: 'Share of cloud calls answered 429 under the quota', unit: '', target: '≤ 0.01', met: (v) => v <= 0.01, digits: 4 },
 ];
 
 /** Rounds the headline values for the JSON file. */

@@ -94,6 +94,8 @@ export interface BedrockEmulatorOptions {
    * before trying again." Default none. Changeable at run time through the handle's `quotas`.
    */
   tokensPerMinute?: Record<string, number>;
+  /** The quota's window, ms. Default 60000 (the benchmark shortens it to measure in seconds). */
+  quotaWindowMs?: number;
 }
 
 /** Bedrock's message for a call over the tokens-per-minute quota (seen in ThrottlingException bodies). */
@@ -380,7 +382,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     const quota = quotas.tokensPerMinute[model];
     if (quota === undefined) return { tokens: 0 };
     const now = Date.now();
-    const w = (windows.get(model) ?? []).filter((c) => c.at > now - 60_000);
+    const w = (windows.get(model) ?? []).filter((c) => c.at > now - (opts.quotaWindowMs ?? 60_000));
     windows.set(model, w);
     const used = w.reduce((n, c) => n + c.tokens, 0);
     if (used + reserve > quota) {

@@ -1,6 +1,6 @@
 /**
  * A fleet-wide request-per-minute and token-per-minute limiter per cloud model id, in Redis (Lua),
- * over a sliding 60 s window, fed by the real usage each call reports.
+ * over a sliding 60 s window (`windowMs`), fed by the real usage each call reports.
  *
  * Like Bedrock's own quota accounting (AWS Bedrock user guide, "How tokens are counted":
  * the quota is reserved at the start of a request as input tokens + `maxTokens`, then settled to
@@ -29,9 +29,10 @@ const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + m
 
 /** Drops calls that started more than a window ago; leaves `live` (ids) and `used` (tokens). */
 const PRUNE = `
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+local window = tonumber(ARGV[5])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if #old > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
   redis.call('HDEL', KEYS[2], unpack(old))
 end
 local used = 0
@@ -40,7 +41,7 @@ local count = redis.call('ZCARD', KEYS[1])
 local factor = tonumber(redis.call('HGET', KEYS[3], 'factor') or '1')`;
 
 /**
- * KEYS: calls, tokens, aimd. ARGV: rpm (0 = none), tpm (0 = none), call id, tokens to reserve.
+ * KEYS: calls, tokens, aimd. ARGV: rpm (0 = none), tpm (0 = none), call id, tokens to reserve, window ms.
  * Returns 0 when reserved, else the ms until the oldest call leaves the window (at least 1).
  */
 const RESERVE = new RedisScript(`${NOW}${PRUNE}
@@ -52,22 +53,28 @@ local okT = tpm == 0 or used + want <= capT or count == 0
 if okR and okT then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('HSET', KEYS[2], ARGV[3], want)
-  redis.call('PEXPIRE', KEYS[1], 120000)
-  redis.call('PEXPIRE', KEYS[2], 120000)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  redis.call('PEXPIRE', KEYS[2], window * 2)
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if oldest[2] then return math.max(1, tonumber(oldest[2]) + 60000 - now) end
+if oldest[2] then return math.max(1, tonumber(oldest[2]) + window - now) end
 return 1`);
 
-/** KEYS: calls, tokens. ARGV: call id, tokens (settle; -1 cancels). */
-const SETTLE = new RedisScript(`if ARGV[2] == '-1' then
+/**
+ * KEYS: calls, tokens. ARGV: call id, tokens (settle; -1 cancels). A settled call is re-stamped
+ * with the time it ended: the provider counted it from some moment after our reservation, so
+ * counting it from its end never lets it leave our window before it leaves the provider's.
+ */
+const SETTLE = new RedisScript(`${NOW}
+if ARGV[2] == '-1' then
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   return 1
 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 1`);
 
 /** KEYS: aimd. ARGV: 'down' | 'up', decrease factor, increase step, min factor, decreaseEveryMs. Returns the factor (string). */
@@ -96,6 +103,8 @@ export interface CloudLimiterOptions {
   minFactor?: number;
   /** At most one decrease per this many ms. Default 2000. */
   decreaseEveryMs?: number;
+  /** The window the per-minute limits apply to, ms. Default 60000 (the benchmark shortens it with the emulator's). */
+  windowMs?: number;
 }
 
 export class CloudLimiter {
@@ -104,7 +113,7 @@ export class CloudLimiter {
 
   constructor(private readonly redis: Redis, prefix: string, opts: CloudLimiterOptions = {}) {
     this.prefix = `${prefix}:cloud-limit:`;
-    this.tuning = { decrease: opts.decrease ?? 0.7, increase: opts.increase ?? 0.01, minFactor: opts.minFactor ?? 0.1, decreaseEveryMs: opts.decreaseEveryMs ?? 2000 };
+    this.tuning = { decrease: opts.decrease ?? 0.7, increase: opts.increase ?? 0.01, minFactor: opts.minFactor ?? 0.1, decreaseEveryMs: opts.decreaseEveryMs ?? 2000, windowMs: opts.windowMs ?? 60_000 };
   }
 
   private keys(model: string): string[] {
@@ -114,7 +123,7 @@ export class CloudLimiter {
 
   /** Reserves one request and `tokens` in the model's window: 0 when done, else ms to wait before asking again. */
   async reserve(model: string, limits: ModelLimits, callId: string, tokens: number): Promise<number> {
-    return Number(await RESERVE.run(this.redis, this.keys(model), [limits.rpm ?? 0, limits.tpm ?? 0, callId, Math.max(0, Math.ceil(tokens))]));
+    return Number(await RESERVE.run(this.redis, this.keys(model), [limits.rpm ?? 0, limits.tpm ?? 0, callId, Math.max(0, Math.ceil(tokens)), this.tuning.windowMs]));
   }
 
   /** Replaces a reservation with the tokens the call really used. */
