@@ -13,7 +13,8 @@ export interface TurnView {
   cloudResponse: string | null;
   ollamaResponse: string | null;
   processingTimeMs: number | null;
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string } | null;
+  /** `requestedModel`: present when a fallback answered (`model`), naming the model asked first. */
+  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; requestedModel?: string } | null;
   local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean } | null;
 }
 

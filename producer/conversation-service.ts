@@ -127,7 +127,10 @@ export function toView(record: ConversationRecord, turns: TurnRecord[]): Convers
       cloudResponse: c.answer,
       ollamaResponse: l?.followUp ?? null,
       processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
-      cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason },
+      cloud: {
+        model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason,
+        ...(c.requestedModel ? { requestedModel: c.requestedModel } : {}),
+      },
       local: l
         ? {
           model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason,

@@ -89,6 +89,7 @@ export interface Config {
   ollamaBreakerCooldownMs: number;
   /** Per-model cloud limits (CLOUD_LIMITS_FILE, CLOUD_LIMITS); {} when none. */
   cloudLimits: CloudLimits;
+  cloudFallbackAfterThrottles: number;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -143,6 +144,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
   { key: 'OLLAMA_BREAKER_COOLDOWN_MS', default: '10000', accepts: 'integer >= 100', description: 'How long an open endpoint is left alone before a probe (`/api/version` and the model) lets it back in.' },
   { key: 'CLOUD_LIMITS_FILE', default: '(unset: no per-model limits)', accepts: 'path of a JSON file `{ "<modelId>": { "rpm": N, "tpm": N } }`', description: "Fleet-wide requests and tokens per minute per cloud model (set them to the account's Bedrock quotas): a call waits for room, is charged the tokens its reply reports, and a 429 lowers the model's effective limits (recovered by successes) instead of pausing the cloud queue." },
+  { key: 'CLOUD_FALLBACK_AFTER_THROTTLES', default: '3', accepts: 'integer 1-100', description: 'A conversation whose `cloudModel` is a list moves a turn to the next model after this many consecutive 429/quota errors on the current one (the turn records the fallback).' },
   { key: 'CLOUD_LIMITS', default: '(unset)', accepts: 'inline JSON, same shape as CLOUD_LIMITS_FILE', description: 'Per-model limits given inline; its entries win over the file\'s.' },
 ];
 
@@ -318,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
     ollamaBreakerFailures: r.int('OLLAMA_BREAKER_FAILURES', 1, 1000),
     ollamaBreakerCooldownMs: r.int('OLLAMA_BREAKER_COOLDOWN_MS', 100),
     cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
+    cloudFallbackAfterThrottles: r.int('CLOUD_FALLBACK_AFTER_THROTTLES', 1, 100),
   };
   return config;
 }

@@ -11,6 +11,8 @@ export const CSV_COLUMNS = [
   'timestamp', 'query', 'cloud_response', 'ollama_response', 'processing_time_ms',
   'conversation_id', 'turn', 'cloud_model', 'local_model', 'cloud_latency_ms', 'local_latency_ms',
   'cloud_input_tokens', 'cloud_output_tokens', 'local_input_tokens', 'local_output_tokens', 'stop_reason',
+  // Set when a fallback model (cloud_model) answered: the model asked first.
+  'cloud_fallback',
 ] as const;
 
 const FORMULA_START = /^\s*[=+\-@\t\r]/;
@@ -49,6 +51,7 @@ export function transcriptRows(record: ConversationRecord, turns: TurnRecord[]):
         local_input_tokens: l?.inputTokens ?? '',
         local_output_tokens: l?.outputTokens ?? '',
         stop_reason: stop,
+        cloud_fallback: c.requestedModel ?? '',
       };
     });
 }

@@ -25,6 +25,7 @@ import type { OllamaPool } from '../providers/ollama-pool';
 import { SlotLeases } from '../store/slot-leases';
 import { CloudLimiter } from '../store/cloud-limiter';
 import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
+import { createFallbackCloudProvider } from '../providers/fallback-cloud-provider';
 import { CancelRegistry } from './cancel-registry';
 import type { LocalModelCheck } from './local-model-check';
 import { startPoolModelCheck } from './pool-model-check';
@@ -118,11 +119,15 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       localPool = pool;
     }
     const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
-    if (!opts.providers?.cloud && roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
+    if (roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
       cloud = createLimitedCloudProvider({
         inner: cloud, limiter: new CloudLimiter(conn, config.queuePrefix), limits: config.cloudLimits,
         defaultModel: config.bedrockModelId, defaultMaxTokens: config.defaultMaxTokens, logger,
       });
+    }
+    // Outermost: each model of a fallback list goes through the limiter on its own.
+    if (roles.includes('cloud')) {
+      cloud = createFallbackCloudProvider({ inner: cloud, throttleRun: config.cloudFallbackAfterThrottles, logger });
     }
     const store = ConversationStore.fromConfig(conn, config);
     const ownQueues = !opts.queues;
