@@ -51,7 +51,9 @@ export function poolEndpointId(url: string): string {
  * The local model pool from config: OLLAMA_HOSTS (or OLLAMA_HOST with LOCAL_CONCURRENCY slots),
  * slots taken from `leases`, leases of OLLAMA_SLOT_LEASE_MS, breaker from OLLAMA_BREAKER_*.
  * A loopback endpoint's slots are this machine's (its semaphore id carries the host name), so
- * co-located workers that each say `127.0.0.1` never share one count.
+ * co-located workers that each say `127.0.0.1` never share one count. Without OLLAMA_HOSTS the
+ * slots are this process's own, as LOCAL_CONCURRENCY always was (existing deployments keep their
+ * concurrency); list a host in OLLAMA_HOSTS to share its slots across the fleet.
  */
 export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: Logger): OllamaPool {
   return createOllamaPool({
@@ -62,7 +64,7 @@ export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: 
     leaseMs: config.ollamaSlotLeaseMs,
     breakerFailures: config.ollamaBreakerFailures,
     breakerCooldownMs: config.ollamaBreakerCooldownMs,
-    idOf: poolEndpointId,
+    idOf: config.ollamaHosts ? poolEndpointId : (url) => `${os.hostname()}/${process.pid}/${url}`,
     logger,
   });
 }
