@@ -45,11 +45,11 @@ async function runChildren(n: number, start: Record<string, unknown>, ms: number
 export async function measurePoolSaturation(ctx: BenchContext): Promise<PoolSaturationResult> {
   const latencyMs = 250;
   const slots: [number, number] = [4, 2];
-  const windowMs = ctx.quick ? 4000 : 15_000;
+  const windowMs = ctx.quick ? 6000 : 15_000;
   const hosts = await Promise.all(slots.map(() => startOllamaEmulator({ latencyMs })));
   try {
     const env = { REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: `{bench-pool-${process.pid}-${Date.now()}}`, OLLAMA_HOSTS: hosts.map((h, i) => `${h.url}*${slots[i]}`).join(','), LOG_LEVEL: 'silent' };
-    const running = runChildren(3, { mode: 'pool', env, parallel: 4, maxTokens: 20 }, windowMs + 3000);
+    const running = runChildren(3, { mode: 'pool', env, parallel: 4, maxTokens: 20 }, windowMs + 2000);
     // Measure once every process has work running, for `windowMs`.
     while (hosts.reduce((n, h) => n + h.stats().inFlight, 0) < 6) await new Promise((r) => setTimeout(r, 5));
     for (const h of hosts) h.faults.resetStats();
