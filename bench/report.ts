@@ -23,6 +23,10 @@ export const RESULT_KEYS = [
   'runs_ingest_ratio_vs_posts',
   'runs_bytes_per_waiting_seed',
   'runs_admission_ratio',
+  'pool_saturation',
+  'pool_slots_exceeded',
+  'quota_achieved_share',
+  'quota_throttled_share',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -58,6 +62,10 @@ const ROWS: Row[] = [
   { key: 'runs_ingest_ratio_vs_posts', label: 'Run ingest ÷ one POST /conversation per seed', unit: '×', target: '≥ 10', met: (v) => v >= 10, digits: 1 },
   { key: 'runs_bytes_per_waiting_seed', label: 'Redis bytes per waiting seed (text out)', unit: 'B', target: '≤ 300 B', met: (v) => v <= 300, digits: 0 },
   { key: 'runs_admission_ratio', label: 'Run (admission control) ÷ one by one, 3-turn conversations', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
+  { key: 'pool_saturation', label: 'Pool slots busy while work is queued (hosts of 4 + 2 slots, 3 processes)', unit: '', target: '≥ 0.97', met: (v) => v >= 0.97, digits: 3 },
+  { key: 'pool_slots_exceeded', label: 'Calls above a host\'s slots (emulator counters)', unit: '', target: '= 0', met: (v) => v === 0, digits: 0 },
+  { key: 'quota_achieved_share', label: 'Tokens per window achieved ÷ Bedrock TPM quota (3 processes)', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
+  { key: 'quota_throttled_share', label: 'Share of cloud calls answered 429 under the quota', unit: '', target: '≤ 0.01', met: (v) => v <= 0.01, digits: 4 },
 ];
 
 /** Rounds the headline values for the JSON file. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -17,6 +17,7 @@ import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureExportSpeed } from './export-speed';
 import { measureLocalSaturation } from './local-saturation';
+import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
 import { measureRedisMemory } from './redis-memory';
 import { measureRedisRtt } from './redis-rtt';
@@ -27,7 +28,7 @@ import { round } from './stats';
 import { measureThroughput } from './throughput';
 import { measureTurnOverhead } from './turn-overhead';
 
-const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export', 'runs'] as const;
+const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export', 'runs', 'pools', 'quota'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
@@ -123,6 +124,24 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections; ` +
         `bare Koa + BullMQ add ${r.bullmqFloorRequestsPerSec.toFixed(0)} req/s (${r.floorRatio.toFixed(2)} of bare Koa); ` +
         `+ the conversation record ${r.recordFloorRequestsPerSec.toFixed(0)} req/s (${r.recordFloorRatio.toFixed(2)})`;
+      break;
+    }
+    case 'pools': {
+      const r = await measurePoolSaturation(ctx);
+      c.poolSaturation = r;
+      results.pool_saturation = r.saturation;
+      results.pool_slots_exceeded = Math.max(0, r.maxInFlight[0] - r.slots[0]) + Math.max(0, r.maxInFlight[1] - r.slots[1]);
+      notes.pool_saturation = `${r.latencyMs} ms emulated Ollama hosts, ${r.calls} calls in ${r.windowMs / 1000} s, 12 calls wanted at once`;
+      notes.pool_slots_exceeded = `most at once: ${r.maxInFlight[0]} / ${r.slots[0]} and ${r.maxInFlight[1]} / ${r.slots[1]} slots`;
+      break;
+    }
+    case 'quota': {
+      const r = await measureThrottleRecovery(ctx);
+      c.throttleRecovery = r;
+      results.quota_achieved_share = r.achievedShareOfQuota;
+      results.quota_throttled_share = r.throttledShare;
+      notes.quota_achieved_share = `quota ${r.quotaTokens} tokens per ${r.windowMs / 1000} s window (shortened from 60 s), ${r.runMs / 1000} s run`;
+      notes.quota_throttled_share = `${r.throttled} of ${r.calls} calls`;
       break;
     }
     case 'memory': {

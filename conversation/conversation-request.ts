@@ -19,7 +19,8 @@ export const conversationRequestSchema = z.strictObject({
   outputFile: z.string().max(512).optional(),
   maxTurns: z.number().int().min(1).max(1000).optional(),
   timeoutMinutes: z.number().positive().max(24 * 60).optional(),
-  cloudModel: modelId.optional(),
+  /** One model id, or a list: the first is asked, the others are its fallbacks in order. */
+  cloudModel: z.union([modelId, z.array(modelId).min(1, 'must name at least one model').max(5, 'at most 5 models')]).optional(),
   localModel: modelId.optional(),
   temperature: z.number().min(0).max(1).optional(),
   // The cloud model's own cap (shared/model-limits) is checked after parsing.
@@ -76,7 +77,9 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
     throw new ValidationError(`invalid conversation request: ${message}`, details);
   }
   const b = parsed.data;
-  const cloudModel = b.cloudModel ?? config.bedrockModelId;
+  const models = b.cloudModel === undefined ? [config.bedrockModelId] : Array.isArray(b.cloudModel) ? b.cloudModel : [b.cloudModel];
+  const cloudModel = models[0]!;
+  const cloudFallbacks = models.slice(1);
   const overCap = b.maxTokens === undefined ? undefined : maxTokensProblem(cloudModel, b.maxTokens);
   if (overCap) {
     throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
@@ -87,6 +90,7 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
     maxTurns: b.maxTurns ?? config.maxTurns,
     timeoutMinutes: b.timeoutMinutes ?? config.conversationTimeoutMinutes,
     cloudModel,
+    ...(cloudFallbacks.length ? { cloudFallbacks } : {}),
     localModel: b.localModel ?? config.ollamaModel,
     temperature: b.temperature,
     maxTokens: b.maxTokens,

@@ -13,8 +13,11 @@ export interface TurnView {
   cloudResponse: string | null;
   ollamaResponse: string | null;
   processingTimeMs: number | null;
-  /** `costUsd`: by the price table; null when the model has no price (unknown, never guessed). */
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null } | null;
+  /**
+   * `costUsd`: by the price table; null when the model has no price (unknown, never guessed).
+   * `requestedModel`: present when a fallback answered (`model`), naming the model asked first.
+   */
+  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; requestedModel?: string } | null;
   local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; thinking?: string; promptTruncated?: boolean } | null;
 }
 

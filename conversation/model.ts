@@ -76,6 +76,8 @@ export interface ConversationSettings {
   maxTurns: number;
   timeoutMinutes: number;
   cloudModel: string;
+  /** Cloud models tried in order after `cloudModel` keeps throttling (absent: none). */
+  cloudFallbacks?: string[];
   localModel: string;
   temperature?: number;
   maxTokens?: number;
@@ -122,6 +124,8 @@ export interface CloudStep {
   stopReason: string;
   startedAt: number;
   at: number;
+  /** Set when a fallback model answered: the model asked first (the conversation's `cloudModel`). */
+  requestedModel?: string;
 }
 
 export interface LocalStep {

@@ -62,6 +62,8 @@ export interface BedrockEmulatorHandle extends EmulatorHandle {
   tuning: { msPerOutputToken: number };
   /** Model calls served per HTTP version (`2` over ALPN h2, `1.1` otherwise). */
   httpVersions: Record<string, number>;
+  /** The tokens-per-minute quotas by model (changeable at run time) and what each admitted and throttled. */
+  quotas: { tokensPerMinute: Record<string, number>; admittedTokens: Record<string, number>; throttled: Record<string, number> };
 }
 
 /** Options of {@link startBedrockEmulator}. */
@@ -84,7 +86,20 @@ export interface BedrockEmulatorOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Base model ids that need an inference profile. Default {@link PROFILE_ONLY_MODELS}. */
   profileOnlyModels?: readonly RegExp[];
+  /**
+   * Tokens-per-minute quota per model id ("On-demand InvokeModel tokens per minute"), over a
+   * sliding 60 s window. A call is admitted while the window's tokens plus its reservation (input
+   * tokens + maxTokens, as Bedrock reserves at the start of a request) fit; its charge is then
+   * settled to the tokens it used. Beyond: 429 ThrottlingException "Too many tokens, please wait
+   * before trying again." Default none. Changeable at run time through the handle's `quotas`.
+   */
+  tokensPerMinute?: Record<string, number>;
+  /** The quota's window, ms. Default 60000 (the benchmark shortens it to measure in seconds). */
+  quotaWindowMs?: number;
 }
+
+/** Bedrock's message for a call over the tokens-per-minute quota (seen in ThrottlingException bodies). */
+export const TOO_MANY_TOKENS_MESSAGE = 'Too many tokens, please wait before trying again.';
 
 /** Bedrock's exception name for each status the emulator can answer with. */
 const ERROR_TYPES: Record<number, string> = {
@@ -358,6 +373,31 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
   const httpVersions: Record<string, number> = {};
+  const quotas = { tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) }, admittedTokens: {} as Record<string, number>, throttled: {} as Record<string, number> };
+  /** Per model: charges of the last 60 s. */
+  const windows = new Map<string, { at: number; tokens: number }[]>();
+
+  /** Admits a call's reservation under the model's quota; the charge to settle, or undefined when over. */
+  function admit(model: string, reserve: number): { tokens: number } | undefined {
+    const quota = quotas.tokensPerMinute[model];
+    if (quota === undefined) return { tokens: 0 };
+    const now = Date.now();
+    const w = (windows.get(model) ?? []).filter((c) => c.at > now - (opts.quotaWindowMs ?? 60_000));
+    windows.set(model, w);
+    const used = w.reduce((n, c) => n + c.tokens, 0);
+    if (used + reserve > quota) {
+      quotas.throttled[model] = (quotas.throttled[model] ?? 0) + 1;
+      return undefined;
+    }
+    const charge = { at: now, tokens: reserve };
+    w.push(charge);
+    return charge;
+  }
+  function settle(model: string, charge: { tokens: number }, used: number): void {
+    if (quotas.tokensPerMinute[model] === undefined) return;
+    charge.tokens = used;
+    quotas.admittedTokens[model] = (quotas.admittedTokens[model] ?? 0) + used;
+  }
 
   const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
     const startedAt = Date.now();
@@ -404,13 +444,27 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       return;
     }
     try {
+      const maxTokens = route === 'converse' ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens : (body.max_tokens ?? body.max_gen_len);
       if (route === 'converse') {
         const out = converse(model, body, startedAt);
+        const usage = out.json.usage as { inputTokens: number; outputTokens: number };
+        const charge = admit(model, usage.inputTokens + (typeof maxTokens === 'number' ? maxTokens : usage.outputTokens));
+        if (!charge) {
+          sendBedrockError(res, 429, TOO_MANY_TOKENS_MESSAGE, 'ThrottlingException');
+          return;
+        }
+        settle(model, charge, usage.inputTokens + usage.outputTokens);
         if (!(await ctx.delay(out.outputTokens * tuning.msPerOutputToken))) return;
         out.json.metrics.latencyMs = Date.now() - startedAt;
         sendJson(res, 200, out.json, { 'x-amzn-requestid': randomUUID() });
       } else {
         const { json, c } = invoke(model, body);
+        const charge = admit(model, c.inputTokens + (typeof maxTokens === 'number' ? maxTokens : c.outputTokens));
+        if (!charge) {
+          sendBedrockError(res, 429, TOO_MANY_TOKENS_MESSAGE, 'ThrottlingException');
+          return;
+        }
+        settle(model, charge, c.inputTokens + c.outputTokens);
         sendJson(res, 200, json, {
           'x-amzn-requestid': randomUUID(),
           'x-amzn-bedrock-input-token-count': String(c.inputTokens),
@@ -432,5 +486,5 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     tls: opts.tls,
     sendError: (res, status, message) => sendBedrockError(res, status, message),
   });
-  return { ...handle, tuning, httpVersions };
+  return { ...handle, tuning, httpVersions, quotas };
 }

@@ -41,6 +41,9 @@ export interface EmulatorStats {
   faults: number;
   faultsByKind: Record<string, number>;
   faultsByStatus: Record<string, number>;
+  /** Model calls running now, and the most seen at once since the counters were reset (the emulator's own concurrency counter). */
+  inFlight: number;
+  maxInFlight: number;
 }
 
 /** Options of {@link FaultInjector}. */
@@ -119,7 +122,7 @@ export function parseFaultSettings(body: unknown): FaultSettings {
 }
 
 function emptyStats(): EmulatorStats {
-  return { calls: 0, byRoute: {}, byModel: {}, faults: 0, faultsByKind: {}, faultsByStatus: {} };
+  return { calls: 0, byRoute: {}, byModel: {}, faults: 0, faultsByKind: {}, faultsByStatus: {}, inFlight: 0, maxInFlight: 0 };
 }
 
 function bump(map: Record<string, number>, key: string): void {
@@ -201,8 +204,25 @@ export class FaultInjector {
     return structuredClone(this.counters);
   }
 
-  /** Zeroes the counters. */
+  /** Zeroes the counters (calls still running stay counted in `inFlight`). */
   resetStats(): void {
+    const running = this.counters?.inFlight ?? 0;
     this.counters = emptyStats();
+    this.counters.inFlight = running;
+    this.counters.maxInFlight = running;
+  }
+
+  /** Counts a model call as running; call the returned function (once) when it ends. */
+  enter(): () => void {
+    const c = this.counters;
+    c.inFlight++;
+    if (c.inFlight > c.maxInFlight) c.maxInFlight = c.inFlight;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      // The counters may have been reset meanwhile: the running count moved to the new object.
+      this.counters.inFlight--;
+    };
   }
 }

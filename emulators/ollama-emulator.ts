@@ -64,7 +64,21 @@ export interface OllamaEmulatorOptions {
   registry?: string[];
   /** Wait between two pull progress lines, in ms. Default 2. */
   pullStepMs?: number;
+  /**
+   * Chat/generate calls run at once, like `OLLAMA_NUM_PARALLEL`; more wait in a queue of
+   * `maxQueue`, and beyond it get Ollama's 503. Default 0: no limit (the calls are only counted,
+   * `stats().maxInFlight`).
+   */
+  slots?: number;
+  /** Calls that may wait for a slot (`OLLAMA_MAX_QUEUE`, Ollama's default 512). */
+  maxQueue?: number;
 }
+
+/**
+ * The 503 body Ollama answers when its queue is full (ollama/ollama `server/sched.go` `ErrMaxQueue`,
+ * answered with 503 by `server/routes.go`).
+ */
+export const MAX_QUEUE_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
 
 /** The 500 Ollama answers when a model does not fit (ollama/ollama `llm/server.go`, released versions). */
 export const TOO_LARGE_MESSAGE = 'model requires more system memory (47.5 GiB) than is available (15.2 GiB)';
@@ -295,7 +309,39 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     return cold ? coldLoadMs : 0;
   }
 
+  const slots = opts.slots ?? 0;
+  const maxQueue = opts.maxQueue ?? 512;
+  let running = 0;
+  const queue: (() => void)[] = [];
+
+  /** Runs a model call in a slot (waiting in the queue, or a 503 when it is full) and counts it. */
   async function infer(kind: 'chat' | 'generate', req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> {
+    if (slots > 0) {
+      if (running >= slots) {
+        if (queue.length >= maxQueue) {
+          sendError(res, 503, MAX_QUEUE_MESSAGE);
+          return;
+        }
+        // The slot is handed over by the call that frees it (so no newcomer slips in between).
+        await new Promise<void>((resolve) => queue.push(resolve));
+      } else {
+        running++;
+      }
+    }
+    const leave = ctx.faults.enter();
+    try {
+      await runInference(kind, req, res, ctx);
+    } finally {
+      leave();
+      if (slots > 0) {
+        const next = queue.shift();
+        if (next) next();
+        else running--;
+      }
+    }
+  }
+
+  async function runInference(kind: 'chat' | 'generate', req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> {
     const startedAt = process.hrtime.bigint();
     let body: Record<string, unknown>;
     try {

@@ -150,7 +150,10 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
       cloudResponse: c.answer,
       ollamaResponse: l?.followUp ?? null,
       processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
-      cloud: { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason, costUsd: stepCostUsd('cloud', c, prices) },
+      cloud: {
+        model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason, costUsd: stepCostUsd('cloud', c, prices),
+        ...(c.requestedModel ? { requestedModel: c.requestedModel } : {}),
+      },
       local: l
         ? {
           model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason, costUsd: stepCostUsd('local', l, prices),

@@ -2,11 +2,15 @@
  * Builds the two LLM providers a worker process uses from config: the cloud client (API Gateway →
  * Lambda → Bedrock) and the Ollama provider.
  */
-import { ollamaHostOf, type Config } from '../shared/config';
+import os from 'node:os';
+import { ollamaHostOf, ollamaPoolOf, type Config } from '../shared/config';
+import type { Logger } from '../shared/logger';
 import { ConfigError } from '../shared/errors';
 import type { LlmProvider } from './llm-provider';
 import { createCloudClient } from './api-gateway-client';
 import { createOllamaProvider } from './ollama-provider';
+import { createOllamaPool, type OllamaPool, type SlotSemaphore } from './ollama-pool';
+import { isLoopbackUrl, probeOllama } from './ollama-probe';
 import type { Side } from '../conversation/model';
 
 /** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
@@ -35,6 +39,33 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
 export function createLocalProvider(config: Config, host = ollamaHostOf(config)): LlmProvider {
   return createOllamaProvider({
     host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs, keepAlive: config.ollamaKeepAlive, numCtx: config.ollamaNumCtx,
+  });
+}
+
+/** The semaphore id of a pool endpoint: its URL, prefixed with this machine's name when the URL is loopback. */
+export function poolEndpointId(url: string): string {
+  return isLoopbackUrl(url) ? `${os.hostname()}/${url}` : url;
+}
+
+/**
+ * The local model pool from config: OLLAMA_HOSTS (or OLLAMA_HOST with LOCAL_CONCURRENCY slots),
+ * slots taken from `leases`, leases of OLLAMA_SLOT_LEASE_MS, breaker from OLLAMA_BREAKER_*.
+ * A loopback endpoint's slots are this machine's (its semaphore id carries the host name), so
+ * co-located workers that each say `127.0.0.1` never share one count. Without OLLAMA_HOSTS the
+ * slots are this process's own, as LOCAL_CONCURRENCY always was (existing deployments keep their
+ * concurrency); list a host in OLLAMA_HOSTS to share its slots across the fleet.
+ */
+export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: Logger): OllamaPool {
+  return createOllamaPool({
+    endpoints: ollamaPoolOf(config),
+    leases,
+    provider: (url) => createLocalProvider(config, url),
+    probe: (url) => probeOllama(url, config.ollamaModel),
+    leaseMs: config.ollamaSlotLeaseMs,
+    breakerFailures: config.ollamaBreakerFailures,
+    breakerCooldownMs: config.ollamaBreakerCooldownMs,
+    idOf: config.ollamaHosts ? poolEndpointId : (url) => `${os.hostname()}/${process.pid}/${url}`,
+    logger,
   });
 }
 

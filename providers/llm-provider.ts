@@ -26,6 +26,8 @@ export interface LlmCall {
   timeoutMs?: number;
   /** Let a thinking model reason before answering (Ollama `think`); default off. */
   think?: boolean;
+  /** Models to try in order when `model` keeps throttling (the cloud side's fallbacks). */
+  fallbackModels?: string[];
 }
 
 export interface LlmReply {
@@ -39,6 +41,8 @@ export interface LlmReply {
   thinking?: string;
   /** True when the provider cut the prompt to fit the model's context window. */
   promptTruncated?: boolean;
+  /** Set when a fallback answered: the model the call asked for first. */
+  requestedModel?: string;
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */

@@ -10,6 +10,8 @@
 import path from 'node:path';
 import { ConfigError } from './errors';
 import { parseOllamaHost } from './ollama-host';
+import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
+import { loadCloudLimits, type CloudLimits } from './cloud-limits';
 import { redactUrl } from './redact-url';
 
 export type Env = Record<string, string | undefined>;
@@ -87,6 +89,14 @@ export interface Config {
   pricesFile?: string;
   /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
   judgeRubricFile?: string;
+  /** OLLAMA_HOSTS: the local model pool; unset: the one OLLAMA_HOST (see {@link ollamaPoolOf}). */
+  ollamaHosts?: OllamaEndpoint[];
+  ollamaSlotLeaseMs: number;
+  ollamaBreakerFailures: number;
+  ollamaBreakerCooldownMs: number;
+  /** Per-model cloud limits (CLOUD_LIMITS_FILE, CLOUD_LIMITS); {} when none. */
+  cloudLimits: CloudLimits;
+  cloudFallbackAfterThrottles: number;
 }
 
 export const CONFIG_KEYS: KeyDoc[] = [
@@ -140,6 +150,13 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
   { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
   { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
+  { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
+  { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
+  { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
+  { key: 'OLLAMA_BREAKER_COOLDOWN_MS', default: '10000', accepts: 'integer >= 100', description: 'How long an open endpoint is left alone before a probe (`/api/version` and the model) lets it back in.' },
+  { key: 'CLOUD_LIMITS_FILE', default: '(unset: no per-model limits)', accepts: 'path of a JSON file `{ "<modelId>": { "rpm": N, "tpm": N } }`', description: "Fleet-wide requests and tokens per minute per cloud model (set them to the account's Bedrock quotas): a call waits for room, is charged the tokens its reply reports, and a 429 lowers the model's effective limits (recovered by successes) instead of pausing the cloud queue." },
+  { key: 'CLOUD_FALLBACK_AFTER_THROTTLES', default: '3', accepts: 'integer 1-100', description: 'A conversation whose `cloudModel` is a list moves a turn to the next model after this many consecutive 429/quota errors on the current one (the turn records the fallback).' },
+  { key: 'CLOUD_LIMITS', default: '(unset)', accepts: 'inline JSON, same shape as CLOUD_LIMITS_FILE', description: 'Per-model limits given inline; its entries win over the file\'s.' },
 ];
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -226,6 +243,23 @@ export function ollamaHostOf(config: Pick<Config, 'ollamaHost'>): string {
   return config.ollamaHost ?? DEFAULTS.OLLAMA_HOST!;
 }
 
+/** `OLLAMA_HOSTS` parsed (see {@link parseOllamaHosts}); undefined when unset. */
+function ollamaHosts(r: Reader, defaultSlots: number): OllamaEndpoint[] | undefined {
+  const v = r.opt('OLLAMA_HOSTS');
+  if (v === undefined) return undefined;
+  const parsed = parseOllamaHosts(v, defaultSlots);
+  if (typeof parsed === 'string') throw new ConfigError(`OLLAMA_HOSTS=${JSON.stringify(redactUrl(v))} is invalid: ${parsed}`, 'OLLAMA_HOSTS');
+  return parsed;
+}
+
+/**
+ * The local model pool a worker uses: OLLAMA_HOSTS, or else a pool of one, OLLAMA_HOST (or its
+ * default) with LOCAL_CONCURRENCY slots.
+ */
+export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' | 'localConcurrency'>): OllamaEndpoint[] {
+  return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -243,6 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('BOARD_USERNAME and BOARD_PASSWORD must be set together', boardUsername ? 'BOARD_PASSWORD' : 'BOARD_USERNAME');
   }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
+  const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
   const config: Config = {
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
@@ -270,7 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     outputDir: path.resolve(r.str('OUTPUT_DIR')),
     workerRoles: [...new Set(roles)] as WorkerRole[],
     cloudConcurrency: r.int('CLOUD_CONCURRENCY', 1, 1000),
-    localConcurrency: r.int('LOCAL_CONCURRENCY', 1, 1000),
+    localConcurrency,
     transcriptConcurrency: r.int('TRANSCRIPT_CONCURRENCY', 1, 1000),
     cloudRateLimitMax: r.int('CLOUD_RATE_LIMIT_MAX', 0),
     cloudRateLimitDurationMs: r.int('CLOUD_RATE_LIMIT_DURATION_MS', 1),
@@ -296,6 +331,12 @@ export function loadConfig(env: Env = process.env): Config {
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
+    ollamaHosts: ollamaHosts(r, localConcurrency),
+    ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),
+    ollamaBreakerFailures: r.int('OLLAMA_BREAKER_FAILURES', 1, 1000),
+    ollamaBreakerCooldownMs: r.int('OLLAMA_BREAKER_COOLDOWN_MS', 100),
+    cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
+    cloudFallbackAfterThrottles: r.int('CLOUD_FALLBACK_AFTER_THROTTLES', 1, 100),
   };
   return config;
 }

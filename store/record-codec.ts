@@ -14,6 +14,8 @@
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
  *                      a local step may end with its thinking text (0 when none) and 1 when
  *                      its prompt was cut, only when either is there.
+ * A cloud step answered by a fallback model ends with the model asked first; the fallbacks
+ * themselves are in `x` (`cloudFallbacks`). Readers of either that predate them ignore both.
  * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
@@ -65,20 +67,21 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   const steps: Record<string, string> = { q: s.initialQuery };
   // The seed's meta can be long: with the texts, out of the compact conversation hash.
   if (s.run?.meta !== undefined) steps.m = JSON.stringify(s.run.meta);
-  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality'] } = {};
+  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality']; cloudFallbacks?: string[] } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
   if (s.templates.nextQuery !== DEFAULT_TEMPLATES.nextQuery) templates.nextQuery = s.templates.nextQuery;
   if (Object.keys(templates).length) extra.templates = templates;
   if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
   if (s.quality) extra.quality = s.quality;
+  if (s.cloudFallbacks?.length) extra.cloudFallbacks = s.cloudFallbacks;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
 
 /** The settings back from the conversation hash and the steps hash's `q` and `x` (format 2). */
 export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string, m?: string): ConversationSettings {
-  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality'] };
+  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality']; cloudFallbacks?: string[] };
   const s: ConversationSettings = {
     initialQuery: q,
     outputFile: conv.outputFile ?? defaultOutputFile(id),
@@ -105,16 +108,19 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
     };
   }
   if (extra.quality) s.quality = extra.quality;
+  if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
   return s;
 }
 
 type Stored = string | number;
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
-  return JSON.stringify([
+  const fields: Stored[] = [
     c.question, c.answer, c.model === ctx.cloudModel ? 0 : c.model, c.inputTokens, c.outputTokens, c.latencyMs,
     c.stopReason === USUAL_STOP.cloud ? 0 : c.stopReason, c.startedAt - ctx.createdAt, c.at - ctx.createdAt,
-  ]);
+  ];
+  if (c.requestedModel) fields.push(c.requestedModel === ctx.cloudModel ? 0 : c.requestedModel);
+  return JSON.stringify(fields);
 }
 
 export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
@@ -128,13 +134,15 @@ export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
 }
 
 export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
-  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = JSON.parse(json) as Stored[];
-  return {
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at, requested] = JSON.parse(json) as Stored[];
+  const step: CloudStep = {
     question: question as string, answer: answer as string, model: model === 0 ? ctx.cloudModel : (model as string),
     inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
     stopReason: stopReason === 0 ? USUAL_STOP.cloud : (stopReason as string),
     startedAt: ctx.createdAt + (startedAt as number), at: ctx.createdAt + (at as number),
   };
+  if (requested !== undefined) step.requestedModel = requested === 0 ? ctx.cloudModel : (requested as string);
+  return step;
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {

@@ -12,6 +12,8 @@ export const CSV_COLUMNS = [
   'conversation_id', 'turn', 'cloud_model', 'local_model', 'cloud_latency_ms', 'local_latency_ms',
   'cloud_input_tokens', 'cloud_output_tokens', 'local_input_tokens', 'local_output_tokens', 'stop_reason',
   'cloud_cost_usd', 'local_cost_usd',
+  // Set when a fallback model (cloud_model) answered: the model asked first.
+  'cloud_fallback',
 ] as const;
 
 const FORMULA_START = /^\s*[=+\-@\t\r]/;
@@ -55,6 +57,7 @@ export function transcriptRows(record: ConversationRecord, turns: TurnRecord[], 
         stop_reason: stop,
         cloud_cost_usd: cost('cloud', c),
         local_cost_usd: cost('local', l),
+        cloud_fallback: c.requestedModel ?? '',
       };
     });
 }

@@ -13,11 +13,15 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
     side: 'cloud',
     prepare: (record, turns, turn) => {
       const s = record.settings;
-      return { prompt: questionFor(s, turns, turn), model: s.cloudModel, system: s.systemPrompts.cloud, history: historyFor('cloud', turns, turn, s.contextTurns) };
+      return {
+        prompt: questionFor(s, turns, turn), model: s.cloudModel, system: s.systemPrompts.cloud, history: historyFor('cloud', turns, turn, s.contextTurns),
+        fallbackModels: s.cloudFallbacks,
+      };
     },
     toStep: (question, reply, startedAt) => ({
       question, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
       latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
+      ...(reply.requestedModel ? { requestedModel: reply.requestedModel } : {}),
     }),
     recorded: (t) => t?.cloud,
     textOf: (step) => step.answer,

@@ -12,6 +12,7 @@ import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
 import { startInProcessGateway } from '../stack/in-process-gateway';
+import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 
 async function main() {
@@ -34,6 +35,7 @@ async function main() {
   const outage = createOutageLog(logger, 'worker');
   workers = await startWorkers({ config: effective, logger, hooks: metrics.hooks, name: `${os.hostname()}-${process.pid}`, outage });
   const started = workers;
+  if (started.localPool) registerPoolMetrics(metrics.registry, started.localPool);
   logger.info({ roles: config.workerRoles, redis: 'connected', gateway: effective.apiGatewayUrl, ollama: effective.ollamaHost, metrics: `${metricsServer.url}/metrics` }, 'worker ready');
 
   onShutdown(logger, [

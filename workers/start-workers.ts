@@ -12,7 +12,7 @@
  * await workers.close();
  */
 import type { Redis } from 'ioredis';
-import { ollamaHostOf, type Config, type WorkerRole } from '../shared/config';
+import { ollamaPoolOf, type Config, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
@@ -20,9 +20,15 @@ import { LocalModelRegistry } from '../store/local-models';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
-import { createCloudProvider, createLocalProvider, unconfiguredProvider } from '../providers/create-providers';
+import { createCloudProvider, createLocalPool, unconfiguredProvider } from '../providers/create-providers';
+import type { OllamaPool } from '../providers/ollama-pool';
+import { SlotLeases } from '../store/slot-leases';
+import { CloudLimiter } from '../store/cloud-limiter';
+import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
+import { createFallbackCloudProvider } from '../providers/fallback-cloud-provider';
 import { CancelRegistry } from './cancel-registry';
-import { startLocalModelCheck, type LocalModelCheck } from './local-model-check';
+import type { LocalModelCheck } from './local-model-check';
+import { startPoolModelCheck } from './pool-model-check';
 import type { StepHooks } from './step-lifecycle';
 import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
 import { BudgetGate } from './budget-gate';
@@ -75,6 +81,8 @@ export interface StartedWorkers {
   connection: Redis;
   /** The local model check, when it runs (its `ready()` backs the worker's `/ready`). */
   modelCheck?: LocalModelCheck;
+  /** The local model pool, when this process built it from config (its endpoints' state backs `/metrics`). */
+  localPool?: OllamaPool;
   /** Closes the workers (active jobs get `timeoutMs` to finish), the cancel listener, the queues and an own connection. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -91,8 +99,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
   };
   try {
     // Providers first: a missing API_GATEWAY_URL is a config error before anything connects.
-    const cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
-    const local = opts.providers?.local ?? (roles.includes('local') ? createLocalProvider(config) : unconfiguredProvider('local'));
+    let cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
     if (!connection) {
       if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
       const own = createWorkerConnection(config.redisUrl);
@@ -104,6 +111,28 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     }
     const conn = connection;
     const prices = loadPriceTable(config.pricesFile);
+    let localPool: OllamaPool | undefined;
+    let leases: SlotLeases | undefined;
+    if (!opts.providers?.local && roles.includes('local')) {
+      const own = new SlotLeases(conn, config.queuePrefix);
+      leases = own;
+      undo.push(() => own.close());
+      await own.listen();
+      const pool = createLocalPool(config, own, logger);
+      undo.push(async () => pool.close());
+      localPool = pool;
+    }
+    const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
+    if (roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
+      cloud = createLimitedCloudProvider({
+        inner: cloud, limiter: new CloudLimiter(conn, config.queuePrefix), limits: config.cloudLimits,
+        defaultModel: config.bedrockModelId, defaultMaxTokens: config.defaultMaxTokens, logger,
+      });
+    }
+    // Outermost: each model of a fallback list goes through the limiter on its own.
+    if (roles.includes('cloud')) {
+      cloud = createFallbackCloudProvider({ inner: cloud, throttleRun: config.cloudFallbackAfterThrottles, logger });
+    }
     const store = ConversationStore.fromConfig(conn, config);
     const ownQueues = !opts.queues;
     const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
@@ -114,8 +143,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     if (outage) for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     let modelCheck: LocalModelCheck | undefined;
     if (roles.includes('local') && (opts.checkLocalModel ?? !opts.providers?.local)) {
-      modelCheck = await startLocalModelCheck({
-        host: ollamaHostOf(config), model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive,
+      modelCheck = await startPoolModelCheck({
+        endpoints: ollamaPoolOf(config).map((e) => e.url), model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive,
         warmTimeoutMs: config.ollamaTimeoutMs, logger, registry: new LocalModelRegistry(conn, config.queuePrefix),
       });
       const check = modelCheck;
@@ -137,7 +166,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       onError: outage ? (err, role) => outage.error(err, { role }) : undefined,
     });
     return {
-      host, store, queues, cancels, connection: conn, modelCheck,
+      host, store, queues, cancels, connection: conn, modelCheck, localPool,
       async close(timeoutMs = 10_000) {
         // Active jobs get `timeoutMs`, then are left to stall recovery. With Redis gone BullMQ's
         // close still waits on it, so it gets one second and no more.
@@ -149,6 +178,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
         ]);
         clearTimeout(timer);
         modelCheck?.stop();
+        localPool?.close();
+        await leases?.close();
         await closeCancels();
         if (ownQueues) await queues.close();
         // QUIT would wait for a Redis that is down; then just drop the socket.

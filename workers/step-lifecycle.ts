@@ -157,7 +157,7 @@ export class StepLifecycle {
     record: ConversationRecord,
     side: Side,
     jobSignal: AbortSignal | undefined,
-    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>,
+    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think' | 'fallbackModels'>,
   ): Promise<LlmReply | null> {
     const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
     const s = record.settings;

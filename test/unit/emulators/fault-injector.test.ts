@@ -8,11 +8,23 @@ function sequence(...values: number[]): () => number {
 }
 
 describe('FaultInjector', () => {
+  it('enter() counts running calls and the most at once, and a reset keeps the running ones', () => {
+    const f = new FaultInjector();
+    const a = f.enter();
+    const b = f.enter();
+    a();
+    a();
+    assert.deepEqual([f.stats().inFlight, f.stats().maxInFlight], [1, 2]);
+    f.resetStats();
+    assert.deepEqual([f.stats().inFlight, f.stats().maxInFlight], [1, 1]);
+    b();
+    assert.equal(f.stats().inFlight, 0);
+  });
   it('with no rules injects nothing and still counts calls by route and model', () => {
     const f = new FaultInjector();
     assert.equal(f.decide('chat', 'llama3.2'), undefined);
     assert.equal(f.decide('tags', undefined, false), undefined);
-    assert.deepEqual(f.stats(), { calls: 2, byRoute: { chat: 1, tags: 1 }, byModel: { 'llama3.2': 1 }, faults: 0, faultsByKind: {}, faultsByStatus: {} });
+    assert.deepEqual(f.stats(), { calls: 2, byRoute: { chat: 1, tags: 1 }, byModel: { 'llama3.2': 1 }, faults: 0, faultsByKind: {}, faultsByStatus: {}, inFlight: 0, maxInFlight: 0 });
   });
 
   it('count: N applies to exactly the next N matching calls, then the rule is gone', () => {
@@ -81,7 +93,7 @@ describe('FaultInjector', () => {
     const f = new FaultInjector({ faults: [{ kind: 'hang' }] });
     f.decide('chat', 'x');
     f.resetStats();
-    assert.deepEqual(f.stats(), { calls: 0, byRoute: {}, byModel: {}, faults: 0, faultsByKind: {}, faultsByStatus: {} });
+    assert.deepEqual(f.stats(), { calls: 0, byRoute: {}, byModel: {}, faults: 0, faultsByKind: {}, faultsByStatus: {}, inFlight: 0, maxInFlight: 0 });
   });
 
   it('stats() is a copy the caller cannot corrupt', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Ollama, type ChatResponse } from 'ollama';
-import { startOllamaEmulator, OLLAMA_EMULATOR_VERSION, type EmulatorHandle } from '../../../emulators/ollama-emulator';
+import { startOllamaEmulator, MAX_QUEUE_MESSAGE, OLLAMA_EMULATOR_VERSION, type EmulatorHandle } from '../../../emulators/ollama-emulator';
 
 const FINAL_FIELDS = ['model', 'created_at', 'done', 'done_reason', 'total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'];
 
@@ -358,6 +358,38 @@ describe('Ollama emulator with the real ollama client', () => {
     });
   });
 
+  describe('slots (OLLAMA_NUM_PARALLEL) and the queue (OLLAMA_MAX_QUEUE)', () => {
+    // ollama/ollama server/sched.go: a request beyond the pending queue gets ErrMaxQueue
+    // ("server busy, please try again.  maximum pending requests exceeded"), answered 503 by server/routes.go.
+    it('runs at most `slots` calls at once, queues the next ones and answers 503 beyond the queue', async () => {
+      const busy = await startOllamaEmulator({ latencyMs: 150, slots: 2, maxQueue: 1 });
+      try {
+        const client = new Ollama({ host: busy.url });
+        const ask = () => client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hi' }], stream: false });
+        const results = await Promise.allSettled([ask(), ask(), ask(), ask()]);
+        const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+        assert.equal(rejected.length, 1, 'two run, one waits, one is turned away');
+        assert.equal((rejected[0]!.reason as { status_code?: number }).status_code, 503);
+        assert.match(String((rejected[0]!.reason as Error).message), new RegExp(MAX_QUEUE_MESSAGE.replace(/\./g, '\\.')));
+        assert.equal(busy.stats().maxInFlight, 2);
+        assert.equal(busy.stats().inFlight, 0);
+      } finally {
+        await busy.close();
+      }
+    });
+
+    it('without slots counts the most calls seen at once', async () => {
+      const open = await startOllamaEmulator({ latencyMs: 100 });
+      try {
+        const client = new Ollama({ host: open.url });
+        await Promise.all([1, 2, 3].map(() => client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hi' }], stream: false })));
+        assert.equal(open.stats().maxInFlight, 3);
+      } finally {
+        await open.close();
+      }
+    });
+  });
+
   describe('faults', () => {
     it('a model too large for the host answers Ollama\'s memory 500', async () => {
       const big = await startOllamaEmulator({ tooLargeModels: ['llama3.2'] });
@@ -435,6 +467,8 @@ describe('Ollama emulator with the real ollama client', () => {
         faults: 2,
         faultsByKind: { status: 2 },
         faultsByStatus: { '429': 1, '500': 1 },
+        inFlight: 0,
+        maxInFlight: 1,
       });
 
       const reset = await fetch(`${emu.url}/_emulator/faults`, { method: 'DELETE' });

@@ -51,6 +51,26 @@ describe('record codec', () => {
     assert.equal('budget' in plain || 'quality' in plain, false);
   });
 
+  it('settings: cloud fallbacks are kept apart from the small fields, and an older record has none', () => {
+    const withFallbacks = { ...base, cloudFallbacks: ['f1', 'f2'] };
+    const { conv, steps } = encodeSettingsFields(withFallbacks, 'abc');
+    assert.equal('cloudFallbacks' in conv, false, 'the conversation hash stays compact');
+    assert.match(steps.x!, /"cloudFallbacks":\["f1","f2"\]/);
+    assert.deepEqual(roundTrip(withFallbacks), withFallbacks);
+    assert.equal(roundTrip(base).cloudFallbacks, undefined);
+  });
+
+  it('cloud step: the model asked first is stored only when a fallback answered, readable by old and new readers', () => {
+    const ctx = { cloudModel: 'c', localModel: 'l', createdAt: 1000 };
+    const step = { question: 'q', answer: 'a', model: 'f1', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: 1001, at: 1002 };
+    const plain = encodeCloudStep(step, ctx);
+    assert.equal(JSON.parse(plain).length, 9);
+    assert.equal(decodeCloudStep(plain, ctx).requestedModel, undefined);
+    const fell = encodeCloudStep({ ...step, requestedModel: 'c' }, ctx);
+    assert.deepEqual(JSON.parse(fell).slice(8), [2, 0], 'the conversation\'s model is stored as 0');
+    assert.deepEqual(decodeCloudStep(fell, ctx), { ...step, requestedModel: 'c' });
+  });
+
   it('settings: think is stored only when on, and a record without it reads as off', () => {
     const { conv } = encodeSettingsFields({ ...base, think: true }, 'abc');
     assert.equal(conv.think, '1');

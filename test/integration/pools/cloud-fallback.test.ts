@@ -1,0 +1,56 @@
+/**
+ * Cloud fallbacks end to end (producer, workers, real Redis, the real cloud path to the Bedrock
+ * emulator): a conversation whose `cloudModel` is a list moves a turn to the next model after the
+ * first keeps throttling, and the turn records which model answered and that it was a fallback
+ * (GET /conversation/:id, the CSV's `cloud_fallback`). Bedrock's throttle is a 429
+ * ThrottlingException (emulators/bedrock-emulator.ts reproduces its shape).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
+
+describe('cloud fallbacks (cloudModel as a list)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  const primary = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const fallback = 'amazon.nova-lite-v1:0';
+
+  before(async () => {
+    stack = await startTestStack({ CLOUD_FALLBACK_AFTER_THROTTLES: '2', CLOUD_THROTTLE_BACKOFF_MS: '0' });
+  });
+  after(async () => stack.close());
+  afterEach(() => stack.bedrock!.faults.reset());
+
+  it('a turn goes to the fallback after the first model keeps throttling, and records it', async () => {
+    stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 429, model: primary }] });
+    const res = await stack.http.post('/conversation', { initialQuery: 'Where do fallbacks go?', maxTurns: 2, cloudModel: [primary, fallback] });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.status, 'completed', JSON.stringify(view));
+    for (const t of view.turns) {
+      assert.equal(t.cloud.model, fallback);
+      assert.equal(t.cloud.requestedModel, primary);
+    }
+    assert.ok((stack.bedrock!.stats().byModel[primary] ?? 0) >= 4, 'the primary was tried twice per turn first');
+    assert.equal(view.cloudModel, primary);
+    const csv = fs.readFileSync(path.join(stack.outputDir, view.outputFile ?? `conversation-${view.conversationId}.csv`), 'utf8');
+    const [header, row] = csv.split('\r\n');
+    const cols = header!.split(',');
+    assert.equal(cols.at(-1), 'cloud_fallback');
+    assert.ok(row!.endsWith(primary), row);
+  });
+
+  it('a healthy first model answers and the turn is not marked', async () => {
+    const res = await stack.http.post('/conversation', { initialQuery: 'No fallback needed', maxTurns: 1, cloudModel: [primary, fallback] });
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.turns[0].cloud.model, primary);
+    assert.equal('requestedModel' in view.turns[0].cloud, false);
+  });
+
+  it('a bad list is a 400 naming the field', async () => {
+    const res = await stack.http.post('/conversation', { initialQuery: 'x', cloudModel: [] });
+    assert.equal(res.status, 400);
+    assert.match(JSON.stringify(res.data), /cloudModel/);
+  });
+});
