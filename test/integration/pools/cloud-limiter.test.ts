@@ -31,6 +31,8 @@ function runCaller(env: Record<string, string>, ms: number, parallel: number, ma
     child.on('message', (m: Record<string, unknown>) => {
       if (m.type === 'done') resolve(m);
       if (m.type === 'fatal') reject(new Error(String(m.message)));
+      // Its figures are in: the caller has nothing left to do (and must not keep the test process alive).
+      if (m.type === 'done' || m.type === 'fatal') child.kill('SIGKILL');
     });
     child.on('exit', (code) => reject(new Error(`caller exited ${code} before it was done`)));
   });
