@@ -201,7 +201,12 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
         }
         const open = eps.filter((ep) => ep.state !== 'closed' && !ep.probing);
         for (const ep of open) void probe(ep);
-        const candidates = eps.filter((ep) => ep.state === 'closed' && !skip.has(ep));
+        let candidates = eps.filter((ep) => ep.state === 'closed' && !skip.has(ep));
+        // The breaker steers calls away from a failing endpoint while another is healthy; it never
+        // refuses every call for a whole cooldown (a pool of one would then fail conversations that
+        // a retry would carry through a passing fault): with no healthy endpoint, the call goes to
+        // the failing ones it has not tried, and its own error decides.
+        if (candidates.length === 0) candidates = eps.filter((ep) => !skip.has(ep));
         if (candidates.length === 0) {
           if (lastErr) throw lastErr;
           throw new ProviderError('ollama', `every Ollama endpoint of the pool is failing (${eps.map((e) => `${e.url}: ${e.lastError ?? e.state}`).join('; ')}); check \`ollama serve\` on those hosts`, {

@@ -268,7 +268,7 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
     assert.match(String(page.data), /llmconv queues/);
     const api = await http.get('/admin/queues/api/queues', { auth: board });
     assert.equal(api.status, 200);
-    assert.deepEqual(api.data.queues.map((q: { name: string }) => q.name).sort(), ['cloud', 'local', 'transcript']);
+    assert.deepEqual(api.data.queues.map((q: { name: string }) => q.name).sort(), ['cloud', 'judge', 'local', 'transcript']);
   });
 
   it('--scale worker-local=2 --scale worker-cloud=2 splits the work: each container\'s /metrics shows calls', async function () {
