@@ -4,9 +4,11 @@
  * errors (`quota_exceeded`) on it, asks the next one, and so on; a reply from a fallback carries
  * `requestedModel` (the model asked first), which the turn records. Between two throttled tries of
  * one model it waits a jittered exponential backoff from `backoffMs`, bounded by the call's signal.
- * Other errors go to the step's failure policy unchanged, as does the last model's last throttle
- * (BullMQ's retries then start again from the first model). A call without fallbacks is passed
- * through untouched.
+ * On the step's last attempt (`lastAttempt`), a retryable error of a model that is not the last
+ * also moves the call to the next model, since the step would otherwise fail with
+ * `retries_exhausted`. Other errors go to the step's failure policy unchanged, as does the last
+ * model's last throttle (BullMQ's retries then start again from the first model). A call without
+ * fallbacks is passed through untouched.
  */
 import { ProviderError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -44,7 +46,7 @@ export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProv
   const backoffMs = opts.backoffMs ?? 250;
   return {
     async generate(call: LlmCall): Promise<LlmReply> {
-      const { fallbackModels, ...single } = call;
+      const { fallbackModels, lastAttempt, ...single } = call;
       if (!fallbackModels?.length) return inner.generate(single);
       const models = [call.model, ...fallbackModels];
       for (const [i, model] of models.entries()) {
@@ -53,7 +55,13 @@ export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProv
             const reply = await inner.generate({ ...single, model });
             return i === 0 ? reply : { ...reply, requestedModel: call.model };
           } catch (err) {
-            if (!isThrottleOrQuota(err) || call.signal?.aborted) throw err;
+            if (call.signal?.aborted) throw err;
+            if (!isThrottleOrQuota(err)) {
+              if (!lastAttempt || i === models.length - 1 || !(err instanceof ProviderError && err.retryable)) throw err;
+              logger?.warn({ model, next: models[i + 1], err: err.message, conversationId: call.conversationId, turn: call.turn },
+                `cloud model "${model}" failed on the step's last attempt (${err.code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
+              break;
+            }
             if (throttles >= throttleRun) {
               if (i === models.length - 1) throw err;
               logger?.warn({ model, next: models[i + 1], throttles, conversationId: call.conversationId, turn: call.turn },

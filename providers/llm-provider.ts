@@ -28,6 +28,8 @@ export interface LlmCall {
   think?: boolean;
   /** Models to try in order when `model` keeps throttling (the cloud side's fallbacks). */
   fallbackModels?: string[];
+  /** The step's last attempt: a retryable error is final, so the fallbacks are tried first. */
+  lastAttempt?: boolean;
 }
 
 export interface LlmReply {

@@ -173,6 +173,7 @@ export class StepLifecycle {
       const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
         provider.generate({
           ...call, temperature: s.temperature, maxTokens: held?.maxTokens ?? s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
+          lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         }).then(
           async (r) => { await held?.settle(r); return r; },
           async (err: unknown) => { await held?.fail(err); throw err; },
