@@ -60,3 +60,16 @@ export function abortScope(parents: readonly (AbortSignal | undefined)[], timeou
     dispose,
   };
 }
+
+/** Waits `ms`, or less when `signal` aborts first (it then resolves: the caller checks the signal). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

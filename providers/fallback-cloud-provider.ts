@@ -13,6 +13,7 @@
 import { ProviderError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
+import { pause } from './abort-scope';
 
 export interface FallbackCloudOptions {
   inner: LlmProvider;
@@ -28,17 +29,6 @@ export function isThrottleOrQuota(err: unknown): boolean {
   return err instanceof ProviderError && (err.status === 429 || err.code === 'quota_exceeded' || err.code === 'throttled');
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Wraps the cloud provider with the fallback list of each call. */
 export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProvider {
@@ -68,7 +58,7 @@ export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProv
                 `cloud model "${model}" throttled ${throttles} times in a row; turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
               break;
             }
-            await sleep(backoffMs * 2 ** (throttles - 1) * (0.5 + Math.random()), call.signal);
+            await pause(backoffMs * 2 ** (throttles - 1) * (0.5 + Math.random()), call.signal);
           }
         }
       }

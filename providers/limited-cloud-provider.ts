@@ -15,6 +15,7 @@ import type { CloudLimits, ModelLimits } from '../shared/cloud-limits';
 import { errorMessage, ProviderError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
+import { pause } from './abort-scope';
 
 /** The limiter the provider uses (implemented by `store/cloud-limiter.ts` `CloudLimiter`). */
 export interface TokenRateLimiter {
@@ -54,17 +55,6 @@ function aborted(signal: AbortSignal, model: string): ProviderError {
   return err;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Wraps `inner` with the per-model limiter. */
 export function createLimitedCloudProvider(opts: LimitedCloudOptions): LlmProvider {
@@ -83,7 +73,7 @@ export function createLimitedCloudProvider(opts: LimitedCloudOptions): LlmProvid
           const wait = await limiter.reserve(model, modelLimits, callId, estimate);
           if (wait === 0) break;
           // Jitter spreads the waiters of a fleet over the moment room appears.
-          await sleep(Math.min(wait, 1000) + Math.random() * 50, call.signal);
+          await pause(Math.min(wait, 1000) + Math.random() * 50, call.signal);
         }
         try {
           const reply = await inner.generate(call);

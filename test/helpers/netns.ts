@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
 
 const NAME_PREFIX = 'llmc';
 /** First three octets of the lab subnet; node i gets .(10 + i). Only ever assigned inside the lab. */
@@ -269,4 +270,20 @@ export async function createNetnsLab(nodes: string[]): Promise<NetnsLab> {
     },
     close,
   };
+}
+
+/** An HTTP client to a server inside the lab, through the Unix socket its `ip netns exec` proxy listens on. */
+export function viaSocket(socketPath: string): AxiosInstance {
+  return axios.create({ socketPath, baseURL: 'http://lab', validateStatus: () => true, timeout: 10_000 });
+}
+
+/** Polls `fn` every 100 ms until it yields a value; on timeout throws naming `what` (and `diagnose()`). */
+export async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, diagnose?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diagnose ? `\n${diagnose()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

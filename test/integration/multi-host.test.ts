@@ -10,11 +10,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { Queue, type Job } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
 import { QUEUE_NAMES } from '../../queue/job-types';
-import { createNetnsLab, netnsSupport, type NetnsLab, type NsProcess } from '../helpers/netns';
+import { createNetnsLab, netnsSupport, poll, viaSocket, type NetnsLab, type NsProcess } from '../helpers/netns';
 import { uniquePrefix } from '../helpers/redis';
 
 const REDIS_PORT = 6379;
@@ -35,20 +35,6 @@ interface WorkerHostNode {
 interface Calls {
   cloud: number;
   local: number;
-}
-
-function viaSocket(socketPath: string): AxiosInstance {
-  return axios.create({ socketPath, baseURL: 'http://lab', validateStatus: () => true, timeout: 10_000 });
-}
-
-async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, diagnose?: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diagnose ? `\n${diagnose()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('multi-host: Redis, producer and two worker hosts in separate network namespaces', function () {
