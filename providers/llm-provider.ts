@@ -45,6 +45,14 @@ export interface LlmReply {
   promptTruncated?: boolean;
   /** Set when a fallback answered: the model the call asked for first. */
   requestedModel?: string;
+  /**
+   * True when the answer is not whole: the model stopped at its token cap (Converse `max_tokens`,
+   * `model_context_window_exceeded`; Ollama `done_reason: "length"`) or the prompt did not fit the
+   * local model's context. Recorded on the turn as `truncated`.
+   */
+  truncated?: boolean;
+  /** Tokens the model spent reasoning (reasoning content blocks, Ollama `thinking`), when known. */
+  reasoningTokens?: number;
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */
