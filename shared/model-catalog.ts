@@ -1,0 +1,208 @@
+/**
+ * The model catalogue: every fact the project holds about a Bedrock model family, in one data file
+ * (`shared/model-catalog.json`, shipped) that each row says where and when it was read. The
+ * producer, the Lambda, cost and budgets read model facts only from here.
+ *
+ * `MODEL_CATALOG_FILE` (JSON or YAML, same shape) overrides it: its rows are matched before the
+ * shipped ones (the first matching row wins), or replace them all with `"replace": true`.
+ *
+ * Ids: a model id, an inference-profile id (`us.`, `eu.`, `global.` ...) or an ARN is reduced to
+ * its base model id ({@link baseModelId}) before matching. Newer ids have no date suffix
+ * (`anthropic.claude-opus-4-7`), so patterns never assume one.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors';
+import shipped from './model-catalog.json';
+
+/** Where a model stands in one region. `end_of_life`: Bedrock refuses every call. */
+export type LifecycleStatus = 'active' | 'legacy' | 'end_of_life';
+
+export interface LifecycleEntry {
+  status: LifecycleStatus;
+  /** ISO date the model became Legacy in that region. */
+  legacyDate?: string;
+  /** ISO date of end of life (past or planned) in that region. */
+  endOfLifeDate?: string;
+}
+
+export interface ModelPrices {
+  /** USD per 1,000 tokens. */
+  inputPer1k: number;
+  outputPer1k: number;
+  cacheReadPer1k?: number;
+  cacheWritePer1k?: number;
+}
+
+/** Which inference parameters (and whether a system prompt) the model takes. */
+export interface AcceptedParameters {
+  temperature: boolean;
+  topP: boolean;
+  /** False where the model rejects `temperature` and `topP` in the same call. */
+  temperatureWithTopP: boolean;
+  system: boolean;
+}
+
+/** How a model reasons: never, when asked, by default, or always (cannot be turned off). */
+export type ReasoningBehaviour = 'none' | 'optional' | 'default' | 'always';
+
+export interface ModelFamily {
+  family: string;
+  /** Regular expression (source) matched against the base model id. */
+  match: string;
+  contextWindow?: number;
+  /** Largest `maxTokens` Bedrock accepts. */
+  maxOutputTokens?: number;
+  /** `maxTokens` sent when a conversation names none (reasoning models need room to answer). */
+  defaultMaxTokens?: number;
+  prices?: ModelPrices;
+  parameters: AcceptedParameters;
+  reasoning: ReasoningBehaviour;
+  /** Per region; `"*"` holds every region not named. */
+  lifecycle: Record<string, LifecycleEntry>;
+  /** The model id suggested instead when this one is legacy or end-of-life. */
+  replacement?: string;
+  /** `required`: on-demand calls must use an inference-profile id (`us.<model>`). */
+  inferenceProfile?: 'required' | 'optional' | 'none';
+  /** Where the row's facts were read, and when (ISO date or month). */
+  source: string;
+  readOn: string;
+}
+
+export interface ModelLifecycle extends LifecycleEntry {
+  family: string;
+  replacement?: string;
+}
+
+/** Geographic prefixes of cross-region inference profiles (`us.anthropic...`, `global.anthropic...`). */
+const PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
+
+/**
+ * The base model id of a model id, an inference-profile id (`us.<model>`) or an ARN of a foundation
+ * model or system inference profile. An application-inference-profile ARN has no model in it and
+ * comes back unchanged.
+ */
+export function baseModelId(modelId: string): string {
+  let id = modelId.trim();
+  const arn = /^arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(foundation-model|inference-profile)\/(.+)$/.exec(id);
+  if (arn) id = arn[2]!;
+  return id.replace(PROFILE_PREFIX, '');
+}
+
+interface CompiledFamily extends ModelFamily {
+  re: RegExp;
+}
+
+export class ModelCatalog {
+  private readonly rows: CompiledFamily[];
+
+  constructor(families: readonly ModelFamily[], readonly origin: string) {
+    this.rows = families.map((f) => ({ ...f, re: new RegExp(f.match) }));
+  }
+
+  /** Every row, in matching order. */
+  families(): readonly ModelFamily[] {
+    return this.rows;
+  }
+
+  /** The row for a model id (any form), or undefined when the catalogue does not know it. */
+  lookup(modelId: string): ModelFamily | undefined {
+    const base = baseModelId(modelId);
+    return this.rows.find((r) => r.re.test(base));
+  }
+
+  /** The model's lifecycle in `region` (undefined: unknown model). */
+  lifecycle(modelId: string, region: string): ModelLifecycle | undefined {
+    const row = this.lookup(modelId);
+    if (!row) return undefined;
+    const entry = row.lifecycle[region] ?? row.lifecycle['*'] ?? { status: 'active' as const };
+    return { ...entry, family: row.family, replacement: row.replacement };
+  }
+
+  outputCap(modelId: string): number | undefined {
+    return this.lookup(modelId)?.maxOutputTokens;
+  }
+
+  /** The `maxTokens` to send when a caller names none: the row's default or `fallback`, lowered to the cap. */
+  defaultMaxTokens(modelId: string, fallback: number): number {
+    const row = this.lookup(modelId);
+    const wanted = row?.defaultMaxTokens ?? fallback;
+    return row?.maxOutputTokens ? Math.min(row.maxOutputTokens, wanted) : wanted;
+  }
+
+  /** Why `maxTokens` is too large for `modelId`, or undefined when it fits (or the model is unknown). */
+  maxTokensProblem(modelId: string, maxTokens: number, field = 'maxTokens'): string | undefined {
+    const row = this.lookup(modelId);
+    if (!row?.maxOutputTokens || maxTokens <= row.maxOutputTokens) return undefined;
+    return `${field} ${maxTokens} is above the output cap of ${modelId} (${row.family}): at most ${row.maxOutputTokens}`;
+  }
+
+  prices(modelId: string): ModelPrices | undefined {
+    return this.lookup(modelId)?.prices;
+  }
+
+  /** What the model accepts; a model the catalogue does not know is assumed to accept everything. */
+  accepted(modelId: string): AcceptedParameters {
+    return this.lookup(modelId)?.parameters ?? { temperature: true, topP: true, temperatureWithTopP: true, system: true };
+  }
+}
+
+const LIFECYCLE = new Set(['active', 'legacy', 'end_of_life']);
+const REASONING = new Set(['none', 'optional', 'default', 'always']);
+
+/** Checks one file's rows; throws ConfigError naming `key` and the bad row. */
+export function checkFamilies(raw: unknown, key: string): { families: ModelFamily[]; replace: boolean } {
+  const o = raw as { families?: unknown; replace?: unknown } | null;
+  if (!o || typeof o !== 'object' || !Array.isArray(o.families)) throw new ConfigError(`${key} must hold an object with a "families" list`, key);
+  const families = o.families.map((f: Partial<ModelFamily>, i: number) => {
+    const where = `${key}: families[${i}]${f?.family ? ` (${f.family})` : ''}`;
+    if (!f || typeof f !== 'object') throw new ConfigError(`${where} must be an object`, key);
+    if (typeof f.family !== 'string' || !f.family) throw new ConfigError(`${where}: "family" must be a name`, key);
+    if (typeof f.match !== 'string') throw new ConfigError(`${where}: "match" must be a regular expression`, key);
+    try {
+      new RegExp(f.match);
+    } catch (err) {
+      throw new ConfigError(`${where}: "match" is not a regular expression: ${(err as Error).message}`, key);
+    }
+    if (typeof f.source !== 'string' || typeof f.readOn !== 'string') throw new ConfigError(`${where}: every row says where ("source") and when ("readOn") its facts were read`, key);
+    for (const [region, e] of Object.entries(f.lifecycle ?? {})) {
+      if (!LIFECYCLE.has((e as LifecycleEntry)?.status)) throw new ConfigError(`${where}: lifecycle["${region}"].status must be active, legacy or end_of_life`, key);
+    }
+    if (f.reasoning !== undefined && !REASONING.has(f.reasoning)) throw new ConfigError(`${where}: "reasoning" must be none, optional, default or always`, key);
+    return {
+      parameters: { temperature: true, topP: true, temperatureWithTopP: true, system: true },
+      reasoning: 'none',
+      lifecycle: { '*': { status: 'active' } },
+      ...f,
+    } as ModelFamily;
+  });
+  return { families, replace: o.replace === true };
+}
+
+export const SHIPPED_CATALOG = new ModelCatalog(checkFamilies(shipped, 'shared/model-catalog.json').families, 'shipped');
+
+const loaded = new Map<string, ModelCatalog>();
+
+/** The catalogue in force: MODEL_CATALOG_FILE's rows (read once per path) before the shipped ones. */
+export function loadModelCatalog(file: string | undefined): ModelCatalog {
+  if (!file) return SHIPPED_CATALOG;
+  let catalog = loaded.get(file);
+  if (!catalog) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`MODEL_CATALOG_FILE ${file} cannot be read: ${(err as Error).message}`, 'MODEL_CATALOG_FILE');
+    }
+    let raw: unknown;
+    try {
+      raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`MODEL_CATALOG_FILE ${file} does not parse: ${(err as Error).message}`, 'MODEL_CATALOG_FILE');
+    }
+    const own = checkFamilies(raw, 'MODEL_CATALOG_FILE');
+    catalog = new ModelCatalog(own.replace ? own.families : [...own.families, ...SHIPPED_CATALOG.families()], file);
+    loaded.set(file, catalog);
+  }
+  return catalog;
+}
