@@ -16,6 +16,8 @@ import type { LlmProvider } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { apiKeyAuth } from './api-key-auth';
+import { CallerKeys } from './caller-keys';
+import { CallerGuard } from './caller-guard';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
@@ -39,6 +41,8 @@ export interface AppDeps {
   routers?: Router[];
   /** Koa middleware mounted before auth (e.g. Bull Board with its own auth). */
   before?: Koa.Middleware[];
+  /** The callers (API_KEY, API_KEYS_FILE; docs/callers.md). Default: read from `config`. */
+  callers?: CallerKeys;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -50,13 +54,13 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(errorMiddleware);
   for (const mw of deps.before ?? []) app.use(mw);
-  app.use(apiKeyAuth(deps.config.apiKey));
+  app.use(apiKeyAuth(deps.config.apiKey, { callers: deps.callers ?? CallerKeys.fromConfig(deps.config) }));
   const routers = [
     healthRoutes(deps.redis, deps.queues),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),
-    runsRoutes(new RunService(deps), deps.config),
+    runsRoutes(new RunService(deps), deps.config, { guard: new CallerGuard(deps.store.redis, deps.store.prefix) }),
     estimateRoute(deps.config),
     ...(deps.routers ?? []),
   ];

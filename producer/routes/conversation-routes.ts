@@ -8,6 +8,7 @@ import { renderTranscriptCsv } from '../../transcript/transcript-csv';
 import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
+import { callerOf } from '../api-key-auth';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
 
@@ -20,13 +21,13 @@ export function conversationRoutes(service: ConversationService, config: Config)
     if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
       throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
     }
-    const { id, created, record } = await service.submit(body, key);
+    const { id, created, record } = await service.submit(body, key, callerOf(ctx));
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
     if (wait) {
       const ac = new AbortController();
       ctx.req.once('close', () => ac.abort());
       const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
-      const { turns } = await service.get(id);
+      const { turns } = await service.get(id, callerOf(ctx));
       const view = toView(done, turns, loadPriceTable(config.pricesFile));
       if (done.status === 'completed') {
         ctx.status = 200;
@@ -49,11 +50,11 @@ export function conversationRoutes(service: ConversationService, config: Config)
   });
 
   router.get('/conversation/:id', async (ctx) => {
-    ctx.body = await service.view(ctx.params.id!);
+    ctx.body = await service.view(ctx.params.id!, callerOf(ctx));
   });
 
   router.get('/conversation/:id/transcript', async (ctx) => {
-    const { record, turns } = await service.get(ctx.params.id!);
+    const { record, turns } = await service.get(ctx.params.id!, callerOf(ctx));
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
     const prices = loadPriceTable(config.pricesFile);
@@ -61,7 +62,7 @@ export function conversationRoutes(service: ConversationService, config: Config)
   });
 
   router.delete('/conversation/:id', async (ctx) => {
-    const record = await service.cancel(ctx.params.id!);
+    const record = await service.cancel(ctx.params.id!, callerOf(ctx));
     ctx.body = { conversationId: record.id, status: record.status, stopReason: record.stopReason ?? null };
   });
 

@@ -11,12 +11,16 @@ import { RequestBodyError } from '../../shared/errors';
 import { parseRunOptions, type RunService } from '../../runs/run-service';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
+import { callerOf } from '../api-key-auth';
+import type { CallerGuard } from '../caller-guard';
 
 export interface RunsRoutesOptions {
   /** Interval of `progress` events on `GET /runs/:id/events`, ms. Default 1000. */
   progressMs?: number;
   /** Aborted at shutdown: open streams end so clients reconnect elsewhere. */
   signal?: AbortSignal;
+  /** Refuses new seeds from a caller whose budget is spent (docs/callers.md). */
+  guard?: CallerGuard;
 }
 
 export function runsRoutes(service: RunService, _config: Config, opts: RunsRoutesOptions = {}): Router {
@@ -29,7 +33,8 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
       throw new RequestBodyError(`Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`, 415);
     }
     const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined);
-    const result = await service.submit(ctx.req, format, options, runId, mustExist);
+    await opts.guard?.assertBudget(callerOf(ctx));
+    const result = await service.submit(ctx.req, format, options, runId, mustExist, callerOf(ctx));
     ctx.status = 202;
     ctx.set('Location', result.statusUrl);
     ctx.body = result;
@@ -43,21 +48,21 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
 
   router.get('/runs', async (ctx) => {
     const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
-    ctx.body = { runs: await service.list(limit) };
+    ctx.body = { runs: await service.list(limit, callerOf(ctx)) };
   });
 
   router.get('/runs/:id', async (ctx) => {
-    ctx.body = await service.view(ctx.params.id!, true);
+    ctx.body = await service.view(ctx.params.id!, true, callerOf(ctx));
   });
 
   router.get('/runs/:id/conversations', async (ctx) => {
     const start = Math.max(0, Number(ctx.query.start ?? 0) || 0);
     const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
-    ctx.body = await service.conversations(ctx.params.id!, start, limit);
+    ctx.body = await service.conversations(ctx.params.id!, start, limit, callerOf(ctx));
   });
 
   router.get('/runs/:id/page', async (ctx) => {
-    await service.view(ctx.params.id!);
+    await service.view(ctx.params.id!, false, callerOf(ctx));
     const nonce = randomBytes(16).toString('base64');
     ctx.set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
     ctx.set('X-Content-Type-Options', 'nosniff');
@@ -68,7 +73,8 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
 
   router.get('/runs/:id/events', async (ctx) => {
     const id = ctx.params.id!;
-    let last = JSON.stringify(await service.view(id));
+    const caller = callerOf(ctx);
+    let last = JSON.stringify(await service.view(id, false, caller));
     const stream = new PassThrough();
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
@@ -85,7 +91,7 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
       stream.end();
     };
     const tick = async () => {
-      const v = await service.view(id);
+      const v = await service.view(id, false, caller);
       const json = JSON.stringify(v);
       if (v.state !== 'active') {
         send('end', json);
@@ -105,7 +111,7 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
   });
 
   router.delete('/runs/:id', async (ctx) => {
-    ctx.body = await service.cancel(ctx.params.id!);
+    ctx.body = await service.cancel(ctx.params.id!, callerOf(ctx));
   });
 
   return router;
