@@ -17,16 +17,18 @@ export class CallerGuard {
     this.store = new CallerStore(redis, prefix);
   }
 
-  /** Throws 402 when the caller's budget is spent (or held by running calls). */
+  /** Throws 402 when the caller's budget is spent (or held by running calls), or refused a call already. */
   async assertBudget(caller: Caller): Promise<void> {
     if (caller.id === undefined || !caller.budget) return;
     const u = await this.store.usage(caller.id);
     const { usd, tokens } = caller.budget;
     const overUsd = usd !== undefined && u.committedUsdNano >= toNano(usd);
     const overTokens = tokens !== undefined && u.committedTokens >= tokens;
-    if (!overUsd && !overTokens) return;
-    const what = overUsd ? `$${usd} (spent or reserved $${(u.committedUsdNano / 1e9).toFixed(6)})` : `${tokens} tokens (spent or reserved ${u.committedTokens})`;
-    throw new PipelineError(`the budget of API key "${caller.id}" is exhausted: ${what}; raise budget.${overUsd ? 'usd' : 'tokens'} of "${caller.id}" in API_KEYS_FILE`, {
+    if (!overUsd && !overTokens && !u.budgetExhausted) return;
+    const what = overUsd
+      ? `$${usd} (spent or reserved $${(u.committedUsdNano / 1e9).toFixed(6)})`
+      : overTokens ? `${tokens} tokens (spent or reserved ${u.committedTokens})` : u.budgetExhausted!;
+    throw new PipelineError(`the budget of API key "${caller.id}" is exhausted: ${what}; raise budget of "${caller.id}" in API_KEYS_FILE (and restart the producer)`, {
       code: 'caller_budget_exhausted', status: 402, details: { key: caller.id, budget: caller.budget },
     });
   }

@@ -193,7 +193,7 @@ export class RunService {
     }
     const existing = await this.runs.get(id);
     // Another caller's run is as unknown as a missing one; an admin names other callers' runs only to add to them.
-    if ((existing && !canSee(caller, existing.owner)) || ((mustExist || id.includes('.')) && !existing)) throw new RunNotFoundError(publicId);
+    if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing)) throw new RunNotFoundError(publicId);
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }

@@ -178,7 +178,12 @@ export class BudgetStore {
 
   /** Records on the run that its budget refused a call (`message`): the run admits nothing more. */
   async markRunExhausted(prefix: string, runId: string, message: string): Promise<void> {
-    await this.redis.hsetnx(runKeys(prefix, runId).run, 'budgetExhausted', message);
+    await this.markExhausted(runKeys(prefix, runId).run, message);
+  }
+
+  /** Records on a hash (a run's, a caller's) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
+  async markExhausted(hashKey: string, message: string): Promise<void> {
+    await this.redis.hsetnx(hashKey, 'budgetExhausted', message);
   }
 
   /** A budget's limits, spending and open reservations; null when it does not exist. */

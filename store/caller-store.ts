@@ -6,7 +6,8 @@
  * (store/budget-store.ts). This file names the keys, writes the file's limits and reads usage.
  *
  * Keys (under the queue prefix's hash tag):
- *   <prefix>:caller:<id>          hash  maxActive (limit, from API_KEYS_FILE), active, conversations, runs
+ *   <prefix>:caller:<id>          hash  maxActive (limit, from API_KEYS_FILE), active, conversations, runs,
+ *                                       budgetExhausted (why the key's budget refused a call; cleared when the producer writes the limits)
  *   <prefix>:caller:<id>:budget   hash  a budget (store/budget-store.ts): usd, tokens, spentUsd, spentTokens, calls, …
  *   <prefix>:latest:<id>          list  the caller's conversation ids, newest first (trimmed)
  *   <prefix>:runs:by:<id>         zset  the caller's run ids by creation time
@@ -35,6 +36,8 @@ export interface CallerUsage {
   /** Spent plus reserved by running calls, in the budget's units. */
   committedUsdNano: number;
   committedTokens: number;
+  /** Why the key's budget refused a call (workers/budget-gate.ts), if it did. */
+  budgetExhausted?: string;
 }
 
 export class CallerStore {
@@ -52,6 +55,7 @@ export class CallerStore {
       const b = callerBudgetKey(this.prefix, c.id);
       if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
       else m.hdel(k, 'maxActive');
+      m.hdel(k, 'budgetExhausted');
       m.hsetnx(b, 'since', String(Date.now()));
       if (c.budget?.usd !== undefined) m.hset(b, 'usd', String(toNano(c.budget.usd)));
       else m.hdel(b, 'usd');
@@ -68,6 +72,7 @@ export class CallerStore {
       active: Math.max(0, n(h.active)), conversations: n(h.conversations), runs: n(h.runs),
       calls: n(b.calls), tokens: n(b.spentTokens), costUsd: n(b.spentUsd) / 1e9,
       committedUsdNano: n(b.spentUsd) + n(b.resUsd), committedTokens: n(b.spentTokens) + n(b.resTokens),
+      ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
     };
   }
 }

@@ -99,7 +99,10 @@ for i = 1, n do
   end
 end
 if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
-if ck and #out > 0 then redis.call('HINCRBY', ck, 'active', #out / 2) end
+if ck and #out > 0 then
+  redis.call('HINCRBY', ck, 'active', #out / 2)
+  redis.call('HINCRBY', ck, 'conversations', #out / 2)
+end
 return out
 `);
 

@@ -21,7 +21,7 @@ import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
 import { defaultMaxTokensFor } from '../shared/model-limits';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
-import { callerBudgetKey } from '../store/caller-store';
+import { callerBudgetKey, callerKey } from '../store/caller-store';
 
 export const MESSAGE_OVERHEAD = 16;
 export const CALL_OVERHEAD = 64;
@@ -85,6 +85,8 @@ export class BudgetGate {
     if (!r.ok) {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
       if (s.run?.id && r.scope === `run ${s.run.id}`) await this.store.markRunExhausted(this.config.queuePrefix, s.run.id, r.message);
+      // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
+      if (record.owner !== undefined && r.scope === `API key ${record.owner}`) await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
       return { ok: false, message: r.message };
     }
     return {
