@@ -27,7 +27,7 @@ const entrySchema = z.strictObject({
     .refine((b) => b.usd !== undefined || b.tokens !== undefined, 'give usd and/or tokens')
     .optional(),
 });
-const fileSchema = z.union([z.array(entrySchema), z.strictObject({ keys: z.array(entrySchema) })]);
+const fileSchema = z.array(entrySchema);
 
 export interface CallerEntry extends Caller {
   id: string;
@@ -44,13 +44,15 @@ export function parseCallerKeys(text: string, source = 'API_KEYS_FILE'): { entri
   } catch (err) {
     throw new ConfigError(`${source} is neither JSON nor YAML: ${(err as Error).message}`, 'API_KEYS_FILE');
   }
-  const parsed = fileSchema.safeParse(raw);
+  // A list, or `{ keys: [...] }`.
+  const list0 = raw && typeof raw === 'object' && !Array.isArray(raw) && 'keys' in raw ? (raw as { keys: unknown }).keys : raw;
+  const parsed = fileSchema.safeParse(list0);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const where = issue.path.filter((p) => p !== 'keys').map((p) => (typeof p === 'number' ? `entry ${p + 1}` : String(p))).join('.');
+    const where = issue.path.map((p) => (typeof p === 'number' ? `entry ${p + 1}` : String(p))).join('.');
     throw new ConfigError(`${source}: ${where || 'the file'}: ${issue.message} (expected a list of {id, name, sha256, role?, maxActive?, budget?}, see docs/callers.md)`, 'API_KEYS_FILE');
   }
-  const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.keys;
+  const list = parsed.data;
   const ids = new Set<string>();
   const seen = new Set<string>();
   for (const e of list) {
