@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hasAuthConfigured } from '../../producer/api-key-auth';
+import { decideBoardAccess } from '../../producer/board/board-access';
 import { CallerKeys, keyHash, parseCallerKeys } from '../../producer/caller-keys';
 import { canSee, OWNERLESS_ADMIN } from '../../shared/caller';
 import { ConfigError } from '../../shared/errors';
@@ -71,6 +72,15 @@ describe('security: the callers file (API_KEYS_FILE)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('Bull Board takes admin keys only when API_KEYS_FILE is set', () => {
+    const keys = new CallerKeys(undefined, parseCallerKeys(json));
+    const basic = (pass: string) => `Basic ${Buffer.from(`u:${pass}`).toString('base64')}`;
+    const opts = { isAdminKey: (k: string) => keys.isAdminKey(k) };
+    assert.equal(decideBoardAccess(opts, { remoteAddress: '127.0.0.1', authorization: basic('ko') }).allow, true);
+    assert.equal(decideBoardAccess(opts, { remoteAddress: '127.0.0.1', authorization: basic('ka') }).allow, false, 'a caller key');
+    assert.equal(decideBoardAccess(opts, { remoteAddress: '127.0.0.1' }).allow, false, 'no key on loopback');
   });
 
   it('hasAuthConfigured: API_KEY or API_KEYS_FILE', () => {

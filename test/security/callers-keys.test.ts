@@ -15,6 +15,7 @@ import { runConversationId, seedHash } from '../../runs/seed-identity';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 
 const KEYS = { alice: 'sk-alice-7f3a9c', bob: 'sk-bob-2e81d4', carol: 'sk-carol-5b0c66', dave: 'sk-dave-91aa03', ops: 'sk-ops-c4d2e8' };
+const LEGACY = 'sk-legacy-0d9e17';
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const as = (who: keyof typeof KEYS) => ({ headers: { 'x-api-key': KEYS[who] } });
 const TERMINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
@@ -46,7 +47,7 @@ describe('security: several callers (API_KEYS_FILE)', function () {
         { id: 'ops', name: 'Operations', sha256: sha(KEYS.ops), role: 'admin' },
       ],
     }));
-    stack = await startTestStack({ API_KEYS_FILE: file });
+    stack = await startTestStack({ API_KEYS_FILE: file, API_KEY: LEGACY });
   });
   after(async () => {
     await stack?.close();
@@ -157,6 +158,19 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.notEqual(bob.data.conversationId, first.data.conversationId);
     assert.equal(bob.headers['idempotent-replayed'], undefined);
     assert.equal((await stack.http.get(`/conversation/${bob.data.conversationId}`, as('bob'))).status, 200);
+  });
+
+  it('API_KEY beside the file is an admin that records no owner; a different body under its Idempotency-Key is a 422 too', async () => {
+    const legacy = { headers: { 'x-api-key': LEGACY, 'idempotency-key': 'legacy-1' } };
+    const first = await stack.http.post('/conversation', { initialQuery: 'From the old key', maxTurns: 1 }, legacy);
+    assert.equal(first.status, 202);
+    assert.equal((await stack.http.post('/conversation', { initialQuery: 'From the old key', maxTurns: 1 }, legacy)).data.conversationId, first.data.conversationId);
+    const changed = await stack.http.post('/conversation', { initialQuery: 'Something else', maxTurns: 1 }, legacy);
+    assert.equal(changed.status, 422);
+    // An admin: it sees the file's callers' runs; its own conversation is no caller's.
+    assert.ok((await stack.http.get('/runs', { headers: { 'x-api-key': LEGACY } })).data.runs.some((r: any) => r.runId === 'alice.arun'));
+    assert.equal((await stack.http.get(`/conversation/${first.data.conversationId}`, as('alice'))).status, 404);
+    assert.equal((await stack.http.get(`/conversation/${first.data.conversationId}`, as('ops'))).status, 200);
   });
 
   it('a key\'s maxActive bounds its conversations in flight: 429 naming the limit, and the slot comes back', async () => {
