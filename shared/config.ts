@@ -74,6 +74,8 @@ export interface Config {
   csvEscapeFormulas: boolean;
   maxBodyBytes: number;
   sseMaxStreams: number;
+  /** MAX_WAITS: requests held open while work runs (`?wait=true`, `/api/v1/generate`). */
+  maxWaits: number;
   retentionSeconds: number;
   boardUsername?: string;
   boardPassword?: string;
@@ -83,6 +85,15 @@ export interface Config {
   runMaxActive: number;
   runMaxLineBytes: number;
   runMaxBodyBytes: number;
+  /** RUN_MAX_SEEDS: seeds one run may hold in all. */
+  runMaxSeeds: number;
+  /** RUN_MAX_ACTIVE_LIMIT: the largest `maxActive` a run may ask for. */
+  runMaxActiveLimit: number;
+  /** BACKLOG_MAX_SEEDS / BACKLOG_MAX_BYTES: seeds (and their bytes) waiting in all runs' backlogs together. */
+  backlogMaxSeeds: number;
+  backlogMaxBytes: number;
+  /** REDIS_MEMORY_REFUSE_RATIO: writes are refused (429) above this share of Redis's `maxmemory`. */
+  redisMemoryRefuseRatio: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
@@ -138,7 +149,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RECONCILE_INTERVAL_MS', default: '60000', accepts: 'integer >= 0 (0 = off)', description: 'Workers sweep for conversations left `running` by a job that failed while no host was alive, or `queued` by a producer that died before queueing turn 1.' },
   { key: 'CSV_ESCAPE_FORMULAS', default: 'true', accepts: 'true/false', description: "Prefix cells starting with = + - @ tab CR with ' so spreadsheets do not run them." },
   { key: 'MAX_BODY_BYTES', default: '65536', accepts: 'integer > 0', description: 'Request body limit (413 beyond).' },
-  { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams (`GET /conversation/:id/events`) one producer process keeps open; beyond it, 503 `too_many_streams` with `Retry-After`.' },
+  { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams one producer process keeps open, of every kind together (`GET /conversation/:id/events` and `GET /runs/:id/events`); beyond it, 503 `too_many_streams` with `Retry-After`. Gauge `llmconv_streams_active{kind}`.' },
+  { key: 'MAX_WAITS', default: '1000', accepts: 'integer > 0', description: 'Requests one producer process holds open while their work runs (`POST /conversation?wait=true`, `POST /api/v1/generate`); beyond it, 503 `too_many_waits` with `Retry-After`. A client that hangs up frees its slot at once (gauge `llmconv_waits_active{kind}`).' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
@@ -148,7 +160,12 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
   { key: 'RUN_MAX_ACTIVE', default: '100', accepts: 'integer > 0', description: 'A run\'s default `maxActive`: how many of its conversations are in flight at once; the rest wait in its backlog.' },
   { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
-  { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
+  { key: 'RUN_MAX_BODY_BYTES', default: '67108864', accepts: 'integer > 0', description: 'Largest `POST /runs` (or `/runs/:id/seeds`) upload, 64 MiB: 413 at once when `Content-Length` says more, else at the limit (the seeds read before it stay in the run). Send more with further appends.' },
+  { key: 'RUN_MAX_SEEDS', default: '100000', accepts: 'integer > 0', description: "Seeds one run may hold in all (waiting and admitted). An upload past it keeps what fit and answers `refused` with the reason; one to a run already full is 413 `run_full`." },
+  { key: 'RUN_MAX_ACTIVE_LIMIT', default: '1000', accepts: 'integer > 0 (>= RUN_MAX_ACTIVE)', description: 'The largest `maxActive` a run may ask for (400 beyond): conversations in flight hold records and jobs in Redis.' },
+  { key: 'BACKLOG_MAX_SEEDS', default: '500000', accepts: 'integer > 0', description: 'Seeds waiting for admission in all runs together (counted in the same Lua script that adds them). Past it an upload keeps what fit (`refused` says why); with none free, 429 `backlog_full` with `Retry-After`. Sized for a 1 GB Redis: a waiting seed costs about 230 bytes of Redis beside its own bytes.' },
+  { key: 'BACKLOG_MAX_BYTES', default: '134217728', accepts: 'integer > 0', description: 'Bytes of seed data (conversation id + the seed\'s JSON) waiting in all runs together, 128 MiB; as BACKLOG_MAX_SEEDS.' },
+  { key: 'REDIS_MEMORY_REFUSE_RATIO', default: '0.9', accepts: 'number in (0, 1]; 1 = off', description: "Writes (`POST /conversation`, `POST /runs`, appends) are refused with 429 `redis_memory_high` and `Retry-After` while Redis's `used_memory` is above this share of its `maxmemory` (INFO memory, read at most once a second), so the pipeline's own steps still find room under `noeviction`. No effect when `maxmemory` is 0 (unlimited)." },
   { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
   { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
   { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
@@ -260,6 +277,12 @@ export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' |
   return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
 }
 
+/** REDIS_MEMORY_REFUSE_RATIO: a share of `maxmemory` in (0, 1]. */
+function memoryRatio(r: Reader): number {
+  const n = r.num('REDIS_MEMORY_REFUSE_RATIO', 0);
+  return n > 1 ? r.fail('REDIS_MEMORY_REFUSE_RATIO', r.str('REDIS_MEMORY_REFUSE_RATIO')) : n;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -319,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
     csvEscapeFormulas: r.bool('CSV_ESCAPE_FORMULAS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 1),
     sseMaxStreams: r.int('SSE_MAX_STREAMS', 1),
+    maxWaits: r.int('MAX_WAITS', 1),
     retentionSeconds: r.int('RETENTION_SECONDS', 1),
     boardUsername,
     boardPassword,
@@ -328,6 +352,11 @@ export function loadConfig(env: Env = process.env): Config {
     runMaxActive: r.int('RUN_MAX_ACTIVE', 1),
     runMaxLineBytes: r.int('RUN_MAX_LINE_BYTES', 1),
     runMaxBodyBytes: r.int('RUN_MAX_BODY_BYTES', 1),
+    runMaxSeeds: r.int('RUN_MAX_SEEDS', 1),
+    runMaxActiveLimit: r.int('RUN_MAX_ACTIVE_LIMIT', 1),
+    backlogMaxSeeds: r.int('BACKLOG_MAX_SEEDS', 1),
+    backlogMaxBytes: r.int('BACKLOG_MAX_BYTES', 1),
+    redisMemoryRefuseRatio: memoryRatio(r),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
@@ -338,5 +367,8 @@ export function loadConfig(env: Env = process.env): Config {
     cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
     cloudFallbackAfterThrottles: r.int('CLOUD_FALLBACK_AFTER_THROTTLES', 1, 100),
   };
+  if (config.runMaxActive > config.runMaxActiveLimit) {
+    throw new ConfigError(`RUN_MAX_ACTIVE=${config.runMaxActive} is above RUN_MAX_ACTIVE_LIMIT=${config.runMaxActiveLimit}: lower the first or raise the second`, 'RUN_MAX_ACTIVE');
+  }
   return config;
 }
