@@ -27,6 +27,8 @@ import { RunService } from '../runs/run-service';
 import { runsRoutes } from './routes/runs-routes';
 import type { EventHub } from '../store/event-hub';
 import { isClientGone, LiveSlots } from './live-slots';
+import { memoryAdmission } from './memory-admission';
+import { RedisMemory } from '../store/redis-memory';
 
 export interface AppDeps {
   config: Config;
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware);
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey));
+  app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
   const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
     healthRoutes(deps.redis, deps.queues),

@@ -35,8 +35,9 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
     if (!format) {
       throw new RequestBodyError(`Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`, 415);
     }
-    const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined);
-    const result = await service.submit(ctx.req, format, options, runId, mustExist);
+    const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined, config.runMaxActiveLimit);
+    const declared = ctx.get('content-length') ? Number(ctx.get('content-length')) : undefined;
+    const result = await service.submit(ctx.req, format, options, runId, mustExist, Number.isFinite(declared) ? declared : undefined);
     ctx.status = 202;
     ctx.set('Location', result.statusUrl);
     ctx.body = result;

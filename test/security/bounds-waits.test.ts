@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { commandCounts, metric, openRequest, sleep, startBoundsProducer, type BoundsProducer } from './bounds-harness';
 import { until } from '../helpers/test-stack';
 
-/** Redis commands in `ms` (INFO/CONFIG themselves not counted). */
-async function commandsDuring(p: BoundsProducer, ms: number): Promise<number> {
+/** Redis commands in `ms` (INFO/CONFIG themselves not counted), and which. */
+async function commandsDuring(p: BoundsProducer, ms: number): Promise<{ n: number; seen: string }> {
   const before = await commandCounts(p.redis);
   await sleep(ms);
   const after = await commandCounts(p.redis);
@@ -22,8 +22,7 @@ async function commandsDuring(p: BoundsProducer, ms: number): Promise<number> {
     n += calls - (before[cmd] ?? 0);
     seen.push(`${cmd}:${calls - (before[cmd] ?? 0)}`);
   }
-  if (n > 2) console.log('redis commands seen:', seen.join(' '));
-  return n;
+  return { n, seen: seen.join(' ') };
 }
 
 describe('bounds: waits end with their client, are event-driven and capped (MAX_WAITS)', function () {
@@ -39,11 +38,13 @@ describe('bounds: waits end with their client, are event-driven and capped (MAX_
     await until(async () => (await p.redis.keys(`${p.prefix}:conv:*`)).length > 0, 5000, 'the conversation to be recorded');
     await sleep(200);
     // Event-driven: a wait in progress does not poll Redis (the old wait read the record 10 times a second).
-    assert.ok((await commandsDuring(p, 1000)) <= 2, 'a running wait issues (almost) no Redis commands');
+    const during = await commandsDuring(p, 1000);
+    assert.ok(during.n <= 2, `a running wait issues (almost) no Redis commands; seen ${during.seen}`);
     assert.equal(await metric(p.url, 'llmconv_waits_active', 'kind="wait"'), 1, 'the wait is counted');
     w.hangUp();
     await sleep(100);
-    assert.ok((await commandsDuring(p, 1000)) <= 2, 'nothing keeps reading Redis for the gone client');
+    const after = await commandsDuring(p, 1000);
+    assert.ok(after.n <= 2, `nothing keeps reading Redis for the gone client; seen ${after.seen}`);
     assert.equal(await metric(p.url, 'llmconv_waits_active', 'kind="wait"'), 0, 'the wait ended with its client');
     // The wait ended, the conversation did not: it is still there, as it was.
     const list = await (await fetch(new URL('/conversations?limit=5', p.url))).text();
