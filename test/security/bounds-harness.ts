@@ -117,12 +117,22 @@ export async function metric(base: string, name: string, labels: string): Promis
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-/** Calls per Redis command since the last CONFIG RESETSTAT (from INFO commandstats). */
-export async function commandCounts(redis: Redis): Promise<Record<string, number>> {
-  const info = await redis.info('commandstats');
-  const out: Record<string, number> = {};
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
-  return out;
+/**
+ * Redis commands that name `prefix` (any argument), seen through MONITOR while `during` runs, so
+ * what other tests sharing the Redis do is not counted. Returns them as `COMMAND first-key` lines.
+ */
+export async function commandsOn(redis: Redis, prefix: string, during: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await redis.monitor();
+  const seen: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((a) => a.includes(prefix))) seen.push(`${args[0]} ${args.find((a) => a.includes(prefix))}`);
+  });
+  try {
+    await during();
+  } finally {
+    monitor.disconnect();
+  }
+  return seen;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,22 +7,13 @@
  * Bedrock emulator with injected latency, and raw HTTP clients that hang up.
  */
 import assert from 'node:assert/strict';
-import { commandCounts, metric, openRequest, sleep, startBoundsProducer, type BoundsProducer } from './bounds-harness';
+import { commandsOn, metric, openRequest, sleep, startBoundsProducer, type BoundsProducer } from './bounds-harness';
 import { until } from '../helpers/test-stack';
 
-/** Redis commands in `ms` (INFO/CONFIG themselves not counted), and which. */
+/** The Redis commands on this producer's keys in `ms` (MONITOR, so other tests' traffic is not counted). */
 async function commandsDuring(p: BoundsProducer, ms: number): Promise<{ n: number; seen: string }> {
-  const before = await commandCounts(p.redis);
-  await sleep(ms);
-  const after = await commandCounts(p.redis);
-  let n = 0;
-  const seen: string[] = [];
-  for (const [cmd, calls] of Object.entries(after)) {
-    if (/^(info|config)/.test(cmd) || calls === before[cmd]) continue;
-    n += calls - (before[cmd] ?? 0);
-    seen.push(`${cmd}:${calls - (before[cmd] ?? 0)}`);
-  }
-  return { n, seen: seen.join(' ') };
+  const seen = await commandsOn(p.redis, p.prefix, () => sleep(ms));
+  return { n: seen.length, seen: seen.slice(0, 5).join(', ') };
 }
 
 describe('bounds: waits end with their client, are event-driven and capped (MAX_WAITS)', function () {
