@@ -168,6 +168,8 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
   const injected: GatewayResponseType[] = [];
+  /** Timers of calls in flight, cleared on close so a hung handler holds nothing. */
+  const pending = new Set<NodeJS.Timeout>();
   const plan = opts.usagePlan;
   const bucket = { tokens: plan?.throttle?.burstLimit ?? 0, at: Date.now() };
   const quota = { used: 0, periodStart: Date.now() };
@@ -293,7 +295,12 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     const fnDeadline = fnTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + fnTimeoutMs);
     context.getRemainingTimeInMillis = () => Math.max(0, fnDeadline - Date.now());
     const timers: NodeJS.Timeout[] = [];
-    const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => timers.push(setTimeout(() => resolve(value), ms)));
+    const after = <T>(ms: number, value: T) =>
+      new Promise<T>((resolve) => {
+        const t = setTimeout(() => resolve(value), ms);
+        timers.push(t);
+        pending.add(t);
+      });
     const limits: Promise<'timeout' | 'killed'>[] = [after(integrationTimeoutMs, 'timeout' as const)];
     if (fnTimeoutMs !== undefined && fnTimeoutMs < integrationTimeoutMs) limits.push(after(fnTimeoutMs, 'killed' as const));
     try {
@@ -308,7 +315,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       // A Lambda that throws: API Gateway answers 502 with this fixed body.
       sendGatewayResponse(res, 'LAMBDA_FAILED');
     } finally {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) {
+        clearTimeout(t);
+        pending.delete(t);
+      }
     }
   }
 
@@ -334,6 +344,8 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        for (const t of pending) clearTimeout(t);
+        pending.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       });
