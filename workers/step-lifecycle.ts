@@ -255,7 +255,7 @@ export class StepLifecycle {
     const delay = Math.min(Math.max(config.modelAccessRetryMs, asked ?? 0), left);
     if (delay <= 0 || left < Math.min(config.modelAccessRetryMs, asked ?? config.modelAccessRetryMs)) {
       const waited = Math.round((now - since) / 1000);
-      const message = `cloud model: ${errorMessage(err)} (model access still not granted after waiting ${waited} s; MODEL_ACCESS_MAX_WAIT_MS=${config.modelAccessMaxWaitMs}${now + config.modelAccessRetryMs >= record.deadline ? ', and the conversation deadline is near' : ''})`;
+      const message = `cloud model: ${errorMessage(err)} (${MODEL_ACCESS_PENDING}: model access still not granted after waiting ${waited} s; MODEL_ACCESS_MAX_WAIT_MS=${config.modelAccessMaxWaitMs}${now + config.modelAccessRetryMs >= record.deadline ? ', and the conversation deadline is near' : ''})`;
       return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
     }
     if (data.modelAccessWaitSince === undefined) await job.updateData({ ...job.data, modelAccessWaitSince: since });
