@@ -11,7 +11,9 @@
  * | method other than POST                    | 405    |
  * | Bedrock throttling / model not ready      | 429    |
  * | Bedrock unavailable / unreachable         | 503    |
- * | Bedrock timeout (our deadline)            | 504    |
+ * | model access pending (AWS Marketplace)    | 503    |
+ * | model end of life / Legacy and unused     | 400    |
+ * | Bedrock timeout (our deadline: GATEWAY_TIMEOUT_MS − 2 s) | 504    |
  * | other upstream error                      | 502    |
  * | bug or misconfiguration in the function   | 500    |
  *
