@@ -182,7 +182,7 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     // One timeout for the deployment (GATEWAY_TIMEOUT_MS): the Lambda's Timeout and its env follow the parameter.
     assert.equal(t.Parameters.GatewayTimeoutSeconds.Default * 1000, Number(CONFIG_KEYS.find((k) => k.key === 'GATEWAY_TIMEOUT_MS')!.default));
     assert.deepEqual(fn.Timeout, { Ref: 'GatewayTimeoutSeconds' });
-    assert.deepEqual(fn.Environment.Variables.GATEWAY_TIMEOUT_MS, { 'Fn::Sub': '${GatewayTimeoutSeconds}000' });
+    assert.deepEqual(fn.Environment.Variables.GATEWAY_TIMEOUT_MS, { 'Fn::Sub': `${'$'}{GatewayTimeoutSeconds}000` });
     // Environment: keys the config reads, and the model parameter's default is the config default.
     const known = new Set([...CONFIG_KEYS.map((k) => k.key), 'NODE_OPTIONS']);
     for (const key of Object.keys(fn.Environment.Variables)) assert.ok(known.has(key), key);
