@@ -93,6 +93,8 @@ export interface LocalGateway {
   /** Base URL including the stage, e.g. `http://127.0.0.1:3001/dev` (no trailing slash). */
   url: string;
   port: number;
+  /** Gateway responses given so far, by type. */
+  responses: Partial<Record<GatewayResponseType, number>>;
   /** The next `count` calls (default 1) get this gateway response instead of reaching the Lambda. */
   inject(type: GatewayResponseType, count?: number): void;
   /** Stops listening and closes open connections. Idempotent. */
@@ -146,8 +148,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function sendGatewayResponse(res: ServerResponse, type: GatewayResponseType): void {
+function sendGatewayResponse(res: ServerResponse, type: GatewayResponseType, counts?: Partial<Record<GatewayResponseType, number>>): void {
   const r = GATEWAY_RESPONSES[type];
+  if (counts) counts[type] = (counts[type] ?? 0) + 1;
   sendJson(res, r.status, { message: r.message }, { 'x-amzn-ErrorType': r.errorType, 'x-amzn-RequestId': randomUUID() });
 }
 
@@ -168,6 +171,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
   const injected: GatewayResponseType[] = [];
+  const responses: Partial<Record<GatewayResponseType, number>> = {};
   /** Timers of calls in flight, cleared on close so a hung handler holds nothing. */
   const pending = new Set<NodeJS.Timeout>();
   const plan = opts.usagePlan;
@@ -233,7 +237,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     if (res.headersSent) return;
     if (typeof result !== 'object' || result === null || !Number.isInteger(result.statusCode)) {
       // API Gateway's answer to a malformed Lambda proxy response.
-      sendGatewayResponse(res, 'LAMBDA_FAILED');
+      sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
       return;
     }
     const { statusCode } = result;
@@ -255,7 +259,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       if (resourcePath !== `/${stage}` && !resourcePath.startsWith(`/${stage}/`)) {
         // Another stage, or none: no deployed route matches.
         req.resume();
-        sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN');
+        sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', responses);
         return;
       }
       resourcePath = resourcePath.slice(stage.length + 1) || '/';
@@ -263,18 +267,18 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     if (req.method !== 'POST') {
       // The template deploys POST only: another method matches no route.
       req.resume();
-      sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN');
+      sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', responses);
       return;
     }
     if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
       req.resume();
-      sendGatewayResponse(res, 'INVALID_API_KEY');
+      sendGatewayResponse(res, 'INVALID_API_KEY', responses);
       return;
     }
     const fault = injected.shift() ?? usagePlanVerdict();
     if (fault) {
       req.resume();
-      sendGatewayResponse(res, fault);
+      sendGatewayResponse(res, fault, responses);
       return;
     }
     let body: Buffer;
@@ -305,15 +309,15 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     if (fnTimeoutMs !== undefined && fnTimeoutMs < integrationTimeoutMs) limits.push(after(fnTimeoutMs, 'killed' as const));
     try {
       const outcome = await Promise.race([handler(event, context), ...limits]);
-      if (outcome === 'timeout') sendGatewayResponse(res, 'INTEGRATION_TIMEOUT');
+      if (outcome === 'timeout') sendGatewayResponse(res, 'INTEGRATION_TIMEOUT', responses);
       else if (outcome === 'killed') {
         // Lambda's own line for a function past its Timeout; API Gateway then answers 502.
         opts.lambdaLog?.(`${new Date().toISOString()} ${context.awsRequestId} Task timed out after ${(fnTimeoutMs! / 1000).toFixed(2)} seconds`);
-        sendGatewayResponse(res, 'LAMBDA_FAILED');
+        sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
       } else writeResult(req, res, outcome);
     } catch {
       // A Lambda that throws: API Gateway answers 502 with this fixed body.
-      sendGatewayResponse(res, 'LAMBDA_FAILED');
+      sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
     } finally {
       for (const t of timers) {
         clearTimeout(t);
@@ -339,6 +343,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   return {
     url: `http://${hostPart}:${port}${stage ? `/${stage}` : ''}`,
     port,
+    responses,
     inject(type, count = 1) {
       for (let i = 0; i < count; i++) injected.push(type);
     },

@@ -11,11 +11,17 @@
  *   `cloudModel` list: the turn goes to the next model at once;
  * - API Gateway's usage-plan quota (429 `LimitExceededException` "Limit Exceeded", re:Post
  *   "api-gateway-429-limit"): the conversation fails at once with a message naming
- *   API_GATEWAY_API_KEY, and the fleet is not paused for CLOUD_THROTTLE_BACKOFF_MS (30 s here).
+ *   API_GATEWAY_API_KEY, and the fleet is not paused for CLOUD_THROTTLE_BACKOFF_MS (30 s here);
+ *   its throttle (429 `TooManyRequestsException` "Too Many Requests") is the fleet-wide pause that
+ *   uses no attempt (JOB_ATTEMPTS=1: a plain retry would fail the conversation).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulators/bedrock-emulator';
+import { createHandler } from '../../lambda/handler';
+import { loadConfig } from '../../shared/config';
+import { silentLogger } from '../../shared/logger';
 import { startTestStack, waitForConversation, type TestStack } from '../helpers/test-stack';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'model-catalog-lifecycle.json');
@@ -93,6 +99,32 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
         assert.match(view.error, /^cloud model: API Gateway answered 429: Limit Exceeded \(the usage plan's request quota for API_GATEWAY_API_KEY is used up/);
       }
       assert.ok(Date.now() - started < 10_000, `not held by a 30 s fleet-wide pause (took ${Date.now() - started} ms)`);
+    });
+  });
+
+  describe('API Gateway usage-plan throttle', () => {
+    let stack: TestStack;
+    let gw: LocalGateway;
+    let emu: BedrockEmulatorHandle;
+    before(async () => {
+      emu = await startBedrockEmulator();
+      const handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, LOG_LEVEL: 'silent' }), logger: silentLogger });
+      gw = await startLocalGateway({ port: 0, stage: 'v1', usagePlan: { throttle: { rateLimit: 2, burstLimit: 1 } }, handler });
+      stack = await startTestStack({ API_GATEWAY_URL: `${gw.url}/generate`, CLOUD_THROTTLE_BACKOFF_MS: '600', JOB_ATTEMPTS: '1', CLOUD_CONCURRENCY: '4' });
+    });
+    after(async () => {
+      await stack?.close();
+      await gw?.close();
+      await emu?.close();
+    });
+
+    it('a throttled call pauses the cloud queue and is tried again without using an attempt', async () => {
+      const ids = await Promise.all([1, 2, 3].map(async (i) => (await stack.http.post('/conversation', { initialQuery: `Throttle ${i}`, maxTurns: 1 })).data.conversationId));
+      for (const id of ids) {
+        const view = await waitForConversation(stack, id, 20_000);
+        assert.equal(view.status, 'completed', view.error);
+      }
+      assert.ok((gw.responses.THROTTLED ?? 0) >= 1, `the gateway throttled: ${JSON.stringify(gw.responses)}`);
     });
   });
 });
