@@ -59,7 +59,8 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.equal(reply.outputTokens, reply.text.split(/\s+/).length);
     assert.equal(reply.stopReason, 'stop');
     assert.ok(reply.latencyMs >= 45 && reply.latencyMs < 5000, `latency ${reply.latencyMs}`);
-    assert.deepEqual(emu.stats().byRoute, { chat: 1 });
+    // The server's version and the model's facts (context length, thinking), the loaded context, then the chat.
+    assert.deepEqual(emu.stats().byRoute, { version: 1, show: 1, ps: 1, chat: 1 });
   });
 
   it('passes maxTokens as num_predict (stop reason "length") and uses the call\'s model', async () => {
@@ -82,7 +83,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       },
     });
     await p.generate({ prompt: 'hi' });
-    assert.deepEqual(seen, [`${emu.url}/api/chat`]);
+    assert.deepEqual(seen, [`${emu.url}/api/version`, `${emu.url}/api/show`, `${emu.url}/api/ps`, `${emu.url}/api/chat`]);
+    seen.length = 0;
+    await p.generate({ prompt: 'hi again' });
+    assert.deepEqual(seen, [`${emu.url}/api/ps`, `${emu.url}/api/chat`], 'version and show are cached');
   });
 
   it('an unknown model is permanent and names the model and `ollama pull`', async () => {
@@ -222,7 +226,7 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     const p = createOllamaProvider({
       host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, keepAlive: '600', numCtx: 8192,
       fetch: (input, init) => {
-        bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
+        if (String(input).endsWith('/api/chat')) bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
         return fetch(input, init);
       },
     });
@@ -279,11 +283,13 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       assert.equal(reply.outputTokens, 30 + reply.text.split(/\s+/).length);
     });
 
-    it('thinking that uses the whole maxTokens is a permanent error that says what to change', async () => {
-      const err = await rejection(qwen().generate({ prompt: 'Tell me about queues', think: true, maxTokens: 25 }));
-      assert.equal(err.retryable, false);
-      assert.equal(err.code, 'empty_answer');
-      assert.match(err.message, /raise maxTokens or turn thinking off/);
+    it('thinking that uses the whole maxTokens comes back empty, marked truncated, with the reasoning tokens (the turn rules end it empty_answer)', async () => {
+      const reply = await qwen().generate({ prompt: 'Tell me about queues', think: true, maxTokens: 25 });
+      assert.equal(reply.text, '');
+      assert.equal(reply.stopReason, 'length');
+      assert.equal(reply.truncated, true);
+      assert.equal(reply.reasoningTokens, 25);
+      assert.equal(reply.promptTruncated, undefined);
     });
   });
 
