@@ -196,12 +196,15 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   /** The largest num_ctx sent per model: kept, so the model is not reloaded to a smaller one. */
   const sentCtx = new Map<string, number>();
 
-  /** The server's version and the model's facts, asked once per `factsTtlMs`; a failed question leaves the fact unknown. */
+  /**
+   * The server's version and the model's facts, asked once per `factsTtlMs`. A question that failed
+   * leaves its fact unknown for this call and is asked again by the next one (never cached).
+   */
   async function factsOf(model: string, probeMs: number): Promise<ServerFacts> {
     const cached = facts.get(model);
     if (cached) {
       const f = await cached;
-      if (Date.now() - f.at < factsTtlMs) return f;
+      if (Date.now() - f.at < factsTtlMs && f.version !== undefined && f.model !== undefined) return f;
     }
     const ask = { timeoutMs: probeMs, fetch: fetchImpl };
     const fresh = Promise.all([
@@ -248,7 +251,10 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     const levelsOnly = server.model ? server.model.thinking && server.model.thinkLevelsOnly : /(^|\/)gpt-oss/i.test(ctx.model);
     const canRefuse = supportsTruncateFlag(server.version);
     const modelMax = server.model?.contextLength;
-    const running = explicitCtx === undefined ? await ollamaRunningContext(host, ctx.model, { timeoutMs: probeMs, fetch: fetchImpl }).catch(() => undefined) : undefined;
+    // The loaded context, asked on every call (another worker may have reloaded the model); the call's own signal bounds it too.
+    const psFetch: typeof fetch = (input, init) => fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    const running = explicitCtx === undefined ? await ollamaRunningContext(host, ctx.model, { timeoutMs: probeMs, fetch: psFetch }).catch(() => undefined) : undefined;
+    if (call.signal?.aborted) throw abortedError(ctx);
     const need = contextNeeded(messages, numPredict);
     let numCtx = chooseNumCtx(need, { explicit: explicitCtx, modelMax, running, sent: sentCtx.get(ctx.model), assumedDefault: smallestDefaultContext(server.version) });
 
