@@ -106,7 +106,7 @@ export function nextAfter(
 export function emptyFollowUpNote(step: { model: string; outputTokens: number; stopReason: string }, settings: Pick<ConversationSettings, 'maxTokens'>): string {
   if (step.stopReason === 'length') {
     const cap = settings.maxTokens === undefined ? 'its num_predict' : `its num_predict of ${settings.maxTokens} (the conversation's maxTokens)`;
-    return `local model ${step.model} gave no follow-up: it spent ${cap} on reasoning (${step.outputTokens} tokens, done_reason "length"); raise maxTokens so the answer fits after the reasoning`;
+    return `local model ${step.model} gave no follow-up: it spent ${cap} on reasoning (${step.outputTokens} output tokens in all, done_reason "length"); raise maxTokens so the answer fits after the reasoning`;
   }
   return `local model ${step.model} gave an empty follow-up (done_reason "${step.stopReason}"); an empty follow-up is never sent on as the next question`;
 }

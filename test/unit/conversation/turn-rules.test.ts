@@ -43,7 +43,7 @@ describe('an empty local follow-up is never sent on (issue 20 part 3)', () => {
     const note = emptyFollowUpNote({ model: 'gpt-oss:20b', outputTokens: 64, stopReason: 'length' }, settings);
     assert.match(note, /gpt-oss:20b/);
     assert.match(note, /num_predict of 64 \(the conversation's maxTokens\)/);
-    assert.match(note, /64 tokens, done_reason "length"/);
+    assert.match(note, /64 output tokens in all, done_reason "length"/);
     assert.match(note, /raise maxTokens/);
     assert.match(emptyFollowUpNote({ model: 'm', outputTokens: 0, stopReason: 'stop' }, {}), /empty follow-up \(done_reason "stop"\)/);
   });
