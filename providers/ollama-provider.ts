@@ -277,6 +277,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       try {
         res = await client.chat(request as ChatRequest & { stream: false });
       } catch (err) {
+        res = undefined;
         const e = classify(err, ctx);
         if (e.status !== 400 || !CONTEXT_EXCEEDED.test(e.message) || allowCut) throw e;
         // The prompt does not fit the context it was given: a larger one if the model has it, else let Ollama cut and say so.
@@ -313,8 +314,8 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       latencyMs: Math.round(performance.now() - startedAt),
     };
     if (call.think === true && thinking !== '') reply.thinking = thinking;
-    // Every token of an answer with no text went to reasoning; otherwise Ollama does not say how many did.
-    if (thinking !== '' && text.trim() === '') reply.reasoningTokens = outputTokens;
+    // Every token of an answer with no text went to reasoning (an earlier attempt was all reasoning too); otherwise Ollama does not say how many did.
+    if (thinking !== '' && text.trim() === '') reply.reasoningTokens = outputTokens + spent.output;
     if (cutKnown || promptWasCut(messages, res.prompt_eval_count, numCtx ?? running)) {
       reply.promptTruncated = true;
       reply.truncated = true;
