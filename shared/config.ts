@@ -138,7 +138,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'OLLAMA_MODEL', default: 'llama3.2', accepts: 'model name', description: 'Default local model.' },
   { key: 'OLLAMA_TIMEOUT_MS', default: '120000', accepts: 'integer > 0', description: 'Per-call timeout for Ollama.' },
   { key: 'OLLAMA_PULL', default: 'false', accepts: 'true/false', description: 'A local worker whose model is not on its Ollama pulls it at start (progress in the log) instead of refusing to start.' },
-  { key: 'OLLAMA_NUM_CTX', default: '(unset: the model\'s default)', accepts: 'integer 256-1048576', description: "Context window (`options.num_ctx`) for every Ollama call. Ollama's default is small (often 4096) and silently cuts longer prompts." },
+  { key: 'OLLAMA_NUM_CTX', default: '(unset: sized per call)', accepts: 'integer 256-1048576', description: "Context window (`options.num_ctx`) for every Ollama call, as is (the override). Unset: the worker sends what the prompt needs, from the server's `/api/show` and `/api/ps`, and a prompt that still does not fit is recorded `promptTruncated`." },
   { key: 'OLLAMA_KEEP_ALIVE', default: '30m', accepts: 'Ollama duration (e.g. 5m, 1h, -1) or seconds', description: 'How long Ollama keeps the model loaded after a call (`keep_alive`), so a turn does not pay a cold load.' },
   { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
   { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },

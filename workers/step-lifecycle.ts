@@ -278,9 +278,9 @@ export class StepLifecycle {
     await this.deps.queues.enqueueTranscript(conversationId);
   }
 
-  /** Ends the chain normally: the transcript step completes the conversation. */
-  async stop(conversationId: string, reason: StopReason): Promise<void> {
-    await this.deps.store.setPendingStop(conversationId, reason);
+  /** Ends the chain normally: the transcript step completes the conversation; `note` says why on the record (`error`). */
+  async stop(conversationId: string, reason: StopReason, note?: string): Promise<void> {
+    await this.deps.store.setPendingStop(conversationId, reason, note);
     await this.deps.queues.enqueueTranscript(conversationId);
   }
 
