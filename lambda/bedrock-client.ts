@@ -20,6 +20,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { ValidationError } from '../shared/errors';
 import { defaultMaxTokensFor, maxTokensProblem } from '../shared/model-limits';
 import { toBedrockProviderError } from './bedrock-errors';
+import type { ModelCatalog } from '../shared/model-catalog';
 
 export interface ConverseTurn {
   role: 'user' | 'assistant';
@@ -59,6 +60,8 @@ export interface BedrockConverseOptions {
   /** Endpoint override (e.g. the emulator). Unset: the AWS endpoint for `region`. */
   endpoint?: string;
   defaultModelId: string;
+  /** The model catalogue, for the replacement a lifecycle error names (bedrock-errors.ts). */
+  catalog?: ModelCatalog;
   /** Injected client; default: one built from the options below. */
   client?: BedrockRuntimeClient;
   /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
@@ -175,7 +178,7 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
       out = await client.send(command, { abortSignal: req.signal });
     } catch (err) {
       const reason = req.signal?.reason as { name?: string } | undefined;
-      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId });
+      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId, region: opts.region, catalog: opts.catalog });
     }
     return {
       text: textOf(out.output?.message?.content),

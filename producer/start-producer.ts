@@ -93,6 +93,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
     operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs, callers });
     const app = createApp({
       config, redis: conn, store, queues, cloud, logger, callers,
+      hub: operations.hub, streams: operations.streams, waits: operations.waits, signal: operations.signal,
       routers: [...operations.routers, ...(opts.routers ?? [])],
       before: [...operations.before, ...(opts.before ?? [])],
     });

@@ -440,9 +440,9 @@ export class ConversationStore {
     return r === 1;
   }
 
-  /** Notes that the chain ended normally; the transcript step turns it into `completed`. */
-  async setPendingStop(id: string, reason: StopReason): Promise<void> {
-    await this.redis.hsetnx(this.key(id), 'pendingStop', reason);
+  /** Notes that the chain ended normally; the transcript step turns it into `completed`. `note` (why) goes to the record's `error`. */
+  async setPendingStop(id: string, reason: StopReason, note?: string): Promise<void> {
+    if (await this.redis.hsetnx(this.key(id), 'pendingStop', reason) && note) await this.redis.hsetnx(this.key(id), 'error', note);
   }
 
   /** Moves to a terminal state once; returns false when already terminal (or unknown). */

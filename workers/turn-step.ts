@@ -7,7 +7,7 @@
  */
 import type { Job, Processor } from 'bullmq';
 import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
-import { nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { emptyFollowUpNote, nextAfter, qualityObservation } from '../conversation/turn-rules';
 import type { TurnJobData, TurnStepResult } from '../queue/job-types';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import { jobLogFields, StepLifecycle, type PipelineDeps } from './step-lifecycle';
@@ -59,7 +59,7 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, spec.messages.recorded);
       log.debug(spec.messages.exchangeFields(call.prompt, reply), spec.messages.exchange);
       if (reply.promptTruncated) {
-        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, 'Ollama cut the prompt to its context window (raise OLLAMA_NUM_CTX or lower contextTurns)');
+        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, "the prompt did not fit the local model's context and Ollama cut it (the model's trained context, or OLLAMA_NUM_CTX, is too small: lower contextTurns, or raise OLLAMA_NUM_CTX)");
       }
     }
     // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
@@ -67,12 +67,15 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings);
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total') {
+      // An empty follow-up is never sent on: the record says why it was empty (the cap, the reasoning).
+      const note = side === 'local' && next.reason === 'empty_answer' && 'followUp' in step ? emptyFollowUpNote(step, record.settings) : undefined;
+      if (note) log.warn({ reason: next.reason, stopReason: step.stopReason, outputTokens: step.outputTokens }, note);
+      else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total') {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
       }
-      await lifecycle.stop(id, next.reason);
+      await lifecycle.stop(id, next.reason, note);
       return next.reason;
     }
     // The next step needs this one's text, so it cannot exist yet when this was just recorded;
