@@ -134,6 +134,13 @@ describe('security: several callers (API_KEYS_FILE)', function () {
       assert.notEqual(runConversationId(runId, hash), bobId);
     }
     assert.equal((await stack.http.get(`/conversation/${aliceId}`, as('bob'))).status, 404);
+    // Her live progress names the run as she does (the feed is shared per stored run).
+    const events = await stack.http.get('/runs/shared-name/events', { ...as('alice'), responseType: 'stream' });
+    assert.equal(events.status, 200);
+    const firstChunk = await new Promise<string>((resolve) => events.data.once('data', (d: Buffer) => resolve(d.toString())));
+    events.data.destroy();
+    assert.match(firstChunk, /"runId":"shared-name"/);
+    assert.doesNotMatch(firstChunk, /alice\.shared-name/);
     // Alice resubmits her file: the same ids, nothing added twice.
     const again = await postRun('alice', '/runs?run=shared-name&maxTurns=1', [seed]);
     assert.deepEqual([again.data.accepted, again.data.duplicates], [0, 1]);
