@@ -198,6 +198,25 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     }
     const third = await stack.http.post('/conversation', { initialQuery: 'Now there is room', maxTurns: 1 }, as('carol'));
     assert.equal(third.status, 202, JSON.stringify(third.data));
+    assert.equal((await finished('carol', third.data.conversationId)).status, 'completed');
+
+    // A run of hers admits within her slots too, whatever the run's own maxActive, and still finishes.
+    stack.ollama!.faults.set({ latencyMs: 300 });
+    try {
+      const run = await postRun('carol', '/runs?run=carols&maxTurns=1&maxActive=3', [{ initialQuery: 'c1' }, { initialQuery: 'c2' }, { initialQuery: 'c3' }]);
+      assert.equal(run.status, 202, JSON.stringify(run.data));
+      let most = 0;
+      let view: any;
+      await until(async () => {
+        view = (await stack.http.get('/runs/carols', as('carol'))).data;
+        most = Math.max(most, view.active);
+        return view.state === 'finished';
+      }, 30_000, 'carol\'s run');
+      assert.equal(most, 1, 'never more than her maxActive in flight');
+      assert.equal(view.byStatus.completed, 3);
+    } finally {
+      stack.ollama!.faults.reset();
+    }
   });
 
   it('a key\'s budget stops its calls (budget_exhausted) and then refuses its new work with 402 naming the budget', async () => {
