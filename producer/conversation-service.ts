@@ -75,7 +75,10 @@ export class ConversationService {
     const { store, queues, config } = this.deps;
     const id = randomUUID();
     const settings = parseConversationRequest(body, config, id);
-    await this.guard.assertBudget(caller);
+    // A spent budget refuses new work; a replay of an Idempotency-Key still answers as the first time.
+    await this.guard.assertBudget(caller).catch(async (err: unknown) => {
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
+    });
     // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
     const local = await this.localModels?.lookup(settings.localModel);
     if (local?.present === false) {

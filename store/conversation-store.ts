@@ -309,6 +309,11 @@ export class ConversationStore {
     return { id, created: true, record };
   }
 
+  /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
+  async hasIdempotencyKey(key: string, owner?: string): Promise<boolean> {
+    return (await this.redis.exists(this.idemKey(key, owner))) === 1;
+  }
+
   /**
    * Creates the record unless it exists (a run's admission, which a sweep may repeat after a
    * crash). Returns null when created, else the existing record's status.

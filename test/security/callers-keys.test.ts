@@ -220,7 +220,7 @@ describe('security: several callers (API_KEYS_FILE)', function () {
   });
 
   it('a key\'s budget stops its calls (budget_exhausted) and then refuses its new work with 402 naming the budget', async () => {
-    const res = await stack.http.post('/conversation', { initialQuery: 'Over budget', maxTurns: 1 }, as('dave'));
+    const res = await stack.http.post('/conversation', { initialQuery: 'Over budget', maxTurns: 1 }, { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } });
     assert.equal(res.status, 202);
     const view = await finished('dave', res.data.conversationId);
     assert.equal(view.stopReason, 'budget_exhausted', JSON.stringify(view).slice(0, 400));
@@ -229,6 +229,10 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.equal(next.data.error.code, 'caller_budget_exhausted');
     assert.match(next.data.error.message, /budget of API key "dave".*API_KEYS_FILE/);
     assert.equal((await postRun('dave', '/runs?maxTurns=1', [{ initialQuery: 'a run' }])).status, 402);
+    // A retry of the first request still gets the first conversation.
+    const replay = await stack.http.post('/conversation', { initialQuery: 'Over budget', maxTurns: 1 }, { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } });
+    assert.equal(replay.status, 202, JSON.stringify(replay.data));
+    assert.equal(replay.data.conversationId, res.data.conversationId);
   });
 
   it('/metrics shows usage per key (file entries only) to admins, and is refused to other keys', async () => {
