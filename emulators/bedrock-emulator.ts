@@ -41,6 +41,8 @@ import { baseModelId, outputCapOf } from '../shared/model-limits';
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
+import { isBedrockControlRequest, serveBedrockControl, type BedrockControlOptions } from './bedrock-control-emulator';
+import { isStsRequest, serveSts, type StsEmulatorOptions } from './sts-emulator';
 
 export type { EmulatorHandle } from './emulator-server';
 
@@ -96,6 +98,12 @@ export interface BedrockEmulatorOptions {
   tokensPerMinute?: Record<string, number>;
   /** The quota's window, ms. Default 60000 (the benchmark shortens it to measure in seconds). */
   quotaWindowMs?: number;
+  /**
+   * The same URL also answers the Bedrock control plane (GetFoundationModel, inference profiles:
+   * bedrock-control-emulator.ts) and STS GetCallerIdentity (sts-emulator.ts), so one
+   * `AWS_ENDPOINT_URL` serves every AWS client of the project.
+   */
+  control?: BedrockControlOptions & StsEmulatorOptions;
 }
 
 /** Bedrock's message for a call over the tokens-per-minute quota (seen in ThrottlingException bodies). */
@@ -401,6 +409,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
 
   const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
     const startedAt = Date.now();
+    if (isStsRequest(req)) return serveSts(req, res, opts.control);
+    if (isBedrockControlRequest(req)) return serveBedrockControl(req, res, { profileOnlyModels: profileOnly, ...opts.control });
     const match = ROUTE.exec(req.path);
     if (!match) {
       sendBedrockError(res, 404, `The emulator has no route ${req.method} ${req.path}; it serves POST /model/{modelId}/converse and /invoke.`, 'UnknownOperationException');
