@@ -11,7 +11,7 @@ const NAME = 'cloud.probe';
 export const PROBE_PROMPT = 'Reply with the single word OK.';
 
 /** USD with enough digits to show a fraction of a cent. */
-const usd = (n: number) => `$${n < 0.01 ? n.toPrecision(2) : n.toFixed(4)}`;
+const usd = (n: number) => `$${n < 0.01 ? Number(n.toPrecision(2)).toFixed(12).replace(/0+$/, '') : n.toFixed(4)}`;
 
 export const cloudProbeCheck: Check = async (ctx) => {
   const { config, catalog } = ctx;

@@ -22,6 +22,7 @@ import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
+import { readyVerbose } from './routes/ready-verbose';
 import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
 import { runsRoutes } from './routes/runs-routes';
@@ -52,7 +53,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey));
   const routers = [
-    healthRoutes(deps.redis, deps.queues),
+    healthRoutes(deps.redis, deps.queues, readyVerbose({ config: deps.config, redis: deps.redis })),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),
