@@ -21,6 +21,8 @@ import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulator
 import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
 import { startOllamaEmulator, type EmulatorHandle } from '../../emulators/ollama-emulator';
 import { createHandler } from '../../lambda/handler';
+import { createBedrockConverse } from '../../lambda/bedrock-client';
+import { startLocalStack } from '../../stack/local-stack';
 import { doctorCommand } from '../../doctor/doctor-command';
 import type { CheckResult } from '../../doctor/check-result';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../shared/embedded-redis';
@@ -62,7 +64,7 @@ const lineOf = (out: string, check: string) => out.split('\n').find((l) => new R
 /** The hint printed under a check's line. */
 const hintOf = (out: string, check: string) => {
   const lines = out.split('\n');
-  const at = lines.findIndex((l) => l === lineOf(out, check));
+  const at = lines.indexOf(lineOf(out, check) ?? '\0');
   return at >= 0 && /^\s+→/.test(lines[at + 1] ?? '') ? lines[at + 1]! : undefined;
 };
 
@@ -124,8 +126,7 @@ describe('llmconv doctor against the emulators', function () {
     assert.match(lineOf(run.stdout, 'bedrock.model')!, /amazon\.nova-micro-v1:0 \(Nova Micro\) is ACTIVE in us-east-1 \(Bedrock/);
     assert.match(lineOf(run.stdout, 'api-gateway')!, /reaches the Lambda \(400 .*empty_body.*Bedrock not called/);
     // The cheap check never reached the model.
-    const stats = (await (await fetch(`${bedrock.url}/_emulator/stats`)).json()) as { calls?: number; requests?: number };
-    assert.ok(!JSON.stringify(stats).match(/"converse":\s*[1-9]/), JSON.stringify(stats));
+    assert.equal(bedrock.stats().byRoute.converse ?? 0, 0, JSON.stringify(bedrock.stats()));
   });
 
   it('--json: {ok, checks: [{check, status, found, fix?, setting?}]} through bin/llmconv.js', async () => {
@@ -271,6 +272,56 @@ describe('GET /ready?verbose=1', function () {
       assert.match(by('aws.identity')!.found, /BEDROCK_ENDPOINT, the emulator/);
       assert.equal(by('bedrock.model')?.status, 'ok', by('bedrock.model')?.found);
       for (const c of checks) assert.deepEqual(Object.keys(c).filter((k) => !['check', 'status', 'found', 'fix', 'setting'].includes(k)), []);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+/**
+ * Every AWS client of the project honours the SDK's own endpoint settings: none passes `endpoint`
+ * unless BEDROCK_ENDPOINT is set (an explicit endpoint wins over them, @smithy/core 3.41
+ * getEndpointFromInstructions: `isCustomEndpoint`), and `npm start` never shadows them with an emulator.
+ */
+describe('AWS endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL)', function () {
+  this.timeout(30_000);
+  const credentials = { accessKeyId: 'AKIAENDPOINTTEST0001', secretAccessKey: 'x' };
+  let a: BedrockEmulatorHandle;
+  let b: BedrockEmulatorHandle;
+  const saved = { ...process.env };
+  before(async () => {
+    [a, b] = await Promise.all([startBedrockEmulator(), startBedrockEmulator()]);
+  });
+  afterEach(() => {
+    for (const k of ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'AWS_ENDPOINT_URL']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it("the Lambda's Converse client goes where AWS_ENDPOINT_URL_BEDROCK_RUNTIME says, and BEDROCK_ENDPOINT wins over it", async () => {
+    process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = a.url;
+    const before = a.stats().byRoute.converse ?? 0;
+    await createBedrockConverse({ region: 'us-east-1', defaultModelId: 'amazon.nova-micro-v1:0', credentials })({ prompt: 'Hi', history: [] });
+    assert.equal((a.stats().byRoute.converse ?? 0) - before, 1);
+    const beforeB = b.stats().byRoute.converse ?? 0;
+    await createBedrockConverse({ region: 'us-east-1', endpoint: b.url, defaultModelId: 'amazon.nova-micro-v1:0', credentials })({ prompt: 'Hi', history: [] });
+    assert.equal((b.stats().byRoute.converse ?? 0) - beforeB, 1);
+    assert.equal((a.stats().byRoute.converse ?? 0) - before, 1);
+  });
+
+  it('npm start starts no Bedrock emulator in place of AWS_ENDPOINT_URL_BEDROCK_RUNTIME', async () => {
+    const stack = await startLocalStack({
+      env: { REDIS_URL: testRedisUrl(), LOG_LEVEL: 'silent', PORT: '0', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: a.url, OUTPUT_DIR: os.tmpdir() },
+      roles: [],
+      producer: false,
+    });
+    try {
+      assert.equal(stack.bedrock, undefined);
+      assert.equal(stack.backends.bedrock, 'real');
     } finally {
       await stack.close();
     }
