@@ -12,19 +12,23 @@ import { onShutdown } from '../shared/shutdown';
 import { startBedrockEmulator } from './bedrock-emulator';
 import type { EmulatorHandle } from './emulator-server';
 import { startOllamaEmulator } from './ollama-emulator';
+import { loadModelCatalog } from '../shared/model-catalog';
 
 async function main(): Promise<void> {
   const config = loadEmulatorConfig();
   const started: EmulatorHandle[] = [];
   try {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
-    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken });
+    // The control plane and STS answer from the catalogue the stack reads (MODEL_CATALOG_FILE).
+    const control = { catalog: loadModelCatalog(process.env.MODEL_CATALOG_FILE) };
+    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, control });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);
     process.stdout.write(
       [
         `Bedrock Runtime emulator: ${bedrock.url}   (BEDROCK_ENDPOINT=${bedrock.url}; give the SDK a NodeHttpHandler)`,
+        `  also STS and the Bedrock control plane (AWS_ENDPOINT_URL=${bedrock.url} for every AWS client, e.g. npx llmconv doctor)`,
         `Ollama emulator:          ${ollama.url}   (OLLAMA_HOST=${ollama.url})`,
         `latency ${config.latencyMs} ms, faults ${config.faults.length ? JSON.stringify(config.faults) : 'none'}`,
         'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL. Ctrl-C stops.',
