@@ -25,11 +25,16 @@ export const apiGatewayCheck: Check = async (ctx) => {
   if (!url) return [skip(NAME, 'API_GATEWAY_URL unset: the local gateway runs the Lambda handler in-process')];
   const headers: Record<string, string> = { 'content-type': 'application/x-protobuf', accept: 'application/json' };
   if (config.apiGatewayApiKey) headers['x-api-key'] = config.apiGatewayApiKey;
+  let signed = headers;
+  if (config.apiGatewaySigv4) {
+    try {
+      signed = await createSigV4Signer({ region: config.awsRegion }).sign({ method: 'POST', url: new URL(url), headers, body: '' });
+    } catch (err) {
+      return [fail(NAME, `cannot sign the call (API_GATEWAY_SIGV4=true): ${describeError(err)}`, 'give the process AWS credentials allowed execute-api:Invoke (see aws.identity)', 'AWS_PROFILE')];
+    }
+  }
   let res: Response;
   try {
-    const signed = config.apiGatewaySigv4
-      ? await createSigV4Signer({ region: config.awsRegion }).sign({ method: 'POST', url: new URL(url), headers, body: '' })
-      : headers;
     res = await within(fetch(url, { method: 'POST', headers: signed, body: '', redirect: 'manual', signal: AbortSignal.timeout(ctx.timeoutMs) }), ctx.timeoutMs + 100, url);
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
