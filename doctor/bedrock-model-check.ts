@@ -11,6 +11,11 @@
  *   `inferenceProfile: "required"`) fails: Converse answers it with ValidationException
  *   "Invocation of model ID … with on-demand throughput isn't supported" (the runtime emulator
  *   reproduces that). ListInferenceProfiles then names a profile that holds the model.
+ * - Access: GetFoundationModelAvailability (`entitlementAvailability`, `agreementAvailability`,
+ *   `authorizationStatus`, `regionAvailability`). Model access is on by default "with the correct
+ *   AWS Marketplace permissions" (Bedrock user guide, model access, read 2026-12-02); the API
+ *   reference says little about each field, so anything not AVAILABLE/AUTHORIZED is a warning
+ *   naming the Marketplace actions, not a failure. Unreadable (no permission, older region): skipped.
  * - Without AWS configured, the catalogue alone decides (the emulator refuses what it says is
  *   end-of-life).
  *
@@ -18,6 +23,8 @@
  */
 import {
   type BedrockClient,
+  GetFoundationModelAvailabilityCommand,
+  type GetFoundationModelAvailabilityCommandOutput,
   GetFoundationModelCommand,
   type GetFoundationModelCommandOutput,
   GetInferenceProfileCommand,
@@ -26,10 +33,11 @@ import {
 import { geoPrefixOf } from '../shared/inference-profile-geo';
 import { baseModelId, type ModelLifecycle } from '../shared/model-catalog';
 import { cloudConfigured, createBedrockControlClient } from './aws-clients';
-import { type Check, type CheckResult, describeError, fail, ok, warn, within } from './check-result';
+import { type Check, type CheckResult, describeError, fail, ok, skip, warn, within } from './check-result';
 
 const MODEL = 'bedrock.model';
 const PROFILE = 'bedrock.inference-profile';
+const ACCESS = 'bedrock.access';
 const PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
 
 const day = (d: Date | string | undefined) => (d === undefined ? undefined : (typeof d === 'string' ? d : d.toISOString()).slice(0, 10));
@@ -67,6 +75,23 @@ async function findProfile(client: BedrockClient, base: string, ctx: Parameters<
     if (!nextToken) break;
   }
   return undefined;
+}
+
+/** `bedrock.access`: what GetFoundationModelAvailability says about using the model from this account. */
+async function accessLine(client: BedrockClient, base: string, ctx: Parameters<Check>[0]): Promise<CheckResult> {
+  let a: GetFoundationModelAvailabilityCommandOutput;
+  try {
+    a = await within(client.send(new GetFoundationModelAvailabilityCommand({ modelId: base })), ctx.timeoutMs, 'GetFoundationModelAvailability');
+  } catch (err) {
+    return skip(ACCESS, `model availability not readable (${describeError(err)}): access is known at the first call`);
+  }
+  const state = `entitlement ${a.entitlementAvailability}, agreement ${a.agreementAvailability?.status}, authorization ${a.authorizationStatus}, region ${a.regionAvailability}`;
+  if (a.regionAvailability === 'NOT_AVAILABLE') return warn(ACCESS, `${base} is not offered in ${ctx.config.awsRegion} (${state})`, 'change AWS_REGION or BEDROCK_MODEL_ID', 'AWS_REGION');
+  if (a.entitlementAvailability === 'NOT_AVAILABLE' || a.authorizationStatus === 'NOT_AUTHORIZED' || (a.agreementAvailability?.status && a.agreementAvailability.status !== 'AVAILABLE')) {
+    return warn(ACCESS, `${base}: ${state}${a.agreementAvailability?.errorMessage ? ` (${a.agreementAvailability.errorMessage})` : ''}`,
+      'the first call of a third-party model subscribes through AWS Marketplace: the calling role (the Lambda\'s, deploy/template.yaml) needs aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, and access can then take minutes', 'BEDROCK_MODEL_ID');
+  }
+  return ok(ACCESS, `${base}: ${state}`);
 }
 
 export const bedrockModelCheck: Check = async (ctx) => {
@@ -121,6 +146,7 @@ export const bedrockModelCheck: Check = async (ctx) => {
     } else {
       out.unshift(ok(MODEL, `${base}${family} is ${status} in ${region} (Bedrock via ${target.where})${catalogNote}`));
     }
+    out.push(await accessLine(client, base, ctx));
     const types: string[] = details?.inferenceTypesSupported ?? [];
     const needsProfile = catalog.lookup(base)?.inferenceProfile === 'required' || (types.length > 0 && !types.includes('ON_DEMAND') && types.includes('INFERENCE_PROFILE'));
     if (!isProfile && needsProfile) {

@@ -8,6 +8,7 @@
  * | `GET /foundation-models/{modelIdentifier}` | GetFoundationModel | `{modelDetails}` with `modelLifecycle.status` ACTIVE or LEGACY (with `legacyTime`, `endOfLifeTime`); an end-of-life model: 404 `ResourceNotFoundException` "This model version has reached the end of its life" |
  * | `GET /inference-profiles/{inferenceProfileIdentifier}` | GetInferenceProfile | a system-defined profile `<geo>.<model>` (ACTIVE) for a model that takes one; else 404 |
  * | `GET /inference-profiles` | ListInferenceProfiles | the system profiles of `profileModels` for the region's geography (and `global`) |
+ * | `GET /foundation-model-availability/{modelId}` | GetFoundationModelAvailability | AVAILABLE / AUTHORIZED, except `unentitledModels` (entitlement and agreement NOT_AVAILABLE, as for a third-party model without a Marketplace subscription; the field semantics are thin in the API reference, so this is a guess at their use) |
  *
  * Paths, methods and shapes are those of `@aws-sdk/client-bedrock` 3.1163 (its schemas: `GET
  * /foundation-models/{modelIdentifier}`, `GET /inference-profiles/{inferenceProfileIdentifier}`,
@@ -38,6 +39,8 @@ export interface BedrockControlOptions {
   profileOnlyModels?: readonly RegExp[];
   /** Base model ids ListInferenceProfiles lists system profiles for. Default none. */
   profileModels?: string[];
+  /** Base model ids GetFoundationModelAvailability reports without entitlement (no Marketplace subscription). Default none. */
+  unentitledModels?: string[];
   /** Region when a request carries no SigV4 scope. Default `us-east-1`. */
   defaultRegion?: string;
 }
@@ -55,7 +58,7 @@ const iso = (date: string | undefined) => (date ? new Date(`${date}T00:00:00Z`).
 
 /** True for the routes this module serves. */
 export function isBedrockControlRequest(req: EmulatorRequest): boolean {
-  return req.method === 'GET' && (/^\/foundation-models\/[^/]+$/.test(req.path) || /^\/inference-profiles(\/[^/]+)?$/.test(req.path));
+  return req.method === 'GET' && (/^\/(foundation-models|foundation-model-availability)\/[^/]+$/.test(req.path) || /^\/inference-profiles(\/[^/]+)?$/.test(req.path));
 }
 
 /** Answers one control-plane request (see {@link isBedrockControlRequest}). */
@@ -85,6 +88,19 @@ export function serveBedrockControl(req: EmulatorRequest, res: ServerResponse, o
     raw = decodeURIComponent(req.path.split('/')[2] ?? '');
   } catch {
     sendError(res, 400, 'ValidationException', 'The provided identifier is not valid URL encoding.');
+    return;
+  }
+
+  if (req.path.startsWith('/foundation-model-availability/')) {
+    const entitled = !(opts.unentitledModels ?? []).includes(raw);
+    const offered = exists(raw) && catalog.lifecycle(raw, region)?.status !== 'end_of_life';
+    sendJson(res, 200, {
+      modelId: raw,
+      agreementAvailability: { status: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE' },
+      authorizationStatus: 'AUTHORIZED',
+      entitlementAvailability: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE',
+      regionAvailability: offered ? 'AVAILABLE' : 'NOT_AVAILABLE',
+    }, { 'x-amzn-requestid': randomUUID() });
     return;
   }
 

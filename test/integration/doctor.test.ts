@@ -83,6 +83,7 @@ describe('llmconv doctor against the emulators', function () {
         catalog: loadModelCatalog(CATALOG),
         identities: { [GOOD_KEY]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/doctor-test', userId: 'AIDADOCTORTEST' } },
         profileModels: [ACTIVE_MODEL],
+        unentitledModels: ['anthropic.claude-sonnet-4-5-20250929-v1:0'],
       },
     });
     ollama = await startOllamaEmulator({ models: ['llama3.2'] });
@@ -118,7 +119,7 @@ describe('llmconv doctor against the emulators', function () {
     assert.equal(run.code, 0, run.stdout);
     const lines = run.stdout.split('\n').filter((l) => /^\S+\s+[a-z][\w.-]+\s/.test(l) && !/^(ok|FAILED):/.test(l));
     const checks = lines.map((l) => l.split(/\s+/)[1]);
-    for (const c of ['aws.identity', 'bedrock.model', 'api-gateway', 'ollama.server', 'ollama.model', 'ollama.context', 'ollama.thinking', 'redis', 'redis.eviction', 'redis.aof', 'output-dir']) {
+    for (const c of ['aws.identity', 'bedrock.model', 'bedrock.access', 'api-gateway', 'ollama.server', 'ollama.model', 'ollama.context', 'ollama.thinking', 'redis', 'redis.eviction', 'redis.aof', 'output-dir']) {
       assert.ok(checks.includes(c), `line ${c} missing:\n${run.stdout}`);
     }
     for (const l of lines) assert.match(l, /^ok\s/, run.stdout);
@@ -170,6 +171,9 @@ describe('llmconv doctor against the emulators', function () {
     const ok = await doctor({ ...env, BEDROCK_MODEL_ID: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' });
     assert.match(lineOf(ok.stdout, 'bedrock.inference-profile')!, /^ok .*SYSTEM_DEFINED profile ACTIVE/);
     assert.match(lineOf(ok.stdout, 'bedrock.model')!, /^ok .*Claude Sonnet 4\.5/);
+    // No Marketplace entitlement (GetFoundationModelAvailability): a warning naming the actions.
+    assert.match(lineOf(ok.stdout, 'bedrock.access')!, /^warn .*entitlement NOT_AVAILABLE/);
+    assert.match(hintOf(ok.stdout, 'bedrock.access')!, /aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe.*minutes/);
   });
 
   it('a wrong API Gateway stage: api-gateway fails and names API_GATEWAY_URL', async () => {
