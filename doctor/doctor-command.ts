@@ -49,8 +49,8 @@ export async function doctorCommand(argv: string[], io: DoctorIo, env: Env = pro
     catalog = catalogOf(config, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const line = { check: 'config', status: 'fail', found: err.message, fix: `fix ${err.key}`, setting: err.key };
-    io.stdout.write(values.json ? `${JSON.stringify({ ok: false, checks: [line] }, null, 2)}\n` : `FAIL  config  ${err.message}\n`);
+    const report = { ok: false, checks: [{ check: 'config', status: 'fail' as const, found: err.message, fix: `fix ${err.key} (README, "Configuration")`, setting: err.key }] };
+    io.stdout.write(values.json ? formatJson(report) : formatText(report));
     return 2;
   }
   const report = await runDoctor({ config, env, catalog, probe: values.probe, note: (line) => (values.json ? io.stderr : io.stdout).write(`${line}\n`) });

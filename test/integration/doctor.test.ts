@@ -243,6 +243,13 @@ describe('llmconv doctor against the emulators', function () {
     assert.ok(cost >= 0 && probe > cost, run.stdout);
   });
 
+  it('a bad setting: exit 2 with the key named', async () => {
+    const run = await doctor({ ...env, OLLAMA_NUM_CTX: 'big' });
+    assert.equal(run.code, 2);
+    assert.match(lineOf(run.stdout, 'config')!, /^FAIL .*OLLAMA_NUM_CTX="big" is invalid/);
+    assert.match(hintOf(run.stdout, 'config')!, /\[OLLAMA_NUM_CTX\]/);
+  });
+
   it('nothing configured: says what runs in its place instead of failing', async () => {
     const run = await doctor({ OUTPUT_DIR: path.join(tmp, 'out'), OLLAMA_HOST: '', MODEL_CATALOG_FILE: CATALOG, BEDROCK_MODEL_ID: ACTIVE_MODEL });
     assert.equal(run.code, 0, run.stdout);
