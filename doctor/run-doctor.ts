@@ -47,10 +47,18 @@ export function catalogOf(config: Config, env: Env): ModelCatalog {
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
+  let catalog: ModelCatalog;
+  try {
+    catalog = opts.catalog ?? catalogOf(opts.config, opts.env);
+  } catch (err) {
+    // A bad MODEL_CATALOG_FILE is a line like any other (the producer keeps answering).
+    const key = (err as { key?: string }).key ?? 'MODEL_CATALOG_FILE';
+    return { ok: false, checks: [{ check: 'config', status: 'fail', found: describeError(err), fix: `fix ${key}`, setting: key }] };
+  }
   const ctx: DoctorContext = {
     config: opts.config,
     env: opts.env,
-    catalog: opts.catalog ?? catalogOf(opts.config, opts.env),
+    catalog,
     probe: opts.probe ?? false,
     timeoutMs: opts.timeoutMs ?? 8000,
     note: opts.note ?? (() => undefined),
