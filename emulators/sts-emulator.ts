@@ -15,10 +15,14 @@
  *
  * Which keys are valid: with `identities`, only those access key ids (anything else is
  * InvalidClientTokenId); without, any key gets an emulated IAM user of account
- * {@link EMULATED_ACCOUNT}. Signatures are not verified.
+ * {@link EMULATED_ACCOUNT}. An identity given with its `secretAccessKey` has its SigV4 signature
+ * checked (recomputed with @smithy/signature-v4 over the signed headers): a wrong secret answers 403
+ * `SignatureDoesNotMatch` with AWS's message; otherwise signatures are not verified.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { credentialScope, EMULATED_ACCOUNT } from './aws-request';
 import type { EmulatorRequest } from './emulator-server';
 
@@ -27,6 +31,35 @@ export interface CallerIdentity {
   account: string;
   arn: string;
   userId: string;
+  /** When given, the request's signature is checked with it. */
+  secretAccessKey?: string;
+}
+
+/** AWS's message for a signature made with another secret (the common SigV4 error). */
+export const SIGNATURE_MISMATCH_MESSAGE =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+
+/** Recomputes the request's SigV4 signature with `secret` over the headers it says it signed. */
+async function signatureMatches(req: EmulatorRequest, secret: string): Promise<boolean> {
+  const auth = String(req.headers.authorization ?? '');
+  const scope = credentialScope(req.headers)!;
+  const signedHeaders = /SignedHeaders=([^,\s]+)/.exec(auth)?.[1]?.split(';') ?? [];
+  const given = /Signature=([0-9a-f]+)/.exec(auth)?.[1];
+  const amzDate = String(req.headers['x-amz-date'] ?? '');
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!given || !m) return false;
+  const headers: Record<string, string> = {};
+  for (const h of signedHeaders) {
+    const v = req.headers[h];
+    if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(',') : v;
+  }
+  const [hostname, port] = (headers.host ?? '').split(':');
+  const signer = new SignatureV4({ service: scope.service, region: scope.region, sha256: Sha256, credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] } });
+  const signed = await signer.sign(
+    { method: req.method, protocol: 'http:', hostname: hostname ?? '', port: port ? Number(port) : undefined, path: req.path, query: {}, headers, body: req.body },
+    { signingDate: new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) },
+  );
+  return /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] === given;
 }
 
 export interface StsEmulatorOptions {
@@ -61,7 +94,7 @@ export function isStsRequest(req: EmulatorRequest): boolean {
 }
 
 /** Answers one STS request (see {@link isStsRequest}). */
-export function serveSts(req: EmulatorRequest, res: ServerResponse, opts: StsEmulatorOptions = {}): void {
+export async function serveSts(req: EmulatorRequest, res: ServerResponse, opts: StsEmulatorOptions = {}): Promise<void> {
   const form = new URLSearchParams(req.body.toString('utf8'));
   const action = form.get('Action');
   if (action !== 'GetCallerIdentity') {
@@ -78,6 +111,10 @@ export function serveSts(req: EmulatorRequest, res: ServerResponse, opts: StsEmu
     : { account: EMULATED_ACCOUNT, arn: `arn:aws:iam::${EMULATED_ACCOUNT}:user/emulated`, userId: `AIDAEMULATED${scope.accessKeyId.slice(-8).toUpperCase()}` };
   if (!identity) {
     sendStsError(res, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid');
+    return;
+  }
+  if (identity.secretAccessKey !== undefined && !(await signatureMatches(req, identity.secretAccessKey))) {
+    sendStsError(res, 403, 'SignatureDoesNotMatch', SIGNATURE_MISMATCH_MESSAGE);
     return;
   }
   const requestId = randomUUID();

@@ -81,7 +81,7 @@ describe('llmconv doctor against the emulators', function () {
     bedrock = await startBedrockEmulator({
       control: {
         catalog: loadModelCatalog(CATALOG),
-        identities: { [GOOD_KEY]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/doctor-test', userId: 'AIDADOCTORTEST' } },
+        identities: { [GOOD_KEY]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/doctor-test', userId: 'AIDADOCTORTEST', secretAccessKey: 'doctor-test-secret' } },
         profileModels: [ACTIVE_MODEL],
         unentitledModels: ['anthropic.claude-sonnet-4-5-20250929-v1:0'],
       },
@@ -149,6 +149,10 @@ describe('llmconv doctor against the emulators', function () {
     assert.equal(run.code, 1);
     assert.match(lineOf(run.stdout, 'aws.identity')!, /^FAIL .*InvalidClientTokenId: The security token included in the request is invalid/);
     assert.match(hintOf(run.stdout, 'aws.identity')!, /renew the credentials.*\[AWS_ACCESS_KEY_ID\]/);
+    const secret = await doctor({ ...env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+    assert.equal(secret.code, 1);
+    assert.match(lineOf(secret.stdout, 'aws.identity')!, /^FAIL .*SignatureDoesNotMatch: The request signature we calculated does not match/);
+    assert.match(hintOf(secret.stdout, 'aws.identity')!, /\[AWS_SECRET_ACCESS_KEY\]/);
   });
 
   it('an end-of-life model: bedrock.model fails with the end-of-life date and the replacement', async () => {

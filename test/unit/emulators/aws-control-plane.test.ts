@@ -29,7 +29,7 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
   const bedrock = (region: string) => new BedrockClient({ region, endpoint: emu.url, credentials, maxAttempts: 1 });
   before(async () => {
     emu = await startBedrockEmulator({
-      control: { catalog: loadModelCatalog(CATALOG), profileModels: ['amazon.nova-micro-v1:0'], identities: { [credentials.accessKeyId]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/t', userId: 'AIDAT' } } },
+      control: { catalog: loadModelCatalog(CATALOG), profileModels: ['amazon.nova-micro-v1:0'], identities: { [credentials.accessKeyId]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/t', userId: 'AIDAT', secretAccessKey: credentials.secretAccessKey } } },
     });
   });
   after(() => emu?.close());
@@ -66,14 +66,19 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
     assert.equal(profileAsModel.name, 'ValidationException');
   });
 
-  it('STS GetCallerIdentity: the identity of a known key; InvalidClientTokenId (403 XML) for another', async () => {
-    const sts = (accessKeyId: string) => new STSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId, secretAccessKey: 'x' }, maxAttempts: 1 });
+  it('STS GetCallerIdentity: the identity of a known key; InvalidClientTokenId (403 XML) for another; SignatureDoesNotMatch for a wrong secret', async () => {
+    const sts = (accessKeyId: string, secretAccessKey = credentials.secretAccessKey) => new STSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
     const id = await sts(credentials.accessKeyId).send(new GetCallerIdentityCommand({}));
     assert.deepEqual([id.Account, id.Arn, id.UserId], ['000000000000', 'arn:aws:iam::000000000000:user/t', 'AIDAT']);
     const bad = await rejection(sts('AKIAUNKNOWNKEY000001').send(new GetCallerIdentityCommand({})));
     assert.equal(bad.name, 'InvalidClientTokenId');
     assert.equal(bad.$metadata?.httpStatusCode, 403);
     assert.equal(bad.message, 'The security token included in the request is invalid');
+    // The right key with another secret: the signature is checked.
+    const wrongSecret = await rejection(sts(credentials.accessKeyId, 'not-the-secret').send(new GetCallerIdentityCommand({})));
+    assert.equal(wrongSecret.name, 'SignatureDoesNotMatch');
+    assert.equal(wrongSecret.$metadata?.httpStatusCode, 403);
+    assert.match(wrongSecret.message, /^The request signature we calculated does not match/);
     // Unsigned: the Query API's MissingAuthenticationToken.
     const res = await fetch(emu.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' });
     assert.equal(res.status, 403);
