@@ -89,6 +89,16 @@ export interface EndEventData {
   view: ConversationView;
 }
 
+/** `POST /conversation` without `?wait` (202). */
+export interface ConversationSubmitResult {
+  conversationId: string;
+  status: string;
+  statusUrl: string;
+  transcriptUrl: string;
+  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
+}
+
 /** `POST /runs` and `POST /runs/:id/seeds` (202). */
 export interface RunSubmitResult {
   runId: string;
@@ -103,6 +113,8 @@ export interface RunSubmitResult {
   rejectedLines: { line: number; reason: string }[];
   /** With `retryFailed`: failed conversations put back in the backlog. */
   retried: number;
+  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
   statusUrl: string;
   eventsUrl: string;
   exportUrl: string;
@@ -178,5 +190,7 @@ export interface EstimateView {
   localUsd: number | null;
   totalUsd: number | null;
   unpricedModels: string[];
+  /** The cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
   assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
 }

@@ -21,6 +21,7 @@
  * // tests and the local gateway:
  * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
  */
+import { loadModelCatalog } from '../shared/model-catalog';
 import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError } from '../shared/errors';
@@ -95,6 +96,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         endpoint: getConfig().bedrockEndpoint,
         defaultModelId: getConfig().bedrockModelId,
         defaultMaxTokens: getConfig().defaultMaxTokens,
+        catalog: loadModelCatalog(getConfig().modelCatalogFile),
       });
     resolved = { converse, logger };
     return resolved;

@@ -24,6 +24,7 @@ import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
+import { cloudPriced } from '../cost/price-table';
 import { runsRoutes } from './routes/runs-routes';
 
 export interface AppDeps {
@@ -56,8 +57,8 @@ export function createApp(deps: AppDeps): Koa {
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),
-    runsRoutes(new RunService(deps), deps.config),
-    estimateRoute(deps.config),
+    runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config),
+    estimateRoute(deps.config, deps.logger),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

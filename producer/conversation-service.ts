@@ -2,7 +2,8 @@
  * The producer's framework-free core: submit, inspect, cancel and wait for conversations. Koa
  * routes are thin wrappers around these functions.
  */
-import { DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
+import { cloudPriced, DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
+import type { Logger } from '../shared/logger';
 import { conversationCost, stepCostUsd } from '../cost/conversation-cost';
 import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
 import { JudgeStore } from '../store/judge-store';
@@ -23,6 +24,8 @@ export interface ConversationServiceDeps {
   queues: PipelineQueues;
   /** With it, a `localModel` no live local worker reported is refused at submission (see store/local-models.ts). */
   redis?: Redis;
+  /** Legacy-model warnings are logged here too. */
+  logger?: Logger;
 }
 
 /** Conversation ids are UUIDs: no ':' and never all digits (BullMQ custom id rules). */
@@ -39,6 +42,8 @@ export interface SubmitResult {
   id: string;
   created: boolean;
   record: ConversationRecord;
+  /** A cloud model is Legacy in AWS_REGION (conversation/model-admission.ts); empty when none. */
+  warnings: string[];
 }
 
 export class ConversationService {
@@ -52,7 +57,8 @@ export class ConversationService {
   async submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
     const id = randomUUID();
-    const settings = parseConversationRequest(body, config, id);
+    const warnings: string[] = [];
+    const settings = parseConversationRequest(body, config, id, { warnings, priced: cloudPriced(config) });
     // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
     const local = await this.localModels?.lookup(settings.localModel);
     if (local?.present === false) {
@@ -73,7 +79,8 @@ export class ConversationService {
     // Also on an idempotent retry: if the first request died before enqueueing, this heals it
     // (the deterministic job id makes a second add a no-op).
     if (record!.status === 'queued') await queues.enqueueCloud(res.id, 1);
-    return { id: res.id, created: res.created, record: record! };
+    for (const w of warnings) this.deps.logger?.warn({ conversationId: res.id, cloudModel: settings.cloudModel, region: config.awsRegion }, `accepted with a Legacy model: ${w}`);
+    return { id: res.id, created: res.created, record: record!, warnings };
   }
 
   async get(id: string): Promise<{ record: ConversationRecord; turns: TurnRecord[] }> {
@@ -85,7 +92,7 @@ export class ConversationService {
 
   async view(id: string): Promise<ConversationView> {
     const { record, turns } = await this.get(id);
-    const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile));
+    const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile, this.deps.config.modelCatalogFile));
     if (this.deps.redis) {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
       if (judged) {

@@ -100,7 +100,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
+      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile, config.modelCatalogFile) }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Readable } from 'node:stream';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
+import { catalogPriced, checkBudgetPriced, checkModelLifecycle } from '../conversation/model-admission';
 import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
@@ -103,6 +104,13 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
   };
 }
 
+/** A `cloudModel` option (one id or a list) as a list; `fallback` when it is not given. */
+function modelList(option: unknown, fallback: string): string[] {
+  if (typeof option === 'string') return [option.trim()];
+  if (Array.isArray(option) && option.every((m) => typeof m === 'string')) return (option as string[]).map((m) => m.trim());
+  return [fallback];
+}
+
 const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined);
 
@@ -171,6 +179,12 @@ export class RunService {
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
+    // The run's cloud models (its default, else the producer's) against the catalogue, before anything is stored.
+    const priced = this.deps.priced ?? catalogPriced(config);
+    const warnings: string[] = [];
+    const runModels = modelList(options.defaults.cloudModel, config.bedrockModelId);
+    warnings.push(...checkModelLifecycle(runModels, config, 'cloudModel', 'invalid run option'));
+    checkBudgetPriced(runModels, options.runBudget?.usd, priced, 'runBudget.usd', 'invalid run option');
     const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
     // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
     await this.runs.setBudget(id, options.runBudget);
@@ -208,7 +222,10 @@ export class RunService {
         else {
           const request = { ...options.defaults, ...seed.fields };
           try {
-            parseConversationRequest(request, config, 'seed');
+            const seedWarnings: string[] = [];
+            const s = parseConversationRequest(request, config, 'seed', { warnings: seedWarnings, priced });
+            checkBudgetPriced([s.cloudModel, ...(s.cloudFallbacks ?? [])], options.runBudget?.usd, priced, 'runBudget.usd');
+            for (const w of seedWarnings) if (!warnings.includes(w) && warnings.length < ECHO_REJECTED) warnings.push(w);
           } catch (err) {
             reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
             continue;
@@ -225,7 +242,8 @@ export class RunService {
       await flush();
       await writing;
     }
-    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried, ...urls(id) };
+    for (const w of warnings) this.deps.logger?.warn({ runId: id, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);
+    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried, ...(warnings.length ? { warnings } : {}), ...urls(id) };
   }
 
   async view(runId: string, withRejected = false): Promise<RunView> {

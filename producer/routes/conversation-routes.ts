@@ -10,6 +10,7 @@ import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
+import type { ConversationSubmitResult } from '../../conversation/http-contract';
 
 export function conversationRoutes(service: ConversationService, config: Config): Router {
   const router = new Router();
@@ -20,14 +21,14 @@ export function conversationRoutes(service: ConversationService, config: Config)
     if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
       throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
     }
-    const { id, created, record } = await service.submit(body, key);
+    const { id, created, record, warnings } = await service.submit(body, key);
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
     if (wait) {
       const ac = new AbortController();
       ctx.req.once('close', () => ac.abort());
       const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
       const { turns } = await service.get(id);
-      const view = toView(done, turns, loadPriceTable(config.pricesFile));
+      const view = toView(done, turns, loadPriceTable(config.pricesFile, config.modelCatalogFile));
       if (done.status === 'completed') {
         ctx.status = 200;
         ctx.body = toSeedResponse(view);
@@ -40,12 +41,14 @@ export function conversationRoutes(service: ConversationService, config: Config)
     ctx.status = 202;
     ctx.set('Location', `/conversation/${id}`);
     if (!created) ctx.set('Idempotent-Replayed', 'true');
-    ctx.body = {
+    const accepted: ConversationSubmitResult = {
       conversationId: id,
       status: record.status,
       statusUrl: `/conversation/${id}`,
       transcriptUrl: `/conversation/${id}/transcript`,
+      ...(warnings.length ? { warnings } : {}),
     };
+    ctx.body = accepted;
   });
 
   router.get('/conversation/:id', async (ctx) => {
@@ -56,7 +59,7 @@ export function conversationRoutes(service: ConversationService, config: Config)
     const { record, turns } = await service.get(ctx.params.id!);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
-    const prices = loadPriceTable(config.pricesFile);
+    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
     ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
   });
 

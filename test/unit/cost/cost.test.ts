@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BEDROCK_PRICES } from '../../../cost/bedrock-prices';
+import { SHIPPED_CATALOG } from '../../../shared/model-catalog';
 import { conversationCost } from '../../../cost/conversation-cost';
 import { estimateCost } from '../../../cost/estimate';
 import { callCostUsd, DEFAULT_PRICES, parsePriceFile, priceOf } from '../../../cost/price-table';
@@ -7,10 +7,10 @@ import type { TurnRecord } from '../../../conversation/model';
 import { ConfigError } from '../../../shared/errors';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
-const haiku = BEDROCK_PRICES.find((r) => r.family === 'Claude 3 Haiku')!;
+const haiku = SHIPPED_CATALOG.prices(HAIKU)!;
 
 describe('price table', () => {
-  it('prices a Bedrock model from the shipped table, per 1k input and output tokens', () => {
+  it('prices a Bedrock model from the model catalogue, per 1k input and output tokens', () => {
     assert.equal(callCostUsd(HAIKU, 'cloud', 2000, 1000, DEFAULT_PRICES), Math.round((2 * haiku.inputPer1k + haiku.outputPer1k) * 1e9) / 1e9);
   });
 
