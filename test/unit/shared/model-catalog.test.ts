@@ -44,6 +44,9 @@ describe('model catalogue (shared/model-catalog.json)', () => {
       ['us.anthropic.claude-opus-4-6-v1', 'Claude Opus 4.6'],
       ['anthropic.claude-sonnet-4-6', 'Claude Sonnet 4.6'],
       ['anthropic.claude-sonnet-5', 'Claude Sonnet 5'],
+      ['global.anthropic.claude-sonnet-5-5', 'Claude Sonnet 5.5'],
+      ['us.anthropic.claude-opus-5-5', 'Claude Opus 5.5'],
+      ['anthropic.claude-fable-5-1', 'Claude Fable 5.1'],
       ['arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0', 'Claude Haiku 4.5'],
       ['arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'Claude Sonnet 4.5'],
       ['anthropic.claude-sonnet-4-20250514-v1:0', 'Claude Sonnet 4'],
@@ -61,7 +64,7 @@ describe('model catalogue (shared/model-catalog.json)', () => {
       ['mistral.mistral-large-3-675b-instruct', 'Mistral Large 3 (675B)'],
       // A family the catalogue does not know is not folded into a neighbour's row.
       ['anthropic.claude-opus-4-9', undefined],
-      ['anthropic.claude-sonnet-5-5', undefined],
+      ['anthropic.claude-sonnet-6', undefined],
       ['example.unknown-model-v1', undefined],
     ];
     for (const [id, family] of cases) assert.equal(SHIPPED_CATALOG.lookup(id)?.family, family, id);
@@ -93,6 +96,7 @@ describe('model catalogue (shared/model-catalog.json)', () => {
     assert.equal(SHIPPED_CATALOG.defaultMaxTokens('amazon.nova-micro-v1:0', 1024), 1024);
     assert.equal(SHIPPED_CATALOG.defaultMaxTokens('openai.gpt-oss-20b-1:0', 1024), 4096, 'gpt-oss reasons before answering');
     assert.equal(SHIPPED_CATALOG.defaultMaxTokens('us.deepseek.r1-v1:0', 1024), 4096);
+    assert.equal(SHIPPED_CATALOG.defaultMaxTokens('global.anthropic.claude-sonnet-5-5', 1024), 4096, 'Sonnet 5.5 thinks by default');
     assert.equal(SHIPPED_CATALOG.defaultMaxTokens('example.unknown-model-v1', 1024), 1024);
     assert.equal(
       SHIPPED_CATALOG.maxTokensProblem('us.meta.llama3-1-8b-instruct-v1:0', 4000, 'parameters.max_tokens'),
@@ -118,6 +122,7 @@ describe('model catalogue (shared/model-catalog.json)', () => {
   it('accepted parameters: Opus 4.7+ / Sonnet 5 reject temperature, the 4.5 family the pair, Claude 3 takes both', () => {
     assert.deepEqual(SHIPPED_CATALOG.accepted('us.anthropic.claude-opus-4-7'), { temperature: false, topP: false, temperatureWithTopP: false, system: true });
     assert.equal(SHIPPED_CATALOG.accepted('anthropic.claude-sonnet-5').temperature, false);
+    assert.equal(SHIPPED_CATALOG.accepted('global.anthropic.claude-opus-5-5').temperature, false);
     const sonnet45 = SHIPPED_CATALOG.accepted('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
     assert.ok(sonnet45.temperature && sonnet45.topP && !sonnet45.temperatureWithTopP);
     assert.equal(SHIPPED_CATALOG.accepted('us.anthropic.claude-haiku-4-5-20251001-v1:0').temperatureWithTopP, false);
