@@ -127,6 +127,7 @@ describe('model catalogue (shared/model-catalog.json)', () => {
     assert.ok(sonnet45.temperature && sonnet45.topP && !sonnet45.temperatureWithTopP);
     assert.equal(SHIPPED_CATALOG.accepted('us.anthropic.claude-haiku-4-5-20251001-v1:0').temperatureWithTopP, false);
     assert.deepEqual(SHIPPED_CATALOG.accepted('anthropic.claude-3-haiku-20240307-v1:0'), { temperature: true, topP: true, temperatureWithTopP: true, system: true });
+    assert.equal(SHIPPED_CATALOG.accepted('amazon.titan-text-express-v1').system, false, 'Titan takes no system prompt in Converse');
     assert.deepEqual(SHIPPED_CATALOG.accepted('example.unknown-model-v1'), { temperature: true, topP: true, temperatureWithTopP: true, system: true });
   });
 
