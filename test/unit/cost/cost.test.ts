@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { SHIPPED_CATALOG } from '../../../shared/model-catalog';
 import { conversationCost } from '../../../cost/conversation-cost';
 import { estimateCost } from '../../../cost/estimate';
-import { callCostUsd, DEFAULT_PRICES, parsePriceFile, priceOf } from '../../../cost/price-table';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { callCostUsd, cloudPriced, DEFAULT_PRICES, loadPriceTable, parsePriceFile, priceOf } from '../../../cost/price-table';
 import type { TurnRecord } from '../../../conversation/model';
 import { ConfigError } from '../../../shared/errors';
 
@@ -36,6 +39,27 @@ describe('price table', () => {
     const t = parsePriceFile(JSON.stringify({ models: { [`us.${HAIKU}`]: { inputPer1k: 1, outputPer1k: 2 }, 'acme.m': { inputPer1k: 0.5, outputPer1k: 0.5 } } }));
     assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, t), 3);
     assert.equal(callCostUsd('acme.m', 'cloud', 2000, 0, t), 1);
+  });
+
+  it('MODEL_CATALOG_FILE changes a price; PRICES_FILE still wins over it; a geographic profile carries its markup', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'prices-'));
+    try {
+      const catalog = path.join(dir, 'catalog.json');
+      writeFileSync(catalog, JSON.stringify({ families: [{ family: 'Haiku 3 at our price', match: '^anthropic\\.claude-3-haiku-', prices: { inputPer1k: 0.1, outputPer1k: 0.2 }, source: 'test', readOn: '2026-12-02' }] }));
+      const byCatalog = loadPriceTable(undefined, catalog);
+      assert.equal(loadPriceTable(undefined, catalog), byCatalog, 'one table per pair of files');
+      assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, byCatalog), 0.3);
+      assert.equal(callCostUsd('amazon.nova-micro-v1:0', 'cloud', 1000, 0, byCatalog), 0.000035, 'the rest from the shipped rows');
+      const prices = path.join(dir, 'prices.json');
+      writeFileSync(prices, JSON.stringify({ models: { [HAIKU]: { inputPer1k: 1, outputPer1k: 1 } } }));
+      assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, loadPriceTable(prices, catalog)), 2);
+      assert.equal(cloudPriced({ modelCatalogFile: catalog })('acme.x'), false);
+      assert.equal(cloudPriced({ pricesFile: prices })(HAIKU), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(callCostUsd('us.anthropic.claude-opus-4-7', 'cloud', 1000, 1000, DEFAULT_PRICES), 0.033);
+    assert.equal(callCostUsd('global.anthropic.claude-opus-4-7', 'cloud', 1000, 1000, DEFAULT_PRICES), 0.03);
   });
 
   it('a bad file is a ConfigError naming PRICES_FILE and the entry', () => {
