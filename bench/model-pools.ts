@@ -84,7 +84,7 @@ export interface ThrottleRecoveryResult {
 
 /** Throttle recovery: three processes under one model's tokens-per-window quota. */
 export async function measureThrottleRecovery(ctx: BenchContext): Promise<ThrottleRecoveryResult> {
-  const model = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const model = 'amazon.nova-micro-v1:0';
   const windowMs = ctx.quick ? 3000 : 10_000;
   const runMs = windowMs * 3;
   const quotaTokens = ctx.quick ? 6000 : 20_000;

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { Config } from '../shared/config';
 import type { ConversationSettings } from './model';
 import { ValidationError } from '../shared/errors';
-import { maxTokensProblem } from '../shared/model-limits';
+import { loadModelCatalog } from '../shared/model-catalog';
+import { catalogPriced, checkBudgetPriced, checkModelLifecycle, type ModelChecks } from './model-admission';
 import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
@@ -23,7 +24,7 @@ export const conversationRequestSchema = z.strictObject({
   cloudModel: z.union([modelId, z.array(modelId).min(1, 'must name at least one model').max(5, 'at most 5 models')]).optional(),
   localModel: modelId.optional(),
   temperature: z.number().min(0).max(1).optional(),
-  // The cloud model's own cap (shared/model-limits) is checked after parsing.
+  // The cloud model's own cap (the model catalogue) is checked after parsing.
   maxTokens: z.number().int().min(1).max(200_000).optional(),
   stopPhrase: text(200).refine((s) => s.trim().length > 0, 'must not be empty').optional(),
   contextTurns: z.number().int().min(0).max(50).optional(),
@@ -66,8 +67,13 @@ export function describeIssues(error: z.ZodError): { message: string; details: {
   return { message: details.map((d) => `${d.field}: ${d.problem}`).join('; '), details };
 }
 
-/** Validates a parsed JSON body and applies defaults; throws ValidationError naming the fields. */
-export function parseConversationRequest(body: unknown, config: Config, conversationId: string): ConversationSettings {
+/**
+ * Validates a parsed JSON body and applies defaults; throws ValidationError naming the fields.
+ * With `checks` (at submission) the cloud models are also checked against the model catalogue
+ * (conversation/model-admission.ts): end-of-life refused, Legacy warned, a USD budget on an
+ * unpriced model refused.
+ */
+export function parseConversationRequest(body: unknown, config: Config, conversationId: string, checks?: ModelChecks): ConversationSettings {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError('body must be a JSON object with at least "initialQuery"');
   }
@@ -80,9 +86,13 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
   const models = b.cloudModel === undefined ? [config.bedrockModelId] : Array.isArray(b.cloudModel) ? b.cloudModel : [b.cloudModel];
   const cloudModel = models[0]!;
   const cloudFallbacks = models.slice(1);
-  const overCap = b.maxTokens === undefined ? undefined : maxTokensProblem(cloudModel, b.maxTokens);
+  const overCap = b.maxTokens === undefined ? undefined : loadModelCatalog(config.modelCatalogFile).maxTokensProblem(cloudModel, b.maxTokens);
   if (overCap) {
     throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
+  }
+  if (checks) {
+    checks.warnings.push(...checkModelLifecycle(models, config));
+    checkBudgetPriced(models, b.budget?.usd, checks.priced ?? catalogPriced(config));
   }
   return {
     initialQuery: b.initialQuery,

@@ -89,6 +89,16 @@ export interface EndEventData {
   view: ConversationView;
 }
 
+/** `POST /conversation` without `?wait` (202). */
+export interface ConversationSubmitResult {
+  conversationId: string;
+  status: string;
+  statusUrl: string;
+  transcriptUrl: string;
+  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
+}
+
 /** `POST /runs` and `POST /runs/:id/seeds` (202). */
 export interface RunSubmitResult {
   runId: string;
@@ -112,6 +122,8 @@ export interface RunSubmitResult {
   refusedReason: string | null;
   /** The upload line of the first refused seed (send the rest from there); null when none was. */
   refusedFromLine: number | null;
+  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
   statusUrl: string;
   eventsUrl: string;
   exportUrl: string;
@@ -187,5 +199,7 @@ export interface EstimateView {
   localUsd: number | null;
   totalUsd: number | null;
   unpricedModels: string[];
+  /** The cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  warnings?: string[];
   assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
 }

@@ -1,8 +1,9 @@
 /**
  * What a model call costs: the price of a model id (USD per 1,000 input and output tokens) from
- * the override file (PRICES_FILE) first, then the shipped Bedrock table for cloud models, then the
- * local figure for local models (0 unless the file sets `local`). A model neither knows has no
- * price: its cost is `null` ("unknown"), never guessed.
+ * the override file (PRICES_FILE) first, then the model catalogue (shared/model-catalog.ts, with
+ * MODEL_CATALOG_FILE: the way to change prices) for cloud models, then the local figure for local
+ * models (0 unless the file sets `local`). A model neither knows has no price: its cost is `null`
+ * ("unknown"), never guessed.
  *
  * PRICES_FILE (JSON):
  *   { "models": { "<model id>": { "inputPer1k": 0.003, "outputPer1k": 0.015 } },
@@ -12,8 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../shared/errors';
-import { baseModelId } from '../shared/model-limits';
-import { BEDROCK_PRICES } from './bedrock-prices';
+import { baseModelId, loadModelCatalog, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 
 export interface ModelPrice {
   inputPer1k: number;
@@ -22,14 +22,16 @@ export interface ModelPrice {
 
 export type PriceSide = 'cloud' | 'local';
 
-/** The prices in force: the file's overrides and the local figure. */
+/** The prices in force: the file's overrides, the local figure and the catalogue for the rest. */
 export interface PriceTable {
   models: ReadonlyMap<string, ModelPrice>;
   local: ModelPrice;
+  /** Cloud prices not overridden come from here (the shipped catalogue when absent). */
+  catalog?: ModelCatalog;
 }
 
-/** The shipped table only; local models at 0. */
-export const DEFAULT_PRICES: PriceTable = { models: new Map(), local: { inputPer1k: 0, outputPer1k: 0 } };
+/** The shipped catalogue only; local models at 0. */
+export const DEFAULT_PRICES: PriceTable = { models: new Map(), local: { inputPer1k: 0, outputPer1k: 0 }, catalog: SHIPPED_CATALOG };
 
 function checkPrice(v: unknown, where: string): ModelPrice {
   const p = v as Partial<ModelPrice> | null;
@@ -59,9 +61,13 @@ export function parsePriceFile(text: string): PriceTable {
 
 const loaded = new Map<string, PriceTable>();
 
-/** The price table for PRICES_FILE (read once per path), or the defaults when unset. */
-export function loadPriceTable(pricesFile: string | undefined): PriceTable {
-  if (!pricesFile) return DEFAULT_PRICES;
+/**
+ * The price table for PRICES_FILE and MODEL_CATALOG_FILE (each read once per path), or the
+ * defaults when both are unset.
+ */
+export function loadPriceTable(pricesFile: string | undefined, modelCatalogFile?: string): PriceTable {
+  const catalog = loadModelCatalog(modelCatalogFile);
+  if (!pricesFile) return catalog === SHIPPED_CATALOG ? DEFAULT_PRICES : withCatalog(DEFAULT_PRICES, catalog);
   let table = loaded.get(pricesFile);
   if (!table) {
     let text: string;
@@ -73,7 +79,17 @@ export function loadPriceTable(pricesFile: string | undefined): PriceTable {
     table = parsePriceFile(text);
     loaded.set(pricesFile, table);
   }
-  return table;
+  return catalog === SHIPPED_CATALOG ? table : withCatalog(table, catalog);
+}
+
+const withCatalogs = new WeakMap<PriceTable, Map<ModelCatalog, PriceTable>>();
+/** `table` pricing the rest from `catalog` (one object per pair, so callers may compare tables). */
+function withCatalog(table: PriceTable, catalog: ModelCatalog): PriceTable {
+  let byCatalog = withCatalogs.get(table);
+  if (!byCatalog) withCatalogs.set(table, (byCatalog = new Map()));
+  let t = byCatalog.get(catalog);
+  if (!t) byCatalog.set(catalog, (t = { ...table, catalog }));
+  return t;
 }
 
 /** The price of `model` on `side`, or undefined when unknown. */
@@ -82,8 +98,8 @@ export function priceOf(model: string, side: PriceSide, table: PriceTable): Mode
   const own = table.models.get(base);
   if (own) return own;
   if (side === 'local') return table.local;
-  const row = BEDROCK_PRICES.find((r) => r.match.test(base));
-  return row ? { inputPer1k: row.inputPer1k, outputPer1k: row.outputPer1k } : undefined;
+  const p = (table.catalog ?? SHIPPED_CATALOG).prices(model);
+  return p ? { inputPer1k: p.inputPer1k, outputPer1k: p.outputPer1k } : undefined;
 }
 
 /** USD of one call, or null when the model has no price. Rounded to 1e-9 USD. */
@@ -95,3 +111,8 @@ export function callCostUsd(model: string, side: PriceSide, inputTokens: number,
 
 /** Rounds to nano-dollars, so sums of many calls stay exact enough to compare. */
 export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
+
+/** Whether a cloud model has a price under `config`'s PRICES_FILE and MODEL_CATALOG_FILE (for the producer's budget check). */
+export function cloudPriced(config: { pricesFile?: string; modelCatalogFile?: string }): (model: string) => boolean {
+  return (model) => priceOf(model, 'cloud', loadPriceTable(config.pricesFile, config.modelCatalogFile)) !== undefined;
+}

@@ -12,7 +12,7 @@
  * transport and ours (`NodeHttpHandler`, see lambda/README.md) can be exercised end to end.
  *
  * Real behaviours reproduced (each tested through the unmodified SDK in bedrock-emulator.test.ts):
- * - output caps per model family (shared/model-limits): `inferenceConfig.maxTokens` above the cap
+ * - output caps per model family (the model catalogue, shared/model-catalog.json): `inferenceConfig.maxTokens` above the cap
  *   → ValidationException "The maximum tokens you requested exceeds the model limit of N. ...";
  * - models that need an inference profile ({@link PROFILE_ONLY_MODELS}): the bare id →
  *   ValidationException "Invocation of model ID … with on-demand throughput isn't supported. ...";
@@ -46,8 +46,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { baseModelId, outputCapOf } from '../shared/model-limits';
-import type { ModelCatalog } from '../shared/model-catalog';
+import { baseModelId, type ModelCatalog, SHIPPED_CATALOG } from '../shared/model-catalog';
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
@@ -58,15 +57,12 @@ export type { EmulatorHandle } from './emulator-server';
 
 /**
  * Base model ids the emulator refuses on demand, as Bedrock does for models offered only through
- * cross-region inference profiles (Claude 3.5 Haiku and newer, Llama 3.2/3.3, Nova Premier ...).
+ * cross-region inference profiles: the catalogue's rows with `inferenceProfile: "required"`
+ * (Claude 3.5 Haiku and newer, Llama 3.2/3.3/4, Nova 2, DeepSeek-R1 ...).
  */
-export const PROFILE_ONLY_MODELS: readonly RegExp[] = [
-  /^anthropic\.claude-3-5-haiku-/,
-  /^anthropic\.claude-3-7-sonnet-/,
-  /^anthropic\.claude-(sonnet|opus|haiku)-4/,
-  /^meta\.llama3-[23]-/,
-  /^amazon\.nova-premier-/,
-];
+export const PROFILE_ONLY_MODELS: readonly RegExp[] = SHIPPED_CATALOG.families()
+  .filter((f) => f.inferenceProfile === 'required')
+  .map((f) => new RegExp(f.match));
 
 /** A running Bedrock emulator: the shared handle plus its output-latency setting. */
 export interface BedrockEmulatorHandle extends EmulatorHandle {
@@ -304,7 +300,7 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
       }
     });
   });
-  const cap = outputCapOf(model)?.maxOutputTokens;
+  const cap = SHIPPED_CATALOG.outputCap(model);
   if (cap !== undefined && typeof cfg.maxTokens === 'number' && cfg.maxTokens > cap) {
     throw new InvalidRequest(`The maximum tokens you requested exceeds the model limit of ${cap}. Try again with a maximum tokens value that is lower than ${cap}.`);
   }

@@ -8,7 +8,7 @@
  *   "criteria": [{ "name": "helpfulness", "description": "Does the answer help?" }, ...],
  *   "scale": { "min": 1, "max": 5 },
  *   "prompt": "Judge this conversation.\n{{criteria}}\n\n{{transcript}}",
- *   "model": "anthropic.claude-3-haiku-20240307-v1:0",   // optional: the side's default model
+ *   "model": "amazon.nova-micro-v1:0",   // optional: the side's default model
  *   "side": "cloud"                                         // optional: cloud (default) or local
  * }
  * The answer format is appended to the prompt by {@link judgePrompt}, so a rubric cannot forget it.

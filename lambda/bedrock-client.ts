@@ -3,7 +3,7 @@
  * with errors classified by {@link toBedrockProviderError}.
  *
  * @example
- * const converse = createBedrockConverse({ region: 'us-east-1', defaultModelId: 'anthropic.claude-3-haiku-20240307-v1:0' });
+ * const converse = createBedrockConverse({ region: 'us-east-1', defaultModelId: 'amazon.nova-micro-v1:0' });
  * const reply = await converse({ prompt: 'Hello', history: [] });
  */
 import http from 'node:http';
@@ -18,9 +18,8 @@ import {
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ValidationError } from '../shared/errors';
-import { defaultMaxTokensFor, maxTokensProblem } from '../shared/model-limits';
+import { SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { toBedrockProviderError } from './bedrock-errors';
-import type { ModelCatalog } from '../shared/model-catalog';
 
 export interface ConverseTurn {
   role: 'user' | 'assistant';
@@ -65,8 +64,6 @@ export interface BedrockConverseOptions {
    */
   endpoint?: string;
   defaultModelId: string;
-  /** The model catalogue, for the replacement a lifecycle error names (bedrock-errors.ts). */
-  catalog?: ModelCatalog;
   /** Injected client; default: one built from the options below. */
   client?: BedrockRuntimeClient;
   /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
@@ -91,8 +88,10 @@ export interface BedrockConverseOptions {
   transport?: 'http1' | 'http2';
   /** Extra CA to trust with `transport: 'http2'` (the h2 handler takes no agent). */
   http2Ca?: string | Buffer;
-  /** `maxTokens` sent when a request names none (DEFAULT_MAX_TOKENS), lowered to the model's cap. Default: none sent. */
+  /** `maxTokens` sent when a request names none (DEFAULT_MAX_TOKENS, or the catalogue's default for the model), lowered to the model's cap. Default: none sent. */
   defaultMaxTokens?: number;
+  /** Model facts (caps, default maxTokens; default: the shipped catalogue) and, when passed, the replacement a lifecycle error names (bedrock-errors.ts). */
+  catalog?: ModelCatalog;
 }
 
 /** SDK attempts per Bedrock call by default: no SDK retries (the worker retries). */
@@ -156,13 +155,14 @@ function textOf(content: ContentBlock[] | undefined): string {
  */
 export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn {
   const client = opts.client ?? buildClient(opts);
+  const catalog = opts.catalog ?? SHIPPED_CATALOG;
   return async function converse(req: ConverseRequest): Promise<ConverseResult> {
     const modelId = req.modelId || opts.defaultModelId;
     if (req.maxTokens !== undefined) {
-      const problem = maxTokensProblem(modelId, req.maxTokens, 'parameters.max_tokens');
+      const problem = catalog.maxTokensProblem(modelId, req.maxTokens, 'parameters.max_tokens');
       if (problem) throw new ValidationError(problem, { field: 'parameters.max_tokens' });
     }
-    const maxTokens = req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : defaultMaxTokensFor(modelId, opts.defaultMaxTokens));
+    const maxTokens = req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : catalog.defaultMaxTokens(modelId, opts.defaultMaxTokens));
     const messages: Message[] = [
       ...req.history.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
       { role: 'user', content: [{ text: req.prompt }] },

@@ -23,10 +23,10 @@
  * // tests and the local gateway:
  * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
  */
+import { loadModelCatalog } from '../shared/model-catalog';
 import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError, ProviderError } from '../shared/errors';
-import { loadModelCatalog } from '../shared/model-catalog';
 import { createLogger } from '../shared/logger';
 import { createBedrockConverse, type ConverseFn } from './bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';

@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health-routes';
 import { readyVerbose } from './routes/ready-verbose';
 import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
+import { cloudPriced } from '../cost/price-table';
 import { runsRoutes } from './routes/runs-routes';
 import type { EventHub } from '../store/event-hub';
 import { isClientGone, LiveSlots } from './live-slots';
@@ -79,8 +80,8 @@ export function createApp(deps: AppDeps): Koa {
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),
-    runsRoutes(new RunService(deps), deps.config, { streams: deps.streams, signal: deps.signal, guard: new CallerGuard(deps.store.redis, deps.store.prefix) }),
-    estimateRoute(deps.config),
+    runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config, { streams: deps.streams, signal: deps.signal, guard: new CallerGuard(deps.store.redis, deps.store.prefix) }),
+    estimateRoute(deps.config, deps.logger),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

@@ -2,7 +2,8 @@
  * The producer's framework-free core: submit, inspect, cancel and wait for conversations. Koa
  * routes are thin wrappers around these functions.
  */
-import { DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
+import { cloudPriced, DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-table';
+import type { Logger } from '../shared/logger';
 import { conversationCost, stepCostUsd } from '../cost/conversation-cost';
 import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
 import { JudgeStore } from '../store/judge-store';
@@ -30,6 +31,8 @@ export interface ConversationServiceDeps {
   redis?: Redis;
   /** The process's event hub: waits listen for the end instead of re-reading (producer/terminal-wait.ts). */
   hub?: EventHub;
+  /** Legacy-model warnings are logged here too. */
+  logger?: Logger;
 }
 
 /** Conversation ids are UUIDs: no ':' and never all digits (BullMQ custom id rules). */
@@ -46,6 +49,8 @@ export interface SubmitResult {
   id: string;
   created: boolean;
   record: ConversationRecord;
+  /** A cloud model is Legacy in AWS_REGION (conversation/model-admission.ts); empty when none. */
+  warnings: string[];
 }
 
 /** The 422 for an Idempotency-Key first used with another body (docs/callers.md). */
@@ -74,11 +79,12 @@ export class ConversationService {
   async submit(body: unknown, idempotencyKey?: string, caller: Caller = OWNERLESS_ADMIN): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
     const id = randomUUID();
-    const settings = parseConversationRequest(body, config, id);
     // A spent budget refuses new work; a replay of an Idempotency-Key still answers as the first time.
     await this.guard.assertBudget(caller).catch(async (err: unknown) => {
       if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
     });
+    const warnings: string[] = [];
+    const settings = parseConversationRequest(body, config, id, { warnings, priced: cloudPriced(config) });
     // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
     const local = await this.localModels?.lookup(settings.localModel);
     if (local?.present === false) {
@@ -102,7 +108,8 @@ export class ConversationService {
     // Also on an idempotent retry: if the first request died before enqueueing, this heals it
     // (the deterministic job id makes a second add a no-op).
     if (record!.status === 'queued') await queues.enqueueCloud(res.id, 1);
-    return { id: res.id, created: res.created, record: record! };
+    for (const w of warnings) this.deps.logger?.warn({ conversationId: res.id, cloudModel: settings.cloudModel, region: config.awsRegion }, `accepted with a Legacy model: ${w}`);
+    return { id: res.id, created: res.created, record: record!, warnings };
   }
 
   /** The conversation, when `caller` may see it; another caller's answers exactly like a missing one. */
@@ -115,7 +122,7 @@ export class ConversationService {
 
   async view(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationView> {
     const { record, turns } = await this.get(id, caller);
-    const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile));
+    const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile, this.deps.config.modelCatalogFile));
     if (this.deps.redis) {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
       if (judged) {

@@ -122,7 +122,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics, { adminOnly: callers.multi }),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, streams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
+      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, streams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile, config.modelCatalogFile) }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],

@@ -5,6 +5,8 @@
  * interrupted. Called after a seed upload, after each conversation of a run ends (the transcript
  * step) and by the reconciler's sweep.
  */
+import type { PricedFn } from '../conversation/model-admission';
+import type { Logger } from '../shared/logger';
 import type { Config } from '../shared/config';
 import { parseConversationRequest } from '../conversation/conversation-request';
 import type { ConversationStore } from '../store/conversation-store';
@@ -15,6 +17,10 @@ export interface RunAdmissionDeps {
   config: Config;
   store: ConversationStore;
   queues: PipelineQueues;
+  /** Whether a cloud model has a price (PRICES_FILE, then the catalogue), for USD budgets at submission; default: the catalogue's. */
+  priced?: PricedFn;
+  /** Legacy-model warnings of a run submission are logged here too. */
+  logger?: Logger;
 }
 
 /** A waiting seed as stored: the request (run defaults merged), its hash, its meta. */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Readable } from 'node:stream';
 import { PipelineError, RequestBodyError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
+import { catalogPriced, checkBudgetPriced, checkModelLifecycle } from '../conversation/model-admission';
 import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
@@ -128,6 +129,13 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
   };
 }
 
+/** A `cloudModel` option (one id or a list) as a list; `fallback` when it is not given. */
+function modelList(option: unknown, fallback: string): string[] {
+  if (typeof option === 'string') return [option.trim()];
+  if (Array.isArray(option) && option.every((m) => typeof m === 'string')) return (option as string[]).map((m) => m.trim());
+  return [fallback];
+}
+
 const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined);
 
@@ -211,6 +219,12 @@ export class RunService {
     }
     // Refused before anything is created or read when the caps are reached already.
     await this.checkRoom(id, existing?.seeds ?? 0, declaredBytes);
+    // The run's cloud models (its default, else the producer's) against the catalogue, before anything is stored.
+    const priced = this.deps.priced ?? catalogPriced(config);
+    const warnings: string[] = [];
+    const runModels = modelList(options.defaults.cloudModel, config.bedrockModelId);
+    warnings.push(...checkModelLifecycle(runModels, config, 'cloudModel', 'invalid run option'));
+    checkBudgetPriced(runModels, options.runBudget?.usd, priced, 'runBudget.usd', 'invalid run option');
     const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive, existing ? undefined : caller.id);
     const state = existing ?? (await this.runs.get(id));
     const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
@@ -263,7 +277,10 @@ export class RunService {
         else {
           const request = { ...options.defaults, ...seed.fields };
           try {
-            parseConversationRequest(request, config, 'seed');
+            const seedWarnings: string[] = [];
+            const s = parseConversationRequest(request, config, 'seed', { warnings: seedWarnings, priced });
+            checkBudgetPriced([s.cloudModel, ...(s.cloudFallbacks ?? [])], options.runBudget?.usd, priced, 'runBudget.usd');
+            for (const w of seedWarnings) if (!warnings.includes(w) && warnings.length < ECHO_REJECTED) warnings.push(w);
           } catch (err) {
             reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
             continue;
@@ -281,9 +298,11 @@ export class RunService {
       await flush();
       await writing;
     }
+    for (const w of warnings) this.deps.logger?.warn({ runId: publicId, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);
     return {
       runId: publicId, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried,
       refused, refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null, refusedFromLine,
+      ...(warnings.length ? { warnings } : {}),
       ...urls(publicId),
     };
   }

@@ -13,6 +13,7 @@ import { parseOllamaHost } from './ollama-host';
 import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
 import { loadCloudLimits, type CloudLimits } from './cloud-limits';
 import { redactUrl } from './redact-url';
+import { loadModelCatalog } from './model-catalog';
 
 export type Env = Record<string, string | undefined>;
 
@@ -104,8 +105,6 @@ export interface Config {
   redisMemoryRefuseRatio: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
-  /** MODEL_CATALOG_FILE: model catalogue rows matched before the shipped ones (shared/model-catalog.ts). */
-  modelCatalogFile?: string;
   /**
    * True when the AWS SDK's own endpoint setting for Bedrock Runtime is present
    * (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or `AWS_ENDPOINT_URL`): the SDK reads it itself; `npm start`
@@ -114,6 +113,8 @@ export interface Config {
   awsEndpointUrlConfigured: boolean;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
   pricesFile?: string;
+  /** MODEL_CATALOG_FILE: model facts before the shipped catalogue (shared/model-catalog.ts); read once per process. */
+  modelCatalogFile?: string;
   /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
   judgeRubricFile?: string;
   /** OLLAMA_HOSTS: the local model pool; unset: the one OLLAMA_HOST (see {@link ollamaPoolOf}). */
@@ -137,10 +138,10 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'GATEWAY_TIMEOUT_MS', default: '29000', accepts: 'integer 50-900000', description: "API Gateway's integration timeout, one setting for the deployment: the SAM template's `GatewayTimeoutSeconds` (integration `TimeoutInMillis`, the Lambda's Timeout and its env), the Lambda's Bedrock budget (this minus 2 s) and the worker's default API_GATEWAY_TIMEOUT_MS. Above 29000 only for Regional or private REST APIs, after raising the account's \"Maximum integration timeout in milliseconds\" quota (AWS, June 2024)." },
   { key: 'API_GATEWAY_TIMEOUT_MS', default: '(unset: GATEWAY_TIMEOUT_MS + 1000)', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). By default just above GATEWAY_TIMEOUT_MS, so the gateway's (or the Lambda's) 504 arrives first." },
   { key: 'API_GATEWAY_ENVELOPE', default: 'proxy', accepts: 'proxy or seed', description: "`proxy`: base64 protobuf as the HTTP body (this project's Lambda behind a proxy integration). `seed`: the original Scala system's JSON envelope (`{\"queryStringParameters\":{\"query\":…}}` in, `{\"statusCode\",\"body\"}` out), to call a deployed seed Lambda." },
-  { key: 'DEFAULT_MAX_TOKENS', default: '1024', accepts: 'integer 1-200000', description: "Output-token cap sent when a conversation names none (Converse would otherwise default to the model's maximum, which may not fit API Gateway's 29 s)." },
+  { key: 'DEFAULT_MAX_TOKENS', default: '1024', accepts: 'integer 1-200000', description: "Output-token cap sent when a conversation names none (Converse would otherwise default to the model's maximum, which may not fit API Gateway's 29 s), lowered to the model's output cap. A model whose catalogue row sets `defaultMaxTokens` (those that reason before answering) gets that instead." },
   { key: 'GATEWAY_PORT', default: '3001', accepts: 'integer 0-65535', description: 'Port of the local API Gateway host (`npm run gateway`).' },
   { key: 'AWS_REGION', default: 'us-east-1', accepts: 'AWS region', description: 'Region for Bedrock and SigV4.' },
-  { key: 'BEDROCK_MODEL_ID', default: 'anthropic.claude-3-haiku-20240307-v1:0', accepts: 'model id or inference profile', description: 'Default cloud model (a conversation may name its own).' },
+  { key: 'BEDROCK_MODEL_ID', default: 'amazon.nova-micro-v1:0', accepts: 'model id or inference profile', description: "Default cloud model (a conversation may name its own). Amazon Nova Micro: active in us-east-1, first-party (no AWS Marketplace subscription), on-demand with this id, the cheapest text model in the catalogue (README, \"Running against the real services\"). A model end-of-life in AWS_REGION is refused at submission." },
   { key: 'BEDROCK_ENDPOINT', default: '(unset: AWS endpoint)', accepts: 'http(s) URL', description: 'Bedrock Runtime endpoint override (e.g. the emulator).' },
   { key: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', accepts: "Ollama's own forms: URL, host:port, host, :port (no scheme means http, no port 11434)", description: 'Ollama on the worker host. Unset under `npm start`: the Ollama emulator.' },
   { key: 'OLLAMA_MODEL', default: 'llama3.2', accepts: 'model name', description: 'Default local model.' },
@@ -186,8 +187,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'BACKLOG_MAX_SEEDS', default: '500000', accepts: 'integer > 0', description: 'Seeds waiting for admission in all runs together (counted in the same Lua script that adds them). Past it an upload keeps what fit (`refused` says why); with none free, 429 `backlog_full` with `Retry-After`. Sized for a 1 GB Redis: a waiting seed costs about 120 bytes of Redis beside its own bytes (measured 235 bytes for a 114-byte seed), so the defaults of both caps keep the backlog under about 250 MB.' },
   { key: 'BACKLOG_MAX_BYTES', default: '134217728', accepts: 'integer > 0', description: 'Bytes of seed data (conversation id + the seed\'s JSON) waiting in all runs together, 128 MiB; as BACKLOG_MAX_SEEDS.' },
   { key: 'REDIS_MEMORY_REFUSE_RATIO', default: '0.9', accepts: 'number in (0, 1]; 1 = off', description: "Writes (`POST /conversation`, `POST /runs`, appends) are refused with 429 `redis_memory_high` and `Retry-After` while Redis's `used_memory` is above this share of its `maxmemory` (INFO memory, read at most once a second), so the pipeline's own steps still find room under `noeviction`. No effect when `maxmemory` is 0 (unlimited)." },
-  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped shared/model-catalog.json)', accepts: 'path to a JSON or YAML file `{"families": [...]}`', description: 'Model catalogue rows (caps, prices, parameters, lifecycle per region, replacement) matched before the shipped ones; `"replace": true` uses only them.' },
-  { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
+  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped catalogue, shared/model-catalog.json)', accepts: 'path to a JSON or YAML file `{"families": [...], "replace"?: true}`', description: 'Model facts (id pattern, output cap, default maxTokens, prices, accepted parameters, lifecycle per region, replacement) matched before the shipped rows, or instead of them with `"replace": true`. The way to change prices, caps or lifecycle. Read once per process by the producer, the workers and the Lambda (README, "Model catalogue").' },
+  { key: 'PRICES_FILE', default: '(unset: the model catalogue\'s prices, local models at 0)', accepts: 'path to a JSON file', description: 'Kept for old setups: per-model price overrides over the catalogue\'s, `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}`, and the price of local models. Change cloud prices in MODEL_CATALOG_FILE (README, "Cost").' },
   { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
   { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
   { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
@@ -304,6 +305,14 @@ function memoryRatio(r: Reader): number {
   return n > 1 ? r.fail('REDIS_MEMORY_REFUSE_RATIO', r.str('REDIS_MEMORY_REFUSE_RATIO')) : n;
 }
 
+/** MODEL_CATALOG_FILE resolved, and read now (cached for the process) so a bad file stops the start. */
+export function modelCatalogFile(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const file = path.resolve(value);
+  loadModelCatalog(file);
+  return file;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -384,9 +393,9 @@ export function loadConfig(env: Env = process.env): Config {
     backlogMaxBytes: r.int('BACKLOG_MAX_BYTES', 1),
     redisMemoryRefuseRatio: memoryRatio(r),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
-    modelCatalogFile: r.opt('MODEL_CATALOG_FILE') === undefined ? undefined : path.resolve(r.opt('MODEL_CATALOG_FILE')!),
     awsEndpointUrlConfigured: !/^(1|true)$/i.test(r.opt('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ?? '') && ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'AWS_ENDPOINT_URL'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
+    modelCatalogFile: modelCatalogFile(r.opt('MODEL_CATALOG_FILE')),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
     ollamaHosts: ollamaHosts(r, localConcurrency),
     ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),

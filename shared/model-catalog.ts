@@ -9,6 +9,14 @@
  * Ids: a model id, an inference-profile id (`us.`, `eu.`, `global.` ...) or an ARN is reduced to
  * its base model id ({@link baseModelId}) before matching. Newer ids have no date suffix
  * (`anthropic.claude-opus-4-7`), so patterns never assume one.
+ *
+ * The shipped rows (one per family, read 2026-12-02) come from: litellm's
+ * model_prices_and_context_window.json (ids, context windows, output caps, on-demand prices with
+ * cache read/write, the 10 % markup of geographic profiles), the Bedrock user guide (model
+ * lifecycle and its Legacy table, model access, parameter pages, adaptive thinking) and reported
+ * Bedrock/Anthropic answers for the parameter facts; each row's `source` names its own, and its
+ * `notes` what no source said (such a fact is left out of the row, never guessed). A model the
+ * catalogue does not know has no price, no cap and is assumed active and to accept every parameter.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -64,9 +72,18 @@ export interface ModelFamily {
   replacement?: string;
   /** `required`: on-demand calls must use an inference-profile id (`us.<model>`). */
   inferenceProfile?: 'required' | 'optional' | 'none';
+  /**
+   * Price multiplier of geographic cross-region profiles (`us.`, `eu.`, `apac.`, `jp.`, `au.`, `ca.`,
+   * `us-gov.`) over the base id; `global.` profiles cost the base price. Absent: no markup.
+   */
+  geoProfileMarkup?: number;
+  /** Model ids read in the sources that this row matches (any form); the tests check each. */
+  examples?: string[];
   /** Where the row's facts were read, and when (ISO date or month). */
   source: string;
   readOn: string;
+  /** What the sources did not say (facts left out of the row) and where they disagree. */
+  notes?: string;
 }
 
 export interface ModelLifecycle extends LifecycleEntry {
@@ -76,6 +93,8 @@ export interface ModelLifecycle extends LifecycleEntry {
 
 /** Geographic prefixes of cross-region inference profiles (`us.anthropic...`, `global.anthropic...`). */
 const PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
+/** The geographic (not global) profile prefixes, billed at {@link ModelFamily.geoProfileMarkup}. */
+const GEO_PROFILE_PREFIX = /^(arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:inference-profile\/)?(us|eu|apac|jp|au|ca|us-gov)\./;
 
 /**
  * The base model id of a model id, an inference-profile id (`us.<model>`) or an ARN of a foundation
@@ -137,8 +156,28 @@ export class ModelCatalog {
     return `${field} ${maxTokens} is above the output cap of ${modelId} (${row.family}): at most ${row.maxOutputTokens}`;
   }
 
+  /** USD per 1,000 tokens for this id: the row's prices, times its geographic-profile markup for a `us.`/`eu.`... id. */
   prices(modelId: string): ModelPrices | undefined {
-    return this.lookup(modelId)?.prices;
+    const row = this.lookup(modelId);
+    if (!row?.prices) return undefined;
+    const k = row.geoProfileMarkup && GEO_PROFILE_PREFIX.test(modelId.trim()) ? row.geoProfileMarkup : 1;
+    if (k === 1) return row.prices;
+    const times = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * k * 1e12) / 1e12);
+    const p: ModelPrices = { inputPer1k: times(row.prices.inputPer1k)!, outputPer1k: times(row.prices.outputPer1k)! };
+    if (row.prices.cacheReadPer1k !== undefined) p.cacheReadPer1k = times(row.prices.cacheReadPer1k);
+    if (row.prices.cacheWritePer1k !== undefined) p.cacheWritePer1k = times(row.prices.cacheWritePer1k);
+    return p;
+  }
+
+  /**
+   * The suggested replacement of a legacy or end-of-life model, as a sentence fragment naming the id
+   * (and that it needs an inference-profile id when its row says so), or undefined when the row has none.
+   */
+  replacementOf(modelId: string): string | undefined {
+    const id = this.lookup(modelId)?.replacement;
+    if (!id) return undefined;
+    const needsProfile = this.lookup(id)?.inferenceProfile === 'required' && id === baseModelId(id);
+    return needsProfile ? `${id} (through an inference profile, e.g. us.${id})` : id;
   }
 
   /** What the model accepts; a model the catalogue does not know is assumed to accept everything. */
@@ -165,10 +204,29 @@ export function checkFamilies(raw: unknown, key: string): { families: ModelFamil
       throw new ConfigError(`${where}: "match" is not a regular expression: ${(err as Error).message}`, key);
     }
     if (typeof f.source !== 'string' || typeof f.readOn !== 'string') throw new ConfigError(`${where}: every row says where ("source") and when ("readOn") its facts were read`, key);
+    if (f.parameters !== undefined) {
+      const pa = f.parameters as Partial<AcceptedParameters> | null;
+      if (!pa || typeof pa !== 'object' || (['temperature', 'topP', 'temperatureWithTopP', 'system'] as const).some((k) => typeof pa[k] !== 'boolean')) {
+        throw new ConfigError(`${where}: "parameters" must give temperature, topP, temperatureWithTopP and system as true/false`, key);
+      }
+    }
     for (const [region, e] of Object.entries(f.lifecycle ?? {})) {
       if (!LIFECYCLE.has((e as LifecycleEntry)?.status)) throw new ConfigError(`${where}: lifecycle["${region}"].status must be active, legacy or end_of_life`, key);
     }
     if (f.reasoning !== undefined && !REASONING.has(f.reasoning)) throw new ConfigError(`${where}: "reasoning" must be none, optional, default or always`, key);
+    for (const n of ['contextWindow', 'maxOutputTokens', 'defaultMaxTokens'] as const) {
+      const v = f[n];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`${where}: "${n}" must be a positive integer`, key);
+    }
+    if (f.prices !== undefined) {
+      const pr = f.prices as Partial<ModelPrices> | null;
+      const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+      if (!pr || typeof pr !== 'object' || !ok(pr.inputPer1k) || !ok(pr.outputPer1k) || (pr.cacheReadPer1k !== undefined && !ok(pr.cacheReadPer1k)) || (pr.cacheWritePer1k !== undefined && !ok(pr.cacheWritePer1k))) {
+        throw new ConfigError(`${where}: "prices" must be {"inputPer1k": <USD ≥ 0>, "outputPer1k": <USD ≥ 0>, "cacheReadPer1k"?, "cacheWritePer1k"?}`, key);
+      }
+    }
+    if (f.geoProfileMarkup !== undefined && !(typeof f.geoProfileMarkup === 'number' && f.geoProfileMarkup >= 1)) throw new ConfigError(`${where}: "geoProfileMarkup" must be a number ≥ 1`, key);
+    if (f.inferenceProfile !== undefined && !['required', 'optional', 'none'].includes(f.inferenceProfile)) throw new ConfigError(`${where}: "inferenceProfile" must be required, optional or none`, key);
     return {
       parameters: { temperature: true, topP: true, temperatureWithTopP: true, system: true },
       reasoning: 'none',

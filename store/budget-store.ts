@@ -165,7 +165,7 @@ export class BudgetStore {
     const fmt = (v: number) => (reason === 'tokens' ? `${v} tokens` : `$${(v / 1e9).toFixed(6)}`);
     const need = reason === 'tokens' ? amount.tokens : (amount.usdNano ?? 0);
     const message = reason === 'price_unknown'
-      ? `the ${scope} budget is in USD but the model has no known price (set it in PRICES_FILE)`
+      ? `the ${scope} budget is in USD but the model has no known price (set its prices in MODEL_CATALOG_FILE)`
       : `the ${scope} budget of ${fmt(limit)} cannot cover the next call's worst case of ${fmt(need)} (spent ${fmt(spent)}, reserved by running calls ${fmt(reserved)})`;
     return { ok: false, scope, reason, message };
   }

@@ -110,7 +110,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       await waitReady(own, opts.readyTimeoutMs ?? 30_000);
     }
     const conn = connection;
-    const prices = loadPriceTable(config.pricesFile);
+    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
     let localPool: OllamaPool | undefined;
     let leases: SlotLeases | undefined;
     if (!opts.providers?.local && roles.includes('local')) {

@@ -17,7 +17,7 @@ import { RunAdmission } from '../runs/run-admission';
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
   const admission = new RunAdmission(deps);
-  const prices = deps.prices ?? loadPriceTable(config.pricesFile);
+  const prices = deps.prices ?? loadPriceTable(config.pricesFile, config.modelCatalogFile);
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;

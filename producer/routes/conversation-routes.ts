@@ -12,6 +12,7 @@ import { callerOf } from '../api-key-auth';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
 import { LiveSlots, onClientGone } from '../live-slots';
+import type { ConversationSubmitResult } from '../../conversation/http-contract';
 
 /**
  * @param waits the pool `?wait=true` takes a slot from (MAX_WAITS); default one of its own.
@@ -29,7 +30,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
     // The slot is taken before anything is created: a 503 leaves nothing behind.
     const release = wait ? pool.take(ctx, 'wait', 'submit without ?wait=true and poll GET /conversation/:id') : undefined;
-    const { id, created, record } = await service.submit(body, key, callerOf(ctx));
+    const { id, created, record, warnings } = await service.submit(body, key, callerOf(ctx));
     if (wait) {
       // A client that hangs up ends the wait, not the conversation: it keeps running (the same
       // Idempotency-Key finds it again, GET /conversation/:id shows it).
@@ -44,7 +45,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
       }
       if (ac.signal.aborted) return;
       const { turns } = await service.get(id, callerOf(ctx));
-      const view = toView(done, turns, loadPriceTable(config.pricesFile));
+      const view = toView(done, turns, loadPriceTable(config.pricesFile, config.modelCatalogFile));
       if (done.status === 'completed') {
         ctx.status = 200;
         ctx.body = toSeedResponse(view);
@@ -57,12 +58,14 @@ export function conversationRoutes(service: ConversationService, config: Config,
     ctx.status = 202;
     ctx.set('Location', `/conversation/${id}`);
     if (!created) ctx.set('Idempotent-Replayed', 'true');
-    ctx.body = {
+    const accepted: ConversationSubmitResult = {
       conversationId: id,
       status: record.status,
       statusUrl: `/conversation/${id}`,
       transcriptUrl: `/conversation/${id}/transcript`,
+      ...(warnings.length ? { warnings } : {}),
     };
+    ctx.body = accepted;
   });
 
   router.get('/conversation/:id', async (ctx) => {
@@ -73,7 +76,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
     const { record, turns } = await service.get(ctx.params.id!, callerOf(ctx));
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
-    const prices = loadPriceTable(config.pricesFile);
+    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
     ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
   });
 

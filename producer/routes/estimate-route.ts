@@ -9,6 +9,8 @@ import type { EstimateView } from '../../conversation/http-contract';
 import { estimateCost } from '../../cost/estimate';
 import { loadPriceTable } from '../../cost/price-table';
 import type { Config } from '../../shared/config';
+import type { Logger } from '../../shared/logger';
+import { checkModelLifecycle } from '../../conversation/model-admission';
 import { ValidationError } from '../../shared/errors';
 import { readJsonBody } from '../json-body';
 
@@ -22,7 +24,7 @@ const estimateSchema = z.strictObject({
   contextTurns: z.number().int().min(0).max(50).optional(),
 });
 
-export function estimateRoute(config: Config): Router {
+export function estimateRoute(config: Config, logger?: Logger): Router {
   const router = new Router();
   router.post('/estimate', async (ctx) => {
     const body = await readJsonBody(ctx, config.maxBodyBytes);
@@ -36,11 +38,14 @@ export function estimateRoute(config: Config): Router {
       turns: b.turns ?? config.maxTurns, maxTokens: b.maxTokens ?? config.defaultMaxTokens,
       cloudModel: b.cloudModel ?? config.bedrockModelId, localModel: b.localModel ?? config.ollamaModel, contextTurns: b.contextTurns ?? 3,
     };
+    // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
+    const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');
+    for (const w of warnings) logger?.warn({ cloudModel: assumptions.cloudModel, region: config.awsRegion }, `estimate for a Legacy model: ${w}`);
     const estimate = estimateCost({
       seeds: b.seeds, turns: assumptions.turns, maxTokens: assumptions.maxTokens, contextTurns: assumptions.contextTurns,
-      models: { cloud: assumptions.cloudModel, local: assumptions.localModel }, prices: loadPriceTable(config.pricesFile),
+      models: { cloud: assumptions.cloudModel, local: assumptions.localModel }, prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
     });
-    const view: EstimateView = { ...estimate, assumptions };
+    const view: EstimateView = { ...estimate, ...(warnings.length ? { warnings } : {}), assumptions };
     ctx.body = view;
   });
   return router;

@@ -21,7 +21,7 @@ import { publicRunId, storedRunId } from '../../runs/run-service';
 import { callerOf } from '../api-key-auth';
 
 export interface RunsExportDeps {
-  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile'>;
+  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile' | 'modelCatalogFile'>;
   redis: Redis;
   store: ConversationStore;
 }
@@ -36,7 +36,7 @@ function send(ctx: Context, name: string, opts: ExportOptions, ids: AsyncIterabl
   ctx.set('Content-Disposition', `attachment; filename="${safeName(name)}-${opts.format}${side}.${media.ext}"`);
   ctx.set('Cache-Control', 'no-store');
   // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
-  const prices = loadPriceTable(deps.config.pricesFile);
+  const prices = loadPriceTable(deps.config.pricesFile, deps.config.modelCatalogFile);
   const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix), prices });
   ctx.body = Readable.from(exportConversations(ids, loader, { ...opts, prices }), { objectMode: false, highWaterMark: 64 * 1024 });
 }

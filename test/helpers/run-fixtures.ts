@@ -10,7 +10,7 @@ import { DEFAULT_TEMPLATES, followUpPrompt, questionFor } from '../../conversati
 import type { ConversationStore } from '../../store/conversation-store';
 import { runKeys } from '../../store/run-keys';
 
-export const FIXTURE_CLOUD_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+export const FIXTURE_CLOUD_MODEL = 'amazon.nova-micro-v1:0';
 export const FIXTURE_LOCAL_MODEL = 'llama3.2';
 
 export interface FixtureConversation {

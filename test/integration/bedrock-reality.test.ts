@@ -35,7 +35,7 @@ describe('Bedrock as it really behaves, end to end', function () {
   it("refuses maxTokens above the cloud model's output cap at submission with 400 naming maxTokens and the cap", async () => {
     const res = await stack.http.post('/conversation', { initialQuery: 'q', maxTokens: 8192 });
     assert.equal(res.status, 400);
-    assert.match(JSON.stringify(res.data), /maxTokens 8192 is above the output cap of anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\): at most 4096/);
+    assert.match(JSON.stringify(res.data), /maxTokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/);
     const profile = await stack.http.post('/conversation', { initialQuery: 'q', maxTokens: 5001, cloudModel: 'us.amazon.nova-lite-v1:0' });
     assert.equal(profile.status, 400, 'an inference-profile id is checked against its base model');
     assert.match(JSON.stringify(profile.data), /at most 5000/);
@@ -89,7 +89,7 @@ describe('a Lambda deployed before quotas were told apart from throttles', funct
         calls += 1;
         const body = calls === 1
           ? encodeResponseBase64({ outputText: '', error: { code: 'throttled', status: 429, retryable: true, message: 'ServiceQuotaExceededException: Your request exceeds the service quota for your account.' } })
-          : encodeResponseBase64({ outputText: 'An answer after the quota error.', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', stopReason: 'end_turn' });
+          : encodeResponseBase64({ outputText: 'An answer after the quota error.', modelId: 'amazon.nova-micro-v1:0', stopReason: 'end_turn' });
         res.writeHead(calls === 1 ? 429 : 200, { 'content-type': 'application/x-protobuf' });
         res.end(body);
       });

@@ -13,7 +13,7 @@ import type { LlmProvider } from '../../providers/llm-provider';
 import { silentLogger } from '../../shared/logger';
 import { createCloudClient } from '../../providers/api-gateway-client';
 
-const DEFAULT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 const API_KEY = 'test-api-key-1';
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
@@ -57,7 +57,7 @@ for (const format of ['v1', 'v2'] as const) {
         conversationId: 'conv-42',
         turn: 2,
       });
-      assert.match(reply.text, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] .*How do Redis streams work\?/);
+      assert.match(reply.text, /^\[emulated bedrock amazon\.nova-micro-v1:0\] .*How do Redis streams work\?/);
       assert.equal(reply.model, DEFAULT_MODEL);
       assert.equal(reply.stopReason, 'end_turn');
       assert.ok(reply.inputTokens > 0 && reply.outputTokens > 0);

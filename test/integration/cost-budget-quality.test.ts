@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { BEDROCK_PRICES } from '../../cost/bedrock-prices';
+import { SHIPPED_CATALOG } from '../../shared/model-catalog';
 import { CSV_COLUMNS } from '../../transcript/transcript-csv';
 import { startTestStack, waitForConversation, type TestStack } from '../helpers/test-stack';
 
-const HAIKU = BEDROCK_PRICES.find((r) => r.family === 'Claude 3 Haiku')!;
+// The default cloud model (Amazon Nova Micro), priced by the model catalogue.
+const MODEL = 'amazon.nova-micro-v1:0';
+const PRICE = SHIPPED_CATALOG.prices(MODEL)!;
 
 function readCsv(file: string): Record<string, string>[] {
   return parse(fs.readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
@@ -22,8 +24,8 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
   let stack: TestStack;
 
   before(async () => {
-    // The default cloud model (Claude 3 Haiku) is priced by the shipped table, the local one at 0.
-    stack = await startTestStack({ BEDROCK_MODEL_ID: 'anthropic.claude-3-haiku-20240307-v1:0' });
+    // The cloud model is priced by the model catalogue, the local one at 0.
+    stack = await startTestStack({ BEDROCK_MODEL_ID: MODEL });
   });
   after(async () => {
     await stack?.close();
@@ -40,7 +42,7 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.equal(view.status, 'completed');
     let cloud = 0;
     for (const t of view.turns) {
-      const expected = (t.cloud.inputTokens * HAIKU.inputPer1k + t.cloud.outputTokens * HAIKU.outputPer1k) / 1000;
+      const expected = (t.cloud.inputTokens * PRICE.inputPer1k + t.cloud.outputTokens * PRICE.outputPer1k) / 1000;
       assert.ok(t.cloud.inputTokens > 0 && Math.abs(t.cloud.costUsd - expected) < 1e-9, `turn ${t.turn}: ${t.cloud.costUsd} vs ${expected}`);
       assert.equal(t.local.costUsd, 0);
       cloud += expected;
@@ -56,7 +58,7 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.deepEqual(rows.map((r) => r.local_cost_usd), ['0', '0', '0']);
     // /metrics: the cost counter by model holds at least this conversation's cloud cost.
     const metrics = String((await stack.http.get('/metrics')).data);
-    const line = metrics.split('\n').find((l) => l.startsWith('llmconv_llm_cost_usd_total{') && l.includes('side="cloud"') && l.includes('model="anthropic.claude-3-haiku-20240307-v1:0"'));
+    const line = metrics.split('\n').find((l) => l.startsWith('llmconv_llm_cost_usd_total{') && l.includes('side="cloud"') && l.includes(`model="${MODEL}"`));
     assert.ok(line && Number(line.split(' ').at(-1)) >= cloud - 1e-8, `no cost sample: ${line}`);
   });
 
@@ -85,9 +87,9 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
   });
 
   it('a USD budget stops the conversation before it spends more than the budget', async () => {
-    const view = await run({ initialQuery: 'Explain indexing.', maxTurns: 10, maxTokens: 100, budget: { usd: 0.0004 } });
+    const view = await run({ initialQuery: 'Explain indexing.', maxTurns: 10, maxTokens: 100, budget: { usd: 0.00005 } });
     assert.equal(view.stopReason, 'budget_exhausted');
-    assert.ok(view.cost.totalUsd <= 0.0004 && view.cost.totalUsd > 0, `cost ${view.cost.totalUsd}`);
+    assert.ok(view.cost.totalUsd <= 0.00005 && view.cost.totalUsd > 0, `cost ${view.cost.totalUsd}`);
     assert.ok(Math.abs(view.budget.spentUsd - view.cost.totalUsd) < 1e-8);
   });
 

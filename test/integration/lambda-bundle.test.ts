@@ -146,6 +146,22 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     assert.equal(bedrock.stats().calls - before, 2, 'each event made one real HTTP call to the emulator');
   });
 
+  it('the model catalogue is inside the bundle (caps from it) and MODEL_CATALOG_FILE in the Lambda env is read', async () => {
+    // Shipped catalogue: Nova Micro's output cap is 5000, refused before Bedrock is called (the
+    // error is a protobuf LlmResponse; its message is plain text inside).
+    const before = bedrock.stats().calls;
+    const [over] = await invoke([v2Event({ request: { inputText: 'Long?', parameters: { max_tokens: '6000' }, modelId: 'amazon.nova-micro-v1:0' }, mode: 'text' })]);
+    assert.equal(over!.statusCode, 400, JSON.stringify(over));
+    assert.match(Buffer.from(over!.body, 'base64').toString('utf8'), /above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/);
+    assert.equal(bedrock.stats().calls, before, 'refused before calling Bedrock');
+    // An override file beside the bundle lowers the cap of a model of its own.
+    const file = path.join(tmp, 'catalog.yaml');
+    fs.writeFileSync(file, 'families:\n  - { family: Acme Chat, match: "^acme\\\\.chat", maxOutputTokens: 100, source: test, readOn: 2026-12-02 }\n');
+    const [acme] = await invoke([v2Event({ request: { inputText: 'Hi', parameters: { max_tokens: '200' }, modelId: 'acme.chat-1' }, mode: 'text' })], { MODEL_CATALOG_FILE: file });
+    assert.equal(acme!.statusCode, 400, JSON.stringify(acme));
+    assert.match(Buffer.from(acme!.body, 'base64').toString('utf8'), /above the output cap of acme\.chat-1 \(Acme Chat\): at most 100/);
+  });
+
   it('the bundle maps faults like the source: bad input → 400, Bedrock throttling → 429', async () => {
     bedrock.faults.set({ faults: [{ kind: 'status', status: 429 }] });
     try {

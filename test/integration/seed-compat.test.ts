@@ -23,7 +23,7 @@ import { createCloudClient } from '../../providers/api-gateway-client';
 import { createCloudProvider } from '../../providers/create-providers';
 import { decodeSeedRequest, javaBase64Decode, SeedUnexpectedError, seedClientGenerate, startSeedLambda, type SeedBedrockRequest, type SeedLambda } from '../helpers/seed-system';
 
-const DEFAULT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
   try {
@@ -82,7 +82,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
         assert.equal(calls() - before, 1);
         assert.equal(result.httpStatus, 200);
         assert.equal(result.envelope.statusCode, 200);
-        assert.match(result.response.outputText, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] .*Seed question\?/);
+        assert.match(result.response.outputText, /^\[emulated bedrock amazon\.nova-micro-v1:0\] .*Seed question\?/);
         assert.deepEqual(result.response.tokens, result.response.outputText.split(/\s+/).filter(Boolean));
       });
 

@@ -1,3 +1,4 @@
+import { SHIPPED_CATALOG } from '../../../shared/model-catalog';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,7 +56,7 @@ describe('llmconv CLI', function () {
     const id = stdout.split('\n')[0]!;
     assert.match(id, /^[0-9a-f-]{36}$/);
     assert.match(stderr, new RegExp(`live page:  ${url}/conversations/${id}`));
-    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}anthropic\.[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/);
+    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}amazon\.nova-micro-v1:0[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/);
     // The step's cost and the conversation's (Claude 3 Haiku is in the shipped price table, the local model costs 0).
     assert.match(stdout, /\n {2}cost: \$\d+\.\d+ \(cloud \$\d+\.\d+, local \$0\.0000\)\n/);
     assert.match(stdout, /── turn 2 /);
@@ -116,9 +117,10 @@ describe('llmconv CLI', function () {
     // 2 seeds x 2 turns x 2 sides; inputs: cloud 4 + 300 and 19 + 300, local 100 + 300 twice; outputs 100 per call.
     assert.match(out.stdout, /^2 conversation\(s\), up to 8 model calls \(2 turns, maxTokens 100, 3 turns of history\)\n/);
     assert.match(out.stdout, /worst case: 1423 input \+ 800 output tokens\n/);
-    const haiku = { in: 0.00025, out: 0.00125 };
-    const cloudUsd = (623 * haiku.in + 400 * haiku.out) / 1000;
-    assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud anthropic\\.claude-3-haiku-20240307-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
+    // The default cloud model's prices (Amazon Nova Micro in shared/model-catalog.json).
+    const nova = SHIPPED_CATALOG.prices('amazon.nova-micro-v1:0')!;
+    const cloudUsd = (623 * nova.inputPer1k + 400 * nova.outputPer1k) / 1000;
+    assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud amazon\\.nova-micro-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
     // `run --dry-run` prints the same estimate and submits nothing.
     const runsBefore = await fetch(`${url}/runs`).then((r) => r.json() as Promise<unknown[] | { runs?: unknown[] }>);
     const dry = await cli(['run', file, '--dry-run', '--turns', '2', '--max-tokens', '100', '--url', url]);

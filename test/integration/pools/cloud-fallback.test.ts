@@ -15,7 +15,7 @@ import { startTestStack, waitForConversation, type TestStack } from '../../helpe
 describe('cloud fallbacks (cloudModel as a list)', function () {
   this.timeout(60_000);
   let stack: TestStack;
-  const primary = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const primary = 'amazon.nova-micro-v1:0';
   const fallback = 'amazon.nova-lite-v1:0';
 
   before(async () => {
@@ -60,7 +60,7 @@ describe('cloud fallbacks (cloudModel as a list)', function () {
 describe('cloud fallbacks after retries are exhausted', function () {
   this.timeout(60_000);
   let stack: TestStack;
-  const primary = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const primary = 'amazon.nova-micro-v1:0';
   const fallback = 'amazon.nova-lite-v1:0';
 
   before(async () => {

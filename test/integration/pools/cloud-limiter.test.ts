@@ -22,7 +22,7 @@ import { createLimitedCloudProvider } from '../../../providers/limited-cloud-pro
 import { CloudLimiter } from '../../../store/cloud-limiter';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
-const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const MODEL = 'amazon.nova-micro-v1:0';
 const FIXTURE = path.join(__dirname, 'fixtures', 'cloud-caller.ts');
 
 function runCaller(env: Record<string, string>, ms: number, parallel: number, maxTokens: number): Promise<Record<string, unknown>> {

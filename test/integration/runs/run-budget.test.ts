@@ -56,7 +56,7 @@ describe('run budget (real Redis, HTTP, emulators, workers)', function () {
       return view.state === 'finished';
     }, 60_000, 'the run to finish');
     assert.equal(view.budget, null);
-    // The emulated cloud model is priced (Claude 3 Haiku), so 4 conversations cost something.
+    // The emulated cloud model is priced (Amazon Nova Micro, the default), so 4 conversations cost something.
     assert.ok(view.costUsd > 0, JSON.stringify(view));
     const bad = await stack.http.post('/runs?runBudgetTokens=-3', ndjson(1, 'bad'), { headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] });
     assert.equal(bad.status, 400);

@@ -85,7 +85,7 @@ describe('budget store (real Redis)', function () {
   it('a USD budget refuses a model without a price; a tokens-only budget does not', async () => {
     const usd: BudgetScope = { name: 'conversation', key: conversationBudgetKey(prefix, 'c3'), init: { usdNano: 1e9 } };
     const r = await store.reserve([usd], 'a', { usdNano: null, tokens: 1 }, 60_000, 60);
-    assert.ok(!r.ok && r.reason === 'price_unknown' && /PRICES_FILE/.test(r.message));
+    assert.ok(!r.ok && r.reason === 'price_unknown' && /MODEL_CATALOG_FILE/.test(r.message));
     const tok: BudgetScope = { name: 'conversation', key: conversationBudgetKey(prefix, 'c4'), init: { tokens: 10 } };
     assert.equal((await store.reserve([tok], 'a', { usdNano: null, tokens: 1 }, 60_000, 60)).ok, true);
   });

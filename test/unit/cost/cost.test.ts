@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { BEDROCK_PRICES } from '../../../cost/bedrock-prices';
+import { SHIPPED_CATALOG } from '../../../shared/model-catalog';
 import { conversationCost } from '../../../cost/conversation-cost';
 import { estimateCost } from '../../../cost/estimate';
-import { callCostUsd, DEFAULT_PRICES, parsePriceFile, priceOf } from '../../../cost/price-table';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { callCostUsd, cloudPriced, DEFAULT_PRICES, loadPriceTable, parsePriceFile, priceOf } from '../../../cost/price-table';
 import type { TurnRecord } from '../../../conversation/model';
 import { ConfigError } from '../../../shared/errors';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
-const haiku = BEDROCK_PRICES.find((r) => r.family === 'Claude 3 Haiku')!;
+const haiku = SHIPPED_CATALOG.prices(HAIKU)!;
 
 describe('price table', () => {
-  it('prices a Bedrock model from the shipped table, per 1k input and output tokens', () => {
+  it('prices a Bedrock model from the model catalogue, per 1k input and output tokens', () => {
     assert.equal(callCostUsd(HAIKU, 'cloud', 2000, 1000, DEFAULT_PRICES), Math.round((2 * haiku.inputPer1k + haiku.outputPer1k) * 1e9) / 1e9);
   });
 
@@ -36,6 +39,27 @@ describe('price table', () => {
     const t = parsePriceFile(JSON.stringify({ models: { [`us.${HAIKU}`]: { inputPer1k: 1, outputPer1k: 2 }, 'acme.m': { inputPer1k: 0.5, outputPer1k: 0.5 } } }));
     assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, t), 3);
     assert.equal(callCostUsd('acme.m', 'cloud', 2000, 0, t), 1);
+  });
+
+  it('MODEL_CATALOG_FILE changes a price; PRICES_FILE still wins over it; a geographic profile carries its markup', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'prices-'));
+    try {
+      const catalog = path.join(dir, 'catalog.json');
+      writeFileSync(catalog, JSON.stringify({ families: [{ family: 'Haiku 3 at our price', match: '^anthropic\\.claude-3-haiku-', prices: { inputPer1k: 0.1, outputPer1k: 0.2 }, source: 'test', readOn: '2026-12-02' }] }));
+      const byCatalog = loadPriceTable(undefined, catalog);
+      assert.equal(loadPriceTable(undefined, catalog), byCatalog, 'one table per pair of files');
+      assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, byCatalog), 0.3);
+      assert.equal(callCostUsd('amazon.nova-micro-v1:0', 'cloud', 1000, 0, byCatalog), 0.000035, 'the rest from the shipped rows');
+      const prices = path.join(dir, 'prices.json');
+      writeFileSync(prices, JSON.stringify({ models: { [HAIKU]: { inputPer1k: 1, outputPer1k: 1 } } }));
+      assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, loadPriceTable(prices, catalog)), 2);
+      assert.equal(cloudPriced({ modelCatalogFile: catalog })('acme.x'), false);
+      assert.equal(cloudPriced({ pricesFile: prices })(HAIKU), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(callCostUsd('us.anthropic.claude-opus-4-7', 'cloud', 1000, 1000, DEFAULT_PRICES), 0.033);
+    assert.equal(callCostUsd('global.anthropic.claude-opus-4-7', 'cloud', 1000, 1000, DEFAULT_PRICES), 0.03);
   });
 
   it('a bad file is a ConfigError naming PRICES_FILE and the entry', () => {

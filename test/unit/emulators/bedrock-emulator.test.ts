@@ -8,7 +8,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
 
-const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const MODEL = 'amazon.nova-micro-v1:0';
 
 function clientFor(emu: EmulatorHandle, maxAttempts = 1): BedrockRuntimeClient {
   return new BedrockRuntimeClient({
@@ -59,7 +59,7 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
       const second = await client.send(new ConverseCommand(input));
 
       const text = first.output?.message?.content?.[0]?.text ?? '';
-      assert.match(text, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] You asked: "What makes Redis fast\?"/);
+      assert.match(text, /^\[emulated bedrock amazon\.nova-micro-v1:0\] You asked: "What makes Redis fast\?"/);
       assert.equal(first.output?.message?.role, 'assistant');
       assert.equal(first.stopReason, 'end_turn');
       assert.equal(first.usage?.inputTokens, 6); // "Be brief." + "What makes Redis fast?"

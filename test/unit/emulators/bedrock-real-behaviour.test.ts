@@ -17,7 +17,7 @@ import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const NOVA_MICRO = 'amazon.nova-micro-v1:0';
 const SONNET4 = 'anthropic.claude-sonnet-4-20250514-v1:0';
 
 type SdkError = Error & { $metadata?: { httpStatusCode?: number } };
@@ -57,11 +57,11 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
   });
 
   it("refuses maxTokens above the model's output cap with Bedrock's ValidationException", async () => {
-    const err = await rejection(client.send(new ConverseCommand(input(HAIKU, 'q', { inferenceConfig: { maxTokens: 8192 } }))));
+    const err = await rejection(client.send(new ConverseCommand(input(NOVA_MICRO, 'q', { inferenceConfig: { maxTokens: 8192 } }))));
     assert.equal(err.name, 'ValidationException');
     assert.equal(err.$metadata?.httpStatusCode, 400);
-    assert.equal(err.message, 'The maximum tokens you requested exceeds the model limit of 4096. Try again with a maximum tokens value that is lower than 4096.');
-    const ok = await client.send(new ConverseCommand(input(HAIKU, 'q', { inferenceConfig: { maxTokens: 4096 } })));
+    assert.equal(err.message, 'The maximum tokens you requested exceeds the model limit of 5000. Try again with a maximum tokens value that is lower than 5000.');
+    const ok = await client.send(new ConverseCommand(input(NOVA_MICRO, 'q', { inferenceConfig: { maxTokens: 5000 } })));
     assert.equal(ok.stopReason, 'end_turn');
   });
 
@@ -83,7 +83,7 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
 
   for (const reason of ['content_filtered', 'guardrail_intervened', 'malformed_model_output'] as const) {
     it(`answers 200 without text and stopReason ${reason} for the prompt marker [emulate:${reason}]`, async () => {
-      const out = await client.send(new ConverseCommand(input(HAIKU, `tell me [emulate:${reason}] please`)));
+      const out = await client.send(new ConverseCommand(input(NOVA_MICRO, `tell me [emulate:${reason}] please`)));
       assert.equal(out.stopReason, reason);
       assert.deepEqual(out.output?.message?.content, []);
       assert.equal(out.usage?.outputTokens, 0);
@@ -91,14 +91,14 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
   }
 
   it('answers an empty end_turn for [emulate:empty]', async () => {
-    const out = await client.send(new ConverseCommand(input(HAIKU, '[emulate:empty]')));
+    const out = await client.send(new ConverseCommand(input(NOVA_MICRO, '[emulate:empty]')));
     assert.equal(out.stopReason, 'end_turn');
     assert.deepEqual(out.output?.message?.content, []);
   });
 
   it("refuses a blank text block in the history with Converse's message (why an empty answer must not go back)", async () => {
     const err = await rejection(client.send(new ConverseCommand({
-      modelId: HAIKU,
+      modelId: NOVA_MICRO,
       messages: [
         { role: 'user', content: [{ text: 'q' }] },
         { role: 'assistant', content: [{ text: '' }] },
@@ -111,7 +111,7 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
 
   it('ServiceQuotaExceededException arrives as HTTP 400 with its own class (not a throttle)', async () => {
     emu.faults.set({ faults: [{ kind: 'status', status: 400, errorType: 'ServiceQuotaExceededException', count: 1 }] });
-    const err = await rejection(client.send(new ConverseCommand(input(HAIKU, 'q'))));
+    const err = await rejection(client.send(new ConverseCommand(input(NOVA_MICRO, 'q'))));
     assert.equal(err.name, 'ServiceQuotaExceededException');
     assert.equal(err.$metadata?.httpStatusCode, 400);
     assert.match(err.message, /service quota/);
@@ -119,16 +119,16 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
 
   it('ModelTimeoutException arrives as HTTP 408', async () => {
     emu.faults.set({ faults: [{ kind: 'status', status: 408, count: 1 }] });
-    const err = await rejection(client.send(new ConverseCommand(input(HAIKU, 'q'))));
+    const err = await rejection(client.send(new ConverseCommand(input(NOVA_MICRO, 'q'))));
     assert.equal(err.name, 'ModelTimeoutException');
     assert.equal(err.$metadata?.httpStatusCode, 408);
   });
 
   it('[emulate:tokens=N] answers N words, cut at maxTokens', async () => {
-    const long = await client.send(new ConverseCommand(input(HAIKU, 'essay [emulate:tokens=300]')));
+    const long = await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=300]')));
     assert.equal(long.usage?.outputTokens, 300);
     assert.equal(long.stopReason, 'end_turn');
-    const cut = await client.send(new ConverseCommand(input(HAIKU, 'essay [emulate:tokens=300]', { inferenceConfig: { maxTokens: 50 } })));
+    const cut = await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=300]', { inferenceConfig: { maxTokens: 50 } })));
     assert.equal(cut.usage?.outputTokens, 50);
     assert.equal(cut.stopReason, 'max_tokens');
   });
@@ -137,10 +137,10 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
     this.timeout(10_000);
     emu.tuning.msPerOutputToken = 5;
     let started = Date.now();
-    await client.send(new ConverseCommand(input(HAIKU, 'essay [emulate:tokens=200]')));
+    await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=200]')));
     const slow = Date.now() - started;
     started = Date.now();
-    await client.send(new ConverseCommand(input(HAIKU, 'essay [emulate:tokens=10]')));
+    await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=10]')));
     const fast = Date.now() - started;
     assert.ok(slow >= 1_000 && slow < 3_000, `200 tokens x 5 ms ~ 1 s, took ${slow} ms`);
     assert.ok(fast < 400, `10 tokens x 5 ms ~ 50 ms, took ${fast} ms`);

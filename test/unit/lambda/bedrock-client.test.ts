@@ -11,7 +11,7 @@ import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/be
 import { ProviderError } from '../../../shared/errors';
 import { BEDROCK_SDK_MAX_ATTEMPTS, createBedrockConverse } from '../../../lambda/bedrock-client';
 
-const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const MODEL = 'amazon.nova-micro-v1:0';
 const callsOf = (emu: EmulatorHandle) => (emu.stats() as { calls: number }).calls;
 
 async function rejectsWith(p: Promise<unknown>): Promise<ProviderError> {
@@ -60,7 +60,7 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
       temperature: 0.3,
       maxTokens: 400,
     });
-    assert.match(reply.text, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] .*What is BullMQ\?/);
+    assert.match(reply.text, /^\[emulated bedrock amazon\.nova-micro-v1:0\] .*What is BullMQ\?/);
     assert.equal(reply.modelId, MODEL);
     assert.equal(reply.stopReason, 'end_turn');
     assert.ok(reply.inputTokens > 0 && reply.outputTokens > 0);

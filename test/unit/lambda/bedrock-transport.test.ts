@@ -17,7 +17,7 @@ import { ProviderError } from '../../../shared/errors';
 import { makeTestCert, type TestCert } from '../../helpers/test-cert';
 import { createBedrockConverse, type BedrockConverseOptions, type ConverseFn } from '../../../lambda/bedrock-client';
 
-const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const MODEL = 'amazon.nova-micro-v1:0';
 
 describe('Bedrock transport over TLS (emulator with ALPN h2 + http/1.1)', function () {
   this.timeout(20_000);

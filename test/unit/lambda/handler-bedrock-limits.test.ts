@@ -14,7 +14,7 @@ import { bedrockCallBudgetMs, createHandler } from '../../../lambda/handler';
 import type { ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event } from '../../helpers/proxy-events';
 
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const NOVA_MICRO = 'amazon.nova-micro-v1:0';
 const SONNET4 = 'anthropic.claude-sonnet-4-20250514-v1:0';
 
 function reply(result: ProxyResult, status: number): LlmResponse {
@@ -32,7 +32,7 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
   before(async () => {
     emu = await startBedrockEmulator();
     // Built from config as in AWS: DEFAULT_MAX_TOKENS (1024) is sent when a request names none.
-    handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: HAIKU, LOG_LEVEL: 'silent' }), logger: silentLogger });
+    handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }), logger: silentLogger });
   });
   afterEach(() => {
     emu.faults.reset();
@@ -46,7 +46,7 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
     const before = calls();
     const res = reply(await handler(v1Event({ request: { inputText: 'q', parameters: { max_tokens: '8192' } } })), 400);
     assert.equal(res.error?.code, 'invalid_request');
-    assert.match(res.error!.message, /^parameters\.max_tokens 8192 is above the output cap of anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\): at most 4096$/);
+    assert.match(res.error!.message, /^parameters\.max_tokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000$/);
     assert.equal(calls() - before, 0);
   });
 
@@ -73,7 +73,7 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
 
   it('answers its own 504 with a message when Bedrock outlasts the call budget, even without a Lambda context', async () => {
     const quick = createHandler({
-      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: HAIKU, LOG_LEVEL: 'silent' }), logger: silentLogger, callBudgetMs: 400,
+      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }), logger: silentLogger, callBudgetMs: 400,
     });
     emu.tuning.msPerOutputToken = 10; // 300 tokens: ~3 s, far beyond the 400 ms budget
     const started = Date.now();

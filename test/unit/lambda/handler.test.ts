@@ -8,7 +8,7 @@ import { createHandler } from '../../../lambda/handler';
 import type { ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event, v2Event, type BodyMode } from '../../helpers/proxy-events';
 
-const DEFAULT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 
 /** The LlmResponse in a result, whichever way its body is flagged. */
 function responseOf(result: ProxyResult): LlmResponse {
@@ -54,7 +54,7 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
         const result = await handler(make({ request, mode }));
         assert.equal(result.statusCode, 200, result.body);
         const res = responseOf(result);
-        assert.match(res.outputText, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\]/);
+        assert.match(res.outputText, /^\[emulated bedrock amazon\.nova-micro-v1:0\]/);
         assert.match(res.outputText, /What is a Redis stream\?/);
         assert.equal(res.modelId, DEFAULT_MODEL);
         assert.ok((res.inputTokens ?? 0) > 0 && (res.outputTokens ?? 0) > 0);

@@ -13,7 +13,7 @@ import { createHandler } from '../../../lambda/handler';
 import type { ProxyEvent, ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event, v2Event } from '../../helpers/proxy-events';
 
-const DEFAULT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 
 type Shape = 'non-proxy event' | 'v1 proxy, text body' | 'v1 proxy, base64 body' | 'v2 proxy, text body' | 'v2 proxy, base64 body';
 const SHAPES: Shape[] = ['non-proxy event', 'v1 proxy, text body', 'v1 proxy, base64 body', 'v2 proxy, text body', 'v2 proxy, base64 body'];
@@ -61,7 +61,7 @@ describe("lambda handler: the seed's JSON envelope in every event shape", () => 
       assert.equal(envelope.headers['Content-Type'], 'application/x-protobuf');
       assert.equal(envelope.headers['X-Request-ID'], 'seed-req-1');
       const reply = decodeSeedResponse(javaBase64Decode(envelope.body));
-      assert.match(reply.outputText, /^\[emulated bedrock anthropic\.claude-3-haiku-20240307-v1:0\] .*What is a Redis stream\?/);
+      assert.match(reply.outputText, /^\[emulated bedrock amazon\.nova-micro-v1:0\] .*What is a Redis stream\?/);
       assert.deepEqual(reply.tokens, reply.outputText.split(/\s+/).filter(Boolean));
       if (shape === 'non-proxy event') assert.deepEqual(Object.keys(result).sort(), ['body', 'headers', 'statusCode'], "exactly the seed's response event fields");
     });
