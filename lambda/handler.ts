@@ -25,6 +25,7 @@ import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
+import { loadModelCatalog } from '../shared/model-catalog';
 import { createBedrockConverse, type ConverseFn } from './bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
 import { errorDetailOf, errorResult, protobufResult } from './proxy-response';
@@ -95,6 +96,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         endpoint: getConfig().bedrockEndpoint,
         defaultModelId: getConfig().bedrockModelId,
         defaultMaxTokens: getConfig().defaultMaxTokens,
+        catalog: loadModelCatalog(getConfig().modelCatalogFile),
       });
     resolved = { converse, logger };
     return resolved;
@@ -125,7 +127,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         history: call.history,
         prompt: call.prompt,
         temperature: call.temperature,
+        topP: call.topP,
         maxTokens: call.maxTokens,
+        omitParameters: call.omitParameters,
         signal: deadlineSignal(context, marginMs, deps.callBudgetMs ?? BEDROCK_CALL_BUDGET_MS),
       });
       logger.info(
@@ -137,6 +141,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           inputTokens: reply.inputTokens,
           outputTokens: reply.outputTokens,
           stopReason: reply.stopReason,
+          reasoningTokens: reply.reasoningTokens,
+          omittedParameters: reply.omittedParameters.length ? reply.omittedParameters : undefined,
+          rejectedParameters: reply.rejectedParameters.length ? reply.rejectedParameters : undefined,
           bedrockLatencyMs: reply.latencyMs,
           totalMs: Date.now() - started,
         },
@@ -153,6 +160,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           outputTokens: reply.outputTokens,
           stopReason: reply.stopReason,
           latencyMs: Math.round(reply.latencyMs),
+          ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true } : {}),
+          ...(reply.omittedParameters.length ? { omittedParameters: reply.omittedParameters } : {}),
+          ...(reply.rejectedParameters.length ? { rejectedParameters: reply.rejectedParameters } : {}),
           ...echo,
         },
         accept,

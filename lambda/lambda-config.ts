@@ -6,10 +6,11 @@
  * @example
  * const config = loadLambdaConfig(); // throws ConfigError naming the first bad key
  */
+import path from 'node:path';
 import { LOG_LEVELS, reader, type Config, type Env } from '../shared/config';
 
 /** What the handler reads; a full `Config` fits it too. */
-export type LambdaConfig = Pick<Config, 'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens'>;
+export type LambdaConfig = Pick<Config, 'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens'> & Partial<Pick<Config, 'modelCatalogFile'>>;
 
 /** Reads and validates the Lambda's keys from `env`. */
 export function loadLambdaConfig(env: Env = process.env): LambdaConfig {
@@ -20,5 +21,6 @@ export function loadLambdaConfig(env: Env = process.env): LambdaConfig {
     bedrockModelId: r.str('BEDROCK_MODEL_ID'),
     bedrockEndpoint: r.url('BEDROCK_ENDPOINT', ['http:', 'https:']),
     defaultMaxTokens: r.int('DEFAULT_MAX_TOKENS', 1, 200000),
+    modelCatalogFile: r.opt('MODEL_CATALOG_FILE') === undefined ? undefined : path.resolve(r.opt('MODEL_CATALOG_FILE')!),
   };
 }

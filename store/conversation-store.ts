@@ -365,9 +365,16 @@ export class ConversationStore {
     return r === 1;
   }
 
-  /** Notes that the chain ended normally; the transcript step turns it into `completed`. */
-  async setPendingStop(id: string, reason: StopReason): Promise<void> {
-    await this.redis.hsetnx(this.key(id), 'pendingStop', reason);
+  /**
+   * Notes that the chain ended normally; the transcript step turns it into `completed`. `detail`
+   * (why, e.g. the tokens an empty answer spent reasoning) is kept as the record's `error`.
+   */
+  async setPendingStop(id: string, reason: StopReason, detail?: string): Promise<void> {
+    if (!detail) {
+      await this.redis.hsetnx(this.key(id), 'pendingStop', reason);
+      return;
+    }
+    await this.redis.multi().hsetnx(this.key(id), 'pendingStop', reason).hsetnx(this.key(id), 'error', detail).exec();
   }
 
   /** Moves to a terminal state once; returns false when already terminal (or unknown). */

@@ -7,7 +7,8 @@
  */
 import type { Job, Processor } from 'bullmq';
 import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
-import { nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { emptyAnswerDetail, nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { loadModelCatalog } from '../shared/model-catalog';
 import type { TurnJobData, TurnStepResult } from '../queue/job-types';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import { jobLogFields, StepLifecycle, type PipelineDeps } from './step-lifecycle';
@@ -64,15 +65,17 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     }
     // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
     const all = record.settings.quality ? ((await store.getConversation(id))?.turns ?? turns) : turns;
-    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings);
+    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings, step.truncated === true);
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total') {
+      let detail: string | undefined;
+      if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
-        log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
+        if (next.reason === 'empty_answer') detail = emptyAnswerDetail(side, step, maxTokensSent(deps, record, side, step.model));
+        log.warn({ stopReason: step.stopReason, reason: next.reason, reasoningTokens: 'reasoningTokens' in step ? step.reasoningTokens : undefined }, detail ?? `${side} answer has no usable text; conversation ends`);
       }
-      await lifecycle.stop(id, next.reason);
+      await lifecycle.stop(id, next.reason, detail);
       return next.reason;
     }
     // The next step needs this one's text, so it cannot exist yet when this was just recorded;
@@ -82,3 +85,10 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
   };
 }
 
+
+/** The `maxTokens` a call of `side` sent: the conversation's, else the default the budget gate and the Lambda pick. */
+function maxTokensSent(deps: PipelineDeps, record: ConversationRecord, side: Side, model: string): number {
+  const { config } = deps;
+  if (record.settings.maxTokens !== undefined) return record.settings.maxTokens;
+  return side === 'cloud' ? loadModelCatalog(config.modelCatalogFile).defaultMaxTokens(model, config.defaultMaxTokens) : config.defaultMaxTokens;
+}
