@@ -48,6 +48,8 @@ export interface EmulatorConfig {
   faults: FaultSpec[];
   /** Bedrock emulator: latency per output token of an answer, in ms. */
   bedrockMsPerOutputToken: number;
+  /** MODEL_CATALOG_FILE (the pipeline's key, README table): the model facts the Bedrock emulator reproduces. */
+  modelCatalogFile?: string;
 }
 
 /** Every key {@link loadEmulatorConfig} reads, with its default. Mirrored in the README table. */
@@ -128,5 +130,6 @@ export function loadEmulatorConfig(env: Env = process.env): EmulatorConfig {
     latencyMs: intKey(env, 'EMULATOR_LATENCY_MS', 0, Number.MAX_SAFE_INTEGER),
     faults: faultsText === '' ? [] : parseFaultList(faultsText),
     bedrockMsPerOutputToken: intKey(env, 'BEDROCK_EMULATOR_MS_PER_TOKEN', 0, 60_000),
+    modelCatalogFile: env.MODEL_CATALOG_FILE?.trim() || undefined,
   };
 }

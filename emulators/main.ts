@@ -7,6 +7,7 @@
  * EMULATOR_LATENCY_MS=200 EMULATOR_FAULTS=429:0.1 npm run emulators
  */
 import { loadEmulatorConfig } from './emulator-config';
+import { loadModelCatalog } from '../shared/model-catalog';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { startBedrockEmulator } from './bedrock-emulator';
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
   const started: EmulatorHandle[] = [];
   try {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
-    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken });
+    const bedrock = await startBedrockEmulator({
+      ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog: loadModelCatalog(config.modelCatalogFile),
+    });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);

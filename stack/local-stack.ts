@@ -20,6 +20,7 @@ import type { Redis } from 'ioredis';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
+import { loadModelCatalog } from '../shared/model-catalog';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../emulators/api-gateway-emulator';
@@ -154,7 +155,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
     if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured) {
-      bedrock = await startBedrockEmulator({ latencyMs });
+      bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile) });
       closers.push(() => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }

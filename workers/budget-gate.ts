@@ -19,7 +19,7 @@ import { callCostUsd, type PriceTable } from '../cost/price-table';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
-import { defaultMaxTokensFor } from '../shared/model-limits';
+import { loadModelCatalog } from '../shared/model-catalog';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
 
 export const MESSAGE_OVERHEAD = 16;
@@ -44,7 +44,7 @@ export function inputTokensBound(call: Pick<LlmCall, 'prompt' | 'system' | 'hist
 export class BudgetGate {
   constructor(
     private readonly store: BudgetStore,
-    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds'>,
+    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds'> & Partial<Pick<Config, 'modelCatalogFile'>>,
     private readonly prices: PriceTable,
   ) {}
 
@@ -68,8 +68,10 @@ export class BudgetGate {
     if (scopes.length === 0) return { ok: true };
     const s = record.settings;
     const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
-    // What the Lambda would send anyway (DEFAULT_MAX_TOKENS lowered to the model's cap), now explicit.
-    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? defaultMaxTokensFor(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
+    // What the Lambda would send anyway (the catalogue's default for the model, e.g. more room for a
+    // reasoning model, else DEFAULT_MAX_TOKENS, lowered to the model's cap), now explicit.
+    const catalog = loadModelCatalog(this.config.modelCatalogFile);
+    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? catalog.defaultMaxTokens(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
     const input = inputTokensBound(call);
     const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
     const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
