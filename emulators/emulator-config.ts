@@ -130,6 +130,6 @@ export function loadEmulatorConfig(env: Env = process.env): EmulatorConfig {
     latencyMs: intKey(env, 'EMULATOR_LATENCY_MS', 0, Number.MAX_SAFE_INTEGER),
     faults: faultsText === '' ? [] : parseFaultList(faultsText),
     bedrockMsPerOutputToken: intKey(env, 'BEDROCK_EMULATOR_MS_PER_TOKEN', 0, 60_000),
-    modelCatalogFile: env.MODEL_CATALOG_FILE?.trim() || undefined,
+    ...(env.MODEL_CATALOG_FILE?.trim() ? { modelCatalogFile: env.MODEL_CATALOG_FILE.trim() } : {}),
   };
 }
