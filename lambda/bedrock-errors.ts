@@ -16,6 +16,7 @@
  * | ModelErrorException (424)                           | 502    | model_error           | no        |
  * | ValidationException (400): on-demand not supported  | 400    | inference_profile_required | no   |
  * | ValidationException (400): max tokens over the cap  | 400    | max_tokens_over_cap   | no        |
+ * | ValidationException (400): a parameter rejected     | 400    | parameter_rejected    | no (retried once without it first: bedrock-client) |
  * | ValidationException (400), other                    | 400    | invalid_request       | no        |
  * | ResourceNotFoundException (404)                     | 400    | model_not_found       | no        |
  * | AccessDeniedException (403)                         | 502    | upstream_access_denied| no        |
@@ -32,6 +33,7 @@
  * refused", which the caller can fix; Bedrock refusing the Lambda's own role is a server-side
  * misconfiguration the caller cannot fix, so it is a permanent upstream failure (502).
  */
+import { rejectedParameterOf } from './parameter-rejection';
 import { ProviderError, errorMessage, isRetryableNetworkError } from '../shared/errors';
 
 interface SdkErrorShape {
@@ -84,6 +86,13 @@ function hintFor(name: string, message: string, modelId: string): { code?: strin
       }
       const cap = OVER_CAP.exec(message);
       if (cap) return { code: 'max_tokens_over_cap', hint: `set maxTokens to at most ${cap[1]} for ${model}` };
+      const parameter = rejectedParameterOf({ name, message });
+      if (parameter) {
+        return {
+          code: 'parameter_rejected',
+          hint: `${model} rejects ${parameter === 'system' ? 'a system prompt' : `\`${parameter}\``} even without the parameters already left out: leave it out of the conversation, or describe the model in MODEL_CATALOG_FILE (its "parameters")`,
+        };
+      }
       return undefined;
     }
     case 'AccessDeniedException':

@@ -72,6 +72,15 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
         assert.equal(err?.name, 'ValidationException', modelId);
         assert.equal(err?.message, message);
       }
+      // A reasoning model's answer: a reasoningContent block (reasoningText with a signature), then the text.
+      const out = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 300 } }));
+      const content = out.output?.message?.content ?? [];
+      assert.deepEqual(content.map((b) => Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)[0]), ['reasoningContent', 'text']);
+      assert.match(content[0]!.reasoningContent!.reasoningText!.text!, /emulated reasoning/);
+      assert.ok(content[0]!.reasoningContent!.reasoningText!.signature);
+      const spent = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 10 } }));
+      assert.equal(spent.stopReason, 'max_tokens');
+      assert.deepEqual(spent.output?.message?.content?.map((b) => 'text' in b && b.text !== undefined), [false], 'no text block at all');
       client.destroy();
     });
   });
@@ -126,7 +135,8 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
     it('a rejection that persists after leaving the parameter out still fails, as a 400', async () => {
       emu.faults.set({ faults: [{ kind: 'validation', message: REJECTION_MESSAGES.temperature, count: 2 }] });
       const res = reply(await call(unknowing, { inputText: 'Hello?', parameters: { temperature: '0.7' } }), 400);
-      assert.match(res.error!.message, /temperature/);
+      assert.equal(res.error?.code, 'parameter_rejected');
+      assert.match(res.error!.message, /rejects `temperature`.*MODEL_CATALOG_FILE/);
       assert.equal(callsOf(HAIKU), 2, 'one retry, never a loop');
       emu.faults.reset();
     });
