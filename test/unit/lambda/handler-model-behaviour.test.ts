@@ -75,7 +75,7 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
       // A reasoning model's answer: a reasoningContent block (reasoningText with a signature), then the text.
       const out = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 300 } }));
       const content = out.output?.message?.content ?? [];
-      assert.deepEqual(content.map((b) => Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)[0]), ['reasoningContent', 'text']);
+      assert.deepEqual(content.map((b) => Object.keys(b).filter((k) => (b as unknown as Record<string, unknown>)[k] !== undefined)[0]), ['reasoningContent', 'text']);
       assert.match(content[0]!.reasoningContent!.reasoningText!.text!, /emulated reasoning/);
       assert.ok(content[0]!.reasoningContent!.reasoningText!.signature);
       const spent = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 10 } }));
