@@ -21,11 +21,11 @@
  * // tests and the local gateway:
  * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
  */
+import { loadModelCatalog } from '../shared/model-catalog';
 import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { loadModelCatalog } from '../shared/model-catalog';
 import { createBedrockConverse, type ConverseFn } from './bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
 import { errorDetailOf, errorResult, protobufResult } from './proxy-response';

@@ -13,6 +13,7 @@ import { parseOllamaHost } from './ollama-host';
 import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
 import { loadCloudLimits, type CloudLimits } from './cloud-limits';
 import { redactUrl } from './redact-url';
+import { loadModelCatalog } from './model-catalog';
 
 export type Env = Record<string, string | undefined>;
 
@@ -87,7 +88,7 @@ export interface Config {
   awsCredentialsConfigured: boolean;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
   pricesFile?: string;
-  /** MODEL_CATALOG_FILE: model catalogue rows matched before the shipped ones (shared/model-catalog.ts). */
+  /** MODEL_CATALOG_FILE: model facts before the shipped catalogue (shared/model-catalog.ts); read once per process. */
   modelCatalogFile?: string;
   /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
   judgeRubricFile?: string;
@@ -151,8 +152,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RUN_MAX_ACTIVE', default: '100', accepts: 'integer > 0', description: 'A run\'s default `maxActive`: how many of its conversations are in flight at once; the rest wait in its backlog.' },
   { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
   { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
+  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped catalogue, shared/model-catalog.json)', accepts: 'path to a JSON or YAML file `{"families": [...], "replace"?: true}`', description: 'Model facts (id pattern, output cap, default maxTokens, prices, accepted parameters, lifecycle per region, replacement) matched before the shipped rows, or instead of them with `"replace": true`. The way to change prices, caps or lifecycle. Read once per process by the producer, the workers and the Lambda (README, "Model catalogue").' },
   { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
-  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped shared/model-catalog.json)', accepts: 'path to a JSON or YAML file', description: 'Model catalogue rows (caps, default maxTokens, prices, accepted parameters, reasoning, lifecycle) matched before the shipped ones, or replacing them with `"replace": true` (shared/model-catalog.ts).' },
   { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
   { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
   { key: 'OLLAMA_BREAKER_FAILURES', default: '3', accepts: 'integer 1-1000', description: 'Consecutive connection errors / 5xx from one Ollama endpoint that open its circuit (its calls go to the other endpoints).' },
@@ -263,6 +264,14 @@ export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' |
   return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
 }
 
+/** MODEL_CATALOG_FILE resolved, and read now (cached for the process) so a bad file stops the start. */
+export function modelCatalogFile(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const file = path.resolve(value);
+  loadModelCatalog(file);
+  return file;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -333,7 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
     runMaxBodyBytes: r.int('RUN_MAX_BODY_BYTES', 1),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
-    modelCatalogFile: r.opt('MODEL_CATALOG_FILE') === undefined ? undefined : path.resolve(r.opt('MODEL_CATALOG_FILE')!),
+    modelCatalogFile: modelCatalogFile(r.opt('MODEL_CATALOG_FILE')),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
     ollamaHosts: ollamaHosts(r, localConcurrency),
     ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),

@@ -44,7 +44,7 @@ export function inputTokensBound(call: Pick<LlmCall, 'prompt' | 'system' | 'hist
 export class BudgetGate {
   constructor(
     private readonly store: BudgetStore,
-    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds'> & Partial<Pick<Config, 'modelCatalogFile'>>,
+    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds' | 'modelCatalogFile'>,
     private readonly prices: PriceTable,
   ) {}
 
@@ -68,10 +68,8 @@ export class BudgetGate {
     if (scopes.length === 0) return { ok: true };
     const s = record.settings;
     const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
-    // What the Lambda would send anyway (the catalogue's default for the model, e.g. more room for a
-    // reasoning model, else DEFAULT_MAX_TOKENS, lowered to the model's cap), now explicit.
-    const catalog = loadModelCatalog(this.config.modelCatalogFile);
-    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? catalog.defaultMaxTokens(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
+    // What the Lambda would send anyway (the catalogue's default or DEFAULT_MAX_TOKENS, lowered to the model's cap), now explicit.
+    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
     const input = inputTokensBound(call);
     const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
     const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
