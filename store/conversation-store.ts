@@ -365,16 +365,9 @@ export class ConversationStore {
     return r === 1;
   }
 
-  /**
-   * Notes that the chain ended normally; the transcript step turns it into `completed`. `detail`
-   * (why, e.g. the tokens an empty answer spent reasoning) is kept as the record's `error`.
-   */
-  async setPendingStop(id: string, reason: StopReason, detail?: string): Promise<void> {
-    if (!detail) {
-      await this.redis.hsetnx(this.key(id), 'pendingStop', reason);
-      return;
-    }
-    await this.redis.multi().hsetnx(this.key(id), 'pendingStop', reason).hsetnx(this.key(id), 'error', detail).exec();
+  /** Notes that the chain ended normally; the transcript step turns it into `completed`. `note` (why) goes to the record's `error`. */
+  async setPendingStop(id: string, reason: StopReason, note?: string): Promise<void> {
+    if (await this.redis.hsetnx(this.key(id), 'pendingStop', reason) && note) await this.redis.hsetnx(this.key(id), 'error', note);
   }
 
   /** Moves to a terminal state once; returns false when already terminal (or unknown). */

@@ -276,9 +276,9 @@ export class StepLifecycle {
     await this.deps.queues.enqueueTranscript(conversationId);
   }
 
-  /** Ends the chain normally: the transcript step completes the conversation; `detail` says why (the record's `error`). */
-  async stop(conversationId: string, reason: StopReason, detail?: string): Promise<void> {
-    await this.deps.store.setPendingStop(conversationId, reason, detail);
+  /** Ends the chain normally: the transcript step completes the conversation; `note` says why on the record (`error`). */
+  async stop(conversationId: string, reason: StopReason, note?: string): Promise<void> {
+    await this.deps.store.setPendingStop(conversationId, reason, note);
     await this.deps.queues.enqueueTranscript(conversationId);
   }
 

@@ -68,14 +68,15 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings, step.truncated === true);
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      let detail: string | undefined;
-      if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
+      // A cloud answer with no text: the record says why (the tokens spent reasoning, the cap to raise).
+      const note = side === 'cloud' && next.reason === 'empty_answer' && 'answer' in step ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model)) : undefined;
+      if (note) log.warn({ reason: next.reason, stopReason: step.stopReason, outputTokens: step.outputTokens }, note);
+      else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
-        if (next.reason === 'empty_answer') detail = emptyAnswerDetail(side, step, maxTokensSent(deps, record, side, step.model));
-        log.warn({ stopReason: step.stopReason, reason: next.reason, reasoningTokens: 'reasoningTokens' in step ? step.reasoningTokens : undefined }, detail ?? `${side} answer has no usable text; conversation ends`);
+        log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
       }
-      await lifecycle.stop(id, next.reason, detail);
+      await lifecycle.stop(id, next.reason, note);
       return next.reason;
     }
     // The next step needs this one's text, so it cannot exist yet when this was just recorded;
