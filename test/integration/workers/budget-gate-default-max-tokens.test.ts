@@ -2,7 +2,7 @@
  * The budget gate reserves (and has the call send) the `maxTokens` the Lambda would pick: the
  * catalogue's `defaultMaxTokens` for the model (a reasoning model gets more room), else
  * DEFAULT_MAX_TOKENS lowered to the model's cap. Real Redis; the fixture catalogue
- * test/fixtures/model-catalog-quirks.json (`example.reasoner-v1`: defaultMaxTokens 2048).
+ * test/fixtures/model-catalog-quirks.json (`example.reasoner-v1`: defaultMaxTokens 2048; `example.plain-v1`: none).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -39,7 +39,7 @@ describe('budget gate: the default maxTokens comes from the catalogue', () => {
     const config = loadConfig({ QUEUE_PREFIX: uniquePrefix('gate'), MODEL_CATALOG_FILE: FIXTURE });
     const gate = new BudgetGate(new BudgetStore(redis), config, loadPriceTable(undefined));
     const job = { id: 'j1', attemptsMade: 0 } as Job;
-    for (const [model, expected] of [['example.reasoner-v1', 2048], ['anthropic.claude-3-haiku-20240307-v1:0', 1024]] as const) {
+    for (const [model, expected] of [['example.reasoner-v1', 2048], ['example.plain-v1', 1024]] as const) {
       const r = await gate.reserve(job, recordFor(model), 'cloud', { prompt: 'q', model });
       assert.ok(r.ok && r.held, model);
       assert.equal(r.held.maxTokens, expected, model);

@@ -27,7 +27,7 @@ describe('cloud client: truncated, reasoning and omitted parameters from the Lam
   before(async () => {
     emu = await startBedrockEmulator({ catalog: loadModelCatalog(FIXTURE) });
     // The Lambda knows only the shipped catalogue: the fixture models are unknown to it.
-    gateway = await startLocalGateway({ handler: createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, LOG_LEVEL: 'silent' }), logger: silentLogger }) });
+    gateway = await startLocalGateway({ handler: createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: 'example.plain-v1', LOG_LEVEL: 'silent' }), logger: silentLogger }) });
     cloud = createCloudClient({ url: gateway.url, timeoutMs: 10_000 });
   });
   afterEach(() => emu.faults.resetStats());
