@@ -58,6 +58,8 @@ export async function runCommand(client: RunClient, file: string, o: RunCommandO
   const res = await client.submit(file, query, o.options, o.runId);
   stdout.write(`${res.runId}\n`);
   stderr.write(`  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}${res.retried ? `, retried ${res.retried}` : ''}\n`);
+  // A cap reached during the upload (RUN_MAX_SEEDS, BACKLOG_MAX_*): what fit was added.
+  if (res.refused) stderr.write(`  refused ${res.refused} from line ${res.refusedFromLine}: ${res.refusedReason}\n`);
   for (const r of res.rejectedLines) stderr.write(`  line ${r.line}: ${r.reason}\n`);
   if (res.rejected > res.rejectedLines.length) stderr.write(`  (all rejected lines: ${res.statusUrl})\n`);
   if (!o.follow) return 0;

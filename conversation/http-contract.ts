@@ -109,6 +109,15 @@ export interface RunSubmitResult {
   rejectedLines: { line: number; reason: string }[];
   /** With `retryFailed`: failed conversations put back in the backlog. */
   retried: number;
+  /**
+   * New seeds not added because a cap was reached (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS,
+   * BACKLOG_MAX_BYTES): every seed from `refusedFromLine` on. What was added before stays.
+   */
+  refused: number;
+  /** Why seeds were refused, naming the setting; null when none was. */
+  refusedReason: string | null;
+  /** The upload line of the first refused seed (send the rest from there); null when none was. */
+  refusedFromLine: number | null;
   statusUrl: string;
   eventsUrl: string;
   exportUrl: string;

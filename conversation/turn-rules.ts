@@ -68,8 +68,9 @@ export type NextStep =
  *  - after the cloud answer: a stop when it has no usable text ({@link emptyAnswerReason}: filtered,
  *    guardrail, empty; `stopReason` is the model's own) or holds the stop phrase, else the local
  *    step of the same turn;
- *  - after the local follow-up: a stop at `maxTurns` or when it holds the stop phrase, else the
- *    cloud step of the next turn;
+ *  - after the local follow-up: a stop when it has no text (`empty_answer`: an empty follow-up is
+ *    never sent on as the next question, see {@link emptyFollowUpNote}), at `maxTurns` or when it
+ *    holds the stop phrase, else the cloud step of the next turn;
  *  - either side: a stop when a quality gate of `settings.quality` trips on the reply
  *    (conversation/quality-rules.ts, read with `seen`: the prompt, earlier replies, token total).
  * A stop is completed by the transcript step.
@@ -90,10 +91,24 @@ export function nextAfter(
     const bad = gate();
     return bad ? { kind: 'stop', reason: bad } : { kind: 'step', side: 'local', turn };
   }
+  if (text.trim() === '') return { kind: 'stop', reason: 'empty_answer' };
   if (turn >= settings.maxTurns) return { kind: 'stop', reason: 'max_turns' };
   if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
   const bad = gate();
   return bad ? { kind: 'stop', reason: bad } : { kind: 'step', side: 'cloud', turn: turn + 1 };
+}
+
+/**
+ * Why the local model's follow-up came back empty, for the conversation's record and log: a
+ * reasoning model that spent its whole output cap (`maxTokens`, sent to Ollama as
+ * `options.num_predict`) thinking (`stopReason` `length`), or a model that answered nothing.
+ */
+export function emptyFollowUpNote(step: { model: string; outputTokens: number; stopReason: string }, settings: Pick<ConversationSettings, 'maxTokens'>): string {
+  if (step.stopReason === 'length') {
+    const cap = settings.maxTokens === undefined ? 'its num_predict' : `its num_predict of ${settings.maxTokens} (the conversation's maxTokens)`;
+    return `local model ${step.model} gave no follow-up: it spent ${cap} on reasoning (${step.outputTokens} output tokens in all, done_reason "length"); raise maxTokens so the answer fits after the reasoning`;
+  }
+  return `local model ${step.model} gave an empty follow-up (done_reason "${step.stopReason}"); an empty follow-up is never sent on as the next question`;
 }
 
 /**

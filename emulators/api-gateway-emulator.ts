@@ -10,9 +10,28 @@
  *   client's first Accept type is a binary media type (REST's rule; otherwise the base64 text
  *   is passed through), in `v2` always (HTTP API's rule).
  *
- * Also: `GET /health`, an optional stage prefix, an optional API key (403 without it, like a
- * usage-plan API), 413 beyond `maxBodyBytes`, and 504 when the handler exceeds the integration
- * timeout (API Gateway's 29 s by default).
+ * Also: `GET /health`, 413 beyond `maxBodyBytes`, and API Gateway's own answers, each with its
+ * `x-amzn-ErrorType` header and `{"message": ...}` body ({@link GATEWAY_RESPONSES}):
+ * - 403 `MissingAuthenticationTokenException` "Missing Authentication Token" for a path outside
+ *   the stage or a method other than POST (the template deploys POST on `/` and `/{proxy+}` only);
+ * - 403 `ForbiddenException` "Forbidden" without the right `x-api-key` (`apiKey`);
+ * - 429 `TooManyRequestsException` "Too Many Requests" over the usage plan's rate/burst
+ *   (`usagePlan.throttle`, a token bucket), 429 `LimitExceededException` "Limit Exceeded" over its
+ *   quota (`usagePlan.quota`: requests per period, which do not come back for the period);
+ * - 504 `InternalServerErrorException` "Endpoint request timed out" past the integration timeout
+ *   (`integrationTimeoutMs`, GATEWAY_TIMEOUT_MS, 29 s by default);
+ * - 502 `InternalServerErrorException` "Internal server error" when the Lambda throws, returns a
+ *   malformed result or runs past its own Timeout (`functionTimeoutMs`; the Lambda log line then
+ *   says `Task timed out after N.NN seconds`, passed to `lambdaLog`).
+ * `inject(type, count)` makes the next calls get one of these answers (as a fault).
+ * Sources (read 2026-12-02): API Gateway developer guide, "Gateway response types"
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html:
+ * MISSING_AUTHENTICATION_TOKEN 403, INVALID_API_KEY 403, QUOTA_EXCEEDED 429, THROTTLED 429,
+ * INTEGRATION_TIMEOUT 504, default body `{"message":$context.error.messageString}`); the
+ * `x-amzn-ErrorType` values and messages as LocalStack reproduces them from AWS
+ * (localstack/localstack, services/apigateway/next_gen/execute_api/gateway_response.py and
+ * integrations/aws.py, 2026-03-23); re:Post "api-gateway-429-limit" ("Limit Exceeded" = usage-plan
+ * quota, "Too Many Requests" = throttle).
  *
  * @example
  * const gw = await startLocalGateway({ handler: createHandler({ converse }), port: 0 });
@@ -43,15 +62,41 @@ export interface LocalGatewayOptions {
   binaryMediaTypes?: string[];
   /** When set, requests must carry this `x-api-key` (403 otherwise). Default none. */
   apiKey?: string;
-  /** Integration timeout in ms; the handler's context reports the time left. Default 29000. */
+  /** Integration timeout in ms (GATEWAY_TIMEOUT_MS); the handler's context reports the time left. Default 29000. */
   integrationTimeoutMs?: number;
+  /** The Lambda's own Timeout in ms: past it the call ends 502 (Lambda killed it). Default: none. */
+  functionTimeoutMs?: number;
+  /** Where the Lambda's own log lines go (`Task timed out after ...`). Default: dropped. */
+  lambdaLog?: (line: string) => void;
+  /** The API key's usage plan (with `apiKey`, or for every caller without one). Default: no limits. */
+  usagePlan?: {
+    /** Requests per `periodMs` (API Gateway: per day, week or month). */
+    quota?: { limit: number; periodMs?: number };
+    /** Steady requests per second and bucket size. */
+    throttle?: { rateLimit: number; burstLimit: number };
+  };
 }
+
+/** The gateway responses the emulator gives, as API Gateway gives them (sources above). */
+export const GATEWAY_RESPONSES = {
+  MISSING_AUTHENTICATION_TOKEN: { status: 403, errorType: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+  INVALID_API_KEY: { status: 403, errorType: 'ForbiddenException', message: 'Forbidden' },
+  THROTTLED: { status: 429, errorType: 'TooManyRequestsException', message: 'Too Many Requests' },
+  QUOTA_EXCEEDED: { status: 429, errorType: 'LimitExceededException', message: 'Limit Exceeded' },
+  INTEGRATION_TIMEOUT: { status: 504, errorType: 'InternalServerErrorException', message: 'Endpoint request timed out' },
+  LAMBDA_FAILED: { status: 502, errorType: 'InternalServerErrorException', message: 'Internal server error' },
+} as const;
+export type GatewayResponseType = keyof typeof GATEWAY_RESPONSES;
 
 /** A running local gateway. */
 export interface LocalGateway {
   /** Base URL including the stage, e.g. `http://127.0.0.1:3001/dev` (no trailing slash). */
   url: string;
   port: number;
+  /** Gateway responses given so far, by type. */
+  responses: Partial<Record<GatewayResponseType, number>>;
+  /** The next `count` calls (default 1) get this gateway response instead of reaching the Lambda. */
+  inject(type: GatewayResponseType, count?: number): void;
   /** Stops listening and closes open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -103,6 +148,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
+function sendGatewayResponse(res: ServerResponse, type: GatewayResponseType, counts?: Partial<Record<GatewayResponseType, number>>): void {
+  const r = GATEWAY_RESPONSES[type];
+  if (counts) counts[type] = (counts[type] ?? 0) + 1;
+  sendJson(res, r.status, { message: r.message }, { 'x-amzn-ErrorType': r.errorType, 'x-amzn-RequestId': randomUUID() });
+}
+
 function singleHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
@@ -119,6 +170,32 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
+  const injected: GatewayResponseType[] = [];
+  const responses: Partial<Record<GatewayResponseType, number>> = {};
+  /** Timers of calls in flight, cleared on close so a hung handler holds nothing. */
+  const pending = new Set<NodeJS.Timeout>();
+  const plan = opts.usagePlan;
+  const bucket = { tokens: plan?.throttle?.burstLimit ?? 0, at: Date.now() };
+  const quota = { used: 0, periodStart: Date.now() };
+
+  /** The usage plan's verdict on one more request: throttled, over quota, or admitted (counted). */
+  function usagePlanVerdict(): GatewayResponseType | undefined {
+    const now = Date.now();
+    if (plan?.throttle) {
+      const { rateLimit, burstLimit } = plan.throttle;
+      bucket.tokens = Math.min(burstLimit, bucket.tokens + ((now - bucket.at) / 1000) * rateLimit);
+      bucket.at = now;
+      if (bucket.tokens < 1) return 'THROTTLED';
+    }
+    if (plan?.quota) {
+      const period = plan.quota.periodMs ?? 86_400_000;
+      if (now - quota.periodStart >= period) Object.assign(quota, { used: 0, periodStart: now });
+      if (quota.used >= plan.quota.limit) return 'QUOTA_EXCEEDED';
+      quota.used += 1;
+    }
+    if (plan?.throttle) bucket.tokens -= 1;
+    return undefined;
+  }
 
   const isBinaryRequest = (contentType: string): boolean =>
     format === 'v2' ? contentType !== '' && !TEXT_TYPE.test(contentType) : matchesType(contentType, binaryTypes);
@@ -160,7 +237,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     if (res.headersSent) return;
     if (typeof result !== 'object' || result === null || !Number.isInteger(result.statusCode)) {
       // API Gateway's answer to a malformed Lambda proxy response.
-      sendJson(res, 502, { message: 'Internal server error' });
+      sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
       return;
     }
     const { statusCode } = result;
@@ -180,13 +257,28 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     let resourcePath = url.pathname;
     if (stage) {
       if (resourcePath !== `/${stage}` && !resourcePath.startsWith(`/${stage}/`)) {
-        sendJson(res, 404, { message: 'Not Found' });
+        // Another stage, or none: no deployed route matches.
+        req.resume();
+        sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', responses);
         return;
       }
       resourcePath = resourcePath.slice(stage.length + 1) || '/';
     }
+    if (req.method !== 'POST') {
+      // The template deploys POST only: another method matches no route.
+      req.resume();
+      sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', responses);
+      return;
+    }
     if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
-      sendJson(res, 403, { message: 'Forbidden' }, { 'x-amzn-errortype': 'ForbiddenException' });
+      req.resume();
+      sendGatewayResponse(res, 'INVALID_API_KEY', responses);
+      return;
+    }
+    const fault = injected.shift() ?? usagePlanVerdict();
+    if (fault) {
+      req.resume();
+      sendGatewayResponse(res, fault, responses);
       return;
     }
     let body: Buffer;
@@ -203,19 +295,34 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     const event = buildEvent(req, url, resourcePath, body);
     const deadline = Date.now() + integrationTimeoutMs;
     const context = { awsRequestId: randomUUID(), functionName: 'local-gateway', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), integrationTimeoutMs);
-    });
+    const fnTimeoutMs = opts.functionTimeoutMs;
+    const fnDeadline = fnTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + fnTimeoutMs);
+    context.getRemainingTimeInMillis = () => Math.max(0, fnDeadline - Date.now());
+    const timers: NodeJS.Timeout[] = [];
+    const after = <T>(ms: number, value: T) =>
+      new Promise<T>((resolve) => {
+        const t = setTimeout(() => resolve(value), ms);
+        timers.push(t);
+        pending.add(t);
+      });
+    const limits: Promise<'timeout' | 'killed'>[] = [after(integrationTimeoutMs, 'timeout' as const)];
+    if (fnTimeoutMs !== undefined && fnTimeoutMs < integrationTimeoutMs) limits.push(after(fnTimeoutMs, 'killed' as const));
     try {
-      const outcome = await Promise.race([handler(event, context), timedOut]);
-      if (outcome === 'timeout') sendJson(res, 504, { message: 'Endpoint request timed out' });
-      else writeResult(req, res, outcome);
+      const outcome = await Promise.race([handler(event, context), ...limits]);
+      if (outcome === 'timeout') sendGatewayResponse(res, 'INTEGRATION_TIMEOUT', responses);
+      else if (outcome === 'killed') {
+        // Lambda's own line for a function past its Timeout; API Gateway then answers 502.
+        opts.lambdaLog?.(`${new Date().toISOString()} ${context.awsRequestId} Task timed out after ${(fnTimeoutMs! / 1000).toFixed(2)} seconds`);
+        sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
+      } else writeResult(req, res, outcome);
     } catch {
       // A Lambda that throws: API Gateway answers 502 with this fixed body.
-      sendJson(res, 502, { message: 'Internal server error' });
+      sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
     } finally {
-      clearTimeout(timer);
+      for (const t of timers) {
+        clearTimeout(t);
+        pending.delete(t);
+      }
     }
   }
 
@@ -236,8 +343,14 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   return {
     url: `http://${hostPart}:${port}${stage ? `/${stage}` : ''}`,
     port,
+    responses,
+    inject(type, count = 1) {
+      for (let i = 0; i < count; i++) injected.push(type);
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        for (const t of pending) clearTimeout(t);
+        pending.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       });

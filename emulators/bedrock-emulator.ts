@@ -38,7 +38,16 @@
  * - latency proportional to output tokens (`msPerOutputToken`), so an answer can outlast API
  *   Gateway's 29 s the way a long real one does;
  * - ServiceQuotaExceededException (`{kind:'status', status:400, errorType:'ServiceQuotaExceededException'}`)
- *   and ModelTimeoutException (`{kind:'status', status:408}`) faults.
+ *   and ModelTimeoutException (`{kind:'status', status:408}`) faults;
+ * - model lifecycle, from the model catalogue (shared/model-catalog) in the request's region (the
+ *   SigV4 credential scope of its Authorization header, else the emulator's `region`): an
+ *   end-of-life model → 404 ResourceNotFoundException {@link END_OF_LIFE_MESSAGE}; a Legacy model
+ *   the account "has not used" (`modelAccess.legacyUnused`) → 404 ResourceNotFoundException
+ *   {@link legacyUnusedMessage} (wording and sources: lambda/bedrock-errors.ts);
+ * - model access through AWS Marketplace: a model in `modelAccess.notSubscribed` → 403
+ *   AccessDeniedException {@link marketplaceDeniedMessage} until `availableAfterMs` after its first
+ *   refused call (never, when unset), as a subscription that completes minutes after the role was fixed.
+ *   Both are set at start or at run time (`POST /_emulator/model-access`).
  *
  * @example
  * const emu = await startBedrockEmulator({ port: 0 });
@@ -72,6 +81,8 @@ export const PROFILE_ONLY_MODELS: readonly RegExp[] = [
 
 /** A running Bedrock emulator: the shared handle plus its output-latency setting. */
 export interface BedrockEmulatorHandle extends EmulatorHandle {
+  /** The account's model access (changeable at run time, as `POST /_emulator/model-access`). */
+  modelAccess: ModelAccessSettings;
   /** Added per output token, in ms (changeable at run time). */
   tuning: { msPerOutputToken: number };
   /** Model calls served per HTTP version (`2` over ALPN h2, `1.1` otherwise). */
@@ -110,8 +121,50 @@ export interface BedrockEmulatorOptions {
   tokensPerMinute?: Record<string, number>;
   /** The quota's window, ms. Default 60000 (the benchmark shortens it to measure in seconds). */
   quotaWindowMs?: number;
-  /** Model facts reproduced (caps, rejected parameters, reasoning, context window). Default: the shipped catalogue. */
+  /**
+   * Model facts: caps, rejected parameters, reasoning and context window (default: the shipped
+   * catalogue), and lifecycle errors (only from a catalogue given here: `npm start` passes the one
+   * in force; without it a test that only needs answers is not tied to today's lifecycle data).
+   */
   catalog?: ModelCatalog;
+  /** Region of a request whose Authorization header names none. Default `us-east-1`. */
+  region?: string;
+  /** The account's model access (Legacy models not used lately, Marketplace subscriptions). Default: every model usable. */
+  modelAccess?: ModelAccessSettings;
+}
+
+/** The account's standing with models, as Bedrock sees it (changeable at run time). */
+export interface ModelAccessSettings {
+  /** Legacy models (ids in any form, `*` for all) this account has not used lately: Bedrock refuses them. */
+  legacyUnused?: string[];
+  /** Days of non-use the legacy message names (real messages say 15 or 30). Default 30. */
+  legacyDays?: number;
+  /**
+   * Third-party models whose AWS Marketplace subscription is not complete: refused with
+   * AccessDeniedException naming the Marketplace actions. `availableAfterMs`: the subscription
+   * completes this long after the model's first refused call (unset: never, as a role without the
+   * actions). `retryMinutes`: the minutes the message names (real ones say 2 or 5). Default 2.
+   */
+  notSubscribed?: Record<string, { availableAfterMs?: number; retryMinutes?: number }>;
+}
+
+/** Bedrock's message for a model past its end of life (sources in lambda/bedrock-errors.ts). */
+export const END_OF_LIFE_MESSAGE = 'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
+
+/** Bedrock's message for a Legacy model the account has not used in `days` days. */
+export function legacyUnusedMessage(days: number): string {
+  return `Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last ${days} days. Please upgrade to an active model on Amazon Bedrock`;
+}
+
+/** Bedrock's message when the caller lacks the AWS Marketplace actions model access needs. */
+export function marketplaceDeniedMessage(minutes: number): string {
+  return `Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after ${minutes} minutes.`;
+}
+
+/** The region in a SigV4 Authorization header's credential scope (`Credential=AKID/20261202/<region>/bedrock/aws4_request`). */
+export function sigv4Region(authorization: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(authorization) ? authorization[0] : authorization;
+  return /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/[a-z0-9-]+\/aws4_request/.exec(value ?? '')?.[1];
 }
 
 /** Output tokens a reasoning model spends thinking before its answer, unless `[emulate:reasoning=N]` says. */
@@ -447,12 +500,60 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = opts.models ? new Set(opts.models) : undefined;
   const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
-  const catalog = opts.catalog ?? SHIPPED_CATALOG;
+  /** Caps, rejected parameters, reasoning, context window: the given catalogue, else the shipped one. */
+  const facts = opts.catalog ?? SHIPPED_CATALOG;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
   const httpVersions: Record<string, number> = {};
   const quotas = { tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) }, admittedTokens: {} as Record<string, number>, throttled: {} as Record<string, number> };
   /** Per model: charges of the last 60 s. */
   const windows = new Map<string, { at: number; tokens: number }[]>();
+  const catalog = opts.catalog;
+  const modelAccess: ModelAccessSettings = { ...(opts.modelAccess ?? {}) };
+  /** Per model: when its pending Marketplace subscription completes. */
+  const subscribedAt = new Map<string, number>();
+
+  /** Bedrock's refusal of `model` by lifecycle or access, or undefined when it may be called. */
+  function refusal(model: string, headers: EmulatorRequest['headers']): { status: number; type: string; message: string } | undefined {
+    const base = baseModelId(model);
+    const region = sigv4Region(headers.authorization) ?? opts.region ?? 'us-east-1';
+    const life = catalog?.lifecycle(model, region);
+    if (life?.status === 'end_of_life') return { status: 404, type: 'ResourceNotFoundException', message: END_OF_LIFE_MESSAGE };
+    const unused = modelAccess.legacyUnused ?? [];
+    if (life?.status === 'legacy' && (unused.includes('*') || unused.some((m) => baseModelId(m) === base))) {
+      return { status: 404, type: 'ResourceNotFoundException', message: legacyUnusedMessage(modelAccess.legacyDays ?? 30) };
+    }
+    const entry = Object.entries(modelAccess.notSubscribed ?? {}).find(([m]) => baseModelId(m) === base)?.[1];
+    if (entry) {
+      const now = Date.now();
+      if (entry.availableAfterMs !== undefined && !subscribedAt.has(base)) subscribedAt.set(base, now + entry.availableAfterMs);
+      const at = subscribedAt.get(base);
+      if (at === undefined || now < at) return { status: 403, type: 'AccessDeniedException', message: marketplaceDeniedMessage(entry.retryMinutes ?? 2) };
+    }
+    return undefined;
+  }
+
+  /** `GET|POST|DELETE /_emulator/model-access`: the account's model access at run time. */
+  function accessControl(req: EmulatorRequest, res: ServerResponse): boolean {
+    if (req.path !== '/_emulator/model-access') return false;
+    if (req.method === 'POST') {
+      let body: ModelAccessSettings;
+      try {
+        body = JSON.parse(req.body.toString('utf8') || '{}') as ModelAccessSettings;
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('expected { legacyUnused?, legacyDays?, notSubscribed? }');
+      } catch (err) {
+        sendJson(res, 400, { error: `body: ${(err as Error).message}` });
+        return true;
+      }
+      Object.assign(modelAccess, body);
+      subscribedAt.clear();
+    } else if (req.method === 'DELETE') {
+      for (const k of Object.keys(modelAccess)) delete modelAccess[k as keyof ModelAccessSettings];
+      Object.assign(modelAccess, opts.modelAccess ?? {});
+      subscribedAt.clear();
+    }
+    sendJson(res, 200, modelAccess);
+    return true;
+  }
 
   /** Admits a call's reservation under the model's quota; the charge to settle, or undefined when over. */
   function admit(model: string, reserve: number): { tokens: number } | undefined {
@@ -506,6 +607,11 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       sendBedrockError(res, 400, 'The provided model identifier is invalid.');
       return;
     }
+    const refused = refusal(model, req.headers);
+    if (refused) {
+      sendBedrockError(res, refused.status, refused.message, refused.type);
+      return;
+    }
     if (model === baseModelId(model) && profileOnly.some((re) => re.test(model))) {
       sendBedrockError(res, 400, `Invocation of model ID ${model} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`);
       return;
@@ -523,7 +629,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     try {
       const maxTokens = route === 'converse' ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens : (body.max_tokens ?? body.max_gen_len);
       if (route === 'converse') {
-        const out = converse(model, body, startedAt, catalog);
+        const out = converse(model, body, startedAt, facts);
         const usage = out.json.usage as { inputTokens: number; outputTokens: number };
         const charge = admit(model, usage.inputTokens + (typeof maxTokens === 'number' ? maxTokens : usage.outputTokens));
         if (!charge) {
@@ -560,8 +666,9 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     port: opts.port,
     faults,
     router,
+    control: accessControl,
     tls: opts.tls,
     sendError: (res, status, message) => sendBedrockError(res, status, message),
   });
-  return { ...handle, tuning, httpVersions, quotas };
+  return { ...handle, tuning, httpVersions, quotas, modelAccess };
 }

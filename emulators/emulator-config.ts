@@ -48,7 +48,7 @@ export interface EmulatorConfig {
   faults: FaultSpec[];
   /** Bedrock emulator: latency per output token of an answer, in ms. */
   bedrockMsPerOutputToken: number;
-  /** MODEL_CATALOG_FILE (the pipeline's key, README table): the model facts the Bedrock emulator reproduces. */
+  /** MODEL_CATALOG_FILE (the pipeline's key): the catalogue whose lifecycle the Bedrock emulator enforces. */
   modelCatalogFile?: string;
 }
 

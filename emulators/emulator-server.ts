@@ -57,6 +57,8 @@ export interface EmulatorServerOptions {
   sendError(res: ServerResponse, status: number, message: string): void;
   /** Largest request body accepted, in bytes. Default 16 MiB. */
   maxBodyBytes?: number;
+  /** The emulator's own control routes under `/_emulator/`, tried before the shared ones; true when it answered. */
+  control?: (req: EmulatorRequest, res: ServerResponse) => boolean;
   /** Serve HTTPS (HTTP/2 via ALPN h2, HTTP/1.1 via ALPN http/1.1) with this key and certificate. */
   tls?: { key: string | Buffer; cert: string | Buffer };
 }
@@ -160,7 +162,7 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
           headers: req.headers,
           body,
         };
-        if (await control(request, res, faults)) return;
+        if (opts.control?.(request, res) || (await control(request, res, faults))) return;
         await router(request, res, ctx);
       } catch (err) {
         if (res.headersSent) {

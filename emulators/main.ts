@@ -7,10 +7,10 @@
  * EMULATOR_LATENCY_MS=200 EMULATOR_FAULTS=429:0.1 npm run emulators
  */
 import { loadEmulatorConfig } from './emulator-config';
-import { loadModelCatalog } from '../shared/model-catalog';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { startBedrockEmulator } from './bedrock-emulator';
+import { loadModelCatalog } from '../shared/model-catalog';
 import type { EmulatorHandle } from './emulator-server';
 import { startOllamaEmulator } from './ollama-emulator';
 
@@ -19,9 +19,8 @@ async function main(): Promise<void> {
   const started: EmulatorHandle[] = [];
   try {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
-    const bedrock = await startBedrockEmulator({
-      ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog: loadModelCatalog(config.modelCatalogFile),
-    });
+    // Lifecycle errors (end of life, Legacy) follow the model catalogue in force, as `npm start` does.
+    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog: loadModelCatalog(config.modelCatalogFile) });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
         `Bedrock Runtime emulator: ${bedrock.url}   (BEDROCK_ENDPOINT=${bedrock.url}; give the SDK a NodeHttpHandler)`,
         `Ollama emulator:          ${ollama.url}   (OLLAMA_HOST=${ollama.url})`,
         `latency ${config.latencyMs} ms, faults ${config.faults.length ? JSON.stringify(config.faults) : 'none'}`,
-        'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL. Ctrl-C stops.',
+        'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL; GET|POST|DELETE /_emulator/model-access on Bedrock. Ctrl-C stops.',
         '',
       ].join('\n'),
     );

@@ -14,12 +14,25 @@
  *   unless the request says `think: false`; the reasoning goes to `message.thinking` (`thinking` on
  *   generate) and counts against `num_predict`, so the answer can come back empty with
  *   `done_reason: 'length'`; `think: true` on another model is a 400;
+ * - gpt-oss cannot stop thinking: `think: true`/`false` are ignored (it thinks at its default,
+ *   "medium") and only the levels `"low"`/`"medium"`/`"high"` (`"max"` = high, v0.21.3+) change how
+ *   long it thinks (docs/capabilities/thinking.mdx, ollama/ollama#11751, `server/routes.go`
+ *   `shouldUseHarmony`); the emulator's lengths are its own: low a quarter of `thinkingTokens`,
+ *   high twice;
+ * - `/api/show` has `model_info["<arch>.context_length"]` (the trained context, {@link modelContextOf})
+ *   and `capabilities` (`thinking`, and `tools` for gpt-oss); `/api/ps` has the loaded model's
+ *   `context_length`; a call with another context than the loaded one reloads the model
+ *   (`server/sched.go` `needsReload`), paying `coldLoadMs` again;
+ * - the context of a call is `options.num_ctx`, else the server's default (`contextLength`, as
+ *   OLLAMA_CONTEXT_LENGTH or the VRAM tier set it), never more than the model's trained context;
+ * - `truncate: false` (v0.12.6+, `version`) on a prompt longer than the context is a 400 (its text
+ *   by version, {@link contextExceededMessage}) instead of a cut; older versions ignore the field;
  * - a model is loaded on its first call and stays loaded for `keep_alive` (default 5m, `0` unloads,
  *   negative keeps it): a call that finds it unloaded waits `coldLoadMs` first (`load_duration`);
  *   a chat without messages (or generate without prompt) only loads it (`done_reason: 'load'`);
- * - the prompt is cut to `options.num_ctx` (default `contextLength`) the way `server/prompt.go`
- *   `chatPrompt` does: oldest non-system messages dropped first; `prompt_eval_count` counts what
- *   was kept;
+ * - the prompt is cut to the call's context the way `server/prompt.go` `chatPrompt` does: oldest
+ *   non-system messages dropped first, the last always kept; `prompt_eval_count` counts what was
+ *   kept (the answer gives no other sign);
  * - models in `tooLargeModels` fail with the 500 Ollama gives when a model does not fit in memory;
  * - `/api/pull` streams the real progress lines (`server/images.go` `PullModel`, `server/download.go`)
  *   and adds the model; a name not in `registry` ends with `pull model manifest: file does not exist`.
@@ -56,8 +69,12 @@ export interface OllamaEmulatorOptions {
   coldLoadMs?: number;
   /** Context window when a request gives no `options.num_ctx` (Ollama's default is 4096 on most hosts); 0: never cut. Default 4096. */
   contextLength?: number;
-  /** Words of reasoning a thinking model produces before its answer. Default 40. */
+  /** Words of reasoning a thinking model produces before its answer (gpt-oss at "medium"). Default 40. */
   thinkingTokens?: number;
+  /** Reported by `/api/version` and deciding version-dependent behaviour (`truncate`, `think: "max"`). Default {@link OLLAMA_EMULATOR_VERSION}. */
+  version?: string;
+  /** Trained context per model (`/api/show` `model_info`), by name without tag; overrides {@link modelContextOf}. */
+  modelContexts?: Record<string, number>;
   /** Models that answer every call with Ollama's "model requires more system memory" 500. Default none. */
   tooLargeModels?: string[];
   /** Models `/api/pull` can fetch; default: any name. */
@@ -107,8 +124,58 @@ export function keepAliveMs(value: unknown): number | undefined {
 
 const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;
 
-/** Reported by `GET /api/version`. */
-export const OLLAMA_EMULATOR_VERSION = '0.12.0-emulated';
+/**
+ * Reported by `GET /api/version` by default: the current release as of 2026-08-27 per a comment
+ * on ollama/ollama#8008 (read 2026-12-02); the emulator's behaviour follows that version's source.
+ */
+export const OLLAMA_EMULATOR_VERSION = '0.33.2';
+
+/** `a >= b` for dotted numeric versions (`0.12.6-rc1` reads as 0.12.6). */
+export function versionAtLeast(a: string, b: string): boolean {
+  const parts = (v: string) => (/^v?(\d+)\.(\d+)\.?(\d+)?/.exec(v) ?? []).slice(1, 4).map((x) => Number(x ?? 0));
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  return true;
+}
+
+/**
+ * The 400's text for `truncate: false` on a prompt of `n` tokens in a context of `ctx`, by version:
+ * v0.12.6-v0.29 the runner's `errorInputTooLong` "the input length exceeds the context length"
+ * (runner/ollamarunner/runner.go, 6544e14); from v0.30.0 (9db4bdb, llama-server for every GGML
+ * model) the prompt goes whole to llama-server, whose 400 body Ollama relays as the error text
+ * (`llm/llama_server.go` `Completion` → `api.StatusError`); its wording is llama.cpp's, as in
+ * ollama's own `llm/llama_server_test.go`. The relayed form (a JSON string inside `error`) is read
+ * from the code path, not seen on a live server: less certain.
+ */
+export function contextExceededMessage(version: string, n: number, ctx: number): string {
+  if (!versionAtLeast(version, '0.30.0')) return 'the input length exceeds the context length';
+  return JSON.stringify({ error: { code: 400, message: `request (${n} tokens) exceeds the available context size (${ctx} tokens), try increasing it`, type: 'exceed_context_size_error' } });
+}
+
+/**
+ * Trained context lengths (`<arch>.context_length`) of the models the tests name, from their
+ * ollama.com library pages (read 2026-12-02): llama3.2 128K, llama2 4K, qwen3 (0.6b-8b) 40K,
+ * gpt-oss 128K. Any other name: 131072, the emulator's own choice, not a claim about that model.
+ */
+export function modelContextOf(name: string): number {
+  const base = name.split('/').pop()!.split(':')[0]!.toLowerCase();
+  if (base === 'llama2') return 4096;
+  if (base.startsWith('qwen3')) return 40960;
+  return 131072;
+}
+
+/** The architecture `/api/show` reports (`general.architecture`): gpt-oss is `gptoss` (fs/ggml/ggml.go). */
+export function architectureOf(name: string): string {
+  const base = name.split('/').pop()!.split(':')[0]!.toLowerCase();
+  if (base.startsWith('gpt-oss')) return 'gptoss';
+  if (base.startsWith('qwen3')) return 'qwen3';
+  return base.replace(/[\d.]+$/, '') || 'llama';
+}
+
+/** Whether the model's thinking takes only levels (gpt-oss: `true`/`false` ignored). */
+export function thinksInLevels(name: string): boolean {
+  return architectureOf(name) === 'gptoss';
+}
 
 const DEFAULT_MODELS = ['llama3.2', 'llama3.2:latest', 'llama2:latest'];
 
@@ -270,7 +337,7 @@ function applyFault(fault: InjectedFault, res: ServerResponse, stream: boolean, 
 }
 
 function tagEntry(name: string, modifiedAt: string) {
-  const family = name.split(':')[0]!.replace(/[\d.]+$/, '') || 'llama';
+  const family = architectureOf(name);
   return {
     name,
     model: name,
@@ -292,16 +359,24 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
   const coldLoadMs = opts.coldLoadMs ?? 0;
   const contextLength = opts.contextLength ?? 4096;
   const thinkingTokens = opts.thinkingTokens ?? 40;
+  const version = opts.version ?? OLLAMA_EMULATOR_VERSION;
+  const trained = (name: string) => opts.modelContexts?.[name.split(':')[0]!] ?? modelContextOf(name);
   const tooLarge = new Set((opts.tooLargeModels ?? []).map(normalise));
   const registry = opts.registry === undefined ? undefined : new Set(opts.registry.map(normalise));
   const pullStepMs = opts.pullStepMs ?? 2;
   /** Loaded models → when their keep_alive runs out (epoch ms). */
   const loadedUntil = new Map<string, number>();
+  /** Loaded models → the context they were loaded with (`/api/ps` `context_length`). */
+  const loadedCtx = new Map<string, number>();
 
-  /** Loads the model if it is not loaded (waiting `coldLoadMs`); returns the ms spent loading, or null if the client left. */
-  async function load(model: string, keepAlive: unknown, ctx: EmulatorContext): Promise<number | null> {
+  /**
+   * Loads the model if it is not loaded, or loaded with another context (a reload, as
+   * `server/sched.go` `needsReload`), waiting `coldLoadMs`; returns the ms spent loading, or null if the client left.
+   */
+  async function load(model: string, keepAlive: unknown, ctx: EmulatorContext, numCtx: number): Promise<number | null> {
     const key = normalise(model);
-    const cold = (loadedUntil.get(key) ?? 0) <= Date.now();
+    const cold = (loadedUntil.get(key) ?? 0) <= Date.now() || loadedCtx.get(key) !== numCtx;
+    loadedCtx.set(key, numCtx);
     if (cold && coldLoadMs > 0 && !(await ctx.delay(coldLoadMs))) return null;
     const ttl = keepAliveMs(keepAlive) ?? DEFAULT_KEEP_ALIVE_MS;
     if (ttl === 0) loadedUntil.delete(key);
@@ -372,9 +447,11 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
         const v = String(body.keep_alive);
         throw new BadRequest(/^-?[\d.]+$/.test(v) ? `time: missing unit in duration "${v}"` : `time: invalid duration "${v}"`);
       }
-      if (body.think !== undefined && typeof body.think !== 'boolean' && !['high', 'medium', 'low'].includes(body.think as string)) {
-        throw new BadRequest('think must be a boolean or one of "high", "medium", "low"');
-      }
+      // api/types.go ThinkValue.UnmarshalJSON ("max" since v0.21.3, c2ebb4d).
+      const levels = versionAtLeast(version, '0.21.3') ? ['high', 'medium', 'low', 'max'] : ['high', 'medium', 'low'];
+      const levelList = levels.map((l) => `"${l}"`).join(', ');
+      if (typeof body.think === 'string' && !levels.includes(body.think)) throw new BadRequest(`invalid think value: "${body.think}" (must be ${levelList}, true, or false)`);
+      if (body.think !== undefined && typeof body.think !== 'boolean' && typeof body.think !== 'string') throw new BadRequest(`think must be a boolean or string (${levelList}, true, or false)`);
       if (kind === 'chat') {
         const messages = body.messages ?? [];
         if (!Array.isArray(messages) || messages.some((m: ChatMessage) => typeof m?.role !== 'string' || (m.content !== undefined && typeof m.content !== 'string'))) {
@@ -405,18 +482,31 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       return;
     }
     const canThink = isThinkingModel(model);
-    const think = body.think === undefined ? canThink : body.think !== false;
-    if (think && !canThink) {
+    const asked = body.think === undefined ? canThink : body.think !== false;
+    if (asked && !canThink) {
       sendError(res, 400, `"${model}" does not support thinking`);
       return;
+    }
+    // gpt-oss ignores true/false and thinks at its level (default medium); other models think or not.
+    let thinkWords = asked ? thinkingTokens : 0;
+    if (thinksInLevels(model)) {
+      const level = typeof body.think === 'string' ? body.think : 'medium';
+      thinkWords = level === 'low' ? Math.ceil(thinkingTokens / 4) : level === 'medium' ? thinkingTokens : thinkingTokens * 2;
     }
     if (tooLarge.has(normalise(model))) {
       sendError(res, 500, TOO_LARGE_MESSAGE);
       return;
     }
-    const loadMs = await load(model, body.keep_alive, ctx);
+    // The call's context: num_ctx, else the server's default; never beyond what the model was trained for.
+    const window = contextLength === 0 && options.numCtx === undefined ? undefined : Math.min(options.numCtx ?? contextLength, trained(model));
+    const whole = texts.reduce((n, t) => n + countTokens(t.text), 0);
+    if (window !== undefined && whole > window && body.truncate === false && versionAtLeast(version, '0.12.6')) {
+      sendError(res, 400, contextExceededMessage(version, whole, window));
+      return;
+    }
+    const loadMs = await load(model, body.keep_alive, ctx, window ?? 0);
     if (loadMs === null) return;
-    const c: Completion = { ...complete(model, prompt, promptTokens(texts, contextLength === 0 && options.numCtx === undefined ? undefined : options.numCtx ?? contextLength), options, think ? thinkingTokens : 0), loadMs };
+    const c: Completion = { ...complete(model, prompt, promptTokens(texts, window), options, thinkWords), loadMs };
 
     const context = kind === 'generate' && c.doneReason !== 'load' ? { context: Array.from({ length: c.promptEvalCount + c.evalCount }, (_, i) => 1000 + i) } : {};
     if (!stream) {
@@ -500,7 +590,7 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
             const t = tagEntry(name, modifiedAt);
             return {
               name, model: name, size: t.size, digest: t.digest, details: t.details, size_vram: t.size,
-              expires_at: new Date(Number.isFinite(until) ? until : Date.UTC(2318, 0, 1)).toISOString(), context_length: contextLength,
+              expires_at: new Date(Number.isFinite(until) ? until : Date.UTC(2318, 0, 1)).toISOString(), context_length: loadedCtx.get(name) || contextLength,
             };
           }),
         });
@@ -521,12 +611,13 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
         if (at < 0) return sendError(res, 404, `model '${name}' not found`);
         models.splice(at, 1);
         loadedUntil.delete(normalise(name));
+        loadedCtx.delete(normalise(name));
         res.writeHead(200).end();
         return;
       }
       case 'GET /api/version':
         ctx.faults.decide('version', undefined, false);
-        return sendJson(res, 200, { version: OLLAMA_EMULATOR_VERSION });
+        return sendJson(res, 200, { version });
       case 'POST /api/show': {
         let name = '';
         try {
@@ -545,8 +636,8 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
           parameters: '',
           template: '{{ .Prompt }}',
           details,
-          model_info: { 'general.architecture': details.family, 'general.parameter_count': 3_212_749_888 },
-          capabilities: isThinkingModel(name) ? ['completion', 'thinking'] : ['completion'],
+          model_info: { 'general.architecture': details.family, 'general.parameter_count': 3_212_749_888, [`${details.family}.context_length`]: trained(name) },
+          capabilities: thinksInLevels(name) ? ['completion', 'tools', 'thinking'] : isThinkingModel(name) ? ['completion', 'thinking'] : ['completion'],
           modified_at: modifiedAt,
         });
       }

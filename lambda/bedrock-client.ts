@@ -78,6 +78,11 @@ export interface BedrockConverseOptions {
   /** Endpoint override (e.g. the emulator). Unset: the AWS endpoint for `region`. */
   endpoint?: string;
   defaultModelId: string;
+  /**
+   * The model catalogue: caps, default maxTokens, accepted parameters, and the replacement a
+   * lifecycle error names (bedrock-errors.ts). Default: the shipped catalogue.
+   */
+  catalog?: ModelCatalog;
   /** Injected client; default: one built from the options below. */
   client?: BedrockRuntimeClient;
   /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
@@ -107,8 +112,6 @@ export interface BedrockConverseOptions {
    * models get more room), else this (DEFAULT_MAX_TOKENS), lowered to the model's cap. Default: none sent.
    */
   defaultMaxTokens?: number;
-  /** Model facts (caps, default maxTokens, accepted parameters). Default: the shipped catalogue. */
-  catalog?: ModelCatalog;
 }
 
 /** SDK attempts per Bedrock call by default: no SDK retries (the worker retries). */
@@ -218,7 +221,7 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
           continue;
         }
         const reason = req.signal?.reason as { name?: string } | undefined;
-        throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId });
+        throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId, region: opts.region, catalog });
       }
     }
     const content = out.output?.message?.content;

@@ -11,7 +11,9 @@
  * | method other than POST                    | 405    |
  * | Bedrock throttling / model not ready      | 429    |
  * | Bedrock unavailable / unreachable         | 503    |
- * | Bedrock timeout (our deadline)            | 504    |
+ * | model access pending (AWS Marketplace)    | 503    |
+ * | model end of life / Legacy and unused     | 400    |
+ * | Bedrock timeout (our deadline: GATEWAY_TIMEOUT_MS − 2 s) | 504    |
  * | other upstream error                      | 502    |
  * | bug or misconfiguration in the function   | 500    |
  *
@@ -21,10 +23,10 @@
  * // tests and the local gateway:
  * const h = createHandler({ converse: createBedrockConverse({ region, endpoint, defaultModelId }) });
  */
-import { loadModelCatalog } from '../shared/model-catalog';
 import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec';
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
-import { PipelineError } from '../shared/errors';
+import { PipelineError, ProviderError } from '../shared/errors';
+import { loadModelCatalog } from '../shared/model-catalog';
 import { createLogger } from '../shared/logger';
 import { createBedrockConverse, type ConverseFn } from './bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
@@ -51,19 +53,29 @@ export interface HandlerDeps {
   logger?: HandlerLogger;
   /** Time kept back from the Lambda deadline to answer before being killed (default 1000 ms). */
   deadlineMarginMs?: number;
-  /** Longest Bedrock call, in ms (default {@link BEDROCK_CALL_BUDGET_MS}). */
+  /** Longest Bedrock call, in ms (default {@link bedrockCallBudgetMs} of the config's GATEWAY_TIMEOUT_MS). */
   callBudgetMs?: number;
 }
 
+/** Time kept back from API Gateway's integration timeout for the Lambda to answer (and be billed) first. */
+export const GATEWAY_MARGIN_MS = 2000;
+
 /**
- * The Bedrock call's own deadline: below API Gateway's fixed 29 s integration timeout, so a slow
- * answer becomes our 504 with a message (retryable) instead of the gateway's bare 504.
+ * The Bedrock call's own deadline: GATEWAY_TIMEOUT_MS (API Gateway's integration timeout, 29 s by
+ * default; Regional and private REST APIs may raise it since June 2024:
+ * https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-api-gateway-integration-timeout-limit-29-seconds/,
+ * read 2026-12-02) minus {@link GATEWAY_MARGIN_MS}, so a slow answer becomes our 504 with a message
+ * naming the setting instead of the gateway's bare "Endpoint request timed out".
  */
-export const BEDROCK_CALL_BUDGET_MS = 27_000;
+export function bedrockCallBudgetMs(gatewayTimeoutMs: number): number {
+  return Math.max(100, gatewayTimeoutMs - GATEWAY_MARGIN_MS);
+}
 
 interface Resolved {
   converse: ConverseFn;
   logger: HandlerLogger;
+  budgetMs: number;
+  gatewayTimeoutMs?: number;
 }
 
 /** Whitespace-split tokens of the reply, as the seed's `tokens` field carried. */
@@ -98,7 +110,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         defaultMaxTokens: getConfig().defaultMaxTokens,
         catalog: loadModelCatalog(getConfig().modelCatalogFile),
       });
-    resolved = { converse, logger };
+    const gatewayTimeoutMs = deps.callBudgetMs === undefined ? getConfig().gatewayTimeoutMs : undefined;
+    const budgetMs = deps.callBudgetMs ?? bedrockCallBudgetMs(gatewayTimeoutMs ?? 29_000);
+    resolved = { converse, logger, budgetMs, gatewayTimeoutMs };
     return resolved;
   };
 
@@ -121,6 +135,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       echo = { conversationId: message.conversationId || undefined, turn: message.turn || undefined };
       const call = validateLlmRequest(message);
       logger.debug({ prompt: call.prompt, system: call.system, historyLength: call.history.length }, 'request');
+      const { budgetMs, gatewayTimeoutMs } = resolve();
       const reply = await resolve().converse({
         modelId: call.modelId,
         system: call.system,
@@ -130,7 +145,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
         topP: call.topP,
         maxTokens: call.maxTokens,
         omitParameters: call.omitParameters,
-        signal: deadlineSignal(context, marginMs, deps.callBudgetMs ?? BEDROCK_CALL_BUDGET_MS),
+        signal: deadlineSignal(context, marginMs, budgetMs),
+      }).catch((err: unknown) => {
+        throw budgetExceeded(err, budgetMs, gatewayTimeoutMs);
       });
       logger.info(
         {
@@ -177,6 +194,20 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       return errorResult(detail, accept, echo, {}, seed);
     }
   };
+}
+
+/**
+ * A Bedrock call cut by the budget: the message says which setting bounds it, so a slow model is
+ * fixed by raising GATEWAY_TIMEOUT_MS (with the API's integration timeout), not by retrying.
+ */
+function budgetExceeded(err: unknown, budgetMs: number, gatewayTimeoutMs: number | undefined): unknown {
+  if (!(err instanceof ProviderError) || err.code !== 'upstream_timeout') return err;
+  const setting = gatewayTimeoutMs === undefined
+    ? `the handler's call budget of ${budgetMs} ms`
+    : `GATEWAY_TIMEOUT_MS=${gatewayTimeoutMs} minus ${GATEWAY_MARGIN_MS} ms`;
+  return new ProviderError('bedrock', `${err.message} (the Lambda gives Bedrock ${budgetMs} ms: ${setting}; for a slower model raise GATEWAY_TIMEOUT_MS, the template's GatewayTimeoutSeconds, or lower maxTokens)`, {
+    status: err.status, code: err.code, retryable: err.retryable, details: err.details, cause: err,
+  });
 }
 
 /** What is safe to log about an error: name, code, message (never request content). */

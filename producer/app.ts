@@ -25,6 +25,10 @@ import { healthRoutes } from './routes/health-routes';
 import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
 import { runsRoutes } from './routes/runs-routes';
+import type { EventHub } from '../store/event-hub';
+import { isClientGone, LiveSlots } from './live-slots';
+import { memoryAdmission } from './memory-admission';
+import { RedisMemory } from '../store/redis-memory';
 
 export interface AppDeps {
   config: Config;
@@ -39,6 +43,13 @@ export interface AppDeps {
   routers?: Router[];
   /** Koa middleware mounted before auth (e.g. Bull Board with its own auth). */
   before?: Koa.Middleware[];
+  /** The operator surface's event hub: `?wait=true` waits on it instead of re-reading the record. */
+  hub?: EventHub;
+  /** The process's pools (from the operator surface): every SSE stream, and every held-open wait. Default: pools of their own. */
+  streams?: LiveSlots;
+  waits?: LiveSlots;
+  /** Aborted at shutdown: run streams end. */
+  signal?: AbortSignal;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -46,17 +57,24 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = false;
   const service = new ConversationService(deps);
   app.on('error', (err: Error, ctx?: Koa.Context) => {
+    // A client that hung up (reset, broken pipe, a write after the close) is normal: no stack.
+    if (isClientGone(err)) {
+      deps.logger.debug({ code: (err as NodeJS.ErrnoException).code, method: ctx?.method, path: ctx?.path }, 'client went away');
+      return;
+    }
     deps.logger.error({ err: err.message, stack: err.stack, method: ctx?.method, path: ctx?.path }, 'request failed');
   });
   app.use(errorMiddleware);
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey));
+  app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
+  const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
     healthRoutes(deps.redis, deps.queues),
-    conversationRoutes(service, deps.config),
-    generateRoute(deps.cloud, deps.config),
+    conversationRoutes(service, deps.config, waits),
+    generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),
-    runsRoutes(new RunService(deps), deps.config),
+    runsRoutes(new RunService(deps), deps.config, { streams: deps.streams, signal: deps.signal }),
     estimateRoute(deps.config),
     ...(deps.routers ?? []),
   ];

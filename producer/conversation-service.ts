@@ -11,6 +11,8 @@ import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
 import type { Redis } from 'ioredis';
+import type { EventHub } from '../store/event-hub';
+import { waitForTerminal } from './terminal-wait';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
@@ -23,6 +25,8 @@ export interface ConversationServiceDeps {
   queues: PipelineQueues;
   /** With it, a `localModel` no live local worker reported is refused at submission (see store/local-models.ts). */
   redis?: Redis;
+  /** The process's event hub: waits listen for the end instead of re-reading (producer/terminal-wait.ts). */
+  hub?: EventHub;
 }
 
 /** Conversation ids are UUIDs: no ':' and never all digits (BullMQ custom id rules). */
@@ -117,15 +121,15 @@ export class ConversationService {
     return (await this.deps.store.get(id))!;
   }
 
-  /** Resolves when the conversation is terminal (polling the store), or at `timeoutMs`. */
+  /**
+   * Resolves when the conversation is terminal, or at `timeoutMs`, or when `signal` aborts (the
+   * record as it is then). Event-driven through the hub (see producer/terminal-wait.ts); the
+   * conversation itself is never changed by the wait ending.
+   */
   async waitForTerminal(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ConversationRecord> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const record = await this.deps.store.get(id);
-      if (!record) throw new NotFoundError(id);
-      if (isTerminal(record.status) || Date.now() >= deadline || signal?.aborted) return record;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const record = await waitForTerminal({ store: this.deps.store, hub: this.deps.hub }, id, timeoutMs, signal);
+    if (!record) throw new NotFoundError(id);
+    return record;
   }
 }
 

@@ -40,6 +40,9 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       code = err.code;
       message = err.message;
       details = err.details;
+      // A refusal that clears with time says when to come back.
+      const retryAfter = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (typeof retryAfter === 'number' && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(retryAfter));
     } else if ((e.status ?? e.statusCode) && (e.status ?? e.statusCode)! < 500) {
       status = (e.status ?? e.statusCode)!;
       code = CODES[status] ?? 'client_error';

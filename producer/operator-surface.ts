@@ -27,6 +27,8 @@ import { conversationsListRoute } from './routes/conversations-list-route';
 import { eventsRoute } from './routes/events-route';
 import { metricsRoute } from './routes/metrics-route';
 import { loadPriceTable } from '../cost/price-table';
+import { Gauge } from 'prom-client';
+import { LiveSlots } from './live-slots';
 
 export interface OperatorSurfaceOptions {
   config: Config;
@@ -46,6 +48,12 @@ export interface OperatorSurfaceOptions {
 export interface OperatorSurface {
   metrics: PipelineMetrics;
   hub: EventHub;
+  /** Every SSE stream of this process, of any kind (SSE_MAX_STREAMS); hand it to `createApp`. */
+  streams: LiveSlots;
+  /** Requests held open while work runs (MAX_WAITS); hand it to `createApp`. */
+  waits: LiveSlots;
+  /** Aborted by `close()`: streams built elsewhere (run events) end with it. */
+  signal: AbortSignal;
   before: Koa.Middleware[];
   routers: Router[];
   /**
@@ -77,6 +85,10 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   clearTimeout(timer);
   if (!inTime) logger.warn({ channel: store.eventsChannel }, 'event subscriber not ready yet (Redis unreachable?); live progress starts when it connects');
   const shutdown = new AbortController();
+  const streams = new LiveSlots({ max: config.sseMaxStreams, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: 15 });
+  const waits = new LiveSlots({ max: config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
+  gaugeOf(metrics, 'llmconv_streams_active', 'Open SSE streams of this producer by kind (conversation, run); all kinds share SSE_MAX_STREAMS.', streams);
+  gaugeOf(metrics, 'llmconv_waits_active', 'Requests this producer holds open while their work runs, by kind (wait: ?wait=true, generate); all share MAX_WAITS.', waits);
 
   // Cancellation is the one terminal transition a producer makes; count it beside the workers'.
   const countCancellations: Koa.Middleware = async (ctx, next) => {
@@ -97,10 +109,13 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   return {
     metrics,
     hub,
+    streams,
+    waits,
+    signal: shutdown.signal,
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, maxStreams: config.sseMaxStreams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
+      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, streams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],
@@ -109,4 +124,16 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
       await hub.close();
     },
   };
+}
+
+/** A gauge of `slots` by kind, read at scrape time. */
+function gaugeOf(metrics: PipelineMetrics, name: string, help: string, slots: LiveSlots): void {
+  if (metrics.registry.getSingleMetric(name)) return;
+  new Gauge({
+    name, help, labelNames: ['kind'], registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of slots.kinds()) this.set({ kind }, n);
+    },
+  });
 }

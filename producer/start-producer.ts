@@ -84,6 +84,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
     operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs });
     const app = createApp({
       config, redis: conn, store, queues, cloud, logger,
+      hub: operations.hub, streams: operations.streams, waits: operations.waits, signal: operations.signal,
       routers: [...operations.routers, ...(opts.routers ?? [])],
       before: [...operations.before, ...(opts.before ?? [])],
     });

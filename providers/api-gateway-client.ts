@@ -20,6 +20,11 @@
  * - non-2xx: `status` set; message and code from the Lambda's protobuf error detail, a JSON
  *   `{error:{code,message}}` or API Gateway's own `{message}`; `retryable` from the Lambda's
  *   detail when present, else {@link isRetryableStatus} (429, 5xx retryable; other 4xx permanent);
+ * - API Gateway's own answers (no Lambda detail; `x-amzn-ErrorType` and `{"message"}`) each get
+ *   their own code, retry policy and a hint naming the setting to fix ({@link gatewayOwnError}):
+ *   `gateway_route_not_found`, `gateway_forbidden`, `gateway_signature_rejected`,
+ *   `gateway_quota_exceeded` (permanent: a usage-plan quota lasts its period), `gateway_throttled`,
+ *   `gateway_timeout`, `lambda_failed`;
  * - a 2xx body that is not an `LlmResponse`: permanent, code `invalid_protobuf`;
  * - timeout: retryable, code `timeout`; connection refused/reset: retryable, code `connection_error`;
  * - `call.signal` aborted: `name === 'AbortError'`, code `aborted`, not retryable.
@@ -94,6 +99,9 @@ class CallContext {
     readonly scope: AbortScope,
     /** The wire envelope of the answer. */
     readonly seed: boolean,
+    /** Whether an `x-api-key` and a SigV4 signature are sent (named in the hints). */
+    readonly apiKeySent = false,
+    readonly signed = false,
   ) {}
 }
 
@@ -110,7 +118,7 @@ function abortedError(ctx: CallContext): ProviderError {
 function classifyThrown(err: unknown, ctx: CallContext): ProviderError {
   if (ctx.callSignal?.aborted) return abortedError(ctx);
   if (ctx.scope.timedOut) {
-    return new ProviderError('api-gateway', `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms`, { code: 'timeout', retryable: true, cause: err });
+    return new ProviderError('api-gateway', `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms (API_GATEWAY_TIMEOUT_MS, by default GATEWAY_TIMEOUT_MS + 1 s; or the time left before the conversation's deadline)`, { code: 'timeout', retryable: true, cause: err });
   }
   if (err instanceof ProviderError) return err;
   const code = (err as { code?: unknown })?.code;
@@ -168,6 +176,57 @@ function errorInfo(res: AxiosResponse, bytes: Buffer): { code?: string; message?
   return {};
 }
 
+interface GatewayOwnError {
+  code: string;
+  retryable: boolean;
+  hint: string;
+}
+
+/**
+ * API Gateway's own answer (the request never reached the Lambda, or the Lambda gave none): what
+ * it means and which setting fixes it. Sources (read 2026-12-02): API Gateway's "Gateway response
+ * types" (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+ * the `x-amzn-ErrorType` values as localstack/localstack reproduces them
+ * (services/apigateway/next_gen/execute_api/gateway_response.py, 2026-03-23), re:Post
+ * knowledge-center "api-gateway-429-limit" ("Limit Exceeded" is the usage plan's quota, "Too Many
+ * Requests" its throttle). Undefined for an answer that is not one of them.
+ */
+export function gatewayOwnError(status: number, errorType: string, message: string, ctx: { url: string; apiKeySent: boolean; signed: boolean }): GatewayOwnError | undefined {
+  const is = (type: string, text: string) => errorType === type || (errorType === '' && message === text);
+  if (status === 403 && is('MissingAuthenticationTokenException', 'Missing Authentication Token')) {
+    return {
+      code: 'gateway_route_not_found',
+      retryable: false,
+      hint: `no deployed POST method matches ${ctx.url}: check API_GATEWAY_URL's stage and path (the stack output ApiGatewayUrl, https://<api id>.execute-api.<region>.amazonaws.com/<StageName>/generate)${ctx.signed ? '' : '; an IAM-protected API (AuthMode=IAM) answers this to an unsigned call too: set API_GATEWAY_SIGV4=true'}`,
+    };
+  }
+  if (status === 403 && is('ForbiddenException', 'Forbidden')) {
+    return {
+      code: 'gateway_forbidden',
+      retryable: false,
+      hint: ctx.apiKeySent
+        ? `the API key sent (API_GATEWAY_API_KEY) is not a valid key of this API's usage plan: set it to the stack's key (aws apigateway get-api-key --api-key <ApiKeyId> --include-value)`
+        : `the API requires an API key: set API_GATEWAY_API_KEY to the stack's key (aws apigateway get-api-key --api-key <ApiKeyId> --include-value)`,
+    };
+  }
+  if (status === 403 && /Signature|UnrecognizedClient|security token|AccessDenied/i.test(`${errorType} ${message}`)) {
+    return { code: 'gateway_signature_rejected', retryable: false, hint: `API Gateway refused the SigV4 signature (API_GATEWAY_SIGV4): check the worker's AWS credentials, AWS_REGION (the API's region) and that its role may execute-api:Invoke (the stack's FleetInvokePolicy)` };
+  }
+  if (status === 429 && is('LimitExceededException', 'Limit Exceeded')) {
+    return { code: 'gateway_quota_exceeded', retryable: false, hint: `the usage plan's request quota for API_GATEWAY_API_KEY is used up and stays so until the plan's period (day, week or month) resets: raise the usage plan's quota or wait for the next period` };
+  }
+  if (status === 429 && is('TooManyRequestsException', 'Too Many Requests')) {
+    return { code: 'gateway_throttled', retryable: true, hint: `over the stage's or usage plan's rate/burst limit (the template's ThrottleRateLimit, ThrottleBurstLimit): lower CLOUD_CONCURRENCY or CLOUD_RATE_LIMIT_MAX, or raise the limits` };
+  }
+  if (status === 504 && /Endpoint request timed out/i.test(message)) {
+    return { code: 'gateway_timeout', retryable: true, hint: `API Gateway's integration timeout cut the call: raise GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds; above 29 s needs the quota increase) or lower maxTokens` };
+  }
+  if (status === 502 && /Internal server error/i.test(message)) {
+    return { code: 'lambda_failed', retryable: true, hint: `the Lambda crashed or ran past its Timeout before answering (its CloudWatch log says "Task timed out after ..." for a timeout): read the function's log; its Timeout follows GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds)` };
+  }
+  return undefined;
+}
+
 /** The one check of every API Gateway answer: throws a classified error unless it is a usable reply. */
 function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
   const bytes = Buffer.from(res.data as ArrayBuffer);
@@ -176,7 +235,16 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
     const info = errorInfo(res, bytes);
     const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
     const message = info.message ?? (snippet || res.statusText || 'no body');
-    const amznType = headerOf(res, 'x-amzn-errortype').split(':')[0];
+    const amznType = headerOf(res, 'x-amzn-errortype').split(':')[0] ?? '';
+    const own = info.code === undefined ? gatewayOwnError(status, amznType, message, { url: ctx.url, apiKeySent: ctx.apiKeySent, signed: ctx.signed }) : undefined;
+    if (own) {
+      throw new ProviderError('api-gateway', `API Gateway answered ${status}: ${message} (${own.hint})`, {
+        status,
+        code: own.code,
+        retryable: own.retryable,
+        details: { url: ctx.url, errorType: amznType || undefined, requestId: headerOf(res, 'x-amzn-requestid') || undefined },
+      });
+    }
     throw new ProviderError('api-gateway', `API Gateway answered ${status}: ${message}`, {
       status,
       code: info.code ?? (amznType || `http_${status}`),
@@ -309,7 +377,7 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
   return {
     async generate(call: LlmCall): Promise<LlmReply> {
       const callTimeout = call.timeoutMs ?? timeoutMs;
-      const ctx = new CallContext(url, call.model || opts.defaultModel || '', callTimeout, call.signal, abortScope([call.signal], callTimeout), seed);
+      const ctx = new CallContext(url, call.model || opts.defaultModel || '', callTimeout, call.signal, abortScope([call.signal], callTimeout), seed, Boolean(opts.apiKey), Boolean(opts.sigv4));
       try {
         return await send(ctx, call);
       } finally {

@@ -6,7 +6,9 @@
  * one model it waits a jittered exponential backoff from `backoffMs`, bounded by the call's signal.
  * On the step's last attempt (`lastAttempt`), a retryable error of a model that is not the last
  * also moves the call to the next model, since the step would otherwise fail with
- * `retries_exhausted`. Other errors go to the step's failure policy unchanged, as does the last
+ * `retries_exhausted`. A model Bedrock refuses for good because of its lifecycle (`model_end_of_life`,
+ * `model_legacy`: lambda/bedrock-errors.ts) moves the call to the next model at once, on any
+ * attempt. Other errors go to the step's failure policy unchanged, as does the last
  * model's last throttle (BullMQ's retries then start again from the first model). A call without
  * fallbacks is passed through untouched.
  */
@@ -26,7 +28,12 @@ export interface FallbackCloudOptions {
 
 /** A throttle or a quota that another model may not share. */
 export function isThrottleOrQuota(err: unknown): boolean {
-  return err instanceof ProviderError && (err.status === 429 || err.code === 'quota_exceeded' || err.code === 'throttled');
+  return err instanceof ProviderError && err.code !== 'gateway_quota_exceeded' && (err.status === 429 || err.code === 'quota_exceeded' || err.code === 'throttled');
+}
+
+/** A model Bedrock no longer serves (to this account): another model is the only way on. */
+export function isRetiredModel(err: unknown): boolean {
+  return err instanceof ProviderError && (err.code === 'model_end_of_life' || err.code === 'model_legacy');
 }
 
 
@@ -46,6 +53,11 @@ export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProv
             return i === 0 ? reply : { ...reply, requestedModel: call.model };
           } catch (err) {
             if (call.signal?.aborted) throw err;
+            if (isRetiredModel(err) && i < models.length - 1) {
+              logger?.warn({ model, next: models[i + 1], code: (err as ProviderError).code, conversationId: call.conversationId, turn: call.turn },
+                `cloud model "${model}" is refused by Bedrock (${(err as ProviderError).code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
+              break;
+            }
             if (!isThrottleOrQuota(err)) {
               if (!lastAttempt || i === models.length - 1 || !(err instanceof ProviderError && err.retryable)) throw err;
               logger?.warn({ model, next: models[i + 1], err: err.message, conversationId: call.conversationId, turn: call.turn },

@@ -45,7 +45,8 @@ export function estimateInputTokens(call: Pick<LlmCall, 'prompt' | 'system' | 'h
   return Math.ceil(chars / 4);
 }
 
-const isThrottle = (err: unknown) => err instanceof ProviderError && err.status === 429;
+/** A 429 that clears in seconds; API Gateway's usage-plan quota (`gateway_quota_exceeded`) does not. */
+const isThrottle = (err: unknown) => err instanceof ProviderError && err.status === 429 && err.code !== 'gateway_quota_exceeded';
 
 function aborted(signal: AbortSignal, model: string): ProviderError {
   const err = new ProviderError('api-gateway', `cloud call to "${model}" was aborted while waiting for the model's rate limit: ${errorMessage(signal.reason)}`, {

@@ -46,7 +46,10 @@ export interface LlmReply {
   latencyMs: number;
   /** A thinking model's reasoning, kept apart from `text` (only when thinking was on). */
   thinking?: string;
-  /** True when the provider cut the prompt to fit the model's context window. */
+  /**
+   * True when the prompt did not fit the model's context window and was cut (Ollama); `truncated`
+   * is then set too: this says which part of the exchange was cut.
+   */
   promptTruncated?: boolean;
   /** Set when a fallback answered: the model the call asked for first. */
   requestedModel?: string;

@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Readable } from 'node:stream';
-import { PipelineError, ValidationError } from '../shared/errors';
+import { PipelineError, RequestBodyError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
 import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
 import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
-import type { RejectedLine, RunState } from '../store/run-store';
+import type { RefusedBy, RejectedLine, RunState } from '../store/run-store';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { readSeeds, type SeedFormat } from './seed-reader';
 import { RUN_ID, runConversationId, seedHash } from './seed-identity';
@@ -39,6 +39,9 @@ const BATCH = 500;
 /** Rejected lines echoed in the upload's answer. */
 const ECHO_REJECTED = 20;
 
+/** RUN_MAX_ACTIVE_LIMIT's default (shared/config.ts): conversations in flight hold records and jobs in Redis. */
+const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
+
 const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
@@ -47,7 +50,7 @@ const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTo
  * (the `Run-Options` header: any setting, templates and systemPrompts included). Throws a
  * ValidationError naming the bad option.
  */
-export function parseRunOptions(query: Record<string, unknown>, header: string | undefined): RunOptions {
+export function parseRunOptions(query: Record<string, unknown>, header: string | undefined, maxActiveLimit = DEFAULT_MAX_ACTIVE_LIMIT): RunOptions {
   let base: Record<string, unknown> = {};
   if (header) {
     try {
@@ -84,8 +87,9 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
   if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
     throw new ValidationError('invalid run option: retryFailed: must be true or false', [{ field: 'retryFailed', problem: 'must be a boolean' }]);
   }
-  if (maxActive !== undefined && (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > 100_000)) {
-    throw new ValidationError('invalid run option: maxActive: must be an integer 1-100000', [{ field: 'maxActive', problem: 'must be an integer 1-100000' }]);
+  if (maxActive !== undefined && (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > maxActiveLimit)) {
+    const problem = `must be an integer 1-${maxActiveLimit} (RUN_MAX_ACTIVE_LIMIT)`;
+    throw new ValidationError(`invalid run option: maxActive: ${problem}`, [{ field: 'maxActive', problem }]);
   }
   if (name !== undefined && (typeof name !== 'string' || name.length > 200)) {
     throw new ValidationError('invalid run option: name: must be a string of at most 200 characters', [{ field: 'name', problem: 'at most 200 characters' }]);
@@ -105,6 +109,14 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
 
 const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined);
+
+/** Why seeds were refused, naming the setting and what to do. */
+function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null): string {
+  const from = fromLine === null ? 'nothing was added' : `the seeds from line ${fromLine} on were not added`;
+  if (by === 'run') return `run ${runId} holds RUN_MAX_SEEDS=${config.runMaxSeeds} seeds; ${from}: start another run for them`;
+  const setting = by === 'seeds' ? `BACKLOG_MAX_SEEDS=${config.backlogMaxSeeds} waiting seeds` : `BACKLOG_MAX_BYTES=${config.backlogMaxBytes} bytes of waiting seeds`;
+  return `the backlog of all runs holds ${setting}; ${from}: append them with POST /runs/${runId}/seeds once admission has drained some (duplicates are skipped)`;
+}
 
 const urls = (runId: string) => ({
   statusUrl: `/runs/${runId}`, eventsUrl: `/runs/${runId}/events`, exportUrl: `/runs/${runId}/export`, pageUrl: `/runs/${runId}/page`,
@@ -157,7 +169,7 @@ export class RunService {
    * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
    * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
    */
-  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false): Promise<RunSubmitResult> {
+  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false, declaredBytes?: number): Promise<RunSubmitResult> {
     const { config } = this.deps;
     if (runId !== undefined && !RUN_ID.test(runId)) {
       throw new ValidationError(`invalid run id "${runId.slice(0, 80)}": use 1-64 letters, digits, _ or - (not all digits)`);
@@ -171,6 +183,8 @@ export class RunService {
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
+    // Refused before anything is created or read when the caps are reached already.
+    await this.checkRoom(id, existing?.seeds ?? 0, declaredBytes);
     const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
     // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
     await this.runs.setBudget(id, options.runBudget);
@@ -180,20 +194,32 @@ export class RunService {
     let rejectedCount = 0;
     const echoed: RejectedLine[] = [];
     let batch: [string, string][] = [];
+    let lines: number[] = [];
     let rejected: RejectedLine[] = [];
+    // Once a cap refused a seed, no later seed is added (what was added is a prefix of the upload).
+    let refused = 0;
+    let refusedBy: RefusedBy | undefined;
+    let refusedFromLine: number | null = null;
+    const caps = { runMaxSeeds: config.runMaxSeeds, backlogMaxSeeds: config.backlogMaxSeeds, backlogMaxBytes: config.backlogMaxBytes };
     // One batch is written while the next is read and checked; batches reach Redis in order.
     let writing: Promise<void> = Promise.resolve();
-    const write = async (seeds: [string, string][], bad: RejectedLine[]) => {
-      const r = await this.runs.addSeeds(id, seeds);
+    const write = async (seeds: [string, string][], at: number[], bad: RejectedLine[]) => {
+      const r = refusedBy ? { accepted: 0, duplicates: 0, refused: seeds.length } : await this.runs.addSeeds(id, seeds, caps);
       accepted += r.accepted;
       duplicates += r.duplicates;
+      refused += r.refused;
+      if ('why' in r && r.why && !refusedBy) {
+        refusedBy = r.why;
+        refusedFromLine = at[r.firstRefused ?? 0] ?? null;
+      }
       await this.runs.addRejected(id, bad);
       if (r.accepted) await this.admission.fill(id);
     };
     const flush = async () => {
       await writing;
-      writing = write(batch, rejected);
+      writing = write(batch, lines, rejected);
       batch = [];
+      lines = [];
       rejected = [];
     };
     const reject = (line: number, reason: string) => {
@@ -217,6 +243,7 @@ export class RunService {
           const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
           const payload: SeedPayload = { r: request, h: hash, ...(meta !== undefined ? { m: meta } : {}) };
           batch.push([runConversationId(id, hash), JSON.stringify(payload)]);
+          lines.push(seed.line);
         }
         if (batch.length + rejected.length >= BATCH) await flush();
       }
@@ -225,7 +252,34 @@ export class RunService {
       await flush();
       await writing;
     }
-    return { runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried, ...urls(id) };
+    return {
+      runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried,
+      refused, refusedReason: refusedBy ? refusedMessage(refusedBy, id, config, refusedFromLine) : null, refusedFromLine,
+      ...urls(id),
+    };
+  }
+
+  /**
+   * Throws before an upload is read when it cannot add anything: a declared size over
+   * RUN_MAX_BODY_BYTES (413), a run holding RUN_MAX_SEEDS (413 `run_full`), a backlog of all runs
+   * at BACKLOG_MAX_SEEDS or BACKLOG_MAX_BYTES (429 `backlog_full`, with `Retry-After`).
+   */
+  private async checkRoom(runId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
+    const { config } = this.deps;
+    if (declaredBytes !== undefined && declaredBytes > config.runMaxBodyBytes) {
+      throw new RequestBodyError(`the upload declares ${declaredBytes} bytes, above RUN_MAX_BODY_BYTES=${config.runMaxBodyBytes}: split it and append the rest with POST /runs/:id/seeds`, 413);
+    }
+    if (runSeeds >= config.runMaxSeeds) {
+      throw new PipelineError(refusedMessage('run', runId, config, null), { code: 'run_full', status: 413, details: { setting: 'RUN_MAX_SEEDS', max: config.runMaxSeeds } });
+    }
+    const totals = await this.runs.backlogTotals();
+    const by: RefusedBy | undefined = totals.seeds >= config.backlogMaxSeeds ? 'seeds' : totals.bytes >= config.backlogMaxBytes ? 'bytes' : undefined;
+    if (by) {
+      throw new PipelineError(refusedMessage(by, runId, config, null), {
+        code: 'backlog_full', status: 429, retryable: true,
+        details: { setting: by === 'seeds' ? 'BACKLOG_MAX_SEEDS' : 'BACKLOG_MAX_BYTES', waitingSeeds: totals.seeds, waitingBytes: totals.bytes, retryAfterSeconds: 30 },
+      });
+    }
   }
 
   async view(runId: string, withRejected = false): Promise<RunView> {

@@ -13,7 +13,6 @@ import { parseOllamaHost } from './ollama-host';
 import { parseOllamaHosts, type OllamaEndpoint } from './ollama-pool-hosts';
 import { loadCloudLimits, type CloudLimits } from './cloud-limits';
 import { redactUrl } from './redact-url';
-import { loadModelCatalog } from './model-catalog';
 
 export type Env = Record<string, string | undefined>;
 
@@ -43,6 +42,12 @@ export interface Config {
   apiGatewayApiKey?: string;
   apiGatewaySigv4: boolean;
   apiGatewayTimeoutMs: number;
+  /** GATEWAY_TIMEOUT_MS: API Gateway's integration timeout, which the Lambda's budget and the worker's timeout follow. */
+  gatewayTimeoutMs: number;
+  /** MODEL_ACCESS_RETRY_MS: wait before retrying a step refused while Bedrock model access (AWS Marketplace) is pending. */
+  modelAccessRetryMs: number;
+  /** MODEL_ACCESS_MAX_WAIT_MS: longest a step keeps waiting for model access before it fails. */
+  modelAccessMaxWaitMs: number;
   apiGatewayEnvelope: ApiGatewayEnvelope;
   defaultMaxTokens: number;
   gatewayPort: number;
@@ -75,6 +80,8 @@ export interface Config {
   csvEscapeFormulas: boolean;
   maxBodyBytes: number;
   sseMaxStreams: number;
+  /** MAX_WAITS: requests held open while work runs (`?wait=true`, `/api/v1/generate`). */
+  maxWaits: number;
   retentionSeconds: number;
   boardUsername?: string;
   boardPassword?: string;
@@ -84,12 +91,21 @@ export interface Config {
   runMaxActive: number;
   runMaxLineBytes: number;
   runMaxBodyBytes: number;
+  /** RUN_MAX_SEEDS: seeds one run may hold in all. */
+  runMaxSeeds: number;
+  /** RUN_MAX_ACTIVE_LIMIT: the largest `maxActive` a run may ask for. */
+  runMaxActiveLimit: number;
+  /** BACKLOG_MAX_SEEDS / BACKLOG_MAX_BYTES: seeds (and their bytes) waiting in all runs' backlogs together. */
+  backlogMaxSeeds: number;
+  backlogMaxBytes: number;
+  /** REDIS_MEMORY_REFUSE_RATIO: writes are refused (429) above this share of Redis's `maxmemory`. */
+  redisMemoryRefuseRatio: number;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
+  /** MODEL_CATALOG_FILE: model catalogue rows matched before the shipped ones (shared/model-catalog.ts). */
+  modelCatalogFile?: string;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
   pricesFile?: string;
-  /** MODEL_CATALOG_FILE: model facts before the shipped catalogue (shared/model-catalog.ts); read once per process. */
-  modelCatalogFile?: string;
   /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
   judgeRubricFile?: string;
   /** OLLAMA_HOSTS: the local model pool; unset: the one OLLAMA_HOST (see {@link ollamaPoolOf}). */
@@ -110,7 +126,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
   { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
-  { key: 'API_GATEWAY_TIMEOUT_MS', default: '30000', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). Just above API Gateway's fixed 29 s integration timeout, so the gateway's (or the Lambda's 27 s) 504 arrives first." },
+  { key: 'GATEWAY_TIMEOUT_MS', default: '29000', accepts: 'integer 50-900000', description: "API Gateway's integration timeout, one setting for the deployment: the SAM template's `GatewayTimeoutSeconds` (integration `TimeoutInMillis`, the Lambda's Timeout and its env), the Lambda's Bedrock budget (this minus 2 s) and the worker's default API_GATEWAY_TIMEOUT_MS. Above 29000 only for Regional or private REST APIs, after raising the account's \"Maximum integration timeout in milliseconds\" quota (AWS, June 2024)." },
+  { key: 'API_GATEWAY_TIMEOUT_MS', default: '(unset: GATEWAY_TIMEOUT_MS + 1000)', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). By default just above GATEWAY_TIMEOUT_MS, so the gateway's (or the Lambda's) 504 arrives first." },
   { key: 'API_GATEWAY_ENVELOPE', default: 'proxy', accepts: 'proxy or seed', description: "`proxy`: base64 protobuf as the HTTP body (this project's Lambda behind a proxy integration). `seed`: the original Scala system's JSON envelope (`{\"queryStringParameters\":{\"query\":…}}` in, `{\"statusCode\",\"body\"}` out), to call a deployed seed Lambda." },
   { key: 'DEFAULT_MAX_TOKENS', default: '1024', accepts: 'integer 1-200000', description: "Output-token cap sent when a conversation names none (Converse would otherwise default to the model's maximum, which may not fit API Gateway's 29 s)." },
   { key: 'GATEWAY_PORT', default: '3001', accepts: 'integer 0-65535', description: 'Port of the local API Gateway host (`npm run gateway`).' },
@@ -121,7 +138,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'OLLAMA_MODEL', default: 'llama3.2', accepts: 'model name', description: 'Default local model.' },
   { key: 'OLLAMA_TIMEOUT_MS', default: '120000', accepts: 'integer > 0', description: 'Per-call timeout for Ollama.' },
   { key: 'OLLAMA_PULL', default: 'false', accepts: 'true/false', description: 'A local worker whose model is not on its Ollama pulls it at start (progress in the log) instead of refusing to start.' },
-  { key: 'OLLAMA_NUM_CTX', default: '(unset: the model\'s default)', accepts: 'integer 256-1048576', description: "Context window (`options.num_ctx`) for every Ollama call. Ollama's default is small (often 4096) and silently cuts longer prompts." },
+  { key: 'OLLAMA_NUM_CTX', default: '(unset: sized per call)', accepts: 'integer 256-1048576', description: "Context window (`options.num_ctx`) for every Ollama call, as is (the override). Unset: the worker sends what the prompt needs, from the server's `/api/show` and `/api/ps`, and a prompt that still does not fit is recorded `promptTruncated`." },
   { key: 'OLLAMA_KEEP_ALIVE', default: '30m', accepts: 'Ollama duration (e.g. 5m, 1h, -1) or seconds', description: 'How long Ollama keeps the model loaded after a call (`keep_alive`), so a turn does not pay a cold load.' },
   { key: 'MAX_TURNS', default: '5', accepts: 'integer 1-1000', description: 'Default turns (transcript rows) per conversation.' },
   { key: 'CONVERSATION_TIMEOUT_MINUTES', default: '30', accepts: 'number > 0', description: 'Default conversation deadline; it also bounds every call.' },
@@ -133,6 +150,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'CLOUD_RATE_LIMIT_MAX', default: '0', accepts: 'integer >= 0 (0 = off)', description: 'BullMQ limiter: at most this many cloud jobs per duration, across all hosts.' },
   { key: 'CLOUD_RATE_LIMIT_DURATION_MS', default: '1000', accepts: 'integer > 0', description: 'Limiter window.' },
   { key: 'CLOUD_THROTTLE_BACKOFF_MS', default: '5000', accepts: 'integer >= 0 (0 = off)', description: 'When the cloud call is throttled (HTTP 429), the whole cloud queue pauses this long on every host (BullMQ `rateLimit`); the job goes back to waiting without using an attempt. 0: a 429 is retried like any retryable error.' },
+  { key: 'MODEL_ACCESS_RETRY_MS', default: '120000', accepts: 'integer >= 1000', description: "A cloud step refused because Bedrock model access is not yet set up (AWS Marketplace `AccessDeniedException`, code `model_access_pending`) waits this long (or the minutes Bedrock's message names, if more) and is tried again, without using an attempt or pausing other conversations." },
+  { key: 'MODEL_ACCESS_MAX_WAIT_MS', default: '1200000', accepts: 'integer >= 0', description: 'How long a step keeps waiting for model access in all before it fails with `model_access_pending` (bounded by the conversation deadline too). Bedrock says a subscription can take up to 15 minutes.' },
   { key: 'JOB_ATTEMPTS', default: '6', accepts: 'integer 1-100', description: 'Attempts per step for retryable errors.' },
   { key: 'BACKOFF_DELAY_MS', default: '1000', accepts: 'integer >= 0', description: 'Base of the exponential backoff (with jitter).' },
   { key: 'LOCK_DURATION_MS', default: '10000', accepts: 'integer >= 1000', description: 'BullMQ job lock, renewed every half; a dead worker\'s job is recovered within about this time.' },
@@ -141,7 +160,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'RECONCILE_INTERVAL_MS', default: '60000', accepts: 'integer >= 0 (0 = off)', description: 'Workers sweep for conversations left `running` by a job that failed while no host was alive, or `queued` by a producer that died before queueing turn 1.' },
   { key: 'CSV_ESCAPE_FORMULAS', default: 'true', accepts: 'true/false', description: "Prefix cells starting with = + - @ tab CR with ' so spreadsheets do not run them." },
   { key: 'MAX_BODY_BYTES', default: '65536', accepts: 'integer > 0', description: 'Request body limit (413 beyond).' },
-  { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams (`GET /conversation/:id/events`) one producer process keeps open; beyond it, 503 `too_many_streams` with `Retry-After`.' },
+  { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams one producer process keeps open, of every kind together (`GET /conversation/:id/events` and `GET /runs/:id/events`); beyond it, 503 `too_many_streams` with `Retry-After`. Gauge `llmconv_streams_active{kind}`.' },
+  { key: 'MAX_WAITS', default: '1000', accepts: 'integer > 0', description: 'Requests one producer process holds open while their work runs (`POST /conversation?wait=true`, `POST /api/v1/generate`); beyond it, 503 `too_many_waits` with `Retry-After`. A client that hangs up frees its slot at once (gauge `llmconv_waits_active{kind}`).' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
@@ -151,8 +171,13 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
   { key: 'RUN_MAX_ACTIVE', default: '100', accepts: 'integer > 0', description: 'A run\'s default `maxActive`: how many of its conversations are in flight at once; the rest wait in its backlog.' },
   { key: 'RUN_MAX_LINE_BYTES', default: '65536', accepts: 'integer > 0', description: 'Longest line of a `POST /runs` upload; a longer one is rejected (by line number), the rest still read.' },
-  { key: 'RUN_MAX_BODY_BYTES', default: '1073741824', accepts: 'integer > 0', description: 'Largest `POST /runs` upload (413 beyond; the seeds read before the limit stay in the run).' },
-  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped catalogue, shared/model-catalog.json)', accepts: 'path to a JSON or YAML file `{"families": [...], "replace"?: true}`', description: 'Model facts (id pattern, output cap, default maxTokens, prices, accepted parameters, lifecycle per region, replacement) matched before the shipped rows, or instead of them with `"replace": true`. The way to change prices, caps or lifecycle. Read once per process by the producer, the workers and the Lambda (README, "Model catalogue").' },
+  { key: 'RUN_MAX_BODY_BYTES', default: '67108864', accepts: 'integer > 0', description: 'Largest `POST /runs` (or `/runs/:id/seeds`) upload, 64 MiB: 413 at once when `Content-Length` says more, else at the limit (the seeds read before it stay in the run). Send more with further appends.' },
+  { key: 'RUN_MAX_SEEDS', default: '100000', accepts: 'integer > 0', description: "Seeds one run may hold in all (waiting and admitted). An upload past it keeps what fit and answers `refused` with the reason; one to a run already full is 413 `run_full`." },
+  { key: 'RUN_MAX_ACTIVE_LIMIT', default: '1000', accepts: 'integer > 0 (>= RUN_MAX_ACTIVE)', description: 'The largest `maxActive` a run may ask for (400 beyond): conversations in flight hold records and jobs in Redis.' },
+  { key: 'BACKLOG_MAX_SEEDS', default: '500000', accepts: 'integer > 0', description: 'Seeds waiting for admission in all runs together (counted in the same Lua script that adds them). Past it an upload keeps what fit (`refused` says why); with none free, 429 `backlog_full` with `Retry-After`. Sized for a 1 GB Redis: a waiting seed costs about 120 bytes of Redis beside its own bytes (measured 235 bytes for a 114-byte seed), so the defaults of both caps keep the backlog under about 250 MB.' },
+  { key: 'BACKLOG_MAX_BYTES', default: '134217728', accepts: 'integer > 0', description: 'Bytes of seed data (conversation id + the seed\'s JSON) waiting in all runs together, 128 MiB; as BACKLOG_MAX_SEEDS.' },
+  { key: 'REDIS_MEMORY_REFUSE_RATIO', default: '0.9', accepts: 'number in (0, 1]; 1 = off', description: "Writes (`POST /conversation`, `POST /runs`, appends) are refused with 429 `redis_memory_high` and `Retry-After` while Redis's `used_memory` is above this share of its `maxmemory` (INFO memory, read at most once a second), so the pipeline's own steps still find room under `noeviction`. No effect when `maxmemory` is 0 (unlimited)." },
+  { key: 'MODEL_CATALOG_FILE', default: '(unset: the shipped shared/model-catalog.json)', accepts: 'path to a JSON or YAML file `{"families": [...]}`', description: 'Model catalogue rows (caps, prices, parameters, lifecycle per region, replacement) matched before the shipped ones; `"replace": true` uses only them.' },
   { key: 'PRICES_FILE', default: '(unset: the shipped Bedrock on-demand table, local models at 0)', accepts: 'path to a JSON file', description: 'Model prices in USD per 1,000 tokens overriding the shipped table: `{"models": {"<model id>": {"inputPer1k", "outputPer1k"}}, "local": {...}}` (README, "Cost").' },
   { key: 'OLLAMA_HOSTS', default: '(unset: OLLAMA_HOST with LOCAL_CONCURRENCY slots)', accepts: 'comma list of `<host>*<slots>` (host as OLLAMA_HOST accepts; no `*n`: LOCAL_CONCURRENCY)', description: "The local model pool, e.g. `http://gpu1:11434*4,http://gpu2:11434*2` (slots = that host's `OLLAMA_NUM_PARALLEL`). Every worker process on any host shares the slots through Redis leases, least busy host first; overrides OLLAMA_HOST." },
   { key: 'OLLAMA_SLOT_LEASE_MS', default: '30000', accepts: 'integer >= 1000', description: 'Expiry of a pool slot lease, renewed every third while the call runs: the slots of a killed worker come back within this time.' },
@@ -264,12 +289,10 @@ export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' |
   return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
 }
 
-/** MODEL_CATALOG_FILE resolved, and read now (cached for the process) so a bad file stops the start. */
-export function modelCatalogFile(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const file = path.resolve(value);
-  loadModelCatalog(file);
-  return file;
+/** REDIS_MEMORY_REFUSE_RATIO: a share of `maxmemory` in (0, 1]. */
+function memoryRatio(r: Reader): number {
+  const n = r.num('REDIS_MEMORY_REFUSE_RATIO', 0);
+  return n > 1 ? r.fail('REDIS_MEMORY_REFUSE_RATIO', r.str('REDIS_MEMORY_REFUSE_RATIO')) : n;
 }
 
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
@@ -290,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
   const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
+  const gatewayTimeoutMs = r.int('GATEWAY_TIMEOUT_MS', 50, 900_000);
   const config: Config = {
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
@@ -298,7 +322,10 @@ export function loadConfig(env: Env = process.env): Config {
     apiGatewayUrl: r.url('API_GATEWAY_URL', ['http:', 'https:']),
     apiGatewayApiKey: r.opt('API_GATEWAY_API_KEY'),
     apiGatewaySigv4: r.bool('API_GATEWAY_SIGV4'),
-    apiGatewayTimeoutMs: r.int('API_GATEWAY_TIMEOUT_MS', 1),
+    apiGatewayTimeoutMs: r.opt('API_GATEWAY_TIMEOUT_MS') === undefined ? gatewayTimeoutMs + 1000 : r.int('API_GATEWAY_TIMEOUT_MS', 1),
+    gatewayTimeoutMs,
+    modelAccessRetryMs: r.int('MODEL_ACCESS_RETRY_MS', 1000),
+    modelAccessMaxWaitMs: r.int('MODEL_ACCESS_MAX_WAIT_MS', 0),
     apiGatewayEnvelope: r.oneOf('API_GATEWAY_ENVELOPE', API_GATEWAY_ENVELOPES),
     defaultMaxTokens: r.int('DEFAULT_MAX_TOKENS', 1, 200000),
     gatewayPort: r.int('GATEWAY_PORT', 0, 65535),
@@ -331,6 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
     csvEscapeFormulas: r.bool('CSV_ESCAPE_FORMULAS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 1),
     sseMaxStreams: r.int('SSE_MAX_STREAMS', 1),
+    maxWaits: r.int('MAX_WAITS', 1),
     retentionSeconds: r.int('RETENTION_SECONDS', 1),
     boardUsername,
     boardPassword,
@@ -340,9 +368,14 @@ export function loadConfig(env: Env = process.env): Config {
     runMaxActive: r.int('RUN_MAX_ACTIVE', 1),
     runMaxLineBytes: r.int('RUN_MAX_LINE_BYTES', 1),
     runMaxBodyBytes: r.int('RUN_MAX_BODY_BYTES', 1),
+    runMaxSeeds: r.int('RUN_MAX_SEEDS', 1),
+    runMaxActiveLimit: r.int('RUN_MAX_ACTIVE_LIMIT', 1),
+    backlogMaxSeeds: r.int('BACKLOG_MAX_SEEDS', 1),
+    backlogMaxBytes: r.int('BACKLOG_MAX_BYTES', 1),
+    redisMemoryRefuseRatio: memoryRatio(r),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
+    modelCatalogFile: r.opt('MODEL_CATALOG_FILE') === undefined ? undefined : path.resolve(r.opt('MODEL_CATALOG_FILE')!),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
-    modelCatalogFile: modelCatalogFile(r.opt('MODEL_CATALOG_FILE')),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
     ollamaHosts: ollamaHosts(r, localConcurrency),
     ollamaSlotLeaseMs: r.int('OLLAMA_SLOT_LEASE_MS', 1000),
@@ -351,5 +384,8 @@ export function loadConfig(env: Env = process.env): Config {
     cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
     cloudFallbackAfterThrottles: r.int('CLOUD_FALLBACK_AFTER_THROTTLES', 1, 100),
   };
+  if (config.runMaxActive > config.runMaxActiveLimit) {
+    throw new ConfigError(`RUN_MAX_ACTIVE=${config.runMaxActive} is above RUN_MAX_ACTIVE_LIMIT=${config.runMaxActiveLimit}: lower the first or raise the second`, 'RUN_MAX_ACTIVE');
+  }
   return config;
 }

@@ -155,7 +155,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
     if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured) {
-      bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile) });
+      bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
       closers.push(() => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }

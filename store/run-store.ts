@@ -15,7 +15,8 @@
  * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
  * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts.
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
- * `<ms>|<payload>`).
+ * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
+ * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
  */
 import type { Redis } from 'ioredis';
 import { RedisScript } from './redis-script';
@@ -35,32 +36,71 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
 `);
 
-/** KEYS: run, conversations, backlog, seeds. ARGV: id, payload, id, payload… Returns {accepted, duplicates}. */
+/**
+ * KEYS: run, conversations, backlog, seeds, totals. ARGV: runMaxSeeds, backlogMaxSeeds,
+ * backlogMaxBytes, then id, payload, id, payload…
+ * Returns {accepted, duplicates, refused, why, first (1-based index of the first refused seed, or 0)}: a seed joins unless the run already has it; from
+ * the first one that would pass a cap (the run's seeds, the backlog's seeds or bytes over all
+ * runs, counted in `totals` here and wherever a seed leaves the backlog), every later new seed is
+ * refused, so what was added is a prefix of the batch. `why` is '' or `run`, `seeds`, `bytes`.
+ */
 const ADD_SEEDS = new RedisScript(`
-local acc, dup = 0, 0
-for i = 1, #ARGV, 2 do
+local runMax, maxSeeds, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local runSeeds = tonumber(redis.call('HGET', KEYS[1], 'seeds') or '0')
+local seeds = tonumber(redis.call('HGET', KEYS[5], 'seeds') or '0')
+local bytes = tonumber(redis.call('HGET', KEYS[5], 'bytes') or '0')
+local acc, dup, refused, why, added, first = 0, 0, 0, '', 0, 0
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   if redis.call('ZSCORE', KEYS[2], id) or redis.call('HEXISTS', KEYS[4], id) == 1 then
     dup = dup + 1
   else
-    redis.call('RPUSH', KEYS[3], id)
-    redis.call('HSET', KEYS[4], id, ARGV[i + 1])
-    acc = acc + 1
+    local size = #id + #ARGV[i + 1]
+    if why == '' then
+      if runSeeds + acc + 1 > runMax then why = 'run'
+      elseif seeds + acc + 1 > maxSeeds then why = 'seeds'
+      elseif bytes + added + size > maxBytes then why = 'bytes' end
+    end
+    if why ~= '' then
+      refused = refused + 1
+      if first == 0 then first = (i - 2) / 2 end
+    else
+      redis.call('RPUSH', KEYS[3], id)
+      redis.call('HSET', KEYS[4], id, ARGV[i + 1])
+      acc = acc + 1
+      added = added + size
+    end
   end
 end
 redis.call('HINCRBY', KEYS[1], 'seeds', acc)
 redis.call('HINCRBY', KEYS[1], 'duplicates', dup)
-return {acc, dup}
+if acc > 0 then
+  redis.call('HINCRBY', KEYS[1], 'backlogBytes', added)
+  redis.call('HINCRBY', KEYS[5], 'seeds', acc)
+  redis.call('HINCRBY', KEYS[5], 'bytes', added)
+end
+return {acc, dup, refused, why, first}
 `);
 
-/** KEYS: run, conversations, backlog, seeds, admitting. ARGV: now, limit. Returns id, payload, … */
-const FILL = new RedisScript(`
+/** Lua: takes `n` seeds and `b` bytes off the backlog totals (KEYS[t]) and the run's count (KEYS[1]), never below 0. */
+const UNCOUNT = `
+local function uncount(t, n, b)
+  if n <= 0 then return end
+  for _, f in ipairs({{KEYS[t], 'seeds', n}, {KEYS[t], 'bytes', b}, {KEYS[1], 'backlogBytes', b}}) do
+    if redis.call('HINCRBY', f[1], f[2], -f[3]) < 0 then redis.call('HSET', f[1], f[2], 0) end
+  end
+end
+`;
+
+/** KEYS: run, conversations, backlog, seeds, admitting, totals. ARGV: now, limit. Returns id, payload, … */
+const FILL = new RedisScript(`${UNCOUNT}
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
 -- A run whose budget could not cover a call admits nothing more.
 if redis.call('HEXISTS', KEYS[1], 'budgetExhausted') == 1 then return {} end
 local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
 local n = math.min(free, tonumber(ARGV[2]))
 local out = {}
+local taken, size = 0, 0
 for i = 1, n do
   local id = redis.call('LPOP', KEYS[3])
   if not id then break end
@@ -73,24 +113,28 @@ for i = 1, n do
     redis.call('HINCRBY', KEYS[1], 'active', 1)
     out[#out + 1] = id
     out[#out + 1] = payload
+    taken = taken + 1
+    size = size + #id + #payload
   end
 end
+uncount(6, taken, size)
 if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
 return out
 `);
 
-/** KEYS: run, backlog, seeds. Stops admission and drops the backlog; returns how many seeds it dropped. */
-const CANCEL = new RedisScript(`
+/** KEYS: run, backlog, seeds, totals. Stops admission and drops the backlog; returns how many seeds it dropped. */
+const CANCEL = new RedisScript(`${UNCOUNT}
 if not redis.call('HGET', KEYS[1], 'state') then return -1 end
 redis.call('HSET', KEYS[1], 'state', 'cancelled', 'updatedAt', ARGV[1])
 local n = redis.call('LLEN', KEYS[2])
+uncount(4, redis.call('HLEN', KEYS[3]), tonumber(redis.call('HGET', KEYS[1], 'backlogBytes') or '0'))
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HINCRBY', KEYS[1], 'unadmitted', n)
 return n
 `);
 
 /**
- * KEYS: run, conversations, backlog, seeds, conversation hash, steps hash. ARGV: id, payload.
+ * KEYS: run, conversations, backlog, seeds, conversation hash, steps hash, totals. ARGV: id, payload.
  * A finished-badly conversation goes back to the front of the backlog: out of `conversations`,
  * its counts taken back, its record deleted (the caller removed its jobs). 1 when done.
  */
@@ -106,6 +150,11 @@ redis.call('HINCRBY', KEYS[1], 'retried', 1)
 redis.call('DEL', KEYS[5], KEYS[6])
 redis.call('LPUSH', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+-- Counted like any waiting seed (never refused: the run had it already).
+local size = #ARGV[1] + #ARGV[2]
+redis.call('HINCRBY', KEYS[1], 'backlogBytes', size)
+redis.call('HINCRBY', KEYS[7], 'seeds', 1)
+redis.call('HINCRBY', KEYS[7], 'bytes', size)
 return 1
 `);
 
@@ -140,6 +189,29 @@ export interface RunState {
   judge: RunJudgeSummary | null;
 }
 
+/** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
+export interface BacklogCaps {
+  runMaxSeeds: number;
+  backlogMaxSeeds: number;
+  backlogMaxBytes: number;
+}
+
+/** Which cap refused seeds: the run's seeds, or the backlog's seeds or bytes over all runs. */
+export type RefusedBy = 'run' | 'seeds' | 'bytes';
+
+export interface AddSeedsResult {
+  accepted: number;
+  duplicates: number;
+  /** New seeds not added because a cap was reached (every new seed after the first refused one). */
+  refused: number;
+  why?: RefusedBy;
+  /** Index in the batch of the first refused seed. */
+  firstRefused?: number;
+}
+
+/** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
+export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
+
 export interface RejectedLine {
   line: number;
   reason: string;
@@ -164,12 +236,30 @@ export class RunStore {
     return r === 1;
   }
 
-  /** Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already. */
-  async addSeeds(runId: string, seeds: [string, string][]): Promise<{ accepted: number; duplicates: number }> {
-    if (!seeds.length) return { accepted: 0, duplicates: 0 };
+  /** The hash counting what waits in every run's backlog together: `seeds` and `bytes` (ids + payloads). */
+  get totalsKey(): string {
+    return backlogTotalsKey(this.prefix);
+  }
+
+  /**
+   * Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already,
+   * within `caps` (see ADD_SEEDS): the new seeds past the first one that would pass a cap are
+   * refused (`refused`, and `why` names the cap). Default caps: none.
+   */
+  async addSeeds(runId: string, seeds: [string, string][], caps: Partial<BacklogCaps> = {}): Promise<AddSeedsResult> {
+    if (!seeds.length) return { accepted: 0, duplicates: 0, refused: 0 };
     const k = this.keys(runId);
-    const [accepted, duplicates] = (await ADD_SEEDS.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds], seeds.flat())) as [number, number];
-    return { accepted, duplicates };
+    const limit = (n?: number) => String(n ?? Number.MAX_SAFE_INTEGER);
+    const [accepted, duplicates, refused, why, first] = (await ADD_SEEDS.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, this.totalsKey], [
+      limit(caps.runMaxSeeds), limit(caps.backlogMaxSeeds), limit(caps.backlogMaxBytes), ...seeds.flat(),
+    ])) as [number, number, number, string, number];
+    return { accepted, duplicates, refused, ...(why ? { why: why as RefusedBy, firstRefused: first - 1 } : {}) };
+  }
+
+  /** What waits in every run's backlog together. */
+  async backlogTotals(): Promise<{ seeds: number; bytes: number }> {
+    const [seeds, bytes] = await this.redis.hmget(this.totalsKey, 'seeds', 'bytes');
+    return { seeds: Number(seeds ?? 0), bytes: Number(bytes ?? 0) };
   }
 
   /** Records rejected lines (the list is capped at {@link REJECTED_KEPT}). */
@@ -192,7 +282,7 @@ export class RunStore {
   /** Claims up to `limit` waiting seeds within the run's free slots: [id, payload] pairs. */
   async claim(runId: string, limit: number): Promise<[string, string][]> {
     const k = this.keys(runId);
-    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting], [String(Date.now()), limit])) as string[];
+    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey], [String(Date.now()), limit])) as string[];
     const out: [string, string][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
     return out;
@@ -218,13 +308,13 @@ export class RunStore {
   /** Puts a failed or timed-out conversation's seed back in the backlog (see RETRY); false when it is not one. */
   async retry(runId: string, id: string, payload: string, recordKeys: [string, string]): Promise<boolean> {
     const k = this.keys(runId);
-    return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys], [id, payload])) === 1;
+    return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys, this.totalsKey], [id, payload])) === 1;
   }
 
   /** Stops admission and empties the backlog; -1 for an unknown run. */
   async cancel(runId: string): Promise<number> {
     const k = this.keys(runId);
-    return (await CANCEL.run(this.redis, [k.run, k.backlog, k.seeds], [String(Date.now())])) as number;
+    return (await CANCEL.run(this.redis, [k.run, k.backlog, k.seeds, this.totalsKey], [String(Date.now())])) as number;
   }
 
   async get(runId: string): Promise<RunState | null> {

@@ -10,10 +10,17 @@
  *  - cloud throttled (429) with CLOUD_THROTTLE_BACKOFF_MS > 0 → the cloud queue is rate-limited
  *    for that long on every host and the job waits again without using an attempt. Only a real
  *    throttle: a Bedrock quota (ServiceQuotaExceeded) or a model not ready is retried per job;
+ *  - cloud model access pending (`model_access_pending`: Bedrock's AWS Marketplace subscription is
+ *    not complete) → the job is delayed MODEL_ACCESS_RETRY_MS, or the minutes Bedrock's message
+ *    names if more ({@link waitForModelAccess}), without using an attempt and without pausing
+ *    other conversations; after MODEL_ACCESS_MAX_WAIT_MS in all (or near the deadline) → `failed`;
+ *  - an API Gateway usage-plan quota (`gateway_quota_exceeded`, 429 LimitExceededException) is
+ *    permanent and never pauses the fleet: it lasts until the plan's period resets;
  *  - an answer without usable text (filtered, guardrail, malformed, empty) → the conversation
  *    completes with that stop reason ({@link emptyAnswerReason}); it is never sent as history.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MODEL_ACCESS_PENDING, retryAfterFromMessage } from '../shared/model-access';
 import type { Config } from '../shared/config';
 import type { ConversationRecord, ConversationWithTurns, StopReason, Side } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
@@ -80,7 +87,7 @@ export function jobLogFields(job: Job): { conversationId?: string; turn?: number
  */
 function isFleetThrottle(err: unknown): boolean {
   if (!(err instanceof ProviderError) || err.status !== 429) return false;
-  if (err.code === 'quota_exceeded' || err.code === 'model_not_ready') return false;
+  if (err.code === 'quota_exceeded' || err.code === 'model_not_ready' || err.code === 'gateway_quota_exceeded') return false;
   return !/ServiceQuotaExceededException|ModelNotReadyException/.test(err.message);
 }
 
@@ -251,6 +258,7 @@ export class StepLifecycle {
       logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
       return { error: Worker.RateLimitError() };
     }
+    if (side === 'cloud' && err instanceof ProviderError && err.code === MODEL_ACCESS_PENDING) return this.waitForModelAccess(job, record, err);
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {
       return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
@@ -261,6 +269,33 @@ export class StepLifecycle {
     }
     logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
     return { error: err instanceof Error ? err : new Error(String(err)) };
+  }
+
+  /**
+   * Model access is being set up (Bedrock subscribes the account to a third-party model through
+   * AWS Marketplace; minutes after the role got the actions): this job alone waits, delayed in
+   * BullMQ (`moveToDelayed` + DelayedError: no attempt used, no queue paused), then asks again.
+   * The first refusal's time is kept in the job's data, so the wait in all is bounded by
+   * MODEL_ACCESS_MAX_WAIT_MS and by the conversation's deadline; past either the step fails.
+   */
+  private async waitForModelAccess(job: Job, record: ConversationRecord, err: ProviderError): Promise<CallFailure> {
+    const { config, logger } = this.deps;
+    const now = Date.now();
+    const data = job.data as { modelAccessWaitSince?: number };
+    const since = data.modelAccessWaitSince ?? now;
+    const asked = retryAfterFromMessage(err.message);
+    const left = Math.min(config.modelAccessMaxWaitMs - (now - since), record.deadline - now - 1000);
+    const delay = Math.min(Math.max(config.modelAccessRetryMs, asked ?? 0), left);
+    if (delay <= 0 || left < Math.min(config.modelAccessRetryMs, asked ?? config.modelAccessRetryMs)) {
+      const waited = Math.round((now - since) / 1000);
+      const message = `cloud model: ${errorMessage(err)} (${MODEL_ACCESS_PENDING}: model access still not granted after waiting ${waited} s; MODEL_ACCESS_MAX_WAIT_MS=${config.modelAccessMaxWaitMs}${now + config.modelAccessRetryMs >= record.deadline ? ', and the conversation deadline is near' : ''})`;
+      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
+    }
+    if (data.modelAccessWaitSince === undefined) await job.updateData({ ...job.data, modelAccessWaitSince: since });
+    await job.moveToDelayed(now + delay, job.token);
+    logger.warn({ ...jobLogFields(job), conversationId: record.id, delayMs: delay, waitedMs: now - since, askedMs: asked },
+      `cloud model access pending (AWS Marketplace subscription); this step waits ${Math.round(delay / 1000)} s and tries again`);
+    return { error: new DelayedError() };
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import type { Job, Processor } from 'bullmq';
 import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
-import { emptyAnswerDetail, nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { emptyAnswerDetail, emptyFollowUpNote, nextAfter, qualityObservation } from '../conversation/turn-rules';
 import { loadModelCatalog } from '../shared/model-catalog';
 import type { TurnJobData, TurnStepResult } from '../queue/job-types';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
@@ -60,7 +60,7 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, spec.messages.recorded);
       log.debug(spec.messages.exchangeFields(call.prompt, reply), spec.messages.exchange);
       if (reply.promptTruncated) {
-        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, 'Ollama cut the prompt to its context window (raise OLLAMA_NUM_CTX or lower contextTurns)');
+        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, "the prompt did not fit the local model's context and Ollama cut it (the model's trained context, or OLLAMA_NUM_CTX, is too small: lower contextTurns, or raise OLLAMA_NUM_CTX)");
       }
     }
     // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
@@ -68,8 +68,10 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings, step.truncated === true);
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      // A cloud answer with no text: the record says why (the tokens spent reasoning, the cap to raise).
-      const note = side === 'cloud' && next.reason === 'empty_answer' && 'answer' in step ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model)) : undefined;
+      // An answer with no text is never sent on: the record says why (the tokens spent reasoning, the cap to raise).
+      const note = next.reason !== 'empty_answer' ? undefined
+        : side === 'cloud' && 'answer' in step ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model))
+        : 'followUp' in step ? emptyFollowUpNote(step, record.settings) : undefined;
       if (note) log.warn({ reason: next.reason, stopReason: step.stopReason, outputTokens: step.outputTokens }, note);
       else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);

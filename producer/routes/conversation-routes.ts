@@ -10,9 +10,14 @@ import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
+import { LiveSlots, onClientGone } from '../live-slots';
 
-export function conversationRoutes(service: ConversationService, config: Config): Router {
+/**
+ * @param waits the pool `?wait=true` takes a slot from (MAX_WAITS); default one of its own.
+ */
+export function conversationRoutes(service: ConversationService, config: Config, waits?: LiveSlots): Router {
   const router = new Router();
+  const pool = waits ?? new LiveSlots({ max: config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
 
   router.post('/conversation', async (ctx) => {
     const body = await readJsonBody(ctx, config.maxBodyBytes);
@@ -20,12 +25,23 @@ export function conversationRoutes(service: ConversationService, config: Config)
     if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
       throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
     }
-    const { id, created, record } = await service.submit(body, key);
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
+    // The slot is taken before anything is created: a 503 leaves nothing behind.
+    const release = wait ? pool.take(ctx, 'wait', 'submit without ?wait=true and poll GET /conversation/:id') : undefined;
+    const { id, created, record } = await service.submit(body, key);
     if (wait) {
+      // A client that hangs up ends the wait, not the conversation: it keeps running (the same
+      // Idempotency-Key finds it again, GET /conversation/:id shows it).
       const ac = new AbortController();
-      ctx.req.once('close', () => ac.abort());
-      const done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
+      const stop = onClientGone(ctx.res, () => ac.abort());
+      let done: Awaited<ReturnType<ConversationService["waitForTerminal"]>>;
+      try {
+        done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
+      } finally {
+        stop();
+        release!();
+      }
+      if (ac.signal.aborted) return;
       const { turns } = await service.get(id);
       const view = toView(done, turns, loadPriceTable(config.pricesFile));
       if (done.status === 'completed') {

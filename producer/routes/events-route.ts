@@ -21,7 +21,7 @@ import type { CloudStep, ConversationEvent, ConversationRecord, LocalStep, TurnR
 import type { ConversationStore } from '../../store/conversation-store';
 import { isTerminal } from '../../conversation/model';
 import type { EventHub } from '../../store/event-hub';
-import { PipelineError } from '../../shared/errors';
+import { LiveSlots } from '../live-slots';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
 import type { EndEventData, StepEventData } from '../../conversation/http-contract';
@@ -31,8 +31,8 @@ export interface EventsRouteOptions {
   hub: EventHub;
   /** Interval of heartbeat comments and store re-reads, ms. Default 15000. */
   heartbeatMs?: number;
-  /** Streams this process keeps open at once (SSE_MAX_STREAMS); beyond it, 503. Default 1000. */
-  maxStreams?: number;
+  /** The process's pool of streams of every kind (SSE_MAX_STREAMS); beyond it, 503. Default: 1000 of its own. */
+  streams?: LiveSlots;
   logger?: Logger;
   /** Aborted when the process shuts down: open streams end (without `end`) so clients reconnect elsewhere. */
   signal?: AbortSignal;
@@ -54,27 +54,16 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
   const { store, hub } = opts;
   const prices = opts.prices ?? DEFAULT_PRICES;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const maxStreams = opts.maxStreams ?? 1000;
-  let open = 0;
+  const streams = opts.streams ?? new LiveSlots({ max: 1000, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: Math.max(1, Math.round(heartbeatMs / 1000)) });
   const logger = opts.logger ?? silentLogger;
   const router = new Router();
 
   router.get('/conversation/:id/events', async (ctx) => {
     const id = ctx.params.id!;
     if (!CONVERSATION_ID.test(id)) throw new NotFoundError(id);
-    // Each stream holds a socket and a listener until its conversation ends: bound them.
-    if (open >= maxStreams) {
-      ctx.set('Retry-After', String(Math.max(1, Math.round(heartbeatMs / 1000))));
-      throw new PipelineError(`this producer already serves ${maxStreams} live streams (SSE_MAX_STREAMS); retry later or poll GET /conversation/${id}`, {
-        code: 'too_many_streams', status: 503, details: { maxStreams },
-      });
-    }
-    open++;
-    let held = true;
-    const release = () => {
-      if (held) open--;
-      held = false;
-    };
+    // Each stream holds a socket and a listener until its conversation ends: bound them (one
+    // pool for every kind of stream).
+    const release = streams.take(ctx, 'conversation', `poll GET /conversation/${id}`);
 
     // Subscribe before reading the snapshot so nothing recorded in between is lost; events
     // are handled in order, one at a time, after the snapshot is out.
@@ -103,7 +92,9 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
     const sent = new Set<string>();
     let lastStatus = record.status;
     let ended = false;
+    // Nothing is written once the client is gone (a write to the destroyed stream is an error).
     const write = (event: string, data: unknown) => {
+      if (stream.destroyed || stream.writableEnded) return;
       if (!ended || event === 'end') stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
 
@@ -176,7 +167,7 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
     }
 
     const heartbeat = setInterval(() => {
-      if (ended) return;
+      if (ended || stream.destroyed || stream.writableEnded) return;
       stream.write(`: ping ${new Date().toISOString()}\n\n`);
       chain = chain.then(resync).catch((err: Error) => logger.warn({ conversationId: id, err: err.message }, 'SSE resync failed'));
     }, heartbeatMs);

@@ -11,25 +11,33 @@ import { RequestBodyError } from '../../shared/errors';
 import { parseRunOptions, type RunService } from '../../runs/run-service';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
+import { LiveSlots } from '../live-slots';
+import { RunProgressFeed } from '../run-progress-feed';
 
 export interface RunsRoutesOptions {
   /** Interval of `progress` events on `GET /runs/:id/events`, ms. Default 1000. */
   progressMs?: number;
   /** Aborted at shutdown: open streams end so clients reconnect elsewhere. */
   signal?: AbortSignal;
+  /** The process's pool of streams of every kind (SSE_MAX_STREAMS). Default: one of its own. */
+  streams?: LiveSlots;
 }
 
-export function runsRoutes(service: RunService, _config: Config, opts: RunsRoutesOptions = {}): Router {
+export function runsRoutes(service: RunService, config: Config, opts: RunsRoutesOptions = {}): Router {
   const router = new Router();
   const progressMs = opts.progressMs ?? 1000;
+  const streams = opts.streams ?? new LiveSlots({ max: config.sseMaxStreams, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: 15 });
+  const feed = new RunProgressFeed((id) => service.view(id), progressMs);
+  opts.signal?.addEventListener('abort', () => feed.close(), { once: true });
 
   const submit = async (ctx: Context, runId: string | undefined, mustExist: boolean) => {
     const format = seedFormatOf(ctx.get('content-type'));
     if (!format) {
       throw new RequestBodyError(`Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`, 415);
     }
-    const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined);
-    const result = await service.submit(ctx.req, format, options, runId, mustExist);
+    const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined, config.runMaxActiveLimit);
+    const declared = ctx.get('content-length') ? Number(ctx.get('content-length')) : undefined;
+    const result = await service.submit(ctx.req, format, options, runId, mustExist, Number.isFinite(declared) ? declared : undefined);
     ctx.status = 202;
     ctx.set('Location', result.statusUrl);
     ctx.body = result;
@@ -68,7 +76,15 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
 
   router.get('/runs/:id/events', async (ctx) => {
     const id = ctx.params.id!;
-    let last = JSON.stringify(await service.view(id));
+    // Counted with every other stream (SSE_MAX_STREAMS); the run's one poller feeds them all.
+    const release = streams.take(ctx, 'run', `poll GET /runs/${id}`);
+    let first: string;
+    try {
+      first = JSON.stringify(await service.view(id));
+    } catch (err) {
+      release();
+      throw err;
+    }
     const stream = new PassThrough();
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
@@ -76,31 +92,33 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
     ctx.type = 'text/event-stream';
     ctx.status = 200;
     ctx.body = stream;
-    const send = (event: string, data: string) => stream.write(`event: ${event}\ndata: ${data}\n\n`);
-    send('progress', last);
-    let timer: NodeJS.Timeout | undefined;
-    const stop = () => {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+    // Nothing is written once the client is gone (a write to the destroyed stream is an error).
+    const open = () => !stream.destroyed && !stream.writableEnded;
+    const send = (event: string, data: string) => {
+      if (open()) stream.write(`event: ${event}\ndata: ${data}\n\n`);
+    };
+    send('progress', first);
+    if ((JSON.parse(first) as { state: string }).state !== 'active') {
+      send('end', first);
       stream.end();
-    };
-    const tick = async () => {
-      const v = await service.view(id);
-      const json = JSON.stringify(v);
-      if (v.state !== 'active') {
-        send('end', json);
-        stop();
-      } else if (json !== last) send('progress', json);
-      else stream.write(': ping\n\n');
-      last = json;
-    };
-    if (JSON.parse(last).state !== 'active') {
-      send('end', last);
-      stop();
       return;
     }
-    timer = setInterval(() => void tick().catch(() => stop()), progressMs);
-    ctx.req.once('close', stop);
+    let off = () => {};
+    const stop = () => {
+      off();
+      release();
+      opts.signal?.removeEventListener('abort', stop);
+      if (open()) stream.end();
+    };
+    off = feed.subscribe(id, (ev) => {
+      if (ev.event === 'ping') {
+        if (open()) stream.write(': ping\n\n');
+        return;
+      }
+      send(ev.event, ev.data);
+      if (ev.event === 'end') stop();
+    }, first);
+    ctx.res.once('close', stop);
     opts.signal?.addEventListener('abort', stop, { once: true });
   });
 

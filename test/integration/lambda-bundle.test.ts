@@ -179,7 +179,10 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     assert.ok(entries.some((e) => e.name === `${file}.js`), `handler file ${file}.js is in the zip`);
     assert.equal(exported, 'handler');
     assert.equal(fn.Runtime, 'nodejs20.x');
-    assert.ok(t.Parameters.FunctionTimeoutSeconds.Default < 29, 'the function answers before API Gateway\'s 29 s');
+    // One timeout for the deployment (GATEWAY_TIMEOUT_MS): the Lambda's Timeout and its env follow the parameter.
+    assert.equal(t.Parameters.GatewayTimeoutSeconds.Default * 1000, Number(CONFIG_KEYS.find((k) => k.key === 'GATEWAY_TIMEOUT_MS')!.default));
+    assert.deepEqual(fn.Timeout, { Ref: 'GatewayTimeoutSeconds' });
+    assert.deepEqual(fn.Environment.Variables.GATEWAY_TIMEOUT_MS, { 'Fn::Sub': `${'$'}{GatewayTimeoutSeconds}000` });
     // Environment: keys the config reads, and the model parameter's default is the config default.
     const known = new Set([...CONFIG_KEYS.map((k) => k.key), 'NODE_OPTIONS']);
     for (const key of Object.keys(fn.Environment.Variables)) assert.ok(known.has(key), key);
@@ -187,6 +190,10 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     assert.equal(t.Parameters.BedrockModelId.Default, CONFIG_KEYS.find((k) => k.key === 'BEDROCK_MODEL_ID')!.default);
     const actions = fn.Policies.flatMap((p: any) => p.Statement.flatMap((st: any) => st.Action));
     assert.ok(actions.includes('bedrock:InvokeModel'));
+    // Model access is AWS Marketplace permissions now, only when Bedrock calls on the role's behalf.
+    const marketplace = fn.Policies.flatMap((p: any) => p.Statement).find((st: any) => st.Action.includes('aws-marketplace:Subscribe'));
+    assert.deepEqual(marketplace?.Action, ['aws-marketplace:ViewSubscriptions', 'aws-marketplace:Subscribe']);
+    assert.deepEqual(marketplace?.Condition, { StringEquals: { 'aws:CalledViaLast': 'bedrock.amazonaws.com' } });
 
     assert.ok(t.Resources.LlmApi.Properties.BinaryMediaTypes.includes('application/x-protobuf'));
     const methods = Object.values(t.Resources).filter((r: any) => r.Type === 'AWS::ApiGateway::Method') as any[];

@@ -106,3 +106,66 @@ describe('local prompt cut to OLLAMA_NUM_CTX through the pipeline', function () 
     assert.equal(shortView.turns[0].local.promptTruncated, undefined);
   });
 });
+
+/**
+ * Issue 20 through the pipeline: gpt-oss, which cannot stop thinking (ollama/ollama#11751,
+ * docs/capabilities/thinking.mdx, read 2026-12-02), with a small maxTokens; and local prompts past
+ * Ollama's context, which Ollama cuts without an error (server/prompt.go chatPrompt).
+ */
+describe('local model as Ollama is now: thinking that cannot be turned off, context that is cut silently', function () {
+  this.timeout(60_000);
+  let ollama: EmulatorHandle;
+  let stack: TestStack;
+
+  before(async () => {
+    ollama = await startOllamaEmulator({ models: ['llama3.2', 'llama2', 'gpt-oss:20b'], thinkingTokens: 40, contextLength: 600, modelContexts: { llama2: 512 } });
+    stack = await startTestStack({ OLLAMA_HOST: ollama.url, OLLAMA_MODEL: 'llama3.2' });
+  });
+  after(async () => {
+    await stack?.close();
+    await ollama?.close();
+  });
+
+  it('gpt-oss with a small cap: never "Do you have any comments on: " with an empty follow-up', async () => {
+    stack.bedrock!.faults.resetStats();
+    // maxTokens 6: even at "low" (10 words of reasoning here) nothing is left for the answer.
+    const capped = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 3, localModel: 'gpt-oss:20b', maxTokens: 6 });
+    // maxTokens 30: at "low" the answer has room; at the "medium" gpt-oss takes for think:false (40) it would not.
+    const roomy = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 2, localModel: 'gpt-oss:20b', maxTokens: 30 });
+    const c = await waitForConversation(stack, capped.data.conversationId);
+    const r = await waitForConversation(stack, roomy.data.conversationId);
+    for (const v of [c, r]) {
+      for (const t of v.turns) assert.notEqual(t.question.trim(), 'Do you have any comments on:', 'an empty follow-up became the next question');
+    }
+    assert.equal(c.status, 'completed');
+    assert.equal(c.stopReason, 'empty_answer');
+    assert.equal(c.turns.length, 1, 'no turn 2 was asked');
+    assert.equal(c.turns[0].ollamaResponse, '');
+    assert.match(c.error, /gpt-oss:20b gave no follow-up: it spent its num_predict of 6 \(the conversation's maxTokens\) on reasoning/);
+    assert.equal(r.status, 'completed');
+    assert.equal(r.stopReason, 'max_turns');
+    for (const t of r.turns) assert.match(t.ollamaResponse, /^\[emulated ollama gpt-oss:20b\]/);
+    assert.equal(stack.bedrock!.stats().calls, 1 + 2, 'one cloud call for the capped conversation, two for the other');
+  });
+
+  it('a local prompt past the server\'s context is sent with a num_ctx that holds it, or recorded truncated when the model cannot hold it', async () => {
+    // 700 words of local system prompt: past the server's 600 default context on every turn.
+    const long = 'Consider every detail of this carefully. '.repeat(117).trim();
+    const words = long.split(/\s+/).length;
+    const fits = await stack.http.post('/conversation', { initialQuery: 'Long local prompt', maxTurns: 2, systemPrompts: { local: long } });
+    const cut = await stack.http.post('/conversation', { initialQuery: 'Too long for llama2 here', maxTurns: 1, localModel: 'llama2', systemPrompts: { local: long } });
+    const f = await waitForConversation(stack, fits.data.conversationId);
+    const k = await waitForConversation(stack, cut.data.conversationId);
+    assert.equal(f.status, 'completed');
+    assert.equal(f.turns.length, 2);
+    for (const t of f.turns) {
+      assert.ok(t.local.inputTokens > words, `turn ${t.turn}: evaluated ${t.local.inputTokens} of more than ${words}: the whole prompt`);
+      assert.equal(t.local.promptTruncated, undefined);
+    }
+    const ps = (await (await fetch(`${ollama.url}/api/ps`)).json()) as { models: { name: string; context_length: number }[] };
+    assert.ok(ps.models.find((m) => m.name === 'llama3.2:latest')!.context_length >= 1024, 'loaded with the larger context');
+    assert.equal(k.status, 'completed');
+    assert.equal(k.turns[0].local.promptTruncated, true, 'llama2 here holds 512 tokens: the cut is recorded, not silent');
+    assert.ok(k.turns[0].local.inputTokens <= 512);
+  });
+});

@@ -31,7 +31,7 @@ describe('run store (real Redis)', () => {
   it('concurrent claims never admit more than maxActive; a terminal transition frees exactly one slot, once', async () => {
     await runs.create('r1', 'n', 5, 100);
     const seeds: [string, string][] = Array.from({ length: 100 }, (_, i) => [`id-${i}`, `{"r":{"initialQuery":"q${i}"},"h":"h"}`]);
-    assert.deepEqual(await runs.addSeeds('r1', seeds), { accepted: 100, duplicates: 0 });
+    assert.deepEqual(await runs.addSeeds('r1', seeds), { accepted: 100, duplicates: 0, refused: 0 });
     const claims = await Promise.all(Array.from({ length: 10 }, () => runs.claim('r1', 50)));
     const claimed = claims.flat();
     assert.equal(claimed.length, 5);
@@ -47,7 +47,7 @@ describe('run store (real Redis)', () => {
     assert.deepEqual(s.byStatus, { completed: 1 });
     assert.equal(s.waiting, 94);
     // Seeds waiting or admitted are duplicates on resubmission.
-    assert.deepEqual(await runs.addSeeds('r1', seeds.slice(0, 10)), { accepted: 0, duplicates: 10 });
+    assert.deepEqual(await runs.addSeeds('r1', seeds.slice(0, 10)), { accepted: 0, duplicates: 10, refused: 0 });
   });
 
   it('createIfAbsent never overwrites a conversation that moved on', async () => {

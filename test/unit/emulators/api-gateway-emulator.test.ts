@@ -106,8 +106,10 @@ describe('local API Gateway host', () => {
     const ok = await post(`${gw.url}/generate`, 'aGk=', { 'content-type': 'text/plain' });
     assert.equal(ok.status, 200);
     assert.equal((JSON.parse(Buffer.from(ok.data).toString()) as { path: string }).path, '/generate');
+    // Another stage matches no deployed route: API Gateway's 403 "Missing Authentication Token".
     const wrong = await post(gw.url.replace(/\/dev$/, '/prod/generate'), 'aGk=');
-    assert.equal(wrong.status, 404);
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
   });
 
   it('refuses a request without the API key with 403, like a usage-plan API', async () => {

@@ -487,4 +487,117 @@ describe('Ollama emulator with the real ollama client', () => {
       assert.match(((await badKind.json()) as { error: string }).error, /faults\[0\]\.kind must be one of/);
     });
   });
+
+  // Issue 20 (parts 3 and 7): Ollama as it is in December 2026, each behaviour from ollama/ollama
+  // (read 2026-12-02 at fb30760, 2026-08-21): api/types.go ThinkValue, server/routes.go,
+  // server/prompt.go chatPrompt, docs/capabilities/thinking.mdx, ollama/ollama#11751.
+  describe('gpt-oss thinking levels', () => {
+    let oss: EmulatorHandle;
+    let client: Ollama;
+    before(async () => {
+      oss = await startOllamaEmulator({ models: ['gpt-oss:20b', 'qwen3:0.6b'], thinkingTokens: 40 });
+      client = new Ollama({ host: oss.url });
+    });
+    after(async () => {
+      await oss.close();
+    });
+
+    it('ignores think: false (and true): it thinks at its default level, and a capped answer comes back empty, done_reason "length"', async () => {
+      for (const think of [false, true, undefined]) {
+        const out = await client.chat({ model: 'gpt-oss:20b', messages: question, think, stream: false, options: { num_predict: 30 } });
+        assert.equal(out.message.thinking!.split(/\s+/).length, 30, `think ${String(think)}`);
+        assert.equal(out.message.content, '');
+        assert.equal(out.done_reason, 'length');
+      }
+      // qwen3 honours think: false.
+      assert.equal((await client.chat({ model: 'qwen3:0.6b', messages: question, think: false, stream: false })).message.thinking, undefined);
+    });
+
+    it('the levels set how long it thinks ("max" is "high", v0.21.3+)', async () => {
+      const len = async (think: 'low' | 'medium' | 'high' | 'max') =>
+        (await client.chat({ model: 'gpt-oss:20b', messages: question, think: think as 'low', stream: false })).message.thinking!.split(/\s+/).length;
+      assert.equal(await len('low'), 10);
+      assert.equal(await len('medium'), 40);
+      assert.equal(await len('high'), 80);
+      assert.equal(await len('max'), 80);
+    });
+
+    it('an unknown level is a 400 with the decoder\'s wording; before v0.21.3 "max" is unknown too', async () => {
+      const bad = await fetch(`${oss.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'none', stream: false }) });
+      assert.equal(bad.status, 400);
+      assert.deepEqual(await bad.json(), { error: 'invalid think value: "none" (must be "high", "medium", "low", "max", true, or false)' });
+      const older = await startOllamaEmulator({ models: ['gpt-oss:20b'], version: '0.12.6' });
+      try {
+        const r = await fetch(`${older.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'max', stream: false }) });
+        assert.equal(r.status, 400);
+      } finally {
+        await older.close();
+      }
+    });
+
+    it('/api/show: the gptoss architecture, its trained context and the thinking capability', async () => {
+      const show = await client.show({ model: 'gpt-oss:20b' });
+      const info = show.model_info as unknown as Record<string, unknown>;
+      assert.equal(info['general.architecture'], 'gptoss');
+      assert.equal(info['gptoss.context_length'], 131072);
+      assert.ok(show.capabilities.includes('thinking'));
+      assert.equal((await client.show({ model: 'qwen3:0.6b' })).model_info['qwen3.context_length' as never], 40960);
+    });
+  });
+
+  describe('context per call (num_ctx, default, trained), /api/ps and truncate', () => {
+    const long = [{ role: 'system', content: 'Ask one question.' }, { role: 'user', content: 'word '.repeat(200) }, { role: 'assistant', content: 'ok' }, ...question];
+
+    it('/api/ps reports the context the model was loaded with; another num_ctx reloads it', async () => {
+      const cold = await startOllamaEmulator({ coldLoadMs: 200 });
+      try {
+        const c = new Ollama({ host: cold.url });
+        await c.chat({ model: 'llama3.2', messages: question, options: { num_ctx: 8192 } });
+        assert.equal(((await c.ps()).models[0] as unknown as { context_length: number }).context_length, 8192);
+        let t = performance.now();
+        await c.chat({ model: 'llama3.2', messages: question, options: { num_ctx: 8192 } });
+        assert.ok(performance.now() - t < 150, 'same context: warm');
+        t = performance.now();
+        const reloaded = await c.chat({ model: 'llama3.2', messages: question, options: { num_ctx: 16384 } });
+        assert.ok(performance.now() - t >= 190, 'another context: reloaded');
+        assert.ok(reloaded.load_duration >= 190_000_000);
+        assert.equal(((await c.ps()).models[0] as unknown as { context_length: number }).context_length, 16384);
+      } finally {
+        await cold.close();
+      }
+    });
+
+    it('num_ctx is capped at the model\'s trained context (llama2: 4096)', async () => {
+      const out = await ollama.chat({ model: 'llama2', messages: [{ role: 'user', content: 'word '.repeat(5000) }], options: { num_ctx: 100_000 } });
+      assert.ok(out.prompt_eval_count <= 4096, `evaluated ${out.prompt_eval_count}`);
+    });
+
+    it('truncate: false on a prompt longer than the context: 400 by version; before v0.12.6 the field is ignored and the prompt cut', async () => {
+      const body = (truncate: boolean) => JSON.stringify({ model: 'llama3.2', messages: long, stream: false, truncate, options: { num_ctx: 100 } });
+      for (const [version, expected] of [
+        ['0.12.6', 'the input length exceeds the context length'],
+        ['0.33.2', JSON.stringify({ error: { code: 400, message: 'request (213 tokens) exceeds the available context size (100 tokens), try increasing it', type: 'exceed_context_size_error' } })],
+      ] as const) {
+        const e = await startOllamaEmulator({ version });
+        try {
+          const r = await fetch(`${e.url}/api/chat`, { method: 'POST', body: body(false) });
+          assert.equal(r.status, 400, version);
+          assert.deepEqual(await r.json(), { error: expected });
+          const allowed = await fetch(`${e.url}/api/chat`, { method: 'POST', body: body(true) });
+          assert.equal(((await allowed.json()) as { prompt_eval_count: number }).prompt_eval_count, 3 + 1 + 9, 'truncate: true cuts (the system message and the last kept)');
+        } finally {
+          await e.close();
+        }
+      }
+      const old = await startOllamaEmulator({ version: '0.12.0' });
+      try {
+        const r = await fetch(`${old.url}/api/chat`, { method: 'POST', body: body(false) });
+        assert.equal(r.status, 200);
+        assert.equal(((await r.json()) as { prompt_eval_count: number }).prompt_eval_count, 13);
+        assert.deepEqual(await new Ollama({ host: old.url }).version(), { version: '0.12.0' });
+      } finally {
+        await old.close();
+      }
+    });
+  });
 });

@@ -171,7 +171,7 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
       ['InternalServerException', [{ kind: 'status', status: 500 }], 502, 'upstream_error', true, /^InternalServerException: /],
       ['ValidationException', [{ kind: 'validation', message: 'The provided model identifier is invalid.' }], 400, 'invalid_request', false, /^ValidationException: The provided model identifier is invalid\.$/],
       ['ResourceNotFoundException', [{ kind: 'status', status: 404 }], 400, 'model_not_found', false, /^ResourceNotFoundException: .*check the model id/],
-      ['AccessDeniedException', [{ kind: 'status', status: 403 }], 502, 'upstream_access_denied', false, /^AccessDeniedException: You don't have access.*enable access to .* in the Amazon Bedrock console/],
+      ['AccessDeniedException', [{ kind: 'status', status: 403 }], 502, 'upstream_access_denied', false, /^AccessDeniedException: You don't have access.*allow bedrock:InvokeModel on .* in the Lambda's role/],
       ['a malformed body', [{ kind: 'malformed' }], 502, 'upstream_bad_response', true, /unreadable body/],
     ];
     for (const [name, spec, status, code, retryable, message] of faults) {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Ollama } from 'ollama';
 import { ProviderError } from '../../../shared/errors';
 import { startOllamaEmulator, TOO_LARGE_MESSAGE, type EmulatorHandle } from '../../../emulators/ollama-emulator';
 import { loadConfig } from '../../../shared/config';
 import { createLocalProvider } from '../../../providers/create-providers';
 import { createOllamaProvider } from '../../../providers/ollama-provider';
+import { chooseNumCtx, contextStep, promptWasCut } from '../../../providers/ollama-context';
+import { ollamaModelFacts, ollamaRunningContext, ollamaVersion, smallestDefaultContext, supportsTruncateFlag, versionAtLeast } from '../../../providers/ollama-probe';
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
   try {
@@ -59,7 +62,8 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.equal(reply.outputTokens, reply.text.split(/\s+/).length);
     assert.equal(reply.stopReason, 'stop');
     assert.ok(reply.latencyMs >= 45 && reply.latencyMs < 5000, `latency ${reply.latencyMs}`);
-    assert.deepEqual(emu.stats().byRoute, { chat: 1 });
+    // The server's version and the model's facts (context length, thinking), the loaded context, then the chat.
+    assert.deepEqual(emu.stats().byRoute, { version: 1, show: 1, ps: 1, chat: 1 });
   });
 
   it('passes maxTokens as num_predict (stop reason "length") and uses the call\'s model', async () => {
@@ -82,7 +86,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       },
     });
     await p.generate({ prompt: 'hi' });
-    assert.deepEqual(seen, [`${emu.url}/api/chat`]);
+    assert.deepEqual(seen, [`${emu.url}/api/version`, `${emu.url}/api/show`, `${emu.url}/api/ps`, `${emu.url}/api/chat`]);
+    seen.length = 0;
+    await p.generate({ prompt: 'hi again' });
+    assert.deepEqual(seen, [`${emu.url}/api/ps`, `${emu.url}/api/chat`], 'version and show are cached');
   });
 
   it('an unknown model is permanent and names the model and `ollama pull`', async () => {
@@ -159,10 +166,12 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
 
   it('aborting one call leaves concurrent calls of the same provider alone', async () => {
     const p = provider();
+    await p.generate({ prompt: 'warm' }); // the server's facts are asked once, before the first chat
     emu.faults.set({ faults: [{ kind: 'hang', count: 1 }], latencyMs: 150 });
     const controller = new AbortController();
     const doomed = rejection(p.generate({ prompt: 'one', signal: controller.signal }));
-    await new Promise((r) => setTimeout(r, 20));
+    // The first chat (the one that hangs) is under way before the second starts.
+    while (emu.stats().inFlight === 0) await new Promise((r) => setTimeout(r, 5));
     const survivor = p.generate({ prompt: 'two' });
     controller.abort();
     assert.equal((await doomed).code, 'aborted');
@@ -222,7 +231,7 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     const p = createOllamaProvider({
       host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, keepAlive: '600', numCtx: 8192,
       fetch: (input, init) => {
-        bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
+        if (String(input).endsWith('/api/chat')) bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
         return fetch(input, init);
       },
     });
@@ -279,11 +288,13 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       assert.equal(reply.outputTokens, 30 + reply.text.split(/\s+/).length);
     });
 
-    it('thinking that uses the whole maxTokens is a permanent error that says what to change', async () => {
-      const err = await rejection(qwen().generate({ prompt: 'Tell me about queues', think: true, maxTokens: 25 }));
-      assert.equal(err.retryable, false);
-      assert.equal(err.code, 'empty_answer');
-      assert.match(err.message, /raise maxTokens or turn thinking off/);
+    it('thinking that uses the whole maxTokens comes back empty, marked truncated, with the reasoning tokens (the turn rules end it empty_answer)', async () => {
+      const reply = await qwen().generate({ prompt: 'Tell me about queues', think: true, maxTokens: 25 });
+      assert.equal(reply.text, '');
+      assert.equal(reply.stopReason, 'length');
+      assert.equal(reply.truncated, true);
+      assert.equal(reply.reasoningTokens, 25);
+      assert.equal(reply.promptTruncated, undefined);
     });
   });
 
@@ -309,5 +320,203 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.throws(() => createOllamaProvider({ host: '', defaultModel: 'm', timeoutMs: 1 }), /host is required/);
     assert.throws(() => createOllamaProvider({ host: 'http://x', defaultModel: '', timeoutMs: 1 }), /defaultModel is required/);
     assert.throws(() => createOllamaProvider({ host: 'http://x', defaultModel: 'm', timeoutMs: 0 }), /timeoutMs must be > 0/);
+  });
+
+  /** A provider whose chat request bodies are kept, to see what it sent. */
+  function recording(host: string, model: string, extra: { numCtx?: number } = {}) {
+    const chats: { think?: unknown; truncate?: unknown; options?: { num_ctx?: number; num_predict?: number } }[] = [];
+    const p = createOllamaProvider({
+      host, defaultModel: model, timeoutMs: 5000, ...extra,
+      fetch: (input, init) => {
+        if (String(input).endsWith('/api/chat')) chats.push(JSON.parse(String(init?.body)) as (typeof chats)[number]);
+        return fetch(input, init);
+      },
+    });
+    return { p, chats };
+  }
+
+  // gpt-oss cannot stop thinking: `think: false` is ignored, only "low" | "medium" | "high" change it
+  // (ollama/ollama docs/capabilities/thinking.mdx, ollama/ollama#11751, both read 2026-12-02).
+  describe('gpt-oss: thinking only in levels (issue 20 part 3)', () => {
+    let oss: EmulatorHandle;
+    before(async () => {
+      oss = await startOllamaEmulator({ models: ['gpt-oss:20b'], thinkingTokens: 40 });
+    });
+    after(async () => {
+      await oss.close();
+    });
+
+    it('thinking off is sent as think "low", the least it can do, so a capped answer still has room', async () => {
+      const { p, chats } = recording(oss.url, 'gpt-oss:20b');
+      const reply = await p.generate({ prompt: 'Tell me about queues', maxTokens: 30 });
+      assert.equal(chats.length, 1);
+      assert.equal(chats[0]!.think, 'low');
+      // low: 10 words of reasoning (the emulator's quarter of 40), 20 left for the answer.
+      assert.match(reply.text, /^\[emulated ollama gpt-oss:20b\]/);
+      assert.equal(reply.outputTokens, 10 + reply.text.split(/\s+/).length);
+      assert.equal(reply.thinking, undefined, 'the reasoning is not kept when the conversation did not ask for it');
+    });
+
+    it('a thinking call whose reasoning used the whole num_predict is asked once more at "low"; the tokens of both count', async () => {
+      const { p, chats } = recording(oss.url, 'gpt-oss:20b');
+      const reply = await p.generate({ prompt: 'Tell me about queues', maxTokens: 30, think: true });
+      assert.deepEqual(chats.map((c) => c.think), [true, 'low']);
+      assert.match(reply.text, /^\[emulated ollama gpt-oss:20b\]/);
+      assert.equal(reply.thinking!.split(/\s+/).length, 10);
+      assert.equal(reply.outputTokens, 30 + 10 + reply.text.split(/\s+/).length, 'the first (all reasoning) and the second attempt');
+    });
+
+    it('already at "low" and still no answer: one call, the reply comes back empty, truncated, with its reasoning tokens', async () => {
+      const { p, chats } = recording(oss.url, 'gpt-oss:20b');
+      const reply = await p.generate({ prompt: 'Tell me about queues', maxTokens: 6 });
+      assert.equal(chats.length, 1);
+      assert.equal(reply.text, '');
+      assert.equal(reply.stopReason, 'length');
+      assert.equal(reply.truncated, true);
+      assert.equal(reply.reasoningTokens, 6);
+    });
+
+    it('a model that can switch thinking off still gets think: false', async () => {
+      const q = await startOllamaEmulator({ models: ['qwen3:0.6b'] });
+      try {
+        const { p, chats } = recording(q.url, 'qwen3:0.6b');
+        await p.generate({ prompt: 'hi' });
+        assert.equal(chats[0]!.think, false);
+      } finally {
+        await q.close();
+      }
+    });
+  });
+
+  // Ollama cuts a prompt longer than its context without an error (server/prompt.go chatPrompt,
+  // `truncate` defaulting to true in api/types.go; ollama/ollama read 2026-12-02).
+  describe('the context: sized from the server, never cut silently (issue 20 part 7)', () => {
+    const words = (n: number, w = 'word') => Array.from({ length: n }, () => w).join(' ');
+    const history = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${words(300)}` }));
+    /** About 6000 words: past Ollama's 4096 default. */
+    const longHistory = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${words(1000)}` }));
+
+    it('a prompt longer than the server\'s default context (4096) is sent with a num_ctx that holds it, kept across calls (no reload)', async () => {
+      const server = await startOllamaEmulator({ contextLength: 4096 });
+      try {
+        const { p, chats } = recording(server.url, 'llama3.2');
+        const reply = await p.generate({ prompt: 'What next?', history: longHistory, maxTokens: 50 });
+        assert.equal(chats.length, 1);
+        const sent = chats[0]!.options!.num_ctx!;
+        assert.ok(sent >= 6 * 1002 + 2 + 50 && sent <= 131072, `num_ctx ${sent}`);
+        assert.equal(sent, contextStep(sent), 'a power of two');
+        assert.equal(chats[0]!.truncate, false, 'v0.12.6+ takes truncate:false');
+        assert.equal(reply.inputTokens, 6 * 1002 + 2, 'the whole prompt was evaluated');
+        assert.equal(reply.truncated, undefined);
+        assert.equal(reply.promptTruncated, undefined);
+        assert.equal(await ollamaRunningContext(server.url, 'llama3.2'), sent);
+        const short = await p.generate({ prompt: 'Short?' });
+        assert.equal(chats[1]!.options!.num_ctx, sent, 'the same size again: a smaller one would reload the model');
+        assert.equal(short.truncated, undefined);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a server whose default is smaller than assumed (OLLAMA_CONTEXT_LENGTH=512) refuses the prompt: sent again with a larger num_ctx, whole', async () => {
+      const small = await startOllamaEmulator({ contextLength: 512 });
+      try {
+        const { p, chats } = recording(small.url, 'llama3.2');
+        const reply = await p.generate({ prompt: 'What next?', history });
+        assert.equal(chats.length, 2);
+        assert.equal(chats[0]!.options!.num_ctx, undefined, 'the estimate fit the 4096 every current Ollama has at least');
+        assert.equal(chats[1]!.options!.num_ctx, 8192);
+        assert.equal(reply.inputTokens, 6 * 302 + 2);
+        assert.equal(reply.truncated, undefined);
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('a prompt that fits the default context is sent without num_ctx (the loaded model stays as it is)', async () => {
+      const { p, chats } = recording(emu.url, 'llama3.2');
+      await p.generate({ prompt: 'hi' });
+      assert.equal(chats[0]!.options!.num_ctx, undefined);
+    });
+
+    it('longer than the model\'s trained context: Ollama\'s 400 for truncate:false, then the cut it makes is recorded', async () => {
+      const tiny = await startOllamaEmulator({ modelContexts: { 'llama3.2': 400 } });
+      try {
+        const { p, chats } = recording(tiny.url, 'llama3.2');
+        const reply = await p.generate({ prompt: 'What next?', history: longHistory });
+        assert.equal(chats.length, 2);
+        assert.equal(chats[0]!.options!.num_ctx, 400, 'never more than /api/show context_length');
+        assert.equal(chats[0]!.truncate, false);
+        assert.equal(chats[1]!.truncate, undefined, 'then the cut is allowed, and said');
+        assert.equal(reply.truncated, true);
+        assert.equal(reply.promptTruncated, true);
+        assert.ok(reply.inputTokens <= 400, `evaluated ${reply.inputTokens}`);
+      } finally {
+        await tiny.close();
+      }
+    });
+
+    it('a server before v0.12.6 ignores truncate (not sent): the cut shows in prompt_eval_count and is recorded', async () => {
+      const old = await startOllamaEmulator({ version: '0.12.0' });
+      try {
+        const { p, chats } = recording(old.url, 'llama3.2', { numCtx: 300 });
+        const reply = await p.generate({ prompt: 'What next?', history });
+        assert.equal(chats.length, 1);
+        assert.equal(chats[0]!.truncate, undefined);
+        assert.equal(chats[0]!.options!.num_ctx, 300, 'OLLAMA_NUM_CTX stays the override');
+        assert.ok(reply.inputTokens < 6 * 302, `evaluated ${reply.inputTokens}`);
+        assert.equal(reply.truncated, true);
+        assert.equal(reply.promptTruncated, true);
+      } finally {
+        await old.close();
+      }
+    });
+
+    it('an answer stopped at num_predict is truncated (done_reason "length"), the prompt whole', async () => {
+      const reply = await provider().generate({ prompt: 'Tell me about queues', maxTokens: 3 });
+      assert.equal(reply.stopReason, 'length');
+      assert.equal(reply.truncated, true);
+      assert.equal(reply.promptTruncated, undefined);
+    });
+  });
+
+  describe('the server questions doctor reuses (providers/ollama-probe.ts)', () => {
+    it('version, model facts (context length, family, thinking), running context', async () => {
+      const oss = await startOllamaEmulator({ models: ['gpt-oss:20b', 'llama3.2'], version: '0.12.6' });
+      try {
+        assert.equal(await ollamaVersion(oss.url), '0.12.6');
+        assert.deepEqual(await ollamaModelFacts(oss.url, 'gpt-oss:20b'), {
+          contextLength: 131072, family: 'gptoss', capabilities: ['completion', 'tools', 'thinking'], thinking: true, thinkLevelsOnly: true,
+        });
+        assert.equal((await ollamaModelFacts(oss.url, 'llama3.2')).thinkLevelsOnly, false);
+        assert.equal(await ollamaRunningContext(oss.url, 'llama3.2'), undefined, 'not loaded');
+        await new Ollama({ host: oss.url }).chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], options: { num_ctx: 8192 } });
+        assert.equal(await ollamaRunningContext(oss.url, 'llama3.2:latest'), 8192);
+      } finally {
+        await oss.close();
+      }
+    });
+
+    it('versions: truncate from 0.12.6, the smallest default context by version', () => {
+      assert.equal(supportsTruncateFlag('0.12.5'), false);
+      assert.equal(supportsTruncateFlag('0.12.6-rc1'), true);
+      assert.equal(supportsTruncateFlag('0.33.2'), true);
+      assert.equal(supportsTruncateFlag(undefined), false);
+      assert.equal(versionAtLeast('1.0.0', '0.99.9'), true);
+      assert.equal(smallestDefaultContext('0.6.6'), 2048);
+      assert.equal(smallestDefaultContext('0.15.5'), 4096);
+    });
+
+    it('num_ctx choice and the cut check', () => {
+      assert.equal(chooseNumCtx(3000, { assumedDefault: 4096 }), undefined);
+      assert.equal(chooseNumCtx(5000, { assumedDefault: 4096 }), 8192);
+      assert.equal(chooseNumCtx(5000, { assumedDefault: 4096, running: 32768 }), undefined, 'the loaded context holds it');
+      assert.equal(chooseNumCtx(100, { assumedDefault: 4096, sent: 8192 }), 8192, 'once sent, kept');
+      assert.equal(chooseNumCtx(10_000, { assumedDefault: 4096, sent: 8192, modelMax: 12_000 }), 12_000);
+      assert.equal(chooseNumCtx(10_000, { assumedDefault: 4096, explicit: 2048 }), 2048);
+      assert.equal(promptWasCut([{ content: 'a b c d' }], 3), true);
+      assert.equal(promptWasCut([{ content: 'a b c d' }], 12), false);
+      assert.equal(promptWasCut([{ content: 'a b c d' }], undefined), false);
+    });
   });
 });
