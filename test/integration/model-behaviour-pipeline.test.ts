@@ -6,8 +6,8 @@
  *   the conversation completes, each turn says the temperature was left out;
  * - the same model unknown to the Lambda: the first call is retried without it, the fact is kept
  *   fleet-wide in Redis, and later calls (any conversation) leave it out from the start;
- * - a reply cut at `maxTokens` (Converse `stopReason: max_tokens`) records `truncated` on the turn,
- *   in the CSV and in /metrics; `quality.truncated: "stop"` ends the conversation `truncated`;
+ * - a reply cut at `maxTokens` (Converse `stopReason: max_tokens`; Ollama `done_reason: "length"`)
+ *   records `truncated` on the turn, in the CSV and in /metrics; `quality.truncated: "stop"` ends the conversation `truncated`;
  * - a reasoning model whose `maxTokens` goes on reasoning ends `empty_answer` naming the tokens.
  */
 import assert from 'node:assert/strict';
@@ -49,16 +49,20 @@ describe('pipeline: models that reject parameters, truncate and reason', functio
       assert.deepEqual(view.turns.map((t: { cloud: { omittedParameters?: string[] } }) => t.cloud.omittedParameters), [['temperature'], ['temperature']]);
     });
 
-    it('a reply cut at maxTokens records truncated on the turn, in the CSV and in /metrics, and the conversation goes on', async () => {
+    it('replies cut at maxTokens record truncated on the turn (both sides), in the CSV and in /metrics, and the conversation goes on', async () => {
       const res = await stack.http.post('/conversation', { initialQuery: 'Write an essay [emulate:tokens=500]', cloudModel: PLAIN, maxTokens: 12, maxTurns: 1 });
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'completed', view.error);
       assert.equal(view.stopReason, 'max_turns');
       assert.equal(view.turns[0].cloud.stopReason, 'max_tokens');
       assert.equal(view.turns[0].cloud.truncated, true);
-      assert.equal(csvOf(view.transcriptFile)[0]!.truncated, 'cloud');
+      // The same cap goes to Ollama as num_predict: the emulated follow-up is longer, done_reason "length".
+      assert.equal(view.turns[0].local.stopReason, 'length');
+      assert.equal(view.turns[0].local.truncated, true);
+      assert.equal(csvOf(view.transcriptFile)[0]!.truncated, 'both');
       const metrics = await stack.http.get('/metrics');
       assert.match(metrics.data, /llmconv_llm_truncated_total\{side="cloud",model="example\.plain-v1"\} [1-9]/);
+      assert.match(metrics.data, /llmconv_llm_truncated_total\{side="local",model="[^"]+"\} [1-9]/);
     });
 
     it('quality.truncated "stop" ends the conversation with stop reason truncated', async () => {
