@@ -2,9 +2,14 @@
 'use strict';
 // The `llmconv` command: runs cli/main.ts through tsx's CommonJS hook (no build step).
 require('tsx/cjs/api').register();
-const { runCli } = require('../cli/main.ts');
+const argv = process.argv.slice(2);
+// `doctor` checks the deployment itself (doctor/), not a producer: cli/ stays an HTTP client.
+const run =
+  argv[0] === 'doctor'
+    ? require('../doctor/doctor-command.ts').doctorCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr })
+    : require('../cli/main.ts').runCli(argv, { stdout: process.stdout, stderr: process.stderr });
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+run.then(
   (code) => {
     process.exitCode = code;
   },

@@ -62,6 +62,9 @@ usage:
   llmconv estimate <seeds-file> [--turns N] [--max-tokens N]
                                                        worst-case cost of running the seeds (nothing is spent);
                                                        the file: one seed per line, JSON {"initialQuery": ...} or plain text
+  llmconv doctor [--probe] [--json]                    check the configured deployment (AWS, the model,
+                                                       API Gateway, Ollama, Redis, OUTPUT_DIR) without a
+                                                       producer; see llmconv doctor --help
 
 options:
   --url <url>            producer base URL (default ${DEFAULT_URL})

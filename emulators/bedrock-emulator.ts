@@ -64,6 +64,8 @@ import { baseModelId, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
+import { isBedrockControlRequest, serveBedrockControl, type BedrockControlOptions } from './bedrock-control-emulator';
+import { isStsRequest, serveSts, type StsEmulatorOptions } from './sts-emulator';
 
 export type { EmulatorHandle } from './emulator-server';
 
@@ -131,6 +133,12 @@ export interface BedrockEmulatorOptions {
   region?: string;
   /** The account's model access (Legacy models not used lately, Marketplace subscriptions). Default: every model usable. */
   modelAccess?: ModelAccessSettings;
+  /**
+   * The same URL also answers the Bedrock control plane (GetFoundationModel, inference profiles:
+   * bedrock-control-emulator.ts) and STS GetCallerIdentity (sts-emulator.ts), so one
+   * `AWS_ENDPOINT_URL` serves every AWS client of the project.
+   */
+  control?: BedrockControlOptions & StsEmulatorOptions;
 }
 
 /** The account's standing with models, as Bedrock sees it (changeable at run time). */
@@ -579,6 +587,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
 
   const router = async (req: EmulatorRequest, res: ServerResponse, ctx: EmulatorContext): Promise<void> => {
     const startedAt = Date.now();
+    if (isStsRequest(req)) return serveSts(req, res, opts.control);
+    if (isBedrockControlRequest(req)) return serveBedrockControl(req, res, { profileOnlyModels: profileOnly, ...opts.control });
     const match = ROUTE.exec(req.path);
     if (!match) {
       sendBedrockError(res, 404, `The emulator has no route ${req.method} ${req.path}; it serves POST /model/{modelId}/converse and /invoke.`, 'UnknownOperationException');

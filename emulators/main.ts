@@ -19,14 +19,16 @@ async function main(): Promise<void> {
   const started: EmulatorHandle[] = [];
   try {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
-    // Lifecycle errors (end of life, Legacy) follow the model catalogue in force, as `npm start` does.
-    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog: loadModelCatalog(config.modelCatalogFile) });
+    // Lifecycle errors (end of life, Legacy), the control plane and STS follow the model catalogue in force, as `npm start` does.
+    const catalog = loadModelCatalog(config.modelCatalogFile);
+    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog, control: { catalog } });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);
     process.stdout.write(
       [
         `Bedrock Runtime emulator: ${bedrock.url}   (BEDROCK_ENDPOINT=${bedrock.url}; give the SDK a NodeHttpHandler)`,
+        `  also STS and the Bedrock control plane (AWS_ENDPOINT_URL=${bedrock.url} for every AWS client, e.g. npx llmconv doctor)`,
         `Ollama emulator:          ${ollama.url}   (OLLAMA_HOST=${ollama.url})`,
         `latency ${config.latencyMs} ms, faults ${config.faults.length ? JSON.stringify(config.faults) : 'none'}`,
         'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL; GET|POST|DELETE /_emulator/model-access on Bedrock. Ctrl-C stops.',

@@ -75,7 +75,12 @@ export type ConverseFn = (req: ConverseRequest) => Promise<ConverseResult>;
 
 export interface BedrockConverseOptions {
   region: string;
-  /** Endpoint override (e.g. the emulator). Unset: the AWS endpoint for `region`. */
+  /**
+   * Endpoint override (BEDROCK_ENDPOINT, e.g. the emulator); it wins over the SDK's own settings. Unset:
+   * no `endpoint` is passed, so the SDK reads `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, then `AWS_ENDPOINT_URL`
+   * (and `endpoint_url` in ~/.aws/config) itself, else the AWS endpoint for `region`
+   * (test/integration/doctor.test.ts, "AWS endpoint settings").
+   */
   endpoint?: string;
   defaultModelId: string;
   /**

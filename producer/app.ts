@@ -22,6 +22,7 @@ import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
+import { readyVerbose } from './routes/ready-verbose';
 import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
 import { runsRoutes } from './routes/runs-routes';
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
   const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
-    healthRoutes(deps.redis, deps.queues),
+    healthRoutes(deps.redis, deps.queues, readyVerbose({ config: deps.config, redis: deps.redis })),
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),

@@ -104,6 +104,12 @@ export interface Config {
   awsCredentialsConfigured: boolean;
   /** MODEL_CATALOG_FILE: model catalogue rows matched before the shipped ones (shared/model-catalog.ts). */
   modelCatalogFile?: string;
+  /**
+   * True when the AWS SDK's own endpoint setting for Bedrock Runtime is present
+   * (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or `AWS_ENDPOINT_URL`): the SDK reads it itself; `npm start`
+   * then starts no Bedrock emulator in its place.
+   */
+  awsEndpointUrlConfigured: boolean;
   /** PRICES_FILE: model price overrides (cost/price-table.ts). */
   pricesFile?: string;
   /** JUDGE_RUBRIC_FILE: the judge's rubric (judge/rubric.ts); unset: conversations are not judged. */
@@ -375,6 +381,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisMemoryRefuseRatio: memoryRatio(r),
     awsCredentialsConfigured: ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'].some((k) => r.opt(k) !== undefined),
     modelCatalogFile: r.opt('MODEL_CATALOG_FILE') === undefined ? undefined : path.resolve(r.opt('MODEL_CATALOG_FILE')!),
+    awsEndpointUrlConfigured: !/^(1|true)$/i.test(r.opt('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ?? '') && ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'AWS_ENDPOINT_URL'].some((k) => r.opt(k) !== undefined),
     pricesFile: r.opt('PRICES_FILE') === undefined ? undefined : path.resolve(r.opt('PRICES_FILE')!),
     judgeRubricFile: r.opt('JUDGE_RUBRIC_FILE') === undefined ? undefined : path.resolve(r.opt('JUDGE_RUBRIC_FILE')!),
     ollamaHosts: ollamaHosts(r, localConcurrency),

@@ -154,7 +154,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
-    if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured) {
+    // The SDK's own endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL) count as configured: never shadowed by an emulator.
+    if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured) {
       bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
       closers.push(() => bedrock!.close());
       bedrockEndpoint = bedrock.url;

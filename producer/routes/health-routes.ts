@@ -2,14 +2,16 @@
 import Router from '@koa/router';
 import type { Redis } from 'ioredis';
 import type { PipelineQueues } from '../../queue/pipeline-queues';
+import type { Middleware } from 'koa';
 import { errorBody } from '../error-middleware';
 
-export function healthRoutes(redis: Redis, queues: PipelineQueues): Router {
+/** `verbose`: answers `/ready?verbose=1` (ready-verbose.ts) and passes plain `/ready` on. */
+export function healthRoutes(redis: Redis, queues: PipelineQueues, verbose?: Middleware): Router {
   const router = new Router();
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   });
-  router.get('/ready', async (ctx) => {
+  router.get('/ready', ...(verbose ? [verbose] : []), async (ctx) => {
     try {
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1500).unref());
       await Promise.race([redis.ping(), timeout]);
