@@ -117,6 +117,8 @@ export interface ConversationRecord {
   finishedAt?: number;
   /** How the store laid the record out: 2 now, 1 for conversations started by the first releases. */
   format: 1 | 2;
+  /** The API key id that created it (API_KEYS_FILE; docs/callers.md); absent: no owner, admins only. */
+  owner?: string;
 }
 
 export interface CloudStep {

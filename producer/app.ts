@@ -16,6 +16,8 @@ import type { LlmProvider } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { apiKeyAuth } from './api-key-auth';
+import { CallerKeys } from './caller-keys';
+import { CallerGuard } from './caller-guard';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
 import { conversationRoutes } from './routes/conversation-routes';
@@ -44,6 +46,8 @@ export interface AppDeps {
   routers?: Router[];
   /** Koa middleware mounted before auth (e.g. Bull Board with its own auth). */
   before?: Koa.Middleware[];
+  /** The callers (API_KEY, API_KEYS_FILE; docs/callers.md). Default: read from `config`. */
+  callers?: CallerKeys;
   /** The operator surface's event hub: `?wait=true` waits on it instead of re-reading the record. */
   hub?: EventHub;
   /** The process's pools (from the operator surface): every SSE stream, and every held-open wait. Default: pools of their own. */
@@ -67,7 +71,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(errorMiddleware);
   for (const mw of deps.before ?? []) app.use(mw);
-  app.use(apiKeyAuth(deps.config.apiKey));
+  app.use(apiKeyAuth(deps.config.apiKey, { callers: deps.callers ?? CallerKeys.fromConfig(deps.config) }));
   app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
   const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
@@ -75,7 +79,7 @@ export function createApp(deps: AppDeps): Koa {
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),
-    runsRoutes(new RunService(deps), deps.config, { streams: deps.streams, signal: deps.signal }),
+    runsRoutes(new RunService(deps), deps.config, { streams: deps.streams, signal: deps.signal, guard: new CallerGuard(deps.store.redis, deps.store.prefix) }),
     estimateRoute(deps.config),
     ...(deps.routers ?? []),
   ];

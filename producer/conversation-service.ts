@@ -6,7 +6,10 @@ import { DEFAULT_PRICES, loadPriceTable, type PriceTable } from '../cost/price-t
 import { conversationCost, stepCostUsd } from '../cost/conversation-cost';
 import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
 import { JudgeStore } from '../store/judge-store';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../shared/canonical-json';
+import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
+import { callerBusyError, CallerGuard } from './caller-guard';
 import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
@@ -45,25 +48,47 @@ export interface SubmitResult {
   record: ConversationRecord;
 }
 
+/** The 422 for an Idempotency-Key first used with another body (docs/callers.md). */
+export class IdempotencyMismatchError extends PipelineError {
+  constructor(firstId: string) {
+    super('Idempotency-Key was already used with a different request body; send the same body to get the first conversation, or use a new Idempotency-Key', {
+      code: 'idempotency_key_reused', status: 422, details: { header: 'Idempotency-Key', conversationId: firstId },
+    });
+    this.name = 'IdempotencyMismatchError';
+  }
+}
+
 export class ConversationService {
   private readonly localModels?: LocalModelRegistry;
+  private readonly guard: CallerGuard;
 
   constructor(private readonly deps: ConversationServiceDeps) {
     if (deps.redis) this.localModels = new LocalModelRegistry(deps.redis, deps.config.queuePrefix);
+    this.guard = new CallerGuard(deps.store.redis, deps.store.prefix);
   }
 
-  /** Validates, records and enqueues turn 1. An idempotent retry returns the first conversation. */
-  async submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
+  /**
+   * Validates, records and enqueues turn 1. An idempotent retry returns the first conversation;
+   * the key is the caller's own, and a different body under it is a 422 (docs/callers.md).
+   */
+  async submit(body: unknown, idempotencyKey?: string, caller: Caller = OWNERLESS_ADMIN): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
     const id = randomUUID();
     const settings = parseConversationRequest(body, config, id);
+    // A spent budget refuses new work; a replay of an Idempotency-Key still answers as the first time.
+    await this.guard.assertBudget(caller).catch(async (err: unknown) => {
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
+    });
     // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
     const local = await this.localModels?.lookup(settings.localModel);
     if (local?.present === false) {
       const problem = modelMissingMessage(settings.localModel, local.available);
       throw new ValidationError(`invalid conversation request: localModel: ${problem}`, [{ field: 'localModel', problem }], 400, 'model_not_found');
     }
-    const res = await store.create(id, settings, idempotencyKey);
+    const bodyHash = idempotencyKey === undefined ? undefined : createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const res = await store.create(id, settings, { idempotencyKey, bodyHash, owner: caller.id });
+    if (res.busy) throw callerBusyError(caller, res.busy);
+    if (res.mismatch) throw new IdempotencyMismatchError(res.id);
     // A new record is known as written; only an idempotent replay reads the winner's.
     let record = res.record ?? (await store.get(res.id));
     if (!res.created) {
@@ -80,15 +105,16 @@ export class ConversationService {
     return { id: res.id, created: res.created, record: record! };
   }
 
-  async get(id: string): Promise<{ record: ConversationRecord; turns: TurnRecord[] }> {
+  /** The conversation, when `caller` may see it; another caller's answers exactly like a missing one. */
+  async get(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<{ record: ConversationRecord; turns: TurnRecord[] }> {
     if (!CONVERSATION_ID.test(id)) throw new NotFoundError(id);
     const loaded = await this.deps.store.getConversation(id);
-    if (!loaded) throw new NotFoundError(id);
+    if (!loaded || !canSee(caller, loaded.record.owner)) throw new NotFoundError(id);
     return loaded;
   }
 
-  async view(id: string): Promise<ConversationView> {
-    const { record, turns } = await this.get(id);
+  async view(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationView> {
+    const { record, turns } = await this.get(id, caller);
     const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile));
     if (this.deps.redis) {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
@@ -111,8 +137,8 @@ export class ConversationService {
   }
 
   /** Cancels a running conversation; in-flight calls are aborted by the workers' listeners. */
-  async cancel(id: string): Promise<ConversationRecord> {
-    const { record } = await this.get(id);
+  async cancel(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationRecord> {
+    const { record } = await this.get(id, caller);
     if (isTerminal(record.status)) {
       throw new PipelineError(`conversation ${id} is already ${record.status}`, { code: 'conflict', status: 409, details: { status: record.status } });
     }

@@ -27,6 +27,8 @@ import { conversationsListRoute } from './routes/conversations-list-route';
 import { eventsRoute } from './routes/events-route';
 import { metricsRoute } from './routes/metrics-route';
 import { loadPriceTable } from '../cost/price-table';
+import { CallerKeys } from './caller-keys';
+import { registerCallerMetrics } from './caller-metrics';
 import { Gauge } from 'prom-client';
 import { LiveSlots } from './live-slots';
 
@@ -43,6 +45,8 @@ export interface OperatorSurfaceOptions {
   heartbeatMs?: number;
   /** How long start-up waits for the event subscription, ms. Default 5000. */
   subscribeTimeoutMs?: number;
+  /** The callers (API_KEY, API_KEYS_FILE). Default: read from `config`. */
+  callers?: CallerKeys;
 }
 
 export interface OperatorSurface {
@@ -68,6 +72,8 @@ const DELETE_CONVERSATION = /^\/conversation\/[^/]+$/;
 export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promise<OperatorSurface> {
   const { config, store, queues, logger } = opts;
   const metrics = opts.metrics ?? createMetrics({ queues: queues.all, labels: { role: 'producer' } });
+  const callers = opts.callers ?? CallerKeys.fromConfig(config);
+  registerCallerMetrics(metrics.registry, opts.redis, config.queuePrefix, callers.entries);
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.
   const hub = new EventHub(
     opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),
@@ -104,6 +110,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     username: config.boardUsername,
     password: config.boardPassword,
     apiKey: config.apiKey,
+    ...(callers.multi ? { isAdminKey: (key: string) => callers.isAdminKey(key) } : {}),
   });
 
   return {
@@ -114,7 +121,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     signal: shutdown.signal,
     before: [board, countCancellations],
     routers: [
-      metricsRoute(metrics),
+      metricsRoute(metrics, { adminOnly: callers.multi }),
       eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, streams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile) }),
       conversationPageRoute(store),
       conversationsListRoute(store),

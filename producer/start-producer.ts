@@ -25,6 +25,8 @@ import type { LlmProvider } from '../providers/llm-provider';
 import { createCloudProvider } from '../providers/create-providers';
 import { createApp } from './app';
 import { startOperatorSurface, type OperatorSurface } from './operator-surface';
+import { CallerKeys } from './caller-keys';
+import { CallerStore } from '../store/caller-store';
 
 export interface StartProducerOptions {
   /** The process's config; `/api/v1/generate` needs `apiGatewayUrl` unless `cloud` is given. */
@@ -60,6 +62,8 @@ export interface StartedProducer {
 /** Starts the producer's HTTP API on `config.port` / `config.host`. */
 export async function startProducer(opts: StartProducerOptions): Promise<StartedProducer> {
   const { config, logger } = opts;
+  // A bad API_KEYS_FILE stops start-up here, naming the key (before Redis is touched).
+  const callers = CallerKeys.fromConfig(config);
   const cloud = opts.cloud ?? createCloudProvider(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;
@@ -81,9 +85,14 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   let operations: OperatorSurface;
   let server: Server;
   try {
-    operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs });
+    // The file's maxActive and budgets, where the stores' scripts and the workers read them.
+    if (callers.multi) {
+      await new CallerStore(conn, config.queuePrefix).syncLimits(callers.entries).catch((err: Error) =>
+        logger.warn({ err: err.message }, 'API_KEYS_FILE limits (maxActive, budget) not written to Redis yet: restart the producer once Redis is reachable'));
+    }
+    operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs, callers });
     const app = createApp({
-      config, redis: conn, store, queues, cloud, logger,
+      config, redis: conn, store, queues, cloud, logger, callers,
       hub: operations.hub, streams: operations.streams, waits: operations.waits, signal: operations.signal,
       routers: [...operations.routers, ...(opts.routers ?? [])],
       before: [...operations.before, ...(opts.before ?? [])],

@@ -48,11 +48,13 @@ export class RunAdmission {
   /** Creates the records of claimed seeds (unless they exist) and queues their turn 1. */
   private async materialize(runId: string, claimed: [string, string][]): Promise<void> {
     const { store, queues, config } = this.deps;
+    // A run's conversations belong to the run's owner (docs/callers.md).
+    const owner = (await this.runs.redis.hget(this.runs.keys(runId).run, 'owner')) ?? undefined;
     await Promise.all(claimed.map(async ([id, raw]) => {
       const p = JSON.parse(raw) as SeedPayload;
       const settings = parseConversationRequest(p.r, config, id);
       settings.run = { id: runId, seedHash: p.h, ...(p.m !== undefined ? { meta: p.m } : {}) };
-      const existing = await store.createIfAbsent(id, settings);
+      const existing = await store.createIfAbsent(id, settings, owner);
       if (existing === null || existing === 'queued') await queues.enqueueCloud(id, 1);
     }));
     await this.runs.admitted(runId, claimed.map(([id]) => id));

@@ -14,7 +14,28 @@ import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversa
 import type { RefusedBy, RejectedLine, RunState } from '../store/run-store';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { readSeeds, type SeedFormat } from './seed-reader';
-import { RUN_ID, runConversationId, seedHash } from './seed-identity';
+import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
+import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
+import type { RunState as StoredRun } from '../store/run-store';
+
+/** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
+export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Where a caller's run id is stored: a non-admin caller's runs live in its own namespace
+ * (`alice.nightly`), so two callers may both pick `nightly`; admins use ids as they are, and may
+ * name another caller's run qualified. Undefined for an id the caller cannot name.
+ */
+export function storedRunId(caller: Caller, runId: string): string | undefined {
+  if (caller.admin) return RUN_ID.test(runId) || QUALIFIED_RUN_ID.test(runId) ? runId : undefined;
+  return caller.id !== undefined && RUN_ID.test(runId) ? `${caller.id}.${runId}` : undefined;
+}
+
+/** The id a caller sees for a stored run id (the inverse of {@link storedRunId}). */
+export function publicRunId(caller: Caller, stored: string): string {
+  const own = caller.id === undefined ? undefined : `${caller.id}.`;
+  return !caller.admin && own && stored.startsWith(own) ? stored.slice(own.length) : stored;
+}
 
 /** Run-level options: every conversation setting as a default, plus the run's own. */
 export interface RunOptions {
@@ -110,6 +131,12 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
 const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined);
 
+/** A run view with the ids as `caller` addresses them. */
+export function runViewFor(caller: Caller, v: RunView): RunView {
+  const id = publicRunId(caller, v.runId);
+  return id === v.runId ? v : { ...v, runId: id, ...urls(id) };
+}
+
 /** Why seeds were refused, naming the setting and what to do. */
 function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null): string {
   const from = fromLine === null ? 'nothing was added' : `the seeds from line ${fromLine} on were not added`;
@@ -169,23 +196,25 @@ export class RunService {
    * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
    * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
    */
-  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false, declaredBytes?: number): Promise<RunSubmitResult> {
+  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false, declaredBytes?: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunSubmitResult> {
     const { config } = this.deps;
-    if (runId !== undefined && !RUN_ID.test(runId)) {
-      throw new ValidationError(`invalid run id "${runId.slice(0, 80)}": use 1-64 letters, digits, _ or - (not all digits)`);
-    }
-    const id = runId ?? randomUUID();
-    if (mustExist) {
-      const state = await this.runs.get(id);
-      if (!state) throw new RunNotFoundError(id);
+    const publicId = runId ?? randomUUID();
+    const id = storedRunId(caller, publicId);
+    if (id === undefined) {
+      throw new ValidationError(`invalid run id "${publicId.slice(0, 80)}": use 1-64 letters, digits, _ or - (not all digits)`);
     }
     const existing = await this.runs.get(id);
+    // Another caller's run is as unknown as a missing one; an admin names other callers' runs only to add to them.
+    if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing)) throw new RunNotFoundError(publicId);
     if (existing?.state === 'cancelled') {
-      throw new PipelineError(`run ${id} is cancelled; start a new run`, { code: 'conflict', status: 409 });
+      throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
     // Refused before anything is created or read when the caps are reached already.
     await this.checkRoom(id, existing?.seeds ?? 0, declaredBytes);
-    const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive);
+    const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive, existing ? undefined : caller.id);
+    const state = existing ?? (await this.runs.get(id));
+    const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
+    const conversationId = (hash: string) => (secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash));
     // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
     await this.runs.setBudget(id, options.runBudget);
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
@@ -242,7 +271,7 @@ export class RunService {
           const hash = seedHash(request, seed.seedId);
           const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
           const payload: SeedPayload = { r: request, h: hash, ...(meta !== undefined ? { m: meta } : {}) };
-          batch.push([runConversationId(id, hash), JSON.stringify(payload)]);
+          batch.push([conversationId(hash), JSON.stringify(payload)]);
           lines.push(seed.line);
         }
         if (batch.length + rejected.length >= BATCH) await flush();
@@ -253,9 +282,9 @@ export class RunService {
       await writing;
     }
     return {
-      runId: id, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried,
-      refused, refusedReason: refusedBy ? refusedMessage(refusedBy, id, config, refusedFromLine) : null, refusedFromLine,
-      ...urls(id),
+      runId: publicId, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried,
+      refused, refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null, refusedFromLine,
+      ...urls(publicId),
     };
   }
 
@@ -282,34 +311,46 @@ export class RunService {
     }
   }
 
-  async view(runId: string, withRejected = false): Promise<RunView> {
-    const s = RUN_ID.test(runId) ? await this.runs.get(runId) : null;
-    if (!s) throw new RunNotFoundError(runId);
-    const v = toRunView(s);
-    if (withRejected) v.rejectedLines = await this.runs.rejected(runId, 100);
+  /**
+   * The stored run `runId` names for `caller`, when the caller may see it; else RunNotFoundError
+   * (another caller's run answers exactly like a missing one).
+   */
+  async resolve(runId: string, caller: Caller = OWNERLESS_ADMIN): Promise<{ id: string; state: StoredRun }> {
+    const id = storedRunId(caller, runId);
+    const s = id === undefined ? null : await this.runs.get(id);
+    if (!s || !canSee(caller, s.owner)) throw new RunNotFoundError(runId);
+    return { id: id!, state: s };
+  }
+
+  async view(runId: string, withRejected = false, caller: Caller = OWNERLESS_ADMIN): Promise<RunView> {
+    const { id, state } = await this.resolve(runId, caller);
+    const v = runViewFor(caller, toRunView(state));
+    if (withRejected) v.rejectedLines = await this.runs.rejected(id, 100);
     return v;
   }
 
   /** A page of the run's admitted conversations, in admission order, with their status. */
-  async conversations(runId: string, start: number, limit: number): Promise<RunConversationsPage> {
-    await this.view(runId);
+  async conversations(publicId: string, start: number, limit: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunConversationsPage> {
+    const { id: runId } = await this.resolve(publicId, caller);
     const ids = await this.runs.conversations(runId, start, limit);
     const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
     return {
-      runId, start,
+      runId: publicId, start,
       conversations: ids.map((id, i) => ({
         conversationId: id, status: records[i]?.status ?? 'expired', stopReason: records[i]?.stopReason ?? null,
         seedHash: records[i]?.settings.run?.seedHash ?? null, statusUrl: `/conversation/${id}`,
       })),
-      ...(ids.length === limit ? { next: `/runs/${runId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
+      ...(ids.length === limit ? { next: `/runs/${publicId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
     };
   }
 
-  async list(limit = 100): Promise<RunView[]> {
+  /** The newest runs `caller` may see (its own; an admin's: all). */
+  async list(limit = 100, caller: Caller = OWNERLESS_ADMIN): Promise<RunView[]> {
     const out: RunView[] = [];
-    for (const id of await this.runs.list(limit)) {
+    const ids = caller.admin ? await this.runs.list(limit) : caller.id === undefined ? [] : await this.runs.list(limit, caller.id);
+    for (const id of ids) {
       const s = await this.runs.get(id);
-      if (s) out.push(toRunView(s));
+      if (s && canSee(caller, s.owner)) out.push(runViewFor(caller, toRunView(s)));
     }
     return out;
   }
@@ -349,8 +390,9 @@ export class RunService {
   }
 
   /** Stops admission, drops the backlog and cancels every conversation of the run still in flight. */
-  async cancel(runId: string): Promise<RunView> {
-    if (!RUN_ID.test(runId) || (await this.runs.cancel(runId)) < 0) throw new RunNotFoundError(runId);
+  async cancel(publicId: string, caller: Caller = OWNERLESS_ADMIN): Promise<RunView> {
+    const { id: runId } = await this.resolve(publicId, caller);
+    if ((await this.runs.cancel(runId)) < 0) throw new RunNotFoundError(publicId);
     const { store, queues } = this.deps;
     for (let start = 0; ; start += 500) {
       const ids = await this.runs.conversations(runId, start, 500);
@@ -360,6 +402,6 @@ export class RunService {
         if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled'))) await queues.enqueueTranscript(cid);
       }));
     }
-    return this.view(runId);
+    return this.view(publicId, false, caller);
   }
 }

@@ -3,21 +3,12 @@
  * conversation id derived from the run id and that hash. The id is UUID-shaped (hex, no ':', never
  * all digits), so BullMQ job ids built from it are valid and every conversation route accepts it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { canonicalJson } from '../shared/canonical-json';
 
 /** NFC, trimmed, runs of whitespace as one space: "What  is\tX? " and "What is X?" are one seed. */
 export function normaliseSeedText(text: string): string {
   return text.normalize('NFC').trim().replace(/\s+/g, ' ');
-}
-
-/** JSON with object keys sorted at every level, so equal settings hash equally. */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 /**
@@ -31,11 +22,24 @@ export function seedHash(request: Record<string, unknown>, seedId?: string): str
   return createHash('sha256').update(basis).digest('hex').slice(0, 32);
 }
 
-/** The conversation id of seed `hash` in run `runId`. */
+const uuidShaped = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+
+/** The conversation id of seed `hash` in run `runId` (an owner-less run, or one from before callers). */
 export function runConversationId(runId: string, hash: string): string {
-  const h = createHash('sha256').update(`${runId}\n${hash}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return uuidShaped(createHash('sha256').update(`${runId}\n${hash}`).digest('hex'));
 }
+
+/**
+ * The conversation id of seed `hash` in run `runId` of `owner` (docs/callers.md): keyed with the
+ * server's secret (store/run-store.ts `idSecret`), so a caller who knows another's run id and
+ * seeds still cannot compute its ids; the same owner resuming the same run gets the same ids.
+ */
+export function ownedRunConversationId(secret: Buffer, owner: string, runId: string, hash: string): string {
+  return uuidShaped(createHmac('sha256', secret).update(`${owner}\n${runId}\n${hash}`).digest('hex'));
+}
+
+/** How a run derives its conversation ids: 1 unkeyed (owner-less runs, runs from before callers), 2 keyed. */
+export type RunIdDerivation = 1 | 2;
 
 /** Run ids: letters, digits, `_` and `-`, 1–64, not all digits (they become part of Redis keys and URLs). */
 export const RUN_ID = /^(?!\d+$)[A-Za-z0-9_-]{1,64}$/;

@@ -86,6 +86,8 @@ export interface Config {
   boardUsername?: string;
   boardPassword?: string;
   apiKey?: string;
+  /** API_KEYS_FILE: several callers' keys (producer/caller-keys.ts, docs/callers.md). */
+  apiKeysFile?: string;
   logLevel: LogLevel;
   metricsPort: number;
   runMaxActive: number;
@@ -172,6 +174,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
   { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
+  { key: 'API_KEYS_FILE', default: '(unset)', accepts: 'path to a JSON or YAML file', description: 'Several callers: each entry is a key id, name, the SHA-256 (hex) of the key, optional `maxActive` and `budget` (`{usd, tokens}`) and `role: admin`. Each caller sees only its own conversations and runs (404 for others\'), an admin sees all; usage per key in `/metrics`. `API_KEY` stays one admin key beside it. See docs/callers.md.' },
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
@@ -369,6 +372,7 @@ export function loadConfig(env: Env = process.env): Config {
     boardUsername,
     boardPassword,
     apiKey: r.opt('API_KEY'),
+    apiKeysFile: r.opt('API_KEYS_FILE'),
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     runMaxActive: r.int('RUN_MAX_ACTIVE', 1),

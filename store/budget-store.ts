@@ -7,6 +7,8 @@
  * Keys (all under the queue prefix's hash tag, so one script may touch them in a Cluster):
  *   <prefix>:conv:{<id>}:budget        hash  usd, tokens (limits), spentUsd, spentTokens, resUsd, resTokens
  *   <prefix>:run:<runId>:budget        hash  the same for a run (written by the run's admission)
+ *   <prefix>:caller:<id>:budget        hash  the same for an API key of API_KEYS_FILE (store/caller-store.ts)
+ * Each also counts its settled `calls`.
  *   <budget key>:res                   hash  reservation id → "<usd> <tokens> <expiresAtMs>"
  * USD amounts are integers of nano-dollars (1e-9 USD), so sums stay exact in Lua's doubles.
  *
@@ -126,6 +128,7 @@ for i = 1, #KEYS / 2 do
     end
     redis.call('HINCRBY', b, 'spentUsd', int(usd))
     redis.call('HINCRBY', b, 'spentTokens', int(tok))
+    redis.call('HINCRBY', b, 'calls', 1)
   end
 end
 return 1
@@ -175,7 +178,12 @@ export class BudgetStore {
 
   /** Records on the run that its budget refused a call (`message`): the run admits nothing more. */
   async markRunExhausted(prefix: string, runId: string, message: string): Promise<void> {
-    await this.redis.hsetnx(runKeys(prefix, runId).run, 'budgetExhausted', message);
+    await this.markExhausted(runKeys(prefix, runId).run, message);
+  }
+
+  /** Records on a hash (a run's, a caller's) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
+  async markExhausted(hashKey: string, message: string): Promise<void> {
+    await this.redis.hsetnx(hashKey, 'budgetExhausted', message);
   }
 
   /** A budget's limits, spending and open reservations; null when it does not exist. */

@@ -8,7 +8,8 @@
  * field layout of the two hashes is in store/record-codec.ts):
  *   <prefix>:conv:{<id>}          hash   status, times, reasons, settings as small fields, transcript
  *   <prefix>:conv:{<id>}:turns    hash   the texts: initial query, templates, c<k> / l<k> step records
- *   <prefix>:idem:<sha256(key)>   string Idempotency-Key → conversation id
+ *   <prefix>:idem:<sha256(key)>   string Idempotency-Key → conversation id (per caller: sha256(owner \n key))
+ *   <prefix>:idem:<…>:body        string the SHA-256 of the canonical body the key was first used with
  *   <prefix>:latest               list   conversation ids, newest first (trimmed)
  *   <prefix>:output-dirs          hash   transcript directory id → OUTPUT_DIR of the host that wrote it
  *   <prefix>:events               pubsub channel of ConversationEvent JSON
@@ -22,8 +23,28 @@ import {
   encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
 } from './record-codec';
 import { RedisScript } from './redis-script';
+import { callerKey, callerLatestKey } from './caller-store';
 import type { ConversationEvent, ConversationRecord, ConversationSettings, ConversationStatus, ConversationWithTurns, CloudStep, LocalStep, StopReason, TerminalStatus, TurnRecord, Side, StepOf } from '../conversation/model';
 
+
+/** How `create` records a conversation. */
+export interface CreateOptions {
+  idempotencyKey?: string;
+  /** The SHA-256 of the request's canonical body, kept with the idempotency key. */
+  bodyHash?: string;
+  /** The caller's key id (docs/callers.md). */
+  owner?: string;
+}
+
+export interface CreateResult {
+  id: string;
+  created: boolean;
+  record?: ConversationRecord;
+  /** The idempotency key was first used with another body; `id` is the first conversation. */
+  mismatch?: boolean;
+  /** The owner is at its `maxActive`; nothing was written. */
+  busy?: { maxActive: number; active: number };
+}
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -53,6 +74,52 @@ if KEYS[3] then
 end
 `);
 
+/**
+ * CREATE with an owner and/or an Idempotency-Key, in one step (docs/callers.md):
+ *  - a known key answers the first conversation's id ('replay'), or 'mismatch' when the first
+ *    request's body hash differs;
+ *  - an owner at its `maxActive` (the caller hash) gets 'busy' with the limit and the count;
+ *  - else the record is written, the key set (with its body hash), the owner's slot, count and
+ *    latest list updated.
+ * KEYS: conv, steps, latest, idem, idem body, caller hash, caller latest.
+ * ARGV: ttl, #conv args, #steps args, conv…, steps…, id, limit, idem ('1'|''), body hash, owned ('1'|'').
+ */
+const CREATE_CHECKED = new RedisScript(`
+local nc, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
+local base = 3 + nc + ns
+local id, limit, idem, body, owned = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1', ARGV[base + 4], ARGV[base + 5] == '1'
+if idem then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then
+    local first = redis.call('GET', KEYS[5])
+    if first and body ~= '' and first ~= body then return {'mismatch', existing} end
+    return {'replay', existing}
+  end
+end
+if owned then
+  local max = tonumber(redis.call('HGET', KEYS[6], 'maxActive') or '')
+  local active = tonumber(redis.call('HGET', KEYS[6], 'active') or '0')
+  if max and active >= max then return {'busy', tostring(max), tostring(active)} end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nc))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, base))
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('LPUSH', KEYS[3], id)
+redis.call('LTRIM', KEYS[3], 0, limit - 1)
+if idem then
+  redis.call('SET', KEYS[4], id, 'EX', ARGV[1])
+  if body ~= '' then redis.call('SET', KEYS[5], body, 'EX', ARGV[1]) end
+end
+if owned then
+  redis.call('HINCRBY', KEYS[6], 'active', 1)
+  redis.call('HINCRBY', KEYS[6], 'conversations', 1)
+  redis.call('LPUSH', KEYS[7], id)
+  redis.call('LTRIM', KEYS[7], 0, limit - 1)
+end
+return {'created', id}
+`);
+
 /** CREATE for a run's admission (which may be repeated after a crash): only when absent; returns the existing status otherwise. */
 const CREATE_NX = new RedisScript(`
 local s = redis.call('HGET', KEYS[1], 'status')
@@ -63,11 +130,6 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, 3 + nc + ns))
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 return false
-`);
-
-const ADD_LATEST = new RedisScript(`
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `);
 
 /**
@@ -151,6 +213,9 @@ if run then
     redis.call('HSET', rk, 'updatedAt', ARGV[4])
   end
 end
+-- And the owner's slot (counted at creation or admission; docs/callers.md).
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner then redis.call('HINCRBY', ARGV[6] .. ':caller:' .. owner, 'active', -1) end
 return 1
 `);
 
@@ -194,8 +259,9 @@ export class ConversationStore {
   private turnsKey(id: string) {
     return `${this.prefix}:conv:{${id}}:turns`;
   }
-  private idemKey(key: string) {
-    return `${this.prefix}:idem:${createHash('sha256').update(key).digest('hex')}`;
+  /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
+  private idemKey(key: string, owner?: string) {
+    return `${this.prefix}:idem:${createHash('sha256').update(owner === undefined ? key : `${owner}\n${key}`).digest('hex')}`;
   }
   get eventsChannel(): string {
     return `${this.prefix}:events`;
@@ -209,44 +275,57 @@ export class ConversationStore {
 
   /**
    * Creates the record. With an idempotency key, the first caller wins and every later caller
-   * gets the winner's id with `created: false`. `record` is the record as written (only when created).
+   * gets the winner's id with `created: false` (`mismatch` when its body hash differs from the
+   * first's). With an owner, the record carries it and the owner's `maxActive` applies (`busy`).
+   * `record` is the record as written (only when created). A string is the idempotency key alone.
    */
-  async create(id: string, settings: ConversationSettings, idempotencyKey?: string): Promise<{ id: string; created: boolean; record?: ConversationRecord }> {
+  async create(id: string, settings: ConversationSettings, opts?: string | CreateOptions): Promise<CreateResult> {
+    const o: CreateOptions = typeof opts === 'string' ? { idempotencyKey: opts } : (opts ?? {});
     const now = Date.now();
     const deadline = deadlineOf(now, settings.timeoutMinutes);
     // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
-    const record: ConversationRecord = { id, status: 'queued', settings, createdAt: now, updatedAt: now, deadline, format: 2 };
+    const record: ConversationRecord = { id, status: 'queued', settings, createdAt: now, updatedAt: now, deadline, format: 2, ...(o.owner !== undefined ? { owner: o.owner } : {}) };
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
+    if (o.owner !== undefined) conv.push('owner', o.owner);
     const steps = Object.entries(fields.steps).flat();
     const args = [String(ttl), conv.length, steps.length, ...conv, ...steps];
     const keys = [this.key(id), this.turnsKey(id)];
-    if (idempotencyKey === undefined) {
+    if (o.idempotencyKey === undefined && o.owner === undefined) {
       await CREATE.run(this.redis, [...keys, this.latestKey], [...args, id, this.recentLimit]);
       return { id, created: true, record };
     }
-    await CREATE.run(this.redis, keys, args);
-    const won = await this.redis.set(this.idemKey(idempotencyKey), id, 'EX', ttl, 'NX');
-    if (won !== 'OK') {
-      await this.redis.del(...keys);
-      const existing = await this.redis.get(this.idemKey(idempotencyKey));
-      if (existing) return { id: existing, created: false };
-    }
-    await ADD_LATEST.run(this.redis, [this.latestKey], [id, this.recentLimit]);
+    const idem = this.idemKey(o.idempotencyKey ?? '', o.owner);
+    const owner = o.owner ?? '';
+    const [outcome, a, b] = (await CREATE_CHECKED.run(
+      this.redis,
+      [...keys, this.latestKey, idem, `${idem}:body`, callerKey(this.prefix, owner), callerLatestKey(this.prefix, owner)],
+      [...args, id, this.recentLimit, o.idempotencyKey === undefined ? '' : '1', o.bodyHash ?? '', o.owner === undefined ? '' : '1'],
+    )) as [string, string, string?];
+    if (outcome === 'replay') return { id: a, created: false };
+    if (outcome === 'mismatch') return { id: a, created: false, mismatch: true };
+    if (outcome === 'busy') return { id, created: false, busy: { maxActive: Number(a), active: Number(b) } };
     return { id, created: true, record };
+  }
+
+  /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
+  async hasIdempotencyKey(key: string, owner?: string): Promise<boolean> {
+    return (await this.redis.exists(this.idemKey(key, owner))) === 1;
   }
 
   /**
    * Creates the record unless it exists (a run's admission, which a sweep may repeat after a
    * crash). Returns null when created, else the existing record's status.
    */
-  async createIfAbsent(id: string, settings: ConversationSettings): Promise<ConversationStatus | null> {
+  async createIfAbsent(id: string, settings: ConversationSettings, owner?: string): Promise<ConversationStatus | null> {
     const now = Date.now();
     const deadline = deadlineOf(now, settings.timeoutMinutes);
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
+    // The run's owner (its admission counted the owner's slot already, store/run-store.ts FILL).
+    if (owner !== undefined) conv.push('owner', owner);
     const steps = Object.entries(fields.steps).flat();
     const r = await CREATE_NX.run(this.redis, [this.key(id), this.turnsKey(id)], [String(ttl), conv.length, steps.length, ...conv, ...steps]);
     return (r as ConversationStatus | null) ?? null;
@@ -297,6 +376,7 @@ export class ConversationStore {
       transcriptPath: legacy ? h.transcriptPath : await this.transcriptPathOf(h.transcript, settings.outputFile),
       finishedAt: h.finishedAt === undefined ? undefined : Number(h.finishedAt),
       format: legacy ? 1 : 2,
+      ...(h.owner !== undefined ? { owner: h.owner } : {}),
     };
     return { record, turns: mode === 'record' ? [] : this.turnsFrom(record, data) };
   }
@@ -413,9 +493,9 @@ export class ConversationStore {
     return dir === undefined ? name : path.join(dir, name);
   }
 
-  /** Most recent conversation ids, newest first. */
-  async recent(limit = 20): Promise<string[]> {
-    return this.redis.lrange(this.latestKey, 0, Math.max(0, limit - 1));
+  /** Most recent conversation ids, newest first (of one owner's `POST /conversation`s when given). */
+  async recent(limit = 20, owner?: string): Promise<string[]> {
+    return this.redis.lrange(owner === undefined ? this.latestKey : callerLatestKey(this.prefix, owner), 0, Math.max(0, limit - 1));
   }
 
   private async publish(ev: ConversationEvent): Promise<void> {

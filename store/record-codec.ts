@@ -7,7 +7,8 @@
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
  *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens
  *                      only when given); the transcript as `<dir id>/<name>` (name empty when it is
- *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation
+ *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
+ *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
  *   steps hash         `q` the initial query, `x` templates, system prompts and quality gates (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the

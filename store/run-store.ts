@@ -13,17 +13,25 @@
  *
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
  * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
- * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts.
+ * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts,
+ * and for a run created by a key of API_KEYS_FILE `owner` and `ids` (docs/callers.md).
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
  * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
  * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RedisScript } from './redis-script';
+import { callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, toNano, type BudgetState } from './budget-store';
 import { runJudgeSummary, type RunJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
 
+/**
+ * KEYS: run, runs index, owner's runs index, owner's caller hash. ARGV: id, name, now, maxActive
+ * ('' none), default maxActive, owner ('' none). An owned run records its owner and that its ids
+ * are keyed (`ids` 2, runs/seed-identity.ts), and counts in the owner's `runs`.
+ */
 const CREATE_RUN = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'maxActive', ARGV[4]) end
@@ -33,6 +41,11 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'createdAt', ARGV[3]
   'maxActive', ARGV[4] ~= '' and ARGV[4] or ARGV[5], 'state', 'active', 'seeds', 0, 'duplicates', 0, 'rejected', 0,
   'admitted', 0, 'active', 0, 'tokens', 0)
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[6], 'ids', 2)
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('HINCRBY', KEYS[4], 'runs', 1)
+end
 return 1
 `);
 
@@ -92,12 +105,22 @@ local function uncount(t, n, b)
 end
 `;
 
-/** KEYS: run, conversations, backlog, seeds, admitting, totals. ARGV: now, limit. Returns id, payload, … */
+/**
+ * KEYS: run, conversations, backlog, seeds, admitting, totals. ARGV: now, limit, prefix. Returns id, payload, …
+ * An owned run also stays within its owner's free slots (the caller hash's `maxActive`, counted in
+ * its `active`, which the terminal transition gives back; docs/callers.md).
+ */
 const FILL = new RedisScript(`${UNCOUNT}
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
 -- A run whose budget could not cover a call admits nothing more.
 if redis.call('HEXISTS', KEYS[1], 'budgetExhausted') == 1 then return {} end
 local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local ck = owner and (ARGV[3] .. ':caller:' .. owner)
+if ck then
+  local max = tonumber(redis.call('HGET', ck, 'maxActive') or '')
+  if max then free = math.min(free, max - tonumber(redis.call('HGET', ck, 'active') or '0')) end
+end
 local n = math.min(free, tonumber(ARGV[2]))
 local out = {}
 local taken, size = 0, 0
@@ -119,6 +142,10 @@ for i = 1, n do
 end
 uncount(6, taken, size)
 if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
+if ck and #out > 0 then
+  redis.call('HINCRBY', ck, 'active', #out / 2)
+  redis.call('HINCRBY', ck, 'conversations', #out / 2)
+end
 return out
 `);
 
@@ -187,6 +214,10 @@ export interface RunState {
   budgetExhausted?: string;
   /** The judge's summary of the run's conversations (null when none was judged). */
   judge: RunJudgeSummary | null;
+  /** The API key id that created it (docs/callers.md); absent: no owner, admins only. */
+  owner?: string;
+  /** How its conversation ids are derived (runs/seed-identity.ts): 2 keyed; absent or 1 unkeyed. */
+  ids?: 1 | 2;
 }
 
 /** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
@@ -228,13 +259,28 @@ export class RunStore {
     return { ...k, seeds: `${k.backlog}:seeds`, admitting: `${k.run}:admitting` };
   }
 
-  /** Creates the run (true) or, when it exists, updates its `maxActive` if given (false). */
-  async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number): Promise<boolean> {
-    const r = await CREATE_RUN.run(this.redis, [this.keys(runId).run, runsIndexKey(this.prefix)], [
-      runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive),
+  /** Creates the run (true), of `owner` when given, or, when it exists, updates its `maxActive` if given (false). */
+  async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number, owner?: string): Promise<boolean> {
+    const o = owner ?? '';
+    const r = await CREATE_RUN.run(this.redis, [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)], [
+      runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o,
     ]);
     return r === 1;
   }
+
+  /**
+   * The secret that keys owned runs' conversation ids (runs/seed-identity.ts): 32 random bytes
+   * made once per queue prefix (SET NX), so every producer agrees and restarts change nothing.
+   */
+  async idSecret(): Promise<Buffer> {
+    if (this.secret) return this.secret;
+    const key = `${this.prefix}:id-secret`;
+    await this.redis.set(key, randomBytes(32).toString('hex'), 'NX');
+    const hex = await this.redis.get(key);
+    this.secret = Buffer.from(hex!, 'hex');
+    return this.secret;
+  }
+  private secret?: Buffer;
 
   /** The hash counting what waits in every run's backlog together: `seeds` and `bytes` (ids + payloads). */
   get totalsKey(): string {
@@ -282,7 +328,7 @@ export class RunStore {
   /** Claims up to `limit` waiting seeds within the run's free slots: [id, payload] pairs. */
   async claim(runId: string, limit: number): Promise<[string, string][]> {
     const k = this.keys(runId);
-    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey], [String(Date.now()), limit])) as string[];
+    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey], [String(Date.now()), limit, this.prefix])) as string[];
     const out: [string, string][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
     return out;
@@ -333,6 +379,7 @@ export class RunStore {
       state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
       admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
       budget, ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}), judge: runJudgeSummary(h),
+      ...(h.owner ? { owner: h.owner } : {}), ids: h.ids === '2' ? 2 : 1,
     };
   }
 
@@ -349,9 +396,9 @@ export class RunStore {
     await m.exec();
   }
 
-  /** Run ids, newest first. */
-  async list(limit = 100): Promise<string[]> {
-    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+  /** Run ids, newest first (of one owner when given). */
+  async list(limit = 100, owner?: string): Promise<string[]> {
+    return this.redis.zrevrange(owner === undefined ? runsIndexKey(this.prefix) : callerRunsKey(this.prefix, owner), 0, limit - 1);
   }
 
   /** The admitted conversation ids in admission order, from `start` (inclusive), `count` at most. */

@@ -21,6 +21,7 @@ import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
 import { loadModelCatalog } from '../shared/model-catalog';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
+import { callerBudgetKey, callerKey } from '../store/caller-store';
 
 export const MESSAGE_OVERHEAD = 16;
 export const CALL_OVERHEAD = 64;
@@ -48,7 +49,7 @@ export class BudgetGate {
     private readonly prices: PriceTable,
   ) {}
 
-  /** The budgets that may apply to the conversation's calls: its own, then its run's. */
+  /** The budgets that may apply to the conversation's calls: its own, its run's, its owner's (API_KEYS_FILE). */
   scopes(record: ConversationRecord): BudgetScope[] {
     const s = record.settings;
     const out: BudgetScope[] = [];
@@ -59,6 +60,8 @@ export class BudgetGate {
       });
     }
     if (s.run?.id) out.push({ name: `run ${s.run.id}`, key: runBudgetKey(this.config.queuePrefix, s.run.id) });
+    // Applies only where the producer made the hash (a key of API_KEYS_FILE, store/caller-store.ts).
+    if (record.owner !== undefined) out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(this.config.queuePrefix, record.owner) });
     return out;
   }
 
@@ -82,6 +85,8 @@ export class BudgetGate {
     if (!r.ok) {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
       if (s.run?.id && r.scope === `run ${s.run.id}`) await this.store.markRunExhausted(this.config.queuePrefix, s.run.id, r.message);
+      // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
+      if (record.owner !== undefined && r.scope === `API key ${record.owner}`) await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
       return { ok: false, message: r.message };
     }
     return {

@@ -20,6 +20,8 @@ export interface BoardAccessOptions {
   password?: string;
   /** The producer's API_KEY, if any. */
   apiKey?: string;
+  /** With API_KEYS_FILE: whether a key is an admin's (only admins see every caller's jobs; docs/callers.md). */
+  isAdminKey?: (key: string) => boolean;
 }
 
 export interface BoardRequest {
@@ -60,6 +62,10 @@ export function decideBoardAccess(opts: BoardAccessOptions, req: BoardRequest): 
       reason: `Bull Board is open to loopback clients only, and this request came from ${req.remoteAddress ?? 'an unknown address'} (another host, or the host of a container through Docker's published port). Set BOARD_USERNAME and BOARD_PASSWORD on the producer (for docker compose: in .env, see .env.example) and log in with them`,
       challenge: false,
     };
+  }
+  if (opts.isAdminKey) {
+    if (basic && opts.isAdminKey(basic.pass)) return { allow: true, via: 'basic-auth' };
+    return { allow: false, reason: 'API_KEYS_FILE is set: give an admin key (or API_KEY) as the Basic-auth password (any user name)', challenge: true };
   }
   if (opts.apiKey !== undefined) {
     if (basic && safeEqual(basic.pass, opts.apiKey)) return { allow: true, via: 'basic-auth' };

@@ -9,6 +9,8 @@ import Router from '@koa/router';
 import type { ConversationStore } from '../../store/conversation-store';
 import { CONVERSATION_ID } from '../conversation-service';
 import { CONVERSATION_PAGE_HTML } from './conversation-page-asset';
+import { canSee } from '../../shared/caller';
+import { callerOf } from '../api-key-auth';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -27,7 +29,8 @@ export function conversationPageRoute(store: ConversationStore): Router {
   const router = new Router();
   router.get('/conversations/:id', async (ctx) => {
     const id = ctx.params.id!;
-    const known = CONVERSATION_ID.test(id) && (await store.get(id)) !== null;
+    const record = CONVERSATION_ID.test(id) ? await store.get(id) : null;
+    const known = record !== null && canSee(callerOf(ctx), record.owner);
     const nonce = randomBytes(16).toString('base64');
     ctx.set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
     ctx.set('X-Content-Type-Options', 'nosniff');

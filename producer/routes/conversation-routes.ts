@@ -8,6 +8,7 @@ import { renderTranscriptCsv } from '../../transcript/transcript-csv';
 import { toSeedResponse, toView, type ConversationService } from '../conversation-service';
 import { errorBody } from '../error-middleware';
 import { readJsonBody } from '../json-body';
+import { callerOf } from '../api-key-auth';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
 import { LiveSlots, onClientGone } from '../live-slots';
@@ -28,7 +29,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
     // The slot is taken before anything is created: a 503 leaves nothing behind.
     const release = wait ? pool.take(ctx, 'wait', 'submit without ?wait=true and poll GET /conversation/:id') : undefined;
-    const { id, created, record } = await service.submit(body, key);
+    const { id, created, record } = await service.submit(body, key, callerOf(ctx));
     if (wait) {
       // A client that hangs up ends the wait, not the conversation: it keeps running (the same
       // Idempotency-Key finds it again, GET /conversation/:id shows it).
@@ -42,7 +43,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
         release!();
       }
       if (ac.signal.aborted) return;
-      const { turns } = await service.get(id);
+      const { turns } = await service.get(id, callerOf(ctx));
       const view = toView(done, turns, loadPriceTable(config.pricesFile));
       if (done.status === 'completed') {
         ctx.status = 200;
@@ -65,11 +66,11 @@ export function conversationRoutes(service: ConversationService, config: Config,
   });
 
   router.get('/conversation/:id', async (ctx) => {
-    ctx.body = await service.view(ctx.params.id!);
+    ctx.body = await service.view(ctx.params.id!, callerOf(ctx));
   });
 
   router.get('/conversation/:id/transcript', async (ctx) => {
-    const { record, turns } = await service.get(ctx.params.id!);
+    const { record, turns } = await service.get(ctx.params.id!, callerOf(ctx));
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
     const prices = loadPriceTable(config.pricesFile);
@@ -77,7 +78,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
   });
 
   router.delete('/conversation/:id', async (ctx) => {
-    const record = await service.cancel(ctx.params.id!);
+    const record = await service.cancel(ctx.params.id!, callerOf(ctx));
     ctx.body = { conversationId: record.id, status: record.status, stopReason: record.stopReason ?? null };
   });
 

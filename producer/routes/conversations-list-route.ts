@@ -7,6 +7,8 @@ import Router from '@koa/router';
 import type { ConversationStore } from '../../store/conversation-store';
 import { PipelineError } from '../../shared/errors';
 import type { ConversationSummary } from '../../conversation/http-contract';
+import { canSee } from '../../shared/caller';
+import { callerOf } from '../api-key-auth';
 
 export const LIST_LIMIT_MAX = 200;
 
@@ -21,11 +23,13 @@ export function conversationsListRoute(store: ConversationStore): Router {
     if (!/^\d+$/.test(raw) || limit < 1 || limit > LIST_LIMIT_MAX) {
       throw new PipelineError(`limit must be an integer from 1 to ${LIST_LIMIT_MAX}`, { code: 'invalid_request', status: 400 });
     }
-    const ids = await store.recent(limit);
+    // A caller lists its own (its list, docs/callers.md); an admin the global one.
+    const caller = callerOf(ctx);
+    const ids = caller.admin ? await store.recent(limit) : caller.id === undefined ? [] : await store.recent(limit, caller.id);
     const rows = await Promise.all(
       ids.map(async (id): Promise<ConversationSummary | null> => {
         const loaded = await store.getConversation(id);
-        if (!loaded) return null;
+        if (!loaded || !canSee(caller, loaded.record.owner)) return null;
         const { record, turns } = loaded;
         const q = record.settings.initialQuery;
         return {

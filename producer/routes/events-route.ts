@@ -25,6 +25,8 @@ import { LiveSlots } from '../live-slots';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
 import type { EndEventData, StepEventData } from '../../conversation/http-contract';
+import { canSee } from '../../shared/caller';
+import { callerOf } from '../api-key-auth';
 
 export interface EventsRouteOptions {
   store: ConversationStore;
@@ -80,7 +82,8 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
     let turns: TurnRecord[];
     try {
       const loaded = await store.getConversation(id);
-      if (!loaded) throw new NotFoundError(id);
+      // Another caller's conversation answers like a missing one (docs/callers.md).
+      if (!loaded || !canSee(callerOf(ctx), loaded.record.owner)) throw new NotFoundError(id);
       ({ record, turns } = loaded);
     } catch (err) {
       off();

@@ -15,6 +15,10 @@ import { PipelineError } from '../../shared/errors';
 import type { ConversationStore } from '../../store/conversation-store';
 import { JudgeStore } from '../../store/judge-store';
 import { loadPriceTable } from '../../cost/price-table';
+import { canSee } from '../../shared/caller';
+import { RunStore } from '../../store/run-store';
+import { publicRunId, storedRunId } from '../../runs/run-service';
+import { callerOf } from '../api-key-auth';
 
 export interface RunsExportDeps {
   config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile'>;
@@ -41,19 +45,27 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   const router = new Router();
   const parse = (ctx: Context) => parseExportQuery(ctx.query, { escapeFormulas: deps.config.csvEscapeFormulas });
 
+  const runs = new RunStore(deps.redis, deps.config.queuePrefix);
+
   router.get('/runs/:id/export', async (ctx) => {
-    const runId = ctx.params.id!;
+    const caller = callerOf(ctx);
+    const asked = ctx.params.id!;
     const opts = parse(ctx);
-    if (!(await runExists(deps.redis, deps.config.queuePrefix, runId))) {
-      throw new PipelineError(`no run with id "${runId}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
+    // The caller's own runs only (docs/callers.md); a run without its hash is an admin's to export.
+    const runId = storedRunId(caller, asked);
+    const state = runId === undefined ? null : await runs.get(runId);
+    const visible = state ? canSee(caller, state.owner) : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId));
+    if (!visible) {
+      throw new PipelineError(`no run with id "${asked}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
-    send(ctx, `run-${runId}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId), deps);
+    send(ctx, `run-${publicRunId(caller, runId!)}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!), deps);
   });
 
   router.get('/conversation/:id/export', async (ctx) => {
     const id = ctx.params.id!;
     const opts = parse(ctx);
-    if (!(await deps.store.get(id))) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
+    const record = await deps.store.get(id);
+    if (!record || !canSee(callerOf(ctx), record.owner)) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
     send(ctx, `conversation-${id}`, opts, [id], deps);
   });
 

@@ -8,9 +8,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../../shared/config';
 import { RequestBodyError } from '../../shared/errors';
-import { parseRunOptions, type RunService } from '../../runs/run-service';
+import { parseRunOptions, runViewFor, type RunService } from '../../runs/run-service';
+import type { RunView } from '../../conversation/http-contract';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
+import { callerOf } from '../api-key-auth';
+import type { CallerGuard } from '../caller-guard';
 import { LiveSlots } from '../live-slots';
 import { RunProgressFeed } from '../run-progress-feed';
 
@@ -19,6 +22,8 @@ export interface RunsRoutesOptions {
   progressMs?: number;
   /** Aborted at shutdown: open streams end so clients reconnect elsewhere. */
   signal?: AbortSignal;
+  /** Refuses new seeds from a caller whose budget is spent (docs/callers.md). */
+  guard?: CallerGuard;
   /** The process's pool of streams of every kind (SSE_MAX_STREAMS). Default: one of its own. */
   streams?: LiveSlots;
 }
@@ -37,7 +42,8 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
     }
     const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined, config.runMaxActiveLimit);
     const declared = ctx.get('content-length') ? Number(ctx.get('content-length')) : undefined;
-    const result = await service.submit(ctx.req, format, options, runId, mustExist, Number.isFinite(declared) ? declared : undefined);
+    await opts.guard?.assertBudget(callerOf(ctx));
+    const result = await service.submit(ctx.req, format, options, runId, mustExist, Number.isFinite(declared) ? declared : undefined, callerOf(ctx));
     ctx.status = 202;
     ctx.set('Location', result.statusUrl);
     ctx.body = result;
@@ -51,21 +57,21 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
 
   router.get('/runs', async (ctx) => {
     const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
-    ctx.body = { runs: await service.list(limit) };
+    ctx.body = { runs: await service.list(limit, callerOf(ctx)) };
   });
 
   router.get('/runs/:id', async (ctx) => {
-    ctx.body = await service.view(ctx.params.id!, true);
+    ctx.body = await service.view(ctx.params.id!, true, callerOf(ctx));
   });
 
   router.get('/runs/:id/conversations', async (ctx) => {
     const start = Math.max(0, Number(ctx.query.start ?? 0) || 0);
     const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
-    ctx.body = await service.conversations(ctx.params.id!, start, limit);
+    ctx.body = await service.conversations(ctx.params.id!, start, limit, callerOf(ctx));
   });
 
   router.get('/runs/:id/page', async (ctx) => {
-    await service.view(ctx.params.id!);
+    await service.view(ctx.params.id!, false, callerOf(ctx));
     const nonce = randomBytes(16).toString('base64');
     ctx.set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
     ctx.set('X-Content-Type-Options', 'nosniff');
@@ -78,9 +84,14 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
     const id = ctx.params.id!;
     // Counted with every other stream (SSE_MAX_STREAMS); the run's one poller feeds them all.
     const release = streams.take(ctx, 'run', `poll GET /runs/${id}`);
+    // The feed is shared by everyone watching the stored run; each stream shows it as its caller names it.
+    const caller = callerOf(ctx);
+    const shown = (json: string) => (caller.admin ? json : JSON.stringify(runViewFor(caller, JSON.parse(json) as RunView)));
     let first: string;
+    let stored: string;
     try {
-      first = JSON.stringify(await service.view(id));
+      stored = (await service.resolve(id, caller)).id;
+      first = JSON.stringify(await service.view(stored));
     } catch (err) {
       release();
       throw err;
@@ -97,9 +108,9 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
     const send = (event: string, data: string) => {
       if (open()) stream.write(`event: ${event}\ndata: ${data}\n\n`);
     };
-    send('progress', first);
+    send('progress', shown(first));
     if ((JSON.parse(first) as { state: string }).state !== 'active') {
-      send('end', first);
+      send('end', shown(first));
       stream.end();
       return;
     }
@@ -110,12 +121,12 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
       opts.signal?.removeEventListener('abort', stop);
       if (open()) stream.end();
     };
-    off = feed.subscribe(id, (ev) => {
+    off = feed.subscribe(stored, (ev) => {
       if (ev.event === 'ping') {
         if (open()) stream.write(': ping\n\n');
         return;
       }
-      send(ev.event, ev.data);
+      send(ev.event, shown(ev.data));
       if (ev.event === 'end') stop();
     }, first);
     ctx.res.once('close', stop);
@@ -123,7 +134,7 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   });
 
   router.delete('/runs/:id', async (ctx) => {
-    ctx.body = await service.cancel(ctx.params.id!);
+    ctx.body = await service.cancel(ctx.params.id!, callerOf(ctx));
   });
 
   return router;
