@@ -48,6 +48,8 @@ export const conversationRequestSchema = z.strictObject({
       repetition: z.strictObject({ threshold: z.number().gt(0).max(1).optional() }).optional(),
       degenerate: z.union([z.boolean(), z.strictObject({ refusals: z.array(text(200).refine((s) => s.trim().length > 0, 'must not be empty')).min(1).max(100) })]).optional(),
       maxTokensTotal: z.number().int().positive().optional(),
+      /** A reply cut at its token cap: `stop` ends the conversation (`truncated`), `continue` (default) goes on. */
+      truncated: z.enum(['stop', 'continue']).optional(),
     })
     .optional(),
 });
@@ -123,6 +125,7 @@ function qualityOf(q: NonNullable<ConversationRequest['quality']>): NonNullable<
   if (q.repetition) out.repetition = { threshold: q.repetition.threshold ?? DEFAULT_REPETITION_THRESHOLD };
   if (q.degenerate) out.degenerate = q.degenerate;
   if (q.maxTokensTotal !== undefined) out.maxTokensTotal = q.maxTokensTotal;
+  if (q.truncated === 'stop') out.truncated = 'stop';
   return out;
 }
 

@@ -16,9 +16,15 @@ export interface TurnView {
   /**
    * `costUsd`: by the price table; null when the model has no price (unknown, never guessed).
    * `requestedModel`: present when a fallback answered (`model`), naming the model asked first.
+   * `truncated`: present (true) when the reply was cut at its token cap or context window.
+   * `reasoningTokens`: output tokens the cloud model spent reasoning (`reasoningTokensEstimated`
+   * when estimated); `omittedParameters`: what the Lambda left out because the model rejects it.
    */
-  cloud: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; requestedModel?: string } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; thinking?: string; promptTruncated?: boolean } | null;
+  cloud: {
+    model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; requestedModel?: string;
+    truncated?: boolean; reasoningTokens?: number; reasoningTokensEstimated?: boolean; omittedParameters?: string[];
+  } | null;
+  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; thinking?: string; promptTruncated?: boolean; truncated?: boolean } | null;
 }
 
 /** `GET /conversation/:id` (and the `end` event's `view`). */

@@ -32,7 +32,7 @@ export type StopReason =
   | EmptyAnswerReason;
 
 /** The quality gates' stop reasons (conversation/quality-rules.ts). */
-export type QualityStopReason = 'repetition' | 'degenerate' | 'max_tokens_total';
+export type QualityStopReason = 'repetition' | 'degenerate' | 'max_tokens_total' | 'truncated';
 
 /** A spending cap: USD (priced by the price table) and/or tokens (input + output, both sides). */
 export interface Budget {
@@ -48,6 +48,11 @@ export interface QualitySettings {
   degenerate?: boolean | { refusals: string[] };
   /** Stop once the conversation's input + output tokens reach this. */
   maxTokensTotal?: number;
+  /**
+   * A reply cut at its token cap or context window (`truncated` on its step): `stop` ends the
+   * conversation with stop reason `truncated`; `continue` (the default, also when absent) goes on.
+   */
+  truncated?: 'stop' | 'continue';
 }
 
 /**
@@ -128,6 +133,14 @@ export interface CloudStep {
   at: number;
   /** Set when a fallback model answered: the model asked first (the conversation's `cloudModel`). */
   requestedModel?: string;
+  /** True when the answer is not whole (Converse `max_tokens` / `model_context_window_exceeded`). */
+  truncated?: boolean;
+  /** Output tokens spent reasoning (reasoning content blocks), when the answer had any. */
+  reasoningTokens?: number;
+  /** True when `reasoningTokens` is an estimate. */
+  reasoningTokensEstimated?: boolean;
+  /** Parameters the Lambda left out because the model rejects them (`temperature`, `top_p`, `system`). */
+  omittedParameters?: string[];
 }
 
 export interface LocalStep {
@@ -143,6 +156,8 @@ export interface LocalStep {
   thinking?: string;
   /** Set when Ollama had to cut the prompt to its context window (OLLAMA_NUM_CTX). */
   promptTruncated?: boolean;
+  /** True when the follow-up is not whole (Ollama `done_reason: "length"`, or the prompt did not fit). */
+  truncated?: boolean;
 }
 
 /** The step record of a side: the cloud answer or the local follow-up. */

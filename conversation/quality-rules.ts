@@ -12,6 +12,8 @@
  *   letters and digits; a text of fewer than 3 words counts its words instead), so 1 is identical
  *   wording and 0 no shared phrase.
  * - `max_tokens_total`: the conversation's input + output tokens, both sides, reached the cap.
+ * - `truncated` (`quality.truncated: "stop"`): the reply was cut at its token cap or context
+ *   window (its step records `truncated: true`); `"continue"`, the default, lets it go on.
  */
 import type { QualitySettings, QualityStopReason } from './model';
 
@@ -33,6 +35,8 @@ export interface QualityObservation {
   template?: string;
   /** Input + output tokens of every recorded step so far, this one included. */
   tokensTotal?: number;
+  /** The reply was cut at its token cap or the context window. */
+  truncated?: boolean;
 }
 
 /** Lower-cased words of letters and digits. */
@@ -70,6 +74,7 @@ export function isOnlyTemplate(reply: string, template: string): boolean {
 /** Which gate the reply trips, or undefined when none does (or none is on). */
 export function qualityStop(reply: string, quality: QualitySettings | undefined, seen: QualityObservation): QualityStopReason | undefined {
   if (!quality) return undefined;
+  if (quality.truncated === 'stop' && seen.truncated) return 'truncated';
   if (quality.degenerate) {
     if (reply.trim() === '') return 'degenerate';
     const refusals = quality.degenerate === true ? DEFAULT_REFUSALS : quality.degenerate.refusals;

@@ -115,7 +115,7 @@ export function emptyFollowUpNote(step: { model: string; outputTokens: number; s
  * What the quality gates read for `side`'s reply of `turn`: its prompt, the same side's earlier
  * replies in `turns`, the template its prompt came from, and the tokens of every step in `turns`.
  */
-export function qualityObservation(side: Side, turn: number, prompt: string, turns: TurnRecord[], settings: Pick<ConversationSettings, 'templates'>): QualityObservation {
+export function qualityObservation(side: Side, turn: number, prompt: string, turns: TurnRecord[], settings: Pick<ConversationSettings, 'templates'>, truncated?: boolean): QualityObservation {
   const earlier: string[] = [];
   let tokensTotal = 0;
   for (const t of [...turns].sort((a, b) => a.turn - b.turn)) {
@@ -125,5 +125,31 @@ export function qualityObservation(side: Side, turn: number, prompt: string, tur
     if (reply !== undefined) earlier.push(reply);
   }
   const template = side === 'local' ? settings.templates.followUp : turn > 1 ? settings.templates.nextQuery : undefined;
-  return { prompt, earlier, template, tokensTotal };
+  return { prompt, earlier, template, tokensTotal, ...(truncated ? { truncated: true } : {}) };
+}
+
+/** What a step that ended the conversation `empty_answer` tells about its tokens. */
+export interface EmptyStepFacts {
+  outputTokens: number;
+  stopReason: string;
+  reasoningTokens?: number;
+  reasoningTokensEstimated?: boolean;
+}
+
+/**
+ * Why a step ended `empty_answer`, for the log and the conversation's `error`: a model that spent
+ * its output on reasoning is named with the tokens it spent and told to raise `maxTokens`
+ * (`maxTokens`: the cap the call sent, when known).
+ */
+export function emptyAnswerDetail(side: Side, step: EmptyStepFacts, maxTokens?: number): string {
+  const cap = maxTokens === undefined ? 'the output cap' : `maxTokens ${maxTokens}`;
+  const raise = `raise maxTokens${maxTokens === undefined ? '' : ` above ${maxTokens}`} (the conversation's "maxTokens", or DEFAULT_MAX_TOKENS)`;
+  if (step.reasoningTokens !== undefined && step.reasoningTokens > 0) {
+    const spent = `${step.reasoningTokensEstimated ? 'about ' : ''}${step.reasoningTokens} of ${step.outputTokens} output tokens`;
+    return `${side} model spent ${spent} reasoning and answered no text (stop reason ${step.stopReason}); ${raise}`;
+  }
+  if (step.stopReason === 'max_tokens') {
+    return `${side} model reached ${cap} after ${step.outputTokens} output tokens without text (reasoning not reported); ${raise}`;
+  }
+  return `${side} model answered no text (${step.outputTokens} output tokens, stop reason ${step.stopReason})`;
 }

@@ -12,8 +12,22 @@
  * transport and ours (`NodeHttpHandler`, see lambda/README.md) can be exercised end to end.
  *
  * Real behaviours reproduced (each tested through the unmodified SDK in bedrock-emulator.test.ts):
- * - output caps per model family (the model catalogue, shared/model-catalog.json): `inferenceConfig.maxTokens` above the cap
+ * - output caps per model family (the model catalogue, `catalog`): `inferenceConfig.maxTokens` above the cap
  *   → ValidationException "The maximum tokens you requested exceeds the model limit of N. ...";
+ * - parameters the catalogue says a model rejects (lambda/parameter-rejection.ts has the sources):
+ *   `temperature` → "The model returned the following errors: `temperature` is deprecated for this
+ *   model."; `temperature` with `topP` → "... `temperature` and `top_p` cannot both be specified
+ *   for this model. Please use only one."; a system prompt → "This model doesn't support system
+ *   messages. ..."; `topP` → "... `top_p` is deprecated for this model." (that one is not seen in
+ *   any source: by analogy);
+ * - reasoning for models the catalogue marks `reasoning: 'default' | 'always'`: a
+ *   `reasoningContent` block (`reasoningText: {text, signature}`) before the text, spending
+ *   {@link DEFAULT_REASONING_TOKENS} output tokens (`[emulate:reasoning=N]` for N); when the
+ *   budget (`maxTokens`, else the cap) is no larger, the reasoning uses all of it and the answer
+ *   has no text block, `stopReason: max_tokens` (as Converse answers a reasoning model whose
+ *   `maxTokens` is too small);
+ * - the context window (catalogue `contextWindow`): an answer that would not fit after the input
+ *   is cut there, `stopReason: model_context_window_exceeded`;
  * - models that need an inference profile ({@link PROFILE_ONLY_MODELS}): the bare id →
  *   ValidationException "Invocation of model ID … with on-demand throughput isn't supported. ...";
  *   the `us.`/`eu.`/`apac.`/`global.` profile id works;
@@ -46,7 +60,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { baseModelId, type ModelCatalog, SHIPPED_CATALOG } from '../shared/model-catalog';
+import { baseModelId, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
@@ -107,8 +121,9 @@ export interface BedrockEmulatorOptions {
   /** The quota's window, ms. Default 60000 (the benchmark shortens it to measure in seconds). */
   quotaWindowMs?: number;
   /**
-   * Model facts for lifecycle errors (`npm start` passes the catalogue in force). Default none: no
-   * lifecycle errors, so a test that only needs answers is not tied to today's lifecycle data.
+   * Model facts: caps, rejected parameters, reasoning and context window (default: the shipped
+   * catalogue), and lifecycle errors (only from a catalogue given here: `npm start` passes the one
+   * in force; without it a test that only needs answers is not tied to today's lifecycle data).
    */
   catalog?: ModelCatalog;
   /** Region of a request whose Authorization header names none. Default `us-east-1`. */
@@ -156,6 +171,18 @@ export function sigv4Region(authorization: string | string[] | undefined): strin
   const value = Array.isArray(authorization) ? authorization[0] : authorization;
   return /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/[a-z0-9-]+\/aws4_request/.exec(value ?? '')?.[1];
 }
+
+/** Output tokens a reasoning model spends thinking before its answer, unless `[emulate:reasoning=N]` says. */
+export const DEFAULT_REASONING_TOKENS = 64;
+
+/** Bedrock's messages for parameters a model rejects (sources: lambda/parameter-rejection.ts). */
+export const REJECTION_MESSAGES = {
+  temperature: 'The model returned the following errors: `temperature` is deprecated for this model.',
+  temperatureWithTopP: 'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.',
+  // Not seen in a source: the temperature sentence with top_p, by analogy.
+  topP: 'The model returned the following errors: `top_p` is deprecated for this model.',
+  system: "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.",
+} as const;
 
 /** Bedrock's message for a call over the tokens-per-minute quota (seen in ThrottlingException bodies). */
 export const TOO_MANY_TOKENS_MESSAGE = 'Too many tokens, please wait before trying again.';
@@ -227,6 +254,8 @@ interface Completion {
   outputTokens: number;
 }
 
+/** `[emulate:reasoning=N]`: a reasoning model thinks N words first. */
+const REASONING_MARKER = /\[emulate:reasoning=(\d{1,6})\]/;
 /** `[emulate:tokens=N]`: the reply is N words long. */
 const TOKENS_MARKER = /\[emulate:tokens=(\d{1,6})\]/;
 /** Markers for answers without text, and the Converse stop reason each gives. */
@@ -277,7 +306,26 @@ interface ConverseOutcome {
   outputTokens: number;
 }
 
-function converse(model: string, body: Record<string, unknown>, startedAt: number): ConverseOutcome {
+/** The reasoning text of `words` words. */
+function reasoningText(question: string, words: number): string {
+  const base = `[emulated reasoning] The user asks: ${question.slice(0, 200)} Let me think it through step by step before answering.`.split(/\s+/).filter(Boolean);
+  return Array.from({ length: words }, (_, i) => base[i % base.length]).join(' ');
+}
+
+/** The parameter rejection the catalogue says the model makes for this call, if any. */
+function rejection(catalog: ModelCatalog, model: string, cfg: Record<string, unknown>, body: Record<string, unknown>): string | undefined {
+  const accepted = catalog.accepted(model);
+  const system = Array.isArray(body.system) && body.system.length > 0;
+  if (system && !accepted.system) return REJECTION_MESSAGES.system;
+  const temperature = cfg.temperature !== undefined && cfg.temperature !== null;
+  const topP = cfg.topP !== undefined && cfg.topP !== null;
+  if (temperature && !accepted.temperature) return REJECTION_MESSAGES.temperature;
+  if (topP && !accepted.topP) return REJECTION_MESSAGES.topP;
+  if (temperature && topP && !accepted.temperatureWithTopP) return REJECTION_MESSAGES.temperatureWithTopP;
+  return undefined;
+}
+
+function converse(model: string, body: Record<string, unknown>, startedAt: number, catalog: ModelCatalog): ConverseOutcome {
   const messages = body.messages;
   if (!Array.isArray(messages)) {
     throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
@@ -300,10 +348,12 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
       }
     });
   });
-  const cap = SHIPPED_CATALOG.outputCap(model);
+  const cap = catalog.outputCap(model);
   if (cap !== undefined && typeof cfg.maxTokens === 'number' && cfg.maxTokens > cap) {
     throw new InvalidRequest(`The maximum tokens you requested exceeds the model limit of ${cap}. Try again with a maximum tokens value that is lower than ${cap}.`);
   }
+  const rejected = rejection(catalog, model, cfg, body);
+  if (rejected) throw new InvalidRequest(rejected);
   const system = Array.isArray(body.system) ? blockTexts(body.system) : [];
   const inputTexts = [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))];
   const question = lastUserText(messages);
@@ -321,15 +371,40 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
     };
   }
   // Converse's default maxTokens is the model's maximum.
-  const c = complete(model, question, inputTexts, (cfg.maxTokens as number | undefined) ?? cap);
+  let budget = (cfg.maxTokens as number | undefined) ?? cap;
+  let stopReason = 'max_tokens';
+  const row = catalog.lookup(model);
+  // The context window holds the input and the output: an answer that would pass it is cut there.
+  if (row?.contextWindow !== undefined) {
+    const room = Math.max(0, row.contextWindow - inputTokens);
+    if (budget === undefined || room < budget) {
+      budget = room;
+      stopReason = 'model_context_window_exceeded';
+    }
+  }
+  const content: unknown[] = [];
+  let reasoningTokens = 0;
+  if (row?.reasoning === 'default' || row?.reasoning === 'always') {
+    const marker = REASONING_MARKER.exec(question);
+    const wanted = marker ? Number(marker[1]) : DEFAULT_REASONING_TOKENS;
+    reasoningTokens = budget === undefined ? wanted : Math.min(wanted, budget);
+    if (reasoningTokens > 0) {
+      content.push({ reasoningContent: { reasoningText: { text: reasoningText(question, reasoningTokens), signature: `emulated-signature-${reasoningTokens}` } } });
+    }
+    if (budget !== undefined) budget -= reasoningTokens;
+  }
+  const c = budget === 0 ? { text: '', truncated: true, inputTokens, outputTokens: 0 } : complete(model, question, inputTexts, budget);
+  // No text block at all when the reasoning used the whole budget (Converse sends no empty text block).
+  if (c.text !== '') content.push({ text: c.text });
+  const outputTokens = reasoningTokens + c.outputTokens;
   return {
     json: {
-      output: { message: { role: 'assistant', content: [{ text: c.text }] } },
-      stopReason: c.truncated ? 'max_tokens' : 'end_turn',
-      usage: { inputTokens: c.inputTokens, outputTokens: c.outputTokens, totalTokens: c.inputTokens + c.outputTokens },
+      output: { message: { role: 'assistant', content } },
+      stopReason: c.truncated ? stopReason : 'end_turn',
+      usage: { inputTokens: c.inputTokens, outputTokens, totalTokens: c.inputTokens + outputTokens },
       metrics: { latencyMs: Date.now() - startedAt },
     },
-    outputTokens: c.outputTokens,
+    outputTokens,
   };
 }
 
@@ -430,6 +505,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = opts.models ? new Set(opts.models) : undefined;
   const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
+  /** Caps, rejected parameters, reasoning, context window: the given catalogue, else the shipped one. */
+  const facts = opts.catalog ?? SHIPPED_CATALOG;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
   const httpVersions: Record<string, number> = {};
   const quotas = { tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) }, admittedTokens: {} as Record<string, number>, throttled: {} as Record<string, number> };
@@ -559,7 +636,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     try {
       const maxTokens = route === 'converse' ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens : (body.max_tokens ?? body.max_gen_len);
       if (route === 'converse') {
-        const out = converse(model, body, startedAt);
+        const out = converse(model, body, startedAt, facts);
         const usage = out.json.usage as { inputTokens: number; outputTokens: number };
         const charge = admit(model, usage.inputTokens + (typeof maxTokens === 'number' ? maxTokens : usage.outputTokens));
         if (!charge) {

@@ -90,8 +90,8 @@ export type ExportItem = ConversationWithTurns & {
 
 interface StepMeta {
   turn: number;
-  cloud?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string };
-  local?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean };
+  cloud?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; truncated?: boolean; reasoningTokens?: number; omittedParameters?: string[] };
+  local?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean; truncated?: boolean };
 }
 
 /** The provenance of a conversation (see {@link Provenance}). */
@@ -109,6 +109,9 @@ export function provenanceOf(conv: ExportItem): Provenance {
       tokens.cloudOutput += c.outputTokens;
       latencyMs.cloud += c.latencyMs;
       step.cloud = { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason };
+      if (c.truncated) step.cloud.truncated = true;
+      if (c.reasoningTokens !== undefined) step.cloud.reasoningTokens = c.reasoningTokens;
+      if (c.omittedParameters?.length) step.cloud.omittedParameters = c.omittedParameters;
     }
     if (t.local) {
       const l = t.local;
@@ -118,6 +121,7 @@ export function provenanceOf(conv: ExportItem): Provenance {
       step.local = { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason };
       if (l.thinking) step.local.thinking = l.thinking;
       if (l.promptTruncated) step.local.promptTruncated = true;
+      if (l.truncated) step.local.truncated = true;
     }
     steps.push(step);
   }

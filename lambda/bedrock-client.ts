@@ -20,6 +20,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { ValidationError } from '../shared/errors';
 import { SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { toBedrockProviderError } from './bedrock-errors';
+import { isRejectableParameter, plannedOmissions, rejectedParameterOf, type RejectableParameter } from './parameter-rejection';
 
 export interface ConverseTurn {
   role: 'user' | 'assistant';
@@ -35,13 +36,19 @@ export interface ConverseRequest {
   /** The new user message. */
   prompt: string;
   temperature?: number;
+  topP?: number;
   maxTokens?: number;
+  /** Parameters to leave out for this model (`temperature`, `top_p`, `system`), learned from earlier rejections. */
+  omitParameters?: string[];
   /** Aborts the HTTP call (deadline, client gone). */
   signal?: AbortSignal;
 }
 
 export interface ConverseResult {
-  /** The answer; '' when the model produced no text (see `stopReason`, e.g. `content_filtered`). */
+  /**
+   * The answer: the text blocks only ('' when the model produced no text, see `stopReason`, e.g.
+   * `content_filtered`, or `max_tokens` after reasoning used the whole budget).
+   */
   text: string;
   modelId: string;
   inputTokens: number;
@@ -49,6 +56,18 @@ export interface ConverseResult {
   stopReason: string;
   /** Bedrock's own latency metric when reported, else the measured round trip. */
   latencyMs: number;
+  /**
+   * Output tokens spent in reasoning content blocks; undefined when the answer has none (or only
+   * redacted reasoning next to text: unknown). Converse's `usage` has no reasoning count (SDK
+   * 3.1163 `TokenUsage`: input, output, total, cache), so it is exact only when the answer has no
+   * text (every output token was reasoning), else estimated from the reasoning text.
+   */
+  reasoningTokens?: number;
+  reasoningTokensEstimated?: boolean;
+  /** Parameters left out of the call because the model rejects them (catalogue, learned, or rejected now). */
+  omittedParameters: RejectableParameter[];
+  /** Of those, the ones Bedrock rejected in this call (it was retried without them). */
+  rejectedParameters: RejectableParameter[];
 }
 
 /** One Converse call; throws `ProviderError('bedrock', ...)`. */
@@ -64,6 +83,11 @@ export interface BedrockConverseOptions {
    */
   endpoint?: string;
   defaultModelId: string;
+  /**
+   * The model catalogue: caps, default maxTokens, accepted parameters, and the replacement a
+   * lifecycle error names (bedrock-errors.ts). Default: the shipped catalogue.
+   */
+  catalog?: ModelCatalog;
   /** Injected client; default: one built from the options below. */
   client?: BedrockRuntimeClient;
   /** Credentials; default: the SDK's default chain, or placeholders for a loopback endpoint. */
@@ -88,10 +112,11 @@ export interface BedrockConverseOptions {
   transport?: 'http1' | 'http2';
   /** Extra CA to trust with `transport: 'http2'` (the h2 handler takes no agent). */
   http2Ca?: string | Buffer;
-  /** `maxTokens` sent when a request names none (DEFAULT_MAX_TOKENS, or the catalogue's default for the model), lowered to the model's cap. Default: none sent. */
+  /**
+   * `maxTokens` sent when a request names none: the catalogue's default for the model (reasoning
+   * models get more room), else this (DEFAULT_MAX_TOKENS), lowered to the model's cap. Default: none sent.
+   */
   defaultMaxTokens?: number;
-  /** Model facts (caps, default maxTokens; default: the shipped catalogue) and, when passed, the replacement a lifecycle error names (bedrock-errors.ts). */
-  catalog?: ModelCatalog;
 }
 
 /** SDK attempts per Bedrock call by default: no SDK retries (the worker retries). */
@@ -148,6 +173,26 @@ function textOf(content: ContentBlock[] | undefined): string {
   return (content ?? []).map((b) => ('text' in b && typeof b.text === 'string' ? b.text : '')).join('');
 }
 
+/** Characters per token of the reasoning estimate (a common rule of thumb for English BPE text; not exact). */
+const CHARS_PER_TOKEN = 4;
+
+/**
+ * The output tokens spent reasoning (see {@link ConverseResult.reasoningTokens}). Reasoning comes
+ * as `reasoningContent` blocks (`reasoningText: {text, signature}` or encrypted `redactedContent`,
+ * SDK 3.1163 `ReasoningContentBlock`), never as the answer.
+ */
+export function reasoningUsage(content: ContentBlock[] | undefined, text: string, outputTokens: number): { tokens?: number; estimated?: boolean } {
+  const blocks = (content ?? []).filter((b) => 'reasoningContent' in b && b.reasoningContent);
+  if (blocks.length === 0) return {};
+  if (text.trim() === '') return { tokens: outputTokens, estimated: false };
+  const chars = blocks.reduce((n, b) => n + (b.reasoningContent?.reasoningText?.text?.length ?? 0), 0);
+  if (chars === 0) return {};
+  return { tokens: Math.min(outputTokens, Math.ceil(chars / CHARS_PER_TOKEN)), estimated: true };
+}
+
+/** Most retries of one call without a parameter Bedrock named (one per parameter). */
+const MAX_PARAMETER_RETRIES = 3;
+
 /**
  * Creates the Converse function the handler uses.
  *
@@ -163,35 +208,73 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
       if (problem) throw new ValidationError(problem, { field: 'parameters.max_tokens' });
     }
     const maxTokens = req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : catalog.defaultMaxTokens(modelId, opts.defaultMaxTokens));
-    const messages: Message[] = [
-      ...req.history.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
-      { role: 'user', content: [{ text: req.prompt }] },
-    ];
-    const inferenceConfig =
-      req.temperature === undefined && maxTokens === undefined
-        ? undefined
-        : { temperature: req.temperature, maxTokens };
-    const command = new ConverseCommand({
-      modelId,
-      messages,
-      ...(req.system ? { system: [{ text: req.system }] } : {}),
-      ...(inferenceConfig ? { inferenceConfig } : {}),
-    });
+    // What the model rejects is left out before sending (catalogue, and what the fleet learned);
+    // what Bedrock still rejects by name is left out on a retry.
+    const omitted = plannedOmissions(catalog.accepted(modelId), req, (req.omitParameters ?? []).filter(isRejectableParameter));
+    const rejected: RejectableParameter[] = [];
     const started = Date.now();
     let out: ConverseCommandOutput;
-    try {
-      out = await client.send(command, { abortSignal: req.signal });
-    } catch (err) {
-      const reason = req.signal?.reason as { name?: string } | undefined;
-      throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId, region: opts.region, catalog: opts.catalog });
+    for (;;) {
+      try {
+        out = await client.send(commandFor(modelId, req, maxTokens, omitted), { abortSignal: req.signal });
+        break;
+      } catch (err) {
+        const parameter = rejectedParameterOf(err);
+        if (parameter && !omitted.includes(parameter) && sends(req, parameter) && rejected.length < MAX_PARAMETER_RETRIES && !req.signal?.aborted) {
+          omitted.push(parameter);
+          rejected.push(parameter);
+          continue;
+        }
+        const reason = req.signal?.reason as { name?: string } | undefined;
+        throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId, region: opts.region, catalog });
+      }
     }
+    const content = out.output?.message?.content;
+    const text = textOf(content);
+    const outputTokens = out.usage?.outputTokens ?? 0;
+    const reasoning = reasoningUsage(content, text, outputTokens);
     return {
-      text: textOf(out.output?.message?.content),
+      text,
       modelId,
       inputTokens: out.usage?.inputTokens ?? 0,
-      outputTokens: out.usage?.outputTokens ?? 0,
+      outputTokens,
       stopReason: out.stopReason ?? 'unknown',
       latencyMs: out.metrics?.latencyMs ?? Date.now() - started,
+      ...(reasoning.tokens !== undefined ? { reasoningTokens: reasoning.tokens, reasoningTokensEstimated: reasoning.estimated } : {}),
+      omittedParameters: omitted,
+      rejectedParameters: rejected,
     };
   };
+}
+
+/** True when the request would send `parameter`. */
+function sends(req: ConverseRequest, parameter: RejectableParameter): boolean {
+  if (parameter === 'temperature') return req.temperature !== undefined;
+  if (parameter === 'top_p') return req.topP !== undefined;
+  return Boolean(req.system);
+}
+
+/**
+ * The Converse command of a request without the `omitted` parameters. A system prompt the model
+ * rejects goes into the first user message instead, so its instructions still reach the model.
+ */
+function commandFor(modelId: string, req: ConverseRequest, maxTokens: number | undefined, omitted: readonly RejectableParameter[]): ConverseCommand {
+  const turns: ConverseTurn[] = [...req.history, { role: 'user', content: req.prompt }];
+  const foldSystem = Boolean(req.system) && omitted.includes('system');
+  const messages: Message[] = turns.map((m, i) => ({
+    role: m.role,
+    content: [{ text: foldSystem && i === 0 ? `${req.system}\n\n${m.content}` : m.content }],
+  }));
+  const temperature = omitted.includes('temperature') ? undefined : req.temperature;
+  const topP = omitted.includes('top_p') ? undefined : req.topP;
+  const inferenceConfig =
+    temperature === undefined && topP === undefined && maxTokens === undefined
+      ? undefined
+      : { ...(temperature !== undefined ? { temperature } : {}), ...(topP !== undefined ? { topP } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}) };
+  return new ConverseCommand({
+    modelId,
+    messages,
+    ...(req.system && !foldSystem ? { system: [{ text: req.system }] } : {}),
+    ...(inferenceConfig ? { inferenceConfig } : {}),
+  });
 }

@@ -16,6 +16,7 @@
  * | ModelErrorException (424)                           | 502    | model_error           | no        |
  * | ValidationException (400): on-demand not supported  | 400    | inference_profile_required | no   |
  * | ValidationException (400): max tokens over the cap  | 400    | max_tokens_over_cap   | no        |
+ * | ValidationException (400): a parameter rejected     | 400    | parameter_rejected    | no (retried once without it first: bedrock-client) |
  * | ValidationException (400), other                    | 400    | invalid_request       | no        |
  * | ResourceNotFoundException (404): end of life        | 400    | model_end_of_life     | no        |
  * | ResourceNotFoundException (404): Legacy, unused     | 400    | model_legacy          | no        |
@@ -61,6 +62,7 @@
  * (shared/model-access.ts), never assumed. That variant is retryable (`model_access_pending`);
  * every other AccessDeniedException stays permanent.
  */
+import { rejectedParameterOf } from './parameter-rejection';
 import { ProviderError, errorMessage, isRetryableNetworkError } from '../shared/errors';
 import type { ModelCatalog } from '../shared/model-catalog';
 import { MODEL_ACCESS_PENDING, retryAfterFromMessage } from '../shared/model-access';
@@ -143,6 +145,13 @@ function hintFor(name: string, message: string, modelId: string, ctx: MappingCon
       }
       const cap = OVER_CAP.exec(message);
       if (cap) return { code: 'max_tokens_over_cap', hint: `set maxTokens to at most ${cap[1]} for ${model}` };
+      const parameter = rejectedParameterOf({ name, message });
+      if (parameter) {
+        return {
+          code: 'parameter_rejected',
+          hint: `${model} rejects ${parameter === 'system' ? 'a system prompt' : `\`${parameter}\``} even without the parameters already left out: leave it out of the conversation, or describe the model in MODEL_CATALOG_FILE (its "parameters")`,
+        };
+      }
       return undefined;
     }
     case 'AccessDeniedException':

@@ -19,8 +19,10 @@ export const REQUEST_LIMITS = {
    * shared/model-limits is checked where the model id is known (bedrock-client).
    */
   maxTokens: { min: 1, max: 200_000 },
-  /** Range of `parameters.temperature`. */
+  /** Range of `parameters.temperature` and `parameters.top_p`. */
   temperature: { min: 0, max: 1 },
+  /** Most `omit_parameters` entries. */
+  maxOmitParameters: 8,
 } as const;
 
 /** A request that passed validation, ready for the Converse call. */
@@ -30,7 +32,10 @@ export interface ValidatedRequest {
   system?: string;
   modelId?: string;
   temperature?: number;
+  topP?: number;
   maxTokens?: number;
+  /** Parameters to leave out (`temperature`, `top_p`, `system`); others are ignored. */
+  omitParameters?: string[];
   conversationId?: string;
   turn?: number;
 }
@@ -39,12 +44,12 @@ const MODEL_ID = /^[A-Za-z0-9._:/+-]{1,2048}$/;
 
 const invalid = (field: string, message: string) => new ValidationError(`${field} ${message}`, { field });
 
-function parseTemperature(raw: string | undefined): number | undefined {
+function parseTemperature(raw: string | undefined, field = 'parameters.temperature'): number | undefined {
   if (raw === undefined) return undefined;
   const { min, max } = REQUEST_LIMITS.temperature;
   const n = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(n) || n < min || n > max) {
-    throw invalid('parameters.temperature', `must be a number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    throw invalid(field, `must be a number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
   }
   return n;
 }
@@ -71,6 +76,9 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
   }
   const params = req.parameters ?? {};
   const temperature = parseTemperature(params.temperature);
+  const topP = parseTemperature(params.top_p, 'parameters.top_p');
+  const omit = req.omitParameters ?? [];
+  if (omit.length > REQUEST_LIMITS.maxOmitParameters) throw invalid('omit_parameters', `must have at most ${REQUEST_LIMITS.maxOmitParameters} entries`);
   const maxTokens = parseMaxTokens(params.max_tokens);
 
   const rawHistory = req.history ?? [];
@@ -110,7 +118,9 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
     system,
     modelId,
     temperature,
+    ...(topP !== undefined ? { topP } : {}),
     maxTokens,
+    ...(omit.length ? { omitParameters: omit } : {}),
     conversationId: req.conversationId || undefined,
     turn: req.turn || undefined,
   };

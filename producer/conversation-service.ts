@@ -190,11 +190,15 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
       cloud: {
         model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason, costUsd: stepCostUsd('cloud', c, prices),
         ...(c.requestedModel ? { requestedModel: c.requestedModel } : {}),
+        ...(c.truncated ? { truncated: true } : {}),
+        ...(c.reasoningTokens !== undefined ? { reasoningTokens: c.reasoningTokens, ...(c.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) } : {}),
+        ...(c.omittedParameters?.length ? { omittedParameters: c.omittedParameters } : {}),
       },
       local: l
         ? {
           model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason, costUsd: stepCostUsd('local', l, prices),
           ...(l.thinking ? { thinking: l.thinking } : {}), ...(l.promptTruncated ? { promptTruncated: true } : {}),
+          ...(l.truncated ? { truncated: true } : {}),
         }
         : null,
     };

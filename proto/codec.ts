@@ -25,6 +25,8 @@ export interface LlmRequest {
   systemPrompt?: string;
   conversationId?: string;
   turn?: number;
+  /** Parameters to leave out for this model (`temperature`, `top_p`, `system`), learned from earlier rejections. */
+  omitParameters?: string[];
 }
 
 export interface ErrorDetail {
@@ -46,6 +48,14 @@ export interface LlmResponse {
   error?: ErrorDetail;
   conversationId?: string;
   turn?: number;
+  /** Tokens spent in reasoning content blocks (within `outputTokens`). */
+  reasoningTokens?: number;
+  /** True when `reasoningTokens` is an estimate (Converse reports no separate count). */
+  reasoningTokensEstimated?: boolean;
+  /** Parameters the Lambda left out because the model rejects them. */
+  omittedParameters?: string[];
+  /** Of those, the ones Bedrock rejected in this very call (retried without them). */
+  rejectedParameters?: string[];
 }
 
 /** Path of the .proto; the Lambda bundle ships it beside the code. */

@@ -45,6 +45,14 @@ import { lambdaFunctionError, parseSeedReply, seedErrorRetryable, seedRequestBod
 import { createSigV4Signer } from './sigv4-signer';
 
 const PROTOBUF = 'application/x-protobuf';
+
+/**
+ * Converse stop reasons of an answer that is not whole: the output cap, or the model's context
+ * window (SDK 3.1163 `StopReason` enum: end_turn, tool_use, max_tokens, stop_sequence,
+ * guardrail_intervened, content_filtered, malformed_model_output, malformed_tool_use,
+ * model_context_window_exceeded).
+ */
+export const TRUNCATING_STOPS: ReadonlySet<string> = new Set(['max_tokens', 'model_context_window_exceeded']);
 /** Largest reply accepted, in bytes (API Gateway's own payload limit is 10 MB). */
 const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
@@ -392,18 +400,24 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
       systemPrompt: call.system || undefined,
       conversationId: call.conversationId || undefined,
       turn: call.turn || undefined,
+      ...(call.learnedOmissions?.[ctx.model]?.length ? { omitParameters: call.learnedOmissions[ctx.model] } : {}),
     };
     const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
     const startedAt = performance.now();
     // The call's signal carries its timeout, cancel and deadline; the interceptors check the answer.
     const { data: reply } = await http.post<LlmResponse>(url, body, { signal: ctx.scope.signal, cloudCall: ctx });
+    const stopReason = reply.stopReason || 'unknown';
     return {
       text: reply.outputText,
       model: reply.modelId || ctx.model || 'unknown',
       inputTokens: reply.inputTokens ?? 0,
       outputTokens: reply.outputTokens ?? 0,
-      stopReason: reply.stopReason || 'unknown',
+      stopReason,
       latencyMs: Math.round(performance.now() - startedAt),
+      ...(TRUNCATING_STOPS.has(stopReason) ? { truncated: true } : {}),
+      ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true } : {}),
+      ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
+      ...(reply.rejectedParameters?.length ? { rejectedParameters: reply.rejectedParameters } : {}),
     };
   }
 }

@@ -30,6 +30,11 @@ export interface LlmCall {
   fallbackModels?: string[];
   /** The step's last attempt: a retryable error is final, so the fallbacks are tried first. */
   lastAttempt?: boolean;
+  /**
+   * Parameters to leave out per model id (`temperature`, `top_p`, `system`), learned fleet-wide
+   * from earlier rejections (store/model-quirks.ts); the cloud client sends the entry of the model it asks.
+   */
+  learnedOmissions?: Record<string, string[]>;
 }
 
 export interface LlmReply {
@@ -56,6 +61,12 @@ export interface LlmReply {
   truncated?: boolean;
   /** Tokens the model spent reasoning (reasoning content blocks, Ollama `thinking`), when known. */
   reasoningTokens?: number;
+  /** True when `reasoningTokens` is an estimate (Converse reports no separate count). */
+  reasoningTokensEstimated?: boolean;
+  /** Parameters left out of the call because the model rejects them (the cloud Lambda's report). */
+  omittedParameters?: string[];
+  /** Of those, the ones the model rejected in this very call: new facts about the model to keep. */
+  rejectedParameters?: string[];
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */

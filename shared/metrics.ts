@@ -7,6 +7,8 @@
  *  - `llmconv_turn_latency_seconds{side,model}`: provider call latency of every recorded step;
  *  - `llmconv_llm_errors_total{side,class}`: failed provider calls by class (`retryable:<code>`...);
  *  - `llmconv_llm_tokens_total{side,model,direction}`: tokens in and out;
+ *  - `llmconv_llm_truncated_total{side,model}`: replies cut at their token cap or context window
+ *    (the models are the ones conversations name, as for the token counter: bounded by use);
  *  - `llmconv_conversations_finished_total{status,reason}`: terminal transitions this process made;
  *  - process metrics (`llmconv_process_*`, `llmconv_nodejs_*`) from `collectDefaultMetrics`.
  *
@@ -35,6 +37,7 @@ export interface MetricHooks {
   onCallError(side: 'cloud' | 'local', errorClass: string): void;
   onCost(side: 'cloud' | 'local', model: string, usd: number): void;
   onTerminal(status: string, reason: string): void;
+  onTruncated(side: 'cloud' | 'local', model: string): void;
 }
 
 export interface PipelineMetricsOptions {
@@ -59,6 +62,7 @@ export class PipelineMetrics {
   readonly llmErrors: Counter<'side' | 'class'>;
   readonly tokens: Counter<'side' | 'model' | 'direction'>;
   readonly cost: Counter<'side' | 'model'>;
+  readonly truncated: Counter<'side' | 'model'>;
   readonly conversations: Counter<'status' | 'reason'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly collectErrors: Counter<'source'>;
@@ -96,6 +100,12 @@ export class PipelineMetrics {
     this.cost = new Counter({
       name: `${prefix}llm_cost_usd_total`,
       help: 'What the model calls cost in USD by the price table (models without a price are not counted).',
+      labelNames: ['side', 'model'],
+      registers,
+    });
+    this.truncated = new Counter({
+      name: `${prefix}llm_truncated_total`,
+      help: 'Replies cut at their token cap or the context window (Converse max_tokens / model_context_window_exceeded, Ollama length), by side and model.',
       labelNames: ['side', 'model'],
       registers,
     });
@@ -160,6 +170,7 @@ export class PipelineMetrics {
       onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
       onCost: (side, model, usd) => this.cost.inc({ side, model }, usd),
       onTerminal: (status, reason) => this.conversations.inc({ status, reason }),
+      onTruncated: (side, model) => this.truncated.inc({ side, model }),
     };
   }
 
@@ -182,6 +193,7 @@ export class PipelineMetrics {
       onCallError: (...a) => { mine.onCallError(...a); other.onCallError?.(...a); },
       onCost: (...a) => { mine.onCost(...a); other.onCost?.(...a); },
       onTerminal: (...a) => { mine.onTerminal(...a); other.onTerminal?.(...a); },
+      onTruncated: (...a) => { mine.onTruncated(...a); other.onTruncated?.(...a); },
     };
   }
 }

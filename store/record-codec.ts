@@ -17,6 +17,11 @@
  *                      its prompt was cut, only when either is there.
  * A cloud step answered by a fallback model ends with the model asked first; the fallbacks
  * themselves are in `x` (`cloudFallbacks`). Readers of either that predate them ignore both.
+ * After that a cloud step may end with an object of what only some answers have: `t: 1` when the
+ * answer was truncated, `r` its reasoning tokens (`e: 1` when estimated), `o` the parameters the
+ * Lambda left out; the model asked first is then '' when no fallback answered. A local step may
+ * end with 1 when its follow-up was truncated (after its thinking and prompt-cut fields, 0 when
+ * absent). Readers that predate them ignore the trailing fields.
  * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
@@ -113,14 +118,30 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
   return s;
 }
 
-type Stored = string | number;
+type Stored = string | number | CloudExtras;
+
+/** The cloud step's trailing object (see the file comment). */
+interface CloudExtras {
+  t?: 1;
+  r?: number;
+  e?: 1;
+  o?: string[];
+}
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
   const fields: Stored[] = [
     c.question, c.answer, c.model === ctx.cloudModel ? 0 : c.model, c.inputTokens, c.outputTokens, c.latencyMs,
     c.stopReason === USUAL_STOP.cloud ? 0 : c.stopReason, c.startedAt - ctx.createdAt, c.at - ctx.createdAt,
   ];
+  const extras: CloudExtras = {};
+  if (c.truncated) extras.t = 1;
+  if (c.reasoningTokens !== undefined) extras.r = c.reasoningTokens;
+  if (c.reasoningTokensEstimated) extras.e = 1;
+  if (c.omittedParameters?.length) extras.o = c.omittedParameters;
+  const hasExtras = Object.keys(extras).length > 0;
   if (c.requestedModel) fields.push(c.requestedModel === ctx.cloudModel ? 0 : c.requestedModel);
+  else if (hasExtras) fields.push('');
+  if (hasExtras) fields.push(extras);
   return JSON.stringify(fields);
 }
 
@@ -129,32 +150,40 @@ export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
     l.prompt, l.followUp, l.model === ctx.localModel ? 0 : l.model, l.inputTokens, l.outputTokens, l.latencyMs,
     l.stopReason === USUAL_STOP.local ? 0 : l.stopReason, l.at - ctx.createdAt,
   ];
-  if (l.thinking || l.promptTruncated) fields.push(l.thinking || 0);
-  if (l.promptTruncated) fields.push(1);
+  if (l.thinking || l.promptTruncated || l.truncated) fields.push(l.thinking || 0);
+  if (l.promptTruncated || l.truncated) fields.push(l.promptTruncated ? 1 : 0);
+  if (l.truncated) fields.push(1);
   return JSON.stringify(fields);
 }
 
 export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
-  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at, requested] = JSON.parse(json) as Stored[];
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at, requested, extras] = JSON.parse(json) as Stored[];
   const step: CloudStep = {
     question: question as string, answer: answer as string, model: model === 0 ? ctx.cloudModel : (model as string),
     inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
     stopReason: stopReason === 0 ? USUAL_STOP.cloud : (stopReason as string),
     startedAt: ctx.createdAt + (startedAt as number), at: ctx.createdAt + (at as number),
   };
-  if (requested !== undefined) step.requestedModel = requested === 0 ? ctx.cloudModel : (requested as string);
+  if (requested !== undefined && requested !== '') step.requestedModel = requested === 0 ? ctx.cloudModel : (requested as string);
+  if (extras && typeof extras === 'object') {
+    if (extras.t === 1) step.truncated = true;
+    if (typeof extras.r === 'number') step.reasoningTokens = extras.r;
+    if (extras.e === 1) step.reasoningTokensEstimated = true;
+    if (Array.isArray(extras.o) && extras.o.length) step.omittedParameters = extras.o;
+  }
   return step;
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, truncated] = JSON.parse(json) as Stored[];
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated] = JSON.parse(json) as Stored[];
   const step: LocalStep = {
     prompt: prompt as string, followUp: followUp as string, model: model === 0 ? ctx.localModel : (model as string),
     inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
     stopReason: stopReason === 0 ? USUAL_STOP.local : (stopReason as string), at: ctx.createdAt + (at as number),
   };
   if (typeof thinking === 'string' && thinking !== '') step.thinking = thinking;
-  if (truncated === 1) step.promptTruncated = true;
+  if (promptCut === 1) step.promptTruncated = true;
+  if (truncated === 1) step.truncated = true;
   return step;
 }
 

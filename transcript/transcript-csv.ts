@@ -14,6 +14,9 @@ export const CSV_COLUMNS = [
   'cloud_cost_usd', 'local_cost_usd',
   // Set when a fallback model (cloud_model) answered: the model asked first.
   'cloud_fallback',
+  // Which side's reply of the turn was cut at its token cap or context window: cloud, local,
+  // both, or empty when neither was.
+  'truncated',
 ] as const;
 
 const FORMULA_START = /^\s*[=+\-@\t\r]/;
@@ -58,8 +61,13 @@ export function transcriptRows(record: ConversationRecord, turns: TurnRecord[], 
         cloud_cost_usd: cost('cloud', c),
         local_cost_usd: cost('local', l),
         cloud_fallback: c.requestedModel ?? '',
+        truncated: truncatedCell(c.truncated, l?.truncated),
       };
     });
+}
+
+function truncatedCell(cloud: boolean | undefined, local: boolean | undefined): string {
+  return cloud && local ? 'both' : cloud ? 'cloud' : local ? 'local' : '';
 }
 
 export function renderTranscriptCsv(record: ConversationRecord, turns: TurnRecord[], opts: CsvOptions): string {

@@ -22,6 +22,7 @@ export function createLocalProcessor(deps: PipelineDeps): TurnProcessor<'local'>
       prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
       latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
       ...(reply.thinking ? { thinking: reply.thinking } : {}), ...(reply.promptTruncated ? { promptTruncated: true } : {}),
+      ...(reply.truncated ? { truncated: true } : {}),
     }),
     recorded: (t) => t?.local,
     textOf: (step) => step.followUp,

@@ -33,6 +33,7 @@ import type { StepHooks } from './step-lifecycle';
 import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
 import { BudgetGate } from './budget-gate';
 import { BudgetStore } from '../store/budget-store';
+import { ModelQuirks } from '../store/model-quirks';
 import { loadPriceTable } from '../cost/price-table';
 
 export interface StartWorkersOptions {
@@ -158,7 +159,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const closeCancels = () => (sub.status === 'ready' ? cancels.close() : Promise.resolve(sub.disconnect()));
     undo.push(closeCancels);
     const host = await startWorkerHost({
-      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks, prices, budget: new BudgetGate(new BudgetStore(conn), config, prices) },
+      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks, prices, budget: new BudgetGate(new BudgetStore(conn), config, prices),
+        quirks: new ModelQuirks(conn, config.queuePrefix) },
       connection: conn,
       roles,
       name: opts.name,

@@ -33,6 +33,7 @@ import { abortScope } from '../providers/abort-scope';
 import type { CancelRegistry } from './cancel-registry';
 import type { BudgetGate } from './budget-gate';
 import { callCostUsd, type PriceTable } from '../cost/price-table';
+import type { ModelQuirks } from '../store/model-quirks';
 
 export interface PipelineDeps {
   config: Config;
@@ -48,6 +49,8 @@ export interface PipelineDeps {
   budget?: BudgetGate;
   /** Prices for the cost metric (absent: no cost is counted). */
   prices?: PriceTable;
+  /** Parameters models were learned to reject, fleet-wide (absent: nothing is learned or sent). */
+  quirks?: ModelQuirks;
 }
 
 export interface StepHooks {
@@ -56,6 +59,8 @@ export interface StepHooks {
   /** The call's cost in USD, when its model has a price. */
   onCost?(side: Side, model: string, usd: number): void;
   onTerminal?(status: string, reason: string): void;
+  /** A reply cut at its token cap or context window (`truncated`). */
+  onTruncated?(side: Side, model: string): void;
 }
 
 /** Thrown inside a step when the conversation ended under it (cancel, deadline); not a failure. */
@@ -176,23 +181,51 @@ export class StepLifecycle {
       return null;
     }
     const held = gate.held;
+    const learnedOmissions = side === 'cloud' ? await this.learnedOmissions(job, [call.model ?? '', ...(call.fallbackModels ?? [])]) : undefined;
     try {
       const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
         provider.generate({
           ...call, temperature: s.temperature, maxTokens: held?.maxTokens ?? s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
           lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+          ...(learnedOmissions ? { learnedOmissions } : {}),
         }).then(
           async (r) => { await held?.settle(r); return r; },
           async (err: unknown) => { await held?.fail(err); throw err; },
         ),
       );
       this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      if (reply.truncated) this.deps.hooks?.onTruncated?.(side, reply.model);
+      if (reply.rejectedParameters?.length) await this.learnRejections(job, reply.model, reply.rejectedParameters);
       const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices) : null;
       if (usd !== null) this.deps.hooks?.onCost?.(side, reply.model, usd);
       return reply;
     } catch (err) {
       if (StepLifecycle.isEnded(err)) return null;
       throw err;
+    }
+  }
+
+  /** The parameters learned for the call's models; none when nothing is learned or Redis fails to say. */
+  private async learnedOmissions(job: Job, models: string[]): Promise<Record<string, string[]> | undefined> {
+    if (!this.deps.quirks) return undefined;
+    try {
+      const found = await this.deps.quirks.omissionsFor(models);
+      return Object.keys(found).length ? found : undefined;
+    } catch (err) {
+      // Without them the Lambda learns again (one rejected Bedrock call): not worth failing the step.
+      this.deps.logger.warn({ ...jobLogFields(job), err: errorMessage(err) }, 'cannot read the learned model parameter rejections; calling without them');
+      return undefined;
+    }
+  }
+
+  /** Keeps what the model rejected in this call, for every worker's next call to it. */
+  private async learnRejections(job: Job, model: string, parameters: string[]): Promise<void> {
+    const log = { ...jobLogFields(job), model, parameters };
+    try {
+      const added = (await this.deps.quirks?.learn(model, parameters)) ?? 0;
+      this.deps.logger.warn(log, `cloud model "${model}" rejected ${parameters.join(', ')}; the call was retried without ${parameters.length > 1 ? 'them' : 'it'}${added ? ' and every worker now leaves it out for this model' : ''} (add the model to MODEL_CATALOG_FILE to make it permanent)`);
+    } catch (err) {
+      this.deps.logger.warn({ ...log, err: errorMessage(err) }, 'cannot keep the learned model parameter rejection');
     }
   }
 

@@ -7,7 +7,8 @@
  */
 import type { Job, Processor } from 'bullmq';
 import type { ConversationRecord, Side, StepOf, TurnRecord } from '../conversation/model';
-import { emptyFollowUpNote, nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { emptyAnswerDetail, emptyFollowUpNote, nextAfter, qualityObservation } from '../conversation/turn-rules';
+import { loadModelCatalog } from '../shared/model-catalog';
 import type { TurnJobData, TurnStepResult } from '../queue/job-types';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import { jobLogFields, StepLifecycle, type PipelineDeps } from './step-lifecycle';
@@ -64,13 +65,15 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     }
     // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
     const all = record.settings.quality ? ((await store.getConversation(id))?.turns ?? turns) : turns;
-    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings);
+    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings, step.truncated === true);
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
-      // An empty follow-up is never sent on: the record says why it was empty (the cap, the reasoning).
-      const note = side === 'local' && next.reason === 'empty_answer' && 'followUp' in step ? emptyFollowUpNote(step, record.settings) : undefined;
+      // An answer with no text is never sent on: the record says why (the tokens spent reasoning, the cap to raise).
+      const note = next.reason !== 'empty_answer' ? undefined
+        : side === 'cloud' && 'answer' in step ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model))
+        : 'followUp' in step ? emptyFollowUpNote(step, record.settings) : undefined;
       if (note) log.warn({ reason: next.reason, stopReason: step.stopReason, outputTokens: step.outputTokens }, note);
-      else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total') {
+      else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
@@ -85,3 +88,10 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
   };
 }
 
+
+/** The `maxTokens` a call of `side` sent: the conversation's, else the default the budget gate and the Lambda pick. */
+function maxTokensSent(deps: PipelineDeps, record: ConversationRecord, side: Side, model: string): number {
+  const { config } = deps;
+  if (record.settings.maxTokens !== undefined) return record.settings.maxTokens;
+  return side === 'cloud' ? loadModelCatalog(config.modelCatalogFile).defaultMaxTokens(model, config.defaultMaxTokens) : config.defaultMaxTokens;
+}

@@ -53,7 +53,7 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.deepEqual(view.cost.unpricedModels, []);
     const rows = readCsv(view.transcriptFile);
     assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
-    assert.deepEqual(Object.keys(rows[0]!).slice(-3, -1), ['cloud_cost_usd', 'local_cost_usd']);
+    assert.deepEqual(Object.keys(rows[0]!).slice(-4, -2), ['cloud_cost_usd', 'local_cost_usd']);
     assert.deepEqual(rows.map((r) => Number(r.cloud_cost_usd)), view.turns.map((t: { cloud: { costUsd: number } }) => t.cloud.costUsd));
     assert.deepEqual(rows.map((r) => r.local_cost_usd), ['0', '0', '0']);
     // /metrics: the cost counter by model holds at least this conversation's cloud cost.
