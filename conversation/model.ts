@@ -7,9 +7,6 @@
 /** The two models in a conversation: the cloud model answers, the local model follows up. */
 export type Side = 'cloud' | 'local';
 
-/** Both sides, in the order a turn runs them. */
-export const SIDES: readonly Side[] = ['cloud', 'local'];
-
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 export type ConversationStatus = 'queued' | 'running' | TerminalStatus;

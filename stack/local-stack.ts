@@ -233,7 +233,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : 'real',
-        bedrock: bedrock ? 'emulated' : gateway ? 'real' : 'real',
+        bedrock: bedrock ? 'emulated' : 'real',
         ollama: ollama ? 'emulated' : 'real',
       },
       close,
