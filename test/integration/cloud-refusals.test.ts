@@ -25,7 +25,8 @@ import { silentLogger } from '../../shared/logger';
 import { startTestStack, waitForConversation, type TestStack } from '../helpers/test-stack';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'model-catalog-lifecycle.json');
-const SONNET4 = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
+// A current third-party model (Marketplace access applies); Sonnet 4 reached end of life in us-east-1 (model catalogue).
+const SONNET = 'us.anthropic.claude-sonnet-4-6';
 const NOVA_PREMIER = 'us.amazon.nova-premier-v1:0';
 const NOVA_LITE = 'amazon.nova-lite-v1:0';
 
@@ -44,20 +45,20 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
     after(async () => stack.close());
 
     it('model access pending: the step waits (no attempt used) and completes when the subscription does', async () => {
-      await access({ notSubscribed: { [SONNET4]: { availableAfterMs: 1500, retryMinutes: 2 } } });
+      await access({ notSubscribed: { [SONNET]: { availableAfterMs: 1500, retryMinutes: 2 } } });
       const started = Date.now();
-      const res = await stack.http.post('/conversation', { initialQuery: 'Is access there yet?', maxTurns: 1, cloudModel: SONNET4 });
+      const res = await stack.http.post('/conversation', { initialQuery: 'Is access there yet?', maxTurns: 1, cloudModel: SONNET });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const view = await waitForConversation(stack, res.data.conversationId, 20_000);
       assert.equal(view.status, 'completed', view.error);
-      assert.equal(view.turns[0].cloud.model, SONNET4);
+      assert.equal(view.turns[0].cloud.model, SONNET);
       assert.ok(Date.now() - started >= 1500, 'it waited for the subscription');
-      assert.ok((stack.bedrock!.stats().byModel[SONNET4] ?? 0) >= 2, 'refused first, then answered');
+      assert.ok((stack.bedrock!.stats().byModel[SONNET] ?? 0) >= 2, 'refused first, then answered');
     });
 
     it('model access that never comes: failed after MODEL_ACCESS_MAX_WAIT_MS, naming it and the Marketplace actions', async () => {
-      await access({ notSubscribed: { [SONNET4]: { retryMinutes: 5 } } });
-      const res = await stack.http.post('/conversation', { initialQuery: 'Still no access?', maxTurns: 1, cloudModel: SONNET4 });
+      await access({ notSubscribed: { [SONNET]: { retryMinutes: 5 } } });
+      const res = await stack.http.post('/conversation', { initialQuery: 'Still no access?', maxTurns: 1, cloudModel: SONNET });
       const view = await waitForConversation(stack, res.data.conversationId, 20_000);
       assert.equal(view.status, 'failed');
       assert.match(view.error, /model_access_pending/);
