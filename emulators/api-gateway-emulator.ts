@@ -23,6 +23,8 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as defaultHandler } from '../lambda/handler';
+import { refuseOpenBind } from '../shared/bind-guard';
+import { safeEqual } from '../shared/safe-equal';
 import type { ProxyEvent, ProxyEventV1, ProxyEventV2, ProxyHandler, ProxyResult } from '../lambda/proxy-types';
 
 /** Options of {@link startLocalGateway}; every field has a default. */
@@ -43,6 +45,12 @@ export interface LocalGatewayOptions {
   binaryMediaTypes?: string[];
   /** When set, requests must carry this `x-api-key` (403 otherwise). Default none. */
   apiKey?: string;
+  /**
+   * Serve off loopback without `apiKey` (ALLOW_UNAUTHENTICATED). Default false: a gateway bound
+   * off loopback without a key refuses to start, as it would be an open Bedrock proxy on the
+   * host's role (shared/bind-guard.ts).
+   */
+  allowUnauthenticated?: boolean;
   /** Integration timeout in ms; the handler's context reports the time left. Default 29000. */
   integrationTimeoutMs?: number;
 }
@@ -119,6 +127,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
+  refuseOpenBind({
+    what: 'local API Gateway host', hostKey: 'HOST', host: opts.host ?? '127.0.0.1',
+    keyName: 'API_GATEWAY_API_KEY', keySet: opts.apiKey !== undefined, allowUnauthenticated: opts.allowUnauthenticated === true,
+  });
 
   const isBinaryRequest = (contentType: string): boolean =>
     format === 'v2' ? contentType !== '' && !TEXT_TYPE.test(contentType) : matchesType(contentType, binaryTypes);
@@ -185,7 +197,15 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       }
       resourcePath = resourcePath.slice(stage.length + 1) || '/';
     }
-    if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
+    // Its clients are the cloud workers and the producer (no browser): a request with an Origin
+    // or a cross-site fetch mark is a web page's, e.g. a DNS-rebinding one. Refused before the body.
+    const fetchSite = req.headers['sec-fetch-site'];
+    if (req.headers.origin !== undefined || (fetchSite !== undefined && fetchSite !== 'none')) {
+      sendJson(res, 403, { message: 'Forbidden' }, { 'x-amzn-errortype': 'ForbiddenException' });
+      return;
+    }
+    const givenKey = req.headers['x-api-key'];
+    if (opts.apiKey !== undefined && (typeof givenKey !== 'string' || !safeEqual(givenKey, opts.apiKey))) {
       sendJson(res, 403, { message: 'Forbidden' }, { 'x-amzn-errortype': 'ForbiddenException' });
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * The producer's Koa app factory: error mapping first, then auth, then the routes of the HTTP API
+ * The producer's Koa app factory: error mapping first, then the Host/Origin guard, then auth, then the routes of the HTTP API
  * (README, "HTTP API").
  * It does not listen; `producer/main.ts` (or a test) does.
  *
@@ -18,6 +18,7 @@ import type { PipelineQueues } from '../queue/pipeline-queues';
 import { apiKeyAuth } from './api-key-auth';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
+import { hostGuard } from './host-guard';
 import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
@@ -49,10 +50,12 @@ export function createApp(deps: AppDeps): Koa {
     deps.logger.error({ err: err.message, stack: err.stack, method: ctx?.method, path: ctx?.path }, 'request failed');
   });
   app.use(errorMiddleware);
+  // Host and Origin first: a DNS-rebinding or cross-site request reaches nothing, the board included.
+  app.use(hostGuard({ allowedHosts: deps.config.allowedHosts, host: deps.config.host }));
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey));
   const routers = [
-    healthRoutes(deps.redis, deps.queues),
+    healthRoutes(deps.redis, deps.queues, deps.logger),
     conversationRoutes(service, deps.config),
     generateRoute(deps.cloud, deps.config),
     runsExportRoutes(deps),

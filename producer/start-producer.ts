@@ -17,6 +17,7 @@ import type Koa from 'koa';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
+import { refuseOpenBind } from '../shared/bind-guard';
 import { createProducerConnection } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
 import { PipelineQueues } from '../queue/pipeline-queues';
@@ -60,6 +61,8 @@ export interface StartedProducer {
 /** Starts the producer's HTTP API on `config.port` / `config.host`. */
 export async function startProducer(opts: StartProducerOptions): Promise<StartedProducer> {
   const { config, logger } = opts;
+  // Off loopback without a key is refused before anything is opened (SECURITY.md).
+  refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: Boolean(config.apiKey), allowUnauthenticated: config.allowUnauthenticated });
   const cloud = opts.cloud ?? createCloudProvider(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;

@@ -78,6 +78,12 @@ export interface Config {
   boardUsername?: string;
   boardPassword?: string;
   apiKey?: string;
+  /** ALLOW_UNAUTHENTICATED: serve off loopback without a key, on purpose (shared/bind-guard.ts). */
+  allowUnauthenticated: boolean;
+  /** ALLOWED_HOSTS: extra `Host`/`Origin` names (`name` or `name:port`, `*` for any) beside loopback and the bound address. */
+  allowedHosts: string[];
+  /** PROMPT_MAX_CHARS: the longest prompt a turn may send (both sides). */
+  promptMaxChars: number;
   logLevel: LogLevel;
   metricsPort: number;
   runMaxActive: number;
@@ -143,6 +149,9 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
   { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
   { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
+  { key: 'ALLOW_UNAUTHENTICATED', default: 'false', accepts: 'true/false', description: 'A producer (HOST) or local API Gateway host bound off loopback refuses to start without its key (API_KEY; the gateway\'s API_GATEWAY_API_KEY) unless this is true (SECURITY.md).' },
+  { key: 'ALLOWED_HOSTS', default: '(unset: localhost, 127.0.0.1, [::1] and the bound address, at the port)', accepts: 'comma list of `name` or `name:port` (`*`: any)', description: 'Names the producer answers to beside the defaults: every request\'s `Host`, and a write\'s `Origin` when sent, must be one of them (else 403), against DNS rebinding and cross-site posts. A name without a port matches any port. Set it to the name clients use behind a proxy or load balancer.' },
+  { key: 'PROMPT_MAX_CHARS', default: '100000', accepts: 'integer 1000-10000000', description: 'Longest prompt a turn may send to either model (the initial query, or a template filled with the previous turn\'s texts): longer is a 400 at submission when it can be known there, else the conversation fails with `prompt_too_long`.' },
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
@@ -159,6 +168,12 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'CLOUD_LIMITS', default: '(unset)', accepts: 'inline JSON, same shape as CLOUD_LIMITS_FILE', description: 'Per-model limits given inline; its entries win over the file\'s.' },
 ];
 
+/** What the shipped deploy files put where the operator must choose a value (`API_KEY=__SET_ME__`). */
+export const PLACEHOLDER = /^__SET_ME\w*__$/;
+
+/** The example Bull Board password of `.env.example`; refused at start. */
+export const SHIPPED_BOARD_PASSWORD = 'change-me';
+
 const DEFAULTS: Record<string, string> = Object.fromEntries(
   CONFIG_KEYS.filter((k) => !k.default.startsWith('(')).map((k) => [k.key, k.default]),
 );
@@ -170,6 +185,10 @@ const DEFAULTS: Record<string, string> = Object.fromEntries(
 export function reader(env: Env) {
   const raw = (key: string): string | undefined => {
     const v = env[key]?.trim();
+    if (v !== undefined && PLACEHOLDER.test(v)) {
+      // The deploy files ship `KEY=__SET_ME__` for what only the operator can choose.
+      throw new ConfigError(`${key} is still the placeholder "${v}" from the deploy file: set it (or delete the line if it does not apply)`, key);
+    }
     return v === undefined || v === '' ? undefined : v;
   };
   const doc = (key: string) => CONFIG_KEYS.find((k) => k.key === key)?.accepts ?? 'a valid value';
@@ -260,6 +279,17 @@ export function ollamaPoolOf(config: Pick<Config, 'ollamaHost' | 'ollamaHosts' |
   return config.ollamaHosts ?? [{ url: ollamaHostOf(config), slots: config.localConcurrency }];
 }
 
+/** `ALLOWED_HOSTS`: lower-cased `name` or `name:port` entries (IPv6 in brackets), or `*`. */
+function allowedHosts(r: Reader): string[] {
+  const v = r.opt('ALLOWED_HOSTS');
+  if (v === undefined) return [];
+  const entries = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const e of entries) {
+    if (e !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:\d{1,5})?$/.test(e)) r.fail('ALLOWED_HOSTS', v);
+  }
+  return entries;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -275,6 +305,9 @@ export function loadConfig(env: Env = process.env): Config {
   const boardPassword = r.opt('BOARD_PASSWORD');
   if ((boardUsername === undefined) !== (boardPassword === undefined)) {
     throw new ConfigError('BOARD_USERNAME and BOARD_PASSWORD must be set together', boardUsername ? 'BOARD_PASSWORD' : 'BOARD_USERNAME');
+  }
+  if (boardPassword === SHIPPED_BOARD_PASSWORD) {
+    throw new ConfigError(`BOARD_PASSWORD is "${SHIPPED_BOARD_PASSWORD}", the example from .env.example: choose a password of your own`, 'BOARD_PASSWORD');
   }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
   const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
@@ -323,6 +356,9 @@ export function loadConfig(env: Env = process.env): Config {
     boardUsername,
     boardPassword,
     apiKey: r.opt('API_KEY'),
+    allowUnauthenticated: r.bool('ALLOW_UNAUTHENTICATED'),
+    allowedHosts: allowedHosts(r),
+    promptMaxChars: r.int('PROMPT_MAX_CHARS', 1000, 10_000_000),
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     runMaxActive: r.int('RUN_MAX_ACTIVE', 1),

@@ -25,6 +25,7 @@ import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../emulators/api-gateway-emulator';
 import { startProducer } from '../producer/start-producer';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
+import { configuredModels } from '../shared/model-label';
 import { createCloudProvider } from '../providers/create-providers';
 import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
@@ -186,7 +187,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues) : undefined;
     if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudProvider(effective);
-    const metrics = createMetrics({ queues: workerQueues.all });
+    const metrics = createMetrics({ queues: workerQueues.all, models: configuredModels(effective) });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];

@@ -2,10 +2,17 @@
 import Router from '@koa/router';
 import type { Redis } from 'ioredis';
 import type { PipelineQueues } from '../../queue/pipeline-queues';
+import type { Logger } from '../../shared/logger';
+import { redactUrlsIn } from '../../shared/redact-url';
 import { errorBody } from '../error-middleware';
 
-export function healthRoutes(redis: Redis, queues: PipelineQueues): Router {
+/** What `/ready` tells anyone while Redis is away; the detail goes to the log only. */
+export const NOT_READY_MESSAGE = 'Redis is not reachable (the producer log has the detail)';
+
+export function healthRoutes(redis: Redis, queues: PipelineQueues, logger?: Logger): Router {
   const router = new Router();
+  // Probes come every few seconds: the same detail is logged at most once a minute.
+  let lastLogged = { message: '', at: 0 };
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   });
@@ -17,7 +24,13 @@ export function healthRoutes(redis: Redis, queues: PipelineQueues): Router {
       ctx.body = { status: 'ready', redis: 'ok', queues: { cloud: counts } };
     } catch (err) {
       ctx.status = 503;
-      ctx.body = errorBody('not_ready', `Redis is not reachable: ${(err as Error).message}`);
+      // Open to anyone, so no raw Redis error (addresses, ACL user names, script text) in the answer.
+      const message = redactUrlsIn((err as Error).message);
+      if (message !== lastLogged.message || Date.now() - lastLogged.at > 60_000) {
+        lastLogged = { message, at: Date.now() };
+        logger?.warn({ err: message }, 'readiness check failed');
+      }
+      ctx.body = errorBody('not_ready', NOT_READY_MESSAGE);
     }
   });
   return router;

@@ -15,6 +15,8 @@ import { PipelineError } from '../../shared/errors';
 import type { ConversationStore } from '../../store/conversation-store';
 import { JudgeStore } from '../../store/judge-store';
 import { loadPriceTable } from '../../cost/price-table';
+import { RUN_ID } from '../../runs/seed-identity';
+import { CONVERSATION_ID } from '../conversation-service';
 
 export interface RunsExportDeps {
   config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile'>;
@@ -44,7 +46,8 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   router.get('/runs/:id/export', async (ctx) => {
     const runId = ctx.params.id!;
     const opts = parse(ctx);
-    if (!(await runExists(deps.redis, deps.config.queuePrefix, runId))) {
+    // The id becomes part of Redis keys: `nightly:convs` would reach a sibling key of run `nightly`.
+    if (!RUN_ID.test(runId) || !(await runExists(deps.redis, deps.config.queuePrefix, runId))) {
       throw new PipelineError(`no run with id "${runId}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
     send(ctx, `run-${runId}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId), deps);
@@ -53,7 +56,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   router.get('/conversation/:id/export', async (ctx) => {
     const id = ctx.params.id!;
     const opts = parse(ctx);
-    if (!(await deps.store.get(id))) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
+    if (!CONVERSATION_ID.test(id) || !(await deps.store.get(id))) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
     send(ctx, `conversation-${id}`, opts, [id], deps);
   });
 

@@ -11,6 +11,7 @@ import { RequestBodyError } from '../../shared/errors';
 import { parseRunOptions, type RunService } from '../../runs/run-service';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
+import { queryInt } from '../query-int';
 
 export interface RunsRoutesOptions {
   /** Interval of `progress` events on `GET /runs/:id/events`, ms. Default 1000. */
@@ -42,7 +43,7 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
   router.post('/runs/:id/seeds', async (ctx) => submit(ctx, ctx.params.id!, true));
 
   router.get('/runs', async (ctx) => {
-    const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
+    const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
     ctx.body = { runs: await service.list(limit) };
   });
 
@@ -51,8 +52,8 @@ export function runsRoutes(service: RunService, _config: Config, opts: RunsRoute
   });
 
   router.get('/runs/:id/conversations', async (ctx) => {
-    const start = Math.max(0, Number(ctx.query.start ?? 0) || 0);
-    const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
+    const start = queryInt(ctx.query, 'start', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 });
+    const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
     ctx.body = await service.conversations(ctx.params.id!, start, limit);
   });
 

@@ -93,6 +93,8 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
 
     procs.push(lab.spawn('producer', process.execPath, ['--import', 'tsx', 'producer/main.ts'], {
       REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(PRODUCER_PORT), HOST: '0.0.0.0', LOG_LEVEL: 'warn',
+      // Inside the lab's private network only; reached through a socket as http://lab.
+      ALLOW_UNAUTHENTICATED: 'true', ALLOWED_HOSTS: 'lab',
     }, 'producer'));
     const [producerSock] = await lab.forward('producer', [PRODUCER_PORT]);
     producer = viaSocket(producerSock!);
