@@ -11,6 +11,7 @@
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
+import { refuseOpenBind } from '../shared/bind-guard';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
 import { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
@@ -91,6 +92,10 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
+  // Before Redis or any emulator is started: a producer off loopback without a key is refused (SECURITY.md).
+  if (opts.producer ?? true) {
+    refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: Boolean(config.apiKey), allowUnauthenticated: config.allowUnauthenticated });
+  }
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   const closers: (() => Promise<unknown> | unknown)[] = [];
   /** Steps allowed longer than STEP_BOUND_MS: the workers' grace, Redis's own AOF flush on stop. */

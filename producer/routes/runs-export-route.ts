@@ -16,13 +16,15 @@ import type { ConversationStore } from '../../store/conversation-store';
 import { JudgeStore } from '../../store/judge-store';
 import { loadPriceTable } from '../../cost/price-table';
 import { RUN_ID } from '../../runs/seed-identity';
-import { CONVERSATION_ID } from '../conversation-service';
 
 export interface RunsExportDeps {
   config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile'>;
   redis: Redis;
   store: ConversationStore;
 }
+
+/** A conversation id that cannot reach another key (no `:`); the pipeline's own ids are UUIDs. */
+const KEY_SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A file name part that is safe in a header and on any file system. */
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
@@ -56,7 +58,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   router.get('/conversation/:id/export', async (ctx) => {
     const id = ctx.params.id!;
     const opts = parse(ctx);
-    if (!CONVERSATION_ID.test(id) || !(await deps.store.get(id))) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
+    if (!KEY_SAFE_ID.test(id) || !(await deps.store.get(id))) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
     send(ctx, `conversation-${id}`, opts, [id], deps);
   });
 
