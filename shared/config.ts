@@ -109,9 +109,9 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_URL', default: '(unset: embedded redis-server)', accepts: 'redis:// or rediss:// URL', description: 'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a supervised redis-server is spawned on a free port with AOF in REDIS_DATA_DIR (`npm run demo`: a temp dir).' },
   { key: 'QUEUE_PREFIX', default: '{llmconv}', accepts: 'non-empty, no spaces', description: "BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster." },
   { key: 'PORT', default: '8080', accepts: 'integer 0-65535', description: 'Producer HTTP port.' },
-  { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers).' },
+  { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers). Off loopback the producer and the local gateway need their key (or ALLOW_UNAUTHENTICATED=true) to start.' },
   { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
-  { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
+  { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set; the local API Gateway host (`npm run gateway`) requires it when set, and needs it to start off loopback.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
   { key: 'API_GATEWAY_TIMEOUT_MS', default: '30000', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). Just above API Gateway's fixed 29 s integration timeout, so the gateway's (or the Lambda's 27 s) 504 arrives first." },
   { key: 'API_GATEWAY_ENVELOPE', default: 'proxy', accepts: 'proxy or seed', description: "`proxy`: base64 protobuf as the HTTP body (this project's Lambda behind a proxy integration). `seed`: the original Scala system's JSON envelope (`{\"queryStringParameters\":{\"query\":…}}` in, `{\"statusCode\",\"body\"}` out), to call a deployed seed Lambda." },
@@ -147,8 +147,8 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'SSE_MAX_STREAMS', default: '1000', accepts: 'integer > 0', description: 'Live-progress streams (`GET /conversation/:id/events`) one producer process keeps open; beyond it, 503 `too_many_streams` with `Retry-After`.' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
-  { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
-  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
+  { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string (not `change-me`)', description: 'Bull Board basic auth password; the example `change-me` of .env.example is refused at start.' },
+  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page. Required to start with HOST off loopback (or ALLOW_UNAUTHENTICATED=true). A deploy file\'s `__SET_ME__` is refused.' },
   { key: 'ALLOW_UNAUTHENTICATED', default: 'false', accepts: 'true/false', description: 'A producer (HOST) or local API Gateway host bound off loopback refuses to start without its key (API_KEY; the gateway\'s API_GATEWAY_API_KEY) unless this is true (SECURITY.md).' },
   { key: 'ALLOWED_HOSTS', default: '(unset: localhost, 127.0.0.1, [::1] and the bound address, at the port)', accepts: 'comma list of `name` or `name:port` (`*`: any)', description: 'Names the producer answers to beside the defaults: every request\'s `Host`, and a write\'s `Origin` when sent, must be one of them (else 403), against DNS rebinding and cross-site posts. A name without a port matches any port. Set it to the name clients use behind a proxy or load balancer.' },
   { key: 'PROMPT_MAX_CHARS', default: '100000', accepts: 'integer 1000-10000000', description: 'Longest prompt a turn may send to either model (the initial query, or a template filled with the previous turn\'s texts): longer is a 400 at submission when it can be known there, else the conversation fails with `prompt_too_long`.' },
@@ -171,7 +171,7 @@ export const CONFIG_KEYS: KeyDoc[] = [
 /** What the shipped deploy files put where the operator must choose a value (`API_KEY=__SET_ME__`). */
 export const PLACEHOLDER = /^__SET_ME\w*__$/;
 
-/** The example Bull Board password of `.env.example`; refused at start. */
+/** The example password `.env.example` (Bull Board) and once deploy/redis/redis.conf shipped; refused at start. */
 export const SHIPPED_BOARD_PASSWORD = 'change-me';
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(
@@ -309,10 +309,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (boardPassword === SHIPPED_BOARD_PASSWORD) {
     throw new ConfigError(`BOARD_PASSWORD is "${SHIPPED_BOARD_PASSWORD}", the example from .env.example: choose a password of your own`, 'BOARD_PASSWORD');
   }
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
+  if (redisUrl) {
+    // deploy/redis/redis.conf ships `requirepass __SET_ME__` (it used to ship "change-me").
+    const password = decodeURIComponent(new URL(redisUrl).password);
+    if (PLACEHOLDER.test(password) || password === SHIPPED_BOARD_PASSWORD) {
+      throw new ConfigError(`REDIS_URL carries the example password "${password}" of deploy/redis/redis.conf: choose a password, set it in redis.conf (requirepass) and in REDIS_URL`, 'REDIS_URL');
+    }
+  }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
   const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
   const config: Config = {
-    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl,
     queuePrefix,
     port: r.int('PORT', 0, 65535),
     host: r.str('HOST'),
