@@ -17,7 +17,7 @@ import type Koa from 'koa';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
-import { refuseOpenBind } from '../shared/bind-guard';
+import { isLoopbackHost, refuseOpenBind } from '../shared/bind-guard';
 import { createProducerConnection } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
 import { PipelineQueues } from '../queue/pipeline-queues';
@@ -63,6 +63,9 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const { config, logger } = opts;
   // Off loopback without a key is refused before anything is opened (SECURITY.md).
   refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: Boolean(config.apiKey), allowUnauthenticated: config.allowUnauthenticated });
+  if (!config.apiKey && !isLoopbackHost(config.host)) {
+    logger.warn({ host: config.host }, 'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work');
+  }
   const cloud = opts.cloud ?? createCloudProvider(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;
