@@ -5,6 +5,7 @@
  * actions from its own page only).
  */
 import assert from 'node:assert/strict';
+import { startLocalGateway } from '../../emulators/api-gateway-emulator';
 import { loadConfig } from '../../shared/config';
 import { hostAllowed, parseHostPort } from '../../producer/host-guard';
 import { startTestStack, type TestStack } from '../helpers/test-stack';
@@ -107,6 +108,24 @@ describe('security: cross-site writes and DNS rebinding', function () {
     assert.equal(parseHostPort('evil.example/x', 80), undefined);
     assert.throws(() => loadConfig({ ALLOWED_HOSTS: 'http://x.example' }), /ALLOWED_HOSTS/);
     assert.deepEqual(loadConfig({ ALLOWED_HOSTS: ' A.example:8443, b.example ' }).allowedHosts, ['a.example:8443', 'b.example']);
+  });
+
+  it('the local API Gateway host refuses a web page: any Origin or browser Sec-Fetch-Site is 403 before the handler runs', async () => {
+    let calls = 0;
+    const gw = await startLocalGateway({ handler: async () => { calls++; return { statusCode: 200, body: 'ok' }; } });
+    try {
+      const at = (headers: Record<string, string>) => rawRequest(`${gw.url}/generate`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: 'aGk=' });
+      const pages: Record<string, string>[] = [{ origin: EVIL }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-origin', origin: gw.url }];
+      for (const headers of pages) {
+        const r = await at(headers);
+        assert.equal(r.status, 403, JSON.stringify(headers));
+      }
+      assert.equal(calls, 0);
+      assert.equal((await at({})).status, 200, 'the workers (no Origin) are served');
+      assert.equal(calls, 1);
+    } finally {
+      await gw.close();
+    }
   });
 
   describe('Bull Board', () => {
