@@ -11,8 +11,11 @@
  *   is passed through), in `v2` always (HTTP API's rule).
  *
  * Also: `GET /health`, an optional stage prefix, an optional API key (403 without it, like a
- * usage-plan API), 413 beyond `maxBodyBytes`, and 504 when the handler exceeds the integration
- * timeout (API Gateway's 29 s by default).
+ * usage-plan API; compared in constant time), 413 beyond `maxBodyBytes`, and 504 when the handler
+ * exceeds the integration timeout (API Gateway's 29 s by default). Not from the real service but
+ * for this host's own safety (SECURITY.md): it refuses to start off loopback without `apiKey`
+ * (unless `allowUnauthenticated`), and answers 403 to any request from a web page (`Origin`, or a
+ * browser's `Sec-Fetch-Site`).
  *
  * @example
  * const gw = await startLocalGateway({ handler: createHandler({ converse }), port: 0 });
