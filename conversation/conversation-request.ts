@@ -9,11 +9,17 @@ import { ValidationError } from '../shared/errors';
 import { loadModelCatalog } from '../shared/model-catalog';
 import { catalogPriced, checkBudgetPriced, checkModelLifecycle, type ModelChecks } from './model-admission';
 import { safeOutputName } from '../transcript/output-file';
-import { DEFAULT_TEMPLATES } from './templates';
+import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
 
 const modelId = z.string().trim().min(1).max(256).regex(/^[A-Za-z0-9._:/@+-]+$/, 'model ids use letters, digits and . _ : / @ + -');
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+/** A template's placeholders: known names only, each a bounded number of times (templates.ts). */
+const placeholdersOk = (name: 'followUp' | 'nextQuery') => (s: string, ctx: z.RefinementCtx) => {
+  const problem = templateProblem(name, s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
 
 export const conversationRequestSchema = z.strictObject({
   initialQuery: text(20_000).refine((s) => s.trim().length > 0, 'must not be empty'),
@@ -32,8 +38,8 @@ export const conversationRequestSchema = z.strictObject({
   think: z.boolean().optional(),
   templates: z
     .strictObject({
-      followUp: text(4000).refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}').optional(),
-      nextQuery: text(4000).refine((s) => s.includes('{{followUp}}'), 'must contain {{followUp}}').optional(),
+      followUp: text(4000).refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}').superRefine(placeholdersOk('followUp')).optional(),
+      nextQuery: text(4000).refine((s) => s.includes('{{followUp}}'), 'must contain {{followUp}}').superRefine(placeholdersOk('nextQuery')).optional(),
     })
     .optional(),
   systemPrompts: z.strictObject({ cloud: text(8000).optional(), local: text(8000).optional() }).optional(),
@@ -88,6 +94,16 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
   const models = b.cloudModel === undefined ? [config.bedrockModelId] : Array.isArray(b.cloudModel) ? b.cloudModel : [b.cloudModel];
   const cloudModel = models[0]!;
   const cloudFallbacks = models.slice(1);
+  // What is known of the prompts now: the first question, and what each template always adds.
+  const tooLong: { field: string; problem: string }[] = [];
+  if (b.initialQuery.length > config.promptMaxChars) {
+    tooLong.push({ field: 'initialQuery', problem: `is ${b.initialQuery.length} characters, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)` });
+  }
+  for (const name of ['followUp', 'nextQuery'] as const) {
+    const literal = b.templates?.[name] === undefined ? 0 : literalPartOf(b.templates[name]!).length;
+    if (literal > config.promptMaxChars) tooLong.push({ field: `templates.${name}`, problem: `adds ${literal} characters to every prompt, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)` });
+  }
+  if (tooLong.length) throw new ValidationError(`invalid conversation request: ${tooLong.map((d) => `${d.field}: ${d.problem}`).join('; ')}`, tooLong);
   const overCap = b.maxTokens === undefined ? undefined : loadModelCatalog(config.modelCatalogFile).maxTokensProblem(cloudModel, b.maxTokens);
   if (overCap) {
     throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);

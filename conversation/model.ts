@@ -25,6 +25,8 @@ export type StopReason =
   | 'stalled'
   | 'internal_error'
   | 'budget_exhausted'
+  /** A turn's prompt (a template filled with the previous replies) is over PROMPT_MAX_CHARS. */
+  | 'prompt_too_long'
   | QualityStopReason
   | EmptyAnswerReason;
 

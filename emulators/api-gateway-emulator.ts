@@ -32,6 +32,9 @@
  * (localstack/localstack, services/apigateway/next_gen/execute_api/gateway_response.py and
  * integrations/aws.py, 2026-03-23); re:Post "api-gateway-429-limit" ("Limit Exceeded" = usage-plan
  * quota, "Too Many Requests" = throttle).
+ * Not from the real service but for this host's own safety (SECURITY.md): it refuses to start off
+ * loopback without `apiKey` (unless `allowUnauthenticated`), compares the key in constant time, and
+ * answers 403 to any request from a web page (`Origin`, or a browser's `Sec-Fetch-Site`).
  *
  * @example
  * const gw = await startLocalGateway({ handler: createHandler({ converse }), port: 0 });
@@ -42,6 +45,8 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as defaultHandler } from '../lambda/handler';
+import { refuseOpenBind } from '../shared/bind-guard';
+import { safeEqual } from '../shared/safe-equal';
 import type { ProxyEvent, ProxyEventV1, ProxyEventV2, ProxyHandler, ProxyResult } from '../lambda/proxy-types';
 
 /** Options of {@link startLocalGateway}; every field has a default. */
@@ -62,6 +67,12 @@ export interface LocalGatewayOptions {
   binaryMediaTypes?: string[];
   /** When set, requests must carry this `x-api-key` (403 otherwise). Default none. */
   apiKey?: string;
+  /**
+   * Serve off loopback without `apiKey` (ALLOW_UNAUTHENTICATED). Default false: a gateway bound
+   * off loopback without a key refuses to start, as it would be an open Bedrock proxy on the
+   * host's role (shared/bind-guard.ts).
+   */
+  allowUnauthenticated?: boolean;
   /** Integration timeout in ms (GATEWAY_TIMEOUT_MS); the handler's context reports the time left. Default 29000. */
   integrationTimeoutMs?: number;
   /** The Lambda's own Timeout in ms: past it the call ends 502 (Lambda killed it). Default: none. */
@@ -170,6 +181,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
+  refuseOpenBind({
+    what: 'local API Gateway host', hostKey: 'HOST', host: opts.host ?? '127.0.0.1',
+    keyName: 'API_GATEWAY_API_KEY', keySet: opts.apiKey !== undefined, allowUnauthenticated: opts.allowUnauthenticated === true,
+  });
   const injected: GatewayResponseType[] = [];
   const responses: Partial<Record<GatewayResponseType, number>> = {};
   /** Timers of calls in flight, cleared on close so a hung handler holds nothing. */
@@ -264,13 +279,22 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       }
       resourcePath = resourcePath.slice(stage.length + 1) || '/';
     }
+    // Its clients are the cloud workers and the producer (no browser): a request with an Origin
+    // or a cross-site fetch mark is a web page's, e.g. a DNS-rebinding one. Refused before the body.
+    const fetchSite = req.headers['sec-fetch-site'];
+    if (req.headers.origin !== undefined || (fetchSite !== undefined && fetchSite !== 'none')) {
+      req.resume();
+      sendGatewayResponse(res, 'INVALID_API_KEY', responses);
+      return;
+    }
     if (req.method !== 'POST') {
       // The template deploys POST only: another method matches no route.
       req.resume();
       sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', responses);
       return;
     }
-    if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
+    const givenKey = req.headers['x-api-key'];
+    if (opts.apiKey !== undefined && (typeof givenKey !== 'string' || !safeEqual(givenKey, opts.apiKey))) {
       req.resume();
       sendGatewayResponse(res, 'INVALID_API_KEY', responses);
       return;

@@ -1,5 +1,5 @@
 /**
- * The producer's Koa app factory: error mapping first, then auth, then the routes of the HTTP API
+ * The producer's Koa app factory: error mapping first, then the Host/Origin guard, then auth, then the routes of the HTTP API
  * (README, "HTTP API").
  * It does not listen; `producer/main.ts` (or a test) does.
  *
@@ -20,6 +20,7 @@ import { CallerKeys } from './caller-keys';
 import { CallerGuard } from './caller-guard';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
+import { hostGuard } from './host-guard';
 import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
 import { generateRoute } from './routes/generate-route';
@@ -71,12 +72,14 @@ export function createApp(deps: AppDeps): Koa {
     deps.logger.error({ err: err.message, stack: err.stack, method: ctx?.method, path: ctx?.path }, 'request failed');
   });
   app.use(errorMiddleware);
+  // Host and Origin first: a DNS-rebinding or cross-site request reaches nothing, the board included.
+  app.use(hostGuard({ allowedHosts: deps.config.allowedHosts, host: deps.config.host }));
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey, { callers: deps.callers ?? CallerKeys.fromConfig(deps.config) }));
   app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
   const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
-    healthRoutes(deps.redis, deps.queues, readyVerbose({ config: deps.config, redis: deps.redis })),
+    healthRoutes(deps.redis, deps.queues, { verbose: readyVerbose({ config: deps.config, redis: deps.redis }), logger: deps.logger }),
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),

@@ -1,12 +1,5 @@
 /** Credential helpers shared by the API key check and Bull Board's access rule. */
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-/** Compares two secrets in constant time (of their hashes, so lengths do not leak either). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
+export { safeEqual } from '../shared/safe-equal';
 
 /** Parses `Basic base64(user:pass)`; undefined when absent or malformed. */
 export function parseBasicAuth(header: string | undefined): { user: string; pass: string } | undefined {

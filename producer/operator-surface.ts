@@ -20,6 +20,7 @@ import type { ConversationStore } from '../store/conversation-store';
 import { EventHub } from '../store/event-hub';
 import type { Logger } from '../shared/logger';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
+import { configuredModels } from '../shared/model-label';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { createBoardMiddleware } from './board/bull-board';
 import { conversationPageRoute } from './routes/conversation-page';
@@ -71,7 +72,7 @@ const DELETE_CONVERSATION = /^\/conversation\/[^/]+$/;
 
 export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promise<OperatorSurface> {
   const { config, store, queues, logger } = opts;
-  const metrics = opts.metrics ?? createMetrics({ queues: queues.all, labels: { role: 'producer' } });
+  const metrics = opts.metrics ?? createMetrics({ queues: queues.all, labels: { role: 'producer' }, models: configuredModels(config) });
   const callers = opts.callers ?? CallerKeys.fromConfig(config);
   registerCallerMetrics(metrics.registry, opts.redis, config.queuePrefix, callers.entries);
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.

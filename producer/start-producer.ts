@@ -17,6 +17,8 @@ import type Koa from 'koa';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
+import { isLoopbackHost, refuseOpenBind } from '../shared/bind-guard';
+import { hasAuthConfigured } from './api-key-auth';
 import { createProducerConnection } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
 import { PipelineQueues } from '../queue/pipeline-queues';
@@ -64,6 +66,11 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const { config, logger } = opts;
   // A bad API_KEYS_FILE stops start-up here, naming the key (before Redis is touched).
   const callers = CallerKeys.fromConfig(config);
+  // Off loopback without a key is refused before anything is opened (SECURITY.md).
+  refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: hasAuthConfigured(config), allowUnauthenticated: config.allowUnauthenticated });
+  if (!hasAuthConfigured(config) && !isLoopbackHost(config.host)) {
+    logger.warn({ host: config.host }, 'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work');
+  }
   const cloud = opts.cloud ?? createCloudProvider(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;

@@ -72,12 +72,34 @@ export async function* readLines(body: Readable, limits: ReadLimits): AsyncGener
   else if (partBytes > 0) yield { line: line + 1, text: Buffer.concat(parts).toString('utf8').replace(/\r$/, '') };
 }
 
+/**
+ * How deep a seed line's JSON may nest, and how large its `meta` may be once serialised. Redis's
+ * cjson (the run scripts decode each seed) gives up at 1,000 levels and failed the whole batch, so
+ * a deeper line is rejected alone, like any bad line. 16 levels is far more than a seed's settings
+ * (3) or any provenance needs.
+ */
+export const MAX_SEED_DEPTH = 16;
+export const MAX_META_BYTES = 16 * 1024;
+
+/** True when `v` nests deeper than `max` levels of objects/arrays (iterative: no stack to overflow). */
+export function nestsDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= max) return true;
+    for (const child of Object.values(x as Record<string, unknown>)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function splitSeed(line: number, obj: Record<string, unknown>): RawSeed {
   const { id, meta, ...fields } = obj;
   if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return { line, error: 'id: must be a string or a number' };
   if (meta !== undefined && !isObject(meta)) return { line, error: 'meta: must be a JSON object' };
+  if (meta !== undefined && Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) return { line, error: `meta: larger than ${MAX_META_BYTES} bytes as JSON` };
   return { line, fields, ...(id !== undefined ? { seedId: String(id) } : {}), ...(meta !== undefined ? { meta } : {}) };
 }
 
@@ -152,6 +174,7 @@ export async function* readSeeds(body: Readable, format: SeedFormat, limits: Rea
       continue;
     }
     if (!isObject(v)) yield { line: l.line, error: 'not a JSON object (expected {"initialQuery": …})' };
+    else if (nestsDeeperThan(v, MAX_SEED_DEPTH)) yield { line: l.line, error: `nested deeper than ${MAX_SEED_DEPTH} levels` };
     else yield splitSeed(l.line, v);
   }
 }

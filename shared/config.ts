@@ -89,6 +89,12 @@ export interface Config {
   apiKey?: string;
   /** API_KEYS_FILE: several callers' keys (producer/caller-keys.ts, docs/callers.md). */
   apiKeysFile?: string;
+  /** ALLOW_UNAUTHENTICATED: serve off loopback without a key, on purpose (shared/bind-guard.ts). */
+  allowUnauthenticated: boolean;
+  /** ALLOWED_HOSTS: extra `Host`/`Origin` names (`name` or `name:port`, `*` for any) beside loopback and the bound address. */
+  allowedHosts: string[];
+  /** PROMPT_MAX_CHARS: the longest prompt a turn may send (both sides). */
+  promptMaxChars: number;
   logLevel: LogLevel;
   metricsPort: number;
   runMaxActive: number;
@@ -131,9 +137,9 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'REDIS_URL', default: '(unset: embedded redis-server)', accepts: 'redis:// or rediss:// URL', description: 'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a supervised redis-server is spawned on a free port with AOF in REDIS_DATA_DIR (`npm run demo`: a temp dir).' },
   { key: 'QUEUE_PREFIX', default: '{llmconv}', accepts: 'non-empty, no spaces', description: "BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster." },
   { key: 'PORT', default: '8080', accepts: 'integer 0-65535', description: 'Producer HTTP port.' },
-  { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers).' },
+  { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers). Off loopback the producer and the local gateway need their key (or ALLOW_UNAUTHENTICATED=true) to start.' },
   { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
-  { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set.' },
+  { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set; the local API Gateway host (`npm run gateway`) requires it when set, and needs it to start off loopback.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
   { key: 'GATEWAY_TIMEOUT_MS', default: '29000', accepts: 'integer 50-900000', description: "API Gateway's integration timeout, one setting for the deployment: the SAM template's `GatewayTimeoutSeconds` (integration `TimeoutInMillis`, the Lambda's Timeout and its env), the Lambda's Bedrock budget (this minus 2 s) and the worker's default API_GATEWAY_TIMEOUT_MS. Above 29000 only for Regional or private REST APIs, after raising the account's \"Maximum integration timeout in milliseconds\" quota (AWS, June 2024)." },
   { key: 'API_GATEWAY_TIMEOUT_MS', default: '(unset: GATEWAY_TIMEOUT_MS + 1000)', accepts: 'integer > 0', description: "Per-call timeout for the cloud call (aborted with AbortSignal). By default just above GATEWAY_TIMEOUT_MS, so the gateway's (or the Lambda's) 504 arrives first." },
@@ -173,9 +179,12 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'MAX_WAITS', default: '1000', accepts: 'integer > 0', description: 'Requests one producer process holds open while their work runs (`POST /conversation?wait=true`, `POST /api/v1/generate`); beyond it, 503 `too_many_waits` with `Retry-After`. A client that hangs up frees its slot at once (gauge `llmconv_waits_active{kind}`).' },
   { key: 'RETENTION_SECONDS', default: '604800', accepts: 'integer > 0', description: 'How long finished conversations and jobs are kept in Redis.' },
   { key: 'BOARD_USERNAME', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth user (with BOARD_PASSWORD). Unset: read-only, loopback only.' },
-  { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string', description: 'Bull Board basic auth password.' },
-  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page.' },
+  { key: 'BOARD_PASSWORD', default: '(unset)', accepts: 'string (not `change-me`)', description: 'Bull Board basic auth password; the example `change-me` of .env.example is refused at start.' },
+  { key: 'API_KEY', default: '(unset)', accepts: 'string', description: 'When set, producer routes need `x-api-key` or `Authorization: Bearer`; reads (GET) also take Basic auth with the key as the password, so a browser can open the conversation page. Required to start with HOST off loopback (or ALLOW_UNAUTHENTICATED=true). A deploy file\'s `__SET_ME__` is refused.' },
   { key: 'API_KEYS_FILE', default: '(unset)', accepts: 'path to a JSON or YAML file', description: 'Several callers: each entry is a key id, name, the SHA-256 (hex) of the key, optional `maxActive` and `budget` (`{usd, tokens}`) and `role: admin`. Each caller sees only its own conversations and runs (404 for others\'), an admin sees all; usage per key in `/metrics`. `API_KEY` stays one admin key beside it. See docs/callers.md.' },
+  { key: 'ALLOW_UNAUTHENTICATED', default: 'false', accepts: 'true/false', description: 'A producer (HOST) or local API Gateway host bound off loopback refuses to start without its key (API_KEY; the gateway\'s API_GATEWAY_API_KEY) unless this is true (SECURITY.md).' },
+  { key: 'ALLOWED_HOSTS', default: '(unset: localhost, 127.0.0.1, [::1] and the bound address, at the port)', accepts: 'comma list of `name` or `name:port` (`*`: any)', description: 'Names the producer answers to beside the defaults: every request\'s `Host`, and a write\'s `Origin` when sent, must be one of them (else 403), against DNS rebinding and cross-site posts. A name without a port matches any port. Set it to the name clients use behind a proxy or load balancer.' },
+  { key: 'PROMPT_MAX_CHARS', default: '100000', accepts: 'integer 1000-10000000', description: 'Longest prompt a turn may send to either model (the initial query, or a template filled with the previous turn\'s texts): longer is a 400 at submission when it can be known there, else the conversation fails with `prompt_too_long`.' },
   { key: 'REDIS_DATA_DIR', default: '(unset: `$XDG_STATE_HOME/llmconv/redis`, else `~/.local/state/llmconv/redis`; `npm run demo`: a temp dir)', accepts: 'directory', description: 'Where the embedded redis-server (no REDIS_URL) keeps its AOF, so `npm start` resumes unfinished work after a stop. One stack at a time: locked by `llmconv.lock` (owner pid). Set it for `npm run demo` to keep the demo\'s data.' },
   { key: 'LOG_LEVEL', default: 'info', accepts: LOG_LEVELS.join(', '), description: 'Log level (prompts and replies only at debug).' },
   { key: 'METRICS_PORT', default: '9464', accepts: 'integer 0-65535', description: 'Worker processes serve `/metrics` here.' },
@@ -198,6 +207,12 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'CLOUD_LIMITS', default: '(unset)', accepts: 'inline JSON, same shape as CLOUD_LIMITS_FILE', description: 'Per-model limits given inline; its entries win over the file\'s.' },
 ];
 
+/** What the shipped deploy files put where the operator must choose a value (`API_KEY=__SET_ME__`). */
+export const PLACEHOLDER = /^__SET_ME\w*__$/;
+
+/** The example password `.env.example` (Bull Board) and once deploy/redis/redis.conf shipped; refused at start. */
+export const SHIPPED_BOARD_PASSWORD = 'change-me';
+
 const DEFAULTS: Record<string, string> = Object.fromEntries(
   CONFIG_KEYS.filter((k) => !k.default.startsWith('(')).map((k) => [k.key, k.default]),
 );
@@ -209,6 +224,10 @@ const DEFAULTS: Record<string, string> = Object.fromEntries(
 export function reader(env: Env) {
   const raw = (key: string): string | undefined => {
     const v = env[key]?.trim();
+    if (v !== undefined && PLACEHOLDER.test(v)) {
+      // The deploy files ship `KEY=__SET_ME__` for what only the operator can choose.
+      throw new ConfigError(`${key} is still the placeholder "${v}" from the deploy file: set it (or delete the line if it does not apply)`, key);
+    }
     return v === undefined || v === '' ? undefined : v;
   };
   const doc = (key: string) => CONFIG_KEYS.find((k) => k.key === key)?.accepts ?? 'a valid value';
@@ -313,6 +332,17 @@ export function modelCatalogFile(value: string | undefined): string | undefined 
   return file;
 }
 
+/** `ALLOWED_HOSTS`: lower-cased `name` or `name:port` entries (IPv6 in brackets), or `*`. */
+function allowedHosts(r: Reader): string[] {
+  const v = r.opt('ALLOWED_HOSTS');
+  if (v === undefined) return [];
+  const entries = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const e of entries) {
+    if (e !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:\d{1,5})?$/.test(e)) r.fail('ALLOWED_HOSTS', v);
+  }
+  return entries;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -329,11 +359,22 @@ export function loadConfig(env: Env = process.env): Config {
   if ((boardUsername === undefined) !== (boardPassword === undefined)) {
     throw new ConfigError('BOARD_USERNAME and BOARD_PASSWORD must be set together', boardUsername ? 'BOARD_PASSWORD' : 'BOARD_USERNAME');
   }
+  if (boardPassword === SHIPPED_BOARD_PASSWORD) {
+    throw new ConfigError(`BOARD_PASSWORD is "${SHIPPED_BOARD_PASSWORD}", the example from .env.example: choose a password of your own`, 'BOARD_PASSWORD');
+  }
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
+  if (redisUrl) {
+    // deploy/redis/redis.conf ships `requirepass __SET_ME__` (it used to ship "change-me").
+    const password = decodeURIComponent(new URL(redisUrl).password);
+    if (PLACEHOLDER.test(password) || password === SHIPPED_BOARD_PASSWORD) {
+      throw new ConfigError(`REDIS_URL carries the example password "${password}" of deploy/redis/redis.conf: choose a password, set it in redis.conf (requirepass) and in REDIS_URL`, 'REDIS_URL');
+    }
+  }
   const lockDurationMs = r.int('LOCK_DURATION_MS', 1000);
   const localConcurrency = r.int('LOCAL_CONCURRENCY', 1, 1000);
   const gatewayTimeoutMs = r.int('GATEWAY_TIMEOUT_MS', 50, 900_000);
   const config: Config = {
-    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl,
     queuePrefix,
     port: r.int('PORT', 0, 65535),
     host: r.str('HOST'),
@@ -382,6 +423,9 @@ export function loadConfig(env: Env = process.env): Config {
     boardPassword,
     apiKey: r.opt('API_KEY'),
     apiKeysFile: r.opt('API_KEYS_FILE'),
+    allowUnauthenticated: r.bool('ALLOW_UNAUTHENTICATED'),
+    allowedHosts: allowedHosts(r),
+    promptMaxChars: r.int('PROMPT_MAX_CHARS', 1000, 10_000_000),
     logLevel: logLevel as LogLevel,
     metricsPort: r.int('METRICS_PORT', 0, 65535),
     runMaxActive: r.int('RUN_MAX_ACTIVE', 1),

@@ -1,19 +1,35 @@
 /**
  * Structured JSON logs (pino); readable output on a terminal (pino-pretty). Secrets are redacted
- * by key name, at any depth ({@link redactSecrets}). Lines about a job carry conversationId, turn,
+ * by key pattern, at any depth ({@link redactSecrets}), and no line leaves with a URL's password,
+ * bare token or credential query value in it (`redactUrlsIn` over the finished line). Lines about a job carry conversationId, turn,
  * side, jobId and attempt (see `jobLogFields` in workers/step-lifecycle.ts); prompts and replies are
  * logged at debug level only.
  */
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config';
+import { redactUrlsIn } from './redact-url';
 
 export type { Logger };
 
-/** Keys whose values never reach a log line, at any depth, in any letter case. */
-const SECRET_KEYS = new Set([
-  'apikey', 'x-api-key', 'apigatewayapikey', 'password', 'boardpassword', 'secret', 'secretaccesskey', 'sessiontoken', 'token',
-  'authorization', 'cookie', 'set-cookie', 'credentials',
-]);
+/**
+ * Keys whose values never reach a log line, at any depth, compared in lower case without `-`, `_`,
+ * `.` and spaces: `api_key`, `x-api-key`, `apiGatewayApiKey`, `AWS_SECRET_ACCESS_KEY`,
+ * `x-amz-security-token`, `sessionToken`, `BOARD_PASSWORD`, `Authorization`, `Set-Cookie`,
+ * `credentials`, `X-Amz-Signature` … Token counts (`inputTokens`, `maxTokens`) are not secrets:
+ * `token` counts only at the end of the name.
+ */
+const SECRET_KEY = /(?:apikeys?|passwd|passphrase|token|authorization|cookies?|credentials?|signature|privatekey|sessionid)$|^(?:auth|pwd|pass)$|secret|password/;
+const keyVerdicts = new Map<string, boolean>();
+
+/** True when a value under `key` is a secret (cached: the same few keys come by on every line). */
+export function isSecretKey(key: string): boolean {
+  let v = keyVerdicts.get(key);
+  if (v === undefined) {
+    v = SECRET_KEY.test(key.toLowerCase().replace(/[-_.\s]/g, ''));
+    if (keyVerdicts.size < 10_000) keyVerdicts.set(key, v);
+  }
+  return v;
+}
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 8;
 
@@ -39,7 +55,7 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
-    const clean = SECRET_KEYS.has(key.toLowerCase()) ? (item === undefined ? item : CENSOR) : redactSecrets(item, depth + 1);
+    const clean = isSecretKey(key) ? (item === undefined ? item : CENSOR) : redactSecrets(item, depth + 1);
     if (clean !== item) (out ??= copyOf(value as Record<string, unknown>))[key] = clean;
   }
   return (out ?? value) as T;
@@ -65,6 +81,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     level: opts.level ?? 'info',
     name: opts.name,
     formatters: { log: (obj) => redactSecrets(obj), bindings: (bindings) => redactSecrets(bindings) },
+    // The finished line, whatever put the URL there (a message, an error's stack, a deep value).
+    hooks: { streamWrite: (line) => redactUrlsIn(line) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (opts.destination) return redactingChildren(pino(base, opts.destination));

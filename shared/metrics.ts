@@ -12,6 +12,9 @@
  *  - `llmconv_conversations_finished_total{status,reason}`: terminal transitions this process made;
  *  - process metrics (`llmconv_process_*`, `llmconv_nodejs_*`) from `collectDefaultMetrics`.
  *
+ * `model` labels are bounded (shared/model-label.ts): configured or catalogued models only, the
+ * rest as `other`.
+ *
  * The step counters are fed through {@link PipelineMetrics.hooks}, which fits the workers'
  * `StepHooks` (`deps.hooks`).
  *
@@ -21,6 +24,7 @@
  * res.end(await metrics.metrics());
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { modelLabeler } from './model-label';
 
 /** The job states BullMQ counts (`Queue.getJobCounts`). */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
@@ -51,6 +55,8 @@ export interface PipelineMetricsOptions {
   labels?: Record<string, string>;
   /** Bound on reading the queue counts during a scrape, ms. Default 2000. */
   collectTimeoutMs?: number;
+  /** Models with their own `model` label besides the catalogue's (`configuredModels(config)`). Default none. */
+  models?: Iterable<string>;
 }
 
 /** Latency buckets in seconds: fast emulated calls up to slow local models. */
@@ -161,14 +167,16 @@ export class PipelineMetrics {
 
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
 
+    const label = modelLabeler({ configured: opts.models });
     this.hooks = {
-      onCall: (side, model, latencyMs, inputTokens, outputTokens) => {
+      onCall: (side, rawModel, latencyMs, inputTokens, outputTokens) => {
+        const model = label(rawModel);
         this.turnLatency.observe({ side, model }, latencyMs / 1000);
         this.tokens.inc({ side, model, direction: 'in' }, inputTokens);
         this.tokens.inc({ side, model, direction: 'out' }, outputTokens);
       },
       onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
-      onCost: (side, model, usd) => this.cost.inc({ side, model }, usd),
+      onCost: (side, model, usd) => this.cost.inc({ side, model: label(model) }, usd),
       onTerminal: (status, reason) => this.conversations.inc({ status, reason }),
       onTruncated: (side, model) => this.truncated.inc({ side, model }),
     };

@@ -11,6 +11,7 @@
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
+import { refuseOpenBind } from '../shared/bind-guard';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
 import { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
@@ -25,7 +26,9 @@ import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../emulators/api-gateway-emulator';
 import { startProducer } from '../producer/start-producer';
+import { hasAuthConfigured } from '../producer/api-key-auth';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
+import { configuredModels } from '../shared/model-label';
 import { createCloudProvider } from '../providers/create-providers';
 import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
@@ -91,6 +94,10 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
+  // Before Redis or any emulator is started: a producer off loopback without a key is refused (SECURITY.md).
+  if (opts.producer ?? true) {
+    refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: hasAuthConfigured(config), allowUnauthenticated: config.allowUnauthenticated });
+  }
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   const closers: (() => Promise<unknown> | unknown)[] = [];
   /** Steps allowed longer than STEP_BOUND_MS: the workers' grace, Redis's own AOF flush on stop. */
@@ -188,7 +195,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues) : undefined;
     if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudProvider(effective);
-    const metrics = createMetrics({ queues: workerQueues.all });
+    const metrics = createMetrics({ queues: workerQueues.all, models: configuredModels(effective) });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];

@@ -8,6 +8,7 @@ import { loadConfig, ollamaHostOf } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
+import { configuredModels } from '../shared/model-label';
 import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
@@ -22,7 +23,7 @@ async function main() {
   const gateway = config.workerRoles.includes('cloud') && !config.apiGatewayUrl ? await startInProcessGateway({ config, logger }) : undefined;
   if (gateway) logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
   const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: ollamaHostOf(config) };
-  const metrics = createMetrics({ labels: { role: 'worker' } });
+  const metrics = createMetrics({ labels: { role: 'worker' }, models: configuredModels(config) });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
   // A local worker is ready while its Ollama still has its model (checked at start, see startWorkers).

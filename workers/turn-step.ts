@@ -50,6 +50,14 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
     let recordedNow = false;
     if (!step) {
       const call = spec.prepare(record, turns, turn);
+      // A template filled with long replies may outgrow what any turn should send (PROMPT_MAX_CHARS).
+      const max = deps.config.promptMaxChars;
+      if (call.prompt.length > max) {
+        const error = `the ${side} prompt of turn ${turn} is ${call.prompt.length} characters, over the limit of ${max} (PROMPT_MAX_CHARS): use fewer placeholders in the template or a lower maxTokens`;
+        log.warn({ promptChars: call.prompt.length, max }, `${side} prompt too long; conversation fails`);
+        await lifecycle.end(id, 'failed', 'prompt_too_long', error, job);
+        return 'ended';
+      }
       const startedAt = Date.now();
       const reply = await lifecycle.ask(job, record, side, signal, call);
       if (!reply) return 'ended';

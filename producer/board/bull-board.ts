@@ -17,6 +17,37 @@ import { decideBoardAccess, type BoardAccessOptions } from './board-access';
 
 export const BOARD_PATH = '/admin/queues';
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a board action (retry, clean, promote …) must be refused, or undefined: the board's own page
+ * sends them with fetch as JSON (or no body) from its own origin. A form or `text/plain` post
+ * needs no CORS preflight, and the browser would add the Basic-auth credentials it keeps by itself.
+ */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+export function boardActionProblem(ctx: Context): { status: 403 | 415; code: string; message: string } | undefined {
+  if (READS.has(ctx.method)) return undefined;
+  const type = ctx.get('content-type').split(';')[0]!.trim().toLowerCase();
+  if (type !== '' && type !== 'application/json') {
+    return { status: 415, code: 'unsupported_media_type', message: `Bull Board actions take JSON or no body, not ${type} (form and text posts are refused: another site's page could send them)` };
+  }
+  const origin = ctx.get('origin');
+  const site = ctx.get('sec-fetch-site');
+  // The host part only: behind a TLS proxy the page is https and the producer sees http.
+  const own = ctx.get('host').toLowerCase();
+  if ((origin && originHost(origin) !== own) || (site && site !== 'same-origin' && site !== 'none')) {
+    return { status: 403, code: 'forbidden_origin', message: `Bull Board actions are taken from the board's own page only (same origin as ${own}); this one came from ${(origin || `a ${site} page`).slice(0, 100)}` };
+  }
+  return undefined;
+}
+
 export interface BoardMiddlewareOptions extends BoardAccessOptions {
   /** The queues shown (the pipeline's cloud, local and transcript queues). */
   queues: Queue[];
@@ -51,6 +82,12 @@ export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware 
       ctx.status = 401;
       if (decision.challenge) ctx.set('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"');
       ctx.body = errorBody('unauthorized', decision.reason);
+      return;
+    }
+    const refused = boardActionProblem(ctx);
+    if (refused) {
+      ctx.status = refused.status;
+      ctx.body = errorBody(refused.code, refused.message);
       return;
     }
     // Nothing under the board's path belongs to the API: an unknown board path is a 404 here,

@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import type { ConversationStore } from '../../store/conversation-store';
-import { PipelineError } from '../../shared/errors';
+import { queryInt } from '../query-int';
 import type { ConversationSummary } from '../../conversation/http-contract';
 import { canSee } from '../../shared/caller';
 import { callerOf } from '../api-key-auth';
@@ -18,11 +18,7 @@ const QUERY_PREVIEW = 120;
 export function conversationsListRoute(store: ConversationStore): Router {
   const router = new Router();
   router.get('/conversations', async (ctx) => {
-    const raw = String(ctx.query.limit ?? '20');
-    const limit = Number(raw);
-    if (!/^\d+$/.test(raw) || limit < 1 || limit > LIST_LIMIT_MAX) {
-      throw new PipelineError(`limit must be an integer from 1 to ${LIST_LIMIT_MAX}`, { code: 'invalid_request', status: 400 });
-    }
+    const limit = queryInt(ctx.query, 'limit', { min: 1, max: LIST_LIMIT_MAX, default: 20 });
     // A caller lists its own (its list, docs/callers.md); an admin the global one.
     const caller = callerOf(ctx);
     const ids = caller.admin ? await store.recent(limit) : caller.id === undefined ? [] : await store.recent(limit, caller.id);

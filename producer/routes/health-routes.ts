@@ -3,11 +3,19 @@ import Router from '@koa/router';
 import type { Redis } from 'ioredis';
 import type { PipelineQueues } from '../../queue/pipeline-queues';
 import type { Middleware } from 'koa';
+import type { Logger } from '../../shared/logger';
+import { redactUrlsIn } from '../../shared/redact-url';
 import { errorBody } from '../error-middleware';
 
-/** `verbose`: answers `/ready?verbose=1` (ready-verbose.ts) and passes plain `/ready` on. */
-export function healthRoutes(redis: Redis, queues: PipelineQueues, verbose?: Middleware): Router {
+/** What `/ready` tells anyone while Redis is away; the detail goes to the log only. */
+export const NOT_READY_MESSAGE = 'Redis is not reachable (the producer log has the detail)';
+
+/** `verbose`: answers `/ready?verbose=1` (ready-verbose.ts) and passes plain `/ready` on; `logger`: where the detail of a failed check goes. */
+export function healthRoutes(redis: Redis, queues: PipelineQueues, opts: { verbose?: Middleware; logger?: Logger } = {}): Router {
+  const { verbose, logger } = opts;
   const router = new Router();
+  // Probes come every few seconds: the same detail is logged at most once a minute.
+  let lastLogged = { message: '', at: 0 };
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   });
@@ -19,7 +27,13 @@ export function healthRoutes(redis: Redis, queues: PipelineQueues, verbose?: Mid
       ctx.body = { status: 'ready', redis: 'ok', queues: { cloud: counts } };
     } catch (err) {
       ctx.status = 503;
-      ctx.body = errorBody('not_ready', `Redis is not reachable: ${(err as Error).message}`);
+      // Open to anyone, so no raw Redis error (addresses, ACL user names, script text) in the answer.
+      const message = redactUrlsIn((err as Error).message);
+      if (message !== lastLogged.message || Date.now() - lastLogged.at > 60_000) {
+        lastLogged = { message, at: Date.now() };
+        logger?.warn({ err: message }, 'readiness check failed');
+      }
+      ctx.body = errorBody('not_ready', NOT_READY_MESSAGE);
     }
   });
   return router;

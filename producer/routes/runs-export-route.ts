@@ -26,6 +26,9 @@ export interface RunsExportDeps {
   store: ConversationStore;
 }
 
+/** A conversation id that cannot reach another key (no `:`); the pipeline's own ids are UUIDs. */
+const KEY_SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** A file name part that is safe in a header and on any file system. */
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 
@@ -52,6 +55,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     const asked = ctx.params.id!;
     const opts = parse(ctx);
     // The caller's own runs only (docs/callers.md); a run without its hash is an admin's to export.
+    // storedRunId checks the id's form: it becomes part of Redis keys (`nightly:convs` would reach a sibling key of run `nightly`).
     const runId = storedRunId(caller, asked);
     const state = runId === undefined ? null : await runs.get(runId);
     const visible = state ? canSee(caller, state.owner) : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId));
@@ -64,7 +68,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   router.get('/conversation/:id/export', async (ctx) => {
     const id = ctx.params.id!;
     const opts = parse(ctx);
-    const record = await deps.store.get(id);
+    const record = KEY_SAFE_ID.test(id) ? await deps.store.get(id) : undefined;
     if (!record || !canSee(callerOf(ctx), record.owner)) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
     send(ctx, `conversation-${id}`, opts, [id], deps);
   });

@@ -15,6 +15,7 @@ import { runPageHtml } from './run-page';
 import { callerOf } from '../api-key-auth';
 import type { CallerGuard } from '../caller-guard';
 import { LiveSlots } from '../live-slots';
+import { queryInt } from '../query-int';
 import { RunProgressFeed } from '../run-progress-feed';
 
 export interface RunsRoutesOptions {
@@ -56,7 +57,7 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   router.post('/runs/:id/seeds', async (ctx) => submit(ctx, ctx.params.id!, true));
 
   router.get('/runs', async (ctx) => {
-    const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
+    const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
     ctx.body = { runs: await service.list(limit, callerOf(ctx)) };
   });
 
@@ -65,8 +66,8 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   });
 
   router.get('/runs/:id/conversations', async (ctx) => {
-    const start = Math.max(0, Number(ctx.query.start ?? 0) || 0);
-    const limit = Math.min(1000, Math.max(1, Number(ctx.query.limit ?? 100) || 100));
+    const start = queryInt(ctx.query, 'start', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 });
+    const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
     ctx.body = await service.conversations(ctx.params.id!, start, limit, callerOf(ctx));
   });
 

@@ -2,7 +2,8 @@
  * The compose rig, run for real: `docker compose --profile offline up -d --build` of this
  * repository's docker-compose.yml and Dockerfile on a real Docker engine, driven only through the
  * producer's published port (a free host port via PRODUCER_HOST_PORT) and the docker CLI, with
- * `.env.example` as the env file, exactly as the rig section of docs/deploy.md tells a user to.
+ * `.env.example` as the env file, exactly as the rig section of docs/deploy.md tells a user to,
+ * with what it asks the user to fill in filled (a board password of one's own, an API_KEY).
  *
  * Docker comes from `../shared/rig/setup-docker.sh` beside the checkout (as in CI; idempotent,
  * needs root). Where Docker cannot run at all (not root and no engine) the test prints why and
@@ -14,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -102,14 +104,20 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
   let http: AxiosInstance;
   let env: NodeJS.ProcessEnv;
   let upDone = false;
+  // .env.example as a user fills it: the shipped "change-me" and the API_KEY placeholder refuse to start.
+  const apiKey = `rig-api-key-${process.pid}`;
+  const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-rig-env-')), '.env');
+  fs.writeFileSync(envFile, fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8')
+    .replace(/^BOARD_PASSWORD=change-me$/m, 'BOARD_PASSWORD=rig-board-password')
+    .replace(/^API_KEY=__SET_ME__$/m, `API_KEY=${apiKey}`));
   const board = (() => {
-    const lines = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n');
+    const lines = fs.readFileSync(envFile, 'utf8').split('\n');
     const get = (k: string) => lines.find((l) => l.startsWith(`${k}=`))!.slice(k.length + 1).trim();
     return { username: get('BOARD_USERNAME'), password: get('BOARD_PASSWORD') };
   })();
 
   const compose = (args: string[], opts: { timeoutMs?: number; onLine?: (line: string) => void } = {}) =>
-    run('docker', ['compose', '-p', project, '--env-file', '.env.example', '--profile', 'offline', ...args], { env, ...opts });
+    run('docker', ['compose', '-p', project, '--env-file', envFile, '--profile', 'offline', ...args], { env, ...opts });
   const containers = async (service: string) => ok(await compose(['ps', '-q', service]), `ps ${service}`).split('\n').filter(Boolean);
   const redisCli = async (...args: string[]) => ok(await compose(['exec', '-T', 'redis', 'redis-cli', '--raw', ...args]), `redis-cli ${args[0]}`).trim();
   /** The `/metrics` text of one worker container, read inside it (the port is not published). */
@@ -182,7 +190,7 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
       PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST,
       DOCKER_BUILDKIT: '0', PRODUCER_HOST_PORT: String(port), EMULATOR_LATENCY_MS: String(EMULATOR_LATENCY_MS),
     };
-    http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, timeout: 10_000 });
+    http = axios.create({ baseURL: `http://127.0.0.1:${port}`, validateStatus: () => true, timeout: 10_000, headers: { 'x-api-key': apiKey } });
   });
 
   after(async function () {

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, loadConfig } from '../../shared/config';
+import { CONFIG_KEYS, loadConfig, PLACEHOLDER } from '../../shared/config';
 import { freePort } from '../../shared/embedded-redis';
 import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig } from '../../emulators/emulator-config';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis';
@@ -60,8 +60,14 @@ function interpolate(value: string, shell: Record<string, string> = {}): string 
   });
 }
 
-function envOf(s: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+/**
+ * What an operator puts in `.env` for the placeholders the compose file ships (`${API_KEY:-__SET_ME__}`):
+ * without them the producer and the online gateway refuse to start (test/security/deploy-files.test.ts).
+ */
+const OPERATOR: Record<string, string> = { API_KEY: 'compose-test-api-key', API_GATEWAY_API_KEY: 'compose-test-gateway-key' };
+
+function envOf(s: Service, shell: Record<string, string> = OPERATOR): Record<string, string> {
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), shell)]));
 }
 
 function defaultOf(key: string): string {
@@ -221,10 +227,15 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     const commented = lines.filter((l) => /^# [A-Z_]+=/.test(l)).map((l) => l.slice(2, l.indexOf('=')));
     for (const key of [...Object.keys(set), ...commented]) assert.ok(vars.has(key), `.env.example: ${key} is not used by docker-compose.yml`);
     assert.ok(set.BOARD_USERNAME && set.BOARD_PASSWORD, 'BOARD_USERNAME and BOARD_PASSWORD set');
-    const producerEnv = Object.fromEntries(Object.entries(services.producer!.environment!).map(([k, v]) => [k, interpolate(String(v), set)]));
-    const config = loadConfig(producerEnv);
-    assert.equal(config.boardUsername, set.BOARD_USERNAME);
-    assert.equal(config.boardPassword, set.BOARD_PASSWORD);
+    // As shipped, the producer refuses to start: the example password and the API_KEY placeholder.
+    const producerEnv = (shell: Record<string, string>) => Object.fromEntries(Object.entries(services.producer!.environment!).map(([k, v]) => [k, interpolate(String(v), shell)]));
+    assert.throws(() => loadConfig(producerEnv(set)), /BOARD_PASSWORD is "change-me"/);
+    assert.throws(() => loadConfig(producerEnv({ ...set, BOARD_PASSWORD: 'chosen' })), /API_KEY is still the placeholder/);
+    const filled: Record<string, string> = { ...set, BOARD_PASSWORD: 'a-password-of-my-own', API_KEY: 'k-0123456789' };
+    const config = loadConfig(producerEnv(filled));
+    assert.equal(config.boardUsername, filled.BOARD_USERNAME);
+    assert.equal(config.boardPassword, filled.BOARD_PASSWORD);
+    assert.equal(config.apiKey, filled.API_KEY);
     assert.match(String(services.producer!.ports![0]), /\$\{PRODUCER_HOST_PORT:-8080\}:8080$/);
   });
 
@@ -422,7 +433,7 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       for (const name of order) await startService(name, 'offline', prefix);
 
       const producerPort = portMap.get('producer')!.get(8080)!;
-      const http = axios.create({ baseURL: `http://127.0.0.1:${producerPort}`, validateStatus: () => true });
+      const http = axios.create({ baseURL: `http://127.0.0.1:${producerPort}`, validateStatus: () => true, headers: { 'x-api-key': OPERATOR.API_KEY } });
       const res = await http.post('/conversation', { initialQuery: 'Does the compose rig work?', maxTurns: 2 });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const deadline = Date.now() + 30_000;
@@ -456,6 +467,8 @@ describe('deploy/systemd units and environment files against the code', () => {
     );
   const units = fs.readdirSync(dir).filter((f) => f.endsWith('.service'));
   const ROLES = ['cloud', 'local', 'transcript'];
+  /** The files as an operator fills them: every `__SET_ME__` placeholder given a value (unfilled, they refuse to start: test/security/deploy-files.test.ts). */
+  const filledEnv = (file: string) => Object.fromEntries(Object.entries(readEnv(file)).map(([k, v]) => [k, PLACEHOLDER.test(v) ? `filled-${k.toLowerCase()}` : v]));
   /** The env files a unit loads, with the template instance expanded. */
   const envFilesOf = (unit: string, instance?: string) =>
     [...fs.readFileSync(path.join(dir, unit), 'utf8').matchAll(/^EnvironmentFile=-?\/etc\/llmconv\/(.+)$/gm)].map((m) => m[1]!.replace('%i', instance ?? ''));
@@ -469,7 +482,7 @@ describe('deploy/systemd units and environment files against the code', () => {
         const files = envFilesOf(unit, instance);
         assert.ok(files.length >= 2, `${unit}: common.env and its own file`);
         for (const f of files) assert.ok(fs.existsSync(path.join(dir, 'env', f)), `${unit}${instance ? ` (${instance})` : ''}: env/${f} exists`);
-        const env = Object.assign({}, ...files.map(readEnv)) as Record<string, string>;
+        const env = Object.assign({}, ...files.map(filledEnv)) as Record<string, string>;
         const config = loadConfig(env);
         if (instance) assert.deepEqual(config.workerRoles, [instance], `${unit} @${instance}`);
       }
@@ -477,7 +490,7 @@ describe('deploy/systemd units and environment files against the code', () => {
   });
 
   it('the worker roles on one host get distinct metrics ports, and the local side stays within OLLAMA_NUM_PARALLEL', () => {
-    const ports = ROLES.map((r) => loadConfig({ ...readEnv('common.env'), ...readEnv(`worker-${r}.env`) }).metricsPort);
+    const ports = ROLES.map((r) => loadConfig({ ...filledEnv('common.env'), ...filledEnv(`worker-${r}.env`) }).metricsPort);
     assert.equal(new Set(ports).size, ROLES.length, `metrics ports ${ports}`);
     const dropIn = fs.readFileSync(path.join(dir, 'ollama.service.d', 'llmconv.conf'), 'utf8');
     const parallel = Number(/OLLAMA_NUM_PARALLEL=(\d+)/.exec(dropIn)![1]);

@@ -149,6 +149,10 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
       QUEUE_PREFIX: prefix,
       PORT: String(PRODUCER_PORT),
       HOST: '0.0.0.0',
+      // Inside the lab's private network only; the test reaches it through a socket.
+      ALLOW_UNAUTHENTICATED: 'true',
+      // axios over a unix socket sends `Host: [::1]` (no port).
+      ALLOWED_HOSTS: 'lab,[::1]',
       LOG_LEVEL: 'warn',
     }, 'producer');
     procs.push(producerProc);

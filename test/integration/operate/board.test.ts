@@ -29,7 +29,7 @@ describe('Bull Board at /admin/queues', function () {
   describe('without BOARD_USERNAME/BOARD_PASSWORD', () => {
     let stack: TestStack;
     before(async () => {
-      stack = await startTestStack({ HOST: '0.0.0.0' }, { roles: [] });
+      stack = await startTestStack({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }, { roles: [] });
     });
     after(async () => {
       await stack?.close();

@@ -95,7 +95,7 @@ describe('Prometheus metrics', function () {
   });
 
   it('several registries live in one process; each has its own values', async () => {
-    const a = createMetrics({ labels: { role: 'a' } });
+    const a = createMetrics({ labels: { role: 'a' }, models: ['m1'] });
     const b = createMetrics({ labels: { role: 'b' } });
     a.hooks.onCall('cloud', 'm1', 250, 10, 20);
     a.hooks.onCallError('local', 'retryable:timeout');

@@ -93,6 +93,9 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
 
     procs.push(lab.spawn('producer', process.execPath, ['--import', 'tsx', 'producer/main.ts'], {
       REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(PRODUCER_PORT), HOST: '0.0.0.0', LOG_LEVEL: 'warn',
+      // Inside the lab's private network only; reached through a socket.
+      // axios over a unix socket sends `Host: [::1]` (no port).
+      ALLOW_UNAUTHENTICATED: 'true', ALLOWED_HOSTS: 'lab,[::1]',
     }, 'producer'));
     const [producerSock] = await lab.forward('producer', [PRODUCER_PORT]);
     producer = viaSocket(producerSock!);

@@ -17,7 +17,7 @@ import { createLogger } from '../../shared/logger';
 import { describeStack } from '../../stack/describe-stack';
 import { uniquePrefix } from '../helpers/redis';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
-import { readCsv, waitFinished } from './fixtures/transcript-check';
+import { readCsv, waitFinished } from '../faults/fixtures/transcript-check';
 
 /** Streams `size` bytes as a chunked body (no Content-Length) and returns the status, or the socket error. */
 function chunkedPost(base: string, route: string, size: number, headers: Record<string, string> = {}): Promise<{ status: number; body: string; error?: string }> {
