@@ -626,7 +626,7 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
         } catch {
           // handled below as a missing model
         }
-        ctx.faults.decide('show', name || undefined, false);
+        ctx.faults.decide('show', undefined, false); // metadata, not a model call: byModel counts generations only
         if (name === '') return sendError(res, 400, 'model is required');
         if (!models.includes(normalise(name))) return sendError(res, 404, `model '${name}' not found`);
         const { details } = tagEntry(normalise(name), modifiedAt);

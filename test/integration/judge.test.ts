@@ -49,7 +49,8 @@ describe('judge (real pipeline, emulators)', function () {
     assert.deepEqual(Object.keys(view.judge.scores).sort(), ['coherence', 'helpfulness']);
     for (const v of Object.values(view.judge.scores) as number[]) assert.ok(Number.isInteger(v) && v >= 1 && v <= 5);
     assert.equal(view.judge.attempts, 1);
-    assert.match(view.judge.model, /anthropic\./);
+    // The judge asks the cloud model (JUDGE_MODEL unset: BEDROCK_MODEL_ID, the catalogue-chosen default).
+    assert.equal(view.judge.model, 'amazon.nova-micro-v1:0');
     const again = await judged({ initialQuery: 'What makes a good API?', maxTurns: 2 });
     assert.deepEqual(again.judge.scores, view.judge.scores, 'deterministic emulator, same transcript → same scores');
   });

@@ -36,7 +36,8 @@ import { v1Event } from '../../helpers/proxy-events';
 const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'model-catalog-lifecycle.json');
 const HAIKU3 = 'anthropic.claude-3-haiku-20240307-v1:0';
 const NOVA_PREMIER = 'us.amazon.nova-premier-v1:0';
-const SONNET4 = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
+// A current third-party model (AWS Marketplace access applies); Sonnet 4 reached end of life in us-east-1 on 2026-10-14 (model catalogue).
+const SONNET = 'us.anthropic.claude-sonnet-4-6';
 
 function reply(result: ProxyResult, status: number): LlmResponse {
   const res = decodeResponseBase64(result.body);
@@ -92,8 +93,8 @@ describe('lambda handler: model lifecycle and model access as Bedrock refuses th
 
   it('a third-party model without the Marketplace actions is model_access_pending (retryable) until its subscription completes', async () => {
     const h = handlerIn('us-east-1');
-    await fetch(`${emu.url}/_emulator/model-access`, { method: 'POST', body: JSON.stringify({ notSubscribed: { [SONNET4]: { availableAfterMs: 400, retryMinutes: 5 } } }) });
-    const res = reply(await ask(h, SONNET4), 503);
+    await fetch(`${emu.url}/_emulator/model-access`, { method: 'POST', body: JSON.stringify({ notSubscribed: { [SONNET]: { availableAfterMs: 400, retryMinutes: 5 } } }) });
+    const res = reply(await ask(h, SONNET), 503);
     assert.equal(res.error?.code, 'model_access_pending');
     assert.equal(res.error?.retryable, true);
     assert.match(res.error!.message, /^AccessDeniedException: Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions \(aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe\)/);
@@ -101,19 +102,19 @@ describe('lambda handler: model lifecycle and model access as Bedrock refuses th
     assert.doesNotMatch(res.error!.message, /Model access\)|Bedrock console/, 'the retired console page is not named');
     assert.equal(retryAfterFromMessage(res.error!.message), 5 * 60_000, 'the worker reads the minutes from the message');
     await new Promise((r) => setTimeout(r, 450));
-    reply(await ask(h, SONNET4), 200);
+    reply(await ask(h, SONNET), 200);
   });
 
   it('the mapping itself: the minutes come from the message, other AccessDenied stays permanent (pure)', () => {
     const pending = toBedrockProviderError(
       { name: 'AccessDeniedException', message: 'Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 2 minutes.', $metadata: { httpStatusCode: 403 } },
-      { modelId: SONNET4 },
+      { modelId: SONNET },
     );
     assert.equal(pending.code, 'model_access_pending');
     assert.equal(pending.retryable, true);
     assert.equal((pending.details as { retryAfterMs?: number }).retryAfterMs, 120_000);
     assert.match(pending.message, /aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe .*can take minutes/);
-    const denied = toBedrockProviderError({ name: 'AccessDeniedException', message: "You don't have access to the model with the specified model ID.", $metadata: { httpStatusCode: 403 } }, { modelId: SONNET4 });
+    const denied = toBedrockProviderError({ name: 'AccessDeniedException', message: "You don't have access to the model with the specified model ID.", $metadata: { httpStatusCode: 403 } }, { modelId: SONNET });
     assert.equal(denied.code, 'upstream_access_denied');
     assert.equal(denied.retryable, false);
     assert.match(denied.message, /bedrock:InvokeModel/);
