@@ -22,7 +22,7 @@ import type { OutageLog } from '../shared/redis-outage-log';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
-import { createCloudProvider } from '../providers/create-providers';
+import { createCloudBackend } from '../providers/provider-registry';
 import { createApp } from './app';
 import { startOperatorSurface, type OperatorSurface } from './operator-surface';
 import { CallerKeys } from './caller-keys';
@@ -64,7 +64,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const { config, logger } = opts;
   // A bad API_KEYS_FILE stops start-up here, naming the key (before Redis is touched).
   const callers = CallerKeys.fromConfig(config);
-  const cloud = opts.cloud ?? createCloudProvider(config);
+  const cloud = opts.cloud ?? createCloudBackend(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;
   if (!redis) {

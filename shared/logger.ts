@@ -11,7 +11,7 @@ export type { Logger };
 
 /** Keys whose values never reach a log line, at any depth, in any letter case. */
 const SECRET_KEYS = new Set([
-  'apikey', 'x-api-key', 'apigatewayapikey', 'password', 'boardpassword', 'secret', 'secretaccesskey', 'sessiontoken', 'token',
+  'apikey', 'x-api-key', 'apigatewayapikey', 'openaiapikey', 'password', 'boardpassword', 'secret', 'secretaccesskey', 'sessiontoken', 'token',
   'authorization', 'cookie', 'set-cookie', 'credentials',
 ]);
 const CENSOR = '[redacted]';
