@@ -122,6 +122,9 @@ export function classifyOpenAiError(err: unknown, ctx: CallContext): ProviderErr
     const code = retryable ? 'upstream_unavailable' : 'invalid_request';
     return new ProviderError('openai', `${at} answered ${status} for model "${ctx.model}": ${upstream}`, { ...opts, code, retryable });
   }
+  if (err instanceof SyntaxError) {
+    return new ProviderError('openai', `${at} answered with a body that is not JSON: ${err.message}`, { code: 'bad_response', retryable: true, cause: err });
+  }
   return new ProviderError('openai', `OpenAI-compatible call to model "${ctx.model}" failed: ${errorMessage(err)}`, { code: 'upstream_error', retryable: true, cause: err });
 }
 
