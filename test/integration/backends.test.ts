@@ -102,3 +102,29 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
     assert.equal(stack.bedrock!.stats().calls - before, 1);
   });
 });
+
+describe('backends by configuration: CLOUD=emulated, LOCAL=emulated run the emulators over configured endpoints', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    // Real-looking settings that would otherwise win: a deployed gateway, AWS credentials, an Ollama host (nothing listens on port 9).
+    stack = await startTestStack({ CLOUD: 'emulated', LOCAL: 'emulated', API_GATEWAY_URL: 'http://127.0.0.1:9/prod/generate', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE', OLLAMA_HOST: 'http://127.0.0.1:9' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('starts the Bedrock emulator behind the in-process gateway and the Ollama emulator, and a conversation completes on them', async () => {
+    assert.equal(stack.backends.bedrock, 'emulated');
+    assert.equal(stack.backends.gateway, 'local gateway');
+    assert.equal(stack.backends.ollama, 'emulated');
+    assert.notEqual(stack.config.apiGatewayUrl, 'http://127.0.0.1:9/prod/generate');
+    const res = await stack.http.post('/conversation', { initialQuery: 'Offline?', maxTurns: 2 });
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.status, 'completed', view.error);
+    const rows = readCsv(view.transcriptFile);
+    assert.match(rows[0]!.cloud_response!, /emulated bedrock/);
+    assert.match(rows[0]!.ollama_response!, /emulated ollama/);
+  });
+});
