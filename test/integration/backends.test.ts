@@ -18,7 +18,7 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
   let stack: TestStack;
 
   before(async () => {
-    stack = await startTestStack({ CLOUD: 'bedrock', LOCAL: 'openai', OPENAI_API_KEY: 'sk-local-test-0001' });
+    stack = await startTestStack({ CLOUD: 'bedrock', LOCAL: 'openai', OPENAI_API_KEY: 'sk-local-test-0001', CLOUD_FALLBACK_AFTER_THROTTLES: '2' });
   });
   afterEach(() => {
     stack.bedrock!.faults.reset();
@@ -93,6 +93,18 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
     assert.equal(view.turns[0].cloud.truncated, true);
     assert.equal(view.turns[0].local.stopReason, 'length');
     assert.equal(view.turns[0].local.truncated, true);
+  });
+
+  it('the fallback wrapper applies to the direct backend: a model that keeps throttling hands the turn to the next of the list', async () => {
+    const primary = 'amazon.nova-micro-v1:0';
+    const fallback = 'amazon.nova-lite-v1:0';
+    stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 429, model: primary }] });
+    const res = await stack.http.post('/conversation', { initialQuery: 'Where do fallbacks go?', maxTurns: 1, cloudModel: [primary, fallback] });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.status, 'completed', view.error);
+    assert.equal(view.turns[0].cloud.model, fallback);
+    assert.equal(view.turns[0].cloud.requestedModel, primary);
   });
 
   it('POST /api/v1/generate answers through the chosen cloud backend (no gateway)', async () => {
