@@ -15,7 +15,7 @@
 import { startBedrockEmulator } from '../emulators/bedrock-emulator';
 import { startLocalGateway } from '../emulators/api-gateway-emulator';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
-import { createBedrockConverse } from '../lambda/bedrock-client';
+import { createBedrockConverse } from '../bedrock/bedrock-client';
 import { createHandler } from '../lambda/handler';
 import { silentLogger } from '../shared/logger';
 import type { BenchContext } from './bench-context';

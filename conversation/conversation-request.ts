@@ -3,7 +3,7 @@
  * config, names kept from the seed (`initialQuery`, `outputFile`).
  */
 import { z } from 'zod';
-import type { Config } from '../shared/config';
+import { localModelOf, type Config } from '../shared/config';
 import type { ConversationSettings } from './model';
 import { ValidationError } from '../shared/errors';
 import { loadModelCatalog } from '../shared/model-catalog';
@@ -119,7 +119,7 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
     timeoutMinutes: b.timeoutMinutes ?? config.conversationTimeoutMinutes,
     cloudModel,
     ...(cloudFallbacks.length ? { cloudFallbacks } : {}),
-    localModel: b.localModel ?? config.ollamaModel,
+    localModel: b.localModel ?? localModelOf(config),
     temperature: b.temperature,
     maxTokens: b.maxTokens,
     stopPhrase: b.stopPhrase,

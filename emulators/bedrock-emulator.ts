@@ -14,7 +14,7 @@
  * Real behaviours reproduced (each tested through the unmodified SDK in bedrock-emulator.test.ts):
  * - output caps per model family (the model catalogue, `catalog`): `inferenceConfig.maxTokens` above the cap
  *   → ValidationException "The maximum tokens you requested exceeds the model limit of N. ...";
- * - parameters the catalogue says a model rejects (lambda/parameter-rejection.ts has the sources):
+ * - parameters the catalogue says a model rejects (bedrock/parameter-rejection.ts has the sources):
  *   `temperature` → "The model returned the following errors: `temperature` is deprecated for this
  *   model."; `temperature` with `topP` → "... `temperature` and `top_p` cannot both be specified
  *   for this model. Please use only one."; a system prompt → "This model doesn't support system
@@ -43,7 +43,7 @@
  *   SigV4 credential scope of its Authorization header, else the emulator's `region`): an
  *   end-of-life model → 404 ResourceNotFoundException {@link END_OF_LIFE_MESSAGE}; a Legacy model
  *   the account "has not used" (`modelAccess.legacyUnused`) → 404 ResourceNotFoundException
- *   {@link legacyUnusedMessage} (wording and sources: lambda/bedrock-errors.ts);
+ *   {@link legacyUnusedMessage} (wording and sources: bedrock/bedrock-errors.ts);
  * - model access through AWS Marketplace: a model in `modelAccess.notSubscribed` → 403
  *   AccessDeniedException {@link marketplaceDeniedMessage} until `availableAfterMs` after its first
  *   refused call (never, when unset), as a subscription that completes minutes after the role was fixed.
@@ -153,7 +153,7 @@ export interface ModelAccessSettings {
   notSubscribed?: Record<string, { availableAfterMs?: number; retryMinutes?: number }>;
 }
 
-/** Bedrock's message for a model past its end of life (sources in lambda/bedrock-errors.ts). */
+/** Bedrock's message for a model past its end of life (sources in bedrock/bedrock-errors.ts). */
 export const END_OF_LIFE_MESSAGE = 'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
 
 /** Bedrock's message for a Legacy model the account has not used in `days` days. */
@@ -175,7 +175,7 @@ export function sigv4Region(authorization: string | string[] | undefined): strin
 /** Output tokens a reasoning model spends thinking before its answer, unless `[emulate:reasoning=N]` says. */
 export const DEFAULT_REASONING_TOKENS = 64;
 
-/** Bedrock's messages for parameters a model rejects (sources: lambda/parameter-rejection.ts). */
+/** Bedrock's messages for parameters a model rejects (sources: bedrock/parameter-rejection.ts). */
 export const REJECTION_MESSAGES = {
   temperature: 'The model returned the following errors: `temperature` is deprecated for this model.',
   temperatureWithTopP: 'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.',

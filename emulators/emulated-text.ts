@@ -97,11 +97,11 @@ export function bedrockReply(model: string, question: string): string {
  * `[emulated ollama llama3.2] Following up on "the key idea ...", what would be the first thing to measure?`.
  * `temperature` (when not 0) is part of the seed: same input and temperature, same reply.
  */
-export function ollamaReply(model: string, prompt: string, temperature = 0): string {
-  const marked = markedReply('ollama', model, prompt);
+export function ollamaReply(model: string, prompt: string, temperature = 0, service: 'ollama' | 'openai' = 'ollama'): string {
+  const marked = markedReply(service, model, prompt);
   if (marked !== undefined) return marked;
   const h = fnv1a(`${model}\n${prompt}${temperature ? `\n${temperature}` : ''}`);
-  return `[emulated ollama ${model}] ${pick(OPENERS, h)} "${quote(prompt, 12)}", ${pick(QUESTIONS, h >>> 8)}`;
+  return `[emulated ${service} ${model}] ${pick(OPENERS, h)} "${quote(prompt, 12)}", ${pick(QUESTIONS, h >>> 8)}`;
 }
 
 /** Reply markers: a prompt holding one gets a reply that exhibits a quality problem (emulators/README.md). */
@@ -132,7 +132,7 @@ function judgeReply(model: string, prompt: string): string | undefined {
  * model's own refusal reads); `[emulate:repeat]` → the same sentence whatever else the prompt
  * says, so a conversation whose templates carry the marker repeats itself turn after turn.
  */
-function markedReply(service: 'bedrock' | 'ollama', model: string, prompt: string): string | undefined {
+function markedReply(service: 'bedrock' | 'ollama' | 'openai', model: string, prompt: string): string | undefined {
   const judged = judgeReply(model, prompt);
   if (judged !== undefined) return judged;
   if (prompt.includes(REPLY_MARKERS.refuse)) return "I'm sorry, but I can't help with that request.";

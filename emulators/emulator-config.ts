@@ -44,6 +44,8 @@ export interface EmulatorConfig {
   host: string;
   bedrockPort: number;
   ollamaPort: number;
+  /** The OpenAI-compatible emulator's port (LOCAL=openai). */
+  openaiPort: number;
   latencyMs: number;
   faults: FaultSpec[];
   /** Bedrock emulator: latency per output token of an answer, in ms. */
@@ -58,6 +60,7 @@ export const EMULATOR_CONFIG_KEYS: KeyDoc[] = [
   { key: 'EMULATOR_HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface both emulators bind to.' },
   { key: 'BEDROCK_EMULATOR_PORT', default: '4010', accepts: 'integer 0-65535', description: 'Port of the Bedrock Runtime emulator (`POST /model/{id}/converse|invoke`).' },
   { key: 'OLLAMA_EMULATOR_PORT', default: '11435', accepts: 'integer 0-65535', description: 'Port of the Ollama emulator (`/api/chat`, `/api/generate`, `/api/tags`, ...).' },
+  { key: 'OPENAI_EMULATOR_PORT', default: '8001', accepts: 'integer 0-65535', description: 'Port of the OpenAI-compatible emulator (`/v1/chat/completions`, `/v1/models`; LOCAL=openai with OPENAI_BASE_URL=http://127.0.0.1:8001/v1). 8000 is left to a real vLLM.' },
   { key: 'BEDROCK_EMULATOR_MS_PER_TOKEN', default: '0', accepts: 'integer >= 0', description: "Bedrock emulator: latency per output token of an answer (e.g. 30, and a prompt with `[emulate:tokens=1000]`, outlasts API Gateway's 29 s)." },
   {
     key: 'EMULATOR_FAULTS',
@@ -127,6 +130,7 @@ export function loadEmulatorConfig(env: Env = process.env): EmulatorConfig {
     host,
     bedrockPort: intKey(env, 'BEDROCK_EMULATOR_PORT', 0, 65535),
     ollamaPort: intKey(env, 'OLLAMA_EMULATOR_PORT', 0, 65535),
+    openaiPort: intKey(env, 'OPENAI_EMULATOR_PORT', 0, 65535),
     latencyMs: intKey(env, 'EMULATOR_LATENCY_MS', 0, Number.MAX_SAFE_INTEGER),
     faults: faultsText === '' ? [] : parseFaultList(faultsText),
     bedrockMsPerOutputToken: intKey(env, 'BEDROCK_EMULATOR_MS_PER_TOKEN', 0, 60_000),

@@ -1,6 +1,6 @@
 /**
- * `npm run emulators`: starts the Bedrock Runtime and Ollama emulators on the ports from
- * {@link loadEmulatorConfig} (BEDROCK_EMULATOR_PORT 4010, OLLAMA_EMULATOR_PORT 11435), prints their
+ * `npm run emulators`: starts the Bedrock Runtime, Ollama and OpenAI-compatible emulators on the ports from
+ * {@link loadEmulatorConfig} (BEDROCK_EMULATOR_PORT 4010, OLLAMA_EMULATOR_PORT 11435, OPENAI_EMULATOR_PORT 8001), prints their
  * URLs and stops cleanly on SIGINT/SIGTERM (bounded by a timeout).
  *
  * @example
@@ -13,6 +13,7 @@ import { startBedrockEmulator } from './bedrock-emulator';
 import { loadModelCatalog } from '../shared/model-catalog';
 import type { EmulatorHandle } from './emulator-server';
 import { startOllamaEmulator } from './ollama-emulator';
+import { startOpenAiEmulator } from './openai-emulator';
 
 async function main(): Promise<void> {
   const config = loadEmulatorConfig();
@@ -25,11 +26,14 @@ async function main(): Promise<void> {
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);
+    const openai = await startOpenAiEmulator({ ...common, port: config.openaiPort });
+    started.push(openai);
     process.stdout.write(
       [
         `Bedrock Runtime emulator: ${bedrock.url}   (BEDROCK_ENDPOINT=${bedrock.url}; give the SDK a NodeHttpHandler)`,
         `  also STS and the Bedrock control plane (AWS_ENDPOINT_URL=${bedrock.url} for every AWS client, e.g. npx llmconv doctor)`,
         `Ollama emulator:          ${ollama.url}   (OLLAMA_HOST=${ollama.url})`,
+        `OpenAI-compatible:        ${openai.url}/v1   (LOCAL=openai OPENAI_BASE_URL=${openai.url}/v1)`,
         `latency ${config.latencyMs} ms, faults ${config.faults.length ? JSON.stringify(config.faults) : 'none'}`,
         'control: POST|DELETE /_emulator/faults, GET /_emulator/stats on either URL; GET|POST|DELETE /_emulator/model-access on Bedrock. Ctrl-C stops.',
         '',

@@ -28,7 +28,7 @@ import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError, ProviderError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { createBedrockConverse, type ConverseFn } from './bedrock-client';
+import { createBedrockConverse, type ConverseFn } from '../bedrock/bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
 import { errorDetailOf, errorResult, protobufResult } from './proxy-response';
 import type { LambdaContext, ProxyEvent, ProxyHandler, ProxyResult } from './proxy-types';

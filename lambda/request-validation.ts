@@ -4,7 +4,7 @@
  */
 import type { LlmRequest } from '../proto/codec';
 import { ValidationError } from '../shared/errors';
-import type { ConverseTurn } from './bedrock-client';
+import type { ConverseTurn } from '../bedrock/bedrock-client';
 
 /** Limits applied by {@link validateLlmRequest}. */
 export const REQUEST_LIMITS = {

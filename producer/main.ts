@@ -14,10 +14,10 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
-  const gateway = config.apiGatewayUrl ? undefined : await startInProcessGateway({ config, logger });
+  const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
   // One line when Redis goes away, then one per 10 s with a count, one when it is back.
   const outage = createOutageLog(logger, 'producer');
-  const producer = await startProducer({ config: { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway!.url }, logger, outage });
+  const producer = await startProducer({ config: { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url }, logger, outage });
   logger.info({ url: producer.url, prefix: config.queuePrefix }, 'producer listening');
   onShutdown(logger, [
     { name: 'producer', run: () => producer.close() },

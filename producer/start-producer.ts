@@ -24,7 +24,7 @@ import type { OutageLog } from '../shared/redis-outage-log';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
-import { createCloudProvider } from '../providers/create-providers';
+import { createCloudBackend } from '../providers/provider-registry';
 import { createApp } from './app';
 import { startOperatorSurface, type OperatorSurface } from './operator-surface';
 import { CallerKeys } from './caller-keys';
@@ -71,7 +71,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   if (!hasAuthConfigured(config) && !isLoopbackHost(config.host)) {
     logger.warn({ host: config.host }, 'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work');
   }
-  const cloud = opts.cloud ?? createCloudProvider(config);
+  const cloud = opts.cloud ?? createCloudBackend(config);
   const ownConnection = !opts.connection;
   let redis = opts.connection;
   if (!redis) {

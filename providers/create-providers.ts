@@ -12,6 +12,7 @@ import { createOllamaProvider } from './ollama-provider';
 import { createOllamaPool, type OllamaPool, type SlotSemaphore } from './ollama-pool';
 import { isLoopbackUrl, probeOllama } from './ollama-probe';
 import type { Side } from '../conversation/model';
+import type { OllamaEndpoint } from '../shared/ollama-pool-hosts';
 
 /** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
 export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
@@ -42,6 +43,18 @@ export function createLocalProvider(config: Config, host = ollamaHostOf(config))
   });
 }
 
+/** What a local pool runs on: its endpoints, the provider of one, and the health probe of one (providers/provider-registry.ts). */
+export interface LocalPoolBackend {
+  endpoints: OllamaEndpoint[];
+  provider: (url: string) => LlmProvider;
+  probe: (url: string) => Promise<void>;
+}
+
+/** The Ollama pool backend: OLLAMA_HOSTS (or OLLAMA_HOST), the Ollama provider, `/api/version` and `/api/show` as the probe. */
+export function ollamaPoolBackend(config: Config): LocalPoolBackend {
+  return { endpoints: ollamaPoolOf(config), provider: (url) => createLocalProvider(config, url), probe: (url) => probeOllama(url, config.ollamaModel) };
+}
+
 /** The semaphore id of a pool endpoint: its URL, prefixed with this machine's name when the URL is loopback. */
 export function poolEndpointId(url: string): string {
   return isLoopbackUrl(url) ? `${os.hostname()}/${url}` : url;
@@ -55,12 +68,12 @@ export function poolEndpointId(url: string): string {
  * slots are this process's own, as LOCAL_CONCURRENCY always was (existing deployments keep their
  * concurrency); list a host in OLLAMA_HOSTS to share its slots across the fleet.
  */
-export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: Logger): OllamaPool {
+export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: Logger, backend: LocalPoolBackend = ollamaPoolBackend(config)): OllamaPool {
   return createOllamaPool({
-    endpoints: ollamaPoolOf(config),
+    endpoints: backend.endpoints,
     leases,
-    provider: (url) => createLocalProvider(config, url),
-    probe: (url) => probeOllama(url, config.ollamaModel),
+    provider: backend.provider,
+    probe: backend.probe,
     leaseMs: config.ollamaSlotLeaseMs,
     breakerFailures: config.ollamaBreakerFailures,
     breakerCooldownMs: config.ollamaBreakerCooldownMs,

@@ -7,7 +7,7 @@
  * On the step's last attempt (`lastAttempt`), a retryable error of a model that is not the last
  * also moves the call to the next model, since the step would otherwise fail with
  * `retries_exhausted`. A model Bedrock refuses for good because of its lifecycle (`model_end_of_life`,
- * `model_legacy`: lambda/bedrock-errors.ts) moves the call to the next model at once, on any
+ * `model_legacy`: bedrock/bedrock-errors.ts) moves the call to the next model at once, on any
  * attempt. Other errors go to the step's failure policy unchanged, as does the last
  * model's last throttle (BullMQ's retries then start again from the first model). A call without
  * fallbacks is passed through untouched.

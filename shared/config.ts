@@ -24,6 +24,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How the cloud worker wraps its protobuf for API Gateway: ours (`proxy`) or the seed's JSON (`seed`). */
 export const API_GATEWAY_ENVELOPES = ['proxy', 'seed'] as const;
 export type ApiGatewayEnvelope = (typeof API_GATEWAY_ENVELOPES)[number];
+/** The cloud side's backend (providers/provider-registry.ts): API Gateway → Lambda, Bedrock Converse from the worker, or the emulators. */
+export const CLOUD_BACKENDS = ['gateway', 'bedrock', 'emulated'] as const;
+export type CloudBackend = (typeof CLOUD_BACKENDS)[number];
+/** The local side's backend (providers/provider-registry.ts): Ollama's API, any OpenAI-compatible chat completions server, or the emulator. */
+export const LOCAL_BACKENDS = ['ollama', 'openai', 'emulated'] as const;
+export type LocalBackend = (typeof LOCAL_BACKENDS)[number];
 
 /** One documented key: its name, default and what it accepts. Mirrored in the README table. */
 export interface KeyDoc {
@@ -39,6 +45,20 @@ export interface Config {
   queuePrefix: string;
   port: number;
   host: string;
+  /** CLOUD: which backend answers the cloud side (README, "Backends"). */
+  cloudBackend: CloudBackend;
+  /** LOCAL: which backend answers the local side (README, "Backends"). */
+  localBackend: LocalBackend;
+  /** OPENAI_BASE_URL: the OpenAI-compatible server of LOCAL=openai (e.g. `http://127.0.0.1:8000/v1`). */
+  openaiBaseUrl?: string;
+  /** OPENAI_API_KEY: its key; unset: a placeholder (local servers take any). */
+  openaiApiKey?: string;
+  /** OPENAI_MODEL: the local model of LOCAL=openai; unset: OLLAMA_MODEL. */
+  openaiModel: string;
+  /** OPENAI_TIMEOUT_MS: per-call timeout of LOCAL=openai; unset: OLLAMA_TIMEOUT_MS. */
+  openaiTimeoutMs: number;
+  /** BEDROCK_TIMEOUT_MS: per-call timeout of CLOUD=bedrock; unset: API_GATEWAY_TIMEOUT_MS. */
+  bedrockTimeoutMs: number;
   apiGatewayUrl?: string;
   apiGatewayApiKey?: string;
   apiGatewaySigv4: boolean;
@@ -138,6 +158,13 @@ export const CONFIG_KEYS: KeyDoc[] = [
   { key: 'QUEUE_PREFIX', default: '{llmconv}', accepts: 'non-empty, no spaces', description: "BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster." },
   { key: 'PORT', default: '8080', accepts: 'integer 0-65535', description: 'Producer HTTP port.' },
   { key: 'HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface the HTTP servers bind to (`0.0.0.0` in containers). Off loopback the producer and the local gateway need their key (or ALLOW_UNAUTHENTICATED=true) to start.' },
+  { key: 'CLOUD', default: 'gateway', accepts: 'gateway, bedrock or emulated', description: 'The cloud side\'s backend (README, "Backends"). `gateway`: API Gateway → Lambda → Bedrock (API_GATEWAY_URL; unset under `npm start`: the in-process gateway). `bedrock`: Bedrock Converse straight from the worker, no Lambda hop (AWS_REGION, BEDROCK_ENDPOINT or the SDK\'s own endpoint settings, the default AWS credential chain). `emulated`: the Bedrock emulator behind the in-process gateway (`npm start` starts both, even with AWS credentials configured).' },
+  { key: 'LOCAL', default: 'ollama', accepts: 'ollama, openai or emulated', description: 'The local side\'s backend (README, "Backends"). `ollama`: Ollama\'s own API (OLLAMA_HOST, OLLAMA_HOSTS). `openai`: any OpenAI-compatible chat completions server (vLLM, llama.cpp server, LM Studio, Ollama\'s `/v1`) at OPENAI_BASE_URL. `emulated`: the Ollama emulator (`npm start` starts it, even with OLLAMA_HOST set).' },
+  { key: 'OPENAI_BASE_URL', default: '(unset: the OpenAI emulator under `npm start`)', accepts: 'http(s) URL ending where `/chat/completions` goes, e.g. `http://127.0.0.1:8000/v1`', description: 'The OpenAI-compatible server of LOCAL=openai. Required for a worker outside `npm start`.' },
+  { key: 'OPENAI_API_KEY', default: '(unset: a placeholder)', accepts: 'string', description: 'Bearer key for OPENAI_BASE_URL (vLLM `--api-key`, a hosted server). Local servers without a key get a placeholder, which they ignore.' },
+  { key: 'OPENAI_MODEL', default: '(unset: OLLAMA_MODEL)', accepts: 'model name as the server lists it in `GET /v1/models`', description: 'Default local model of LOCAL=openai (a conversation\'s `localModel` wins).' },
+  { key: 'OPENAI_TIMEOUT_MS', default: '(unset: OLLAMA_TIMEOUT_MS)', accepts: 'integer > 0', description: 'Per-call timeout of LOCAL=openai.' },
+  { key: 'BEDROCK_TIMEOUT_MS', default: '(unset: API_GATEWAY_TIMEOUT_MS)', accepts: 'integer > 0', description: 'Per-call timeout of CLOUD=bedrock (the worker calls Converse itself; no 29 s API Gateway cap applies).' },
   { key: 'API_GATEWAY_URL', default: '(unset: local API Gateway host)', accepts: 'http(s) URL', description: 'The deployed API Gateway endpoint that fronts the Lambda. Unset: the local gateway runs the real handler in-process.' },
   { key: 'API_GATEWAY_API_KEY', default: '(unset)', accepts: 'string', description: 'Sent as `x-api-key` when set; the local API Gateway host (`npm run gateway`) requires it when set, and needs it to start off loopback.' },
   { key: 'API_GATEWAY_SIGV4', default: 'false', accepts: 'true/false', description: 'Sign requests with SigV4 (service `execute-api`) for IAM-protected APIs, credentials from the default AWS chain.' },
@@ -343,6 +370,11 @@ function allowedHosts(r: Reader): string[] {
   return entries;
 }
 
+/** The local model a conversation gets when it names none: OPENAI_MODEL under LOCAL=openai, else OLLAMA_MODEL. */
+export function localModelOf(config: Pick<Config, 'localBackend' | 'openaiModel' | 'ollamaModel'>): string {
+  return config.localBackend === 'openai' ? config.openaiModel : config.ollamaModel;
+}
+
 /** Reads and validates the environment. Throws {@link ConfigError} naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const r = reader(env);
@@ -378,6 +410,13 @@ export function loadConfig(env: Env = process.env): Config {
     queuePrefix,
     port: r.int('PORT', 0, 65535),
     host: r.str('HOST'),
+    cloudBackend: r.oneOf('CLOUD', CLOUD_BACKENDS),
+    localBackend: r.oneOf('LOCAL', LOCAL_BACKENDS),
+    openaiBaseUrl: r.url('OPENAI_BASE_URL', ['http:', 'https:']),
+    openaiApiKey: r.opt('OPENAI_API_KEY'),
+    openaiModel: r.opt('OPENAI_MODEL') ?? r.str('OLLAMA_MODEL'),
+    openaiTimeoutMs: r.opt('OPENAI_TIMEOUT_MS') === undefined ? r.int('OLLAMA_TIMEOUT_MS', 1) : r.int('OPENAI_TIMEOUT_MS', 1),
+    bedrockTimeoutMs: 0,
     apiGatewayUrl: r.url('API_GATEWAY_URL', ['http:', 'https:']),
     apiGatewayApiKey: r.opt('API_GATEWAY_API_KEY'),
     apiGatewaySigv4: r.bool('API_GATEWAY_SIGV4'),
@@ -448,6 +487,7 @@ export function loadConfig(env: Env = process.env): Config {
     cloudLimits: loadCloudLimits(r.opt('CLOUD_LIMITS_FILE'), r.opt('CLOUD_LIMITS')),
     cloudFallbackAfterThrottles: r.int('CLOUD_FALLBACK_AFTER_THROTTLES', 1, 100),
   };
+  config.bedrockTimeoutMs = r.opt('BEDROCK_TIMEOUT_MS') === undefined ? config.apiGatewayTimeoutMs : r.int('BEDROCK_TIMEOUT_MS', 1);
   if (config.runMaxActive > config.runMaxActiveLimit) {
     throw new ConfigError(`RUN_MAX_ACTIVE=${config.runMaxActive} is above RUN_MAX_ACTIVE_LIMIT=${config.runMaxActiveLimit}: lower the first or raise the second`, 'RUN_MAX_ACTIVE');
   }

@@ -66,7 +66,7 @@ export class ProtobufDecodeError extends PipelineError {
   }
 }
 
-export type ProviderName = 'bedrock' | 'ollama' | 'api-gateway';
+export type ProviderName = 'bedrock' | 'ollama' | 'api-gateway' | 'openai';
 
 /** A failed call to an LLM provider or the API Gateway, classified as retryable or permanent. */
 export class ProviderError extends PipelineError {

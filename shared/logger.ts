@@ -13,7 +13,7 @@ export type { Logger };
 
 /**
  * Keys whose values never reach a log line, at any depth, compared in lower case without `-`, `_`,
- * `.` and spaces: `api_key`, `x-api-key`, `apiGatewayApiKey`, `AWS_SECRET_ACCESS_KEY`,
+ * `.` and spaces: `api_key`, `x-api-key`, `apiGatewayApiKey`, `OPENAI_API_KEY`, `AWS_SECRET_ACCESS_KEY`,
  * `x-amz-security-token`, `sessionToken`, `BOARD_PASSWORD`, `Authorization`, `Set-Cookie`,
  * `credentials`, `X-Amz-Signature` … Token counts (`inputTokens`, `maxTokens`) are not secrets:
  * `token` counts only at the end of the name.

@@ -1,10 +1,10 @@
 /**
  * Bedrock model access through AWS Marketplace, as both sides of the cloud path read it: the Lambda
- * classifies the AccessDeniedException (lambda/bedrock-errors.ts, code `model_access_pending`), the
+ * classifies the AccessDeniedException (bedrock/bedrock-errors.ts, code `model_access_pending`), the
  * worker waits the minutes the message asks for (workers/step-lifecycle.ts).
  *
  * Real messages end "If you recently fixed this issue, try again after N minutes." with N = 2 or 5
- * (sources in lambda/bedrock-errors.ts; the Bedrock user guide says a subscription can take up to
+ * (sources in bedrock/bedrock-errors.ts; the Bedrock user guide says a subscription can take up to
  * 15 minutes), so N is read from the message, never assumed.
  */
 

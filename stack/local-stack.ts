@@ -23,13 +23,14 @@ import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { loadModelCatalog } from '../shared/model-catalog';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
+import { startOpenAiEmulator } from '../emulators/openai-emulator';
 import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../emulators/api-gateway-emulator';
 import { startProducer } from '../producer/start-producer';
 import { hasAuthConfigured } from '../producer/api-key-auth';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
 import { configuredModels } from '../shared/model-label';
-import { createCloudProvider } from '../providers/create-providers';
+import { createCloudBackend } from '../providers/provider-registry';
 import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
 import type { WorkerHost } from '../workers/worker-host';
@@ -74,9 +75,12 @@ export interface LocalStack {
   config: Config;
   redisUrl: string;
   producerUrl?: string;
+  /** The gateway the cloud side calls ('' under CLOUD=bedrock: no gateway, the workers call Bedrock). */
   gatewayUrl: string;
   bedrock?: EmulatorHandle;
   ollama?: EmulatorHandle;
+  /** The OpenAI-compatible emulator, started under LOCAL=openai without OPENAI_BASE_URL. */
+  openai?: EmulatorHandle;
   redis?: EmbeddedRedis;
   /** Where the embedded Redis keeps its AOF, and whether it is kept after close. */
   redisData?: { dir: string; persistent: boolean };
@@ -87,7 +91,7 @@ export interface LocalStack {
   workerHost?: WorkerHost;
   /** The process's metrics (served at the producer's `/metrics`; workers' hooks feed it). */
   metrics: PipelineMetrics;
-  backends: { redis: Backend; gateway: Backend; bedrock: Backend; ollama: Backend };
+  backends: { redis: Backend; gateway: Backend | 'none'; bedrock: Backend; ollama: Backend | 'none'; openai: Backend | 'none' };
   logger: Logger;
   close(): Promise<void>;
 }
@@ -161,27 +165,41 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
-    // The SDK's own endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL) count as configured: never shadowed by an emulator.
-    if (!config.apiGatewayUrl && !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured) {
+    // CLOUD picks the cloud backend (providers/provider-registry.ts): `emulated` always runs the
+    // Bedrock emulator behind the in-process gateway; `gateway` and `bedrock` run it only when nothing
+    // real is configured. The SDK's own endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+    // AWS_ENDPOINT_URL) count as configured: never shadowed by an emulator.
+    const cloudEmulated = config.cloudBackend === 'emulated';
+    const nothingReal = !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured;
+    if (cloudEmulated || (nothingReal && (config.cloudBackend === 'bedrock' || !config.apiGatewayUrl))) {
       bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
       closers.push(() => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }
     let gateway: LocalGateway | undefined;
-    let gatewayUrl = config.apiGatewayUrl;
-    if (!gatewayUrl) {
+    let gatewayUrl = cloudEmulated ? undefined : config.apiGatewayUrl;
+    if (!gatewayUrl && config.cloudBackend !== 'bedrock') {
       gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
       closers.push(() => gateway!.close());
       gatewayUrl = gateway.url;
     }
     let ollama: EmulatorHandle | undefined;
     let ollamaHost = config.ollamaHost;
-    if (!ollamaHost) {
+    // LOCAL picks the local backend: `emulated` always runs the Ollama emulator, `ollama` when no
+    // OLLAMA_HOST is set, `openai` the OpenAI-compatible emulator when no OPENAI_BASE_URL is set.
+    if (config.localBackend === 'emulated' || (config.localBackend === 'ollama' && !ollamaHost)) {
       ollama = await startOllamaEmulator({ latencyMs, models: [config.ollamaModel, 'llama3.2', 'llama3.2:latest', 'llama2:latest'] });
       closers.push(() => ollama!.close());
       ollamaHost = ollama.url;
     }
-    const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint };
+    let openai: EmulatorHandle | undefined;
+    let openaiBaseUrl = config.openaiBaseUrl;
+    if (config.localBackend === 'openai' && !openaiBaseUrl) {
+      openai = await startOpenAiEmulator({ latencyMs, models: [config.openaiModel, 'llama3.2'], apiKey: config.openaiApiKey });
+      closers.push(() => openai!.close());
+      openaiBaseUrl = `${openai.url}/v1`;
+    }
+    const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint, openaiBaseUrl };
 
     const workerConn = createWorkerConnection(redisUrl);
     outage.watch(workerConn);
@@ -194,7 +212,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // locked), so jobs left active by the last stop are handed to stall recovery at once.
     const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues) : undefined;
     if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
-    const cloud = createCloudProvider(effective);
+    const cloud = createCloudBackend(effective);
     const metrics = createMetrics({ queues: workerQueues.all, models: configuredModels(effective) });
 
     let workerHost: WorkerHost | undefined;
@@ -236,12 +254,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
 
     return {
-      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl!, bedrock, ollama, redis, redisData, resumed, store, queues, workerHost, metrics, logger,
+      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl ?? '', bedrock, ollama, openai, redis, redisData, resumed, store, queues, workerHost, metrics, logger,
       backends: {
         redis: redis ? 'embedded' : 'external',
-        gateway: gateway ? 'local gateway' : 'real',
+        gateway: gateway ? 'local gateway' : gatewayUrl ? 'real' : 'none',
         bedrock: bedrock ? 'emulated' : 'real',
-        ollama: ollama ? 'emulated' : 'real',
+        ollama: ollama ? 'emulated' : config.localBackend === 'ollama' ? 'real' : 'none',
+        openai: openai ? 'emulated' : config.localBackend === 'openai' ? 'real' : 'none',
       },
       close,
     };

@@ -20,7 +20,8 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
-  const gateway = config.workerRoles.includes('cloud') && !config.apiGatewayUrl ? await startInProcessGateway({ config, logger }) : undefined;
+  // CLOUD=bedrock calls Converse from the worker: no gateway to run.
+  const gateway = config.workerRoles.includes('cloud') && config.cloudBackend !== 'bedrock' && !config.apiGatewayUrl ? await startInProcessGateway({ config, logger }) : undefined;
   if (gateway) logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
   const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: ollamaHostOf(config) };
   const metrics = createMetrics({ labels: { role: 'worker' }, models: configuredModels(config) });

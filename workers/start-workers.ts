@@ -20,7 +20,8 @@ import { LocalModelRegistry } from '../store/local-models';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
-import { createCloudProvider, createLocalPool, unconfiguredProvider } from '../providers/create-providers';
+import { unconfiguredProvider } from '../providers/create-providers';
+import { createCloudBackend, createLocalBackend } from '../providers/provider-registry';
 import type { OllamaPool } from '../providers/ollama-pool';
 import { SlotLeases } from '../store/slot-leases';
 import { CloudLimiter } from '../store/cloud-limiter';
@@ -99,8 +100,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     for (const u of undo.reverse()) await u().catch(() => undefined);
   };
   try {
-    // Providers first: a missing API_GATEWAY_URL is a config error before anything connects.
-    let cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudProvider(config) : unconfiguredProvider('cloud'));
+    // Providers first: a missing API_GATEWAY_URL (or OPENAI_BASE_URL) is a config error before anything connects.
+    // The backends are CLOUD's and LOCAL's (providers/provider-registry.ts); the limiter and fallbacks below wrap any of them.
+    let cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudBackend(config) : unconfiguredProvider('cloud'));
     if (!connection) {
       if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
       const own = createWorkerConnection(config.redisUrl);
@@ -119,7 +121,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       leases = own;
       undo.push(() => own.close());
       await own.listen();
-      const pool = createLocalPool(config, own, logger);
+      const pool = createLocalBackend(config, own, logger);
       undo.push(async () => pool.close());
       localPool = pool;
     }
@@ -143,7 +145,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const outage = opts.outage;
     if (outage) for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
     let modelCheck: LocalModelCheck | undefined;
-    if (roles.includes('local') && (opts.checkLocalModel ?? !opts.providers?.local)) {
+    // Ollama's model check (refuse naming `ollama pull`, or pull; warm; publish). An OpenAI-compatible
+    // server has no pull: the pool's probe (`GET /models`) keeps an endpoint without the model out instead.
+    if (roles.includes('local') && config.localBackend !== 'openai' && (opts.checkLocalModel ?? !opts.providers?.local)) {
       modelCheck = await startPoolModelCheck({
         endpoints: ollamaPoolOf(config).map((e) => e.url), model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive,
         warmTimeoutMs: config.ollamaTimeoutMs, logger, registry: new LocalModelRegistry(conn, config.queuePrefix),

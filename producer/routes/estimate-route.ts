@@ -8,7 +8,7 @@ import { describeIssues } from '../../conversation/conversation-request';
 import type { EstimateView } from '../../conversation/http-contract';
 import { estimateCost } from '../../cost/estimate';
 import { loadPriceTable } from '../../cost/price-table';
-import type { Config } from '../../shared/config';
+import { localModelOf, type Config } from '../../shared/config';
 import type { Logger } from '../../shared/logger';
 import { checkModelLifecycle } from '../../conversation/model-admission';
 import { ValidationError } from '../../shared/errors';
@@ -36,7 +36,7 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
     const b = parsed.data;
     const assumptions = {
       turns: b.turns ?? config.maxTurns, maxTokens: b.maxTokens ?? config.defaultMaxTokens,
-      cloudModel: b.cloudModel ?? config.bedrockModelId, localModel: b.localModel ?? config.ollamaModel, contextTurns: b.contextTurns ?? 3,
+      cloudModel: b.cloudModel ?? config.bedrockModelId, localModel: b.localModel ?? localModelOf(config), contextTurns: b.contextTurns ?? 3,
     };
     // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
     const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');

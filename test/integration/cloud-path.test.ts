@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';
-import { createBedrockConverse } from '../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { createHandler } from '../../lambda/handler';
 import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
 import { ProviderError } from '../../shared/errors';

@@ -21,7 +21,7 @@ import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulator
 import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
 import { startOllamaEmulator, type EmulatorHandle } from '../../emulators/ollama-emulator';
 import { createHandler } from '../../lambda/handler';
-import { createBedrockConverse } from '../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { startLocalStack } from '../../stack/local-stack';
 import { doctorCommand } from '../../doctor/doctor-command';
 import type { CheckResult } from '../../doctor/check-result';

@@ -166,6 +166,7 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
         EMULATOR_HOST: '127.0.0.1',
         BEDROCK_EMULATOR_PORT: String(BEDROCK_PORT),
         OLLAMA_EMULATOR_PORT: String(OLLAMA_PORT),
+        OPENAI_EMULATOR_PORT: '0',
         EMULATOR_LATENCY_MS: '60',
       }, `${node}:emulators`);
       procs.push(emulators);

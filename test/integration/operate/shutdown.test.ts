@@ -122,7 +122,7 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
 
   it('the local API Gateway host and the emulators stop on SIGTERM even with a call hanging', async () => {
     const gateway = start('lambda/main.ts', { GATEWAY_PORT: '0', HOST: '127.0.0.1', BEDROCK_ENDPOINT: stack.bedrock!.url, LOG_LEVEL: 'info' });
-    const emulators = start('emulators/main.ts', { BEDROCK_EMULATOR_PORT: '0', OLLAMA_EMULATOR_PORT: '0', EMULATOR_FAULTS: 'hang:1' });
+    const emulators = start('emulators/main.ts', { BEDROCK_EMULATOR_PORT: '0', OLLAMA_EMULATOR_PORT: '0', OPENAI_EMULATOR_PORT: '0', EMULATOR_FAULTS: 'hang:1' });
     await until(() => /Local API Gateway: http/.test(gateway.output()), 20_000, 'gateway up');
     await until(() => /Ollama emulator:\s+http/.test(emulators.output()), 20_000, 'emulators up');
     const ollamaUrl = /Ollama emulator:\s+(http\S+)/.exec(emulators.output())![1]!;

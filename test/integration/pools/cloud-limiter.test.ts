@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { startLocalGateway, type LocalGateway } from '../../../emulators/api-gateway-emulator';
 import { createHandler } from '../../../lambda/handler';
-import { createBedrockConverse } from '../../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { silentLogger } from '../../../shared/logger';
 import { ProviderError } from '../../../shared/errors';
 import { createCloudClient } from '../../../providers/api-gateway-client';

@@ -3,7 +3,7 @@ import axios from 'axios';
 import { decodeResponse, encodeRequest, encodeRequestBase64 } from '../../../proto/codec';
 import { silentLogger } from '../../../shared/logger';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
-import { createBedrockConverse } from '../../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { createHandler } from '../../../lambda/handler';
 import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../emulators/api-gateway-emulator';
 import type { ProxyEvent, ProxyHandler } from '../../../lambda/proxy-types';

@@ -4,7 +4,7 @@ import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig, parseFaultList } from '../../
 
 describe('loadEmulatorConfig', () => {
   it('defaults: 127.0.0.1, Bedrock 4010, Ollama 11435, no latency, no faults', () => {
-    assert.deepEqual(loadEmulatorConfig({}), { host: '127.0.0.1', bedrockPort: 4010, ollamaPort: 11435, latencyMs: 0, faults: [], bedrockMsPerOutputToken: 0 });
+    assert.deepEqual(loadEmulatorConfig({}), { host: '127.0.0.1', bedrockPort: 4010, ollamaPort: 11435, openaiPort: 8001, latencyMs: 0, faults: [], bedrockMsPerOutputToken: 0 });
   });
 
   it('reads every key, trimmed', () => {
@@ -12,6 +12,7 @@ describe('loadEmulatorConfig', () => {
       EMULATOR_HOST: ' 0.0.0.0 ',
       BEDROCK_EMULATOR_PORT: '0',
       OLLAMA_EMULATOR_PORT: ' 12000',
+      OPENAI_EMULATOR_PORT: '8100 ',
       EMULATOR_LATENCY_MS: '250',
       BEDROCK_EMULATOR_MS_PER_TOKEN: ' 30 ',
       EMULATOR_FAULTS: '429:0.2, 503:0.1,hang:0.05,malformed:0.05,midstream-error:0.01,validation',
@@ -20,6 +21,7 @@ describe('loadEmulatorConfig', () => {
       host: '0.0.0.0',
       bedrockPort: 0,
       ollamaPort: 12000,
+      openaiPort: 8100,
       latencyMs: 250,
       faults: [
         { kind: 'status', status: 429, rate: 0.2 },
@@ -55,7 +57,7 @@ describe('loadEmulatorConfig', () => {
   }
 
   it('documents every key it reads, with its default', () => {
-    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_LATENCY_MS', 'EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'BEDROCK_EMULATOR_MS_PER_TOKEN', 'EMULATOR_FAULTS']);
+    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_LATENCY_MS', 'EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'OPENAI_EMULATOR_PORT', 'BEDROCK_EMULATOR_MS_PER_TOKEN', 'EMULATOR_FAULTS']);
     for (const k of EMULATOR_CONFIG_KEYS) assert.ok(k.default && k.accepts && k.description, k.key);
   });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { ProviderError } from '../../../shared/errors';
-import { BEDROCK_SDK_MAX_ATTEMPTS, createBedrockConverse } from '../../../lambda/bedrock-client';
+import { BEDROCK_SDK_MAX_ATTEMPTS, createBedrockConverse } from '../../../bedrock/bedrock-client';
 
 const MODEL = 'amazon.nova-micro-v1:0';
 const callsOf = (emu: EmulatorHandle) => (emu.stats() as { calls: number }).calls;

@@ -28,7 +28,7 @@ import { loadConfig } from '../../../shared/config';
 import { silentLogger } from '../../../shared/logger';
 import { loadModelCatalog } from '../../../shared/model-catalog';
 import { retryAfterFromMessage } from '../../../shared/model-access';
-import { toBedrockProviderError } from '../../../lambda/bedrock-errors';
+import { toBedrockProviderError } from '../../../bedrock/bedrock-errors';
 import { createHandler } from '../../../lambda/handler';
 import type { ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event } from '../../helpers/proxy-events';

@@ -15,7 +15,7 @@ import https from 'node:https';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { ProviderError } from '../../../shared/errors';
 import { makeTestCert, type TestCert } from '../../helpers/test-cert';
-import { createBedrockConverse, type BedrockConverseOptions, type ConverseFn } from '../../../lambda/bedrock-client';
+import { createBedrockConverse, type BedrockConverseOptions, type ConverseFn } from '../../../bedrock/bedrock-client';
 
 const MODEL = 'amazon.nova-micro-v1:0';
 

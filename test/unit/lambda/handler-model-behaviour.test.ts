@@ -6,7 +6,7 @@
  *   blocks are the answer, the reasoning is counted, and a small `maxTokens` spent on reasoning
  *   gives no text and `stopReason: max_tokens`;
  * - truncation: `max_tokens` and `model_context_window_exceeded` (SDK `StopReason` enum) pass on;
- * - parameters a model rejects (lambda/parameter-rejection.ts has the sources of each message):
+ * - parameters a model rejects (bedrock/parameter-rejection.ts has the sources of each message):
  *   left out when the catalogue says so, retried once without them when Bedrock names them,
  *   reported in `omitted_parameters` / `rejected_parameters`.
  */

@@ -3,7 +3,7 @@ import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/be
 import { decodeResponse, decodeResponseBase64, encodeRequestBase64, type LlmRequest, type LlmResponse } from '../../../proto/codec';
 import { loadConfig } from '../../../shared/config';
 import { silentLogger } from '../../../shared/logger';
-import { createBedrockConverse } from '../../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { createHandler } from '../../../lambda/handler';
 import type { ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event, v2Event, type BodyMode } from '../../helpers/proxy-events';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { plannedOmissions, rejectedParameterOf } from '../../../lambda/parameter-rejection';
+import { plannedOmissions, rejectedParameterOf } from '../../../bedrock/parameter-rejection';
 
 const ALL = { temperature: true, topP: true, temperatureWithTopP: true, system: true };
 const validation = (message: string) => Object.assign(new Error(message), { name: 'ValidationException' });
 
-describe('parameters a model rejects (lambda/parameter-rejection.ts)', () => {
+describe('parameters a model rejects (bedrock/parameter-rejection.ts)', () => {
   describe('rejectedParameterOf: which parameter a ValidationException names (wording read 2026-12-02)', () => {
     it('temperature: "`temperature` is deprecated for this model." (cline/cline#10572, promptfoo/promptfoo#10307)', () => {
       assert.equal(rejectedParameterOf(validation('The model returned the following errors: `temperature` is deprecated for this model.')), 'temperature');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { silentLogger } from '../../../shared/logger';
 import { decodeSeedResponse, javaBase64Decode, parseSeedEnvelope, seedRequestJson } from '../../helpers/seed-system';
-import { createBedrockConverse } from '../../../lambda/bedrock-client';
+import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { createHandler } from '../../../lambda/handler';
 import type { ProxyEvent, ProxyHandler, ProxyResult } from '../../../lambda/proxy-types';
 import { v1Event, v2Event } from '../../helpers/proxy-events';
