@@ -174,7 +174,7 @@ export class ConversationStore {
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
-    // The run's owner (its admission counted the owner's slot already, store/run-store.ts FILL).
+    // The run's owner (its admission counted the owner's slot already, store/lua/run/fill.lua).
     if (owner !== undefined) conv.push('owner', owner);
     const steps = Object.entries(fields.steps).flat();
     const r = await CREATE_NX.run(this.redis, [this.key(id), this.turnsKey(id)], [String(ttl), conv.length, steps.length, ...conv, ...steps]);

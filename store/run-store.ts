@@ -8,7 +8,7 @@
  *    moving each to the `conversations` set and the `admitting` hash in the same step; the caller
  *    then creates the record and queues turn 1 (both idempotent) and clears `admitting`; a sweep
  *    redoes what a crash left in `admitting`;
- *  - the slot is freed in the store's terminal transition (store/conversation-store.ts, FINISH),
+ *  - the slot is freed in the store's terminal transition (store/lua/conversation/finish.lua),
  *    which happens once per conversation, so `active` never drifts.
  *
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
