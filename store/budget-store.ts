@@ -69,7 +69,7 @@ export const runBudgetKey = (prefix: string, runId: string): string => `${runKey
 export const toNano = (usd: number): number => Math.ceil(usd * 1e9 - 1e-6);
 
 export class BudgetStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(readonly redis: Redis) {}
 
   /**
    * Reserves `amount` against every scope that exists (or is created from its `init`), or none of
@@ -100,12 +100,7 @@ export class BudgetStore {
     await SETTLE.run(this.redis, keysOf(scopes), [reservationId, Math.max(0, Math.round(used.usdNano)), Math.max(0, Math.round(used.tokens))]);
   }
 
-  /** Records on the run that its budget refused a call (`message`): the run admits nothing more. */
-  async markRunExhausted(prefix: string, runId: string, message: string): Promise<void> {
-    await this.markExhausted(runKeys(prefix, runId).run, message);
-  }
-
-  /** Records on a hash (a run's, a caller's) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
+  /** Records on a hash (a caller's; a run's is the run store's, RunStore.markBudgetExhausted) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
   async markExhausted(hashKey: string, message: string): Promise<void> {
     await this.redis.hsetnx(hashKey, 'budgetExhausted', message);
   }

@@ -259,6 +259,11 @@ export class RunStore {
     await m.exec();
   }
 
+  /** Records on the run that its budget refused a call (`message`, the first refusal's): the run admits nothing more (fill.lua). */
+  async markBudgetExhausted(runId: string, message: string): Promise<void> {
+    await this.redis.hsetnx(this.keys(runId).run, 'budgetExhausted', message);
+  }
+
   /** Run ids, newest first (of one owner when given). */
   async list(limit = 100, owner?: string): Promise<string[]> {
     return this.redis.zrevrange(owner === undefined ? runsIndexKey(this.prefix) : callerRunsKey(this.prefix, owner), 0, limit - 1);

@@ -1,7 +1,7 @@
 --[[
   Moves a conversation to a terminal state, once. With the transition (so once per conversation):
   a run's conversation frees its admission slot and counts its status and stop reason in the run
-  (store/run-store.ts), and an owned one gives its owner's slot back (docs/callers.md).
+  (the run store's fragment run/includes/count-finished.lua), and an owned one gives its owner's slot back (docs/callers.md).
 
   The run's and the owner's hashes are declared by the caller (a Cluster refuses an undeclared
   key): the caller names the run and owner it believes the conversation has (ARGV[6], ARGV[7]);
@@ -23,6 +23,7 @@
   {'keys', run, owner} (as ARGV[6], ARGV[7]) when those are not the conversation's.
 ]]
 --- @include "../includes/holders"
+--- @include "../run/includes/count-finished"
 
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
@@ -34,11 +35,6 @@ redis.call('HDEL', KEYS[1], 'pendingStop')
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-if run ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HINCRBY', KEYS[3], 'active', -1)
-  redis.call('HINCRBY', KEYS[3], 'n:' .. ARGV[1], 1)
-  redis.call('HINCRBY', KEYS[3], 'r:' .. ARGV[2], 1)
-  redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])
-end
+if run ~= '' then runFinished(KEYS[3], ARGV[1], ARGV[2], ARGV[4]) end
 if owner ~= '' then redis.call('HINCRBY', KEYS[4], 'active', -1) end
 return 1

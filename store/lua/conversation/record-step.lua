@@ -22,6 +22,7 @@
   ARGV[6] is not the conversation's run.
 ]]
 --- @include "../includes/holders"
+--- @include "../run/includes/count-tokens"
 
 local run = holderOf(KEYS[1], 'run')
 if run ~= ARGV[6] then return {'keys', run} end
@@ -31,6 +32,6 @@ redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
--- A run's conversation adds its tokens to the run (store/run-store.ts reads them).
-if run ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'tokens', ARGV[7]) end
+-- A run's conversation adds its tokens to the run (the run store's fragment).
+if run ~= '' then runTokens(KEYS[3], ARGV[7]) end
 return 1

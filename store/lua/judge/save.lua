@@ -11,6 +11,8 @@
   ARGV[3..] the judgement's field/value pairs (status, scores as JSON, model, attempts, error, at)
   Returns 1.
 ]]
+--- @include "../run/includes/count-judgement"
+
 local first = redis.call('EXISTS', KEYS[1]) == 0
 redis.call('DEL', KEYS[1])
 local status, scores
@@ -20,13 +22,6 @@ for i = 3, #ARGV, 2 do
   if ARGV[i] == 'scores' then scores = ARGV[i + 1] end
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-if first and ARGV[2] == '1' then
-  redis.call('HINCRBY', KEYS[2], 'j:' .. status, 1)
-  if scores then
-    for c, v in pairs(cjson.decode(scores)) do
-      redis.call('HINCRBY', KEYS[2], 'js:' .. c .. ':' .. tostring(v), 1)
-      redis.call('HINCRBYFLOAT', KEYS[2], 'jsum:' .. c, v)
-    end
-  end
-end
+-- Counted in the run by the run store's fragment.
+if first and ARGV[2] == '1' then runJudged(KEYS[2], status, scores) end
 return 1

@@ -21,7 +21,7 @@ const walk = (dir: string, ext: string): string[] =>
   });
 const luaFiles = walk(LUA_DIR, '.lua');
 const scriptName = (file: string) => path.relative(LUA_DIR, file).replace(/\.lua$/, '').split(path.sep).join('/');
-const isInclude = (file: string) => scriptName(file).startsWith('includes/');
+const isInclude = (file: string) => /(^|\/)includes\//.test(scriptName(file));
 
 /** The header comment: the `--[[ … ]]` block the file starts with. */
 function header(file: string): string {
@@ -87,6 +87,20 @@ describe('Lua scripts (store/lua/)', () => {
       assert.equal(built, null, `${script.name} builds a key name: ${built?.[0]}`);
       assert.doesNotMatch(script.source, /ARGV\[\d+\]\s*\.\.\s*':/, `${script.name} builds a key from a prefix`);
     }
+  });
+
+  it("a run's hash is written by run code only: other stores' scripts reach it through the run store's fragments (store/lua/run/includes/)", () => {
+    let reached = 0;
+    for (const file of luaFiles.filter((f) => !isInclude(f) && !scriptName(f).startsWith('run/'))) {
+      const runKeys = [...header(file).matchAll(/^\s*KEYS\[(\d+)\]\s+the run's hash/gm)].map((m) => m[1]);
+      const own = fs.readFileSync(file, 'utf8').replace(/--\[\[[\s\S]*?\]\]/, '');
+      for (const k of runKeys) {
+        reached++;
+        assert.doesNotMatch(own, new RegExp(`redis\\.p?call\\(\\s*'\\w+'\\s*,\\s*KEYS\\[${k}\\]`), `${scriptName(file)} calls Redis on the run's hash KEYS[${k}] itself`);
+        assert.match(own, /@include "\.\.\/run\/includes\//, `${scriptName(file)} includes the run store's fragment`);
+      }
+    }
+    assert.equal(reached, 3, 'conversation/finish, conversation/record-step and judge/save reach a run hash');
   });
 
   it('no TypeScript file holds Lua source', () => {
