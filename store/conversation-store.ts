@@ -288,7 +288,8 @@ export class ConversationStore {
     // script answers the hash's own when they differ (see record-step.lua), and is run again with it.
     let run = holder(record.settings.run?.id);
     let written = await RECORD_STEP.run(this.redis, keys(run), args(run));
-    if (Array.isArray(written)) {
+    // Again only if the record changed between the two calls (a run's retry re-creates it, with the same run).
+    for (let i = 0; Array.isArray(written) && i < 3; i++) {
       run = String(written[1]);
       written = await RECORD_STEP.run(this.redis, keys(run), args(run));
     }
@@ -322,7 +323,7 @@ export class ConversationStore {
       return FINISH.run(this.redis, keys, [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o]);
     };
     let r = await run([holder(record?.settings.run?.id), holder(record?.owner)]);
-    if (Array.isArray(r)) r = await run([String(r[1]), String(r[2])]);
+    for (let i = 0; Array.isArray(r) && i < 3; i++) r = await run([String(r[1]), String(r[2])]);
     if (r === 1) await this.publish({ type: 'status', conversationId: id, status, stopReason, error });
     return r === 1;
   }

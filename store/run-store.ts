@@ -186,7 +186,7 @@ export class RunStore {
     // The owner's caller hash is declared to the script: the owner known for the run, else the
     // script answers it (fill.lua) and is run again. A run's owner never changes.
     let flat = (await fill(this.owners.get(runId) ?? '')) as (string | number)[];
-    if (typeof flat[0] === 'number') {
+    for (let i = 0; typeof flat[0] === 'number' && i < 3; i++) {
       const owner = String(flat[1]);
       if (this.owners.size >= 10_000) this.owners.clear();
       this.owners.set(runId, owner);
