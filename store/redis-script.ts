@@ -42,6 +42,9 @@ export class LuaLoadError extends Error {
   }
 }
 
+/** A file without the `--[[ … ]]` header it starts with. */
+export const stripHeader = (text: string): string => text.replace(/^--\[\[[\s\S]*?\]\]\n?/, '');
+
 const withExt = (p: string) => (p.endsWith('.lua') ? p : `${p}.lua`);
 
 /**
@@ -57,7 +60,8 @@ function expand(file: string, emitted: Set<string>, stack: string[]): string {
     throw new LuaLoadError(`Lua file not found: ${file}`, stack.at(-1) ?? file);
   }
   emitted.add(file);
-  return text.replace(INCLUDE, (_line, _q, ref: string) => {
+  // The header is for the reader: Redis gets the code (smaller script cache, nothing to parse).
+  return stripHeader(text).replace(INCLUDE, (_line, _q, ref: string) => {
     const target = path.resolve(path.dirname(file), withExt(ref));
     if (stack.includes(target) || target === file) throw new LuaLoadError(`circular include: "${ref}"`, file);
     if (emitted.has(target)) return '';
