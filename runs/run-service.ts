@@ -418,7 +418,7 @@ export class RunService {
       if (!ids.length) break;
       await Promise.all(ids.map(async (cid) => {
         const rec = await store.get(cid);
-        if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled'))) await queues.enqueueTranscript(cid);
+        if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled', rec))) await queues.enqueueTranscript(cid);
       }));
     }
     return this.view(publicId, false, caller);

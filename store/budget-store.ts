@@ -18,7 +18,7 @@
  * ignores prices; one with a `usd` limit refuses a model without a known price.
  */
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 
 /** The limits of a budget in the script's units. */
@@ -54,85 +54,9 @@ export interface BudgetState {
   reservedTokens: number;
 }
 
-/**
- * KEYS: budget1, res1, budget2, res2, …
- * ARGV: reservation id, usd (nano; -1 = no price), tokens, now ms, expires-at ms, ttl s,
- *       then per budget: init usd (nano; '' none), init tokens ('' none).
- * Returns {1} or {0, budget index (1-based), 'usd'|'tokens'|'price_unknown', limit, spent, reserved}.
- */
-const RESERVE = new RedisScript(`
--- Integers as text: Lua prints -0 and large numbers (1e+15) in forms HINCRBY refuses.
-local function int(x) return string.format('%d', x) end
-local id, usd, tok, now, exp, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local n = #KEYS / 2
-local live = {}
-for i = 1, n do
-  local b, r = KEYS[2 * i - 1], KEYS[2 * i]
-  local iu, it = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
-  if (iu ~= '' or it ~= '') and redis.call('EXISTS', b) == 0 then
-    if iu ~= '' then redis.call('HSET', b, 'usd', iu) end
-    if it ~= '' then redis.call('HSET', b, 'tokens', it) end
-    redis.call('EXPIRE', b, ttl)
-  end
-  if redis.call('EXISTS', b) == 1 then
-    -- Release expired reservations and this job's own earlier one (a retry after a crash).
-    local all = redis.call('HGETALL', r)
-    for j = 1, #all, 2 do
-      local ru, rt, rx = string.match(all[j + 1], '^(%S+) (%S+) (%S+)$')
-      if all[j] == id or tonumber(rx) <= now then
-        redis.call('HINCRBY', b, 'resUsd', int(0 - tonumber(ru)))
-        redis.call('HINCRBY', b, 'resTokens', int(0 - tonumber(rt)))
-        redis.call('HDEL', r, all[j])
-      end
-    end
-    live[#live + 1] = i
-  end
-end
-for _, i in ipairs(live) do
-  local b = KEYS[2 * i - 1]
-  local h = redis.call('HMGET', b, 'usd', 'tokens', 'spentUsd', 'spentTokens', 'resUsd', 'resTokens')
-  local lu, lt = tonumber(h[1]), tonumber(h[2])
-  local su, st, ru, rt = tonumber(h[3] or 0), tonumber(h[4] or 0), tonumber(h[5] or 0), tonumber(h[6] or 0)
-  if lu and usd < 0 then return {0, i, 'price_unknown', lu, su, ru} end
-  if lu and su + ru + usd > lu then return {0, i, 'usd', lu, su, ru} end
-  if lt and st + rt + tok > lt then return {0, i, 'tokens', lt, st, rt} end
-end
-for _, i in ipairs(live) do
-  local b, r = KEYS[2 * i - 1], KEYS[2 * i]
-  local u = math.max(usd, 0)
-  redis.call('HINCRBY', b, 'resUsd', int(u))
-  redis.call('HINCRBY', b, 'resTokens', int(tok))
-  redis.call('HSET', r, id, int(u) .. ' ' .. int(tok) .. ' ' .. exp)
-  local t = redis.call('PTTL', b)
-  if t > 0 then redis.call('PEXPIRE', r, t) end
-end
-return {1}
-`);
-
-/**
- * KEYS: budget1, res1, …  ARGV: reservation id, usd (nano), tokens.
- * Releases the reservation (if it is still there) and adds the real usage to every budget.
- */
-const SETTLE = new RedisScript(`
-local function int(x) return string.format('%d', x) end
-local id, usd, tok = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, #KEYS / 2 do
-  local b, r = KEYS[2 * i - 1], KEYS[2 * i]
-  if redis.call('EXISTS', b) == 1 then
-    local v = redis.call('HGET', r, id)
-    if v then
-      local ru, rt = string.match(v, '^(%S+) (%S+)')
-      redis.call('HINCRBY', b, 'resUsd', int(0 - tonumber(ru)))
-      redis.call('HINCRBY', b, 'resTokens', int(0 - tonumber(rt)))
-      redis.call('HDEL', r, id)
-    end
-    redis.call('HINCRBY', b, 'spentUsd', int(usd))
-    redis.call('HINCRBY', b, 'spentTokens', int(tok))
-    redis.call('HINCRBY', b, 'calls', 1)
-  end
-end
-return 1
-`);
+// The scripts, store/lua/budget/ (headers there name KEYS, ARGV and the reply): KEYS are pairs of a budget hash and its reservations.
+const RESERVE = loadScript('budget/reserve', 'variadic');
+const SETTLE = loadScript('budget/settle', 'variadic');
 
 const keysOf = (scopes: BudgetScope[]) => scopes.flatMap((s) => [s.key, `${s.key}:res`]);
 const arg = (n: number | undefined) => (n === undefined ? '' : String(Math.round(n)));
@@ -145,7 +69,7 @@ export const runBudgetKey = (prefix: string, runId: string): string => `${runKey
 export const toNano = (usd: number): number => Math.ceil(usd * 1e9 - 1e-6);
 
 export class BudgetStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(readonly redis: Redis) {}
 
   /**
    * Reserves `amount` against every scope that exists (or is created from its `init`), or none of
@@ -176,12 +100,7 @@ export class BudgetStore {
     await SETTLE.run(this.redis, keysOf(scopes), [reservationId, Math.max(0, Math.round(used.usdNano)), Math.max(0, Math.round(used.tokens))]);
   }
 
-  /** Records on the run that its budget refused a call (`message`): the run admits nothing more. */
-  async markRunExhausted(prefix: string, runId: string, message: string): Promise<void> {
-    await this.markExhausted(runKeys(prefix, runId).run, message);
-  }
-
-  /** Records on a hash (a run's, a caller's) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
+  /** Records on a hash (a caller's; a run's is the run store's, RunStore.markBudgetExhausted) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
   async markExhausted(hashKey: string, message: string): Promise<void> {
     await this.redis.hsetnx(hashKey, 'budgetExhausted', message);
   }

@@ -22,76 +22,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { ModelLimits } from '../shared/cloud-limits';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 
 
-const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-/** Drops calls that started more than a window ago; leaves `live` (ids) and `used` (tokens). */
-const PRUNE = `
-local window = tonumber(ARGV[5])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if #old > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-  redis.call('HDEL', KEYS[2], unpack(old))
-end
-local used = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[2])) do used = used + tonumber(v) end
-local count = redis.call('ZCARD', KEYS[1])
-local factor = tonumber(redis.call('HGET', KEYS[3], 'factor') or '1')`;
-
-/**
- * KEYS: calls, tokens, aimd. ARGV: rpm (0 = none), tpm (0 = none), call id, tokens to reserve, window ms.
- * Returns 0 when reserved, else the ms until the oldest call leaves the window (at least 1).
- */
-const RESERVE = new RedisScript(`${NOW}${PRUNE}
-local rpm, tpm, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-local okR = rpm == 0 or count + 1 <= math.max(1, math.floor(rpm * factor))
-local capT = math.floor(tpm * factor)
--- A call bigger than the whole effective window still runs alone in an empty window.
-local okT = tpm == 0 or used + want <= capT or count == 0
-if okR and okT then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('HSET', KEYS[2], ARGV[3], want)
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-  redis.call('PEXPIRE', KEYS[2], window * 2)
-  return 0
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if oldest[2] then return math.max(1, tonumber(oldest[2]) + window - now) end
-return 1`);
-
-/**
- * KEYS: calls, tokens. ARGV: call id, tokens (settle; -1 cancels). A settled call is re-stamped
- * with the time it ended: the provider counted it from some moment after our reservation, so
- * counting it from its end never lets it leave our window before it leaves the provider's.
- */
-const SETTLE = new RedisScript(`${NOW}
-if ARGV[2] == '-1' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  return 1
-end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
-return 1`);
-
-/** KEYS: aimd. ARGV: 'down' | 'up', decrease factor, increase step, min factor, decreaseEveryMs. Returns the factor (string). */
-const TUNE = new RedisScript(`${NOW}
-local factor = tonumber(redis.call('HGET', KEYS[1], 'factor') or '1')
-if ARGV[1] == 'down' then
-  local at = tonumber(redis.call('HGET', KEYS[1], 'decreasedAt') or '0')
-  if now - at >= tonumber(ARGV[5]) then
-    factor = math.max(tonumber(ARGV[4]), factor * tonumber(ARGV[2]))
-    redis.call('HSET', KEYS[1], 'factor', tostring(factor), 'decreasedAt', now)
-  end
-elseif factor < 1 then
-  factor = math.min(1, factor + tonumber(ARGV[3]))
-  redis.call('HSET', KEYS[1], 'factor', tostring(factor))
-end
-redis.call('PEXPIRE', KEYS[1], 3600000)
-return tostring(factor)`);
+// The scripts, store/lua/cloud-limiter/ (headers there name KEYS, ARGV and the reply).
+const RESERVE = loadScript('cloud-limiter/reserve', 3);
+const SETTLE = loadScript('cloud-limiter/settle', 2);
+const TUNE = loadScript('cloud-limiter/tune', 1);
 
 /** Options of {@link CloudLimiter}: the AIMD tuning. */
 export interface CloudLimiterOptions {

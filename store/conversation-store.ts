@@ -22,7 +22,8 @@ import {
   decodeCloudStep, decodeLegacyCloudStep, decodeLegacyLocalStep, decodeLegacySettings, decodeLocalStep, decodeSettingsFields,
   encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
 } from './record-codec';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
+import { runKeys } from './run-keys';
 import { callerKey, callerLatestKey } from './caller-store';
 import type { ConversationEvent, ConversationRecord, ConversationSettings, ConversationStatus, ConversationWithTurns, CloudStep, LocalStep, StopReason, TerminalStatus, TurnRecord, Side, StepOf } from '../conversation/model';
 
@@ -55,169 +56,18 @@ export interface ConversationStoreOptions {
   recentLimit?: number;
 }
 
-/**
- * Scripts rather than MULTI: ioredis builds every MULTI as a Pipeline that copies each script
- * defined on the connection — BullMQ defines dozens — which made `create()` the producer's
- * hottest code. Both hashes and the latest list are written in one round trip; all keys share
- * the prefix's hash tag (or the id's), like BullMQ's own keys.
- * ARGV: ttl, #conv args, #steps args, conv field/values…, steps field/values…, [id, limit].
- */
-const CREATE = new RedisScript(`
-local nc, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nc))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, 3 + nc + ns))
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-if KEYS[3] then
-  redis.call('LPUSH', KEYS[3], ARGV[4 + nc + ns])
-  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5 + nc + ns]) - 1)
-end
-`);
+// The scripts, one file each in store/lua/conversation/ (headers there name KEYS, ARGV and the reply).
+const CREATE = loadScript('conversation/create', 3);
+const CREATE_CHECKED = loadScript('conversation/create-checked', 7);
+const CREATE_NX = loadScript('conversation/create-if-absent', 2);
+const LOAD = loadScript('conversation/load', 2);
+const RECORD_STEP = loadScript('conversation/record-step', 3);
+const MARK_RUNNING = loadScript('conversation/mark-running', 1);
+const FINISH = loadScript('conversation/finish', 4);
 
-/**
- * CREATE with an owner and/or an Idempotency-Key, in one step (docs/callers.md):
- *  - a known key answers the first conversation's id ('replay'), or 'mismatch' when the first
- *    request's body hash differs;
- *  - an owner at its `maxActive` (the caller hash) gets 'busy' with the limit and the count;
- *  - else the record is written, the key set (with its body hash), the owner's slot, count and
- *    latest list updated.
- * KEYS: conv, steps, latest, idem, idem body, caller hash, caller latest.
- * ARGV: ttl, #conv args, #steps args, conv…, steps…, id, limit, idem ('1'|''), body hash, owned ('1'|'').
- */
-const CREATE_CHECKED = new RedisScript(`
-local nc, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
-local base = 3 + nc + ns
-local id, limit, idem, body, owned = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1', ARGV[base + 4], ARGV[base + 5] == '1'
-if idem then
-  local existing = redis.call('GET', KEYS[4])
-  if existing then
-    local first = redis.call('GET', KEYS[5])
-    if first and body ~= '' and first ~= body then return {'mismatch', existing} end
-    return {'replay', existing}
-  end
-end
-if owned then
-  local max = tonumber(redis.call('HGET', KEYS[6], 'maxActive') or '')
-  local active = tonumber(redis.call('HGET', KEYS[6], 'active') or '0')
-  if max and active >= max then return {'busy', tostring(max), tostring(active)} end
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nc))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, base))
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-redis.call('LPUSH', KEYS[3], id)
-redis.call('LTRIM', KEYS[3], 0, limit - 1)
-if idem then
-  redis.call('SET', KEYS[4], id, 'EX', ARGV[1])
-  if body ~= '' then redis.call('SET', KEYS[5], body, 'EX', ARGV[1]) end
-end
-if owned then
-  redis.call('HINCRBY', KEYS[6], 'active', 1)
-  redis.call('HINCRBY', KEYS[6], 'conversations', 1)
-  redis.call('LPUSH', KEYS[7], id)
-  redis.call('LTRIM', KEYS[7], 0, limit - 1)
-end
-return {'created', id}
-`);
-
-/** CREATE for a run's admission (which may be repeated after a crash): only when absent; returns the existing status otherwise. */
-const CREATE_NX = new RedisScript(`
-local s = redis.call('HGET', KEYS[1], 'status')
-if s then return s end
-local nc, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nc))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4 + nc, 3 + nc + ns))
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return false
-`);
-
-/**
- * One round trip for what a reader needs: the conversation hash, then from the steps hash
- *  - ARGV[1] = 'record': the initial query and templates (q, x);
- *  - ARGV[1] = 'all': everything;
- *  - ARGV[1] = <turn>: q, x and the steps of the turn and of the `contextTurns` before it (at
- *    least one), so a step of a long conversation reads no more than an early one.
- * Format 1 records (a `settings` field) get only the hash for a window; the store reads on.
- */
-const LOAD = new RedisScript(`
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then return false end
-local mode = ARGV[1]
-if mode == 'all' then return {h, redis.call('HGETALL', KEYS[2])} end
-local ctx = 0
-for i = 1, #h, 2 do
-  if h[i] == 'settings' then return {h} end
-  if h[i] == 'contextTurns' then ctx = tonumber(h[i + 1]) end
-end
-local fields = {'q', 'x', 'm'}
-if mode ~= 'record' then
-  local turn = tonumber(mode)
-  for k = math.max(1, turn - math.max(1, ctx)), turn do
-    fields[#fields + 1] = 'c' .. k
-    fields[#fields + 1] = 'l' .. k
-  end
-end
-local v = redis.call('HMGET', KEYS[2], unpack(fields))
-local out = {}
-for i = 1, #fields do
-  if v[i] then
-    out[#out + 1] = fields[i]
-    out[#out + 1] = v[i]
-  end
-end
-return {h, out}
-`);
-
-/** HSETNX the step; only when it was written: bump updatedAt and publish the event. One round trip. */
-const RECORD_STEP = new RedisScript(`
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
--- The steps expire with their conversation, finished or not.
-local ttl = redis.call('TTL', KEYS[1])
-if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
--- A run's conversation adds its tokens to the run (store/run-store.ts reads them).
-local run = redis.call('HGET', KEYS[1], 'run')
-if run then
-  local rk = ARGV[6] .. ':run:' .. run
-  if redis.call('EXISTS', rk) == 1 then redis.call('HINCRBY', rk, 'tokens', ARGV[7]) end
-end
-return 1
-`);
-
-const MARK_RUNNING = new RedisScript(`
-local s = redis.call('HGET', KEYS[1], 'status')
-if s == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running', 'updatedAt', ARGV[1]) return 1 end
-return 0
-`);
-
-const FINISH = new RedisScript(`
-local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return -1 end
-if s == 'completed' or s == 'failed' or s == 'cancelled' or s == 'timed_out' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'stopReason', ARGV[2], 'updatedAt', ARGV[4], 'finishedAt', ARGV[4])
-redis.call('HDEL', KEYS[1], 'pendingStop')
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
--- Once per conversation, with the transition: a run's conversation frees its admission slot
--- (store/run-store.ts). The run hash shares the prefix's hash tag.
-local run = redis.call('HGET', KEYS[1], 'run')
-if run then
-  local rk = ARGV[6] .. ':run:' .. run
-  if redis.call('EXISTS', rk) == 1 then
-    redis.call('HINCRBY', rk, 'active', -1)
-    redis.call('HINCRBY', rk, 'n:' .. ARGV[1], 1)
-    redis.call('HINCRBY', rk, 'r:' .. ARGV[2], 1)
-    redis.call('HSET', rk, 'updatedAt', ARGV[4])
-  end
-end
--- And the owner's slot (counted at creation or admission; docs/callers.md).
-local owner = redis.call('HGET', KEYS[1], 'owner')
-if owner then redis.call('HINCRBY', ARGV[6] .. ':caller:' .. owner, 'active', -1) end
-return 1
-`);
+/** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
+const holder = (id: string | undefined): string => (id === undefined ? '' : `=${id}`);
+const unholder = (h: string): string | undefined => (h === '' ? undefined : h.slice(1));
 
 type LoadReply = [string[], (string[] | null)?] | null;
 
@@ -324,7 +174,7 @@ export class ConversationStore {
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
-    // The run's owner (its admission counted the owner's slot already, store/run-store.ts FILL).
+    // The run's owner (its admission counted the owner's slot already, store/lua/run/fill.lua).
     if (owner !== undefined) conv.push('owner', owner);
     const steps = Object.entries(fields.steps).flat();
     const r = await CREATE_NX.run(this.redis, [this.key(id), this.turnsKey(id)], [String(ttl), conv.length, steps.length, ...conv, ...steps]);
@@ -432,9 +282,17 @@ export class ConversationStore {
       ? (side === 'cloud' ? encodeLegacyCloudStep(step as CloudStep) : encodeLegacyLocalStep(step as LocalStep))
       : (side === 'cloud' ? encodeCloudStep(step as CloudStep, ctx) : encodeLocalStep(step as LocalStep, ctx));
     const event: ConversationEvent = { type: side, conversationId: id, turn };
-    const written = await RECORD_STEP.run(
-      this.redis, [this.key(id), this.turnsKey(id)], [this.field(record, side, turn), json, String(Date.now()), this.eventsChannel, JSON.stringify(event), this.prefix, step.inputTokens + step.outputTokens],
-    );
+    const args = (run: string) => [this.field(record, side, turn), json, String(Date.now()), this.eventsChannel, JSON.stringify(event), run, step.inputTokens + step.outputTokens];
+    const keys = (run: string) => [this.key(id), this.turnsKey(id), run === '' ? this.key(id) : runKeys(this.prefix, unholder(run)!).run];
+    // The run the record names (its hash's `run`, the same field the record was decoded from); the
+    // script answers the hash's own when they differ (see record-step.lua), and is run again with it.
+    let run = holder(record.settings.run?.id);
+    let written = await RECORD_STEP.run(this.redis, keys(run), args(run));
+    // Again only if the record changed between the two calls (a run's retry re-creates it, with the same run).
+    for (let i = 0; Array.isArray(written) && i < 3; i++) {
+      run = String(written[1]);
+      written = await RECORD_STEP.run(this.redis, keys(run), args(run));
+    }
     return written === 1;
   }
 
@@ -450,10 +308,22 @@ export class ConversationStore {
     if (await this.redis.hsetnx(this.key(id), 'pendingStop', reason) && note) await this.redis.hsetnx(this.key(id), 'error', note);
   }
 
-  /** Moves to a terminal state once; returns false when already terminal (or unknown). */
-  async finish(id: string, status: TerminalStatus, stopReason: StopReason, error?: string): Promise<boolean> {
+  /**
+   * Moves to a terminal state once; returns false when already terminal (or unknown). `record`,
+   * when the caller has it, names the run and owner whose counters the transition updates (their
+   * keys are declared to the script); without it, or when it is stale, the script answers them and
+   * runs a second time (see finish.lua).
+   */
+  async finish(id: string, status: TerminalStatus, stopReason: StopReason, error?: string, record?: Pick<ConversationRecord, 'settings' | 'owner'>): Promise<boolean> {
     const now = String(Date.now());
-    const r = await FINISH.run(this.redis, [this.key(id), this.turnsKey(id)], [status, stopReason, error ?? '', now, String(this.retentionSeconds), this.prefix]);
+    const run = (holders: [string, string]) => {
+      const [r, o] = holders;
+      const self = this.key(id);
+      const keys = [self, this.turnsKey(id), r === '' ? self : runKeys(this.prefix, unholder(r)!).run, o === '' ? self : callerKey(this.prefix, unholder(o)!)];
+      return FINISH.run(this.redis, keys, [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o]);
+    };
+    let r = await run([holder(record?.settings.run?.id), holder(record?.owner)]);
+    for (let i = 0; Array.isArray(r) && i < 3; i++) r = await run([String(r[1]), String(r[2])]);
     if (r === 1) await this.publish({ type: 'status', conversationId: id, status, stopReason, error });
     return r === 1;
   }

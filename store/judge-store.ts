@@ -5,36 +5,11 @@
  * of the judge job overwrites it with the same kind of result.
  */
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 
-/**
- * KEYS: judgement, run hash ('' key slot unused when no run). ARGV: ttl s, has run (0/1), then the
- * judgement's field/value pairs. The first judgement of a conversation also counts in its run's
- * summary (`j:scored` / `j:unscored`, and per criterion `js:<c>:<score>` and the sum `jsum:<c>`);
- * a re-run of the judge replaces the judgement without counting it twice.
- */
-const SAVE = new RedisScript(`
-local first = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('DEL', KEYS[1])
-local status, scores
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  if ARGV[i] == 'status' then status = ARGV[i + 1] end
-  if ARGV[i] == 'scores' then scores = ARGV[i + 1] end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-if first and ARGV[2] == '1' then
-  redis.call('HINCRBY', KEYS[2], 'j:' .. status, 1)
-  if scores then
-    for c, v in pairs(cjson.decode(scores)) do
-      redis.call('HINCRBY', KEYS[2], 'js:' .. c .. ':' .. tostring(v), 1)
-      redis.call('HINCRBYFLOAT', KEYS[2], 'jsum:' .. c, v)
-    end
-  end
-end
-return 1
-`);
+/** Stores a judgement, counting a run's conversation's first one in the run (store/lua/judge/save.lua). */
+const SAVE = loadScript('judge/save', 2);
 
 /** A run's judge summary: how many were scored or not, and per criterion the mean and the counts per score. */
 export interface RunJudgeSummary {

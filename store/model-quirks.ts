@@ -11,7 +11,7 @@
  * (e.g. after a catalogue row was added), `HDEL <prefix>:model-quirks <model id>`.
  */
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 
 /** The hash of learned facts. */
 export const modelQuirksKey = (prefix: string) => `${prefix}:model-quirks`;
@@ -22,20 +22,8 @@ const KNOWN = new Set(['temperature', 'top_p', 'system']);
 /** Most models kept: a bound against a fleet that calls arbitrary model ids. */
 export const MAX_QUIRK_MODELS = 1000;
 
-// Merges the new parameters into the model's list in one step (two workers learning at once lose nothing).
-const LEARN = new RedisScript(`
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-local list = cur and cjson.decode(cur) or {}
-local seen = {}
-for _, p in ipairs(list) do seen[p] = true end
-local added = 0
-for i = 3, #ARGV do
-  if not seen[ARGV[i]] then table.insert(list, ARGV[i]); seen[ARGV[i]] = true; added = added + 1 end
-end
-if added > 0 then redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(list)) end
-return added
-`);
+// Merges the new parameters into the model's list in one step (store/lua/model-quirks/learn.lua).
+const LEARN = loadScript('model-quirks/learn', 1);
 
 export class ModelQuirks {
   constructor(

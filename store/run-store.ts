@@ -8,7 +8,7 @@
  *    moving each to the `conversations` set and the `admitting` hash in the same step; the caller
  *    then creates the record and queues turn 1 (both idempotent) and clears `admitting`; a sweep
  *    redoes what a crash left in `admitting`;
- *  - the slot is freed in the store's terminal transition (store/conversation-store.ts, FINISH),
+ *  - the slot is freed in the store's terminal transition (store/lua/conversation/finish.lua),
  *    which happens once per conversation, so `active` never drifts.
  *
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
@@ -21,169 +21,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 import { callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, toNano, type BudgetState } from './budget-store';
 import { runJudgeSummary, type RunJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
 
-/**
- * KEYS: run, runs index, owner's runs index, owner's caller hash. ARGV: id, name, now, maxActive
- * ('' none), default maxActive, owner ('' none). An owned run records its owner and that its ids
- * are keyed (`ids` 2, runs/seed-identity.ts), and counts in the owner's `runs`.
- */
-const CREATE_RUN = new RedisScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'maxActive', ARGV[4]) end
-  return 0
-end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3],
-  'maxActive', ARGV[4] ~= '' and ARGV[4] or ARGV[5], 'state', 'active', 'seeds', 0, 'duplicates', 0, 'rejected', 0,
-  'admitted', 0, 'active', 0, 'tokens', 0)
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[1], 'owner', ARGV[6], 'ids', 2)
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  redis.call('HINCRBY', KEYS[4], 'runs', 1)
-end
-return 1
-`);
-
-/**
- * KEYS: run, conversations, backlog, seeds, totals. ARGV: runMaxSeeds, backlogMaxSeeds,
- * backlogMaxBytes, then id, payload, id, payload…
- * Returns {accepted, duplicates, refused, why, first (1-based index of the first refused seed, or 0)}: a seed joins unless the run already has it; from
- * the first one that would pass a cap (the run's seeds, the backlog's seeds or bytes over all
- * runs, counted in `totals` here and wherever a seed leaves the backlog), every later new seed is
- * refused, so what was added is a prefix of the batch. `why` is '' or `run`, `seeds`, `bytes`.
- */
-const ADD_SEEDS = new RedisScript(`
-local runMax, maxSeeds, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local runSeeds = tonumber(redis.call('HGET', KEYS[1], 'seeds') or '0')
-local seeds = tonumber(redis.call('HGET', KEYS[5], 'seeds') or '0')
-local bytes = tonumber(redis.call('HGET', KEYS[5], 'bytes') or '0')
-local acc, dup, refused, why, added, first = 0, 0, 0, '', 0, 0
-for i = 4, #ARGV, 2 do
-  local id = ARGV[i]
-  if redis.call('ZSCORE', KEYS[2], id) or redis.call('HEXISTS', KEYS[4], id) == 1 then
-    dup = dup + 1
-  else
-    local size = #id + #ARGV[i + 1]
-    if why == '' then
-      if runSeeds + acc + 1 > runMax then why = 'run'
-      elseif seeds + acc + 1 > maxSeeds then why = 'seeds'
-      elseif bytes + added + size > maxBytes then why = 'bytes' end
-    end
-    if why ~= '' then
-      refused = refused + 1
-      if first == 0 then first = (i - 2) / 2 end
-    else
-      redis.call('RPUSH', KEYS[3], id)
-      redis.call('HSET', KEYS[4], id, ARGV[i + 1])
-      acc = acc + 1
-      added = added + size
-    end
-  end
-end
-redis.call('HINCRBY', KEYS[1], 'seeds', acc)
-redis.call('HINCRBY', KEYS[1], 'duplicates', dup)
-if acc > 0 then
-  redis.call('HINCRBY', KEYS[1], 'backlogBytes', added)
-  redis.call('HINCRBY', KEYS[5], 'seeds', acc)
-  redis.call('HINCRBY', KEYS[5], 'bytes', added)
-end
-return {acc, dup, refused, why, first}
-`);
-
-/** Lua: takes `n` seeds and `b` bytes off the backlog totals (KEYS[t]) and the run's count (KEYS[1]), never below 0. */
-const UNCOUNT = `
-local function uncount(t, n, b)
-  if n <= 0 then return end
-  for _, f in ipairs({{KEYS[t], 'seeds', n}, {KEYS[t], 'bytes', b}, {KEYS[1], 'backlogBytes', b}}) do
-    if redis.call('HINCRBY', f[1], f[2], -f[3]) < 0 then redis.call('HSET', f[1], f[2], 0) end
-  end
-end
-`;
-
-/**
- * KEYS: run, conversations, backlog, seeds, admitting, totals. ARGV: now, limit, prefix. Returns id, payload, …
- * An owned run also stays within its owner's free slots (the caller hash's `maxActive`, counted in
- * its `active`, which the terminal transition gives back; docs/callers.md).
- */
-const FILL = new RedisScript(`${UNCOUNT}
-if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
--- A run whose budget could not cover a call admits nothing more.
-if redis.call('HEXISTS', KEYS[1], 'budgetExhausted') == 1 then return {} end
-local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
-local owner = redis.call('HGET', KEYS[1], 'owner')
-local ck = owner and (ARGV[3] .. ':caller:' .. owner)
-if ck then
-  local max = tonumber(redis.call('HGET', ck, 'maxActive') or '')
-  if max then free = math.min(free, max - tonumber(redis.call('HGET', ck, 'active') or '0')) end
-end
-local n = math.min(free, tonumber(ARGV[2]))
-local out = {}
-local taken, size = 0, 0
-for i = 1, n do
-  local id = redis.call('LPOP', KEYS[3])
-  if not id then break end
-  local payload = redis.call('HGET', KEYS[4], id)
-  redis.call('HDEL', KEYS[4], id)
-  if payload then
-    local seq = redis.call('HINCRBY', KEYS[1], 'admitted', 1)
-    redis.call('ZADD', KEYS[2], seq, id)
-    redis.call('HSET', KEYS[5], id, ARGV[1] .. '|' .. payload)
-    redis.call('HINCRBY', KEYS[1], 'active', 1)
-    out[#out + 1] = id
-    out[#out + 1] = payload
-    taken = taken + 1
-    size = size + #id + #payload
-  end
-end
-uncount(6, taken, size)
-if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
-if ck and #out > 0 then
-  redis.call('HINCRBY', ck, 'active', #out / 2)
-  redis.call('HINCRBY', ck, 'conversations', #out / 2)
-end
-return out
-`);
-
-/** KEYS: run, backlog, seeds, totals. Stops admission and drops the backlog; returns how many seeds it dropped. */
-const CANCEL = new RedisScript(`${UNCOUNT}
-if not redis.call('HGET', KEYS[1], 'state') then return -1 end
-redis.call('HSET', KEYS[1], 'state', 'cancelled', 'updatedAt', ARGV[1])
-local n = redis.call('LLEN', KEYS[2])
-uncount(4, redis.call('HLEN', KEYS[3]), tonumber(redis.call('HGET', KEYS[1], 'backlogBytes') or '0'))
-redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('HINCRBY', KEYS[1], 'unadmitted', n)
-return n
-`);
-
-/**
- * KEYS: run, conversations, backlog, seeds, conversation hash, steps hash, totals. ARGV: id, payload.
- * A finished-badly conversation goes back to the front of the backlog: out of `conversations`,
- * its counts taken back, its record deleted (the caller removed its jobs). 1 when done.
- */
-const RETRY = new RedisScript(`
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-local status = redis.call('HGET', KEYS[5], 'status')
-if status ~= 'failed' and status ~= 'timed_out' then return 0 end
-local reason = redis.call('HGET', KEYS[5], 'stopReason')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'n:' .. status, -1)
-if reason then redis.call('HINCRBY', KEYS[1], 'r:' .. reason, -1) end
-redis.call('HINCRBY', KEYS[1], 'retried', 1)
-redis.call('DEL', KEYS[5], KEYS[6])
-redis.call('LPUSH', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
--- Counted like any waiting seed (never refused: the run had it already).
-local size = #ARGV[1] + #ARGV[2]
-redis.call('HINCRBY', KEYS[1], 'backlogBytes', size)
-redis.call('HINCRBY', KEYS[7], 'seeds', 1)
-redis.call('HINCRBY', KEYS[7], 'bytes', size)
-return 1
-`);
+// The scripts, one file each in store/lua/run/ (headers there name KEYS, ARGV and the reply).
+const CREATE_RUN = loadScript('run/create', 4);
+const ADD_SEEDS = loadScript('run/add-seeds', 5);
+const FILL = loadScript('run/fill', 7);
+const CANCEL = loadScript('run/cancel', 4);
+const RETRY = loadScript('run/retry', 7);
 
 /** The run hash as read, numbers parsed. */
 export interface RunState {
@@ -252,6 +101,9 @@ export interface RejectedLine {
 export const REJECTED_KEPT = 10_000;
 
 export class RunStore {
+  /** The owner of each run claimed from ('' none, else '=' + the key id), as run/fill.lua names it. */
+  private readonly owners = new Map<string, string>();
+
   constructor(readonly redis: Redis, readonly prefix: string) {}
 
   keys(runId: string): RunKeys & { seeds: string; admitting: string } {
@@ -265,6 +117,7 @@ export class RunStore {
     const r = await CREATE_RUN.run(this.redis, [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)], [
       runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o,
     ]);
+    if (r === 1 && this.owners.size < 10_000) this.owners.set(runId, owner ? `=${owner}` : '');
     return r === 1;
   }
 
@@ -328,9 +181,19 @@ export class RunStore {
   /** Claims up to `limit` waiting seeds within the run's free slots: [id, payload] pairs. */
   async claim(runId: string, limit: number): Promise<[string, string][]> {
     const k = this.keys(runId);
-    const flat = (await FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey], [String(Date.now()), limit, this.prefix])) as string[];
+    const fill = (owner: string) =>
+      FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey, owner === '' ? k.run : callerKey(this.prefix, owner.slice(1))], [String(Date.now()), limit, owner]);
+    // The owner's caller hash is declared to the script: the owner known for the run, else the
+    // script answers it (fill.lua) and is run again. A run's owner never changes.
+    let flat = (await fill(this.owners.get(runId) ?? '')) as (string | number)[];
+    for (let i = 0; typeof flat[0] === 'number' && i < 3; i++) {
+      const owner = String(flat[1]);
+      if (this.owners.size >= 10_000) this.owners.clear();
+      this.owners.set(runId, owner);
+      flat = (await fill(owner)) as (string | number)[];
+    }
     const out: [string, string][] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), String(flat[i + 1])]);
     return out;
   }
 
@@ -394,6 +257,11 @@ export class RunStore {
     if (limits?.tokens !== undefined) m.hset(key, 'tokens', String(limits.tokens));
     if (limits) m.hdel(this.keys(runId).run, 'budgetExhausted');
     await m.exec();
+  }
+
+  /** Records on the run that its budget refused a call (`message`, the first refusal's): the run admits nothing more (fill.lua). */
+  async markBudgetExhausted(runId: string, message: string): Promise<void> {
+    await this.redis.hsetnx(this.keys(runId).run, 'budgetExhausted', message);
   }
 
   /** Run ids, newest first (of one owner when given). */

@@ -16,7 +16,7 @@
  * await leases.release('http://gpu1:11434', 'lease-1');
  */
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { loadScript } from './redis-script';
 
 /** One endpoint as the semaphore sees it. */
 export interface SlotPool {
@@ -25,47 +25,11 @@ export interface SlotPool {
   slots: number;
 }
 
-const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-/**
- * KEYS: the endpoints' sets. ARGV: lease ms, lease id, then each endpoint's slots.
- * Takes a slot on the endpoint with the most free slots (ties: the first listed); returns its
- * 0-based index, or -1 when every endpoint is full.
- */
-const ACQUIRE = new RedisScript(`${NOW}
-local leaseMs = tonumber(ARGV[1])
-local best, bestFree = -1, 0
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local free = tonumber(ARGV[i + 2]) - redis.call('ZCARD', key)
-  if free > bestFree then best, bestFree = i, free end
-end
-if best < 0 then return -1 end
-redis.call('ZADD', KEYS[best], now + leaseMs, ARGV[2])
-redis.call('PEXPIRE', KEYS[best], leaseMs * 2)
-return best - 1`);
-
-/** KEYS: the set. ARGV: lease ms, lease id. 1 when the lease was still held (and is extended), 0 when it had expired. */
-const RENEW = new RedisScript(`${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
-return 1`);
-
-/** KEYS: the set, the channel. ARGV: lease id. */
-const RELEASE = new RedisScript(`local n = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('PUBLISH', KEYS[2], ARGV[1])
-return n`);
-
-/** KEYS: the sets. Live leases of each. */
-const COUNT = new RedisScript(`${NOW}
-local out = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  out[i] = redis.call('ZCARD', key)
-end
-return out`);
+// The scripts, store/lua/slot-leases/ (headers there name KEYS, ARGV and the reply).
+const ACQUIRE = loadScript('slot-leases/acquire', 'variadic');
+const RENEW = loadScript('slot-leases/renew', 1);
+const RELEASE = loadScript('slot-leases/release', 2);
+const COUNT = loadScript('slot-leases/count', 'variadic');
 
 export class SlotLeases {
   private readonly prefix: string;

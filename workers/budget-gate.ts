@@ -22,6 +22,7 @@ import { ProviderError } from '../shared/errors';
 import { loadModelCatalog } from '../shared/model-catalog';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
 import { callerBudgetKey, callerKey } from '../store/caller-store';
+import { RunStore } from '../store/run-store';
 
 export const MESSAGE_OVERHEAD = 16;
 export const CALL_OVERHEAD = 64;
@@ -47,6 +48,8 @@ export class BudgetGate {
     private readonly store: BudgetStore,
     private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds' | 'modelCatalogFile'>,
     private readonly prices: PriceTable,
+    /** The run store (the owner of a run's hash, where a refusal stops its admission). Default: on the budget store's connection. */
+    private readonly runs: RunStore = new RunStore(store.redis, config.queuePrefix),
   ) {}
 
   /** The budgets that may apply to the conversation's calls: its own, its run's, its owner's (API_KEYS_FILE). */
@@ -84,7 +87,7 @@ export class BudgetGate {
     const r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
     if (!r.ok) {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
-      if (s.run?.id && r.scope === `run ${s.run.id}`) await this.store.markRunExhausted(this.config.queuePrefix, s.run.id, r.message);
+      if (s.run?.id && r.scope === `run ${s.run.id}`) await this.runs.markBudgetExhausted(s.run.id, r.message);
       // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
       if (record.owner !== undefined && r.scope === `API key ${record.owner}`) await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
       return { ok: false, message: r.message };

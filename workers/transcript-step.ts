@@ -29,7 +29,7 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
     if (!isTerminal(record.status)) {
-      if (await store.finish(id, 'completed', record.stopReason!)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
+      if (await store.finish(id, 'completed', record.stopReason!, undefined, record)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
     // The conversation's run slot was freed with its terminal transition: admit the next seeds.

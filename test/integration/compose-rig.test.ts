@@ -128,19 +128,19 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
   /** A transcript as the worker wrote it, read straight from the volume. */
   const readTranscript = async (file: string) =>
     ok(await run('docker', ['run', '--rm', '--network', 'none', '-v', `${project}_transcripts:/data/output:ro`, '--entrypoint', 'cat', IMAGE, file], { env }), `cat ${file}`);
+  /** A test script of test/integration/lua/ (its header names KEYS and ARGV). */
+  const luaFile = (name: string) => fs.readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
   // BullMQ's job hash fields, as its Lua scripts write them (taskforcesh/bullmq, read in
   // node_modules/bullmq/dist/cjs/commands/): `pb` = the worker's name, set when a job is taken
   // (includes/prepareJobForProcessing.lua); `stc` = times found stalled (moveStalledJobsToWait-9.lua).
   /** The active cloud and local jobs with the worker holding each (`pb`: `<hostname>-<pid>`, the hostname being the container's short id), read in one script. */
   const activeJobs = async (): Promise<[string, string][]> => {
-    const script = "local out = {} for _, q in ipairs(ARGV) do for _, id in ipairs(redis.call('LRANGE', KEYS[1] .. ':' .. q .. ':active', 0, -1)) do local pb = redis.call('HGET', KEYS[1] .. ':' .. q .. ':' .. id, 'pb') if pb then table.insert(out, q .. ':' .. id .. ' ' .. pb) end end end return out";
-    const out = await redisCli('EVAL', script, '1', PREFIX, 'cloud', 'local');
+    const out = await redisCli('EVAL', luaFile('active-jobs'), '1', PREFIX, 'cloud', 'local');
     return out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
   };
   /** The worker holding each job (`pb`) and its stalled count (`stc`); `pb` undefined once the job is gone. */
   const jobStates = async (jobs: string[]): Promise<{ pb?: string; stc: number }[]> => {
-    const script = "local out = {} for _, j in ipairs(ARGV) do local k = KEYS[1] .. ':' .. j if redis.call('EXISTS', k) == 1 then table.insert(out, (redis.call('HGET', k, 'pb') or '-') .. ' ' .. (redis.call('HGET', k, 'stc') or '0')) else table.insert(out, 'gone 0') end end return out";
-    const lines = (await redisCli('EVAL', script, '1', PREFIX, ...jobs)).split('\n');
+    const lines = (await redisCli('EVAL', luaFile('job-states'), '1', PREFIX, ...jobs)).split('\n');
     return jobs.map((_, i) => {
       const [pb, stc] = lines[i]!.split(' ');
       return { pb: pb === 'gone' ? undefined : pb, stc: Number(stc) };
@@ -239,12 +239,15 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
       "find dist -name '*.test.js' | wc -l",
       "find node_modules -name '*.map' | wc -l",
       "find dist -name '*.js.map' | wc -l",
+      "find dist/store/lua -name '*.lua' | wc -l",
     ].join('; ')], { env }), 'probe').trim().split('\n').map(Number);
-    const [uid, devDeps, testDirs, testFiles, depMaps, distMaps] = probe;
+    const [uid, devDeps, testDirs, testFiles, depMaps, distMaps, luaFiles] = probe;
     assert.notEqual(uid, 0, 'not root');
     assert.deepEqual({ devDeps, testDirs, testFiles, depMaps }, { devDeps: 0, testDirs: 0, testFiles: 0, depMaps: 0 });
     // dist's own maps stay: NODE_OPTIONS=--enable-source-maps maps stack traces to the TypeScript.
     assert.ok(distMaps! > 0);
+    // The stores' Lua scripts, which `npm run build` copies beside store/redis-script.js.
+    assert.equal(luaFiles, fs.readdirSync(path.join(__dirname, '../../store/lua'), { recursive: true }).filter((f) => String(f).endsWith('.lua')).length);
     assert.match(ok(await run('docker', ['image', 'inspect', IMAGE, '--format', '{{json .Config.Env}}'], { env }), 'env'), /--enable-source-maps/);
   });
 

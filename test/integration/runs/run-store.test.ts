@@ -50,6 +50,27 @@ describe('run store (real Redis)', () => {
     assert.deepEqual(await runs.addSeeds('r1', seeds.slice(0, 10)), { accepted: 0, duplicates: 10, refused: 0 });
   });
 
+  // store/lua/run/fill.lua declares the owner's caller hash in KEYS: a store that does not know
+  // the run's owner learns it from the script's answer and claims again (then remembers it).
+  it("an owned run's claims stay within its owner's maxActive, whichever store claims (the owner's hash declared to fill.lua)", async () => {
+    const evalshas = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await redis.hset(`${prefix}:caller:k1`, 'maxActive', 3, 'active', 1);
+    await runs.create('r2', 'n', 10, 10, 'k1');
+    await runs.addSeeds('r2', Array.from({ length: 6 }, (_, i): [string, string] => [`o-${i}`, '{}']));
+    const other = new RunStore(redis, prefix);
+    let before = await evalshas();
+    assert.equal((await other.claim('r2', 1)).length, 1);
+    assert.equal(await evalshas() - before, 2, 'the owner learned from the script: a second call');
+    before = await evalshas();
+    assert.equal((await other.claim('r2', 5)).length, 1, "the owner's third slot is the last free one");
+    assert.equal(await evalshas() - before, 1, 'then remembered');
+    before = await evalshas();
+    assert.deepEqual(await runs.claim('r2', 5), [], 'the creating store knows the owner');
+    assert.equal(await evalshas() - before, 1);
+    assert.deepEqual(await redis.hmget(`${prefix}:caller:k1`, 'active', 'conversations'), ['3', '2']);
+    assert.equal((await runs.get('r2'))!.active, 2);
+  });
+
   it('createIfAbsent never overwrites a conversation that moved on', async () => {
     assert.equal(await store.createIfAbsent('c1', settings('r', 'q')), null);
     await store.markRunning('c1');

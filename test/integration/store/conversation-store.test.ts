@@ -129,4 +129,45 @@ describe('ConversationStore (real Redis)', () => {
     assert.ok(await redis.hexists(`${prefix}:conv:{${id}}:turns`, 'local:2'));
     assert.deepEqual((await store.loadStep(id, 2))!.turns[1], { turn: 2, cloud: cloudStep(t0, 2), local: localStep(t0, 2) });
   });
+
+  // store/lua/conversation/finish.lua and record-step.lua declare the run's and the owner's hashes
+  // in KEYS (a Cluster refuses undeclared keys): the caller names them from the record it has,
+  // and a caller that names none, or the wrong ones, gets the right ones and runs the script again.
+  it("finish and recordStep count in the conversation's run and owner, declared from the record or learned from the script", async () => {
+    const evalshas = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const runKey = `${prefix}:run:r1`;
+    await redis.hset(runKey, 'id', 'r1', 'active', 2, 'tokens', 0);
+    await redis.hset(`${prefix}:caller:k1`, 'active', 2);
+    const run = { id: 'r1', seedHash: 'h' };
+    for (const id of ['c1', 'c2']) assert.equal(await store.createIfAbsent(id, settings(id, { run }), 'k1'), null);
+    const rec = (await store.get('c1'))!;
+    assert.equal(rec.owner, 'k1');
+    assert.deepEqual(rec.settings.run, run);
+
+    let before = await evalshas();
+    assert.equal(await store.recordStep(rec, 'cloud', 1, cloudStep(rec.createdAt, 1)), true);
+    assert.equal(await evalshas() - before, 1, 'the record names the run: one call');
+    before = await evalshas();
+    const stale = { ...rec, settings: { ...rec.settings, run: undefined } };
+    assert.equal(await store.recordStep(stale, 'local', 1, localStep(rec.createdAt, 1)), true);
+    assert.equal(await evalshas() - before, 2, 'a record without the run: the script names it, a second call');
+    assert.equal(await redis.hget(runKey, 'tokens'), String(11 + 21 + 31 + 41));
+
+    before = await evalshas();
+    assert.equal(await store.finish('c1', 'completed', 'max_turns', undefined, rec), true);
+    assert.equal(await evalshas() - before, 1);
+    before = await evalshas();
+    assert.equal(await store.finish('c2', 'failed', 'provider_error', 'boom'), true);
+    assert.equal(await evalshas() - before, 2);
+    assert.equal(await store.finish('c2', 'failed', 'provider_error', 'boom'), false, 'once');
+    const h = await redis.hgetall(runKey);
+    assert.deepEqual([h.active, h['n:completed'], h['n:failed'], h['r:max_turns'], h['r:provider_error']], ['0', '1', '1', '1', '1']);
+    assert.equal(await redis.hget(`${prefix}:caller:k1`, 'active'), '0');
+
+    // Without a run or an owner: nothing but the conversation's own keys.
+    await store.create('c3', settings('c3'));
+    assert.equal(await store.finish('c3', 'completed', 'max_turns', undefined, (await store.get('c3'))!), true);
+    assert.equal(await redis.hget(`${prefix}:caller:k1`, 'active'), '0');
+    assert.equal(await redis.hget(runKey, 'active'), '0');
+  });
 });

@@ -1,0 +1,31 @@
+--[[
+  Creates a run, or, when it exists, updates its `maxActive` if given. An owned run records its
+  owner and that its ids are keyed (`ids` 2, runs/seed-identity.ts), and counts in the owner's
+  `runs`.
+
+  KEYS[1] run hash                 <prefix>:run:<runId>
+  KEYS[2] runs index (sorted set)  <prefix>:runs
+  KEYS[3] the owner's runs index   <prefix>:runs:by:<owner>
+  KEYS[4] the owner's caller hash  <prefix>:caller:<owner>
+  ARGV[1] run id
+  ARGV[2] name
+  ARGV[3] now ms
+  ARGV[4] maxActive ('' none)
+  ARGV[5] default maxActive
+  ARGV[6] owner ('' none)
+  Returns 1 when created, 0 when it existed.
+]]
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'maxActive', ARGV[4]) end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3],
+  'maxActive', ARGV[4] ~= '' and ARGV[4] or ARGV[5], 'state', 'active', 'seeds', 0, 'duplicates', 0, 'rejected', 0,
+  'admitted', 0, 'active', 0, 'tokens', 0)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[6], 'ids', 2)
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('HINCRBY', KEYS[4], 'runs', 1)
+end
+return 1

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+// Every module that loads scripts, so `loadedScripts` holds them all.
+import '../../../store/budget-store';
+import '../../../store/cloud-limiter';
+import '../../../store/conversation-store';
+import '../../../store/judge-store';
+import '../../../store/model-quirks';
+import '../../../store/run-store';
+import '../../../store/slot-leases';
+import { LUA_DIR, loadScript, loadedScripts, readScript, stripHeader } from '../../../store/redis-script';
+
+const ROOT = path.join(__dirname, '../../..');
+const walk = (dir: string, ext: string): string[] =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return ['node_modules', 'dist', '.git', '.tmp', 'lambda/.build'].includes(e.name) || e.name.startsWith('.scratch') ? [] : walk(p, ext);
+    return e.name.endsWith(ext) ? [p] : [];
+  });
+const luaFiles = walk(LUA_DIR, '.lua');
+const scriptName = (file: string) => path.relative(LUA_DIR, file).replace(/\.lua$/, '').split(path.sep).join('/');
+const isInclude = (file: string) => /(^|\/)includes\//.test(scriptName(file));
+
+/** The header comment: the `--[[ … ]]` block the file starts with. */
+function header(file: string): string {
+  const text = fs.readFileSync(file, 'utf8');
+  const m = /^--\[\[\n([\s\S]*?)\n\]\]/.exec(text);
+  assert.ok(m, `${scriptName(file)}.lua starts with a --[[ … ]] header naming its KEYS, ARGV and what it returns`);
+  return m[1]!;
+}
+/** The indices a header names, e.g. KEYS[1], KEYS[2i-1], ARGV[4..], ARGV[4+nc..3+nc+ns]. */
+const indices = (h: string, what: 'KEYS' | 'ARGV') => [...h.matchAll(new RegExp(`^\\s*${what}\\[([^\\]]+)\\]\\s+\\S`, 'gm'))].map((m) => m[1]!);
+/** The literal indices a source uses, e.g. KEYS[3]. */
+const used = (src: string, what: 'KEYS' | 'ARGV') => [...src.replace(/--\[\[[\s\S]*?\]\]/g, '').matchAll(new RegExp(`\\b${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1]));
+
+describe('Lua scripts (store/lua/)', () => {
+  it('every script file is loaded by its store, and every loaded script has its file', () => {
+    const files = luaFiles.filter((f) => !isInclude(f)).map(scriptName).sort();
+    assert.ok(files.length >= 20, `found ${files.length} scripts`);
+    assert.deepEqual([...loadedScripts.keys()].sort(), files);
+  });
+
+  for (const file of luaFiles.filter((f) => !isInclude(f))) {
+    const name = scriptName(file);
+    it(`${name}: its header names the keys the loader declares, its ARGV and what it returns`, () => {
+      const h = header(file);
+      const script = loadedScripts.get(name)!;
+      const keys = indices(h, 'KEYS');
+      const source = script.source;
+      if (script.keys === 'variadic') {
+        assert.ok(keys.some((k) => !/^\d+$/.test(k)), `${name} takes any number of keys: its header says how they repeat (e.g. KEYS[i])`);
+      } else {
+        const want = Array.from({ length: script.keys }, (_, i) => String(i + 1));
+        assert.deepEqual(keys, want, `${name} is loaded with ${script.keys} keys: its header names KEYS[1] … KEYS[${script.keys}], in order`);
+        for (const k of used(source, 'KEYS')) assert.ok(k <= script.keys, `${name} uses KEYS[${k}], beyond the ${script.keys} declared`);
+      }
+      const argv = indices(h, 'ARGV');
+      assert.ok(argv.length > 0 || /^\s*ARGV none\b/m.test(h), `${name}: the header names its ARGV (or says "ARGV none")`);
+      const numbered = argv.filter((a) => /^\d+$/.test(a)).map(Number);
+      const open = argv.some((a) => !/^\d+$/.test(a));
+      if (!open) for (const a of used(source, 'ARGV')) assert.ok(numbered.includes(a), `${name} uses ARGV[${a}], which its header does not name`);
+      assert.match(h, /^\s*Returns\b/m, `${name}: the header says what it returns`);
+    });
+  }
+
+  it('includes resolve: no @include line is left, each include is emitted once, and each include has a header', () => {
+    let included = 0;
+    for (const script of loadedScripts.values()) {
+      assert.doesNotMatch(script.source, /@include/, script.name);
+      for (const inc of luaFiles.filter(isInclude)) {
+        const body = stripHeader(fs.readFileSync(inc, 'utf8')).trimEnd();
+        const times = script.source.split(body).length - 1;
+        assert.ok(times <= 1, `${scriptName(inc)} is emitted once in ${script.name}, not ${times} times`);
+        if (times) included++;
+      }
+    }
+    assert.ok(included >= 15, `includes found in the scripts: ${included}`);
+    for (const inc of luaFiles.filter(isInclude)) {
+      const h = header(inc);
+      assert.match(h, /^\s*Uses\b/m, `${scriptName(inc)}: the header says which KEYS/ARGV it uses`);
+      assert.match(h, /Returns\b/, `${scriptName(inc)}: the header says what it returns`);
+    }
+  });
+
+  it('no store script builds a key name (every key it touches is one of its KEYS)', () => {
+    for (const script of loadedScripts.values()) {
+      // A key argument made by concatenation, e.g. redis.call('HINCRBY', ARGV[6] .. ':run:' .. run, …).
+      const built = /redis\.p?call\(\s*'\w+'\s*,\s*[^,)]*\.\./.exec(script.source);
+      assert.equal(built, null, `${script.name} builds a key name: ${built?.[0]}`);
+      assert.doesNotMatch(script.source, /ARGV\[\d+\]\s*\.\.\s*':/, `${script.name} builds a key from a prefix`);
+    }
+  });
+
+  it("a run's hash is written by run code only: other stores' scripts reach it through the run store's fragments (store/lua/run/includes/)", () => {
+    let reached = 0;
+    for (const file of luaFiles.filter((f) => !isInclude(f) && !scriptName(f).startsWith('run/'))) {
+      const runKeys = [...header(file).matchAll(/^\s*KEYS\[(\d+)\]\s+the run's hash/gm)].map((m) => m[1]);
+      const own = fs.readFileSync(file, 'utf8').replace(/--\[\[[\s\S]*?\]\]/, '');
+      for (const k of runKeys) {
+        reached++;
+        assert.doesNotMatch(own, new RegExp(`redis\\.p?call\\(\\s*'\\w+'\\s*,\\s*KEYS\\[${k}\\]`), `${scriptName(file)} calls Redis on the run's hash KEYS[${k}] itself`);
+        assert.match(own, /@include "\.\.\/run\/includes\//, `${scriptName(file)} includes the run store's fragment`);
+      }
+    }
+    assert.equal(reached, 3, 'conversation/finish, conversation/record-step and judge/save reach a run hash');
+  });
+
+  it('no TypeScript file holds Lua source', () => {
+    const lua = /\bKEYS\[\d|\bARGV\[\d|redis\.p?call\(\s*'[A-Z]+'\s*,\s*(KEYS|ARGV)/;
+    const self = path.join(__dirname, 'lua-scripts.test.ts');
+    const holders = walk(ROOT, '.ts').filter((f) => f !== self && lua.test(fs.readFileSync(f, 'utf8')));
+    assert.deepEqual(holders.map((f) => path.relative(ROOT, f)), []);
+  });
+
+  it('the loader: a script is loaded once, an include once per script however often it is included, a cycle or a missing file is an error', () => {
+    assert.equal(loadScript('conversation/finish', 4), loadScript('conversation/finish', 4));
+    assert.throws(() => loadScript('conversation/finish', 3), /loaded with 4 keys/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lua-loader-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'inc'));
+      fs.writeFileSync(path.join(dir, 'inc', 'a.lua'), '--- @include "b"\nlocal a = 1\n');
+      fs.writeFileSync(path.join(dir, 'inc', 'b.lua'), 'local b = 2\n');
+      fs.writeFileSync(path.join(dir, 'main.lua'), '--- @include "inc/a"\n--- @include "inc/b.lua"\nreturn a + b\n');
+      const { source, files } = readScript('main', dir);
+      assert.equal(source, 'local b = 2\nlocal a = 1\n\nreturn a + b\n');
+      fs.writeFileSync(path.join(dir, 'headed.lua'), '--[[\n  KEYS[1] x\n]]\n--- @include "inc/b"\nreturn b\n');
+      assert.equal(readScript('headed', dir).source, 'local b = 2\nreturn b\n', 'headers are left out of what Redis gets');
+      assert.deepEqual(files.map((f) => path.relative(dir, f)), ['main.lua', path.join('inc', 'a.lua'), path.join('inc', 'b.lua')]);
+      fs.writeFileSync(path.join(dir, 'inc', 'b.lua'), '--- @include "a"\n');
+      assert.throws(() => readScript('main', dir), /circular include/);
+      fs.writeFileSync(path.join(dir, 'missing.lua'), '--- @include "nowhere"\n');
+      assert.throws(() => readScript('missing', dir), /Lua file not found: .*nowhere\.lua/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
