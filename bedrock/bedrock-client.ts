@@ -181,7 +181,11 @@ const CHARS_PER_TOKEN = 4;
  * as `reasoningContent` blocks (`reasoningText: {text, signature}` or encrypted `redactedContent`,
  * SDK 3.1163 `ReasoningContentBlock`), never as the answer.
  */
-export function reasoningUsage(content: ContentBlock[] | undefined, text: string, outputTokens: number): { tokens?: number; estimated?: boolean } {
+export function reasoningUsage(
+  content: ContentBlock[] | undefined,
+  text: string,
+  outputTokens: number,
+): { tokens?: number; estimated?: boolean } {
   const blocks = (content ?? []).filter((b) => 'reasoningContent' in b && b.reasoningContent);
   if (blocks.length === 0) return {};
   if (text.trim() === '') return { tokens: outputTokens, estimated: false };
@@ -207,7 +211,8 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
       const problem = catalog.maxTokensProblem(modelId, req.maxTokens, 'parameters.max_tokens');
       if (problem) throw new ValidationError(problem, { field: 'parameters.max_tokens' });
     }
-    const maxTokens = req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : catalog.defaultMaxTokens(modelId, opts.defaultMaxTokens));
+    const maxTokens =
+      req.maxTokens ?? (opts.defaultMaxTokens === undefined ? undefined : catalog.defaultMaxTokens(modelId, opts.defaultMaxTokens));
     // What the model rejects is left out before sending (catalogue, and what the fleet learned);
     // what Bedrock still rejects by name is left out on a retry.
     const omitted = plannedOmissions(catalog.accepted(modelId), req, (req.omitParameters ?? []).filter(isRejectableParameter));
@@ -220,13 +225,24 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
         break;
       } catch (err) {
         const parameter = rejectedParameterOf(err);
-        if (parameter && !omitted.includes(parameter) && sends(req, parameter) && rejected.length < MAX_PARAMETER_RETRIES && !req.signal?.aborted) {
+        if (
+          parameter &&
+          !omitted.includes(parameter) &&
+          sends(req, parameter) &&
+          rejected.length < MAX_PARAMETER_RETRIES &&
+          !req.signal?.aborted
+        ) {
           omitted.push(parameter);
           rejected.push(parameter);
           continue;
         }
         const reason = req.signal?.reason as { name?: string } | undefined;
-        throw toBedrockProviderError(err, { timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError', modelId, region: opts.region, catalog });
+        throw toBedrockProviderError(err, {
+          timedOut: req.signal?.aborted === true && reason?.name === 'TimeoutError',
+          modelId,
+          region: opts.region,
+          catalog,
+        });
       }
     }
     const content = out.output?.message?.content;
@@ -258,7 +274,12 @@ function sends(req: ConverseRequest, parameter: RejectableParameter): boolean {
  * The Converse command of a request without the `omitted` parameters. A system prompt the model
  * rejects goes into the first user message instead, so its instructions still reach the model.
  */
-function commandFor(modelId: string, req: ConverseRequest, maxTokens: number | undefined, omitted: readonly RejectableParameter[]): ConverseCommand {
+function commandFor(
+  modelId: string,
+  req: ConverseRequest,
+  maxTokens: number | undefined,
+  omitted: readonly RejectableParameter[],
+): ConverseCommand {
   const turns: ConverseTurn[] = [...req.history, { role: 'user', content: req.prompt }];
   const foldSystem = Boolean(req.system) && omitted.includes('system');
   const messages: Message[] = turns.map((m, i) => ({
@@ -270,7 +291,11 @@ function commandFor(modelId: string, req: ConverseRequest, maxTokens: number | u
   const inferenceConfig =
     temperature === undefined && topP === undefined && maxTokens === undefined
       ? undefined
-      : { ...(temperature !== undefined ? { temperature } : {}), ...(topP !== undefined ? { topP } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}) };
+      : {
+          ...(temperature !== undefined ? { temperature } : {}),
+          ...(topP !== undefined ? { topP } : {}),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
+        };
   return new ConverseCommand({
     modelId,
     messages,

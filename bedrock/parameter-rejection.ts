@@ -42,13 +42,18 @@ export interface SentParameters {
  * A model that rejects `temperature` with `top_p` keeps the temperature (the conversation's own
  * setting) and loses `top_p`.
  */
-export function plannedOmissions(accepted: AcceptedParameters, sent: SentParameters, learned: readonly string[] = []): RejectableParameter[] {
+export function plannedOmissions(
+  accepted: AcceptedParameters,
+  sent: SentParameters,
+  learned: readonly string[] = [],
+): RejectableParameter[] {
   const out: RejectableParameter[] = [];
   const hasTemperature = sent.temperature !== undefined;
   const hasTopP = sent.topP !== undefined;
   if (hasTemperature && (!accepted.temperature || learned.includes('temperature'))) out.push('temperature');
   if (hasTopP && (!accepted.topP || learned.includes('top_p'))) out.push('top_p');
-  if (hasTemperature && hasTopP && !out.includes('temperature') && !out.includes('top_p') && !accepted.temperatureWithTopP) out.push('top_p');
+  if (hasTemperature && hasTopP && !out.includes('temperature') && !out.includes('top_p') && !accepted.temperatureWithTopP)
+    out.push('top_p');
   if (sent.system && (!accepted.system || learned.includes('system'))) out.push('system');
   return out;
 }

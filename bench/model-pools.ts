@@ -48,7 +48,12 @@ export async function measurePoolSaturation(ctx: BenchContext): Promise<PoolSatu
   const windowMs = ctx.quick ? 6000 : 15_000;
   const hosts = await Promise.all(slots.map(() => startOllamaEmulator({ latencyMs })));
   try {
-    const env = { REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: `{bench-pool-${process.pid}-${Date.now()}}`, OLLAMA_HOSTS: hosts.map((h, i) => `${h.url}*${slots[i]}`).join(','), LOG_LEVEL: 'silent' };
+    const env = {
+      REDIS_URL: ctx.redisUrl,
+      QUEUE_PREFIX: `{bench-pool-${process.pid}-${Date.now()}}`,
+      OLLAMA_HOSTS: hosts.map((h, i) => `${h.url}*${slots[i]}`).join(','),
+      LOG_LEVEL: 'silent',
+    };
     const running = runChildren(3, { mode: 'pool', env, parallel: 4, maxTokens: 20 }, windowMs + 2000);
     // Measure once every process has work running, for `windowMs`.
     while (hosts.reduce((n, h) => n + h.stats().inFlight, 0) < 6) await new Promise((r) => setTimeout(r, 5));
@@ -93,8 +98,12 @@ export async function measureThrottleRecovery(ctx: BenchContext): Promise<Thrott
   const gateway = await startLocalGateway({ port: 0, handler: createHandler({ converse, logger: silentLogger }) });
   try {
     const env = {
-      REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: `{bench-quota-${process.pid}-${Date.now()}}`, API_GATEWAY_URL: gateway.url, BEDROCK_MODEL_ID: model,
-      CLOUD_LIMITS: JSON.stringify({ [model]: { tpm: quotaTokens } }), LOG_LEVEL: 'silent',
+      REDIS_URL: ctx.redisUrl,
+      QUEUE_PREFIX: `{bench-quota-${process.pid}-${Date.now()}}`,
+      API_GATEWAY_URL: gateway.url,
+      BEDROCK_MODEL_ID: model,
+      CLOUD_LIMITS: JSON.stringify({ [model]: { tpm: quotaTokens } }),
+      LOG_LEVEL: 'silent',
     };
     const started = Date.now();
     const results = await runChildren(3, { mode: 'cloud', env, parallel: 4, maxTokens: 40, windowMs }, runMs);
@@ -106,7 +115,15 @@ export async function measureThrottleRecovery(ctx: BenchContext): Promise<Thrott
     if (failed > 0) throw new Error(`cloud calls failed: ${JSON.stringify(results.map((r) => r.errors))}`);
     // The windows the run spanned: the first is filled at once, then one more per window length.
     const windows = Math.max(1, Math.floor(Math.min(elapsed, runMs) / windowMs));
-    return { achievedShareOfQuota: admitted / (quotaTokens * windows), throttledShare: throttled / Math.max(1, ok + throttled), calls: ok + throttled, throttled, quotaTokens, windowMs, runMs };
+    return {
+      achievedShareOfQuota: admitted / (quotaTokens * windows),
+      throttledShare: throttled / Math.max(1, ok + throttled),
+      calls: ok + throttled,
+      throttled,
+      quotaTokens,
+      windowMs,
+      runMs,
+    };
   } finally {
     await gateway.close();
     await emu.close();

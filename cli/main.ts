@@ -26,7 +26,11 @@ export function parseSeedLines(text: string): (string | { initialQuery: string; 
       try {
         const o = JSON.parse(t) as { initialQuery?: unknown; maxTurns?: unknown; maxTokens?: unknown };
         if (typeof o.initialQuery === 'string') {
-          out.push({ initialQuery: o.initialQuery, ...(typeof o.maxTurns === 'number' ? { maxTurns: o.maxTurns } : {}), ...(typeof o.maxTokens === 'number' ? { maxTokens: o.maxTokens } : {}) });
+          out.push({
+            initialQuery: o.initialQuery,
+            ...(typeof o.maxTurns === 'number' ? { maxTurns: o.maxTurns } : {}),
+            ...(typeof o.maxTokens === 'number' ? { maxTokens: o.maxTokens } : {}),
+          });
           continue;
         }
       } catch {
@@ -173,7 +177,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const maxTurns = positiveInt('turns', values.turns);
         const res = await api.submit({ initialQuery: args[0], ...(maxTurns ? { maxTurns } : {}) });
         io.stdout.write(`${res.conversationId}\n`);
-        io.stderr.write(`  status:     ${api.link(res.statusUrl)}\n  live page:  ${api.link(`/conversations/${res.conversationId}`)}\n  transcript: ${api.link(res.transcriptUrl)}\n`);
+        io.stderr.write(
+          `  status:     ${api.link(res.statusUrl)}\n  live page:  ${api.link(`/conversations/${res.conversationId}`)}\n  transcript: ${api.link(res.transcriptUrl)}\n`,
+        );
         return values.follow ? await follow(res.conversationId) : 0;
       }
       case 'follow':
@@ -197,19 +203,33 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           return 0;
         }
         const table = rows.map((r) => [
-          r.conversationId, r.status + (r.stopReason && r.status !== 'completed' ? ` (${r.stopReason})` : ''),
-          `${r.turnsCompleted}/${r.maxTurns}`, r.createdAt.replace('T', ' ').slice(0, 19), r.initialQuery.replace(/\s+/g, ' ').slice(0, 50),
+          r.conversationId,
+          r.status + (r.stopReason && r.status !== 'completed' ? ` (${r.stopReason})` : ''),
+          `${r.turnsCompleted}/${r.maxTurns}`,
+          r.createdAt.replace('T', ' ').slice(0, 19),
+          r.initialQuery.replace(/\s+/g, ' ').slice(0, 50),
         ]);
         const head = ['ID', 'STATUS', 'TURNS', 'CREATED (UTC)', 'QUESTION'];
         const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-        for (const row of [head, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+        for (const row of [head, ...table])
+          io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
         return 0;
       }
       case 'export': {
         if (args.length !== 1) throw new UsageError('export needs exactly one run id');
-        await exportCommand(api, args[0]!, {
-          format: values.format ?? 'openai', assistant: values.assistant, status: values.status, stopReason: values['stop-reason'], filter: values.filter, out: values.out,
-        }, { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) });
+        await exportCommand(
+          api,
+          args[0]!,
+          {
+            format: values.format ?? 'openai',
+            assistant: values.assistant,
+            status: values.status,
+            stopReason: values['stop-reason'],
+            filter: values.filter,
+            out: values.out,
+          },
+          { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) },
+        );
         return 0;
       }
       // Runs (cli/run-commands.ts).
@@ -231,10 +251,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         await fs.access(args[0]!).catch(() => {
           throw new UsageError(`cannot read seed file "${args[0]}"`);
         });
-        return await runCommand(runs, args[0]!, {
-          turns: positiveInt('turns', values.turns), maxActive: positiveInt('max-active', values['max-active']), name: values.name,
-          runId: values.run, retryFailed: values['retry-failed'], options, follow: values.follow, tty: Boolean(io.stdout.isTTY),
-        }, io.stdout, io.stderr);
+        return await runCommand(
+          runs,
+          args[0]!,
+          {
+            turns: positiveInt('turns', values.turns),
+            maxActive: positiveInt('max-active', values['max-active']),
+            name: values.name,
+            runId: values.run,
+            retryFailed: values['retry-failed'],
+            options,
+            follow: values.follow,
+            tty: Boolean(io.stdout.isTTY),
+          },
+          io.stdout,
+          io.stderr,
+        );
       }
       case 'estimate': {
         if (args.length !== 1) throw new UsageError('estimate needs the seeds file');
@@ -248,7 +280,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`${err.message}\n\n${HELP}`);
       return 2;
     }
-    io.stderr.write(`llmconv: ${err instanceof ApiError ? err.message : (err as Error).stack ?? String(err)}\n`);
+    io.stderr.write(`llmconv: ${err instanceof ApiError ? err.message : ((err as Error).stack ?? String(err))}\n`);
     return 1;
   }
 }

@@ -49,7 +49,13 @@ export async function followRun(client: RunClient, runId: string, out: FollowOut
 }
 
 /** `llmconv run`: resolves to the exit code (0 ok; 3 when a followed run had failures). */
-export async function runCommand(client: RunClient, file: string, o: RunCommandOptions, stdout: FollowOutput, stderr: FollowOutput): Promise<number> {
+export async function runCommand(
+  client: RunClient,
+  file: string,
+  o: RunCommandOptions,
+  stdout: FollowOutput,
+  stderr: FollowOutput,
+): Promise<number> {
   const query: Record<string, string> = {};
   if (o.turns !== undefined) query.maxTurns = String(o.turns);
   if (o.maxActive !== undefined) query.maxActive = String(o.maxActive);
@@ -57,7 +63,9 @@ export async function runCommand(client: RunClient, file: string, o: RunCommandO
   if (o.retryFailed) query.retryFailed = 'true';
   const res = await client.submit(file, query, o.options, o.runId);
   stdout.write(`${res.runId}\n`);
-  stderr.write(`  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}${res.retried ? `, retried ${res.retried}` : ''}\n`);
+  stderr.write(
+    `  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}${res.retried ? `, retried ${res.retried}` : ''}\n`,
+  );
   // A cap reached during the upload (RUN_MAX_SEEDS, BACKLOG_MAX_*): what fit was added.
   if (res.refused) stderr.write(`  refused ${res.refused} from line ${res.refusedFromLine}: ${res.refusedReason}\n`);
   for (const r of res.rejectedLines) stderr.write(`  line ${r.line}: ${r.reason}\n`);
@@ -75,7 +83,16 @@ export async function runsCommand(client: RunClient, limit: number, stdout: Foll
     stdout.write('no runs yet\n');
     return 0;
   }
-  const table = runs.map((r) => [r.runId, r.name || '-', r.state, `${r.finished}/${r.seeds}`, String(r.active), String(r.waiting), String(r.byStatus.failed ?? 0), r.createdAt.replace('T', ' ').slice(0, 19)]);
+  const table = runs.map((r) => [
+    r.runId,
+    r.name || '-',
+    r.state,
+    `${r.finished}/${r.seeds}`,
+    String(r.active),
+    String(r.waiting),
+    String(r.byStatus.failed ?? 0),
+    r.createdAt.replace('T', ' ').slice(0, 19),
+  ]);
   const head = ['RUN', 'NAME', 'STATE', 'DONE', 'ACTIVE', 'WAITING', 'FAILED', 'CREATED (UTC)'];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   for (const row of [head, ...table]) stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);

@@ -12,7 +12,12 @@ import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
 
-const modelId = z.string().trim().min(1).max(256).regex(/^[A-Za-z0-9._:/@+-]+$/, 'model ids use letters, digits and . _ : / @ + -');
+const modelId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9._:/@+-]+$/, 'model ids use letters, digits and . _ : / @ + -');
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
 /** A template's placeholders: known names only, each a bounded number of times (templates.ts). */
@@ -25,21 +30,33 @@ export const conversationRequestSchema = z.strictObject({
   initialQuery: text(20_000).refine((s) => s.trim().length > 0, 'must not be empty'),
   outputFile: z.string().max(512).optional(),
   maxTurns: z.number().int().min(1).max(1000).optional(),
-  timeoutMinutes: z.number().positive().max(24 * 60).optional(),
+  timeoutMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .optional(),
   /** One model id, or a list: the first is asked, the others are its fallbacks in order. */
   cloudModel: z.union([modelId, z.array(modelId).min(1, 'must name at least one model').max(5, 'at most 5 models')]).optional(),
   localModel: modelId.optional(),
   temperature: z.number().min(0).max(1).optional(),
   // The cloud model's own cap (the model catalogue) is checked after parsing.
   maxTokens: z.number().int().min(1).max(200_000).optional(),
-  stopPhrase: text(200).refine((s) => s.trim().length > 0, 'must not be empty').optional(),
+  stopPhrase: text(200)
+    .refine((s) => s.trim().length > 0, 'must not be empty')
+    .optional(),
   contextTurns: z.number().int().min(0).max(50).optional(),
   /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
   think: z.boolean().optional(),
   templates: z
     .strictObject({
-      followUp: text(4000).refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}').superRefine(placeholdersOk('followUp')).optional(),
-      nextQuery: text(4000).refine((s) => s.includes('{{followUp}}'), 'must contain {{followUp}}').superRefine(placeholdersOk('nextQuery')).optional(),
+      followUp: text(4000)
+        .refine((s) => s.includes('{{answer}}'), 'must contain {{answer}}')
+        .superRefine(placeholdersOk('followUp'))
+        .optional(),
+      nextQuery: text(4000)
+        .refine((s) => s.includes('{{followUp}}'), 'must contain {{followUp}}')
+        .superRefine(placeholdersOk('nextQuery'))
+        .optional(),
     })
     .optional(),
   systemPrompts: z.strictObject({ cloud: text(8000).optional(), local: text(8000).optional() }).optional(),
@@ -52,7 +69,17 @@ export const conversationRequestSchema = z.strictObject({
   quality: z
     .strictObject({
       repetition: z.strictObject({ threshold: z.number().gt(0).max(1).optional() }).optional(),
-      degenerate: z.union([z.boolean(), z.strictObject({ refusals: z.array(text(200).refine((s) => s.trim().length > 0, 'must not be empty')).min(1).max(100) })]).optional(),
+      degenerate: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            refusals: z
+              .array(text(200).refine((s) => s.trim().length > 0, 'must not be empty'))
+              .min(1)
+              .max(100),
+          }),
+        ])
+        .optional(),
       maxTokensTotal: z.number().int().positive().optional(),
       /** A reply cut at its token cap: `stop` ends the conversation (`truncated`), `continue` (default) goes on. */
       truncated: z.enum(['stop', 'continue']).optional(),
@@ -81,7 +108,12 @@ export function describeIssues(error: z.ZodError): { message: string; details: {
  * (conversation/model-admission.ts): end-of-life refused, Legacy warned, a USD budget on an
  * unpriced model refused.
  */
-export function parseConversationRequest(body: unknown, config: Config, conversationId: string, checks?: ModelChecks): ConversationSettings {
+export function parseConversationRequest(
+  body: unknown,
+  config: Config,
+  conversationId: string,
+  checks?: ModelChecks,
+): ConversationSettings {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError('body must be a JSON object with at least "initialQuery"');
   }
@@ -97,14 +129,23 @@ export function parseConversationRequest(body: unknown, config: Config, conversa
   // What is known of the prompts now: the first question, and what each template always adds.
   const tooLong: { field: string; problem: string }[] = [];
   if (b.initialQuery.length > config.promptMaxChars) {
-    tooLong.push({ field: 'initialQuery', problem: `is ${b.initialQuery.length} characters, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)` });
+    tooLong.push({
+      field: 'initialQuery',
+      problem: `is ${b.initialQuery.length} characters, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)`,
+    });
   }
   for (const name of ['followUp', 'nextQuery'] as const) {
     const literal = b.templates?.[name] === undefined ? 0 : literalPartOf(b.templates[name]!).length;
-    if (literal > config.promptMaxChars) tooLong.push({ field: `templates.${name}`, problem: `adds ${literal} characters to every prompt, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)` });
+    if (literal > config.promptMaxChars)
+      tooLong.push({
+        field: `templates.${name}`,
+        problem: `adds ${literal} characters to every prompt, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)`,
+      });
   }
-  if (tooLong.length) throw new ValidationError(`invalid conversation request: ${tooLong.map((d) => `${d.field}: ${d.problem}`).join('; ')}`, tooLong);
-  const overCap = b.maxTokens === undefined ? undefined : loadModelCatalog(config.modelCatalogFile).maxTokensProblem(cloudModel, b.maxTokens);
+  if (tooLong.length)
+    throw new ValidationError(`invalid conversation request: ${tooLong.map((d) => `${d.field}: ${d.problem}`).join('; ')}`, tooLong);
+  const overCap =
+    b.maxTokens === undefined ? undefined : loadModelCatalog(config.modelCatalogFile).maxTokensProblem(cloudModel, b.maxTokens);
   if (overCap) {
     throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
   }

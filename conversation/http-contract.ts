@@ -21,10 +21,29 @@ export interface TurnView {
    * when estimated); `omittedParameters`: what the Lambda left out because the model rejects it.
    */
   cloud: {
-    model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; requestedModel?: string;
-    truncated?: boolean; reasoningTokens?: number; reasoningTokensEstimated?: boolean; omittedParameters?: string[];
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    latencyMs: number;
+    stopReason: string;
+    costUsd: number | null;
+    requestedModel?: string;
+    truncated?: boolean;
+    reasoningTokens?: number;
+    reasoningTokensEstimated?: boolean;
+    omittedParameters?: string[];
   } | null;
-  local: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; costUsd: number | null; thinking?: string; promptTruncated?: boolean; truncated?: boolean } | null;
+  local: {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    latencyMs: number;
+    stopReason: string;
+    costUsd: number | null;
+    thinking?: string;
+    promptTruncated?: boolean;
+    truncated?: boolean;
+  } | null;
 }
 
 /** `GET /conversation/:id` (and the `end` event's `view`). */
@@ -44,13 +63,27 @@ export interface ConversationView {
   outputFile: string;
   transcriptFile: string | null;
   turns: TurnView[];
-  totals: { cloudInputTokens: number; cloudOutputTokens: number; localInputTokens: number; localOutputTokens: number; cloudLatencyMs: number; localLatencyMs: number };
+  totals: {
+    cloudInputTokens: number;
+    cloudOutputTokens: number;
+    localInputTokens: number;
+    localOutputTokens: number;
+    cloudLatencyMs: number;
+    localLatencyMs: number;
+  };
   /** USD by the price table; a sum is null when a step's model has no price (named in `unpricedModels`). */
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
   /** The conversation's budget and what it has used (absent when it has none). */
   budget?: { usd?: number; tokens?: number; spentUsd: number; spentTokens: number; reservedUsd: number; reservedTokens: number };
   /** The judge's scores (absent until judged; `unscored` with `error` when no parseable answer came). */
-  judge?: { status: 'scored' | 'unscored'; scores: Record<string, number> | null; model: string; attempts: number; error: string | null; at: string };
+  judge?: {
+    status: 'scored' | 'unscored';
+    scores: Record<string, number> | null;
+    model: string;
+    attempts: number;
+    error: string | null;
+    at: string;
+  };
 }
 
 /** One entry of `GET /conversations`. */

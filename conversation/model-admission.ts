@@ -30,7 +30,10 @@ export interface ModelChecks {
 }
 
 /** The catalogue's own answer (no PRICES_FILE). */
-export const catalogPriced = (config: Pick<Config, 'modelCatalogFile'>): PricedFn => (model) => loadModelCatalog(config.modelCatalogFile).prices(model) !== undefined;
+export const catalogPriced =
+  (config: Pick<Config, 'modelCatalogFile'>): PricedFn =>
+  (model) =>
+    loadModelCatalog(config.modelCatalogFile).prices(model) !== undefined;
 
 /** A sentence naming what replaces `model`, or that the catalogue names none. */
 function replacementSentence(model: string, config: ModelAdmissionConfig): string {
@@ -42,7 +45,12 @@ function replacementSentence(model: string, config: ModelAdmissionConfig): strin
  * Checks `models` (the primary and its fallbacks) for `field`; throws ValidationError
  * `model_end_of_life` for the first end-of-life one and returns one warning per Legacy one.
  */
-export function checkModelLifecycle(models: readonly string[], config: ModelAdmissionConfig, field = 'cloudModel', what = 'invalid conversation request'): string[] {
+export function checkModelLifecycle(
+  models: readonly string[],
+  config: ModelAdmissionConfig,
+  field = 'cloudModel',
+  what = 'invalid conversation request',
+): string[] {
   const catalog = loadModelCatalog(config.modelCatalogFile);
   const warnings: string[] = [];
   models.forEach((model, i) => {
@@ -67,7 +75,13 @@ export function checkModelLifecycle(models: readonly string[], config: ModelAdmi
  * Throws ValidationError `price_unknown` when a USD budget applies to a cloud model that has no
  * price; `field` names where the budget came from (`budget.usd`, `runBudget.usd`).
  */
-export function checkBudgetPriced(models: readonly string[], usd: number | undefined, priced: PricedFn, field = 'budget.usd', what = 'invalid conversation request'): void {
+export function checkBudgetPriced(
+  models: readonly string[],
+  usd: number | undefined,
+  priced: PricedFn,
+  field = 'budget.usd',
+  what = 'invalid conversation request',
+): void {
   if (usd === undefined) return;
   const unpriced = models.filter((m) => !priced(m));
   if (unpriced.length === 0) return;

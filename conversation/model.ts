@@ -11,8 +11,7 @@ export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 export type ConversationStatus = 'queued' | 'running' | TerminalStatus;
 
-export const isTerminal = (s: string | undefined): s is TerminalStatus =>
-  (TERMINAL_STATUSES as readonly string[]).includes(s ?? '');
+export const isTerminal = (s: string | undefined): s is TerminalStatus => (TERMINAL_STATUSES as readonly string[]).includes(s ?? '');
 
 /** Why a conversation stopped (machine-readable). */
 export type StopReason =
@@ -60,7 +59,12 @@ export interface QualitySettings {
  * `malformed_model_output`, `malformed_tool_use`), else `empty_answer`. The conversation then
  * completes with this reason and its transcript so far.
  */
-export type EmptyAnswerReason = 'content_filtered' | 'guardrail_intervened' | 'malformed_model_output' | 'malformed_tool_use' | 'empty_answer';
+export type EmptyAnswerReason =
+  | 'content_filtered'
+  | 'guardrail_intervened'
+  | 'malformed_model_output'
+  | 'malformed_tool_use'
+  | 'empty_answer';
 
 /** The validated settings of one conversation (defaults already applied). */
 /**
@@ -177,4 +181,3 @@ export interface ConversationWithTurns {
   record: ConversationRecord;
   turns: TurnRecord[];
 }
-

@@ -21,8 +21,14 @@ export const DEFAULT_REPETITION_THRESHOLD = 0.9;
 
 /** Phrases that mark a refusal when `degenerate: true`. */
 export const DEFAULT_REFUSALS: readonly string[] = [
-  "i can't help with", 'i cannot help with', "i can't assist with", 'i cannot assist with', "i'm sorry, but i can't",
-  'i am sorry, but i cannot', "i won't be able to help", 'as an ai language model',
+  "i can't help with",
+  'i cannot help with',
+  "i can't assist with",
+  'i cannot assist with',
+  "i'm sorry, but i can't",
+  'i am sorry, but i cannot',
+  "i won't be able to help",
+  'as an ai language model',
 ];
 
 /** What the rules read besides the reply itself. */

@@ -46,7 +46,12 @@ export function hitsStopPhrase(text: string, stopPhrase: string | undefined): bo
 }
 
 /** Converse stop reasons that mean "no usable answer" even when some text came back. */
-const UNUSABLE_STOPS: ReadonlySet<string> = new Set(['content_filtered', 'guardrail_intervened', 'malformed_model_output', 'malformed_tool_use']);
+const UNUSABLE_STOPS: ReadonlySet<string> = new Set([
+  'content_filtered',
+  'guardrail_intervened',
+  'malformed_model_output',
+  'malformed_tool_use',
+]);
 
 /**
  * Why a reply cannot go on as the conversation's next message, or undefined when it can: a
@@ -103,9 +108,13 @@ export function nextAfter(
  * reasoning model that spent its whole output cap (`maxTokens`, sent to Ollama as
  * `options.num_predict`) thinking (`stopReason` `length`), or a model that answered nothing.
  */
-export function emptyFollowUpNote(step: { model: string; outputTokens: number; stopReason: string }, settings: Pick<ConversationSettings, 'maxTokens'>): string {
+export function emptyFollowUpNote(
+  step: { model: string; outputTokens: number; stopReason: string },
+  settings: Pick<ConversationSettings, 'maxTokens'>,
+): string {
   if (step.stopReason === 'length') {
-    const cap = settings.maxTokens === undefined ? 'its num_predict' : `its num_predict of ${settings.maxTokens} (the conversation's maxTokens)`;
+    const cap =
+      settings.maxTokens === undefined ? 'its num_predict' : `its num_predict of ${settings.maxTokens} (the conversation's maxTokens)`;
     return `local model ${step.model} gave no follow-up: it spent ${cap} on reasoning (${step.outputTokens} output tokens in all, done_reason "length"); raise maxTokens so the answer fits after the reasoning`;
   }
   return `local model ${step.model} gave an empty follow-up (done_reason "${step.stopReason}"); an empty follow-up is never sent on as the next question`;
@@ -115,7 +124,14 @@ export function emptyFollowUpNote(step: { model: string; outputTokens: number; s
  * What the quality gates read for `side`'s reply of `turn`: its prompt, the same side's earlier
  * replies in `turns`, the template its prompt came from, and the tokens of every step in `turns`.
  */
-export function qualityObservation(side: Side, turn: number, prompt: string, turns: TurnRecord[], settings: Pick<ConversationSettings, 'templates'>, truncated?: boolean): QualityObservation {
+export function qualityObservation(
+  side: Side,
+  turn: number,
+  prompt: string,
+  turns: TurnRecord[],
+  settings: Pick<ConversationSettings, 'templates'>,
+  truncated?: boolean,
+): QualityObservation {
   const earlier: string[] = [];
   let tokensTotal = 0;
   for (const t of [...turns].sort((a, b) => a.turn - b.turn)) {

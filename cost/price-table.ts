@@ -50,10 +50,12 @@ export function parsePriceFile(text: string): PriceTable {
   } catch (err) {
     throw new ConfigError(`PRICES_FILE is not valid JSON: ${(err as Error).message}`, 'PRICES_FILE');
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('PRICES_FILE must hold a JSON object with "models" and/or "local"', 'PRICES_FILE');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('PRICES_FILE must hold a JSON object with "models" and/or "local"', 'PRICES_FILE');
   const o = raw as { models?: Record<string, unknown>; local?: unknown };
   const unknownKeys = Object.keys(o).filter((k) => k !== 'models' && k !== 'local');
-  if (unknownKeys.length) throw new ConfigError(`PRICES_FILE: unknown key(s) ${unknownKeys.join(', ')} (expected "models", "local")`, 'PRICES_FILE');
+  if (unknownKeys.length)
+    throw new ConfigError(`PRICES_FILE: unknown key(s) ${unknownKeys.join(', ')} (expected "models", "local")`, 'PRICES_FILE');
   const models = new Map<string, ModelPrice>();
   for (const [id, p] of Object.entries(o.models ?? {})) models.set(baseModelId(id), checkPrice(p, `models["${id}"]`));
   return { models, local: o.local === undefined ? DEFAULT_PRICES.local : checkPrice(o.local, 'local') };

@@ -50,15 +50,20 @@ export function awsTarget(service: AwsService, config: Config, env: Env): AwsTar
   if (config.bedrockEndpoint && isLoopbackUrl(config.bedrockEndpoint)) {
     return { endpoint: config.bedrockEndpoint, where: `${config.bedrockEndpoint} (BEDROCK_ENDPOINT, the emulator)`, emulated: true };
   }
-  if (service === 'Bedrock Runtime' && config.bedrockEndpoint) return { where: `${config.bedrockEndpoint} (BEDROCK_ENDPOINT)`, emulated: false };
+  if (service === 'Bedrock Runtime' && config.bedrockEndpoint)
+    return { where: `${config.bedrockEndpoint} (BEDROCK_ENDPOINT)`, emulated: false };
   return { where: `AWS ${config.awsRegion}`, emulated: false };
 }
 
 /** True when anything points the cloud side at AWS or an emulator the user started; false: `npm start` runs its own emulator. */
 export function cloudConfigured(config: Config, env: Env): boolean {
   return Boolean(
-    config.apiGatewayUrl || config.bedrockEndpoint || config.awsCredentialsConfigured ||
-      sdkEndpointSetting('STS', env) || sdkEndpointSetting('Bedrock', env) || sdkEndpointSetting('Bedrock Runtime', env),
+    config.apiGatewayUrl ||
+      config.bedrockEndpoint ||
+      config.awsCredentialsConfigured ||
+      sdkEndpointSetting('STS', env) ||
+      sdkEndpointSetting('Bedrock', env) ||
+      sdkEndpointSetting('Bedrock Runtime', env),
   );
 }
 
@@ -68,7 +73,11 @@ function clientConfig(target: AwsTarget, config: Config, timeoutMs: number) {
     maxAttempts: 1,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
     ...(target.emulated && !config.awsCredentialsConfigured ? { credentials: EMULATOR_CREDENTIALS } : {}),
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(timeoutMs, 5000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(timeoutMs, 5000),
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+    }),
   };
 }
 

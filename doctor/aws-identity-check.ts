@@ -20,16 +20,47 @@ export const awsIdentityCheck: Check = async (ctx) => {
   } catch (err) {
     const e = err as { name?: string; message?: string };
     const found = `STS at ${target.where}: ${describeError(err)}`;
-    if (e.name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(e.message ?? '') && !/token included/i.test(e.message ?? '')) {
-      return [fail(NAME, found, 'give the process AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/task role)', 'AWS_PROFILE')];
+    if (
+      e.name === 'CredentialsProviderError' ||
+      (/Could not load credentials|credential/i.test(e.message ?? '') && !/token included/i.test(e.message ?? ''))
+    ) {
+      return [
+        fail(
+          NAME,
+          found,
+          'give the process AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance/task role)',
+          'AWS_PROFILE',
+        ),
+      ];
     }
     if (e.name === 'SignatureDoesNotMatch') {
-      return [fail(NAME, found, 'the access key exists but the secret does not match it: set the secret that belongs to the key', 'AWS_SECRET_ACCESS_KEY')];
+      return [
+        fail(
+          NAME,
+          found,
+          'the access key exists but the secret does not match it: set the secret that belongs to the key',
+          'AWS_SECRET_ACCESS_KEY',
+        ),
+      ];
     }
     if (e.name === 'InvalidClientTokenId' || e.name === 'ExpiredToken' || e.name === 'MissingAuthenticationToken') {
-      return [fail(NAME, found, 'the access key is unknown, expired or its secret is wrong: renew the credentials (for SSO: aws sso login)', 'AWS_ACCESS_KEY_ID')];
+      return [
+        fail(
+          NAME,
+          found,
+          'the access key is unknown, expired or its secret is wrong: renew the credentials (for SSO: aws sso login)',
+          'AWS_ACCESS_KEY_ID',
+        ),
+      ];
     }
-    return [fail(NAME, found, 'STS cannot be reached: check the network, AWS_REGION, or the endpoint setting', target.where.includes('AWS_ENDPOINT_URL') ? target.where.replace(/^.*\((.*)\)$/, '$1') : 'AWS_REGION')];
+    return [
+      fail(
+        NAME,
+        found,
+        'STS cannot be reached: check the network, AWS_REGION, or the endpoint setting',
+        target.where.includes('AWS_ENDPOINT_URL') ? target.where.replace(/^.*\((.*)\)$/, '$1') : 'AWS_REGION',
+      ),
+    ];
   } finally {
     client.destroy();
   }

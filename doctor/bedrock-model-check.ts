@@ -43,17 +43,35 @@ const PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
 const day = (d: Date | string | undefined) => (d === undefined ? undefined : (typeof d === 'string' ? d : d.toISOString()).slice(0, 10));
 
 function replacementHint(life: ModelLifecycle | undefined): string {
-  return life?.replacement ? `set BEDROCK_MODEL_ID to ${life.replacement} (the catalogue's replacement)` : 'set BEDROCK_MODEL_ID to an active model (README, "Running against the real services")';
+  return life?.replacement
+    ? `set BEDROCK_MODEL_ID to ${life.replacement} (the catalogue's replacement)`
+    : 'set BEDROCK_MODEL_ID to an active model (README, "Running against the real services")';
 }
 
 /** The catalogue's view alone (no AWS to ask). */
 function fromCatalogue(id: string, region: string, life: ModelLifecycle | undefined, why: string): CheckResult {
-  if (!life) return warn(MODEL, `${id}: not in the model catalogue (no caps, prices or lifecycle known); ${why}`, 'add a row for it in MODEL_CATALOG_FILE, or pick a catalogued model', 'MODEL_CATALOG_FILE');
+  if (!life)
+    return warn(
+      MODEL,
+      `${id}: not in the model catalogue (no caps, prices or lifecycle known); ${why}`,
+      'add a row for it in MODEL_CATALOG_FILE, or pick a catalogued model',
+      'MODEL_CATALOG_FILE',
+    );
   if (life.status === 'end_of_life') {
-    return fail(MODEL, `${id} (${life.family}) is end-of-life in ${region} since ${life.endOfLifeDate ?? '(date unknown)'} per the catalogue; ${why}`, replacementHint(life), 'BEDROCK_MODEL_ID');
+    return fail(
+      MODEL,
+      `${id} (${life.family}) is end-of-life in ${region} since ${life.endOfLifeDate ?? '(date unknown)'} per the catalogue; ${why}`,
+      replacementHint(life),
+      'BEDROCK_MODEL_ID',
+    );
   }
   if (life.status === 'legacy') {
-    return warn(MODEL, `${id} (${life.family}) is Legacy in ${region}${life.endOfLifeDate ? `, end of life ${life.endOfLifeDate}` : ''} per the catalogue; ${why}`, replacementHint(life), 'BEDROCK_MODEL_ID');
+    return warn(
+      MODEL,
+      `${id} (${life.family}) is Legacy in ${region}${life.endOfLifeDate ? `, end of life ${life.endOfLifeDate}` : ''} per the catalogue; ${why}`,
+      replacementHint(life),
+      'BEDROCK_MODEL_ID',
+    );
   }
   return ok(MODEL, `${id} (${life.family}) is active in ${region} per the catalogue; ${why}`);
 }
@@ -61,15 +79,25 @@ function fromCatalogue(id: string, region: string, life: ModelLifecycle | undefi
 async function findProfile(client: BedrockClient, base: string, ctx: Parameters<Check>[0]): Promise<string | undefined> {
   const guess = `${geoPrefixOf(ctx.config.awsRegion)}.${base}`;
   try {
-    const p = await within(client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: guess })), ctx.timeoutMs, 'GetInferenceProfile');
+    const p = await within(
+      client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: guess })),
+      ctx.timeoutMs,
+      'GetInferenceProfile',
+    );
     if (p.status === 'ACTIVE') return p.inferenceProfileId ?? guess;
   } catch {
     // Not that one: look through the list.
   }
   let nextToken: string | undefined;
   for (let page = 0; page < 5; page++) {
-    const list = await within(client.send(new ListInferenceProfilesCommand({ maxResults: 100, nextToken })), ctx.timeoutMs, 'ListInferenceProfiles').catch(() => undefined);
-    const hit = list?.inferenceProfileSummaries?.find((s) => s.status === 'ACTIVE' && s.models?.some((m) => m.modelArn?.endsWith(`/${base}`)));
+    const list = await within(
+      client.send(new ListInferenceProfilesCommand({ maxResults: 100, nextToken })),
+      ctx.timeoutMs,
+      'ListInferenceProfiles',
+    ).catch(() => undefined);
+    const hit = list?.inferenceProfileSummaries?.find(
+      (s) => s.status === 'ACTIVE' && s.models?.some((m) => m.modelArn?.endsWith(`/${base}`)),
+    );
     if (hit) return hit.inferenceProfileId;
     nextToken = list?.nextToken;
     if (!nextToken) break;
@@ -81,15 +109,33 @@ async function findProfile(client: BedrockClient, base: string, ctx: Parameters<
 async function accessLine(client: BedrockClient, base: string, ctx: Parameters<Check>[0]): Promise<CheckResult> {
   let a: GetFoundationModelAvailabilityCommandOutput;
   try {
-    a = await within(client.send(new GetFoundationModelAvailabilityCommand({ modelId: base })), ctx.timeoutMs, 'GetFoundationModelAvailability');
+    a = await within(
+      client.send(new GetFoundationModelAvailabilityCommand({ modelId: base })),
+      ctx.timeoutMs,
+      'GetFoundationModelAvailability',
+    );
   } catch (err) {
     return skip(ACCESS, `model availability not readable (${describeError(err)}): access is known at the first call`);
   }
   const state = `entitlement ${a.entitlementAvailability}, agreement ${a.agreementAvailability?.status}, authorization ${a.authorizationStatus}, region ${a.regionAvailability}`;
-  if (a.regionAvailability === 'NOT_AVAILABLE') return warn(ACCESS, `${base} is not offered in ${ctx.config.awsRegion} (${state})`, 'change AWS_REGION or BEDROCK_MODEL_ID', 'AWS_REGION');
-  if (a.entitlementAvailability === 'NOT_AVAILABLE' || a.authorizationStatus === 'NOT_AUTHORIZED' || (a.agreementAvailability?.status && a.agreementAvailability.status !== 'AVAILABLE')) {
-    return warn(ACCESS, `${base}: ${state}${a.agreementAvailability?.errorMessage ? ` (${a.agreementAvailability.errorMessage})` : ''}`,
-      'the first call of a third-party model subscribes through AWS Marketplace: the calling role (the Lambda\'s, deploy/template.yaml) needs aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, and access can then take minutes', 'BEDROCK_MODEL_ID');
+  if (a.regionAvailability === 'NOT_AVAILABLE')
+    return warn(
+      ACCESS,
+      `${base} is not offered in ${ctx.config.awsRegion} (${state})`,
+      'change AWS_REGION or BEDROCK_MODEL_ID',
+      'AWS_REGION',
+    );
+  if (
+    a.entitlementAvailability === 'NOT_AVAILABLE' ||
+    a.authorizationStatus === 'NOT_AUTHORIZED' ||
+    (a.agreementAvailability?.status && a.agreementAvailability.status !== 'AVAILABLE')
+  ) {
+    return warn(
+      ACCESS,
+      `${base}: ${state}${a.agreementAvailability?.errorMessage ? ` (${a.agreementAvailability.errorMessage})` : ''}`,
+      "the first call of a third-party model subscribes through AWS Marketplace: the calling role (the Lambda's, deploy/template.yaml) needs aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe, and access can then take minutes",
+      'BEDROCK_MODEL_ID',
+    );
   }
   return ok(ACCESS, `${base}: ${state}`);
 }
@@ -108,50 +154,118 @@ export const bedrockModelCheck: Check = async (ctx) => {
     const isProfile = PROFILE_PREFIX.test(id) || /:(application-)?inference-profile\//.test(id);
     if (isProfile) {
       try {
-        const p = await within(client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: id })), ctx.timeoutMs, 'GetInferenceProfile');
+        const p = await within(
+          client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: id })),
+          ctx.timeoutMs,
+          'GetInferenceProfile',
+        );
         const arn = p.models?.[0]?.modelArn;
         if (arn) base = arn.replace(/^.*foundation-model\//, '');
-        out.push(p.status === 'ACTIVE'
-          ? ok(PROFILE, `${id}: ${p.type ?? ''} profile ${p.status}, ${p.models?.length ?? 0} region(s)`)
-          : fail(PROFILE, `${id}: profile status ${p.status}`, 'use an ACTIVE inference profile', 'BEDROCK_MODEL_ID'));
+        out.push(
+          p.status === 'ACTIVE'
+            ? ok(PROFILE, `${id}: ${p.type ?? ''} profile ${p.status}, ${p.models?.length ?? 0} region(s)`)
+            : fail(PROFILE, `${id}: profile status ${p.status}`, 'use an ACTIVE inference profile', 'BEDROCK_MODEL_ID'),
+        );
       } catch (err) {
-        out.push(fail(PROFILE, `${id} in ${region} via ${target.where}: ${describeError(err)}`, `use an inference profile that exists in ${region} (aws bedrock list-inference-profiles --region ${region})`, 'BEDROCK_MODEL_ID'));
+        out.push(
+          fail(
+            PROFILE,
+            `${id} in ${region} via ${target.where}: ${describeError(err)}`,
+            `use an inference profile that exists in ${region} (aws bedrock list-inference-profiles --region ${region})`,
+            'BEDROCK_MODEL_ID',
+          ),
+        );
       }
     }
     let details: GetFoundationModelCommandOutput['modelDetails'];
     try {
-      details = (await within(client.send(new GetFoundationModelCommand({ modelIdentifier: base })), ctx.timeoutMs, 'GetFoundationModel')).modelDetails;
+      details = (await within(client.send(new GetFoundationModelCommand({ modelIdentifier: base })), ctx.timeoutMs, 'GetFoundationModel'))
+        .modelDetails;
     } catch (err) {
       const e = err as { name?: string; message?: string };
       const found = `${base} in ${region} via ${target.where}: ${describeError(err)}`;
       if (e.name === 'ResourceNotFoundException' && /end of its life/i.test(e.message ?? '')) {
-        out.unshift(fail(MODEL, `${found}${life?.endOfLifeDate ? ` (catalogue: end of life ${life.endOfLifeDate})` : ''}`, replacementHint(life), 'BEDROCK_MODEL_ID'));
+        out.unshift(
+          fail(
+            MODEL,
+            `${found}${life?.endOfLifeDate ? ` (catalogue: end of life ${life.endOfLifeDate})` : ''}`,
+            replacementHint(life),
+            'BEDROCK_MODEL_ID',
+          ),
+        );
       } else if (e.name === 'AccessDeniedException') {
-        out.unshift({ ...fromCatalogue(id, region, life, `Bedrock refused GetFoundationModel (${describeError(err)})`), ...(life?.status === 'active' ? { status: 'warn' as const, fix: 'allow bedrock:GetFoundationModel to this identity to check the lifecycle with AWS', setting: 'AWS_PROFILE' } : {}) });
+        out.unshift({
+          ...fromCatalogue(id, region, life, `Bedrock refused GetFoundationModel (${describeError(err)})`),
+          ...(life?.status === 'active'
+            ? {
+                status: 'warn' as const,
+                fix: 'allow bedrock:GetFoundationModel to this identity to check the lifecycle with AWS',
+                setting: 'AWS_PROFILE',
+              }
+            : {}),
+        });
       } else if (e.name === 'ResourceNotFoundException' || e.name === 'ValidationException') {
-        out.unshift(fail(MODEL, found, `BEDROCK_MODEL_ID must name a model offered in ${region} (aws bedrock list-foundation-models --region ${region}), or change AWS_REGION`, 'BEDROCK_MODEL_ID'));
+        out.unshift(
+          fail(
+            MODEL,
+            found,
+            `BEDROCK_MODEL_ID must name a model offered in ${region} (aws bedrock list-foundation-models --region ${region}), or change AWS_REGION`,
+            'BEDROCK_MODEL_ID',
+          ),
+        );
       } else {
-        out.unshift(fail(MODEL, found, 'the Bedrock control plane cannot be reached: check credentials, network and AWS_REGION', 'AWS_REGION'));
+        out.unshift(
+          fail(MODEL, found, 'the Bedrock control plane cannot be reached: check credentials, network and AWS_REGION', 'AWS_REGION'),
+        );
       }
       return out;
     }
     const status = details?.modelLifecycle?.status ?? 'ACTIVE';
     const family = life ? ` (${life.family})` : '';
-    const catalogNote = !life ? '; not in the model catalogue (no caps or prices known)' : status === 'ACTIVE' && life.status !== 'active' ? `; the catalogue says ${life.status}: it may be out of date` : '';
+    const catalogNote = !life
+      ? '; not in the model catalogue (no caps or prices known)'
+      : status === 'ACTIVE' && life.status !== 'active'
+        ? `; the catalogue says ${life.status}: it may be out of date`
+        : '';
     if (status === 'LEGACY') {
       const eol = day(details?.modelLifecycle?.endOfLifeTime) ?? life?.endOfLifeDate;
-      out.unshift(warn(MODEL, `${base}${family} is LEGACY in ${region}${eol ? `, end of life ${eol}` : ''} (Bedrock); a Legacy model unused for a while answers ResourceNotFoundException "Access denied"${catalogNote}`, replacementHint(life), 'BEDROCK_MODEL_ID'));
+      out.unshift(
+        warn(
+          MODEL,
+          `${base}${family} is LEGACY in ${region}${eol ? `, end of life ${eol}` : ''} (Bedrock); a Legacy model unused for a while answers ResourceNotFoundException "Access denied"${catalogNote}`,
+          replacementHint(life),
+          'BEDROCK_MODEL_ID',
+        ),
+      );
     } else if (!life) {
-      out.unshift(warn(MODEL, `${base} is ${status} in ${region} (Bedrock)${catalogNote}`, 'add a row for it in MODEL_CATALOG_FILE (budgets refuse a model without a price)', 'MODEL_CATALOG_FILE'));
+      out.unshift(
+        warn(
+          MODEL,
+          `${base} is ${status} in ${region} (Bedrock)${catalogNote}`,
+          'add a row for it in MODEL_CATALOG_FILE (budgets refuse a model without a price)',
+          'MODEL_CATALOG_FILE',
+        ),
+      );
     } else {
       out.unshift(ok(MODEL, `${base}${family} is ${status} in ${region} (Bedrock via ${target.where})${catalogNote}`));
     }
     out.push(await accessLine(client, base, ctx));
     const types: string[] = details?.inferenceTypesSupported ?? [];
-    const needsProfile = catalog.lookup(base)?.inferenceProfile === 'required' || (types.length > 0 && !types.includes('ON_DEMAND') && types.includes('INFERENCE_PROFILE'));
+    const needsProfile =
+      catalog.lookup(base)?.inferenceProfile === 'required' ||
+      (types.length > 0 && !types.includes('ON_DEMAND') && types.includes('INFERENCE_PROFILE'));
     if (!isProfile && needsProfile) {
       const profile = await findProfile(client, base, ctx);
-      out.push(fail(PROFILE, `${id} is invoked only through an inference profile: an on-demand call answers ValidationException "on-demand throughput isn't supported"`, profile ? `set BEDROCK_MODEL_ID=${profile}` : `set BEDROCK_MODEL_ID to an inference profile holding ${base} (aws bedrock list-inference-profiles --region ${region})`, 'BEDROCK_MODEL_ID'));
+      out.push(
+        fail(
+          PROFILE,
+          `${id} is invoked only through an inference profile: an on-demand call answers ValidationException "on-demand throughput isn't supported"`,
+          profile
+            ? `set BEDROCK_MODEL_ID=${profile}`
+            : `set BEDROCK_MODEL_ID to an inference profile holding ${base} (aws bedrock list-inference-profiles --region ${region})`,
+          'BEDROCK_MODEL_ID',
+        ),
+      );
     }
     return out;
   } finally {

@@ -41,8 +41,20 @@ export type Check = (ctx: DoctorContext) => Promise<CheckResult[]>;
 
 export const ok = (check: string, found: string): CheckResult => ({ check, status: 'ok', found });
 export const skip = (check: string, found: string): CheckResult => ({ check, status: 'skip', found });
-export const warn = (check: string, found: string, fix: string, setting: string): CheckResult => ({ check, status: 'warn', found, fix, setting });
-export const fail = (check: string, found: string, fix: string, setting: string): CheckResult => ({ check, status: 'fail', found, fix, setting });
+export const warn = (check: string, found: string, fix: string, setting: string): CheckResult => ({
+  check,
+  status: 'warn',
+  found,
+  fix,
+  setting,
+});
+export const fail = (check: string, found: string, fix: string, setting: string): CheckResult => ({
+  check,
+  status: 'fail',
+  found,
+  fix,
+  setting,
+});
 
 /** An error's name and message, one line, bounded (no stack, no request content). */
 export function describeError(err: unknown): string {

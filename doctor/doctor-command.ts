@@ -33,7 +33,10 @@ export interface DoctorIo {
 export async function doctorCommand(argv: string[], io: DoctorIo, env: Env = process.env): Promise<number> {
   let values: { probe?: boolean; json?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { probe: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { probe: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (err) {
     io.stderr.write(`${(err as Error).message}\n\n${DOCTOR_HELP}`);
     return 2;
@@ -49,11 +52,22 @@ export async function doctorCommand(argv: string[], io: DoctorIo, env: Env = pro
     catalog = catalogOf(config, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const report = { ok: false, checks: [{ check: 'config', status: 'fail' as const, found: err.message, fix: `fix ${err.key} (README, "Configuration")`, setting: err.key }] };
+    const report = {
+      ok: false,
+      checks: [
+        { check: 'config', status: 'fail' as const, found: err.message, fix: `fix ${err.key} (README, "Configuration")`, setting: err.key },
+      ],
+    };
     io.stdout.write(values.json ? formatJson(report) : formatText(report));
     return 2;
   }
-  const report = await runDoctor({ config, env, catalog, probe: values.probe, note: (line) => (values.json ? io.stderr : io.stdout).write(`${line}\n`) });
+  const report = await runDoctor({
+    config,
+    env,
+    catalog,
+    probe: values.probe,
+    note: (line) => (values.json ? io.stderr : io.stdout).write(`${line}\n`),
+  });
   io.stdout.write(values.json ? formatJson(report) : formatText(report));
   return report.ok ? 0 : 1;
 }

@@ -11,7 +11,10 @@ export function formatText(report: DoctorReport): string {
     ...(c.fix ? [`${' '.repeat(6 + width + 2)}→ ${c.fix}${c.setting ? ` [${c.setting}]` : ''}`] : []),
   ]);
   const counts = (s: CheckResult['status']) => report.checks.filter((c) => c.status === s).length;
-  lines.push('', `${report.ok ? 'ok' : 'FAILED'}: ${counts('ok')} ok, ${counts('warn')} warning(s), ${counts('fail')} failure(s), ${counts('skip')} skipped`);
+  lines.push(
+    '',
+    `${report.ok ? 'ok' : 'FAILED'}: ${counts('ok')} ok, ${counts('warn')} warning(s), ${counts('fail')} failure(s), ${counts('skip')} skipped`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -17,6 +17,13 @@ export const outputDirCheck: Check = async (ctx) => {
     return [ok('output-dir', `${dir} is writable`)];
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).message;
-    return [fail('output-dir', `${dir} is not writable (${code})`, 'point OUTPUT_DIR at a directory this user can write, or fix its permissions', 'OUTPUT_DIR')];
+    return [
+      fail(
+        'output-dir',
+        `${dir} is not writable (${code})`,
+        'point OUTPUT_DIR at a directory this user can write, or fix its permissions',
+        'OUTPUT_DIR',
+      ),
+    ];
   }
 };

@@ -39,26 +39,64 @@ export async function redisLines(conn: Redis, where: string, timeoutMs: number):
   try {
     await within(conn.ping(), timeoutMs, 'Redis');
   } catch (err) {
-    return [fail(NAME, `${where} does not answer (${reason(err)})`, 'start Redis or fix the host, port and password in REDIS_URL', 'REDIS_URL')];
+    return [
+      fail(NAME, `${where} does not answer (${reason(err)})`, 'start Redis or fix the host, port and password in REDIS_URL', 'REDIS_URL'),
+    ];
   }
   const out: CheckResult[] = [];
   const policy = await within(checkEvictionPolicy(conn), timeoutMs, 'Redis').catch(() => ({ ok: false, policy: 'unknown' }));
   if (policy.ok) out.push(ok('redis.eviction', `${where}: maxmemory-policy noeviction`));
-  else if (policy.policy === 'unknown') out.push(warn('redis.eviction', `${where}: maxmemory-policy cannot be read (CONFIG and INFO refused)`, 'make sure the server runs with maxmemory-policy noeviction (deploy/redis/redis.conf)', 'REDIS_URL'));
-  else out.push(fail('redis.eviction', `${where}: maxmemory-policy ${policy.policy}: Redis may evict BullMQ's keys and lose jobs; the workers refuse to start`, 'set maxmemory-policy noeviction on the server (deploy/redis/redis.conf; on ElastiCache in the parameter group)', 'REDIS_URL'));
+  else if (policy.policy === 'unknown')
+    out.push(
+      warn(
+        'redis.eviction',
+        `${where}: maxmemory-policy cannot be read (CONFIG and INFO refused)`,
+        'make sure the server runs with maxmemory-policy noeviction (deploy/redis/redis.conf)',
+        'REDIS_URL',
+      ),
+    );
+  else
+    out.push(
+      fail(
+        'redis.eviction',
+        `${where}: maxmemory-policy ${policy.policy}: Redis may evict BullMQ's keys and lose jobs; the workers refuse to start`,
+        'set maxmemory-policy noeviction on the server (deploy/redis/redis.conf; on ElastiCache in the parameter group)',
+        'REDIS_URL',
+      ),
+    );
   const aof = await within(aofOn(conn), timeoutMs, 'Redis').catch(() => undefined);
   if (aof === true) out.push(ok('redis.aof', `${where}: appendonly yes`));
-  else if (aof === false) out.push(warn('redis.aof', `${where}: AOF is off: a Redis restart loses the queued work since the last snapshot`, 'set appendonly yes on the server (deploy/redis/redis.conf)', 'REDIS_URL'));
-  else out.push(warn('redis.aof', `${where}: AOF state cannot be read`, 'make sure the server runs with appendonly yes (deploy/redis/redis.conf)', 'REDIS_URL'));
+  else if (aof === false)
+    out.push(
+      warn(
+        'redis.aof',
+        `${where}: AOF is off: a Redis restart loses the queued work since the last snapshot`,
+        'set appendonly yes on the server (deploy/redis/redis.conf)',
+        'REDIS_URL',
+      ),
+    );
+  else
+    out.push(
+      warn(
+        'redis.aof',
+        `${where}: AOF state cannot be read`,
+        'make sure the server runs with appendonly yes (deploy/redis/redis.conf)',
+        'REDIS_URL',
+      ),
+    );
   return [ok(NAME, `${where} answers`), ...out];
 }
 
 export function redisCheck(connection?: Redis): Check {
   return async (ctx) => {
-    if (connection) return redisLines(connection, 'the producer\'s Redis', ctx.timeoutMs);
+    if (connection) return redisLines(connection, "the producer's Redis", ctx.timeoutMs);
     const url = ctx.config.redisUrl;
     if (!url) return [skip(NAME, 'REDIS_URL unset: `npm start` runs an embedded redis-server (noeviction, AOF)')];
-    const conn = createProducerConnection(url, { lazyConnect: true, retryStrategy: () => null, connectTimeout: Math.min(ctx.timeoutMs, 5000) });
+    const conn = createProducerConnection(url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      connectTimeout: Math.min(ctx.timeoutMs, 5000),
+    });
     conn.on('error', () => undefined);
     try {
       await within(conn.connect(), ctx.timeoutMs, 'Redis').catch(() => undefined);

@@ -73,7 +73,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   ];
   const settled = await Promise.all(
     checks.map(([name, check]) =>
-      check(ctx).catch((err: unknown): CheckResult[] => [{ check: name, status: 'fail', found: `the check itself failed: ${describeError(err)}`, fix: 'report this with the line above', setting: '(none)' }]),
+      check(ctx).catch((err: unknown): CheckResult[] => [
+        {
+          check: name,
+          status: 'fail',
+          found: `the check itself failed: ${describeError(err)}`,
+          fix: 'report this with the line above',
+          setting: '(none)',
+        },
+      ]),
     ),
   );
   // The probe spends money: only after the free checks, and only when they found no failure.
@@ -81,8 +89,16 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   if (ctx.probe) {
     const cloudFailed = lines.some((l) => l.status === 'fail' && /^(aws|bedrock|api-gateway)/.test(l.check));
     const probeLines: CheckResult[] = cloudFailed
-      ? [{ check: 'cloud.probe', status: 'skip', found: 'not run: a cloud check above failed (fix it first; the probe would only pay for the same error)' }]
-      : await cloudProbeCheck(ctx).catch((err: unknown): CheckResult[] => [{ check: 'cloud.probe', status: 'fail', found: describeError(err), fix: 'report this', setting: '(none)' }]);
+      ? [
+          {
+            check: 'cloud.probe',
+            status: 'skip',
+            found: 'not run: a cloud check above failed (fix it first; the probe would only pay for the same error)',
+          },
+        ]
+      : await cloudProbeCheck(ctx).catch((err: unknown): CheckResult[] => [
+          { check: 'cloud.probe', status: 'fail', found: describeError(err), fix: 'report this', setting: '(none)' },
+        ]);
     const at = lines.findIndex((l) => l.check.startsWith('ollama'));
     lines.splice(at < 0 ? lines.length : at, 0, ...probeLines);
   }

@@ -182,8 +182,12 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   const binaryTypes = opts.binaryMediaTypes ?? DEFAULT_BINARY_TYPES;
   const integrationTimeoutMs = opts.integrationTimeoutMs ?? 29_000;
   refuseOpenBind({
-    what: 'local API Gateway host', hostKey: 'HOST', host: opts.host ?? '127.0.0.1',
-    keyName: 'API_GATEWAY_API_KEY', keySet: opts.apiKey !== undefined, allowUnauthenticated: opts.allowUnauthenticated === true,
+    what: 'local API Gateway host',
+    hostKey: 'HOST',
+    host: opts.host ?? '127.0.0.1',
+    keyName: 'API_GATEWAY_API_KEY',
+    keySet: opts.apiKey !== undefined,
+    allowUnauthenticated: opts.allowUnauthenticated === true,
   });
   const injected: GatewayResponseType[] = [];
   const responses: Partial<Record<GatewayResponseType, number>> = {};
@@ -229,7 +233,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
         rawQueryString: url.search.replace(/^\?/, ''),
         headers,
         isBase64Encoded: binary,
-        requestContext: { requestId, stage: stage ?? '$default', http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp } },
+        requestContext: {
+          requestId,
+          stage: stage ?? '$default',
+          http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp },
+        },
       };
       if (payload !== undefined && payload !== null) event.body = payload;
       return event;
@@ -243,7 +251,12 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
       body: payload ?? null,
       isBase64Encoded: binary,
-      requestContext: { requestId, stage: stage ?? 'local', path: url.pathname, identity: { sourceIp, apiKey: headers['x-api-key'] ?? null } },
+      requestContext: {
+        requestId,
+        stage: stage ?? 'local',
+        path: url.pathname,
+        identity: { sourceIp, apiKey: headers['x-api-key'] ?? null },
+      },
     };
     return event;
   }
@@ -318,7 +331,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     }
     const event = buildEvent(req, url, resourcePath, body);
     const deadline = Date.now() + integrationTimeoutMs;
-    const context = { awsRequestId: randomUUID(), functionName: 'local-gateway', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+    const context = {
+      awsRequestId: randomUUID(),
+      functionName: 'local-gateway',
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
     const fnTimeoutMs = opts.functionTimeoutMs;
     const fnDeadline = fnTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + fnTimeoutMs);
     context.getRemainingTimeInMillis = () => Math.max(0, fnDeadline - Date.now());
@@ -336,7 +353,9 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       if (outcome === 'timeout') sendGatewayResponse(res, 'INTEGRATION_TIMEOUT', responses);
       else if (outcome === 'killed') {
         // Lambda's own line for a function past its Timeout; API Gateway then answers 502.
-        opts.lambdaLog?.(`${new Date().toISOString()} ${context.awsRequestId} Task timed out after ${(fnTimeoutMs! / 1000).toFixed(2)} seconds`);
+        opts.lambdaLog?.(
+          `${new Date().toISOString()} ${context.awsRequestId} Task timed out after ${(fnTimeoutMs! / 1000).toFixed(2)} seconds`,
+        );
         sendGatewayResponse(res, 'LAMBDA_FAILED', responses);
       } else writeResult(req, res, outcome);
     } catch {

@@ -46,7 +46,8 @@ export interface BedrockControlOptions {
 }
 
 /** The message of Bedrock's ResourceNotFoundException for an end-of-life model (AWS model lifecycle docs; issue reports). */
-export const END_OF_LIFE_MESSAGE = 'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
+export const END_OF_LIFE_MESSAGE =
+  'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
 
 const PROFILE_ID = /^(us|eu|apac|jp|au|ca|us-gov|global)\.(.+)$/;
 
@@ -58,7 +59,10 @@ const iso = (date: string | undefined) => (date ? new Date(`${date}T00:00:00Z`).
 
 /** True for the routes this module serves. */
 export function isBedrockControlRequest(req: EmulatorRequest): boolean {
-  return req.method === 'GET' && (/^\/(foundation-models|foundation-model-availability)\/[^/]+$/.test(req.path) || /^\/inference-profiles(\/[^/]+)?$/.test(req.path));
+  return (
+    req.method === 'GET' &&
+    (/^\/(foundation-models|foundation-model-availability)\/[^/]+$/.test(req.path) || /^\/inference-profiles(\/[^/]+)?$/.test(req.path))
+  );
 }
 
 /** Answers one control-plane request (see {@link isBedrockControlRequest}). */
@@ -66,7 +70,8 @@ export function serveBedrockControl(req: EmulatorRequest, res: ServerResponse, o
   const catalog = opts.catalog ?? SHIPPED_CATALOG;
   const region = credentialScope(req.headers)?.region ?? opts.defaultRegion ?? 'us-east-1';
   const exists = (id: string) => !opts.models || opts.models.includes(id);
-  const needsProfile = (base: string) => catalog.lookup(base)?.inferenceProfile === 'required' || (opts.profileOnlyModels ?? []).some((re) => re.test(base));
+  const needsProfile = (base: string) =>
+    catalog.lookup(base)?.inferenceProfile === 'required' || (opts.profileOnlyModels ?? []).some((re) => re.test(base));
   // Most current models also have system profiles when they run on demand; `"none"` in the catalogue says not.
   const takesProfile = (base: string) => needsProfile(base) || catalog.lookup(base)?.inferenceProfile !== 'none';
   const modelArn = (base: string) => `arn:aws:bedrock:${region}::foundation-model/${base}`;
@@ -94,13 +99,18 @@ export function serveBedrockControl(req: EmulatorRequest, res: ServerResponse, o
   if (req.path.startsWith('/foundation-model-availability/')) {
     const entitled = !(opts.unentitledModels ?? []).includes(raw);
     const offered = exists(raw) && catalog.lifecycle(raw, region)?.status !== 'end_of_life';
-    sendJson(res, 200, {
-      modelId: raw,
-      agreementAvailability: { status: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE' },
-      authorizationStatus: 'AUTHORIZED',
-      entitlementAvailability: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE',
-      regionAvailability: offered ? 'AVAILABLE' : 'NOT_AVAILABLE',
-    }, { 'x-amzn-requestid': randomUUID() });
+    sendJson(
+      res,
+      200,
+      {
+        modelId: raw,
+        agreementAvailability: { status: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE' },
+        authorizationStatus: 'AUTHORIZED',
+        entitlementAvailability: entitled ? 'AVAILABLE' : 'NOT_AVAILABLE',
+        regionAvailability: offered ? 'AVAILABLE' : 'NOT_AVAILABLE',
+      },
+      { 'x-amzn-requestid': randomUUID() },
+    );
     return;
   }
 
@@ -117,24 +127,29 @@ export function serveBedrockControl(req: EmulatorRequest, res: ServerResponse, o
       return;
     }
     const row = catalog.lookup(id);
-    sendJson(res, 200, {
-      modelDetails: {
-        modelArn: modelArn(id),
-        modelId: id,
-        modelName: row?.family ?? id,
-        providerName: id.split('.')[0],
-        inputModalities: ['TEXT'],
-        outputModalities: ['TEXT'],
-        responseStreamingSupported: true,
-        customizationsSupported: [],
-        inferenceTypesSupported: needsProfile(id) ? ['INFERENCE_PROFILE'] : ['ON_DEMAND'],
-        modelLifecycle: {
-          status: life?.status === 'legacy' ? 'LEGACY' : 'ACTIVE',
-          ...(life?.legacyDate ? { legacyTime: iso(life.legacyDate) } : {}),
-          ...(life?.endOfLifeDate ? { endOfLifeTime: iso(life.endOfLifeDate) } : {}),
+    sendJson(
+      res,
+      200,
+      {
+        modelDetails: {
+          modelArn: modelArn(id),
+          modelId: id,
+          modelName: row?.family ?? id,
+          providerName: id.split('.')[0],
+          inputModalities: ['TEXT'],
+          outputModalities: ['TEXT'],
+          responseStreamingSupported: true,
+          customizationsSupported: [],
+          inferenceTypesSupported: needsProfile(id) ? ['INFERENCE_PROFILE'] : ['ON_DEMAND'],
+          modelLifecycle: {
+            status: life?.status === 'legacy' ? 'LEGACY' : 'ACTIVE',
+            ...(life?.legacyDate ? { legacyTime: iso(life.legacyDate) } : {}),
+            ...(life?.endOfLifeDate ? { endOfLifeTime: iso(life.endOfLifeDate) } : {}),
+          },
         },
       },
-    }, { 'x-amzn-requestid': randomUUID() });
+      { 'x-amzn-requestid': randomUUID() },
+    );
     return;
   }
 

@@ -154,7 +154,8 @@ export interface ModelAccessSettings {
 }
 
 /** Bedrock's message for a model past its end of life (sources in bedrock/bedrock-errors.ts). */
-export const END_OF_LIFE_MESSAGE = 'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
+export const END_OF_LIFE_MESSAGE =
+  'This model version has reached the end of its life. Please refer to the AWS documentation for more details.';
 
 /** Bedrock's message for a Legacy model the account has not used in `days` days. */
 export function legacyUnusedMessage(days: number): string {
@@ -178,7 +179,8 @@ export const DEFAULT_REASONING_TOKENS = 64;
 /** Bedrock's messages for parameters a model rejects (sources: bedrock/parameter-rejection.ts). */
 export const REJECTION_MESSAGES = {
   temperature: 'The model returned the following errors: `temperature` is deprecated for this model.',
-  temperatureWithTopP: 'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.',
+  temperatureWithTopP:
+    'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.',
   // Not seen in a source: the temperature sentence with top_p, by analogy.
   topP: 'The model returned the following errors: `top_p` is deprecated for this model.',
   system: "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.",
@@ -201,7 +203,7 @@ const ERROR_TYPES: Record<number, string> = {
 
 const DEFAULT_MESSAGES: Record<string, string> = {
   ValidationException: 'Validation failed (emulated fault).',
-  AccessDeniedException: 'You don\'t have access to the model with the specified model ID (emulated fault).',
+  AccessDeniedException: "You don't have access to the model with the specified model ID (emulated fault).",
   ResourceNotFoundException: 'Model not found (emulated fault).',
   ModelTimeoutException: 'Model has timed out in processing the request (emulated fault).',
   ModelErrorException: 'The model returned an error (emulated fault).',
@@ -209,7 +211,8 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   ModelNotReadyException: 'Model is not ready for inference; wait and try again (emulated fault).',
   InternalServerException: 'The server encountered an internal error (emulated fault).',
   ServiceUnavailableException: 'Bedrock is unable to process your request (emulated fault).',
-  ServiceQuotaExceededException: 'Your request exceeds the service quota for your account. You can view your quotas at Viewing service quotas. You can resubmit your request later (emulated fault).',
+  ServiceQuotaExceededException:
+    'Your request exceeds the service quota for your account. You can view your quotas at Viewing service quotas. You can resubmit your request later (emulated fault).',
 };
 
 function sendBedrockError(res: ServerResponse, status: number, message: string, errorType?: string): void {
@@ -221,13 +224,17 @@ function sendBedrockError(res: ServerResponse, status: number, message: string, 
 class InvalidRequest extends Error {}
 
 function constraint(value: unknown, field: string, rule: string): InvalidRequest {
-  return new InvalidRequest(`1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must ${rule}`);
+  return new InvalidRequest(
+    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must ${rule}`,
+  );
 }
 
 function checkRange(value: unknown, field: string, min: number, max: number | undefined, integer: boolean): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new InvalidRequest(`1 validation error detected: Value '${String(value)}' at '${field}' must be a ${integer ? 'integer' : 'number'}`);
+    throw new InvalidRequest(
+      `1 validation error detected: Value '${String(value)}' at '${field}' must be a ${integer ? 'integer' : 'number'}`,
+    );
   }
   if (value < min) throw constraint(value, field, `have value greater than or equal to ${min}`);
   if (max !== undefined && value > max) throw constraint(value, field, `have value less than or equal to ${max}`);
@@ -235,14 +242,20 @@ function checkRange(value: unknown, field: string, min: number, max: number | un
 
 function checkAlternation(roles: unknown[]): void {
   if (roles.length === 0 || roles[0] !== 'user') {
-    throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+    throw new InvalidRequest(
+      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
+    );
   }
   roles.forEach((role, i) => {
     if (role !== 'user' && role !== 'assistant') {
-      throw new InvalidRequest(`1 validation error detected: Value '${String(role)}' at 'messages.${i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]`);
+      throw new InvalidRequest(
+        `1 validation error detected: Value '${String(role)}' at 'messages.${i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]`,
+      );
     }
     if (i > 0 && role === roles[i - 1]) {
-      throw new InvalidRequest('A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.');
+      throw new InvalidRequest(
+        'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.',
+      );
     }
   });
 }
@@ -287,7 +300,9 @@ function blockTexts(content: unknown): string[] {
   if (typeof content === 'string') return [content];
   if (!Array.isArray(content)) return [];
   return content
-    .map((b: unknown) => (b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : undefined))
+    .map((b: unknown) =>
+      b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : undefined,
+    )
     .filter((t): t is string => t !== undefined);
 }
 
@@ -308,7 +323,9 @@ interface ConverseOutcome {
 
 /** The reasoning text of `words` words. */
 function reasoningText(question: string, words: number): string {
-  const base = `[emulated reasoning] The user asks: ${question.slice(0, 200)} Let me think it through step by step before answering.`.split(/\s+/).filter(Boolean);
+  const base = `[emulated reasoning] The user asks: ${question.slice(0, 200)} Let me think it through step by step before answering.`
+    .split(/\s+/)
+    .filter(Boolean);
   return Array.from({ length: words }, (_, i) => base[i % base.length]).join(' ');
 }
 
@@ -328,12 +345,16 @@ function rejection(catalog: ModelCatalog, model: string, cfg: Record<string, unk
 function converse(model: string, body: Record<string, unknown>, startedAt: number, catalog: ModelCatalog): ConverseOutcome {
   const messages = body.messages;
   if (!Array.isArray(messages)) {
-    throw new InvalidRequest('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+    throw new InvalidRequest(
+      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
+    );
   }
   checkAlternation(messages.map((m: Message) => m?.role));
   messages.forEach((m: Message, i) => {
     if (!Array.isArray(m.content) || m.content.length === 0) {
-      throw new InvalidRequest(`The content field in the Message object at messages.${i} is empty. Add a ContentBlock object to the content field and try again.`);
+      throw new InvalidRequest(
+        `The content field in the Message object at messages.${i} is empty. Add a ContentBlock object to the content field and try again.`,
+      );
     }
   });
   const cfg = (body.inferenceConfig ?? {}) as Record<string, unknown>;
@@ -344,13 +365,17 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
     (m.content as unknown[]).forEach((b, j) => {
       const text = (b as { text?: unknown })?.text;
       if (typeof text === 'string' && text.trim() === '') {
-        throw new InvalidRequest(`The text field in the ContentBlock object at messages.${i}.content.${j} is blank. Add text to the text field, and try again.`);
+        throw new InvalidRequest(
+          `The text field in the ContentBlock object at messages.${i}.content.${j} is blank. Add text to the text field, and try again.`,
+        );
       }
     });
   });
   const cap = catalog.outputCap(model);
   if (cap !== undefined && typeof cfg.maxTokens === 'number' && cfg.maxTokens > cap) {
-    throw new InvalidRequest(`The maximum tokens you requested exceeds the model limit of ${cap}. Try again with a maximum tokens value that is lower than ${cap}.`);
+    throw new InvalidRequest(
+      `The maximum tokens you requested exceeds the model limit of ${cap}. Try again with a maximum tokens value that is lower than ${cap}.`,
+    );
   }
   const rejected = rejection(catalog, model, cfg, body);
   if (rejected) throw new InvalidRequest(rejected);
@@ -389,7 +414,11 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
     const wanted = marker ? Number(marker[1]) : DEFAULT_REASONING_TOKENS;
     reasoningTokens = budget === undefined ? wanted : Math.min(wanted, budget);
     if (reasoningTokens > 0) {
-      content.push({ reasoningContent: { reasoningText: { text: reasoningText(question, reasoningTokens), signature: `emulated-signature-${reasoningTokens}` } } });
+      content.push({
+        reasoningContent: {
+          reasoningText: { text: reasoningText(question, reasoningTokens), signature: `emulated-signature-${reasoningTokens}` },
+        },
+      });
     }
     if (budget !== undefined) budget -= reasoningTokens;
   }
@@ -415,20 +444,29 @@ function malformed(detail: string): InvalidRequest {
 function invokeAnthropic(model: string, body: Record<string, unknown>): { json: unknown; c: Completion } {
   if (typeof body.anthropic_version !== 'string') throw malformed('#: required key [anthropic_version] not found');
   if (body.max_tokens === undefined) throw malformed('#: required key [max_tokens] not found');
-  if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) throw malformed(`#/max_tokens: ${String(body.max_tokens)} is not greater or equal to 1`);
+  if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1)
+    throw malformed(`#/max_tokens: ${String(body.max_tokens)} is not greater or equal to 1`);
   const t = body.temperature;
   if (t !== undefined && (typeof t !== 'number' || t < 0 || t > 1)) throw malformed(`#/temperature: ${String(t)} is not a number in 0..1`);
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) throw malformed('#/messages: expected at least 1 message');
   if (messages[0]?.role !== 'user') throw new InvalidRequest('messages: first message must use the "user" role');
   messages.forEach((m: Message, i) => {
-    if (m?.role !== 'user' && m?.role !== 'assistant') throw malformed(`#/messages/${i}/role: ${String(m?.role)} is not a valid enum value`);
+    if (m?.role !== 'user' && m?.role !== 'assistant')
+      throw malformed(`#/messages/${i}/role: ${String(m?.role)} is not a valid enum value`);
     if (i > 0 && m.role === messages[i - 1].role) {
-      throw new InvalidRequest(`messages: roles must alternate between "user" and "assistant", but found multiple "${String(m.role)}" roles in a row`);
+      throw new InvalidRequest(
+        `messages: roles must alternate between "user" and "assistant", but found multiple "${String(m.role)}" roles in a row`,
+      );
     }
   });
   const system = blockTexts(body.system);
-  const c = complete(model, lastUserText(messages), [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))], body.max_tokens as number);
+  const c = complete(
+    model,
+    lastUserText(messages),
+    [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))],
+    body.max_tokens as number,
+  );
   const json = {
     id: `msg_emulated_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
     type: 'message',
@@ -450,7 +488,10 @@ function invoke(model: string, body: Record<string, unknown>): { json: unknown; 
     checkRange(cfg.temperature, 'textGenerationConfig.temperature', 0, 1, false);
     const c = complete(model, body.inputText, [body.inputText], cfg.maxTokenCount as number | undefined);
     return {
-      json: { inputTextTokenCount: c.inputTokens, results: [{ tokenCount: c.outputTokens, outputText: c.text, completionReason: c.truncated ? 'LENGTH' : 'FINISH' }] },
+      json: {
+        inputTextTokenCount: c.inputTokens,
+        results: [{ tokenCount: c.outputTokens, outputText: c.text, completionReason: c.truncated ? 'LENGTH' : 'FINISH' }],
+      },
       c,
     };
   }
@@ -459,11 +500,18 @@ function invoke(model: string, body: Record<string, unknown>): { json: unknown; 
     checkRange(body.temperature, 'temperature', 0, 1, false);
     const c = complete(model, body.prompt, [body.prompt], body.max_gen_len as number | undefined);
     return {
-      json: { generation: c.text, prompt_token_count: c.inputTokens, generation_token_count: c.outputTokens, stop_reason: c.truncated ? 'length' : 'stop' },
+      json: {
+        generation: c.text,
+        prompt_token_count: c.inputTokens,
+        generation_token_count: c.outputTokens,
+        stop_reason: c.truncated ? 'length' : 'stop',
+      },
       c,
     };
   }
-  throw malformed('the emulator understands Anthropic messages (anthropic_version, messages, max_tokens), Amazon Titan text (inputText) and Meta Llama (prompt) bodies');
+  throw malformed(
+    'the emulator understands Anthropic messages (anthropic_version, messages, max_tokens), Amazon Titan text (inputText) and Meta Llama (prompt) bodies',
+  );
 }
 
 /** Carries out an injected fault; returns true when the request has been dealt with. */
@@ -477,7 +525,9 @@ function applyFault(fault: InjectedFault, res: ServerResponse): boolean {
       res.end('<html><body>emulated malformed response: this is not JSON</body></html>');
       return true;
     case 'midstream-error': {
-      const text = JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: '[emulated bedrock] this body is cut off half-way' }] } } });
+      const text = JSON.stringify({
+        output: { message: { role: 'assistant', content: [{ text: '[emulated bedrock] this body is cut off half-way' }] } },
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.write(text.slice(0, Math.floor(text.length / 2)));
       setImmediate(() => res.destroy());
@@ -509,7 +559,11 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   const facts = opts.catalog ?? SHIPPED_CATALOG;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
   const httpVersions: Record<string, number> = {};
-  const quotas = { tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) }, admittedTokens: {} as Record<string, number>, throttled: {} as Record<string, number> };
+  const quotas = {
+    tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) },
+    admittedTokens: {} as Record<string, number>,
+    throttled: {} as Record<string, number>,
+  };
   /** Per model: charges of the last 60 s. */
   const windows = new Map<string, { at: number; tokens: number }[]>();
   const catalog = opts.catalog;
@@ -532,7 +586,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       const now = Date.now();
       if (entry.availableAfterMs !== undefined && !subscribedAt.has(base)) subscribedAt.set(base, now + entry.availableAfterMs);
       const at = subscribedAt.get(base);
-      if (at === undefined || now < at) return { status: 403, type: 'AccessDeniedException', message: marketplaceDeniedMessage(entry.retryMinutes ?? 2) };
+      if (at === undefined || now < at)
+        return { status: 403, type: 'AccessDeniedException', message: marketplaceDeniedMessage(entry.retryMinutes ?? 2) };
     }
     return undefined;
   }
@@ -544,7 +599,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       let body: ModelAccessSettings;
       try {
         body = JSON.parse(req.body.toString('utf8') || '{}') as ModelAccessSettings;
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('expected { legacyUnused?, legacyDays?, notSubscribed? }');
+        if (typeof body !== 'object' || body === null || Array.isArray(body))
+          throw new Error('expected { legacyUnused?, legacyDays?, notSubscribed? }');
       } catch (err) {
         sendJson(res, 400, { error: `body: ${(err as Error).message}` });
         return true;
@@ -588,7 +644,12 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     if (isBedrockControlRequest(req)) return serveBedrockControl(req, res, { profileOnlyModels: profileOnly, ...opts.control });
     const match = ROUTE.exec(req.path);
     if (!match) {
-      sendBedrockError(res, 404, `The emulator has no route ${req.method} ${req.path}; it serves POST /model/{modelId}/converse and /invoke.`, 'UnknownOperationException');
+      sendBedrockError(
+        res,
+        404,
+        `The emulator has no route ${req.method} ${req.path}; it serves POST /model/{modelId}/converse and /invoke.`,
+        'UnknownOperationException',
+      );
       return;
     }
     if (req.method !== 'POST') {
@@ -620,7 +681,11 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       return;
     }
     if (model === baseModelId(model) && profileOnly.some((re) => re.test(model))) {
-      sendBedrockError(res, 400, `Invocation of model ID ${model} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`);
+      sendBedrockError(
+        res,
+        400,
+        `Invocation of model ID ${model} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
+      );
       return;
     }
     let body: Record<string, unknown>;
@@ -629,12 +694,16 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
       body = parsed as Record<string, unknown>;
     } catch (err) {
-      if (route === 'converse') sendBedrockError(res, 400, `Could not parse the request body: ${(err as Error).message}`, 'SerializationException');
+      if (route === 'converse')
+        sendBedrockError(res, 400, `Could not parse the request body: ${(err as Error).message}`, 'SerializationException');
       else sendBedrockError(res, 400, `Malformed input request: ${(err as Error).message}, please reformat your input and try again.`);
       return;
     }
     try {
-      const maxTokens = route === 'converse' ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens : (body.max_tokens ?? body.max_gen_len);
+      const maxTokens =
+        route === 'converse'
+          ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens
+          : (body.max_tokens ?? body.max_gen_len);
       if (route === 'converse') {
         const out = converse(model, body, startedAt, facts);
         const usage = out.json.usage as { inputTokens: number; outputTokens: number };

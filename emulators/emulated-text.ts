@@ -62,13 +62,7 @@ const DETAILS = [
   'The main risk is hidden coupling between parts that look independent.',
 ] as const;
 
-const OPENERS = [
-  'Interesting point about',
-  'Building on the idea that',
-  'You mentioned',
-  'Thinking about',
-  'Following up on',
-] as const;
+const OPENERS = ['Interesting point about', 'Building on the idea that', 'You mentioned', 'Thinking about', 'Following up on'] as const;
 
 const QUESTIONS = [
   'how would that change at ten times the scale?',
@@ -136,6 +130,7 @@ function markedReply(service: 'bedrock' | 'ollama' | 'openai', model: string, pr
   const judged = judgeReply(model, prompt);
   if (judged !== undefined) return judged;
   if (prompt.includes(REPLY_MARKERS.refuse)) return "I'm sorry, but I can't help with that request.";
-  if (prompt.includes(REPLY_MARKERS.repeat)) return `[emulated ${service} ${model}] As I said before, the answer stays the same whatever the question is.`;
+  if (prompt.includes(REPLY_MARKERS.repeat))
+    return `[emulated ${service} ${model}] As I said before, the answer stays the same whatever the question is.`;
   return undefined;
 }

@@ -58,15 +58,38 @@ export interface EmulatorConfig {
 export const EMULATOR_CONFIG_KEYS: KeyDoc[] = [
   { key: 'EMULATOR_LATENCY_MS', default: '0', accepts: 'integer >= 0', description: 'Emulators: added latency per call.' },
   { key: 'EMULATOR_HOST', default: '127.0.0.1', accepts: 'interface address', description: 'Interface both emulators bind to.' },
-  { key: 'BEDROCK_EMULATOR_PORT', default: '4010', accepts: 'integer 0-65535', description: 'Port of the Bedrock Runtime emulator (`POST /model/{id}/converse|invoke`).' },
-  { key: 'OLLAMA_EMULATOR_PORT', default: '11435', accepts: 'integer 0-65535', description: 'Port of the Ollama emulator (`/api/chat`, `/api/generate`, `/api/tags`, ...).' },
-  { key: 'OPENAI_EMULATOR_PORT', default: '8001', accepts: 'integer 0-65535', description: 'Port of the OpenAI-compatible emulator (`/v1/chat/completions`, `/v1/models`; LOCAL=openai with OPENAI_BASE_URL=http://127.0.0.1:8001/v1). 8000 is left to a real vLLM.' },
-  { key: 'BEDROCK_EMULATOR_MS_PER_TOKEN', default: '0', accepts: 'integer >= 0', description: "Bedrock emulator: latency per output token of an answer (e.g. 30, and a prompt with `[emulate:tokens=1000]`, outlasts API Gateway's 29 s)." },
+  {
+    key: 'BEDROCK_EMULATOR_PORT',
+    default: '4010',
+    accepts: 'integer 0-65535',
+    description: 'Port of the Bedrock Runtime emulator (`POST /model/{id}/converse|invoke`).',
+  },
+  {
+    key: 'OLLAMA_EMULATOR_PORT',
+    default: '11435',
+    accepts: 'integer 0-65535',
+    description: 'Port of the Ollama emulator (`/api/chat`, `/api/generate`, `/api/tags`, ...).',
+  },
+  {
+    key: 'OPENAI_EMULATOR_PORT',
+    default: '8001',
+    accepts: 'integer 0-65535',
+    description:
+      'Port of the OpenAI-compatible emulator (`/v1/chat/completions`, `/v1/models`; LOCAL=openai with OPENAI_BASE_URL=http://127.0.0.1:8001/v1). 8000 is left to a real vLLM.',
+  },
+  {
+    key: 'BEDROCK_EMULATOR_MS_PER_TOKEN',
+    default: '0',
+    accepts: 'integer >= 0',
+    description:
+      "Bedrock emulator: latency per output token of an answer (e.g. 30, and a prompt with `[emulate:tokens=1000]`, outlasts API Gateway's 29 s).",
+  },
   {
     key: 'EMULATOR_FAULTS',
     default: '(unset: no faults)',
     accepts: 'comma list of KIND:RATE, KIND = HTTP status (e.g. 429, 503) or hang, malformed, midstream-error, validation; RATE 0..1',
-    description: 'Emulators: faults injected at random per model call, e.g. `429:0.2,503:0.1,hang:0.05,malformed:0.05`. Change at run time with `POST /_emulator/faults`.',
+    description:
+      'Emulators: faults injected at random per model call, e.g. `429:0.2,503:0.1,hang:0.05,malformed:0.05`. Change at run time with `POST /_emulator/faults`.',
   },
 ];
 
@@ -93,7 +116,10 @@ function intKey(env: Env, key: string, min: number, max: number): number {
  */
 export function parseFaultList(text: string, key = 'EMULATOR_FAULTS'): FaultSpec[] {
   const specs: FaultSpec[] = [];
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = '', rateText, ...rest] = entry.split(':').map((s) => s.trim());
     if (rest.length > 0) fail(key, text, `entry "${entry}" has more than one ':'`);
     let rate = 1;

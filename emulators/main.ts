@@ -22,7 +22,13 @@ async function main(): Promise<void> {
     const common = { host: config.host, latencyMs: config.latencyMs, faults: config.faults };
     // Lifecycle errors (end of life, Legacy), the control plane and STS follow the model catalogue in force, as `npm start` does.
     const catalog = loadModelCatalog(config.modelCatalogFile);
-    const bedrock = await startBedrockEmulator({ ...common, port: config.bedrockPort, msPerOutputToken: config.bedrockMsPerOutputToken, catalog, control: { catalog } });
+    const bedrock = await startBedrockEmulator({
+      ...common,
+      port: config.bedrockPort,
+      msPerOutputToken: config.bedrockMsPerOutputToken,
+      catalog,
+      control: { catalog },
+    });
     started.push(bedrock);
     const ollama = await startOllamaEmulator({ ...common, port: config.ollamaPort });
     started.push(ollama);

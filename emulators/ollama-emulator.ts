@@ -149,7 +149,13 @@ export function versionAtLeast(a: string, b: string): boolean {
  */
 export function contextExceededMessage(version: string, n: number, ctx: number): string {
   if (!versionAtLeast(version, '0.30.0')) return 'the input length exceeds the context length';
-  return JSON.stringify({ error: { code: 400, message: `request (${n} tokens) exceeds the available context size (${ctx} tokens), try increasing it`, type: 'exceed_context_size_error' } });
+  return JSON.stringify({
+    error: {
+      code: 400,
+      message: `request (${n} tokens) exceeds the available context size (${ctx} tokens), try increasing it`,
+      type: 'exceed_context_size_error',
+    },
+  });
 }
 
 /**
@@ -263,20 +269,35 @@ function thinkingText(prompt: string, n: number): string {
   return out.slice(0, n).join(' ');
 }
 
-function complete(model: string, prompt: string | undefined, promptEvalCount: number, options: Options, thinkWords: number): Omit<Completion, 'loadMs'> {
+function complete(
+  model: string,
+  prompt: string | undefined,
+  promptEvalCount: number,
+  options: Options,
+  thinkWords: number,
+): Omit<Completion, 'loadMs'> {
   if (prompt === undefined) return { text: '', thinking: '', doneReason: 'load', promptEvalCount: 0, evalCount: 0 };
   let budget = options.numPredict;
   let thinking = '';
   if (thinkWords > 0) {
     // The reasoning comes first and uses the same num_predict budget as the answer.
-    const t = budget === undefined ? { text: thinkingText(prompt, thinkWords), truncated: false } : truncateWords(thinkingText(prompt, thinkWords), budget);
+    const t =
+      budget === undefined
+        ? { text: thinkingText(prompt, thinkWords), truncated: false }
+        : truncateWords(thinkingText(prompt, thinkWords), budget);
     thinking = t.text;
     if (budget !== undefined) budget -= countTokens(thinking);
     if (t.truncated || budget === 0) return { text: '', thinking, doneReason: 'length', promptEvalCount, evalCount: countTokens(thinking) };
   }
   const full = ollamaReply(model, prompt, options.temperature);
   const { text, truncated } = budget === undefined ? { text: full, truncated: false } : truncateWords(full, budget);
-  return { text, thinking, doneReason: truncated ? 'length' : 'stop', promptEvalCount, evalCount: countTokens(thinking) + countTokens(text) };
+  return {
+    text,
+    thinking,
+    doneReason: truncated ? 'length' : 'stop',
+    promptEvalCount,
+    evalCount: countTokens(thinking) + countTokens(text),
+  };
 }
 
 /** The final chunk's statistics, durations in nanoseconds like Ollama's. */
@@ -450,11 +471,16 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       // api/types.go ThinkValue.UnmarshalJSON ("max" since v0.21.3, c2ebb4d).
       const levels = versionAtLeast(version, '0.21.3') ? ['high', 'medium', 'low', 'max'] : ['high', 'medium', 'low'];
       const levelList = levels.map((l) => `"${l}"`).join(', ');
-      if (typeof body.think === 'string' && !levels.includes(body.think)) throw new BadRequest(`invalid think value: "${body.think}" (must be ${levelList}, true, or false)`);
-      if (body.think !== undefined && typeof body.think !== 'boolean' && typeof body.think !== 'string') throw new BadRequest(`think must be a boolean or string (${levelList}, true, or false)`);
+      if (typeof body.think === 'string' && !levels.includes(body.think))
+        throw new BadRequest(`invalid think value: "${body.think}" (must be ${levelList}, true, or false)`);
+      if (body.think !== undefined && typeof body.think !== 'boolean' && typeof body.think !== 'string')
+        throw new BadRequest(`think must be a boolean or string (${levelList}, true, or false)`);
       if (kind === 'chat') {
         const messages = body.messages ?? [];
-        if (!Array.isArray(messages) || messages.some((m: ChatMessage) => typeof m?.role !== 'string' || (m.content !== undefined && typeof m.content !== 'string'))) {
+        if (
+          !Array.isArray(messages) ||
+          messages.some((m: ChatMessage) => typeof m?.role !== 'string' || (m.content !== undefined && typeof m.content !== 'string'))
+        ) {
           throw new BadRequest('messages must be an array of { role, content } with string fields');
         }
         const last = [...(messages as ChatMessage[])].reverse().find((m) => m.role === 'user');
@@ -465,7 +491,10 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
         if (body.system !== undefined && typeof body.system !== 'string') throw new BadRequest('system must be a string');
         const p = (body.prompt as string | undefined) ?? '';
         prompt = p === '' ? undefined : p;
-        texts = [{ system: true, text: (body.system as string | undefined) ?? '' }, { system: false, text: p }];
+        texts = [
+          { system: true, text: (body.system as string | undefined) ?? '' },
+          { system: false, text: p },
+        ];
       }
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err;
@@ -476,7 +505,15 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       kind === 'chat'
         ? { model, created_at: new Date().toISOString(), message: { role: 'assistant', content, ...(thinking ? { thinking } : {}) }, done }
         : { model, created_at: new Date().toISOString(), response: content, ...(thinking ? { thinking } : {}), done };
-    if (fault && applyFault(fault, res, stream, (n) => pieces('[emulated] ... reply cut by a fault').slice(0, n).map((p) => chunk(p, false)))) return;
+    if (
+      fault &&
+      applyFault(fault, res, stream, (n) =>
+        pieces('[emulated] ... reply cut by a fault')
+          .slice(0, n)
+          .map((p) => chunk(p, false)),
+      )
+    )
+      return;
     if (!models.includes(normalise(model))) {
       sendError(res, 404, `model '${model}' not found`);
       return;
@@ -498,7 +535,8 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       return;
     }
     // The call's context: num_ctx, else the server's default; never beyond what the model was trained for.
-    const window = contextLength === 0 && options.numCtx === undefined ? undefined : Math.min(options.numCtx ?? contextLength, trained(model));
+    const window =
+      contextLength === 0 && options.numCtx === undefined ? undefined : Math.min(options.numCtx ?? contextLength, trained(model));
     const whole = texts.reduce((n, t) => n + countTokens(t.text), 0);
     if (window !== undefined && whole > window && body.truncate === false && versionAtLeast(version, '0.12.6')) {
       sendError(res, 400, contextExceededMessage(version, whole, window));
@@ -508,7 +546,10 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     if (loadMs === null) return;
     const c: Completion = { ...complete(model, prompt, promptTokens(texts, window), options, thinkWords), loadMs };
 
-    const context = kind === 'generate' && c.doneReason !== 'load' ? { context: Array.from({ length: c.promptEvalCount + c.evalCount }, (_, i) => 1000 + i) } : {};
+    const context =
+      kind === 'generate' && c.doneReason !== 'load'
+        ? { context: Array.from({ length: c.promptEvalCount + c.evalCount }, (_, i) => 1000 + i) }
+        : {};
     if (!stream) {
       sendJson(res, 200, { ...chunk(c.text, true, c.thinking), ...finalFields(c, startedAt), ...context });
       return;
@@ -545,7 +586,9 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     if (known) {
       // Three layers (weights, template, params) in four progress ticks each, like download.go's ticker.
       for (const [i, total] of [2_019_377_376, 1_429, 7_711].entries()) {
-        const digest = `sha256:${createHash('sha256').update(`${normalise(name)}#${i}`).digest('hex')}`;
+        const digest = `sha256:${createHash('sha256')
+          .update(`${normalise(name)}#${i}`)
+          .digest('hex')}`;
         for (let tick = 1; tick <= 4; tick++) {
           lines.push({ status: `pulling ${digest.slice(7, 19)}`, digest, total, completed: Math.round((total * tick) / 4) });
         }
@@ -589,8 +632,14 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
           models: loaded.map(([name, until]) => {
             const t = tagEntry(name, modifiedAt);
             return {
-              name, model: name, size: t.size, digest: t.digest, details: t.details, size_vram: t.size,
-              expires_at: new Date(Number.isFinite(until) ? until : Date.UTC(2318, 0, 1)).toISOString(), context_length: loadedCtx.get(name) || contextLength,
+              name,
+              model: name,
+              size: t.size,
+              digest: t.digest,
+              details: t.details,
+              size_vram: t.size,
+              expires_at: new Date(Number.isFinite(until) ? until : Date.UTC(2318, 0, 1)).toISOString(),
+              context_length: loadedCtx.get(name) || contextLength,
             };
           }),
         });
@@ -636,8 +685,16 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
           parameters: '',
           template: '{{ .Prompt }}',
           details,
-          model_info: { 'general.architecture': details.family, 'general.parameter_count': 3_212_749_888, [`${details.family}.context_length`]: trained(name) },
-          capabilities: thinksInLevels(name) ? ['completion', 'tools', 'thinking'] : isThinkingModel(name) ? ['completion', 'thinking'] : ['completion'],
+          model_info: {
+            'general.architecture': details.family,
+            'general.parameter_count': 3_212_749_888,
+            [`${details.family}.context_length`]: trained(name),
+          },
+          capabilities: thinksInLevels(name)
+            ? ['completion', 'tools', 'thinking']
+            : isThinkingModel(name)
+              ? ['completion', 'thinking']
+              : ['completion'],
           modified_at: modifiedAt,
         });
       }

@@ -53,12 +53,22 @@ export interface OpenAiEmulatorOptions {
 type ErrorType = 'invalid_request_error' | 'requests' | 'server_error';
 
 /** The OpenAI error body. */
-function sendError(res: ServerResponse, status: number, message: string, type: ErrorType = status >= 500 ? 'server_error' : 'invalid_request_error', param: string | null = null, code: string | null = null): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: ErrorType = status >= 500 ? 'server_error' : 'invalid_request_error',
+  param: string | null = null,
+  code: string | null = null,
+): void {
   sendJson(res, status, { error: { message, type, param, code } });
 }
 
 class BadRequest extends Error {
-  constructor(message: string, readonly param: string | null) {
+  constructor(
+    message: string,
+    readonly param: string | null,
+  ) {
     super(message);
   }
 }
@@ -71,20 +81,31 @@ interface ChatMessage {
 /** The words of a message's content: a string, or the text parts of a content array. */
 function contentText(content: unknown): string | undefined {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p: { type?: unknown; text?: unknown }) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : '')).join(' ');
+  if (Array.isArray(content))
+    return content
+      .map((p: { type?: unknown; text?: unknown }) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : ''))
+      .join(' ');
   if (content === null) return '';
   return undefined;
 }
 
 function readMessages(value: unknown): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw new BadRequest("Invalid 'messages': expected a non-empty array of messages.", 'messages');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new BadRequest("Invalid 'messages': expected a non-empty array of messages.", 'messages');
   return value.map((m: { role?: unknown; content?: unknown }, i) => {
     const role = m?.role;
     if (typeof role !== 'string' || !['system', 'developer', 'user', 'assistant', 'tool'].includes(role)) {
-      throw new BadRequest(`Invalid value for 'messages[${i}].role': expected one of system, developer, user, assistant, tool.`, `messages[${i}].role`);
+      throw new BadRequest(
+        `Invalid value for 'messages[${i}].role': expected one of system, developer, user, assistant, tool.`,
+        `messages[${i}].role`,
+      );
     }
     const content = contentText(m.content);
-    if (content === undefined) throw new BadRequest(`Invalid type for 'messages[${i}].content': expected a string or an array of content parts.`, `messages[${i}].content`);
+    if (content === undefined)
+      throw new BadRequest(
+        `Invalid type for 'messages[${i}].content': expected a string or an array of content parts.`,
+        `messages[${i}].content`,
+      );
     return { role, content };
   });
 }
@@ -93,7 +114,11 @@ function readMaxTokens(body: Record<string, unknown>): number | undefined {
   for (const key of ['max_completion_tokens', 'max_tokens'] as const) {
     const v = body[key];
     if (v === undefined || v === null) continue;
-    if (!Number.isInteger(v) || (v as number) < 1) throw new BadRequest(`Invalid '${key}': integer below minimum value. Expected a value >= 1, but got ${JSON.stringify(v)} instead.`, key);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new BadRequest(
+        `Invalid '${key}': integer below minimum value. Expected a value >= 1, but got ${JSON.stringify(v)} instead.`,
+        key,
+      );
     return v as number;
   }
   return undefined;
@@ -142,10 +167,24 @@ export async function startOpenAiEmulator(opts: OpenAiEmulatorOptions = {}): Pro
     const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
     if (key === opts.apiKey) return true;
     if (!key) {
-      sendError(res, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'invalid_request_error', null, null);
+      sendError(
+        res,
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        'invalid_request_error',
+        null,
+        null,
+      );
     } else {
       const shown = key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}` : '*'.repeat(key.length);
-      sendError(res, 401, `Incorrect API key provided: ${shown}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', null, 'invalid_api_key');
+      sendError(
+        res,
+        401,
+        `Incorrect API key provided: ${shown}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_request_error',
+        null,
+        'invalid_api_key',
+      );
     }
     return false;
   }
@@ -158,7 +197,11 @@ export async function startOpenAiEmulator(opts: OpenAiEmulatorOptions = {}): Pro
       body = parsed as Record<string, unknown>;
     } catch {
       ctx.faults.decide('chat', undefined, false);
-      return sendError(res, 400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly.)');
+      return sendError(
+        res,
+        400,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+      );
     }
     const model = typeof body.model === 'string' ? body.model : '';
     const fault = ctx.faults.decide('chat', model || undefined);
@@ -172,15 +215,27 @@ export async function startOpenAiEmulator(opts: OpenAiEmulatorOptions = {}): Pro
       try {
         messages = readMessages(body.messages);
         maxTokens = readMaxTokens(body);
-        if (body.stream === true) throw new BadRequest('This emulator answers non-streaming requests only: leave `stream` out or false.', 'stream');
+        if (body.stream === true)
+          throw new BadRequest('This emulator answers non-streaming requests only: leave `stream` out or false.', 'stream');
         const t = body.temperature;
-        if (t !== undefined && t !== null && (typeof t !== 'number' || t < 0 || t > 2)) throw new BadRequest(`Invalid 'temperature': expected a number between 0 and 2, but got ${JSON.stringify(t)} instead.`, 'temperature');
+        if (t !== undefined && t !== null && (typeof t !== 'number' || t < 0 || t > 2))
+          throw new BadRequest(
+            `Invalid 'temperature': expected a number between 0 and 2, but got ${JSON.stringify(t)} instead.`,
+            'temperature',
+          );
       } catch (err) {
         if (err instanceof BadRequest) return sendError(res, 400, err.message, 'invalid_request_error', err.param);
         throw err;
       }
       if (!models.includes(model)) {
-        return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found');
+        return sendError(
+          res,
+          404,
+          `The model \`${model}\` does not exist or you do not have access to it.`,
+          'invalid_request_error',
+          null,
+          'model_not_found',
+        );
       }
       const prompt = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
       const temperature = typeof body.temperature === 'number' ? body.temperature : 0;
@@ -193,7 +248,14 @@ export async function startOpenAiEmulator(opts: OpenAiEmulatorOptions = {}): Pro
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: cut.text, refusal: null }, logprobs: null, finish_reason: cut.truncated ? 'length' : 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: cut.text, refusal: null },
+            logprobs: null,
+            finish_reason: cut.truncated ? 'length' : 'stop',
+          },
+        ],
         usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
       });
     } finally {
@@ -215,12 +277,25 @@ export async function startOpenAiEmulator(opts: OpenAiEmulatorOptions = {}): Pro
         if (m) {
           const id = decodeURIComponent(m[1]!);
           if (models.includes(id)) return sendJson(res, 200, { id, object: 'model', created, owned_by: 'emulator' });
-          return sendError(res, 404, `The model \`${id}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found');
+          return sendError(
+            res,
+            404,
+            `The model \`${id}\` does not exist or you do not have access to it.`,
+            'invalid_request_error',
+            null,
+            'model_not_found',
+          );
         }
         return sendError(res, 404, `Invalid URL (${route})`);
       }
     }
   };
 
-  return startEmulatorServer({ host: opts.host, port: opts.port, faults, router, sendError: (res, status, message) => sendError(res, status, message) });
+  return startEmulatorServer({
+    host: opts.host,
+    port: opts.port,
+    faults,
+    router,
+    sendError: (res, status, message) => sendError(res, status, message),
+  });
 }

@@ -54,9 +54,23 @@ async function signatureMatches(req: EmulatorRequest, secret: string): Promise<b
     if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(',') : v;
   }
   const [hostname, port] = (headers.host ?? '').split(':');
-  const signer = new SignatureV4({ service: scope.service, region: scope.region, sha256: Sha256, credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] } });
+  const signer = new SignatureV4({
+    service: scope.service,
+    region: scope.region,
+    sha256: Sha256,
+    credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] },
+  });
   const signed = await signer.sign(
-    { method: req.method, protocol: 'http:', hostname: hostname ?? '', port: port ? Number(port) : undefined, path: req.path, query: {}, headers, body: req.body },
+    {
+      method: req.method,
+      protocol: 'http:',
+      hostname: hostname ?? '',
+      port: port ? Number(port) : undefined,
+      path: req.path,
+      query: {},
+      headers,
+      body: req.body,
+    },
     { signingDate: new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) },
   );
   return /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] === given;
@@ -69,7 +83,8 @@ export interface StsEmulatorOptions {
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
-const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+const xmlEscape = (s: string) =>
+  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 
 function sendXml(res: ServerResponse, status: number, xml: string, requestId: string): void {
   res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': requestId });
@@ -77,7 +92,13 @@ function sendXml(res: ServerResponse, status: number, xml: string, requestId: st
 }
 
 /** An STS error in the Query protocol's XML shape. */
-export function sendStsError(res: ServerResponse, status: number, code: string, message: string, type: 'Sender' | 'Receiver' = 'Sender'): void {
+export function sendStsError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  type: 'Sender' | 'Receiver' = 'Sender',
+): void {
   const requestId = randomUUID();
   sendXml(
     res,
@@ -90,7 +111,12 @@ export function sendStsError(res: ServerResponse, status: number, code: string, 
 /** True for a request STS would get: a form POST to `/` naming an `Action`. */
 export function isStsRequest(req: EmulatorRequest): boolean {
   const type = String(req.headers['content-type'] ?? '');
-  return req.method === 'POST' && req.path === '/' && type.startsWith('application/x-www-form-urlencoded') && /(^|&)Action=/.test(req.body.toString('utf8'));
+  return (
+    req.method === 'POST' &&
+    req.path === '/' &&
+    type.startsWith('application/x-www-form-urlencoded') &&
+    /(^|&)Action=/.test(req.body.toString('utf8'))
+  );
 }
 
 /** Answers one STS request (see {@link isStsRequest}). */
@@ -108,7 +134,11 @@ export async function serveSts(req: EmulatorRequest, res: ServerResponse, opts: 
   }
   const identity = opts.identities
     ? opts.identities[scope.accessKeyId]
-    : { account: EMULATED_ACCOUNT, arn: `arn:aws:iam::${EMULATED_ACCOUNT}:user/emulated`, userId: `AIDAEMULATED${scope.accessKeyId.slice(-8).toUpperCase()}` };
+    : {
+        account: EMULATED_ACCOUNT,
+        arn: `arn:aws:iam::${EMULATED_ACCOUNT}:user/emulated`,
+        userId: `AIDAEMULATED${scope.accessKeyId.slice(-8).toUpperCase()}`,
+      };
   if (!identity) {
     sendStsError(res, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid');
     return;

@@ -90,8 +90,26 @@ export type ExportItem = ConversationWithTurns & {
 
 interface StepMeta {
   turn: number;
-  cloud?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; truncated?: boolean; reasoningTokens?: number; omittedParameters?: string[] };
-  local?: { model: string; inputTokens: number; outputTokens: number; latencyMs: number; stopReason: string; thinking?: string; promptTruncated?: boolean; truncated?: boolean };
+  cloud?: {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    latencyMs: number;
+    stopReason: string;
+    truncated?: boolean;
+    reasoningTokens?: number;
+    omittedParameters?: string[];
+  };
+  local?: {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    latencyMs: number;
+    stopReason: string;
+    thinking?: string;
+    promptTruncated?: boolean;
+    truncated?: boolean;
+  };
 }
 
 /** The provenance of a conversation (see {@link Provenance}). */
@@ -108,7 +126,13 @@ export function provenanceOf(conv: ExportItem): Provenance {
       tokens.cloudInput += c.inputTokens;
       tokens.cloudOutput += c.outputTokens;
       latencyMs.cloud += c.latencyMs;
-      step.cloud = { model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason };
+      step.cloud = {
+        model: c.model,
+        inputTokens: c.inputTokens,
+        outputTokens: c.outputTokens,
+        latencyMs: c.latencyMs,
+        stopReason: c.stopReason,
+      };
       if (c.truncated) step.cloud.truncated = true;
       if (c.reasoningTokens !== undefined) step.cloud.reasoningTokens = c.reasoningTokens;
       if (c.omittedParameters?.length) step.cloud.omittedParameters = c.omittedParameters;
@@ -118,7 +142,13 @@ export function provenanceOf(conv: ExportItem): Provenance {
       tokens.localInput += l.inputTokens;
       tokens.localOutput += l.outputTokens;
       latencyMs.local += l.latencyMs;
-      step.local = { model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason };
+      step.local = {
+        model: l.model,
+        inputTokens: l.inputTokens,
+        outputTokens: l.outputTokens,
+        latencyMs: l.latencyMs,
+        stopReason: l.stopReason,
+      };
       if (l.thinking) step.local.thinking = l.thinking;
       if (l.promptTruncated) step.local.promptTruncated = true;
       if (l.truncated) step.local.truncated = true;
@@ -173,7 +203,10 @@ export function openaiLine(conv: ExportItem, assistant: Side): string | undefine
 export function sharegptLine(conv: ExportItem, assistant: Side): string | undefined {
   const { system, pairs } = dialogueOf(conv, assistant);
   if (pairs.length === 0) return undefined;
-  const conversations = pairs.flatMap((p) => [{ from: 'human', value: p.user }, { from: 'gpt', value: p.assistant }]);
+  const conversations = pairs.flatMap((p) => [
+    { from: 'human', value: p.user },
+    { from: 'gpt', value: p.assistant },
+  ]);
   const line: Record<string, unknown> = { conversations };
   if (system !== undefined) line.system = system;
   line.metadata = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
@@ -181,7 +214,16 @@ export function sharegptLine(conv: ExportItem, assistant: Side): string | undefi
 }
 
 /** The export CSV's columns: the transcript's, then the conversation's provenance. */
-export const EXPORT_CSV_COLUMNS = [...CSV_COLUMNS, 'status', 'run_id', 'seed_hash', 'templates', 'system_prompts', 'meta', 'judge_scores'] as const;
+export const EXPORT_CSV_COLUMNS = [
+  ...CSV_COLUMNS,
+  'status',
+  'run_id',
+  'seed_hash',
+  'templates',
+  'system_prompts',
+  'meta',
+  'judge_scores',
+] as const;
 
 const CSV_OPTIONS = (escapeFormulas: boolean) => ({
   columns: [...EXPORT_CSV_COLUMNS],
@@ -208,7 +250,9 @@ export function exportCsvRows(conv: ExportItem, escapeFormulas: boolean, prices?
     meta: s.run?.meta ? JSON.stringify(s.run.meta) : '',
     judge_scores: conv.judge?.scores ? JSON.stringify(conv.judge.scores) : '',
   };
-  const costOf = prices ? (side: Side, step: { model: string; inputTokens: number; outputTokens: number }) => stepCostUsd(side, step, prices) : undefined;
+  const costOf = prices
+    ? (side: Side, step: { model: string; inputTokens: number; outputTokens: number }) => stepCostUsd(side, step, prices)
+    : undefined;
   const rows = transcriptRows(record, turns, costOf).map((r) => ({ ...r, ...extra }));
   return rows.length ? stringify(rows, { header: false, ...CSV_OPTIONS(escapeFormulas) }) : '';
 }

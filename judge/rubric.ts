@@ -44,7 +44,8 @@ export function parseRubric(text: string): Rubric {
   if (!Array.isArray(criteria) || criteria.length === 0) fail('"criteria" must be a non-empty list of {name, description}');
   const names = new Set<string>();
   for (const [i, c] of criteria!.entries()) {
-    if (!c || typeof c.name !== 'string' || !/^[A-Za-z][\w-]{0,63}$/.test(c.name)) fail(`criteria[${i}].name must be a word of letters, digits, _ or - (starting with a letter)`);
+    if (!c || typeof c.name !== 'string' || !/^[A-Za-z][\w-]{0,63}$/.test(c.name))
+      fail(`criteria[${i}].name must be a word of letters, digits, _ or - (starting with a letter)`);
     if (names.has(c.name as string)) fail(`criteria[${i}].name "${String(c.name)}" is given twice`);
     names.add(c.name as string);
   }

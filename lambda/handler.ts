@@ -128,7 +128,12 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       seed = req.seed;
       accept = req.headers['accept'];
       if (req.method !== 'POST') {
-        const detail = { code: 'method_not_allowed', message: `method ${req.method} not allowed: POST a base64 protobuf LlmRequest`, retryable: false, status: 405 };
+        const detail = {
+          code: 'method_not_allowed',
+          message: `method ${req.method} not allowed: POST a base64 protobuf LlmRequest`,
+          retryable: false,
+          status: 405,
+        };
         return errorResult(detail, accept, {}, { Allow: 'POST' });
       }
       const message: LlmRequest = decodeRequest(requestProtobufBytes(req));
@@ -136,19 +141,21 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       const call = validateLlmRequest(message);
       logger.debug({ prompt: call.prompt, system: call.system, historyLength: call.history.length }, 'request');
       const { budgetMs, gatewayTimeoutMs } = resolve();
-      const reply = await resolve().converse({
-        modelId: call.modelId,
-        system: call.system,
-        history: call.history,
-        prompt: call.prompt,
-        temperature: call.temperature,
-        topP: call.topP,
-        maxTokens: call.maxTokens,
-        omitParameters: call.omitParameters,
-        signal: deadlineSignal(context, marginMs, budgetMs),
-      }).catch((err: unknown) => {
-        throw budgetExceeded(err, budgetMs, gatewayTimeoutMs);
-      });
+      const reply = await resolve()
+        .converse({
+          modelId: call.modelId,
+          system: call.system,
+          history: call.history,
+          prompt: call.prompt,
+          temperature: call.temperature,
+          topP: call.topP,
+          maxTokens: call.maxTokens,
+          omitParameters: call.omitParameters,
+          signal: deadlineSignal(context, marginMs, budgetMs),
+        })
+        .catch((err: unknown) => {
+          throw budgetExceeded(err, budgetMs, gatewayTimeoutMs);
+        });
       logger.info(
         {
           requestId: context?.awsRequestId ?? req.requestId,
@@ -177,7 +184,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           outputTokens: reply.outputTokens,
           stopReason: reply.stopReason,
           latencyMs: Math.round(reply.latencyMs),
-          ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true } : {}),
+          ...(reply.reasoningTokens !== undefined
+            ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true }
+            : {}),
           ...(reply.omittedParameters.length ? { omittedParameters: reply.omittedParameters } : {}),
           ...(reply.rejectedParameters.length ? { rejectedParameters: reply.rejectedParameters } : {}),
           ...echo,
@@ -202,12 +211,21 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
  */
 function budgetExceeded(err: unknown, budgetMs: number, gatewayTimeoutMs: number | undefined): unknown {
   if (!(err instanceof ProviderError) || err.code !== 'upstream_timeout') return err;
-  const setting = gatewayTimeoutMs === undefined
-    ? `the handler's call budget of ${budgetMs} ms`
-    : `GATEWAY_TIMEOUT_MS=${gatewayTimeoutMs} minus ${GATEWAY_MARGIN_MS} ms`;
-  return new ProviderError('bedrock', `${err.message} (the Lambda gives Bedrock ${budgetMs} ms: ${setting}; for a slower model raise GATEWAY_TIMEOUT_MS, the template's GatewayTimeoutSeconds, or lower maxTokens)`, {
-    status: err.status, code: err.code, retryable: err.retryable, details: err.details, cause: err,
-  });
+  const setting =
+    gatewayTimeoutMs === undefined
+      ? `the handler's call budget of ${budgetMs} ms`
+      : `GATEWAY_TIMEOUT_MS=${gatewayTimeoutMs} minus ${GATEWAY_MARGIN_MS} ms`;
+  return new ProviderError(
+    'bedrock',
+    `${err.message} (the Lambda gives Bedrock ${budgetMs} ms: ${setting}; for a slower model raise GATEWAY_TIMEOUT_MS, the template's GatewayTimeoutSeconds, or lower maxTokens)`,
+    {
+      status: err.status,
+      code: err.code,
+      retryable: err.retryable,
+      details: err.details,
+      cause: err,
+    },
+  );
 }
 
 /** What is safe to log about an error: name, code, message (never request content). */

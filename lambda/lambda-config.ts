@@ -9,7 +9,10 @@
 import { LOG_LEVELS, modelCatalogFile, reader, type Config, type Env } from '../shared/config';
 
 /** What the handler reads; a full `Config` fits it too. */
-export type LambdaConfig = Pick<Config, 'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens' | 'gatewayTimeoutMs' | 'modelCatalogFile'>;
+export type LambdaConfig = Pick<
+  Config,
+  'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens' | 'gatewayTimeoutMs' | 'modelCatalogFile'
+>;
 
 /** Reads and validates the Lambda's keys from `env`. */
 export function loadLambdaConfig(env: Env = process.env): LambdaConfig {

@@ -16,7 +16,14 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'gateway' });
   const handler = createHandler({ config, logger });
-  const gateway = await startLocalGateway({ handler, port: config.gatewayPort, host: config.host, apiKey: config.apiGatewayApiKey, integrationTimeoutMs: config.gatewayTimeoutMs, allowUnauthenticated: config.allowUnauthenticated });
+  const gateway = await startLocalGateway({
+    handler,
+    port: config.gatewayPort,
+    host: config.host,
+    apiKey: config.apiGatewayApiKey,
+    integrationTimeoutMs: config.gatewayTimeoutMs,
+    allowUnauthenticated: config.allowUnauthenticated,
+  });
   const bedrock = config.bedrockEndpoint ?? `AWS Bedrock Runtime in ${config.awsRegion} (real service: needs AWS credentials)`;
   process.stdout.write(
     [

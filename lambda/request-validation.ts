@@ -78,7 +78,8 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
   const temperature = parseTemperature(params.temperature);
   const topP = parseTemperature(params.top_p, 'parameters.top_p');
   const omit = req.omitParameters ?? [];
-  if (omit.length > REQUEST_LIMITS.maxOmitParameters) throw invalid('omit_parameters', `must have at most ${REQUEST_LIMITS.maxOmitParameters} entries`);
+  if (omit.length > REQUEST_LIMITS.maxOmitParameters)
+    throw invalid('omit_parameters', `must have at most ${REQUEST_LIMITS.maxOmitParameters} entries`);
   const maxTokens = parseMaxTokens(params.max_tokens);
 
   const rawHistory = req.history ?? [];

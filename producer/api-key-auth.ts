@@ -48,10 +48,16 @@ export function apiKeyAuth(apiKey: string | undefined, opts: { skip?: (ctx: Cont
     const caller = given ? callers.authenticate(given) : undefined;
     if (!caller) {
       ctx.status = 401;
-      ctx.set('WWW-Authenticate', read ? [`Basic realm="${REALM}", charset="UTF-8"`, `Bearer realm="${REALM}"`] : `Bearer realm="${REALM}"`);
-      ctx.body = errorBody('unauthorized', read
-        ? 'missing or wrong API key: send x-api-key, Authorization: Bearer, or (for reads, e.g. from a browser) Basic auth with the key as the password'
-        : 'missing or wrong API key: send x-api-key or Authorization: Bearer');
+      ctx.set(
+        'WWW-Authenticate',
+        read ? [`Basic realm="${REALM}", charset="UTF-8"`, `Bearer realm="${REALM}"`] : `Bearer realm="${REALM}"`,
+      );
+      ctx.body = errorBody(
+        'unauthorized',
+        read
+          ? 'missing or wrong API key: send x-api-key, Authorization: Bearer, or (for reads, e.g. from a browser) Basic auth with the key as the password'
+          : 'missing or wrong API key: send x-api-key or Authorization: Bearer',
+      );
       return;
     }
     ctx.state.caller = caller;

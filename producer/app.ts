@@ -77,13 +77,18 @@ export function createApp(deps: AppDeps): Koa {
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey, { callers: deps.callers ?? CallerKeys.fromConfig(deps.config) }));
   app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
-  const waits = deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
+  const waits =
+    deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [
     healthRoutes(deps.redis, deps.queues, { verbose: readyVerbose({ config: deps.config, redis: deps.redis }), logger: deps.logger }),
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),
-    runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config, { streams: deps.streams, signal: deps.signal, guard: new CallerGuard(deps.store.redis, deps.store.prefix) }),
+    runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config, {
+      streams: deps.streams,
+      signal: deps.signal,
+      guard: new CallerGuard(deps.store.redis, deps.store.prefix),
+    }),
     estimateRoute(deps.config, deps.logger),
     ...(deps.routers ?? []),
   ];

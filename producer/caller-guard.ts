@@ -27,10 +27,17 @@ export class CallerGuard {
     if (!overUsd && !overTokens && !u.budgetExhausted) return;
     const what = overUsd
       ? `$${usd} (spent or reserved $${(u.committedUsdNano / 1e9).toFixed(6)})`
-      : overTokens ? `${tokens} tokens (spent or reserved ${u.committedTokens})` : u.budgetExhausted!;
-    throw new PipelineError(`the budget of API key "${caller.id}" is exhausted: ${what}; raise budget of "${caller.id}" in API_KEYS_FILE (and restart the producer)`, {
-      code: 'caller_budget_exhausted', status: 402, details: { key: caller.id, budget: caller.budget },
-    });
+      : overTokens
+        ? `${tokens} tokens (spent or reserved ${u.committedTokens})`
+        : u.budgetExhausted!;
+    throw new PipelineError(
+      `the budget of API key "${caller.id}" is exhausted: ${what}; raise budget of "${caller.id}" in API_KEYS_FILE (and restart the producer)`,
+      {
+        code: 'caller_budget_exhausted',
+        status: 402,
+        details: { key: caller.id, budget: caller.budget },
+      },
+    );
   }
 }
 

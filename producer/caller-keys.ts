@@ -23,7 +23,8 @@ const entrySchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the key as 64 hex digits (printf %s "$KEY" | sha256sum)'),
   role: z.enum(['caller', 'admin']).optional(),
   maxActive: z.number().int().min(1).max(100_000).optional(),
-  budget: z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+  budget: z
+    .strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
     .refine((b) => b.usd !== undefined || b.tokens !== undefined, 'give usd and/or tokens')
     .optional(),
 });
@@ -50,7 +51,10 @@ export function parseCallerKeys(text: string, source = 'API_KEYS_FILE'): { entri
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.map((p) => (typeof p === 'number' ? `entry ${p + 1}` : String(p))).join('.');
-    throw new ConfigError(`${source}: ${where || 'the file'}: ${issue.message} (expected a list of {id, name, sha256, role?, maxActive?, budget?}, see docs/callers.md)`, 'API_KEYS_FILE');
+    throw new ConfigError(
+      `${source}: ${where || 'the file'}: ${issue.message} (expected a list of {id, name, sha256, role?, maxActive?, budget?}, see docs/callers.md)`,
+      'API_KEYS_FILE',
+    );
   }
   const list = parsed.data;
   const ids = new Set<string>();
@@ -64,8 +68,11 @@ export function parseCallerKeys(text: string, source = 'API_KEYS_FILE'): { entri
   }
   return {
     entries: list.map((e) => ({
-      id: e.id, name: e.name ?? e.id, admin: e.role === 'admin',
-      ...(e.maxActive !== undefined ? { maxActive: e.maxActive } : {}), ...(e.budget ? { budget: e.budget } : {}),
+      id: e.id,
+      name: e.name ?? e.id,
+      admin: e.role === 'admin',
+      ...(e.maxActive !== undefined ? { maxActive: e.maxActive } : {}),
+      ...(e.budget ? { budget: e.budget } : {}),
     })),
     hashes: list.map((e) => Buffer.from(e.sha256.toLowerCase(), 'hex')),
   };
@@ -76,7 +83,10 @@ export class CallerKeys {
   readonly entries: readonly CallerEntry[];
   private readonly hashes: Buffer[];
 
-  constructor(private readonly apiKey: string | undefined, file?: { entries: CallerEntry[]; hashes: Buffer[] }) {
+  constructor(
+    private readonly apiKey: string | undefined,
+    file?: { entries: CallerEntry[]; hashes: Buffer[] },
+  ) {
     this.entries = file?.entries ?? [];
     this.hashes = file?.hashes ?? [];
   }

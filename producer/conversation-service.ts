@@ -56,9 +56,14 @@ export interface SubmitResult {
 /** The 422 for an Idempotency-Key first used with another body (docs/callers.md). */
 export class IdempotencyMismatchError extends PipelineError {
   constructor(firstId: string) {
-    super('Idempotency-Key was already used with a different request body; send the same body to get the first conversation, or use a new Idempotency-Key', {
-      code: 'idempotency_key_reused', status: 422, details: { header: 'Idempotency-Key', conversationId: firstId },
-    });
+    super(
+      'Idempotency-Key was already used with a different request body; send the same body to get the first conversation, or use a new Idempotency-Key',
+      {
+        code: 'idempotency_key_reused',
+        status: 422,
+        details: { header: 'Idempotency-Key', conversationId: firstId },
+      },
+    );
     this.name = 'IdempotencyMismatchError';
   }
 }
@@ -89,7 +94,12 @@ export class ConversationService {
     const local = await this.localModels?.lookup(settings.localModel);
     if (local?.present === false) {
       const problem = modelMissingMessage(settings.localModel, local.available);
-      throw new ValidationError(`invalid conversation request: localModel: ${problem}`, [{ field: 'localModel', problem }], 400, 'model_not_found');
+      throw new ValidationError(
+        `invalid conversation request: localModel: ${problem}`,
+        [{ field: 'localModel', problem }],
+        400,
+        'model_not_found',
+      );
     }
     const bodyHash = idempotencyKey === undefined ? undefined : createHash('sha256').update(canonicalJson(body)).digest('hex');
     const res = await store.create(id, settings, { idempotencyKey, bodyHash, owner: caller.id });
@@ -108,7 +118,11 @@ export class ConversationService {
     // Also on an idempotent retry: if the first request died before enqueueing, this heals it
     // (the deterministic job id makes a second add a no-op).
     if (record!.status === 'queued') await queues.enqueueCloud(res.id, 1);
-    for (const w of warnings) this.deps.logger?.warn({ conversationId: res.id, cloudModel: settings.cloudModel, region: config.awsRegion }, `accepted with a Legacy model: ${w}`);
+    for (const w of warnings)
+      this.deps.logger?.warn(
+        { conversationId: res.id, cloudModel: settings.cloudModel, region: config.awsRegion },
+        `accepted with a Legacy model: ${w}`,
+      );
     return { id: res.id, created: res.created, record: record!, warnings };
   }
 
@@ -127,8 +141,12 @@ export class ConversationService {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
       if (judged) {
         view.judge = {
-          status: judged.status, scores: judged.scores ?? null, model: judged.model, attempts: judged.attempts,
-          error: judged.error ?? null, at: new Date(judged.at).toISOString(),
+          status: judged.status,
+          scores: judged.scores ?? null,
+          model: judged.model,
+          attempts: judged.attempts,
+          error: judged.error ?? null,
+          at: new Date(judged.at).toISOString(),
         };
       }
     }
@@ -136,8 +154,10 @@ export class ConversationService {
       const state = await new BudgetStore(this.deps.redis).state(conversationBudgetKey(this.deps.config.queuePrefix, id));
       view.budget = {
         ...record.settings.budget,
-        spentUsd: (state?.spentUsdNano ?? 0) / 1e9, spentTokens: state?.spentTokens ?? 0,
-        reservedUsd: (state?.reservedUsdNano ?? 0) / 1e9, reservedTokens: state?.reservedTokens ?? 0,
+        spentUsd: (state?.spentUsdNano ?? 0) / 1e9,
+        spentTokens: state?.spentTokens ?? 0,
+        reservedUsd: (state?.reservedUsdNano ?? 0) / 1e9,
+        reservedTokens: state?.reservedTokens ?? 0,
       };
     }
     return view;
@@ -147,7 +167,11 @@ export class ConversationService {
   async cancel(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationRecord> {
     const { record } = await this.get(id, caller);
     if (isTerminal(record.status)) {
-      throw new PipelineError(`conversation ${id} is already ${record.status}`, { code: 'conflict', status: 409, details: { status: record.status } });
+      throw new PipelineError(`conversation ${id} is already ${record.status}`, {
+        code: 'conflict',
+        status: 409,
+        details: { status: record.status },
+      });
     }
     const changed = await this.deps.store.finish(id, 'cancelled', 'cancelled', 'cancelled by request');
     if (changed) await this.deps.queues.enqueueTranscript(id);
@@ -168,41 +192,63 @@ export class ConversationService {
 
 /** The API's view of a conversation; costs by `prices` (the shipped table unless given). */
 export function toView(record: ConversationRecord, turns: TurnRecord[], prices: PriceTable = DEFAULT_PRICES): ConversationView {
-  const totals = { cloudInputTokens: 0, cloudOutputTokens: 0, localInputTokens: 0, localOutputTokens: 0, cloudLatencyMs: 0, localLatencyMs: 0 };
-  const views: TurnView[] = turns.filter((t) => t.cloud).map((t) => {
-    const c = t.cloud!;
-    const l = t.local;
-    totals.cloudInputTokens += c.inputTokens;
-    totals.cloudOutputTokens += c.outputTokens;
-    totals.cloudLatencyMs += c.latencyMs;
-    if (l) {
-      totals.localInputTokens += l.inputTokens;
-      totals.localOutputTokens += l.outputTokens;
-      totals.localLatencyMs += l.latencyMs;
-    }
-    return {
-      turn: t.turn,
-      timestamp: new Date(c.startedAt).toISOString(),
-      question: c.question,
-      cloudResponse: c.answer,
-      ollamaResponse: l?.followUp ?? null,
-      processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
-      cloud: {
-        model: c.model, inputTokens: c.inputTokens, outputTokens: c.outputTokens, latencyMs: c.latencyMs, stopReason: c.stopReason, costUsd: stepCostUsd('cloud', c, prices),
-        ...(c.requestedModel ? { requestedModel: c.requestedModel } : {}),
-        ...(c.truncated ? { truncated: true } : {}),
-        ...(c.reasoningTokens !== undefined ? { reasoningTokens: c.reasoningTokens, ...(c.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) } : {}),
-        ...(c.omittedParameters?.length ? { omittedParameters: c.omittedParameters } : {}),
-      },
-      local: l
-        ? {
-          model: l.model, inputTokens: l.inputTokens, outputTokens: l.outputTokens, latencyMs: l.latencyMs, stopReason: l.stopReason, costUsd: stepCostUsd('local', l, prices),
-          ...(l.thinking ? { thinking: l.thinking } : {}), ...(l.promptTruncated ? { promptTruncated: true } : {}),
-          ...(l.truncated ? { truncated: true } : {}),
-        }
-        : null,
-    };
-  });
+  const totals = {
+    cloudInputTokens: 0,
+    cloudOutputTokens: 0,
+    localInputTokens: 0,
+    localOutputTokens: 0,
+    cloudLatencyMs: 0,
+    localLatencyMs: 0,
+  };
+  const views: TurnView[] = turns
+    .filter((t) => t.cloud)
+    .map((t) => {
+      const c = t.cloud!;
+      const l = t.local;
+      totals.cloudInputTokens += c.inputTokens;
+      totals.cloudOutputTokens += c.outputTokens;
+      totals.cloudLatencyMs += c.latencyMs;
+      if (l) {
+        totals.localInputTokens += l.inputTokens;
+        totals.localOutputTokens += l.outputTokens;
+        totals.localLatencyMs += l.latencyMs;
+      }
+      return {
+        turn: t.turn,
+        timestamp: new Date(c.startedAt).toISOString(),
+        question: c.question,
+        cloudResponse: c.answer,
+        ollamaResponse: l?.followUp ?? null,
+        processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
+        cloud: {
+          model: c.model,
+          inputTokens: c.inputTokens,
+          outputTokens: c.outputTokens,
+          latencyMs: c.latencyMs,
+          stopReason: c.stopReason,
+          costUsd: stepCostUsd('cloud', c, prices),
+          ...(c.requestedModel ? { requestedModel: c.requestedModel } : {}),
+          ...(c.truncated ? { truncated: true } : {}),
+          ...(c.reasoningTokens !== undefined
+            ? { reasoningTokens: c.reasoningTokens, ...(c.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) }
+            : {}),
+          ...(c.omittedParameters?.length ? { omittedParameters: c.omittedParameters } : {}),
+        },
+        local: l
+          ? {
+              model: l.model,
+              inputTokens: l.inputTokens,
+              outputTokens: l.outputTokens,
+              latencyMs: l.latencyMs,
+              stopReason: l.stopReason,
+              costUsd: stepCostUsd('local', l, prices),
+              ...(l.thinking ? { thinking: l.thinking } : {}),
+              ...(l.promptTruncated ? { promptTruncated: true } : {}),
+              ...(l.truncated ? { truncated: true } : {}),
+            }
+          : null,
+      };
+    });
   const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
   return {
     conversationId: record.id,

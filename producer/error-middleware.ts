@@ -8,9 +8,18 @@ import { PipelineError } from '../shared/errors';
 import { isRedisConnectionError } from '../shared/redis-connection';
 
 const CODES: Record<number, string> = {
-  400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
-  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'throttled',
-  502: 'upstream_error', 503: 'unavailable', 504: 'upstream_timeout',
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'throttled',
+  502: 'upstream_error',
+  503: 'unavailable',
+  504: 'upstream_timeout',
 };
 
 export function errorBody(code: string, message: string, details?: unknown) {

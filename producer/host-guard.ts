@@ -46,7 +46,11 @@ function asHostName(address: string | undefined): string | undefined {
 }
 
 /** The allow-list check for one request; pure apart from reading the socket's local end. */
-export function hostAllowed(opts: HostGuardOptions, target: { name: string; port: number }, local: { address?: string; port?: number }): boolean {
+export function hostAllowed(
+  opts: HostGuardOptions,
+  target: { name: string; port: number },
+  local: { address?: string; port?: number },
+): boolean {
   for (const entry of opts.allowedHosts) {
     if (entry === '*') return true;
     const e = parseHostPort(entry, -1);
@@ -72,7 +76,11 @@ export function hostGuard(opts: HostGuardOptions): Middleware {
     if (hostHeader) {
       const target = parseHostPort(hostHeader, 80);
       if (!target || !hostAllowed(opts, target, local)) {
-        refuse(ctx, 'forbidden_host', `Host "${hostHeader.slice(0, 100)}" is not a name this producer answers to (DNS-rebinding protection): add it to ALLOWED_HOSTS if clients reach the producer by that name (default: ${DEFAULT_NAMES_TEXT})`);
+        refuse(
+          ctx,
+          'forbidden_host',
+          `Host "${hostHeader.slice(0, 100)}" is not a name this producer answers to (DNS-rebinding protection): add it to ALLOWED_HOSTS if clients reach the producer by that name (default: ${DEFAULT_NAMES_TEXT})`,
+        );
         return;
       }
     }
@@ -87,13 +95,21 @@ export function hostGuard(opts: HostGuardOptions): Middleware {
           target = undefined;
         }
         if (!target || !hostAllowed(opts, target, local)) {
-          refuse(ctx, 'forbidden_origin', `cross-site ${ctx.method} refused: Origin "${origin.slice(0, 100)}" is not in ALLOWED_HOSTS (default: ${DEFAULT_NAMES_TEXT}); add the page's origin there if it may start and cancel work`);
+          refuse(
+            ctx,
+            'forbidden_origin',
+            `cross-site ${ctx.method} refused: Origin "${origin.slice(0, 100)}" is not in ALLOWED_HOSTS (default: ${DEFAULT_NAMES_TEXT}); add the page's origin there if it may start and cancel work`,
+          );
           return;
         }
       } else {
         const site = ctx.get('sec-fetch-site');
         if (site === 'cross-site' || site === 'same-site') {
-          refuse(ctx, 'forbidden_origin', `cross-site ${ctx.method} refused (Sec-Fetch-Site: ${site}, no Origin): only pages of ALLOWED_HOSTS may write (default: ${DEFAULT_NAMES_TEXT})`);
+          refuse(
+            ctx,
+            'forbidden_origin',
+            `cross-site ${ctx.method} refused (Sec-Fetch-Site: ${site}, no Origin): only pages of ALLOWED_HOSTS may write (default: ${DEFAULT_NAMES_TEXT})`,
+          );
           return;
         }
       }

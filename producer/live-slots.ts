@@ -52,7 +52,10 @@ export class LiveSlots {
       const retryAfter = this.opts.retryAfterSeconds ?? 5;
       ctx.set('Retry-After', String(retryAfter));
       throw new PipelineError(`this producer already holds ${max} ${what} (${setting}); retry in ${retryAfter} s, or ${instead}`, {
-        code, status: 503, retryable: true, details: { max, setting, retryAfterSeconds: retryAfter },
+        code,
+        status: 503,
+        retryable: true,
+        details: { max, setting, retryAfterSeconds: retryAfter },
       });
     }
     this.total++;
@@ -86,7 +89,15 @@ export function onClientGone(res: Context['res'], fn: () => void): () => void {
   return () => res.off('close', onClose);
 }
 
-const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_WRITE_AFTER_END', 'ECANCELED']);
+const CLIENT_GONE_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ECANCELED',
+]);
 
 /** True for the errors a client hanging up causes (a reset socket, a write after the close): normal, not a fault. */
 export function isClientGone(err: unknown): boolean {

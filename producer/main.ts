@@ -13,7 +13,8 @@ import { startProducer } from './start-producer';
 async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
-  if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  if (!config.redisUrl)
+    throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
   // One line when Redis goes away, then one per 10 s with a count, one when it is back.
   const outage = createOutageLog(logger, 'producer');

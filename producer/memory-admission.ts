@@ -29,8 +29,13 @@ export function memoryAdmission(memory: RedisMemory, ratio: number): Middleware 
       const share = Math.round((usedBytes / maxBytes) * 100);
       throw new PipelineError(
         `Redis is using ${mb(usedBytes)} of its maxmemory ${mb(maxBytes)} (${share}%), above REDIS_MEMORY_REFUSE_RATIO=${ratio}: new work is refused so the running conversations can finish. ` +
-          'Retry later (finished conversations expire after RETENTION_SECONDS), or raise Redis\'s maxmemory.',
-        { code: 'redis_memory_high', status: 429, retryable: true, details: { usedBytes, maxBytes, ratio, setting: 'REDIS_MEMORY_REFUSE_RATIO', retryAfterSeconds: RETRY_AFTER_SECONDS } },
+          "Retry later (finished conversations expire after RETENTION_SECONDS), or raise Redis's maxmemory.",
+        {
+          code: 'redis_memory_high',
+          status: 429,
+          retryable: true,
+          details: { usedBytes, maxBytes, ratio, setting: 'REDIS_MEMORY_REFUSE_RATIO', retryAfterSeconds: RETRY_AFTER_SECONDS },
+        },
       );
     }
     return next();

@@ -83,19 +83,44 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   // Wait for the subscription, but not forever: a producer starting while Redis is down still
   // serves (503s, health) and the subscription completes when Redis comes back.
   const subscribed = hub.start();
-  subscribed.catch((err: Error) => logger.error({ err: err.message }, 'event subscriber failed; live progress relies on the SSE heartbeat re-reads'));
+  subscribed.catch((err: Error) =>
+    logger.error({ err: err.message }, 'event subscriber failed; live progress relies on the SSE heartbeat re-reads'),
+  );
   let timer: NodeJS.Timeout | undefined;
   const inTime = await Promise.race([
-    subscribed.then(() => true, () => false),
+    subscribed.then(
+      () => true,
+      () => false,
+    ),
     new Promise<boolean>((r) => (timer = setTimeout(() => r(false), opts.subscribeTimeoutMs ?? 5000))),
   ]);
   clearTimeout(timer);
-  if (!inTime) logger.warn({ channel: store.eventsChannel }, 'event subscriber not ready yet (Redis unreachable?); live progress starts when it connects');
+  if (!inTime)
+    logger.warn(
+      { channel: store.eventsChannel },
+      'event subscriber not ready yet (Redis unreachable?); live progress starts when it connects',
+    );
   const shutdown = new AbortController();
-  const streams = new LiveSlots({ max: config.sseMaxStreams, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: 15 });
+  const streams = new LiveSlots({
+    max: config.sseMaxStreams,
+    setting: 'SSE_MAX_STREAMS',
+    what: 'live streams',
+    code: 'too_many_streams',
+    retryAfterSeconds: 15,
+  });
   const waits = new LiveSlots({ max: config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
-  gaugeOf(metrics, 'llmconv_streams_active', 'Open SSE streams of this producer by kind (conversation, run); all kinds share SSE_MAX_STREAMS.', streams);
-  gaugeOf(metrics, 'llmconv_waits_active', 'Requests this producer holds open while their work runs, by kind (wait: ?wait=true, generate); all share MAX_WAITS.', waits);
+  gaugeOf(
+    metrics,
+    'llmconv_streams_active',
+    'Open SSE streams of this producer by kind (conversation, run); all kinds share SSE_MAX_STREAMS.',
+    streams,
+  );
+  gaugeOf(
+    metrics,
+    'llmconv_waits_active',
+    'Requests this producer holds open while their work runs, by kind (wait: ?wait=true, generate); all share MAX_WAITS.',
+    waits,
+  );
 
   // Cancellation is the one terminal transition a producer makes; count it beside the workers'.
   const countCancellations: Koa.Middleware = async (ctx, next) => {
@@ -123,7 +148,15 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
     before: [board, countCancellations],
     routers: [
       metricsRoute(metrics, { adminOnly: callers.multi }),
-      eventsRoute({ store, hub, logger, heartbeatMs: opts.heartbeatMs, streams, signal: shutdown.signal, prices: loadPriceTable(config.pricesFile, config.modelCatalogFile) }),
+      eventsRoute({
+        store,
+        hub,
+        logger,
+        heartbeatMs: opts.heartbeatMs,
+        streams,
+        signal: shutdown.signal,
+        prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
+      }),
       conversationPageRoute(store),
       conversationsListRoute(store),
     ],
@@ -138,7 +171,10 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
 function gaugeOf(metrics: PipelineMetrics, name: string, help: string, slots: LiveSlots): void {
   if (metrics.registry.getSingleMetric(name)) return;
   new Gauge({
-    name, help, labelNames: ['kind'], registers: [metrics.registry],
+    name,
+    help,
+    labelNames: ['kind'],
+    registers: [metrics.registry],
     collect() {
       this.reset();
       for (const [kind, n] of slots.kinds()) this.set({ kind }, n);

@@ -14,7 +14,9 @@ export function queryInt(query: Record<string, unknown>, name: string, opts: { m
   const text = String(v).trim();
   const n = Number(text);
   if (!/^\d{1,16}$/.test(text) || n < opts.min || n > opts.max) {
-    throw new ValidationError(`${name} must be an integer from ${opts.min} to ${opts.max} (got "${text.slice(0, 40)}")`, [{ field: name, problem: `an integer from ${opts.min} to ${opts.max}` }]);
+    throw new ValidationError(`${name} must be an integer from ${opts.min} to ${opts.max} (got "${text.slice(0, 40)}")`, [
+      { field: name, problem: `an integer from ${opts.min} to ${opts.max}` },
+    ]);
   }
   return n;
 }

@@ -29,7 +29,10 @@ interface Watched {
 export class RunProgressFeed {
   private readonly runs = new Map<string, Watched>();
 
-  constructor(private readonly view: (runId: string) => Promise<RunView>, private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly view: (runId: string) => Promise<RunView>,
+    private readonly intervalMs = 1000,
+  ) {}
 
   /** Runs with a poller now (for tests and diagnostics). */
   get pollers(): number {
@@ -71,7 +74,12 @@ export class RunProgressFeed {
     try {
       const v = await this.view(runId);
       const json = JSON.stringify(v);
-      ev = v.state !== 'active' ? { event: 'end', data: json } : json !== w.last ? { event: 'progress', data: json } : { event: 'ping', data: '' };
+      ev =
+        v.state !== 'active'
+          ? { event: 'end', data: json }
+          : json !== w.last
+            ? { event: 'progress', data: json }
+            : { event: 'ping', data: '' };
       w.last = json;
     } catch {
       return;

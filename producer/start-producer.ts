@@ -67,9 +67,19 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   // A bad API_KEYS_FILE stops start-up here, naming the key (before Redis is touched).
   const callers = CallerKeys.fromConfig(config);
   // Off loopback without a key is refused before anything is opened (SECURITY.md).
-  refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: hasAuthConfigured(config), allowUnauthenticated: config.allowUnauthenticated });
+  refuseOpenBind({
+    what: 'producer',
+    hostKey: 'HOST',
+    host: config.host,
+    keyName: 'API_KEY',
+    keySet: hasAuthConfigured(config),
+    allowUnauthenticated: config.allowUnauthenticated,
+  });
   if (!hasAuthConfigured(config) && !isLoopbackHost(config.host)) {
-    logger.warn({ host: config.host }, 'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work');
+    logger.warn(
+      { host: config.host },
+      'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work',
+    );
   }
   const cloud = opts.cloud ?? createCloudBackend(config);
   const ownConnection = !opts.connection;
@@ -94,13 +104,37 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   try {
     // The file's maxActive and budgets, where the stores' scripts and the workers read them.
     if (callers.multi) {
-      await new CallerStore(conn, config.queuePrefix).syncLimits(callers.entries).catch((err: Error) =>
-        logger.warn({ err: err.message }, 'API_KEYS_FILE limits (maxActive, budget) not written to Redis yet: restart the producer once Redis is reachable'));
+      await new CallerStore(conn, config.queuePrefix)
+        .syncLimits(callers.entries)
+        .catch((err: Error) =>
+          logger.warn(
+            { err: err.message },
+            'API_KEYS_FILE limits (maxActive, budget) not written to Redis yet: restart the producer once Redis is reachable',
+          ),
+        );
     }
-    operations = await startOperatorSurface({ config, redis: conn, store, queues, logger, metrics: opts.metrics, heartbeatMs: opts.heartbeatMs, callers });
+    operations = await startOperatorSurface({
+      config,
+      redis: conn,
+      store,
+      queues,
+      logger,
+      metrics: opts.metrics,
+      heartbeatMs: opts.heartbeatMs,
+      callers,
+    });
     const app = createApp({
-      config, redis: conn, store, queues, cloud, logger, callers,
-      hub: operations.hub, streams: operations.streams, waits: operations.waits, signal: operations.signal,
+      config,
+      redis: conn,
+      store,
+      queues,
+      cloud,
+      logger,
+      callers,
+      hub: operations.hub,
+      streams: operations.streams,
+      waits: operations.waits,
+      signal: operations.signal,
       routers: [...operations.routers, ...(opts.routers ?? [])],
       before: [...operations.before, ...(opts.before ?? [])],
     });
@@ -119,7 +153,11 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const graceMs = opts.closeGraceMs ?? 5000;
   return {
-    server, url, store, queues, operator: operations,
+    server,
+    url,
+    store,
+    queues,
+    operator: operations,
     async close() {
       await operations.close();
       await new Promise<void>((resolve) => {

@@ -21,19 +21,25 @@ export interface TerminalWaitDeps {
 }
 
 /** Resolves with the record once terminal, or as it is at `timeoutMs` / abort; null when it is gone. */
-export async function waitForTerminal(deps: TerminalWaitDeps, id: string, timeoutMs: number, signal?: AbortSignal): Promise<ConversationRecord | null> {
+export async function waitForTerminal(
+  deps: TerminalWaitDeps,
+  id: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ConversationRecord | null> {
   const { store, hub } = deps;
   const resyncMs = deps.resyncMs ?? (hub ? 15_000 : 1000);
   // One pending wake-up at most: an event while the record is being read is kept for the next turn.
   let wake: (() => void) | undefined;
   let woken = false;
-  const next = () => new Promise<void>((r) => {
-    if (woken) {
-      woken = false;
-      return r();
-    }
-    wake = r;
-  });
+  const next = () =>
+    new Promise<void>((r) => {
+      if (woken) {
+        woken = false;
+        return r();
+      }
+      wake = r;
+    });
   const poke = () => {
     const w = wake;
     wake = undefined;

@@ -59,9 +59,9 @@ export interface LlmResponse {
 }
 
 /** Path of the .proto; the Lambda bundle ships it beside the code. */
-export const PROTO_PATH = [path.join(__dirname, 'llm.proto'), path.join(__dirname, 'proto', 'llm.proto')].find((p) =>
-  fs.existsSync(p),
-) ?? path.join(__dirname, 'llm.proto');
+export const PROTO_PATH =
+  [path.join(__dirname, 'llm.proto'), path.join(__dirname, 'proto', 'llm.proto')].find((p) => fs.existsSync(p)) ??
+  path.join(__dirname, 'llm.proto');
 
 const root = protobuf.loadSync(PROTO_PATH);
 const RequestType = root.lookupType('llmconv.v1.LlmRequest');

@@ -108,7 +108,11 @@ class CallContext {
 function abortedError(ctx: CallContext): ProviderError {
   const reason = ctx.callSignal?.reason;
   const why = reason === undefined ? '' : `: ${errorMessage(reason)}`;
-  const err = new ProviderError('api-gateway', `cloud call to ${ctx.url} was aborted${why}`, { code: 'aborted', retryable: false, cause: reason });
+  const err = new ProviderError('api-gateway', `cloud call to ${ctx.url} was aborted${why}`, {
+    code: 'aborted',
+    retryable: false,
+    cause: reason,
+  });
   // Callers tell a cancel (or deadline) from a timeout by name, like a DOM AbortError.
   err.name = 'AbortError';
   return err;
@@ -118,18 +122,30 @@ function abortedError(ctx: CallContext): ProviderError {
 function classifyThrown(err: unknown, ctx: CallContext): ProviderError {
   if (ctx.callSignal?.aborted) return abortedError(ctx);
   if (ctx.scope.timedOut) {
-    return new ProviderError('api-gateway', `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms (API_GATEWAY_TIMEOUT_MS, by default GATEWAY_TIMEOUT_MS + 1 s; or the time left before the conversation's deadline)`, { code: 'timeout', retryable: true, cause: err });
+    return new ProviderError(
+      'api-gateway',
+      `cloud call to ${ctx.url} timed out after ${ctx.timeoutMs} ms (API_GATEWAY_TIMEOUT_MS, by default GATEWAY_TIMEOUT_MS + 1 s; or the time left before the conversation's deadline)`,
+      { code: 'timeout', retryable: true, cause: err },
+    );
   }
   if (err instanceof ProviderError) return err;
   const code = (err as { code?: unknown })?.code;
   if (isRetryableNetworkError(err) || code === 'ERR_NETWORK' || code === 'ECONNABORTED') {
-    return new ProviderError('api-gateway', `cannot reach API Gateway at ${ctx.url}${typeof code === 'string' ? ` (${code})` : ''}: ${errorMessage(err)}`, {
-      code: 'connection_error',
-      retryable: true,
-      cause: err,
-    });
+    return new ProviderError(
+      'api-gateway',
+      `cannot reach API Gateway at ${ctx.url}${typeof code === 'string' ? ` (${code})` : ''}: ${errorMessage(err)}`,
+      {
+        code: 'connection_error',
+        retryable: true,
+        cause: err,
+      },
+    );
   }
-  return new ProviderError('api-gateway', `cloud call to ${ctx.url} failed: ${errorMessage(err)}`, { code: 'request_failed', retryable: false, cause: err });
+  return new ProviderError('api-gateway', `cloud call to ${ctx.url} failed: ${errorMessage(err)}`, {
+    code: 'request_failed',
+    retryable: false,
+    cause: err,
+  });
 }
 
 /**
@@ -158,7 +174,11 @@ function errorInfo(res: AxiosResponse, bytes: Buffer): { code?: string; message?
   const type = headerOf(res, 'content-type').toLowerCase();
   if (type.includes('json')) {
     try {
-      const json = JSON.parse(bytes.toString('utf8')) as { error?: { code?: unknown; message?: unknown; retryable?: unknown }; message?: unknown; Message?: unknown };
+      const json = JSON.parse(bytes.toString('utf8')) as {
+        error?: { code?: unknown; message?: unknown; retryable?: unknown };
+        message?: unknown;
+        Message?: unknown;
+      };
       const e = json.error;
       const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
       return {
@@ -191,7 +211,12 @@ interface GatewayOwnError {
  * knowledge-center "api-gateway-429-limit" ("Limit Exceeded" is the usage plan's quota, "Too Many
  * Requests" its throttle). Undefined for an answer that is not one of them.
  */
-export function gatewayOwnError(status: number, errorType: string, message: string, ctx: { url: string; apiKeySent: boolean; signed: boolean }): GatewayOwnError | undefined {
+export function gatewayOwnError(
+  status: number,
+  errorType: string,
+  message: string,
+  ctx: { url: string; apiKeySent: boolean; signed: boolean },
+): GatewayOwnError | undefined {
   const is = (type: string, text: string) => errorType === type || (errorType === '' && message === text);
   if (status === 403 && is('MissingAuthenticationTokenException', 'Missing Authentication Token')) {
     return {
@@ -210,19 +235,39 @@ export function gatewayOwnError(status: number, errorType: string, message: stri
     };
   }
   if (status === 403 && /Signature|UnrecognizedClient|security token|AccessDenied/i.test(`${errorType} ${message}`)) {
-    return { code: 'gateway_signature_rejected', retryable: false, hint: `API Gateway refused the SigV4 signature (API_GATEWAY_SIGV4): check the worker's AWS credentials, AWS_REGION (the API's region) and that its role may execute-api:Invoke (the stack's FleetInvokePolicy)` };
+    return {
+      code: 'gateway_signature_rejected',
+      retryable: false,
+      hint: `API Gateway refused the SigV4 signature (API_GATEWAY_SIGV4): check the worker's AWS credentials, AWS_REGION (the API's region) and that its role may execute-api:Invoke (the stack's FleetInvokePolicy)`,
+    };
   }
   if (status === 429 && is('LimitExceededException', 'Limit Exceeded')) {
-    return { code: 'gateway_quota_exceeded', retryable: false, hint: `the usage plan's request quota for API_GATEWAY_API_KEY is used up and stays so until the plan's period (day, week or month) resets: raise the usage plan's quota or wait for the next period` };
+    return {
+      code: 'gateway_quota_exceeded',
+      retryable: false,
+      hint: `the usage plan's request quota for API_GATEWAY_API_KEY is used up and stays so until the plan's period (day, week or month) resets: raise the usage plan's quota or wait for the next period`,
+    };
   }
   if (status === 429 && is('TooManyRequestsException', 'Too Many Requests')) {
-    return { code: 'gateway_throttled', retryable: true, hint: `over the stage's or usage plan's rate/burst limit (the template's ThrottleRateLimit, ThrottleBurstLimit): lower CLOUD_CONCURRENCY or CLOUD_RATE_LIMIT_MAX, or raise the limits` };
+    return {
+      code: 'gateway_throttled',
+      retryable: true,
+      hint: `over the stage's or usage plan's rate/burst limit (the template's ThrottleRateLimit, ThrottleBurstLimit): lower CLOUD_CONCURRENCY or CLOUD_RATE_LIMIT_MAX, or raise the limits`,
+    };
   }
   if (status === 504 && /Endpoint request timed out/i.test(message)) {
-    return { code: 'gateway_timeout', retryable: true, hint: `API Gateway's integration timeout cut the call: raise GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds; above 29 s needs the quota increase) or lower maxTokens` };
+    return {
+      code: 'gateway_timeout',
+      retryable: true,
+      hint: `API Gateway's integration timeout cut the call: raise GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds; above 29 s needs the quota increase) or lower maxTokens`,
+    };
   }
   if (status === 502 && /Internal server error/i.test(message)) {
-    return { code: 'lambda_failed', retryable: true, hint: `the Lambda crashed or ran past its Timeout before answering (its CloudWatch log says "Task timed out after ..." for a timeout): read the function's log; its Timeout follows GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds)` };
+    return {
+      code: 'lambda_failed',
+      retryable: true,
+      hint: `the Lambda crashed or ran past its Timeout before answering (its CloudWatch log says "Task timed out after ..." for a timeout): read the function's log; its Timeout follows GATEWAY_TIMEOUT_MS (the template's GatewayTimeoutSeconds)`,
+    };
   }
   return undefined;
 }
@@ -236,7 +281,10 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
     const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
     const message = info.message ?? (snippet || res.statusText || 'no body');
     const amznType = headerOf(res, 'x-amzn-errortype').split(':')[0] ?? '';
-    const own = info.code === undefined ? gatewayOwnError(status, amznType, message, { url: ctx.url, apiKeySent: ctx.apiKeySent, signed: ctx.signed }) : undefined;
+    const own =
+      info.code === undefined
+        ? gatewayOwnError(status, amznType, message, { url: ctx.url, apiKeySent: ctx.apiKeySent, signed: ctx.signed })
+        : undefined;
     if (own) {
       throw new ProviderError('api-gateway', `API Gateway answered ${status}: ${message} (${own.hint})`, {
         status,
@@ -254,12 +302,19 @@ function checkOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
   }
   const decoded = tryDecode(bytes);
   if (!decoded) {
-    const hint = parseSeedReply(bytes) || lambdaFunctionError(bytes) !== undefined ? ': the answer is JSON as from a Lambda behind a non-proxy integration (the seed\'s); set API_GATEWAY_ENVELOPE=seed' : '';
-    throw new ProviderError('api-gateway', `API Gateway answered ${status} with a body that is not a protobuf LlmResponse (raw or base64, ${bytes.length} bytes)${hint}`, {
-      status,
-      code: 'invalid_protobuf',
-      retryable: false,
-    });
+    const hint =
+      parseSeedReply(bytes) || lambdaFunctionError(bytes) !== undefined
+        ? ": the answer is JSON as from a Lambda behind a non-proxy integration (the seed's); set API_GATEWAY_ENVELOPE=seed"
+        : '';
+    throw new ProviderError(
+      'api-gateway',
+      `API Gateway answered ${status} with a body that is not a protobuf LlmResponse (raw or base64, ${bytes.length} bytes)${hint}`,
+      {
+        status,
+        code: 'invalid_protobuf',
+        retryable: false,
+      },
+    );
   }
   if (decoded.error) {
     const e = decoded.error;
@@ -283,14 +338,23 @@ function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
     if (res.status < 200 || res.status >= 300) return checkOk(res, ctx);
     const crashed = lambdaFunctionError(bytes);
     if (crashed !== undefined) {
-      throw new ProviderError('api-gateway', `the Lambda failed: ${crashed}`, { status: 502, code: 'lambda_error', retryable: true, details: { url: ctx.url } });
+      throw new ProviderError('api-gateway', `the Lambda failed: ${crashed}`, {
+        status: 502,
+        code: 'lambda_error',
+        retryable: true,
+        details: { url: ctx.url },
+      });
     }
     const snippet = bytes.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
-    throw new ProviderError('api-gateway', `API Gateway answered ${res.status} without the seed's JSON envelope {statusCode, body} (API_GATEWAY_ENVELOPE=seed): ${snippet || 'empty body'}`, {
-      status: res.status,
-      code: 'invalid_envelope',
-      retryable: false,
-    });
+    throw new ProviderError(
+      'api-gateway',
+      `API Gateway answered ${res.status} without the seed's JSON envelope {statusCode, body} (API_GATEWAY_ENVELOPE=seed): ${snippet || 'empty body'}`,
+      {
+        status: res.status,
+        code: 'invalid_envelope',
+        retryable: false,
+      },
+    );
   }
   const status = reply.statusCode;
   if (status < 200 || status >= 300) {
@@ -310,15 +374,23 @@ function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
     decoded = undefined;
   }
   if (!decoded) {
-    throw new ProviderError('api-gateway', `Lambda answered ${status} with a body that is not base64 of a protobuf LlmResponse (${reply.body.length} characters)`, {
-      status,
-      code: 'invalid_protobuf',
-      retryable: false,
-    });
+    throw new ProviderError(
+      'api-gateway',
+      `Lambda answered ${status} with a body that is not base64 of a protobuf LlmResponse (${reply.body.length} characters)`,
+      {
+        status,
+        code: 'invalid_protobuf',
+        retryable: false,
+      },
+    );
   }
   if (decoded.error) {
     const e = decoded.error;
-    throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, { status: e.status || status, code: e.code || 'upstream_error', retryable: e.retryable === true });
+    throw new ProviderError('api-gateway', `Lambda reported ${e.code || 'an error'}: ${e.message}`, {
+      status: e.status || status,
+      code: e.code || 'upstream_error',
+      retryable: e.retryable === true,
+    });
   }
   return decoded;
 }
@@ -333,24 +405,33 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError('createCloudClient: url must be http(s)');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createCloudClient: timeoutMs must be > 0');
   const seed = opts.envelope === 'seed';
-  const http = opts.axios ?? axios.create({
-    method: 'post',
-    // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
-    // passthrough on the content type, so the same one is sent.
-    headers: { 'content-type': PROTOBUF, accept: seed ? 'application/json' : PROTOBUF, ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}) },
-    responseType: 'arraybuffer',
-    // Every answer is read: API Gateway and the Lambda put the reason of a failure in the body.
-    validateStatus: () => true,
-    maxRedirects: 0,
-    maxContentLength: MAX_REPLY_BYTES,
-    // The body is already the exact bytes to send (and to sign): no transformation.
-    transformRequest: [(data: unknown) => data],
-  });
+  const http =
+    opts.axios ??
+    axios.create({
+      method: 'post',
+      // The seed's client sends its JSON as application/x-protobuf too; a non-proxy API keys its
+      // passthrough on the content type, so the same one is sent.
+      headers: {
+        'content-type': PROTOBUF,
+        accept: seed ? 'application/json' : PROTOBUF,
+        ...(opts.apiKey ? { 'x-api-key': opts.apiKey } : {}),
+      },
+      responseType: 'arraybuffer',
+      // Every answer is read: API Gateway and the Lambda put the reason of a failure in the body.
+      validateStatus: () => true,
+      maxRedirects: 0,
+      maxContentLength: MAX_REPLY_BYTES,
+      // The body is already the exact bytes to send (and to sign): no transformation.
+      transformRequest: [(data: unknown) => data],
+    });
   if (opts.sigv4) {
     const signer = createSigV4Signer({ region: opts.sigv4.region, credentials: opts.sigv4.credentials });
     // Signs last, over the final headers and body of the request.
     http.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
-      const headers = Object.fromEntries(Object.entries(config.headers.toJSON()).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      const headers = Object.fromEntries(Object.entries(config.headers.toJSON()).filter(([, v]) => typeof v === 'string')) as Record<
+        string,
+        string
+      >;
       try {
         config.headers.set(await signer.sign({ method: 'POST', url: target, headers, body: String(config.data) }));
       } catch (err) {
@@ -377,7 +458,16 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
   return {
     async generate(call: LlmCall): Promise<LlmReply> {
       const callTimeout = call.timeoutMs ?? timeoutMs;
-      const ctx = new CallContext(url, call.model || opts.defaultModel || '', callTimeout, call.signal, abortScope([call.signal], callTimeout), seed, Boolean(opts.apiKey), Boolean(opts.sigv4));
+      const ctx = new CallContext(
+        url,
+        call.model || opts.defaultModel || '',
+        callTimeout,
+        call.signal,
+        abortScope([call.signal], callTimeout),
+        seed,
+        Boolean(opts.apiKey),
+        Boolean(opts.sigv4),
+      );
       try {
         return await send(ctx, call);
       } finally {
@@ -415,7 +505,9 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
       stopReason,
       latencyMs: Math.round(performance.now() - startedAt),
       ...(TRUNCATING_STOPS.has(stopReason) ? { truncated: true } : {}),
-      ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true } : {}),
+      ...(reply.reasoningTokens !== undefined
+        ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true }
+        : {}),
       ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
       ...(reply.rejectedParameters?.length ? { rejectedParameters: reply.rejectedParameters } : {}),
     };

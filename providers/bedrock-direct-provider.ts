@@ -39,7 +39,11 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
       const model = call.model || '';
       const aborted = () => {
         const reason = call.signal?.reason;
-        const err = new ProviderError('bedrock', `Bedrock call${model ? ` to model "${model}"` : ''} was aborted${reason === undefined ? '' : `: ${errorMessage(reason)}`}`, { code: 'aborted', retryable: false, cause: reason });
+        const err = new ProviderError(
+          'bedrock',
+          `Bedrock call${model ? ` to model "${model}"` : ''} was aborted${reason === undefined ? '' : `: ${errorMessage(reason)}`}`,
+          { code: 'aborted', retryable: false, cause: reason },
+        );
         err.name = 'AbortError';
         return err;
       };
@@ -61,12 +65,27 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
         } catch (err) {
           if (call.signal?.aborted) throw aborted();
           if (scope.timedOut) {
-            throw new ProviderError('bedrock', `Bedrock call${model ? ` to model "${model}"` : ''} timed out after ${callTimeout} ms (BEDROCK_TIMEOUT_MS, or the time left before the conversation's deadline)`, { code: 'timeout', retryable: true, status: 504, cause: err });
+            throw new ProviderError(
+              'bedrock',
+              `Bedrock call${model ? ` to model "${model}"` : ''} timed out after ${callTimeout} ms (BEDROCK_TIMEOUT_MS, or the time left before the conversation's deadline)`,
+              { code: 'timeout', retryable: true, status: 504, cause: err },
+            );
           }
           if (err instanceof ProviderError) throw err;
           // A request the catalogue refuses before sending (maxTokens over the model's cap): permanent, as the Lambda's 400.
-          if (err instanceof PipelineError) throw new ProviderError('bedrock', err.message, { code: err.code, status: err.status ?? 400, retryable: err.retryable, details: err.details, cause: err });
-          throw new ProviderError('bedrock', `Bedrock call failed: ${errorMessage(err)}`, { code: 'upstream_error', retryable: true, cause: err });
+          if (err instanceof PipelineError)
+            throw new ProviderError('bedrock', err.message, {
+              code: err.code,
+              status: err.status ?? 400,
+              retryable: err.retryable,
+              details: err.details,
+              cause: err,
+            });
+          throw new ProviderError('bedrock', `Bedrock call failed: ${errorMessage(err)}`, {
+            code: 'upstream_error',
+            retryable: true,
+            cause: err,
+          });
         }
         const stopReason = reply.stopReason || 'unknown';
         return {
@@ -77,7 +96,9 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
           stopReason,
           latencyMs: Math.round(performance.now() - startedAt),
           ...(TRUNCATING_STOPS.has(stopReason) ? { truncated: true } : {}),
-          ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true } : {}),
+          ...(reply.reasoningTokens !== undefined
+            ? { reasoningTokens: reply.reasoningTokens, reasoningTokensEstimated: reply.reasoningTokensEstimated === true }
+            : {}),
           ...(reply.omittedParameters.length ? { omittedParameters: reply.omittedParameters } : {}),
           ...(reply.rejectedParameters.length ? { rejectedParameters: reply.rejectedParameters } : {}),
         };

@@ -39,7 +39,11 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
  */
 export function createLocalProvider(config: Config, host = ollamaHostOf(config)): LlmProvider {
   return createOllamaProvider({
-    host, defaultModel: config.ollamaModel, timeoutMs: config.ollamaTimeoutMs, keepAlive: config.ollamaKeepAlive, numCtx: config.ollamaNumCtx,
+    host,
+    defaultModel: config.ollamaModel,
+    timeoutMs: config.ollamaTimeoutMs,
+    keepAlive: config.ollamaKeepAlive,
+    numCtx: config.ollamaNumCtx,
   });
 }
 
@@ -52,7 +56,11 @@ export interface LocalPoolBackend {
 
 /** The Ollama pool backend: OLLAMA_HOSTS (or OLLAMA_HOST), the Ollama provider, `/api/version` and `/api/show` as the probe. */
 export function ollamaPoolBackend(config: Config): LocalPoolBackend {
-  return { endpoints: ollamaPoolOf(config), provider: (url) => createLocalProvider(config, url), probe: (url) => probeOllama(url, config.ollamaModel) };
+  return {
+    endpoints: ollamaPoolOf(config),
+    provider: (url) => createLocalProvider(config, url),
+    probe: (url) => probeOllama(url, config.ollamaModel),
+  };
 }
 
 /** The semaphore id of a pool endpoint: its URL, prefixed with this machine's name when the URL is loopback. */
@@ -68,7 +76,12 @@ export function poolEndpointId(url: string): string {
  * slots are this process's own, as LOCAL_CONCURRENCY always was (existing deployments keep their
  * concurrency); list a host in OLLAMA_HOSTS to share its slots across the fleet.
  */
-export function createLocalPool(config: Config, leases: SlotSemaphore, logger?: Logger, backend: LocalPoolBackend = ollamaPoolBackend(config)): OllamaPool {
+export function createLocalPool(
+  config: Config,
+  leases: SlotSemaphore,
+  logger?: Logger,
+  backend: LocalPoolBackend = ollamaPoolBackend(config),
+): OllamaPool {
   return createOllamaPool({
     endpoints: backend.endpoints,
     leases,

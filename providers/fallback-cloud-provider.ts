@@ -28,14 +28,17 @@ export interface FallbackCloudOptions {
 
 /** A throttle or a quota that another model may not share. */
 export function isThrottleOrQuota(err: unknown): boolean {
-  return err instanceof ProviderError && err.code !== 'gateway_quota_exceeded' && (err.status === 429 || err.code === 'quota_exceeded' || err.code === 'throttled');
+  return (
+    err instanceof ProviderError &&
+    err.code !== 'gateway_quota_exceeded' &&
+    (err.status === 429 || err.code === 'quota_exceeded' || err.code === 'throttled')
+  );
 }
 
 /** A model Bedrock no longer serves (to this account): another model is the only way on. */
 export function isRetiredModel(err: unknown): boolean {
   return err instanceof ProviderError && (err.code === 'model_end_of_life' || err.code === 'model_legacy');
 }
-
 
 /** Wraps the cloud provider with the fallback list of each call. */
 export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProvider {
@@ -54,20 +57,26 @@ export function createFallbackCloudProvider(opts: FallbackCloudOptions): LlmProv
           } catch (err) {
             if (call.signal?.aborted) throw err;
             if (isRetiredModel(err) && i < models.length - 1) {
-              logger?.warn({ model, next: models[i + 1], code: (err as ProviderError).code, conversationId: call.conversationId, turn: call.turn },
-                `cloud model "${model}" is refused by Bedrock (${(err as ProviderError).code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
+              logger?.warn(
+                { model, next: models[i + 1], code: (err as ProviderError).code, conversationId: call.conversationId, turn: call.turn },
+                `cloud model "${model}" is refused by Bedrock (${(err as ProviderError).code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`,
+              );
               break;
             }
             if (!isThrottleOrQuota(err)) {
               if (!lastAttempt || i === models.length - 1 || !(err instanceof ProviderError && err.retryable)) throw err;
-              logger?.warn({ model, next: models[i + 1], err: err.message, conversationId: call.conversationId, turn: call.turn },
-                `cloud model "${model}" failed on the step's last attempt (${err.code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
+              logger?.warn(
+                { model, next: models[i + 1], err: err.message, conversationId: call.conversationId, turn: call.turn },
+                `cloud model "${model}" failed on the step's last attempt (${err.code}); turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`,
+              );
               break;
             }
             if (throttles >= throttleRun) {
               if (i === models.length - 1) throw err;
-              logger?.warn({ model, next: models[i + 1], throttles, conversationId: call.conversationId, turn: call.turn },
-                `cloud model "${model}" throttled ${throttles} times in a row; turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`);
+              logger?.warn(
+                { model, next: models[i + 1], throttles, conversationId: call.conversationId, turn: call.turn },
+                `cloud model "${model}" throttled ${throttles} times in a row; turn ${call.turn ?? '?'} goes to fallback "${models[i + 1]}"`,
+              );
               break;
             }
             await pause(backoffMs * 2 ** (throttles - 1) * (0.5 + Math.random()), call.signal);

@@ -49,13 +49,18 @@ export function estimateInputTokens(call: Pick<LlmCall, 'prompt' | 'system' | 'h
 const isThrottle = (err: unknown) => err instanceof ProviderError && err.status === 429 && err.code !== 'gateway_quota_exceeded';
 
 function aborted(signal: AbortSignal, model: string): ProviderError {
-  const err = new ProviderError('api-gateway', `cloud call to "${model}" was aborted while waiting for the model's rate limit: ${errorMessage(signal.reason)}`, {
-    code: 'aborted', retryable: false, cause: signal.reason,
-  });
+  const err = new ProviderError(
+    'api-gateway',
+    `cloud call to "${model}" was aborted while waiting for the model's rate limit: ${errorMessage(signal.reason)}`,
+    {
+      code: 'aborted',
+      retryable: false,
+      cause: signal.reason,
+    },
+  );
   err.name = 'AbortError';
   return err;
 }
-
 
 /** Wraps `inner` with the per-model limiter. */
 export function createLimitedCloudProvider(opts: LimitedCloudOptions): LlmProvider {
@@ -85,7 +90,10 @@ export function createLimitedCloudProvider(opts: LimitedCloudOptions): LlmProvid
           await limiter.cancel(model, callId).catch(() => undefined);
           if (!isThrottle(err)) throw err;
           const factor = await limiter.tune(model, 'throttled');
-          logger?.warn({ model, factor, throttles: throttles + 1 }, `cloud model "${model}" throttled (429); its effective limits are now ${Math.round(factor * 100)}% of CLOUD_LIMITS`);
+          logger?.warn(
+            { model, factor, throttles: throttles + 1 },
+            `cloud model "${model}" throttled (429); its effective limits are now ${Math.round(factor * 100)}% of CLOUD_LIMITS`,
+          );
           if (throttles >= maxRetries) throw err;
         }
       }

@@ -40,7 +40,8 @@ export const TEMPLATE_TOKENS_PER_MESSAGE = 8;
  */
 export function estimatePromptTokens(messages: ContextMessage[]): number {
   let n = 0;
-  for (const m of messages) n += Math.max(minTokens(m.content), Math.ceil(Buffer.byteLength(m.content, 'utf8') / 3)) + TEMPLATE_TOKENS_PER_MESSAGE;
+  for (const m of messages)
+    n += Math.max(minTokens(m.content), Math.ceil(Buffer.byteLength(m.content, 'utf8') / 3)) + TEMPLATE_TOKENS_PER_MESSAGE;
   return n;
 }
 
@@ -112,4 +113,5 @@ export function promptWasCut(messages: ContextMessage[], promptEvalCount: number
  * ollama/ollama `llm/llama_server.go` and its tests; the exact relayed text is less certain, so
  * both phrasings and Ollama's v0.30.9 "the prompt is longer than the context length" match).
  */
-export const CONTEXT_EXCEEDED = /input length exceeds the context length|exceeds the available context size|prompt is longer than the context length/i;
+export const CONTEXT_EXCEEDED =
+  /input length exceeds the context length|exceeds the available context size|prompt is longer than the context length/i;

@@ -34,7 +34,12 @@ function client(host: string, opts: OllamaAskOptions = {}): Ollama {
 }
 
 /** Resolves when Ollama at `host` answers and has `model`; throws an Error saying which check failed. */
-export async function probeOllama(host: string, model: string, timeoutMs = 5000, fetchImpl: typeof fetch = globalThis.fetch): Promise<void> {
+export async function probeOllama(
+  host: string,
+  model: string,
+  timeoutMs = 5000,
+  fetchImpl: typeof fetch = globalThis.fetch,
+): Promise<void> {
   const c = client(host, { timeoutMs, fetch: fetchImpl });
   try {
     await c.version();
@@ -129,7 +134,9 @@ export async function ollamaModelFacts(host: string, model: string, opts?: Ollam
   }
   const capabilities = Array.isArray(res.capabilities) ? res.capabilities.map(String) : [];
   return {
-    contextLength, family, capabilities,
+    contextLength,
+    family,
+    capabilities,
     thinking: capabilities.includes('thinking'),
     thinkLevelsOnly: thinkLevelsOnly(family),
   };

@@ -50,7 +50,14 @@ import { ProviderError, errorMessage, isRetryableNetworkError, isRetryableStatus
 import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
 import { abortScope, type AbortScope } from './abort-scope';
 import { chooseNumCtx, CONTEXT_EXCEEDED, contextNeeded, contextStep, promptWasCut } from './ollama-context';
-import { ollamaModelFacts, ollamaRunningContext, ollamaVersion, smallestDefaultContext, supportsTruncateFlag, type OllamaModelFacts } from './ollama-probe';
+import {
+  ollamaModelFacts,
+  ollamaRunningContext,
+  ollamaVersion,
+  smallestDefaultContext,
+  supportsTruncateFlag,
+  type OllamaModelFacts,
+} from './ollama-probe';
 
 export { minTokens } from './ollama-context';
 
@@ -77,7 +84,8 @@ export interface OllamaProviderOptions {
  * Wording from ollama/ollama `llm/server.go` (released versions: "model requires more system
  * memory (%s) than is available (%s)") and the out-of-memory substrings of `llm/status.go`.
  */
-export const PERMANENT_500 = /model requires more system memory|insufficient memory|not enough memory|out of (device )?memory|unable to load full model/i;
+export const PERMANENT_500 =
+  /model requires more system memory|insufficient memory|not enough memory|out of (device )?memory|unable to load full model/i;
 
 /**
  * `keep_alive` as Ollama's JSON decoder takes it (ollama/ollama `api/types.go`, `Duration.UnmarshalJSON`):
@@ -145,7 +153,12 @@ function classify(err: unknown, ctx: CallContext): ProviderError {
     }
     const retryable = isRetryableStatus(status);
     const code = status === 429 ? 'throttled' : retryable ? 'upstream_unavailable' : status === 400 ? 'invalid_request' : 'upstream_error';
-    return new ProviderError('ollama', `Ollama answered ${status} for model "${ctx.model}": ${upstream}`, { code, retryable, status, cause: err });
+    return new ProviderError('ollama', `Ollama answered ${status} for model "${ctx.model}": ${upstream}`, {
+      code,
+      retryable,
+      status,
+      cause: err,
+    });
   }
   if (err instanceof SyntaxError) {
     return new ProviderError('ollama', `Ollama at ${ctx.host} answered with a body that is not JSON: ${err.message}`, {
@@ -156,11 +169,15 @@ function classify(err: unknown, ctx: CallContext): ProviderError {
   }
   if (isRetryableNetworkError(err) || (err instanceof TypeError && err.message === 'fetch failed')) {
     const code = networkCode(err);
-    return new ProviderError('ollama', `cannot reach Ollama at ${ctx.host}${code ? ` (${code})` : ''}: is \`ollama serve\` running? ${errorMessage(err)}`, {
-      code: 'connection_error',
-      retryable: true,
-      cause: err,
-    });
+    return new ProviderError(
+      'ollama',
+      `cannot reach Ollama at ${ctx.host}${code ? ` (${code})` : ''}: is \`ollama serve\` running? ${errorMessage(err)}`,
+      {
+        code: 'connection_error',
+        retryable: true,
+        cause: err,
+      },
+    );
   }
   return new ProviderError('ollama', `Ollama call to model "${ctx.model}" failed: ${errorMessage(err)}`, {
     code: 'upstream_error',
@@ -168,7 +185,6 @@ function classify(err: unknown, ctx: CallContext): ProviderError {
     cause: err,
   });
 }
-
 
 /** What one server said of itself and of a model (either may be unknown: the questions failed). */
 interface ServerFacts {
@@ -252,11 +268,21 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     const canRefuse = supportsTruncateFlag(server.version);
     const modelMax = server.model?.contextLength;
     // The loaded context, asked on every call (another worker may have reloaded the model); the call's own signal bounds it too.
-    const psFetch: typeof fetch = (input, init) => fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
-    const running = explicitCtx === undefined ? await ollamaRunningContext(host, ctx.model, { timeoutMs: probeMs, fetch: psFetch }).catch(() => undefined) : undefined;
+    const psFetch: typeof fetch = (input, init) =>
+      fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    const running =
+      explicitCtx === undefined
+        ? await ollamaRunningContext(host, ctx.model, { timeoutMs: probeMs, fetch: psFetch }).catch(() => undefined)
+        : undefined;
     if (call.signal?.aborted) throw abortedError(ctx);
     const need = contextNeeded(messages, numPredict);
-    let numCtx = chooseNumCtx(need, { explicit: explicitCtx, modelMax, running, sent: sentCtx.get(ctx.model), assumedDefault: smallestDefaultContext(server.version) });
+    let numCtx = chooseNumCtx(need, {
+      explicit: explicitCtx,
+      modelMax,
+      running,
+      sent: sentCtx.get(ctx.model),
+      assumedDefault: smallestDefaultContext(server.version),
+    });
 
     let think: ThinkValue = call.think === true ? true : levelsOnly ? 'low' : false;
     let allowCut = !canRefuse;
@@ -270,7 +296,11 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       if (numCtx !== undefined) options.num_ctx = numCtx;
       if (numCtx !== undefined && explicitCtx === undefined) sentCtx.set(ctx.model, Math.max(numCtx, sentCtx.get(ctx.model) ?? 0));
       const request: ChatRequest & { truncate?: boolean } = {
-        model: ctx.model, messages, stream: false, options, think,
+        model: ctx.model,
+        messages,
+        stream: false,
+        options,
+        think,
         ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }),
         ...(allowCut ? {} : { truncate: false }),
       };
@@ -282,7 +312,8 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
         if (e.status !== 400 || !CONTEXT_EXCEEDED.test(e.message) || allowCut) throw e;
         // The prompt does not fit the context it was given: a larger one if the model has it, else let Ollama cut and say so.
         const window = numCtx ?? running ?? smallestDefaultContext(server.version);
-        const larger = explicitCtx === undefined ? Math.min(contextStep(Math.max(need, window * 2)), modelMax ?? Number.POSITIVE_INFINITY) : window;
+        const larger =
+          explicitCtx === undefined ? Math.min(contextStep(Math.max(need, window * 2)), modelMax ?? Number.POSITIVE_INFINITY) : window;
         if (larger > window) numCtx = larger;
         else {
           allowCut = true;
@@ -301,7 +332,11 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       break;
     }
     if (!res) {
-      throw new ProviderError('ollama', `Ollama model "${ctx.model}" refused the prompt as longer than its context ${MAX_SENDS} times; lower contextTurns or set OLLAMA_NUM_CTX`, { code: 'invalid_request', retryable: false, status: 400 });
+      throw new ProviderError(
+        'ollama',
+        `Ollama model "${ctx.model}" refused the prompt as longer than its context ${MAX_SENDS} times; lower contextTurns or set OLLAMA_NUM_CTX`,
+        { code: 'invalid_request', retryable: false, status: 400 },
+      );
     }
 
     const text = res.message?.content ?? '';
@@ -310,7 +345,11 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     const inputTokens = res.prompt_eval_count ?? 0;
     const outputTokens = res.eval_count ?? 0;
     const reply: LlmReply = {
-      text, model: res.model || ctx.model, inputTokens: inputTokens + spent.input, outputTokens: outputTokens + spent.output, stopReason,
+      text,
+      model: res.model || ctx.model,
+      inputTokens: inputTokens + spent.input,
+      outputTokens: outputTokens + spent.output,
+      stopReason,
       latencyMs: Math.round(performance.now() - startedAt),
     };
     if (call.think === true && thinking !== '') reply.thinking = thinking;

@@ -78,7 +78,11 @@ interface CallContext {
 function abortedError(ctx: CallContext): ProviderError {
   const reason = ctx.callSignal?.reason;
   const why = reason === undefined ? '' : `: ${errorMessage(reason)}`;
-  const err = new ProviderError('openai', `OpenAI-compatible call to model "${ctx.model}" was aborted${why}`, { code: 'aborted', retryable: false, cause: reason });
+  const err = new ProviderError('openai', `OpenAI-compatible call to model "${ctx.model}" was aborted${why}`, {
+    code: 'aborted',
+    retryable: false,
+    cause: reason,
+  });
   // Callers tell a cancel from a timeout by name, like a DOM AbortError.
   err.name = 'AbortError';
   return err;
@@ -95,37 +99,67 @@ export function classifyOpenAiError(err: unknown, ctx: CallContext): ProviderErr
   if (ctx.callSignal?.aborted) return abortedError(ctx);
   const at = `the OpenAI-compatible server at ${ctx.baseURL}`;
   if (ctx.timedOut() || err instanceof OpenAI.APIConnectionTimeoutError) {
-    return new ProviderError('openai', `call to model "${ctx.model}" at ${ctx.baseURL} timed out after ${ctx.timeoutMs} ms (OPENAI_TIMEOUT_MS)`, { code: 'timeout', retryable: true, cause: err });
+    return new ProviderError(
+      'openai',
+      `call to model "${ctx.model}" at ${ctx.baseURL} timed out after ${ctx.timeoutMs} ms (OPENAI_TIMEOUT_MS)`,
+      { code: 'timeout', retryable: true, cause: err },
+    );
   }
   // Subclass of APIError without a status: checked before the status classes.
   if (err instanceof OpenAI.APIConnectionError) {
     const cause = (err as { cause?: { code?: unknown; cause?: { code?: unknown } } }).cause;
     const code = cause?.cause?.code ?? cause?.code;
-    return new ProviderError('openai', `cannot reach ${at}${typeof code === 'string' ? ` (${code})` : ''}: is the server running and OPENAI_BASE_URL right? ${errorMessage(cause ?? err)}`, {
-      code: 'connection_error', retryable: true, cause: err,
-    });
+    return new ProviderError(
+      'openai',
+      `cannot reach ${at}${typeof code === 'string' ? ` (${code})` : ''}: is the server running and OPENAI_BASE_URL right? ${errorMessage(cause ?? err)}`,
+      {
+        code: 'connection_error',
+        retryable: true,
+        cause: err,
+      },
+    );
   }
   if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
     const status = err.status;
     const upstream = upstreamMessage(err);
     const opts = { status, cause: err, details: { type: err.type, code: err.code, param: err.param } };
     if (err instanceof OpenAI.NotFoundError) {
-      return new ProviderError('openai', `${at} has no model "${ctx.model}" (${upstream}); set OPENAI_MODEL (or the conversation's localModel) to one that \`GET ${ctx.baseURL}/models\` lists`, { ...opts, code: 'model_not_found', retryable: false });
+      return new ProviderError(
+        'openai',
+        `${at} has no model "${ctx.model}" (${upstream}); set OPENAI_MODEL (or the conversation's localModel) to one that \`GET ${ctx.baseURL}/models\` lists`,
+        { ...opts, code: 'model_not_found', retryable: false },
+      );
     }
     if (err instanceof OpenAI.AuthenticationError || err instanceof OpenAI.PermissionDeniedError) {
-      return new ProviderError('openai', `${at} refused the key (${status}: ${upstream}); set OPENAI_API_KEY to the server's key`, { ...opts, code: 'auth_failed', retryable: false });
+      return new ProviderError('openai', `${at} refused the key (${status}: ${upstream}); set OPENAI_API_KEY to the server's key`, {
+        ...opts,
+        code: 'auth_failed',
+        retryable: false,
+      });
     }
     if (err instanceof OpenAI.RateLimitError) {
-      return new ProviderError('openai', `${at} is rate limiting model "${ctx.model}" (429: ${upstream})`, { ...opts, code: 'throttled', retryable: true });
+      return new ProviderError('openai', `${at} is rate limiting model "${ctx.model}" (429: ${upstream})`, {
+        ...opts,
+        code: 'throttled',
+        retryable: true,
+      });
     }
     const retryable = status >= 500 || status === 408 || status === 409;
     const code = retryable ? 'upstream_unavailable' : 'invalid_request';
     return new ProviderError('openai', `${at} answered ${status} for model "${ctx.model}": ${upstream}`, { ...opts, code, retryable });
   }
   if (err instanceof SyntaxError) {
-    return new ProviderError('openai', `${at} answered with a body that is not JSON: ${err.message}`, { code: 'bad_response', retryable: true, cause: err });
+    return new ProviderError('openai', `${at} answered with a body that is not JSON: ${err.message}`, {
+      code: 'bad_response',
+      retryable: true,
+      cause: err,
+    });
   }
-  return new ProviderError('openai', `OpenAI-compatible call to model "${ctx.model}" failed: ${errorMessage(err)}`, { code: 'upstream_error', retryable: true, cause: err });
+  return new ProviderError('openai', `OpenAI-compatible call to model "${ctx.model}" failed: ${errorMessage(err)}`, {
+    code: 'upstream_error',
+    retryable: true,
+    cause: err,
+  });
 }
 
 /** Builds the OpenAI-compatible {@link LlmProvider}. Throws a TypeError when a required option is missing. */
@@ -135,13 +169,25 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   if (!defaultModel) throw new TypeError('createOpenAiProvider: defaultModel is required');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createOpenAiProvider: timeoutMs must be > 0');
   // One client per provider: the signal and the timeout are per call (request options).
-  const client = new OpenAI({ baseURL, apiKey: opts.apiKey || PLACEHOLDER_API_KEY, timeout: timeoutMs, maxRetries: 0, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  const client = new OpenAI({
+    baseURL,
+    apiKey: opts.apiKey || PLACEHOLDER_API_KEY,
+    timeout: timeoutMs,
+    maxRetries: 0,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
 
   return {
     async generate(call: LlmCall): Promise<LlmReply> {
       const callTimeout = call.timeoutMs ?? timeoutMs;
       const scope = abortScope([call.signal], callTimeout);
-      const ctx: CallContext = { baseURL, model: call.model || defaultModel, timeoutMs: callTimeout, callSignal: call.signal, timedOut: () => scope.timedOut };
+      const ctx: CallContext = {
+        baseURL,
+        model: call.model || defaultModel,
+        timeoutMs: callTimeout,
+        callSignal: call.signal,
+        timedOut: () => scope.timedOut,
+      };
       try {
         if (call.signal?.aborted) throw abortedError(ctx);
         const messages: ChatCompletionMessageParam[] = [];
@@ -171,11 +217,20 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
 function replyOf(res: ChatCompletion, ctx: CallContext, call: LlmCall, latencyMs: number): LlmReply {
   const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
   if (!choice || typeof choice.message !== 'object' || choice.message === null) {
-    throw new ProviderError('openai', `the OpenAI-compatible server at ${ctx.baseURL} answered without a choice: ${JSON.stringify(res).slice(0, 200)}`, { code: 'bad_response', retryable: true });
+    throw new ProviderError(
+      'openai',
+      `the OpenAI-compatible server at ${ctx.baseURL} answered without a choice: ${JSON.stringify(res).slice(0, 200)}`,
+      { code: 'bad_response', retryable: true },
+    );
   }
   const message = choice.message as typeof choice.message & { reasoning_content?: unknown; reasoning?: unknown };
   const text = typeof message.content === 'string' ? message.content : '';
-  const thinking = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
+  const thinking =
+    typeof message.reasoning_content === 'string'
+      ? message.reasoning_content
+      : typeof message.reasoning === 'string'
+        ? message.reasoning
+        : '';
   const stopReason = stopReasonOf(choice.finish_reason);
   const outputTokens = res.usage?.completion_tokens ?? 0;
   const reply: LlmReply = {

@@ -71,8 +71,18 @@ export function openAiPoolBackend(config: Config): LocalPoolBackend {
       'OPENAI_BASE_URL',
     );
   }
-  const provider = (url: string) => createOpenAiProvider({ baseURL: url, apiKey: config.openaiApiKey, defaultModel: config.openaiModel, timeoutMs: config.openaiTimeoutMs });
-  return { endpoints: [{ url: baseURL, slots: config.localConcurrency }], provider, probe: (url) => probeOpenAi(url, config.openaiModel, config.openaiApiKey) };
+  const provider = (url: string) =>
+    createOpenAiProvider({
+      baseURL: url,
+      apiKey: config.openaiApiKey,
+      defaultModel: config.openaiModel,
+      timeoutMs: config.openaiTimeoutMs,
+    });
+  return {
+    endpoints: [{ url: baseURL, slots: config.localConcurrency }],
+    provider,
+    probe: (url) => probeOpenAi(url, config.openaiModel, config.openaiApiKey),
+  };
 }
 
 /** One pool backend per LOCAL value. */
@@ -100,12 +110,16 @@ export function createLocalBackend(config: Config, leases: SlotSemaphore, logger
 export async function probeOpenAi(baseURL: string, model: string, apiKey?: string, timeoutMs = 5000): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(`${baseURL}/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(`${baseURL}/models`, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     throw new Error(`the OpenAI-compatible server at ${baseURL} does not answer GET /models: ${errorMessage(err)}`);
   }
   if (!res.ok) throw new Error(`the OpenAI-compatible server at ${baseURL} answered GET /models with ${res.status}`);
   const body = (await res.json().catch(() => undefined)) as { data?: { id?: unknown }[] } | undefined;
   const ids = (body?.data ?? []).map((m) => m?.id).filter((id): id is string => typeof id === 'string');
-  if (ids.length > 0 && !ids.includes(model)) throw new Error(`the OpenAI-compatible server at ${baseURL} has no model "${model}" (it lists ${ids.slice(0, 10).join(', ')})`);
+  if (ids.length > 0 && !ids.includes(model))
+    throw new Error(`the OpenAI-compatible server at ${baseURL} has no model "${model}" (it lists ${ids.slice(0, 10).join(', ')})`);
 }

@@ -56,14 +56,19 @@ export class RunAdmission {
     const { store, queues, config } = this.deps;
     // A run's conversations belong to the run's owner (docs/callers.md).
     const owner = (await this.runs.redis.hget(this.runs.keys(runId).run, 'owner')) ?? undefined;
-    await Promise.all(claimed.map(async ([id, raw]) => {
-      const p = JSON.parse(raw) as SeedPayload;
-      const settings = parseConversationRequest(p.r, config, id);
-      settings.run = { id: runId, seedHash: p.h, ...(p.m !== undefined ? { meta: p.m } : {}) };
-      const existing = await store.createIfAbsent(id, settings, owner);
-      if (existing === null || existing === 'queued') await queues.enqueueCloud(id, 1);
-    }));
-    await this.runs.admitted(runId, claimed.map(([id]) => id));
+    await Promise.all(
+      claimed.map(async ([id, raw]) => {
+        const p = JSON.parse(raw) as SeedPayload;
+        const settings = parseConversationRequest(p.r, config, id);
+        settings.run = { id: runId, seedHash: p.h, ...(p.m !== undefined ? { meta: p.m } : {}) };
+        const existing = await store.createIfAbsent(id, settings, owner);
+        if (existing === null || existing === 'queued') await queues.enqueueCloud(id, 1);
+      }),
+    );
+    await this.runs.admitted(
+      runId,
+      claimed.map(([id]) => id),
+    );
     // A cancel that raced this admission: what was claimed before it ends as cancelled too.
     if ((await this.runs.redis.hget(this.runs.keys(runId).run, 'state')) === 'cancelled') {
       for (const [id] of claimed) if (await store.finish(id, 'cancelled', 'cancelled', 'run cancelled')) await queues.enqueueTranscript(id);

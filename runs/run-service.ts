@@ -72,7 +72,11 @@ const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTo
  * (the `Run-Options` header: any setting, templates and systemPrompts included). Throws a
  * ValidationError naming the bad option.
  */
-export function parseRunOptions(query: Record<string, unknown>, header: string | undefined, maxActiveLimit = DEFAULT_MAX_ACTIVE_LIMIT): RunOptions {
+export function parseRunOptions(
+  query: Record<string, unknown>,
+  header: string | undefined,
+  maxActiveLimit = DEFAULT_MAX_ACTIVE_LIMIT,
+): RunOptions {
   let base: Record<string, unknown> = {};
   if (header) {
     try {
@@ -80,7 +84,8 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
     } catch {
       throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
     }
-    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new ValidationError('Run-Options header must be a JSON object');
+    if (typeof base !== 'object' || base === null || Array.isArray(base))
+      throw new ValidationError('Run-Options header must be a JSON object');
   }
   const merged: Record<string, unknown> = { ...base };
   for (const [k, raw] of Object.entries(query)) {
@@ -88,33 +93,50 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
     const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
     if (NUMBER_KEYS.has(k)) {
       const n = Number(v);
-      if (v === '' || !Number.isFinite(n)) throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
+      if (v === '' || !Number.isFinite(n))
+        throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
     } else if (k === 'think' || k === 'retryFailed') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
   // The run's own budget (its total), apart from `budget`, each conversation's default budget.
-  for (const [q, field] of [['runBudgetUsd', 'usd'], ['runBudgetTokens', 'tokens']] as const) {
+  for (const [q, field] of [
+    ['runBudgetUsd', 'usd'],
+    ['runBudgetTokens', 'tokens'],
+  ] as const) {
     if (merged[q] === undefined) continue;
     const n = Number(merged[q]);
-    if (merged[q] === '' || !Number.isFinite(n)) throw new ValidationError(`invalid run option: ${q}: "${String(merged[q])}" is not a number`, [{ field: q, problem: 'not a number' }]);
+    if (merged[q] === '' || !Number.isFinite(n))
+      throw new ValidationError(`invalid run option: ${q}: "${String(merged[q])}" is not a number`, [
+        { field: q, problem: 'not a number' },
+      ]);
     merged.runBudget = { ...(merged.runBudget as object | undefined), [field]: n };
     delete merged[q];
   }
   const { maxActive, name, retryFailed, runBudget, ...defaults } = merged;
   const budgetShape = budgetSchema.safeParse(runBudget);
   if (runBudget !== undefined && !budgetShape.success) {
-    throw new ValidationError('invalid run option: runBudget: expected {"usd"?: number > 0, "tokens"?: integer > 0} with at least one of them', [{ field: 'runBudget', problem: 'usd > 0 and/or tokens > 0' }]);
+    throw new ValidationError(
+      'invalid run option: runBudget: expected {"usd"?: number > 0, "tokens"?: integer > 0} with at least one of them',
+      [{ field: 'runBudget', problem: 'usd > 0 and/or tokens > 0' }],
+    );
   }
   if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
-    throw new ValidationError('invalid run option: retryFailed: must be true or false', [{ field: 'retryFailed', problem: 'must be a boolean' }]);
+    throw new ValidationError('invalid run option: retryFailed: must be true or false', [
+      { field: 'retryFailed', problem: 'must be a boolean' },
+    ]);
   }
-  if (maxActive !== undefined && (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > maxActiveLimit)) {
+  if (
+    maxActive !== undefined &&
+    (typeof maxActive !== 'number' || !Number.isInteger(maxActive) || maxActive < 1 || maxActive > maxActiveLimit)
+  ) {
     const problem = `must be an integer 1-${maxActiveLimit} (RUN_MAX_ACTIVE_LIMIT)`;
     throw new ValidationError(`invalid run option: maxActive: ${problem}`, [{ field: 'maxActive', problem }]);
   }
   if (name !== undefined && (typeof name !== 'string' || name.length > 200)) {
-    throw new ValidationError('invalid run option: name: must be a string of at most 200 characters', [{ field: 'name', problem: 'at most 200 characters' }]);
+    throw new ValidationError('invalid run option: name: must be a string of at most 200 characters', [
+      { field: 'name', problem: 'at most 200 characters' },
+    ]);
   }
   if ('initialQuery' in defaults) throw new ValidationError('invalid run option: initialQuery: give it per seed, not as a run default');
   const checked = conversationRequestSchema.safeParse({ ...defaults, initialQuery: 'x' });
@@ -124,8 +146,11 @@ export function parseRunOptions(query: Record<string, unknown>, header: string |
   }
   for (const k of RUN_KEYS) delete defaults[k];
   return {
-    defaults, ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}), ...(name !== undefined ? { name: name as string } : {}),
-    ...(retryFailed ? { retryFailed: true } : {}), ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
+    defaults,
+    ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}),
+    ...(name !== undefined ? { name: name as string } : {}),
+    ...(retryFailed ? { retryFailed: true } : {}),
+    ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
   };
 }
 
@@ -136,7 +161,8 @@ function modelList(option: unknown, fallback: string): string[] {
   return [fallback];
 }
 
-const budgetSchema = z.strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+const budgetSchema = z
+  .strictObject({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
   .refine((b) => b.usd !== undefined || b.tokens !== undefined);
 
 /** A run view with the ids as `caller` addresses them. */
@@ -149,12 +175,18 @@ export function runViewFor(caller: Caller, v: RunView): RunView {
 function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null): string {
   const from = fromLine === null ? 'nothing was added' : `the seeds from line ${fromLine} on were not added`;
   if (by === 'run') return `run ${runId} holds RUN_MAX_SEEDS=${config.runMaxSeeds} seeds; ${from}: start another run for them`;
-  const setting = by === 'seeds' ? `BACKLOG_MAX_SEEDS=${config.backlogMaxSeeds} waiting seeds` : `BACKLOG_MAX_BYTES=${config.backlogMaxBytes} bytes of waiting seeds`;
+  const setting =
+    by === 'seeds'
+      ? `BACKLOG_MAX_SEEDS=${config.backlogMaxSeeds} waiting seeds`
+      : `BACKLOG_MAX_BYTES=${config.backlogMaxBytes} bytes of waiting seeds`;
   return `the backlog of all runs holds ${setting}; ${from}: append them with POST /runs/${runId}/seeds once admission has drained some (duplicates are skipped)`;
 }
 
 const urls = (runId: string) => ({
-  statusUrl: `/runs/${runId}`, eventsUrl: `/runs/${runId}/events`, exportUrl: `/runs/${runId}/export`, pageUrl: `/runs/${runId}/page`,
+  statusUrl: `/runs/${runId}`,
+  eventsUrl: `/runs/${runId}/events`,
+  exportUrl: `/runs/${runId}/export`,
+  pageUrl: `/runs/${runId}/page`,
 });
 
 /** The HTTP view of a run's state. */
@@ -163,26 +195,46 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
   const remaining = s.waiting + s.active;
   const elapsed = Math.max(0.001, ((remaining === 0 ? s.updatedAt : now) - s.createdAt) / 1000);
   const throughput = finished / elapsed;
-  const state = s.state === 'cancelled'
-    ? 'cancelled'
-    : remaining === 0 && s.admitted >= s.seeds + s.retried
-      ? 'finished'
-      : s.budgetExhausted && s.active === 0
-        ? 'budget_exhausted'
-        : 'active';
+  const state =
+    s.state === 'cancelled'
+      ? 'cancelled'
+      : remaining === 0 && s.admitted >= s.seeds + s.retried
+        ? 'finished'
+        : s.budgetExhausted && s.active === 0
+          ? 'budget_exhausted'
+          : 'active';
   const b = s.budget;
   return {
-    runId: s.id, name: s.name, state, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString(),
-    maxActive: s.maxActive, seeds: s.seeds, duplicates: s.duplicates, rejected: s.rejected, waiting: s.waiting, admitted: s.admitted,
-    active: s.active, finished, byStatus: s.byStatus, byStopReason: s.byStopReason, unadmitted: s.unadmitted, retried: s.retried, tokens: s.tokens,
+    runId: s.id,
+    name: s.name,
+    state,
+    createdAt: new Date(s.createdAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+    maxActive: s.maxActive,
+    seeds: s.seeds,
+    duplicates: s.duplicates,
+    rejected: s.rejected,
+    waiting: s.waiting,
+    admitted: s.admitted,
+    active: s.active,
+    finished,
+    byStatus: s.byStatus,
+    byStopReason: s.byStopReason,
+    unadmitted: s.unadmitted,
+    retried: s.retried,
+    tokens: s.tokens,
     costUsd: b ? b.spentUsdNano / 1e9 : null,
     judge: s.judge,
-    budget: b && (b.limits.usdNano !== undefined || b.limits.tokens !== undefined)
-      ? {
-          usd: b.limits.usdNano === undefined ? null : b.limits.usdNano / 1e9, tokens: b.limits.tokens ?? null,
-          spentUsd: b.spentUsdNano / 1e9, spentTokens: b.spentTokens, exhausted: s.budgetExhausted ?? null,
-        }
-      : null,
+    budget:
+      b && (b.limits.usdNano !== undefined || b.limits.tokens !== undefined)
+        ? {
+            usd: b.limits.usdNano === undefined ? null : b.limits.usdNano / 1e9,
+            tokens: b.limits.tokens ?? null,
+            spentUsd: b.spentUsdNano / 1e9,
+            spentTokens: b.spentTokens,
+            exhausted: s.budgetExhausted ?? null,
+          }
+        : null,
     throughputPerSecond: Math.round(throughput * 100) / 100,
     etaSeconds: remaining === 0 ? 0 : throughput > 0 && state === 'active' ? Math.round(remaining / throughput) : null,
     ...urls(s.id),
@@ -204,7 +256,15 @@ export class RunService {
    * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
    * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
    */
-  async submit(body: Readable, format: SeedFormat, options: RunOptions, runId?: string, mustExist = false, declaredBytes?: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunSubmitResult> {
+  async submit(
+    body: Readable,
+    format: SeedFormat,
+    options: RunOptions,
+    runId?: string,
+    mustExist = false,
+    declaredBytes?: number,
+    caller: Caller = OWNERLESS_ADMIN,
+  ): Promise<RunSubmitResult> {
     const { config } = this.deps;
     const publicId = runId ?? randomUUID();
     const id = storedRunId(caller, publicId);
@@ -213,7 +273,8 @@ export class RunService {
     }
     const existing = await this.runs.get(id);
     // Another caller's run is as unknown as a missing one; an admin names other callers' runs only to add to them.
-    if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing)) throw new RunNotFoundError(publicId);
+    if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing))
+      throw new RunNotFoundError(publicId);
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
@@ -225,10 +286,17 @@ export class RunService {
     const runModels = modelList(options.defaults.cloudModel, config.bedrockModelId);
     warnings.push(...checkModelLifecycle(runModels, config, 'cloudModel', 'invalid run option'));
     checkBudgetPriced(runModels, options.runBudget?.usd, priced, 'runBudget.usd', 'invalid run option');
-    const created = await this.runs.create(id, options.name ?? '', options.maxActive, config.runMaxActive, existing ? undefined : caller.id);
+    const created = await this.runs.create(
+      id,
+      options.name ?? '',
+      options.maxActive,
+      config.runMaxActive,
+      existing ? undefined : caller.id,
+    );
     const state = existing ?? (await this.runs.get(id));
     const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
-    const conversationId = (hash: string) => (secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash));
+    const conversationId = (hash: string) =>
+      secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash);
     // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
     await this.runs.setBudget(id, options.runBudget);
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
@@ -298,10 +366,19 @@ export class RunService {
       await flush();
       await writing;
     }
-    for (const w of warnings) this.deps.logger?.warn({ runId: publicId, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);
+    for (const w of warnings)
+      this.deps.logger?.warn({ runId: publicId, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);
     return {
-      runId: publicId, created, accepted, duplicates, rejected: rejectedCount, rejectedLines: echoed, retried,
-      refused, refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null, refusedFromLine,
+      runId: publicId,
+      created,
+      accepted,
+      duplicates,
+      rejected: rejectedCount,
+      rejectedLines: echoed,
+      retried,
+      refused,
+      refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null,
+      refusedFromLine,
       ...(warnings.length ? { warnings } : {}),
       ...urls(publicId),
     };
@@ -315,17 +392,32 @@ export class RunService {
   private async checkRoom(runId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
     const { config } = this.deps;
     if (declaredBytes !== undefined && declaredBytes > config.runMaxBodyBytes) {
-      throw new RequestBodyError(`the upload declares ${declaredBytes} bytes, above RUN_MAX_BODY_BYTES=${config.runMaxBodyBytes}: split it and append the rest with POST /runs/:id/seeds`, 413);
+      throw new RequestBodyError(
+        `the upload declares ${declaredBytes} bytes, above RUN_MAX_BODY_BYTES=${config.runMaxBodyBytes}: split it and append the rest with POST /runs/:id/seeds`,
+        413,
+      );
     }
     if (runSeeds >= config.runMaxSeeds) {
-      throw new PipelineError(refusedMessage('run', runId, config, null), { code: 'run_full', status: 413, details: { setting: 'RUN_MAX_SEEDS', max: config.runMaxSeeds } });
+      throw new PipelineError(refusedMessage('run', runId, config, null), {
+        code: 'run_full',
+        status: 413,
+        details: { setting: 'RUN_MAX_SEEDS', max: config.runMaxSeeds },
+      });
     }
     const totals = await this.runs.backlogTotals();
-    const by: RefusedBy | undefined = totals.seeds >= config.backlogMaxSeeds ? 'seeds' : totals.bytes >= config.backlogMaxBytes ? 'bytes' : undefined;
+    const by: RefusedBy | undefined =
+      totals.seeds >= config.backlogMaxSeeds ? 'seeds' : totals.bytes >= config.backlogMaxBytes ? 'bytes' : undefined;
     if (by) {
       throw new PipelineError(refusedMessage(by, runId, config, null), {
-        code: 'backlog_full', status: 429, retryable: true,
-        details: { setting: by === 'seeds' ? 'BACKLOG_MAX_SEEDS' : 'BACKLOG_MAX_BYTES', waitingSeeds: totals.seeds, waitingBytes: totals.bytes, retryAfterSeconds: 30 },
+        code: 'backlog_full',
+        status: 429,
+        retryable: true,
+        details: {
+          setting: by === 'seeds' ? 'BACKLOG_MAX_SEEDS' : 'BACKLOG_MAX_BYTES',
+          waitingSeeds: totals.seeds,
+          waitingBytes: totals.bytes,
+          retryAfterSeconds: 30,
+        },
       });
     }
   }
@@ -354,10 +446,14 @@ export class RunService {
     const ids = await this.runs.conversations(runId, start, limit);
     const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
     return {
-      runId: publicId, start,
+      runId: publicId,
+      start,
       conversations: ids.map((id, i) => ({
-        conversationId: id, status: records[i]?.status ?? 'expired', stopReason: records[i]?.stopReason ?? null,
-        seedHash: records[i]?.settings.run?.seedHash ?? null, statusUrl: `/conversation/${id}`,
+        conversationId: id,
+        status: records[i]?.status ?? 'expired',
+        stopReason: records[i]?.stopReason ?? null,
+        seedHash: records[i]?.settings.run?.seedHash ?? null,
+        statusUrl: `/conversation/${id}`,
       })),
       ...(ids.length === limit ? { next: `/runs/${publicId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
     };
@@ -416,10 +512,13 @@ export class RunService {
     for (let start = 0; ; start += 500) {
       const ids = await this.runs.conversations(runId, start, 500);
       if (!ids.length) break;
-      await Promise.all(ids.map(async (cid) => {
-        const rec = await store.get(cid);
-        if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled', rec))) await queues.enqueueTranscript(cid);
-      }));
+      await Promise.all(
+        ids.map(async (cid) => {
+          const rec = await store.get(cid);
+          if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled', rec)))
+            await queues.enqueueTranscript(cid);
+        }),
+      );
     }
     return this.view(publicId, false, caller);
   }

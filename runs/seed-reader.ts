@@ -27,14 +27,18 @@ export interface ReadLimits {
 /** The upload format for a Content-Type, or undefined for one we do not read. */
 export function seedFormatOf(contentType: string): SeedFormat | undefined {
   const t = contentType.split(';')[0]!.trim().toLowerCase();
-  if (t === 'application/x-ndjson' || t === 'application/jsonl' || t === 'application/x-jsonlines' || t === 'application/json') return 'ndjson';
+  if (t === 'application/x-ndjson' || t === 'application/jsonl' || t === 'application/x-jsonlines' || t === 'application/json')
+    return 'ndjson';
   if (t === 'text/plain') return 'text';
   if (t === 'text/csv') return 'csv';
   return undefined;
 }
 
 function tooLarge(limit: number) {
-  return new RequestBodyError(`run upload exceeds the limit of ${limit} bytes (RUN_MAX_BODY_BYTES); the seeds before it were kept: send the rest with POST /runs/:id/seeds`, 413);
+  return new RequestBodyError(
+    `run upload exceeds the limit of ${limit} bytes (RUN_MAX_BODY_BYTES); the seeds before it were kept: send the rest with POST /runs/:id/seeds`,
+    413,
+  );
 }
 
 /** Lines of a byte stream with their numbers; a line over the limit is yielded as `tooLong` and skipped. */
@@ -88,7 +92,8 @@ export function nestsDeeperThan(v: unknown, max: number): boolean {
     const [x, d] = stack.pop()!;
     if (x === null || typeof x !== 'object') continue;
     if (d >= max) return true;
-    for (const child of Object.values(x as Record<string, unknown>)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    for (const child of Object.values(x as Record<string, unknown>))
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
   }
   return false;
 }
@@ -99,7 +104,8 @@ function splitSeed(line: number, obj: Record<string, unknown>): RawSeed {
   const { id, meta, ...fields } = obj;
   if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return { line, error: 'id: must be a string or a number' };
   if (meta !== undefined && !isObject(meta)) return { line, error: 'meta: must be a JSON object' };
-  if (meta !== undefined && Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) return { line, error: `meta: larger than ${MAX_META_BYTES} bytes as JSON` };
+  if (meta !== undefined && Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES)
+    return { line, error: `meta: larger than ${MAX_META_BYTES} bytes as JSON` };
   return { line, fields, ...(id !== undefined ? { seedId: String(id) } : {}), ...(meta !== undefined ? { meta } : {}) };
 }
 
@@ -133,14 +139,26 @@ export async function* readSeeds(body: Readable, format: SeedFormat, limits: Rea
       total += c.length;
       if (total > limits.maxTotalBytes) body.destroy(tooLarge(limits.maxTotalBytes));
     });
-    const parser = counted.pipe(parseCsv({ columns: true, info: true, skip_empty_lines: true, max_record_size: limits.maxLineBytes, relax_column_count: true, bom: true }));
+    const parser = counted.pipe(
+      parseCsv({
+        columns: true,
+        info: true,
+        skip_empty_lines: true,
+        max_record_size: limits.maxLineBytes,
+        relax_column_count: true,
+        bom: true,
+      }),
+    );
     body.once('error', (err) => parser.destroy(err));
     let sawQueryColumn: boolean | undefined;
     try {
       for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
         if (sawQueryColumn === undefined) {
           sawQueryColumn = 'initialQuery' in rec.record;
-          if (!sawQueryColumn) throw new ValidationError(`CSV upload needs an "initialQuery" column (found: ${Object.keys(rec.record).join(', ').slice(0, 200)})`);
+          if (!sawQueryColumn)
+            throw new ValidationError(
+              `CSV upload needs an "initialQuery" column (found: ${Object.keys(rec.record).join(', ').slice(0, 200)})`,
+            );
         }
         yield csvSeed(rec.info.lines, rec.record);
       }
@@ -149,7 +167,9 @@ export async function* readSeeds(body: Readable, format: SeedFormat, limits: Rea
       // the seeds before it are kept, the rest is refused naming the place.
       const code = (err as { code?: string }).code;
       if (typeof code === 'string' && code.startsWith('CSV_')) {
-        throw new ValidationError(`CSV upload cannot be read past this point (records before it were kept): ${(err as Error).message.slice(0, 300)}`);
+        throw new ValidationError(
+          `CSV upload cannot be read past this point (records before it were kept): ${(err as Error).message.slice(0, 300)}`,
+        );
       }
       throw err;
     }

@@ -32,7 +32,10 @@ export class PipelineError extends Error {
 
 /** A bad environment value: the process must not start. */
 export class ConfigError extends PipelineError {
-  constructor(message: string, readonly key: string) {
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
     super(message, { code: 'invalid_config', details: { key } });
     this.name = 'ConfigError';
   }
@@ -85,9 +88,20 @@ export function isRetryableStatus(status: number): boolean {
 
 /** Error codes of Node sockets and timers that mean "try again". */
 const RETRYABLE_NET_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 export function isRetryableNetworkError(err: unknown): boolean {

@@ -18,7 +18,8 @@ export type { Logger };
  * `credentials`, `X-Amz-Signature` … Token counts (`inputTokens`, `maxTokens`) are not secrets:
  * `token` counts only at the end of the name.
  */
-const SECRET_KEY = /(?:apikeys?|passwd|passphrase|token|authorization|cookies?|credentials?|signature|privatekey|sessionid)$|^(?:auth|pwd|pass)$|secret|password/;
+const SECRET_KEY =
+  /(?:apikeys?|passwd|passphrase|token|authorization|cookies?|credentials?|signature|privatekey|sessionid)$|^(?:auth|pwd|pass)$|secret|password/;
 const keyVerdicts = new Map<string, boolean>();
 
 /** True when a value under `key` is a secret (cached: the same few keys come by on every line). */
@@ -63,7 +64,8 @@ export function redactSecrets<T>(value: T, depth = 0): T {
 
 /** A shallow copy; an Error stays an Error of its class, with its message and stack. */
 function copyOf(value: Record<string, unknown>): Record<string, unknown> {
-  if (value instanceof Error) return Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>;
+  if (value instanceof Error)
+    return Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>;
   return { ...value };
 }
 
@@ -87,7 +89,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   };
   if (opts.destination) return redactingChildren(pino(base, opts.destination));
   if (pretty) {
-    return redactingChildren(pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }));
+    return redactingChildren(
+      pino({
+        ...base,
+        transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      }),
+    );
   }
   return redactingChildren(pino(base));
 }

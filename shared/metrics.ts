@@ -197,11 +197,26 @@ export class PipelineMetrics {
     if (!other) return this.hooks;
     const mine = this.hooks;
     return {
-      onCall: (...a) => { mine.onCall(...a); other.onCall?.(...a); },
-      onCallError: (...a) => { mine.onCallError(...a); other.onCallError?.(...a); },
-      onCost: (...a) => { mine.onCost(...a); other.onCost?.(...a); },
-      onTerminal: (...a) => { mine.onTerminal(...a); other.onTerminal?.(...a); },
-      onTruncated: (...a) => { mine.onTruncated(...a); other.onTruncated?.(...a); },
+      onCall: (...a) => {
+        mine.onCall(...a);
+        other.onCall?.(...a);
+      },
+      onCallError: (...a) => {
+        mine.onCallError(...a);
+        other.onCallError?.(...a);
+      },
+      onCost: (...a) => {
+        mine.onCost(...a);
+        other.onCost?.(...a);
+      },
+      onTerminal: (...a) => {
+        mine.onTerminal(...a);
+        other.onTerminal?.(...a);
+      },
+      onTruncated: (...a) => {
+        mine.onTruncated(...a);
+        other.onTruncated?.(...a);
+      },
     };
   }
 }

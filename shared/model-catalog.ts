@@ -115,7 +115,10 @@ interface CompiledFamily extends ModelFamily {
 export class ModelCatalog {
   private readonly rows: CompiledFamily[];
 
-  constructor(families: readonly ModelFamily[], readonly origin: string) {
+  constructor(
+    families: readonly ModelFamily[],
+    readonly origin: string,
+  ) {
     this.rows = families.map((f) => ({ ...f, re: new RegExp(f.match) }));
   }
 
@@ -192,7 +195,8 @@ const REASONING = new Set(['none', 'optional', 'default', 'always']);
 /** Checks one file's rows; throws ConfigError naming `key` and the bad row. */
 export function checkFamilies(raw: unknown, key: string): { families: ModelFamily[]; replace: boolean } {
   const o = raw as { families?: unknown; replace?: unknown } | null;
-  if (!o || typeof o !== 'object' || !Array.isArray(o.families)) throw new ConfigError(`${key} must hold an object with a "families" list`, key);
+  if (!o || typeof o !== 'object' || !Array.isArray(o.families))
+    throw new ConfigError(`${key} must hold an object with a "families" list`, key);
   const families = o.families.map((f: Partial<ModelFamily>, i: number) => {
     const where = `${key}: families[${i}]${f?.family ? ` (${f.family})` : ''}`;
     if (!f || typeof f !== 'object') throw new ConfigError(`${where} must be an object`, key);
@@ -203,17 +207,24 @@ export function checkFamilies(raw: unknown, key: string): { families: ModelFamil
     } catch (err) {
       throw new ConfigError(`${where}: "match" is not a regular expression: ${(err as Error).message}`, key);
     }
-    if (typeof f.source !== 'string' || typeof f.readOn !== 'string') throw new ConfigError(`${where}: every row says where ("source") and when ("readOn") its facts were read`, key);
+    if (typeof f.source !== 'string' || typeof f.readOn !== 'string')
+      throw new ConfigError(`${where}: every row says where ("source") and when ("readOn") its facts were read`, key);
     if (f.parameters !== undefined) {
       const pa = f.parameters as Partial<AcceptedParameters> | null;
-      if (!pa || typeof pa !== 'object' || (['temperature', 'topP', 'temperatureWithTopP', 'system'] as const).some((k) => typeof pa[k] !== 'boolean')) {
+      if (
+        !pa ||
+        typeof pa !== 'object' ||
+        (['temperature', 'topP', 'temperatureWithTopP', 'system'] as const).some((k) => typeof pa[k] !== 'boolean')
+      ) {
         throw new ConfigError(`${where}: "parameters" must give temperature, topP, temperatureWithTopP and system as true/false`, key);
       }
     }
     for (const [region, e] of Object.entries(f.lifecycle ?? {})) {
-      if (!LIFECYCLE.has((e as LifecycleEntry)?.status)) throw new ConfigError(`${where}: lifecycle["${region}"].status must be active, legacy or end_of_life`, key);
+      if (!LIFECYCLE.has((e as LifecycleEntry)?.status))
+        throw new ConfigError(`${where}: lifecycle["${region}"].status must be active, legacy or end_of_life`, key);
     }
-    if (f.reasoning !== undefined && !REASONING.has(f.reasoning)) throw new ConfigError(`${where}: "reasoning" must be none, optional, default or always`, key);
+    if (f.reasoning !== undefined && !REASONING.has(f.reasoning))
+      throw new ConfigError(`${where}: "reasoning" must be none, optional, default or always`, key);
     for (const n of ['contextWindow', 'maxOutputTokens', 'defaultMaxTokens'] as const) {
       const v = f[n];
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`${where}: "${n}" must be a positive integer`, key);
@@ -221,12 +232,24 @@ export function checkFamilies(raw: unknown, key: string): { families: ModelFamil
     if (f.prices !== undefined) {
       const pr = f.prices as Partial<ModelPrices> | null;
       const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
-      if (!pr || typeof pr !== 'object' || !ok(pr.inputPer1k) || !ok(pr.outputPer1k) || (pr.cacheReadPer1k !== undefined && !ok(pr.cacheReadPer1k)) || (pr.cacheWritePer1k !== undefined && !ok(pr.cacheWritePer1k))) {
-        throw new ConfigError(`${where}: "prices" must be {"inputPer1k": <USD ≥ 0>, "outputPer1k": <USD ≥ 0>, "cacheReadPer1k"?, "cacheWritePer1k"?}`, key);
+      if (
+        !pr ||
+        typeof pr !== 'object' ||
+        !ok(pr.inputPer1k) ||
+        !ok(pr.outputPer1k) ||
+        (pr.cacheReadPer1k !== undefined && !ok(pr.cacheReadPer1k)) ||
+        (pr.cacheWritePer1k !== undefined && !ok(pr.cacheWritePer1k))
+      ) {
+        throw new ConfigError(
+          `${where}: "prices" must be {"inputPer1k": <USD ≥ 0>, "outputPer1k": <USD ≥ 0>, "cacheReadPer1k"?, "cacheWritePer1k"?}`,
+          key,
+        );
       }
     }
-    if (f.geoProfileMarkup !== undefined && !(typeof f.geoProfileMarkup === 'number' && f.geoProfileMarkup >= 1)) throw new ConfigError(`${where}: "geoProfileMarkup" must be a number ≥ 1`, key);
-    if (f.inferenceProfile !== undefined && !['required', 'optional', 'none'].includes(f.inferenceProfile)) throw new ConfigError(`${where}: "inferenceProfile" must be required, optional or none`, key);
+    if (f.geoProfileMarkup !== undefined && !(typeof f.geoProfileMarkup === 'number' && f.geoProfileMarkup >= 1))
+      throw new ConfigError(`${where}: "geoProfileMarkup" must be a number ≥ 1`, key);
+    if (f.inferenceProfile !== undefined && !['required', 'optional', 'none'].includes(f.inferenceProfile))
+      throw new ConfigError(`${where}: "inferenceProfile" must be required, optional or none`, key);
     return {
       parameters: { temperature: true, topP: true, temperatureWithTopP: true, system: true },
       reasoning: 'none',

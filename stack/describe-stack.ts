@@ -17,21 +17,33 @@ export function describeStack(stack: LocalStack): string {
       : []),
     `  redis         ${redactUrl(stack.redisUrl)}   [${b.redis}]`,
     ...(stack.redisData
-      ? [`  redis data    ${stack.redisData.dir}   ${stack.redisData.persistent ? '(kept: a restart resumes; REDIS_DATA_DIR)' : '(throw-away: removed on stop; set REDIS_DATA_DIR to keep it)'}`]
+      ? [
+          `  redis data    ${stack.redisData.dir}   ${stack.redisData.persistent ? '(kept: a restart resumes; REDIS_DATA_DIR)' : '(throw-away: removed on stop; set REDIS_DATA_DIR to keep it)'}`,
+        ]
       : []),
     ...(stack.resumed
-      ? [`  resumed       ${stack.resumed.unfinished} unfinished conversation${stack.resumed.unfinished === 1 ? '' : 's'} from the last run` +
-          (stack.resumed.activeReleased ? ` (${stack.resumed.activeReleased} interrupted step${stack.resumed.activeReleased === 1 ? '' : 's'} re-queued)` : '')]
+      ? [
+          `  resumed       ${stack.resumed.unfinished} unfinished conversation${stack.resumed.unfinished === 1 ? '' : 's'} from the last run` +
+            (stack.resumed.activeReleased
+              ? ` (${stack.resumed.activeReleased} interrupted step${stack.resumed.activeReleased === 1 ? '' : 's'} re-queued)`
+              : ''),
+        ]
       : []),
     `  backends      CLOUD=${stack.config.cloudBackend} LOCAL=${stack.config.localBackend}   (README, "Backends")`,
     ...(b.gateway === 'none' ? [] : [`  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`]),
     `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]${b.gateway === 'none' ? '   (called by the workers directly)' : ''}`,
     ...(b.ollama === 'none' ? [] : [`  Ollama        ${stack.ollama?.url ?? stack.config.ollamaHost}   [${b.ollama}]`]),
-    ...(b.openai === 'none' ? [] : [`  OpenAI-compat ${stack.openai?.url ? `${stack.openai.url}/v1` : redactUrl(stack.config.openaiBaseUrl ?? '')}   [${b.openai}]`]),
+    ...(b.openai === 'none'
+      ? []
+      : [`  OpenAI-compat ${stack.openai?.url ? `${stack.openai.url}/v1` : redactUrl(stack.config.openaiBaseUrl ?? '')}   [${b.openai}]`]),
     `  output dir    ${stack.config.outputDir}`,
     '',
   ];
-  const emulated = [b.bedrock === 'emulated' && 'Bedrock', b.ollama === 'emulated' && 'Ollama', b.openai === 'emulated' && 'the OpenAI-compatible server'].filter(Boolean);
+  const emulated = [
+    b.bedrock === 'emulated' && 'Bedrock',
+    b.ollama === 'emulated' && 'Ollama',
+    b.openai === 'emulated' && 'the OpenAI-compatible server',
+  ].filter(Boolean);
   if (emulated.length) {
     lines.push(
       `  !!! ${emulated.join(' and ')} ${emulated.length > 1 ? 'are' : 'is'} EMULATED: replies are canned, deterministic and marked "[emulated ...]".`,

@@ -24,5 +24,9 @@ export interface InProcessGatewayOptions {
 /** Starts the local gateway with the real handler on a free loopback port. */
 export async function startInProcessGateway(opts: InProcessGatewayOptions): Promise<LocalGateway> {
   // The integration timeout is the deployment's one setting (GATEWAY_TIMEOUT_MS), as in the SAM template.
-  return startLocalGateway({ handler: createHandler({ config: opts.config, logger: opts.logger }), host: opts.host, integrationTimeoutMs: opts.config.gatewayTimeoutMs });
+  return startLocalGateway({
+    handler: createHandler({ config: opts.config, logger: opts.logger }),
+    host: opts.host,
+    integrationTimeoutMs: opts.config.gatewayTimeoutMs,
+  });
 }

@@ -100,7 +100,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const config: Config = { ...loadConfig(opts.env ?? process.env), ...opts.overrides };
   // Before Redis or any emulator is started: a producer off loopback without a key is refused (SECURITY.md).
   if (opts.producer ?? true) {
-    refuseOpenBind({ what: 'producer', hostKey: 'HOST', host: config.host, keyName: 'API_KEY', keySet: hasAuthConfigured(config), allowUnauthenticated: config.allowUnauthenticated });
+    refuseOpenBind({
+      what: 'producer',
+      hostKey: 'HOST',
+      host: config.host,
+      keyName: 'API_KEY',
+      keySet: hasAuthConfigured(config),
+      allowUnauthenticated: config.allowUnauthenticated,
+    });
   }
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   const closers: (() => Promise<unknown> | unknown)[] = [];
@@ -117,7 +124,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stepBounds.get(c) ?? STEP_BOUND_MS))),
         ]);
         clearTimeout(timer);
-        if (slow) logger.warn({ step: c.name || 'unnamed', boundMs: stepBounds.get(c) ?? STEP_BOUND_MS }, 'a shutdown step did not finish in time; moving on');
+        if (slow)
+          logger.warn(
+            { step: c.name || 'unnamed', boundMs: stepBounds.get(c) ?? STEP_BOUND_MS },
+            'a shutdown step did not finish in time; moving on',
+          );
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'error while stopping');
       }
@@ -145,17 +156,33 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         if (lock.tookOverFrom) logger.warn({ dir, previousOwner: lock.tookOverFrom }, 'took over the lock of a stack that is gone');
       }
       const onEvent = (ev: SupervisorEvent) => {
-        if (ev.kind === 'down') logger.error({ redisPid: ev.pid, code: ev.code, signal: ev.signal, attempt: ev.attempt, restartInMs: ev.restartInMs }, `embedded redis-server died (${ev.signal ?? `exit ${ev.code}`}); restarting in ${ev.restartInMs} ms`);
+        if (ev.kind === 'down')
+          logger.error(
+            { redisPid: ev.pid, code: ev.code, signal: ev.signal, attempt: ev.attempt, restartInMs: ev.restartInMs },
+            `embedded redis-server died (${ev.signal ?? `exit ${ev.code}`}); restarting in ${ev.restartInMs} ms`,
+          );
         else if (ev.kind === 'restarted') {
           lock?.setRedisPid(ev.pid);
-          logger.warn({ redisPid: ev.pid, afterMs: ev.afterMs, attempt: ev.attempt, aof: ev.aofLoaded ?? 'no AOF to load' }, `embedded redis-server restarted after ${ev.afterMs} ms; ${ev.aofLoaded ?? 'no AOF to load'}`);
-        } else logger.error({ attempt: ev.attempt, err: ev.error, retryInMs: ev.retryInMs }, `embedded redis-server restart failed; retrying in ${ev.retryInMs} ms`);
+          logger.warn(
+            { redisPid: ev.pid, afterMs: ev.afterMs, attempt: ev.attempt, aof: ev.aofLoaded ?? 'no AOF to load' },
+            `embedded redis-server restarted after ${ev.afterMs} ms; ${ev.aofLoaded ?? 'no AOF to load'}`,
+          );
+        } else
+          logger.error(
+            { attempt: ev.attempt, err: ev.error, retryInMs: ev.retryInMs },
+            `embedded redis-server restart failed; retrying in ${ev.retryInMs} ms`,
+          );
       };
-      const onGiveUp = opts.onRedisGaveUp ?? ((err: Error, tail: string) => logger.fatal({ err: err.message, redisLog: tail }, 'embedded redis-server keeps dying; giving up'));
+      const onGiveUp =
+        opts.onRedisGaveUp ??
+        ((err: Error, tail: string) => logger.fatal({ err: err.message, redisLog: tail }, 'embedded redis-server keeps dying; giving up'));
       redis = await startEmbeddedRedis({ dir, supervise: { onEvent, onGiveUp } });
       lock?.setRedisPid(redis.process.pid);
       redisData = { dir: redis.dir, persistent: dir !== undefined };
-      logger.info({ redisPid: redis.process.pid, port: redis.port, dir: redis.dir, persistent: redisData.persistent }, 'embedded redis-server ready');
+      logger.info(
+        { redisPid: redis.process.pid, port: redis.port, dir: redis.dir, persistent: redisData.persistent },
+        'embedded redis-server ready',
+      );
       const stopRedis = () => redis!.stop();
       stepBounds.set(stopRedis, 3000);
       closers.push(stopRedis);
@@ -210,8 +237,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     closers.push(() => workerQueues.close());
     // Before any worker runs: nothing else can hold this private Redis's jobs (the data dir is
     // locked), so jobs left active by the last stop are handed to stall recovery at once.
-    const resumed = redisData?.persistent ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues) : undefined;
-    if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued)) logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
+    const resumed = redisData?.persistent
+      ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues)
+      : undefined;
+    if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued))
+      logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudBackend(effective);
     const metrics = createMetrics({ queues: workerQueues.all, models: configuredModels(effective) });
 
@@ -219,7 +249,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const roles = opts.roles ?? [...WORKER_ROLES];
     if (roles.length > 0) {
       const workers = await startWorkers({
-        config: effective, logger, roles, connection: workerConn, queues: workerQueues, hooks: metrics.observe(opts.hooks), providers: { cloud }, outage,
+        config: effective,
+        logger,
+        roles,
+        connection: workerConn,
+        queues: workerQueues,
+        hooks: metrics.observe(opts.hooks),
+        providers: { cloud },
+        outage,
       });
       // Active jobs get a short grace, then are left to stall recovery (none when Redis is gone).
       const grace = opts.closeGraceMs ?? 3000;
@@ -239,8 +276,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let queues: PipelineQueues;
     if (opts.producer ?? true) {
       const producer = await startProducer({
-        config: effective, logger, connection: producerConn, cloud, metrics, heartbeatMs: opts.sseHeartbeatMs,
-        routers: opts.routers, before: opts.before, closeGraceMs: 0, outage,
+        config: effective,
+        logger,
+        connection: producerConn,
+        cloud,
+        metrics,
+        heartbeatMs: opts.sseHeartbeatMs,
+        routers: opts.routers,
+        before: opts.before,
+        closeGraceMs: 0,
+        outage,
       });
       closers.push(() => producer.close());
       ({ store, queues } = producer);
@@ -254,7 +299,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
 
     return {
-      config: effective, redisUrl, producerUrl, gatewayUrl: gatewayUrl ?? '', bedrock, ollama, openai, redis, redisData, resumed, store, queues, workerHost, metrics, logger,
+      config: effective,
+      redisUrl,
+      producerUrl,
+      gatewayUrl: gatewayUrl ?? '',
+      bedrock,
+      ollama,
+      openai,
+      redis,
+      redisData,
+      resumed,
+      store,
+      queues,
+      workerHost,
+      metrics,
+      logger,
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : gatewayUrl ? 'real' : 'none',

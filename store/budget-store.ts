@@ -75,11 +75,22 @@ export class BudgetStore {
    * Reserves `amount` against every scope that exists (or is created from its `init`), or none of
    * them. `ttlMs` is how long the reservation holds if never settled.
    */
-  async reserve(scopes: BudgetScope[], reservationId: string, amount: BudgetAmount, ttlMs: number, keepSeconds: number): Promise<ReserveResult> {
+  async reserve(
+    scopes: BudgetScope[],
+    reservationId: string,
+    amount: BudgetAmount,
+    ttlMs: number,
+    keepSeconds: number,
+  ): Promise<ReserveResult> {
     if (scopes.length === 0) return { ok: true };
     const now = Date.now();
     const res = (await RESERVE.run(this.redis, keysOf(scopes), [
-      reservationId, amount.usdNano === null ? -1 : amount.usdNano, amount.tokens, now, now + ttlMs, Math.max(1, Math.ceil(keepSeconds)),
+      reservationId,
+      amount.usdNano === null ? -1 : amount.usdNano,
+      amount.tokens,
+      now,
+      now + ttlMs,
+      Math.max(1, Math.ceil(keepSeconds)),
       ...scopes.flatMap((s) => [arg(s.init?.usdNano), arg(s.init?.tokens)]),
     ])) as [number, number?, string?, number?, number?, number?];
     if (res[0] === 1) return { ok: true };
@@ -88,16 +99,21 @@ export class BudgetStore {
     const [limit, spent, reserved] = [Number(res[3]), Number(res[4]), Number(res[5])];
     const fmt = (v: number) => (reason === 'tokens' ? `${v} tokens` : `$${(v / 1e9).toFixed(6)}`);
     const need = reason === 'tokens' ? amount.tokens : (amount.usdNano ?? 0);
-    const message = reason === 'price_unknown'
-      ? `the ${scope} budget is in USD but the model has no known price (set its prices in MODEL_CATALOG_FILE)`
-      : `the ${scope} budget of ${fmt(limit)} cannot cover the next call's worst case of ${fmt(need)} (spent ${fmt(spent)}, reserved by running calls ${fmt(reserved)})`;
+    const message =
+      reason === 'price_unknown'
+        ? `the ${scope} budget is in USD but the model has no known price (set its prices in MODEL_CATALOG_FILE)`
+        : `the ${scope} budget of ${fmt(limit)} cannot cover the next call's worst case of ${fmt(need)} (spent ${fmt(spent)}, reserved by running calls ${fmt(reserved)})`;
     return { ok: false, scope, reason, message };
   }
 
   /** Releases the reservation and books the real usage on every scope. */
   async settle(scopes: BudgetScope[], reservationId: string, used: { usdNano: number; tokens: number }): Promise<void> {
     if (scopes.length === 0) return;
-    await SETTLE.run(this.redis, keysOf(scopes), [reservationId, Math.max(0, Math.round(used.usdNano)), Math.max(0, Math.round(used.tokens))]);
+    await SETTLE.run(this.redis, keysOf(scopes), [
+      reservationId,
+      Math.max(0, Math.round(used.usdNano)),
+      Math.max(0, Math.round(used.tokens)),
+    ]);
   }
 
   /** Records on a hash (a caller's; a run's is the run store's, RunStore.markBudgetExhausted) that its budget refused a call: `budgetExhausted` = the first refusal's message. */
@@ -111,8 +127,14 @@ export class BudgetStore {
     if (Object.keys(h).length === 0) return null;
     const n = (v: string | undefined) => (v === undefined ? 0 : Number(v));
     return {
-      limits: { ...(h.usd !== undefined ? { usdNano: Number(h.usd) } : {}), ...(h.tokens !== undefined ? { tokens: Number(h.tokens) } : {}) },
-      spentUsdNano: n(h.spentUsd), spentTokens: n(h.spentTokens), reservedUsdNano: n(h.resUsd), reservedTokens: n(h.resTokens),
+      limits: {
+        ...(h.usd !== undefined ? { usdNano: Number(h.usd) } : {}),
+        ...(h.tokens !== undefined ? { tokens: Number(h.tokens) } : {}),
+      },
+      spentUsdNano: n(h.spentUsd),
+      spentTokens: n(h.spentTokens),
+      reservedUsdNano: n(h.resUsd),
+      reservedTokens: n(h.resTokens),
     };
   }
 }

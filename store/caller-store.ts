@@ -41,7 +41,10 @@ export interface CallerUsage {
 }
 
 export class CallerStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   /**
    * Writes the file's limits (a removed limit is removed) and makes each budget hash exist, so
@@ -66,12 +69,20 @@ export class CallerStore {
   }
 
   async usage(id: string): Promise<CallerUsage> {
-    const [h, b] = await Promise.all([this.redis.hgetall(callerKey(this.prefix, id)), this.redis.hgetall(callerBudgetKey(this.prefix, id))]);
+    const [h, b] = await Promise.all([
+      this.redis.hgetall(callerKey(this.prefix, id)),
+      this.redis.hgetall(callerBudgetKey(this.prefix, id)),
+    ]);
     const n = (v: string | undefined) => (v === undefined ? 0 : Number(v));
     return {
-      active: Math.max(0, n(h.active)), conversations: n(h.conversations), runs: n(h.runs),
-      calls: n(b.calls), tokens: n(b.spentTokens), costUsd: n(b.spentUsd) / 1e9,
-      committedUsdNano: n(b.spentUsd) + n(b.resUsd), committedTokens: n(b.spentTokens) + n(b.resTokens),
+      active: Math.max(0, n(h.active)),
+      conversations: n(h.conversations),
+      runs: n(h.runs),
+      calls: n(b.calls),
+      tokens: n(b.spentTokens),
+      costUsd: n(b.spentUsd) / 1e9,
+      committedUsdNano: n(b.spentUsd) + n(b.resUsd),
+      committedTokens: n(b.spentTokens) + n(b.resTokens),
       ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
     };
   }

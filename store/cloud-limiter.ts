@@ -24,7 +24,6 @@ import type { Redis } from 'ioredis';
 import type { ModelLimits } from '../shared/cloud-limits';
 import { loadScript } from './redis-script';
 
-
 // The scripts, store/lua/cloud-limiter/ (headers there name KEYS, ARGV and the reply).
 const RESERVE = loadScript('cloud-limiter/reserve', 3);
 const SETTLE = loadScript('cloud-limiter/settle', 2);
@@ -48,9 +47,19 @@ export class CloudLimiter {
   private readonly prefix: string;
   private readonly tuning: Required<CloudLimiterOptions>;
 
-  constructor(private readonly redis: Redis, prefix: string, opts: CloudLimiterOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    opts: CloudLimiterOptions = {},
+  ) {
     this.prefix = `${prefix}:cloud-limit:`;
-    this.tuning = { decrease: opts.decrease ?? 0.7, increase: opts.increase ?? 0.01, minFactor: opts.minFactor ?? 0.1, decreaseEveryMs: opts.decreaseEveryMs ?? 2000, windowMs: opts.windowMs ?? 60_000 };
+    this.tuning = {
+      decrease: opts.decrease ?? 0.7,
+      increase: opts.increase ?? 0.01,
+      minFactor: opts.minFactor ?? 0.1,
+      decreaseEveryMs: opts.decreaseEveryMs ?? 2000,
+      windowMs: opts.windowMs ?? 60_000,
+    };
   }
 
   private keys(model: string): string[] {
@@ -60,7 +69,15 @@ export class CloudLimiter {
 
   /** Reserves one request and `tokens` in the model's window: 0 when done, else ms to wait before asking again. */
   async reserve(model: string, limits: ModelLimits, callId: string, tokens: number): Promise<number> {
-    return Number(await RESERVE.run(this.redis, this.keys(model), [limits.rpm ?? 0, limits.tpm ?? 0, callId, Math.max(0, Math.ceil(tokens)), this.tuning.windowMs]));
+    return Number(
+      await RESERVE.run(this.redis, this.keys(model), [
+        limits.rpm ?? 0,
+        limits.tpm ?? 0,
+        callId,
+        Math.max(0, Math.ceil(tokens)),
+        this.tuning.windowMs,
+      ]),
+    );
   }
 
   /** Replaces a reservation with the tokens the call really used. */
@@ -76,6 +93,12 @@ export class CloudLimiter {
   /** Records a 429 (multiplicative decrease) or a success (additive increase); returns the effective factor. */
   async tune(model: string, outcome: 'throttled' | 'ok'): Promise<number> {
     const t = this.tuning;
-    return Number(await TUNE.run(this.redis, [this.keys(model)[2]!], [outcome === 'throttled' ? 'down' : 'up', t.decrease, t.increase, t.minFactor, t.decreaseEveryMs]));
+    return Number(
+      await TUNE.run(
+        this.redis,
+        [this.keys(model)[2]!],
+        [outcome === 'throttled' ? 'down' : 'up', t.decrease, t.increase, t.minFactor, t.decreaseEveryMs],
+      ),
+    );
   }
 }

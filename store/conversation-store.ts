@@ -19,14 +19,39 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config';
 import {
-  decodeCloudStep, decodeLegacyCloudStep, decodeLegacyLocalStep, decodeLegacySettings, decodeLocalStep, decodeSettingsFields,
-  encodeCloudStep, encodeLegacyCloudStep, encodeLegacyLocalStep, encodeLocalStep, encodeSettingsFields, legacyStepField, parseStepField, stepField, type StepContext,
+  decodeCloudStep,
+  decodeLegacyCloudStep,
+  decodeLegacyLocalStep,
+  decodeLegacySettings,
+  decodeLocalStep,
+  decodeSettingsFields,
+  encodeCloudStep,
+  encodeLegacyCloudStep,
+  encodeLegacyLocalStep,
+  encodeLocalStep,
+  encodeSettingsFields,
+  legacyStepField,
+  parseStepField,
+  stepField,
+  type StepContext,
 } from './record-codec';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { callerKey, callerLatestKey } from './caller-store';
-import type { ConversationEvent, ConversationRecord, ConversationSettings, ConversationStatus, ConversationWithTurns, CloudStep, LocalStep, StopReason, TerminalStatus, TurnRecord, Side, StepOf } from '../conversation/model';
-
+import type {
+  ConversationEvent,
+  ConversationRecord,
+  ConversationSettings,
+  ConversationStatus,
+  ConversationWithTurns,
+  CloudStep,
+  LocalStep,
+  StopReason,
+  TerminalStatus,
+  TurnRecord,
+  Side,
+  StepOf,
+} from '../conversation/model';
 
 /** How `create` records a conversation. */
 export interface CreateOptions {
@@ -92,7 +117,10 @@ export class ConversationStore {
     return new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
   }
 
-  constructor(readonly redis: Redis, opts: ConversationStoreOptions) {
+  constructor(
+    readonly redis: Redis,
+    opts: ConversationStoreOptions,
+  ) {
     this.prefix = opts.prefix;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
@@ -111,7 +139,9 @@ export class ConversationStore {
   }
   /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
   private idemKey(key: string, owner?: string) {
-    return `${this.prefix}:idem:${createHash('sha256').update(owner === undefined ? key : `${owner}\n${key}`).digest('hex')}`;
+    return `${this.prefix}:idem:${createHash('sha256')
+      .update(owner === undefined ? key : `${owner}\n${key}`)
+      .digest('hex')}`;
   }
   get eventsChannel(): string {
     return `${this.prefix}:events`;
@@ -135,7 +165,16 @@ export class ConversationStore {
     const deadline = deadlineOf(now, settings.timeoutMinutes);
     // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
-    const record: ConversationRecord = { id, status: 'queued', settings, createdAt: now, updatedAt: now, deadline, format: 2, ...(o.owner !== undefined ? { owner: o.owner } : {}) };
+    const record: ConversationRecord = {
+      id,
+      status: 'queued',
+      settings,
+      createdAt: now,
+      updatedAt: now,
+      deadline,
+      format: 2,
+      ...(o.owner !== undefined ? { owner: o.owner } : {}),
+    };
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
     if (o.owner !== undefined) conv.push('owner', o.owner);
@@ -177,7 +216,11 @@ export class ConversationStore {
     // The run's owner (its admission counted the owner's slot already, store/lua/run/fill.lua).
     if (owner !== undefined) conv.push('owner', owner);
     const steps = Object.entries(fields.steps).flat();
-    const r = await CREATE_NX.run(this.redis, [this.key(id), this.turnsKey(id)], [String(ttl), conv.length, steps.length, ...conv, ...steps]);
+    const r = await CREATE_NX.run(
+      this.redis,
+      [this.key(id), this.turnsKey(id)],
+      [String(ttl), conv.length, steps.length, ...conv, ...steps],
+    );
     return (r as ConversationStatus | null) ?? null;
   }
 
@@ -201,7 +244,13 @@ export class ConversationStore {
     const fields: string[] = [];
     for (let k = from; k <= turn; k++) fields.push(legacyStepField('cloud', k), legacyStepField('local', k));
     const values = await this.redis.hmget(this.turnsKey(id), ...fields);
-    return { record: loaded.record, turns: this.turnsFrom(loaded.record, fields.flatMap((f, i) => (values[i] == null ? [] : [f, values[i]!]))) };
+    return {
+      record: loaded.record,
+      turns: this.turnsFrom(
+        loaded.record,
+        fields.flatMap((f, i) => (values[i] == null ? [] : [f, values[i]!])),
+      ),
+    };
   }
 
   private async load(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
@@ -278,11 +327,24 @@ export class ConversationStore {
   async recordStep(record: ConversationRecord, side: Side, turn: number, step: CloudStep | LocalStep): Promise<boolean> {
     const { id } = record;
     const ctx = this.stepContext(record);
-    const json = record.format === 1
-      ? (side === 'cloud' ? encodeLegacyCloudStep(step as CloudStep) : encodeLegacyLocalStep(step as LocalStep))
-      : (side === 'cloud' ? encodeCloudStep(step as CloudStep, ctx) : encodeLocalStep(step as LocalStep, ctx));
+    const json =
+      record.format === 1
+        ? side === 'cloud'
+          ? encodeLegacyCloudStep(step as CloudStep)
+          : encodeLegacyLocalStep(step as LocalStep)
+        : side === 'cloud'
+          ? encodeCloudStep(step as CloudStep, ctx)
+          : encodeLocalStep(step as LocalStep, ctx);
     const event: ConversationEvent = { type: side, conversationId: id, turn };
-    const args = (run: string) => [this.field(record, side, turn), json, String(Date.now()), this.eventsChannel, JSON.stringify(event), run, step.inputTokens + step.outputTokens];
+    const args = (run: string) => [
+      this.field(record, side, turn),
+      json,
+      String(Date.now()),
+      this.eventsChannel,
+      JSON.stringify(event),
+      run,
+      step.inputTokens + step.outputTokens,
+    ];
     const keys = (run: string) => [this.key(id), this.turnsKey(id), run === '' ? this.key(id) : runKeys(this.prefix, unholder(run)!).run];
     // The run the record names (its hash's `run`, the same field the record was decoded from); the
     // script answers the hash's own when they differ (see record-step.lua), and is run again with it.
@@ -305,7 +367,7 @@ export class ConversationStore {
 
   /** Notes that the chain ended normally; the transcript step turns it into `completed`. `note` (why) goes to the record's `error`. */
   async setPendingStop(id: string, reason: StopReason, note?: string): Promise<void> {
-    if (await this.redis.hsetnx(this.key(id), 'pendingStop', reason) && note) await this.redis.hsetnx(this.key(id), 'error', note);
+    if ((await this.redis.hsetnx(this.key(id), 'pendingStop', reason)) && note) await this.redis.hsetnx(this.key(id), 'error', note);
   }
 
   /**
@@ -314,12 +376,23 @@ export class ConversationStore {
    * keys are declared to the script); without it, or when it is stale, the script answers them and
    * runs a second time (see finish.lua).
    */
-  async finish(id: string, status: TerminalStatus, stopReason: StopReason, error?: string, record?: Pick<ConversationRecord, 'settings' | 'owner'>): Promise<boolean> {
+  async finish(
+    id: string,
+    status: TerminalStatus,
+    stopReason: StopReason,
+    error?: string,
+    record?: Pick<ConversationRecord, 'settings' | 'owner'>,
+  ): Promise<boolean> {
     const now = String(Date.now());
     const run = (holders: [string, string]) => {
       const [r, o] = holders;
       const self = this.key(id);
-      const keys = [self, this.turnsKey(id), r === '' ? self : runKeys(this.prefix, unholder(r)!).run, o === '' ? self : callerKey(this.prefix, unholder(o)!)];
+      const keys = [
+        self,
+        this.turnsKey(id),
+        r === '' ? self : runKeys(this.prefix, unholder(r)!).run,
+        o === '' ? self : callerKey(this.prefix, unholder(o)!),
+      ];
       return FINISH.run(this.redis, keys, [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o]);
     };
     let r = await run([holder(record?.settings.run?.id), holder(record?.owner)]);

@@ -49,7 +49,10 @@ export interface Judgement {
 export const judgeKey = (prefix: string, conversationId: string): string => `${prefix}:conv:{${conversationId}}:judge`;
 
 export class JudgeStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   /**
    * Stores the judgement; it expires with the conversation (`ttlSeconds`, at least 1). With
@@ -70,8 +73,12 @@ export class JudgeStore {
     const h = await this.redis.hgetall(judgeKey(this.prefix, conversationId));
     if (!h.status) return null;
     return {
-      status: h.status as Judgement['status'], model: h.model ?? '', attempts: Number(h.attempts ?? 0), at: Number(h.at ?? 0),
-      ...(h.scores ? { scores: JSON.parse(h.scores) as Record<string, number> } : {}), ...(h.error ? { error: h.error } : {}),
+      status: h.status as Judgement['status'],
+      model: h.model ?? '',
+      attempts: Number(h.attempts ?? 0),
+      at: Number(h.at ?? 0),
+      ...(h.scores ? { scores: JSON.parse(h.scores) as Record<string, number> } : {}),
+      ...(h.error ? { error: h.error } : {}),
     };
   }
 }

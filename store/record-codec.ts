@@ -56,8 +56,11 @@ export function parseStepField(field: string): { side: Side; turn: number } | nu
 /** The settings as conversation-hash fields and steps-hash fields (format 2). */
 export function encodeSettingsFields(s: ConversationSettings, id: string): { conv: Record<string, string>; steps: Record<string, string> } {
   const conv: Record<string, string> = {
-    maxTurns: String(s.maxTurns), timeoutMinutes: String(s.timeoutMinutes), contextTurns: String(s.contextTurns),
-    cloudModel: s.cloudModel, localModel: s.localModel,
+    maxTurns: String(s.maxTurns),
+    timeoutMinutes: String(s.timeoutMinutes),
+    contextTurns: String(s.contextTurns),
+    cloudModel: s.cloudModel,
+    localModel: s.localModel,
   };
   if (s.temperature !== undefined) conv.temperature = String(s.temperature);
   if (s.maxTokens !== undefined) conv.maxTokens = String(s.maxTokens);
@@ -73,7 +76,12 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   const steps: Record<string, string> = { q: s.initialQuery };
   // The seed's meta can be long: with the texts, out of the compact conversation hash.
   if (s.run?.meta !== undefined) steps.m = JSON.stringify(s.run.meta);
-  const extra: { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality']; cloudFallbacks?: string[] } = {};
+  const extra: {
+    templates?: Partial<ConversationSettings['templates']>;
+    systemPrompts?: ConversationSettings['systemPrompts'];
+    quality?: ConversationSettings['quality'];
+    cloudFallbacks?: string[];
+  } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
   if (s.templates.nextQuery !== DEFAULT_TEMPLATES.nextQuery) templates.nextQuery = s.templates.nextQuery;
@@ -86,8 +94,19 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
 }
 
 /** The settings back from the conversation hash and the steps hash's `q` and `x` (format 2). */
-export function decodeSettingsFields(conv: Record<string, string>, q: string, x: string | undefined, id: string, m?: string): ConversationSettings {
-  const extra = (x ? JSON.parse(x) : {}) as { templates?: Partial<ConversationSettings['templates']>; systemPrompts?: ConversationSettings['systemPrompts']; quality?: ConversationSettings['quality']; cloudFallbacks?: string[] };
+export function decodeSettingsFields(
+  conv: Record<string, string>,
+  q: string,
+  x: string | undefined,
+  id: string,
+  m?: string,
+): ConversationSettings {
+  const extra = (x ? JSON.parse(x) : {}) as {
+    templates?: Partial<ConversationSettings['templates']>;
+    systemPrompts?: ConversationSettings['systemPrompts'];
+    quality?: ConversationSettings['quality'];
+    cloudFallbacks?: string[];
+  };
   const s: ConversationSettings = {
     initialQuery: q,
     outputFile: conv.outputFile ?? defaultOutputFile(id),
@@ -96,7 +115,10 @@ export function decodeSettingsFields(conv: Record<string, string>, q: string, x:
     cloudModel: conv.cloudModel!,
     localModel: conv.localModel!,
     contextTurns: Number(conv.contextTurns),
-    templates: { followUp: extra.templates?.followUp ?? DEFAULT_TEMPLATES.followUp, nextQuery: extra.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery },
+    templates: {
+      followUp: extra.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
+      nextQuery: extra.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,
+    },
     systemPrompts: extra.systemPrompts ?? {},
   };
   if (conv.temperature !== undefined) s.temperature = Number(conv.temperature);
@@ -130,8 +152,15 @@ interface CloudExtras {
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
   const fields: Stored[] = [
-    c.question, c.answer, c.model === ctx.cloudModel ? 0 : c.model, c.inputTokens, c.outputTokens, c.latencyMs,
-    c.stopReason === USUAL_STOP.cloud ? 0 : c.stopReason, c.startedAt - ctx.createdAt, c.at - ctx.createdAt,
+    c.question,
+    c.answer,
+    c.model === ctx.cloudModel ? 0 : c.model,
+    c.inputTokens,
+    c.outputTokens,
+    c.latencyMs,
+    c.stopReason === USUAL_STOP.cloud ? 0 : c.stopReason,
+    c.startedAt - ctx.createdAt,
+    c.at - ctx.createdAt,
   ];
   const extras: CloudExtras = {};
   if (c.truncated) extras.t = 1;
@@ -147,8 +176,14 @@ export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
 
 export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
   const fields: Stored[] = [
-    l.prompt, l.followUp, l.model === ctx.localModel ? 0 : l.model, l.inputTokens, l.outputTokens, l.latencyMs,
-    l.stopReason === USUAL_STOP.local ? 0 : l.stopReason, l.at - ctx.createdAt,
+    l.prompt,
+    l.followUp,
+    l.model === ctx.localModel ? 0 : l.model,
+    l.inputTokens,
+    l.outputTokens,
+    l.latencyMs,
+    l.stopReason === USUAL_STOP.local ? 0 : l.stopReason,
+    l.at - ctx.createdAt,
   ];
   if (l.thinking || l.promptTruncated || l.truncated) fields.push(l.thinking || 0);
   if (l.promptTruncated || l.truncated) fields.push(l.promptTruncated ? 1 : 0);
@@ -157,12 +192,19 @@ export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
 }
 
 export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
-  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at, requested, extras] = JSON.parse(json) as Stored[];
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at, requested, extras] = JSON.parse(
+    json,
+  ) as Stored[];
   const step: CloudStep = {
-    question: question as string, answer: answer as string, model: model === 0 ? ctx.cloudModel : (model as string),
-    inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
+    question: question as string,
+    answer: answer as string,
+    model: model === 0 ? ctx.cloudModel : (model as string),
+    inputTokens: inputTokens as number,
+    outputTokens: outputTokens as number,
+    latencyMs: latencyMs as number,
     stopReason: stopReason === 0 ? USUAL_STOP.cloud : (stopReason as string),
-    startedAt: ctx.createdAt + (startedAt as number), at: ctx.createdAt + (at as number),
+    startedAt: ctx.createdAt + (startedAt as number),
+    at: ctx.createdAt + (at as number),
   };
   if (requested !== undefined && requested !== '') step.requestedModel = requested === 0 ? ctx.cloudModel : (requested as string);
   if (extras && typeof extras === 'object') {
@@ -175,11 +217,18 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated] = JSON.parse(json) as Stored[];
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated] = JSON.parse(
+    json,
+  ) as Stored[];
   const step: LocalStep = {
-    prompt: prompt as string, followUp: followUp as string, model: model === 0 ? ctx.localModel : (model as string),
-    inputTokens: inputTokens as number, outputTokens: outputTokens as number, latencyMs: latencyMs as number,
-    stopReason: stopReason === 0 ? USUAL_STOP.local : (stopReason as string), at: ctx.createdAt + (at as number),
+    prompt: prompt as string,
+    followUp: followUp as string,
+    model: model === 0 ? ctx.localModel : (model as string),
+    inputTokens: inputTokens as number,
+    outputTokens: outputTokens as number,
+    latencyMs: latencyMs as number,
+    stopReason: stopReason === 0 ? USUAL_STOP.local : (stopReason as string),
+    at: ctx.createdAt + (at as number),
   };
   if (typeof thinking === 'string' && thinking !== '') step.thinking = thinking;
   if (promptCut === 1) step.promptTruncated = true;
@@ -203,7 +252,10 @@ export function decodeLegacySettings(json: string, id: string): ConversationSett
   return {
     ...(s as ConversationSettings),
     outputFile: s.outputFile ?? defaultOutputFile(id),
-    templates: { followUp: s.templates?.followUp ?? DEFAULT_TEMPLATES.followUp, nextQuery: s.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery },
+    templates: {
+      followUp: s.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
+      nextQuery: s.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,
+    },
     systemPrompts: s.systemPrompts ?? {},
   };
 }
@@ -212,13 +264,32 @@ export function decodeLegacySettings(json: string, id: string): ConversationSett
 export function decodeLegacyCloudStep(json: string): CloudStep {
   const v = JSON.parse(json) as unknown;
   if (!Array.isArray(v)) return v as CloudStep;
-  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = v as [string, string, string, number, number, number, string, number, number];
+  const [question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at] = v as [
+    string,
+    string,
+    string,
+    number,
+    number,
+    number,
+    string,
+    number,
+    number,
+  ];
   return { question, answer, model, inputTokens, outputTokens, latencyMs, stopReason, startedAt, at };
 }
 
 export function decodeLegacyLocalStep(json: string): LocalStep {
   const v = JSON.parse(json) as unknown;
   if (!Array.isArray(v)) return v as LocalStep;
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at] = v as [string, string, string, number, number, number, string, number];
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at] = v as [
+    string,
+    string,
+    string,
+    number,
+    number,
+    number,
+    string,
+    number,
+  ];
   return { prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at };
 }

@@ -26,7 +26,10 @@ export class RedisMemory {
   private last?: RedisMemoryReading;
   private pending?: Promise<RedisMemoryReading>;
 
-  constructor(private readonly redis: Pick<Redis, 'info'>, private readonly ttlMs = 1000) {}
+  constructor(
+    private readonly redis: Pick<Redis, 'info'>,
+    private readonly ttlMs = 1000,
+  ) {}
 
   /** The latest reading, re-read when older than `ttlMs`. Rejects when Redis cannot be asked. */
   async read(): Promise<RedisMemoryReading> {

@@ -36,7 +36,10 @@ export type KeyCount = number | 'variadic';
 const INCLUDE = /^-{2,3}[ \t]*@include[ \t]+(["'])(.+?)\1[ \t;]*$/gm;
 
 export class LuaLoadError extends Error {
-  constructor(message: string, readonly file: string) {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
     super(`${message} (in ${file})`);
     this.name = 'LuaLoadError';
   }
@@ -86,7 +89,8 @@ export const loadedScripts = new Map<string, RedisScript>();
 export function loadScript(name: string, keys: KeyCount): RedisScript {
   const known = loadedScripts.get(name);
   if (known) {
-    if (known.keys !== keys) throw new LuaLoadError(`script loaded with ${known.keys} keys and now ${keys}`, path.join(LUA_DIR, withExt(name)));
+    if (known.keys !== keys)
+      throw new LuaLoadError(`script loaded with ${known.keys} keys and now ${keys}`, path.join(LUA_DIR, withExt(name)));
     return known;
   }
   const script = new RedisScript(readScript(name).source, keys, name);
@@ -106,7 +110,8 @@ export class RedisScript {
   }
 
   async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
-    if (this.keys !== 'variadic' && keys.length !== this.keys) throw new Error(`Lua script ${this.name} takes ${this.keys} keys, was given ${keys.length}`);
+    if (this.keys !== 'variadic' && keys.length !== this.keys)
+      throw new Error(`Lua script ${this.name} takes ${this.keys} keys, was given ${keys.length}`);
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {

@@ -104,7 +104,10 @@ export class RunStore {
   /** The owner of each run claimed from ('' none, else '=' + the key id), as run/fill.lua names it. */
   private readonly owners = new Map<string, string>();
 
-  constructor(readonly redis: Redis, readonly prefix: string) {}
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
 
   keys(runId: string): RunKeys & { seeds: string; admitting: string } {
     const k = runKeys(this.prefix, runId);
@@ -114,9 +117,11 @@ export class RunStore {
   /** Creates the run (true), of `owner` when given, or, when it exists, updates its `maxActive` if given (false). */
   async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number, owner?: string): Promise<boolean> {
     const o = owner ?? '';
-    const r = await CREATE_RUN.run(this.redis, [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)], [
-      runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o,
-    ]);
+    const r = await CREATE_RUN.run(
+      this.redis,
+      [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)],
+      [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o],
+    );
     if (r === 1 && this.owners.size < 10_000) this.owners.set(runId, owner ? `=${owner}` : '');
     return r === 1;
   }
@@ -149,9 +154,11 @@ export class RunStore {
     if (!seeds.length) return { accepted: 0, duplicates: 0, refused: 0 };
     const k = this.keys(runId);
     const limit = (n?: number) => String(n ?? Number.MAX_SAFE_INTEGER);
-    const [accepted, duplicates, refused, why, first] = (await ADD_SEEDS.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, this.totalsKey], [
-      limit(caps.runMaxSeeds), limit(caps.backlogMaxSeeds), limit(caps.backlogMaxBytes), ...seeds.flat(),
-    ])) as [number, number, number, string, number];
+    const [accepted, duplicates, refused, why, first] = (await ADD_SEEDS.run(
+      this.redis,
+      [k.run, k.conversations, k.backlog, k.seeds, this.totalsKey],
+      [limit(caps.runMaxSeeds), limit(caps.backlogMaxSeeds), limit(caps.backlogMaxBytes), ...seeds.flat()],
+    )) as [number, number, number, string, number];
     return { accepted, duplicates, refused, ...(why ? { why: why as RefusedBy, firstRefused: first - 1 } : {}) };
   }
 
@@ -182,7 +189,19 @@ export class RunStore {
   async claim(runId: string, limit: number): Promise<[string, string][]> {
     const k = this.keys(runId);
     const fill = (owner: string) =>
-      FILL.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, k.admitting, this.totalsKey, owner === '' ? k.run : callerKey(this.prefix, owner.slice(1))], [String(Date.now()), limit, owner]);
+      FILL.run(
+        this.redis,
+        [
+          k.run,
+          k.conversations,
+          k.backlog,
+          k.seeds,
+          k.admitting,
+          this.totalsKey,
+          owner === '' ? k.run : callerKey(this.prefix, owner.slice(1)),
+        ],
+        [String(Date.now()), limit, owner],
+      );
     // The owner's caller hash is declared to the script: the owner known for the run, else the
     // script answers it (fill.lua) and is run again. A run's owner never changes.
     let flat = (await fill(this.owners.get(runId) ?? '')) as (string | number)[];
@@ -228,7 +247,11 @@ export class RunStore {
 
   async get(runId: string): Promise<RunState | null> {
     const k = this.keys(runId);
-    const [h, waiting, budget] = await Promise.all([this.redis.hgetall(k.run), this.redis.llen(k.backlog), new BudgetStore(this.redis).state(runBudgetKey(this.prefix, runId))]);
+    const [h, waiting, budget] = await Promise.all([
+      this.redis.hgetall(k.run),
+      this.redis.llen(k.backlog),
+      new BudgetStore(this.redis).state(runBudgetKey(this.prefix, runId)),
+    ]);
     if (!h.id) return null;
     const num = (f: string) => Number(h[f] ?? 0);
     const byStatus: Record<string, number> = {};
@@ -238,11 +261,28 @@ export class RunStore {
       else if (f.startsWith('r:')) byStopReason[f.slice(2)] = Number(v);
     }
     return {
-      id: h.id, name: h.name ?? '', createdAt: num('createdAt'), updatedAt: num('updatedAt'), maxActive: num('maxActive'),
-      state: h.state as RunState['state'], seeds: num('seeds'), duplicates: num('duplicates'), rejected: num('rejected'),
-      admitted: num('admitted'), active: num('active'), unadmitted: num('unadmitted'), retried: num('retried'), tokens: num('tokens'), byStatus, byStopReason, waiting,
-      budget, ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}), judge: runJudgeSummary(h),
-      ...(h.owner ? { owner: h.owner } : {}), ids: h.ids === '2' ? 2 : 1,
+      id: h.id,
+      name: h.name ?? '',
+      createdAt: num('createdAt'),
+      updatedAt: num('updatedAt'),
+      maxActive: num('maxActive'),
+      state: h.state as RunState['state'],
+      seeds: num('seeds'),
+      duplicates: num('duplicates'),
+      rejected: num('rejected'),
+      admitted: num('admitted'),
+      active: num('active'),
+      unadmitted: num('unadmitted'),
+      retried: num('retried'),
+      tokens: num('tokens'),
+      byStatus,
+      byStopReason,
+      waiting,
+      budget,
+      ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
+      judge: runJudgeSummary(h),
+      ...(h.owner ? { owner: h.owner } : {}),
+      ids: h.ids === '2' ? 2 : 1,
     };
   }
 

@@ -37,7 +37,10 @@ export class SlotLeases {
   private sub: Redis | undefined;
   private waiters = new Set<() => void>();
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.prefix = `${prefix}:ollama-slots:`;
     this.channel = `${prefix}:ollama-slots:released`;
   }
@@ -65,7 +68,11 @@ export class SlotLeases {
   /** Takes a slot on the least busy of `pools`: the index taken, or -1 when all are full. */
   async acquire(pools: SlotPool[], leaseId: string, leaseMs: number): Promise<number> {
     if (pools.length === 0) return -1;
-    const r = await ACQUIRE.run(this.redis, pools.map((p) => this.key(p.id)), [leaseMs, leaseId, ...pools.map((p) => p.slots)]);
+    const r = await ACQUIRE.run(
+      this.redis,
+      pools.map((p) => this.key(p.id)),
+      [leaseMs, leaseId, ...pools.map((p) => p.slots)],
+    );
     return Number(r);
   }
 
@@ -82,7 +89,13 @@ export class SlotLeases {
   /** Live leases per endpoint (expired ones dropped). */
   async inUse(ids: string[]): Promise<number[]> {
     if (ids.length === 0) return [];
-    return ((await COUNT.run(this.redis, ids.map((i) => this.key(i)), [])) as number[]).map(Number);
+    return (
+      (await COUNT.run(
+        this.redis,
+        ids.map((i) => this.key(i)),
+        [],
+      )) as number[]
+    ).map(Number);
   }
 
   /** Resolves on the next release anywhere in the fleet, or after `ms` (a missed message costs at most that). */

@@ -8,10 +8,24 @@ import { stringify } from 'csv-stringify/sync';
 import type { ConversationRecord, TurnRecord } from '../conversation/model';
 
 export const CSV_COLUMNS = [
-  'timestamp', 'query', 'cloud_response', 'ollama_response', 'processing_time_ms',
-  'conversation_id', 'turn', 'cloud_model', 'local_model', 'cloud_latency_ms', 'local_latency_ms',
-  'cloud_input_tokens', 'cloud_output_tokens', 'local_input_tokens', 'local_output_tokens', 'stop_reason',
-  'cloud_cost_usd', 'local_cost_usd',
+  'timestamp',
+  'query',
+  'cloud_response',
+  'ollama_response',
+  'processing_time_ms',
+  'conversation_id',
+  'turn',
+  'cloud_model',
+  'local_model',
+  'cloud_latency_ms',
+  'local_latency_ms',
+  'cloud_input_tokens',
+  'cloud_output_tokens',
+  'local_input_tokens',
+  'local_output_tokens',
+  'stop_reason',
+  'cloud_cost_usd',
+  'local_cost_usd',
   // Set when a fallback model (cloud_model) answered: the model asked first.
   'cloud_fallback',
   // Which side's reply of the turn was cut at its token cap or context window: cloud, local,
@@ -33,8 +47,13 @@ export interface CsvOptions {
 }
 
 /** One row per turn that has a cloud answer; a turn cut short keeps an empty follow-up. */
-export function transcriptRows(record: ConversationRecord, turns: TurnRecord[], costOf?: CsvOptions['costOf']): Record<(typeof CSV_COLUMNS)[number], string | number>[] {
-  const cost = (side: 'cloud' | 'local', step: Parameters<NonNullable<CsvOptions['costOf']>>[1] | undefined) => (step && costOf ? (costOf(side, step) ?? '') : '');
+export function transcriptRows(
+  record: ConversationRecord,
+  turns: TurnRecord[],
+  costOf?: CsvOptions['costOf'],
+): Record<(typeof CSV_COLUMNS)[number], string | number>[] {
+  const cost = (side: 'cloud' | 'local', step: Parameters<NonNullable<CsvOptions['costOf']>>[1] | undefined) =>
+    step && costOf ? (costOf(side, step) ?? '') : '';
   const stop = record.stopReason ?? record.pendingStop ?? '';
   return turns
     .filter((t) => t.cloud)

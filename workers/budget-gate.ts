@@ -46,7 +46,16 @@ export function inputTokensBound(call: Pick<LlmCall, 'prompt' | 'system' | 'hist
 export class BudgetGate {
   constructor(
     private readonly store: BudgetStore,
-    private readonly config: Pick<Config, 'queuePrefix' | 'defaultMaxTokens' | 'apiGatewayTimeoutMs' | 'ollamaTimeoutMs' | 'lockDurationMs' | 'retentionSeconds' | 'modelCatalogFile'>,
+    private readonly config: Pick<
+      Config,
+      | 'queuePrefix'
+      | 'defaultMaxTokens'
+      | 'apiGatewayTimeoutMs'
+      | 'ollamaTimeoutMs'
+      | 'lockDurationMs'
+      | 'retentionSeconds'
+      | 'modelCatalogFile'
+    >,
     private readonly prices: PriceTable,
     /** The run store (the owner of a run's hash, where a refusal stops its admission). Default: on the budget store's connection. */
     private readonly runs: RunStore = new RunStore(store.redis, config.queuePrefix),
@@ -58,24 +67,35 @@ export class BudgetGate {
     const out: BudgetScope[] = [];
     if (s.budget) {
       out.push({
-        name: 'conversation', key: conversationBudgetKey(this.config.queuePrefix, record.id),
+        name: 'conversation',
+        key: conversationBudgetKey(this.config.queuePrefix, record.id),
         init: { usdNano: s.budget.usd === undefined ? undefined : Math.round(s.budget.usd * 1e9), tokens: s.budget.tokens },
       });
     }
     if (s.run?.id) out.push({ name: `run ${s.run.id}`, key: runBudgetKey(this.config.queuePrefix, s.run.id) });
     // Applies only where the producer made the hash (a key of API_KEYS_FILE, store/caller-store.ts).
-    if (record.owner !== undefined) out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(this.config.queuePrefix, record.owner) });
+    if (record.owner !== undefined)
+      out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(this.config.queuePrefix, record.owner) });
     return out;
   }
 
   /** Reserves the call's worst case; `{ok: true}` without `held` when no budget applies. */
-  async reserve(job: Job, record: ConversationRecord, side: Side, call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>): Promise<GateResult> {
+  async reserve(
+    job: Job,
+    record: ConversationRecord,
+    side: Side,
+    call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>,
+  ): Promise<GateResult> {
     const scopes = this.scopes(record);
     if (scopes.length === 0) return { ok: true };
     const s = record.settings;
     const model = call.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
     // What the Lambda would send anyway (the catalogue's default or DEFAULT_MAX_TOKENS, lowered to the model's cap), now explicit.
-    const maxTokens = record.settings.maxTokens ?? (side === 'cloud' ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens) : this.config.defaultMaxTokens);
+    const maxTokens =
+      record.settings.maxTokens ??
+      (side === 'cloud'
+        ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens)
+        : this.config.defaultMaxTokens);
     const input = inputTokensBound(call);
     const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
     const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
@@ -89,7 +109,8 @@ export class BudgetGate {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
       if (s.run?.id && r.scope === `run ${s.run.id}`) await this.runs.markBudgetExhausted(s.run.id, r.message);
       // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
-      if (record.owner !== undefined && r.scope === `API key ${record.owner}`) await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
+      if (record.owner !== undefined && r.scope === `API key ${record.owner}`)
+        await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
       return { ok: false, message: r.message };
     }
     return {
@@ -101,7 +122,8 @@ export class BudgetGate {
           await this.store.settle(scopes, id, { usdNano: usd === null ? 0 : toNano(usd), tokens: reply.inputTokens + reply.outputTokens });
         },
         fail: async (err) => {
-          const refused = err instanceof ProviderError && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 408;
+          const refused =
+            err instanceof ProviderError && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 408;
           await this.store.settle(scopes, id, refused ? { usdNano: 0, tokens: 0 } : { usdNano: worst.usdNano ?? 0, tokens: worst.tokens });
         },
       },

@@ -14,16 +14,28 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
     prepare: (record, turns, turn) => {
       const s = record.settings;
       return {
-        prompt: questionFor(s, turns, turn), model: s.cloudModel, system: s.systemPrompts.cloud, history: historyFor('cloud', turns, turn, s.contextTurns),
+        prompt: questionFor(s, turns, turn),
+        model: s.cloudModel,
+        system: s.systemPrompts.cloud,
+        history: historyFor('cloud', turns, turn, s.contextTurns),
         fallbackModels: s.cloudFallbacks,
       };
     },
     toStep: (question, reply, startedAt) => ({
-      question, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
-      latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
+      question,
+      answer: reply.text,
+      model: reply.model,
+      inputTokens: reply.inputTokens,
+      outputTokens: reply.outputTokens,
+      latencyMs: reply.latencyMs,
+      stopReason: reply.stopReason,
+      startedAt,
+      at: Date.now(),
       ...(reply.requestedModel ? { requestedModel: reply.requestedModel } : {}),
       ...(reply.truncated ? { truncated: true } : {}),
-      ...(reply.reasoningTokens !== undefined ? { reasoningTokens: reply.reasoningTokens, ...(reply.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) } : {}),
+      ...(reply.reasoningTokens !== undefined
+        ? { reasoningTokens: reply.reasoningTokens, ...(reply.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) }
+        : {}),
       ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
     }),
     recorded: (t) => t?.cloud,
@@ -31,6 +43,10 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
     // A filtered or empty answer would be sent back as history next turn, which Converse refuses:
     // nextAfter ends the conversation here, completed, with the reason Bedrock gave.
     stopReasonOf: (step) => step.stopReason,
-    messages: { recorded: 'cloud reply recorded', exchange: 'cloud exchange', exchangeFields: (question, reply) => ({ question, answer: reply.text }) },
+    messages: {
+      recorded: 'cloud reply recorded',
+      exchange: 'cloud exchange',
+      exchangeFields: (question, reply) => ({ question, answer: reply.text }),
+    },
   });
 }

@@ -15,17 +15,34 @@ export function createLocalProcessor(deps: PipelineDeps): TurnProcessor<'local'>
       const s = record.settings;
       const cloudStep = turns.find((t) => t.turn === turn)?.cloud;
       if (!cloudStep) throw new Error(`cloud step of turn ${turn} missing for conversation ${record.id}`);
-      return { prompt: followUpPrompt(s, cloudStep.question, cloudStep.answer), model: s.localModel, system: s.systemPrompts.local, history: historyFor('local', turns, turn, s.contextTurns), think: s.think === true };
+      return {
+        prompt: followUpPrompt(s, cloudStep.question, cloudStep.answer),
+        model: s.localModel,
+        system: s.systemPrompts.local,
+        history: historyFor('local', turns, turn, s.contextTurns),
+        think: s.think === true,
+      };
     },
     // The reasoning is kept apart: only the answer becomes the follow-up (and the next question).
     toStep: (prompt, reply) => ({
-      prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
-      latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
-      ...(reply.thinking ? { thinking: reply.thinking } : {}), ...(reply.promptTruncated ? { promptTruncated: true } : {}),
+      prompt,
+      followUp: reply.text,
+      model: reply.model,
+      inputTokens: reply.inputTokens,
+      outputTokens: reply.outputTokens,
+      latencyMs: reply.latencyMs,
+      stopReason: reply.stopReason,
+      at: Date.now(),
+      ...(reply.thinking ? { thinking: reply.thinking } : {}),
+      ...(reply.promptTruncated ? { promptTruncated: true } : {}),
       ...(reply.truncated ? { truncated: true } : {}),
     }),
     recorded: (t) => t?.local,
     textOf: (step) => step.followUp,
-    messages: { recorded: 'follow-up recorded', exchange: 'local exchange', exchangeFields: (prompt, reply) => ({ prompt, followUp: reply.text }) },
+    messages: {
+      recorded: 'follow-up recorded',
+      exchange: 'local exchange',
+      exchangeFields: (prompt, reply) => ({ prompt, followUp: reply.text }),
+    },
   });
 }

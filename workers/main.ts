@@ -19,10 +19,15 @@ import { startWorkers, type StartedWorkers } from './start-workers';
 async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
-  if (!config.redisUrl) throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  if (!config.redisUrl)
+    throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   // CLOUD=bedrock calls Converse from the worker: no gateway to run.
-  const gateway = config.workerRoles.includes('cloud') && config.cloudBackend !== 'bedrock' && !config.apiGatewayUrl ? await startInProcessGateway({ config, logger }) : undefined;
-  if (gateway) logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
+  const gateway =
+    config.workerRoles.includes('cloud') && config.cloudBackend !== 'bedrock' && !config.apiGatewayUrl
+      ? await startInProcessGateway({ config, logger })
+      : undefined;
+  if (gateway)
+    logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
   const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: ollamaHostOf(config) };
   const metrics = createMetrics({ labels: { role: 'worker' }, models: configuredModels(config) });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
@@ -38,7 +43,16 @@ async function main() {
   workers = await startWorkers({ config: effective, logger, hooks: metrics.hooks, name: `${os.hostname()}-${process.pid}`, outage });
   const started = workers;
   if (started.localPool) registerPoolMetrics(metrics.registry, started.localPool);
-  logger.info({ roles: config.workerRoles, redis: 'connected', gateway: effective.apiGatewayUrl, ollama: effective.ollamaHost, metrics: `${metricsServer.url}/metrics` }, 'worker ready');
+  logger.info(
+    {
+      roles: config.workerRoles,
+      redis: 'connected',
+      gateway: effective.apiGatewayUrl,
+      ollama: effective.ollamaHost,
+      metrics: `${metricsServer.url}/metrics`,
+    },
+    'worker ready',
+  );
 
   onShutdown(logger, [
     { name: 'workers', run: () => started.close(10_000) },

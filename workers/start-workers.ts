@@ -128,8 +128,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
     if (roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
       cloud = createLimitedCloudProvider({
-        inner: cloud, limiter: new CloudLimiter(conn, config.queuePrefix), limits: config.cloudLimits,
-        defaultModel: config.bedrockModelId, defaultMaxTokens: config.defaultMaxTokens, logger,
+        inner: cloud,
+        limiter: new CloudLimiter(conn, config.queuePrefix),
+        limits: config.cloudLimits,
+        defaultModel: config.bedrockModelId,
+        defaultMaxTokens: config.defaultMaxTokens,
+        logger,
       });
     }
     // Outermost: each model of a fallback list goes through the limiter on its own.
@@ -149,8 +153,13 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     // server has no pull: the pool's probe (`GET /models`) keeps an endpoint without the model out instead.
     if (roles.includes('local') && config.localBackend !== 'openai' && (opts.checkLocalModel ?? !opts.providers?.local)) {
       modelCheck = await startPoolModelCheck({
-        endpoints: ollamaPoolOf(config).map((e) => e.url), model: config.ollamaModel, pull: config.ollamaPull, keepAlive: config.ollamaKeepAlive,
-        warmTimeoutMs: config.ollamaTimeoutMs, logger, registry: new LocalModelRegistry(conn, config.queuePrefix),
+        endpoints: ollamaPoolOf(config).map((e) => e.url),
+        model: config.ollamaModel,
+        pull: config.ollamaPull,
+        keepAlive: config.ollamaKeepAlive,
+        warmTimeoutMs: config.ollamaTimeoutMs,
+        logger,
+        registry: new LocalModelRegistry(conn, config.queuePrefix),
       });
       const check = modelCheck;
       undo.push(async () => check.stop());
@@ -163,8 +172,19 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const closeCancels = () => (sub.status === 'ready' ? cancels.close() : Promise.resolve(sub.disconnect()));
     undo.push(closeCancels);
     const host = await startWorkerHost({
-      deps: { config, store, queues, cloud, local, cancels, logger, hooks: opts.hooks, prices, budget: new BudgetGate(new BudgetStore(conn), config, prices),
-        quirks: new ModelQuirks(conn, config.queuePrefix) },
+      deps: {
+        config,
+        store,
+        queues,
+        cloud,
+        local,
+        cancels,
+        logger,
+        hooks: opts.hooks,
+        prices,
+        budget: new BudgetGate(new BudgetStore(conn), config, prices),
+        quirks: new ModelQuirks(conn, config.queuePrefix),
+      },
       connection: conn,
       roles,
       name: opts.name,
@@ -172,16 +192,19 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       onError: outage ? (err, role) => outage.error(err, { role }) : undefined,
     });
     return {
-      host, store, queues, cancels, connection: conn, modelCheck, localPool,
+      host,
+      store,
+      queues,
+      cancels,
+      connection: conn,
+      modelCheck,
+      localPool,
       async close(timeoutMs = 10_000) {
         // Active jobs get `timeoutMs`, then are left to stall recovery. With Redis gone BullMQ's
         // close still waits on it, so it gets one second and no more.
         const up = conn.status === 'ready';
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          host.close(up ? timeoutMs : 0),
-          new Promise((r) => (timer = setTimeout(r, (up ? timeoutMs : 0) + 1000))),
-        ]);
+        await Promise.race([host.close(up ? timeoutMs : 0), new Promise((r) => (timer = setTimeout(r, (up ? timeoutMs : 0) + 1000)))]);
         clearTimeout(timer);
         modelCheck?.stop();
         localPool?.close();

@@ -119,7 +119,13 @@ export class StepLifecycle {
     const { record } = loaded;
     if (isTerminal(record.status)) return null;
     if (Date.now() >= record.deadline) {
-      await this.end(conversationId, 'timed_out', 'deadline_exceeded', `conversation deadline of ${record.settings.timeoutMinutes} min passed`, job);
+      await this.end(
+        conversationId,
+        'timed_out',
+        'deadline_exceeded',
+        `conversation deadline of ${record.settings.timeoutMinutes} min passed`,
+        job,
+      );
       return null;
     }
     // Only the first step finds it queued; later steps save the round trip.
@@ -176,22 +182,40 @@ export class StepLifecycle {
     // Budgets: reserve the call's worst case first; a refusal ends the conversation, completed.
     const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call) : { ok: true as const };
     if (!gate.ok) {
-      this.deps.logger.warn({ ...jobLogFields(job), conversationId: record.id, reason: gate.message }, 'budget exhausted; conversation ends');
+      this.deps.logger.warn(
+        { ...jobLogFields(job), conversationId: record.id, reason: gate.message },
+        'budget exhausted; conversation ends',
+      );
       await this.stop(record.id, 'budget_exhausted');
       return null;
     }
     const held = gate.held;
-    const learnedOmissions = side === 'cloud' ? await this.learnedOmissions(job, [call.model ?? '', ...(call.fallbackModels ?? [])]) : undefined;
+    const learnedOmissions =
+      side === 'cloud' ? await this.learnedOmissions(job, [call.model ?? '', ...(call.fallbackModels ?? [])]) : undefined;
     try {
       const reply = await this.call(job, record, side, jobSignal, (signal, timeoutMs) =>
-        provider.generate({
-          ...call, temperature: s.temperature, maxTokens: held?.maxTokens ?? s.maxTokens, conversationId: record.id, turn: job.data.turn, signal, timeoutMs,
-          lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-          ...(learnedOmissions ? { learnedOmissions } : {}),
-        }).then(
-          async (r) => { await held?.settle(r); return r; },
-          async (err: unknown) => { await held?.fail(err); throw err; },
-        ),
+        provider
+          .generate({
+            ...call,
+            temperature: s.temperature,
+            maxTokens: held?.maxTokens ?? s.maxTokens,
+            conversationId: record.id,
+            turn: job.data.turn,
+            signal,
+            timeoutMs,
+            lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+            ...(learnedOmissions ? { learnedOmissions } : {}),
+          })
+          .then(
+            async (r) => {
+              await held?.settle(r);
+              return r;
+            },
+            async (err: unknown) => {
+              await held?.fail(err);
+              throw err;
+            },
+          ),
       );
       this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
       if (reply.truncated) this.deps.hooks?.onTruncated?.(side, reply.model);
@@ -213,7 +237,10 @@ export class StepLifecycle {
       return Object.keys(found).length ? found : undefined;
     } catch (err) {
       // Without them the Lambda learns again (one rejected Bedrock call): not worth failing the step.
-      this.deps.logger.warn({ ...jobLogFields(job), err: errorMessage(err) }, 'cannot read the learned model parameter rejections; calling without them');
+      this.deps.logger.warn(
+        { ...jobLogFields(job), err: errorMessage(err) },
+        'cannot read the learned model parameter rejections; calling without them',
+      );
       return undefined;
     }
   }
@@ -223,7 +250,10 @@ export class StepLifecycle {
     const log = { ...jobLogFields(job), model, parameters };
     try {
       const added = (await this.deps.quirks?.learn(model, parameters)) ?? 0;
-      this.deps.logger.warn(log, `cloud model "${model}" rejected ${parameters.join(', ')}; the call was retried without ${parameters.length > 1 ? 'them' : 'it'}${added ? ' and every worker now leaves it out for this model' : ''} (add the model to MODEL_CATALOG_FILE to make it permanent)`);
+      this.deps.logger.warn(
+        log,
+        `cloud model "${model}" rejected ${parameters.join(', ')}; the call was retried without ${parameters.length > 1 ? 'them' : 'it'}${added ? ' and every worker now leaves it out for this model' : ''} (add the model to MODEL_CATALOG_FILE to make it permanent)`,
+      );
     } catch (err) {
       this.deps.logger.warn({ ...log, err: errorMessage(err) }, 'cannot keep the learned model parameter rejection');
     }
@@ -240,7 +270,11 @@ export class StepLifecycle {
     if (Date.now() >= record.deadline) {
       return {
         error: new ConversationEnded('deadline exceeded'),
-        end: { status: 'timed_out', reason: 'deadline_exceeded', error: `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call` },
+        end: {
+          status: 'timed_out',
+          reason: 'deadline_exceeded',
+          error: `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`,
+        },
       };
     }
     const pe = err instanceof PipelineError ? err : undefined;
@@ -258,14 +292,18 @@ export class StepLifecycle {
       logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
       return { error: Worker.RateLimitError() };
     }
-    if (side === 'cloud' && err instanceof ProviderError && err.code === MODEL_ACCESS_PENDING) return this.waitForModelAccess(job, record, err);
+    if (side === 'cloud' && err instanceof ProviderError && err.code === MODEL_ACCESS_PENDING)
+      return this.waitForModelAccess(job, record, err);
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {
       return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
-      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` } };
+      return {
+        error: new UnrecoverableError(message),
+        end: { status: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` },
+      };
     }
     logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
     return { error: err instanceof Error ? err : new Error(String(err)) };
@@ -293,8 +331,10 @@ export class StepLifecycle {
     }
     if (data.modelAccessWaitSince === undefined) await job.updateData({ ...job.data, modelAccessWaitSince: since });
     await job.moveToDelayed(now + delay, job.token);
-    logger.warn({ ...jobLogFields(job), conversationId: record.id, delayMs: delay, waitedMs: now - since, askedMs: asked },
-      `cloud model access pending (AWS Marketplace subscription); this step waits ${Math.round(delay / 1000)} s and tries again`);
+    logger.warn(
+      { ...jobLogFields(job), conversationId: record.id, delayMs: delay, waitedMs: now - since, askedMs: asked },
+      `cloud model access pending (AWS Marketplace subscription); this step waits ${Math.round(delay / 1000)} s and tries again`,
+    );
     return { error: new DelayedError() };
   }
 
@@ -302,7 +342,13 @@ export class StepLifecycle {
    * Moves the conversation to a terminal state (once) and queues its partial transcript.
    * `job`, when the end comes from one, adds its fields to the log line.
    */
-  async end(conversationId: string, status: 'failed' | 'timed_out' | 'cancelled', reason: StopReason, error?: string, job?: Job): Promise<void> {
+  async end(
+    conversationId: string,
+    status: 'failed' | 'timed_out' | 'cancelled',
+    reason: StopReason,
+    error?: string,
+    job?: Job,
+  ): Promise<void> {
     const changed = await this.deps.store.finish(conversationId, status, reason, error);
     if (changed) {
       this.deps.hooks?.onTerminal?.(status, reason);

@@ -25,11 +25,15 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     if (!loaded) return 'skipped';
     const { record, turns } = loaded;
     if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
-    const csv = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
+    const csv = renderTranscriptCsv(record, turns, {
+      escapeFormulas: config.csvEscapeFormulas,
+      costOf: (side, step) => stepCostUsd(side, step, prices),
+    });
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
     if (!isTerminal(record.status)) {
-      if (await store.finish(id, 'completed', record.stopReason!, undefined, record)) deps.hooks?.onTerminal?.('completed', record.stopReason!);
+      if (await store.finish(id, 'completed', record.stopReason!, undefined, record))
+        deps.hooks?.onTerminal?.('completed', record.stopReason!);
     }
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
     // The conversation's run slot was freed with its terminal transition: admit the next seeds.

@@ -20,7 +20,11 @@ export type TurnProcessor<N extends Side> = Processor<TurnJobData, TurnStepResul
 export interface TurnStepSpec<N extends Side, S extends StepOf<N> = StepOf<N>> {
   side: N;
   /** The call to make for `turn` (prompt, model, system prompt, history). */
-  prepare(record: ConversationRecord, turns: TurnRecord[], turn: number): Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>;
+  prepare(
+    record: ConversationRecord,
+    turns: TurnRecord[],
+    turn: number,
+  ): Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think'>;
   /** The step record from the call and its reply; `startedAt` is when the call began. */
   toStep(prompt: string, reply: LlmReply, startedAt: number): S;
   /** The recorded step of this side, if any. */
@@ -39,7 +43,11 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
   const { store, queues, logger } = deps;
   const { side } = spec;
 
-  return async function processTurn(job: Job<TurnJobData, TurnStepResult, N>, _token?: string, signal?: AbortSignal): Promise<TurnStepResult> {
+  return async function processTurn(
+    job: Job<TurnJobData, TurnStepResult, N>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<TurnStepResult> {
     const { conversationId: id, turn } = job.data;
     const log = logger.child(jobLogFields(job));
     // The record and only the turns this step needs: its own, the previous one and the history window.
@@ -63,25 +71,48 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       if (!reply) return 'ended';
       const fresh = spec.toStep(call.prompt, reply, startedAt);
       recordedNow = await store.recordStep(record, side, turn, fresh);
-      step = recordedNow ? fresh : (await store.getStep(record, side, turn));
+      step = recordedNow ? fresh : await store.getStep(record, side, turn);
       if (!step) throw new Error(`${side} step of turn ${turn} of conversation ${id} was recorded by another run but cannot be read back`);
-      log.info({ model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }, spec.messages.recorded);
+      log.info(
+        { model: reply.model, latencyMs: reply.latencyMs, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+        spec.messages.recorded,
+      );
       log.debug(spec.messages.exchangeFields(call.prompt, reply), spec.messages.exchange);
       if (reply.promptTruncated) {
-        log.warn({ model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx }, "the prompt did not fit the local model's context and Ollama cut it (the model's trained context, or OLLAMA_NUM_CTX, is too small: lower contextTurns, or raise OLLAMA_NUM_CTX)");
+        log.warn(
+          { model: reply.model, inputTokens: reply.inputTokens, numCtx: deps.config.ollamaNumCtx },
+          "the prompt did not fit the local model's context and Ollama cut it (the model's trained context, or OLLAMA_NUM_CTX, is too small: lower contextTurns, or raise OLLAMA_NUM_CTX)",
+        );
       }
     }
     // Quality gates read every earlier reply and the token total: only then is the whole conversation read.
     const all = record.settings.quality ? ((await store.getConversation(id))?.turns ?? turns) : turns;
-    const seen = qualityObservation(side, turn, 'question' in step ? step.question : step.prompt, all, record.settings, step.truncated === true);
+    const seen = qualityObservation(
+      side,
+      turn,
+      'question' in step ? step.question : step.prompt,
+      all,
+      record.settings,
+      step.truncated === true,
+    );
     const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
     if (next.kind === 'stop') {
       // An answer with no text is never sent on: the record says why (the tokens spent reasoning, the cap to raise).
-      const note = next.reason !== 'empty_answer' ? undefined
-        : side === 'cloud' && 'answer' in step ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model))
-        : 'followUp' in step ? emptyFollowUpNote(step, record.settings) : undefined;
+      const note =
+        next.reason !== 'empty_answer'
+          ? undefined
+          : side === 'cloud' && 'answer' in step
+            ? emptyAnswerDetail('cloud', step, maxTokensSent(deps, record, side, step.model))
+            : 'followUp' in step
+              ? emptyFollowUpNote(step, record.settings)
+              : undefined;
       if (note) log.warn({ reason: next.reason, stopReason: step.stopReason, outputTokens: step.outputTokens }, note);
-      else if (next.reason === 'repetition' || next.reason === 'degenerate' || next.reason === 'max_tokens_total' || next.reason === 'truncated') {
+      else if (
+        next.reason === 'repetition' ||
+        next.reason === 'degenerate' ||
+        next.reason === 'max_tokens_total' ||
+        next.reason === 'truncated'
+      ) {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
@@ -96,10 +127,11 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
   };
 }
 
-
 /** The `maxTokens` a call of `side` sent: the conversation's, else the default the budget gate and the Lambda pick. */
 function maxTokensSent(deps: PipelineDeps, record: ConversationRecord, side: Side, model: string): number {
   const { config } = deps;
   if (record.settings.maxTokens !== undefined) return record.settings.maxTokens;
-  return side === 'cloud' ? loadModelCatalog(config.modelCatalogFile).defaultMaxTokens(model, config.defaultMaxTokens) : config.defaultMaxTokens;
+  return side === 'cloud'
+    ? loadModelCatalog(config.modelCatalogFile).defaultMaxTokens(model, config.defaultMaxTokens)
+    : config.defaultMaxTokens;
 }

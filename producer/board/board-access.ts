@@ -33,7 +33,7 @@ export interface BoardRequest {
 
 export type BoardDecision =
   | { allow: true; via: 'basic-auth' | 'loopback' }
-  | { allow: false; reason: string; /** Send `WWW-Authenticate: Basic` so a browser asks. */ challenge: boolean };
+  | { allow: false; reason: string /** Send `WWW-Authenticate: Basic` so a browser asks. */; challenge: boolean };
 
 /** True for IPv4 127.0.0.0/8, IPv6 ::1 and IPv4-mapped loopback (::ffff:127.x.y.z). */
 export function isLoopbackAddress(address: string | undefined): boolean {
@@ -65,7 +65,11 @@ export function decideBoardAccess(opts: BoardAccessOptions, req: BoardRequest): 
   }
   if (opts.isAdminKey) {
     if (basic && opts.isAdminKey(basic.pass)) return { allow: true, via: 'basic-auth' };
-    return { allow: false, reason: 'API_KEYS_FILE is set: give an admin key (or API_KEY) as the Basic-auth password (any user name)', challenge: true };
+    return {
+      allow: false,
+      reason: 'API_KEYS_FILE is set: give an admin key (or API_KEY) as the Basic-auth password (any user name)',
+      challenge: true,
+    };
   }
   if (opts.apiKey !== undefined) {
     if (basic && safeEqual(basic.pass, opts.apiKey)) return { allow: true, via: 'basic-auth' };

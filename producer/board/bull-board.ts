@@ -36,14 +36,22 @@ export function boardActionProblem(ctx: Context): { status: 403 | 415; code: str
   if (READS.has(ctx.method)) return undefined;
   const type = ctx.get('content-type').split(';')[0]!.trim().toLowerCase();
   if (type !== '' && type !== 'application/json') {
-    return { status: 415, code: 'unsupported_media_type', message: `Bull Board actions take JSON or no body, not ${type} (form and text posts are refused: another site's page could send them)` };
+    return {
+      status: 415,
+      code: 'unsupported_media_type',
+      message: `Bull Board actions take JSON or no body, not ${type} (form and text posts are refused: another site's page could send them)`,
+    };
   }
   const origin = ctx.get('origin');
   const site = ctx.get('sec-fetch-site');
   // The host part only: behind a TLS proxy the page is https and the producer sees http.
   const own = ctx.get('host').toLowerCase();
   if ((origin && originHost(origin) !== own) || (site && site !== 'same-origin' && site !== 'none')) {
-    return { status: 403, code: 'forbidden_origin', message: `Bull Board actions are taken from the board's own page only (same origin as ${own}); this one came from ${(origin || `a ${site} page`).slice(0, 100)}` };
+    return {
+      status: 403,
+      code: 'forbidden_origin',
+      message: `Bull Board actions are taken from the board's own page only (same origin as ${own}); this one came from ${(origin || `a ${site} page`).slice(0, 100)}`,
+    };
   }
   return undefined;
 }
@@ -77,7 +85,10 @@ export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware 
 
   return async function boardGate(ctx: Context, next: Next) {
     if (!inside(ctx.path)) return next();
-    const decision = decideBoardAccess(opts, { remoteAddress: ctx.socket.remoteAddress, authorization: ctx.get('authorization') || undefined });
+    const decision = decideBoardAccess(opts, {
+      remoteAddress: ctx.socket.remoteAddress,
+      authorization: ctx.get('authorization') || undefined,
+    });
     if (!decision.allow) {
       ctx.status = 401;
       if (decision.challenge) ctx.set('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"');

@@ -36,7 +36,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
       // Idempotency-Key finds it again, GET /conversation/:id shows it).
       const ac = new AbortController();
       const stop = onClientGone(ctx.res, () => ac.abort());
-      let done: Awaited<ReturnType<ConversationService["waitForTerminal"]>>;
+      let done: Awaited<ReturnType<ConversationService['waitForTerminal']>>;
       try {
         done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
       } finally {
@@ -77,7 +77,10 @@ export function conversationRoutes(service: ConversationService, config: Config,
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${record.settings.outputFile}"`);
     const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
-    ctx.body = renderTranscriptCsv(record, turns, { escapeFormulas: config.csvEscapeFormulas, costOf: (side, step) => stepCostUsd(side, step, prices) });
+    ctx.body = renderTranscriptCsv(record, turns, {
+      escapeFormulas: config.csvEscapeFormulas,
+      costOf: (side, step) => stepCostUsd(side, step, prices),
+    });
   });
 
   router.delete('/conversation/:id', async (ctx) => {

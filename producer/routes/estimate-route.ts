@@ -14,9 +14,24 @@ import { checkModelLifecycle } from '../../conversation/model-admission';
 import { ValidationError } from '../../shared/errors';
 import { readJsonBody } from '../json-body';
 
-const query = z.string().max(20_000).refine((s) => s.trim().length > 0, 'must not be empty');
+const query = z
+  .string()
+  .max(20_000)
+  .refine((s) => s.trim().length > 0, 'must not be empty');
 const estimateSchema = z.strictObject({
-  seeds: z.array(z.union([query, z.object({ initialQuery: query, maxTurns: z.number().int().min(1).max(1000).optional(), maxTokens: z.number().int().min(1).max(200_000).optional() })])).min(1).max(1_000_000),
+  seeds: z
+    .array(
+      z.union([
+        query,
+        z.object({
+          initialQuery: query,
+          maxTurns: z.number().int().min(1).max(1000).optional(),
+          maxTokens: z.number().int().min(1).max(200_000).optional(),
+        }),
+      ]),
+    )
+    .min(1)
+    .max(1_000_000),
   turns: z.number().int().min(1).max(1000).optional(),
   maxTokens: z.number().int().min(1).max(200_000).optional(),
   cloudModel: z.string().min(1).max(256).optional(),
@@ -35,15 +50,23 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
     }
     const b = parsed.data;
     const assumptions = {
-      turns: b.turns ?? config.maxTurns, maxTokens: b.maxTokens ?? config.defaultMaxTokens,
-      cloudModel: b.cloudModel ?? config.bedrockModelId, localModel: b.localModel ?? localModelOf(config), contextTurns: b.contextTurns ?? 3,
+      turns: b.turns ?? config.maxTurns,
+      maxTokens: b.maxTokens ?? config.defaultMaxTokens,
+      cloudModel: b.cloudModel ?? config.bedrockModelId,
+      localModel: b.localModel ?? localModelOf(config),
+      contextTurns: b.contextTurns ?? 3,
     };
     // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
     const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');
-    for (const w of warnings) logger?.warn({ cloudModel: assumptions.cloudModel, region: config.awsRegion }, `estimate for a Legacy model: ${w}`);
+    for (const w of warnings)
+      logger?.warn({ cloudModel: assumptions.cloudModel, region: config.awsRegion }, `estimate for a Legacy model: ${w}`);
     const estimate = estimateCost({
-      seeds: b.seeds, turns: assumptions.turns, maxTokens: assumptions.maxTokens, contextTurns: assumptions.contextTurns,
-      models: { cloud: assumptions.cloudModel, local: assumptions.localModel }, prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
+      seeds: b.seeds,
+      turns: assumptions.turns,
+      maxTokens: assumptions.maxTokens,
+      contextTurns: assumptions.contextTurns,
+      models: { cloud: assumptions.cloudModel, local: assumptions.localModel },
+      prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
     });
     const view: EstimateView = { ...estimate, ...(warnings.length ? { warnings } : {}), assumptions };
     ctx.body = view;

@@ -44,8 +44,16 @@ export interface EventsRouteOptions {
 
 function stepData(id: string, side: Side, turn: number, step: CloudStep | LocalStep, prices: PriceTable): StepEventData {
   const base = {
-    conversationId: id, turn, side, model: step.model, inputTokens: step.inputTokens, outputTokens: step.outputTokens, costUsd: stepCostUsd(side, step, prices),
-    latencyMs: step.latencyMs, stopReason: step.stopReason, at: new Date(step.at).toISOString(),
+    conversationId: id,
+    turn,
+    side,
+    model: step.model,
+    inputTokens: step.inputTokens,
+    outputTokens: step.outputTokens,
+    costUsd: stepCostUsd(side, step, prices),
+    latencyMs: step.latencyMs,
+    stopReason: step.stopReason,
+    at: new Date(step.at).toISOString(),
   };
   return side === 'cloud'
     ? { ...base, question: (step as CloudStep).question, text: (step as CloudStep).answer }
@@ -56,7 +64,15 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
   const { store, hub } = opts;
   const prices = opts.prices ?? DEFAULT_PRICES;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const streams = opts.streams ?? new LiveSlots({ max: 1000, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: Math.max(1, Math.round(heartbeatMs / 1000)) });
+  const streams =
+    opts.streams ??
+    new LiveSlots({
+      max: 1000,
+      setting: 'SSE_MAX_STREAMS',
+      what: 'live streams',
+      code: 'too_many_streams',
+      retryAfterSeconds: Math.max(1, Math.round(heartbeatMs / 1000)),
+    });
   const logger = opts.logger ?? silentLogger;
   const router = new Router();
 
@@ -73,9 +89,12 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
     let ready!: () => void;
     const snapshotSent = new Promise<void>((r) => (ready = r));
     const off = hub.subscribe(id, (ev) => {
-      chain = chain.then(() => snapshotSent).then(() => onEvent(ev)).catch((err: Error) => {
-        logger.warn({ conversationId: id, err: err.message }, 'SSE update failed; the next heartbeat catches up');
-      });
+      chain = chain
+        .then(() => snapshotSent)
+        .then(() => onEvent(ev))
+        .catch((err: Error) => {
+          logger.warn({ conversationId: id, err: err.message }, 'SSE update failed; the next heartbeat catches up');
+        });
     });
 
     let record: ConversationRecord;
@@ -120,8 +139,12 @@ export function eventsRoute(opts: EventsRouteOptions): Router {
       await catchUp(all);
       ended = true;
       const end: EndEventData = {
-        conversationId: id, status: rec.status, stopReason: rec.stopReason ?? null, error: rec.error ?? null,
-        transcriptUrl: `/conversation/${id}/transcript`, view: toView(rec, all, prices),
+        conversationId: id,
+        status: rec.status,
+        stopReason: rec.stopReason ?? null,
+        error: rec.error ?? null,
+        transcriptUrl: `/conversation/${id}/transcript`,
+        view: toView(rec, all, prices),
       };
       write('end', end);
       finish();

@@ -28,7 +28,8 @@ export function generateRoute(cloud: LlmProvider, config: Config, waits?: LiveSl
   const pool = waits ?? new LiveSlots({ max: config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   router.post('/api/v1/generate', async (ctx) => {
     const body = await readJsonBody(ctx, config.maxBodyBytes);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body must be a JSON object with "inputText"');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ValidationError('body must be a JSON object with "inputText"');
     const parsed = generateRequestSchema.safeParse(body);
     if (!parsed.success) {
       const { message, details } = describeIssues(parsed.error);
@@ -48,11 +49,21 @@ export function generateRoute(cloud: LlmProvider, config: Config, waits?: LiveSl
         signal: ac.signal,
         timeoutMs: config.apiGatewayTimeoutMs,
       });
-      ctx.body = { response: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, latencyMs: reply.latencyMs };
+      ctx.body = {
+        response: reply.text,
+        model: reply.model,
+        inputTokens: reply.inputTokens,
+        outputTokens: reply.outputTokens,
+        latencyMs: reply.latencyMs,
+      };
     } catch (err) {
       if (ac.signal.aborted) return;
       if (err instanceof ProviderError) {
-        throw new PipelineError(`cloud model: ${err.message}`, { code: err.code, status: providerStatus(err), details: { retryable: err.retryable } });
+        throw new PipelineError(`cloud model: ${err.message}`, {
+          code: err.code,
+          status: providerStatus(err),
+          details: { retryable: err.retryable },
+        });
       }
       throw err;
     } finally {

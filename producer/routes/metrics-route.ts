@@ -12,7 +12,10 @@ export function metricsRoute(metrics: Pick<PipelineMetrics, 'metrics' | 'content
   const router = new Router();
   router.get('/metrics', async (ctx) => {
     if (opts.adminOnly && !callerOf(ctx).admin) {
-      throw new PipelineError('/metrics shows every API key\'s usage: scrape it with an admin key of API_KEYS_FILE (role: admin) or API_KEY', { code: 'forbidden', status: 403 });
+      throw new PipelineError(
+        "/metrics shows every API key's usage: scrape it with an admin key of API_KEYS_FILE (role: admin) or API_KEY",
+        { code: 'forbidden', status: 403 },
+      );
     }
     const text = await metrics.metrics();
     ctx.set('Cache-Control', 'no-store');

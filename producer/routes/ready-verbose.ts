@@ -33,12 +33,18 @@ export function readyVerbose(opts: ReadyVerboseOptions) {
       const given = ctx.get('x-api-key') || /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'))?.[1] || '';
       if (!given || !safeEqual(given, key)) {
         ctx.status = 401;
-        ctx.body = errorBody('unauthorized', 'GET /ready?verbose=1 needs the API key (x-api-key or Authorization: Bearer); plain /ready does not');
+        ctx.body = errorBody(
+          'unauthorized',
+          'GET /ready?verbose=1 needs the API key (x-api-key or Authorization: Bearer); plain /ready does not',
+        );
         return;
       }
     }
     if (!last || Date.now() - last.at > (opts.cacheMs ?? 10_000)) {
-      last = { at: Date.now(), report: runDoctor({ config: opts.config, env: process.env, redis: opts.redis, timeoutMs: opts.timeoutMs ?? 3000 }) };
+      last = {
+        at: Date.now(),
+        report: runDoctor({ config: opts.config, env: process.env, redis: opts.redis, timeoutMs: opts.timeoutMs ?? 3000 }),
+      };
     }
     const report = await last.report;
     const redisDown = report.checks.some((c) => c.check === 'redis' && c.status === 'fail');

@@ -58,7 +58,9 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     // storedRunId checks the id's form: it becomes part of Redis keys (`nightly:convs` would reach a sibling key of run `nightly`).
     const runId = storedRunId(caller, asked);
     const state = runId === undefined ? null : await runs.get(runId);
-    const visible = state ? canSee(caller, state.owner) : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId));
+    const visible = state
+      ? canSee(caller, state.owner)
+      : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId));
     if (!visible) {
       throw new PipelineError(`no run with id "${asked}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
@@ -69,7 +71,8 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     const id = ctx.params.id!;
     const opts = parse(ctx);
     const record = KEY_SAFE_ID.test(id) ? await deps.store.get(id) : undefined;
-    if (!record || !canSee(callerOf(ctx), record.owner)) throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
+    if (!record || !canSee(callerOf(ctx), record.owner))
+      throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
     send(ctx, `conversation-${id}`, opts, [id], deps);
   });
 

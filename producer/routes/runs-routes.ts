@@ -32,19 +32,38 @@ export interface RunsRoutesOptions {
 export function runsRoutes(service: RunService, config: Config, opts: RunsRoutesOptions = {}): Router {
   const router = new Router();
   const progressMs = opts.progressMs ?? 1000;
-  const streams = opts.streams ?? new LiveSlots({ max: config.sseMaxStreams, setting: 'SSE_MAX_STREAMS', what: 'live streams', code: 'too_many_streams', retryAfterSeconds: 15 });
+  const streams =
+    opts.streams ??
+    new LiveSlots({
+      max: config.sseMaxStreams,
+      setting: 'SSE_MAX_STREAMS',
+      what: 'live streams',
+      code: 'too_many_streams',
+      retryAfterSeconds: 15,
+    });
   const feed = new RunProgressFeed((id) => service.view(id), progressMs);
   opts.signal?.addEventListener('abort', () => feed.close(), { once: true });
 
   const submit = async (ctx: Context, runId: string | undefined, mustExist: boolean) => {
     const format = seedFormatOf(ctx.get('content-type'));
     if (!format) {
-      throw new RequestBodyError(`Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`, 415);
+      throw new RequestBodyError(
+        `Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`,
+        415,
+      );
     }
     const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined, config.runMaxActiveLimit);
     const declared = ctx.get('content-length') ? Number(ctx.get('content-length')) : undefined;
     await opts.guard?.assertBudget(callerOf(ctx));
-    const result = await service.submit(ctx.req, format, options, runId, mustExist, Number.isFinite(declared) ? declared : undefined, callerOf(ctx));
+    const result = await service.submit(
+      ctx.req,
+      format,
+      options,
+      runId,
+      mustExist,
+      Number.isFinite(declared) ? declared : undefined,
+      callerOf(ctx),
+    );
     ctx.status = 202;
     ctx.set('Location', result.statusUrl);
     ctx.body = result;
@@ -74,7 +93,10 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   router.get('/runs/:id/page', async (ctx) => {
     await service.view(ctx.params.id!, false, callerOf(ctx));
     const nonce = randomBytes(16).toString('base64');
-    ctx.set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    );
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'text/html; charset=utf-8';
@@ -122,14 +144,18 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
       opts.signal?.removeEventListener('abort', stop);
       if (open()) stream.end();
     };
-    off = feed.subscribe(stored, (ev) => {
-      if (ev.event === 'ping') {
-        if (open()) stream.write(': ping\n\n');
-        return;
-      }
-      send(ev.event, shown(ev.data));
-      if (ev.event === 'end') stop();
-    }, first);
+    off = feed.subscribe(
+      stored,
+      (ev) => {
+        if (ev.event === 'ping') {
+          if (open()) stream.write(': ping\n\n');
+          return;
+        }
+        send(ev.event, shown(ev.data));
+        if (ev.event === 'end') stop();
+      },
+      first,
+    );
     ctx.res.once('close', stop);
     opts.signal?.addEventListener('abort', stop, { once: true });
   });

@@ -35,19 +35,31 @@ export interface FixtureConversation {
 }
 
 const DEFAULT_REASON: Record<string, StopReason | undefined> = {
-  completed: 'max_turns', failed: 'provider_error', cancelled: 'cancelled', timed_out: 'deadline_exceeded',
+  completed: 'max_turns',
+  failed: 'provider_error',
+  cancelled: 'cancelled',
+  timed_out: 'deadline_exceeded',
 };
 
 /** Writes one run conversation and ZADDs it to the run at `score`; returns its settings. */
 export async function writeRunConversation(
-  redis: Redis, store: ConversationStore, runId: string, c: FixtureConversation, score: number,
+  redis: Redis,
+  store: ConversationStore,
+  runId: string,
+  c: FixtureConversation,
+  score: number,
 ): Promise<ConversationSettings> {
   const turns = c.turns ?? 3;
   const settings: ConversationSettings = {
     initialQuery: c.initialQuery ?? `Seed question ${c.id}: why is the sky blue?`,
-    outputFile: `conversation-${c.id}.csv`, maxTurns: Math.max(turns, 1), timeoutMinutes: 30,
-    cloudModel: FIXTURE_CLOUD_MODEL, localModel: FIXTURE_LOCAL_MODEL, contextTurns: 2,
-    templates: c.templates ?? { ...DEFAULT_TEMPLATES }, systemPrompts: c.systemPrompts ?? {},
+    outputFile: `conversation-${c.id}.csv`,
+    maxTurns: Math.max(turns, 1),
+    timeoutMinutes: 30,
+    cloudModel: FIXTURE_CLOUD_MODEL,
+    localModel: FIXTURE_LOCAL_MODEL,
+    contextTurns: 2,
+    templates: c.templates ?? { ...DEFAULT_TEMPLATES },
+    systemPrompts: c.systemPrompts ?? {},
   };
   if (c.thinking) settings.think = true;
   if (!c.noRun) settings.run = { id: runId, seedHash: `seed-${c.id}`, ...(c.meta ? { meta: c.meta } : {}) };
@@ -59,9 +71,15 @@ export async function writeRunConversation(
     const question = questionFor(settings, done, k);
     const empty = c.emptyAnswerAt?.turn === k ? c.emptyAnswerAt : undefined;
     const cloud: CloudStep = {
-      question, answer: empty ? (empty.text ?? '') : `Answer ${k} of ${c.id}.${pad}`, model: FIXTURE_CLOUD_MODEL,
-      inputTokens: 10 + k, outputTokens: 20 + k, latencyMs: 100 + k, stopReason: empty ? empty.stopReason : 'end_turn',
-      startedAt: t0 + 1000 * k, at: t0 + 1000 * k + 100,
+      question,
+      answer: empty ? (empty.text ?? '') : `Answer ${k} of ${c.id}.${pad}`,
+      model: FIXTURE_CLOUD_MODEL,
+      inputTokens: 10 + k,
+      outputTokens: 20 + k,
+      latencyMs: 100 + k,
+      stopReason: empty ? empty.stopReason : 'end_turn',
+      startedAt: t0 + 1000 * k,
+      at: t0 + 1000 * k + 100,
     };
     await store.recordStep(record!, 'cloud', k, cloud);
     if (empty) {
@@ -69,8 +87,14 @@ export async function writeRunConversation(
       break;
     }
     const local: LocalStep = {
-      prompt: followUpPrompt(settings, question, cloud.answer), followUp: `Follow-up ${k} of ${c.id}?`, model: FIXTURE_LOCAL_MODEL,
-      inputTokens: 30 + k, outputTokens: 40 + k, latencyMs: 50 + k, stopReason: 'stop', at: t0 + 1000 * k + 500,
+      prompt: followUpPrompt(settings, question, cloud.answer),
+      followUp: `Follow-up ${k} of ${c.id}?`,
+      model: FIXTURE_LOCAL_MODEL,
+      inputTokens: 30 + k,
+      outputTokens: 40 + k,
+      latencyMs: 50 + k,
+      stopReason: 'stop',
+      at: t0 + 1000 * k + 500,
       ...(c.thinking ? { thinking: c.thinking } : {}),
     };
     await store.recordStep(record!, 'local', k, local);
@@ -85,7 +109,11 @@ export async function writeRunConversation(
 
 /** Writes many run conversations, `concurrency` at a time, scored 1, 2, 3… in the given order. */
 export async function writeRun(
-  redis: Redis, store: ConversationStore, runId: string, convs: FixtureConversation[], concurrency = 64,
+  redis: Redis,
+  store: ConversationStore,
+  runId: string,
+  convs: FixtureConversation[],
+  concurrency = 64,
 ): Promise<void> {
   for (let i = 0; i < convs.length; i += concurrency) {
     await Promise.all(convs.slice(i, i + concurrency).map((c, j) => writeRunConversation(redis, store, runId, c, i + j + 1)));

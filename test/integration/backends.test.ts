@@ -18,7 +18,12 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
   let stack: TestStack;
 
   before(async () => {
-    stack = await startTestStack({ CLOUD: 'bedrock', LOCAL: 'openai', OPENAI_API_KEY: 'sk-local-test-0001', CLOUD_FALLBACK_AFTER_THROTTLES: '2' });
+    stack = await startTestStack({
+      CLOUD: 'bedrock',
+      LOCAL: 'openai',
+      OPENAI_API_KEY: 'sk-local-test-0001',
+      CLOUD_FALLBACK_AFTER_THROTTLES: '2',
+    });
   });
   afterEach(() => {
     stack.bedrock!.faults.reset();
@@ -36,7 +41,7 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
     assert.equal(stack.config.openaiBaseUrl, `${stack.openai!.url}/v1`);
   });
 
-  it('a 3-turn conversation completes with both backends\' text', async () => {
+  it("a 3-turn conversation completes with both backends' text", async () => {
     const bedrockBefore = stack.bedrock!.stats().calls;
     const res = await stack.http.post('/conversation', { initialQuery: 'What is the meaning of life?', maxTurns: 3 });
     assert.equal(res.status, 202);
@@ -55,8 +60,18 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
   });
 
   it('transient errors on both backends (Bedrock 503 and 429, OpenAI 429 and 500) are retried and the conversation completes', async () => {
-    stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 503, count: 1 }, { kind: 'status', status: 429, count: 1 }] });
-    stack.openai!.faults.set({ faults: [{ kind: 'status', status: 429, count: 1 }, { kind: 'status', status: 500, count: 1 }] });
+    stack.bedrock!.faults.set({
+      faults: [
+        { kind: 'status', status: 503, count: 1 },
+        { kind: 'status', status: 429, count: 1 },
+      ],
+    });
+    stack.openai!.faults.set({
+      faults: [
+        { kind: 'status', status: 429, count: 1 },
+        { kind: 'status', status: 500, count: 1 },
+      ],
+    });
     const res = await stack.http.post('/conversation', { initialQuery: 'Be resilient', maxTurns: 2 });
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.status, 'completed', view.error);
@@ -75,7 +90,7 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
     assert.equal((stack.openai!.stats().byModel['absent-model'] ?? 0) - before, 1, 'not retried');
   });
 
-  it('a permanent Bedrock error fails at once with the Lambda\'s classification (ValidationException)', async () => {
+  it("a permanent Bedrock error fails at once with the Lambda's classification (ValidationException)", async () => {
     const model = 'test.permanent-direct-v1';
     stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 400, model, message: 'The model id is not supported here.' }] });
     const res = await stack.http.post('/conversation', { initialQuery: 'Fail me', maxTurns: 2, cloudModel: model });
@@ -99,7 +114,11 @@ describe('backends by configuration: CLOUD=bedrock, LOCAL=openai through the pip
     const primary = 'amazon.nova-micro-v1:0';
     const fallback = 'amazon.nova-lite-v1:0';
     stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 429, model: primary }] });
-    const res = await stack.http.post('/conversation', { initialQuery: 'Where do fallbacks go?', maxTurns: 1, cloudModel: [primary, fallback] });
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'Where do fallbacks go?',
+      maxTurns: 1,
+      cloudModel: [primary, fallback],
+    });
     assert.equal(res.status, 202, JSON.stringify(res.data));
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.status, 'completed', view.error);
@@ -121,7 +140,13 @@ describe('backends by configuration: CLOUD=emulated, LOCAL=emulated run the emul
 
   before(async () => {
     // Real-looking settings that would otherwise win: a deployed gateway, AWS credentials, an Ollama host (nothing listens on port 9).
-    stack = await startTestStack({ CLOUD: 'emulated', LOCAL: 'emulated', API_GATEWAY_URL: 'http://127.0.0.1:9/prod/generate', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE', OLLAMA_HOST: 'http://127.0.0.1:9' });
+    stack = await startTestStack({
+      CLOUD: 'emulated',
+      LOCAL: 'emulated',
+      API_GATEWAY_URL: 'http://127.0.0.1:9/prod/generate',
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE',
+      OLLAMA_HOST: 'http://127.0.0.1:9',
+    });
   });
   after(async () => {
     await stack?.close();

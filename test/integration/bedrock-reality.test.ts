@@ -35,11 +35,19 @@ describe('Bedrock as it really behaves, end to end', function () {
   it("refuses maxTokens above the cloud model's output cap at submission with 400 naming maxTokens and the cap", async () => {
     const res = await stack.http.post('/conversation', { initialQuery: 'q', maxTokens: 8192 });
     assert.equal(res.status, 400);
-    assert.match(JSON.stringify(res.data), /maxTokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/);
+    assert.match(
+      JSON.stringify(res.data),
+      /maxTokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/,
+    );
     const profile = await stack.http.post('/conversation', { initialQuery: 'q', maxTokens: 5001, cloudModel: 'us.amazon.nova-lite-v1:0' });
     assert.equal(profile.status, 400, 'an inference-profile id is checked against its base model');
     assert.match(JSON.stringify(profile.data), /at most 5000/);
-    const unknown = await stack.http.post('/conversation', { initialQuery: 'q', maxTokens: 8192, maxTurns: 1, cloudModel: 'example.unknown-model-v1' });
+    const unknown = await stack.http.post('/conversation', {
+      initialQuery: 'q',
+      maxTokens: 8192,
+      maxTurns: 1,
+      cloudModel: 'example.unknown-model-v1',
+    });
     assert.equal(unknown.status, 202, 'a model the table does not know passes');
     await waitForConversation(stack, unknown.data.conversationId);
   });
@@ -87,9 +95,22 @@ describe('a Lambda deployed before quotas were told apart from throttles', funct
       req.resume();
       req.on('end', () => {
         calls += 1;
-        const body = calls === 1
-          ? encodeResponseBase64({ outputText: '', error: { code: 'throttled', status: 429, retryable: true, message: 'ServiceQuotaExceededException: Your request exceeds the service quota for your account.' } })
-          : encodeResponseBase64({ outputText: 'An answer after the quota error.', modelId: 'amazon.nova-micro-v1:0', stopReason: 'end_turn' });
+        const body =
+          calls === 1
+            ? encodeResponseBase64({
+                outputText: '',
+                error: {
+                  code: 'throttled',
+                  status: 429,
+                  retryable: true,
+                  message: 'ServiceQuotaExceededException: Your request exceeds the service quota for your account.',
+                },
+              })
+            : encodeResponseBase64({
+                outputText: 'An answer after the quota error.',
+                modelId: 'amazon.nova-micro-v1:0',
+                stopReason: 'end_turn',
+              });
         res.writeHead(calls === 1 ? 429 : 200, { 'content-type': 'application/x-protobuf' });
         res.end(body);
       });

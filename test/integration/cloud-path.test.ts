@@ -34,8 +34,19 @@ for (const format of ['v1', 'v2'] as const) {
 
     before(async () => {
       emu = await startBedrockEmulator({ port: 0 });
-      const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL, requestTimeoutMs: 10_000 });
-      gateway = await startLocalGateway({ port: 0, format, stage: 'prod', apiKey: API_KEY, handler: createHandler({ converse, logger: silentLogger }) });
+      const converse = createBedrockConverse({
+        region: 'us-east-1',
+        endpoint: emu.url,
+        defaultModelId: DEFAULT_MODEL,
+        requestTimeoutMs: 10_000,
+      });
+      gateway = await startLocalGateway({
+        port: 0,
+        format,
+        stage: 'prod',
+        apiKey: API_KEY,
+        handler: createHandler({ converse, logger: silentLogger }),
+      });
       cloud = createCloudClient({ url: `${gateway.url}/generate`, apiKey: API_KEY, timeoutMs: 5_000 });
     });
     afterEach(() => emu.faults.reset());
@@ -105,7 +116,9 @@ for (const format of ['v1', 'v2'] as const) {
     });
 
     it('a Bedrock ValidationException is permanent and carries the provider message', async () => {
-      emu.faults.set({ faults: [{ kind: 'validation', message: 'The model returned the following errors: prompt is too long for this model.' }] });
+      emu.faults.set({
+        faults: [{ kind: 'validation', message: 'The model returned the following errors: prompt is too long for this model.' }],
+      });
       const err = await rejection(cloud.generate({ prompt: 'long' }));
       assert.equal(err.status, 400);
       assert.equal(err.retryable, false);
@@ -140,7 +153,12 @@ describe('cloud path through a REST API without binary media types', () => {
   before(async () => {
     emu = await startBedrockEmulator({ port: 0 });
     const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL });
-    gateway = await startLocalGateway({ port: 0, format: 'v1', binaryMediaTypes: [], handler: createHandler({ converse, logger: silentLogger }) });
+    gateway = await startLocalGateway({
+      port: 0,
+      format: 'v1',
+      binaryMediaTypes: [],
+      handler: createHandler({ converse, logger: silentLogger }),
+    });
   });
   after(async () => {
     await gateway.close();

@@ -37,7 +37,13 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
     let stack: TestStack;
     const access = (body: unknown) => fetch(`${stack.bedrock!.url}/_emulator/model-access`, { method: 'POST', body: JSON.stringify(body) });
     before(async () => {
-      stack = await startTestStack({ MODEL_CATALOG_FILE: FIXTURE, JOB_ATTEMPTS: '1', MODEL_ACCESS_RETRY_MS: '1000', MODEL_ACCESS_MAX_WAIT_MS: '2500', CLOUD_FALLBACK_AFTER_THROTTLES: '2' });
+      stack = await startTestStack({
+        MODEL_CATALOG_FILE: FIXTURE,
+        JOB_ATTEMPTS: '1',
+        MODEL_ACCESS_RETRY_MS: '1000',
+        MODEL_ACCESS_MAX_WAIT_MS: '2500',
+        CLOUD_FALLBACK_AFTER_THROTTLES: '2',
+      });
     });
     afterEach(async () => {
       await fetch(`${stack.bedrock!.url}/_emulator/model-access`, { method: 'DELETE' });
@@ -68,7 +74,11 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
 
     it('a Legacy model this account has not used moves the turn to the next model of the list at once', async () => {
       await access({ legacyUnused: [NOVA_PREMIER] });
-      const res = await stack.http.post('/conversation', { initialQuery: 'Which model answers?', maxTurns: 1, cloudModel: [NOVA_PREMIER, NOVA_LITE] });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: 'Which model answers?',
+        maxTurns: 1,
+        cloudModel: [NOVA_PREMIER, NOVA_LITE],
+      });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const view = await waitForConversation(stack, res.data.conversationId, 20_000);
       assert.equal(view.status, 'completed', view.error);
@@ -83,7 +93,12 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
     let gw: LocalGateway;
     before(async () => {
       // Every call is over the plan's quota; the Lambda behind it is never reached.
-      gw = await startLocalGateway({ port: 0, stage: 'v1', usagePlan: { quota: { limit: 0 } }, handler: async () => ({ statusCode: 500, body: '' }) });
+      gw = await startLocalGateway({
+        port: 0,
+        stage: 'v1',
+        usagePlan: { quota: { limit: 0 } },
+        handler: async () => ({ statusCode: 500, body: '' }),
+      });
       stack = await startTestStack({ API_GATEWAY_URL: `${gw.url}/generate`, CLOUD_THROTTLE_BACKOFF_MS: '30000' });
     });
     after(async () => {
@@ -93,11 +108,16 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
 
     it('fails at once naming the quota and API_GATEWAY_API_KEY, and does not pause the fleet', async () => {
       const started = Date.now();
-      const ids = await Promise.all([1, 2].map(async (i) => (await stack.http.post('/conversation', { initialQuery: `Quota ${i}`, maxTurns: 1 })).data.conversationId));
+      const ids = await Promise.all(
+        [1, 2].map(async (i) => (await stack.http.post('/conversation', { initialQuery: `Quota ${i}`, maxTurns: 1 })).data.conversationId),
+      );
       for (const id of ids) {
         const view = await waitForConversation(stack, id, 15_000);
         assert.equal(view.status, 'failed');
-        assert.match(view.error, /^cloud model: API Gateway answered 429: Limit Exceeded \(the usage plan's request quota for API_GATEWAY_API_KEY is used up/);
+        assert.match(
+          view.error,
+          /^cloud model: API Gateway answered 429: Limit Exceeded \(the usage plan's request quota for API_GATEWAY_API_KEY is used up/,
+        );
       }
       assert.ok(Date.now() - started < 10_000, `not held by a 30 s fleet-wide pause (took ${Date.now() - started} ms)`);
     });
@@ -111,7 +131,12 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
       emu = await startBedrockEmulator();
       const handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, LOG_LEVEL: 'silent' }), logger: silentLogger });
       gw = await startLocalGateway({ port: 0, stage: 'v1', usagePlan: { throttle: { rateLimit: 2, burstLimit: 1 } }, handler });
-      stack = await startTestStack({ API_GATEWAY_URL: `${gw.url}/generate`, CLOUD_THROTTLE_BACKOFF_MS: '600', JOB_ATTEMPTS: '1', CLOUD_CONCURRENCY: '4' });
+      stack = await startTestStack({
+        API_GATEWAY_URL: `${gw.url}/generate`,
+        CLOUD_THROTTLE_BACKOFF_MS: '600',
+        JOB_ATTEMPTS: '1',
+        CLOUD_CONCURRENCY: '4',
+      });
     });
     after(async () => {
       await stack?.close();
@@ -120,7 +145,11 @@ describe('cloud refusals: model access, legacy models, gateway quota', function 
     });
 
     it('a throttled call pauses the cloud queue and is tried again without using an attempt', async () => {
-      const ids = await Promise.all([1, 2, 3].map(async (i) => (await stack.http.post('/conversation', { initialQuery: `Throttle ${i}`, maxTurns: 1 })).data.conversationId));
+      const ids = await Promise.all(
+        [1, 2, 3].map(
+          async (i) => (await stack.http.post('/conversation', { initialQuery: `Throttle ${i}`, maxTurns: 1 })).data.conversationId,
+        ),
+      );
       for (const id of ids) {
         const view = await waitForConversation(stack, id, 20_000);
         assert.equal(view.status, 'completed', view.error);

@@ -51,13 +51,16 @@ const ours = Object.entries(services).filter(([, s]) => s.image === OUR_IMAGE);
 
 /** Compose interpolation with nothing set in the shell: `${X:-d}`/`${X-d}` → d, `${X}` → '', `$$` → `$`. */
 function interpolate(value: string, shell: Record<string, string> = {}): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (all, name: string | undefined, op: string | undefined, def: string | undefined) => {
-    if (all === '$$') return '$';
-    const v = shell[name!];
-    if (op === ':-') return v ? v : (def ?? '');
-    if (op === '-') return v !== undefined ? v : (def ?? '');
-    return v ?? '';
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+    (all, name: string | undefined, op: string | undefined, def: string | undefined) => {
+      if (all === '$$') return '$';
+      const v = shell[name!];
+      if (op === ':-') return v ? v : (def ?? '');
+      if (op === '-') return v !== undefined ? v : (def ?? '');
+      return v ?? '';
+    },
+  );
 }
 
 /**
@@ -104,7 +107,9 @@ function portsOf(name: string): number[] {
 
 /** Services running under a profile: the unprofiled ones plus that profile's. */
 function active(profile: string): string[] {
-  return Object.entries(services).filter(([, s]) => !s.profiles || s.profiles.includes(profile)).map(([n]) => n);
+  return Object.entries(services)
+    .filter(([, s]) => !s.profiles || s.profiles.includes(profile))
+    .map(([n]) => n);
 }
 
 /** The network aliases of a service, on any of its networks. */
@@ -134,8 +139,19 @@ function healthUrl(s: Service): URL | undefined {
 describe('docker-compose.yml and Dockerfile against the code', function () {
   this.timeout(120_000);
 
-  it('has the rig\'s services: redis, ollama with a one-shot pull, lambda, producer and a worker per role, plus an offline profile of emulators', () => {
-    for (const name of ['redis', 'ollama', 'ollama-pull', 'lambda', 'producer', 'worker-cloud', 'worker-local', 'worker-transcript', 'emulators', 'lambda-offline']) {
+  it("has the rig's services: redis, ollama with a one-shot pull, lambda, producer and a worker per role, plus an offline profile of emulators", () => {
+    for (const name of [
+      'redis',
+      'ollama',
+      'ollama-pull',
+      'lambda',
+      'producer',
+      'worker-cloud',
+      'worker-local',
+      'worker-transcript',
+      'emulators',
+      'lambda-offline',
+    ]) {
       assert.ok(services[name], `service ${name}`);
     }
     assert.equal(services.ollama!.image, 'ollama/ollama');
@@ -146,7 +162,9 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     assert.equal(envOf(services['worker-local']!).OLLAMA_MODEL, defaultOf('OLLAMA_MODEL'));
     for (const name of ['ollama', 'ollama-pull', 'lambda']) assert.deepEqual(services[name]!.profiles, ['online'], name);
     for (const name of ['emulators', 'lambda-offline']) assert.deepEqual(services[name]!.profiles, ['offline'], name);
-    const roles = Object.fromEntries(['worker-cloud', 'worker-local', 'worker-transcript'].map((n) => [n, envOf(services[n]!).WORKER_ROLES]));
+    const roles = Object.fromEntries(
+      ['worker-cloud', 'worker-local', 'worker-transcript'].map((n) => [n, envOf(services[n]!).WORKER_ROLES]),
+    );
     assert.deepEqual(roles, { 'worker-cloud': 'cloud', 'worker-local': 'local', 'worker-transcript': 'transcript' });
     // Scalable with --scale: no fixed container name and no host port.
     for (const n of ['worker-cloud', 'worker-local', 'worker-transcript']) {
@@ -173,11 +191,13 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
         assert.ok(services[dep], `${name} depends on unknown ${dep}`);
-        if (cond.condition === 'service_healthy') assert.ok(services[dep]!.healthcheck, `${name} waits for ${dep} to be healthy, which has no healthcheck`);
+        if (cond.condition === 'service_healthy')
+          assert.ok(services[dep]!.healthcheck, `${name} waits for ${dep} to be healthy, which has no healthcheck`);
         if (cond.condition === 'service_completed_successfully') assert.equal(services[dep]!.restart, 'no', `${dep} must be one-shot`);
         // A dependency in a profile the dependant is not always in must be optional.
         const depProfiles = services[dep]!.profiles;
-        if (depProfiles && !(s.profiles ?? []).every((p) => depProfiles.includes(p))) assert.equal(cond.required, false, `${name} → ${dep}`);
+        if (depProfiles && !(s.profiles ?? []).every((p) => depProfiles.includes(p)))
+          assert.equal(cond.required, false, `${name} → ${dep}`);
       }
     }
     for (const [name, s] of Object.entries(services)) assert.ok(s.healthcheck, `${name} has a healthcheck`);
@@ -187,10 +207,11 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     const builders = ours.filter(([, s]) => s.build !== undefined).map(([n]) => n);
     assert.deepEqual(builders, ['producer'], 'exactly one service has build:');
     assert.equal(services.producer!.profiles, undefined, 'the builder runs in every profile');
-    for (const [name, s] of ours) if (name !== 'producer') assert.equal(s.pull_policy, 'never', `${name}: llmconv:local is built here, never pulled`);
+    for (const [name, s] of ours)
+      if (name !== 'producer') assert.equal(s.pull_policy, 'never', `${name}: llmconv:local is built here, never pulled`);
   });
 
-  it('only the online model services can reach outside: the pipeline\'s networks are internal or not masqueraded', () => {
+  it("only the online model services can reach outside: the pipeline's networks are internal or not masqueraded", () => {
     const routesOut = (net: string) => {
       const n = compose.networks[net] ?? {};
       return !n.internal && n.driver_opts?.['com.docker.network.bridge.enable_ip_masquerade'] !== 'false';
@@ -215,20 +236,28 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     for (const [name, s] of Object.entries(services)) for (const p of s.ports ?? []) assert.match(String(p), /^127\.0\.0\.1:/, name);
   });
 
-  it('every service of ours drains on SIGTERM within its stop_grace_period (above the processes\' own 15 s bound)', () => {
+  it("every service of ours drains on SIGTERM within its stop_grace_period (above the processes' own 15 s bound)", () => {
     const seconds = (v: string) => Number(/^(\d+)s$/.exec(v)?.[1] ?? NaN);
-    for (const [name, s] of ours) assert.ok(seconds(s.stop_grace_period ?? '10s') > 15, `${name}: stop_grace_period ${s.stop_grace_period}`);
+    for (const [name, s] of ours)
+      assert.ok(seconds(s.stop_grace_period ?? '10s') > 15, `${name}: stop_grace_period ${s.stop_grace_period}`);
   });
 
   it('.env.example sets only variables the compose file reads, with Bull Board credentials the producer accepts', () => {
     const vars = new Set([...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
-    const lines = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n').map((l) => l.trim());
-    const set = Object.fromEntries(lines.filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const lines = fs
+      .readFileSync(path.join(ROOT, '.env.example'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    const set = Object.fromEntries(
+      lines.filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const commented = lines.filter((l) => /^# [A-Z_]+=/.test(l)).map((l) => l.slice(2, l.indexOf('=')));
-    for (const key of [...Object.keys(set), ...commented]) assert.ok(vars.has(key), `.env.example: ${key} is not used by docker-compose.yml`);
+    for (const key of [...Object.keys(set), ...commented])
+      assert.ok(vars.has(key), `.env.example: ${key} is not used by docker-compose.yml`);
     assert.ok(set.BOARD_USERNAME && set.BOARD_PASSWORD, 'BOARD_USERNAME and BOARD_PASSWORD set');
     // As shipped, the producer refuses to start: the example password and the API_KEY placeholder.
-    const producerEnv = (shell: Record<string, string>) => Object.fromEntries(Object.entries(services.producer!.environment!).map(([k, v]) => [k, interpolate(String(v), shell)]));
+    const producerEnv = (shell: Record<string, string>) =>
+      Object.fromEntries(Object.entries(services.producer!.environment!).map(([k, v]) => [k, interpolate(String(v), shell)]));
     assert.throws(() => loadConfig(producerEnv(set)), /BOARD_PASSWORD is "change-me"/);
     assert.throws(() => loadConfig(producerEnv({ ...set, BOARD_PASSWORD: 'chosen' })), /API_KEY is still the placeholder/);
     const filled: Record<string, string> = { ...set, BOARD_PASSWORD: 'a-password-of-my-own', API_KEY: 'k-0123456789' };
@@ -266,7 +295,10 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
 
   it('the Dockerfile is multi-stage, builds with npm run build (tsc), prunes dev dependencies and runs as a non-root user', () => {
     const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     const stages = lines.filter((l) => /^FROM /i.test(l));
     assert.ok(stages.length >= 2, 'multi-stage');
     const last = text.slice(text.lastIndexOf('\nFROM '));
@@ -278,7 +310,10 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     assert.match(pkg.scripts.build!, /^tsc\b/);
     const cmd = /^CMD (\[.*\])$/m.exec(last);
     assert.ok(cmd, 'exec-form CMD');
-    const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignore = fs
+      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     for (const p of ['node_modules', 'dist', '.git', '.env']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
   });
 
@@ -298,7 +333,10 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
         out = spawnSync(hcBin!, ['-p', String(port), ...hcArgs], { encoding: 'utf8' }).stdout.trim();
       }
       assert.equal(out, 'PONG');
-      const get = (key: string) => spawnSync('redis-cli', ['-p', String(port), 'CONFIG', 'GET', key], { encoding: 'utf8' }).stdout.trim().split('\n')[1];
+      const get = (key: string) =>
+        spawnSync('redis-cli', ['-p', String(port), 'CONFIG', 'GET', key], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')[1];
       assert.equal(get('appendonly'), 'yes');
       assert.equal(get('maxmemory-policy'), 'noeviction');
     } finally {
@@ -328,19 +366,21 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     });
     after(async function () {
       this.timeout(30_000);
-      await Promise.all(procs.map(async (p) => {
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-        const exited = new Promise((r) => p.child.once('exit', r));
-        p.child.kill('SIGTERM');
-        const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(t);
-      }));
+      await Promise.all(
+        procs.map(async (p) => {
+          if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+          const exited = new Promise((r) => p.child.once('exit', r));
+          p.child.kill('SIGTERM');
+          const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(t);
+        }),
+      );
       fs.rmSync(outDir, { recursive: true, force: true });
       fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    it('npm run build (tsc) succeeds and emits every command\'s file from a real source file', () => {
+    it("npm run build (tsc) succeeds and emits every command's file from a real source file", () => {
       assert.ok(tscOk, 'tsc -p . exits 0 (see the printed errors)');
       const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))![1]!) as string[];
       for (const [name, command] of [...ours.map(([n, s]) => [n, s.command!] as const), ['Dockerfile CMD', dockerCmd] as const]) {
@@ -388,7 +428,11 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       const env = await localEnv(name, profile, prefix);
       const [node, rel] = s.command!;
       assert.equal(node, 'node');
-      const child = spawn(process.execPath, [path.join(outDir, rel!.replace(/^dist\//, ''))], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(outDir, rel!.replace(/^dist\//, ''))], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout!.on('data', (d) => (out = (out + d).slice(-8000)));
       child.stderr!.on('data', (d) => (out = (out + d).slice(-8000)));
@@ -398,7 +442,9 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       const [kind, bin, ...args] = s.healthcheck!.test;
       assert.equal(kind, 'CMD');
       assert.equal(bin, 'node');
-      const mapped = args.map((a) => a.replace(/http:\/\/127\.0\.0\.1:(\d+)/, (_m, p: string) => `http://127.0.0.1:${portMap.get(name)!.get(Number(p))}`));
+      const mapped = args.map((a) =>
+        a.replace(/http:\/\/127\.0\.0\.1:(\d+)/, (_m, p: string) => `http://127.0.0.1:${portMap.get(name)!.get(Number(p))}`),
+      );
       const deadline = Date.now() + 30_000;
       for (;;) {
         if (child.exitCode !== null) assert.fail(`${name} exited with ${child.exitCode}:\n${out}`);
@@ -434,7 +480,11 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       for (const name of order) await startService(name, 'offline', prefix);
 
       const producerPort = portMap.get('producer')!.get(8080)!;
-      const http = axios.create({ baseURL: `http://127.0.0.1:${producerPort}`, validateStatus: () => true, headers: { 'x-api-key': OPERATOR.API_KEY } });
+      const http = axios.create({
+        baseURL: `http://127.0.0.1:${producerPort}`,
+        validateStatus: () => true,
+        headers: { 'x-api-key': OPERATOR.API_KEY },
+      });
       const res = await http.post('/conversation', { initialQuery: 'Does the compose rig work?', maxTurns: 2 });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const deadline = Date.now() + 30_000;
@@ -442,8 +492,16 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       do {
         await new Promise((r) => setTimeout(r, 100));
         view = (await http.get(`/conversation/${res.data.conversationId}`)).data;
-      } while (!(view.status === 'completed' && view.transcriptFile) && !['failed', 'timed_out'].includes(view.status) && Date.now() < deadline);
-      assert.equal(view.status, 'completed', `${JSON.stringify(view)}\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n')}`);
+      } while (
+        !(view.status === 'completed' && view.transcriptFile) &&
+        !['failed', 'timed_out'].includes(view.status) &&
+        Date.now() < deadline
+      );
+      assert.equal(
+        view.status,
+        'completed',
+        `${JSON.stringify(view)}\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n')}`,
+      );
       assert.equal(view.turnsCompleted, 2);
       assert.equal(path.dirname(view.transcriptFile), path.join(tmp, 'worker-transcript-output'));
       assert.ok(fs.existsSync(view.transcriptFile));
@@ -460,21 +518,29 @@ describe('deploy/systemd units and environment files against the code', () => {
   const dir = path.join(ROOT, 'deploy', 'systemd');
   const readEnv = (file: string): Record<string, string> =>
     Object.fromEntries(
-      fs.readFileSync(path.join(dir, 'env', file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
-        const i = l.indexOf('=');
-        assert.ok(i > 0, `${file}: "${l}" is not KEY=VALUE`);
-        return [l.slice(0, i), l.slice(i + 1)];
-      }),
+      fs
+        .readFileSync(path.join(dir, 'env', file), 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => {
+          const i = l.indexOf('=');
+          assert.ok(i > 0, `${file}: "${l}" is not KEY=VALUE`);
+          return [l.slice(0, i), l.slice(i + 1)];
+        }),
     );
   const units = fs.readdirSync(dir).filter((f) => f.endsWith('.service'));
   const ROLES = ['cloud', 'local', 'transcript'];
   /** The files as an operator fills them: every `__SET_ME__` placeholder given a value (unfilled, they refuse to start: test/security/deploy-files.test.ts). */
-  const filledEnv = (file: string) => Object.fromEntries(Object.entries(readEnv(file)).map(([k, v]) => [k, PLACEHOLDER.test(v) ? `filled-${k.toLowerCase()}` : v]));
+  const filledEnv = (file: string) =>
+    Object.fromEntries(Object.entries(readEnv(file)).map(([k, v]) => [k, PLACEHOLDER.test(v) ? `filled-${k.toLowerCase()}` : v]));
   /** The env files a unit loads, with the template instance expanded. */
   const envFilesOf = (unit: string, instance?: string) =>
-    [...fs.readFileSync(path.join(dir, unit), 'utf8').matchAll(/^EnvironmentFile=-?\/etc\/llmconv\/(.+)$/gm)].map((m) => m[1]!.replace('%i', instance ?? ''));
+    [...fs.readFileSync(path.join(dir, unit), 'utf8').matchAll(/^EnvironmentFile=-?\/etc\/llmconv\/(.+)$/gm)].map((m) =>
+      m[1]!.replace('%i', instance ?? ''),
+    );
 
-  it('every key in the environment files is a config key, and each unit\'s files load together', () => {
+  it("every key in the environment files is a config key, and each unit's files load together", () => {
     for (const file of fs.readdirSync(path.join(dir, 'env'))) {
       for (const key of Object.keys(readEnv(file))) assert.ok(KNOWN_KEYS.has(key), `${file}: ${key} is not a config key`);
     }
@@ -482,7 +548,8 @@ describe('deploy/systemd units and environment files against the code', () => {
       for (const instance of unit.includes('@') ? ROLES : [undefined]) {
         const files = envFilesOf(unit, instance);
         assert.ok(files.length >= 2, `${unit}: common.env and its own file`);
-        for (const f of files) assert.ok(fs.existsSync(path.join(dir, 'env', f)), `${unit}${instance ? ` (${instance})` : ''}: env/${f} exists`);
+        for (const f of files)
+          assert.ok(fs.existsSync(path.join(dir, 'env', f)), `${unit}${instance ? ` (${instance})` : ''}: env/${f} exists`);
         const env = Object.assign({}, ...files.map(filledEnv)) as Record<string, string>;
         const config = loadConfig(env);
         if (instance) assert.deepEqual(config.workerRoles, [instance], `${unit} @${instance}`);

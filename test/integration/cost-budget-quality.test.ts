@@ -43,7 +43,10 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     let cloud = 0;
     for (const t of view.turns) {
       const expected = (t.cloud.inputTokens * PRICE.inputPer1k + t.cloud.outputTokens * PRICE.outputPer1k) / 1000;
-      assert.ok(t.cloud.inputTokens > 0 && Math.abs(t.cloud.costUsd - expected) < 1e-9, `turn ${t.turn}: ${t.cloud.costUsd} vs ${expected}`);
+      assert.ok(
+        t.cloud.inputTokens > 0 && Math.abs(t.cloud.costUsd - expected) < 1e-9,
+        `turn ${t.turn}: ${t.cloud.costUsd} vs ${expected}`,
+      );
       assert.equal(t.local.costUsd, 0);
       cloud += expected;
     }
@@ -54,11 +57,19 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     const rows = readCsv(view.transcriptFile);
     assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
     assert.deepEqual(Object.keys(rows[0]!).slice(-4, -2), ['cloud_cost_usd', 'local_cost_usd']);
-    assert.deepEqual(rows.map((r) => Number(r.cloud_cost_usd)), view.turns.map((t: { cloud: { costUsd: number } }) => t.cloud.costUsd));
-    assert.deepEqual(rows.map((r) => r.local_cost_usd), ['0', '0', '0']);
+    assert.deepEqual(
+      rows.map((r) => Number(r.cloud_cost_usd)),
+      view.turns.map((t: { cloud: { costUsd: number } }) => t.cloud.costUsd),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.local_cost_usd),
+      ['0', '0', '0'],
+    );
     // /metrics: the cost counter by model holds at least this conversation's cloud cost.
     const metrics = String((await stack.http.get('/metrics')).data);
-    const line = metrics.split('\n').find((l) => l.startsWith('llmconv_llm_cost_usd_total{') && l.includes('side="cloud"') && l.includes(`model="${MODEL}"`));
+    const line = metrics
+      .split('\n')
+      .find((l) => l.startsWith('llmconv_llm_cost_usd_total{') && l.includes('side="cloud"') && l.includes(`model="${MODEL}"`));
     assert.ok(line && Number(line.split(' ').at(-1)) >= cloud - 1e-8, `no cost sample: ${line}`);
   });
 
@@ -77,7 +88,8 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.equal(view.status, 'completed');
     assert.equal(view.stopReason, 'budget_exhausted');
     assert.ok(view.turns.length >= 1 && view.turns.length < 10, `${view.turns.length} turns`);
-    const used = view.totals.cloudInputTokens + view.totals.cloudOutputTokens + view.totals.localInputTokens + view.totals.localOutputTokens;
+    const used =
+      view.totals.cloudInputTokens + view.totals.cloudOutputTokens + view.totals.localInputTokens + view.totals.localOutputTokens;
     assert.equal(view.budget.spentTokens, used, 'the budget booked exactly the real usage');
     assert.ok(used <= 900, `spent ${used} of 900`);
     assert.equal(view.budget.reservedTokens, 0);
@@ -106,7 +118,8 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
 
   it('repetition: replies that repeat an earlier one of their side stop the conversation (threshold 0.9)', async () => {
     const view = await run({
-      initialQuery: 'Tell me about queues. [emulate:repeat]', maxTurns: 5,
+      initialQuery: 'Tell me about queues. [emulate:repeat]',
+      maxTurns: 5,
       templates: { followUp: '[emulate:repeat] Comment on: {{answer}}', nextQuery: '[emulate:repeat] And: {{followUp}}' },
       quality: { repetition: { threshold: 0.9 } },
     });
@@ -117,7 +130,8 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.equal(view.turns[1].ollamaResponse, null);
     // Without the gate the same conversation runs to maxTurns.
     const off = await run({
-      initialQuery: 'Tell me about queues. [emulate:repeat]', maxTurns: 3,
+      initialQuery: 'Tell me about queues. [emulate:repeat]',
+      maxTurns: 3,
       templates: { followUp: '[emulate:repeat] Comment on: {{answer}}', nextQuery: '[emulate:repeat] And: {{followUp}}' },
     });
     assert.equal(off.stopReason, 'max_turns');
@@ -126,7 +140,10 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
   it('max_tokens_total: stops at the first step that brings the total to the cap', async () => {
     const view = await run({ initialQuery: 'Tell me about sharding.', maxTurns: 10, quality: { maxTokensTotal: 150 } });
     assert.equal(view.stopReason, 'max_tokens_total');
-    const steps = view.turns.flatMap((t: { cloud: { inputTokens: number; outputTokens: number }; local: { inputTokens: number; outputTokens: number } | null }) => [t.cloud, t.local].filter(Boolean));
+    const steps = view.turns.flatMap(
+      (t: { cloud: { inputTokens: number; outputTokens: number }; local: { inputTokens: number; outputTokens: number } | null }) =>
+        [t.cloud, t.local].filter(Boolean),
+    );
     const total = steps.reduce((n: number, s: { inputTokens: number; outputTokens: number }) => n + s.inputTokens + s.outputTokens, 0);
     const last = steps.at(-1)!;
     assert.ok(total >= 150 && total - last.inputTokens - last.outputTokens < 150, `total ${total}`);

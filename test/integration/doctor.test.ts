@@ -53,7 +53,11 @@ async function doctor(env: Env, args: string[] = []): Promise<Run> {
   let stdout = '';
   let stderr = '';
   try {
-    const code = await doctorCommand(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } }, process.env);
+    const code = await doctorCommand(
+      args,
+      { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+      process.env,
+    );
     return { code, stdout, stderr };
   } finally {
     process.env = saved;
@@ -81,14 +85,28 @@ describe('llmconv doctor against the emulators', function () {
     bedrock = await startBedrockEmulator({
       control: {
         catalog: loadModelCatalog(CATALOG),
-        identities: { [GOOD_KEY]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/doctor-test', userId: 'AIDADOCTORTEST', secretAccessKey: 'doctor-test-secret' } },
+        identities: {
+          [GOOD_KEY]: {
+            account: '000000000000',
+            arn: 'arn:aws:iam::000000000000:user/doctor-test',
+            userId: 'AIDADOCTORTEST',
+            secretAccessKey: 'doctor-test-secret',
+          },
+        },
         profileModels: [ACTIVE_MODEL],
         unentitledModels: ['anthropic.claude-sonnet-4-5-20250929-v1:0'],
       },
     });
     ollama = await startOllamaEmulator({ models: ['llama3.2'] });
     const handler = createHandler({
-      config: { logLevel: 'silent', awsRegion: 'us-east-1', bedrockModelId: ACTIVE_MODEL, bedrockEndpoint: bedrock.url, defaultMaxTokens: 1024, gatewayTimeoutMs: 29_000 },
+      config: {
+        logLevel: 'silent',
+        awsRegion: 'us-east-1',
+        bedrockModelId: ACTIVE_MODEL,
+        bedrockEndpoint: bedrock.url,
+        defaultMaxTokens: 1024,
+        gatewayTimeoutMs: 29_000,
+      },
     });
     gateway = await startLocalGateway({ handler, stage: 'v1', apiKey: 'doctor-gateway-key' });
     env = {
@@ -119,7 +137,20 @@ describe('llmconv doctor against the emulators', function () {
     assert.equal(run.code, 0, run.stdout);
     const lines = run.stdout.split('\n').filter((l) => /^\S+\s+[a-z][\w.-]+\s/.test(l) && !/^(ok|FAILED):/.test(l));
     const checks = lines.map((l) => l.split(/\s+/)[1]);
-    for (const c of ['aws.identity', 'bedrock.model', 'bedrock.access', 'api-gateway', 'ollama.server', 'ollama.model', 'ollama.context', 'ollama.thinking', 'redis', 'redis.eviction', 'redis.aof', 'output-dir']) {
+    for (const c of [
+      'aws.identity',
+      'bedrock.model',
+      'bedrock.access',
+      'api-gateway',
+      'ollama.server',
+      'ollama.model',
+      'ollama.context',
+      'ollama.thinking',
+      'redis',
+      'redis.eviction',
+      'redis.aof',
+      'output-dir',
+    ]) {
       assert.ok(checks.includes(c), `line ${c} missing:\n${run.stdout}`);
     }
     for (const l of lines) assert.match(l, /^ok\s/, run.stdout);
@@ -147,18 +178,27 @@ describe('llmconv doctor against the emulators', function () {
   it('bad credentials: aws.identity fails with InvalidClientTokenId and names the key setting', async () => {
     const run = await doctor({ ...env, AWS_ACCESS_KEY_ID: 'AKIADOCTORTESTBAD001' });
     assert.equal(run.code, 1);
-    assert.match(lineOf(run.stdout, 'aws.identity')!, /^FAIL .*InvalidClientTokenId: The security token included in the request is invalid/);
+    assert.match(
+      lineOf(run.stdout, 'aws.identity')!,
+      /^FAIL .*InvalidClientTokenId: The security token included in the request is invalid/,
+    );
     assert.match(hintOf(run.stdout, 'aws.identity')!, /renew the credentials.*\[AWS_ACCESS_KEY_ID\]/);
     const secret = await doctor({ ...env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
     assert.equal(secret.code, 1);
-    assert.match(lineOf(secret.stdout, 'aws.identity')!, /^FAIL .*SignatureDoesNotMatch: The request signature we calculated does not match/);
+    assert.match(
+      lineOf(secret.stdout, 'aws.identity')!,
+      /^FAIL .*SignatureDoesNotMatch: The request signature we calculated does not match/,
+    );
     assert.match(hintOf(secret.stdout, 'aws.identity')!, /\[AWS_SECRET_ACCESS_KEY\]/);
   });
 
   it('an end-of-life model: bedrock.model fails with the end-of-life date and the replacement', async () => {
     const run = await doctor({ ...env, BEDROCK_MODEL_ID: EOL_MODEL });
     assert.equal(run.code, 1);
-    assert.match(lineOf(run.stdout, 'bedrock.model')!, /^FAIL .*ResourceNotFoundException: This model version has reached the end of its life.*end of life 2026-09-10/);
+    assert.match(
+      lineOf(run.stdout, 'bedrock.model')!,
+      /^FAIL .*ResourceNotFoundException: This model version has reached the end of its life.*end of life 2026-09-10/,
+    );
     assert.match(hintOf(run.stdout, 'bedrock.model')!, /BEDROCK_MODEL_ID to amazon\.nova-micro-v1:0.*\[BEDROCK_MODEL_ID\]/);
     // Lifecycle is per region: the same id is active where the catalogue says so.
     const ca = await doctor({ ...env, BEDROCK_MODEL_ID: EOL_MODEL, AWS_REGION: 'ca-central-1' });
@@ -207,7 +247,10 @@ describe('llmconv doctor against the emulators', function () {
   it('a small OLLAMA_NUM_CTX: ollama.context warns with the size a conversation needs', async () => {
     const run = await doctor({ ...env, OLLAMA_NUM_CTX: '2048' });
     assert.equal(run.code, 0, 'a warning is not a failure');
-    assert.match(lineOf(run.stdout, 'ollama.context')!, /^warn .*OLLAMA_NUM_CTX 2048, but a default conversation sends up to about 8192 tokens/);
+    assert.match(
+      lineOf(run.stdout, 'ollama.context')!,
+      /^warn .*OLLAMA_NUM_CTX 2048, but a default conversation sends up to about 8192 tokens/,
+    );
     assert.match(hintOf(run.stdout, 'ollama.context')!, /at least 8192 \[OLLAMA_NUM_CTX\]/);
   });
 
@@ -242,7 +285,9 @@ describe('llmconv doctor against the emulators', function () {
     const run = await doctor(env, ['--probe']);
     assert.equal(run.code, 0, run.stdout);
     const lines = run.stdout.split('\n');
-    const cost = lines.findIndex((l) => /^probe: 1 call of amazon\.nova-micro-v1:0, at most 30 input \+ 1 output token: at most \$/.test(l));
+    const cost = lines.findIndex((l) =>
+      /^probe: 1 call of amazon\.nova-micro-v1:0, at most 30 input \+ 1 output token: at most \$/.test(l),
+    );
     const probe = lines.findIndex((l) => /^ok\s+cloud\.probe .*answered in \d+ ms \(\d+ in \/ 1 out tokens/.test(l));
     assert.ok(cost >= 0 && probe > cost, run.stdout);
   });
@@ -255,7 +300,12 @@ describe('llmconv doctor against the emulators', function () {
   });
 
   it('nothing configured: says what runs in its place instead of failing', async () => {
-    const run = await doctor({ OUTPUT_DIR: path.join(tmp, 'out'), OLLAMA_HOST: '', MODEL_CATALOG_FILE: CATALOG, BEDROCK_MODEL_ID: ACTIVE_MODEL });
+    const run = await doctor({
+      OUTPUT_DIR: path.join(tmp, 'out'),
+      OLLAMA_HOST: '',
+      MODEL_CATALOG_FILE: CATALOG,
+      BEDROCK_MODEL_ID: ACTIVE_MODEL,
+    });
     assert.equal(run.code, 0, run.stdout);
     assert.match(lineOf(run.stdout, 'aws.identity')!, /^skip .*npm start` runs the Bedrock emulator/);
     assert.match(lineOf(run.stdout, 'api-gateway')!, /^skip /);
@@ -265,7 +315,7 @@ describe('llmconv doctor against the emulators', function () {
 
 describe('GET /ready?verbose=1', function () {
   this.timeout(30_000);
-  it('gives the doctor\'s lines from a running stack; plain /ready is unchanged; with API_KEY it needs the key', async () => {
+  it("gives the doctor's lines from a running stack; plain /ready is unchanged; with API_KEY it needs the key", async () => {
     const stack = await startTestStack({ API_KEY: 'ready-key', OLLAMA_NUM_CTX: '8192' }, { roles: [] });
     try {
       const plain = await stack.http.get('/ready');
@@ -286,7 +336,11 @@ describe('GET /ready?verbose=1', function () {
       assert.equal(by('aws.identity')?.status, 'ok', by('aws.identity')?.found);
       assert.match(by('aws.identity')!.found, /BEDROCK_ENDPOINT, the emulator/);
       assert.equal(by('bedrock.model')?.status, 'ok', by('bedrock.model')?.found);
-      for (const c of checks) assert.deepEqual(Object.keys(c).filter((k) => !['check', 'status', 'found', 'fix', 'setting'].includes(k)), []);
+      for (const c of checks)
+        assert.deepEqual(
+          Object.keys(c).filter((k) => !['check', 'status', 'found', 'fix', 'setting'].includes(k)),
+          [],
+        );
     } finally {
       await stack.close();
     }
@@ -320,10 +374,16 @@ describe('AWS endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_
   it("the Lambda's Converse client goes where AWS_ENDPOINT_URL_BEDROCK_RUNTIME says, and BEDROCK_ENDPOINT wins over it", async () => {
     process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = a.url;
     const before = a.stats().byRoute.converse ?? 0;
-    await createBedrockConverse({ region: 'us-east-1', defaultModelId: 'amazon.nova-micro-v1:0', credentials })({ prompt: 'Hi', history: [] });
+    await createBedrockConverse({ region: 'us-east-1', defaultModelId: 'amazon.nova-micro-v1:0', credentials })({
+      prompt: 'Hi',
+      history: [],
+    });
     assert.equal((a.stats().byRoute.converse ?? 0) - before, 1);
     const beforeB = b.stats().byRoute.converse ?? 0;
-    await createBedrockConverse({ region: 'us-east-1', endpoint: b.url, defaultModelId: 'amazon.nova-micro-v1:0', credentials })({ prompt: 'Hi', history: [] });
+    await createBedrockConverse({ region: 'us-east-1', endpoint: b.url, defaultModelId: 'amazon.nova-micro-v1:0', credentials })({
+      prompt: 'Hi',
+      history: [],
+    });
     assert.equal((b.stats().byRoute.converse ?? 0) - beforeB, 1);
     assert.equal((a.stats().byRoute.converse ?? 0) - before, 1);
   });

@@ -19,11 +19,17 @@ describe('judge (real pipeline, emulators)', function () {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-judge-'));
     const rubric = path.join(dir, 'rubric.json');
-    fs.writeFileSync(rubric, JSON.stringify({
-      criteria: [{ name: 'helpfulness', description: 'Do the answers help?' }, { name: 'coherence', description: 'Does it stay on topic?' }],
-      scale: { min: 1, max: 5 },
-      prompt: 'Rate this conversation on each criterion.\n{{criteria}}\n\n{{transcript}}',
-    }));
+    fs.writeFileSync(
+      rubric,
+      JSON.stringify({
+        criteria: [
+          { name: 'helpfulness', description: 'Do the answers help?' },
+          { name: 'coherence', description: 'Does it stay on topic?' },
+        ],
+        scale: { min: 1, max: 5 },
+        prompt: 'Rate this conversation on each criterion.\n{{criteria}}\n\n{{transcript}}',
+      }),
+    );
     stack = await startTestStack({ JUDGE_RUBRIC_FILE: rubric, JOB_ATTEMPTS: '3' });
   });
   after(async () => {
@@ -64,26 +70,47 @@ describe('judge (real pipeline, emulators)', function () {
   });
 
   it('a judged run: a summary per criterion in GET /runs/:id, scores in the export, and an export filter on them', async () => {
-    const seeds = ['Why do leaves change colour?', 'How do tides work?', 'What is a prime number?', 'Tell me a joke. [emulate:judge-garbage]'];
-    const up = await stack.http.post('/runs?maxTurns=1&maxActive=4', seeds.map((q) => JSON.stringify({ initialQuery: q })).join('\n') + '\n', {
-      headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d],
-    });
+    const seeds = [
+      'Why do leaves change colour?',
+      'How do tides work?',
+      'What is a prime number?',
+      'Tell me a joke. [emulate:judge-garbage]',
+    ];
+    const up = await stack.http.post(
+      '/runs?maxTurns=1&maxActive=4',
+      seeds.map((q) => JSON.stringify({ initialQuery: q })).join('\n') + '\n',
+      {
+        headers: { 'content-type': 'application/x-ndjson' },
+        transformRequest: [(d) => d],
+      },
+    );
     assert.equal(up.status, 202, JSON.stringify(up.data));
     const runId = up.data.runId as string;
     let view: any;
-    await until(async () => {
-      view = (await stack.http.get(`/runs/${runId}`)).data;
-      return view.judge !== null && view.judge.scored + view.judge.unscored === seeds.length;
-    }, 60_000, 'every conversation of the run judged');
+    await until(
+      async () => {
+        view = (await stack.http.get(`/runs/${runId}`)).data;
+        return view.judge !== null && view.judge.scored + view.judge.unscored === seeds.length;
+      },
+      60_000,
+      'every conversation of the run judged',
+    );
     assert.equal(view.judge.scored, 3);
     assert.equal(view.judge.unscored, 1);
     // Per criterion: the counts per score add up to the scored conversations, and the mean is theirs.
-    const lines = String((await stack.http.get(`/runs/${runId}/export?format=openai`, { responseType: 'text' })).data).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = String((await stack.http.get(`/runs/${runId}/export?format=openai`, { responseType: 'text' })).data)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const scored = lines.filter((l) => l.metadata.judge?.status === 'scored');
     assert.equal(scored.length, 3);
     for (const c of ['helpfulness', 'coherence']) {
       const dist = view.judge.criteria[c].distribution as Record<string, number>;
-      assert.equal(Object.values(dist).reduce((a, b) => a + b, 0), 3, c);
+      assert.equal(
+        Object.values(dist).reduce((a, b) => a + b, 0),
+        3,
+        c,
+      );
       const mean = scored.reduce((a, l) => a + l.metadata.judge.scores[c], 0) / 3;
       assert.equal(view.judge.criteria[c].mean, Math.round(mean * 100) / 100, c);
     }
@@ -91,8 +118,16 @@ describe('judge (real pipeline, emulators)', function () {
     for (const l of lines) assert.equal(typeof l.metadata.costUsd.total, 'number');
     // The filter keeps exactly the conversations whose score holds; an unscored one never passes.
     const threshold = Math.min(...scored.map((l) => l.metadata.judge.scores.helpfulness as number));
-    const kept = String((await stack.http.get(`/runs/${runId}/export?format=openai&filter=${encodeURIComponent(`score.helpfulness>=${threshold + 1}`)}`, { responseType: 'text' })).data)
-      .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const kept = String(
+      (
+        await stack.http.get(`/runs/${runId}/export?format=openai&filter=${encodeURIComponent(`score.helpfulness>=${threshold + 1}`)}`, {
+          responseType: 'text',
+        })
+      ).data,
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.equal(kept.length, scored.filter((l) => l.metadata.judge.scores.helpfulness >= threshold + 1).length);
     for (const l of kept) assert.ok(l.metadata.judge.scores.helpfulness >= threshold + 1);
     const bad = await stack.http.get(`/runs/${runId}/export?format=openai&filter=helpfulness>4`);

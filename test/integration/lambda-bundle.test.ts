@@ -26,7 +26,24 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 
 /** CloudFormation's short-form intrinsics (`!Ref`, `!Sub`, `!If` ...) as their long forms. */
-const CFN_TAGS: Tags = ['Ref', 'Condition', 'Sub', 'GetAtt', 'If', 'Equals', 'Not', 'And', 'Or', 'Join', 'Select', 'Split', 'FindInMap', 'ImportValue', 'Base64', 'GetAZs'].flatMap((f) => {
+const CFN_TAGS: Tags = [
+  'Ref',
+  'Condition',
+  'Sub',
+  'GetAtt',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'Join',
+  'Select',
+  'Split',
+  'FindInMap',
+  'ImportValue',
+  'Base64',
+  'GetAZs',
+].flatMap((f) => {
   const key = f === 'Ref' || f === 'Condition' ? f : `Fn::${f}`;
   return [
     { tag: `!${f}`, resolve: (v: string) => ({ [key]: f === 'GetAtt' ? v.split('.') : v }) },
@@ -104,7 +121,14 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     const { stdout } = await run(process.execPath, ['-e', RUNNER, file], {
       cwd: pkgDir,
       // Only what the Lambda runtime would set; no NODE_OPTIONS (no tsx), no NODE_PATH.
-      env: { PATH: process.env.PATH ?? '/usr/bin', HOME: tmp, AWS_REGION: 'us-east-1', BEDROCK_ENDPOINT: bedrock.url, LOG_LEVEL: 'silent', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin',
+        HOME: tmp,
+        AWS_REGION: 'us-east-1',
+        BEDROCK_ENDPOINT: bedrock.url,
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
       timeout: 30_000,
     });
     return JSON.parse(stdout) as ProxyResult[];
@@ -120,9 +144,15 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     const names = entries.map((e) => e.name).sort();
     assert.ok(names.includes('handler.js'));
     assert.ok(names.includes('llm.proto'));
-    assert.ok(names.every((n) => !n.includes('node_modules') && !n.includes('/')), JSON.stringify(names));
+    assert.ok(
+      names.every((n) => !n.includes('node_modules') && !n.includes('/')),
+      JSON.stringify(names),
+    );
     for (const e of entries) assert.equal(e.mode & 0o444, 0o444, `${e.name} mode ${e.mode.toString(8)}`);
-    assert.equal(fs.readFileSync(path.join(pkgDir, 'llm.proto'), 'utf8'), fs.readFileSync(path.resolve(__dirname, '../..', 'proto', 'llm.proto'), 'utf8'));
+    assert.equal(
+      fs.readFileSync(path.join(pkgDir, 'llm.proto'), 'utf8'),
+      fs.readFileSync(path.resolve(__dirname, '../..', 'proto', 'llm.proto'), 'utf8'),
+    );
     assert.ok(build.zipBytes > 10_000 && build.zipBytes < 10 * 1024 * 1024, `zip is ${build.zipBytes} bytes`);
   });
 
@@ -130,7 +160,11 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     const before = bedrock.stats().calls;
     const [v1, v2] = await invoke([
       // Our cloud client through REST with the binary media type: raw protobuf in, asks for binary.
-      v1Event({ request: { inputText: 'What is a stream?', parameters: { temperature: '0.2', max_tokens: '64' } }, mode: 'raw', headers: { Accept: 'application/x-protobuf' } }),
+      v1Event({
+        request: { inputText: 'What is a stream?', parameters: { temperature: '0.2', max_tokens: '64' } },
+        mode: 'raw',
+        headers: { Accept: 'application/x-protobuf' },
+      }),
       // A text client (curl) through an HTTP API: base64 text in, no Accept.
       v2Event({ request: { inputText: 'And a queue?', parameters: {}, modelId: 'amazon.nova-micro-v1:0' }, mode: 'text' }),
     ]);
@@ -150,14 +184,25 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     // Shipped catalogue: Nova Micro's output cap is 5000, refused before Bedrock is called (the
     // error is a protobuf LlmResponse; its message is plain text inside).
     const before = bedrock.stats().calls;
-    const [over] = await invoke([v2Event({ request: { inputText: 'Long?', parameters: { max_tokens: '6000' }, modelId: 'amazon.nova-micro-v1:0' }, mode: 'text' })]);
+    const [over] = await invoke([
+      v2Event({ request: { inputText: 'Long?', parameters: { max_tokens: '6000' }, modelId: 'amazon.nova-micro-v1:0' }, mode: 'text' }),
+    ]);
     assert.equal(over!.statusCode, 400, JSON.stringify(over));
-    assert.match(Buffer.from(over!.body, 'base64').toString('utf8'), /above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/);
+    assert.match(
+      Buffer.from(over!.body, 'base64').toString('utf8'),
+      /above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000/,
+    );
     assert.equal(bedrock.stats().calls, before, 'refused before calling Bedrock');
     // An override file beside the bundle lowers the cap of a model of its own.
     const file = path.join(tmp, 'catalog.yaml');
-    fs.writeFileSync(file, 'families:\n  - { family: Acme Chat, match: "^acme\\\\.chat", maxOutputTokens: 100, source: test, readOn: 2026-12-02 }\n');
-    const [acme] = await invoke([v2Event({ request: { inputText: 'Hi', parameters: { max_tokens: '200' }, modelId: 'acme.chat-1' }, mode: 'text' })], { MODEL_CATALOG_FILE: file });
+    fs.writeFileSync(
+      file,
+      'families:\n  - { family: Acme Chat, match: "^acme\\\\.chat", maxOutputTokens: 100, source: test, readOn: 2026-12-02 }\n',
+    );
+    const [acme] = await invoke(
+      [v2Event({ request: { inputText: 'Hi', parameters: { max_tokens: '200' }, modelId: 'acme.chat-1' }, mode: 'text' })],
+      { MODEL_CATALOG_FILE: file },
+    );
     assert.equal(acme!.statusCode, 400, JSON.stringify(acme));
     assert.match(Buffer.from(acme!.body, 'base64').toString('utf8'), /above the output cap of acme\.chat-1 \(Acme Chat\): at most 100/);
   });
@@ -192,11 +237,17 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
     // CodeUri is relative to the template: it must be the zip `npm run build:lambda` writes.
     assert.equal(path.resolve(ROOT, 'deploy', fn.CodeUri), path.join(ROOT, 'lambda', '.build', 'lambda.zip'));
     const [file, exported] = fn.Handler.split('.');
-    assert.ok(entries.some((e) => e.name === `${file}.js`), `handler file ${file}.js is in the zip`);
+    assert.ok(
+      entries.some((e) => e.name === `${file}.js`),
+      `handler file ${file}.js is in the zip`,
+    );
     assert.equal(exported, 'handler');
     assert.equal(fn.Runtime, 'nodejs20.x');
     // One timeout for the deployment (GATEWAY_TIMEOUT_MS): the Lambda's Timeout and its env follow the parameter.
-    assert.equal(t.Parameters.GatewayTimeoutSeconds.Default * 1000, Number(CONFIG_KEYS.find((k) => k.key === 'GATEWAY_TIMEOUT_MS')!.default));
+    assert.equal(
+      t.Parameters.GatewayTimeoutSeconds.Default * 1000,
+      Number(CONFIG_KEYS.find((k) => k.key === 'GATEWAY_TIMEOUT_MS')!.default),
+    );
     assert.deepEqual(fn.Timeout, { Ref: 'GatewayTimeoutSeconds' });
     assert.deepEqual(fn.Environment.Variables.GATEWAY_TIMEOUT_MS, { 'Fn::Sub': `${'$'}{GatewayTimeoutSeconds}000` });
     // Environment: keys the config reads, and the model parameter's default is the config default.

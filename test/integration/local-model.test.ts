@@ -35,7 +35,11 @@ describe('local model through the pipeline (Ollama as it really behaves)', funct
   it('a conversation naming a model no local worker has is refused before any cloud call, saying what to run', async () => {
     stack.bedrock!.faults.resetStats();
     ollama.faults.resetStats();
-    const res = await stack.http.post('/conversation', { initialQuery: 'Which local model?', maxTurns: 3, localModel: 'mistral-not-pulled:7b' });
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'Which local model?',
+      maxTurns: 3,
+      localModel: 'mistral-not-pulled:7b',
+    });
     assert.equal(res.status, 400);
     assert.equal(res.data.error.code, 'model_not_found');
     assert.ok(res.data.error.message.includes('"mistral-not-pulled:7b"'), res.data.error.message);
@@ -51,8 +55,19 @@ describe('local model through the pipeline (Ollama as it really behaves)', funct
   });
 
   it('a thinking model does not think unless the conversation asks; when it does, the reasoning is recorded apart', async () => {
-    const plain = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 2, localModel: 'qwen3:0.6b', maxTokens: 30 });
-    const thoughtful = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 2, localModel: 'qwen3:0.6b', maxTokens: 60, think: true });
+    const plain = await stack.http.post('/conversation', {
+      initialQuery: 'Why queues?',
+      maxTurns: 2,
+      localModel: 'qwen3:0.6b',
+      maxTokens: 30,
+    });
+    const thoughtful = await stack.http.post('/conversation', {
+      initialQuery: 'Why queues?',
+      maxTurns: 2,
+      localModel: 'qwen3:0.6b',
+      maxTokens: 60,
+      think: true,
+    });
     const off = await waitForConversation(stack, plain.data.conversationId);
     const on = await waitForConversation(stack, thoughtful.data.conversationId);
     assert.equal(off.status, 'completed');
@@ -118,7 +133,12 @@ describe('local model as Ollama is now: thinking that cannot be turned off, cont
   let stack: TestStack;
 
   before(async () => {
-    ollama = await startOllamaEmulator({ models: ['llama3.2', 'llama2', 'gpt-oss:20b'], thinkingTokens: 40, contextLength: 600, modelContexts: { llama2: 512 } });
+    ollama = await startOllamaEmulator({
+      models: ['llama3.2', 'llama2', 'gpt-oss:20b'],
+      thinkingTokens: 40,
+      contextLength: 600,
+      modelContexts: { llama2: 512 },
+    });
     stack = await startTestStack({ OLLAMA_HOST: ollama.url, OLLAMA_MODEL: 'llama3.2' });
   });
   after(async () => {
@@ -129,13 +149,24 @@ describe('local model as Ollama is now: thinking that cannot be turned off, cont
   it('gpt-oss with a small cap: never "Do you have any comments on: " with an empty follow-up', async () => {
     stack.bedrock!.faults.resetStats();
     // maxTokens 6: even at "low" (10 words of reasoning here) nothing is left for the answer.
-    const capped = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 3, localModel: 'gpt-oss:20b', maxTokens: 6 });
+    const capped = await stack.http.post('/conversation', {
+      initialQuery: 'Why queues?',
+      maxTurns: 3,
+      localModel: 'gpt-oss:20b',
+      maxTokens: 6,
+    });
     // maxTokens 30: at "low" the answer has room; at the "medium" gpt-oss takes for think:false (40) it would not.
-    const roomy = await stack.http.post('/conversation', { initialQuery: 'Why queues?', maxTurns: 2, localModel: 'gpt-oss:20b', maxTokens: 30 });
+    const roomy = await stack.http.post('/conversation', {
+      initialQuery: 'Why queues?',
+      maxTurns: 2,
+      localModel: 'gpt-oss:20b',
+      maxTokens: 30,
+    });
     const c = await waitForConversation(stack, capped.data.conversationId);
     const r = await waitForConversation(stack, roomy.data.conversationId);
     for (const v of [c, r]) {
-      for (const t of v.turns) assert.notEqual(t.question.trim(), 'Do you have any comments on:', 'an empty follow-up became the next question');
+      for (const t of v.turns)
+        assert.notEqual(t.question.trim(), 'Do you have any comments on:', 'an empty follow-up became the next question');
     }
     assert.equal(c.status, 'completed');
     assert.equal(c.stopReason, 'empty_answer');
@@ -148,12 +179,17 @@ describe('local model as Ollama is now: thinking that cannot be turned off, cont
     assert.equal(stack.bedrock!.stats().calls, 1 + 2, 'one cloud call for the capped conversation, two for the other');
   });
 
-  it('a local prompt past the server\'s context is sent with a num_ctx that holds it, or recorded truncated when the model cannot hold it', async () => {
+  it("a local prompt past the server's context is sent with a num_ctx that holds it, or recorded truncated when the model cannot hold it", async () => {
     // 700 words of local system prompt: past the server's 600 default context on every turn.
     const long = 'Consider every detail of this carefully. '.repeat(117).trim();
     const words = long.split(/\s+/).length;
     const fits = await stack.http.post('/conversation', { initialQuery: 'Long local prompt', maxTurns: 2, systemPrompts: { local: long } });
-    const cut = await stack.http.post('/conversation', { initialQuery: 'Too long for llama2 here', maxTurns: 1, localModel: 'llama2', systemPrompts: { local: long } });
+    const cut = await stack.http.post('/conversation', {
+      initialQuery: 'Too long for llama2 here',
+      maxTurns: 1,
+      localModel: 'llama2',
+      systemPrompts: { local: long },
+    });
     const f = await waitForConversation(stack, fits.data.conversationId);
     const k = await waitForConversation(stack, cut.data.conversationId);
     assert.equal(f.status, 'completed');

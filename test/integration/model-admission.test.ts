@@ -37,17 +37,31 @@ interface Producer {
 /** A producer (no workers: nothing is called) for `region`, logging into `logs`. */
 async function startProducer(redis: Redis, env: Record<string, string>): Promise<Producer> {
   // API_GATEWAY_URL: a closed port; no worker runs, so nothing is ever called.
-  const config = loadConfig({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix('adm'), LOG_LEVEL: 'info', API_GATEWAY_URL: 'http://127.0.0.1:9', ...env });
+  const config = loadConfig({
+    REDIS_URL: testRedisUrl(),
+    QUEUE_PREFIX: uniquePrefix('adm'),
+    LOG_LEVEL: 'info',
+    API_GATEWAY_URL: 'http://127.0.0.1:9',
+    ...env,
+  });
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(l)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(l));
+      done();
+    },
+  });
   const logger = pino({ level: 'info' }, sink);
   const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: 60 });
   const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
   const app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config), logger });
-  const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
   const http = axios.create({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, validateStatus: () => true });
   return {
-    http, logs,
+    http,
+    logs,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -86,12 +100,22 @@ describe('producer: models the catalogue says Bedrock refuses (model_end_of_life
     assert.equal(res.status, 400, JSON.stringify(res.data));
     assert.equal(res.data.error.code, 'model_end_of_life');
     const m = res.data.error.message as string;
-    for (const part of [HAIKU3, '2026-09-10', 'us-east-1', 'anthropic.claude-haiku-4-5-20251001-v1:0', 'us.anthropic.claude-haiku-4-5-20251001-v1:0']) assert.ok(m.includes(part), `${part} in: ${m}`);
+    for (const part of [
+      HAIKU3,
+      '2026-09-10',
+      'us-east-1',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+      'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+    ])
+      assert.ok(m.includes(part), `${part} in: ${m}`);
     // Any entry of a fallback list, named by its index.
     const list = await east.http.post('/conversation', { initialQuery: 'Hi?', cloudModel: ['amazon.nova-micro-v1:0', `us.${HAIKU3}`] });
     assert.equal(list.status, 400);
     assert.equal(list.data.error.code, 'model_end_of_life');
-    assert.match(list.data.error.message, /cloudModel\[1\]: us\.anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\) reached end of life on 2026-09-10/);
+    assert.match(
+      list.data.error.message,
+      /cloudModel\[1\]: us\.anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\) reached end of life on 2026-09-10/,
+    );
   });
 
   it('the same model where it is still active is accepted (202, no warnings)', async () => {
@@ -101,11 +125,17 @@ describe('producer: models the catalogue says Bedrock refuses (model_end_of_life
   });
 
   it('a Legacy model is accepted with a warning in the 202 and a log line', async () => {
-    for (const [p, model, region] of [[seoul, HAIKU3, 'ap-northeast-2'], [east, OPUS41, 'us-east-1']] as const) {
+    for (const [p, model, region] of [
+      [seoul, HAIKU3, 'ap-northeast-2'],
+      [east, OPUS41, 'us-east-1'],
+    ] as const) {
       const res = await p.http.post('/conversation', { initialQuery: 'Hi?', cloudModel: model });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       assert.equal(res.data.warnings.length, 1);
-      assert.ok(res.data.warnings[0].includes(`${model} (`) && res.data.warnings[0].includes(`is Legacy in ${region}`), res.data.warnings[0]);
+      assert.ok(
+        res.data.warnings[0].includes(`${model} (`) && res.data.warnings[0].includes(`is Legacy in ${region}`),
+        res.data.warnings[0],
+      );
       const line = p.logs.find((l) => l.conversationId === res.data.conversationId);
       assert.ok(line && line.level === 40 && String(line.msg).includes('Legacy'), JSON.stringify(p.logs.at(-1)));
     }
@@ -120,7 +150,11 @@ describe('producer: models the catalogue says Bedrock refuses (model_end_of_life
     assert.equal(res.data.error.code, 'price_unknown');
     assert.match(res.data.error.message, /budget\.usd: .*acme\.unpriced-model-v1 has none in the model catalogue.*MODEL_CATALOG_FILE/);
     assert.equal((await east.http.post('/conversation', { initialQuery: 'Hi?', cloudModel: model, budget: { tokens: 1000 } })).status, 202);
-    assert.equal((await east.http.post('/conversation', { initialQuery: 'Hi?', budget: { usd: 1 } })).status, 202, 'the default model is priced');
+    assert.equal(
+      (await east.http.post('/conversation', { initialQuery: 'Hi?', budget: { usd: 1 } })).status,
+      202,
+      'the default model is priced',
+    );
   });
 
   it('POST /runs: an end-of-life run model or an unpriced one with a USD run budget is a 400; a seed naming one is a rejected line; Legacy warns', async () => {
@@ -128,16 +162,27 @@ describe('producer: models the catalogue says Bedrock refuses (model_end_of_life
     assert.equal(eol.status, 400, JSON.stringify(eol.data));
     assert.equal(eol.data.error.code, 'model_end_of_life');
     assert.match(eol.data.error.message, /^invalid run option: cloudModel: .*2026-09-10.*anthropic\.claude-haiku-4-5-20251001-v1:0/);
-    const unpriced = await east.http.post('/runs', ndjson({ initialQuery: 'a' }), runHeaders({ cloudModel: 'acme.unpriced-model-v1', runBudget: { usd: 5 } }));
+    const unpriced = await east.http.post(
+      '/runs',
+      ndjson({ initialQuery: 'a' }),
+      runHeaders({ cloudModel: 'acme.unpriced-model-v1', runBudget: { usd: 5 } }),
+    );
     assert.equal(unpriced.status, 400);
     assert.equal(unpriced.data.error.code, 'price_unknown');
     assert.match(unpriced.data.error.message, /runBudget\.usd: .*acme\.unpriced-model-v1.*MODEL_CATALOG_FILE/);
-    const mixed = await east.http.post('/runs?maxTurns=1', ndjson({ initialQuery: 'ok' }, { initialQuery: 'old', cloudModel: HAIKU3 }, { initialQuery: 'legacy', cloudModel: OPUS41 }), runHeaders());
+    const mixed = await east.http.post(
+      '/runs?maxTurns=1',
+      ndjson({ initialQuery: 'ok' }, { initialQuery: 'old', cloudModel: HAIKU3 }, { initialQuery: 'legacy', cloudModel: OPUS41 }),
+      runHeaders(),
+    );
     assert.equal(mixed.status, 202, JSON.stringify(mixed.data));
     assert.equal(mixed.data.accepted, 2);
     assert.equal(mixed.data.rejected, 1);
     assert.equal(mixed.data.rejectedLines[0].line, 2);
-    assert.match(mixed.data.rejectedLines[0].reason, /cloudModel: anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\) reached end of life on 2026-09-10/);
+    assert.match(
+      mixed.data.rejectedLines[0].reason,
+      /cloudModel: anthropic\.claude-3-haiku-20240307-v1:0 \(Claude 3 Haiku\) reached end of life on 2026-09-10/,
+    );
     assert.equal(mixed.data.warnings.length, 1);
     assert.match(mixed.data.warnings[0], /us\.anthropic\.claude-opus-4-1-20250805-v1:0 .* is Legacy in us-east-1/);
     assert.ok(east.logs.some((l) => l.runId === mixed.data.runId && l.level === 40));
@@ -155,7 +200,7 @@ describe('producer: models the catalogue says Bedrock refuses (model_end_of_life
     assert.equal((await canada.http.post('/estimate', { seeds: ['a'], cloudModel: HAIKU3 })).status, 200);
   });
 
-  it('BEDROCK_MODEL_ID itself end-of-life: a conversation naming no model is refused naming the setting\'s model', async () => {
+  it("BEDROCK_MODEL_ID itself end-of-life: a conversation naming no model is refused naming the setting's model", async () => {
     const old = await startProducer(redis, { AWS_REGION: 'eu-west-1', BEDROCK_MODEL_ID: HAIKU3 });
     try {
       const res = await old.http.post('/conversation', { initialQuery: 'Hi?' });

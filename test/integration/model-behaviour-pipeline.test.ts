@@ -41,16 +41,29 @@ describe('pipeline: models that reject parameters, truncate and reason', functio
     });
 
     it('a conversation with a temperature completes on a model that rejects temperature, each turn saying it was left out', async () => {
-      const res = await stack.http.post('/conversation', { initialQuery: 'What is a stream?', cloudModel: NO_TEMP, temperature: 0.5, maxTurns: 2 });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: 'What is a stream?',
+        cloudModel: NO_TEMP,
+        temperature: 0.5,
+        maxTurns: 2,
+      });
       assert.equal(res.status, 202);
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'completed', view.error);
       assert.equal(view.stopReason, 'max_turns');
-      assert.deepEqual(view.turns.map((t: { cloud: { omittedParameters?: string[] } }) => t.cloud.omittedParameters), [['temperature'], ['temperature']]);
+      assert.deepEqual(
+        view.turns.map((t: { cloud: { omittedParameters?: string[] } }) => t.cloud.omittedParameters),
+        [['temperature'], ['temperature']],
+      );
     });
 
     it('replies cut at maxTokens record truncated on the turn (both sides), in the CSV and in /metrics, and the conversation goes on', async () => {
-      const res = await stack.http.post('/conversation', { initialQuery: 'Write an essay [emulate:tokens=500]', cloudModel: PLAIN, maxTokens: 12, maxTurns: 1 });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: 'Write an essay [emulate:tokens=500]',
+        cloudModel: PLAIN,
+        maxTokens: 12,
+        maxTurns: 1,
+      });
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'completed', view.error);
       assert.equal(view.stopReason, 'max_turns');
@@ -66,7 +79,13 @@ describe('pipeline: models that reject parameters, truncate and reason', functio
     });
 
     it('quality.truncated "stop" ends the conversation with stop reason truncated', async () => {
-      const res = await stack.http.post('/conversation', { initialQuery: 'Write an essay [emulate:tokens=500]', cloudModel: PLAIN, maxTokens: 12, maxTurns: 3, quality: { truncated: 'stop' } });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: 'Write an essay [emulate:tokens=500]',
+        cloudModel: PLAIN,
+        maxTokens: 12,
+        maxTurns: 3,
+        quality: { truncated: 'stop' },
+      });
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'completed');
       assert.equal(view.stopReason, 'truncated');
@@ -75,13 +94,21 @@ describe('pipeline: models that reject parameters, truncate and reason', functio
     });
 
     it('a reasoning model that spends maxTokens reasoning ends empty_answer naming the tokens and the setting to raise', async () => {
-      const res = await stack.http.post('/conversation', { initialQuery: 'Why is the sky blue?', cloudModel: REASONER, maxTokens: 16, maxTurns: 2 });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: 'Why is the sky blue?',
+        cloudModel: REASONER,
+        maxTokens: 16,
+        maxTurns: 2,
+      });
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'completed');
       assert.equal(view.stopReason, 'empty_answer');
       assert.equal(view.turns[0].cloud.reasoningTokens, 16);
       assert.equal(view.turns[0].cloud.truncated, true);
-      assert.match(view.error, /^cloud model spent 16 of 16 output tokens reasoning and answered no text \(stop reason max_tokens\); raise maxTokens above 16/);
+      assert.match(
+        view.error,
+        /^cloud model spent 16 of 16 output tokens reasoning and answered no text \(stop reason max_tokens\); raise maxTokens above 16/,
+      );
     });
   });
 
@@ -102,15 +129,28 @@ describe('pipeline: models that reject parameters, truncate and reason', functio
     });
 
     it('the first rejection is retried without temperature and kept fleet-wide; later calls leave it out from the start', async () => {
-      const first = await stack.http.post('/conversation', { initialQuery: 'What is a stream?', cloudModel: NO_TEMP, temperature: 0.5, maxTurns: 2 });
+      const first = await stack.http.post('/conversation', {
+        initialQuery: 'What is a stream?',
+        cloudModel: NO_TEMP,
+        temperature: 0.5,
+        maxTurns: 2,
+      });
       const view = await waitForConversation(stack, first.data.conversationId);
       assert.equal(view.status, 'completed', view.error);
-      assert.deepEqual(view.turns.map((t: { cloud: { omittedParameters?: string[] } }) => t.cloud.omittedParameters), [['temperature'], ['temperature']]);
+      assert.deepEqual(
+        view.turns.map((t: { cloud: { omittedParameters?: string[] } }) => t.cloud.omittedParameters),
+        [['temperature'], ['temperature']],
+      );
       assert.equal(await redis.hget(modelQuirksKey(stack.config.queuePrefix), NO_TEMP), '["temperature"]');
       // Turn 1: the rejected call and its retry; turn 2: one call, the omission sent by the worker.
       assert.equal(emu.stats().byModel[NO_TEMP], 3);
 
-      const second = await stack.http.post('/conversation', { initialQuery: 'And a queue?', cloudModel: NO_TEMP, temperature: 0.5, maxTurns: 1 });
+      const second = await stack.http.post('/conversation', {
+        initialQuery: 'And a queue?',
+        cloudModel: NO_TEMP,
+        temperature: 0.5,
+        maxTurns: 1,
+      });
       const again = await waitForConversation(stack, second.data.conversationId);
       assert.equal(again.status, 'completed', again.error);
       assert.equal(emu.stats().byModel[NO_TEMP], 4, 'no rejected call any more');

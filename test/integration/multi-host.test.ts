@@ -68,7 +68,9 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
 
   /** Names of the BullMQ workers registered on each queue (from CLIENT LIST: `<queue client>:w:<name>`). */
   async function namesPerQueue(): Promise<string[][]> {
-    return Promise.all(queues.map(async (q) => (await q.getWorkers()).map((w) => String(w.rawname ?? '').split(':w:')[1] ?? '').filter(Boolean)));
+    return Promise.all(
+      queues.map(async (q) => (await q.getWorkers()).map((w) => String(w.rawname ?? '').split(':w:')[1] ?? '').filter(Boolean)),
+    );
   }
 
   async function workerNames(): Promise<string[]> {
@@ -82,12 +84,17 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
   async function startWorker(h: WorkerHostNode): Promise<NsProcess> {
     const worker = lab!.spawn(h.node, process.execPath, ['--import', 'tsx', 'workers/main.ts'], workerEnv(h), `${h.node}:worker`);
     procs.push(worker);
-    const name = await poll(`${h.node}'s workers to register in Redis`, 60_000, async () => {
-      if (!worker.running()) throw new Error(`worker on ${h.node} exited:\n${worker.output()}`);
-      // One BullMQ Worker per role, each named `<hostname>-<pid>`.
-      const perQueue = (await namesPerQueue()).map((list) => list.find((n) => n.endsWith(`-${worker.pid}`)));
-      return perQueue.every(Boolean) ? perQueue[0] : undefined;
-    }, diagnose);
+    const name = await poll(
+      `${h.node}'s workers to register in Redis`,
+      60_000,
+      async () => {
+        if (!worker.running()) throw new Error(`worker on ${h.node} exited:\n${worker.output()}`);
+        // One BullMQ Worker per role, each named `<hostname>-<pid>`.
+        const perQueue = (await namesPerQueue()).map((list) => list.find((n) => n.endsWith(`-${worker.pid}`)));
+        return perQueue.every(Boolean) ? perQueue[0] : undefined;
+      },
+      diagnose,
+    );
     names.set(worker.pid, name);
     h.worker = worker;
     return worker;
@@ -112,10 +119,19 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
   }
 
   async function waitAll(ids: string[], timeoutMs: number): Promise<any[]> {
-    return Promise.all(ids.map((id) => poll(`conversation ${id}`, timeoutMs, async () => {
-      const res = await producer.get(`/conversation/${id}`);
-      return res.status === 200 && TERMINAL.includes(res.data.status) && res.data.transcriptFile ? res.data : undefined;
-    }, diagnose)));
+    return Promise.all(
+      ids.map((id) =>
+        poll(
+          `conversation ${id}`,
+          timeoutMs,
+          async () => {
+            const res = await producer.get(`/conversation/${id}`);
+            return res.status === 200 && TERMINAL.includes(res.data.status) && res.data.transcriptFile ? res.data : undefined;
+          },
+          diagnose,
+        ),
+      ),
+    );
   }
 
   async function activeJobs(): Promise<Job[]> {
@@ -134,27 +150,63 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     const sock = path.join(lab.dir, 'redis.sock');
     const redisDir = path.join(lab.dir, 'redis-data');
     fs.mkdirSync(redisDir);
-    procs.push(lab.spawn('redis', 'redis-server', [
-      '--bind', lab.address('redis'), '--port', String(REDIS_PORT), '--protected-mode', 'no',
-      '--unixsocket', sock, '--unixsocketperm', '700', '--dir', redisDir,
-      '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
-    ], {}, 'redis'));
+    procs.push(
+      lab.spawn(
+        'redis',
+        'redis-server',
+        [
+          '--bind',
+          lab.address('redis'),
+          '--port',
+          String(REDIS_PORT),
+          '--protected-mode',
+          'no',
+          '--unixsocket',
+          sock,
+          '--unixsocketperm',
+          '700',
+          '--dir',
+          redisDir,
+          '--appendonly',
+          'yes',
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
+        ],
+        {},
+        'redis',
+      ),
+    );
     redis = new IORedis({ path: sock, maxRetriesPerRequest: null, lazyConnect: true });
-    await poll('redis-server', 10_000, async () => (fs.existsSync(sock) ? ((await redis.ping().catch(() => undefined)) as string | undefined) : undefined), diagnose);
+    await poll(
+      'redis-server',
+      10_000,
+      async () => (fs.existsSync(sock) ? ((await redis.ping().catch(() => undefined)) as string | undefined) : undefined),
+      diagnose,
+    );
     // The queues of the roles the hosts run (WORKER_ROLES below; no judge: JUDGE_RUBRIC_FILE is unset).
-    queues = Object.values(QUEUE_NAMES).filter((name) => name !== QUEUE_NAMES.judge).map((name) => new Queue(name, { connection: redis, prefix }));
+    queues = Object.values(QUEUE_NAMES)
+      .filter((name) => name !== QUEUE_NAMES.judge)
+      .map((name) => new Queue(name, { connection: redis, prefix }));
 
-    const producerProc = lab.spawn('producer', process.execPath, ['--import', 'tsx', 'producer/main.ts'], {
-      REDIS_URL: `redis://${lab.address('redis')}:${REDIS_PORT}`,
-      QUEUE_PREFIX: prefix,
-      PORT: String(PRODUCER_PORT),
-      HOST: '0.0.0.0',
-      // Inside the lab's private network only; the test reaches it through a socket.
-      ALLOW_UNAUTHENTICATED: 'true',
-      // axios over a unix socket sends `Host: [::1]` (no port).
-      ALLOWED_HOSTS: 'lab,[::1]',
-      LOG_LEVEL: 'warn',
-    }, 'producer');
+    const producerProc = lab.spawn(
+      'producer',
+      process.execPath,
+      ['--import', 'tsx', 'producer/main.ts'],
+      {
+        REDIS_URL: `redis://${lab.address('redis')}:${REDIS_PORT}`,
+        QUEUE_PREFIX: prefix,
+        PORT: String(PRODUCER_PORT),
+        HOST: '0.0.0.0',
+        // Inside the lab's private network only; the test reaches it through a socket.
+        ALLOW_UNAUTHENTICATED: 'true',
+        // axios over a unix socket sends `Host: [::1]` (no port).
+        ALLOWED_HOSTS: 'lab,[::1]',
+        LOG_LEVEL: 'warn',
+      },
+      'producer',
+    );
     procs.push(producerProc);
     const [producerSock] = await lab.forward('producer', [PRODUCER_PORT]);
     producer = viaSocket(producerSock!);
@@ -162,19 +214,36 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     for (const node of ['host1', 'host2']) {
       const outputDir = path.join(lab.dir, `${node}-out`);
       fs.mkdirSync(outputDir);
-      const emulators = lab.spawn(node, process.execPath, ['--import', 'tsx', 'emulators/main.ts'], {
-        EMULATOR_HOST: '127.0.0.1',
-        BEDROCK_EMULATOR_PORT: String(BEDROCK_PORT),
-        OLLAMA_EMULATOR_PORT: String(OLLAMA_PORT),
-        OPENAI_EMULATOR_PORT: '0',
-        EMULATOR_LATENCY_MS: '60',
-      }, `${node}:emulators`);
+      const emulators = lab.spawn(
+        node,
+        process.execPath,
+        ['--import', 'tsx', 'emulators/main.ts'],
+        {
+          EMULATOR_HOST: '127.0.0.1',
+          BEDROCK_EMULATOR_PORT: String(BEDROCK_PORT),
+          OLLAMA_EMULATOR_PORT: String(OLLAMA_PORT),
+          OPENAI_EMULATOR_PORT: '0',
+          EMULATOR_LATENCY_MS: '60',
+        },
+        `${node}:emulators`,
+      );
       procs.push(emulators);
       const [b, o] = await lab.forward(node, [BEDROCK_PORT, OLLAMA_PORT]);
       hosts.push({ node, emulators, bedrock: viaSocket(b!), ollama: viaSocket(o!), outputDir });
     }
-    await poll('the producer to be ready', 60_000, async () => ((await producer.get('/ready')).status === 200 ? true : undefined), diagnose);
-    for (const h of hosts) await poll(`${h.node}'s emulators`, 60_000, async () => ((await h.ollama.get('/api/version')).status === 200 ? true : undefined), diagnose);
+    await poll(
+      'the producer to be ready',
+      60_000,
+      async () => ((await producer.get('/ready')).status === 200 ? true : undefined),
+      diagnose,
+    );
+    for (const h of hosts)
+      await poll(
+        `${h.node}'s emulators`,
+        60_000,
+        async () => ((await h.ollama.get('/api/version')).status === 200 ? true : undefined),
+        diagnose,
+      );
     for (const h of hosts) await startWorker(h);
   });
 
@@ -197,7 +266,8 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     assert.equal(s1.calls, 1);
     assert.equal(s2.calls, 0);
     const clients = String(await redis.client('LIST'));
-    for (const h of hosts) assert.match(clients, new RegExp(`addr=${lab!.address(h.node).replace(/\./g, '\\.')}:`), `${h.node} connects from its own address`);
+    for (const h of hosts)
+      assert.match(clients, new RegExp(`addr=${lab!.address(h.node).replace(/\./g, '\\.')}:`), `${h.node} connects from its own address`);
   });
 
   it('conversations complete with the work spread over both hosts', async () => {
@@ -210,7 +280,9 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     }
     const [c1, c2] = await Promise.all(hosts.map(calls));
     const files = hosts.map((h) => fs.readdirSync(h.outputDir).length);
-    console.log(`      work split: host1 cloud ${c1!.cloud} local ${c1!.local} transcripts ${files[0]}; host2 cloud ${c2!.cloud} local ${c2!.local} transcripts ${files[1]}`);
+    console.log(
+      `      work split: host1 cloud ${c1!.cloud} local ${c1!.local} transcripts ${files[0]}; host2 cloud ${c2!.cloud} local ${c2!.local} transcripts ${files[1]}`,
+    );
     // Exactly one model call per side and turn (no failures injected), over both hosts.
     assert.equal(c1!.cloud + c2!.cloud, 18);
     assert.equal(c1!.local + c2!.local, 18);
@@ -225,13 +297,18 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     assert.equal(String(csv.data).trim().split('\n').length, 1 + 3);
   });
 
-  it('kill -9 of one host\'s workers mid-turn: the other host picks the job up after the lock expires and finishes everything', async () => {
+  it("kill -9 of one host's workers mid-turn: the other host picks the job up after the lock expires and finishes everything", async () => {
     const [one, two] = hosts;
     for (const h of hosts) await h.ollama.post('/_emulator/faults', { latencyMs: 400 });
     const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => submit(`Failover question ${i + 1}`, 4)));
     const victim = one!.worker!;
     const victimName = nameOf(victim)!;
-    const job = await poll('host1 to be working on a job', 30_000, async () => (await activeJobs()).find((j) => j.processedBy === victimName), diagnose);
+    const job = await poll(
+      'host1 to be working on a job',
+      30_000,
+      async () => (await activeJobs()).find((j) => j.processedBy === victimName),
+      diagnose,
+    );
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
     // A request the victim sent just before dying may still be counted on arrival: settle first.
@@ -241,10 +318,15 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     // The job host1 held comes back (stalled → waiting) and host2 runs it, or has finished it.
     const survivor = nameOf(two!.worker!)!;
     const queue = queues.find((q) => q.name === job.queueName)!;
-    await poll(`job ${job.id} to move to host2`, 30_000, async () => {
-      const now = await queue.getJob(job.id!);
-      return !now || now.processedBy === survivor || (await now.getState()) === 'completed' ? true : undefined;
-    }, diagnose);
+    await poll(
+      `job ${job.id} to move to host2`,
+      30_000,
+      async () => {
+        const now = await queue.getJob(job.id!);
+        return !now || now.processedBy === survivor || (await now.getState()) === 'completed' ? true : undefined;
+      },
+      diagnose,
+    );
     const failoverMs = Date.now() - killedAt;
 
     const views = await waitAll(ids, 120_000);
@@ -258,17 +340,24 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
     }
     const after = await calls(one!);
     assert.deepEqual(after, before, 'host1 made no call after its workers died');
-    console.log(`      failover: job ${job.id} (${job.queueName}) back on host2 ${failoverMs} ms after kill -9 (lock 3000 ms, stalled check 1000 ms); all 4 conversations done ${doneMs} ms after`);
+    console.log(
+      `      failover: job ${job.id} (${job.queueName}) back on host2 ${failoverMs} ms after kill -9 (lock 3000 ms, stalled check 1000 ms); all 4 conversations done ${doneMs} ms after`,
+    );
     assert.ok(failoverMs < 15_000, `failover took ${failoverMs} ms`);
   });
 
-  it('SIGTERM of a host\'s workers: they stop cleanly and the remaining host takes the queue', async () => {
+  it("SIGTERM of a host's workers: they stop cleanly and the remaining host takes the queue", async () => {
     const [one, two] = hosts;
     await startWorker(one!); // host1 back in the fleet
     for (const h of hosts) await h.ollama.post('/_emulator/faults', { latencyMs: 300 });
     const ids = await Promise.all(Array.from({ length: 3 }, (_, i) => submit(`Drain question ${i + 1}`, 4)));
     const leaving = two!.worker!;
-    await poll('host2 to be working on a job', 30_000, async () => ((await activeJobs()).some((j) => j.processedBy === nameOf(leaving)) ? true : undefined), diagnose);
+    await poll(
+      'host2 to be working on a job',
+      30_000,
+      async () => ((await activeJobs()).some((j) => j.processedBy === nameOf(leaving)) ? true : undefined),
+      diagnose,
+    );
     const stoppingAt = Date.now();
     const exit = await leaving.stop('SIGTERM', 20_000);
     const shutdownMs = Date.now() - stoppingAt;
@@ -282,6 +371,8 @@ describe('multi-host: Redis, producer and two worker hosts in separate network n
       assert.equal(v.turnsCompleted, 4);
     }
     assert.deepEqual(await calls(two!), before, 'host2 made no call after it stopped');
-    console.log(`      graceful stop: host2's worker exited ${shutdownMs} ms after SIGTERM; host1 finished the ${ids.length} conversations`);
+    console.log(
+      `      graceful stop: host2's worker exited ${shutdownMs} ms after SIGTERM; host1 finished the ${ids.length} conversations`,
+    );
   });
 });

@@ -21,7 +21,15 @@ import type { LlmProvider } from '../../providers/llm-provider';
 import { silentLogger } from '../../shared/logger';
 import { createCloudClient } from '../../providers/api-gateway-client';
 import { createCloudProvider } from '../../providers/create-providers';
-import { decodeSeedRequest, javaBase64Decode, SeedUnexpectedError, seedClientGenerate, startSeedLambda, type SeedBedrockRequest, type SeedLambda } from '../helpers/seed-system';
+import {
+  decodeSeedRequest,
+  javaBase64Decode,
+  SeedUnexpectedError,
+  seedClientGenerate,
+  startSeedLambda,
+  type SeedBedrockRequest,
+  type SeedLambda,
+} from '../helpers/seed-system';
 
 const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 
@@ -60,7 +68,12 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       const bodies: string[] = [];
 
       before(async () => {
-        const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL, requestTimeoutMs: 10_000 });
+        const converse = createBedrockConverse({
+          region: 'us-east-1',
+          endpoint: emu.url,
+          defaultModelId: DEFAULT_MODEL,
+          requestTimeoutMs: 10_000,
+        });
         const handler = createHandler({ converse, logger: silentLogger });
         gateway = await startLocalGateway({
           port: 0,
@@ -100,7 +113,11 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       it('our cloud client with envelope "seed" gets the full reply (ours is a superset of BedrockResponse)', async () => {
         const cloud = createCloudClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
         const reply = await cloud.generate({ prompt: 'Through the seed envelope?', model: 'amazon.nova-lite-v1:0', maxTokens: 400 });
-        assert.match(bodies.at(-1) ?? '', /^\{"queryStringParameters":\{"query":"[A-Za-z0-9+/]+={0,2}"\},"requestContext":\{"requestId":"[0-9a-f-]{36}"\}\}$/, "the seed's JSON went over the wire");
+        assert.match(
+          bodies.at(-1) ?? '',
+          /^\{"queryStringParameters":\{"query":"[A-Za-z0-9+/]+={0,2}"\},"requestContext":\{"requestId":"[0-9a-f-]{36}"\}\}$/,
+          "the seed's JSON went over the wire",
+        );
         assert.match(reply.text, /^\[emulated bedrock amazon\.nova-lite-v1:0\] .*Through the seed envelope\?/);
         assert.equal(reply.model, 'amazon.nova-lite-v1:0');
         assert.ok(reply.inputTokens > 0 && reply.outputTokens > 0);
@@ -171,7 +188,11 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
         const err = await rejection(createCloudClient({ url, timeoutMs: 5_000, envelope: 'seed' }).generate({ prompt: 'x' }));
         assert.equal(err.code, 'invalid_protobuf');
         assert.equal(err.retryable, false);
-        assert.match(err.message, /answered 200 with a body that is not base64 of a protobuf LlmResponse \(11 characters\)/, "the envelope's body was read");
+        assert.match(
+          err.message,
+          /answered 200 with a body that is not base64 of a protobuf LlmResponse \(11 characters\)/,
+          "the envelope's body was read",
+        );
       } finally {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -196,7 +217,9 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
 
     it('a Bedrock throttle the seed reports as 400 "Error: … Status Code: 429" is retryable', async () => {
       next = async () => {
-        throw new Error('Too many requests, please wait before trying again. (Service: BedrockRuntime, Status Code: 429, Request ID: 9a2b)');
+        throw new Error(
+          'Too many requests, please wait before trying again. (Service: BedrockRuntime, Status Code: 429, Request ID: 9a2b)',
+        );
       };
       const err = await rejection(cloud.generate({ prompt: 'x' }));
       assert.equal(err.status, 400);

@@ -11,7 +11,8 @@ import { loadConfig } from '../../shared/config';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../shared/embedded-redis';
 import { sleep, startBoundsProducer, type BoundsProducer } from './bounds-harness';
 
-const ndjson = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ initialQuery: `${tag} seed ${i}`, maxTurns: 1 })).join('\n');
+const ndjson = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ initialQuery: `${tag} seed ${i}`, maxTurns: 1 })).join('\n');
 
 async function upload(p: BoundsProducer, route: string, body: string, headers: Record<string, string> = {}) {
   const res = await fetch(new URL(route, p.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson', ...headers }, body });
@@ -99,7 +100,9 @@ describe('bounds: backlog caps, upload size, maxActive, Redis memory', function 
     });
 
     it('parallel uploads to many runs never pass the cap together (counted in the script that adds)', async () => {
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(p, `/runs?run=par-${i}&maxActive=1`, ndjson(4, `par-${i}`))));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => upload(p, `/runs?run=par-${i}&maxActive=1`, ndjson(4, `par-${i}`))),
+      );
       const state = await backlog(p);
       assert.deepEqual(state.counted, state.real);
       assert.ok(state.real.seeds <= 9, `waiting ${state.real.seeds}`);
@@ -112,10 +115,14 @@ describe('bounds: backlog caps, upload size, maxActive, Redis memory', function 
 
     it('an upload declaring more than RUN_MAX_BODY_BYTES is 413 before anything is created; maxActive past RUN_MAX_ACTIVE_LIMIT is 400', async () => {
       const big = await new Promise<number>((resolve, reject) => {
-        const req = http.request(new URL('/runs?run=too-big', p.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'content-length': '200000' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = http.request(
+          new URL('/runs?run=too-big', p.url),
+          { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'content-length': '200000' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.write(ndjson(1, 'big'));
       });
@@ -158,7 +165,11 @@ describe('bounds: backlog caps, upload size, maxActive, Redis memory', function 
       const used = Number(/^used_memory:(\d+)/m.exec(await p.redis.info('memory'))![1]);
       await p.redis.config('SET', 'maxmemory', String(Math.ceil(used * 1.05)));
       await sleep(1100);
-      const conv = await fetch(new URL('/conversation', p.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ initialQuery: 'room?' }) });
+      const conv = await fetch(new URL('/conversation', p.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ initialQuery: 'room?' }),
+      });
       assert.equal(conv.status, 429);
       const body = (await conv.json()) as { error: { code: string; message: string } };
       assert.equal(body.error.code, 'redis_memory_high');
@@ -171,7 +182,11 @@ describe('bounds: backlog caps, upload size, maxActive, Redis memory', function 
       assert.equal((await fetch(new URL('/runs', p.url))).status, 200);
       await p.redis.config('SET', 'maxmemory', String(used * 10));
       await sleep(1100);
-      const ok = await fetch(new URL('/conversation', p.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ initialQuery: 'room now?' }) });
+      const ok = await fetch(new URL('/conversation', p.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ initialQuery: 'room now?' }),
+      });
       assert.equal(ok.status, 202);
     });
   });

@@ -43,10 +43,11 @@ export async function startForwarder(target: URL): Promise<Forwarder> {
   return {
     url: `http://127.0.0.1:${port}${target.pathname.replace(/\/$/, '')}`,
     open: () => sockets.size,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -72,13 +73,22 @@ export async function startBoundsProducer(env: Env = {}, bedrockLatencyMs = 0): 
   });
   const bedrock = await startBedrockEmulator({ latencyMs: bedrockLatencyMs });
   const base = loadConfig({ REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: '0', LOG_LEVEL: 'debug', ...env });
-  const gateway: LocalGateway = await startInProcessGateway({ config: { ...base, bedrockEndpoint: bedrock.url }, logger: createLogger({ level: 'silent' }) });
+  const gateway: LocalGateway = await startInProcessGateway({
+    config: { ...base, bedrockEndpoint: bedrock.url },
+    logger: createLogger({ level: 'silent' }),
+  });
   const forwarder = await startForwarder(new URL(gateway.url));
   const config = { ...base, apiGatewayUrl: forwarder.url };
   const producer = await startProducer({ config, logger, closeGraceMs: 0 });
   const redis = new Redis(redisUrl);
   return {
-    producer, url: producer.url, bedrock, forwarder, redis, prefix, logs,
+    producer,
+    url: producer.url,
+    bedrock,
+    forwarder,
+    redis,
+    prefix,
+    logs,
     async close() {
       await producer.close();
       await forwarder.close();
@@ -91,7 +101,10 @@ export async function startBoundsProducer(env: Env = {}, bedrockLatencyMs = 0): 
 
 /** A request the test can hang up on: resolves `response` with status, headers and body when the server answers. */
 export function openRequest(base: string, route: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
-  const req = http.request(new URL(route, base), { method: opts.method ?? 'POST', headers: { 'content-type': 'application/json', ...opts.headers } });
+  const req = http.request(new URL(route, base), {
+    method: opts.method ?? 'POST',
+    headers: { 'content-type': 'application/json', ...opts.headers },
+  });
   const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';

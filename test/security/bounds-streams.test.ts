@@ -9,13 +9,21 @@ import { until } from '../helpers/test-stack';
 
 async function startRun(p: BoundsProducer, seeds: number): Promise<string> {
   const lines = Array.from({ length: seeds }, (_, i) => JSON.stringify({ initialQuery: `stream seed ${i}`, maxTurns: 1 })).join('\n');
-  const res = await fetch(new URL('/runs?maxActive=1', p.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines });
+  const res = await fetch(new URL('/runs?maxActive=1', p.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: lines,
+  });
   assert.equal(res.status, 202, await res.clone().text());
   return ((await res.json()) as { runId: string }).runId;
 }
 
 async function aConversation(p: BoundsProducer): Promise<string> {
-  const res = await fetch(new URL('/conversation', p.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ initialQuery: 'watch me', maxTurns: 1 }) });
+  const res = await fetch(new URL('/conversation', p.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ initialQuery: 'watch me', maxTurns: 1 }),
+  });
   return ((await res.json()) as { conversationId: string }).conversationId;
 }
 
@@ -46,7 +54,10 @@ describe('bounds: one cap and one poller for every SSE stream; hang-ups are not 
       await openStream(p, `/runs/${run}/events`),
       await openStream(p, `/conversation/${conv}/events`),
     ];
-    assert.deepEqual(open.map((s) => s.status), [200, 200, 200, 200]);
+    assert.deepEqual(
+      open.map((s) => s.status),
+      [200, 200, 200, 200],
+    );
     for (const route of [`/runs/${run}/events`, `/conversation/${conv}/events`]) {
       const head = await openStream(p, route);
       if (head.status !== 503) head.hangUp();
@@ -82,7 +93,11 @@ describe('bounds: one cap and one poller for every SSE stream; hang-ups are not 
     const conv = await aConversation(p);
     const from = p.logs.length;
     for (let round = 0; round < 3; round++) {
-      const streams = [await openStream(p, `/runs/${run}/events`), await openStream(p, `/runs/${run}/events`), await openStream(p, `/conversation/${conv}/events`)];
+      const streams = [
+        await openStream(p, `/runs/${run}/events`),
+        await openStream(p, `/runs/${run}/events`),
+        await openStream(p, `/conversation/${conv}/events`),
+      ];
       await sleep(100);
       for (const s of streams) s.req.socket?.resetAndDestroy();
     }

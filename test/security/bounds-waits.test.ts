@@ -25,7 +25,9 @@ describe('bounds: waits end with their client, are event-driven and capped (MAX_
   after(async () => p?.close());
 
   it('a ?wait=true whose client hangs up stops waiting (gauge back to 0, no Redis commands after); the conversation keeps its state', async () => {
-    const w = openRequest(p.url, '/conversation?wait=true', { body: JSON.stringify({ initialQuery: 'Will you wait for me?', maxTurns: 1 }) });
+    const w = openRequest(p.url, '/conversation?wait=true', {
+      body: JSON.stringify({ initialQuery: 'Will you wait for me?', maxTurns: 1 }),
+    });
     await until(async () => (await p.redis.keys(`${p.prefix}:conv:*`)).length > 0, 5000, 'the conversation to be recorded');
     await sleep(200);
     // Event-driven: a wait in progress does not poll Redis (the old wait read the record 10 times a second).
@@ -46,7 +48,9 @@ describe('bounds: waits end with their client, are event-driven and capped (MAX_
     const w = openRequest(p.url, '/conversation?wait=true', { body: JSON.stringify({ initialQuery: 'Cancel me', maxTurns: 1 }) });
     await until(async () => (await metric(p.url, 'llmconv_waits_active', 'kind="wait"')) === 1, 5000, 'the wait');
     await sleep(200);
-    const listed = JSON.parse(await (await fetch(new URL('/conversations?limit=10', p.url))).text()) as { conversations: { conversationId: string; status: string }[] };
+    const listed = JSON.parse(await (await fetch(new URL('/conversations?limit=10', p.url))).text()) as {
+      conversations: { conversationId: string; status: string }[];
+    };
     const queued = listed.conversations.filter((c) => c.status === 'queued');
     for (const c of queued) await fetch(new URL(`/conversation/${c.conversationId}`, p.url), { method: 'DELETE' });
     const t0 = Date.now();
@@ -87,6 +91,9 @@ describe('bounds: waits end with their client, are event-driven and capped (MAX_
     await until(() => p.forwarder.open() === 0, 1000, 'the producer to drop its call to the gateway');
     assert.equal(p.bedrock.faults.stats().calls, 1);
     assert.equal(await metric(p.url, 'llmconv_waits_active', 'kind="generate"'), 0);
-    assert.ok(!p.logs.some((l) => l.level === 50), `no error logged: ${JSON.stringify(p.logs.filter((l) => l.level === 50)).slice(0, 400)}`);
+    assert.ok(
+      !p.logs.some((l) => l.level === 50),
+      `no error logged: ${JSON.stringify(p.logs.filter((l) => l.level === 50)).slice(0, 400)}`,
+    );
   });
 });

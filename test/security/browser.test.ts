@@ -21,20 +21,32 @@ describe('security: cross-site writes and DNS rebinding', function () {
 
   before(async () => {
     // A trusted dashboard on another origin may write through ALLOWED_HOSTS, but never act on the board.
-    stack = await startTestStack({ BOARD_USERNAME: board.user, BOARD_PASSWORD: board.pass, ALLOWED_HOSTS: 'dashboard.example' }, { roles: [] });
+    stack = await startTestStack(
+      { BOARD_USERNAME: board.user, BOARD_PASSWORD: board.pass, ALLOWED_HOSTS: 'dashboard.example' },
+      { roles: [] },
+    );
     port = Number(new URL(stack.producerUrl!).port);
   });
   after(async () => stack?.close());
 
   /** A request to the producer on 127.0.0.1 with exactly these headers (Host included, if given). */
   const send = (method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> =>
-    rawRequest(`http://127.0.0.1:${port}${path}`, { method, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers }, body });
+    rawRequest(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      body,
+    });
   const json = (r: RawResponse) => JSON.parse(r.body) as { error: { code: string; message: string } };
   const runCount = async () => ((await stack.http.get('/runs?limit=1000')).data.runs as unknown[]).length;
 
   it('a browser-style cross-site POST /runs (Origin: http://evil.example, text/plain) is refused with 403 naming ALLOWED_HOSTS, and starts nothing', async () => {
     const before = await runCount();
-    const res = await send('POST', '/runs', { origin: EVIL, 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, 'What is 2+2?\nAnd 3+3?\n');
+    const res = await send(
+      'POST',
+      '/runs',
+      { origin: EVIL, 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' },
+      'What is 2+2?\nAnd 3+3?\n',
+    );
     assert.equal(res.status, 403, res.body);
     assert.equal(json(res).error.code, 'forbidden_origin');
     assert.match(json(res).error.message, /ALLOWED_HOSTS/);
@@ -44,12 +56,27 @@ describe('security: cross-site writes and DNS rebinding', function () {
   });
 
   it('refuses the other cross-site writes: a form post, a DELETE, Origin null, and a cross-site fetch without Origin', async () => {
-    const form = await send('POST', '/conversation', { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, 'initialQuery=hi');
+    const form = await send(
+      'POST',
+      '/conversation',
+      { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' },
+      'initialQuery=hi',
+    );
     const multipart = await send('POST', '/runs', { origin: EVIL, 'content-type': 'multipart/form-data; boundary=x' }, '--x--');
     const del = await send('DELETE', '/conversation/00000000-0000-4000-8000-000000000000', { origin: EVIL });
     const nullOrigin = await send('POST', '/conversation', { origin: 'null', 'content-type': 'text/plain' }, '{"initialQuery":"hi"}');
-    const noOrigin = await send('POST', '/conversation', { 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' }, '{"initialQuery":"hi"}');
-    const otherLocalApp = await send('POST', '/conversation', { origin: `http://localhost:${port === 3000 ? 3001 : 3000}`, 'content-type': 'application/json' }, '{"initialQuery":"hi"}');
+    const noOrigin = await send(
+      'POST',
+      '/conversation',
+      { 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
+      '{"initialQuery":"hi"}',
+    );
+    const otherLocalApp = await send(
+      'POST',
+      '/conversation',
+      { origin: `http://localhost:${port === 3000 ? 3001 : 3000}`, 'content-type': 'application/json' },
+      '{"initialQuery":"hi"}',
+    );
     for (const [name, r] of Object.entries({ form, multipart, del, nullOrigin, noOrigin, otherLocalApp })) {
       assert.equal(r.status, 403, `${name}: ${r.body}`);
       assert.equal(json(r).error.code, 'forbidden_origin', name);
@@ -61,8 +88,18 @@ describe('security: cross-site writes and DNS rebinding', function () {
     const body = JSON.stringify({ initialQuery: 'Same origin', maxTurns: 1 });
     const headers = { 'content-type': 'application/json' };
     const cases = {
-      sameOrigin: await send('POST', '/conversation', { ...headers, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }, body),
-      localhostName: await send('POST', '/conversation', { ...headers, host: `localhost:${port}`, origin: `http://localhost:${port}` }, body),
+      sameOrigin: await send(
+        'POST',
+        '/conversation',
+        { ...headers, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' },
+        body,
+      ),
+      localhostName: await send(
+        'POST',
+        '/conversation',
+        { ...headers, host: `localhost:${port}`, origin: `http://localhost:${port}` },
+        body,
+      ),
       allowedDashboard: await send('POST', '/conversation', { ...headers, origin: 'https://dashboard.example' }, body),
       curl: await send('POST', '/conversation', headers, body),
     };
@@ -73,7 +110,16 @@ describe('security: cross-site writes and DNS rebinding', function () {
     const created = await stack.http.post('/conversation', { initialQuery: 'Secret question', maxTurns: 1 });
     const id = created.data.conversationId as string;
     const rebound = { host: `evil.example:${port}` };
-    const reads = ['/conversations', `/conversation/${id}`, `/conversations/${id}`, `/conversation/${id}/transcript`, '/runs', '/metrics', '/admin/queues', '/admin/queues/api/queues'];
+    const reads = [
+      '/conversations',
+      `/conversation/${id}`,
+      `/conversations/${id}`,
+      `/conversation/${id}/transcript`,
+      '/runs',
+      '/metrics',
+      '/admin/queues',
+      '/admin/queues/api/queues',
+    ];
     for (const path of reads) {
       const r = await send('GET', path, rebound);
       assert.equal(r.status, 403, `${path}: ${r.status} ${r.body.slice(0, 200)}`);
@@ -97,7 +143,8 @@ describe('security: cross-site writes and DNS rebinding', function () {
     const opts = { allowedHosts: [] as string[], host: '0.0.0.0' };
     const ok = (h: string, o = opts, l = local) => hostAllowed(o, parseHostPort(h, 80)!, l);
     for (const h of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', '10.0.0.5:8080', 'LOCALHOST:8080']) assert.equal(ok(h), true, h);
-    for (const h of ['evil.example:8080', 'localhost:3000', 'localhost', '10.0.0.6:8080', 'localhost.evil.example:8080']) assert.equal(ok(h), false, h);
+    for (const h of ['evil.example:8080', 'localhost:3000', 'localhost', '10.0.0.6:8080', 'localhost.evil.example:8080'])
+      assert.equal(ok(h), false, h);
     assert.equal(ok('[::ffff:10.0.0.5]:8080'), false);
     assert.equal(ok('10.0.0.5:8080', opts, { address: '::ffff:10.0.0.5', port: 8080 }), true, 'IPv4-mapped local address');
     assert.equal(ok('myhost:8080', { allowedHosts: [], host: 'myhost' }), true, 'the bound HOST name');
@@ -112,10 +159,21 @@ describe('security: cross-site writes and DNS rebinding', function () {
 
   it('the local API Gateway host refuses a web page: any Origin or browser Sec-Fetch-Site is 403 before the handler runs', async () => {
     let calls = 0;
-    const gw = await startLocalGateway({ handler: async () => { calls++; return { statusCode: 200, body: 'ok' }; } });
+    const gw = await startLocalGateway({
+      handler: async () => {
+        calls++;
+        return { statusCode: 200, body: 'ok' };
+      },
+    });
     try {
-      const at = (headers: Record<string, string>) => rawRequest(`${gw.url}/generate`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: 'aGk=' });
-      const pages: Record<string, string>[] = [{ origin: EVIL }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-origin', origin: gw.url }];
+      const at = (headers: Record<string, string>) =>
+        rawRequest(`${gw.url}/generate`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: 'aGk=' });
+      const pages: Record<string, string>[] = [
+        { origin: EVIL },
+        { origin: 'null' },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-origin', origin: gw.url },
+      ];
       for (const headers of pages) {
         const r = await at(headers);
         assert.equal(r.status, 403, JSON.stringify(headers));
@@ -130,10 +188,14 @@ describe('security: cross-site writes and DNS rebinding', function () {
 
   describe('Bull Board', () => {
     const auth = () => ({ authorization: basic(board.user, board.pass) });
-    const pause = (headers: Record<string, string>, body?: string) => send('PUT', '/admin/queues/api/queues/cloud/pause', { ...auth(), ...headers }, body);
+    const pause = (headers: Record<string, string>, body?: string) =>
+      send('PUT', '/admin/queues/api/queues/cloud/pause', { ...auth(), ...headers }, body);
 
     it('refuses the shipped "change-me" password at start', () => {
-      assert.throws(() => loadConfig({ BOARD_USERNAME: 'admin', BOARD_PASSWORD: 'change-me' }), (err: Error & { key?: string }) => err.key === 'BOARD_PASSWORD' && /change-me/.test(err.message));
+      assert.throws(
+        () => loadConfig({ BOARD_USERNAME: 'admin', BOARD_PASSWORD: 'change-me' }),
+        (err: Error & { key?: string }) => err.key === 'BOARD_PASSWORD' && /change-me/.test(err.message),
+      );
       assert.doesNotThrow(() => loadConfig({ BOARD_USERNAME: 'admin', BOARD_PASSWORD: 'something-else' }));
     });
 

@@ -57,18 +57,37 @@ describe('security: the callers file (API_KEYS_FILE)', () => {
       [JSON.stringify([{ id: 'a', sha256: 'abc' }]), /entry 1\.sha256: .*64 hex digits/],
       [JSON.stringify([{ id: 'a b', sha256: sha('x') }]), /entry 1\.id/],
       [JSON.stringify([{ id: 'a', sha256: sha('x'), key: 'plain' }]), /entry 1/],
-      [JSON.stringify([{ id: 'a', sha256: sha('x') }, { id: 'a', sha256: sha('y') }]), /"a" appears twice/],
-      [JSON.stringify([{ id: 'a', sha256: sha('x') }, { id: 'b', sha256: sha('x') }]), /same hash/],
+      [
+        JSON.stringify([
+          { id: 'a', sha256: sha('x') },
+          { id: 'a', sha256: sha('y') },
+        ]),
+        /"a" appears twice/,
+      ],
+      [
+        JSON.stringify([
+          { id: 'a', sha256: sha('x') },
+          { id: 'b', sha256: sha('x') },
+        ]),
+        /same hash/,
+      ],
       [JSON.stringify([{ id: 'a', sha256: sha('x'), maxActive: 0 }]), /entry 1\.maxActive/],
       [JSON.stringify([{ id: 'a', sha256: sha('x'), budget: {} }]), /entry 1\.budget/],
       [JSON.stringify([{ id: 'a', sha256: sha('x'), role: 'root' }]), /entry 1\.role/],
     ];
     for (const [text, re] of bad) {
-      assert.throws(() => parseCallerKeys(text), (err: unknown) => err instanceof ConfigError && err.key === 'API_KEYS_FILE' && re.test(err.message), text);
+      assert.throws(
+        () => parseCallerKeys(text),
+        (err: unknown) => err instanceof ConfigError && err.key === 'API_KEYS_FILE' && re.test(err.message),
+        text,
+      );
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-keys-'));
     try {
-      assert.throws(() => CallerKeys.fromConfig({ apiKeysFile: path.join(dir, 'missing.yaml') }), (err: unknown) => err instanceof ConfigError && /cannot be read/.test(err.message));
+      assert.throws(
+        () => CallerKeys.fromConfig({ apiKeysFile: path.join(dir, 'missing.yaml') }),
+        (err: unknown) => err instanceof ConfigError && /cannot be read/.test(err.message),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -94,11 +113,11 @@ describe('security: the callers file (API_KEYS_FILE)', () => {
     const ops = { id: 'ops', name: 'Ops', admin: true };
     assert.equal(canSee(alice, 'alice'), true);
     assert.equal(canSee(alice, 'bob'), false);
-    assert.equal(canSee(alice, undefined), false, 'records from before callers are admins\'');
+    assert.equal(canSee(alice, undefined), false, "records from before callers are admins'");
     assert.equal(canSee(ops, 'bob'), true);
     assert.equal(canSee(OWNERLESS_ADMIN, undefined), true);
     assert.equal(storedRunId(alice, 'nightly'), 'alice.nightly');
-    assert.equal(storedRunId(alice, 'bob.nightly'), undefined, 'a caller cannot name another\'s run');
+    assert.equal(storedRunId(alice, 'bob.nightly'), undefined, "a caller cannot name another's run");
     assert.equal(storedRunId(ops, 'bob.nightly'), 'bob.nightly');
     assert.equal(storedRunId(ops, 'nightly'), 'nightly');
     assert.equal(publicRunId(alice, 'alice.nightly'), 'nightly');

@@ -26,27 +26,37 @@ describe('security: several callers (API_KEYS_FILE)', function () {
   let stack: TestStack;
   let dir: string;
   const postRun = (who: keyof typeof KEYS, route: string, rows: unknown[]) =>
-    stack.http.post(route, ndjson(rows), { headers: { ...as(who).headers, 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] });
+    stack.http.post(route, ndjson(rows), {
+      headers: { ...as(who).headers, 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
+    });
 
   /** The conversation's view once terminal, read with `who`'s key. */
   const finished = async (who: keyof typeof KEYS, id: string) => {
     let view: any;
-    await until(async () => TERMINAL.includes((view = (await stack.http.get(`/conversation/${id}`, as(who))).data).status), 30_000, `${who}'s conversation ${id}`);
+    await until(
+      async () => TERMINAL.includes((view = (await stack.http.get(`/conversation/${id}`, as(who))).data).status),
+      30_000,
+      `${who}'s conversation ${id}`,
+    );
     return view;
   };
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-callers-'));
     const file = path.join(dir, 'keys.yaml');
-    fs.writeFileSync(file, stringify({
-      keys: [
-        { id: 'alice', name: 'Alice', sha256: sha(KEYS.alice) },
-        { id: 'bob', name: 'Bob', sha256: sha(KEYS.bob) },
-        { id: 'carol', name: 'Carol', sha256: sha(KEYS.carol), maxActive: 1 },
-        { id: 'dave', name: 'Dave', sha256: sha(KEYS.dave), budget: { tokens: 1 } },
-        { id: 'ops', name: 'Operations', sha256: sha(KEYS.ops), role: 'admin' },
-      ],
-    }));
+    fs.writeFileSync(
+      file,
+      stringify({
+        keys: [
+          { id: 'alice', name: 'Alice', sha256: sha(KEYS.alice) },
+          { id: 'bob', name: 'Bob', sha256: sha(KEYS.bob) },
+          { id: 'carol', name: 'Carol', sha256: sha(KEYS.carol), maxActive: 1 },
+          { id: 'dave', name: 'Dave', sha256: sha(KEYS.dave), budget: { tokens: 1 } },
+          { id: 'ops', name: 'Operations', sha256: sha(KEYS.ops), role: 'admin' },
+        ],
+      }),
+    );
     stack = await startTestStack({ API_KEYS_FILE: file, API_KEY: LEGACY });
   });
   after(async () => {
@@ -60,7 +70,7 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.equal((await stack.http.get('/runs', { headers: { 'x-api-key': sha(KEYS.alice) } })).status, 401, 'the hash is not the key');
   });
 
-  it('B gets 404 for A\'s conversation and run, lists none of them and cannot cancel; the admin sees both', async () => {
+  it("B gets 404 for A's conversation and run, lists none of them and cannot cancel; the admin sees both", async () => {
     stack.ollama!.faults.set({ latencyMs: 400 });
     let convId: string;
     try {
@@ -73,23 +83,40 @@ describe('security: several callers (API_KEYS_FILE)', function () {
 
       // Bob: every route answers like an unknown id, in flight (DELETE) and after.
       const unknownConv = (await stack.http.get('/conversation/00000000-0000-4000-8000-000000000000', as('bob'))).data;
-      for (const route of [`/conversation/${convId}`, `/conversation/${convId}/transcript`, `/conversation/${convId}/export?format=openai`, `/conversation/${convId}/events`, `/conversations/${convId}`]) {
+      for (const route of [
+        `/conversation/${convId}`,
+        `/conversation/${convId}/transcript`,
+        `/conversation/${convId}/export?format=openai`,
+        `/conversation/${convId}/events`,
+        `/conversations/${convId}`,
+      ]) {
         const res = await stack.http.get(route, as('bob'));
         assert.equal(res.status, 404, `bob GET ${route}: ${res.status}`);
       }
       const bobGet = await stack.http.get(`/conversation/${convId}`, as('bob'));
       assert.equal(bobGet.data.error.code, unknownConv.error.code);
-      assert.equal(bobGet.data.error.message.replace(convId, 'ID'), unknownConv.error.message.replace('00000000-0000-4000-8000-000000000000', 'ID'), 'same answer as for an unknown id');
+      assert.equal(
+        bobGet.data.error.message.replace(convId, 'ID'),
+        unknownConv.error.message.replace('00000000-0000-4000-8000-000000000000', 'ID'),
+        'same answer as for an unknown id',
+      );
       const bobDelete = await stack.http.delete(`/conversation/${convId}`, as('bob'));
       assert.equal(bobDelete.status, 404);
-      for (const route of ['/runs/arun', '/runs/arun/conversations', '/runs/arun/export?format=openai', '/runs/arun/events', '/runs/arun/page', '/runs/alice.arun']) {
+      for (const route of [
+        '/runs/arun',
+        '/runs/arun/conversations',
+        '/runs/arun/export?format=openai',
+        '/runs/arun/events',
+        '/runs/arun/page',
+        '/runs/alice.arun',
+      ]) {
         const res = await stack.http.get(route, as('bob'));
         assert.equal(res.status, 404, `bob GET ${route}: ${res.status}`);
       }
       assert.equal((await stack.http.delete('/runs/arun', as('bob'))).status, 404);
       assert.equal((await postRun('bob', '/runs/arun/seeds', [{ initialQuery: 'intruder' }])).status, 404);
       const bobConvs = (await stack.http.get('/conversations?limit=200', as('bob'))).data.conversations;
-      assert.ok(!bobConvs.some((c: any) => c.conversationId === convId), 'not in bob\'s list');
+      assert.ok(!bobConvs.some((c: any) => c.conversationId === convId), "not in bob's list");
       const bobRuns = (await stack.http.get('/runs', as('bob'))).data.runs;
       assert.deepEqual(bobRuns, []);
 
@@ -97,7 +124,10 @@ describe('security: several callers (API_KEYS_FILE)', function () {
       assert.equal((await stack.http.get(`/conversation/${convId}`, as('alice'))).status, 200);
       assert.ok((await stack.http.get('/conversations', as('alice'))).data.conversations.some((c: any) => c.conversationId === convId));
       const aliceRuns = (await stack.http.get('/runs', as('alice'))).data.runs;
-      assert.deepEqual(aliceRuns.map((r: any) => r.runId), ['arun']);
+      assert.deepEqual(
+        aliceRuns.map((r: any) => r.runId),
+        ['arun'],
+      );
       assert.equal(aliceRuns[0].statusUrl, '/runs/arun');
 
       // The admin sees both, the run qualified by its owner.
@@ -113,16 +143,20 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.equal(final.status, 'completed', JSON.stringify(final).slice(0, 300));
   });
 
-  it('ids of B\'s run for the same run id and seed differ from A\'s, and cannot be computed from them; A\'s resume keeps its ids', async () => {
+  it("ids of B's run for the same run id and seed differ from A's, and cannot be computed from them; A's resume keeps its ids", async () => {
     const seed = { initialQuery: 'Same seed for both' };
     const a = await postRun('alice', '/runs?run=shared-name&maxTurns=1', [seed]);
     const b = await postRun('bob', '/runs?run=shared-name&maxTurns=1', [seed]);
     assert.equal(a.status, 202);
     assert.equal(b.status, 202);
-    assert.equal(b.data.accepted, 1, 'bob\'s run is his own, not a duplicate of alice\'s');
+    assert.equal(b.data.accepted, 1, "bob's run is his own, not a duplicate of alice's");
     const ids = async (who: 'alice' | 'bob') => {
       let page: any;
-      await until(async () => (page = (await stack.http.get('/runs/shared-name/conversations', as(who))).data).conversations?.length === 1, 10_000, `${who}'s admission`);
+      await until(
+        async () => (page = (await stack.http.get('/runs/shared-name/conversations', as(who))).data).conversations?.length === 1,
+        10_000,
+        `${who}'s admission`,
+      );
       return page.conversations[0].conversationId as string;
     };
     const [aliceId, bobId] = [await ids('alice'), await ids('bob')];
@@ -146,13 +180,17 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.deepEqual([again.data.accepted, again.data.duplicates], [0, 1]);
   });
 
-  it('an Idempotency-Key is the caller\'s own; the same key with a different body is a 422 naming the header', async () => {
+  it("an Idempotency-Key is the caller's own; the same key with a different body is a 422 naming the header", async () => {
     const key = { 'idempotency-key': 'order-42' };
     const body = { initialQuery: 'Idempotent question', maxTurns: 1 };
     const first = await stack.http.post('/conversation', body, { headers: { ...as('alice').headers, ...key } });
     assert.equal(first.status, 202);
     // The same body, keys in another order: the first conversation.
-    const replay = await stack.http.post('/conversation', { maxTurns: 1, initialQuery: 'Idempotent question' }, { headers: { ...as('alice').headers, ...key } });
+    const replay = await stack.http.post(
+      '/conversation',
+      { maxTurns: 1, initialQuery: 'Idempotent question' },
+      { headers: { ...as('alice').headers, ...key } },
+    );
     assert.equal(replay.status, 202);
     assert.equal(replay.data.conversationId, first.data.conversationId);
     assert.equal(replay.headers['idempotent-replayed'], 'true');
@@ -172,7 +210,10 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     const legacy = { headers: { 'x-api-key': LEGACY, 'idempotency-key': 'legacy-1' } };
     const first = await stack.http.post('/conversation', { initialQuery: 'From the old key', maxTurns: 1 }, legacy);
     assert.equal(first.status, 202);
-    assert.equal((await stack.http.post('/conversation', { initialQuery: 'From the old key', maxTurns: 1 }, legacy)).data.conversationId, first.data.conversationId);
+    assert.equal(
+      (await stack.http.post('/conversation', { initialQuery: 'From the old key', maxTurns: 1 }, legacy)).data.conversationId,
+      first.data.conversationId,
+    );
     const changed = await stack.http.post('/conversation', { initialQuery: 'Something else', maxTurns: 1 }, legacy);
     assert.equal(changed.status, 422);
     // An admin: it sees the file's callers' runs; its own conversation is no caller's.
@@ -181,7 +222,7 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.equal((await stack.http.get(`/conversation/${first.data.conversationId}`, as('ops'))).status, 200);
   });
 
-  it('a key\'s maxActive bounds its conversations in flight: 429 naming the limit, and the slot comes back', async () => {
+  it("a key's maxActive bounds its conversations in flight: 429 naming the limit, and the slot comes back", async () => {
     stack.ollama!.faults.set({ latencyMs: 1500 });
     try {
       const first = await stack.http.post('/conversation', { initialQuery: 'Slow one', maxTurns: 1 }, as('carol'));
@@ -203,15 +244,23 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     // A run of hers admits within her slots too, whatever the run's own maxActive, and still finishes.
     stack.ollama!.faults.set({ latencyMs: 300 });
     try {
-      const run = await postRun('carol', '/runs?run=carols&maxTurns=1&maxActive=3', [{ initialQuery: 'c1' }, { initialQuery: 'c2' }, { initialQuery: 'c3' }]);
+      const run = await postRun('carol', '/runs?run=carols&maxTurns=1&maxActive=3', [
+        { initialQuery: 'c1' },
+        { initialQuery: 'c2' },
+        { initialQuery: 'c3' },
+      ]);
       assert.equal(run.status, 202, JSON.stringify(run.data));
       let most = 0;
       let view: any;
-      await until(async () => {
-        view = (await stack.http.get('/runs/carols', as('carol'))).data;
-        most = Math.max(most, view.active);
-        return view.state === 'finished';
-      }, 30_000, 'carol\'s run');
+      await until(
+        async () => {
+          view = (await stack.http.get('/runs/carols', as('carol'))).data;
+          most = Math.max(most, view.active);
+          return view.state === 'finished';
+        },
+        30_000,
+        "carol's run",
+      );
       assert.equal(most, 1, 'never more than her maxActive in flight');
       assert.equal(view.byStatus.completed, 3);
     } finally {
@@ -219,8 +268,12 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     }
   });
 
-  it('a key\'s budget stops its calls (budget_exhausted) and then refuses its new work with 402 naming the budget', async () => {
-    const res = await stack.http.post('/conversation', { initialQuery: 'Over budget', maxTurns: 1 }, { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } });
+  it("a key's budget stops its calls (budget_exhausted) and then refuses its new work with 402 naming the budget", async () => {
+    const res = await stack.http.post(
+      '/conversation',
+      { initialQuery: 'Over budget', maxTurns: 1 },
+      { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } },
+    );
     assert.equal(res.status, 202);
     const view = await finished('dave', res.data.conversationId);
     assert.equal(view.stopReason, 'budget_exhausted', JSON.stringify(view).slice(0, 400));
@@ -230,7 +283,11 @@ describe('security: several callers (API_KEYS_FILE)', function () {
     assert.match(next.data.error.message, /budget of API key "dave".*API_KEYS_FILE/);
     assert.equal((await postRun('dave', '/runs?maxTurns=1', [{ initialQuery: 'a run' }])).status, 402);
     // A retry of the first request still gets the first conversation.
-    const replay = await stack.http.post('/conversation', { initialQuery: 'Over budget', maxTurns: 1 }, { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } });
+    const replay = await stack.http.post(
+      '/conversation',
+      { initialQuery: 'Over budget', maxTurns: 1 },
+      { headers: { ...as('dave').headers, 'idempotency-key': 'dave-1' } },
+    );
     assert.equal(replay.status, 202, JSON.stringify(replay.data));
     assert.equal(replay.data.conversationId, res.data.conversationId);
   });
@@ -245,7 +302,13 @@ describe('security: several callers (API_KEYS_FILE)', function () {
       return m ? Number(m[1]) : undefined;
     };
     // Bob: 2 conversations (idempotency test, this one) and 1 run admitted one more; 1 run.
-    assert.ok(value('caller_conversations_total', 'bob')! >= 3, text.split('\n').filter((l) => l.includes('caller_')).join('\n'));
+    assert.ok(
+      value('caller_conversations_total', 'bob')! >= 3,
+      text
+        .split('\n')
+        .filter((l) => l.includes('caller_'))
+        .join('\n'),
+    );
     assert.equal(value('caller_runs_total', 'bob'), 1);
     assert.ok(value('caller_calls_total', 'bob')! >= 2);
     assert.ok(value('caller_tokens_total', 'bob')! > 0);

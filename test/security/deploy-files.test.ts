@@ -15,9 +15,17 @@ import { ConfigError } from '../../shared/errors';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const envFile = (file: string): Record<string, string> =>
-  Object.fromEntries(fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  Object.fromEntries(
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 const systemd = (name: string) => envFile(path.join(ROOT, 'deploy', 'systemd', 'env', name));
-const fill = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, PLACEHOLDER.test(v) ? `filled-${k.toLowerCase()}` : v]));
+const fill = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, PLACEHOLDER.test(v) ? `filled-${k.toLowerCase()}` : v]));
 
 /** The refusal `loadConfig` gives, or undefined when it loads. */
 function loadError(env: Record<string, string>): ConfigError | undefined {
@@ -30,8 +38,24 @@ function loadError(env: Record<string, string>): ConfigError | undefined {
   }
 }
 
-const producerBind = (c: Config) => openBindProblem({ what: 'producer', hostKey: 'HOST', host: c.host, keyName: 'API_KEY', keySet: Boolean(c.apiKey), allowUnauthenticated: c.allowUnauthenticated });
-const gatewayBind = (c: Config) => openBindProblem({ what: 'gateway', hostKey: 'HOST', host: c.host, keyName: 'API_GATEWAY_API_KEY', keySet: Boolean(c.apiGatewayApiKey), allowUnauthenticated: c.allowUnauthenticated });
+const producerBind = (c: Config) =>
+  openBindProblem({
+    what: 'producer',
+    hostKey: 'HOST',
+    host: c.host,
+    keyName: 'API_KEY',
+    keySet: Boolean(c.apiKey),
+    allowUnauthenticated: c.allowUnauthenticated,
+  });
+const gatewayBind = (c: Config) =>
+  openBindProblem({
+    what: 'gateway',
+    hostKey: 'HOST',
+    host: c.host,
+    keyName: 'API_GATEWAY_API_KEY',
+    keySet: Boolean(c.apiGatewayApiKey),
+    allowUnauthenticated: c.allowUnauthenticated,
+  });
 
 describe('security: deploy files fail start-up until filled', () => {
   it('a placeholder value is refused naming its key', () => {
@@ -63,7 +87,8 @@ describe('security: deploy files fail start-up until filled', () => {
     assert.ok(loadError(producer), 'producer.env as shipped');
     assert.equal(loadError(gateway)?.key, 'API_GATEWAY_API_KEY', 'gateway.env as shipped');
     assert.equal(loadError({ ...systemd('common.env'), API_GATEWAY_API_KEY: 'k', ...systemd('producer.env') })?.key, 'API_KEY');
-    for (const role of ['cloud', 'local', 'transcript']) assert.ok(loadError({ ...common, ...systemd(`worker-${role}.env`) }), `worker-${role}`);
+    for (const role of ['cloud', 'local', 'transcript'])
+      assert.ok(loadError({ ...common, ...systemd(`worker-${role}.env`) }), `worker-${role}`);
     const filledProducer = loadConfig(fill(producer));
     assert.equal(producerBind(filledProducer), undefined);
     assert.ok(filledProducer.allowedHosts.length > 0, 'ALLOWED_HOSTS is asked for');
@@ -74,13 +99,20 @@ describe('security: deploy files fail start-up until filled', () => {
   });
 
   describe('docker compose with .env.example', () => {
-    const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, unknown> }> };
+    const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, unknown> }>;
+    };
     const dotenv = envFile(path.join(ROOT, '.env.example'));
     const imageHost = /HOST=(\S+)/.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))![1]!;
     /** A service's environment as compose interpolates it from `shell`, with the image's HOST. */
     const envOf = (service: string, shell: Record<string, string>) => ({
       HOST: imageHost,
-      ...Object.fromEntries(Object.entries(compose.services[service]!.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, n: string, d?: string) => shell[n] || (d ?? ''))])),
+      ...Object.fromEntries(
+        Object.entries(compose.services[service]!.environment ?? {}).map(([k, v]) => [
+          k,
+          String(v).replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, n: string, d?: string) => shell[n] || (d ?? '')),
+        ]),
+      ),
     });
 
     it('the image binds 0.0.0.0, so the producer and the online gateway refuse until .env sets their keys and a board password', () => {

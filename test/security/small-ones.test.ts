@@ -32,26 +32,42 @@ describe('security: the small ones', function () {
   it('an NDJSON line with meta nested 4,200 deep is rejected like any bad line; the rest of the upload is kept', async () => {
     const deep = `{"initialQuery":"deep","meta":${'{"a":'.repeat(4200)}1${'}'.repeat(4200)}}`;
     const big = JSON.stringify({ initialQuery: 'big meta', meta: { blob: 'x'.repeat(20_000) } });
-    const res = await post('/runs?maxTurns=1', ndjson([{ initialQuery: 'first' }, deep, { initialQuery: 'third' }, big, { initialQuery: 'fifth' }]));
+    const res = await post(
+      '/runs?maxTurns=1',
+      ndjson([{ initialQuery: 'first' }, deep, { initialQuery: 'third' }, big, { initialQuery: 'fifth' }]),
+    );
     assert.equal(res.status, 202, JSON.stringify(res.data).slice(0, 500));
     assert.equal(res.data.accepted, 3);
-    assert.deepEqual(res.data.rejectedLines.map((r: { line: number }) => r.line), [2, 4]);
+    assert.deepEqual(
+      res.data.rejectedLines.map((r: { line: number }) => r.line),
+      [2, 4],
+    );
     assert.match(res.data.rejectedLines[0].reason, /nested deeper than 16 levels/);
     assert.match(res.data.rejectedLines[1].reason, /meta: larger than 16384 bytes/);
     await until(async () => (await stack.http.get(`/runs/${res.data.runId}`)).data.state === 'finished', 20_000, 'the run to finish');
     const view = (await stack.http.get(`/runs/${res.data.runId}`)).data;
     assert.equal(view.byStatus.completed, 3);
-    console.log(`      [figures] deep-meta ${JSON.stringify({ status: res.status, accepted: res.data.accepted, rejected: res.data.rejected })}`);
+    console.log(
+      `      [figures] deep-meta ${JSON.stringify({ status: res.status, accepted: res.data.accepted, rejected: res.data.rejected })}`,
+    );
   });
 
   it('?limit=1.5, ?start=1e21 and other non-integers on the listings are 400 naming the parameter', async () => {
     const run = await post('/runs?maxTurns=1', ndjson([{ initialQuery: 'listed' }]));
     const id = run.data.runId as string;
     const cases: [string, string][] = [
-      ['/runs?limit=1.5', 'limit'], ['/runs?limit=abc', 'limit'], ['/runs?limit=0', 'limit'], ['/runs?limit=1e3', 'limit'], ['/runs?limit=-1', 'limit'],
-      [`/runs/${id}/conversations?start=1e21`, 'start'], [`/runs/${id}/conversations?start=1.5`, 'start'], [`/runs/${id}/conversations?start=-3`, 'start'],
-      [`/runs/${id}/conversations?limit=1.5`, 'limit'], [`/runs/${id}/conversations?limit=100000`, 'limit'],
-      ['/conversations?limit=1.5', 'limit'], ['/conversations?limit=1e21', 'limit'],
+      ['/runs?limit=1.5', 'limit'],
+      ['/runs?limit=abc', 'limit'],
+      ['/runs?limit=0', 'limit'],
+      ['/runs?limit=1e3', 'limit'],
+      ['/runs?limit=-1', 'limit'],
+      [`/runs/${id}/conversations?start=1e21`, 'start'],
+      [`/runs/${id}/conversations?start=1.5`, 'start'],
+      [`/runs/${id}/conversations?start=-3`, 'start'],
+      [`/runs/${id}/conversations?limit=1.5`, 'limit'],
+      [`/runs/${id}/conversations?limit=100000`, 'limit'],
+      ['/conversations?limit=1.5', 'limit'],
+      ['/conversations?limit=1e21', 'limit'],
     ];
     for (const [path, name] of cases) {
       const r = await stack.http.get(path);
@@ -63,7 +79,7 @@ describe('security: the small ones', function () {
     assert.equal((await stack.http.get(`/runs/${id}/conversations?start=0&limit=10`)).status, 200);
   });
 
-  it('the export route checks the run id like the other run routes: /runs/nightly%3Aconvs/export does not reach run nightly\'s keys', async () => {
+  it("the export route checks the run id like the other run routes: /runs/nightly%3Aconvs/export does not reach run nightly's keys", async () => {
     const run = await post('/runs?run=nightly&maxTurns=1', ndjson([{ initialQuery: 'nightly seed' }]));
     assert.equal(run.status, 202, JSON.stringify(run.data));
     await until(async () => (await stack.http.get('/runs/nightly')).data.state === 'finished', 20_000, 'run nightly');
@@ -111,11 +127,24 @@ describe('security: the small ones', function () {
       await admin.call('CONFIG', 'SET', 'requirepass', 'ready-secret');
       admin.disconnect();
       const lines: string[] = [];
-      const logger = createLogger({ level: 'info', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
+      const logger = createLogger({
+        level: 'info',
+        destination: new Writable({
+          write(c, _e, cb) {
+            lines.push(String(c));
+            cb();
+          },
+        }),
+      });
       // No password: every command answers Redis's own NOAUTH error.
       const conn = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false });
       conn.on('error', () => undefined);
-      const queues = PipelineQueues.fromConfig(conn, { queuePrefix: '{ready-test}', retentionSeconds: 60, jobAttempts: 1, backoffDelayMs: 0 } as never);
+      const queues = PipelineQueues.fromConfig(conn, {
+        queuePrefix: '{ready-test}',
+        retentionSeconds: 60,
+        jobAttempts: 1,
+        backoffDelayMs: 0,
+      } as never);
       const app = new Koa();
       const r = healthRoutes(conn, queues, { logger });
       app.use(r.routes());
@@ -128,7 +157,10 @@ describe('security: the small ones', function () {
         assert.equal(res.status, 503);
         assert.equal(JSON.parse(body).error.message, NOT_READY_MESSAGE);
         assert.doesNotMatch(body, /NOAUTH|Authentication|ECONN|127\.0\.0\.1|:\d{4,5}/);
-        assert.ok(lines.some((l) => /readiness check failed/.test(l) && /NOAUTH|Authentication|timeout|writeable/i.test(l)), `the detail is logged: ${lines.join('')}`);
+        assert.ok(
+          lines.some((l) => /readiness check failed/.test(l) && /NOAUTH|Authentication|timeout|writeable/i.test(l)),
+          `the detail is logged: ${lines.join('')}`,
+        );
       } finally {
         server.close();
         await queues.close().catch(() => undefined);
@@ -138,12 +170,49 @@ describe('security: the small ones', function () {
 
     it('redacts by key pattern and never logs a URL with credentials', () => {
       const lines: string[] = [];
-      const logger = createLogger({ level: 'trace', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
-      const secrets = ['S1-api-key', 'S2-aws-secret', 'S3-amz-token', 'S4-url-pass', 'S5-msg-pass', 'S6-err-pass', 'S7-query-key', 'S8-session', 'S9-deep', 'S10-bearer', 'S11-passwd'];
-      logger.info({ api_key: secrets[0], env: { AWS_SECRET_ACCESS_KEY: secrets[1] }, headers: { 'x-amz-security-token': secrets[2] }, inputTokens: 12, maxTokens: 34 }, 'keys');
-      logger.warn({ redisUrl: `redis://default:${secrets[3]}@cache.example:6379` }, `connecting to rediss://:${secrets[4]}@cache.example:6380 failed`);
+      const logger = createLogger({
+        level: 'trace',
+        destination: new Writable({
+          write(c, _e, cb) {
+            lines.push(String(c));
+            cb();
+          },
+        }),
+      });
+      const secrets = [
+        'S1-api-key',
+        'S2-aws-secret',
+        'S3-amz-token',
+        'S4-url-pass',
+        'S5-msg-pass',
+        'S6-err-pass',
+        'S7-query-key',
+        'S8-session',
+        'S9-deep',
+        'S10-bearer',
+        'S11-passwd',
+      ];
+      logger.info(
+        {
+          api_key: secrets[0],
+          env: { AWS_SECRET_ACCESS_KEY: secrets[1] },
+          headers: { 'x-amz-security-token': secrets[2] },
+          inputTokens: 12,
+          maxTokens: 34,
+        },
+        'keys',
+      );
+      logger.warn(
+        { redisUrl: `redis://default:${secrets[3]}@cache.example:6379` },
+        `connecting to rediss://:${secrets[4]}@cache.example:6380 failed`,
+      );
       logger.error({ err: new Error(`GET https://user:${secrets[5]}@api.example/x?api_key=${secrets[6]} failed`) }, 'request failed');
-      logger.child({ AWS_SESSION_TOKEN: secrets[7] }).info({ a: { b: { c: { d: { e: { Authorization: `Bearer ${secrets[9]}` } } } } }, deep: { x: { y: { client_secret: secrets[8] } } } }, 'nested');
+      logger
+        .child({ AWS_SESSION_TOKEN: secrets[7] })
+        .info(
+          { a: { b: { c: { d: { e: { Authorization: `Bearer ${secrets[9]}` } } } } }, deep: { x: { y: { client_secret: secrets[8] } } } },
+          'nested',
+        );
       logger.info({ db: { PASSWD: secrets[10] } }, 'passwd');
       const all = lines.join('');
       for (const s of secrets) assert.ok(!all.includes(s), `${s} leaked:\n${lines.find((l) => l.includes(s))}`);
@@ -151,7 +220,10 @@ describe('security: the small ones', function () {
       assert.match(all, /"inputTokens":12/);
       assert.match(all, /"maxTokens":34/);
       assert.match(all, /redis:\/\/default:\*\*\*@cache\.example:6379/);
-      assert.equal(redactUrlsIn('https://tok@h.example/p?X-Amz-Signature=abc&page=2'), 'https://***@h.example/p?X-Amz-Signature=***&page=2');
+      assert.equal(
+        redactUrlsIn('https://tok@h.example/p?X-Amz-Signature=abc&page=2'),
+        'https://***@h.example/p?X-Amz-Signature=***&page=2',
+      );
     });
   });
 });

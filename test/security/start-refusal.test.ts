@@ -55,7 +55,10 @@ describe('security: start-up refusal off loopback without a key', function () {
 
   /** The one line the refusal prints: the process, the bind, and both settings. */
   const refusalLine = (out: Outcome, keyName: string) => {
-    const lines = out.stderr.trim().split('\n').filter((l) => l.includes('refuses to start'));
+    const lines = out.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('refuses to start'));
     assert.equal(lines.length, 1, `one refusal line, got:\n${out.stderr}`);
     const line = lines[0]!;
     assert.match(line, /HOST=0\.0\.0\.0/);
@@ -65,7 +68,12 @@ describe('security: start-up refusal off loopback without a key', function () {
   };
 
   it('npm run producer on 0.0.0.0 without API_KEY exits non-zero with one line naming API_KEY and ALLOW_UNAUTHENTICATED', async () => {
-    const out = await run('producer/main.ts', { HOST: '0.0.0.0', PORT: '0', REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix('refuse') });
+    const out = await run('producer/main.ts', {
+      HOST: '0.0.0.0',
+      PORT: '0',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: uniquePrefix('refuse'),
+    });
     assert.notEqual(out.code, 0);
     const line = refusalLine(out, 'API_KEY');
     console.log(`      [figures] producer refusal ${JSON.stringify({ exitCode: out.code, line })}`);
@@ -73,7 +81,12 @@ describe('security: start-up refusal off loopback without a key', function () {
 
   it('npm start (the whole stack) on 0.0.0.0 without API_KEY refuses before starting Redis or any emulator', async () => {
     const started = Date.now();
-    const out = await run('stack/main.ts', { HOST: '0.0.0.0', PORT: '0', REDIS_DATA_DIR: path.join(tmp, 'redis-data'), OUTPUT_DIR: path.join(tmp, 'out') });
+    const out = await run('stack/main.ts', {
+      HOST: '0.0.0.0',
+      PORT: '0',
+      REDIS_DATA_DIR: path.join(tmp, 'redis-data'),
+      OUTPUT_DIR: path.join(tmp, 'out'),
+    });
     assert.notEqual(out.code, 0);
     refusalLine(out, 'API_KEY');
     // Nothing was started: the data dir (created by the embedded Redis) is not there.
@@ -88,7 +101,10 @@ describe('security: start-up refusal off loopback without a key', function () {
   });
 
   it('in process: the gateway on 0.0.0.0 starts with its key or ALLOW_UNAUTHENTICATED, and refuses without; loopback needs none', async () => {
-    await assert.rejects(startLocalGateway({ host: '0.0.0.0' }), (err: Error) => err instanceof ConfigError && /API_GATEWAY_API_KEY/.test(err.message));
+    await assert.rejects(
+      startLocalGateway({ host: '0.0.0.0' }),
+      (err: Error) => err instanceof ConfigError && /API_GATEWAY_API_KEY/.test(err.message),
+    );
     for (const opts of [{ host: '0.0.0.0', apiKey: 'gw-key' }, { host: '0.0.0.0', allowUnauthenticated: true }, { host: '127.0.0.1' }]) {
       const gw = await startLocalGateway({ ...opts, handler: async () => ({ statusCode: 200, body: 'ok' }) });
       await gw.close();
@@ -96,8 +112,10 @@ describe('security: start-up refusal off loopback without a key', function () {
   });
 
   it('knows loopback binds from the others', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1', 'LOCALHOST']) assert.equal(isLoopbackHost(h), true, h);
-    for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'myhost', '::ffff:10.0.0.1', '128.0.0.1']) assert.equal(isLoopbackHost(h), false, h);
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1', 'LOCALHOST'])
+      assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'myhost', '::ffff:10.0.0.1', '128.0.0.1'])
+      assert.equal(isLoopbackHost(h), false, h);
     const base = { what: 'producer', hostKey: 'HOST', host: '0.0.0.0', keyName: 'API_KEY', keySet: false, allowUnauthenticated: false };
     assert.ok(openBindProblem(base));
     assert.equal(openBindProblem({ ...base, keySet: true }), undefined);

@@ -34,7 +34,11 @@ describe('security: prompt templates', function () {
     assert.equal(out, '{{constructor}}|{{__proto__}}|{{toString}}|{{hasOwnProperty}}|A');
     // Through the turn rules as a worker builds turn 2's question from a stored template.
     const settings = parse({ initialQuery: 'q' });
-    const q = questionFor({ ...settings, templates: { ...settings.templates, nextQuery: '{{followUp}} {{constructor}}' } }, [{ turn: 1, cloud: { question: 'q', answer: 'a' }, local: { followUp: 'f' } } as never], 2);
+    const q = questionFor(
+      { ...settings, templates: { ...settings.templates, nextQuery: '{{followUp}} {{constructor}}' } },
+      [{ turn: 1, cloud: { question: 'q', answer: 'a' }, local: { followUp: 'f' } } as never],
+      2,
+    );
     assert.equal(q, 'f {{constructor}}');
   });
 
@@ -47,7 +51,12 @@ describe('security: prompt templates', function () {
     const spaced = refusal({ initialQuery: 'q', templates: { nextQuery: '{{followUp}} {{ secret }}' } });
     assert.match(spaced.message, /templates\.nextQuery: unknown placeholder\(s\) \{\{secret\}\}/);
     // What each side fills is accepted.
-    assert.doesNotThrow(() => parse({ initialQuery: 'q', templates: { followUp: 'Q: {{question}} A: {{answer}}', nextQuery: '{{followUp}} (after {{answer}} to {{question}})' } }));
+    assert.doesNotThrow(() =>
+      parse({
+        initialQuery: 'q',
+        templates: { followUp: 'Q: {{question}} A: {{answer}}', nextQuery: '{{followUp}} (after {{answer}} to {{question}})' },
+      }),
+    );
   });
 
   it(`allows each placeholder at most ${MAX_PLACEHOLDER_USES} times (a 4,000-character template once held {{answer}} 400 times)`, () => {
@@ -82,7 +91,11 @@ describe('security: prompt templates', function () {
 
     it('a prompt that outgrows PROMPT_MAX_CHARS at run time fails the conversation with prompt_too_long, its error naming the setting', async () => {
       // 900 characters pass at submission; the follow-up template repeats the question twice (1,800+).
-      const res = await stack.http.post('/conversation', { initialQuery: `${'Why is the sky blue? '.repeat(43)}`.slice(0, 900), maxTurns: 2, templates: { followUp: '{{question}} {{question}} {{answer}}' } });
+      const res = await stack.http.post('/conversation', {
+        initialQuery: `${'Why is the sky blue? '.repeat(43)}`.slice(0, 900),
+        maxTurns: 2,
+        templates: { followUp: '{{question}} {{question}} {{answer}}' },
+      });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const view = await waitForConversation(stack, res.data.conversationId);
       assert.equal(view.status, 'failed');

@@ -57,7 +57,11 @@ describe('Bull Board at /admin/queues', function () {
       needLan(this);
       const health = await fromLan(stack, '/health');
       assert.equal(health.status, 200, 'the producer is reachable from that address');
-      const spoofs: Record<string, string>[] = [{}, { 'X-Forwarded-For': '127.0.0.1' }, { 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' }];
+      const spoofs: Record<string, string>[] = [
+        {},
+        { 'X-Forwarded-For': '127.0.0.1' },
+        { 'X-Real-IP': '127.0.0.1', Forwarded: 'for=127.0.0.1' },
+      ];
       for (const headers of spoofs) {
         for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/favicon-32x32.png']) {
           const res = await fromLan(stack, path, headers);
@@ -147,8 +151,17 @@ describe('Bull Board at /admin/queues', function () {
       assert.equal(decideBoardAccess({}, { remoteAddress: '10.1.1.1', authorization: basic('u', 'p') }).allow, false);
       // From the Docker host a container sees the bridge address: the refusal names it and the fix.
       const fromBridge = decideBoardAccess({}, { remoteAddress: '172.18.0.1' });
-      assert.ok(!fromBridge.allow && /172\.18\.0\.1/.test(fromBridge.reason) && /BOARD_USERNAME/.test(fromBridge.reason) && /\.env/.test(fromBridge.reason), JSON.stringify(fromBridge));
-      assert.deepEqual(decideBoardAccess(creds, { remoteAddress: '10.1.1.1', authorization: basic('u', 'p') }), { allow: true, via: 'basic-auth' });
+      assert.ok(
+        !fromBridge.allow &&
+          /172\.18\.0\.1/.test(fromBridge.reason) &&
+          /BOARD_USERNAME/.test(fromBridge.reason) &&
+          /\.env/.test(fromBridge.reason),
+        JSON.stringify(fromBridge),
+      );
+      assert.deepEqual(decideBoardAccess(creds, { remoteAddress: '10.1.1.1', authorization: basic('u', 'p') }), {
+        allow: true,
+        via: 'basic-auth',
+      });
       assert.equal(decideBoardAccess(creds, { remoteAddress: '127.0.0.1' }).allow, false);
       assert.equal(decideBoardAccess(creds, { remoteAddress: '127.0.0.1', authorization: basic('u', 'px') }).allow, false);
       assert.equal(decideBoardAccess({ apiKey: 'k' }, { remoteAddress: '::1', authorization: basic('x', 'k') }).allow, true);

@@ -12,7 +12,16 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestStack, type TestStack } from '../../helpers/test-stack';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 describe('pages in a real headless browser (chromium + playwright-core)', function () {
   this.timeout(60_000);
@@ -79,7 +88,10 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
         await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
       }
       // One card per queue, each with its job count once the board's API answered.
-      await page.getByText(/^\d+ Jobs?$/).nth(2).waitFor({ timeout: 15_000 });
+      await page
+        .getByText(/^\d+ Jobs?$/)
+        .nth(2)
+        .waitFor({ timeout: 15_000 });
       assert.deepEqual(errors, []);
       const file = path.join(shots, 'bull-board.png');
       await page.screenshot({ path: file });
@@ -90,7 +102,7 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
     }
   });
 
-  it('the conversation page shows a running conversation\'s turns as they arrive, without a reload', async () => {
+  it("the conversation page shows a running conversation's turns as they arrive, without a reload", async () => {
     // About 3 s for 4 turns: slow enough to load the page part-way through.
     stack!.ollama!.faults.set({ latencyMs: 400 });
     stack!.bedrock!.faults.set({ latencyMs: 300 });
@@ -116,8 +128,14 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
       assert.equal(await page.locator('.bubble.cloud').count(), 4);
       assert.equal(await page.locator('.bubble.local').count(), 4);
       assert.match((await page.locator('.bubble.user').textContent())!, /How do tides work\?/);
-      assert.match((await page.locator('[data-turn="2"] .bubble.cloud .stats').textContent())!, /^[a-z]+\.[\w.:-]+ · \d+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d+$/);
-      assert.match((await page.locator('[data-turn="2"] .bubble.local .stats').textContent())!, /^llama3\.2 · \d+ in \/ \d+ out tokens · \d+ ms( · \$\d+\.\d+)?$/);
+      assert.match(
+        (await page.locator('[data-turn="2"] .bubble.cloud .stats').textContent())!,
+        /^[a-z]+\.[\w.:-]+ · \d+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d+$/,
+      );
+      assert.match(
+        (await page.locator('[data-turn="2"] .bubble.local .stats').textContent())!,
+        /^llama3\.2 · \d+ in \/ \d+ out tokens · \d+ ms( · \$\d+\.\d+)?$/,
+      );
       assert.equal(await page.locator('#turns').textContent(), '4');
       assert.match((await page.locator('#final').textContent())!, /Finished: completed \(max_turns\) after 4 turn\(s\)/);
       const href = await page.locator('#final a').getAttribute('href');
@@ -143,7 +161,11 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
     const secured = await startTestStack({ API_KEY: key });
     const headless = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     try {
-      const res = await secured.http.post('/conversation', { initialQuery: 'Who may watch?', maxTurns: 2 }, { headers: { 'x-api-key': key } });
+      const res = await secured.http.post(
+        '/conversation',
+        { initialQuery: 'Who may watch?', maxTurns: 2 },
+        { headers: { 'x-api-key': key } },
+      );
       assert.equal(res.status, 202);
       const url = `${secured.producerUrl}/conversations/${res.data.conversationId}`;
 

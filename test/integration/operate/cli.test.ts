@@ -52,11 +52,18 @@ describe('llmconv CLI', function () {
   });
 
   it('the real binary submits and follows a conversation to the end', async () => {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, 'submit', 'Why do cats purr?', '--turns', '2', '--follow', '--url', url], { cwd: ROOT, timeout: 30_000 });
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [BIN, 'submit', 'Why do cats purr?', '--turns', '2', '--follow', '--url', url],
+      { cwd: ROOT, timeout: 30_000 },
+    );
     const id = stdout.split('\n')[0]!;
     assert.match(id, /^[0-9a-f-]{36}$/);
     assert.match(stderr, new RegExp(`live page:  ${url}/conversations/${id}`));
-    assert.match(stdout, /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}amazon\.nova-micro-v1:0[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/);
+    assert.match(
+      stdout,
+      /── turn 1 ─+\n {2}question\n {4}Why do cats purr\?\n {2}cloud {2}amazon\.nova-micro-v1:0[^\n]+ in \/ \d+ out tokens · \d+ ms · \$\d+\.\d{6}\n {4}\[emulated bedrock/,
+    );
     // The step's cost and the conversation's (Claude 3 Haiku is in the shipped price table, the local model costs 0).
     assert.match(stdout, /\n {2}cost: \$\d+\.\d+ \(cloud \$\d+\.\d+, local \$0\.0000\)\n/);
     assert.match(stdout, /── turn 2 /);
@@ -97,7 +104,10 @@ describe('llmconv CLI', function () {
     assert.equal(saved.code, 0);
     assert.equal(saved.stderr, `wrote ${file} (2 rows)\n`);
     const rows = parse(fs.readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
-    assert.deepEqual(rows.map((r) => r.turn), ['1', '2']);
+    assert.deepEqual(
+      rows.map((r) => r.turn),
+      ['1', '2'],
+    );
 
     const list = await cli(['list', '--limit', '50', '--url', url]);
     assert.equal(list.code, 0);
@@ -109,7 +119,7 @@ describe('llmconv CLI', function () {
     assert.ok(lines.findIndex((l) => l.startsWith(id)) === 1, 'newest first');
   });
 
-  it('estimate prints the worst-case cost of a seeds file, priced by the producer\'s table', async () => {
+  it("estimate prints the worst-case cost of a seeds file, priced by the producer's table", async () => {
     const file = path.join(tmp, 'seeds.jsonl');
     fs.writeFileSync(file, '{"initialQuery": "abcd"}\n\nplain question here\n');
     const out = await cli(['estimate', file, '--turns', '2', '--max-tokens', '100', '--url', url]);
@@ -120,7 +130,12 @@ describe('llmconv CLI', function () {
     // The default cloud model's prices (Amazon Nova Micro in shared/model-catalog.json).
     const nova = SHIPPED_CATALOG.prices('amazon.nova-micro-v1:0')!;
     const cloudUsd = (623 * nova.inputPer1k + 400 * nova.outputPer1k) / 1000;
-    assert.match(out.stdout, new RegExp(`cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud amazon\\.nova-micro-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`));
+    assert.match(
+      out.stdout,
+      new RegExp(
+        `cost at most: \\$${cloudUsd.toFixed(6)} \\(cloud amazon\\.nova-micro-v1:0: \\$${cloudUsd.toFixed(6)}, local llama3\\.2: \\$0\\.0000\\)`,
+      ),
+    );
     // `run --dry-run` prints the same estimate and submits nothing.
     const runsBefore = await fetch(`${url}/runs`).then((r) => r.json() as Promise<unknown[] | { runs?: unknown[] }>);
     const dry = await cli(['run', file, '--dry-run', '--turns', '2', '--max-tokens', '100', '--url', url]);

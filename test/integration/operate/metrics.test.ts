@@ -63,7 +63,13 @@ describe('Prometheus metrics', function () {
       assert.equal(view.status, 'completed', 'retried and went on');
       const text = (await stack.http.get('/metrics', { responseType: 'text' })).data as string;
       const line = text.split('\n').find((l) => l.startsWith('llmconv_llm_errors_total{') && l.includes('side="local"'));
-      assert.ok(line, `an error series for the local side in:\n${text.split('\n').filter((l) => l.includes('errors')).join('\n')}`);
+      assert.ok(
+        line,
+        `an error series for the local side in:\n${text
+          .split('\n')
+          .filter((l) => l.includes('errors'))
+          .join('\n')}`,
+      );
       assert.match(line, /class="retryable:[a-z_]+"/);
       assert.equal(Number(line.split(' ').pop()), 1);
     });
@@ -115,7 +121,16 @@ describe('Prometheus metrics', function () {
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
     const port = (dead.address() as net.AddressInfo).port;
     await new Promise<void>((r) => dead.close(() => r()));
-    const queue = new Queue('cloud', { connection: { host: '127.0.0.1', port, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true } });
+    const queue = new Queue('cloud', {
+      connection: {
+        host: '127.0.0.1',
+        port,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        lazyConnect: true,
+      },
+    });
     queue.on('error', () => undefined);
     try {
       const metrics = createMetrics({ queues: [queue], collectTimeoutMs: 300, defaultMetrics: false });
@@ -143,6 +158,14 @@ describe('Prometheus metrics', function () {
     } finally {
       await server.close();
     }
-    await until(async () => (await rawRequest(`${server.url}/metrics`).then(() => false, () => true)), 2000, 'server closed');
+    await until(
+      async () =>
+        await rawRequest(`${server.url}/metrics`).then(
+          () => false,
+          () => true,
+        ),
+      2000,
+      'server closed',
+    );
   });
 });

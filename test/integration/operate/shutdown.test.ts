@@ -61,12 +61,18 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
     const res = await stack.http.post('/conversation', { initialQuery: 'Survive a restart', maxTurns: 2 });
     const id = res.data.conversationId as string;
     // Turn 1's local call is in flight in the worker process.
-    await until(async () => (await stack.queues.local.getJobCounts('active')).active === 1 && stack.ollama!.stats().calls >= 1, 10_000, 'local call in flight');
+    await until(
+      async () => (await stack.queues.local.getJobCounts('active')).active === 1 && stack.ollama!.stats().calls >= 1,
+      10_000,
+      'local call in flight',
+    );
 
     // The worker's own metrics port already counts the recorded cloud step.
     const scraped = await rawRequest(metricsUrl);
     assert.equal(scraped.status, 200);
-    const cloudCount = scraped.body.split('\n').find((l) => l.startsWith('llmconv_turn_latency_seconds_count{') && l.includes('side="cloud"') && l.includes('role="worker"'));
+    const cloudCount = scraped.body
+      .split('\n')
+      .find((l) => l.startsWith('llmconv_turn_latency_seconds_count{') && l.includes('side="cloud"') && l.includes('role="worker"'));
     assert.ok(cloudCount?.endsWith(' 1'), `worker metrics: ${cloudCount}`);
 
     const signalled = Date.now();
@@ -91,7 +97,11 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
     assert.equal(view.status, 'completed');
     assert.equal(view.turnsCompleted, 2);
     const rows = parse(fs.readFileSync(view.transcriptFile, 'utf8'), { columns: true }) as Record<string, string>[];
-    assert.deepEqual(rows.map((r) => r.turn), ['1', '2'], 'each turn once');
+    assert.deepEqual(
+      rows.map((r) => r.turn),
+      ['1', '2'],
+      'each turn once',
+    );
 
     second.child.kill('SIGINT');
     assert.equal((await second.exited).code, 0);
@@ -99,12 +109,20 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
 
   it('a producer ends its live SSE streams and exits promptly', async () => {
     const producer = start('producer/main.ts', {
-      REDIS_URL: testRedisUrl(), QUEUE_PREFIX: stack.config.queuePrefix, PORT: '0', HOST: '127.0.0.1',
-      BEDROCK_ENDPOINT: stack.bedrock!.url, LOG_LEVEL: 'info',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: stack.config.queuePrefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BEDROCK_ENDPOINT: stack.bedrock!.url,
+      LOG_LEVEL: 'info',
     });
     const listening = await producer.waitForLog((l) => l.msg === 'producer listening');
     const url = String(listening.url);
-    const res = await fetch(`${url}/conversation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ initialQuery: 'Nobody answers', maxTurns: 1 }) });
+    const res = await fetch(`${url}/conversation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ initialQuery: 'Nobody answers', maxTurns: 1 }),
+    });
     const { conversationId } = (await res.json()) as { conversationId: string };
     const stream = await fetch(`${url}/conversation/${conversationId}/events`);
     const reader = (stream.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
@@ -121,13 +139,27 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
   });
 
   it('the local API Gateway host and the emulators stop on SIGTERM even with a call hanging', async () => {
-    const gateway = start('lambda/main.ts', { GATEWAY_PORT: '0', HOST: '127.0.0.1', BEDROCK_ENDPOINT: stack.bedrock!.url, LOG_LEVEL: 'info' });
-    const emulators = start('emulators/main.ts', { BEDROCK_EMULATOR_PORT: '0', OLLAMA_EMULATOR_PORT: '0', OPENAI_EMULATOR_PORT: '0', EMULATOR_FAULTS: 'hang:1' });
+    const gateway = start('lambda/main.ts', {
+      GATEWAY_PORT: '0',
+      HOST: '127.0.0.1',
+      BEDROCK_ENDPOINT: stack.bedrock!.url,
+      LOG_LEVEL: 'info',
+    });
+    const emulators = start('emulators/main.ts', {
+      BEDROCK_EMULATOR_PORT: '0',
+      OLLAMA_EMULATOR_PORT: '0',
+      OPENAI_EMULATOR_PORT: '0',
+      EMULATOR_FAULTS: 'hang:1',
+    });
     await until(() => /Local API Gateway: http/.test(gateway.output()), 20_000, 'gateway up');
     await until(() => /Ollama emulator:\s+http/.test(emulators.output()), 20_000, 'emulators up');
     const ollamaUrl = /Ollama emulator:\s+(http\S+)/.exec(emulators.output())![1]!;
     // A model call that never gets an answer.
-    const hanging = rawRequest(`${ollamaUrl}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false }) }).catch((err: Error) => err);
+    const hanging = rawRequest(`${ollamaUrl}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false }),
+    }).catch((err: Error) => err);
     await until(async () => /"calls":1/.test((await rawRequest(`${ollamaUrl}/_emulator/stats`)).body), 5000, 'call hanging');
 
     const signalled = Date.now();

@@ -26,7 +26,11 @@ describe('cloud fallbacks (cloudModel as a list)', function () {
 
   it('a turn goes to the fallback after the first model keeps throttling, and records it', async () => {
     stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 429, model: primary }] });
-    const res = await stack.http.post('/conversation', { initialQuery: 'Where do fallbacks go?', maxTurns: 2, cloudModel: [primary, fallback] });
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'Where do fallbacks go?',
+      maxTurns: 2,
+      cloudModel: [primary, fallback],
+    });
     assert.equal(res.status, 202, JSON.stringify(res.data));
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.status, 'completed', JSON.stringify(view));
@@ -44,7 +48,11 @@ describe('cloud fallbacks (cloudModel as a list)', function () {
   });
 
   it('a healthy first model answers and the turn is not marked', async () => {
-    const res = await stack.http.post('/conversation', { initialQuery: 'No fallback needed', maxTurns: 1, cloudModel: [primary, fallback] });
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'No fallback needed',
+      maxTurns: 1,
+      cloudModel: [primary, fallback],
+    });
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.turns[0].cloud.model, primary);
     assert.equal('requestedModel' in view.turns[0].cloud, false);
@@ -71,7 +79,11 @@ describe('cloud fallbacks after retries are exhausted', function () {
   after(async () => stack.close());
 
   it('the last attempt of a failing primary goes to the next model, and the turn records it', async () => {
-    const res = await stack.http.post('/conversation', { initialQuery: 'Fallback after retries', maxTurns: 1, cloudModel: [primary, fallback] });
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'Fallback after retries',
+      maxTurns: 1,
+      cloudModel: [primary, fallback],
+    });
     assert.equal(res.status, 202, JSON.stringify(res.data));
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.status, 'completed', JSON.stringify(view));

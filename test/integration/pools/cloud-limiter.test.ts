@@ -26,7 +26,11 @@ const MODEL = 'amazon.nova-micro-v1:0';
 const FIXTURE = path.join(__dirname, 'fixtures', 'cloud-caller.ts');
 
 function runCaller(env: Record<string, string>, ms: number, parallel: number, maxTokens: number): Promise<Record<string, unknown>> {
-  const child = fork(FIXTURE, [String(ms), String(parallel), String(maxTokens)], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(FIXTURE, [String(ms), String(parallel), String(maxTokens)], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.on('message', (m: Record<string, unknown>) => {
       if (m.type === 'done') resolve(m);
@@ -60,8 +64,12 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
     const quota = 4000;
     emu.quotas.tokensPerMinute[MODEL] = quota;
     const env = {
-      REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix('tpm'), API_GATEWAY_URL: gateway.url, BEDROCK_MODEL_ID: MODEL,
-      CLOUD_LIMITS: JSON.stringify({ [MODEL]: { tpm: quota } }), LOG_LEVEL: 'silent',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: uniquePrefix('tpm'),
+      API_GATEWAY_URL: gateway.url,
+      BEDROCK_MODEL_ID: MODEL,
+      CLOUD_LIMITS: JSON.stringify({ [MODEL]: { tpm: quota } }),
+      LOG_LEVEL: 'silent',
     };
     const results = await Promise.all([0, 1, 2].map(() => runCaller(env, 6000, 4, 40)));
     const ok = results.reduce((n, r) => n + Number(r.ok), 0);
@@ -77,7 +85,9 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
   it('without the limiter the same load is answered 429 beyond the quota (the emulator enforces it)', async () => {
     emu.quotas.tokensPerMinute[MODEL] = 1000;
     const cloud = createCloudClient({ url: gateway.url, timeoutMs: 5_000 });
-    const replies = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => cloud.generate({ prompt: `question ${i}`, model: MODEL, maxTokens: 40 })));
+    const replies = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => cloud.generate({ prompt: `question ${i}`, model: MODEL, maxTokens: 40 })),
+    );
     const throttled = replies.filter((r) => r.status === 'rejected' && (r.reason as ProviderError).status === 429);
     assert.ok(throttled.length > 0, 'some calls were throttled');
     assert.match(String((throttled[0] as PromiseRejectedResult).reason.message), /Too many tokens/);
@@ -95,15 +105,21 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
     assert.equal(await limiter.reserve(MODEL, { rpm: 4 }, 'c', 1), 0);
   });
 
-  it('429s the limiter did not foresee (a quota below CLOUD_LIMITS) lower the model\'s effective limit', async () => {
+  it("429s the limiter did not foresee (a quota below CLOUD_LIMITS) lower the model's effective limit", async () => {
     // The emulator's quota is below the limiter's: the limiter only learns it from the 429s.
     emu.quotas.tokensPerMinute[MODEL] = 400;
     const limiter = new CloudLimiter(redis, uniquePrefix('tpm'));
     const cloud = createLimitedCloudProvider({
-      inner: createCloudClient({ url: gateway.url, timeoutMs: 5_000 }), limiter, limits: { [MODEL]: { tpm: 100_000 } },
-      defaultModel: MODEL, defaultMaxTokens: 40, maxThrottleRetries: 1,
+      inner: createCloudClient({ url: gateway.url, timeoutMs: 5_000 }),
+      limiter,
+      limits: { [MODEL]: { tpm: 100_000 } },
+      defaultModel: MODEL,
+      defaultMaxTokens: 40,
+      maxThrottleRetries: 1,
     });
-    const replies = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => cloud.generate({ prompt: `q${i}`, maxTokens: 40, signal: AbortSignal.timeout(3000) })));
+    const replies = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => cloud.generate({ prompt: `q${i}`, maxTokens: 40, signal: AbortSignal.timeout(3000) })),
+    );
     assert.ok((emu.quotas.throttled[MODEL] ?? 0) > 0, 'Bedrock throttled some calls');
     const factor = Number(await redis.hget(`${(limiter as unknown as { prefix: string }).prefix}${MODEL}:aimd`, 'factor'));
     assert.ok(factor < 1, `the effective limit came down (factor ${factor})`);

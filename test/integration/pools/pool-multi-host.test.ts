@@ -64,10 +64,19 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
   }
 
   async function waitAll(ids: string[], timeoutMs: number): Promise<any[]> {
-    return Promise.all(ids.map((id) => poll(`conversation ${id}`, timeoutMs, async () => {
-      const res = await producer.get(`/conversation/${id}`);
-      return res.status === 200 && TERMINAL.includes(res.data.status) && res.data.transcriptFile ? res.data : undefined;
-    }, diagnose)));
+    return Promise.all(
+      ids.map((id) =>
+        poll(
+          `conversation ${id}`,
+          timeoutMs,
+          async () => {
+            const res = await producer.get(`/conversation/${id}`);
+            return res.status === 200 && TERMINAL.includes(res.data.status) && res.data.transcriptFile ? res.data : undefined;
+          },
+          diagnose,
+        ),
+      ),
+    );
   }
 
   before(async function () {
@@ -82,66 +91,145 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
     const sock = path.join(lab.dir, 'redis.sock');
     const redisDir = path.join(lab.dir, 'redis-data');
     fs.mkdirSync(redisDir);
-    procs.push(lab.spawn('redis', 'redis-server', [
-      '--bind', lab.address('redis'), '--port', String(REDIS_PORT), '--protected-mode', 'no',
-      '--unixsocket', sock, '--unixsocketperm', '700', '--dir', redisDir, '--save', '', '--maxmemory-policy', 'noeviction',
-    ], {}, 'redis'));
+    procs.push(
+      lab.spawn(
+        'redis',
+        'redis-server',
+        [
+          '--bind',
+          lab.address('redis'),
+          '--port',
+          String(REDIS_PORT),
+          '--protected-mode',
+          'no',
+          '--unixsocket',
+          sock,
+          '--unixsocketperm',
+          '700',
+          '--dir',
+          redisDir,
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
+        ],
+        {},
+        'redis',
+      ),
+    );
     const client = new IORedis({ path: sock, maxRetriesPerRequest: null, lazyConnect: true });
     redis = client;
-    await poll('redis-server', 10_000, async () => (fs.existsSync(sock) ? ((await client.ping().catch(() => undefined)) as string | undefined) : undefined), diagnose);
-    queues = Object.values(QUEUE_NAMES).filter((name) => name !== QUEUE_NAMES.judge).map((name) => new Queue(name, { connection: client, prefix }));
+    await poll(
+      'redis-server',
+      10_000,
+      async () => (fs.existsSync(sock) ? ((await client.ping().catch(() => undefined)) as string | undefined) : undefined),
+      diagnose,
+    );
+    queues = Object.values(QUEUE_NAMES)
+      .filter((name) => name !== QUEUE_NAMES.judge)
+      .map((name) => new Queue(name, { connection: client, prefix }));
 
-    procs.push(lab.spawn('producer', process.execPath, ['--import', 'tsx', 'producer/main.ts'], {
-      REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(PRODUCER_PORT), HOST: '0.0.0.0', LOG_LEVEL: 'warn',
-      // Inside the lab's private network only; reached through a socket.
-      // axios over a unix socket sends `Host: [::1]` (no port).
-      ALLOW_UNAUTHENTICATED: 'true', ALLOWED_HOSTS: 'lab,[::1]',
-    }, 'producer'));
+    procs.push(
+      lab.spawn(
+        'producer',
+        process.execPath,
+        ['--import', 'tsx', 'producer/main.ts'],
+        {
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: prefix,
+          PORT: String(PRODUCER_PORT),
+          HOST: '0.0.0.0',
+          LOG_LEVEL: 'warn',
+          // Inside the lab's private network only; reached through a socket.
+          // axios over a unix socket sends `Host: [::1]` (no port).
+          ALLOW_UNAUTHENTICATED: 'true',
+          ALLOWED_HOSTS: 'lab,[::1]',
+        },
+        'producer',
+      ),
+    );
     const [producerSock] = await lab.forward('producer', [PRODUCER_PORT]);
     producer = viaSocket(producerSock!);
 
     // The Ollama hosts listen on their bridge address (for the workers) and loopback (for the forwarder).
     // Their slots are given to the workers (OLLAMA_HOSTS) but not enforced by the emulators (0):
     // an emulator that queued the excess itself would hide a pool that overbooks it.
-    for (const [node, slots] of [['gpu1', 4], ['gpu2', 2]] as const) {
-      const proc = lab.spawn(node, process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'ollama-host.ts'), '0.0.0.0', String(OLLAMA_PORT), '0', '150'], {}, `${node}:ollama`);
+    for (const [node, slots] of [
+      ['gpu1', 4],
+      ['gpu2', 2],
+    ] as const) {
+      const proc = lab.spawn(
+        node,
+        process.execPath,
+        ['--import', 'tsx', path.join(__dirname, 'fixtures', 'ollama-host.ts'), '0.0.0.0', String(OLLAMA_PORT), '0', '150'],
+        {},
+        `${node}:ollama`,
+      );
       procs.push(proc);
       const [api] = await lab.forward(node, [OLLAMA_PORT]);
       gpus.push({ node, slots, proc, api: viaSocket(api!) });
     }
-    for (const g of gpus) await poll(`${g.node}'s Ollama`, 60_000, async () => ((await g.api.get('/api/version')).status === 200 ? true : undefined), diagnose);
+    for (const g of gpus)
+      await poll(`${g.node}'s Ollama`, 60_000, async () => ((await g.api.get('/api/version')).status === 200 ? true : undefined), diagnose);
 
     const ollamaHosts = gpus.map((g) => `http://${lab!.address(g.node)}:${OLLAMA_PORT}*${g.slots}`).join(',');
     for (const node of ['w1', 'w2']) {
       const outputDir = path.join(lab.dir, `${node}-out`);
       fs.mkdirSync(outputDir);
       // Each worker host has its own Bedrock on its loopback; its Ollama emulator there is unused.
-      procs.push(lab.spawn(node, process.execPath, ['--import', 'tsx', 'emulators/main.ts'], {
-        EMULATOR_HOST: '127.0.0.1', BEDROCK_EMULATOR_PORT: String(BEDROCK_PORT), OLLAMA_EMULATOR_PORT: '11435', EMULATOR_LATENCY_MS: '20',
-      }, `${node}:emulators`));
-      const worker = lab.spawn(node, process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: prefix,
-        WORKER_ROLES: 'cloud,local,transcript',
-        BEDROCK_ENDPOINT: `http://127.0.0.1:${BEDROCK_PORT}`,
-        OLLAMA_HOSTS: ollamaHosts,
-        OLLAMA_BREAKER_FAILURES: '1',
-        OUTPUT_DIR: outputDir,
-        CLOUD_CONCURRENCY: '4',
-        // 2 x 5 local jobs at once against 6 slots: the leases, not the job counts, keep each host in bounds.
-        LOCAL_CONCURRENCY: '5',
-        BACKOFF_DELAY_MS: '100',
-        LOG_LEVEL: 'warn',
-      }, `${node}:worker`);
+      procs.push(
+        lab.spawn(
+          node,
+          process.execPath,
+          ['--import', 'tsx', 'emulators/main.ts'],
+          {
+            EMULATOR_HOST: '127.0.0.1',
+            BEDROCK_EMULATOR_PORT: String(BEDROCK_PORT),
+            OLLAMA_EMULATOR_PORT: '11435',
+            EMULATOR_LATENCY_MS: '20',
+          },
+          `${node}:emulators`,
+        ),
+      );
+      const worker = lab.spawn(
+        node,
+        process.execPath,
+        ['--import', 'tsx', 'workers/main.ts'],
+        {
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: prefix,
+          WORKER_ROLES: 'cloud,local,transcript',
+          BEDROCK_ENDPOINT: `http://127.0.0.1:${BEDROCK_PORT}`,
+          OLLAMA_HOSTS: ollamaHosts,
+          OLLAMA_BREAKER_FAILURES: '1',
+          OUTPUT_DIR: outputDir,
+          CLOUD_CONCURRENCY: '4',
+          // 2 x 5 local jobs at once against 6 slots: the leases, not the job counts, keep each host in bounds.
+          LOCAL_CONCURRENCY: '5',
+          BACKOFF_DELAY_MS: '100',
+          LOG_LEVEL: 'warn',
+        },
+        `${node}:worker`,
+      );
       procs.push(worker);
     }
-    await poll('the producer to be ready', 60_000, async () => ((await producer.get('/ready')).status === 200 ? true : undefined), diagnose);
+    await poll(
+      'the producer to be ready',
+      60_000,
+      async () => ((await producer.get('/ready')).status === 200 ? true : undefined),
+      diagnose,
+    );
     const workers = procs.filter((p) => p.label.endsWith(':worker'));
-    await poll('both worker hosts to register on every queue', 60_000, async () => {
-      for (const w of workers) if (!w.running()) throw new Error(`${w.label} exited:\n${w.output()}`);
-      const perQueue = await Promise.all(queues.map(async (q) => (await q.getWorkers()).map((x) => String(x.rawname ?? ''))));
-      return perQueue.every((names) => workers.every((w) => names.some((n) => n.endsWith(`-${w.pid}`)))) ? true : undefined;
-    }, diagnose);
+    await poll(
+      'both worker hosts to register on every queue',
+      60_000,
+      async () => {
+        for (const w of workers) if (!w.running()) throw new Error(`${w.label} exited:\n${w.output()}`);
+        const perQueue = await Promise.all(queues.map(async (q) => (await q.getWorkers()).map((x) => String(x.rawname ?? ''))));
+        return perQueue.every((names) => workers.every((w) => names.some((n) => n.endsWith(`-${w.pid}`)))) ? true : undefined;
+      },
+      diagnose,
+    );
   });
 
   after(async function () {
@@ -160,7 +248,9 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
       assert.equal(v.turnsCompleted, 2);
     }
     const [s1, s2] = await Promise.all(gpus.map(stats));
-    console.log(`      gpu1 (4 slots): ${s1!.byRoute.chat ?? 0} calls, at most ${s1!.maxInFlight} at once; gpu2 (2 slots): ${s2!.byRoute.chat ?? 0} calls, at most ${s2!.maxInFlight} at once`);
+    console.log(
+      `      gpu1 (4 slots): ${s1!.byRoute.chat ?? 0} calls, at most ${s1!.maxInFlight} at once; gpu2 (2 slots): ${s2!.byRoute.chat ?? 0} calls, at most ${s2!.maxInFlight} at once`,
+    );
     assert.equal((s1!.byRoute.chat ?? 0) + (s2!.byRoute.chat ?? 0), 16, 'one local call per turn');
     assert.ok(s1!.maxInFlight >= 1 && s1!.maxInFlight <= 4, `gpu1 ran ${s1!.maxInFlight} at once (4 slots)`);
     assert.ok(s2!.maxInFlight >= 1 && s2!.maxInFlight <= 2, `gpu2 ran ${s2!.maxInFlight} at once (2 slots)`);
@@ -181,7 +271,9 @@ describe('local model pool across hosts: two Ollama hosts (4 and 2 slots) and tw
       assert.equal(v.turnsCompleted, 2);
     }
     const s2 = await stats(gpu2!);
-    console.log(`      after gpu1 was killed gpu2 answered ${(s2.byRoute.chat ?? 0) - before} more calls, at most ${s2.maxInFlight} at once`);
+    console.log(
+      `      after gpu1 was killed gpu2 answered ${(s2.byRoute.chat ?? 0) - before} more calls, at most ${s2.maxInFlight} at once`,
+    );
     assert.ok((s2.byRoute.chat ?? 0) > before, 'the remaining local turns ran on gpu2');
     assert.ok(s2.maxInFlight <= 2, `gpu2 stayed within its 2 slots (${s2.maxInFlight})`);
   });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { runBudgetKey } from '../../../store/budget-store';
 import { startTestStack, until, type TestStack } from '../../helpers/test-stack';
 
-const ndjson = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ initialQuery: `${tag} question ${i}?` })).join('\n') + '\n';
+const ndjson = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ initialQuery: `${tag} question ${i}?` })).join('\n') + '\n';
 
 /**
  * A run's own budget (`runBudget`): every call of its conversations reserves its worst case against
@@ -29,10 +30,14 @@ describe('run budget (real Redis, HTTP, emulators, workers)', function () {
     assert.equal(res.status, 202, JSON.stringify(res.data));
     const runId = res.data.runId as string;
     let view: any;
-    await until(async () => {
-      view = (await stack.http.get(`/runs/${runId}`)).data;
-      return view.state !== 'active';
-    }, 90_000, 'the run to stop');
+    await until(
+      async () => {
+        view = (await stack.http.get(`/runs/${runId}`)).data;
+        return view.state !== 'active';
+      },
+      90_000,
+      'the run to stop',
+    );
     assert.equal(view.state, 'budget_exhausted', JSON.stringify(view));
     assert.ok(view.waiting > 0, 'seeds still wait: the run stopped admitting them');
     assert.ok(view.admitted < 40, `admitted ${view.admitted} of 40`);
@@ -48,17 +53,27 @@ describe('run budget (real Redis, HTTP, emulators, workers)', function () {
   });
 
   it('a run without its own budget still tracks what its calls cost; a bad runBudget is a 400 naming it', async () => {
-    const res = await stack.http.post('/runs?maxTurns=1&maxActive=5', ndjson(4, 'costed'), { headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] });
+    const res = await stack.http.post('/runs?maxTurns=1&maxActive=5', ndjson(4, 'costed'), {
+      headers: { 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
+    });
     assert.equal(res.status, 202);
     let view: any;
-    await until(async () => {
-      view = (await stack.http.get(`/runs/${res.data.runId}`)).data;
-      return view.state === 'finished';
-    }, 60_000, 'the run to finish');
+    await until(
+      async () => {
+        view = (await stack.http.get(`/runs/${res.data.runId}`)).data;
+        return view.state === 'finished';
+      },
+      60_000,
+      'the run to finish',
+    );
     assert.equal(view.budget, null);
     // The emulated cloud model is priced (Amazon Nova Micro, the default), so 4 conversations cost something.
     assert.ok(view.costUsd > 0, JSON.stringify(view));
-    const bad = await stack.http.post('/runs?runBudgetTokens=-3', ndjson(1, 'bad'), { headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] });
+    const bad = await stack.http.post('/runs?runBudgetTokens=-3', ndjson(1, 'bad'), {
+      headers: { 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
+    });
     assert.equal(bad.status, 400);
     assert.match(JSON.stringify(bad.data), /runBudget/);
   });

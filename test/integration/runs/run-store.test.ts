@@ -24,8 +24,16 @@ describe('run store (real Redis)', () => {
   });
 
   const settings = (runId: string, q: string): ConversationSettings => ({
-    initialQuery: q, outputFile: 'x.csv', maxTurns: 1, timeoutMinutes: 5, cloudModel: 'c', localModel: 'l', contextTurns: 3,
-    templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {}, run: { id: runId, seedHash: 'h' },
+    initialQuery: q,
+    outputFile: 'x.csv',
+    maxTurns: 1,
+    timeoutMinutes: 5,
+    cloudModel: 'c',
+    localModel: 'l',
+    contextTurns: 3,
+    templates: { ...DEFAULT_TEMPLATES },
+    systemPrompts: {},
+    run: { id: runId, seedHash: 'h' },
   });
 
   it('concurrent claims never admit more than maxActive; a terminal transition frees exactly one slot, once', async () => {
@@ -40,7 +48,10 @@ describe('run store (real Redis)', () => {
     assert.equal(await store.finish('id-0', 'completed', 'max_turns'), true);
     assert.equal(await store.finish('id-0', 'failed', 'provider_error'), false, 'a second terminal transition is a no-op');
     const again = (await Promise.all(Array.from({ length: 5 }, () => runs.claim('r1', 50)))).flat();
-    assert.deepEqual(again.map(([id]) => id), ['id-5']);
+    assert.deepEqual(
+      again.map(([id]) => id),
+      ['id-5'],
+    );
     const s = (await runs.get('r1'))!;
     assert.equal(s.active, 5);
     assert.equal(s.admitted, 6);
@@ -56,17 +67,20 @@ describe('run store (real Redis)', () => {
     const evalshas = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     await redis.hset(`${prefix}:caller:k1`, 'maxActive', 3, 'active', 1);
     await runs.create('r2', 'n', 10, 10, 'k1');
-    await runs.addSeeds('r2', Array.from({ length: 6 }, (_, i): [string, string] => [`o-${i}`, '{}']));
+    await runs.addSeeds(
+      'r2',
+      Array.from({ length: 6 }, (_, i): [string, string] => [`o-${i}`, '{}']),
+    );
     const other = new RunStore(redis, prefix);
     let before = await evalshas();
     assert.equal((await other.claim('r2', 1)).length, 1);
-    assert.equal(await evalshas() - before, 2, 'the owner learned from the script: a second call');
+    assert.equal((await evalshas()) - before, 2, 'the owner learned from the script: a second call');
     before = await evalshas();
     assert.equal((await other.claim('r2', 5)).length, 1, "the owner's third slot is the last free one");
-    assert.equal(await evalshas() - before, 1, 'then remembered');
+    assert.equal((await evalshas()) - before, 1, 'then remembered');
     before = await evalshas();
     assert.deepEqual(await runs.claim('r2', 5), [], 'the creating store knows the owner');
-    assert.equal(await evalshas() - before, 1);
+    assert.equal((await evalshas()) - before, 1);
     assert.deepEqual(await redis.hmget(`${prefix}:caller:k1`, 'active', 'conversations'), ['3', '2']);
     assert.equal((await runs.get('r2'))!.active, 2);
   });
@@ -86,7 +100,10 @@ describe('run store (real Redis)', () => {
     const before = await usage(redis, [k.backlog, k.seeds]);
     const batch: [string, string][] = [];
     for (let i = 0; i < N; i++) {
-      batch.push([runConversationId('big', seedHash({ initialQuery: `${text} ${i}` })), JSON.stringify({ r: { initialQuery: `${text} ${i}`, maxTurns: 3 }, h: 'f'.repeat(32) })]);
+      batch.push([
+        runConversationId('big', seedHash({ initialQuery: `${text} ${i}` })),
+        JSON.stringify({ r: { initialQuery: `${text} ${i}`, maxTurns: 3 }, h: 'f'.repeat(32) }),
+      ]);
     }
     await runs.addSeeds('big', batch);
     const per = ((await usage(redis, [k.backlog, k.seeds])) - before) / N;

@@ -17,13 +17,23 @@ function hammer(scopes: BudgetScope[], connections: number, refusals: number): P
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/budget-hammer.ts')], {
       cwd: ROOT,
-      env: { ...process.env, REDIS_URL: testRedisUrl(), SCOPES: JSON.stringify(scopes), CONNECTIONS: String(connections), REFUSALS: String(refusals) },
+      env: {
+        ...process.env,
+        REDIS_URL: testRedisUrl(),
+        SCOPES: JSON.stringify(scopes),
+        CONNECTIONS: String(connections),
+        REFUSALS: String(refusals),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`hammer exited ${code}: ${err}`))));
   });
 }
@@ -42,21 +52,31 @@ describe('budget store (real Redis)', function () {
   afterEach(() => redis.disconnect());
 
   it('many processes and connections hammering one small budget never overspend it (overshoot 0)', async () => {
-    const conv: BudgetScope = { name: 'conversation', key: conversationBudgetKey(prefix, 'c1'), init: { usdNano: 1_000_000, tokens: 100_000 } };
+    const conv: BudgetScope = {
+      name: 'conversation',
+      key: conversationBudgetKey(prefix, 'c1'),
+      init: { usdNano: 1_000_000, tokens: 100_000 },
+    };
     // The run budget is written by the run's admission; here by hand: tokens are its binding limit.
     const run: BudgetScope = { name: 'run r1', key: runBudgetKey(prefix, 'r1') };
     await redis.hset(run.key, 'tokens', 5000);
     const runOnly: BudgetScope = { ...run };
     // Process group A spends through the conversation and the run; group B through the run only.
     const results = await Promise.all([
-      hammer([conv, run], 12, 15), hammer([conv, run], 12, 15), hammer([conv, run], 12, 15),
-      hammer([runOnly], 12, 15), hammer([runOnly], 12, 15), hammer([runOnly], 12, 15),
+      hammer([conv, run], 12, 15),
+      hammer([conv, run], 12, 15),
+      hammer([conv, run], 12, 15),
+      hammer([runOnly], 12, 15),
+      hammer([runOnly], 12, 15),
+      hammer([runOnly], 12, 15),
     ]);
     const c = (await store.state(conv.key))!;
     const r = (await store.state(run.key))!;
     const granted = results.reduce((n, x) => n + x.granted, 0);
     const overshoot = Math.max(0, c.spentUsdNano - 1_000_000, c.spentTokens - 100_000, r.spentTokens - 5000);
-    console.log(`      6 processes x 12 connections: ${granted} calls granted, conversation spent $${c.spentUsdNano / 1e9} of $0.001, run ${r.spentTokens} of 5000 tokens; largest overshoot ${overshoot}`);
+    console.log(
+      `      6 processes x 12 connections: ${granted} calls granted, conversation spent $${c.spentUsdNano / 1e9} of $0.001, run ${r.spentTokens} of 5000 tokens; largest overshoot ${overshoot}`,
+    );
     assert.ok(granted > 20, `the hammer made only ${granted} calls`);
     assert.equal(overshoot, 0);
     // Every reservation was settled or released.
@@ -76,10 +96,17 @@ describe('budget store (real Redis)', function () {
     const r = await store.reserve([conv, run], 'b', { usdNano: 0, tokens: 20 }, 60_000, 60);
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.scope === 'run r2' && r.reason === 'tokens');
-    assert.match(!r.ok ? r.message : '', /run r2 budget of 50 tokens cannot cover the next call's worst case of 20 tokens \(spent 0 tokens, reserved by running calls 40 tokens\)/);
+    assert.match(
+      !r.ok ? r.message : '',
+      /run r2 budget of 50 tokens cannot cover the next call's worst case of 20 tokens \(spent 0 tokens, reserved by running calls 40 tokens\)/,
+    );
     assert.equal((await store.state(conv.key))!.reservedTokens, 40, 'the refused call reserved nothing on the conversation');
     await store.settle([conv, run], 'a', { usdNano: 0, tokens: 10 });
-    assert.deepEqual(await store.reserve([conv, run], 'b', { usdNano: 0, tokens: 20 }, 60_000, 60), { ok: true }, 'the unused 30 tokens were released');
+    assert.deepEqual(
+      await store.reserve([conv, run], 'b', { usdNano: 0, tokens: 20 }, 60_000, 60),
+      { ok: true },
+      'the unused 30 tokens were released',
+    );
   });
 
   it('a USD budget refuses a model without a price; a tokens-only budget does not', async () => {

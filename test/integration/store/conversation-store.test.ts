@@ -19,17 +19,36 @@ describe('ConversationStore (real Redis)', () => {
 
   const settings = (id: string, extra: Partial<ConversationSettings> = {}): ConversationSettings => ({
     initialQuery: 'Why is the sky blue? Explain it to me as if I were ten years old, please, with an example.',
-    outputFile: `conversation-${id}.csv`, maxTurns: 5, timeoutMinutes: 30,
-    cloudModel: 'anthropic.claude-3-haiku-20240307-v1:0', localModel: 'llama3.2', contextTurns: 1,
-    templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {}, ...extra,
+    outputFile: `conversation-${id}.csv`,
+    maxTurns: 5,
+    timeoutMinutes: 30,
+    cloudModel: 'anthropic.claude-3-haiku-20240307-v1:0',
+    localModel: 'llama3.2',
+    contextTurns: 1,
+    templates: { ...DEFAULT_TEMPLATES },
+    systemPrompts: {},
+    ...extra,
   });
   const cloudStep = (t0: number, k: number, model = 'anthropic.claude-3-haiku-20240307-v1:0'): CloudStep => ({
-    question: `question ${k} `.repeat(10), answer: `answer ${k} `.repeat(20), model, inputTokens: 10 + k, outputTokens: 20 + k,
-    latencyMs: 5, stopReason: 'end_turn', startedAt: t0 + 100 * k, at: t0 + 100 * k + 5,
+    question: `question ${k} `.repeat(10),
+    answer: `answer ${k} `.repeat(20),
+    model,
+    inputTokens: 10 + k,
+    outputTokens: 20 + k,
+    latencyMs: 5,
+    stopReason: 'end_turn',
+    startedAt: t0 + 100 * k,
+    at: t0 + 100 * k + 5,
   });
   const localStep = (t0: number, k: number): LocalStep => ({
-    prompt: `prompt ${k} `.repeat(10), followUp: `follow-up ${k} `.repeat(10), model: 'llama3.2', inputTokens: 30 + k, outputTokens: 40 + k,
-    latencyMs: 7, stopReason: 'stop', at: t0 + 100 * k + 50,
+    prompt: `prompt ${k} `.repeat(10),
+    followUp: `follow-up ${k} `.repeat(10),
+    model: 'llama3.2',
+    inputTokens: 30 + k,
+    outputTokens: 40 + k,
+    latencyMs: 7,
+    stopReason: 'stop',
+    at: t0 + 100 * k + 50,
   });
 
   it('round-trips a conversation and keeps its hash in the compact encoding', async () => {
@@ -52,7 +71,10 @@ describe('ConversationStore (real Redis)', () => {
     assert.equal(done.status, 'completed');
     assert.equal(done.pendingStop, undefined, 'pendingStop is dropped once terminal');
     assert.equal(done.transcriptPath, `/var/lib/llmconv/output/conversation-${id}.csv`);
-    assert.deepEqual(turns.map((t) => t.turn), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      turns.map((t) => t.turn),
+      [1, 2, 3, 4, 5],
+    );
     for (const t of turns) {
       assert.deepEqual(t.cloud, cloudStep(got.createdAt, t.turn, t.turn === 3 ? 'other-model' : undefined));
       assert.deepEqual(t.local, localStep(got.createdAt, t.turn));
@@ -72,7 +94,14 @@ describe('ConversationStore (real Redis)', () => {
     }
     const loaded = (await store.loadStep(id, 6))!;
     assert.equal(loaded.record.settings.initialQuery, record!.settings.initialQuery);
-    assert.deepEqual(loaded.turns.map((t) => [t.turn, Boolean(t.cloud), Boolean(t.local)]), [[4, true, true], [5, true, true], [6, true, false]]);
+    assert.deepEqual(
+      loaded.turns.map((t) => [t.turn, Boolean(t.cloud), Boolean(t.local)]),
+      [
+        [4, true, true],
+        [5, true, true],
+        [6, true, false],
+      ],
+    );
     assert.deepEqual(await store.getStep(record!, 'local', 2), localStep(record!.createdAt, 2));
     assert.equal(await store.getStep(record!, 'local', 6), null);
     assert.equal(await store.hasStep(record!, 'cloud', 6), true);
@@ -87,7 +116,7 @@ describe('ConversationStore (real Redis)', () => {
     await store.setTranscriptPath(record!, `/srv/out/other-${id}.csv`);
     const fresh = new ConversationStore(redis, { prefix, retentionSeconds: 600 });
     assert.equal((await fresh.get(id))!.transcriptPath, `/srv/out/other-${id}.csv`);
-    assert.match(await redis.hget(`${prefix}:conv:{${id}}`, 'transcript') ?? '', /^[0-9a-f]{12}\/other-t1\.csv$/);
+    assert.match((await redis.hget(`${prefix}:conv:{${id}}`, 'transcript')) ?? '', /^[0-9a-f]{12}\/other-t1\.csv$/);
     await redis.del(`${prefix}:output-dirs`);
     const blind = new ConversationStore(redis, { prefix, retentionSeconds: 600 });
     assert.equal((await blind.get(id))!.transcriptPath, `other-${id}.csv`, 'without the registry the name is all there is');
@@ -105,14 +134,34 @@ describe('ConversationStore (real Redis)', () => {
     const s = settings(id);
     const t0 = 1_790_000_000_000;
     await redis.hset(`${prefix}:conv:{${id}}`, {
-      status: 'running', createdAt: t0, updatedAt: t0, deadline: t0 + 1_800_000,
-      settings: JSON.stringify({ initialQuery: s.initialQuery, maxTurns: 5, timeoutMinutes: 30, cloudModel: s.cloudModel, localModel: s.localModel, contextTurns: 1 }),
+      status: 'running',
+      createdAt: t0,
+      updatedAt: t0,
+      deadline: t0 + 1_800_000,
+      settings: JSON.stringify({
+        initialQuery: s.initialQuery,
+        maxTurns: 5,
+        timeoutMinutes: 30,
+        cloudModel: s.cloudModel,
+        localModel: s.localModel,
+        contextTurns: 1,
+      }),
       transcriptPath: '/old/place/x.csv',
     });
     const c1 = cloudStep(t0, 1);
     const l1 = localStep(t0, 1);
     await redis.hset(`${prefix}:conv:{${id}}:turns`, {
-      'cloud:1': JSON.stringify([c1.question, c1.answer, c1.model, c1.inputTokens, c1.outputTokens, c1.latencyMs, c1.stopReason, c1.startedAt, c1.at]),
+      'cloud:1': JSON.stringify([
+        c1.question,
+        c1.answer,
+        c1.model,
+        c1.inputTokens,
+        c1.outputTokens,
+        c1.latencyMs,
+        c1.stopReason,
+        c1.startedAt,
+        c1.at,
+      ]),
       'local:1': JSON.stringify(l1),
       'cloud:2': JSON.stringify(cloudStep(t0, 2)),
     });
@@ -123,7 +172,10 @@ describe('ConversationStore (real Redis)', () => {
     assert.equal(rec.transcriptPath, '/old/place/x.csv');
     const all = (await store.getConversation(id))!.turns;
     assert.deepEqual(all[0], { turn: 1, cloud: c1, local: l1 });
-    assert.deepEqual((await store.loadStep(id, 2))!.turns.map((t) => t.turn), [1, 2]);
+    assert.deepEqual(
+      (await store.loadStep(id, 2))!.turns.map((t) => t.turn),
+      [1, 2],
+    );
     assert.deepEqual(await store.getStep(rec, 'cloud', 2), cloudStep(t0, 2));
     assert.equal(await store.recordStep(rec, 'local', 2, localStep(t0, 2)), true);
     assert.ok(await redis.hexists(`${prefix}:conv:{${id}}:turns`, 'local:2'));
@@ -146,19 +198,19 @@ describe('ConversationStore (real Redis)', () => {
 
     let before = await evalshas();
     assert.equal(await store.recordStep(rec, 'cloud', 1, cloudStep(rec.createdAt, 1)), true);
-    assert.equal(await evalshas() - before, 1, 'the record names the run: one call');
+    assert.equal((await evalshas()) - before, 1, 'the record names the run: one call');
     before = await evalshas();
     const stale = { ...rec, settings: { ...rec.settings, run: undefined } };
     assert.equal(await store.recordStep(stale, 'local', 1, localStep(rec.createdAt, 1)), true);
-    assert.equal(await evalshas() - before, 2, 'a record without the run: the script names it, a second call');
+    assert.equal((await evalshas()) - before, 2, 'a record without the run: the script names it, a second call');
     assert.equal(await redis.hget(runKey, 'tokens'), String(11 + 21 + 31 + 41));
 
     before = await evalshas();
     assert.equal(await store.finish('c1', 'completed', 'max_turns', undefined, rec), true);
-    assert.equal(await evalshas() - before, 1);
+    assert.equal((await evalshas()) - before, 1);
     before = await evalshas();
     assert.equal(await store.finish('c2', 'failed', 'provider_error', 'boom'), true);
-    assert.equal(await evalshas() - before, 2);
+    assert.equal((await evalshas()) - before, 2);
     assert.equal(await store.finish('c2', 'failed', 'provider_error', 'boom'), false, 'once');
     const h = await redis.hgetall(runKey);
     assert.deepEqual([h.active, h['n:completed'], h['n:failed'], h['r:max_turns'], h['r:provider_error']], ['0', '1', '1', '1', '1']);

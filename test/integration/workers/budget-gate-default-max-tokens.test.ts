@@ -20,10 +20,23 @@ const FIXTURE = path.join(__dirname, '../../fixtures/model-catalog-quirks.json')
 
 function recordFor(cloudModel: string): ConversationRecord {
   return {
-    id: `c-${cloudModel}`, status: 'running', createdAt: Date.now(), updatedAt: Date.now(), deadline: Date.now() + 60_000, format: 2,
+    id: `c-${cloudModel}`,
+    status: 'running',
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    deadline: Date.now() + 60_000,
+    format: 2,
     settings: {
-      initialQuery: 'q', outputFile: 'x.csv', maxTurns: 1, timeoutMinutes: 1, cloudModel, localModel: 'llama3.2', contextTurns: 3,
-      templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {}, budget: { tokens: 1_000_000 },
+      initialQuery: 'q',
+      outputFile: 'x.csv',
+      maxTurns: 1,
+      timeoutMinutes: 1,
+      cloudModel,
+      localModel: 'llama3.2',
+      contextTurns: 3,
+      templates: { ...DEFAULT_TEMPLATES },
+      systemPrompts: {},
+      budget: { tokens: 1_000_000 },
     },
   };
 }
@@ -39,7 +52,10 @@ describe('budget gate: the default maxTokens comes from the catalogue', () => {
     const config = loadConfig({ QUEUE_PREFIX: uniquePrefix('gate'), MODEL_CATALOG_FILE: FIXTURE });
     const gate = new BudgetGate(new BudgetStore(redis), config, loadPriceTable(undefined));
     const job = { id: 'j1', attemptsMade: 0 } as Job;
-    for (const [model, expected] of [['example.reasoner-v1', 2048], ['example.plain-v1', 1024]] as const) {
+    for (const [model, expected] of [
+      ['example.reasoner-v1', 2048],
+      ['example.plain-v1', 1024],
+    ] as const) {
       const r = await gate.reserve(job, recordFor(model), 'cloud', { prompt: 'q', model });
       assert.ok(r.ok && r.held, model);
       assert.equal(r.held.maxTokens, expected, model);

@@ -36,10 +36,14 @@ describe('an empty local follow-up is never sent on (issue 20 part 3)', () => {
   it('ends the conversation empty_answer instead of asking "Do you have any comments on: "', () => {
     assert.deepEqual(nextAfter('local', 1, '', settings, 'length'), { kind: 'stop', reason: 'empty_answer' });
     assert.deepEqual(nextAfter('local', 2, '  \n', settings, 'stop'), { kind: 'stop', reason: 'empty_answer' });
-    assert.deepEqual(nextAfter('local', 3, '', settings, 'length'), { kind: 'stop', reason: 'empty_answer' }, 'even on the last turn: the record says why');
+    assert.deepEqual(
+      nextAfter('local', 3, '', settings, 'length'),
+      { kind: 'stop', reason: 'empty_answer' },
+      'even on the last turn: the record says why',
+    );
   });
 
-  it('the note names the cap (num_predict, the conversation\'s maxTokens) when reasoning used it up', () => {
+  it("the note names the cap (num_predict, the conversation's maxTokens) when reasoning used it up", () => {
     const note = emptyFollowUpNote({ model: 'gpt-oss:20b', outputTokens: 64, stopReason: 'length' }, settings);
     assert.match(note, /gpt-oss:20b/);
     assert.match(note, /num_predict of 64 \(the conversation's maxTokens\)/);

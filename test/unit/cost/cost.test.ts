@@ -14,7 +14,10 @@ const haiku = SHIPPED_CATALOG.prices(HAIKU)!;
 
 describe('price table', () => {
   it('prices a Bedrock model from the model catalogue, per 1k input and output tokens', () => {
-    assert.equal(callCostUsd(HAIKU, 'cloud', 2000, 1000, DEFAULT_PRICES), Math.round((2 * haiku.inputPer1k + haiku.outputPer1k) * 1e9) / 1e9);
+    assert.equal(
+      callCostUsd(HAIKU, 'cloud', 2000, 1000, DEFAULT_PRICES),
+      Math.round((2 * haiku.inputPer1k + haiku.outputPer1k) * 1e9) / 1e9,
+    );
   });
 
   it('prices an inference-profile id and a foundation-model ARN as their base model', () => {
@@ -30,13 +33,17 @@ describe('price table', () => {
 
   it('local models cost 0 by default and the file\'s "local" figure when set; a listed local model its own', () => {
     assert.equal(callCostUsd('llama3.2', 'local', 1000, 1000, DEFAULT_PRICES), 0);
-    const t = parsePriceFile(JSON.stringify({ local: { inputPer1k: 0.001, outputPer1k: 0.002 }, models: { 'qwen3:8b': { inputPer1k: 0.01, outputPer1k: 0.01 } } }));
+    const t = parsePriceFile(
+      JSON.stringify({ local: { inputPer1k: 0.001, outputPer1k: 0.002 }, models: { 'qwen3:8b': { inputPer1k: 0.01, outputPer1k: 0.01 } } }),
+    );
     assert.equal(callCostUsd('llama3.2', 'local', 1000, 1000, t), 0.003);
     assert.equal(callCostUsd('qwen3:8b', 'local', 1000, 1000, t), 0.02);
   });
 
   it('the file overrides a shipped price (matched on the base id) and prices an unknown model', () => {
-    const t = parsePriceFile(JSON.stringify({ models: { [`us.${HAIKU}`]: { inputPer1k: 1, outputPer1k: 2 }, 'acme.m': { inputPer1k: 0.5, outputPer1k: 0.5 } } }));
+    const t = parsePriceFile(
+      JSON.stringify({ models: { [`us.${HAIKU}`]: { inputPer1k: 1, outputPer1k: 2 }, 'acme.m': { inputPer1k: 0.5, outputPer1k: 0.5 } } }),
+    );
     assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, t), 3);
     assert.equal(callCostUsd('acme.m', 'cloud', 2000, 0, t), 1);
   });
@@ -45,7 +52,20 @@ describe('price table', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'prices-'));
     try {
       const catalog = path.join(dir, 'catalog.json');
-      writeFileSync(catalog, JSON.stringify({ families: [{ family: 'Haiku 3 at our price', match: '^anthropic\\.claude-3-haiku-', prices: { inputPer1k: 0.1, outputPer1k: 0.2 }, source: 'test', readOn: '2026-12-02' }] }));
+      writeFileSync(
+        catalog,
+        JSON.stringify({
+          families: [
+            {
+              family: 'Haiku 3 at our price',
+              match: '^anthropic\\.claude-3-haiku-',
+              prices: { inputPer1k: 0.1, outputPer1k: 0.2 },
+              source: 'test',
+              readOn: '2026-12-02',
+            },
+          ],
+        }),
+      );
       const byCatalog = loadPriceTable(undefined, catalog);
       assert.equal(loadPriceTable(undefined, catalog), byCatalog, 'one table per pair of files');
       assert.equal(callCostUsd(HAIKU, 'cloud', 1000, 1000, byCatalog), 0.3);
@@ -63,16 +83,30 @@ describe('price table', () => {
   });
 
   it('a bad file is a ConfigError naming PRICES_FILE and the entry', () => {
-    assert.throws(() => parsePriceFile('{'), (e: unknown) => e instanceof ConfigError && e.key === 'PRICES_FILE' && /not valid JSON/.test(e.message));
+    assert.throws(
+      () => parsePriceFile('{'),
+      (e: unknown) => e instanceof ConfigError && e.key === 'PRICES_FILE' && /not valid JSON/.test(e.message),
+    );
     assert.throws(() => parsePriceFile('{"models":{"m":{"inputPer1k":-1,"outputPer1k":0}}}'), /models\["m"\]/);
     assert.throws(() => parsePriceFile('{"model":{}}'), /unknown key\(s\) model/);
   });
 });
 
 describe('conversationCost', () => {
-  const step = (model: string, i: number, o: number) => ({ model, inputTokens: i, outputTokens: o, latencyMs: 1, stopReason: 'end_turn', at: 0 });
+  const step = (model: string, i: number, o: number) => ({
+    model,
+    inputTokens: i,
+    outputTokens: o,
+    latencyMs: 1,
+    stopReason: 'end_turn',
+    at: 0,
+  });
   const turns = (cloudModel: string): TurnRecord[] => [
-    { turn: 1, cloud: { ...step(cloudModel, 100, 50), question: 'q', answer: 'a', startedAt: 0 }, local: { ...step('llama3.2', 70, 20), prompt: 'p', followUp: 'f' } },
+    {
+      turn: 1,
+      cloud: { ...step(cloudModel, 100, 50), question: 'q', answer: 'a', startedAt: 0 },
+      local: { ...step('llama3.2', 70, 20), prompt: 'p', followUp: 'f' },
+    },
     { turn: 2, cloud: { ...step(cloudModel, 300, 80), question: 'q', answer: 'a', startedAt: 0 } },
   ];
 
@@ -96,7 +130,14 @@ describe('conversationCost', () => {
 
 describe('estimateCost', () => {
   it('bounds every call by maxTokens out and prompt + history in, priced by the table', () => {
-    const e = estimateCost({ seeds: ['abcd', { initialQuery: 'xy', maxTurns: 1 }], turns: 2, maxTokens: 100, models: { cloud: HAIKU, local: 'llama3.2' }, prices: DEFAULT_PRICES, contextTurns: 3 });
+    const e = estimateCost({
+      seeds: ['abcd', { initialQuery: 'xy', maxTurns: 1 }],
+      turns: 2,
+      maxTokens: 100,
+      models: { cloud: HAIKU, local: 'llama3.2' },
+      prices: DEFAULT_PRICES,
+      contextTurns: 3,
+    });
     // Seed 1: turn 1 cloud in 4, local in 100; turn 2 cloud in 100 + 200, local in 100 + 200. Seed 2: cloud 2, local 100.
     const cloudIn = 4 + 300 + 2;
     const cloudOut = 300;
@@ -109,7 +150,13 @@ describe('estimateCost', () => {
   });
 
   it('an unpriced model makes the total unknown and is named', () => {
-    const e = estimateCost({ seeds: ['q'], turns: 1, maxTokens: 10, models: { cloud: 'acme.x', local: 'llama3.2' }, prices: DEFAULT_PRICES });
+    const e = estimateCost({
+      seeds: ['q'],
+      turns: 1,
+      maxTokens: 10,
+      models: { cloud: 'acme.x', local: 'llama3.2' },
+      prices: DEFAULT_PRICES,
+    });
     assert.equal(e.totalUsd, null);
     assert.deepEqual(e.unpricedModels, ['acme.x']);
   });

@@ -62,7 +62,11 @@ describe('local API Gateway host', () => {
       const gw = await start({ handler: echoHandler, format: 'v2' });
       const raw = Buffer.from(encodeRequest({ inputText: 'raw' }));
       const res = await post(`${gw.url}/generate`, raw, { 'content-type': 'application/vnd.custom' });
-      const event = JSON.parse(Buffer.from(res.data).toString()) as ProxyEvent & { version: string; rawPath: string; requestContext: { http: { method: string } } };
+      const event = JSON.parse(Buffer.from(res.data).toString()) as ProxyEvent & {
+        version: string;
+        rawPath: string;
+        requestContext: { http: { method: string } };
+      };
       assert.equal(event.version, '2.0');
       assert.equal(event.rawPath, '/generate');
       assert.equal(event.requestContext.http.method, 'POST');
@@ -134,7 +138,11 @@ describe('local API Gateway host', () => {
   });
 
   it('answers 502 when the handler throws or returns a malformed result', async () => {
-    const throwing = await start({ handler: async () => { throw new Error('boom'); } });
+    const throwing = await start({
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
     const a = await post(throwing.url, 'aGk=');
     assert.equal(a.status, 502);
     assert.deepEqual(JSON.parse(Buffer.from(a.data).toString()), { message: 'Internal server error' });
@@ -160,7 +168,10 @@ describe('local API Gateway host', () => {
     });
 
     it('runs the Lambda in-process and returns its protobuf reply as bytes to a binary client', async () => {
-      const handler = createHandler({ converse: createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: 'amazon.titan-text-lite-v1' }), logger: silentLogger });
+      const handler = createHandler({
+        converse: createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: 'amazon.titan-text-lite-v1' }),
+        logger: silentLogger,
+      });
       const gw = await start({ handler, format: 'v2' });
       const res = await post(gw.url, encodeRequestBase64({ inputText: 'Through the gateway' }), {
         'content-type': 'application/x-protobuf',
@@ -180,9 +191,16 @@ describe('local API Gateway host', () => {
           deadlineMarginMs: 300,
         });
         const gw = await start({ handler, integrationTimeoutMs: 800 });
-        const res = await post(gw.url, encodeRequestBase64({ inputText: 'hang' }), { 'content-type': 'application/x-protobuf', accept: 'application/x-protobuf' });
+        const res = await post(gw.url, encodeRequestBase64({ inputText: 'hang' }), {
+          'content-type': 'application/x-protobuf',
+          accept: 'application/x-protobuf',
+        });
         assert.equal(res.status, 504);
-        assert.equal(decodeResponse(Buffer.from(res.data)).error?.code, 'upstream_timeout', 'the Lambda answered before the gateway gave up');
+        assert.equal(
+          decodeResponse(Buffer.from(res.data)).error?.code,
+          'upstream_timeout',
+          'the Lambda answered before the gateway gave up',
+        );
       } finally {
         emu.faults.reset();
       }

@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { BedrockClient, GetFoundationModelCommand, GetInferenceProfileCommand, ListInferenceProfilesCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  GetFoundationModelCommand,
+  GetInferenceProfileCommand,
+  ListInferenceProfilesCommand,
+} from '@aws-sdk/client-bedrock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { loadModelCatalog } from '../../../shared/model-catalog';
@@ -29,7 +34,18 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
   const bedrock = (region: string) => new BedrockClient({ region, endpoint: emu.url, credentials, maxAttempts: 1 });
   before(async () => {
     emu = await startBedrockEmulator({
-      control: { catalog: loadModelCatalog(CATALOG), profileModels: ['amazon.nova-micro-v1:0'], identities: { [credentials.accessKeyId]: { account: '000000000000', arn: 'arn:aws:iam::000000000000:user/t', userId: 'AIDAT', secretAccessKey: credentials.secretAccessKey } } },
+      control: {
+        catalog: loadModelCatalog(CATALOG),
+        profileModels: ['amazon.nova-micro-v1:0'],
+        identities: {
+          [credentials.accessKeyId]: {
+            account: '000000000000',
+            arn: 'arn:aws:iam::000000000000:user/t',
+            userId: 'AIDAT',
+            secretAccessKey: credentials.secretAccessKey,
+          },
+        },
+      },
     });
   });
   after(() => emu?.close());
@@ -46,7 +62,9 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
     assert.equal(eol.name, 'ResourceNotFoundException');
     assert.equal(eol.$metadata?.httpStatusCode, 404);
     assert.match(eol.message, /^This model version has reached the end of its life/);
-    const arn = await bedrock('ca-central-1').send(new GetFoundationModelCommand({ modelIdentifier: `arn:aws:bedrock:ca-central-1::foundation-model/${HAIKU3}` }));
+    const arn = await bedrock('ca-central-1').send(
+      new GetFoundationModelCommand({ modelIdentifier: `arn:aws:bedrock:ca-central-1::foundation-model/${HAIKU3}` }),
+    );
     assert.equal(arn.modelDetails?.modelId, HAIKU3);
   });
 
@@ -58,16 +76,22 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
     assert.equal(p.status, 'ACTIVE');
     assert.equal(p.type, 'SYSTEM_DEFINED');
     assert.equal(p.models?.[0]?.modelArn, `arn:aws:bedrock:eu-west-1::foundation-model/${sonnet}`);
-    const wrongGeo = await rejection(bedrock('eu-west-1').send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: `us.${sonnet}` })));
+    const wrongGeo = await rejection(
+      bedrock('eu-west-1').send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: `us.${sonnet}` })),
+    );
     assert.equal(wrongGeo.name, 'ResourceNotFoundException');
     const list = await bedrock('us-west-2').send(new ListInferenceProfilesCommand({}));
-    assert.deepEqual(list.inferenceProfileSummaries?.map((s) => s.inferenceProfileId), ['us.amazon.nova-micro-v1:0', 'global.amazon.nova-micro-v1:0']);
+    assert.deepEqual(
+      list.inferenceProfileSummaries?.map((s) => s.inferenceProfileId),
+      ['us.amazon.nova-micro-v1:0', 'global.amazon.nova-micro-v1:0'],
+    );
     const profileAsModel = await rejection(bedrock('us-east-1').send(new GetFoundationModelCommand({ modelIdentifier: `us.${sonnet}` })));
     assert.equal(profileAsModel.name, 'ValidationException');
   });
 
   it('STS GetCallerIdentity: the identity of a known key; InvalidClientTokenId (403 XML) for another; SignatureDoesNotMatch for a wrong secret', async () => {
-    const sts = (accessKeyId: string, secretAccessKey = credentials.secretAccessKey) => new STSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+    const sts = (accessKeyId: string, secretAccessKey = credentials.secretAccessKey) =>
+      new STSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
     const id = await sts(credentials.accessKeyId).send(new GetCallerIdentityCommand({}));
     assert.deepEqual([id.Account, id.Arn, id.UserId], ['000000000000', 'arn:aws:iam::000000000000:user/t', 'AIDAT']);
     const bad = await rejection(sts('AKIAUNKNOWNKEY000001').send(new GetCallerIdentityCommand({})));
@@ -80,14 +104,20 @@ describe('Bedrock control plane and STS on the emulator, with the real SDK clien
     assert.equal(wrongSecret.$metadata?.httpStatusCode, 403);
     assert.match(wrongSecret.message, /^The request signature we calculated does not match/);
     // Unsigned: the Query API's MissingAuthenticationToken.
-    const res = await fetch(emu.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' });
+    const res = await fetch(emu.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
     assert.equal(res.status, 403);
     assert.match(await res.text(), /<Code>MissingAuthenticationToken<\/Code>/);
   });
 
   it('model calls still work on the same URL', async () => {
     const res = await fetch(`${emu.url}/model/amazon.nova-micro-v1%3A0/converse`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }),
     });
     assert.equal(res.status, 200);
   });

@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  InvokeModelCommand,
-  type ConverseCommandInput,
-} from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, InvokeModelCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
 
@@ -86,7 +81,9 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
     });
 
     it('truncates to inferenceConfig.maxTokens words and reports max_tokens', async () => {
-      const out = await client.send(new ConverseCommand(converseInput('Explain queues in depth', { inferenceConfig: { maxTokens: 5, temperature: 0.2 } })));
+      const out = await client.send(
+        new ConverseCommand(converseInput('Explain queues in depth', { inferenceConfig: { maxTokens: 5, temperature: 0.2 } })),
+      );
       const text = out.output?.message?.content?.[0]?.text ?? '';
       assert.equal(text.split(/\s+/).length, 5);
       assert.equal(out.usage?.outputTokens, 5);
@@ -104,10 +101,19 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
       ['temperature below 0', { inferenceConfig: { temperature: -0.1 } }, /inferenceConfig\.temperature.*greater than or equal to 0/],
       ['maxTokens below 1', { inferenceConfig: { maxTokens: 0 } }, /inferenceConfig\.maxTokens.*greater than or equal to 1/],
       ['no messages', { messages: [] }, /must start with a user message/],
-      ['a first message from the assistant', { messages: [{ role: 'assistant', content: [{ text: 'x' }] }] }, /must start with a user message/],
+      [
+        'a first message from the assistant',
+        { messages: [{ role: 'assistant', content: [{ text: 'x' }] }] },
+        /must start with a user message/,
+      ],
       [
         'two user messages in a row',
-        { messages: [{ role: 'user', content: [{ text: 'a' }] }, { role: 'user', content: [{ text: 'b' }] }] },
+        {
+          messages: [
+            { role: 'user', content: [{ text: 'a' }] },
+            { role: 'user', content: [{ text: 'b' }] },
+          ],
+        },
         /must alternate between user and assistant/,
       ],
     ];
@@ -214,9 +220,17 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
 
     it('answers an Anthropic messages body with an Anthropic messages response', async () => {
       const out = await client.send(
-        anthropic({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 200, system: 'Be brief.', messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello there' }] }] }),
+        anthropic({
+          anthropic_version: 'bedrock-2023-05-31',
+          max_tokens: 200,
+          system: 'Be brief.',
+          messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello there' }] }],
+        }),
       );
-      const json = JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown> & { content: Array<{ type: string; text: string }>; usage: Record<string, number> };
+      const json = JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown> & {
+        content: Array<{ type: string; text: string }>;
+        usage: Record<string, number>;
+      };
       assert.equal(out.contentType, 'application/json');
       assert.equal(json.type, 'message');
       assert.equal(json.role, 'assistant');
@@ -229,7 +243,9 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
     });
 
     it('honours max_tokens with stop_reason max_tokens', async () => {
-      const out = await client.send(anthropic({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 3, messages: [{ role: 'user', content: 'Hello there' }] }));
+      const out = await client.send(
+        anthropic({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 3, messages: [{ role: 'user', content: 'Hello there' }] }),
+      );
       const json = JSON.parse(new TextDecoder().decode(out.body)) as { stop_reason: string; usage: { output_tokens: number } };
       assert.equal(json.stop_reason, 'max_tokens');
       assert.equal(json.usage.output_tokens, 3);
@@ -269,7 +285,10 @@ describe('Bedrock emulator with the real @aws-sdk/client-bedrock-runtime', () =>
     });
 
     it('rejects an invalid fault description with 400 naming the field', async () => {
-      const res = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ faults: [{ kind: 'status', status: 429, rate: 2 }] }) });
+      const res = await fetch(`${emu.url}/_emulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ faults: [{ kind: 'status', status: 429, rate: 2 }] }),
+      });
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { error: string }).error, /faults\[0\]\.rate/);
     });
@@ -311,7 +330,12 @@ describe('HTTP/2 decision: the SDK default handler cannot talk to the HTTP/1.1 e
     this.timeout(10_000);
     const emu = await startBedrockEmulator();
     // No requestHandler: the client's default, NodeHttp2Handler (HTTP/2 prior knowledge over cleartext).
-    const h2 = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
+    const h2 = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      maxAttempts: 1,
+    });
     const h1 = clientFor(emu);
     try {
       const err = await rejection(h2.send(new ConverseCommand(converseInput('q')), { abortSignal: AbortSignal.timeout(5000) }));

@@ -44,7 +44,11 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
   before(async () => {
     emu = await startBedrockEmulator();
     client = new BedrockRuntimeClient({
-      region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1,
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
     });
   });
   afterEach(() => {
@@ -60,7 +64,10 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
     const err = await rejection(client.send(new ConverseCommand(input(NOVA_MICRO, 'q', { inferenceConfig: { maxTokens: 8192 } }))));
     assert.equal(err.name, 'ValidationException');
     assert.equal(err.$metadata?.httpStatusCode, 400);
-    assert.equal(err.message, 'The maximum tokens you requested exceeds the model limit of 5000. Try again with a maximum tokens value that is lower than 5000.');
+    assert.equal(
+      err.message,
+      'The maximum tokens you requested exceeds the model limit of 5000. Try again with a maximum tokens value that is lower than 5000.',
+    );
     const ok = await client.send(new ConverseCommand(input(NOVA_MICRO, 'q', { inferenceConfig: { maxTokens: 5000 } })));
     assert.equal(ok.stopReason, 'end_turn');
   });
@@ -97,14 +104,18 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
   });
 
   it("refuses a blank text block in the history with Converse's message (why an empty answer must not go back)", async () => {
-    const err = await rejection(client.send(new ConverseCommand({
-      modelId: NOVA_MICRO,
-      messages: [
-        { role: 'user', content: [{ text: 'q' }] },
-        { role: 'assistant', content: [{ text: '' }] },
-        { role: 'user', content: [{ text: 'next' }] },
-      ],
-    })));
+    const err = await rejection(
+      client.send(
+        new ConverseCommand({
+          modelId: NOVA_MICRO,
+          messages: [
+            { role: 'user', content: [{ text: 'q' }] },
+            { role: 'assistant', content: [{ text: '' }] },
+            { role: 'user', content: [{ text: 'next' }] },
+          ],
+        }),
+      ),
+    );
     assert.equal(err.name, 'ValidationException');
     assert.match(err.message, /The text field in the ContentBlock object at messages\.1\.content\.0 is blank/);
   });
@@ -128,7 +139,9 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
     const long = await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=300]')));
     assert.equal(long.usage?.outputTokens, 300);
     assert.equal(long.stopReason, 'end_turn');
-    const cut = await client.send(new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=300]', { inferenceConfig: { maxTokens: 50 } })));
+    const cut = await client.send(
+      new ConverseCommand(input(NOVA_MICRO, 'essay [emulate:tokens=300]', { inferenceConfig: { maxTokens: 50 } })),
+    );
     assert.equal(cut.usage?.outputTokens, 50);
     assert.equal(cut.stopReason, 'max_tokens');
   });

@@ -4,7 +4,15 @@ import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig, parseFaultList } from '../../
 
 describe('loadEmulatorConfig', () => {
   it('defaults: 127.0.0.1, Bedrock 4010, Ollama 11435, no latency, no faults', () => {
-    assert.deepEqual(loadEmulatorConfig({}), { host: '127.0.0.1', bedrockPort: 4010, ollamaPort: 11435, openaiPort: 8001, latencyMs: 0, faults: [], bedrockMsPerOutputToken: 0 });
+    assert.deepEqual(loadEmulatorConfig({}), {
+      host: '127.0.0.1',
+      bedrockPort: 4010,
+      ollamaPort: 11435,
+      openaiPort: 8001,
+      latencyMs: 0,
+      faults: [],
+      bedrockMsPerOutputToken: 0,
+    });
   });
 
   it('reads every key, trimmed', () => {
@@ -57,7 +65,18 @@ describe('loadEmulatorConfig', () => {
   }
 
   it('documents every key it reads, with its default', () => {
-    assert.deepEqual(EMULATOR_CONFIG_KEYS.map((k) => k.key), ['EMULATOR_LATENCY_MS', 'EMULATOR_HOST', 'BEDROCK_EMULATOR_PORT', 'OLLAMA_EMULATOR_PORT', 'OPENAI_EMULATOR_PORT', 'BEDROCK_EMULATOR_MS_PER_TOKEN', 'EMULATOR_FAULTS']);
+    assert.deepEqual(
+      EMULATOR_CONFIG_KEYS.map((k) => k.key),
+      [
+        'EMULATOR_LATENCY_MS',
+        'EMULATOR_HOST',
+        'BEDROCK_EMULATOR_PORT',
+        'OLLAMA_EMULATOR_PORT',
+        'OPENAI_EMULATOR_PORT',
+        'BEDROCK_EMULATOR_MS_PER_TOKEN',
+        'EMULATOR_FAULTS',
+      ],
+    );
     for (const k of EMULATOR_CONFIG_KEYS) assert.ok(k.default && k.accepts && k.description, k.key);
   });
 

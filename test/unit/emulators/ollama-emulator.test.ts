@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { Ollama, type ChatResponse } from 'ollama';
 import { startOllamaEmulator, MAX_QUEUE_MESSAGE, OLLAMA_EMULATOR_VERSION, type EmulatorHandle } from '../../../emulators/ollama-emulator';
 
-const FINAL_FIELDS = ['model', 'created_at', 'done', 'done_reason', 'total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'];
+const FINAL_FIELDS = [
+  'model',
+  'created_at',
+  'done',
+  'done_reason',
+  'total_duration',
+  'load_duration',
+  'prompt_eval_count',
+  'prompt_eval_duration',
+  'eval_count',
+  'eval_duration',
+];
 
 async function rejection(p: Promise<unknown>): Promise<Error & { status_code?: number }> {
   try {
@@ -33,8 +44,16 @@ describe('Ollama emulator with the real ollama client', () => {
 
   describe('chat', () => {
     it('non-streaming: one deterministic, marked follow-up question with the real final fields', async () => {
-      const first = await ollama.chat({ model: 'llama3.2', messages: [{ role: 'system', content: 'Ask one question.' }, ...question], stream: false });
-      const again = await ollama.chat({ model: 'llama3.2', messages: [{ role: 'system', content: 'Ask one question.' }, ...question], stream: false });
+      const first = await ollama.chat({
+        model: 'llama3.2',
+        messages: [{ role: 'system', content: 'Ask one question.' }, ...question],
+        stream: false,
+      });
+      const again = await ollama.chat({
+        model: 'llama3.2',
+        messages: [{ role: 'system', content: 'Ask one question.' }, ...question],
+        stream: false,
+      });
 
       for (const f of FINAL_FIELDS) assert.ok(f in first, `final response has ${f}`);
       assert.equal(first.model, 'llama3.2');
@@ -56,7 +75,10 @@ describe('Ollama emulator with the real ollama client', () => {
 
       assert.ok(parts.length > 3);
       const last = parts.at(-1)!;
-      assert.equal(parts.slice(0, -1).every((p) => p.done === false), true);
+      assert.equal(
+        parts.slice(0, -1).every((p) => p.done === false),
+        true,
+      );
       assert.equal(last.done, true);
       assert.equal(last.done_reason, 'stop');
       for (const f of FINAL_FIELDS) assert.ok(f in last, `final chunk has ${f}`);
@@ -72,7 +94,8 @@ describe('Ollama emulator with the real ollama client', () => {
     });
 
     it('options.temperature is part of the seed: same temperature same reply, other temperatures vary', async () => {
-      const at = async (temperature: number) => (await ollama.chat({ model: 'llama3.2', messages: question, options: { temperature } })).message.content;
+      const at = async (temperature: number) =>
+        (await ollama.chat({ model: 'llama3.2', messages: question, options: { temperature } })).message.content;
       assert.equal(await at(0.7), await at(0.7));
       const replies = new Set(await Promise.all([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9, 1].map(at)));
       assert.ok(replies.size > 1, 'temperature changes the reply');
@@ -87,7 +110,7 @@ describe('Ollama emulator with the real ollama client', () => {
 
     // ollama/ollama server/routes.go ChatHandler: getModel fails with os.IsNotExist →
     // 404 {"error": fmt.Sprintf("model '%s' not found", req.Model)} (GenerateHandler and ShowHandler say the same).
-    it('an unknown model is a ResponseError 404 with Ollama\'s exact wording', async () => {
+    it("an unknown model is a ResponseError 404 with Ollama's exact wording", async () => {
       const err = await rejection(ollama.chat({ model: 'mistral', messages: question }));
       assert.equal(err.name, 'ResponseError');
       assert.equal(err.status_code, 404);
@@ -105,7 +128,10 @@ describe('Ollama emulator with the real ollama client', () => {
       const res = await fetch(`${emu.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: question }) });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
-      const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { done: boolean });
+      const lines = (await res.text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { done: boolean });
       assert.ok(lines.length > 3);
       assert.equal(lines.at(-1)!.done, true);
     });
@@ -151,7 +177,10 @@ describe('Ollama emulator with the real ollama client', () => {
   describe('model listing and server info', () => {
     it('list() shows the pulled models once each, tagged', async () => {
       const { models } = await ollama.list();
-      assert.deepEqual(models.map((m) => m.name), ['llama3.2:latest', 'llama2:latest']);
+      assert.deepEqual(
+        models.map((m) => m.name),
+        ['llama3.2:latest', 'llama2:latest'],
+      );
       assert.equal(models[0]!.details.format, 'gguf');
       assert.match(models[0]!.digest, /^[0-9a-f]{64}$/);
     });
@@ -171,7 +200,10 @@ describe('Ollama emulator with the real ollama client', () => {
       const custom = await startOllamaEmulator({ models: ['qwen2.5:0.5b'] });
       try {
         const client = new Ollama({ host: custom.url });
-        assert.deepEqual((await client.list()).models.map((m) => m.name), ['qwen2.5:0.5b']);
+        assert.deepEqual(
+          (await client.list()).models.map((m) => m.name),
+          ['qwen2.5:0.5b'],
+        );
         assert.equal((await rejection(client.chat({ model: 'llama3.2', messages: question }))).status_code, 404);
       } finally {
         await custom.close();
@@ -230,7 +262,7 @@ describe('Ollama emulator with the real ollama client', () => {
       assert.ok(content.length > 0);
     });
 
-    it('think: true on a model that cannot think is a 400 with Ollama\'s wording; think: false is accepted', async () => {
+    it("think: true on a model that cannot think is a 400 with Ollama's wording; think: false is accepted", async () => {
       const err = await rejection(client.chat({ model: 'llama3.2', messages: question, think: true }));
       assert.equal(err.status_code, 400);
       assert.equal(err.message, '"llama3.2" does not support thinking');
@@ -263,7 +295,10 @@ describe('Ollama emulator with the real ollama client', () => {
       assert.ok(first.ms >= 395 && first.loadMs >= 400, `cold: ${first.ms.toFixed(0)} ms, load ${first.loadMs} ms`);
       assert.ok(second.ms < 300 && second.loadMs < 5, `warm: ${second.ms.toFixed(0)} ms, load ${second.loadMs} ms`);
       const ps = await client.ps();
-      assert.deepEqual(ps.models.map((m) => m.name), ['llama3.2:latest']);
+      assert.deepEqual(
+        ps.models.map((m) => m.name),
+        ['llama3.2:latest'],
+      );
     });
 
     it('keep_alive expiry makes the next call cold again', async () => {
@@ -288,7 +323,10 @@ describe('Ollama emulator with the real ollama client', () => {
   // ollama/ollama server/prompt.go chatPrompt: messages are dropped from the front (system messages
   // and the last message kept) until the rendered prompt fits opts.NumCtx; nothing tells the client.
   describe('context truncation', () => {
-    const history = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} ${'word '.repeat(20)}` }));
+    const history = Array.from({ length: 6 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `message ${i} ${'word '.repeat(20)}`,
+    }));
     const messages = [{ role: 'system', content: 'Ask one question.' }, ...history, ...question];
 
     it('a prompt longer than num_ctx is cut silently: prompt_eval_count is what still fits', async () => {
@@ -347,7 +385,11 @@ describe('Ollama emulator with the real ollama client', () => {
       try {
         const client = new Ollama({ host: fresh.url });
         const stream = await client.pull({ model: 'no-such-model', stream: true });
-        const err = await rejection((async () => { for await (const _ of stream) void _; })());
+        const err = await rejection(
+          (async () => {
+            for await (const _ of stream) void _;
+          })(),
+        );
         assert.equal(err.message, 'pull model manifest: file does not exist');
         const whole = await rejection(client.pull({ model: 'no-such-model' }));
         assert.equal(whole.status_code, 500);
@@ -382,7 +424,9 @@ describe('Ollama emulator with the real ollama client', () => {
       const open = await startOllamaEmulator({ latencyMs: 100 });
       try {
         const client = new Ollama({ host: open.url });
-        await Promise.all([1, 2, 3].map(() => client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hi' }], stream: false })));
+        await Promise.all(
+          [1, 2, 3].map(() => client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hi' }], stream: false })),
+        );
         assert.equal(open.stats().maxInFlight, 3);
       } finally {
         await open.close();
@@ -391,7 +435,7 @@ describe('Ollama emulator with the real ollama client', () => {
   });
 
   describe('faults', () => {
-    it('a model too large for the host answers Ollama\'s memory 500', async () => {
+    it("a model too large for the host answers Ollama's memory 500", async () => {
       const big = await startOllamaEmulator({ tooLargeModels: ['llama3.2'] });
       try {
         const err = await rejection(new Ollama({ host: big.url }).chat({ model: 'llama3.2', messages: question }));
@@ -452,7 +496,12 @@ describe('Ollama emulator with the real ollama client', () => {
       const set = await fetch(`${emu.url}/_emulator/faults`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ faults: [{ kind: 'status', status: 429, count: 1 }, { kind: 'status', status: 500, model: 'llama2' }] }),
+        body: JSON.stringify({
+          faults: [
+            { kind: 'status', status: 429, count: 1 },
+            { kind: 'status', status: 500, model: 'llama2' },
+          ],
+        }),
       });
       assert.equal(set.status, 200);
       assert.equal((await rejection(ollama.chat({ model: 'llama3.2', messages: question }))).status_code, 429);
@@ -482,7 +531,10 @@ describe('Ollama emulator with the real ollama client', () => {
       const notJson = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: '{oops' });
       assert.equal(notJson.status, 400);
       assert.match(((await notJson.json()) as { error: string }).error, /not JSON/);
-      const badKind = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ faults: [{ kind: 'explode' }] }) });
+      const badKind = await fetch(`${emu.url}/_emulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ faults: [{ kind: 'explode' }] }),
+      });
       assert.equal(badKind.status, 400);
       assert.match(((await badKind.json()) as { error: string }).error, /faults\[0\]\.kind must be one of/);
     });
@@ -510,12 +562,17 @@ describe('Ollama emulator with the real ollama client', () => {
         assert.equal(out.done_reason, 'length');
       }
       // qwen3 honours think: false.
-      assert.equal((await client.chat({ model: 'qwen3:0.6b', messages: question, think: false, stream: false })).message.thinking, undefined);
+      assert.equal(
+        (await client.chat({ model: 'qwen3:0.6b', messages: question, think: false, stream: false })).message.thinking,
+        undefined,
+      );
     });
 
     it('the levels set how long it thinks ("max" is "high", v0.21.3+)', async () => {
       const len = async (think: 'low' | 'medium' | 'high' | 'max') =>
-        (await client.chat({ model: 'gpt-oss:20b', messages: question, think: think as 'low', stream: false })).message.thinking!.split(/\s+/).length;
+        (await client.chat({ model: 'gpt-oss:20b', messages: question, think: think as 'low', stream: false })).message.thinking!.split(
+          /\s+/,
+        ).length;
       assert.equal(await len('low'), 10);
       assert.equal(await len('medium'), 40);
       assert.equal(await len('high'), 80);
@@ -523,12 +580,18 @@ describe('Ollama emulator with the real ollama client', () => {
     });
 
     it('an unknown level is a 400 with the decoder\'s wording; before v0.21.3 "max" is unknown too', async () => {
-      const bad = await fetch(`${oss.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'none', stream: false }) });
+      const bad = await fetch(`${oss.url}/api/chat`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'none', stream: false }),
+      });
       assert.equal(bad.status, 400);
       assert.deepEqual(await bad.json(), { error: 'invalid think value: "none" (must be "high", "medium", "low", "max", true, or false)' });
       const older = await startOllamaEmulator({ models: ['gpt-oss:20b'], version: '0.12.6' });
       try {
-        const r = await fetch(`${older.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'max', stream: false }) });
+        const r = await fetch(`${older.url}/api/chat`, {
+          method: 'POST',
+          body: JSON.stringify({ model: 'gpt-oss:20b', messages: question, think: 'max', stream: false }),
+        });
         assert.equal(r.status, 400);
       } finally {
         await older.close();
@@ -546,7 +609,12 @@ describe('Ollama emulator with the real ollama client', () => {
   });
 
   describe('context per call (num_ctx, default, trained), /api/ps and truncate', () => {
-    const long = [{ role: 'system', content: 'Ask one question.' }, { role: 'user', content: 'word '.repeat(200) }, { role: 'assistant', content: 'ok' }, ...question];
+    const long = [
+      { role: 'system', content: 'Ask one question.' },
+      { role: 'user', content: 'word '.repeat(200) },
+      { role: 'assistant', content: 'ok' },
+      ...question,
+    ];
 
     it('/api/ps reports the context the model was loaded with; another num_ctx reloads it', async () => {
       const cold = await startOllamaEmulator({ coldLoadMs: 200 });
@@ -567,16 +635,30 @@ describe('Ollama emulator with the real ollama client', () => {
       }
     });
 
-    it('num_ctx is capped at the model\'s trained context (llama2: 4096)', async () => {
-      const out = await ollama.chat({ model: 'llama2', messages: [{ role: 'user', content: 'word '.repeat(5000) }], options: { num_ctx: 100_000 } });
+    it("num_ctx is capped at the model's trained context (llama2: 4096)", async () => {
+      const out = await ollama.chat({
+        model: 'llama2',
+        messages: [{ role: 'user', content: 'word '.repeat(5000) }],
+        options: { num_ctx: 100_000 },
+      });
       assert.ok(out.prompt_eval_count <= 4096, `evaluated ${out.prompt_eval_count}`);
     });
 
     it('truncate: false on a prompt longer than the context: 400 by version; before v0.12.6 the field is ignored and the prompt cut', async () => {
-      const body = (truncate: boolean) => JSON.stringify({ model: 'llama3.2', messages: long, stream: false, truncate, options: { num_ctx: 100 } });
+      const body = (truncate: boolean) =>
+        JSON.stringify({ model: 'llama3.2', messages: long, stream: false, truncate, options: { num_ctx: 100 } });
       for (const [version, expected] of [
         ['0.12.6', 'the input length exceeds the context length'],
-        ['0.33.2', JSON.stringify({ error: { code: 400, message: 'request (213 tokens) exceeds the available context size (100 tokens), try increasing it', type: 'exceed_context_size_error' } })],
+        [
+          '0.33.2',
+          JSON.stringify({
+            error: {
+              code: 400,
+              message: 'request (213 tokens) exceeds the available context size (100 tokens), try increasing it',
+              type: 'exceed_context_size_error',
+            },
+          }),
+        ],
       ] as const) {
         const e = await startOllamaEmulator({ version });
         try {
@@ -584,7 +666,11 @@ describe('Ollama emulator with the real ollama client', () => {
           assert.equal(r.status, 400, version);
           assert.deepEqual(await r.json(), { error: expected });
           const allowed = await fetch(`${e.url}/api/chat`, { method: 'POST', body: body(true) });
-          assert.equal(((await allowed.json()) as { prompt_eval_count: number }).prompt_eval_count, 3 + 1 + 9, 'truncate: true cuts (the system message and the last kept)');
+          assert.equal(
+            ((await allowed.json()) as { prompt_eval_count: number }).prompt_eval_count,
+            3 + 1 + 9,
+            'truncate: true cuts (the system message and the last kept)',
+          );
         } finally {
           await e.close();
         }

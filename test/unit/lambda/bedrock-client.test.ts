@@ -37,7 +37,12 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
   });
 
   it("the SDK's default HTTP/2 handler fails against an HTTP/1.1 endpoint (why we set NodeHttpHandler)", async () => {
-    const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emu.url, maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const client = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     try {
       await assert.rejects(
         client.send(new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: 'hi' }] }] })),
@@ -76,8 +81,27 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
     before(async function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bedrock-tls-'));
       try {
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-          '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=127.0.0.1',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1',
+            '-keyout',
+            path.join(dir, 'key.pem'),
+            '-out',
+            path.join(dir, 'cert.pem'),
+          ],
+          { stdio: 'ignore' },
+        );
       } catch {
         console.log('      (skipped: the openssl binary is needed to make a test certificate)');
         this.skip();
@@ -121,7 +145,11 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
     const before = callsOf(emu);
     const started = Date.now();
     const err = await rejectsWith(converse({ history: [], prompt: 'retry me' }));
-    assert.equal(callsOf(emu) - before, 1, `one billed call per Lambda invocation (BEDROCK_SDK_MAX_ATTEMPTS = ${BEDROCK_SDK_MAX_ATTEMPTS})`);
+    assert.equal(
+      callsOf(emu) - before,
+      1,
+      `one billed call per Lambda invocation (BEDROCK_SDK_MAX_ATTEMPTS = ${BEDROCK_SDK_MAX_ATTEMPTS})`,
+    );
     assert.ok(Date.now() - started < 1_000, 'no SDK backoff spent before the worker sees the throttle');
     assert.equal(err.status, 429);
     assert.equal(err.retryable, true);
@@ -139,7 +167,13 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
   });
 
   it('a hung Bedrock call times out (requestTimeout really throws) as a retryable 504', async () => {
-    const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: MODEL, requestTimeoutMs: 300, maxAttempts: 1 });
+    const converse = createBedrockConverse({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      defaultModelId: MODEL,
+      requestTimeoutMs: 300,
+      maxAttempts: 1,
+    });
     emu.faults.set({ faults: [{ kind: 'hang' }] });
     const started = Date.now();
     const err = await rejectsWith(converse({ history: [], prompt: 'hang' }));
@@ -165,7 +199,12 @@ describe('bedrock-client (real SDK against the Bedrock emulator)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const converse = createBedrockConverse({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, defaultModelId: MODEL, maxAttempts: 1 });
+    const converse = createBedrockConverse({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      defaultModelId: MODEL,
+      maxAttempts: 1,
+    });
     const err = await rejectsWith(converse({ history: [], prompt: 'anyone?' }));
     assert.equal(err.status, 503);
     assert.equal(err.code, 'upstream_unreachable');

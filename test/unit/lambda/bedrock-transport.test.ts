@@ -71,7 +71,10 @@ describe('Bedrock transport over TLS (emulator with ALPN h2 + http/1.1)', functi
     assert.equal((emu.httpVersions['2'] ?? 0) - before, 1, 'served over h2');
   });
 
-  for (const [name, make] of [['HTTP/1.1 (production)', () => production({ requestTimeoutMs: 60_000 })], ['HTTP/2 (SDK default)', () => sdkDefault({ requestTimeoutMs: 60_000 })]] as const) {
+  for (const [name, make] of [
+    ['HTTP/1.1 (production)', () => production({ requestTimeoutMs: 60_000 })],
+    ['HTTP/2 (SDK default)', () => sdkDefault({ requestTimeoutMs: 60_000 })],
+  ] as const) {
     it(`${name}: the handler's deadline ends a held call as a retryable 504`, async () => {
       emu.faults.set({ faults: [{ kind: 'hang', count: 1 }] });
       const started = Date.now();
@@ -91,7 +94,10 @@ describe('Bedrock transport over TLS (emulator with ALPN h2 + http/1.1)', functi
 
   it('both transports serve 30 sequential calls on one client; timings are logged for the record', async () => {
     const timings: Record<string, number> = {};
-    for (const [name, converse] of [['http1', production()], ['http2', sdkDefault()]] as const) {
+    for (const [name, converse] of [
+      ['http1', production()],
+      ['http2', sdkDefault()],
+    ] as const) {
       await converse({ history: [], prompt: 'warm' });
       const started = performance.now();
       for (let i = 0; i < 30; i++) assert.match((await converse({ history: [], prompt: `n${i}` })).text, new RegExp(`n${i}`));

@@ -14,7 +14,7 @@ import type { ProviderError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/logger';
 import { startInProcessGateway } from '../../../stack/in-process-gateway';
 
-describe('GATEWAY_TIMEOUT_MS: a slow model against the deployment\'s one timeout', function () {
+describe("GATEWAY_TIMEOUT_MS: a slow model against the deployment's one timeout", function () {
   this.timeout(20_000);
   let emu: BedrockEmulatorHandle;
   before(async () => {
@@ -39,16 +39,19 @@ describe('GATEWAY_TIMEOUT_MS: a slow model against the deployment\'s one timeout
     }
   }
 
-  it('fails with a message naming GATEWAY_TIMEOUT_MS when the answer outlasts the Lambda\'s budget', async () => {
+  it("fails with a message naming GATEWAY_TIMEOUT_MS when the answer outlasts the Lambda's budget", async () => {
     const { err } = await callThrough(2500); // budget 500 ms
     assert.ok(err, 'the call failed');
     assert.equal(err.status, 504);
     assert.equal(err.code, 'upstream_timeout');
     assert.match(err.message, /Bedrock call timed out/);
-    assert.match(err.message, /the Lambda gives Bedrock 500 ms: GATEWAY_TIMEOUT_MS=2500 minus 2000 ms; for a slower model raise GATEWAY_TIMEOUT_MS/);
+    assert.match(
+      err.message,
+      /the Lambda gives Bedrock 500 ms: GATEWAY_TIMEOUT_MS=2500 minus 2000 ms; for a slower model raise GATEWAY_TIMEOUT_MS/,
+    );
   });
 
-  it('completes once GATEWAY_TIMEOUT_MS is raised above the model\'s latency', async () => {
+  it("completes once GATEWAY_TIMEOUT_MS is raised above the model's latency", async () => {
     const { reply, err } = await callThrough(4000); // budget 2000 ms
     assert.equal(err, undefined, err?.message);
     assert.equal(reply?.outputTokens, 150);

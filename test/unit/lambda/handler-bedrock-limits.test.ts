@@ -32,7 +32,10 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
   before(async () => {
     emu = await startBedrockEmulator();
     // Built from config as in AWS: DEFAULT_MAX_TOKENS (1024) is sent when a request names none.
-    handler = createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }), logger: silentLogger });
+    handler = createHandler({
+      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }),
+      logger: silentLogger,
+    });
   });
   afterEach(() => {
     emu.faults.reset();
@@ -46,7 +49,10 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
     const before = calls();
     const res = reply(await handler(v1Event({ request: { inputText: 'q', parameters: { max_tokens: '8192' } } })), 400);
     assert.equal(res.error?.code, 'invalid_request');
-    assert.match(res.error!.message, /^parameters\.max_tokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000$/);
+    assert.match(
+      res.error!.message,
+      /^parameters\.max_tokens 8192 is above the output cap of amazon\.nova-micro-v1:0 \(Amazon Nova Micro\): at most 5000$/,
+    );
     assert.equal(calls() - before, 0);
   });
 
@@ -73,7 +79,9 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
 
   it('answers its own 504 with a message when Bedrock outlasts the call budget, even without a Lambda context', async () => {
     const quick = createHandler({
-      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }), logger: silentLogger, callBudgetMs: 400,
+      config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: NOVA_MICRO, LOG_LEVEL: 'silent' }),
+      logger: silentLogger,
+      callBudgetMs: 400,
     });
     emu.tuning.msPerOutputToken = 10; // 300 tokens: ~3 s, far beyond the 400 ms budget
     const started = Date.now();
@@ -88,9 +96,12 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
     // (https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-api-gateway-integration-timeout-limit-29-seconds/, read 2026-12-02).
     const template = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'deploy', 'template.yaml'), 'utf8');
     const defaultSeconds = Number(/GatewayTimeoutSeconds:\s*\n\s*Type: Number\s*\n\s*Default: (\d+)/.exec(template)?.[1]);
-    assert.equal(defaultSeconds * 1000, loadConfig({}).gatewayTimeoutMs, 'the template default is GATEWAY_TIMEOUT_MS\'s default');
+    assert.equal(defaultSeconds * 1000, loadConfig({}).gatewayTimeoutMs, "the template default is GATEWAY_TIMEOUT_MS's default");
     const integration = [...template.matchAll(/TimeoutInMillis: (.+)/g)].map((m) => m[1]!.trim());
-    assert.ok(integration.length === 2 && integration.every((v) => /^!Sub '\$\{GatewayTimeoutSeconds\}000'$/.test(v)), `integration timeouts follow the parameter: ${integration.join(', ')}`);
+    assert.ok(
+      integration.length === 2 && integration.every((v) => /^!Sub '\$\{GatewayTimeoutSeconds\}000'$/.test(v)),
+      `integration timeouts follow the parameter: ${integration.join(', ')}`,
+    );
     assert.match(template, /Timeout: !Ref GatewayTimeoutSeconds/, 'the Lambda timeout follows it');
     assert.match(template, /GATEWAY_TIMEOUT_MS: !Sub '\$\{GatewayTimeoutSeconds\}000'/, 'the Lambda reads it');
     assert.doesNotMatch(template, /TimeoutInMillis: \d/, 'no fixed cap remains');
@@ -100,6 +111,10 @@ describe('lambda handler: Bedrock limits (caps, default maxTokens, inference pro
       assert.equal(config.apiGatewayTimeoutMs, ms + 1000, 'the worker waits just longer than the gateway');
     }
     assert.equal(bedrockCallBudgetMs(29_000), 27_000, 'the default budget is unchanged');
-    assert.equal(loadConfig({ GATEWAY_TIMEOUT_MS: '60000', API_GATEWAY_TIMEOUT_MS: '45000' }).apiGatewayTimeoutMs, 45_000, 'an explicit worker timeout wins');
+    assert.equal(
+      loadConfig({ GATEWAY_TIMEOUT_MS: '60000', API_GATEWAY_TIMEOUT_MS: '45000' }).apiGatewayTimeoutMs,
+      45_000,
+      'an explicit worker timeout wins',
+    );
   });
 });

@@ -58,10 +58,16 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
   });
 
   describe('the emulator reproduces the rejections (what the Lambda must avoid)', () => {
-    it('answers each with a ValidationException in Bedrock\'s words', async () => {
+    it("answers each with a ValidationException in Bedrock's words", async () => {
       const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
       const { NodeHttpHandler } = await import('@smithy/node-http-handler');
-      const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+      const client = new BedrockRuntimeClient({
+        region: 'us-east-1',
+        endpoint: emu.url,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        requestHandler: new NodeHttpHandler(),
+        maxAttempts: 1,
+      });
       const messages = [{ role: 'user' as const, content: [{ text: 'hi' }] }];
       const cases: [string, object, string][] = [
         [NO_TEMP, { inferenceConfig: { temperature: 0.5 } }, REJECTION_MESSAGES.temperature],
@@ -69,19 +75,29 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
         [NO_SYSTEM, { system: [{ text: 'be brief' }] }, REJECTION_MESSAGES.system],
       ];
       for (const [modelId, extra, message] of cases) {
-        const err = await client.send(new ConverseCommand({ modelId, messages, ...extra })).then(() => undefined, (e: Error) => e);
+        const err = await client.send(new ConverseCommand({ modelId, messages, ...extra })).then(
+          () => undefined,
+          (e: Error) => e,
+        );
         assert.equal(err?.name, 'ValidationException', modelId);
         assert.equal(err?.message, message);
       }
       // A reasoning model's answer: a reasoningContent block (reasoningText with a signature), then the text.
       const out = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 300 } }));
       const content = out.output?.message?.content ?? [];
-      assert.deepEqual(content.map((b) => Object.keys(b).filter((k) => (b as unknown as Record<string, unknown>)[k] !== undefined)[0]), ['reasoningContent', 'text']);
+      assert.deepEqual(
+        content.map((b) => Object.keys(b).filter((k) => (b as unknown as Record<string, unknown>)[k] !== undefined)[0]),
+        ['reasoningContent', 'text'],
+      );
       assert.match(content[0]!.reasoningContent!.reasoningText!.text!, /emulated reasoning/);
       assert.ok(content[0]!.reasoningContent!.reasoningText!.signature);
       const spent = await client.send(new ConverseCommand({ modelId: REASONER, messages, inferenceConfig: { maxTokens: 10 } }));
       assert.equal(spent.stopReason, 'max_tokens');
-      assert.deepEqual(spent.output?.message?.content?.map((b) => 'text' in b && b.text !== undefined), [false], 'no text block at all');
+      assert.deepEqual(
+        spent.output?.message?.content?.map((b) => 'text' in b && b.text !== undefined),
+        [false],
+        'no text block at all',
+      );
       client.destroy();
     });
   });
@@ -103,27 +119,47 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
     });
 
     it('what the fleet learned (omit_parameters) is left out from the first call', async () => {
-      const res = reply(await call(unknowing, { inputText: 'Hello?', modelId: NO_TEMP, parameters: { temperature: '0.7' }, omitParameters: ['temperature'] }), 200);
+      const res = reply(
+        await call(unknowing, {
+          inputText: 'Hello?',
+          modelId: NO_TEMP,
+          parameters: { temperature: '0.7' },
+          omitParameters: ['temperature'],
+        }),
+        200,
+      );
       assert.deepEqual(res.omittedParameters, ['temperature']);
       assert.equal(res.rejectedParameters, undefined);
       assert.equal(callsOf(NO_TEMP), 1);
     });
 
     it('temperature with top_p: top_p is dropped, the temperature kept (retry for an unknown model)', async () => {
-      const res = reply(await call(unknowing, { inputText: 'Hello?', modelId: NO_PAIR, parameters: { temperature: '0.7', top_p: '0.9' } }), 200);
+      const res = reply(
+        await call(unknowing, { inputText: 'Hello?', modelId: NO_PAIR, parameters: { temperature: '0.7', top_p: '0.9' } }),
+        200,
+      );
       assert.deepEqual(res.rejectedParameters, ['top_p']);
       assert.equal(callsOf(NO_PAIR), 2);
-      const known = reply(await call(knowing, { inputText: 'Hello?', modelId: NO_PAIR, parameters: { temperature: '0.7', top_p: '0.9' } }), 200);
+      const known = reply(
+        await call(knowing, { inputText: 'Hello?', modelId: NO_PAIR, parameters: { temperature: '0.7', top_p: '0.9' } }),
+        200,
+      );
       assert.deepEqual(known.omittedParameters, ['top_p']);
       assert.equal(callsOf(NO_PAIR), 3);
     });
 
     it('a system prompt the model rejects is folded into the first user message', async () => {
-      const res = reply(await call(knowing, { inputText: 'What is a stream?', modelId: NO_SYSTEM, systemPrompt: 'Answer as a pirate.' }), 200);
+      const res = reply(
+        await call(knowing, { inputText: 'What is a stream?', modelId: NO_SYSTEM, systemPrompt: 'Answer as a pirate.' }),
+        200,
+      );
       assert.deepEqual(res.omittedParameters, ['system']);
       // The emulator quotes the last user message: here the only one, which now starts with the system prompt.
       assert.match(res.outputText, /You asked: "Answer as a pirate\. What is a stream\?"/);
-      const learned = reply(await call(unknowing, { inputText: 'What is a stream?', modelId: NO_SYSTEM, systemPrompt: 'Answer as a pirate.' }), 200);
+      const learned = reply(
+        await call(unknowing, { inputText: 'What is a stream?', modelId: NO_SYSTEM, systemPrompt: 'Answer as a pirate.' }),
+        200,
+      );
       assert.deepEqual(learned.rejectedParameters, ['system']);
     });
 
@@ -145,16 +181,25 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
 
   describe('reasoning models', () => {
     it('with room, the answer is the text block only and the reasoning is counted (estimated)', async () => {
-      const res = reply(await call(knowing, { inputText: 'Why is the sky blue?', modelId: REASONER, parameters: { max_tokens: '500' } }), 200);
+      const res = reply(
+        await call(knowing, { inputText: 'Why is the sky blue?', modelId: REASONER, parameters: { max_tokens: '500' } }),
+        200,
+      );
       assert.match(res.outputText, /^\[emulated bedrock example\.reasoner-v1\]/);
       assert.doesNotMatch(res.outputText, /emulated reasoning/);
       assert.equal(res.stopReason, 'end_turn');
-      assert.ok(res.reasoningTokens! > 0 && res.reasoningTokens! < res.outputTokens!, `reasoning ${res.reasoningTokens} of ${res.outputTokens}`);
+      assert.ok(
+        res.reasoningTokens! > 0 && res.reasoningTokens! < res.outputTokens!,
+        `reasoning ${res.reasoningTokens} of ${res.outputTokens}`,
+      );
       assert.equal(res.reasoningTokensEstimated, true);
     });
 
     it('a small maxTokens spent on reasoning gives no text, max_tokens, and every output token counted as reasoning (exact)', async () => {
-      const res = reply(await call(knowing, { inputText: 'Why is the sky blue?', modelId: REASONER, parameters: { max_tokens: '20' } }), 200);
+      const res = reply(
+        await call(knowing, { inputText: 'Why is the sky blue?', modelId: REASONER, parameters: { max_tokens: '20' } }),
+        200,
+      );
       assert.equal(res.outputText, '');
       assert.equal(res.stopReason, 'max_tokens');
       assert.equal(res.outputTokens, 20);
@@ -164,7 +209,7 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
 
     it("the catalogue's larger default maxTokens is sent when the request names none", async () => {
       const res = reply(await call(knowing, { inputText: 'essay [emulate:tokens=5000]', modelId: REASONER }), 200);
-      assert.equal(res.outputTokens, 2048, 'the fixture row\'s defaultMaxTokens, not DEFAULT_MAX_TOKENS (1024)');
+      assert.equal(res.outputTokens, 2048, "the fixture row's defaultMaxTokens, not DEFAULT_MAX_TOKENS (1024)");
       assert.equal(res.stopReason, 'max_tokens');
     });
   });
@@ -177,7 +222,10 @@ describe('lambda handler: reasoning, truncation and parameters a model rejects (
     });
 
     it('model_context_window_exceeded when the answer does not fit after the input', async () => {
-      const res = reply(await call(knowing, { inputText: 'essay [emulate:tokens=500] please', modelId: SMALL_CONTEXT, parameters: { max_tokens: '100' } }), 200);
+      const res = reply(
+        await call(knowing, { inputText: 'essay [emulate:tokens=500] please', modelId: SMALL_CONTEXT, parameters: { max_tokens: '100' } }),
+        200,
+      );
       assert.equal(res.stopReason, 'model_context_window_exceeded');
       assert.equal(res.inputTokens! + res.outputTokens!, 60);
     });

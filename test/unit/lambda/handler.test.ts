@@ -30,7 +30,12 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
 
   before(async () => {
     emu = await startBedrockEmulator({ port: 0 });
-    const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL, requestTimeoutMs: 5_000 });
+    const converse = createBedrockConverse({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      defaultModelId: DEFAULT_MODEL,
+      requestTimeoutMs: 5_000,
+    });
     handler = createHandler({ converse, logger: silentLogger });
   });
   afterEach(() => emu.faults.reset());
@@ -116,15 +121,43 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
     });
 
     const invalid: Array<[string, LlmRequest, RegExp]> = [
-      ['temperature above 1', { inputText: 'q', parameters: { temperature: '1.5' } }, /^parameters\.temperature must be a number between 0 and 1, got "1\.5"/],
+      [
+        'temperature above 1',
+        { inputText: 'q', parameters: { temperature: '1.5' } },
+        /^parameters\.temperature must be a number between 0 and 1, got "1\.5"/,
+      ],
       ['temperature not a number', { inputText: 'q', parameters: { temperature: 'warm' } }, /^parameters\.temperature /],
-      ['max_tokens 0', { inputText: 'q', parameters: { max_tokens: '0' } }, /^parameters\.max_tokens must be an integer between 1 and 200000/],
+      [
+        'max_tokens 0',
+        { inputText: 'q', parameters: { max_tokens: '0' } },
+        /^parameters\.max_tokens must be an integer between 1 and 200000/,
+      ],
       ['max_tokens 9000', { inputText: 'q', parameters: { max_tokens: '9000' } }, /^parameters\.max_tokens /],
       ['max_tokens fractional', { inputText: 'q', parameters: { max_tokens: '2.5' } }, /^parameters\.max_tokens /],
       ['empty input_text', { inputText: '   ' }, /^input_text must not be empty/],
       ['input_text over 100k characters', { inputText: 'x'.repeat(100_001) }, /^input_text must be at most 100000 characters/],
-      ['a history role that is not user/assistant', { inputText: 'q', history: [{ role: 'system' as 'user', content: 'x' }, { role: 'assistant', content: 'y' }] }, /^history\[0\]\.role must be "user" or "assistant"/],
-      ['history not alternating', { inputText: 'q', history: [{ role: 'user', content: 'x' }, { role: 'user', content: 'y' }] }, /^history\[1\]\.role must be "assistant"/],
+      [
+        'a history role that is not user/assistant',
+        {
+          inputText: 'q',
+          history: [
+            { role: 'system' as 'user', content: 'x' },
+            { role: 'assistant', content: 'y' },
+          ],
+        },
+        /^history\[0\]\.role must be "user" or "assistant"/,
+      ],
+      [
+        'history not alternating',
+        {
+          inputText: 'q',
+          history: [
+            { role: 'user', content: 'x' },
+            { role: 'user', content: 'y' },
+          ],
+        },
+        /^history\[1\]\.role must be "assistant"/,
+      ],
     ];
     for (const [name, req, message] of invalid) {
       it(`rejects ${name}`, async () => {
@@ -137,7 +170,9 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
     }
 
     it('answers JSON errors to a client that accepts JSON', async () => {
-      const result = await handler(v1Event({ request: { inputText: 'q', parameters: { temperature: '7' } }, headers: { Accept: 'application/json' } }));
+      const result = await handler(
+        v1Event({ request: { inputText: 'q', parameters: { temperature: '7' } }, headers: { Accept: 'application/json' } }),
+      );
       assert.equal(result.statusCode, 400);
       assert.equal(result.headers?.['Content-Type'], 'application/json');
       const json = JSON.parse(result.body) as { error: { code: string; message: string } };
@@ -163,15 +198,57 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
       ['ThrottlingException', [{ kind: 'status', status: 429 }], 429, 'throttled', true, /^ThrottlingException: Too many requests/],
       // ModelNotReady (HTTP 429 in the SDK's model) and ServiceQuotaExceeded (HTTP 400) are retried
       // per job, not answered 429: a 429 pauses the whole cloud queue fleet-wide.
-      ['ModelNotReadyException', [{ kind: 'status', status: 429, errorType: 'ModelNotReadyException' }], 503, 'model_not_ready', true, /^ModelNotReadyException: /],
-      ['ServiceQuotaExceededException', [{ kind: 'status', status: 400, errorType: 'ServiceQuotaExceededException' }], 503, 'quota_exceeded', true, /^ServiceQuotaExceededException: .*request an increase/],
-      ['ServiceUnavailableException', [{ kind: 'status', status: 503 }], 503, 'upstream_unavailable', true, /^ServiceUnavailableException: /],
+      [
+        'ModelNotReadyException',
+        [{ kind: 'status', status: 429, errorType: 'ModelNotReadyException' }],
+        503,
+        'model_not_ready',
+        true,
+        /^ModelNotReadyException: /,
+      ],
+      [
+        'ServiceQuotaExceededException',
+        [{ kind: 'status', status: 400, errorType: 'ServiceQuotaExceededException' }],
+        503,
+        'quota_exceeded',
+        true,
+        /^ServiceQuotaExceededException: .*request an increase/,
+      ],
+      [
+        'ServiceUnavailableException',
+        [{ kind: 'status', status: 503 }],
+        503,
+        'upstream_unavailable',
+        true,
+        /^ServiceUnavailableException: /,
+      ],
       ['ModelTimeoutException', [{ kind: 'status', status: 408 }], 504, 'model_timeout', true, /^ModelTimeoutException: /],
       ['ModelErrorException', [{ kind: 'status', status: 424 }], 502, 'model_error', false, /^ModelErrorException: .*try another model/],
       ['InternalServerException', [{ kind: 'status', status: 500 }], 502, 'upstream_error', true, /^InternalServerException: /],
-      ['ValidationException', [{ kind: 'validation', message: 'The provided model identifier is invalid.' }], 400, 'invalid_request', false, /^ValidationException: The provided model identifier is invalid\.$/],
-      ['ResourceNotFoundException', [{ kind: 'status', status: 404 }], 400, 'model_not_found', false, /^ResourceNotFoundException: .*check the model id/],
-      ['AccessDeniedException', [{ kind: 'status', status: 403 }], 502, 'upstream_access_denied', false, /^AccessDeniedException: You don't have access.*allow bedrock:InvokeModel on .* in the Lambda's role/],
+      [
+        'ValidationException',
+        [{ kind: 'validation', message: 'The provided model identifier is invalid.' }],
+        400,
+        'invalid_request',
+        false,
+        /^ValidationException: The provided model identifier is invalid\.$/,
+      ],
+      [
+        'ResourceNotFoundException',
+        [{ kind: 'status', status: 404 }],
+        400,
+        'model_not_found',
+        false,
+        /^ResourceNotFoundException: .*check the model id/,
+      ],
+      [
+        'AccessDeniedException',
+        [{ kind: 'status', status: 403 }],
+        502,
+        'upstream_access_denied',
+        false,
+        /^AccessDeniedException: You don't have access.*allow bedrock:InvokeModel on .* in the Lambda's role/,
+      ],
       ['a malformed body', [{ kind: 'malformed' }], 502, 'upstream_bad_response', true, /unreadable body/],
     ];
     for (const [name, spec, status, code, retryable, message] of faults) {
@@ -181,7 +258,11 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
         assert.equal(detail.code, code);
         assert.equal(detail.retryable === true, retryable, 'proto3 omits false: unset means permanent');
         assert.match(detail.message, message);
-        assert.equal(decodeResponseBase64((await handler(v1Event({ request }))).body).conversationId, 'conv-1', 'errors echo the conversation');
+        assert.equal(
+          decodeResponseBase64((await handler(v1Event({ request }))).body).conversationId,
+          'conv-1',
+          'errors echo the conversation',
+        );
       });
     }
 
@@ -206,7 +287,12 @@ describe('lambda handler (real SDK against the Bedrock emulator)', () => {
 
   it('builds its Bedrock client from config on first use', async () => {
     const fromConfig = createHandler({
-      config: loadConfig({ AWS_REGION: 'eu-west-1', BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: 'meta.llama3-8b-instruct-v1:0', LOG_LEVEL: 'silent' }),
+      config: loadConfig({
+        AWS_REGION: 'eu-west-1',
+        BEDROCK_ENDPOINT: emu.url,
+        BEDROCK_MODEL_ID: 'meta.llama3-8b-instruct-v1:0',
+        LOG_LEVEL: 'silent',
+      }),
       logger: silentLogger,
     });
     const res = responseOf(await fromConfig(v2Event({ request: { inputText: 'Hi', parameters: {} } })));

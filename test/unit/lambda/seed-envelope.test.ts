@@ -42,7 +42,12 @@ describe("lambda handler: the seed's JSON envelope in every event shape", () => 
 
   before(async () => {
     emu = await startBedrockEmulator({ port: 0 });
-    const converse = createBedrockConverse({ region: 'us-east-1', endpoint: emu.url, defaultModelId: DEFAULT_MODEL, requestTimeoutMs: 5_000 });
+    const converse = createBedrockConverse({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      defaultModelId: DEFAULT_MODEL,
+      requestTimeoutMs: 5_000,
+    });
     handler = createHandler({ converse, logger: silentLogger });
   });
   afterEach(() => emu.faults.reset());
@@ -63,7 +68,8 @@ describe("lambda handler: the seed's JSON envelope in every event shape", () => 
       const reply = decodeSeedResponse(javaBase64Decode(envelope.body));
       assert.match(reply.outputText, /^\[emulated bedrock amazon\.nova-micro-v1:0\] .*What is a Redis stream\?/);
       assert.deepEqual(reply.tokens, reply.outputText.split(/\s+/).filter(Boolean));
-      if (shape === 'non-proxy event') assert.deepEqual(Object.keys(result).sort(), ['body', 'headers', 'statusCode'], "exactly the seed's response event fields");
+      if (shape === 'non-proxy event')
+        assert.deepEqual(Object.keys(result).sort(), ['body', 'headers', 'statusCode'], "exactly the seed's response event fields");
     });
 
     it(`${shape}: a missing query is the seed's 400 "Bad Request: Missing required 'query' parameter", Bedrock not called`, async () => {

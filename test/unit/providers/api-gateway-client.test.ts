@@ -80,7 +80,10 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
     assert.equal(req.modelId, 'default-model');
     assert.equal(req.conversationId, 'conv-9');
     assert.equal(req.turn, 2);
-    assert.deepEqual({ ...reply, latencyMs: 0 }, { text: 'ok', model: 'm-1', inputTokens: 3, outputTokens: 1, stopReason: 'end_turn', latencyMs: 0 });
+    assert.deepEqual(
+      { ...reply, latencyMs: 0 },
+      { text: 'ok', model: 'm-1', inputTokens: 3, outputTokens: 1, stopReason: 'end_turn', latencyMs: 0 },
+    );
     assert.ok(reply.latencyMs >= 0);
   });
 
@@ -116,21 +119,78 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
   });
 
   describe('checkOk: status and message from whatever error body arrives', () => {
-    const cases: Array<[string, number, string, Record<string, string>, string | Buffer, { code: string; retryable: boolean; message: RegExp }]> = [
-      ['the Lambda protobuf detail (429)', 429, 'protobuf', {}, Buffer.from(encodeResponse({ outputText: '', error: { code: 'throttled', message: 'ThrottlingException: slow down', retryable: true, status: 429 } })),
-        { code: 'throttled', retryable: true, message: /429: ThrottlingException: slow down/ }],
-      ['the Lambda protobuf detail as base64 text (400)', 400, 'protobuf', {}, encodeResponseBase64({ outputText: '', error: { code: 'invalid_request', message: 'parameters.temperature must be ...', retryable: false, status: 400 } }),
-        { code: 'invalid_request', retryable: false, message: /parameters\.temperature/ }],
-      ['a permanent 502 from the Lambda (proto3 omits retryable=false)', 502, 'protobuf', {}, Buffer.from(encodeResponse({ outputText: '', error: { code: 'upstream_access_denied', message: 'AccessDeniedException: no', retryable: false, status: 502 } })),
-        { code: 'upstream_access_denied', retryable: false, message: /AccessDeniedException/ }],
-      ['a JSON error body', 400, 'application/json', {}, JSON.stringify({ error: { code: 'invalid_request', message: 'input_text must not be empty' } }),
-        { code: 'invalid_request', retryable: false, message: /input_text must not be empty/ }],
-      ["API Gateway's own 403", 403, 'application/json', { 'x-amzn-errortype': 'ForbiddenException' }, JSON.stringify({ message: 'Forbidden' }),
-        { code: 'gateway_forbidden', retryable: false, message: /403: Forbidden \(the API requires an API key: set API_GATEWAY_API_KEY/ }],
-      ["API Gateway's own 504", 504, 'application/json', {}, JSON.stringify({ message: 'Endpoint request timed out' }),
-        { code: 'gateway_timeout', retryable: true, message: /Endpoint request timed out .*GATEWAY_TIMEOUT_MS/ }],
-      ['a plain-text 503', 503, 'text/plain', {}, 'upstream overloaded',
-        { code: 'http_503', retryable: true, message: /503: upstream overloaded/ }],
+    const cases: Array<
+      [string, number, string, Record<string, string>, string | Buffer, { code: string; retryable: boolean; message: RegExp }]
+    > = [
+      [
+        'the Lambda protobuf detail (429)',
+        429,
+        'protobuf',
+        {},
+        Buffer.from(
+          encodeResponse({
+            outputText: '',
+            error: { code: 'throttled', message: 'ThrottlingException: slow down', retryable: true, status: 429 },
+          }),
+        ),
+        { code: 'throttled', retryable: true, message: /429: ThrottlingException: slow down/ },
+      ],
+      [
+        'the Lambda protobuf detail as base64 text (400)',
+        400,
+        'protobuf',
+        {},
+        encodeResponseBase64({
+          outputText: '',
+          error: { code: 'invalid_request', message: 'parameters.temperature must be ...', retryable: false, status: 400 },
+        }),
+        { code: 'invalid_request', retryable: false, message: /parameters\.temperature/ },
+      ],
+      [
+        'a permanent 502 from the Lambda (proto3 omits retryable=false)',
+        502,
+        'protobuf',
+        {},
+        Buffer.from(
+          encodeResponse({
+            outputText: '',
+            error: { code: 'upstream_access_denied', message: 'AccessDeniedException: no', retryable: false, status: 502 },
+          }),
+        ),
+        { code: 'upstream_access_denied', retryable: false, message: /AccessDeniedException/ },
+      ],
+      [
+        'a JSON error body',
+        400,
+        'application/json',
+        {},
+        JSON.stringify({ error: { code: 'invalid_request', message: 'input_text must not be empty' } }),
+        { code: 'invalid_request', retryable: false, message: /input_text must not be empty/ },
+      ],
+      [
+        "API Gateway's own 403",
+        403,
+        'application/json',
+        { 'x-amzn-errortype': 'ForbiddenException' },
+        JSON.stringify({ message: 'Forbidden' }),
+        { code: 'gateway_forbidden', retryable: false, message: /403: Forbidden \(the API requires an API key: set API_GATEWAY_API_KEY/ },
+      ],
+      [
+        "API Gateway's own 504",
+        504,
+        'application/json',
+        {},
+        JSON.stringify({ message: 'Endpoint request timed out' }),
+        { code: 'gateway_timeout', retryable: true, message: /Endpoint request timed out .*GATEWAY_TIMEOUT_MS/ },
+      ],
+      [
+        'a plain-text 503',
+        503,
+        'text/plain',
+        {},
+        'upstream overloaded',
+        { code: 'http_503', retryable: true, message: /503: upstream overloaded/ },
+      ],
     ];
     for (const [name, status, type, extra, body, want] of cases) {
       it(name, async () => {

@@ -27,7 +27,12 @@ describe('cloud client: truncated, reasoning and omitted parameters from the Lam
   before(async () => {
     emu = await startBedrockEmulator({ catalog: loadModelCatalog(FIXTURE) });
     // The Lambda knows only the shipped catalogue: the fixture models are unknown to it.
-    gateway = await startLocalGateway({ handler: createHandler({ config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: 'example.plain-v1', LOG_LEVEL: 'silent' }), logger: silentLogger }) });
+    gateway = await startLocalGateway({
+      handler: createHandler({
+        config: loadConfig({ BEDROCK_ENDPOINT: emu.url, BEDROCK_MODEL_ID: 'example.plain-v1', LOG_LEVEL: 'silent' }),
+        logger: silentLogger,
+      }),
+    });
     cloud = createCloudClient({ url: gateway.url, timeoutMs: 10_000 });
   });
   afterEach(() => emu.faults.resetStats());
@@ -62,7 +67,12 @@ describe('cloud client: truncated, reasoning and omitted parameters from the Lam
     assert.deepEqual(first.omittedParameters, ['temperature']);
     assert.deepEqual(first.rejectedParameters, ['temperature']);
     assert.equal(emu.stats().byModel[model], 2);
-    const learned = await cloud.generate({ prompt: 'Hi', model, temperature: 0.5, learnedOmissions: { [model]: ['temperature'], other: ['system'] } });
+    const learned = await cloud.generate({
+      prompt: 'Hi',
+      model,
+      temperature: 0.5,
+      learnedOmissions: { [model]: ['temperature'], other: ['system'] },
+    });
     assert.deepEqual(learned.omittedParameters, ['temperature']);
     assert.equal(learned.rejectedParameters, undefined);
     assert.equal(emu.stats().byModel[model], 3, 'one call: nothing rejected');

@@ -38,7 +38,7 @@ async function rejection(p: Promise<unknown>): Promise<ProviderError> {
   throw new Error('expected a rejection');
 }
 
-describe('API Gateway\'s own errors: emulated exactly, classified by the cloud client', function () {
+describe("API Gateway's own errors: emulated exactly, classified by the cloud client", function () {
   this.timeout(10_000);
   const open: LocalGateway[] = [];
   const start = async (opts: LocalGatewayOptions) => {
@@ -64,11 +64,16 @@ describe('API Gateway\'s own errors: emulated exactly, classified by the cloud c
 
   it('wrong stage: 403 Missing Authentication Token → gateway_route_not_found, permanent, naming API_GATEWAY_URL and its stage', async () => {
     const gw = await start({});
-    const err = await rejection(createCloudClient({ url: gw.url.replace(/\/v1$/, '/prod/generate'), timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const err = await rejection(
+      createCloudClient({ url: gw.url.replace(/\/v1$/, '/prod/generate'), timeoutMs: 5_000 }).generate({ prompt: 'x' }),
+    );
     assert.equal(err.status, 403);
     assert.equal(err.code, 'gateway_route_not_found');
     assert.equal(err.retryable, false);
-    assert.match(err.message, /^API Gateway answered 403: Missing Authentication Token \(no deployed POST method matches .*API_GATEWAY_URL's stage and path/);
+    assert.match(
+      err.message,
+      /^API Gateway answered 403: Missing Authentication Token \(no deployed POST method matches .*API_GATEWAY_URL's stage and path/,
+    );
     assert.match(err.message, /API_GATEWAY_SIGV4=true/, 'an unsigned call to an IAM API answers the same');
     // A method the API does not deploy answers the same.
     const get = await axios.get(`${gw.url}/generate`, { validateStatus: () => true });
@@ -82,7 +87,9 @@ describe('API Gateway\'s own errors: emulated exactly, classified by the cloud c
     assert.equal(none.code, 'gateway_forbidden');
     assert.equal(none.retryable, false);
     assert.match(none.message, /^API Gateway answered 403: Forbidden \(the API requires an API key: set API_GATEWAY_API_KEY/);
-    const wrong = await rejection(createCloudClient({ url: `${gw.url}/generate`, apiKey: 'k-wrong', timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const wrong = await rejection(
+      createCloudClient({ url: `${gw.url}/generate`, apiKey: 'k-wrong', timeoutMs: 5_000 }).generate({ prompt: 'x' }),
+    );
     assert.equal(wrong.code, 'gateway_forbidden');
     assert.match(wrong.message, /the API key sent \(API_GATEWAY_API_KEY\) is not a valid key/);
     const ok = await createCloudClient({ url: `${gw.url}/generate`, apiKey: 'k-right', timeoutMs: 5_000 }).generate({ prompt: 'x' });
@@ -98,7 +105,10 @@ describe('API Gateway\'s own errors: emulated exactly, classified by the cloud c
     assert.equal(err.status, 429);
     assert.equal(err.code, 'gateway_quota_exceeded');
     assert.equal(err.retryable, false);
-    assert.match(err.message, /^API Gateway answered 429: Limit Exceeded \(the usage plan's request quota for API_GATEWAY_API_KEY is used up/);
+    assert.match(
+      err.message,
+      /^API Gateway answered 429: Limit Exceeded \(the usage plan's request quota for API_GATEWAY_API_KEY is used up/,
+    );
   });
 
   it('usage-plan throttle: 429 Too Many Requests → gateway_throttled, retryable (the fleet-wide pause)', async () => {
@@ -118,11 +128,18 @@ describe('API Gateway\'s own errors: emulated exactly, classified by the cloud c
     assert.equal(err.status, 504);
     assert.equal(err.code, 'gateway_timeout');
     assert.equal(err.retryable, true);
-    assert.match(err.message, /^API Gateway answered 504: Endpoint request timed out \(API Gateway's integration timeout cut the call: raise GATEWAY_TIMEOUT_MS/);
+    assert.match(
+      err.message,
+      /^API Gateway answered 504: Endpoint request timed out \(API Gateway's integration timeout cut the call: raise GATEWAY_TIMEOUT_MS/,
+    );
   });
 
   it('a Lambda that crashed or ran past its Timeout: 502 Internal server error → lambda_failed; the Lambda log says "Task timed out after"', async () => {
-    const crashed = await start({ handler: async () => { throw new Error('boom'); } });
+    const crashed = await start({
+      handler: async () => {
+        throw new Error('boom');
+      },
+    });
     const a = await rejection(createCloudClient({ url: `${crashed.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(a.status, 502);
     assert.equal(a.code, 'lambda_failed');
@@ -135,7 +152,7 @@ describe('API Gateway\'s own errors: emulated exactly, classified by the cloud c
     assert.match(lines.join('\n'), /Task timed out after 0\.15 seconds/);
   });
 
-  it("our own client timeout names API_GATEWAY_TIMEOUT_MS", async () => {
+  it('our own client timeout names API_GATEWAY_TIMEOUT_MS', async () => {
     const gw = await start({ handler: () => new Promise(() => undefined) });
     const err = await rejection(createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 150 }).generate({ prompt: 'x' }));
     assert.equal(err.code, 'timeout');

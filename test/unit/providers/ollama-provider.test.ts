@@ -8,7 +8,14 @@ import { loadConfig } from '../../../shared/config';
 import { createLocalProvider } from '../../../providers/create-providers';
 import { createOllamaProvider } from '../../../providers/ollama-provider';
 import { chooseNumCtx, contextStep, promptWasCut } from '../../../providers/ollama-context';
-import { ollamaModelFacts, ollamaRunningContext, ollamaVersion, smallestDefaultContext, supportsTruncateFlag, versionAtLeast } from '../../../providers/ollama-probe';
+import {
+  ollamaModelFacts,
+  ollamaRunningContext,
+  ollamaVersion,
+  smallestDefaultContext,
+  supportsTruncateFlag,
+  versionAtLeast,
+} from '../../../providers/ollama-probe';
 
 async function rejection(p: Promise<unknown>): Promise<ProviderError> {
   try {
@@ -211,11 +218,13 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.match(err.message, /ECONNREFUSED/);
   });
 
-  it('a 500 for a model too large for the host is permanent, with Ollama\'s own message', async () => {
+  it("a 500 for a model too large for the host is permanent, with Ollama's own message", async () => {
     // The wording of ollama/ollama llm/server.go (released versions): "model requires more system memory (%s) than is available (%s)".
     const big = await startOllamaEmulator({ tooLargeModels: ['llama3.2'] });
     try {
-      const err = await rejection(createOllamaProvider({ host: big.url, defaultModel: 'llama3.2', timeoutMs: 5000 }).generate({ prompt: 'hi' }));
+      const err = await rejection(
+        createOllamaProvider({ host: big.url, defaultModel: 'llama3.2', timeoutMs: 5000 }).generate({ prompt: 'hi' }),
+      );
       assert.equal(err.retryable, false);
       assert.equal(err.status, 500);
       assert.equal(err.code, 'model_load_failed');
@@ -229,7 +238,11 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
   it('sends keep_alive and num_ctx on every call (a bare number of seconds as a number, as Ollama decodes it)', async () => {
     const bodies: Record<string, unknown>[] = [];
     const p = createOllamaProvider({
-      host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, keepAlive: '600', numCtx: 8192,
+      host: emu.url,
+      defaultModel: 'llama3.2',
+      timeoutMs: 5000,
+      keepAlive: '600',
+      numCtx: 8192,
       fetch: (input, init) => {
         if (String(input).endsWith('/api/chat')) bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
         return fetch(input, init);
@@ -239,7 +252,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.equal(bodies[0]!.keep_alive, 600);
     assert.equal((bodies[0]!.options as { num_ctx?: number }).num_ctx, 8192);
     // A string "600" is what Ollama refuses: Go's time.ParseDuration wants a unit.
-    const raw = await fetch(`${emu.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', messages: [], keep_alive: '600' }) });
+    const raw = await fetch(`${emu.url}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'llama3.2', messages: [], keep_alive: '600' }),
+    });
     assert.equal(raw.status, 400);
     assert.deepEqual(await raw.json(), { error: 'time: missing unit in duration "600"' });
   });
@@ -252,8 +268,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       const second = await p.generate({ prompt: 'two' });
       assert.ok(first.latencyMs >= 390, `cold ${first.latencyMs} ms`);
       assert.ok(second.latencyMs < 300, `warm ${second.latencyMs} ms`);
-      const expires = new Date((await (await fetch(`${cold.url}/api/ps`)).json() as { models: { expires_at: string }[] }).models[0]!.expires_at).getTime();
-      assert.ok(expires - Date.now() > 25 * 60_000, 'loaded for the configured 30m, not Ollama\'s default 5m');
+      const expires = new Date(
+        ((await (await fetch(`${cold.url}/api/ps`)).json()) as { models: { expires_at: string }[] }).models[0]!.expires_at,
+      ).getTime();
+      assert.ok(expires - Date.now() > 25 * 60_000, "loaded for the configured 30m, not Ollama's default 5m");
     } finally {
       await cold.close();
     }
@@ -299,7 +317,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
   });
 
   it('flags a prompt that cannot have fit num_ctx (Ollama cuts it silently, server/prompt.go chatPrompt)', async () => {
-    const history = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${'word '.repeat(30)}` }));
+    const history = Array.from({ length: 6 }, (_, i) => ({
+      role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant',
+      content: `turn ${i} ${'word '.repeat(30)}`,
+    }));
     const p = createOllamaProvider({ host: emu.url, defaultModel: 'llama3.2', timeoutMs: 5000, numCtx: 100 });
     const cut = await p.generate({ prompt: 'What next?', history });
     assert.equal(cut.promptTruncated, true);
@@ -308,7 +329,7 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     assert.equal(fits.promptTruncated, undefined);
   });
 
-  it('a worker configured with OLLAMA_HOST in Ollama\'s own host:port form (the systemd drop-in) talks to Ollama', async () => {
+  it("a worker configured with OLLAMA_HOST in Ollama's own host:port form (the systemd drop-in) talks to Ollama", async () => {
     const config = loadConfig({ OLLAMA_HOST: `127.0.0.1:${emu.port}`, OLLAMA_MODEL: 'llama3.2' });
     emu.faults.resetStats();
     const reply = await createLocalProvider(config).generate({ prompt: 'hi' });
@@ -326,7 +347,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
   function recording(host: string, model: string, extra: { numCtx?: number } = {}) {
     const chats: { think?: unknown; truncate?: unknown; options?: { num_ctx?: number; num_predict?: number } }[] = [];
     const p = createOllamaProvider({
-      host, defaultModel: model, timeoutMs: 5000, ...extra,
+      host,
+      defaultModel: model,
+      timeoutMs: 5000,
+      ...extra,
       fetch: (input, init) => {
         if (String(input).endsWith('/api/chat')) chats.push(JSON.parse(String(init?.body)) as (typeof chats)[number]);
         return fetch(input, init);
@@ -360,7 +384,10 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
     it('a thinking call whose reasoning used the whole num_predict is asked once more at "low"; the tokens of both count', async () => {
       const { p, chats } = recording(oss.url, 'gpt-oss:20b');
       const reply = await p.generate({ prompt: 'Tell me about queues', maxTokens: 30, think: true });
-      assert.deepEqual(chats.map((c) => c.think), [true, 'low']);
+      assert.deepEqual(
+        chats.map((c) => c.think),
+        [true, 'low'],
+      );
       assert.match(reply.text, /^\[emulated ollama gpt-oss:20b\]/);
       assert.equal(reply.thinking!.split(/\s+/).length, 10);
       assert.equal(reply.outputTokens, 30 + 10 + reply.text.split(/\s+/).length, 'the first (all reasoning) and the second attempt');
@@ -392,11 +419,17 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
   // `truncate` defaulting to true in api/types.go; ollama/ollama read 2026-12-02).
   describe('the context: sized from the server, never cut silently (issue 20 part 7)', () => {
     const words = (n: number, w = 'word') => Array.from({ length: n }, () => w).join(' ');
-    const history = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${words(300)}` }));
+    const history = Array.from({ length: 6 }, (_, i) => ({
+      role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant',
+      content: `turn ${i} ${words(300)}`,
+    }));
     /** About 6000 words: past Ollama's 4096 default. */
-    const longHistory = Array.from({ length: 6 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: `turn ${i} ${words(1000)}` }));
+    const longHistory = Array.from({ length: 6 }, (_, i) => ({
+      role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant',
+      content: `turn ${i} ${words(1000)}`,
+    }));
 
-    it('a prompt longer than the server\'s default context (4096) is sent with a num_ctx that holds it, kept across calls (no reload)', async () => {
+    it("a prompt longer than the server's default context (4096) is sent with a num_ctx that holds it, kept across calls (no reload)", async () => {
       const server = await startOllamaEmulator({ contextLength: 4096 });
       try {
         const { p, chats } = recording(server.url, 'llama3.2');
@@ -439,7 +472,7 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       assert.equal(chats[0]!.options!.num_ctx, undefined);
     });
 
-    it('longer than the model\'s trained context: Ollama\'s 400 for truncate:false, then the cut it makes is recorded', async () => {
+    it("longer than the model's trained context: Ollama's 400 for truncate:false, then the cut it makes is recorded", async () => {
       const tiny = await startOllamaEmulator({ modelContexts: { 'llama3.2': 400 } });
       try {
         const { p, chats } = recording(tiny.url, 'llama3.2');
@@ -486,11 +519,19 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
       try {
         assert.equal(await ollamaVersion(oss.url), '0.12.6');
         assert.deepEqual(await ollamaModelFacts(oss.url, 'gpt-oss:20b'), {
-          contextLength: 131072, family: 'gptoss', capabilities: ['completion', 'tools', 'thinking'], thinking: true, thinkLevelsOnly: true,
+          contextLength: 131072,
+          family: 'gptoss',
+          capabilities: ['completion', 'tools', 'thinking'],
+          thinking: true,
+          thinkLevelsOnly: true,
         });
         assert.equal((await ollamaModelFacts(oss.url, 'llama3.2')).thinkLevelsOnly, false);
         assert.equal(await ollamaRunningContext(oss.url, 'llama3.2'), undefined, 'not loaded');
-        await new Ollama({ host: oss.url }).chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], options: { num_ctx: 8192 } });
+        await new Ollama({ host: oss.url }).chat({
+          model: 'llama3.2',
+          messages: [{ role: 'user', content: 'hi' }],
+          options: { num_ctx: 8192 },
+        });
         assert.equal(await ollamaRunningContext(oss.url, 'llama3.2:latest'), 8192);
       } finally {
         await oss.close();

@@ -34,7 +34,12 @@ describe('OpenAI-compatible provider against the OpenAI emulator (real openai cl
   let emu: EmulatorHandle;
   let baseURL: string;
   const provider = (opts: { apiKey?: string; timeoutMs?: number; model?: string } = {}) =>
-    createOpenAiProvider({ baseURL, apiKey: opts.apiKey ?? 'sk-test-key-123456', defaultModel: opts.model ?? 'llama3.2', timeoutMs: opts.timeoutMs ?? 5000 });
+    createOpenAiProvider({
+      baseURL,
+      apiKey: opts.apiKey ?? 'sk-test-key-123456',
+      defaultModel: opts.model ?? 'llama3.2',
+      timeoutMs: opts.timeoutMs ?? 5000,
+    });
 
   before(async () => {
     emu = await startOpenAiEmulator({ models: ['llama3.2', 'qwen3:8b'], apiKey: 'sk-test-key-123456' });
@@ -49,7 +54,14 @@ describe('OpenAI-compatible provider against the OpenAI emulator (real openai cl
   });
 
   it('answers with text, usage and stopReason, system and history sent as messages', async () => {
-    const reply = await provider().generate({ prompt: 'What is Redis?', system: 'Be brief.', history: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello there' }] });
+    const reply = await provider().generate({
+      prompt: 'What is Redis?',
+      system: 'Be brief.',
+      history: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello there' },
+      ],
+    });
     assert.match(reply.text, /^\[emulated openai llama3\.2\] .*What is Redis\?/);
     assert.equal(reply.model, 'llama3.2');
     assert.equal(reply.stopReason, 'stop');
@@ -156,13 +168,31 @@ describe('OpenAI-compatible provider against the OpenAI emulator (real openai cl
   it('the emulator speaks the OpenAI API: /v1/models, error bodies, auth', async () => {
     const client = new OpenAI({ baseURL, apiKey: 'sk-test-key-123456', maxRetries: 0 });
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['llama3.2', 'qwen3:8b']);
-    const res = await fetch(`${baseURL}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-test-key-123456', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gone', messages: [{ role: 'user', content: 'x' }] }) });
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['llama3.2', 'qwen3:8b'],
+    );
+    const res = await fetch(`${baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test-key-123456', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gone', messages: [{ role: 'user', content: 'x' }] }),
+    });
     assert.equal(res.status, 404);
-    assert.deepEqual(await res.json(), { error: { message: 'The model `gone` does not exist or you do not have access to it.', type: 'invalid_request_error', param: null, code: 'model_not_found' } });
+    assert.deepEqual(await res.json(), {
+      error: {
+        message: 'The model `gone` does not exist or you do not have access to it.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'model_not_found',
+      },
+    });
     const noKey = await fetch(`${baseURL}/models`);
     assert.equal(noKey.status, 401);
-    const missing = await fetch(`${baseURL}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-test-key-123456' }, body: JSON.stringify({ model: 'llama3.2' }) });
+    const missing = await fetch(`${baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test-key-123456' },
+      body: JSON.stringify({ model: 'llama3.2' }),
+    });
     assert.equal(missing.status, 400);
     assert.equal(((await missing.json()) as { error: { param: string } }).error.param, 'messages');
     // The pool's health probe: the model listed passes, another fails.

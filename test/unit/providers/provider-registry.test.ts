@@ -6,7 +6,10 @@ import { createCloudBackend, createLocalBackend, CLOUD_REGISTRY, LOCAL_REGISTRY 
 import type { SlotSemaphore } from '../../../providers/ollama-pool';
 
 const noLeases: SlotSemaphore = {
-  acquire: async () => 0, renew: async () => true, release: async () => undefined, waitForRelease: async () => undefined,
+  acquire: async () => 0,
+  renew: async () => true,
+  release: async () => undefined,
+  waitForRelease: async () => undefined,
 };
 
 function configError(fn: () => unknown): ConfigError {
@@ -20,7 +23,7 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('provider registry: backends chosen by CLOUD and LOCAL', () => {
-  it('defaults keep today\'s backends: CLOUD=gateway, LOCAL=ollama', () => {
+  it("defaults keep today's backends: CLOUD=gateway, LOCAL=ollama", () => {
     const config = loadConfig({});
     assert.equal(config.cloudBackend, 'gateway');
     assert.equal(config.localBackend, 'ollama');
@@ -46,7 +49,12 @@ describe('provider registry: backends chosen by CLOUD and LOCAL', () => {
     const fallback = loadConfig({ LOCAL: 'openai', OLLAMA_MODEL: 'llama3.1', OLLAMA_TIMEOUT_MS: '9000' });
     assert.equal(fallback.openaiModel, 'llama3.1');
     assert.equal(fallback.openaiTimeoutMs, 9000);
-    const own = loadConfig({ LOCAL: 'openai', OPENAI_MODEL: 'Qwen/Qwen3-8B', OPENAI_TIMEOUT_MS: '4000', OPENAI_BASE_URL: 'http://gpu1:8000/v1/' });
+    const own = loadConfig({
+      LOCAL: 'openai',
+      OPENAI_MODEL: 'Qwen/Qwen3-8B',
+      OPENAI_TIMEOUT_MS: '4000',
+      OPENAI_BASE_URL: 'http://gpu1:8000/v1/',
+    });
     assert.equal(localModelOf(own), 'Qwen/Qwen3-8B');
     assert.equal(own.openaiTimeoutMs, 4000);
     assert.equal(own.openaiBaseUrl, 'http://gpu1:8000/v1');
@@ -56,9 +64,15 @@ describe('provider registry: backends chosen by CLOUD and LOCAL', () => {
   it('LOCAL=openai without OPENAI_BASE_URL: a ConfigError naming it; with it, a pool of one endpoint with LOCAL_CONCURRENCY slots', () => {
     const err = configError(() => createLocalBackend(loadConfig({ LOCAL: 'openai' }), noLeases));
     assert.equal(err.key, 'OPENAI_BASE_URL');
-    const pool = createLocalBackend(loadConfig({ LOCAL: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', LOCAL_CONCURRENCY: '3' }), noLeases);
+    const pool = createLocalBackend(
+      loadConfig({ LOCAL: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', LOCAL_CONCURRENCY: '3' }),
+      noLeases,
+    );
     try {
-      assert.deepEqual(pool.endpoints().map((e) => [e.url, e.slots]), [['http://127.0.0.1:9/v1', 3]]);
+      assert.deepEqual(
+        pool.endpoints().map((e) => [e.url, e.slots]),
+        [['http://127.0.0.1:9/v1', 3]],
+      );
     } finally {
       pool.close();
     }
@@ -69,7 +83,7 @@ describe('provider registry: backends chosen by CLOUD and LOCAL', () => {
     assert.equal(configError(() => createCloudBackend(loadConfig({}))).key, 'API_GATEWAY_URL');
   });
 
-  it('BEDROCK_TIMEOUT_MS defaults to the cloud worker\'s API_GATEWAY_TIMEOUT_MS', () => {
+  it("BEDROCK_TIMEOUT_MS defaults to the cloud worker's API_GATEWAY_TIMEOUT_MS", () => {
     assert.equal(loadConfig({ GATEWAY_TIMEOUT_MS: '10000' }).bedrockTimeoutMs, 11000);
     assert.equal(loadConfig({ BEDROCK_TIMEOUT_MS: '60000' }).bedrockTimeoutMs, 60000);
   });

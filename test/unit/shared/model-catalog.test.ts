@@ -19,7 +19,10 @@ describe('model catalogue (shared/model-catalog.json)', () => {
       assert.match(f.readOn, /^\d{4}-\d{2}(-\d{2})?$/, `${f.family}: readOn`);
       assert.doesNotThrow(() => new RegExp(f.match), f.family);
       // A date suffix may only be optional: `(-\d{8})?`.
-      assert.ok(!f.match.split('(-\\d{8})?').join('').includes('\\d{8}'), `${f.family}: a pattern never requires a date suffix (${f.match})`);
+      assert.ok(
+        !f.match.split('(-\\d{8})?').join('').includes('\\d{8}'),
+        `${f.family}: a pattern never requires a date suffix (${f.match})`,
+      );
     }
   });
 
@@ -72,8 +75,16 @@ describe('model catalogue (shared/model-catalog.json)', () => {
 
   it('reduces inference-profile ids and ARNs to the base model id', () => {
     const base = 'anthropic.claude-3-5-sonnet-20241022-v2:0';
-    for (const id of [base, `us.${base}`, `eu.${base}`, `apac.${base}`, `global.${base}`, `us-gov.${base}`,
-      `arn:aws:bedrock:us-east-1::foundation-model/${base}`, `arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.${base}`]) {
+    for (const id of [
+      base,
+      `us.${base}`,
+      `eu.${base}`,
+      `apac.${base}`,
+      `global.${base}`,
+      `us-gov.${base}`,
+      `arn:aws:bedrock:us-east-1::foundation-model/${base}`,
+      `arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.${base}`,
+    ]) {
       assert.equal(baseModelId(id), base, id);
     }
     const app = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123';
@@ -109,7 +120,12 @@ describe('model catalogue (shared/model-catalog.json)', () => {
     const opus = SHIPPED_CATALOG.prices('anthropic.claude-opus-4-7')!;
     assert.deepEqual(opus, { inputPer1k: 0.005, outputPer1k: 0.025, cacheReadPer1k: 0.0005, cacheWritePer1k: 0.00625 });
     assert.deepEqual(SHIPPED_CATALOG.prices('global.anthropic.claude-opus-4-7'), opus);
-    assert.deepEqual(SHIPPED_CATALOG.prices('us.anthropic.claude-opus-4-7'), { inputPer1k: 0.0055, outputPer1k: 0.0275, cacheReadPer1k: 0.00055, cacheWritePer1k: 0.006875 });
+    assert.deepEqual(SHIPPED_CATALOG.prices('us.anthropic.claude-opus-4-7'), {
+      inputPer1k: 0.0055,
+      outputPer1k: 0.0275,
+      cacheReadPer1k: 0.00055,
+      cacheWritePer1k: 0.006875,
+    });
     // The old table priced Opus 4.6+ as Opus 4/4.1 (three times as much).
     assert.equal(SHIPPED_CATALOG.prices('us.anthropic.claude-opus-4-6-v1')!.inputPer1k, 0.0055);
     assert.deepEqual(SHIPPED_CATALOG.prices('amazon.nova-micro-v1:0'), { inputPer1k: 0.000035, outputPer1k: 0.00014 });
@@ -120,33 +136,59 @@ describe('model catalogue (shared/model-catalog.json)', () => {
   });
 
   it('accepted parameters: Opus 4.7+ / Sonnet 5 reject temperature, the 4.5 family the pair, Claude 3 takes both', () => {
-    assert.deepEqual(SHIPPED_CATALOG.accepted('us.anthropic.claude-opus-4-7'), { temperature: false, topP: false, temperatureWithTopP: false, system: true });
+    assert.deepEqual(SHIPPED_CATALOG.accepted('us.anthropic.claude-opus-4-7'), {
+      temperature: false,
+      topP: false,
+      temperatureWithTopP: false,
+      system: true,
+    });
     assert.equal(SHIPPED_CATALOG.accepted('anthropic.claude-sonnet-5').temperature, false);
     assert.equal(SHIPPED_CATALOG.accepted('global.anthropic.claude-opus-5-5').temperature, false);
     const sonnet45 = SHIPPED_CATALOG.accepted('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
     assert.ok(sonnet45.temperature && sonnet45.topP && !sonnet45.temperatureWithTopP);
     assert.equal(SHIPPED_CATALOG.accepted('us.anthropic.claude-haiku-4-5-20251001-v1:0').temperatureWithTopP, false);
-    assert.deepEqual(SHIPPED_CATALOG.accepted('anthropic.claude-3-haiku-20240307-v1:0'), { temperature: true, topP: true, temperatureWithTopP: true, system: true });
+    assert.deepEqual(SHIPPED_CATALOG.accepted('anthropic.claude-3-haiku-20240307-v1:0'), {
+      temperature: true,
+      topP: true,
+      temperatureWithTopP: true,
+      system: true,
+    });
     assert.equal(SHIPPED_CATALOG.accepted('amazon.titan-text-express-v1').system, false, 'Titan takes no system prompt in Converse');
-    assert.deepEqual(SHIPPED_CATALOG.accepted('example.unknown-model-v1'), { temperature: true, topP: true, temperatureWithTopP: true, system: true });
+    assert.deepEqual(SHIPPED_CATALOG.accepted('example.unknown-model-v1'), {
+      temperature: true,
+      topP: true,
+      temperatureWithTopP: true,
+      system: true,
+    });
   });
 
   it('lifecycle per region: Claude 3 Haiku end-of-life in most regions, active in three, legacy in ap-northeast-2', () => {
     const haiku = 'anthropic.claude-3-haiku-20240307-v1:0';
     assert.deepEqual(SHIPPED_CATALOG.lifecycle(haiku, 'us-east-1'), {
-      status: 'end_of_life', legacyDate: '2026-03-10', endOfLifeDate: '2026-09-10', family: 'Claude 3 Haiku', replacement: 'anthropic.claude-haiku-4-5-20251001-v1:0',
+      status: 'end_of_life',
+      legacyDate: '2026-03-10',
+      endOfLifeDate: '2026-09-10',
+      family: 'Claude 3 Haiku',
+      replacement: 'anthropic.claude-haiku-4-5-20251001-v1:0',
     });
     for (const r of ['ca-central-1', 'eu-central-2', 'sa-east-1']) assert.equal(SHIPPED_CATALOG.lifecycle(haiku, r)?.status, 'active', r);
     assert.equal(SHIPPED_CATALOG.lifecycle(haiku, 'ap-northeast-2')?.status, 'legacy');
     assert.equal(SHIPPED_CATALOG.lifecycle(`us.${haiku}`, 'eu-west-1')?.status, 'end_of_life');
-    assert.equal(SHIPPED_CATALOG.replacementOf(haiku), 'anthropic.claude-haiku-4-5-20251001-v1:0 (through an inference profile, e.g. us.anthropic.claude-haiku-4-5-20251001-v1:0)');
+    assert.equal(
+      SHIPPED_CATALOG.replacementOf(haiku),
+      'anthropic.claude-haiku-4-5-20251001-v1:0 (through an inference profile, e.g. us.anthropic.claude-haiku-4-5-20251001-v1:0)',
+    );
     assert.equal(SHIPPED_CATALOG.lifecycle('anthropic.claude-opus-4-1-20250805-v1:0', 'us-east-1')?.status, 'legacy');
     assert.equal(SHIPPED_CATALOG.lifecycle('example.unknown-model-v1', 'us-east-1'), undefined);
     for (const f of SHIPPED_CATALOG.families()) {
       if (Object.values(f.lifecycle).some((e) => e.status !== 'active')) {
-        assert.ok(Object.values(f.lifecycle).some((e) => e.endOfLifeDate) || f.family === 'Claude 3 Haiku', `${f.family}: a legacy/end-of-life row names its date`);
+        assert.ok(
+          Object.values(f.lifecycle).some((e) => e.endOfLifeDate) || f.family === 'Claude 3 Haiku',
+          `${f.family}: a legacy/end-of-life row names its date`,
+        );
       }
-      if (f.replacement) assert.ok(SHIPPED_CATALOG.lookup(f.replacement), `${f.family}: its replacement ${f.replacement} is in the catalogue`);
+      if (f.replacement)
+        assert.ok(SHIPPED_CATALOG.lookup(f.replacement), `${f.family}: its replacement ${f.replacement} is in the catalogue`);
     }
   });
 
@@ -161,33 +203,42 @@ describe('model catalogue (shared/model-catalog.json)', () => {
 
   describe('MODEL_CATALOG_FILE', () => {
     let dir: string;
-    beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'catalog-')); });
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'catalog-'));
+    });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('a YAML file\'s rows are matched before the shipped ones; the rest still come from the shipped rows', () => {
+    it("a YAML file's rows are matched before the shipped ones; the rest still come from the shipped rows", () => {
       const file = path.join(dir, 'catalog.yaml');
-      writeFileSync(file, [
-        'families:',
-        '  - family: Acme Chat',
-        '    match: "^acme\\\\.chat"',
-        '    maxOutputTokens: 1000',
-        '    prices: { inputPer1k: 0.5, outputPer1k: 1 }',
-        '    source: our contract with Acme',
-        '    readOn: 2026-12-01',
-        '  - family: Nova Micro at our negotiated price',
-        '    match: "^amazon\\\\.nova-micro-"',
-        '    prices: { inputPer1k: 0.00001, outputPer1k: 0.00002 }',
-        '    lifecycle: { "us-east-1": { status: legacy, endOfLifeDate: "2027-06-01" } }',
-        '    source: our AWS private pricing',
-        '    readOn: 2026-12-01',
-      ].join('\n'));
+      writeFileSync(
+        file,
+        [
+          'families:',
+          '  - family: Acme Chat',
+          '    match: "^acme\\\\.chat"',
+          '    maxOutputTokens: 1000',
+          '    prices: { inputPer1k: 0.5, outputPer1k: 1 }',
+          '    source: our contract with Acme',
+          '    readOn: 2026-12-01',
+          '  - family: Nova Micro at our negotiated price',
+          '    match: "^amazon\\\\.nova-micro-"',
+          '    prices: { inputPer1k: 0.00001, outputPer1k: 0.00002 }',
+          '    lifecycle: { "us-east-1": { status: legacy, endOfLifeDate: "2027-06-01" } }',
+          '    source: our AWS private pricing',
+          '    readOn: 2026-12-01',
+        ].join('\n'),
+      );
       const catalog = loadModelCatalog(file);
       assert.equal(loadModelCatalog(file), catalog, 'read once per path');
       assert.deepEqual(catalog.prices('acme.chat-1'), { inputPer1k: 0.5, outputPer1k: 1 });
       assert.equal(catalog.outputCap('acme.chat-1'), 1000);
       assert.deepEqual(catalog.prices('amazon.nova-micro-v1:0'), { inputPer1k: 0.00001, outputPer1k: 0.00002 });
       assert.equal(catalog.lifecycle('amazon.nova-micro-v1:0', 'us-east-1')?.status, 'legacy');
-      assert.deepEqual(catalog.accepted('acme.chat-1'), { temperature: true, topP: true, temperatureWithTopP: true, system: true }, 'defaults filled in');
+      assert.deepEqual(
+        catalog.accepted('acme.chat-1'),
+        { temperature: true, topP: true, temperatureWithTopP: true, system: true },
+        'defaults filled in',
+      );
       assert.equal(catalog.outputCap('us.anthropic.claude-opus-4-7'), 128000, 'shipped rows still there');
       assert.equal(loadConfig({ MODEL_CATALOG_FILE: file }).modelCatalogFile, file);
     });
@@ -201,20 +252,51 @@ describe('model catalogue (shared/model-catalog.json)', () => {
     });
 
     it('a bad file is a ConfigError naming MODEL_CATALOG_FILE (and the row), raised when the config loads', () => {
-      const bad = (name: string, text: string) => { const f = path.join(dir, name); writeFileSync(f, text); return f; };
+      const bad = (name: string, text: string) => {
+        const f = path.join(dir, name);
+        writeFileSync(f, text);
+        return f;
+      };
       const cases: Array<[string, RegExp]> = [
         [path.join(dir, 'missing.json'), /MODEL_CATALOG_FILE .*missing\.json cannot be read/],
         [bad('a.json', '{'), /MODEL_CATALOG_FILE .* does not parse/],
         [bad('b.yaml', 'families: [a: b: c'), /MODEL_CATALOG_FILE .* does not parse/],
         [bad('c.json', '{"rows": []}'), /MODEL_CATALOG_FILE must hold an object with a "families" list/],
-        [bad('d.json', JSON.stringify({ families: [{ family: 'Y', match: '(', source: 's', readOn: 'r' }] })), /families\[0\] \(Y\): "match" is not a regular expression/],
-        [bad('e.json', JSON.stringify({ families: [{ family: 'Y', match: 'y' }] })), /families\[0\] \(Y\): every row says where \("source"\) and when \("readOn"\)/],
-        [bad('f.json', JSON.stringify({ families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', prices: { inputPer1k: -1, outputPer1k: 0 } }] })), /"prices" must be/],
-        [bad('g.json', JSON.stringify({ families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', lifecycle: { '*': { status: 'gone' } } }] })), /lifecycle\["\*"\]\.status/],
-        [bad('h.json', JSON.stringify({ families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', maxOutputTokens: 0 }] })), /"maxOutputTokens" must be a positive integer/],
+        [
+          bad('d.json', JSON.stringify({ families: [{ family: 'Y', match: '(', source: 's', readOn: 'r' }] })),
+          /families\[0\] \(Y\): "match" is not a regular expression/,
+        ],
+        [
+          bad('e.json', JSON.stringify({ families: [{ family: 'Y', match: 'y' }] })),
+          /families\[0\] \(Y\): every row says where \("source"\) and when \("readOn"\)/,
+        ],
+        [
+          bad(
+            'f.json',
+            JSON.stringify({
+              families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', prices: { inputPer1k: -1, outputPer1k: 0 } }],
+            }),
+          ),
+          /"prices" must be/,
+        ],
+        [
+          bad(
+            'g.json',
+            JSON.stringify({ families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', lifecycle: { '*': { status: 'gone' } } }] }),
+          ),
+          /lifecycle\["\*"\]\.status/,
+        ],
+        [
+          bad('h.json', JSON.stringify({ families: [{ family: 'Y', match: 'y', source: 's', readOn: 'r', maxOutputTokens: 0 }] })),
+          /"maxOutputTokens" must be a positive integer/,
+        ],
       ];
       for (const [file, message] of cases) {
-        assert.throws(() => loadConfig({ MODEL_CATALOG_FILE: file }), (e: unknown) => e instanceof ConfigError && e.key === 'MODEL_CATALOG_FILE' && message.test(e.message), file);
+        assert.throws(
+          () => loadConfig({ MODEL_CATALOG_FILE: file }),
+          (e: unknown) => e instanceof ConfigError && e.key === 'MODEL_CATALOG_FILE' && message.test(e.message),
+          file,
+        );
       }
     });
 

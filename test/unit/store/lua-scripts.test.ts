@@ -16,11 +16,19 @@ const ROOT = path.join(__dirname, '../../..');
 const walk = (dir: string, ext: string): string[] =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return ['node_modules', 'dist', '.git', '.tmp', 'lambda/.build'].includes(e.name) || e.name.startsWith('.scratch') ? [] : walk(p, ext);
+    if (e.isDirectory())
+      return ['node_modules', 'dist', '.git', '.tmp', 'lambda/.build'].includes(e.name) || e.name.startsWith('.scratch')
+        ? []
+        : walk(p, ext);
     return e.name.endsWith(ext) ? [p] : [];
   });
 const luaFiles = walk(LUA_DIR, '.lua');
-const scriptName = (file: string) => path.relative(LUA_DIR, file).replace(/\.lua$/, '').split(path.sep).join('/');
+const scriptName = (file: string) =>
+  path
+    .relative(LUA_DIR, file)
+    .replace(/\.lua$/, '')
+    .split(path.sep)
+    .join('/');
 const isInclude = (file: string) => /(^|\/)includes\//.test(scriptName(file));
 
 /** The header comment: the `--[[ … ]]` block the file starts with. */
@@ -31,13 +39,18 @@ function header(file: string): string {
   return m[1]!;
 }
 /** The indices a header names, e.g. KEYS[1], KEYS[2i-1], ARGV[4..], ARGV[4+nc..3+nc+ns]. */
-const indices = (h: string, what: 'KEYS' | 'ARGV') => [...h.matchAll(new RegExp(`^\\s*${what}\\[([^\\]]+)\\]\\s+\\S`, 'gm'))].map((m) => m[1]!);
+const indices = (h: string, what: 'KEYS' | 'ARGV') =>
+  [...h.matchAll(new RegExp(`^\\s*${what}\\[([^\\]]+)\\]\\s+\\S`, 'gm'))].map((m) => m[1]!);
 /** The literal indices a source uses, e.g. KEYS[3]. */
-const used = (src: string, what: 'KEYS' | 'ARGV') => [...src.replace(/--\[\[[\s\S]*?\]\]/g, '').matchAll(new RegExp(`\\b${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1]));
+const used = (src: string, what: 'KEYS' | 'ARGV') =>
+  [...src.replace(/--\[\[[\s\S]*?\]\]/g, '').matchAll(new RegExp(`\\b${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1]));
 
 describe('Lua scripts (store/lua/)', () => {
   it('every script file is loaded by its store, and every loaded script has its file', () => {
-    const files = luaFiles.filter((f) => !isInclude(f)).map(scriptName).sort();
+    const files = luaFiles
+      .filter((f) => !isInclude(f))
+      .map(scriptName)
+      .sort();
     assert.ok(files.length >= 20, `found ${files.length} scripts`);
     assert.deepEqual([...loadedScripts.keys()].sort(), files);
   });
@@ -50,17 +63,25 @@ describe('Lua scripts (store/lua/)', () => {
       const keys = indices(h, 'KEYS');
       const source = script.source;
       if (script.keys === 'variadic') {
-        assert.ok(keys.some((k) => !/^\d+$/.test(k)), `${name} takes any number of keys: its header says how they repeat (e.g. KEYS[i])`);
+        assert.ok(
+          keys.some((k) => !/^\d+$/.test(k)),
+          `${name} takes any number of keys: its header says how they repeat (e.g. KEYS[i])`,
+        );
       } else {
         const want = Array.from({ length: script.keys }, (_, i) => String(i + 1));
-        assert.deepEqual(keys, want, `${name} is loaded with ${script.keys} keys: its header names KEYS[1] … KEYS[${script.keys}], in order`);
+        assert.deepEqual(
+          keys,
+          want,
+          `${name} is loaded with ${script.keys} keys: its header names KEYS[1] … KEYS[${script.keys}], in order`,
+        );
         for (const k of used(source, 'KEYS')) assert.ok(k <= script.keys, `${name} uses KEYS[${k}], beyond the ${script.keys} declared`);
       }
       const argv = indices(h, 'ARGV');
       assert.ok(argv.length > 0 || /^\s*ARGV none\b/m.test(h), `${name}: the header names its ARGV (or says "ARGV none")`);
       const numbered = argv.filter((a) => /^\d+$/.test(a)).map(Number);
       const open = argv.some((a) => !/^\d+$/.test(a));
-      if (!open) for (const a of used(source, 'ARGV')) assert.ok(numbered.includes(a), `${name} uses ARGV[${a}], which its header does not name`);
+      if (!open)
+        for (const a of used(source, 'ARGV')) assert.ok(numbered.includes(a), `${name} uses ARGV[${a}], which its header does not name`);
       assert.match(h, /^\s*Returns\b/m, `${name}: the header says what it returns`);
     });
   }
@@ -100,7 +121,11 @@ describe('Lua scripts (store/lua/)', () => {
       const own = fs.readFileSync(file, 'utf8').replace(/--\[\[[\s\S]*?\]\]/, '');
       for (const k of runKeys) {
         reached++;
-        assert.doesNotMatch(own, new RegExp(`redis\\.p?call\\(\\s*'\\w+'\\s*,\\s*KEYS\\[${k}\\]`), `${scriptName(file)} calls Redis on the run's hash KEYS[${k}] itself`);
+        assert.doesNotMatch(
+          own,
+          new RegExp(`redis\\.p?call\\(\\s*'\\w+'\\s*,\\s*KEYS\\[${k}\\]`),
+          `${scriptName(file)} calls Redis on the run's hash KEYS[${k}] itself`,
+        );
         assert.match(own, /@include "\.\.\/run\/includes\//, `${scriptName(file)} includes the run store's fragment`);
       }
     }
@@ -111,7 +136,10 @@ describe('Lua scripts (store/lua/)', () => {
     const lua = /\bKEYS\[\d|\bARGV\[\d|redis\.p?call\(\s*'[A-Z]+'\s*,\s*(KEYS|ARGV)/;
     const self = path.join(__dirname, 'lua-scripts.test.ts');
     const holders = walk(ROOT, '.ts').filter((f) => f !== self && lua.test(fs.readFileSync(f, 'utf8')));
-    assert.deepEqual(holders.map((f) => path.relative(ROOT, f)), []);
+    assert.deepEqual(
+      holders.map((f) => path.relative(ROOT, f)),
+      [],
+    );
   });
 
   it('the loader: a script is loaded once, an include once per script however often it is included, a cycle or a missing file is an error', () => {
@@ -127,7 +155,10 @@ describe('Lua scripts (store/lua/)', () => {
       assert.equal(source, 'local b = 2\nlocal a = 1\n\nreturn a + b\n');
       fs.writeFileSync(path.join(dir, 'headed.lua'), '--[[\n  KEYS[1] x\n]]\n--- @include "inc/b"\nreturn b\n');
       assert.equal(readScript('headed', dir).source, 'local b = 2\nreturn b\n', 'headers are left out of what Redis gets');
-      assert.deepEqual(files.map((f) => path.relative(dir, f)), ['main.lua', path.join('inc', 'a.lua'), path.join('inc', 'b.lua')]);
+      assert.deepEqual(
+        files.map((f) => path.relative(dir, f)),
+        ['main.lua', path.join('inc', 'a.lua'), path.join('inc', 'b.lua')],
+      );
       fs.writeFileSync(path.join(dir, 'inc', 'b.lua'), '--- @include "a"\n');
       assert.throws(() => readScript('main', dir), /circular include/);
       fs.writeFileSync(path.join(dir, 'missing.lua'), '--- @include "nowhere"\n');

@@ -9,13 +9,36 @@ import type { CloudStep, LocalStep } from '../../../conversation/model';
 
 const ctx = { cloudModel: 'anthropic.claude-3-haiku-20240307-v1:0', localModel: 'llama3.2', createdAt: 1_000_000 };
 const cloud: CloudStep = {
-  question: 'q', answer: 'a', model: ctx.cloudModel, inputTokens: 10, outputTokens: 20, latencyMs: 30, stopReason: 'max_tokens', startedAt: 1_000_100, at: 1_000_200,
+  question: 'q',
+  answer: 'a',
+  model: ctx.cloudModel,
+  inputTokens: 10,
+  outputTokens: 20,
+  latencyMs: 30,
+  stopReason: 'max_tokens',
+  startedAt: 1_000_100,
+  at: 1_000_200,
 };
-const local: LocalStep = { prompt: 'p', followUp: 'f', model: ctx.localModel, inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'length', at: 1_000_300 };
+const local: LocalStep = {
+  prompt: 'p',
+  followUp: 'f',
+  model: ctx.localModel,
+  inputTokens: 1,
+  outputTokens: 2,
+  latencyMs: 3,
+  stopReason: 'length',
+  at: 1_000_300,
+};
 
 describe('record codec: truncated, reasoning and omitted parameters (trailing fields)', () => {
   it('a cloud step round-trips truncated, reasoning tokens (estimated) and omitted parameters', () => {
-    const step: CloudStep = { ...cloud, truncated: true, reasoningTokens: 12, reasoningTokensEstimated: true, omittedParameters: ['temperature'] };
+    const step: CloudStep = {
+      ...cloud,
+      truncated: true,
+      reasoningTokens: 12,
+      reasoningTokensEstimated: true,
+      omittedParameters: ['temperature'],
+    };
     assert.deepEqual(decodeCloudStep(encodeCloudStep(step, ctx), ctx), step);
     const withFallback: CloudStep = { ...step, model: 'other', requestedModel: ctx.cloudModel };
     assert.deepEqual(decodeCloudStep(encodeCloudStep(withFallback, ctx), ctx), withFallback);

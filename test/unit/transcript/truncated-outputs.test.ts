@@ -11,18 +11,47 @@ import { createMetrics } from '../../../shared/metrics';
 import { CSV_COLUMNS, transcriptRows } from '../../../transcript/transcript-csv';
 
 const record: ConversationRecord = {
-  id: 'c1', status: 'completed', stopReason: 'max_turns', createdAt: 1_000, updatedAt: 2_000, deadline: 9_000, format: 2,
+  id: 'c1',
+  status: 'completed',
+  stopReason: 'max_turns',
+  createdAt: 1_000,
+  updatedAt: 2_000,
+  deadline: 9_000,
+  format: 2,
   settings: {
-    initialQuery: 'q', outputFile: 'x.csv', maxTurns: 3, timeoutMinutes: 5, cloudModel: 'm-cloud', localModel: 'm-local', contextTurns: 3,
-    templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {},
+    initialQuery: 'q',
+    outputFile: 'x.csv',
+    maxTurns: 3,
+    timeoutMinutes: 5,
+    cloudModel: 'm-cloud',
+    localModel: 'm-local',
+    contextTurns: 3,
+    templates: { ...DEFAULT_TEMPLATES },
+    systemPrompts: {},
   },
 };
 const cloud = (turn: number, truncated?: boolean) => ({
-  question: `q${turn}`, answer: `a${turn}`, model: 'm-cloud', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: truncated ? 'max_tokens' : 'end_turn', startedAt: 1_100, at: 1_200,
+  question: `q${turn}`,
+  answer: `a${turn}`,
+  model: 'm-cloud',
+  inputTokens: 1,
+  outputTokens: 2,
+  latencyMs: 3,
+  stopReason: truncated ? 'max_tokens' : 'end_turn',
+  startedAt: 1_100,
+  at: 1_200,
   ...(truncated ? { truncated: true, reasoningTokens: 1, omittedParameters: ['temperature'] } : {}),
 });
 const local = (truncated?: boolean) => ({
-  prompt: 'p', followUp: 'f', model: 'm-local', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: truncated ? 'length' : 'stop', at: 1_300, ...(truncated ? { truncated: true } : {}),
+  prompt: 'p',
+  followUp: 'f',
+  model: 'm-local',
+  inputTokens: 1,
+  outputTokens: 2,
+  latencyMs: 3,
+  stopReason: truncated ? 'length' : 'stop',
+  at: 1_300,
+  ...(truncated ? { truncated: true } : {}),
 });
 const turns: TurnRecord[] = [
   { turn: 1, cloud: cloud(1, true), local: local() },
@@ -34,7 +63,10 @@ const turns: TurnRecord[] = [
 describe('truncated replies in the transcript, exports and metrics', () => {
   it('the CSV ends with a truncated column: cloud, local, both or empty', () => {
     assert.equal(CSV_COLUMNS.at(-1), 'truncated');
-    assert.deepEqual(transcriptRows(record, turns).map((r) => r.truncated), ['cloud', 'local', 'both', '']);
+    assert.deepEqual(
+      transcriptRows(record, turns).map((r) => r.truncated),
+      ['cloud', 'local', 'both', ''],
+    );
   });
 
   it("an export's step metadata says which reply was truncated, the reasoning tokens and the omitted parameters", () => {
