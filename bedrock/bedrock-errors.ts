@@ -132,7 +132,12 @@ interface MappingContext {
 }
 
 /** What the user can do about a permanent failure, or undefined when nothing specific helps. */
-function hintFor(name: string, message: string, modelId: string, ctx: MappingContext = {}): { code?: string; hint: string; retryable?: boolean; status?: number } | undefined {
+function hintFor(
+  name: string,
+  message: string,
+  modelId: string,
+  ctx: MappingContext = {},
+): { code?: string; hint: string; retryable?: boolean; status?: number } | undefined {
   const model = modelId || 'the model';
   switch (name) {
     case 'ValidationException': {
@@ -163,22 +168,34 @@ function hintFor(name: string, message: string, modelId: string, ctx: MappingCon
           hint: `the Lambda's role needs aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe for ${model} (deploy/template.yaml grants them); after the fix, access can take minutes, so the call is retried with a delay (MODEL_ACCESS_RETRY_MS, at most MODEL_ACCESS_MAX_WAIT_MS)`,
         };
       }
-      return { hint: `allow bedrock:InvokeModel on ${model} in the Lambda's role (and, for a third-party model, aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe); check that no SCP or permissions boundary denies it in this region` };
+      return {
+        hint: `allow bedrock:InvokeModel on ${model} in the Lambda's role (and, for a third-party model, aws-marketplace:ViewSubscriptions and aws-marketplace:Subscribe); check that no SCP or permissions boundary denies it in this region`,
+      };
     case 'ResourceNotFoundException': {
       if (END_OF_LIFE.test(message)) {
         const note = lifecycleNote(modelId, ctx);
-        return { code: 'model_end_of_life', hint: `${model} has reached its end of life${note ? ` (${note})` : ''}: name an active model in cloudModel or BEDROCK_MODEL_ID` };
+        return {
+          code: 'model_end_of_life',
+          hint: `${model} has reached its end of life${note ? ` (${note})` : ''}: name an active model in cloudModel or BEDROCK_MODEL_ID`,
+        };
       }
       if (LEGACY_UNUSED.test(message)) {
         const note = lifecycleNote(modelId, ctx);
-        return { code: 'model_legacy', hint: `${model} is Legacy and this account has not used it lately, so Bedrock refuses it${note ? ` (${note})` : ''}: name an active model in cloudModel or BEDROCK_MODEL_ID` };
+        return {
+          code: 'model_legacy',
+          hint: `${model} is Legacy and this account has not used it lately, so Bedrock refuses it${note ? ` (${note})` : ''}: name an active model in cloudModel or BEDROCK_MODEL_ID`,
+        };
       }
-      return { hint: `check the model id ${model} and the region (aws bedrock list-foundation-models); some models are only offered through an inference profile (us.<model id>)` };
+      return {
+        hint: `check the model id ${model} and the region (aws bedrock list-foundation-models); some models are only offered through an inference profile (us.<model id>)`,
+      };
     }
     case 'ModelErrorException':
       return { hint: `the model failed on this request; the same request will fail again: try another model or a shorter prompt` };
     case 'ServiceQuotaExceededException':
-      return { hint: 'your account\'s Bedrock quota for this model is used up: see Service Quotas (Amazon Bedrock) and request an increase, or lower the load' };
+      return {
+        hint: "your account's Bedrock quota for this model is used up: see Service Quotas (Amazon Bedrock) and request an increase, or lower the load",
+      };
     default:
       return undefined;
   }
@@ -192,7 +209,10 @@ function hintFor(name: string, message: string, modelId: string, ctx: MappingCon
  *   generic AbortError, which must become a retryable 504, not a cancellation)
  * @param opts.modelId - the model called, named in the advice for the user
  */
-export function toBedrockProviderError(err: unknown, opts: { timedOut?: boolean; timeoutHint?: string } & MappingContext = {}): ProviderError {
+export function toBedrockProviderError(
+  err: unknown,
+  opts: { timedOut?: boolean; timeoutHint?: string } & MappingContext = {},
+): ProviderError {
   if (err instanceof ProviderError) return err;
   const e = (err ?? {}) as SdkErrorShape;
   const name = e.name ?? 'Error';
@@ -219,7 +239,10 @@ export function toBedrockProviderError(err: unknown, opts: { timedOut?: boolean;
     });
   }
   if (opts.timedOut || name === 'TimeoutError' || e.code === 'ETIMEDOUT' || e.code === 'ERR_SOCKET_CONNECTION_TIMEOUT') {
-    return make({ status: 504, code: 'upstream_timeout', retryable: true }, `Bedrock call timed out: ${providerMessage}${opts.timedOut && opts.timeoutHint ? ` (${opts.timeoutHint})` : ''}`);
+    return make(
+      { status: 504, code: 'upstream_timeout', retryable: true },
+      `Bedrock call timed out: ${providerMessage}${opts.timedOut && opts.timeoutHint ? ` (${opts.timeoutHint})` : ''}`,
+    );
   }
   if (name !== 'AbortError' && isRetryableNetworkError(err)) {
     return make({ status: 503, code: 'upstream_unreachable', retryable: true }, `Bedrock unreachable: ${name}: ${providerMessage}`);
@@ -229,7 +252,10 @@ export function toBedrockProviderError(err: unknown, opts: { timedOut?: boolean;
   }
   if (name === 'SyntaxError' || /Deserialization error/i.test(providerMessage)) {
     // A body the SDK cannot parse (cut off, or an HTML error page from a proxy): likely transient.
-    return make({ status: 502, code: 'upstream_bad_response', retryable: true }, `Bedrock answered an unreadable body: ${providerMessage.split('\n')[0]}`);
+    return make(
+      { status: 502, code: 'upstream_bad_response', retryable: true },
+      `Bedrock answered an unreadable body: ${providerMessage.split('\n')[0]}`,
+    );
   }
   const status = e.$metadata?.httpStatusCode;
   const retryable = status === undefined || status >= 500 || e.$fault === 'server';

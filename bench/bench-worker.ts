@@ -38,7 +38,14 @@ const cpuMs = () => {
 
 async function start(msg: BenchWorkerStart): Promise<() => Promise<void>> {
   const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-worker-'));
-  const base = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix, BEDROCK_ENDPOINT: msg.bedrockUrl, OLLAMA_HOST: msg.ollamaUrl, OUTPUT_DIR: outputDir, ...msg.env });
+  const base = loadConfig({
+    REDIS_URL: msg.redisUrl,
+    QUEUE_PREFIX: msg.prefix,
+    BEDROCK_ENDPOINT: msg.bedrockUrl,
+    OLLAMA_HOST: msg.ollamaUrl,
+    OUTPUT_DIR: outputDir,
+    ...msg.env,
+  });
   const logger = benchLogger();
   const gateway = await startInProcessGateway({ config: base, logger });
   const config = { ...base, apiGatewayUrl: gateway.url };

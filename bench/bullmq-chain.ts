@@ -30,7 +30,13 @@ interface Conversation {
   done: () => void;
 }
 
-export async function startBullmqChain(opts: { redisUrl: string; prefix: string; config: Config; cloud: LlmProvider; local: LlmProvider }): Promise<BullmqChain> {
+export async function startBullmqChain(opts: {
+  redisUrl: string;
+  prefix: string;
+  config: Config;
+  cloud: LlmProvider;
+  local: LlmProvider;
+}): Promise<BullmqChain> {
   const { config, prefix } = opts;
   const conn = createWorkerConnection(opts.redisUrl);
   await waitReady(conn);
@@ -39,24 +45,38 @@ export async function startBullmqChain(opts: { redisUrl: string; prefix: string;
   const cloudQ = new Queue('chain-cloud', { connection, prefix });
   const localQ = new Queue('chain-local', { connection, prefix });
   const live = new Map<string, Conversation>();
-  const workerOpts = { connection, prefix, lockDuration: config.lockDurationMs, stalledInterval: config.stalledIntervalMs, maxStalledCount: config.maxStalledCount };
-  const cloudW = new Worker<{ id: string; turn: number }>('chain-cloud', async (job) => {
-    const { id, turn } = job.data;
-    const c = live.get(id)!;
-    const call = turnCalls.cloud(id, c.s, c.turns, turn, config.apiGatewayTimeoutMs);
-    const startedAt = Date.now();
-    c.turns.push({ turn, cloud: turnCalls.cloudStep(call, await opts.cloud.generate(call), startedAt) });
-    await localQ.add('local', { id, turn }, { ...jobOpts, jobId: `${id}-local-${turn}` });
-  }, { ...workerOpts, concurrency: config.cloudConcurrency });
-  const localW = new Worker<{ id: string; turn: number }>('chain-local', async (job) => {
-    const { id, turn } = job.data;
-    const c = live.get(id)!;
-    const rec = c.turns.find((t) => t.turn === turn)!;
-    const call = turnCalls.local(id, c.s, c.turns, turn, rec.cloud!, config.ollamaTimeoutMs);
-    rec.local = turnCalls.localStep(call, await opts.local.generate(call));
-    if (turn >= c.s.maxTurns) c.done();
-    else await cloudQ.add('cloud', { id, turn: turn + 1 }, { ...jobOpts, jobId: `${id}-cloud-${turn + 1}` });
-  }, { ...workerOpts, concurrency: config.localConcurrency });
+  const workerOpts = {
+    connection,
+    prefix,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
+  };
+  const cloudW = new Worker<{ id: string; turn: number }>(
+    'chain-cloud',
+    async (job) => {
+      const { id, turn } = job.data;
+      const c = live.get(id)!;
+      const call = turnCalls.cloud(id, c.s, c.turns, turn, config.apiGatewayTimeoutMs);
+      const startedAt = Date.now();
+      c.turns.push({ turn, cloud: turnCalls.cloudStep(call, await opts.cloud.generate(call), startedAt) });
+      await localQ.add('local', { id, turn }, { ...jobOpts, jobId: `${id}-local-${turn}` });
+    },
+    { ...workerOpts, concurrency: config.cloudConcurrency },
+  );
+  const localW = new Worker<{ id: string; turn: number }>(
+    'chain-local',
+    async (job) => {
+      const { id, turn } = job.data;
+      const c = live.get(id)!;
+      const rec = c.turns.find((t) => t.turn === turn)!;
+      const call = turnCalls.local(id, c.s, c.turns, turn, rec.cloud!, config.ollamaTimeoutMs);
+      rec.local = turnCalls.localStep(call, await opts.local.generate(call));
+      if (turn >= c.s.maxTurns) c.done();
+      else await cloudQ.add('cloud', { id, turn: turn + 1 }, { ...jobOpts, jobId: `${id}-cloud-${turn + 1}` });
+    },
+    { ...workerOpts, concurrency: config.localConcurrency },
+  );
   await Promise.all([cloudW.waitUntilReady(), localW.waitUntilReady()]);
   return {
     async run(id, s) {

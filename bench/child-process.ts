@@ -40,7 +40,8 @@ export function forkBenchChild(entry: string, execArgv: string[] = []): BenchChi
           if (m.type === 'error') throw new Error(`${entry}: ${String(m.message)}`);
           return m as T;
         }
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${entry} exited (${child.exitCode ?? child.signalCode}) before sending "${type}"`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${entry} exited (${child.exitCode ?? child.signalCode}) before sending "${type}"`);
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`${entry}: no "${type}" message within ${timeoutMs} ms`);
         await new Promise<void>((r) => {

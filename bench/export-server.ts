@@ -27,7 +27,9 @@ process.on('message', (msg: Message) => {
     app.use(errorMiddleware);
     const router = runsExportRoutes({ config: { queuePrefix: msg.prefix, csvEscapeFormulas: true }, redis, store });
     app.use(router.routes());
-    const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port, rssBytes: process.memoryUsage().rss }));
+    const server = app.listen(0, '127.0.0.1', () =>
+      send({ type: 'ready', port: (server.address() as AddressInfo).port, rssBytes: process.memoryUsage().rss }),
+    );
     stop = async () => {
       await new Promise((r) => server.close(r));
       redis.disconnect();
@@ -35,7 +37,9 @@ process.on('message', (msg: Message) => {
   } else if (msg.type === 'stop') {
     void (stop?.() ?? Promise.resolve()).then(() => {
       const u = process.cpuUsage();
-      send({ type: 'stopped', maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (u.user + u.system) / 1000 }, () => process.exit(0));
+      send({ type: 'stopped', maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (u.user + u.system) / 1000 }, () =>
+        process.exit(0),
+      );
     });
   }
 });

@@ -52,8 +52,15 @@ export async function measureExportSpeed(ctx: BenchContext): Promise<ExportSpeed
     child.send({ type: 'stop' });
     const stopped = await child.next<{ maxRssBytes: number; cpuMs: number }>('stopped');
     return {
-      conversations: n, bytes, seconds, conversationsPerSec: n / seconds, megabytesPerSec: bytes / 1e6 / seconds,
-      peakRssMb: stopped.maxRssBytes / 2 ** 20, idleRssMb: ready.rssBytes / 2 ** 20, serverCpuMsPerConversation: stopped.cpuMs / n, writeSeconds,
+      conversations: n,
+      bytes,
+      seconds,
+      conversationsPerSec: n / seconds,
+      megabytesPerSec: bytes / 1e6 / seconds,
+      peakRssMb: stopped.maxRssBytes / 2 ** 20,
+      idleRssMb: ready.rssBytes / 2 ** 20,
+      serverCpuMsPerConversation: stopped.cpuMs / n,
+      writeSeconds,
     };
   } finally {
     child.kill();

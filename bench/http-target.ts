@@ -82,14 +82,21 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     const queues = PipelineQueues.fromConfig(redis, config);
     closers.push(() => queues.close());
     if (msg.mode === 'koa+bullmq') app = bareKoa(queues);
-    else if (msg.mode === 'koa+record+bullmq') app = bareKoa(queues, { store, settings: parseConversationRequest(JSON.parse(msg.body), config, randomUUID()) });
+    else if (msg.mode === 'koa+record+bullmq')
+      app = bareKoa(queues, { store, settings: parseConversationRequest(JSON.parse(msg.body), config, randomUUID()) });
     else app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
   }
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
-  closers.unshift(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  closers.unshift(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   return {
     port: (server.address() as AddressInfo).port,
     stop: async () => {

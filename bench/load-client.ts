@@ -43,7 +43,14 @@ function run(msg: LoadStart): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const t = performance.now();
       const req = http.request(
-        { agent, host: '127.0.0.1', port: msg.port, path: msg.path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          agent,
+          host: '127.0.0.1',
+          port: msg.port,
+          path: msg.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -79,8 +86,18 @@ function run(msg: LoadStart): Promise<LoadResult> {
         void Promise.all(loops).then(() => {
           agent.destroy();
           latencies.sort((a, b) => a - b);
-          const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))] ?? Number.NaN;
-          resolve({ type: 'result', requests, ok, statuses, durationMs, requestsPerSec: ok / (durationMs / 1000), latencyMsP50: at(50), latencyMsP99: at(99) });
+          const at = (p: number) =>
+            latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))] ?? Number.NaN;
+          resolve({
+            type: 'result',
+            requests,
+            ok,
+            statuses,
+            durationMs,
+            requestsPerSec: ok / (durationMs / 1000),
+            latencyMsP50: at(50),
+            latencyMsP99: at(99),
+          });
         });
       }, msg.durationMs);
     }, msg.warmupMs);

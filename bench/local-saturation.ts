@@ -63,7 +63,14 @@ function busyWithin(calls: CallTiming[], a: number, b: number): number {
 }
 
 /** Samples the local queue for `windowMs` and adds the slots' busy time while work waited to `acc`. */
-async function window(rig: PipelineRig, slots: number, latencyMs: number, windowMs: number, waiting: () => Promise<number>, acc: Acc): Promise<void> {
+async function window(
+  rig: PipelineRig,
+  slots: number,
+  latencyMs: number,
+  windowMs: number,
+  waiting: () => Promise<number>,
+  acc: Acc,
+): Promise<void> {
   rig.timings.length = 0;
   const samples: { t: number; waiting: number }[] = [];
   const t0 = performance.now();
@@ -102,7 +109,13 @@ export async function measureLocalSaturation(ctx: BenchContext, latencyMs = 50, 
     latencyMs,
     env: { LOCAL_CONCURRENCY: String(slots), CLOUD_CONCURRENCY: String(conversations) },
   });
-  const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('sat-chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
+  const chain = await startBullmqChain({
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix('sat-chain'),
+    config: rig.config,
+    cloud: rig.cloud,
+    local: rig.local,
+  });
   const workers = rig.host!.workers;
   const acc = { chain: newAcc(), pipeline: newAcc() };
   try {

@@ -107,7 +107,14 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     let host: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
     if (roles.length > 0) {
-      const workers = await startWorkers({ config, logger, roles, connection: workerConn, queues: workerQueues, providers: { cloud, local } });
+      const workers = await startWorkers({
+        config,
+        logger,
+        roles,
+        connection: workerConn,
+        queues: workerQueues,
+        providers: { cloud, local },
+      });
       closers.push(() => workers.close());
       host = workers.host;
     }

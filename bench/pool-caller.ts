@@ -40,8 +40,13 @@ async function run(start: Start): Promise<void> {
     provider = createLocalPool(config, leases, silentLogger);
   } else {
     provider = createLimitedCloudProvider({
-      inner: createCloudProvider(config), limiter: new CloudLimiter(redis, config.queuePrefix, { windowMs: start.windowMs }), limits: config.cloudLimits,
-      defaultModel: config.bedrockModelId, defaultMaxTokens: config.defaultMaxTokens, logger: silentLogger, maxThrottleRetries: 0,
+      inner: createCloudProvider(config),
+      limiter: new CloudLimiter(redis, config.queuePrefix, { windowMs: start.windowMs }),
+      limits: config.cloudLimits,
+      defaultModel: config.bedrockModelId,
+      defaultMaxTokens: config.defaultMaxTokens,
+      logger: silentLogger,
+      maxThrottleRetries: 0,
     });
   }
   send({ type: 'ready' });
@@ -54,7 +59,12 @@ async function run(start: Start): Promise<void> {
     Array.from({ length: start.parallel }, async (_, i) => {
       for (let n = 0; !stop.aborted; n++) {
         try {
-          const reply = await provider.generate({ prompt: `question ${n} of loop ${i} in ${process.pid}`, maxTokens: start.maxTokens, signal: stop, timeoutMs: 60_000 });
+          const reply = await provider.generate({
+            prompt: `question ${n} of loop ${i} in ${process.pid}`,
+            maxTokens: start.maxTokens,
+            signal: stop,
+            timeoutMs: 60_000,
+          });
           ok++;
           tokens += reply.inputTokens + reply.outputTokens;
         } catch (err) {

@@ -55,7 +55,8 @@ async function usedMemory(admin: Redis): Promise<number> {
 
 async function streamsBytes(admin: Redis, prefix: string): Promise<number> {
   let sum = 0;
-  for (const q of Object.values(QUEUE_NAMES)) sum += Number((await admin.call('MEMORY', 'USAGE', `${prefix}:${q}:events`, 'SAMPLES', '0')) ?? 0);
+  for (const q of Object.values(QUEUE_NAMES))
+    sum += Number((await admin.call('MEMORY', 'USAGE', `${prefix}:${q}:events`, 'SAMPLES', '0')) ?? 0);
   return sum;
 }
 
@@ -65,12 +66,15 @@ async function textBytesOf(rig: PipelineRig, ids: string[]): Promise<number> {
   let sum = 0;
   for (let i = 0; i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
-    const parts = await Promise.all(batch.map(async (id) => {
-      const { record: rec, turns } = (await rig.store.getConversation(id))!;
-      let n = jsonBytes(rec.settings.initialQuery);
-      for (const t of turns) n += jsonBytes(t.cloud?.question) + jsonBytes(t.cloud?.answer) + jsonBytes(t.local?.prompt) + jsonBytes(t.local?.followUp);
-      return n;
-    }));
+    const parts = await Promise.all(
+      batch.map(async (id) => {
+        const { record: rec, turns } = (await rig.store.getConversation(id))!;
+        let n = jsonBytes(rec.settings.initialQuery);
+        for (const t of turns)
+          n += jsonBytes(t.cloud?.question) + jsonBytes(t.cloud?.answer) + jsonBytes(t.local?.prompt) + jsonBytes(t.local?.followUp);
+        return n;
+      }),
+    );
     sum += parts.reduce((a, b) => a + b, 0);
   }
   return sum;
@@ -138,13 +142,17 @@ export async function measureRedisMemory(ctx: BenchContext, checkpoints: number[
         bytesPerConversationWithText: (delta - streamsDelta) / n,
         seconds: (performance.now() - t0) / 1000,
       });
-      ctx.progress(`redis memory: ${n} conversations: ${((delta - streamsDelta - textBytes) / n).toFixed(0)} B each (text and streams out)`);
+      ctx.progress(
+        `redis memory: ${n} conversations: ${((delta - streamsDelta - textBytes) / n).toFixed(0)} B each (text and streams out)`,
+      );
     }
     const first = points[0]!;
     const last = points[points.length - 1]!;
-    const marginal = points.length > 1
-      ? ((last.usedMemoryDelta - last.streamsDelta - last.textBytes) - (first.usedMemoryDelta - first.streamsDelta - first.textBytes)) / (last.conversations - first.conversations)
-      : undefined;
+    const marginal =
+      points.length > 1
+        ? (last.usedMemoryDelta - last.streamsDelta - last.textBytes - (first.usedMemoryDelta - first.streamsDelta - first.textBytes)) /
+          (last.conversations - first.conversations)
+        : undefined;
     const id = ids[ids.length - 1]!;
     const usage = async (key: string) => Number((await ctx.admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
     const latestKey = `${prefix}:latest`;
@@ -155,7 +163,13 @@ export async function measureRedisMemory(ctx: BenchContext, checkpoints: number[
       ttlSeconds: await ctx.admin.ttl(`${prefix}:conv:{${id}}`),
       latestListPerEntry: (await usage(latestKey)) / Math.max(1, await ctx.admin.llen(latestKey)),
     };
-    return { retentionSeconds: rig.config.retentionSeconds, maxTurns: rig.config.maxTurns, points, marginalBytesPerConversation: marginal, sample };
+    return {
+      retentionSeconds: rig.config.retentionSeconds,
+      maxTurns: rig.config.maxTurns,
+      points,
+      marginalBytesPerConversation: marginal,
+      sample,
+    };
   } finally {
     await rig.close();
   }

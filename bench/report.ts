@@ -47,25 +47,116 @@ const hops = (r: BenchResults) => (r.turn_overhead_ms_p50 ?? Number.NaN) / (r.bu
 const ROWS: Row[] = [
   { key: 'redis_rtt_ms_p50', label: 'Redis PING round trip, p50', unit: 'ms', digits: 3 },
   { key: 'bullmq_hop_ms_p50', label: 'BullMQ hop (add → processor starts), p50', unit: 'ms', digits: 3 },
-  { key: 'turn_overhead_ms_p50', label: 'Turn overhead vs direct loop, p50', unit: 'ms', target: '≤ 1 ms and ≤ 4 hops', met: (v, r) => v <= 1 && hops(r) <= 4, digits: 2 },
+  {
+    key: 'turn_overhead_ms_p50',
+    label: 'Turn overhead vs direct loop, p50',
+    unit: 'ms',
+    target: '≤ 1 ms and ≤ 4 hops',
+    met: (v, r) => v <= 1 && hops(r) <= 4,
+    digits: 2,
+  },
   { key: 'turn_overhead_ms_p99', label: 'Turn overhead vs direct loop, p99', unit: 'ms', digits: 2 },
-  { key: 'throughput_ratio_vs_direct', label: 'Throughput ÷ direct loop (instant emulators)', unit: '×', target: '≥ 0.6', met: (v) => v >= 0.6, digits: 3 },
-  { key: 'local_saturation', label: 'Local model slots busy while work is queued', unit: '', target: '≥ 0.97', met: (v) => v >= 0.97, digits: 3 },
+  {
+    key: 'throughput_ratio_vs_direct',
+    label: 'Throughput ÷ direct loop (instant emulators)',
+    unit: '×',
+    target: '≥ 0.6',
+    met: (v) => v >= 0.6,
+    digits: 3,
+  },
+  {
+    key: 'local_saturation',
+    label: 'Local model slots busy while work is queued',
+    unit: '',
+    target: '≥ 0.97',
+    met: (v) => v >= 0.97,
+    digits: 3,
+  },
   { key: 'scaling_2x', label: '2 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 1.9', met: (v) => v >= 1.9, digits: 2 },
   { key: 'scaling_4x', label: '4 worker processes ÷ 1 (50 ms emulators)', unit: '×', target: '≥ 3.6', met: (v) => v >= 3.6, digits: 2 },
-  { key: 'producer_ratio_vs_koa', label: 'POST /conversation req/s ÷ bare Koa', unit: '×', target: '≥ 0.5', met: (v) => v >= 0.5, digits: 3 },
-  { key: 'redis_bytes_per_conversation', label: 'Redis bytes per finished 5-turn conversation (text out)', unit: 'B', target: '≤ 2048 B, flat 1k → 10k', met: (v) => v <= 2048, digits: 0 },
+  {
+    key: 'producer_ratio_vs_koa',
+    label: 'POST /conversation req/s ÷ bare Koa',
+    unit: '×',
+    target: '≥ 0.5',
+    met: (v) => v >= 0.5,
+    digits: 3,
+  },
+  {
+    key: 'redis_bytes_per_conversation',
+    label: 'Redis bytes per finished 5-turn conversation (text out)',
+    unit: 'B',
+    target: '≤ 2048 B, flat 1k → 10k',
+    met: (v) => v <= 2048,
+    digits: 0,
+  },
   { key: 'export_conversations_per_sec', label: 'Run export, OpenAI JSONL over HTTP (3-turn conversations)', unit: 'conv/s', digits: 0 },
   { key: 'export_peak_rss_mb', label: 'Run export, peak RSS of the exporting process', unit: 'MB', digits: 0 },
-  { key: 'runs_ingest_seeds_per_sec', label: 'Run ingest: seeds/s through one POST /runs', unit: '/s', target: '≥ 20000', met: (v) => v >= 20_000, digits: 0 },
+  {
+    key: 'runs_ingest_seeds_per_sec',
+    label: 'Run ingest: seeds/s through one POST /runs',
+    unit: '/s',
+    target: '≥ 20000',
+    met: (v) => v >= 20_000,
+    digits: 0,
+  },
   { key: 'runs_ingest_ratio_vs_addbulk', label: 'Run ingest ÷ BullMQ addBulk of the same count', unit: '×', digits: 3 },
-  { key: 'runs_ingest_ratio_vs_posts', label: 'Run ingest ÷ one POST /conversation per seed', unit: '×', target: '≥ 10', met: (v) => v >= 10, digits: 1 },
-  { key: 'runs_bytes_per_waiting_seed', label: 'Redis bytes per waiting seed (text out)', unit: 'B', target: '≤ 300 B', met: (v) => v <= 300, digits: 0 },
-  { key: 'runs_admission_ratio', label: 'Run (admission control) ÷ one by one, 3-turn conversations', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
-  { key: 'pool_saturation', label: 'Pool slots busy while work is queued (hosts of 4 + 2 slots, 3 processes)', unit: '', target: '≥ 0.97', met: (v) => v >= 0.97, digits: 3 },
-  { key: 'pool_slots_exceeded', label: 'Calls above a host\'s slots (emulator counters)', unit: '', target: '= 0', met: (v) => v === 0, digits: 0 },
-  { key: 'quota_achieved_share', label: 'Tokens per window achieved ÷ Bedrock TPM quota (3 processes)', unit: '×', target: '≥ 0.9', met: (v) => v >= 0.9, digits: 3 },
-  { key: 'quota_throttled_share', label: 'Share of cloud calls answered 429 under the quota', unit: '', target: '≤ 0.01', met: (v) => v <= 0.01, digits: 4 },
+  {
+    key: 'runs_ingest_ratio_vs_posts',
+    label: 'Run ingest ÷ one POST /conversation per seed',
+    unit: '×',
+    target: '≥ 10',
+    met: (v) => v >= 10,
+    digits: 1,
+  },
+  {
+    key: 'runs_bytes_per_waiting_seed',
+    label: 'Redis bytes per waiting seed (text out)',
+    unit: 'B',
+    target: '≤ 300 B',
+    met: (v) => v <= 300,
+    digits: 0,
+  },
+  {
+    key: 'runs_admission_ratio',
+    label: 'Run (admission control) ÷ one by one, 3-turn conversations',
+    unit: '×',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
+  },
+  {
+    key: 'pool_saturation',
+    label: 'Pool slots busy while work is queued (hosts of 4 + 2 slots, 3 processes)',
+    unit: '',
+    target: '≥ 0.97',
+    met: (v) => v >= 0.97,
+    digits: 3,
+  },
+  {
+    key: 'pool_slots_exceeded',
+    label: "Calls above a host's slots (emulator counters)",
+    unit: '',
+    target: '= 0',
+    met: (v) => v === 0,
+    digits: 0,
+  },
+  {
+    key: 'quota_achieved_share',
+    label: 'Tokens per window achieved ÷ Bedrock TPM quota (3 processes)',
+    unit: '×',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
+  },
+  {
+    key: 'quota_throttled_share',
+    label: 'Share of cloud calls answered 429 under the quota',
+    unit: '',
+    target: '≤ 0.01',
+    met: (v) => v <= 0.01,
+    digits: 4,
+  },
 ];
 
 /** Rounds the headline values for the JSON file. */
@@ -83,7 +174,8 @@ export function renderTable(r: BenchResults, notes: Partial<Record<ResultKey, st
   const lines = ['| metric | key | value | target | met | notes |', '|---|---|---:|---|:-:|---|'];
   for (const row of ROWS) {
     const v = r[row.key];
-    const value = v === null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(row.digits)}${row.unit && row.unit !== '×' ? ` ${row.unit}` : ''}`;
+    const value =
+      v === null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(row.digits)}${row.unit && row.unit !== '×' ? ` ${row.unit}` : ''}`;
     const met = row.met === undefined || v === null ? '' : row.met(v, r) ? 'yes' : 'no';
     lines.push(`| ${row.label} | \`${row.key}\` | ${value} | ${row.target ?? 'floor'} | ${met} | ${notes[row.key] ?? ''} |`);
   }

@@ -28,7 +28,20 @@ import { round } from './stats';
 import { measureThroughput } from './throughput';
 import { measureTurnOverhead } from './turn-overhead';
 
-const PHASES = ['rtt', 'hop', 'turn', 'throughput', 'saturation', 'scaling', 'producer', 'memory', 'export', 'runs', 'pools', 'quota'] as const;
+const PHASES = [
+  'rtt',
+  'hop',
+  'turn',
+  'throughput',
+  'saturation',
+  'scaling',
+  'producer',
+  'memory',
+  'export',
+  'runs',
+  'pools',
+  'quota',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
@@ -79,7 +92,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.turn_overhead_ms_p50 = r.overheadP50Ms;
       results.turn_overhead_ms_p99 = r.overheadP99Ms;
       const hop = results.bullmq_hop_ms_p50;
-      notes.turn_overhead_ms_p50 = `turn p50 ${r.pipelineTurnMs.p50.toFixed(2)} vs ${r.directTurnMs.p50.toFixed(2)} ms direct` +
+      notes.turn_overhead_ms_p50 =
+        `turn p50 ${r.pipelineTurnMs.p50.toFixed(2)} vs ${r.directTurnMs.p50.toFixed(2)} ms direct` +
         (hop ? ` (= ${(r.overheadP50Ms / hop).toFixed(1)} hops)` : '') +
         `; bare BullMQ chain ${r.chainOverheadP50Ms.toFixed(2)} ms over direct${hop ? ` (${(r.chainOverheadP50Ms / hop).toFixed(1)} hops)` : ''}; ${r.pipelineTurnMs.n} turns`;
       notes.turn_overhead_ms_p99 = `turn p99 ${r.pipelineTurnMs.p99.toFixed(2)} vs ${r.directTurnMs.p99.toFixed(2)} ms direct; chain ${r.chainOverheadP99Ms.toFixed(2)} ms over direct`;
@@ -89,7 +103,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const r = await measureThroughput(ctx);
       c.throughput = r;
       results.throughput_ratio_vs_direct = r.ratio;
-      notes.throughput_ratio_vs_direct = `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; ` +
+      notes.throughput_ratio_vs_direct =
+        `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; ` +
         `bare BullMQ chain ${r.chainRatio.toFixed(2)} of direct; CPU ${r.pipelineCpuMsPerTurn.toFixed(2)} / ${r.chainCpuMsPerTurn.toFixed(2)} / ${r.directCpuMsPerTurn.toFixed(2)} ms per turn (pipeline / chain / direct)`;
       break;
     }
@@ -97,7 +112,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const r = await measureLocalSaturation(ctx);
       c.localSaturation = r;
       results.local_saturation = r.saturation;
-      notes.local_saturation = `P=${r.slots} slots, ${r.latencyMs} ms emulators; idle gap ${r.meanGapMs.toFixed(2)} ms per call; ` +
+      notes.local_saturation =
+        `P=${r.slots} slots, ${r.latencyMs} ms emulators; idle gap ${r.meanGapMs.toFixed(2)} ms per call; ` +
         `bare BullMQ chain ${r.chain.saturation.toFixed(3)} (gap ${r.chain.meanGapMs.toFixed(2)} ms); work queued ${(r.queuedShare * 100).toFixed(0)}% of the window`;
       if (!ctx.quick) {
         // Context: the same at a latency nearer a real local model's (shorter windows).
@@ -121,7 +137,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const r = await measureProducerVsKoa(ctx);
       c.producer = r;
       results.producer_ratio_vs_koa = r.ratio;
-      notes.producer_ratio_vs_koa = `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections; ` +
+      notes.producer_ratio_vs_koa =
+        `${r.producerRequestsPerSec.toFixed(0)} vs ${r.koaRequestsPerSec.toFixed(0)} req/s, ${r.connections} keep-alive connections; ` +
         `bare Koa + BullMQ add ${r.bullmqFloorRequestsPerSec.toFixed(0)} req/s (${r.floorRatio.toFixed(2)} of bare Koa); ` +
         `+ the conversation record ${r.recordFloorRequestsPerSec.toFixed(0)} req/s (${r.recordFloorRatio.toFixed(2)})`;
       break;
@@ -150,8 +167,11 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       const first = r.points[0]!;
       results.redis_bytes_per_conversation = first.bytesPerConversation;
       const last = r.points[r.points.length - 1]!;
-      notes.redis_bytes_per_conversation = `${first.conversations} conversations` +
-        (r.points.length > 1 ? `; ${last.bytesPerConversation.toFixed(0)} B at ${last.conversations}, marginal ${r.marginalBytesPerConversation!.toFixed(0)} B` : '') +
+      notes.redis_bytes_per_conversation =
+        `${first.conversations} conversations` +
+        (r.points.length > 1
+          ? `; ${last.bytesPerConversation.toFixed(0)} B at ${last.conversations}, marginal ${r.marginalBytesPerConversation!.toFixed(0)} B`
+          : '') +
         `; ${first.bytesPerConversationWithText.toFixed(0)} B with the text`;
       break;
     }
@@ -160,7 +180,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       c.exportSpeed = r;
       results.export_conversations_per_sec = r.conversationsPerSec;
       results.export_peak_rss_mb = r.peakRssMb;
-      notes.export_conversations_per_sec = `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
+      notes.export_conversations_per_sec =
+        `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
         `(${r.megabytesPerSec.toFixed(1)} MB/s); server CPU ${r.serverCpuMsPerConversation.toFixed(3)} ms per conversation`;
       notes.export_peak_rss_mb = `idle ${r.idleRssMb.toFixed(0)} MB before the export (Node + tsx); ${r.conversations} conversations`;
       break;
@@ -226,7 +247,9 @@ async function main() {
   fs.writeFileSync(file, `${JSON.stringify(rounded, null, 2)}\n`);
 
   const m = results.context.machine as Awaited<ReturnType<typeof machine>>;
-  process.stdout.write(`\n## Benchmark (${quick ? 'quick' : 'full'}): ${m.nproc} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}, ${results.context.seconds} s\n\n`);
+  process.stdout.write(
+    `\n## Benchmark (${quick ? 'quick' : 'full'}): ${m.nproc} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}, ${results.context.seconds} s\n\n`,
+  );
   process.stdout.write(`${renderTable(results, notes)}\n\nwritten: ${path.relative(process.cwd(), file)}\n`);
   const missing = RESULT_KEYS.filter((k) => only.size === PHASES.length && rounded[k] === null);
   if (failures.length || missing.length) {

@@ -34,7 +34,13 @@ export interface RunsBenchResult {
 
 const seedText = (i: number) => `What would change if question number ${i} were answered?`;
 
-function request(url: string, path: string, body: Buffer | string, type: string, agent?: http.Agent): Promise<{ status: number; body: string }> {
+function request(
+  url: string,
+  path: string,
+  body: Buffer | string,
+  type: string,
+  agent?: http.Agent,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': type } }, (res) => {
       let data = '';
@@ -60,7 +66,14 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
   let bytesPerWaitingSeed: number;
   try {
     const redis = intake.store.redis;
-    const app = createApp({ config: intake.config, redis, store: intake.store, queues: intake.queues, cloud: intake.cloud, logger: intake.logger });
+    const app = createApp({
+      config: intake.config,
+      redis,
+      store: intake.store,
+      queues: intake.queues,
+      cloud: intake.cloud,
+      logger: intake.logger,
+    });
     const server = await new Promise<http.Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -68,7 +81,12 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
     try {
       const body = Buffer.from(Array.from({ length: seeds }, (_, i) => `${JSON.stringify({ initialQuery: seedText(i) })}\n`).join(''));
       // Warm-up (JIT, scripts loaded): a tenth of the seeds into another run.
-      await request(url, '/runs?maxActive=1&maxTurns=3&run=bench-warmup', body.subarray(0, body.indexOf(10, Math.floor(body.length / 10)) + 1), 'application/x-ndjson');
+      await request(
+        url,
+        '/runs?maxActive=1&maxTurns=3&run=bench-warmup',
+        body.subarray(0, body.indexOf(10, Math.floor(body.length / 10)) + 1),
+        'application/x-ndjson',
+      );
       ctx.progress(`runs: one POST /runs of ${seeds} seeds`);
       const t0 = performance.now();
       const res = await request(url, '/runs?maxActive=1&maxTurns=3&run=bench-ingest', body, 'application/x-ndjson');
@@ -89,13 +107,21 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       let next = 0;
       const t1 = performance.now();
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (next < postsCount) {
-          const i = next++;
-          const p = await request(url, '/conversation', JSON.stringify({ initialQuery: seedText(i), maxTurns: 3 }), 'application/json', agent);
-          if (p.status !== 202) throw new Error(`POST /conversation answered ${p.status}: ${p.body.slice(0, 200)}`);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < postsCount) {
+            const i = next++;
+            const p = await request(
+              url,
+              '/conversation',
+              JSON.stringify({ initialQuery: seedText(i), maxTurns: 3 }),
+              'application/json',
+              agent,
+            );
+            if (p.status !== 202) throw new Error(`POST /conversation answered ${p.status}: ${p.body.slice(0, 200)}`);
+          }
+        }),
+      );
       postsSeedsPerSec = postsCount / ((performance.now() - t1) / 1000);
       agent.destroy();
     } finally {
@@ -109,13 +135,23 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
   const q = new Queue('cloud', { connection: { url: ctx.redisUrl }, prefix: ctx.prefix('runs-bulk') });
   const t2 = performance.now();
   for (let i = 0; i < seeds; i += 1000) {
-    await q.addBulk(Array.from({ length: Math.min(1000, seeds - i) }, (_, j) => ({ name: 'cloud', data: { conversationId: `c-${i + j}`, turn: 1 }, opts: { jobId: `c-${i + j}-cloud-1` } })));
+    await q.addBulk(
+      Array.from({ length: Math.min(1000, seeds - i) }, (_, j) => ({
+        name: 'cloud',
+        data: { conversationId: `c-${i + j}`, turn: 1 },
+        opts: { jobId: `c-${i + j}-cloud-1` },
+      })),
+    );
   }
   const addBulkSeedsPerSec = seeds / ((performance.now() - t2) / 1000);
   await q.close();
 
   // Admission overhead: the same conversations through a run and one by one.
-  const rig = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('runs-adm'), env: { CLOUD_CONCURRENCY: '32', LOCAL_CONCURRENCY: '32', TRANSCRIPT_CONCURRENCY: '32' } });
+  const rig = await startPipelineRig({
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix('runs-adm'),
+    env: { CLOUD_CONCURRENCY: '32', LOCAL_CONCURRENCY: '32', TRANSCRIPT_CONCURRENCY: '32' },
+  });
   let runConversationsPerSec: number;
   let singleConversationsPerSec: number;
   try {
@@ -124,7 +160,11 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
     let base = rig.events.finishedCount;
     const t3 = performance.now();
     for (let i = 0; i < conversations; i += 100) {
-      await Promise.all(Array.from({ length: Math.min(100, conversations - i) }, (_, j) => rig.service.submit({ initialQuery: `single ${seedText(i + j)}`, maxTurns: 3 })));
+      await Promise.all(
+        Array.from({ length: Math.min(100, conversations - i) }, (_, j) =>
+          rig.service.submit({ initialQuery: `single ${seedText(i + j)}`, maxTurns: 3 }),
+        ),
+      );
     }
     await rig.events.until(() => rig.events.finishedCount >= base + conversations, timeout, 'one-by-one conversations');
     singleConversationsPerSec = conversations / ((performance.now() - t3) / 1000);
@@ -142,7 +182,15 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
     await rig.close();
   }
   return {
-    seeds, ingestSeedsPerSec, addBulkSeedsPerSec, postsSeedsPerSec, postsCount, bytesPerWaitingSeed,
-    conversations, runConversationsPerSec, singleConversationsPerSec, maxActive,
+    seeds,
+    ingestSeedsPerSec,
+    addBulkSeedsPerSec,
+    postsSeedsPerSec,
+    postsCount,
+    bytesPerWaitingSeed,
+    conversations,
+    runConversationsPerSec,
+    singleConversationsPerSec,
+    maxActive,
   };
 }

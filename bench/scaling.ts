@@ -29,13 +29,26 @@ export interface ScalingResult {
   scaling4x: number;
 }
 
-async function runPoint(ctx: BenchContext, processes: number, latencyMs: number, conversations: number, warmupMs: number, windowMs: number): Promise<ScalingPoint> {
+async function runPoint(
+  ctx: BenchContext,
+  processes: number,
+  latencyMs: number,
+  conversations: number,
+  warmupMs: number,
+  windowMs: number,
+): Promise<ScalingPoint> {
   const prefix = ctx.prefix(`scale${processes}`);
   const rig = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix, latencyMs, roles: [] });
   const children: BenchChild[] = [];
   try {
     for (let i = 0; i < processes; i++) children.push(forkBenchChild('bench-worker.ts'));
-    const start: BenchWorkerStart = { type: 'start', redisUrl: ctx.redisUrl, prefix, bedrockUrl: rig.bedrock!.url, ollamaUrl: rig.ollama!.url };
+    const start: BenchWorkerStart = {
+      type: 'start',
+      redisUrl: ctx.redisUrl,
+      prefix,
+      bedrockUrl: rig.bedrock!.url,
+      ollamaUrl: rig.ollama!.url,
+    };
     for (const c of children) c.send(start);
     await Promise.all(children.map((c) => c.next('ready', 60_000)));
     const body = { initialQuery: 'What is the meaning of life?', maxTurns: 1000 };

@@ -46,7 +46,13 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
     env: { CLOUD_CONCURRENCY: String(n), LOCAL_CONCURRENCY: String(n) },
   });
   rig.local.recording = rig.cloud.recording = false;
-  const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('tput-chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
+  const chain = await startBullmqChain({
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix('tput-chain'),
+    config: rig.config,
+    cloud: rig.cloud,
+    local: rig.local,
+  });
   const body = { initialQuery: 'What is the meaning of life?', maxTurns: 1000 };
   const settings = () => {
     const id = randomUUID();
@@ -54,7 +60,9 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
   };
   const workers = rig.host!.workers;
   const totals: Record<Mode, { turns: number; ms: number; cpuMs: number }> = {
-    direct: { turns: 0, ms: 0, cpuMs: 0 }, chain: { turns: 0, ms: 0, cpuMs: 0 }, pipeline: { turns: 0, ms: 0, cpuMs: 0 },
+    direct: { turns: 0, ms: 0, cpuMs: 0 },
+    chain: { turns: 0, ms: 0, cpuMs: 0 },
+    pipeline: { turns: 0, ms: 0, cpuMs: 0 },
   };
   try {
     // Both queue-backed systems get their N conversations up front, then wait paused.
@@ -71,7 +79,13 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
         let stop = false;
         let loops: Promise<void>[] = [];
         if (mode === 'direct') {
-          const direct = { cloud: rig.cloud, local: rig.local, cloudTimeoutMs: rig.config.apiGatewayTimeoutMs, localTimeoutMs: rig.config.ollamaTimeoutMs, stop: () => stop };
+          const direct = {
+            cloud: rig.cloud,
+            local: rig.local,
+            cloudTimeoutMs: rig.config.apiGatewayTimeoutMs,
+            localTimeoutMs: rig.config.ollamaTimeoutMs,
+            stop: () => stop,
+          };
           loops = Array.from({ length: n }, async () => {
             while (!stop) {
               const { id, s } = settings();

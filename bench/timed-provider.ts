@@ -43,7 +43,14 @@ export class TimedProvider implements LlmProvider {
     } finally {
       this.inFlight--;
       if (this.recording) {
-        this.sink.push({ side: this.side, conversationId: call.conversationId ?? '', turn: call.turn ?? 0, start, end: performance.now(), ok });
+        this.sink.push({
+          side: this.side,
+          conversationId: call.conversationId ?? '',
+          turn: call.turn ?? 0,
+          start,
+          end: performance.now(),
+          ok,
+        });
       }
     }
   }

@@ -10,27 +10,54 @@ export const turnCalls = {
   /** The cloud call of `turn` given the turns so far. */
   cloud(id: string, s: ConversationSettings, turns: TurnRecord[], turn: number, timeoutMs: number): LlmCall {
     return {
-      prompt: questionFor(s, turns, turn), model: s.cloudModel, system: s.systemPrompts.cloud, history: historyFor('cloud', turns, turn, s.contextTurns),
-      temperature: s.temperature, maxTokens: s.maxTokens, conversationId: id, turn, timeoutMs,
+      prompt: questionFor(s, turns, turn),
+      model: s.cloudModel,
+      system: s.systemPrompts.cloud,
+      history: historyFor('cloud', turns, turn, s.contextTurns),
+      temperature: s.temperature,
+      maxTokens: s.maxTokens,
+      conversationId: id,
+      turn,
+      timeoutMs,
     };
   },
   /** The local call of `turn`, whose cloud step is `cloud`. */
   local(id: string, s: ConversationSettings, turns: TurnRecord[], turn: number, cloud: CloudStep, timeoutMs: number): LlmCall {
     return {
-      prompt: followUpPrompt(s, cloud.question, cloud.answer), model: s.localModel, system: s.systemPrompts.local,
-      history: historyFor('local', turns, turn, s.contextTurns), temperature: s.temperature, maxTokens: s.maxTokens, conversationId: id, turn, timeoutMs,
+      prompt: followUpPrompt(s, cloud.question, cloud.answer),
+      model: s.localModel,
+      system: s.systemPrompts.local,
+      history: historyFor('local', turns, turn, s.contextTurns),
+      temperature: s.temperature,
+      maxTokens: s.maxTokens,
+      conversationId: id,
+      turn,
+      timeoutMs,
     };
   },
   cloudStep(call: LlmCall, reply: LlmReply, startedAt: number): CloudStep {
     return {
-      question: call.prompt, answer: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
-      latencyMs: reply.latencyMs, stopReason: reply.stopReason, startedAt, at: Date.now(),
+      question: call.prompt,
+      answer: reply.text,
+      model: reply.model,
+      inputTokens: reply.inputTokens,
+      outputTokens: reply.outputTokens,
+      latencyMs: reply.latencyMs,
+      stopReason: reply.stopReason,
+      startedAt,
+      at: Date.now(),
     };
   },
   localStep(call: LlmCall, reply: LlmReply): LocalStep {
     return {
-      prompt: call.prompt, followUp: reply.text, model: reply.model, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens,
-      latencyMs: reply.latencyMs, stopReason: reply.stopReason, at: Date.now(),
+      prompt: call.prompt,
+      followUp: reply.text,
+      model: reply.model,
+      inputTokens: reply.inputTokens,
+      outputTokens: reply.outputTokens,
+      latencyMs: reply.latencyMs,
+      stopReason: reply.stopReason,
+      at: Date.now(),
     };
   },
 };

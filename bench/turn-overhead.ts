@@ -50,7 +50,7 @@ export function turnTimes(timings: CallTiming[]): { turn: number[]; outside: num
     const l = local.get(k);
     if (!next || !l) continue;
     const span = next.start - c.start;
-    const inCalls = (c.end - c.start) + (l.end - l.start);
+    const inCalls = c.end - c.start + (l.end - l.start);
     turn.push(span);
     calls.push(inCalls);
     outside.push(span - inCalls);
@@ -60,14 +60,28 @@ export function turnTimes(timings: CallTiming[]): { turn: number[]; outside: num
 
 export async function measureTurnOverhead(ctx: BenchContext): Promise<TurnOverheadResult> {
   const rig = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('turn'), latencyMs: 0 });
-  const chain = await startBullmqChain({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('chain'), config: rig.config, cloud: rig.cloud, local: rig.local });
+  const chain = await startBullmqChain({
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix('chain'),
+    config: rig.config,
+    cloud: rig.cloud,
+    local: rig.local,
+  });
   const maxTurns = 20;
   const conversations = ctx.quick ? 8 : 40;
   const warmup = 3;
   const body = { initialQuery: 'What is the meaning of life?', maxTurns };
-  const direct = { cloud: rig.cloud, local: rig.local, cloudTimeoutMs: rig.config.apiGatewayTimeoutMs, localTimeoutMs: rig.config.ollamaTimeoutMs };
+  const direct = {
+    cloud: rig.cloud,
+    local: rig.local,
+    cloudTimeoutMs: rig.config.apiGatewayTimeoutMs,
+    localTimeoutMs: rig.config.ollamaTimeoutMs,
+  };
   const modes = ['direct', 'chain', 'pipeline'] as const;
-  const acc = Object.fromEntries(modes.map((m) => [m, { turn: [] as number[], outside: [] as number[], calls: [] as number[] }])) as Record<(typeof modes)[number], { turn: number[]; outside: number[]; calls: number[] }>;
+  const acc = Object.fromEntries(modes.map((m) => [m, { turn: [] as number[], outside: [] as number[], calls: [] as number[] }])) as Record<
+    (typeof modes)[number],
+    { turn: number[]; outside: number[]; calls: number[] }
+  >;
   try {
     for (let i = 0; i < conversations + warmup; i++) {
       for (const mode of modes) {

@@ -27,7 +27,11 @@ export interface SubmitResponse {
 
 /** A non-2xx answer, with the API's error code and message. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiError';
   }
@@ -87,7 +91,13 @@ export class ApiClient {
     yield* readSse(res.body as unknown as AsyncIterable<Uint8Array>);
   }
 
-  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal, accept = 'application/json'): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    accept = 'application/json',
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (this.apiKey) headers['x-api-key'] = this.apiKey;
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -33,7 +33,11 @@ export interface FollowResult {
   transcriptUrl: string;
 }
 
-const indent = (text: string) => text.split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 export async function followConversation(api: ApiClient, id: string, out: FollowOutput, opts: FollowOptions = {}): Promise<FollowResult> {
   const tty = opts.tty ?? false;
@@ -79,11 +83,30 @@ export async function followConversation(api: ApiClient, id: string, out: Follow
     status = v.status;
     if (!headerShown) {
       headerShown = true;
-      out.write(`conversation ${v.conversationId}\n  cloud: ${v.cloudModel}   local: ${v.localModel}   max turns: ${v.maxTurns}   status: ${v.status}\n`);
+      out.write(
+        `conversation ${v.conversationId}\n  cloud: ${v.cloudModel}   local: ${v.localModel}   max turns: ${v.maxTurns}   status: ${v.status}\n`,
+      );
     }
     for (const t of v.turns) {
-      if (t.cloud) printStep({ conversationId: v.conversationId, turn: t.turn, side: 'cloud', question: t.question, text: t.cloudResponse ?? '', ...t.cloud, at: t.timestamp });
-      if (t.local) printStep({ conversationId: v.conversationId, turn: t.turn, side: 'local', text: t.ollamaResponse ?? '', ...t.local, at: t.timestamp });
+      if (t.cloud)
+        printStep({
+          conversationId: v.conversationId,
+          turn: t.turn,
+          side: 'cloud',
+          question: t.question,
+          text: t.cloudResponse ?? '',
+          ...t.cloud,
+          at: t.timestamp,
+        });
+      if (t.local)
+        printStep({
+          conversationId: v.conversationId,
+          turn: t.turn,
+          side: 'local',
+          text: t.ollamaResponse ?? '',
+          ...t.local,
+          at: t.timestamp,
+        });
     }
   };
 
@@ -110,12 +133,22 @@ export async function followConversation(api: ApiClient, id: string, out: Follow
           clearBar();
           const mark = end.status === 'completed' ? '✔' : '✖';
           out.write(`\n${renderProgressBar(completed(), maxTurns)}\n`);
-          out.write(`${mark} ${end.status}${end.stopReason ? ` (${end.stopReason})` : ''} after ${completed()} turn(s)${end.error ? `: ${end.error}` : ''}\n`);
-          if (end.view.cost) out.write(`  cost: ${formatUsd(end.view.cost.totalUsd)} (cloud ${formatUsd(end.view.cost.cloudUsd)}, local ${formatUsd(end.view.cost.localUsd)})${end.view.cost.unpricedModels.length ? `; no price for ${end.view.cost.unpricedModels.join(', ')}` : ''}\n`);
+          out.write(
+            `${mark} ${end.status}${end.stopReason ? ` (${end.stopReason})` : ''} after ${completed()} turn(s)${end.error ? `: ${end.error}` : ''}\n`,
+          );
+          if (end.view.cost)
+            out.write(
+              `  cost: ${formatUsd(end.view.cost.totalUsd)} (cloud ${formatUsd(end.view.cost.cloudUsd)}, local ${formatUsd(end.view.cost.localUsd)})${end.view.cost.unpricedModels.length ? `; no price for ${end.view.cost.unpricedModels.join(', ')}` : ''}\n`,
+            );
           out.write(`  transcript: ${api.link(end.transcriptUrl)}\n`);
           return {
-            conversationId: id, status: end.status, stopReason: end.stopReason, error: end.error,
-            turnsCompleted: completed(), maxTurns, transcriptUrl: api.link(end.transcriptUrl),
+            conversationId: id,
+            status: end.status,
+            stopReason: end.stopReason,
+            error: end.error,
+            turnsCompleted: completed(),
+            maxTurns,
+            transcriptUrl: api.link(end.transcriptUrl),
           };
         }
       }

@@ -57,7 +57,10 @@ export class RunClient {
 
   /** `progress` events, then `end`, until the server closes. */
   async *events(runId: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
-    const res = await this.request('GET', `/runs/${encodeURIComponent(runId)}/events`, { signal, headers: { accept: 'text/event-stream' } });
+    const res = await this.request('GET', `/runs/${encodeURIComponent(runId)}/events`, {
+      signal,
+      headers: { accept: 'text/event-stream' },
+    });
     if (res.body) yield* readSse(res.body as unknown as AsyncIterable<Uint8Array>);
   }
 

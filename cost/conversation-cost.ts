@@ -15,7 +15,11 @@ export interface ConversationCost {
 }
 
 /** The cost of one recorded step (null when its model has no price). */
-export function stepCostUsd(side: Side, step: { model: string; inputTokens: number; outputTokens: number }, prices: PriceTable): number | null {
+export function stepCostUsd(
+  side: Side,
+  step: { model: string; inputTokens: number; outputTokens: number },
+  prices: PriceTable,
+): number | null {
   return callCostUsd(step.model, side, step.inputTokens, step.outputTokens, prices);
 }
 

@@ -47,10 +47,17 @@ export function estimateCost(input: EstimateInput): CostEstimate {
   }
   const cloudUsd = callCostUsd(input.models.cloud, 'cloud', tokens.cloud.in, tokens.cloud.out, input.prices);
   const localUsd = callCostUsd(input.models.local, 'local', tokens.local.in, tokens.local.out, input.prices);
-  const unpricedModels = [cloudUsd === null ? input.models.cloud : undefined, localUsd === null ? input.models.local : undefined].filter((m): m is string => m !== undefined);
+  const unpricedModels = [cloudUsd === null ? input.models.cloud : undefined, localUsd === null ? input.models.local : undefined].filter(
+    (m): m is string => m !== undefined,
+  );
   return {
-    conversations: input.seeds.length, calls,
-    inputTokens: tokens.cloud.in + tokens.local.in, outputTokens: tokens.cloud.out + tokens.local.out,
-    cloudUsd, localUsd, totalUsd: cloudUsd === null || localUsd === null ? null : roundUsd(cloudUsd + localUsd), unpricedModels,
+    conversations: input.seeds.length,
+    calls,
+    inputTokens: tokens.cloud.in + tokens.local.in,
+    outputTokens: tokens.cloud.out + tokens.local.out,
+    cloudUsd,
+    localUsd,
+    totalUsd: cloudUsd === null || localUsd === null ? null : roundUsd(cloudUsd + localUsd),
+    unpricedModels,
   };
 }

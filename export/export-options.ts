@@ -34,7 +34,13 @@ export function passesScoreFilters(judge: Judgement | null | undefined, filters:
   return filters.every((f) => {
     const v = judge.scores![f.criterion];
     if (v === undefined) return false;
-    const compare: Record<ScoreFilter['op'], boolean> = { '>=': v >= f.value, '<=': v <= f.value, '>': v > f.value, '<': v < f.value, '=': v === f.value };
+    const compare: Record<ScoreFilter['op'], boolean> = {
+      '>=': v >= f.value,
+      '<=': v <= f.value,
+      '>': v > f.value,
+      '<': v < f.value,
+      '=': v === f.value,
+    };
     return compare[f.op];
   });
 }
@@ -69,14 +75,18 @@ type Query = Record<string, string | string[] | undefined>;
 
 const single = (q: Query, name: string): string | undefined => {
   const v = q[name];
-  if (Array.isArray(v)) throw new ValidationError(`${name} is given ${v.length} times; give it once (a comma-separated list where a list is allowed)`);
+  if (Array.isArray(v))
+    throw new ValidationError(`${name} is given ${v.length} times; give it once (a comma-separated list where a list is allowed)`);
   return v;
 };
 
 /** A comma-separated list (repeated parameters are joined too); undefined when absent or empty. */
 const list = (q: Query, name: string): string[] | undefined => {
   const v = q[name];
-  const items = (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const items = (Array.isArray(v) ? v : v === undefined ? [] : [v])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length ? items : undefined;
 };
 
@@ -94,15 +104,20 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
   if (assistant !== 'cloud' && assistant !== 'local') throw new ValidationError(`assistant must be cloud or local, got "${assistant}"`);
   const statuses = list(query, 'status');
   const badStatus = statuses?.find((s) => !(EXPORT_STATUSES as readonly string[]).includes(s));
-  if (badStatus !== undefined) throw new ValidationError(`status must be a comma-separated list of ${EXPORT_STATUSES.join(', ')}; got "${badStatus}"`);
+  if (badStatus !== undefined)
+    throw new ValidationError(`status must be a comma-separated list of ${EXPORT_STATUSES.join(', ')}; got "${badStatus}"`);
   // Stop reasons are an open set (steps and budgets add their own): only their shape is checked.
   const stopReasons = list(query, 'stopReason');
   const badReason = stopReasons?.find((s) => !/^[a-z][a-z_]{0,63}$/.test(s));
-  if (badReason !== undefined) throw new ValidationError(`stopReason must be a comma-separated list of reasons like max_turns,stop_phrase; got "${badReason}"`);
+  if (badReason !== undefined)
+    throw new ValidationError(`stopReason must be a comma-separated list of reasons like max_turns,stop_phrase; got "${badReason}"`);
   const filterTexts = list(query, 'filter');
   const scoreFilters = filterTexts?.map((t) => {
     const f = parseScoreFilter(t);
-    if (!f) throw new ValidationError(`filter must be score.<criterion><op><number> with op one of >= <= > < =, e.g. score.helpfulness>=4; got "${t}"`);
+    if (!f)
+      throw new ValidationError(
+        `filter must be score.<criterion><op><number> with op one of >= <= > < =, e.g. score.helpfulness>=4; got "${t}"`,
+      );
     return f;
   });
   return {

@@ -107,14 +107,19 @@ export async function* exportConversations(
  * A loader over the conversation store: the whole batch in flight at once on one connection. With
  * `judges`, each conversation's judgement rides along; with `prices`, its cost.
  */
-export function storeLoader(store: Pick<ConversationStore, 'getConversation'>, extras: { judges?: Pick<JudgeStore, 'get'>; prices?: PriceTable } = {}): ConversationLoader {
+export function storeLoader(
+  store: Pick<ConversationStore, 'getConversation'>,
+  extras: { judges?: Pick<JudgeStore, 'get'>; prices?: PriceTable } = {},
+): ConversationLoader {
   return (ids) =>
-    Promise.all(ids.map(async (id): Promise<ExportItem | null> => {
-      const [conv, judge] = await Promise.all([store.getConversation(id), extras.judges?.get(id)]);
-      if (!conv) return null;
-      const item: ExportItem = conv;
-      if (judge !== undefined) item.judge = judge;
-      if (extras.prices) item.cost = conversationCost(conv.turns, extras.prices);
-      return item;
-    }));
+    Promise.all(
+      ids.map(async (id): Promise<ExportItem | null> => {
+        const [conv, judge] = await Promise.all([store.getConversation(id), extras.judges?.get(id)]);
+        if (!conv) return null;
+        const item: ExportItem = conv;
+        if (judge !== undefined) item.judge = judge;
+        if (extras.prices) item.cost = conversationCost(conv.turns, extras.prices);
+        return item;
+      }),
+    );
 }

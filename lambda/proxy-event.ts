@@ -63,10 +63,20 @@ function isV2(event: ProxyEvent): event is ProxyEventV2 {
  * format or whose base64 envelope is broken.
  */
 export function parseProxyEvent(event: unknown): ProxyRequest {
-  if (typeof event !== 'object' || event === null) throw new ValidationError('event is not an API Gateway proxy event', undefined, 400, 'invalid_event');
+  if (typeof event !== 'object' || event === null)
+    throw new ValidationError('event is not an API Gateway proxy event', undefined, 400, 'invalid_event');
   const seedEvent = seedCallOfEvent(event);
   if (seedEvent) {
-    return { format: 'seed', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), isBase64Encoded: false, requestId: seedEvent.requestId, seed: seedEvent };
+    return {
+      format: 'seed',
+      method: 'POST',
+      path: '/',
+      headers: {},
+      body: Buffer.alloc(0),
+      isBase64Encoded: false,
+      requestId: seedEvent.requestId,
+      seed: seedEvent,
+    };
   }
   const e = event as ProxyEvent;
   let format: 'v1' | 'v2';
@@ -85,7 +95,12 @@ export function parseProxyEvent(event: unknown): ProxyRequest {
     requestId = e.requestContext?.requestId;
   }
   if (typeof method !== 'string' || method === '') {
-    throw new ValidationError('event has no HTTP method (expected REST httpMethod or HTTP API requestContext.http.method)', undefined, 400, 'invalid_event');
+    throw new ValidationError(
+      'event has no HTTP method (expected REST httpMethod or HTTP API requestContext.http.method)',
+      undefined,
+      400,
+      'invalid_event',
+    );
   }
   const rawBody = e.body ?? '';
   if (typeof rawBody !== 'string') throw new ValidationError('event body is not a string', undefined, 400, 'invalid_event');
@@ -118,7 +133,8 @@ export function parseProxyEvent(event: unknown): ProxyRequest {
  */
 export function requestProtobufBytes(req: ProxyRequest): Uint8Array {
   if (req.seed) return seedQueryBytes(req.seed);
-  if (req.body.length === 0) throw new ValidationError('request body is empty: expected a base64 protobuf LlmRequest', undefined, 400, 'empty_body');
+  if (req.body.length === 0)
+    throw new ValidationError('request body is empty: expected a base64 protobuf LlmRequest', undefined, 400, 'empty_body');
   if (req.isBase64Encoded) return protobufBytesOf(req.body);
   // A text body can only be base64 (raw bytes do not survive a text API); line breaks inside
   // are tolerated here, as MIME-style encoders insert them.

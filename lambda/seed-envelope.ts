@@ -90,7 +90,12 @@ export function seedQueryBytes(call: SeedCall): Uint8Array {
   try {
     return fromBase64(call.query);
   } catch {
-    throw new ValidationError('queryStringParameters.query is not valid base64 (expected standard padded base64 of a BedrockRequest)', undefined, 400, 'invalid_base64');
+    throw new ValidationError(
+      'queryStringParameters.query is not valid base64 (expected standard padded base64 of a BedrockRequest)',
+      undefined,
+      400,
+      'invalid_base64',
+    );
   }
 }
 

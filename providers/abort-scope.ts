@@ -44,10 +44,13 @@ export function abortScope(parents: readonly (AbortSignal | undefined)[], timeou
     listeners.push([parent, onAbort]);
   }
   if (!controller.signal.aborted) {
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-    }, Math.min(MAX_DELAY_MS, Math.max(1, timeoutMs)));
+    timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      },
+      Math.min(MAX_DELAY_MS, Math.max(1, timeoutMs)),
+    );
     timer.unref();
   }
   // Once aborted, nothing else can change the outcome: let go of the parents at once.

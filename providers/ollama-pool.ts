@@ -96,7 +96,9 @@ function countsAgainstEndpoint(err: unknown): boolean {
 function aborted(signal: AbortSignal | undefined, model: string): ProviderError {
   const why = signal?.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
   const err = new ProviderError('ollama', `Ollama call to model "${model}" was aborted while waiting for a pool slot${why}`, {
-    code: 'aborted', retryable: false, cause: signal?.reason,
+    code: 'aborted',
+    retryable: false,
+    cause: signal?.reason,
   });
   err.name = 'AbortError';
   return err;
@@ -115,8 +117,16 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
   const pollMs = opts.pollMs ?? 1000;
   const idOf = opts.idOf ?? ((url: string) => url);
   const eps: Endpoint[] = opts.endpoints.map((e) => ({
-    url: e.url, id: idOf(e.url), slots: e.slots, state: 'closed', consecutiveFailures: 0, inFlight: 0, calls: 0,
-    provider: opts.provider(e.url), openedAt: 0, probing: false,
+    url: e.url,
+    id: idOf(e.url),
+    slots: e.slots,
+    state: 'closed',
+    consecutiveFailures: 0,
+    inFlight: 0,
+    calls: 0,
+    provider: opts.provider(e.url),
+    openedAt: 0,
+    probing: false,
   }));
 
   function failed(ep: Endpoint, err: unknown, via: string): void {
@@ -125,8 +135,10 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
     if (ep.state !== 'open' && (ep.consecutiveFailures >= opts.breakerFailures || ep.state === 'half_open')) {
       ep.state = 'open';
       ep.openedAt = Date.now();
-      logger?.warn({ endpoint: ep.url, failures: ep.consecutiveFailures, via, err: ep.lastError },
-        `Ollama endpoint ${ep.url} taken out of the pool after ${ep.consecutiveFailures} failures; probing it again in ${opts.breakerCooldownMs} ms`);
+      logger?.warn(
+        { endpoint: ep.url, failures: ep.consecutiveFailures, via, err: ep.lastError },
+        `Ollama endpoint ${ep.url} taken out of the pool after ${ep.consecutiveFailures} failures; probing it again in ${opts.breakerCooldownMs} ms`,
+      );
     } else if (ep.state === 'open') {
       ep.openedAt = Date.now();
     }
@@ -165,14 +177,21 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
 
   async function callOn(ep: Endpoint, leaseId: string, call: LlmCall, timeoutMs: number | undefined): Promise<LlmReply> {
     ep.inFlight++;
-    const renew = setInterval(() => {
-      leases.renew(ep.id, leaseId, leaseMs).then(
-        (held) => {
-          if (!held) logger?.warn({ endpoint: ep.url, leaseId }, `the pool slot lease on ${ep.url} expired under a running call (Redis was unreachable longer than OLLAMA_SLOT_LEASE_MS?)`);
-        },
-        (err) => logger?.warn({ endpoint: ep.url, err: errorMessage(err) }, 'could not renew a pool slot lease'),
-      );
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        leases.renew(ep.id, leaseId, leaseMs).then(
+          (held) => {
+            if (!held)
+              logger?.warn(
+                { endpoint: ep.url, leaseId },
+                `the pool slot lease on ${ep.url} expired under a running call (Redis was unreachable longer than OLLAMA_SLOT_LEASE_MS?)`,
+              );
+          },
+          (err) => logger?.warn({ endpoint: ep.url, err: errorMessage(err) }, 'could not renew a pool slot lease'),
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
     renew.unref();
     try {
       return await ep.provider.generate({ ...call, timeoutMs });
@@ -181,7 +200,11 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
       ep.inFlight--;
       ep.calls++;
       // Released on every path; a failed release is left to the lease's expiry.
-      await leases.release(ep.id, leaseId).catch((err) => logger?.warn({ endpoint: ep.url, err: errorMessage(err) }, 'could not release a pool slot; it comes back when its lease expires'));
+      await leases
+        .release(ep.id, leaseId)
+        .catch((err) =>
+          logger?.warn({ endpoint: ep.url, err: errorMessage(err) }, 'could not release a pool slot; it comes back when its lease expires'),
+        );
     }
   }
 
@@ -195,9 +218,14 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
         if (call.signal?.aborted) throw aborted(call.signal, model);
         const left = call.timeoutMs === undefined ? undefined : call.timeoutMs - (Date.now() - started);
         if (left !== undefined && left <= 0) {
-          throw new ProviderError('ollama', `no Ollama pool slot for model "${model}" within the call's ${call.timeoutMs} ms timeout (every slot of OLLAMA_HOSTS stayed busy); add hosts or slots, or raise OLLAMA_TIMEOUT_MS`, {
-            code: 'timeout', retryable: true,
-          });
+          throw new ProviderError(
+            'ollama',
+            `no Ollama pool slot for model "${model}" within the call's ${call.timeoutMs} ms timeout (every slot of OLLAMA_HOSTS stayed busy); add hosts or slots, or raise OLLAMA_TIMEOUT_MS`,
+            {
+              code: 'timeout',
+              retryable: true,
+            },
+          );
         }
         const open = eps.filter((ep) => ep.state !== 'closed' && !ep.probing);
         for (const ep of open) void probe(ep);
@@ -209,12 +237,21 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
         if (candidates.length === 0) candidates = eps.filter((ep) => !skip.has(ep));
         if (candidates.length === 0) {
           if (lastErr) throw lastErr;
-          throw new ProviderError('ollama', `every Ollama endpoint of the pool is failing (${eps.map((e) => `${e.url}: ${e.lastError ?? e.state}`).join('; ')}); check \`ollama serve\` on those hosts`, {
-            code: 'connection_error', retryable: true,
-          });
+          throw new ProviderError(
+            'ollama',
+            `every Ollama endpoint of the pool is failing (${eps.map((e) => `${e.url}: ${e.lastError ?? e.state}`).join('; ')}); check \`ollama serve\` on those hosts`,
+            {
+              code: 'connection_error',
+              retryable: true,
+            },
+          );
         }
         const leaseId = randomUUID();
-        const at = await leases.acquire(candidates.map((c) => ({ id: c.id, slots: c.slots })), leaseId, leaseMs);
+        const at = await leases.acquire(
+          candidates.map((c) => ({ id: c.id, slots: c.slots })),
+          leaseId,
+          leaseMs,
+        );
         if (at < 0) {
           await leases.waitForRelease(Math.min(pollMs, left ?? pollMs), call.signal);
           continue;
@@ -231,7 +268,10 @@ export function createOllamaPool(opts: OllamaPoolOptions): OllamaPool {
           if ((err as ProviderError).code !== 'connection_error') throw err;
           skip.add(ep);
           lastErr = err;
-          logger?.warn({ endpoint: ep.url, err: errorMessage(err) }, `Ollama endpoint ${ep.url} unreachable; trying another endpoint of the pool`);
+          logger?.warn(
+            { endpoint: ep.url, err: errorMessage(err) },
+            `Ollama endpoint ${ep.url} unreachable; trying another endpoint of the pool`,
+          );
         }
       }
     },

@@ -6,7 +6,17 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Side } from '../conversation/model';
 import type { Config } from '../shared/config';
-import { jobIds, type JudgeJobData, type JudgeResult, QUEUE_NAMES, stepJobOptions, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from './job-types';
+import {
+  jobIds,
+  type JudgeJobData,
+  type JudgeResult,
+  QUEUE_NAMES,
+  stepJobOptions,
+  type TranscriptJobData,
+  type TranscriptResult,
+  type TurnJobData,
+  type TurnStepResult,
+} from './job-types';
 
 export interface PipelineQueuesOptions {
   prefix: string;
@@ -29,9 +39,15 @@ export class PipelineQueues {
   private readonly jobOpts;
 
   /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
-  static fromConfig(connection: Redis | ConnectionOptions, config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'>): PipelineQueues {
+  static fromConfig(
+    connection: Redis | ConnectionOptions,
+    config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'>,
+  ): PipelineQueues {
     return new PipelineQueues(connection, {
-      prefix: config.queuePrefix, attempts: config.jobAttempts, backoffDelayMs: config.backoffDelayMs, retentionSeconds: config.retentionSeconds,
+      prefix: config.queuePrefix,
+      attempts: config.jobAttempts,
+      backoffDelayMs: config.backoffDelayMs,
+      retentionSeconds: config.retentionSeconds,
     });
   }
 

@@ -29,11 +29,16 @@ for (const [name, version] of Object.entries(parent.optionalDependencies || {}))
   lock.packages[key] = {
     version,
     resolved,
-    cpu: [cpu], license: 'MIT', optional: true, os: [os],
+    cpu: [cpu],
+    license: 'MIT',
+    optional: true,
+    os: [os],
   };
   added.push(key);
 }
-const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+const sorted = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+);
 lock.packages = sorted;
 fs.writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(added.length ? `added ${added.join(', ')}` : 'lock already complete');

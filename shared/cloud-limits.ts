@@ -22,14 +22,16 @@ export function parseCloudLimits(value: unknown, key: string): CloudLimits {
   }
   const out: CloudLimits = {};
   for (const [model, raw] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${key}: "${model}" must be an object { "rpm"?: N, "tpm"?: N }`, key);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new ConfigError(`${key}: "${model}" must be an object { "rpm"?: N, "tpm"?: N }`, key);
     const extra = Object.keys(raw).filter((k) => k !== 'rpm' && k !== 'tpm');
     if (extra.length > 0) throw new ConfigError(`${key}: "${model}" has unknown field(s) ${extra.join(', ')}; allowed: rpm, tpm`, key);
     const limits: ModelLimits = {};
     for (const axis of ['rpm', 'tpm'] as const) {
       const v = (raw as Record<string, unknown>)[axis];
       if (v === undefined) continue;
-      if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${key}: "${model}".${axis} must be an integer >= 1 (got ${JSON.stringify(v)})`, key);
+      if (!Number.isInteger(v) || (v as number) < 1)
+        throw new ConfigError(`${key}: "${model}".${axis} must be an integer >= 1 (got ${JSON.stringify(v)})`, key);
       limits[axis] = v as number;
     }
     out[model] = limits;

@@ -112,7 +112,9 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
     if (reply.startsWith('-LOADING')) deadline = Date.now() + timeoutMs;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new PipelineError(`redis-server did not answer on port ${port} within ${timeoutMs} ms: ${output().slice(-500)}`, { code: 'redis_start_failed' });
+  throw new PipelineError(`redis-server did not answer on port ${port} within ${timeoutMs} ms: ${output().slice(-500)}`, {
+    code: 'redis_start_failed',
+  });
 }
 
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promise<EmbeddedRedis> {
@@ -121,15 +123,24 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-redis-'));
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--appendonly', 'yes',
-    '--appendfsync', opts.appendfsync ?? 'everysec',
-    '--save', '',
-    '--maxmemory-policy', 'noeviction',
-    '--daemonize', 'no',
-    '--logfile', '',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    opts.appendfsync ?? 'everysec',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
     ...(opts.args ?? []),
   ];
   let child!: ChildProcess;
@@ -170,7 +181,10 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
     const attempt = deaths.length;
     if (attempt > maxRestarts) {
       stopped = true;
-      sup.onGiveUp(new PipelineError(`redis-server died ${attempt} times within ${windowMs} ms; giving up`, { code: 'redis_crash_loop' }), tail(20));
+      sup.onGiveUp(
+        new PipelineError(`redis-server died ${attempt} times within ${windowMs} ms; giving up`, { code: 'redis_crash_loop' }),
+        tail(20),
+      );
       return;
     }
     const delay = (n: number) => Math.min((sup.baseDelayMs ?? 100) * 2 ** (n - 1), sup.maxDelayMs ?? 3200);

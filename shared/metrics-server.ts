@@ -43,9 +43,12 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     }
     if (path === '/ready') {
       opts.ready!().then(
-        (r) => res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify(r.ready ? { status: 'ready' } : { status: 'not_ready', reason: r.reason })),
-        (err: Error) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not_ready', reason: err.message })),
+        (r) =>
+          res
+            .writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
+            .end(JSON.stringify(r.ready ? { status: 'ready' } : { status: 'not_ready', reason: r.reason })),
+        (err: Error) =>
+          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'not_ready', reason: err.message })),
       );
       return;
     }

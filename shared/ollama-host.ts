@@ -11,7 +11,10 @@
  * parseOllamaHost('ftp://x')             // undefined (not a scheme Ollama's client speaks)
  */
 export function parseOllamaHost(value: string): string | undefined {
-  const raw = value.trim().replace(/^["']+|["']+$/g, '').trim();
+  const raw = value
+    .trim()
+    .replace(/^["']+|["']+$/g, '')
+    .trim();
   let scheme = 'http';
   let defaultPort = '11434';
   let hostport = raw;

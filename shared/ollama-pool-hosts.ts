@@ -23,7 +23,10 @@ export interface OllamaEndpoint {
  * naming the first bad entry instead of throwing, so the config loader can put it in its ConfigError.
  */
 export function parseOllamaHosts(value: string, defaultSlots: number): OllamaEndpoint[] | string {
-  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (entries.length === 0) return 'no host given';
   const out: OllamaEndpoint[] = [];
   for (const entry of entries) {

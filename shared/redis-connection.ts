@@ -44,7 +44,9 @@ export function isRedisConnectionError(err: unknown): boolean {
   const msg = e.message ?? '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '') ||
-    /Stream isn't writeable|enableOfflineQueue|Connection is closed|Reached the max retries|Command timed out|connect ECONNREFUSED|LOADING/i.test(msg) ||
+    /Stream isn't writeable|enableOfflineQueue|Connection is closed|Reached the max retries|Command timed out|connect ECONNREFUSED|LOADING/i.test(
+      msg,
+    ) ||
     e.name === 'MaxRetriesPerRequestError'
   );
 }

@@ -49,10 +49,16 @@ export function createOutageLog(logger: Logger, source: string, everyMs = 10_000
     if (since !== undefined) return;
     since = Date.now();
     sinceLastLine = 0;
-    logger.error({ source, ...context, err: err.message }, `Redis unreachable (${source}); retrying, next report in ${Math.round(everyMs / 1000)} s`);
+    logger.error(
+      { source, ...context, err: err.message },
+      `Redis unreachable (${source}); retrying, next report in ${Math.round(everyMs / 1000)} s`,
+    );
     timer = setInterval(() => {
       if (since === undefined) return stopTimer();
-      logger.warn({ source, downMs: Date.now() - since, errors: sinceLastLine, lastError }, `Redis still unreachable (${source}) after ${Math.round((Date.now() - since) / 1000)} s; ${sinceLastLine} errors since the last report`);
+      logger.warn(
+        { source, downMs: Date.now() - since, errors: sinceLastLine, lastError },
+        `Redis still unreachable (${source}) after ${Math.round((Date.now() - since) / 1000)} s; ${sinceLastLine} errors since the last report`,
+      );
       sinceLastLine = 0;
     }, everyMs);
     timer.unref();

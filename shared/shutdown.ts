@@ -11,7 +11,11 @@ export interface ShutdownStep {
   run(): Promise<unknown> | unknown;
 }
 
-export function onShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 15_000): (reason: string, exitCode?: number) => Promise<void> {
+export function onShutdown(
+  logger: Logger,
+  steps: ShutdownStep[],
+  timeoutMs = 15_000,
+): (reason: string, exitCode?: number) => Promise<void> {
   let stopping = false;
   const stop = async (signal: string, exitCode = 0) => {
     if (stopping) {

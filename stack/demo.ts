@@ -35,7 +35,8 @@ async function main() {
         out.write(`  Q      ${clip(t.question)}\n  cloud  ${clip(t.cloudResponse)}\n  local  ${clip(t.ollamaResponse)}\n`);
         shown = t.turn;
       }
-      if (['completed', 'failed', 'cancelled', 'timed_out'].includes(view.status) && (view.transcriptFile || view.status !== 'completed')) break;
+      if (['completed', 'failed', 'cancelled', 'timed_out'].includes(view.status) && (view.transcriptFile || view.status !== 'completed'))
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     // The transcript step may still be writing the partial CSV of a failed conversation.
@@ -45,7 +46,9 @@ async function main() {
     }
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     out.write(`\n${view.status} (${view.stopReason ?? 'n/a'}) after ${view.turnsCompleted} turns in ${secs} s\n`);
-    out.write(`tokens: cloud ${view.totals.cloudInputTokens} in / ${view.totals.cloudOutputTokens} out, local ${view.totals.localInputTokens} in / ${view.totals.localOutputTokens} out\n`);
+    out.write(
+      `tokens: cloud ${view.totals.cloudInputTokens} in / ${view.totals.cloudOutputTokens} out, local ${view.totals.localInputTokens} in / ${view.totals.localOutputTokens} out\n`,
+    );
     if (view.error) out.write(`error: ${view.error}\n`);
     out.write(`transcript: ${view.transcriptFile ?? '(not written)'}\n`);
     process.exitCode = view.status === 'completed' ? 0 : 1;

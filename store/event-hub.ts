@@ -25,7 +25,10 @@ export class EventHub {
    *   ioredis re-subscribes by itself after a reconnect.
    * @param channel the store's `eventsChannel`.
    */
-  constructor(private readonly subscriber: Redis, readonly channel: string) {}
+  constructor(
+    private readonly subscriber: Redis,
+    readonly channel: string,
+  ) {}
 
   /** Subscribes to the channel; resolves once Redis confirmed it. */
   async start(): Promise<void> {

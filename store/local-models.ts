@@ -39,7 +39,10 @@ export function modelMissingMessage(model: string, available: string[]): string 
 export class LocalModelRegistry {
   readonly key: string;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.key = `${prefix}:ollama-models`;
   }
 

@@ -13,14 +13,17 @@ export function safeOutputName(input: string | undefined, conversationId: string
   if (input === undefined || input.trim() === '') return `conversation-${conversationId}.csv`;
   const raw = input.trim();
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ValidationError('outputFile must not contain control characters', { field: 'outputFile' });
+  if (/[\u0000-\u001f\u007f]/.test(raw))
+    throw new ValidationError('outputFile must not contain control characters', { field: 'outputFile' });
   const segments = raw.split(/[\\/]+/);
   if (segments.some((s) => s === '..' || s === '.')) {
     throw new ValidationError('outputFile must be a file name inside OUTPUT_DIR; ".." and "." are not allowed', { field: 'outputFile' });
   }
   let name = segments[segments.length - 1] ?? '';
   if (!SAFE_NAME.test(name)) {
-    throw new ValidationError('outputFile must be a file name of letters, digits, ".", "_" or "-" (max 128), not starting with "."', { field: 'outputFile' });
+    throw new ValidationError('outputFile must be a file name of letters, digits, ".", "_" or "-" (max 128), not starting with "."', {
+      field: 'outputFile',
+    });
   }
   if (!name.toLowerCase().endsWith('.csv')) name = `${name}.csv`;
   return name;

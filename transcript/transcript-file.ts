@@ -48,5 +48,7 @@ export async function writeTranscriptFile(outputDir: string, name: string, id: s
 async function removeLeftoverTemps(outputDir: string, id: string): Promise<void> {
   const prefix = `.${id}.`;
   const names = await fs.readdir(outputDir);
-  await Promise.all(names.filter((n) => n.startsWith(prefix) && n.endsWith('.tmp')).map((n) => fs.rm(path.join(outputDir, n), { force: true })));
+  await Promise.all(
+    names.filter((n) => n.startsWith(prefix) && n.endsWith('.tmp')).map((n) => fs.rm(path.join(outputDir, n), { force: true })),
+  );
 }

@@ -20,11 +20,19 @@ import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 export const JUDGE_MAX_TOKENS = 512;
 
 /** The judge queue's processor; `judges` stores the results. */
-export function createJudgeProcessor(deps: PipelineDeps, judges: JudgeStore, rubricOverride?: Rubric): Processor<JudgeJobData, JudgeResult, 'judge'> {
+export function createJudgeProcessor(
+  deps: PipelineDeps,
+  judges: JudgeStore,
+  rubricOverride?: Rubric,
+): Processor<JudgeJobData, JudgeResult, 'judge'> {
   const { store, config, logger } = deps;
   let rubric = rubricOverride;
 
-  return async function processJudge(job: Job<JudgeJobData, JudgeResult, 'judge'>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> {
+  return async function processJudge(
+    job: Job<JudgeJobData, JudgeResult, 'judge'>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<JudgeResult> {
     const id = job.data.conversationId;
     const log = logger.child(jobLogFields(job));
     if (!rubric && !config.judgeRubricFile) return 'skipped';
@@ -57,7 +65,12 @@ export function createJudgeProcessor(deps: PipelineDeps, judges: JudgeStore, rub
         deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
         const scores = parseScores(reply.text, rubric);
         if (scores) {
-          await judges.save(id, { status: 'scored', scores, model: reply.model || model, attempts: attempt, at: Date.now() }, config.retentionSeconds, record.settings.run?.id);
+          await judges.save(
+            id,
+            { status: 'scored', scores, model: reply.model || model, attempts: attempt, at: Date.now() },
+            config.retentionSeconds,
+            record.settings.run?.id,
+          );
           log.info({ scores, attempt }, 'conversation judged');
           return 'scored';
         }
@@ -74,7 +87,12 @@ export function createJudgeProcessor(deps: PipelineDeps, judges: JudgeStore, rub
         scope.dispose();
       }
     }
-    await judges.save(id, { status: 'unscored', model, attempts: made, error: lastProblem, at: Date.now() }, config.retentionSeconds, record.settings.run?.id);
+    await judges.save(
+      id,
+      { status: 'unscored', model, attempts: made, error: lastProblem, at: Date.now() },
+      config.retentionSeconds,
+      record.settings.run?.id,
+    );
     log.warn({ reason: lastProblem }, 'conversation left unscored');
     return 'unscored';
   };

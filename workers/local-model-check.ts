@@ -89,9 +89,13 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
       return true;
     } catch (err) {
       if (status(err) === 404) return false;
-      throw new PipelineError(`cannot check model "${model}" on Ollama at ${host}: ${errorMessage(err)} (is \`ollama serve\` running there?)`, {
-        code: 'ollama_unreachable', cause: err,
-      });
+      throw new PipelineError(
+        `cannot check model "${model}" on Ollama at ${host}: ${errorMessage(err)} (is \`ollama serve\` running there?)`,
+        {
+          code: 'ollama_unreachable',
+          cause: err,
+        },
+      );
     }
   }
 
@@ -109,7 +113,10 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
         const layerDone = p.completed === p.total && before?.completed !== p.total;
         if (Date.now() - lastAt >= every || layerDone) {
           lastAt = Date.now();
-          logger.info({ model, status: p.status, completed: p.completed, total: p.total, percent: percent(layers) }, `pulling ${model}: ${percent(layers)}%`);
+          logger.info(
+            { model, status: p.status, completed: p.completed, total: p.total, percent: percent(layers) },
+            `pulling ${model}: ${percent(layers)}%`,
+          );
         }
       } else if (p.status !== lastStatus) {
         logger.info({ model, status: p.status }, `pulling ${model}: ${p.status}`);
@@ -124,7 +131,10 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
     try {
       await pullModel();
     } catch (err) {
-      throw new PipelineError(`pulling model "${model}" from Ollama at ${host} failed: ${errorMessage(err)}`, { code: 'model_pull_failed', cause: err });
+      throw new PipelineError(`pulling model "${model}" from Ollama at ${host} failed: ${errorMessage(err)}`, {
+        code: 'model_pull_failed',
+        cause: err,
+      });
     }
   }
 
@@ -133,8 +143,13 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
   const keepAlive = opts.keepAlive === undefined ? undefined : keepAliveValue(opts.keepAlive);
   try {
     await warming.chat({ model, messages: [], ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }) });
-    const loaded = (await timed.ps()).models.find((m) => m.name === model || m.model === model || m.name === `${model}:latest`) as { context_length?: number } | undefined;
-    logger.info({ model, loadMs: Date.now() - warmStarted, keepAlive: opts.keepAlive, contextLength: loaded?.context_length }, `model "${model}" loaded`);
+    const loaded = (await timed.ps()).models.find((m) => m.name === model || m.model === model || m.name === `${model}:latest`) as
+      | { context_length?: number }
+      | undefined;
+    logger.info(
+      { model, loadMs: Date.now() - warmStarted, keepAlive: opts.keepAlive, contextLength: loaded?.context_length },
+      `model "${model}" loaded`,
+    );
   } catch (err) {
     // Not fatal: the first call loads it instead (and reports any real problem as its own error).
     logger.warn({ model, err: errorMessage(err) }, `could not preload model "${model}"; the first call will load it`);
@@ -146,9 +161,15 @@ export async function startLocalModelCheck(opts: LocalModelCheckOptions): Promis
     if (!opts.registry) return;
     try {
       const { models } = await timed.list();
-      await opts.registry.publish(models.map((m) => m.name), refreshMs * 3);
+      await opts.registry.publish(
+        models.map((m) => m.name),
+        refreshMs * 3,
+      );
     } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'could not publish the Ollama models (the producer lets every localModel through until it can)');
+      logger.warn(
+        { err: errorMessage(err) },
+        'could not publish the Ollama models (the producer lets every localModel through until it can)',
+      );
     }
   }
   if (opts.registry) {

@@ -14,13 +14,27 @@ const STATES: BreakerState[] = ['closed', 'open', 'half_open'];
 /** Registers the pool gauges on `registry` (the worker's metrics registry). */
 export function registerPoolMetrics(registry: Registry, pool: Pick<OllamaPool, 'endpoints'>, prefix = 'llmconv_'): void {
   const gauge = (name: string, help: string, read: (g: Gauge<string>) => void, labelNames = ['endpoint']) =>
-    new Gauge({ name: `${prefix}${name}`, help, labelNames, registers: [registry], collect() { this.reset(); read(this); } });
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        read(this);
+      },
+    });
   gauge('ollama_endpoint_up', 'Whether the Ollama endpoint is in the pool (circuit closed).', (g) => {
     for (const e of pool.endpoints()) g.set({ endpoint: e.url }, e.state === 'closed' ? 1 : 0);
   });
-  gauge('ollama_endpoint_state', 'Circuit breaker state of the Ollama endpoint (1 for the current state).', (g) => {
-    for (const e of pool.endpoints()) for (const s of STATES) g.set({ endpoint: e.url, state: s }, e.state === s ? 1 : 0);
-  }, ['endpoint', 'state']);
+  gauge(
+    'ollama_endpoint_state',
+    'Circuit breaker state of the Ollama endpoint (1 for the current state).',
+    (g) => {
+      for (const e of pool.endpoints()) for (const s of STATES) g.set({ endpoint: e.url, state: s }, e.state === s ? 1 : 0);
+    },
+    ['endpoint', 'state'],
+  );
   gauge('ollama_endpoint_slots', 'Slots of the Ollama endpoint (shared by the whole fleet).', (g) => {
     for (const e of pool.endpoints()) g.set({ endpoint: e.url }, e.slots);
   });

@@ -20,7 +20,9 @@ export interface PoolModelCheckOptions extends Omit<LocalModelCheckOptions, 'hos
 /** Runs the check on every endpoint (in parallel); throws the reason when none passes or the model is missing. */
 export async function startPoolModelCheck(opts: PoolModelCheckOptions): Promise<LocalModelCheck> {
   const { endpoints, registry, ...rest } = opts;
-  const results = await Promise.allSettled(endpoints.map((host, i) => startLocalModelCheck({ ...rest, host, registry: i === 0 ? registry : undefined })));
+  const results = await Promise.allSettled(
+    endpoints.map((host, i) => startLocalModelCheck({ ...rest, host, registry: i === 0 ? registry : undefined })),
+  );
   const checks: LocalModelCheck[] = [];
   let firstErr: unknown;
   for (const [i, r] of results.entries()) {
@@ -35,7 +37,10 @@ export async function startPoolModelCheck(opts: PoolModelCheckOptions): Promise<
       throw r.reason;
     }
     firstErr ??= r.reason;
-    opts.logger.warn({ endpoint: endpoints[i], err: errorMessage(r.reason) }, `Ollama endpoint ${endpoints[i]} failed its start check; the pool leaves it out until a probe lets it back in`);
+    opts.logger.warn(
+      { endpoint: endpoints[i], err: errorMessage(r.reason) },
+      `Ollama endpoint ${endpoints[i]} failed its start check; the pool leaves it out until a probe lets it back in`,
+    );
   }
   if (checks.length === 0) throw firstErr;
   return {

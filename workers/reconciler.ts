@@ -60,7 +60,12 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
         if (!job?.id) continue;
         const before = await deps.store.get(job.data.conversationId);
         if (!before || isTerminal(before.status)) continue;
-        await opts.onFailedJob({ role, jobId: job.id, conversationId: job.data.conversationId, failedReason: job.failedReason ?? 'failed' });
+        await opts.onFailedJob({
+          role,
+          jobId: job.id,
+          conversationId: job.data.conversationId,
+          failedReason: job.failedReason ?? 'failed',
+        });
         failedRecorded++;
       }
     }
@@ -80,15 +85,16 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     return { failedRecorded, requeued, admitted };
   }
 
-  const timer = opts.intervalMs > 0
-    ? setInterval(() => {
-        if (running) return;
-        running = true;
-        sweepOnce()
-          .catch((err) => logger.warn({ err: (err as Error).message }, 'reconciler sweep failed'))
-          .finally(() => (running = false));
-      }, opts.intervalMs)
-    : undefined;
+  const timer =
+    opts.intervalMs > 0
+      ? setInterval(() => {
+          if (running) return;
+          running = true;
+          sweepOnce()
+            .catch((err) => logger.warn({ err: (err as Error).message }, 'reconciler sweep failed'))
+            .finally(() => (running = false));
+        }, opts.intervalMs)
+      : undefined;
   timer?.unref();
   return { sweepOnce, stop: () => timer && clearInterval(timer) };
 }

@@ -14,7 +14,15 @@ import type { WorkerRole } from '../shared/config';
 import { isTerminal, type StopReason } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { type JudgeJobData, type JudgeResult, QUEUE_NAMES, type TranscriptJobData, type TranscriptResult, type TurnJobData, type TurnStepResult } from '../queue/job-types';
+import {
+  type JudgeJobData,
+  type JudgeResult,
+  QUEUE_NAMES,
+  type TranscriptJobData,
+  type TranscriptResult,
+  type TurnJobData,
+  type TurnStepResult,
+} from '../queue/job-types';
 import { checkEvictionPolicy } from '../shared/redis-connection';
 import { createCloudProcessor } from './cloud-step';
 import { createLocalProcessor } from './local-step';
@@ -71,7 +79,9 @@ function cloudLimiter(config: PipelineDeps['config']): { max: number; duration: 
 export async function assertQueueSafeRedis(connection: Redis, logger: Logger): Promise<void> {
   const { ok, policy } = await checkEvictionPolicy(connection);
   if (policy === 'unknown') {
-    logger.warn('could not read Redis maxmemory-policy (CONFIG GET and INFO refused). It MUST be "noeviction" or queued jobs can be silently evicted.');
+    logger.warn(
+      'could not read Redis maxmemory-policy (CONFIG GET and INFO refused). It MUST be "noeviction" or queued jobs can be silently evicted.',
+    );
   } else if (!ok) {
     throw new PipelineError(
       `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or jobs can be evicted and conversations lost. ` +
@@ -91,7 +101,11 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   const lifecycle = new StepLifecycle(deps);
 
   /** One role's BullMQ worker with the pipeline's lock, stall and failure handling. */
-  function startWorker<D extends { conversationId: string }, R, N extends WorkerRole>(role: N, processor: Processor<D, R, N>, concurrency: number): Worker<D, R, N> {
+  function startWorker<D extends { conversationId: string }, R, N extends WorkerRole>(
+    role: N,
+    processor: Processor<D, R, N>,
+    concurrency: number,
+  ): Worker<D, R, N> {
     const worker = new Worker<D, R, N>(QUEUE_NAMES[role], processor, {
       connection: conn,
       prefix: config.queuePrefix,
@@ -114,7 +128,8 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     // "stalled more than allowable limit" and fails it there, before any processor runs). It is
     // recorded here at once; if this host dies first, the reconciler's sweep records it.
     worker.on('failed', (job, err) => {
-      if (job?.id) recordFinalFailure({ role, jobId: job.id, conversationId: job.data.conversationId, failedReason: job.failedReason || err.message });
+      if (job?.id)
+        recordFinalFailure({ role, jobId: job.id, conversationId: job.data.conversationId, failedReason: job.failedReason || err.message });
     });
     return worker;
   }
@@ -122,13 +137,19 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   for (const role of roles) {
     if (role === 'cloud') workers.push(startWorker(role, createCloudProcessor(deps), config.cloudConcurrency));
     else if (role === 'local') workers.push(startWorker(role, createLocalProcessor(deps), config.localConcurrency));
-    else if (role === 'judge') workers.push(startWorker(role, createJudgeProcessor(deps, new JudgeStore(connection, config.queuePrefix)), config.transcriptConcurrency));
+    else if (role === 'judge')
+      workers.push(
+        startWorker(role, createJudgeProcessor(deps, new JudgeStore(connection, config.queuePrefix)), config.transcriptConcurrency),
+      );
     else workers.push(startWorker(role, createTranscriptProcessor(deps), config.transcriptConcurrency));
   }
 
   function recordFinalFailure(failure: FailedJob): void {
     void onFinalFailure(failure).catch((err) =>
-      logger.error({ role: failure.role, jobId: failure.jobId, err: (err as Error).message }, 'could not record a failed job on its conversation'),
+      logger.error(
+        { role: failure.role, jobId: failure.jobId, err: (err as Error).message },
+        'could not record a failed job on its conversation',
+      ),
     );
   }
 
@@ -137,7 +158,9 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     if (state !== 'failed') return;
     const record = await deps.store.get(conversationId);
     if (!record || isTerminal(record.status)) return;
-    const reason: StopReason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason) ? 'stalled' : 'internal_error';
+    const reason: StopReason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason)
+      ? 'stalled'
+      : 'internal_error';
     await lifecycle.end(conversationId, 'failed', reason, `${role} step failed: ${failedReason}`);
   }
 
@@ -149,7 +172,10 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     throw err;
   }
   const reconciler = startReconciler({ deps, onFailedJob: onFinalFailure, intervalMs: config.reconcileIntervalMs, logger });
-  logger.info({ roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs }, 'workers started');
+  logger.info(
+    { roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs },
+    'workers started',
+  );
 
   return {
     workers,

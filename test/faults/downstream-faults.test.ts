@@ -84,7 +84,10 @@ describe('fault: downstream LLM errors and hangs', function () {
     const b = bedrock.stats();
     const o = ollama.stats();
     const figures = {
-      seed, conversations: CONVERSATIONS, maxTurns: MAX_TURNS, rowsChecked,
+      seed,
+      conversations: CONVERSATIONS,
+      maxTurns: MAX_TURNS,
+      rowsChecked,
       bedrock: { calls: b.calls, faults: b.faults, byStatus: b.faultsByStatus, byKind: b.faultsByKind },
       ollama: { calls: o.calls, faults: o.faults, byStatus: o.faultsByStatus, byKind: o.faultsByKind },
       elapsedMs: Date.now() - started,

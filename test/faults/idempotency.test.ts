@@ -31,7 +31,14 @@ describe('fault: concurrent duplicate submissions with one Idempotency-Key', fun
     await waitReady(conn);
     const opts = { prefix: stack.config.queuePrefix, retentionSeconds: stack.config.retentionSeconds };
     const queues = new PipelineQueues(conn, { ...opts, attempts: stack.config.jobAttempts, backoffDelayMs: stack.config.backoffDelayMs });
-    const app = createApp({ config: stack.config, redis: conn, store: new ConversationStore(conn, opts), queues, cloud: createCloudProvider(stack.config), logger: stack.logger });
+    const app = createApp({
+      config: stack.config,
+      redis: conn,
+      store: new ConversationStore(conn, opts),
+      queues,
+      cloud: createCloudProvider(stack.config),
+      logger: stack.logger,
+    });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -41,7 +48,10 @@ describe('fault: concurrent duplicate submissions with one Idempotency-Key', fun
 
   after(async () => {
     if (second) {
-      await new Promise<void>((r) => { second.server.close(() => r()); second.server.closeAllConnections(); });
+      await new Promise<void>((r) => {
+        second.server.close(() => r());
+        second.server.closeAllConnections();
+      });
       await second.queues.close();
       await second.conn.quit();
     }
@@ -55,7 +65,8 @@ describe('fault: concurrent duplicate submissions with one Idempotency-Key', fun
       Array.from({ length: KEYS * PER_KEY }, (_, i) => {
         const key = `dup-${run}-${i % KEYS}`;
         const http = i % 2 === 0 ? stack.http : second.http;
-        return http.post('/conversation', { initialQuery: `Exactly once ${i % KEYS}`, maxTurns: 2 }, { headers: { 'Idempotency-Key': key } })
+        return http
+          .post('/conversation', { initialQuery: `Exactly once ${i % KEYS}`, maxTurns: 2 }, { headers: { 'Idempotency-Key': key } })
           .then((res) => ({ key, res }));
       }),
     );
@@ -78,16 +89,26 @@ describe('fault: concurrent duplicate submissions with one Idempotency-Key', fun
     assert.equal(records.length, KEYS, `one record per key in Redis: ${records.join(', ')}`);
 
     let rowsChecked = 0;
-    await until(async () => {
-      for (const id of ids) if ((await stack.store.get(id))?.status !== 'completed') return false;
-      return true;
-    }, 30_000, 'the conversations to complete');
+    await until(
+      async () => {
+        for (const id of ids) if ((await stack.store.get(id))?.status !== 'completed') return false;
+        return true;
+      },
+      30_000,
+      'the conversations to complete',
+    );
     for (const id of ids) rowsChecked += await checkCompleteTranscript(stack.store, stack.outputDir, id, 2);
     assert.equal(fs.readdirSync(stack.outputDir).filter((f) => f.endsWith('.csv')).length, KEYS, 'one transcript per key');
-    console.log(`      [figures] idempotency ${JSON.stringify({ posts: answers.length, keys: KEYS, producerHosts: 2, conversationsCreated: created, recordsInRedis: records.length, rowsChecked })}`);
+    console.log(
+      `      [figures] idempotency ${JSON.stringify({ posts: answers.length, keys: KEYS, producerHosts: 2, conversationsCreated: created, recordsInRedis: records.length, rowsChecked })}`,
+    );
 
     // A late retry (after completion) still returns the same conversation and starts nothing.
-    const late = await second.http.post('/conversation', { initialQuery: 'Exactly once 0', maxTurns: 2 }, { headers: { 'Idempotency-Key': `dup-${run}-0` } });
+    const late = await second.http.post(
+      '/conversation',
+      { initialQuery: 'Exactly once 0', maxTurns: 2 },
+      { headers: { 'Idempotency-Key': `dup-${run}-0` } },
+    );
     assert.equal(late.status, 202);
     assert.equal(late.data.conversationId, ids[0]);
     assert.equal(late.data.status, 'completed');

@@ -90,7 +90,10 @@ describe('fault: the same job kills its worker again and again', function () {
       }
       pickups += 1;
       await fleet.kill(w.name);
-      assert.ok(pickups <= MAX_STALLED + 1, `a job stalled ${MAX_STALLED + 1} times is doomed before it runs again (pickups killed: ${pickups})`);
+      assert.ok(
+        pickups <= MAX_STALLED + 1,
+        `a job stalled ${MAX_STALLED + 1} times is doomed before it runs again (pickups killed: ${pickups})`,
+      );
     }
 
     const view = await waitForConversation(stack, id, 20_000);
@@ -101,7 +104,10 @@ describe('fault: the same job kills its worker again and again', function () {
     // and the failed job shows in the producer's /metrics queue gauge.
     await until(() => fleet.of('terminal').length > 0, 5000, 'the terminal report');
     const terminal = fleet.of('terminal');
-    assert.deepEqual(terminal.map((m) => [m.status, m.reason]), [['failed', 'stalled']]);
+    assert.deepEqual(
+      terminal.map((m) => [m.status, m.reason]),
+      [['failed', 'stalled']],
+    );
     assert.match(terminal[0]!.metric ?? '', /^llmconv_conversations_finished_total\{.*\} 1$/);
     const scrape = await stack.http.get('/metrics');
     assert.match(scrape.data, /llmconv_queue_jobs\{queue="cloud",state="failed"\} 1/);
@@ -127,10 +133,19 @@ describe('fault: the same job kills its worker again and again', function () {
     const stallEvents = stalls.filter((s) => s === jobId).length;
     const falseStalls = fleet.of('lock-lost').filter((m) => m.jobIds?.includes(jobId)).length;
     const figures = {
-      kills: fleet.kills.length, pickupsKilled: pickups, doomedPickups, maxStalledCount: MAX_STALLED, stalledCounter: job!.stalledCounter,
-      stallEvents, falseStalls, attemptsStarted: job!.attemptsStarted,
-      terminalReason: view.stopReason, workerMetric: terminal[0]!.metric, hangingCallsInjected: stack.bedrock!.stats().faultsByKind.hang ?? 0,
-      followUpRowsChecked: rows, elapsedMs: Date.now() - started,
+      kills: fleet.kills.length,
+      pickupsKilled: pickups,
+      doomedPickups,
+      maxStalledCount: MAX_STALLED,
+      stalledCounter: job!.stalledCounter,
+      stallEvents,
+      falseStalls,
+      attemptsStarted: job!.attemptsStarted,
+      terminalReason: view.stopReason,
+      workerMetric: terminal[0]!.metric,
+      hangingCallsInjected: stack.bedrock!.stats().faultsByKind.hang ?? 0,
+      followUpRowsChecked: rows,
+      elapsedMs: Date.now() - started,
     };
     console.log(`      [figures] job-death ${JSON.stringify(figures)}`);
     // moveStalledJobsToWait-9.lua fails a job once stc > maxStalledCount: the first stall past the max.

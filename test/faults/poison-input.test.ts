@@ -48,9 +48,11 @@ function rawPost(base: string, route: string, c: HttpCase, agent: http.Agent): P
 /** Runs `fn` over `items` with at most `width` in flight. */
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /** Every file below `dir` (not following links), as absolute paths. */
@@ -83,8 +85,16 @@ describe('fault: poison input at the producer and the Lambda', function () {
     sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-poison-'));
     outputDir = path.join(sandbox, 'a', 'out');
     fs.mkdirSync(outputDir, { recursive: true });
-    const destination = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
-    stack = await startTestStack({ OUTPUT_DIR: outputDir, LOG_LEVEL: 'warn', MAX_BODY_BYTES: '65536' }, { logger: createLogger({ level: 'warn', destination }) });
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    });
+    stack = await startTestStack(
+      { OUTPUT_DIR: outputDir, LOG_LEVEL: 'warn', MAX_BODY_BYTES: '65536' },
+      { logger: createLogger({ level: 'warn', destination }) },
+    );
   });
 
   after(async function () {
@@ -115,7 +125,8 @@ describe('fault: poison input at the producer and the Lambda', function () {
         sent += 1;
         count(route, c.kind, a.status || a.error!);
         if (a.status >= 500 || a.status === 0) serverErrors.push(`${route} ${c.kind} → ${a.status || a.error} ${a.body.slice(0, 300)}`);
-        if (a.status >= 400 && a.status < 500) assert.match(a.body, /^\{"error":\{"code":"[a-z_]+","message":/, `JSON error body for ${c.kind}`);
+        if (a.status >= 400 && a.status < 500)
+          assert.match(a.body, /^\{"error":\{"code":"[a-z_]+","message":/, `JSON error body for ${c.kind}`);
         if (route === 'conversation' && a.status === 202) accepted.push(JSON.parse(a.body).conversationId);
       });
     }
@@ -128,12 +139,17 @@ describe('fault: poison input at the producer and the Lambda', function () {
       sent += 1;
       assert.ok(result && Number.isInteger(result.statusCode) && typeof result.body === 'string', `${kind}: a proxy result`);
       count('lambda', kind, result.statusCode);
-      if (result.statusCode >= 500) serverErrors.push(`lambda ${kind} → ${result.statusCode} ${Buffer.from(result.body, 'base64').toString('utf8').slice(0, 300)}`);
+      if (result.statusCode >= 500)
+        serverErrors.push(`lambda ${kind} → ${result.statusCode} ${Buffer.from(result.body, 'base64').toString('utf8').slice(0, 300)}`);
     }
     // And raw bodies through the local API Gateway host (binary and text content types).
     const gatewayCases: HttpCase[] = Array.from({ length: GATEWAY_BODIES }, () => {
       const raw = rnd() < 0.5 ? rnd.bytes(rnd.int(1500)) : Buffer.from(randomString(rnd, rnd.int(600)));
-      return { kind: 'gateway-raw', body: raw, contentType: rnd.pick(['application/x-protobuf', 'application/octet-stream', 'text/plain', 'application/json', undefined]) };
+      return {
+        kind: 'gateway-raw',
+        body: raw,
+        contentType: rnd.pick(['application/x-protobuf', 'application/octet-stream', 'text/plain', 'application/json', undefined]),
+      };
     });
     await pool(gatewayCases, 8, async (c) => {
       const a = await rawPost(stack.gatewayUrl, '/', c, agent);
@@ -144,20 +160,28 @@ describe('fault: poison input at the producer and the Lambda', function () {
     agent.destroy();
 
     // Accepted conversations finish and write their transcripts (the files we check below).
-    await until(async () => {
-      for (const id of accepted) {
-        const r = await stack.store.get(id);
-        if (!isTerminal(r?.status) || !r?.transcriptPath) return false;
-      }
-      return true;
-    }, 60_000, 'accepted poison conversations to finish');
+    await until(
+      async () => {
+        for (const id of accepted) {
+          const r = await stack.store.get(id);
+          if (!isTerminal(r?.status) || !r?.transcriptPath) return false;
+        }
+        return true;
+      },
+      60_000,
+      'accepted poison conversations to finish',
+    );
 
     // Still alive and well: health, and a normal conversation completes.
     assert.equal((await stack.http.get('/health')).status, 200);
     const ok = await stack.http.post('/conversation', { initialQuery: 'After the poison', maxTurns: 1 });
     assert.equal(ok.status, 202);
     accepted.push(ok.data.conversationId);
-    await until(async () => (await stack.store.get(ok.data.conversationId))?.status === 'completed', 20_000, 'a normal conversation after the poison');
+    await until(
+      async () => (await stack.store.get(ok.data.conversationId))?.status === 'completed',
+      20_000,
+      'a normal conversation after the poison',
+    );
 
     // No file outside OUTPUT_DIR: everything under the sandbox is a plain .csv directly in OUTPUT_DIR,
     // and no file carrying the marker exists in the likely escape targets.
@@ -172,9 +196,18 @@ describe('fault: poison input at the producer and the Lambda', function () {
     const statuses: Record<string, number> = {};
     for (const per of Object.values(byKind)) for (const [s, n] of Object.entries(per)) statuses[s] = (statuses[s] ?? 0) + n;
     const figures = {
-      seed, inputsSent: sent, producerConversation: PER_ROUTE.conversation, producerGenerate: PER_ROUTE.generate, lambdaEvents: LAMBDA_EVENTS,
-      gatewayBodies: GATEWAY_BODIES, kinds: Object.keys(byKind).length, statuses, answers5xx: serverErrors.length,
-      acceptedConversations: accepted.length, filesInOutputDir: sandboxFiles.length, filesOutside: outside.length + escaped.length,
+      seed,
+      inputsSent: sent,
+      producerConversation: PER_ROUTE.conversation,
+      producerGenerate: PER_ROUTE.generate,
+      lambdaEvents: LAMBDA_EVENTS,
+      gatewayBodies: GATEWAY_BODIES,
+      kinds: Object.keys(byKind).length,
+      statuses,
+      answers5xx: serverErrors.length,
+      acceptedConversations: accepted.length,
+      filesInOutputDir: sandboxFiles.length,
+      filesOutside: outside.length + escaped.length,
       errorLogLines: errorLogs.length,
     };
     console.log(`      [figures] poison-input ${JSON.stringify(figures)}`);

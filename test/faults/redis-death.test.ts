@@ -35,13 +35,24 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
     this.timeout(60_000);
     redis = await startEmbeddedRedis({ appendfsync: 'everysec' });
     outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-out-'));
-    const env = { ...FAST_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix('redis-death'), OUTPUT_DIR: outputDir, EMULATOR_LATENCY_MS: '150' };
+    const env = {
+      ...FAST_ENV,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniquePrefix('redis-death'),
+      OUTPUT_DIR: outputDir,
+      EMULATOR_LATENCY_MS: '150',
+    };
     stack = await startLocalStack({ env, roles: [] });
     http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true, timeout: 10_000 });
     fleet = new WorkerFleet({
-      ...env, LOG_LEVEL: 'warn', API_GATEWAY_URL: stack.gatewayUrl, OLLAMA_HOST: stack.ollama!.url, LOCAL_CONCURRENCY: '4',
+      ...env,
+      LOG_LEVEL: 'warn',
+      API_GATEWAY_URL: stack.gatewayUrl,
+      OLLAMA_HOST: stack.ollama!.url,
+      LOCAL_CONCURRENCY: '4',
       // The outage (3 s) outlasts the lock: every lock held at the kill has expired on restart.
-      LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
     });
     await Promise.all([fleet.start('r1'), fleet.start('r2')]);
   });
@@ -101,16 +112,20 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
     const restartedAt = Date.now();
     let recoveredAt = 0;
     const after: string[] = [];
-    await until(async () => {
-      const res = await http.post('/conversation', { initialQuery: 'After the outage 0', maxTurns: MAX_TURNS });
-      if (res.status === 202) {
-        recoveredAt = Date.now();
-        after.push(res.data.conversationId);
-        return true;
-      }
-      assert.equal(res.status, 503, `only 503 while reconnecting: ${JSON.stringify(res.data)}`);
-      return false;
-    }, 20_000, 'the producer to accept again');
+    await until(
+      async () => {
+        const res = await http.post('/conversation', { initialQuery: 'After the outage 0', maxTurns: MAX_TURNS });
+        if (res.status === 202) {
+          recoveredAt = Date.now();
+          after.push(res.data.conversationId);
+          return true;
+        }
+        assert.equal(res.status, 503, `only 503 while reconnecting: ${JSON.stringify(res.data)}`);
+        return false;
+      },
+      20_000,
+      'the producer to accept again',
+    );
     console.error = originalConsoleError;
     for (let i = 1; i < AFTER; i++) {
       const res = await http.post('/conversation', { initialQuery: `After the outage ${i}`, maxTurns: MAX_TURNS });
@@ -120,10 +135,14 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
 
     // Every conversation — accepted before the kill or after the restart — completes in full.
     const all = [...before, ...after];
-    await until(async () => {
-      for (const id of all) if (!isTerminal((await stack.store.get(id))?.status)) return false;
-      return true;
-    }, 60_000, 'every conversation to finish after the restart');
+    await until(
+      async () => {
+        for (const id of all) if (!isTerminal((await stack.store.get(id))?.status)) return false;
+        return true;
+      },
+      60_000,
+      'every conversation to finish after the restart',
+    );
     let rowsChecked = 0;
     for (const id of all) rowsChecked += await checkCompleteTranscript(stack.store, outputDir, id, MAX_TURNS);
     await until(async () => Object.keys(await leftoverJobs(stack.queues)).length === 0, 10_000, 'queues to drain');
@@ -132,16 +151,32 @@ describe('fault: Redis killed with SIGKILL and restarted from its AOF mid-run', 
     const livePids = [...fleet.workers.values()].filter((w) => w.child.exitCode === null).map((w) => w.child.pid);
     assert.deepEqual(livePids, pids, 'worker processes survived the outage');
     assert.equal(fleet.starts, 2, 'no worker restart');
-    const completedAfter = new Set(fleet.of('done').filter((m) => m.at > restartedAt).map((m) => m.from));
+    const completedAfter = new Set(
+      fleet
+        .of('done')
+        .filter((m) => m.at > restartedAt)
+        .map((m) => m.from),
+    );
     assert.deepEqual([...completedAfter].sort(), ['r1', 'r2'], 'both workers processed jobs after the restart');
 
     const figures = {
-      conversationsBeforeKill: BEFORE, runningAtKill: running, acceptedMsBeforeKill: killedAt - acceptedAt,
-      conversationsAfterRestart: AFTER, downMs: restartedAt - killedAt, answersWhileDown: downAnswers.length,
-      answers503: downAnswers.filter((a) => a.status === 503).length, slowestAnswerWhileDownMs: Math.max(...downAnswers.map((a) => a.ms)),
-      producerRecoveryMs: recoveredAt - restartedAt, workerErrorsSeen: fleet.of('error').length, workerRestarts: fleet.starts - 2,
-      rawConsoleErrors: rawErrors.length, jobsRequeuedByStallCheck: fleet.of('stalled').length, locksLostInOutage: fleet.of('lock-lost').length,
-      bedrockCalls: stack.bedrock!.stats().calls, ollamaCalls: stack.ollama!.stats().calls, stepsNeeded: (BEFORE + AFTER) * MAX_TURNS,
+      conversationsBeforeKill: BEFORE,
+      runningAtKill: running,
+      acceptedMsBeforeKill: killedAt - acceptedAt,
+      conversationsAfterRestart: AFTER,
+      downMs: restartedAt - killedAt,
+      answersWhileDown: downAnswers.length,
+      answers503: downAnswers.filter((a) => a.status === 503).length,
+      slowestAnswerWhileDownMs: Math.max(...downAnswers.map((a) => a.ms)),
+      producerRecoveryMs: recoveredAt - restartedAt,
+      workerErrorsSeen: fleet.of('error').length,
+      workerRestarts: fleet.starts - 2,
+      rawConsoleErrors: rawErrors.length,
+      jobsRequeuedByStallCheck: fleet.of('stalled').length,
+      locksLostInOutage: fleet.of('lock-lost').length,
+      bedrockCalls: stack.bedrock!.stats().calls,
+      ollamaCalls: stack.ollama!.stats().calls,
+      stepsNeeded: (BEFORE + AFTER) * MAX_TURNS,
       rowsChecked,
     };
     console.log(`      [figures] redis-death ${JSON.stringify(figures)}`);

@@ -26,16 +26,31 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** Starts a worker host in this process against `url`; returns what it logged and how it ended. */
 async function tryStartHost(url: string): Promise<{ error?: Error; lines: string[] }> {
   const lines: string[] = [];
-  const destination = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  const destination = new Writable({
+    write(chunk, _e, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const logger = createLogger({ level: 'info', destination });
-  const config = loadConfig({ REDIS_URL: url, QUEUE_PREFIX: uniquePrefix('policy'), API_GATEWAY_URL: 'http://127.0.0.1:9', OLLAMA_HOST: 'http://127.0.0.1:9' });
+  const config = loadConfig({
+    REDIS_URL: url,
+    QUEUE_PREFIX: uniquePrefix('policy'),
+    API_GATEWAY_URL: 'http://127.0.0.1:9',
+    OLLAMA_HOST: 'http://127.0.0.1:9',
+  });
   const conn: Redis = createWorkerConnection(url);
   conn.on('error', () => undefined);
   await waitReady(conn);
   const queues = new PipelineQueues(conn, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
   const deps = {
-    config, logger, queues, cancels: new CancelRegistry(), store: new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: 60 }),
-    cloud: createCloudProvider(config), local: createLocalProvider(config),
+    config,
+    logger,
+    queues,
+    cancels: new CancelRegistry(),
+    store: new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: 60 }),
+    cloud: createCloudProvider(config),
+    local: createLocalProvider(config),
   };
   try {
     const host = await startWorkerHost({ deps, connection: conn, roles: ['cloud', 'local', 'transcript'] });
@@ -79,7 +94,16 @@ describe('fault: Redis with a maxmemory-policy other than noeviction', function 
     await queues.enqueueLocal('00000000-0000-4000-8000-000000000000', 1);
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'main.ts')], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: r.url, QUEUE_PREFIX: prefix, WORKER_ROLES: 'local,transcript', OLLAMA_HOST: 'http://127.0.0.1:9', METRICS_PORT: '0', LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        REDIS_URL: r.url,
+        QUEUE_PREFIX: prefix,
+        WORKER_ROLES: 'local,transcript',
+        OLLAMA_HOST: 'http://127.0.0.1:9',
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -99,7 +123,9 @@ describe('fault: Redis with a maxmemory-policy other than noeviction', function 
     await queues.close();
     conn.disconnect();
     assert.deepEqual(counts, { waiting: 1, active: 0, completed: 0, failed: 0 }, 'the refused worker took no job');
-    console.log(`      [figures] redis-policy ${JSON.stringify({ policy: 'volatile-ttl', exitCode: code, message: out.trim().split('\n').at(-1)!.slice(0, 160) })}`);
+    console.log(
+      `      [figures] redis-policy ${JSON.stringify({ policy: 'volatile-ttl', exitCode: code, message: out.trim().split('\n').at(-1)!.slice(0, 160) })}`,
+    );
   });
 
   it('on managed Redis with CONFIG disabled, the policy is read from INFO and still refused', async () => {

@@ -154,11 +154,32 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
     const bedrock = stack.bedrock!.stats();
     const ollama = stack.ollama!.stats();
     const figures = {
-      seed, conversations: ids.length, toppedUp, maxTurns: MAX_TURNS, kills: fleet.kills.length, processStarts: fleet.starts,
-      jobsInFlightAtKills: inFlightKilled, maxKillsOfOneJob: Math.max(0, ...[...new Set(fleet.kills.flatMap((k) => k.held))].map((id) => fleet.kills.filter((k) => k.held.includes(id)).length)), stalledJobsRecovered: stalled.length, stalledExplainedByKills: explained,
-      falseStallsLockLost: lockLost.length, maxEventLoopLagMs: Math.max(0, ...fleet.of('lag').map((m) => m.maxMs ?? 0)), lockRenewalEveryMs: LOCK_MS / 2, requeueMsMedian: median(requeues), requeueMsMax: max(requeues),
-      reactivationMsMedian: median(reactivations), reactivationMsMax: max(reactivations), rowsChecked, bedrockCalls: bedrock.calls, ollamaCalls: ollama.calls,
-      lockDurationMs: LOCK_MS, stalledIntervalMs: STALL_MS, elapsedMs,
+      seed,
+      conversations: ids.length,
+      toppedUp,
+      maxTurns: MAX_TURNS,
+      kills: fleet.kills.length,
+      processStarts: fleet.starts,
+      jobsInFlightAtKills: inFlightKilled,
+      maxKillsOfOneJob: Math.max(
+        0,
+        ...[...new Set(fleet.kills.flatMap((k) => k.held))].map((id) => fleet.kills.filter((k) => k.held.includes(id)).length),
+      ),
+      stalledJobsRecovered: stalled.length,
+      stalledExplainedByKills: explained,
+      falseStallsLockLost: lockLost.length,
+      maxEventLoopLagMs: Math.max(0, ...fleet.of('lag').map((m) => m.maxMs ?? 0)),
+      lockRenewalEveryMs: LOCK_MS / 2,
+      requeueMsMedian: median(requeues),
+      requeueMsMax: max(requeues),
+      reactivationMsMedian: median(reactivations),
+      reactivationMsMax: max(reactivations),
+      rowsChecked,
+      bedrockCalls: bedrock.calls,
+      ollamaCalls: ollama.calls,
+      lockDurationMs: LOCK_MS,
+      stalledIntervalMs: STALL_MS,
+      elapsedMs,
     };
     console.log(`      [figures] worker-death ${JSON.stringify(figures)}`);
 
@@ -166,7 +187,10 @@ describe('fault: worker processes killed with SIGKILL mid-turn', function () {
     assert.ok(inFlightKilled >= fleet.kills.length, 'every kill hit a worker holding a job');
     // Every job in flight at a kill came back through stall detection (allowing one per kill that
     // finished in Redis in the instant before the signal, its report still unsent).
-    assert.ok(explained >= inFlightKilled - fleet.kills.length, `killed jobs came back through stall detection (${explained}/${inFlightKilled})`);
+    assert.ok(
+      explained >= inFlightKilled - fleet.kills.length,
+      `killed jobs came back through stall detection (${explained}/${inFlightKilled})`,
+    );
     assert.equal(lockLost.length, 0, `no live worker lost a lock (false stall): ${JSON.stringify(lockLost)}`);
     // A dead worker's job is back in `wait` within one lock duration plus one stall interval
     // (typically; the bound holds for the median) and always within seconds, even on a loaded

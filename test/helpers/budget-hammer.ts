@@ -32,7 +32,13 @@ async function main(): Promise<void> {
       await new Promise((res) => setTimeout(res, Math.random() * 4));
       // Most calls use all they reserved (the hardest case), some less.
       const full = Math.random() < 0.7;
-      await store.settle(scopes, id, full ? { usdNano: worst.usdNano, tokens: worst.tokens } : { usdNano: Math.floor(worst.usdNano * Math.random()), tokens: Math.floor(worst.tokens * Math.random()) });
+      await store.settle(
+        scopes,
+        id,
+        full
+          ? { usdNano: worst.usdNano, tokens: worst.tokens }
+          : { usdNano: Math.floor(worst.usdNano * Math.random()), tokens: Math.floor(worst.tokens * Math.random()) },
+      );
     }
     redis.disconnect();
   };
@@ -40,7 +46,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ granted, refused })}\n`);
 }
 
-void main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`${String(err?.stack ?? err)}\n`);
-  process.exit(1);
-});
+void main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${String(err?.stack ?? err)}\n`);
+    process.exit(1);
+  },
+);

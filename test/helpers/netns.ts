@@ -53,7 +53,10 @@ function pidAlive(pid: number): boolean {
 /** SIGKILLs whatever still runs inside the namespace (only processes a lab started live there), then deletes it. */
 function destroyNamespace(name: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
-  for (const pid of pids.split('\n').map(Number).filter((n) => n > 0)) {
+  for (const pid of pids
+    .split('\n')
+    .map(Number)
+    .filter((n) => n > 0)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -207,7 +210,13 @@ export async function createNetnsLab(nodes: string[]): Promise<NetnsLab> {
     return `${SUBNET}.${10 + i}`;
   };
 
-  const spawnIn = (node: string, command: string, args: string[], env: Record<string, string> = {}, label = `${node}:${path.basename(command)}`): NsProcess => {
+  const spawnIn = (
+    node: string,
+    command: string,
+    args: string[],
+    env: Record<string, string> = {},
+    label = `${node}:${path.basename(command)}`,
+  ): NsProcess => {
     address(node);
     const child = spawn('ip', ['netns', 'exec', ns(node), command, ...args], {
       cwd: process.cwd(),

@@ -76,9 +76,14 @@ export function seedRequestJson(inputText: string, opts: { temperature?: number;
 /** The seed's `ApiGatewayResponse`, read as spray-json reads it; throws what the seed client would. */
 export function parseSeedEnvelope(text: string): { statusCode: number; headers: Record<string, string>; body: string } {
   const json = JSON.parse(text) as Record<string, unknown>;
-  if (!Number.isInteger(json.statusCode)) throw new Error('Object is missing required member \'statusCode\'');
+  if (!Number.isInteger(json.statusCode)) throw new Error("Object is missing required member 'statusCode'");
   const headers = json.headers;
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
+  if (
+    typeof headers !== 'object' ||
+    headers === null ||
+    Array.isArray(headers) ||
+    Object.values(headers).some((v) => typeof v !== 'string')
+  ) {
     throw new Error("Object is missing required member 'headers' (Map[String,String])");
   }
   if (typeof json.body !== 'string') throw new Error("Object is missing required member 'body'");
@@ -95,7 +100,11 @@ export interface SeedClientResult {
 }
 
 /** Sends the seed client's exact request to `url` and reads the answer the way it does (throws where it would). */
-export async function seedClientGenerate(url: string, inputText: string, opts: { temperature?: number; maxTokens?: number } = {}): Promise<SeedClientResult> {
+export async function seedClientGenerate(
+  url: string,
+  inputText: string,
+  opts: { temperature?: number; maxTokens?: number } = {},
+): Promise<SeedClientResult> {
   const body = Buffer.from(seedRequestJson(inputText, opts), 'utf8');
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = http.request(
@@ -166,11 +175,15 @@ export async function startSeedLambda(bedrock: SeedBedrock, opts: { crash?: () =
           event = JSON.parse(raw) as typeof event;
         } catch (err) {
           // The Java runtime cannot deserialise the event: a function error, passed on with HTTP 200.
-          return answer(res, { errorMessage: `com.fasterxml.jackson.core.JsonParseException: ${(err as Error).message}`, errorType: 'java.lang.RuntimeException' });
+          return answer(res, {
+            errorMessage: `com.fasterxml.jackson.core.JsonParseException: ${(err as Error).message}`,
+            errorType: 'java.lang.RuntimeException',
+          });
         }
         const requestId = event.requestContext?.requestId ?? 'unknown';
         const query = event.queryStringParameters?.query;
-        if (query === undefined || query === null) return answer(res, { statusCode: 400, body: "Bad Request: Missing required 'query' parameter" });
+        if (query === undefined || query === null)
+          return answer(res, { statusCode: 400, body: "Bad Request: Missing required 'query' parameter" });
         let completion: string;
         try {
           completion = (await bedrock(decodeSeedRequest(javaBase64Decode(query)))).trim();

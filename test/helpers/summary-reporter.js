@@ -18,7 +18,9 @@ class SummaryReporter extends Mocha.reporters.Spec {
         const held = process._getActiveHandles().map((h) => (h && h.constructor ? h.constructor.name : typeof h));
         const counts = {};
         for (const h of held) counts[h] = (counts[h] || 0) + 1;
-        process.stderr.write(`\n!! the test process was still alive ${LEAK_GRACE_MS / 1000} s after the run, held by: ${JSON.stringify(counts)}; exiting\n`);
+        process.stderr.write(
+          `\n!! the test process was still alive ${LEAK_GRACE_MS / 1000} s after the run, held by: ${JSON.stringify(counts)}; exiting\n`,
+        );
         process.exit(s.failures ? 1 : 0);
       }, LEAK_GRACE_MS).unref();
     });

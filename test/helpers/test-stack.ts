@@ -53,7 +53,8 @@ export async function waitForConversation(stack: TestStack, id: string, timeoutM
     const res = await stack.http.get(`/conversation/${id}`);
     const view = res.data;
     if (res.status === 200 && TERMINAL.includes(view.status) && (!needTranscript || view.transcriptFile)) return view;
-    if (Date.now() > deadline) throw new Error(`conversation ${id} not finished after ${timeoutMs} ms: ${JSON.stringify(view).slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`conversation ${id} not finished after ${timeoutMs} ms: ${JSON.stringify(view).slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -40,10 +40,14 @@ describe('Redis Cluster: the {hash tag} prefix keeps a conversation in one slot'
     await cluster?.stop();
   });
 
-  it('a conversation completes in cluster mode and every key it leaves hashes to the prefix\'s slot', async () => {
+  it("a conversation completes in cluster mode and every key it leaves hashes to the prefix's slot", async () => {
     const prefix = uniquePrefix('cluster');
     stack = await startTestStack({ REDIS_URL: cluster.url, QUEUE_PREFIX: prefix });
-    const res = await stack.http.post('/conversation', { initialQuery: 'Is this cluster-safe?', maxTurns: 3 }, { headers: { 'idempotency-key': 'cluster-1' } });
+    const res = await stack.http.post(
+      '/conversation',
+      { initialQuery: 'Is this cluster-safe?', maxTurns: 3 },
+      { headers: { 'idempotency-key': 'cluster-1' } },
+    );
     assert.equal(res.status, 202);
     const view = await waitForConversation(stack, res.data.conversationId);
     assert.equal(view.status, 'completed');
@@ -56,10 +60,13 @@ describe('Redis Cluster: the {hash tag} prefix keeps a conversation in one slot'
     for (const key of keys) slots.set(key, Number(await admin.call('CLUSTER', 'KEYSLOT', key)));
     const strays = [...slots].filter(([, slot]) => slot !== expected);
     assert.deepEqual(strays, [], `keys outside slot ${expected}`);
-    assert.ok(keys.every((k) => k.startsWith(prefix)), 'every key lives under the prefix');
+    assert.ok(
+      keys.every((k) => k.startsWith(prefix)),
+      'every key lives under the prefix',
+    );
   });
 
-  it('without a hash tag, BullMQ\'s multi-key scripts are refused in cluster mode (the check has teeth)', async () => {
+  it("without a hash tag, BullMQ's multi-key scripts are refused in cluster mode (the check has teeth)", async () => {
     const conn = new IORedis(cluster.url, { maxRetriesPerRequest: null });
     const queue = new Queue('cloud', { connection: conn, prefix: 'llmconv-untagged' });
     try {

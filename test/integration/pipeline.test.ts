@@ -27,7 +27,7 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
     await stack?.close();
   });
 
-  it('a 5-turn conversation gives exactly 5 rows in order with both sides\' text', async () => {
+  it("a 5-turn conversation gives exactly 5 rows in order with both sides' text", async () => {
     const res = await stack.http.post('/conversation', { initialQuery: 'What is the meaning of life?', maxTurns: 5 });
     assert.equal(res.status, 202);
     assert.match(res.data.conversationId, /^[0-9a-f-]{36}$/);
@@ -40,7 +40,10 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
     assert.equal(path.dirname(view.transcriptFile), stack.outputDir);
     const rows = readCsv(view.transcriptFile);
     assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
-    assert.deepEqual(rows.map((r) => Number(r.turn)), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      rows.map((r) => Number(r.turn)),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(rows[0]!.query, 'What is the meaning of life?');
     for (const [i, r] of rows.entries()) {
       assert.match(r.cloud_response!, /emulated bedrock/i);
@@ -57,7 +60,10 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
     assert.equal(csv.status, 200);
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     const served = parse(csv.data, { columns: true }) as Record<string, string>[];
-    assert.deepEqual(served.map((r) => r.cloud_response), rows.map((r) => r.cloud_response));
+    assert.deepEqual(
+      served.map((r) => r.cloud_response),
+      rows.map((r) => r.cloud_response),
+    );
   });
 
   it('a stop phrase ends the conversation early', async () => {
@@ -124,7 +130,12 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
   });
 
   it('transient errors on both sides are retried and the conversation completes', async () => {
-    stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 503, count: 2 }, { kind: 'status', status: 429, count: 1 }] });
+    stack.bedrock!.faults.set({
+      faults: [
+        { kind: 'status', status: 503, count: 2 },
+        { kind: 'status', status: 429, count: 1 },
+      ],
+    });
     stack.ollama!.faults.set({ faults: [{ kind: 'status', status: 500, count: 2 }] });
     const res = await stack.http.post('/conversation', { initialQuery: 'Be resilient', maxTurns: 2 });
     const view = await waitForConversation(stack, res.data.conversationId);
@@ -134,7 +145,7 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
     assert.ok(stack.ollama!.stats().faults >= 2);
   });
 
-  it('?wait=true answers synchronously in the seed\'s shape', async () => {
+  it("?wait=true answers synchronously in the seed's shape", async () => {
     const res = await stack.http.post('/conversation?wait=true', { initialQuery: 'Tell me about machine learning', maxTurns: 2 });
     assert.equal(res.status, 200);
     assert.equal(res.data.turns, 2);
@@ -147,7 +158,10 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
   });
 
   it("the bodies of the seed README's curl examples work unchanged", async () => {
-    const a = await stack.http.post('/conversation', { initialQuery: 'What is the meaning of life?', outputFile: '/opt/conversation-client/conversation.csv' });
+    const a = await stack.http.post('/conversation', {
+      initialQuery: 'What is the meaning of life?',
+      outputFile: '/opt/conversation-client/conversation.csv',
+    });
     assert.equal(a.status, 202);
     const b = await stack.http.post('/conversation', { initialQuery: 'Tell me about machine learning', outputFile: 'conversation.csv' });
     assert.equal(b.status, 202);
@@ -183,8 +197,13 @@ describe('exactly-once effects of a step', function () {
     assert.ok(job, 'turn 1 job queued');
     const { createCloudProvider, createLocalProvider } = await import('../../providers/create-providers');
     const processor = createCloudProcessor({
-      config: stack.config, store: stack.store, queues: stack.queues, cancels: new CancelRegistry(),
-      cloud: createCloudProvider(stack.config), local: createLocalProvider(stack.config), logger: stack.logger,
+      config: stack.config,
+      store: stack.store,
+      queues: stack.queues,
+      cancels: new CancelRegistry(),
+      cloud: createCloudProvider(stack.config),
+      local: createLocalProvider(stack.config),
+      logger: stack.logger,
     });
     const callsBefore = stack.bedrock!.stats().calls;
     assert.equal(await processor(job!), 'ok');

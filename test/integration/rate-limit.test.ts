@@ -108,7 +108,10 @@ describe('cloud throttling back-off (BullMQ rateLimit across workers)', function
       }
       // B's first cloud answer was only asked for once the first pause had run out.
       const stepB = (await stack.store.getConversation(idB))!.turns[0]!.cloud;
-      assert.ok(stepB!.startedAt - pausedAt >= BACKOFF_MS - 250, `B's cloud call started ${stepB!.startedAt - pausedAt} ms after the pause began`);
+      assert.ok(
+        stepB!.startedAt - pausedAt >= BACKOFF_MS - 250,
+        `B's cloud call started ${stepB!.startedAt - pausedAt} ms after the pause began`,
+      );
     });
   });
 

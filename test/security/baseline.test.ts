@@ -20,13 +20,22 @@ import { startTestStack, until, waitForConversation, type TestStack } from '../h
 import { readCsv, waitFinished } from '../faults/fixtures/transcript-check';
 
 /** Streams `size` bytes as a chunked body (no Content-Length) and returns the status, or the socket error. */
-function chunkedPost(base: string, route: string, size: number, headers: Record<string, string> = {}): Promise<{ status: number; body: string; error?: string }> {
+function chunkedPost(
+  base: string,
+  route: string,
+  size: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; error?: string }> {
   return new Promise((resolve) => {
-    const req = http.request(new URL(route, base), { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      new URL(route, base),
+      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', (err) => resolve({ status: 0, body: '', error: (err as NodeJS.ErrnoException).code ?? err.message }));
     const chunk = Buffer.alloc(16 * 1024, 'a');
     let sent = 0;
@@ -87,7 +96,11 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
 
     it('reads take Basic auth with the key as password (a browser asks once for the page); writes never do', async () => {
       const basic = (pass: string) => ({ authorization: `Basic ${Buffer.from(`anyone:${pass}`).toString('base64')}` });
-      const created = await stack.http.post('/conversation', { initialQuery: 'Seen from a browser', maxTurns: 1 }, { headers: { 'x-api-key': key } });
+      const created = await stack.http.post(
+        '/conversation',
+        { initialQuery: 'Seen from a browser', maxTurns: 1 },
+        { headers: { 'x-api-key': key } },
+      );
       const id = created.data.conversationId as string;
 
       // Without credentials, a read is challenged so a browser asks: Basic first, Bearer for programs.
@@ -136,15 +149,32 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
       console.log(`      [figures] body-limit ${JSON.stringify(results)}`);
     });
 
-    it('rejects outputFile names that leave OUTPUT_DIR, keeps the seed\'s absolute path as a bare name', async () => {
+    it("rejects outputFile names that leave OUTPUT_DIR, keeps the seed's absolute path as a bare name", async () => {
       const headers = { 'x-api-key': key };
-      const evil = ['../x.csv', '../../etc/cron.d/x', 'a/../../x.csv', '..\\..\\x.csv', './../x.csv', '.hidden.csv', 'x\u0000.csv', '%2e%2e%2fx.csv', '..', 'CON:x', `${'a'.repeat(200)}.csv`, 'x\n.csv'];
+      const evil = [
+        '../x.csv',
+        '../../etc/cron.d/x',
+        'a/../../x.csv',
+        '..\\..\\x.csv',
+        './../x.csv',
+        '.hidden.csv',
+        'x\u0000.csv',
+        '%2e%2e%2fx.csv',
+        '..',
+        'CON:x',
+        `${'a'.repeat(200)}.csv`,
+        'x\n.csv',
+      ];
       for (const outputFile of evil) {
         const res = await stack.http.post('/conversation', { initialQuery: 'traversal', outputFile, maxTurns: 1 }, { headers });
         assert.equal(res.status, 400, `${JSON.stringify(outputFile)} → ${res.status}`);
         assert.match(res.data.error.message, /outputFile/);
       }
-      const ok = await stack.http.post('/conversation', { initialQuery: 'seed path', outputFile: '/opt/conversation-client/seed-path.csv', maxTurns: 1 }, { headers });
+      const ok = await stack.http.post(
+        '/conversation',
+        { initialQuery: 'seed path', outputFile: '/opt/conversation-client/seed-path.csv', maxTurns: 1 },
+        { headers },
+      );
       assert.equal(ok.status, 202);
       const record = await waitFinished(stack.store, ok.data.conversationId);
       assert.equal(record.transcriptPath, path.join(stack.outputDir, 'seed-path.csv'));
@@ -153,7 +183,18 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
   });
 
   describe('CSV formula injection', () => {
-    const DANGEROUS = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1:A2)', '\t=1', '\r=1', ' =1+1', '  @cmd', '\u00a0=1', '\n-1'];
+    const DANGEROUS = [
+      '=HYPERLINK("http://evil.example","click")',
+      '+1+1',
+      '-2+3',
+      '@SUM(A1:A2)',
+      '\t=1',
+      '\r=1',
+      ' =1+1',
+      '  @cmd',
+      '\u00a0=1',
+      '\n-1',
+    ];
     let stack: TestStack;
     let raw: TestStack;
     before(async () => {
@@ -179,7 +220,8 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
         for (const rows of [readCsv(view.transcriptFile), served]) {
           assert.equal(rows[0]!.query, `'${DANGEROUS[i]}`, `initialQuery ${JSON.stringify(DANGEROUS[i])} neutralised`);
           assert.ok(rows[1]!.query!.startsWith("'-"), 'templated query neutralised');
-          for (const r of rows) for (const v of Object.values(r)) assert.doesNotMatch(v, /^\s*[=+\-@\t\r]/, `no live formula: ${JSON.stringify(v)}`);
+          for (const r of rows)
+            for (const v of Object.values(r)) assert.doesNotMatch(v, /^\s*[=+\-@\t\r]/, `no live formula: ${JSON.stringify(v)}`);
           cells += rows.length * Object.keys(rows[0]!).length;
         }
       }
@@ -187,7 +229,9 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
       const rawId = await submit(raw, DANGEROUS[0]!);
       const rawView = await waitForConversation(raw, rawId);
       assert.equal(readCsv(rawView.transcriptFile)[0]!.query, DANGEROUS[0]);
-      console.log(`      [figures] csv-formulas ${JSON.stringify({ conversations: ids.length, dangerousPrefixes: DANGEROUS.length, cellsChecked: cells })}`);
+      console.log(
+        `      [figures] csv-formulas ${JSON.stringify({ conversations: ids.length, dangerousPrefixes: DANGEROUS.length, cellsChecked: cells })}`,
+      );
     });
   });
 
@@ -210,12 +254,21 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
       const admin = new Redis(redis.url);
       await admin.call('CONFIG', 'SET', 'requirepass', secrets.REDIS_PASSWORD);
       admin.disconnect();
-      const destination = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+      const destination = new Writable({
+        write(chunk, _e, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      });
       stack = await startTestStack(
         {
-          REDIS_URL: `redis://:${secrets.REDIS_PASSWORD}@127.0.0.1:${redis.port}`, QUEUE_PREFIX: uniquePrefix('secrets'),
-          API_KEY: secrets.API_KEY, API_GATEWAY_API_KEY: secrets.API_GATEWAY_API_KEY,
-          BOARD_USERNAME: secrets.BOARD_USERNAME, BOARD_PASSWORD: secrets.BOARD_PASSWORD, LOG_LEVEL: 'trace',
+          REDIS_URL: `redis://:${secrets.REDIS_PASSWORD}@127.0.0.1:${redis.port}`,
+          QUEUE_PREFIX: uniquePrefix('secrets'),
+          API_KEY: secrets.API_KEY,
+          API_GATEWAY_API_KEY: secrets.API_GATEWAY_API_KEY,
+          BOARD_USERNAME: secrets.BOARD_USERNAME,
+          BOARD_PASSWORD: secrets.BOARD_PASSWORD,
+          LOG_LEVEL: 'trace',
         },
         { logger: createLogger({ level: 'trace', name: 'secrets-test', destination }) },
       );
@@ -231,16 +284,26 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
       const basic = `Basic ${Buffer.from(`${secrets.BOARD_USERNAME}:${secrets.BOARD_PASSWORD}`).toString('base64')}`;
       // Exercise every path that logs: success, retries, permanent failure, auth failures, board, cancel.
       stack.bedrock!.faults.set({ faults: [{ kind: 'status', status: 503, count: 2 }] });
-      const ok = await stack.http.post('/conversation', { initialQuery: 'Log me', maxTurns: 2 }, { headers: { authorization: `Bearer ${secrets.API_KEY}` } });
+      const ok = await stack.http.post(
+        '/conversation',
+        { initialQuery: 'Log me', maxTurns: 2 },
+        { headers: { authorization: `Bearer ${secrets.API_KEY}` } },
+      );
       await waitFinished(stack.store, ok.data.conversationId);
-      const bad = await stack.http.post('/conversation', { initialQuery: 'Fail me', maxTurns: 2, cloudModel: 'test.secret-fail' }, { headers: auth });
+      const bad = await stack.http.post(
+        '/conversation',
+        { initialQuery: 'Fail me', maxTurns: 2, cloudModel: 'test.secret-fail' },
+        { headers: auth },
+      );
       stack.bedrock!.faults.set({ faults: [{ kind: 'validation', model: 'test.secret-fail' }] });
       await waitFinished(stack.store, bad.data.conversationId);
       await stack.http.post('/api/v1/generate', { inputText: 'hello' }, { headers: auth });
       await stack.http.post('/conversation', { initialQuery: 'no key' });
       await stack.http.post('/conversation', { initialQuery: 'wrong key' }, { headers: { 'x-api-key': `${secrets.API_KEY}-wrong` } });
       await stack.http.get('/admin/queues', { headers: { authorization: basic } });
-      await stack.http.get('/admin/queues', { headers: { authorization: `Basic ${Buffer.from(`${secrets.BOARD_USERNAME}:wrong`).toString('base64')}` } });
+      await stack.http.get('/admin/queues', {
+        headers: { authorization: `Basic ${Buffer.from(`${secrets.BOARD_USERNAME}:wrong`).toString('base64')}` },
+      });
       await stack.http.get('/metrics', { headers: auth });
       stack.ollama!.faults.set({ latencyMs: 5000 });
       const slow = await stack.http.post('/conversation', { initialQuery: 'Cancel me' }, { headers: auth });
@@ -263,9 +326,13 @@ describe('security: API key, body limits, output paths, CSV formulas, secrets in
         [`${name} (base64)`, Buffer.from(v).toString('base64')],
       ]);
       forms.push(['board basic auth', basic.slice(6)]);
-      const leaks = forms.flatMap(([name, v]) => [...lines, banner, configError].filter((l) => l.includes(v!)).map((l) => `${name}: ${l.slice(0, 300)}`));
+      const leaks = forms.flatMap(([name, v]) =>
+        [...lines, banner, configError].filter((l) => l.includes(v!)).map((l) => `${name}: ${l.slice(0, 300)}`),
+      );
       const levels = new Set(lines.map((l) => (JSON.parse(l) as { level: number }).level));
-      console.log(`      [figures] secrets-in-logs ${JSON.stringify({ logLines: lines.length, levelsSeen: [...levels].sort(), secretsChecked: forms.length, bannerAndConfigErrorChecked: true, leaks: leaks.length })}`);
+      console.log(
+        `      [figures] secrets-in-logs ${JSON.stringify({ logLines: lines.length, levelsSeen: [...levels].sort(), secretsChecked: forms.length, bannerAndConfigErrorChecked: true, leaks: leaks.length })}`,
+      );
       assert.ok(lines.length > 20, 'the run logged');
       assert.ok(levels.has(10) || levels.has(20), 'trace or debug lines were captured');
       assert.deepEqual(leaks, []);

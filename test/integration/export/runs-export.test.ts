@@ -19,7 +19,10 @@ import { FIXTURE_LOCAL_MODEL, writeRun, type FixtureConversation } from '../../h
 /** The JSONL lines of a body (each must end with a newline). */
 function jsonl(body: string): any[] {
   assert.ok(body === '' || body.endsWith('\n'), 'the body ends with a newline');
-  return body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  return body
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }
 
 /** Roles alternate user/assistant, starting with user after an optional system; never empty content. */
@@ -56,7 +59,12 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     for (let i = 0; i < 20; i++) convs.push({ id: `ok-${i}`, turns: 1 + (i % 3), meta: { row: i, source: 'seeds.jsonl', tags: ['x'] } });
     convs.push(
       { id: 'sys', systemPrompts: { cloud: 'You are terse.', local: 'You are curious.' }, meta: { row: 20 } },
-      { id: 'filtered', turns: 3, emptyAnswerAt: { turn: 2, stopReason: 'content_filtered', text: 'half an ans' }, stopReason: 'content_filtered' },
+      {
+        id: 'filtered',
+        turns: 3,
+        emptyAnswerAt: { turn: 2, stopReason: 'content_filtered', text: 'half an ans' },
+        stopReason: 'content_filtered',
+      },
       { id: 'filtered-first', turns: 2, emptyAnswerAt: { turn: 1, stopReason: 'end_turn', text: '  ' }, stopReason: 'empty_answer' },
       { id: 'thinks', turns: 2, thinking: 'Hmm, let me reason about light scattering.' },
       { id: 'phrase', turns: 2, stopReason: 'stop_phrase' },
@@ -82,9 +90,15 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-openai-cloud.jsonl"`);
     const lines = jsonl(res.data);
     const expected = convs.filter((c) => c.id !== 'filtered-first' && c.id !== 'in-flight').map((c) => c.id);
-    assert.deepEqual(lines.map((l) => l.metadata.conversationId), expected);
+    assert.deepEqual(
+      lines.map((l) => l.metadata.conversationId),
+      expected,
+    );
     for (const l of lines) {
-      assertDialogue(l.messages.map((m: any) => m.role), l.messages.map((m: any) => m.content));
+      assertDialogue(
+        l.messages.map((m: any) => m.role),
+        l.messages.map((m: any) => m.content),
+      );
       if (l.metadata.conversationId === 'no-run-ref') {
         assert.equal(l.metadata.runId, null, 'a conversation without a run ref is exported with null provenance');
         continue;
@@ -113,8 +127,16 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     assert.ok(!JSON.stringify(thinks.messages).includes('light scattering'));
     assert.equal(thinks.metadata.steps[0].local.thinking, 'Hmm, let me reason about light scattering.');
     assert.equal(thinks.metadata.steps[0].local.model, FIXTURE_LOCAL_MODEL);
-    for (const l of lines) assertDialogue(l.messages.map((m: any) => m.role), l.messages.map((m: any) => m.content));
-    assert.equal(lines.some((l) => l.metadata.conversationId === 'filtered'), true, 'turn 1 of the filtered one has a follow-up');
+    for (const l of lines)
+      assertDialogue(
+        l.messages.map((m: any) => m.role),
+        l.messages.map((m: any) => m.content),
+      );
+    assert.equal(
+      lines.some((l) => l.metadata.conversationId === 'filtered'),
+      true,
+      'turn 1 of the filtered one has a follow-up',
+    );
   });
 
   it('sharegpt: human/gpt alternating, system when set, provenance', async () => {
@@ -124,7 +146,13 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const lines = jsonl(res.data);
     assert.equal(lines.length, convs.length - 2, 'all but the one without a usable exchange and the one still running');
     for (const l of lines) {
-      assertDialogue(l.conversations.map((m: any) => m.from), l.conversations.map((m: any) => m.value), 'system', 'human', 'gpt');
+      assertDialogue(
+        l.conversations.map((m: any) => m.from),
+        l.conversations.map((m: any) => m.value),
+        'system',
+        'human',
+        'gpt',
+      );
       if (l.metadata.runId) assertProvenance(l.metadata, RUN);
     }
     assert.equal(lines.find((l) => l.metadata.conversationId === 'sys').system, 'You are terse.');
@@ -141,7 +169,9 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const header = (parse(res.data, { to_line: 1 }) as string[][])[0]!;
     assert.deepEqual(header.slice(0, CSV_COLUMNS.length), [...CSV_COLUMNS]);
     // Every cloud step is a row (a filtered answer too: the transcript keeps it).
-    const cloudSteps = convs.filter((c) => c.status !== 'running').reduce((n, c) => n + (c.emptyAnswerAt ? c.emptyAnswerAt.turn : (c.turns ?? 3)), 0);
+    const cloudSteps = convs
+      .filter((c) => c.status !== 'running')
+      .reduce((n, c) => n + (c.emptyAnswerAt ? c.emptyAnswerAt.turn : (c.turns ?? 3)), 0);
     assert.equal(rows.length, cloudSteps);
     const r = rows.find((x) => x.conversation_id === 'ok-4')!;
     assert.equal(r.run_id, RUN);
@@ -151,7 +181,10 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   });
 
   it('filters by status and stop reason', async () => {
-    const ids = async (q: string) => jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&${q}`, { responseType: 'text' })).data).map((l) => l.metadata.conversationId);
+    const ids = async (q: string) =>
+      jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&${q}`, { responseType: 'text' })).data).map(
+        (l) => l.metadata.conversationId,
+      );
     assert.deepEqual(await ids('status=failed,cancelled'), ['failed', 'cancelled']);
     assert.deepEqual(await ids('status=running'), ['in-flight'], 'a conversation still running only when asked for');
     assert.deepEqual(await ids('stopReason=stop_phrase,content_filtered'), ['filtered', 'phrase']);
@@ -189,26 +222,54 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const out = path.join(tmp, 'data.jsonl');
     let stdout = '';
     let stderr = '';
-    const code = await runCli(['export', RUN, '--format', 'openai', '--assistant', 'local', '--status', 'completed', '--out', out, '--url', stack.producerUrl!], {
-      stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) },
-    });
+    const code = await runCli(
+      ['export', RUN, '--format', 'openai', '--assistant', 'local', '--status', 'completed', '--out', out, '--url', stack.producerUrl!],
+      {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+      },
+    );
     assert.equal(code, 0, stderr);
     const lines = jsonl(fs.readFileSync(out, 'utf8'));
     assert.ok(lines.length > 20 && lines.every((l) => l.metadata.status === 'completed' && l.metadata.assistant === 'local'));
     assert.match(stderr, new RegExp(`wrote ${out.replace(/[.]/g, '\\.')} \\(${lines.length} conversations, [0-9.]+ MB\\)`));
     const csvOut = path.join(tmp, 'data.csv');
-    assert.equal(await runCli(['export', RUN, '--format', 'csv', '--out', csvOut, '--url', stack.producerUrl!], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr = s) } }), 0);
+    assert.equal(
+      await runCli(['export', RUN, '--format', 'csv', '--out', csvOut, '--url', stack.producerUrl!], {
+        stdout: { write: () => true },
+        stderr: { write: (s: string) => (stderr = s) },
+      }),
+      0,
+    );
     const rows = parse(fs.readFileSync(csvOut, 'utf8'), { columns: true }) as unknown[];
     assert.match(stderr, new RegExp(`\\(${rows.length} rows,`));
     // On a terminal the count is redrawn in place; without --out the data goes to stdout.
     let ttyErr = '';
     const ttyOut = path.join(tmp, 'tty.jsonl');
-    assert.equal(await runCli(['export', RUN, '--out', ttyOut, '--url', stack.producerUrl!], { stdout: { write: () => true, isTTY: true }, stderr: { write: (s: string) => (ttyErr += s) } }), 0);
+    assert.equal(
+      await runCli(['export', RUN, '--out', ttyOut, '--url', stack.producerUrl!], {
+        stdout: { write: () => true, isTTY: true },
+        stderr: { write: (s: string) => (ttyErr += s) },
+      }),
+      0,
+    );
     assert.match(ttyErr, /\r\x1b\[Kexporting run-a: \d+ conversations, [0-9.]+ MB\n/);
     let piped = '';
-    assert.equal(await runCli(['export', RUN, '--format', 'sharegpt', '--url', stack.producerUrl!], { stdout: { write: (s: string) => (piped += s) }, stderr: { write: () => true } }), 0);
-    assert.deepEqual(jsonl(piped).map((l) => l.metadata.conversationId), jsonl(fs.readFileSync(ttyOut, 'utf8')).map((l) => l.metadata.conversationId));
-    const bad = await runCli(['export', 'nope', '--out', path.join(tmp, 'x.jsonl'), '--url', stack.producerUrl!], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr = s) } });
+    assert.equal(
+      await runCli(['export', RUN, '--format', 'sharegpt', '--url', stack.producerUrl!], {
+        stdout: { write: (s: string) => (piped += s) },
+        stderr: { write: () => true },
+      }),
+      0,
+    );
+    assert.deepEqual(
+      jsonl(piped).map((l) => l.metadata.conversationId),
+      jsonl(fs.readFileSync(ttyOut, 'utf8')).map((l) => l.metadata.conversationId),
+    );
+    const bad = await runCli(['export', 'nope', '--out', path.join(tmp, 'x.jsonl'), '--url', stack.producerUrl!], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr = s) },
+    });
     assert.equal(bad, 1);
     assert.match(stderr, /404 no run with id "nope"/);
     assert.equal(fs.existsSync(path.join(tmp, 'x.jsonl')), false, 'a refused export leaves no file');
@@ -253,19 +314,24 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     // Coarse: the heap retains a small part of the export, never the whole of it.
     assert.ok(bytes > 15e6, `export size ${bytes}`);
     process.stderr.write(`      heap +${((heapPeak - heap0) / 1e6).toFixed(1)} MB for ${(bytes / 1e6).toFixed(1)} MB exported\n`);
-    assert.ok(heapPeak - heap0 < bytes / 5, `heap grew ${((heapPeak - heap0) / 1e6).toFixed(1)} MB for a ${(bytes / 1e6).toFixed(1)} MB export`);
+    assert.ok(
+      heapPeak - heap0 < bytes / 5,
+      `heap grew ${((heapPeak - heap0) / 1e6).toFixed(1)} MB for a ${(bytes / 1e6).toFixed(1)} MB export`,
+    );
 
     // Through HTTP, a reader that stops reading stops the reads from Redis (each conversation is
     // one EVALSHA of the store's load script; this test process is the only client of its Redis).
     const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     const before = await evalshaCalls();
     const paused = await new Promise<{ res: http.IncomingMessage; first: number }>((resolve, reject) => {
-      http.get(`${stack.producerUrl}/runs/${BIG}/export?format=openai`, (res) => {
-        res.once('data', (chunk: Buffer) => {
-          res.pause();
-          resolve({ res, first: chunk.length });
-        });
-      }).on('error', reject);
+      http
+        .get(`${stack.producerUrl}/runs/${BIG}/export?format=openai`, (res) => {
+          res.once('data', (chunk: Buffer) => {
+            res.pause();
+            resolve({ res, first: chunk.length });
+          });
+        })
+        .on('error', reject);
     });
     // Wait until the server has stopped reading (the count holds still), then compare.
     let last = -1;

@@ -61,8 +61,15 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
 
   function env(dataDir: string, outputDir: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
-      REDIS_DATA_DIR: dataDir, OUTPUT_DIR: outputDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-      EMULATOR_LATENCY_MS: '150', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', BACKOFF_DELAY_MS: '50',
+      REDIS_DATA_DIR: dataDir,
+      OUTPUT_DIR: outputDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      EMULATOR_LATENCY_MS: '150',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      BACKOFF_DELAY_MS: '50',
       ...extra,
     };
   }
@@ -83,7 +90,11 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
   async function post(url: string, n: number, maxTurns = MAX_TURNS): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await axios.post(`${url}/conversation`, { initialQuery: `Laptop question ${i}`, maxTurns }, { validateStatus: () => true });
+      const res = await axios.post(
+        `${url}/conversation`,
+        { initialQuery: `Laptop question ${i}`, maxTurns },
+        { validateStatus: () => true },
+      );
       assert.equal(res.status, 202, JSON.stringify(res.data));
       ids.push(res.data.conversationId);
     }
@@ -103,7 +114,8 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
   }
 
   /** The step jobs a process's logs say it recorded ("cloud reply recorded", "follow-up recorded"). */
-  const recordedJobs = (p: RunningProcess) => new Set(p.logs.filter((l) => typeof l.jobId === 'string' && /recorded/.test(String(l.msg))).map((l) => String(l.jobId)));
+  const recordedJobs = (p: RunningProcess) =>
+    new Set(p.logs.filter((l) => typeof l.jobId === 'string' && /recorded/.test(String(l.msg))).map((l) => String(l.jobId)));
 
   it(`kill -9 of the embedded redis-server mid-run: it is back within ${REDIS_BACK_MS} ms, every conversation completes, each turn once`, async () => {
     const outputDir = tmp('out');
@@ -132,7 +144,9 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     assert.doesNotMatch(s.proc.output(), /Unhandled error event/);
     const deaths = s.proc.logs.filter((l) => /embedded redis-server (died|restarted)/.test(String(l.msg)));
     assert.equal(deaths.length, 2, 'one line for the death, one for the restart');
-    console.log(`      [figures] embedded-redis-kill ${JSON.stringify({ restartAfterMs: back.afterMs, aof: back.aof, rows, outageLines: s.proc.logs.filter((l) => /Redis (unreachable|still unreachable|reachable again)/.test(String(l.msg))).length })}`);
+    console.log(
+      `      [figures] embedded-redis-kill ${JSON.stringify({ restartAfterMs: back.afterMs, aof: back.aof, rows, outageLines: s.proc.logs.filter((l) => /Redis (unreachable|still unreachable|reachable again)/.test(String(l.msg))).length })}`,
+    );
   });
 
   it('SIGINT mid-run, then npm start again on the same REDIS_DATA_DIR: the banner counts the unfinished conversations and they complete from where they were', async () => {
@@ -165,7 +179,9 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     const redone = [...recordedJobs(second.proc)].filter((j) => before.has(j));
     assert.deepEqual(redone, [], 'no step done twice');
     assert.ok(before.size > 0 && recordedJobs(second.proc).size > 0);
-    console.log(`      [figures] embedded-resume ${JSON.stringify({ conversations: ids.length, unfinishedAtStop: finishedLater, stepsBefore: before.size, stepsAfter: recordedJobs(second.proc).size, stopMs: at - stopAt, rows })}`);
+    console.log(
+      `      [figures] embedded-resume ${JSON.stringify({ conversations: ids.length, unfinishedAtStop: finishedLater, stepsBefore: before.size, stepsAfter: recordedJobs(second.proc).size, stopMs: at - stopAt, rows })}`,
+    );
   });
 
   it('kill -9 of npm start itself mid-run: the next start stops the orphaned redis-server, re-queues the interrupted steps at once (well before their locks expire) and completes everything', async () => {
@@ -198,10 +214,12 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     assert.ok(Date.now() - killedAt < LOCK_MS, 'recovered through the released locks, not their expiry');
     let rows = 0;
     for (const id of ids) rows += await checkCompleteTranscript(store, outputDir, id, 5);
-    console.log(`      [figures] embedded-stack-kill ${JSON.stringify({ conversations: ids.length, unfinished: resuming.unfinished, activeReleased: resuming.activeReleased, recoveredMs: Date.now() - killedAt, lockMs: LOCK_MS, rows })}`);
+    console.log(
+      `      [figures] embedded-stack-kill ${JSON.stringify({ conversations: ids.length, unfinished: resuming.unfinished, activeReleased: resuming.activeReleased, recoveredMs: Date.now() - killedAt, lockMs: LOCK_MS, rows })}`,
+    );
   });
 
-  it('a redis-server that keeps dying: restarted 5 times, then the stack gives up loudly (exit 1, Redis\'s last log lines)', async () => {
+  it("a redis-server that keeps dying: restarted 5 times, then the stack gives up loudly (exit 1, Redis's last log lines)", async () => {
     const s = await startStack(env(path.join(tmp('data'), 'redis'), tmp('out')));
     let pid = Number((await s.proc.waitForLog((l) => l.msg === 'embedded redis-server ready')).redisPid);
     const restarted = () => s.proc.logs.filter((l) => /embedded redis-server restarted/.test(String(l.msg)));
@@ -215,7 +233,7 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     assert.equal(code, 1, 'exits non-zero');
     const out = s.proc.output();
     assert.match(out, /embedded redis-server keeps dying \(redis-server died 6 times within 60000 ms; giving up\); its last log lines:\n/);
-    assert.match(out.split('its last log lines:')[1]!, /Ready to accept connections/, 'the tail is Redis\'s own log');
+    assert.match(out.split('its last log lines:')[1]!, /Ready to accept connections/, "the tail is Redis's own log");
     // One line per event, no silent loop: 5 deaths announced, 5 restarts, then the give-up.
     assert.equal(s.proc.logs.filter((l) => /embedded redis-server died/.test(String(l.msg))).length, 5);
     assert.equal(restarted().length, 5);
@@ -228,7 +246,12 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     running.push(second);
     const { code } = await second.exited;
     assert.equal(code, 1);
-    assert.match(second.output(), new RegExp(`data dir ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another llmconv stack \\(pid ${first.proc.child.pid}`));
+    assert.match(
+      second.output(),
+      new RegExp(
+        `data dir ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another llmconv stack \\(pid ${first.proc.child.pid}`,
+      ),
+    );
     assert.match(second.output(), /REDIS_DATA_DIR/);
     // The first is untouched.
     assert.equal((await axios.get(`${first.url}/ready`, { validateStatus: () => true })).status, 200);
@@ -264,7 +287,10 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     const warnOrWorse = during.filter((l) => Number(l.level) >= 40);
     const outageLines = during.filter((l) => /Redis (unreachable|still unreachable)/.test(String(l.msg)));
     assert.ok(outageLines.length >= 1 && outageLines.length <= 3, `outage reported once, then every 10 s: ${outageLines.length} lines`);
-    assert.ok(warnOrWorse.length <= 10, `at most 10 warning/error lines in a 10 s outage, got ${warnOrWorse.length}: ${JSON.stringify(warnOrWorse.map((l) => l.msg))}`);
+    assert.ok(
+      warnOrWorse.length <= 10,
+      `at most 10 warning/error lines in a 10 s outage, got ${warnOrWorse.length}: ${JSON.stringify(warnOrWorse.map((l) => l.msg))}`,
+    );
     assert.doesNotMatch(s.proc.output(), /Unhandled error event/);
 
     const stopAt = Date.now();
@@ -272,6 +298,8 @@ describe('npm start on the embedded Redis: kills, restarts and outages', functio
     const { code, at } = await s.proc.exited;
     assert.equal(code, 0, s.proc.output().slice(-2000));
     assert.ok(at - stopAt <= SHUTDOWN_BOUND_MS, `stopped in ${at - stopAt} ms (bound ${SHUTDOWN_BOUND_MS})`);
-    console.log(`      [figures] embedded-outage ${JSON.stringify({ outageMs: stopAt - downAt, linesDuring: during.length, warnOrWorse: warnOrWorse.length, outageLines: outageLines.length, sigtermToExitMs: at - stopAt, boundMs: SHUTDOWN_BOUND_MS })}`);
+    console.log(
+      `      [figures] embedded-outage ${JSON.stringify({ outageMs: stopAt - downAt, linesDuring: during.length, warnOrWorse: warnOrWorse.length, outageLines: outageLines.length, sigtermToExitMs: at - stopAt, boundMs: SHUTDOWN_BOUND_MS })}`,
+    );
   });
 });

@@ -55,9 +55,14 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       const id = res.data.conversationId as string;
       const events = await collect(api, id);
 
-      const names = events.map((e) => (e.event === 'cloud' || e.event === 'local' ? `${e.event}:${(JSON.parse(e.data) as StepEventData).turn}` : e.event));
+      const names = events.map((e) =>
+        e.event === 'cloud' || e.event === 'local' ? `${e.event}:${(JSON.parse(e.data) as StepEventData).turn}` : e.event,
+      );
       assert.equal(names[0], 'snapshot');
-      assert.deepEqual(names.filter((n) => n.includes(':')), ['cloud:1', 'local:1', 'cloud:2', 'local:2', 'cloud:3', 'local:3']);
+      assert.deepEqual(
+        names.filter((n) => n.includes(':')),
+        ['cloud:1', 'local:1', 'cloud:2', 'local:2', 'cloud:3', 'local:3'],
+      );
       assert.equal(names.at(-1), 'end', 'the terminal state comes last, then the server closes');
 
       const step = JSON.parse(events.find((e) => e.event === 'local')!.data) as StepEventData;
@@ -82,7 +87,10 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       const id = res.data.conversationId as string;
       await waitForConversation(stack, id);
       const events = await collect(api, id);
-      assert.deepEqual(events.map((e) => e.event), ['snapshot', 'end']);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['snapshot', 'end'],
+      );
       assert.equal((JSON.parse(events[0]!.data) as ConversationView).turns.length, 1);
       assert.equal((JSON.parse(events[1]!.data) as EndEventData).status, 'completed');
     });
@@ -131,10 +139,14 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       await own.restart();
       await waitReady(conn, 10_000);
       // The subscriber connects and subscribes by itself; publish until it hears.
-      await until(async () => {
-        await conn.publish(store.eventsChannel, JSON.stringify({ type: 'cloud', conversationId: 'c-1', turn: 1 }));
-        return got.length > 0;
-      }, 10_000, 'an event after Redis came back');
+      await until(
+        async () => {
+          await conn.publish(store.eventsChannel, JSON.stringify({ type: 'cloud', conversationId: 'c-1', turn: 1 }));
+          return got.length > 0;
+        },
+        10_000,
+        'an event after Redis came back',
+      );
       assert.equal(got[0], 'cloud');
     } finally {
       await operations?.close();
@@ -160,8 +172,24 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       const store = new ConversationStore(redis, { prefix: stack.config.queuePrefix, retentionSeconds: 60 });
       queues = new PipelineQueues(redis, { prefix: stack.config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
       // Two streams at most (SSE_MAX_STREAMS), so the cap can be reached.
-      ops = await startOperatorSurface({ config: { ...stack.config, sseMaxStreams: 2 }, redis, store, queues, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
-      const app = createApp({ config: stack.config, redis, store, queues, cloud: createCloudProvider(stack.config), logger: silentLogger, before: ops.before, routers: ops.routers });
+      ops = await startOperatorSurface({
+        config: { ...stack.config, sseMaxStreams: 2 },
+        redis,
+        store,
+        queues,
+        logger: silentLogger,
+        heartbeatMs: HEARTBEAT_MS,
+      });
+      const app = createApp({
+        config: stack.config,
+        redis,
+        store,
+        queues,
+        cloud: createCloudProvider(stack.config),
+        logger: silentLogger,
+        before: ops.before,
+        routers: ops.routers,
+      });
       server = await new Promise<Server>((resolve) => {
         const s = app.listen(0, '127.0.0.1', () => resolve(s));
       });
@@ -190,9 +218,23 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       await until(() => ops.hub.size === 2, 3000, 'two listeners');
 
       // A step recorded without its pub/sub event (as if the subscriber was reconnecting).
-      const step = { question: 'Quiet one', answer: 'caught up', model: 'm', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: Date.now(), at: Date.now() };
+      const step = {
+        question: 'Quiet one',
+        answer: 'caught up',
+        model: 'm',
+        inputTokens: 1,
+        outputTokens: 2,
+        latencyMs: 3,
+        stopReason: 'end_turn',
+        startedAt: Date.now(),
+        at: Date.now(),
+      };
       const record = (await stack.store.get(id))!;
-      await redis.hset(`${stack.config.queuePrefix}:conv:{${id}}:turns`, stepField('cloud', 1), encodeCloudStep(step, { ...record.settings, createdAt: record.createdAt }));
+      await redis.hset(
+        `${stack.config.queuePrefix}:conv:{${id}}:turns`,
+        stepField('cloud', 1),
+        encodeCloudStep(step, { ...record.settings, createdAt: record.createdAt }),
+      );
 
       const reader = (raw.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
       let text = '';
@@ -216,7 +258,10 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       assert.match(text, /event: end\ndata: \{"conversationId":"[^"]+","status":"failed"/);
       assert.equal((await reader.next()).done, true, 'the server closed the stream');
       const events = await second;
-      assert.deepEqual(events.map((e) => e.event), ['snapshot', 'cloud', 'end']);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['snapshot', 'cloud', 'end'],
+      );
       await until(() => ops.hub.size === 0, 3000, 'listeners removed');
     });
 
@@ -240,10 +285,18 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
       controllers[1]!.abort();
       await until(() => ops.hub.size === 1, 3000, 'one listener');
       // An unknown id is refused without keeping the free slot.
-      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/conversation/00000000-0000-4000-8000-000000000000/events`)).status, 404);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await fetch(`${url}/conversation/00000000-0000-4000-8000-000000000000/events`)).status, 404);
       again.abort();
       await until(() => ops.hub.size === 0, 3000, 'listeners removed');
-      assert.equal((await fetch(`${url}/conversation/${id}/events`, { signal: AbortSignal.timeout(2000) }).then((r) => { void r.body?.cancel(); return r.status; })), 200, 'slots were released');
+      assert.equal(
+        await fetch(`${url}/conversation/${id}/events`, { signal: AbortSignal.timeout(2000) }).then((r) => {
+          void r.body?.cancel();
+          return r.status;
+        }),
+        200,
+        'slots were released',
+      );
     });
 
     it('removes the listener when the client goes away', async () => {

@@ -18,7 +18,12 @@ function captureStream(): { stream: Writable; lines: () => Record<string, unknow
       cb();
     },
   });
-  const lines = () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { stream, lines };
 }
 
@@ -68,11 +73,15 @@ describe('structured logs', function () {
   it('secrets are redacted wherever they are logged', () => {
     const captured = captureStream();
     const logger = createLogger({ level: 'info', destination: captured.stream });
-    logger.info({
-      apiKey: 'k-1', config: { apiKey: 'k-2', boardPassword: 'p-1', apiGatewayApiKey: 'k-3' },
-      req: { headers: { authorization: 'Bearer t-1', 'x-api-key': 'k-4', cookie: 's=1' } },
-      aws: { secretAccessKey: 's-2', sessionToken: 't-2' },
-    }, 'with secrets');
+    logger.info(
+      {
+        apiKey: 'k-1',
+        config: { apiKey: 'k-2', boardPassword: 'p-1', apiGatewayApiKey: 'k-3' },
+        req: { headers: { authorization: 'Bearer t-1', 'x-api-key': 'k-4', cookie: 's=1' } },
+        aws: { secretAccessKey: 's-2', sessionToken: 't-2' },
+      },
+      'with secrets',
+    );
     const text = JSON.stringify(captured.lines());
     for (const secret of ['k-1', 'k-2', 'k-3', 'k-4', 'p-1', 't-1', 't-2', 's-2', 's=1']) {
       assert.ok(!text.includes(`"${secret}"`) && !text.includes(`${secret}"`), `${secret} leaked: ${text}`);
@@ -80,7 +89,7 @@ describe('structured logs', function () {
     assert.ok(text.includes('[redacted]'));
   });
 
-  it('secrets are redacted at any depth and letter case, in arrays, errors and child bindings, without touching the caller\'s objects', () => {
+  it("secrets are redacted at any depth and letter case, in arrays, errors and child bindings, without touching the caller's objects", () => {
     const captured = captureStream();
     const logger = createLogger({ level: 'trace', destination: captured.stream });
     const httpError = Object.assign(new Error('request failed'), {
@@ -108,7 +117,8 @@ describe('structured logs', function () {
   });
 
   it('pretty output for people: a real process prints readable lines, not JSON', async () => {
-    const script = "const { createLogger } = require('./shared/logger'); const l = createLogger({ pretty: true, name: 'demo' }); l.info({ conversationId: 'c-1', turn: 2 }, 'hello operator');";
+    const script =
+      "const { createLogger } = require('./shared/logger'); const l = createLogger({ pretty: true, name: 'demo' }); l.info({ conversationId: 'c-1', turn: 2 }, 'hello operator');";
     const { stdout: raw } = await run(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, timeout: 20_000 });
     const stdout = raw.replace(/\x1b\[[0-9;]*m/g, '');
     assert.match(stdout, /INFO/);

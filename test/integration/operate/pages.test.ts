@@ -43,12 +43,26 @@ describe('conversation page and list over HTTP', function () {
 
   it('GET /conversations?limit=N lists the newest first and skips expired records', async () => {
     const ids: string[] = [];
-    for (const q of ['first', 'second', 'third']) ids.push((await stack.http.post('/conversation', { initialQuery: `List ${q}`, maxTurns: 3 })).data.conversationId);
+    for (const q of ['first', 'second', 'third'])
+      ids.push((await stack.http.post('/conversation', { initialQuery: `List ${q}`, maxTurns: 3 })).data.conversationId);
     const res = await stack.http.get('/conversations?limit=2');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.data.conversations.map((c: { conversationId: string }) => c.conversationId), [ids[2], ids[1]]);
+    assert.deepEqual(
+      res.data.conversations.map((c: { conversationId: string }) => c.conversationId),
+      [ids[2], ids[1]],
+    );
     const row = res.data.conversations[0];
-    assert.deepEqual(Object.keys(row).sort(), ['conversationId', 'createdAt', 'initialQuery', 'maxTurns', 'pageUrl', 'status', 'stopReason', 'turnsCompleted', 'updatedAt']);
+    assert.deepEqual(Object.keys(row).sort(), [
+      'conversationId',
+      'createdAt',
+      'initialQuery',
+      'maxTurns',
+      'pageUrl',
+      'status',
+      'stopReason',
+      'turnsCompleted',
+      'updatedAt',
+    ]);
     assert.equal(row.status, 'queued');
     assert.equal(row.initialQuery, 'List third');
     assert.equal(row.maxTurns, 3);
@@ -64,7 +78,10 @@ describe('conversation page and list over HTTP', function () {
       await redis.quit();
     }
     const after = await stack.http.get('/conversations?limit=2');
-    assert.deepEqual(after.data.conversations.map((c: { conversationId: string }) => c.conversationId), [ids[1]]);
+    assert.deepEqual(
+      after.data.conversations.map((c: { conversationId: string }) => c.conversationId),
+      [ids[1]],
+    );
 
     for (const bad of ['0', '201', 'x', '-1', '1.5']) {
       const r = await stack.http.get(`/conversations?limit=${bad}`);

@@ -27,7 +27,11 @@ interface Caller {
 }
 
 function startCaller(env: Record<string, string>, calls: number, parallel: number): Caller {
-  const child = fork(FIXTURE, [String(calls), String(parallel)], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(FIXTURE, [String(calls), String(parallel)], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   const messages: Record<string, unknown>[] = [];
   const done = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.on('message', (m: Record<string, unknown>) => {
@@ -61,7 +65,12 @@ describe('local model pool (OLLAMA_HOSTS) across processes', function () {
   });
 
   it('three processes never run more calls on a host than its slots, and fill both', async () => {
-    const env = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix('pool'), OLLAMA_HOSTS: `${gpu1.url}*4,${gpu2.url}*2`, LOG_LEVEL: 'silent' };
+    const env = {
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: uniquePrefix('pool'),
+      OLLAMA_HOSTS: `${gpu1.url}*4,${gpu2.url}*2`,
+      LOG_LEVEL: 'silent',
+    };
     for (let i = 0; i < 3; i++) callers.push(startCaller(env, 12, 5));
     const results = await Promise.all(callers.map((c) => c.done));
     for (const r of results) assert.deepEqual([r.ok, r.failed], [12, 0], JSON.stringify(r.errors));
@@ -73,7 +82,13 @@ describe('local model pool (OLLAMA_HOSTS) across processes', function () {
   it('the slots of a kill -9ed process come back within the lease', async () => {
     const prefix = uniquePrefix('pool');
     gpu1.faults.set({ latencyMs: 30_000 });
-    const env = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, OLLAMA_HOSTS: `${gpu1.url}*3`, OLLAMA_SLOT_LEASE_MS: '1500', LOG_LEVEL: 'silent' };
+    const env = {
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      OLLAMA_HOSTS: `${gpu1.url}*3`,
+      OLLAMA_SLOT_LEASE_MS: '1500',
+      LOG_LEVEL: 'silent',
+    };
     const holder = startCaller(env, 3, 3);
     callers.push(holder);
     const leases = new SlotLeases(redis, prefix);
@@ -91,7 +106,12 @@ describe('local model pool (OLLAMA_HOSTS) across processes', function () {
 
   it('a host killed mid-run: its calls finish on the other host, and it is taken out of the pool', async () => {
     const prefix = uniquePrefix('pool');
-    const config = loadConfig({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, OLLAMA_HOSTS: `${gpu1.url}*2,${gpu2.url}*2`, OLLAMA_BREAKER_FAILURES: '1' });
+    const config = loadConfig({
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      OLLAMA_HOSTS: `${gpu1.url}*2,${gpu2.url}*2`,
+      OLLAMA_BREAKER_FAILURES: '1',
+    });
     const leases = new SlotLeases(redis, prefix);
     await leases.listen();
     const pool = createLocalPool(config, leases, silentLogger);
@@ -105,7 +125,10 @@ describe('local model pool (OLLAMA_HOSTS) across processes', function () {
       const state = pool.endpoints();
       assert.equal(state.find((e) => e.url === gpu1.url)?.state, 'open');
       assert.equal(state.find((e) => e.url === gpu2.url)?.state, 'closed');
-      assert.ok((gpu2.stats().byRoute.chat ?? 0) >= 7, `gpu2 answered ${gpu2.stats().byRoute.chat} of 12 (its own share and gpu1's lost calls)`);
+      assert.ok(
+        (gpu2.stats().byRoute.chat ?? 0) >= 7,
+        `gpu2 answered ${gpu2.stats().byRoute.chat} of 12 (its own share and gpu1's lost calls)`,
+      );
       assert.equal(gpu2.stats().maxInFlight <= 2, true, 'the failover still kept gpu2 within its slots');
     } finally {
       pool.close();
@@ -117,7 +140,13 @@ describe('local model pool (OLLAMA_HOSTS) across processes', function () {
     const prefix = uniquePrefix('pool');
     const port = gpu1.port;
     await gpu1.close();
-    const config = loadConfig({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, OLLAMA_HOSTS: `${gpu1.url}*1,${gpu2.url}*1`, OLLAMA_BREAKER_FAILURES: '1', OLLAMA_BREAKER_COOLDOWN_MS: '300' });
+    const config = loadConfig({
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      OLLAMA_HOSTS: `${gpu1.url}*1,${gpu2.url}*1`,
+      OLLAMA_BREAKER_FAILURES: '1',
+      OLLAMA_BREAKER_COOLDOWN_MS: '300',
+    });
     const leases = new SlotLeases(redis, prefix);
     await leases.listen();
     const pool = createLocalPool(config, leases, silentLogger);

@@ -28,7 +28,10 @@ describe('llmconv run / runs', function () {
 
   it('run streams the seed file, follows with a progress bar and exits 0 when every conversation completed', async () => {
     const file = path.join(tmp, 'seeds.jsonl');
-    fs.writeFileSync(file, `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ initialQuery: `CLI seed ${i % 30}` })).join('\n')}\nnot json\n`);
+    fs.writeFileSync(
+      file,
+      `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ initialQuery: `CLI seed ${i % 30}` })).join('\n')}\nnot json\n`,
+    );
     const r = await cli(['run', file, '--turns', '2', '--max-active', '5', '--name', 'cli-run', '--follow', '--url', stack.producerUrl!]);
     assert.equal(r.code, 0, r.stderr);
     const runId = r.stdout.trim();

@@ -20,11 +20,15 @@ const lines = Array.from({ length: SEEDS }, (_, i) => `${JSON.stringify({ initia
 /** Streams the lines slowly (a chunk every few ms) so the upload is still going when the producer dies. */
 function slowUpload(url: string): Promise<unknown> {
   return new Promise((resolve) => {
-    const req = http.request(`${url}/runs?run=${RUN}&maxTurns=1&maxActive=20`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-      res.on('error', resolve);
-    });
+    const req = http.request(
+      `${url}/runs?run=${RUN}&maxTurns=1&maxActive=20`,
+      { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', resolve);
+      },
+    );
     req.on('error', resolve);
     let i = 0;
     const tick = () => {
@@ -55,9 +59,20 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
     redis = stack.store.redis;
     runs = new RunStore(redis, stack.config.queuePrefix);
     fleet = new WorkerFleet({
-      REDIS_URL: stack.redisUrl, QUEUE_PREFIX: stack.config.queuePrefix, API_GATEWAY_URL: stack.gatewayUrl, OLLAMA_HOST: stack.ollama!.url,
-      OUTPUT_DIR: stack.outputDir, LOCK_DURATION_MS: '3000', STALLED_INTERVAL_MS: '1500', RECONCILE_INTERVAL_MS: '1000',
-      CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8', TRANSCRIPT_CONCURRENCY: '8', JOB_ATTEMPTS: '6', BACKOFF_DELAY_MS: '50', LOG_LEVEL: 'warn',
+      REDIS_URL: stack.redisUrl,
+      QUEUE_PREFIX: stack.config.queuePrefix,
+      API_GATEWAY_URL: stack.gatewayUrl,
+      OLLAMA_HOST: stack.ollama!.url,
+      OUTPUT_DIR: stack.outputDir,
+      LOCK_DURATION_MS: '3000',
+      STALLED_INTERVAL_MS: '1500',
+      RECONCILE_INTERVAL_MS: '1000',
+      CLOUD_CONCURRENCY: '8',
+      LOCAL_CONCURRENCY: '8',
+      TRANSCRIPT_CONCURRENCY: '8',
+      JOB_ATTEMPTS: '6',
+      BACKOFF_DELAY_MS: '50',
+      LOG_LEVEL: 'warn',
     });
     await Promise.all([fleet.start('w1'), fleet.start('w2')]);
   });
@@ -70,7 +85,12 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
 
   it('every seed becomes exactly one completed conversation', async () => {
     producer = startProcess('producer/main.ts', {
-      REDIS_URL: testRedisUrl(), QUEUE_PREFIX: stack.config.queuePrefix, PORT: '0', HOST: '127.0.0.1', BEDROCK_ENDPOINT: stack.bedrock!.url, LOG_LEVEL: 'info',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: stack.config.queuePrefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BEDROCK_ENDPOINT: stack.bedrock!.url,
+      LOG_LEVEL: 'info',
     });
     const url = String((await producer.waitForLog((l) => l.msg === 'producer listening')).url);
     const upload = slowUpload(url);
@@ -90,7 +110,8 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
 
     // The same file again, to the same run, through a producer that is up.
     const again = await stack.http.post(`/runs?run=${RUN}&maxTurns=1&maxActive=20`, lines.join(''), {
-      headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d],
+      headers: { 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
     });
     assert.equal(again.status, 202, JSON.stringify(again.data));
     assert.equal(again.data.created, false);
@@ -98,10 +119,14 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
     assert.equal(again.data.duplicates, partial);
 
     let view: any;
-    await until(async () => {
-      view = (await stack.http.get(`/runs/${RUN}`)).data;
-      return view.state === 'finished';
-    }, 150_000, 'the run to finish');
+    await until(
+      async () => {
+        view = (await stack.http.get(`/runs/${RUN}`)).data;
+        return view.state === 'finished';
+      },
+      150_000,
+      'the run to finish',
+    );
     assert.equal(view.seeds, SEEDS);
     assert.equal(view.admitted, SEEDS);
     assert.equal(view.byStatus.completed, SEEDS, JSON.stringify(view));

@@ -32,12 +32,25 @@ describe('runs: Redis killed with SIGKILL mid-run and restarted from its AOF', f
     this.timeout(60_000);
     redis = await startEmbeddedRedis({ appendfsync: 'everysec' });
     outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-out-'));
-    const env = { ...FAST_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix('run-redis'), OUTPUT_DIR: outputDir, EMULATOR_LATENCY_MS: '30' };
+    const env = {
+      ...FAST_ENV,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniquePrefix('run-redis'),
+      OUTPUT_DIR: outputDir,
+      EMULATOR_LATENCY_MS: '30',
+    };
     stack = await startLocalStack({ env, roles: [] });
     http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true, timeout: 20_000 });
     fleet = new WorkerFleet({
-      ...env, LOG_LEVEL: 'warn', API_GATEWAY_URL: stack.gatewayUrl, OLLAMA_HOST: stack.ollama!.url, CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8',
-      LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', RECONCILE_INTERVAL_MS: '1000',
+      ...env,
+      LOG_LEVEL: 'warn',
+      API_GATEWAY_URL: stack.gatewayUrl,
+      OLLAMA_HOST: stack.ollama!.url,
+      CLOUD_CONCURRENCY: '8',
+      LOCAL_CONCURRENCY: '8',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      RECONCILE_INTERVAL_MS: '1000',
     });
     await Promise.all([fleet.start('r1'), fleet.start('r2')]);
   });
@@ -50,7 +63,11 @@ describe('runs: Redis killed with SIGKILL mid-run and restarted from its AOF', f
     if (outputDir) fs.rmSync(outputDir, { recursive: true, force: true });
   });
 
-  const submit = () => http.post(`/runs?run=${RUN}&maxTurns=1&maxActive=10`, file, { headers: { 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] });
+  const submit = () =>
+    http.post(`/runs?run=${RUN}&maxTurns=1&maxActive=10`, file, {
+      headers: { 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
+    });
 
   it('every seed becomes exactly one completed conversation after resubmission', async () => {
     const first = await submit();
@@ -65,18 +82,26 @@ describe('runs: Redis killed with SIGKILL mid-run and restarted from its AOF', f
     await new Promise((r) => setTimeout(r, 1500));
     await redis.restart();
     let again: Awaited<ReturnType<typeof submit>> | undefined;
-    await until(async () => {
-      again = await submit();
-      return again.status === 202;
-    }, 30_000, 'the producer to accept the resubmission');
+    await until(
+      async () => {
+        again = await submit();
+        return again.status === 202;
+      },
+      30_000,
+      'the producer to accept the resubmission',
+    );
     console.error = originalConsoleError;
     assert.equal(again!.data.accepted + again!.data.duplicates, SEEDS);
 
     let view: any;
-    await until(async () => {
-      view = (await http.get(`/runs/${RUN}`)).data;
-      return view.state === 'finished';
-    }, 120_000, 'the run to finish');
+    await until(
+      async () => {
+        view = (await http.get(`/runs/${RUN}`)).data;
+        return view.state === 'finished';
+      },
+      120_000,
+      'the run to finish',
+    );
     assert.equal(view.seeds, SEEDS);
     assert.equal(view.byStatus.completed, SEEDS, JSON.stringify(view));
     assert.equal(view.active, 0);

@@ -9,10 +9,14 @@ const post = (stack: TestStack, path: string, body: string, type = 'application/
 
 async function waitForRun(stack: TestStack, runId: string, timeoutMs = 60_000): Promise<any> {
   let view: any;
-  await until(async () => {
-    view = (await stack.http.get(`/runs/${runId}`)).data;
-    return view.state !== 'active';
-  }, timeoutMs, `run ${runId} to finish`);
+  await until(
+    async () => {
+      view = (await stack.http.get(`/runs/${runId}`)).data;
+      return view.state !== 'active';
+    },
+    timeoutMs,
+    `run ${runId} to finish`,
+  );
   return view;
 }
 
@@ -23,7 +27,10 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
   let runs: RunStore;
 
   before(async () => {
-    stack = await startTestStack({ CLOUD_CONCURRENCY: '20', LOCAL_CONCURRENCY: '20', TRANSCRIPT_CONCURRENCY: '20' }, { emulatorLatencyMs: 0 });
+    stack = await startTestStack(
+      { CLOUD_CONCURRENCY: '20', LOCAL_CONCURRENCY: '20', TRANSCRIPT_CONCURRENCY: '20' },
+      { emulatorLatencyMs: 0 },
+    );
     redis = stack.store.redis;
     runs = new RunStore(redis, stack.store.prefix);
   });
@@ -38,7 +45,13 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     for (let i = 0; i < 149; i++) lines.push({ initialQuery: `Question number ${i}?`, meta: { topic: `t${i % 7}` } });
     lines.push({ initialQuery: '  Question   number 5? ' });
     // Bad lines: not JSON, not an object, unknown field, empty query, a bad setting.
-    const bad = ['{"initialQuery": ', '[1,2]', JSON.stringify({ initialQuery: 'x', colour: 'red' }), JSON.stringify({ initialQuery: '  ' }), JSON.stringify({ initialQuery: 'y', maxTurns: 0 })];
+    const bad = [
+      '{"initialQuery": ',
+      '[1,2]',
+      JSON.stringify({ initialQuery: 'x', colour: 'red' }),
+      JSON.stringify({ initialQuery: '  ' }),
+      JSON.stringify({ initialQuery: 'y', maxTurns: 0 }),
+    ];
     const badAt: number[] = [];
     for (const [i, b] of bad.entries()) {
       const at = 100 + i * 200;
@@ -71,7 +84,10 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.equal(res.data.accepted, 1000);
     assert.equal(res.data.duplicates, 150);
     assert.equal(res.data.rejected, 5);
-    assert.deepEqual(res.data.rejectedLines.map((r: any) => r.line), badAt);
+    assert.deepEqual(
+      res.data.rejectedLines.map((r: any) => r.line),
+      badAt,
+    );
     assert.match(res.data.rejectedLines[0].reason, /not valid JSON/);
     assert.match(res.data.rejectedLines[1].reason, /not a JSON object/);
     assert.match(res.data.rejectedLines[2].reason, /unknown field\(s\): colour/);
@@ -111,7 +127,10 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
 
     const page = await stack.http.get(`/runs/${runId}/conversations?limit=600`);
     assert.equal(page.data.conversations.length, 600);
-    assert.deepEqual(page.data.conversations.map((c: any) => c.conversationId), ids.slice(0, 600));
+    assert.deepEqual(
+      page.data.conversations.map((c: any) => c.conversationId),
+      ids.slice(0, 600),
+    );
     assert.ok(page.data.conversations.every((c: any) => c.status === 'completed'));
     const rest = await stack.http.get(page.data.next);
     assert.equal(rest.data.conversations.length, 400);
@@ -125,7 +144,12 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     const text = await post(stack, '/runs?maxTurns=1', 'What is rain?\n\nWhy is the sky blue?\r\nWhat is rain?\n', 'text/plain');
     assert.equal(text.status, 202);
     assert.deepEqual([text.data.accepted, text.data.duplicates, text.data.rejected], [2, 1, 0]);
-    const csv = await post(stack, '/runs?maxTurns=1', 'initialQuery,id,topic,maxTurns\n"Hello, world?",a1,greeting,1\nSecond one,a2,misc,x\n', 'text/csv');
+    const csv = await post(
+      stack,
+      '/runs?maxTurns=1',
+      'initialQuery,id,topic,maxTurns\n"Hello, world?",a1,greeting,1\nSecond one,a2,misc,x\n',
+      'text/csv',
+    );
     assert.equal(csv.status, 202, JSON.stringify(csv.data));
     assert.deepEqual([csv.data.accepted, csv.data.rejected], [1, 1]);
     assert.equal(csv.data.rejectedLines[0].line, 3);
@@ -147,7 +171,9 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     const opt = await post(stack, '/runs?maxTurns=abc', ndjson([{ initialQuery: 'q' }]));
     assert.equal(opt.status, 400);
     assert.match(opt.data.error.message, /maxTurns/);
-    const hdr = await post(stack, '/runs', ndjson([{ initialQuery: 'q' }]), 'application/x-ndjson', { 'run-options': JSON.stringify({ templates: { followUp: 'no placeholder' } }) });
+    const hdr = await post(stack, '/runs', ndjson([{ initialQuery: 'q' }]), 'application/x-ndjson', {
+      'run-options': JSON.stringify({ templates: { followUp: 'no placeholder' } }),
+    });
     assert.equal(hdr.status, 400);
     assert.match(hdr.data.error.message, /templates\.followUp: must contain \{\{answer\}\}/);
     assert.equal((await post(stack, '/runs/nope/seeds', ndjson([{ initialQuery: 'q' }]))).status, 404);
@@ -188,7 +214,11 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     stack.bedrock!.faults.set({ faults: [{ kind: 'validation', count: 4, message: 'bad input' }] });
     let runId: string;
     try {
-      const res = await post(stack, '/runs?maxTurns=1&maxActive=1', ndjson(Array.from({ length: 10 }, (_, i) => ({ initialQuery: `Retry me ${i}` }))));
+      const res = await post(
+        stack,
+        '/runs?maxTurns=1&maxActive=1',
+        ndjson(Array.from({ length: 10 }, (_, i) => ({ initialQuery: `Retry me ${i}` }))),
+      );
       runId = res.data.runId;
       const first = await waitForRun(stack, runId);
       assert.equal(first.byStatus.failed, 4, JSON.stringify(first));
@@ -197,10 +227,14 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
       stack.bedrock!.faults.reset();
     }
     const ids = await runs.conversations(runId, 0, 100);
-    await until(async () => {
-      const recs = await Promise.all(ids.map((id) => stack.store.get(id)));
-      return recs.every((r) => r!.transcriptPath);
-    }, 10_000, 'every transcript written');
+    await until(
+      async () => {
+        const recs = await Promise.all(ids.map((id) => stack.store.get(id)));
+        return recs.every((r) => r!.transcriptPath);
+      },
+      10_000,
+      'every transcript written',
+    );
     const failedIds = [];
     for (const id of ids) if ((await stack.store.get(id))!.status === 'failed') failedIds.push(id);
     const again = await post(stack, `/runs/${runId}/seeds?retryFailed=true`, '');
@@ -222,16 +256,23 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     stack.ollama!.faults.set({ latencyMs: 20 });
     try {
       const mk = (tag: string) => ndjson(Array.from({ length: 60 }, (_, i) => ({ initialQuery: `${tag} ${i}` })));
-      const [a, b] = await Promise.all([post(stack, '/runs?maxTurns=1&maxActive=4', mk('A')), post(stack, '/runs?maxTurns=1&maxActive=6', mk('B'))]);
+      const [a, b] = await Promise.all([
+        post(stack, '/runs?maxTurns=1&maxActive=4', mk('A')),
+        post(stack, '/runs?maxTurns=1&maxActive=6', mk('B')),
+      ]);
       const ids = [a.data.runId, b.data.runId];
       const maxSeen = [0, 0];
       let bothMidway = false;
-      await until(async () => {
-        const vs = await Promise.all(ids.map(async (id) => (await stack.http.get(`/runs/${id}`)).data));
-        for (const [i, v] of vs.entries()) maxSeen[i] = Math.max(maxSeen[i]!, v.active);
-        if (vs.every((v) => v.finished > 0 && v.finished < 60)) bothMidway = true;
-        return vs.every((v) => v.state === 'finished');
-      }, 60_000, 'both runs to finish');
+      await until(
+        async () => {
+          const vs = await Promise.all(ids.map(async (id) => (await stack.http.get(`/runs/${id}`)).data));
+          for (const [i, v] of vs.entries()) maxSeen[i] = Math.max(maxSeen[i]!, v.active);
+          if (vs.every((v) => v.finished > 0 && v.finished < 60)) bothMidway = true;
+          return vs.every((v) => v.state === 'finished');
+        },
+        60_000,
+        'both runs to finish',
+      );
       assert.ok(maxSeen[0]! <= 4 && maxSeen[1]! <= 6, `max in flight ${maxSeen}`);
       assert.ok(bothMidway, 'neither run waited for the other');
     } finally {
@@ -240,11 +281,17 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
   });
 
   it('GET /runs/:id/events streams progress and ends when the run is done', async () => {
-    const res = await post(stack, '/runs?maxTurns=1&maxActive=5', ndjson(Array.from({ length: 30 }, (_, i) => ({ initialQuery: `SSE ${i}` }))));
+    const res = await post(
+      stack,
+      '/runs?maxTurns=1&maxActive=5',
+      ndjson(Array.from({ length: 30 }, (_, i) => ({ initialQuery: `SSE ${i}` }))),
+    );
     const sse = await stack.http.get(`/runs/${res.data.runId}/events`, { responseType: 'text', timeout: 30_000 });
     assert.equal(sse.status, 200);
     assert.match(String(sse.headers['content-type']), /text\/event-stream/);
-    const events = String(sse.data).split('\n\n').filter((b) => b.startsWith('event:'));
+    const events = String(sse.data)
+      .split('\n\n')
+      .filter((b) => b.startsWith('event:'));
     const last = events.at(-1)!;
     assert.match(last, /^event: end/);
     const data = JSON.parse(last.split('\ndata: ')[1]!);

@@ -35,9 +35,15 @@ describe('Redis outage log', function () {
     const periodic = lines.filter((l) => /^Redis still unreachable \(test\)/.test(l.msg));
     assert.equal(start.length, 1, 'one line when it starts');
     assert.ok(periodic.length >= 2 && periodic.length <= 3, `one line per 400 ms period: ${periodic.length}`);
-    assert.ok(errors.length > start.length + periodic.length, `fewer lines (${start.length + periodic.length}) than errors (${errors.length})`);
+    assert.ok(
+      errors.length > start.length + periodic.length,
+      `fewer lines (${start.length + periodic.length}) than errors (${errors.length})`,
+    );
     const counted = periodic.reduce((n, l) => n + l.errors, 0);
-    assert.ok(counted <= errors.length - 1 && counted >= 1, `the periodic lines count the errors since the last line (${counted} of ${errors.length})`);
+    assert.ok(
+      counted <= errors.length - 1 && counted >= 1,
+      `the periodic lines count the errors since the last line (${counted} of ${errors.length})`,
+    );
     assert.equal(outage.state().down, true);
     assert.match(outage.state().lastError ?? '', /ECONNREFUSED/);
 
@@ -63,7 +69,10 @@ describe('Redis outage log', function () {
     const outage = createOutageLog(logger, 'test');
     outage.error(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
     outage.error(new Error('WRONGTYPE again'));
-    assert.deepEqual(lines.map((l) => l.err), ['WRONGTYPE Operation against a key holding the wrong kind of value', 'WRONGTYPE again']);
+    assert.deepEqual(
+      lines.map((l) => l.err),
+      ['WRONGTYPE Operation against a key holding the wrong kind of value', 'WRONGTYPE again'],
+    );
     assert.equal(outage.state().down, false);
     outage.close();
   });

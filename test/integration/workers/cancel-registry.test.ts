@@ -22,8 +22,15 @@ describe('CancelRegistry (real Redis pub/sub)', () => {
   });
 
   const settings = {
-    initialQuery: 'q', outputFile: 'x.csv', maxTurns: 1, timeoutMinutes: 1, cloudModel: 'm', localModel: 'l',
-    contextTurns: 0, templates: { followUp: '{{answer}}', nextQuery: '{{followUp}}' }, systemPrompts: {},
+    initialQuery: 'q',
+    outputFile: 'x.csv',
+    maxTurns: 1,
+    timeoutMinutes: 1,
+    cloudModel: 'm',
+    localModel: 'l',
+    contextTurns: 0,
+    templates: { followUp: '{{answer}}', nextQuery: '{{followUp}}' },
+    systemPrompts: {},
   };
 
   it('aborts an in-flight call when its conversation is cancelled elsewhere', async () => {

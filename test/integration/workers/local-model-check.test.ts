@@ -43,7 +43,10 @@ describe('local worker model check against the Ollama emulator (real ollama clie
       startLocalModelCheck({ host: emu.url, model: 'qwen3:0.6b', pull: false, logger }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'model_not_found');
-        assert.equal(err.message, `Ollama at ${emu!.url} has no model "qwen3:0.6b": run \`ollama pull qwen3:0.6b\` on that host, or set OLLAMA_PULL=true to let the worker pull it at start`);
+        assert.equal(
+          err.message,
+          `Ollama at ${emu!.url} has no model "qwen3:0.6b": run \`ollama pull qwen3:0.6b\` on that host, or set OLLAMA_PULL=true to let the worker pull it at start`,
+        );
         return true;
       },
     );
@@ -53,36 +56,57 @@ describe('local worker model check against the Ollama emulator (real ollama clie
   it('with OLLAMA_PULL pulls the model with throttled percent progress in the log, then loads it with keep_alive', async () => {
     emu = await startOllamaEmulator({ models: [], pullStepMs: 5 });
     const { logger, lines } = capturingLogger();
-    const check = await startLocalModelCheck({ host: emu.url, model: 'qwen3:0.6b', pull: true, keepAlive: '30m', logger, progressEveryMs: 1_000_000 });
+    const check = await startLocalModelCheck({
+      host: emu.url,
+      model: 'qwen3:0.6b',
+      pull: true,
+      keepAlive: '30m',
+      logger,
+      progressEveryMs: 1_000_000,
+    });
     check.stop();
     const progress = lines.filter((l) => typeof l.percent === 'number');
     // Throttled: the first tick, then one line per finished layer (3 layers, 4 ticks each): 4 lines, not 12.
     assert.equal(progress.length, 4);
     assert.equal(progress.at(-1)!.percent, 100);
-    assert.ok(progress.every((l) => /^pulling qwen3:0\.6b: \d+%$/.test(String(l.msg))), JSON.stringify(progress.map((l) => l.msg)));
+    assert.ok(
+      progress.every((l) => /^pulling qwen3:0\.6b: \d+%$/.test(String(l.msg))),
+      JSON.stringify(progress.map((l) => l.msg)),
+    );
     const said = lines.map((l) => String(l.msg));
-    for (const status of ['pulling manifest', 'verifying sha256 digest', 'writing manifest', 'success']) assert.ok(said.includes(`pulling qwen3:0.6b: ${status}`), status);
+    for (const status of ['pulling manifest', 'verifying sha256 digest', 'writing manifest', 'success'])
+      assert.ok(said.includes(`pulling qwen3:0.6b: ${status}`), status);
     assert.ok(said.includes('pulled qwen3:0.6b'));
     assert.ok(said.includes('model "qwen3:0.6b" loaded'));
     // Loaded now, for the configured keep_alive (ollama/ollama server/routes.go: a chat without messages only loads).
     const ps = await new Ollama({ host: emu.url }).ps();
-    assert.deepEqual(ps.models.map((m) => m.name), ['qwen3:0.6b']);
+    assert.deepEqual(
+      ps.models.map((m) => m.name),
+      ['qwen3:0.6b'],
+    );
     assert.ok(new Date(ps.models[0]!.expires_at).getTime() - Date.now() > 25 * 60_000);
   });
 
-  it('a pull the registry cannot serve fails the start with Ollama\'s message', async () => {
+  it("a pull the registry cannot serve fails the start with Ollama's message", async () => {
     emu = await startOllamaEmulator({ models: [], registry: ['llama3.2'] });
     const { logger } = capturingLogger();
-    await assert.rejects(startLocalModelCheck({ host: emu.url, model: 'no-such-model', pull: true, logger }), /pulling model "no-such-model" .* failed: pull model manifest: file does not exist/);
+    await assert.rejects(
+      startLocalModelCheck({ host: emu.url, model: 'no-such-model', pull: true, logger }),
+      /pulling model "no-such-model" .* failed: pull model manifest: file does not exist/,
+    );
   });
 
-  it('publishes this Ollama\'s models for the producer, and /ready follows the model', async () => {
+  it("publishes this Ollama's models for the producer, and /ready follows the model", async () => {
     emu = await startOllamaEmulator({ models: ['llama3.2', 'qwen3:0.6b'] });
     const registry = new LocalModelRegistry(redis, uniquePrefix());
     assert.equal((await registry.lookup('llama3.2')).present, undefined, 'nothing reported yet: unknown');
     const { logger } = capturingLogger();
     const check = await startLocalModelCheck({ host: emu.url, model: 'llama3.2', pull: false, logger, registry, refreshMs: 50 });
-    const metrics = await startMetricsServer({ metrics: { metrics: async () => '', contentType: 'text/plain' }, port: 0, ready: () => check.ready() });
+    const metrics = await startMetricsServer({
+      metrics: { metrics: async () => '', contentType: 'text/plain' },
+      port: 0,
+      ready: () => check.ready(),
+    });
     try {
       assert.deepEqual(await registry.lookup('llama3.2'), { present: true, available: ['llama3.2:latest', 'qwen3:0.6b'] });
       assert.equal((await registry.lookup('mistral')).present, false);

@@ -15,8 +15,15 @@ describe('reconciler (real Redis and BullMQ)', function () {
   });
 
   const settings = {
-    initialQuery: 'q', outputFile: 'r.csv', maxTurns: 2, timeoutMinutes: 5, cloudModel: 'm', localModel: 'l',
-    contextTurns: 0, templates: { followUp: '{{answer}}', nextQuery: '{{followUp}}' }, systemPrompts: {},
+    initialQuery: 'q',
+    outputFile: 'r.csv',
+    maxTurns: 2,
+    timeoutMinutes: 5,
+    cloudModel: 'm',
+    localModel: 'l',
+    contextTurns: 0,
+    templates: { followUp: '{{answer}}', nextQuery: '{{followUp}}' },
+    systemPrompts: {},
   };
 
   it('a job that failed for good with nobody to record it fails its conversation on the next sweep', async () => {
@@ -24,9 +31,16 @@ describe('reconciler (real Redis and BullMQ)', function () {
     await stack.store.create(id, settings);
     await stack.queues.enqueueCloud(id, 1);
     // A bare worker that dies on the job without touching the store: the gap the sweep closes.
-    const bare = new Worker(QUEUE_NAMES.cloud, async () => { throw new UnrecoverableError('host lost mid-failure'); }, {
-      connection: { url: stack.redisUrl } as never, prefix: stack.config.queuePrefix,
-    });
+    const bare = new Worker(
+      QUEUE_NAMES.cloud,
+      async () => {
+        throw new UnrecoverableError('host lost mid-failure');
+      },
+      {
+        connection: { url: stack.redisUrl } as never,
+        prefix: stack.config.queuePrefix,
+      },
+    );
     await until(async () => (await stack.queues.cloud.getJobState(jobIds.cloud(id, 1))) === 'failed', 5000, 'the job to fail');
     await bare.close();
     assert.equal((await stack.store.get(id))!.status, 'queued');
@@ -47,7 +61,10 @@ describe('reconciler (real Redis and BullMQ)', function () {
     const { startReconciler } = await import('../../../workers/reconciler');
     const r = startReconciler({
       deps: { store: stack.store, queues: stack.queues } as never,
-      onFailedJob: async () => {}, intervalMs: 0, queuedGraceMs: 0, logger: stack.logger,
+      onFailedJob: async () => {},
+      intervalMs: 0,
+      queuedGraceMs: 0,
+      logger: stack.logger,
     });
     const { requeued } = await r.sweepOnce();
     assert.ok(requeued >= 1);

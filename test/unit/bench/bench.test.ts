@@ -17,7 +17,14 @@ describe('bench: statistics and report (the full run is `npm run bench`, CI runs
   });
 
   it('a turn spans from its cloud call start to the next one, and the time outside calls is what is left', () => {
-    const t = (side: 'cloud' | 'local', turn: number, start: number, end: number): CallTiming => ({ side, conversationId: 'c', turn, start, end, ok: true });
+    const t = (side: 'cloud' | 'local', turn: number, start: number, end: number): CallTiming => ({
+      side,
+      conversationId: 'c',
+      turn,
+      start,
+      end,
+      ok: true,
+    });
     const r = turnTimes([t('cloud', 1, 0, 2), t('local', 1, 3, 4), t('cloud', 2, 6, 8), t('local', 2, 9, 10)]);
     assert.deepEqual(r.turn, [6]);
     assert.deepEqual(r.calls, [3]);

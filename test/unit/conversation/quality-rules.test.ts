@@ -29,8 +29,22 @@ describe('quality rules', () => {
     assert.equal(qualityStop("I'm sorry, but I can't help with that.", { degenerate: true }, seen()), 'degenerate');
     assert.equal(qualityStop('NO COMMENT from me', { degenerate: { refusals: ['no comment'] } }, seen()), 'degenerate');
     assert.equal(qualityStop("I'm sorry, but I can't help with that.", { degenerate: { refusals: ['no comment'] } }, seen()), undefined);
-    assert.equal(qualityStop('Please ask a follow-up question about:', { degenerate: true }, seen({ template: 'Please ask a follow-up question about: {{answer}}' })), 'degenerate');
-    assert.equal(qualityStop('Redis is an in-memory store.', { degenerate: true }, seen({ template: 'Please ask a follow-up question about: {{answer}}' })), undefined);
+    assert.equal(
+      qualityStop(
+        'Please ask a follow-up question about:',
+        { degenerate: true },
+        seen({ template: 'Please ask a follow-up question about: {{answer}}' }),
+      ),
+      'degenerate',
+    );
+    assert.equal(
+      qualityStop(
+        'Redis is an in-memory store.',
+        { degenerate: true },
+        seen({ template: 'Please ask a follow-up question about: {{answer}}' }),
+      ),
+      undefined,
+    );
   });
 
   it('isOnlyTemplate needs the template to have words of its own', () => {
@@ -51,19 +65,48 @@ describe('quality rules', () => {
 describe('nextAfter with quality gates', () => {
   const base = { maxTurns: 5, quality: { repetition: { threshold: 0.9 }, degenerate: true as const } };
   const turns: TurnRecord[] = [
-    { turn: 1, cloud: { question: 'q1', answer: 'Redis keeps data in memory for speed.', model: 'm', inputTokens: 5, outputTokens: 7, latencyMs: 1, stopReason: 'end_turn', startedAt: 0, at: 0 },
-      local: { prompt: 'p1', followUp: 'How does it persist data?', model: 'l', inputTokens: 9, outputTokens: 5, latencyMs: 1, stopReason: 'stop', at: 0 } },
+    {
+      turn: 1,
+      cloud: {
+        question: 'q1',
+        answer: 'Redis keeps data in memory for speed.',
+        model: 'm',
+        inputTokens: 5,
+        outputTokens: 7,
+        latencyMs: 1,
+        stopReason: 'end_turn',
+        startedAt: 0,
+        at: 0,
+      },
+      local: {
+        prompt: 'p1',
+        followUp: 'How does it persist data?',
+        model: 'l',
+        inputTokens: 9,
+        outputTokens: 5,
+        latencyMs: 1,
+        stopReason: 'stop',
+        at: 0,
+      },
+    },
   ];
   const settings = { ...base, templates: DEFAULT_TEMPLATES };
 
   it('a cloud answer repeating the earlier cloud answer stops with repetition', () => {
     const s = qualityObservation('cloud', 2, 'q2', turns, settings);
-    assert.deepEqual(nextAfter('cloud', 2, 'Redis keeps data in memory for speed.', base, 'end_turn', s), { kind: 'stop', reason: 'repetition' });
+    assert.deepEqual(nextAfter('cloud', 2, 'Redis keeps data in memory for speed.', base, 'end_turn', s), {
+      kind: 'stop',
+      reason: 'repetition',
+    });
   });
 
   it('an ordinary new answer goes on to the local step', () => {
     const s = qualityObservation('cloud', 2, 'q2', turns, settings);
-    assert.deepEqual(nextAfter('cloud', 2, 'It writes snapshots and an append-only file.', base, 'end_turn', s), { kind: 'step', side: 'local', turn: 2 });
+    assert.deepEqual(nextAfter('cloud', 2, 'It writes snapshots and an append-only file.', base, 'end_turn', s), {
+      kind: 'step',
+      side: 'local',
+      turn: 2,
+    });
   });
 
   it('a local refusal stops with degenerate; maxTurns still wins on the last turn', () => {
@@ -72,7 +115,7 @@ describe('nextAfter with quality gates', () => {
     assert.deepEqual(nextAfter('local', 5, 'I cannot help with that.', base, 'stop', s), { kind: 'stop', reason: 'max_turns' });
   });
 
-  it('qualityObservation: the side\'s earlier replies only, and every step\'s tokens', () => {
+  it("qualityObservation: the side's earlier replies only, and every step's tokens", () => {
     const s = qualityObservation('local', 2, 'p2', turns, settings);
     assert.deepEqual(s.earlier, ['How does it persist data?']);
     assert.equal(s.tokensTotal, 26);

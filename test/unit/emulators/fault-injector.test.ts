@@ -24,7 +24,16 @@ describe('FaultInjector', () => {
     const f = new FaultInjector();
     assert.equal(f.decide('chat', 'llama3.2'), undefined);
     assert.equal(f.decide('tags', undefined, false), undefined);
-    assert.deepEqual(f.stats(), { calls: 2, byRoute: { chat: 1, tags: 1 }, byModel: { 'llama3.2': 1 }, faults: 0, faultsByKind: {}, faultsByStatus: {}, inFlight: 0, maxInFlight: 0 });
+    assert.deepEqual(f.stats(), {
+      calls: 2,
+      byRoute: { chat: 1, tags: 1 },
+      byModel: { 'llama3.2': 1 },
+      faults: 0,
+      faultsByKind: {},
+      faultsByStatus: {},
+      inFlight: 0,
+      maxInFlight: 0,
+    });
   });
 
   it('count: N applies to exactly the next N matching calls, then the rule is gone', () => {
@@ -39,7 +48,12 @@ describe('FaultInjector', () => {
 
   it('rate 1 always fires and rate 0 never does', () => {
     const f = new FaultInjector({ random: () => 0 });
-    f.set({ faults: [{ kind: 'hang', rate: 0 }, { kind: 'malformed', rate: 1 }] });
+    f.set({
+      faults: [
+        { kind: 'hang', rate: 0 },
+        { kind: 'malformed', rate: 1 },
+      ],
+    });
     for (let i = 0; i < 5; i++) assert.equal(f.decide('chat', 'x')?.kind, 'malformed');
   });
 
@@ -65,7 +79,12 @@ describe('FaultInjector', () => {
   });
 
   it('rules are tried in order and the first that fires wins', () => {
-    const f = new FaultInjector({ faults: [{ kind: 'validation', count: 1 }, { kind: 'status', status: 503 }] });
+    const f = new FaultInjector({
+      faults: [
+        { kind: 'validation', count: 1 },
+        { kind: 'status', status: 503 },
+      ],
+    });
     assert.equal(f.decide('chat', 'x')?.kind, 'validation');
     assert.equal(f.decide('chat', 'x')?.kind, 'status');
   });
@@ -93,7 +112,16 @@ describe('FaultInjector', () => {
     const f = new FaultInjector({ faults: [{ kind: 'hang' }] });
     f.decide('chat', 'x');
     f.resetStats();
-    assert.deepEqual(f.stats(), { calls: 0, byRoute: {}, byModel: {}, faults: 0, faultsByKind: {}, faultsByStatus: {}, inFlight: 0, maxInFlight: 0 });
+    assert.deepEqual(f.stats(), {
+      calls: 0,
+      byRoute: {},
+      byModel: {},
+      faults: 0,
+      faultsByKind: {},
+      faultsByStatus: {},
+      inFlight: 0,
+      maxInFlight: 0,
+    });
   });
 
   it('stats() is a copy the caller cannot corrupt', () => {
@@ -121,12 +149,18 @@ describe('parseFaultSettings', () => {
   ];
   for (const [body, message] of bad) {
     it(`rejects ${JSON.stringify(body)}`, () => {
-      assert.throws(() => parseFaultSettings(body), (err: unknown) => err instanceof FaultSettingsError && message.test(err.message));
+      assert.throws(
+        () => parseFaultSettings(body),
+        (err: unknown) => err instanceof FaultSettingsError && message.test(err.message),
+      );
     });
   }
 
   it('accepts every documented field', () => {
-    const settings = { latencyMs: 10, faults: [{ kind: 'status', status: 429, rate: 0.5, count: 2, model: 'm', message: 'slow down', errorType: 'ModelNotReadyException' }] };
+    const settings = {
+      latencyMs: 10,
+      faults: [{ kind: 'status', status: 429, rate: 0.5, count: 2, model: 'm', message: 'slow down', errorType: 'ModelNotReadyException' }],
+    };
     assert.deepEqual(parseFaultSettings(settings), settings);
   });
 });

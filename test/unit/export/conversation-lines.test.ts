@@ -2,36 +2,83 @@ import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
 import type { ConversationWithTurns, TurnRecord } from '../../../conversation/model';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
-import { dialogueOf, EXPORT_CSV_COLUMNS, exportCsvHeader, exportCsvRows, openaiLine, provenanceOf, sharegptLine } from '../../../export/conversation-lines';
+import {
+  dialogueOf,
+  EXPORT_CSV_COLUMNS,
+  exportCsvHeader,
+  exportCsvRows,
+  openaiLine,
+  provenanceOf,
+  sharegptLine,
+} from '../../../export/conversation-lines';
 import { CSV_COLUMNS } from '../../../transcript/transcript-csv';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 
-function turn(k: number, opts: { answer?: string; cloudStop?: string; followUp?: string; thinking?: string; noLocal?: boolean } = {}): TurnRecord {
+function turn(
+  k: number,
+  opts: { answer?: string; cloudStop?: string; followUp?: string; thinking?: string; noLocal?: boolean } = {},
+): TurnRecord {
   const t: TurnRecord = {
     turn: k,
     cloud: {
-      question: `Q${k}`, answer: opts.answer ?? `A${k}`, model: 'cloud-m', inputTokens: k, outputTokens: 10 * k, latencyMs: 100 * k,
-      stopReason: opts.cloudStop ?? 'end_turn', startedAt: T0 + k, at: T0 + k + 1,
+      question: `Q${k}`,
+      answer: opts.answer ?? `A${k}`,
+      model: 'cloud-m',
+      inputTokens: k,
+      outputTokens: 10 * k,
+      latencyMs: 100 * k,
+      stopReason: opts.cloudStop ?? 'end_turn',
+      startedAt: T0 + k,
+      at: T0 + k + 1,
     },
   };
   if (!opts.noLocal) {
     t.local = {
-      prompt: `P${k}`, followUp: opts.followUp ?? `F${k}`, model: 'local-m', inputTokens: 2 * k, outputTokens: 3 * k, latencyMs: 7 * k,
-      stopReason: 'stop', at: T0 + k + 2, ...(opts.thinking ? { thinking: opts.thinking } : {}),
+      prompt: `P${k}`,
+      followUp: opts.followUp ?? `F${k}`,
+      model: 'local-m',
+      inputTokens: 2 * k,
+      outputTokens: 3 * k,
+      latencyMs: 7 * k,
+      stopReason: 'stop',
+      at: T0 + k + 2,
+      ...(opts.thinking ? { thinking: opts.thinking } : {}),
     };
   }
   return t;
 }
 
-function conv(turns: TurnRecord[], extra: { system?: { cloud?: string; local?: string }; meta?: Record<string, unknown>; noRun?: boolean; status?: 'completed' | 'failed'; stopReason?: 'max_turns' | 'content_filtered' } = {}): ConversationWithTurns {
+function conv(
+  turns: TurnRecord[],
+  extra: {
+    system?: { cloud?: string; local?: string };
+    meta?: Record<string, unknown>;
+    noRun?: boolean;
+    status?: 'completed' | 'failed';
+    stopReason?: 'max_turns' | 'content_filtered';
+  } = {},
+): ConversationWithTurns {
   return {
     record: {
-      id: 'c-1', status: extra.status ?? 'completed', stopReason: extra.stopReason ?? 'max_turns', createdAt: T0, updatedAt: T0 + 10, deadline: T0 + 60_000,
-      finishedAt: T0 + 10, format: 2,
+      id: 'c-1',
+      status: extra.status ?? 'completed',
+      stopReason: extra.stopReason ?? 'max_turns',
+      createdAt: T0,
+      updatedAt: T0 + 10,
+      deadline: T0 + 60_000,
+      finishedAt: T0 + 10,
+      format: 2,
       settings: {
-        initialQuery: 'Q1', outputFile: 'conversation-c-1.csv', maxTurns: 3, timeoutMinutes: 1, cloudModel: 'cloud-m', localModel: 'local-m',
-        contextTurns: 1, templates: { ...DEFAULT_TEMPLATES }, systemPrompts: extra.system ?? {},
+        initialQuery: 'Q1',
+        outputFile: 'conversation-c-1.csv',
+        maxTurns: 3,
+        timeoutMinutes: 1,
+        cloudModel: 'cloud-m',
+        localModel: 'local-m',
+        contextTurns: 1,
+        templates: { ...DEFAULT_TEMPLATES },
+        systemPrompts: extra.system ?? {},
         ...(extra.noRun ? {} : { run: { id: 'run-9', seedHash: 'h-9', ...(extra.meta ? { meta: extra.meta } : {}) } }),
       },
     },
@@ -48,9 +95,12 @@ describe('export lines (pure)', () => {
     const o = JSON.parse(line);
     assert.deepEqual(o.messages, [
       { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' },
-      { role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A2' },
-      { role: 'user', content: 'Q3' }, { role: 'assistant', content: 'A3' },
+      { role: 'user', content: 'Q1' },
+      { role: 'assistant', content: 'A1' },
+      { role: 'user', content: 'Q2' },
+      { role: 'assistant', content: 'A2' },
+      { role: 'user', content: 'Q3' },
+      { role: 'assistant', content: 'A3' },
     ]);
     assert.equal(o.metadata.assistant, 'cloud');
     assert.equal(o.metadata.exchanges, 3);
@@ -58,7 +108,10 @@ describe('export lines (pure)', () => {
 
   it('openai with the local model as assistant: the follow-up prompts are the user turns', () => {
     const o = JSON.parse(openaiLine(conv([turn(1), turn(2)], { system: { local: 'Be curious.' } }), 'local')!);
-    assert.deepEqual(o.messages.map((m: { content: string }) => m.content), ['Be curious.', 'P1', 'F1', 'P2', 'F2']);
+    assert.deepEqual(
+      o.messages.map((m: { content: string }) => m.content),
+      ['Be curious.', 'P1', 'F1', 'P2', 'F2'],
+    );
     assert.deepEqual(roles(openaiLine(conv([turn(1)]), 'local')!), ['user', 'assistant'], 'no system message when the side has none');
   });
 
@@ -90,10 +143,15 @@ describe('export lines (pure)', () => {
   });
 
   it('a filtered cloud answer ends the dialogue before it: no empty assistant message, no dangling user turn', () => {
-    const c = conv([turn(1), turn(2, { answer: 'partial text', cloudStop: 'content_filtered', noLocal: true })], { stopReason: 'content_filtered' });
+    const c = conv([turn(1), turn(2, { answer: 'partial text', cloudStop: 'content_filtered', noLocal: true })], {
+      stopReason: 'content_filtered',
+    });
     assert.deepEqual(roles(openaiLine(c, 'cloud')!), ['user', 'assistant']);
     const blank = conv([turn(1), turn(2, { answer: '   ', noLocal: true })]);
-    assert.deepEqual(dialogueOf(blank, 'cloud').pairs.map((p) => p.turn), [1]);
+    assert.deepEqual(
+      dialogueOf(blank, 'cloud').pairs.map((p) => p.turn),
+      [1],
+    );
     // The metadata still counts both cloud steps and names the filter.
     assert.equal(JSON.parse(openaiLine(c, 'cloud')!).metadata.steps[1].cloud.stopReason, 'content_filtered');
   });
@@ -107,10 +165,20 @@ describe('export lines (pure)', () => {
 
   it('an empty follow-up or a missing local step ends the local dialogue there', () => {
     const c = conv([turn(1), turn(2, { followUp: '' }), turn(3)]);
-    assert.deepEqual(dialogueOf(c, 'local').pairs.map((p) => p.turn), [1]);
+    assert.deepEqual(
+      dialogueOf(c, 'local').pairs.map((p) => p.turn),
+      [1],
+    );
     const cut = conv([turn(1), turn(2, { noLocal: true })]);
-    assert.deepEqual(dialogueOf(cut, 'local').pairs.map((p) => p.turn), [1]);
-    assert.deepEqual(dialogueOf(cut, 'cloud').pairs.map((p) => p.turn), [1, 2], 'the cloud side keeps its answered turn');
+    assert.deepEqual(
+      dialogueOf(cut, 'local').pairs.map((p) => p.turn),
+      [1],
+    );
+    assert.deepEqual(
+      dialogueOf(cut, 'cloud').pairs.map((p) => p.turn),
+      [1, 2],
+      'the cloud side keeps its answered turn',
+    );
   });
 
   it('thinking stays out of the messages and is kept in the step metadata', () => {
@@ -122,7 +190,10 @@ describe('export lines (pure)', () => {
   it('sharegpt: human/gpt alternating, system when set, metadata', () => {
     const o = JSON.parse(sharegptLine(conv([turn(1), turn(2)], { system: { cloud: 'Be brief.' }, meta: { k: 1 } }), 'cloud')!);
     assert.deepEqual(o.conversations, [
-      { from: 'human', value: 'Q1' }, { from: 'gpt', value: 'A1' }, { from: 'human', value: 'Q2' }, { from: 'gpt', value: 'A2' },
+      { from: 'human', value: 'Q1' },
+      { from: 'gpt', value: 'A1' },
+      { from: 'human', value: 'Q2' },
+      { from: 'gpt', value: 'A2' },
     ]);
     assert.equal(o.system, 'Be brief.');
     assert.deepEqual(o.metadata.meta, { k: 1 });
@@ -131,7 +202,8 @@ describe('export lines (pure)', () => {
 
   it('csv: the transcript columns first, then provenance; one row per turn with a cloud answer', () => {
     assert.deepEqual(EXPORT_CSV_COLUMNS.slice(0, CSV_COLUMNS.length), [...CSV_COLUMNS]);
-    const text = exportCsvHeader() + exportCsvRows(conv([turn(1), turn(2, { answer: '=SUM(A1)', noLocal: true })], { meta: { k: 'v,w' } }), true);
+    const text =
+      exportCsvHeader() + exportCsvRows(conv([turn(1), turn(2, { answer: '=SUM(A1)', noLocal: true })], { meta: { k: 'v,w' } }), true);
     const rows = parse(text, { columns: true }) as Record<string, string>[];
     assert.equal(rows.length, 2);
     assert.equal(rows[0]!.conversation_id, 'c-1');

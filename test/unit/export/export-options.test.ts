@@ -4,7 +4,10 @@ import { ValidationError } from '../../../shared/errors';
 
 const parse = (q: Record<string, string | string[]>) => parseExportQuery(q, { escapeFormulas: true });
 const rejects = (q: Record<string, string | string[]>, re: RegExp) =>
-  assert.throws(() => parse(q), (e: unknown) => e instanceof ValidationError && e.status === 400 && re.test((e as Error).message));
+  assert.throws(
+    () => parse(q),
+    (e: unknown) => e instanceof ValidationError && e.status === 400 && re.test((e as Error).message),
+  );
 
 describe('export query parsing', () => {
   it('reads format, assistant and the comma-separated filters', () => {

@@ -6,7 +6,10 @@ import { ConfigError } from '../../../shared/errors';
 describe('loadLambdaConfig: the Lambda reads only its own keys', () => {
   it('a bad key of another process (WORKER_ROLES, PORT) does not break the Lambda, while loadConfig rejects it', () => {
     const env = { WORKER_ROLES: 'bogus', PORT: 'eighty', BEDROCK_MODEL_ID: 'm-1', AWS_REGION: 'eu-west-1' };
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.key === 'WORKER_ROLES');
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.key === 'WORKER_ROLES',
+    );
     const c = loadLambdaConfig(env);
     assert.equal(c.bedrockModelId, 'm-1');
     assert.equal(c.awsRegion, 'eu-west-1');
@@ -16,12 +19,19 @@ describe('loadLambdaConfig: the Lambda reads only its own keys', () => {
     const env = { LOG_LEVEL: 'DEBUG', BEDROCK_ENDPOINT: 'http://127.0.0.1:4010/', DEFAULT_MAX_TOKENS: '512' };
     const full = loadConfig(env);
     const own = loadLambdaConfig(env);
-    for (const k of ['logLevel', 'awsRegion', 'bedrockModelId', 'bedrockEndpoint', 'defaultMaxTokens'] as const) assert.equal(own[k], full[k], k);
+    for (const k of ['logLevel', 'awsRegion', 'bedrockModelId', 'bedrockEndpoint', 'defaultMaxTokens'] as const)
+      assert.equal(own[k], full[k], k);
   });
 
   it('a bad key of its own is a ConfigError naming it', () => {
-    assert.throws(() => loadLambdaConfig({ LOG_LEVEL: 'loud' }), (err: unknown) => err instanceof ConfigError && err.key === 'LOG_LEVEL');
-    assert.throws(() => loadLambdaConfig({ BEDROCK_ENDPOINT: 'ftp://x' }), (err: unknown) => err instanceof ConfigError && err.key === 'BEDROCK_ENDPOINT');
+    assert.throws(
+      () => loadLambdaConfig({ LOG_LEVEL: 'loud' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'LOG_LEVEL',
+    );
+    assert.throws(
+      () => loadLambdaConfig({ BEDROCK_ENDPOINT: 'ftp://x' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'BEDROCK_ENDPOINT',
+    );
   });
 });
 

@@ -17,7 +17,9 @@ function assertRejected(fn: () => unknown, code: string): void {
 describe('proxy-event', () => {
   describe('parseProxyEvent', () => {
     it('reads a REST (v1) event: method, path, lower-cased headers', () => {
-      const parsed = parseProxyEvent(v1Event({ method: 'post', path: '/generate', headers: { Accept: 'application/x-protobuf' }, request }));
+      const parsed = parseProxyEvent(
+        v1Event({ method: 'post', path: '/generate', headers: { Accept: 'application/x-protobuf' }, request }),
+      );
       assert.equal(parsed.format, 'v1');
       assert.equal(parsed.method, 'POST');
       assert.equal(parsed.path, '/generate');
@@ -64,7 +66,10 @@ describe('proxy-event', () => {
       const wrapped = text.replace(/(.{76})/g, '$1\r\n');
       assert.ok(wrapped.includes('\r\n'));
       assert.equal(bytesOf(v1Event({ body: wrapped })).inputText, 'x'.repeat(200));
-      assert.equal(bytesOf(v1Event({ body: Buffer.from(`${text}\n`).toString('base64'), isBase64Encoded: true })).inputText, 'x'.repeat(200));
+      assert.equal(
+        bytesOf(v1Event({ body: Buffer.from(`${text}\n`).toString('base64'), isBase64Encoded: true })).inputText,
+        'x'.repeat(200),
+      );
     });
 
     it('never mistakes raw protobuf for base64 text, even when its text is base64-alphabet only', () => {

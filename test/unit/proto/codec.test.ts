@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import {
-  decodeRequest, decodeRequestBase64, decodeResponse, encodeRequest, encodeRequestBase64, encodeResponse,
+  decodeRequest,
+  decodeRequestBase64,
+  decodeResponse,
+  encodeRequest,
+  encodeRequestBase64,
+  encodeResponse,
   fromBase64,
 } from '../../../proto/codec';
 import { ProtobufDecodeError } from '../../../shared/errors';
@@ -22,7 +27,10 @@ describe('protobuf codec', () => {
       inputText: 'What is the meaning of life?',
       parameters: { temperature: '0.7', max_tokens: '100' },
       modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
-      history: [{ role: 'user' as const, content: 'hi' }, { role: 'assistant' as const, content: 'hello' }],
+      history: [
+        { role: 'user' as const, content: 'hi' },
+        { role: 'assistant' as const, content: 'hello' },
+      ],
       systemPrompt: 'be brief',
       conversationId: 'c-1',
       turn: 3,
@@ -32,9 +40,17 @@ describe('protobuf codec', () => {
 
   it('round-trips a response with usage, stop reason and error detail', () => {
     const res = {
-      outputText: 'forty-two', confidenceScores: { a: 0.5 }, tokens: ['forty', 'two'], modelId: 'm',
-      inputTokens: 12, outputTokens: 3, stopReason: 'end_turn', latencyMs: 45,
-      error: { code: 'x', message: 'y', retryable: true, status: 429 }, conversationId: 'c', turn: 2,
+      outputText: 'forty-two',
+      confidenceScores: { a: 0.5 },
+      tokens: ['forty', 'two'],
+      modelId: 'm',
+      inputTokens: 12,
+      outputTokens: 3,
+      stopReason: 'end_turn',
+      latencyMs: 45,
+      error: { code: 'x', message: 'y', retryable: true, status: 429 },
+      conversationId: 'c',
+      turn: 2,
     };
     assert.deepEqual(decodeResponse(encodeResponse(res)), res);
   });
@@ -66,7 +82,10 @@ describe('protobuf codec', () => {
     for (const bad of [truncated, Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Uint8Array.from([0x0f])]) {
       assert.throws(() => decodeRequest(bad), ProtobufDecodeError);
     }
-    assert.throws(() => fromBase64('not base64!!'), (e: unknown) => e instanceof ProtobufDecodeError && /base64/.test(e.message));
+    assert.throws(
+      () => fromBase64('not base64!!'),
+      (e: unknown) => e instanceof ProtobufDecodeError && /base64/.test(e.message),
+    );
     assert.throws(() => decodeRequestBase64('abc'), ProtobufDecodeError);
   });
 });

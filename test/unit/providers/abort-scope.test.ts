@@ -4,7 +4,7 @@ import vm from 'node:vm';
 import { abortScope } from '../../../providers/abort-scope';
 
 describe('abortScope', () => {
-  it('aborts with a parent\'s reason, and reports it was not its timeout', () => {
+  it("aborts with a parent's reason, and reports it was not its timeout", () => {
     const parent = new AbortController();
     const scope = abortScope([undefined, parent.signal], 60_000);
     assert.equal(scope.signal.aborted, false);
@@ -53,6 +53,9 @@ describe('abortScope', () => {
     const scoped = retainedPerCall(() => abortScope([parent.signal], 1_800_000).dispose());
     const builtIn = retainedPerCall(() => AbortSignal.any([parent.signal, AbortSignal.timeout(1_800_000)]));
     assert.ok(scoped < 100, `abortScope: ${scoped.toFixed(0)} B retained per call`);
-    assert.ok(builtIn > 10 * Math.max(scoped, 50), `the built-in pair retained ${builtIn.toFixed(0)} B per call (abortScope ${scoped.toFixed(0)} B)`);
+    assert.ok(
+      builtIn > 10 * Math.max(scoped, 50),
+      `the built-in pair retained ${builtIn.toFixed(0)} B per call (abortScope ${scoped.toFixed(0)} B)`,
+    );
   });
 });

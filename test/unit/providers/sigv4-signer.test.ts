@@ -33,7 +33,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
  */
 async function verify(req: IncomingMessage, body: Buffer, creds: AwsCredentialIdentity): Promise<Verdict> {
   const auth = req.headers.authorization ?? '';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return { ok: false, why: 'missing or malformed Authorization header' };
   const [, keyId, , region, service, signedHeaders] = m;
   if (keyId !== creds.accessKeyId) return { ok: false, why: 'unknown access key' };
@@ -53,7 +56,16 @@ async function verify(req: IncomingMessage, body: Buffer, creds: AwsCredentialId
   const query: Record<string, string> = Object.fromEntries(url.searchParams);
   const signer = new SignatureV4({ service: service!, region: region!, credentials: creds, sha256: Sha256 });
   const expected = await signer.sign(
-    { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, body },
+    {
+      method: req.method ?? 'GET',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers,
+      body,
+    },
     { signingDate },
   );
   const same = expected.headers['authorization'] === auth;
@@ -99,13 +111,19 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
   });
 
   it('a request signed with the right secret is accepted (method, host, path, query, headers and body signed)', async () => {
-    const client = createCloudClient({ url: `${verifierUrl}/prod/generate?v=1`, timeoutMs: 5_000, apiKey: 'key-1', sigv4: { region: REGION, credentials: CREDS } });
+    const client = createCloudClient({
+      url: `${verifierUrl}/prod/generate?v=1`,
+      timeoutMs: 5_000,
+      apiKey: 'key-1',
+      sigv4: { region: REGION, credentials: CREDS },
+    });
     const reply = await client.generate({ prompt: 'Sign me', temperature: 0.5 });
     assert.equal(reply.text, 'signed and verified');
     const { headers, verdict } = seen[0]!;
     assert.equal(verdict.ok, true);
     const signed = /SignedHeaders=([^,]+)/.exec(String(headers.authorization))![1]!.split(';');
-    for (const h of ['host', 'content-type', 'x-amz-date', 'x-amz-content-sha256', 'x-api-key']) assert.ok(signed.includes(h), `${h} is signed`);
+    for (const h of ['host', 'content-type', 'x-amz-date', 'x-amz-content-sha256', 'x-api-key'])
+      assert.ok(signed.includes(h), `${h} is signed`);
     assert.match(String(headers.authorization), new RegExp(`Credential=AKIDEXAMPLETEST/\\d{8}/${REGION}/execute-api/aws4_request`));
   });
 
@@ -118,7 +136,11 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
   });
 
   it('a request signed with a wrong secret is rejected with 403, as a permanent error', async () => {
-    const client = createCloudClient({ url: verifierUrl, timeoutMs: 5_000, sigv4: { region: REGION, credentials: { ...CREDS, secretAccessKey: 'not-the-secret' } } });
+    const client = createCloudClient({
+      url: verifierUrl,
+      timeoutMs: 5_000,
+      sigv4: { region: REGION, credentials: { ...CREDS, secretAccessKey: 'not-the-secret' } },
+    });
     await assert.rejects(client.generate({ prompt: 'bad secret' }), (err: unknown) => {
       assert.ok(err instanceof ProviderError);
       assert.equal(err.status, 403);
@@ -136,10 +158,13 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
         const altered = Buffer.from(body);
         altered[0] = altered[0] === 0x41 ? 0x42 : 0x41;
         const target = new URL(verifierUrl);
-        const fwd = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
+        const fwd = http.request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
         fwd.end(altered);
       });
     });
@@ -148,7 +173,12 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
       // Sign for the verifier's host so only the body differs.
       const signer = createSigV4Signer({ region: REGION, credentials: CREDS });
       const url = new URL(verifierUrl);
-      const headers = await signer.sign({ method: 'POST', url, headers: { 'content-type': 'application/x-protobuf' }, body: 'CgVoZWxsbw==' });
+      const headers = await signer.sign({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: 'CgVoZWxsbw==',
+      });
       const res = await fetch(tamperUrl, { method: 'POST', headers, body: 'CgVoZWxsbw==' });
       assert.equal(res.status, 403);
       assert.equal(seen[0]!.verdict.ok, false);

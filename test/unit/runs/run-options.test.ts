@@ -4,7 +4,10 @@ import type { RunState } from '../../../store/run-store';
 
 describe('run options and views', () => {
   it('query parameters are typed and override the Run-Options header', () => {
-    const o = parseRunOptions({ maxTurns: '6', maxActive: '200', name: 'n', think: 'true' }, JSON.stringify({ maxTurns: 2, systemPrompts: { cloud: 'be brief' } }));
+    const o = parseRunOptions(
+      { maxTurns: '6', maxActive: '200', name: 'n', think: 'true' },
+      JSON.stringify({ maxTurns: 2, systemPrompts: { cloud: 'be brief' } }),
+    );
     assert.deepEqual(o, { defaults: { maxTurns: 6, think: true, systemPrompts: { cloud: 'be brief' } }, maxActive: 200, name: 'n' });
     assert.equal(parseRunOptions({ retryFailed: 'true' }, undefined).retryFailed, true);
     assert.equal(parseRunOptions({}, '{"retryFailed": true}').retryFailed, true);
@@ -19,8 +22,25 @@ describe('run options and views', () => {
 
   it('throughput and ETA come from finished conversations over the run time', () => {
     const s: RunState = {
-      id: 'r', name: '', createdAt: 0, updatedAt: 5_000, maxActive: 10, state: 'active', seeds: 100, duplicates: 0, rejected: 0,
-      admitted: 30, active: 10, unadmitted: 0, retried: 0, tokens: 0, byStatus: { completed: 18, failed: 2 }, byStopReason: {}, waiting: 70, budget: null, judge: null,
+      id: 'r',
+      name: '',
+      createdAt: 0,
+      updatedAt: 5_000,
+      maxActive: 10,
+      state: 'active',
+      seeds: 100,
+      duplicates: 0,
+      rejected: 0,
+      admitted: 30,
+      active: 10,
+      unadmitted: 0,
+      retried: 0,
+      tokens: 0,
+      byStatus: { completed: 18, failed: 2 },
+      byStopReason: {},
+      waiting: 70,
+      budget: null,
+      judge: null,
     };
     const v = toRunView(s, 10_000);
     assert.equal(v.finished, 20);
@@ -28,6 +48,10 @@ describe('run options and views', () => {
     assert.equal(v.etaSeconds, 40);
     assert.equal(v.state, 'active');
     assert.equal(toRunView({ ...s, waiting: 0, active: 0, admitted: 100 }, 10_000).state, 'finished');
-    assert.equal(toRunView({ ...s, waiting: 0, active: 0, admitted: 100, retried: 2 }, 10_000).state, 'active', 'retried seeds not yet admitted again');
+    assert.equal(
+      toRunView({ ...s, waiting: 0, active: 0, admitted: 100, retried: 2 }, 10_000).state,
+      'active',
+      'retried seeds not yet admitted again',
+    );
   });
 });

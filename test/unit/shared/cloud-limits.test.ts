@@ -9,7 +9,10 @@ describe('CLOUD_LIMITS_FILE / CLOUD_LIMITS (per-model cloud limits)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'limits-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fails = (env: Record<string, string>, key: string, message: RegExp) =>
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.key === key && message.test(err.message));
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.key === key && message.test(err.message),
+    );
 
   it('reads the file and the inline JSON, inline entries winning', () => {
     const file = path.join(dir, 'limits.json');

@@ -21,14 +21,18 @@ describe('OLLAMA_HOSTS (the local model pool)', () => {
   });
 
   it('loadConfig rejects a bad OLLAMA_HOSTS with a ConfigError naming the key', () => {
-    assert.throws(() => loadConfig({ OLLAMA_HOSTS: 'gpu1*-1' }), (err: unknown) => err instanceof ConfigError && err.key === 'OLLAMA_HOSTS' && /OLLAMA_HOSTS/.test(err.message));
+    assert.throws(
+      () => loadConfig({ OLLAMA_HOSTS: 'gpu1*-1' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'OLLAMA_HOSTS' && /OLLAMA_HOSTS/.test(err.message),
+    );
   });
 
   it('without OLLAMA_HOSTS the pool is OLLAMA_HOST with LOCAL_CONCURRENCY slots', () => {
     assert.deepEqual(ollamaPoolOf(loadConfig({ OLLAMA_HOST: 'gpu9', LOCAL_CONCURRENCY: '3' })), [{ url: 'http://gpu9:11434', slots: 3 }]);
     assert.deepEqual(ollamaPoolOf(loadConfig({})), [{ url: 'http://127.0.0.1:11434', slots: 1 }]);
-    assert.deepEqual(ollamaPoolOf(loadConfig({ OLLAMA_HOST: 'gpu9', OLLAMA_HOSTS: 'a*2,b' , LOCAL_CONCURRENCY: '5' })), [
-      { url: 'http://a:11434', slots: 2 }, { url: 'http://b:11434', slots: 5 },
+    assert.deepEqual(ollamaPoolOf(loadConfig({ OLLAMA_HOST: 'gpu9', OLLAMA_HOSTS: 'a*2,b', LOCAL_CONCURRENCY: '5' })), [
+      { url: 'http://a:11434', slots: 2 },
+      { url: 'http://b:11434', slots: 5 },
     ]);
   });
 });

@@ -24,7 +24,11 @@ describe('embedded Redis data dir lock', () => {
 
   it('refuses a second holder in the same process, naming the owner', async () => {
     const lock = await lockDataDir(dir);
-    await assert.rejects(lockDataDir(dir), (err: Error) => err.message.includes(`is in use by another llmconv stack (pid ${process.pid}`) && err.message.includes('REDIS_DATA_DIR'));
+    await assert.rejects(
+      lockDataDir(dir),
+      (err: Error) =>
+        err.message.includes(`is in use by another llmconv stack (pid ${process.pid}`) && err.message.includes('REDIS_DATA_DIR'),
+    );
     lock.release();
     (await lockDataDir(dir)).release();
   });
@@ -43,7 +47,7 @@ describe('embedded Redis data dir lock', () => {
     lock.release();
   });
 
-  it('takes over a lock file with this process\'s own pid that it does not hold (a previous life with the same pid)', async () => {
+  it("takes over a lock file with this process's own pid that it does not hold (a previous life with the same pid)", async () => {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, startedAt: '2020-01-01T00:00:00.000Z' }));
     const lock = await lockDataDir(dir);

@@ -1,15 +1,31 @@
 import assert from 'node:assert/strict';
 import {
-  decodeCloudStep, decodeLegacyCloudStep, decodeLegacyLocalStep, decodeLegacySettings, decodeLocalStep, decodeSettingsFields,
-  encodeCloudStep, encodeLocalStep, encodeSettingsFields, parseStepField, stepField,
+  decodeCloudStep,
+  decodeLegacyCloudStep,
+  decodeLegacyLocalStep,
+  decodeLegacySettings,
+  decodeLocalStep,
+  decodeSettingsFields,
+  encodeCloudStep,
+  encodeLocalStep,
+  encodeSettingsFields,
+  parseStepField,
+  stepField,
 } from '../../../store/record-codec';
 import type { ConversationSettings } from '../../../conversation/model';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 
 describe('record codec', () => {
   const base: ConversationSettings = {
-    initialQuery: 'q', outputFile: 'conversation-abc.csv', maxTurns: 5, timeoutMinutes: 30, cloudModel: 'c', localModel: 'l',
-    contextTurns: 3, templates: { ...DEFAULT_TEMPLATES }, systemPrompts: {},
+    initialQuery: 'q',
+    outputFile: 'conversation-abc.csv',
+    maxTurns: 5,
+    timeoutMinutes: 30,
+    cloudModel: 'c',
+    localModel: 'l',
+    contextTurns: 3,
+    templates: { ...DEFAULT_TEMPLATES },
+    systemPrompts: {},
   };
   const roundTrip = (s: ConversationSettings) => {
     const { conv, steps } = encodeSettingsFields(s, 'abc');
@@ -22,19 +38,30 @@ describe('record codec', () => {
     assert.deepEqual(steps, { q: 'q' });
     assert.deepEqual(roundTrip(base), base);
     const custom: ConversationSettings = {
-      ...base, outputFile: 'mine.csv', temperature: 0.2, maxTokens: 64, stopPhrase: 'bye',
-      templates: { followUp: 'F {{answer}}', nextQuery: DEFAULT_TEMPLATES.nextQuery }, systemPrompts: { cloud: 'be brief' },
+      ...base,
+      outputFile: 'mine.csv',
+      temperature: 0.2,
+      maxTokens: 64,
+      stopPhrase: 'bye',
+      templates: { followUp: 'F {{answer}}', nextQuery: DEFAULT_TEMPLATES.nextQuery },
+      systemPrompts: { cloud: 'be brief' },
     };
     assert.deepEqual(roundTrip(custom), custom);
     assert.match(encodeSettingsFields(custom, 'abc').steps.x!, /be brief/);
   });
 
   it('settings: a run conversation keeps its run id and seed hash as small fields and its meta with the texts; none means no run', () => {
-    const withRun: ConversationSettings = { ...base, run: { id: 'run-1', seedHash: 'ab'.repeat(16), meta: { topic: 'x'.repeat(200), n: 3 } } };
+    const withRun: ConversationSettings = {
+      ...base,
+      run: { id: 'run-1', seedHash: 'ab'.repeat(16), meta: { topic: 'x'.repeat(200), n: 3 } },
+    };
     const { conv, steps } = encodeSettingsFields(withRun, 'abc');
     assert.equal(conv.run, 'run-1');
     assert.equal(conv.seed, 'ab'.repeat(16));
-    assert.ok(Object.values(conv).every((v) => v.length <= 64), 'the conversation hash stays compact');
+    assert.ok(
+      Object.values(conv).every((v) => v.length <= 64),
+      'the conversation hash stays compact',
+    );
     assert.deepEqual(JSON.parse(steps.m!), withRun.run!.meta);
     assert.deepEqual(decodeSettingsFields(conv, steps.q!, steps.x, 'abc', steps.m), withRun);
     const noMeta: ConversationSettings = { ...base, run: { id: 'run-1', seedHash: 'cd'.repeat(16) } };
@@ -44,7 +71,11 @@ describe('record codec', () => {
   });
 
   it('settings: budget and quality gates round-trip, and are absent when not given', () => {
-    const s = { ...base, budget: { usd: 0.25, tokens: 9000 }, quality: { repetition: { threshold: 0.8 }, degenerate: { refusals: ['nope'] }, maxTokensTotal: 500 } };
+    const s = {
+      ...base,
+      budget: { usd: 0.25, tokens: 9000 },
+      quality: { repetition: { threshold: 0.8 }, degenerate: { refusals: ['nope'] }, maxTokensTotal: 500 },
+    };
     assert.deepEqual(roundTrip(s), s);
     assert.deepEqual(roundTrip({ ...base, budget: { tokens: 10 } }).budget, { tokens: 10 });
     const plain = roundTrip(base);
@@ -62,12 +93,22 @@ describe('record codec', () => {
 
   it('cloud step: the model asked first is stored only when a fallback answered, readable by old and new readers', () => {
     const ctx = { cloudModel: 'c', localModel: 'l', createdAt: 1000 };
-    const step = { question: 'q', answer: 'a', model: 'f1', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: 1001, at: 1002 };
+    const step = {
+      question: 'q',
+      answer: 'a',
+      model: 'f1',
+      inputTokens: 1,
+      outputTokens: 2,
+      latencyMs: 3,
+      stopReason: 'end_turn',
+      startedAt: 1001,
+      at: 1002,
+    };
     const plain = encodeCloudStep(step, ctx);
     assert.equal(JSON.parse(plain).length, 9);
     assert.equal(decodeCloudStep(plain, ctx).requestedModel, undefined);
     const fell = encodeCloudStep({ ...step, requestedModel: 'c' }, ctx);
-    assert.deepEqual(JSON.parse(fell).slice(8), [2, 0], 'the conversation\'s model is stored as 0');
+    assert.deepEqual(JSON.parse(fell).slice(8), [2, 0], "the conversation's model is stored as 0");
     assert.deepEqual(decodeCloudStep(fell, ctx), { ...step, requestedModel: 'c' });
   });
 
@@ -82,7 +123,16 @@ describe('record codec', () => {
 
   it('local steps: thinking and the prompt-cut flag ride at the end, only when there', () => {
     const ctx = { cloudModel: 'c', localModel: 'qwen3', createdAt: 1_700_000_000_000 };
-    const plain = { prompt: 'P', followUp: 'F', model: 'qwen3', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
+    const plain = {
+      prompt: 'P',
+      followUp: 'F',
+      model: 'qwen3',
+      inputTokens: 6,
+      outputTokens: 7,
+      latencyMs: 8,
+      stopReason: 'stop',
+      at: ctx.createdAt + 60,
+    };
     assert.equal(encodeLocalStep(plain, ctx), '["P","F",0,6,7,8,0,60]');
     const thought = { ...plain, thinking: 'Let me think.' };
     assert.equal(encodeLocalStep(thought, ctx), '["P","F",0,6,7,8,0,60,"Let me think."]');
@@ -90,13 +140,35 @@ describe('record codec', () => {
     const cut = { ...plain, promptTruncated: true };
     assert.equal(encodeLocalStep(cut, ctx), '["P","F",0,6,7,8,0,60,0,1]');
     assert.deepEqual(decodeLocalStep(encodeLocalStep(cut, ctx), ctx), cut);
-    assert.deepEqual(decodeLocalStep(encodeLocalStep({ ...thought, promptTruncated: true }, ctx), ctx), { ...thought, promptTruncated: true });
+    assert.deepEqual(decodeLocalStep(encodeLocalStep({ ...thought, promptTruncated: true }, ctx), ctx), {
+      ...thought,
+      promptTruncated: true,
+    });
   });
 
-  it('steps: the conversation\'s model, the usual stop reason and absolute times are not stored', () => {
+  it("steps: the conversation's model, the usual stop reason and absolute times are not stored", () => {
     const ctx = { cloudModel: 'anthropic.claude-3-haiku', localModel: 'llama3.2', createdAt: 1_700_000_000_000 };
-    const cloud = { question: 'Q', answer: 'A', model: ctx.cloudModel, inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: ctx.createdAt + 40, at: ctx.createdAt + 43 };
-    const local = { prompt: 'P', followUp: 'F', model: ctx.localModel, inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: ctx.createdAt + 60 };
+    const cloud = {
+      question: 'Q',
+      answer: 'A',
+      model: ctx.cloudModel,
+      inputTokens: 1,
+      outputTokens: 2,
+      latencyMs: 3,
+      stopReason: 'end_turn',
+      startedAt: ctx.createdAt + 40,
+      at: ctx.createdAt + 43,
+    };
+    const local = {
+      prompt: 'P',
+      followUp: 'F',
+      model: ctx.localModel,
+      inputTokens: 6,
+      outputTokens: 7,
+      latencyMs: 8,
+      stopReason: 'stop',
+      at: ctx.createdAt + 60,
+    };
     assert.equal(encodeCloudStep(cloud, ctx), '["Q","A",0,1,2,3,0,40,43]');
     assert.equal(encodeLocalStep(local, ctx), '["P","F",0,6,7,8,0,60]');
     assert.deepEqual(decodeCloudStep(encodeCloudStep(cloud, ctx), ctx), cloud);
@@ -117,7 +189,17 @@ describe('record codec', () => {
   });
 
   it('format 1 (settings JSON, arrays with absolute times, and the older objects) still decodes', () => {
-    const cloud = { question: 'Q', answer: 'A', model: 'm', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'end_turn', startedAt: 4, at: 5 };
+    const cloud = {
+      question: 'Q',
+      answer: 'A',
+      model: 'm',
+      inputTokens: 1,
+      outputTokens: 2,
+      latencyMs: 3,
+      stopReason: 'end_turn',
+      startedAt: 4,
+      at: 5,
+    };
     const local = { prompt: 'P', followUp: 'F', model: 'l', inputTokens: 6, outputTokens: 7, latencyMs: 8, stopReason: 'stop', at: 9 };
     assert.deepEqual(decodeLegacyCloudStep('["Q","A","m",1,2,3,"end_turn",4,5]'), cloud);
     assert.deepEqual(decodeLegacyLocalStep('["P","F","l",6,7,8,"stop",9]'), local);

@@ -30,7 +30,7 @@ describe('writeTranscriptFile', () => {
     assert.deepEqual(fs.readdirSync(dir).sort(), ['talk-c-2.csv', 'talk.csv'], 'no temp files left');
   });
 
-  it("a re-run removes the temp files a killed attempt of the same conversation left, and only those", async () => {
+  it('a re-run removes the temp files a killed attempt of the same conversation left, and only those', async () => {
     fs.writeFileSync(path.join(dir, '.c-1.4242.1700000000000.tmp'), 'half a transcript');
     fs.writeFileSync(path.join(dir, '.c-2.4242.1700000000000.tmp'), 'another conversation, still being written');
     await writeTranscriptFile(dir, 'talk.csv', 'c-1', csv('c-1', 'one'));
