@@ -5,6 +5,7 @@
 import axios from 'axios';
 import { startLocalStack } from './local-stack';
 import { describeStack } from './describe-stack';
+import { oldNodeNotice, replaceSdkNodeWarning } from './node-support';
 
 const DEFAULT_QUESTION = 'What is the meaning of life?';
 
@@ -16,10 +17,13 @@ function clip(text: string | null, max = 110): string {
 async function main() {
   const question = process.argv.slice(2).join(' ').trim() || DEFAULT_QUESTION;
   const started = Date.now();
+  replaceSdkNodeWarning();
   const stack = await startLocalStack({ env: { LOG_LEVEL: 'warn', ...process.env, PORT: process.env.PORT ?? '0' } });
   const out = process.stdout;
   try {
     out.write(describeStack(stack));
+    const notice = oldNodeNotice();
+    if (notice) out.write(`  note: ${notice}\n\n`);
     const http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true });
     const res = await http.post('/conversation', { initialQuery: question });
     if (res.status !== 202) throw new Error(`POST /conversation answered ${res.status}: ${JSON.stringify(res.data)}`);
