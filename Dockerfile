@@ -5,11 +5,15 @@
 # Stage 1 compiles the TypeScript with tsc (`npm run build`) and prunes the dev dependencies;
 # stage 2 is the runtime: no compiler, no dev dependencies, not root.
 
-ARG NODE_VERSION=20
+# Node 24, the newest LTS line: the one CI also runs the unit suite and the demo on (.ci/node24).
+# 22 builds too (--build-arg NODE_VERSION=22); README, "Node.js and npm".
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+# .npmrc: the lock carries no download URLs (README, "Node.js and npm"); package.json's
+# allowScripts lets esbuild's and msgpackr-extract's install scripts run without npm's warning.
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 # `npm run build` is tsc plus llm.proto, which proto/codec.js loads from beside itself, and the

@@ -17,6 +17,7 @@ import { CONFIG_KEYS, loadConfig, PLACEHOLDER } from '../../shared/config';
 import { freePort } from '../../shared/embedded-redis';
 import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig } from '../../emulators/emulator-config';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis';
+import { OLDEST_SUPPORTED_MAJOR } from '../../stack/node-support';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUR_IMAGE = 'llmconv:local';
@@ -315,6 +316,17 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       .split('\n')
       .map((l) => l.trim());
     for (const p of ['node_modules', 'dist', '.git', '.env']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
+    assert.ok(!ignore.includes('.npmrc'), 'the build stage copies .npmrc');
+  });
+
+  it("the image's Node line is a supported one, and the one CI runs the unit suite and the demo on", () => {
+    const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const major = Number(/^ARG NODE_VERSION=(\d+)$/m.exec(text)?.[1]);
+    assert.ok(major >= OLDEST_SUPPORTED_MAJOR && major % 2 === 0, `NODE_VERSION=${major}: an LTS line from ${OLDEST_SUPPORTED_MAJOR} on`);
+    assert.match(text, /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS build$/m);
+    assert.match(text, /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
+    const ci = fs.readFileSync(path.join(ROOT, '.ci', 'node24'), 'utf8');
+    assert.match(ci, new RegExp(`npm install .*\\bnode@${major}\\b`), '.ci/node24 fetches the same line');
   });
 
   it('Redis runs with the compose command: AOF on, noeviction, and its healthcheck answers', async () => {
