@@ -1,7 +1,7 @@
 /**
  * `npm run build:lambda`: the Lambda deployment package. esbuild bundles `lambda/handler.ts` and
  * everything it imports (the AWS SDK included, so the function runs the SDK version we test
- * with, not the runtime's) into one CommonJS file for the `nodejs20.x` runtime, `proto/llm.proto`
+ * with, not the runtime's) into one CommonJS file for the `nodejs24.x` runtime (an async handler, as that runtime requires: no callbacks), `proto/llm.proto`
  * is copied beside it (`proto/codec.ts` loads it from its own directory), and both are zipped
  * into `lambda/.build/lambda.zip` with fixed timestamps, so the same sources give the same zip.
  *
@@ -71,7 +71,7 @@ export async function buildLambda(opts: BuildLambdaOptions = {}): Promise<Lambda
     absWorkingDir: root,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: opts.minify ?? true,
     keepNames: true,
@@ -100,7 +100,7 @@ if (require.main === module) {
       const kb = (n: number) => `${(n / 1024).toFixed(0)} kB`;
       process.stdout.write(
         `Lambda package: ${path.relative(process.cwd(), b.zipPath)} (${kb(b.zipBytes)}; handler.js ${kb(b.bundleBytes)})\n` +
-          `  files: ${b.files.join(', ')}\n  runtime nodejs20.x, handler "handler.handler"\n`,
+          `  files: ${b.files.join(', ')}\n  runtime nodejs24.x, handler "handler.handler"\n`,
       );
     },
     (err: unknown) => {

@@ -242,7 +242,7 @@ describe('Lambda bundle (npm run build:lambda): the zip runs v1 and v2 events on
       `handler file ${file}.js is in the zip`,
     );
     assert.equal(exported, 'handler');
-    assert.equal(fn.Runtime, 'nodejs20.x');
+    assert.equal(fn.Runtime, 'nodejs24.x', 'the Node line the image and CI run (README, "Node.js and npm")');
     // One timeout for the deployment (GATEWAY_TIMEOUT_MS): the Lambda's Timeout and its env follow the parameter.
     assert.equal(
       t.Parameters.GatewayTimeoutSeconds.Default * 1000,
