@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   nodeMajor,
   OLDEST_SUPPORTED_MAJOR,
@@ -16,6 +18,10 @@ describe('supported Node.js lines', () => {
     assert.doesNotMatch(notice, /\n/);
     assert.equal(nodeMajor('v20.20.2'), 20);
     assert.equal(OLDEST_SUPPORTED_MAJOR, 22);
+    const readme = fs.readFileSync(path.join(__dirname, '../../..', 'README.md'), 'utf8');
+    assert.match(readme, /^## Node\.js and npm$/m, 'the section the note names');
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../..', 'package.json'), 'utf8'));
+    assert.equal(pkg.engines.node, `^${OLDEST_SUPPORTED_MAJOR}.12.0 || >=24`);
   });
 
   it("replaces the SDK's notice only on an old Node and never overrides the user's own setting", () => {
