@@ -6,7 +6,7 @@
 # stage 2 is the runtime: no compiler, no dev dependencies, not root.
 
 # Node 24, the newest LTS line: the one CI also runs the unit suite and the demo on (.ci/node24).
-# 22 builds too (--build-arg NODE_VERSION=22); README, "Node.js and npm".
+# --build-arg NODE_VERSION=22 picks the other supported line (not built here); README, "Node.js and npm".
 ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
