@@ -28,6 +28,7 @@ import { decodeRequest, type LlmRequest, type LlmResponse } from '../proto/codec
 import { loadLambdaConfig, type LambdaConfig } from './lambda-config';
 import { PipelineError, ProviderError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
+import { awsLambdaEntry, tracedConverse, tracedInvocation } from './invocation-span';
 import { createBedrockConverse, type ConverseFn } from '../bedrock/bedrock-client';
 import { parseProxyEvent, requestProtobufBytes } from './proxy-event';
 import { errorDetailOf, errorResult, protobufResult } from './proxy-response';
@@ -101,22 +102,26 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       return config;
     };
     const logger = deps.logger ?? createLogger({ level: getConfig().logLevel, name: 'lambda' });
-    const converse =
+    const converse = tracedConverse(
       deps.converse ??
-      createBedrockConverse({
-        region: getConfig().awsRegion,
-        endpoint: getConfig().bedrockEndpoint,
-        defaultModelId: getConfig().bedrockModelId,
-        defaultMaxTokens: getConfig().defaultMaxTokens,
-        catalog: loadModelCatalog(getConfig().modelCatalogFile),
-      });
+        createBedrockConverse({
+          region: getConfig().awsRegion,
+          endpoint: getConfig().bedrockEndpoint,
+          defaultModelId: getConfig().bedrockModelId,
+          defaultMaxTokens: getConfig().defaultMaxTokens,
+          catalog: loadModelCatalog(getConfig().modelCatalogFile),
+        }),
+      getConfig().bedrockModelId,
+      getConfig().bedrockEndpoint,
+    );
     const gatewayTimeoutMs = deps.callBudgetMs === undefined ? getConfig().gatewayTimeoutMs : undefined;
     const budgetMs = deps.callBudgetMs ?? bedrockCallBudgetMs(gatewayTimeoutMs ?? 29_000);
     resolved = { converse, logger, budgetMs, gatewayTimeoutMs };
     return resolved;
   };
 
-  return async function handle(event: ProxyEvent, context?: LambdaContext): Promise<ProxyResult> {
+  // Each invocation a SERVER span continuing the worker's traceparent (a pass-through while tracing is off).
+  return tracedInvocation(async function handle(event: ProxyEvent, context?: LambdaContext): Promise<ProxyResult> {
     const started = Date.now();
     let accept: string | undefined;
     let echo: Pick<LlmResponse, 'conversationId' | 'turn'> = {};
@@ -202,7 +207,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
       else logger.warn(log, 'request rejected');
       return errorResult(detail, accept, echo, {}, seed);
     }
-  };
+  });
 }
 
 /**
@@ -236,4 +241,4 @@ function errSummary(err: unknown): object {
 }
 
 /** The AWS entry point: config from the function's environment, read on the first invocation. */
-export const handler: ProxyHandler = createHandler();
+export const handler: ProxyHandler = awsLambdaEntry(createHandler());

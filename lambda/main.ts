@@ -9,11 +9,14 @@
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
+import { startTracing } from '../shared/tracing';
 import { createHandler } from './handler';
 import { startLocalGateway } from '../emulators/api-gateway-emulator';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
+  const tracing = startTracing({ serviceName: 'llmconv-gateway', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'gateway' });
   const handler = createHandler({ config, logger });
   const gateway = await startLocalGateway({
@@ -36,7 +39,14 @@ async function main(): Promise<void> {
   );
 
   // Bounded like every process: open connections are closed, a second signal exits at once.
-  onShutdown(logger, [{ name: 'gateway', run: () => gateway.close() }], 10_000);
+  onShutdown(
+    logger,
+    [
+      { name: 'gateway', run: () => gateway.close() },
+      { name: 'traces', run: () => tracing.shutdown() },
+    ],
+    10_000,
+  );
 }
 
 main().catch((err: unknown) => {

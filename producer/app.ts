@@ -20,6 +20,7 @@ import { CallerKeys } from './caller-keys';
 import { CallerGuard } from './caller-guard';
 import { ConversationService } from './conversation-service';
 import { errorMiddleware } from './error-middleware';
+import { traceMiddleware } from './trace-middleware';
 import { hostGuard } from './host-guard';
 import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps): Koa {
     }
     deps.logger.error({ err: err.message, stack: err.stack, method: ctx?.method, path: ctx?.path }, 'request failed');
   });
+  // First, so the span covers error mapping too and its status is the one the client saw.
+  app.use(traceMiddleware());
   app.use(errorMiddleware);
   // Host and Origin first: a DNS-rebinding or cross-site request reaches nothing, the board included.
   app.use(hostGuard({ allowedHosts: deps.config.allowedHosts, host: deps.config.host }));

@@ -7,11 +7,14 @@ import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
+import { startTracing } from '../shared/tracing';
 import { startInProcessGateway } from '../stack/in-process-gateway';
 import { startProducer } from './start-producer';
 
 async function main() {
   const config = loadConfig();
+  // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
+  const tracing = startTracing({ serviceName: 'llmconv-producer', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
@@ -24,6 +27,7 @@ async function main() {
     { name: 'producer', run: () => producer.close() },
     { name: 'gateway', run: () => gateway?.close() },
     { name: 'outage log', run: () => outage.close() },
+    { name: 'traces', run: () => tracing.shutdown() },
   ]);
 }
 

@@ -43,6 +43,7 @@ import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
 import { abortScope, type AbortScope } from './abort-scope';
 import { lambdaFunctionError, parseSeedReply, seedErrorRetryable, seedRequestBody } from './seed-envelope';
 import { createSigV4Signer } from './sigv4-signer';
+import { traceHeaders } from '../shared/tracing';
 
 const PROTOBUF = 'application/x-protobuf';
 
@@ -495,7 +496,8 @@ export function createCloudClient(opts: CloudClientOptions): LlmProvider {
     const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
     const startedAt = performance.now();
     // The call's signal carries its timeout, cancel and deadline; the interceptors check the answer.
-    const { data: reply } = await http.post<LlmResponse>(url, body, { signal: ctx.scope.signal, cloudCall: ctx });
+    // The trace context goes to the Lambda in `traceparent` (set before the SigV4 interceptor, so it is signed too).
+    const { data: reply } = await http.post<LlmResponse>(url, body, { signal: ctx.scope.signal, cloudCall: ctx, headers: traceHeaders() });
     const stopReason = reply.stopReason || 'unknown';
     return {
       text: reply.outputText,

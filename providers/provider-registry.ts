@@ -27,7 +27,7 @@
  * const local = createLocalBackend(config, leases, log); // LOCAL, pooled
  */
 import { createBedrockConverse } from '../bedrock/bedrock-client';
-import type { CloudBackend, Config, LocalBackend } from '../shared/config';
+import { type CloudBackend, type Config, type LocalBackend, localModelOf } from '../shared/config';
 import { ConfigError, errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { loadModelCatalog } from '../shared/model-catalog';
@@ -36,6 +36,7 @@ import { createCloudProvider, createLocalPool, ollamaPoolBackend, type LocalPool
 import type { LlmProvider } from './llm-provider';
 import type { OllamaPool, SlotSemaphore } from './ollama-pool';
 import { createOpenAiProvider } from './openai-provider';
+import { tracedProvider } from './traced-provider';
 
 /** The direct Bedrock backend from config: the Lambda's keys (AWS_REGION, BEDROCK_ENDPOINT, BEDROCK_MODEL_ID, DEFAULT_MAX_TOKENS, MODEL_CATALOG_FILE), read by the worker. */
 export function createBedrockBackend(config: Config): LlmProvider {
@@ -95,12 +96,24 @@ export const LOCAL_REGISTRY: Record<LocalBackend, (config: Config) => LocalPoolB
 
 /** The cloud side's backend named by CLOUD (unwrapped: the worker adds its limiter and fallbacks). */
 export function createCloudBackend(config: Config): LlmProvider {
-  return CLOUD_REGISTRY[config.cloudBackend](config);
+  // Each call a GenAI span (a pass-through while tracing is off); the limiter and fallbacks wrap this, so each model tried is one span.
+  return tracedProvider(CLOUD_REGISTRY[config.cloudBackend](config), {
+    provider: 'aws.bedrock',
+    defaultModel: config.bedrockModelId,
+    serverUrl: config.cloudBackend === 'bedrock' ? config.bedrockEndpoint : config.apiGatewayUrl,
+  });
 }
 
 /** The local side's backend named by LOCAL, as a pool (fleet-wide slot leases from `leases`, breaker, health probes). */
 export function createLocalBackend(config: Config, leases: SlotSemaphore, logger?: Logger): OllamaPool {
-  return createLocalPool(config, leases, logger, LOCAL_REGISTRY[config.localBackend](config));
+  const backend = LOCAL_REGISTRY[config.localBackend](config);
+  const providerName = config.localBackend === 'openai' ? 'openai' : 'ollama';
+  return createLocalPool(config, leases, logger, {
+    ...backend,
+    // Each endpoint's calls as GenAI spans naming the endpoint (a pass-through while tracing is off).
+    provider: (url) =>
+      tracedProvider(backend.provider(url), { provider: providerName, defaultModel: localModelOf(config), serverUrl: url }),
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Side } from '../conversation/model';
 import type { Config } from '../shared/config';
+import { bullmqTelemetry, withTurnTrace } from '../shared/tracing';
 import {
   jobIds,
   type JudgeJobData,
@@ -52,7 +53,8 @@ export class PipelineQueues {
   }
 
   constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
-    const base = { connection: connection as ConnectionOptions, prefix: opts.prefix };
+    // bullmq-otel's spans and context propagation through job data when tracing is on (shared/tracing.ts).
+    const base = { connection: connection as ConnectionOptions, prefix: opts.prefix, telemetry: bullmqTelemetry() };
     this.cloud = new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base);
     this.local = new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base);
     this.transcript = new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base);
@@ -67,7 +69,10 @@ export class PipelineQueues {
   }
 
   async enqueueCloud(conversationId: string, turn: number): Promise<void> {
-    await this.cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) });
+    // Each turn after the first is its own trace, linked to the step that queued it.
+    await withTurnTrace(conversationId, turn, () =>
+      this.cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) }),
+    );
   }
 
   async enqueueLocal(conversationId: string, turn: number): Promise<void> {

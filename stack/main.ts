@@ -6,12 +6,15 @@
  */
 import { ConfigError } from '../shared/errors';
 import { onShutdown } from '../shared/shutdown';
+import { startTracing } from '../shared/tracing';
 import { startLocalStack } from './local-stack';
 import { describeStack } from './describe-stack';
 import { SHUTDOWN_BOUND_MS, SHUTDOWN_GRACE_MS } from './shutdown-bounds';
 
 async function main() {
   let stop: ((reason: string, exitCode?: number) => Promise<void>) | undefined;
+  // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
+  const tracing = startTracing({ serviceName: 'llmconv', env: process.env });
   const stack = await startLocalStack({
     embeddedData: 'persistent',
     closeGraceMs: SHUTDOWN_GRACE_MS,
@@ -21,7 +24,14 @@ async function main() {
     },
   });
   process.stdout.write(describeStack(stack));
-  stop = onShutdown(stack.logger, [{ name: 'stack', run: () => stack.close() }], SHUTDOWN_BOUND_MS);
+  stop = onShutdown(
+    stack.logger,
+    [
+      { name: 'stack', run: () => stack.close() },
+      { name: 'traces', run: () => tracing.shutdown() },
+    ],
+    SHUTDOWN_BOUND_MS,
+  );
 }
 
 main().catch((err) => {

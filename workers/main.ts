@@ -12,12 +12,15 @@ import { configuredModels } from '../shared/model-label';
 import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
+import { startTracing } from '../shared/tracing';
 import { startInProcessGateway } from '../stack/in-process-gateway';
 import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 
 async function main() {
   const config = loadConfig();
+  // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
+  const tracing = startTracing({ serviceName: 'llmconv-worker', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
@@ -59,6 +62,7 @@ async function main() {
     { name: 'gateway', run: () => gateway?.close() },
     { name: 'metrics', run: () => metricsServer.close() },
     { name: 'outage log', run: () => outage.close() },
+    { name: 'traces', run: () => tracing.shutdown() },
   ]);
 }
 

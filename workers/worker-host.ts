@@ -8,6 +8,7 @@
  * const host = await startWorkerHost({ deps, connection, roles: ['cloud', 'local', 'transcript'] });
  * await host.close();
  */
+import { bullmqTelemetry } from '../shared/tracing';
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
@@ -115,6 +116,8 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
       limiter: role === 'cloud' ? cloudLimiter(config) : undefined,
+      // A `process` span per job, a child of the `add` that queued it (bullmq-otel; off without tracing).
+      telemetry: bullmqTelemetry(),
     });
     // A call must never outlive its job's lock: when renewal fails, abort the call.
     worker.on('lockRenewalFailed', (ids: string[]) => {
