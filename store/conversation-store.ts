@@ -35,6 +35,7 @@ import {
   stepField,
   type StepContext,
 } from './record-codec';
+import type { ConversationStore as ConversationStoreInterface, CreateOptions, CreateResult } from './interfaces/conversation-store';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { callerKey, callerLatestKey } from './caller-store';
@@ -53,24 +54,7 @@ import type {
   StepOf,
 } from '../conversation/model';
 
-/** How `create` records a conversation. */
-export interface CreateOptions {
-  idempotencyKey?: string;
-  /** The SHA-256 of the request's canonical body, kept with the idempotency key. */
-  bodyHash?: string;
-  /** The caller's key id (docs/callers.md). */
-  owner?: string;
-}
-
-export interface CreateResult {
-  id: string;
-  created: boolean;
-  record?: ConversationRecord;
-  /** The idempotency key was first used with another body; `id` is the first conversation. */
-  mismatch?: boolean;
-  /** The owner is at its `maxActive`; nothing was written. */
-  busy?: { maxActive: number; active: number };
-}
+export type { CreateOptions, CreateResult } from './interfaces/conversation-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -105,7 +89,8 @@ const pairs = (flat: string[]): Record<string, string> => {
 /** A transcript directory's id: the first 12 hex digits of its SHA-256. */
 const dirId = (dir: string) => createHash('sha256').update(dir).digest('hex').slice(0, 12);
 
-export class ConversationStore {
+/** The conversation store in Redis (the interface: store/interfaces/conversation-store.ts). */
+export class ConversationStore implements ConversationStoreInterface {
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
