@@ -17,12 +17,14 @@ import { CloudLimiter } from '../../../store/cloud-limiter';
 import { ConversationStore } from '../../../store/conversation-store';
 import { JudgeStore } from '../../../store/judge-store';
 import { ModelQuirks } from '../../../store/model-quirks';
-import { RedisScript, loadedScripts, setScriptPrelude } from '../../../store/redis-script';
+import { RedisScript, loadedScripts, readScript, setScriptPrelude } from '../../../store/redis-script';
 import { RunStore } from '../../../store/run-store';
 import { SlotLeases } from '../../../store/slot-leases';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, '../../helpers/lua/declared-keys.lua'), 'utf8');
+/** Scripts that keep to their KEYS or do not, to show the check can fail. */
+const SAMPLES = path.join(__dirname, '../../helpers/lua/samples');
 const shaOf = (source: string) => createHash('sha1').update(`${PRELUDE}\n${source}`).digest('hex');
 
 describe('store scripts touch only the keys they are given (real Redis, every call checked)', () => {
@@ -63,12 +65,10 @@ describe('store scripts touch only the keys they are given (real Redis, every ca
 
   it('the check refuses a script that builds a key name, and passes one that keeps to its KEYS', async () => {
     const k = `${prefix}:x`;
-    const good = new RedisScript("redis.call('HSET', KEYS[1], 'a', 1) return redis.call('HGET', KEYS[1], 'a')", 1, 'good');
-    assert.equal(await good.run(redis, [k], []), '1');
-    const built = new RedisScript("return redis.call('HGET', KEYS[1] .. ':other', 'a')", 1, 'built');
-    await assert.rejects(built.run(redis, [k], []), /UNDECLARED HGET .*:x:other is not one of the KEYS/);
-    const viaPcall = new RedisScript("return redis.pcall('DEL', KEYS[1], ARGV[1])", 1, 'pcall');
-    await assert.rejects(viaPcall.run(redis, [k], [`${prefix}:y`]), /UNDECLARED DEL/);
+    const sample = (name: string) => new RedisScript(readScript(name, SAMPLES).source, 1, name);
+    assert.equal(await sample('keeps-to-keys').run(redis, [k], []), '1');
+    await assert.rejects(sample('builds-key').run(redis, [k], []), /UNDECLARED HGET .*:x:other is not one of the KEYS/);
+    await assert.rejects(sample('key-in-argv').run(redis, [k], [`${prefix}:y`]), /UNDECLARED DEL/);
   });
 
   it('every store script, run by its store', async () => {
