@@ -48,6 +48,16 @@ export class CallerStore implements CallerStoreInterface {
     await m.exec();
   }
 
+  /** The caller's latest `POST /conversation` ids, newest first (ConversationStore.recent of an owner). */
+  async latest(id: string, limit: number): Promise<string[]> {
+    return this.redis.lrange(callerLatestKey(this.prefix, id), 0, Math.max(0, limit - 1));
+  }
+
+  /** The caller's run ids, newest first (RunStore.list of an owner). */
+  async runs(id: string, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(callerRunsKey(this.prefix, id), 0, limit - 1);
+  }
+
   async usage(id: string): Promise<CallerUsage> {
     const [h, b] = await Promise.all([
       this.redis.hgetall(callerKey(this.prefix, id)),

@@ -38,7 +38,7 @@ import {
 import type { ConversationStore as ConversationStoreInterface, CreateOptions, CreateResult } from './interfaces/conversation-store';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
-import { callerKey, callerLatestKey } from './caller-store';
+import { CallerStore, callerKey, callerLatestKey } from './caller-store';
 import type {
   ConversationEvent,
   ConversationRecord,
@@ -423,7 +423,8 @@ export class ConversationStore implements ConversationStoreInterface {
 
   /** Most recent conversation ids, newest first (of one owner's `POST /conversation`s when given). */
   async recent(limit = 20, owner?: string): Promise<string[]> {
-    return this.redis.lrange(owner === undefined ? this.latestKey : callerLatestKey(this.prefix, owner), 0, Math.max(0, limit - 1));
+    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).latest(owner, limit);
+    return this.redis.lrange(this.latestKey, 0, Math.max(0, limit - 1));
   }
 
   private async publish(ev: ConversationEvent): Promise<void> {

@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadScript } from './redis-script';
-import { callerKey, callerRunsKey } from './caller-store';
+import { CallerStore, callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, writeBudgetLimits } from './budget-store';
 import { runJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
@@ -248,7 +248,8 @@ export class RunStore implements RunStoreInterface {
 
   /** Run ids, newest first (of one owner when given). */
   async list(limit = 100, owner?: string): Promise<string[]> {
-    return this.redis.zrevrange(owner === undefined ? runsIndexKey(this.prefix) : callerRunsKey(this.prefix, owner), 0, limit - 1);
+    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).runs(owner, limit);
+    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
   }
 
   /** Whether the run exists: its hash is there, or it has admitted conversations (the export's check). */
