@@ -111,7 +111,7 @@ export class ConversationStore implements ConversationStoreInterface {
     this.recentLimit = opts.recentLimit ?? 10_000;
   }
 
-  /** The record's two hashes (a run's retry deletes them with its own script, store/run-store.ts). */
+  /** The record's two hashes, for a run's retry (store/lua/run/retry.lua declares them; this store's fragment conversation/includes/remove-failed.lua deletes them). */
   recordKeys(id: string): [string, string] {
     return [this.key(id), this.turnsKey(id)];
   }
