@@ -15,7 +15,7 @@ import { emptyAnswerReason } from '../conversation/turn-rules';
 import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/transcript-csv';
 import { stepCostUsd, type ConversationCost } from '../cost/conversation-cost';
 import type { PriceTable } from '../cost/price-table';
-import type { Judgement } from '../store/judge-store';
+import type { Judgement } from '../store/interfaces';
 
 /** One exchange of the exported dialogue. */
 export interface DialoguePair {

@@ -5,7 +5,7 @@
 import type { ConversationStatus, Side } from '../conversation/model';
 import { TERMINAL_STATUSES } from '../conversation/model';
 import { ValidationError } from '../shared/errors';
-import type { Judgement } from '../store/judge-store';
+import type { Judgement } from '../store/interfaces';
 import type { PriceTable } from '../cost/price-table';
 
 /** One `filter=score.<criterion><op><number>` condition on the judge's scores. */

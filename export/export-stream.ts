@@ -7,8 +7,7 @@
  */
 import { conversationCost } from '../cost/conversation-cost';
 import type { PriceTable } from '../cost/price-table';
-import type { ConversationStore } from '../store/conversation-store';
-import type { JudgeStore } from '../store/judge-store';
+import type { ConversationStore, JudgeStore } from '../store/interfaces';
 import { exportCsvHeader, exportCsvRows, openaiLine, sharegptLine, type ExportItem } from './conversation-lines';
 import { passesScoreFilters, type ExportOptions } from './export-options';
 

@@ -55,7 +55,7 @@ export class RunAdmission {
   private async materialize(runId: string, claimed: [string, string][]): Promise<void> {
     const { store, queues, config } = this.deps;
     // A run's conversations belong to the run's owner (docs/callers.md).
-    const owner = (await this.runs.redis.hget(this.runs.keys(runId).run, 'owner')) ?? undefined;
+    const owner = await this.runs.owner(runId);
     await Promise.all(
       claimed.map(async ([id, raw]) => {
         const p = JSON.parse(raw) as SeedPayload;
@@ -70,7 +70,7 @@ export class RunAdmission {
       claimed.map(([id]) => id),
     );
     // A cancel that raced this admission: what was claimed before it ends as cancelled too.
-    if ((await this.runs.redis.hget(this.runs.keys(runId).run, 'state')) === 'cancelled') {
+    if (await this.runs.isCancelled(runId)) {
       for (const [id] of claimed) if (await store.finish(id, 'cancelled', 'cancelled', 'run cancelled')) await queues.enqueueTranscript(id);
     }
   }

@@ -12,12 +12,11 @@ import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
 import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
-import type { RefusedBy, RejectedLine, RunState } from '../store/run-store';
+import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '../store/interfaces';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { readSeeds, type SeedFormat } from './seed-reader';
 import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
-import type { RunState as StoredRun } from '../store/run-store';
 
 /** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
 export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;

@@ -17,42 +17,12 @@
  * and whose job never ran again cannot hold budget forever). A budget without a `usd` limit
  * ignores prices; one with a `usd` limit refuses a model without a known price.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { BudgetAmount, BudgetScope, BudgetState, BudgetStore as BudgetStoreInterface, ReserveResult } from './interfaces/budget-store';
 import { loadScript } from './redis-script';
+
+export type { BudgetAmount, BudgetLimits, BudgetScope, BudgetState, ReserveResult } from './interfaces/budget-store';
 import { runKeys } from './run-keys';
-
-/** The limits of a budget in the script's units. */
-export interface BudgetLimits {
-  /** Nano-dollars. */
-  usdNano?: number;
-  tokens?: number;
-}
-
-/** A call's worst case or real usage; `usdNano` null when the model has no price. */
-export interface BudgetAmount {
-  usdNano: number | null;
-  tokens: number;
-}
-
-/** One budget a call is checked against. */
-export interface BudgetScope {
-  /** What it is, for messages: "conversation" or "run <id>". */
-  name: string;
-  key: string;
-  /** Written into the hash if it has no limits yet (a conversation's budget, created on first use). */
-  init?: BudgetLimits;
-}
-
-export type ReserveResult = { ok: true } | { ok: false; scope: string; reason: 'usd' | 'tokens' | 'price_unknown'; message: string };
-
-/** The state of one budget. */
-export interface BudgetState {
-  limits: BudgetLimits;
-  spentUsdNano: number;
-  spentTokens: number;
-  reservedUsdNano: number;
-  reservedTokens: number;
-}
 
 // The scripts, store/lua/budget/ (headers there name KEYS, ARGV and the reply): KEYS are pairs of a budget hash and its reservations.
 const RESERVE = loadScript('budget/reserve', 'variadic');
@@ -68,7 +38,25 @@ export const runBudgetKey = (prefix: string, runId: string): string => `${runKey
 /** Dollars to the script's nano-dollars, rounded up (a reservation never undercounts). */
 export const toNano = (usd: number): number => Math.ceil(usd * 1e9 - 1e-6);
 
-export class BudgetStore {
+/**
+ * Adds to `m` (the MULTI of the store that opens the budget: a run's, the callers') the commands
+ * that make budget `key` exist (`since`, so every call books its cost there) and write `limits`
+ * (dollars and tokens). `'merge'` leaves a limit not given as it is; `'replace'` removes it.
+ */
+export function writeBudgetLimits(
+  m: ChainableCommander,
+  key: string,
+  limits: { usd?: number; tokens?: number } | undefined,
+  mode: 'merge' | 'replace',
+): void {
+  m.hsetnx(key, 'since', String(Date.now()));
+  if (limits?.usd !== undefined) m.hset(key, 'usd', String(toNano(limits.usd)));
+  else if (mode === 'replace') m.hdel(key, 'usd');
+  if (limits?.tokens !== undefined) m.hset(key, 'tokens', String(limits.tokens));
+  else if (mode === 'replace') m.hdel(key, 'tokens');
+}
+
+export class BudgetStore implements BudgetStoreInterface {
   constructor(readonly redis: Redis) {}
 
   /**

@@ -1,9 +1,10 @@
 /**
- * Per-caller state in Redis (docs/callers.md). The scripts that change it live with the state
- * they change it beside: a conversation's creation and terminal transition count `active` and
- * `conversations` (store/conversation-store.ts), a run's creation and admission count `runs` and
- * `active` (store/run-store.ts), a call's settlement books into the budget hash
- * (store/budget-store.ts). This file names the keys, writes the file's limits and reads usage.
+ * Per-caller state in Redis (docs/callers.md), owned here: this file names the keys, writes the
+ * file's limits and reads usage, and its Lua fragments (store/lua/caller/includes/) are the only
+ * code that writes the caller hash and lists inside scripts: the conversation store's create and
+ * terminal transition count `active` and `conversations` through them, the run store's creation
+ * and admission `runs` and `active`, in the same step as their own writes. The budget hash is the
+ * budget store's (store/budget-store.ts: its scripts book the calls, `writeBudgetLimits` the limits).
  *
  * Keys (under the queue prefix's hash tag):
  *   <prefix>:caller:<id>          hash  maxActive (limit, from API_KEYS_FILE), active, conversations, runs,
@@ -13,34 +14,18 @@
  *   <prefix>:runs:by:<id>         zset  the caller's run ids by creation time
  */
 import type { Redis } from 'ioredis';
-import { toNano } from './budget-store';
+import { writeBudgetLimits } from './budget-store';
+import type { CallerLimits, CallerStore as CallerStoreInterface, CallerUsage } from './interfaces/caller-store';
+
+export type { CallerLimits, CallerUsage } from './interfaces/caller-store';
 
 export const callerKey = (prefix: string, id: string): string => `${prefix}:caller:${id}`;
 export const callerBudgetKey = (prefix: string, id: string): string => `${prefix}:caller:${id}:budget`;
 export const callerLatestKey = (prefix: string, id: string): string => `${prefix}:latest:${id}`;
 export const callerRunsKey = (prefix: string, id: string): string => `${prefix}:runs:by:${id}`;
 
-export interface CallerLimits {
-  id: string;
-  maxActive?: number;
-  budget?: { usd?: number; tokens?: number };
-}
-
-export interface CallerUsage {
-  active: number;
-  conversations: number;
-  runs: number;
-  calls: number;
-  tokens: number;
-  costUsd: number;
-  /** Spent plus reserved by running calls, in the budget's units. */
-  committedUsdNano: number;
-  committedTokens: number;
-  /** Why the key's budget refused a call (workers/budget-gate.ts), if it did. */
-  budgetExhausted?: string;
-}
-
-export class CallerStore {
+/** The caller store in Redis (the interface: store/interfaces/caller-store.ts). */
+export class CallerStore implements CallerStoreInterface {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -55,17 +40,22 @@ export class CallerStore {
     const m = this.redis.multi();
     for (const c of callers) {
       const k = callerKey(this.prefix, c.id);
-      const b = callerBudgetKey(this.prefix, c.id);
       if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
       else m.hdel(k, 'maxActive');
       m.hdel(k, 'budgetExhausted');
-      m.hsetnx(b, 'since', String(Date.now()));
-      if (c.budget?.usd !== undefined) m.hset(b, 'usd', String(toNano(c.budget.usd)));
-      else m.hdel(b, 'usd');
-      if (c.budget?.tokens !== undefined) m.hset(b, 'tokens', String(c.budget.tokens));
-      else m.hdel(b, 'tokens');
+      writeBudgetLimits(m, callerBudgetKey(this.prefix, c.id), c.budget, 'replace');
     }
     await m.exec();
+  }
+
+  /** The caller's latest `POST /conversation` ids, newest first (ConversationStore.recent of an owner). */
+  async latest(id: string, limit: number): Promise<string[]> {
+    return this.redis.lrange(callerLatestKey(this.prefix, id), 0, Math.max(0, limit - 1));
+  }
+
+  /** The caller's run ids, newest first (RunStore.list of an owner). */
+  async runs(id: string, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(callerRunsKey(this.prefix, id), 0, limit - 1);
   }
 
   async usage(id: string): Promise<CallerUsage> {

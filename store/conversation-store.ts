@@ -35,9 +35,10 @@ import {
   stepField,
   type StepContext,
 } from './record-codec';
+import type { ConversationStore as ConversationStoreInterface, CreateOptions, CreateResult } from './interfaces/conversation-store';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
-import { callerKey, callerLatestKey } from './caller-store';
+import { CallerStore, callerKey, callerLatestKey } from './caller-store';
 import type {
   ConversationEvent,
   ConversationRecord,
@@ -53,24 +54,7 @@ import type {
   StepOf,
 } from '../conversation/model';
 
-/** How `create` records a conversation. */
-export interface CreateOptions {
-  idempotencyKey?: string;
-  /** The SHA-256 of the request's canonical body, kept with the idempotency key. */
-  bodyHash?: string;
-  /** The caller's key id (docs/callers.md). */
-  owner?: string;
-}
-
-export interface CreateResult {
-  id: string;
-  created: boolean;
-  record?: ConversationRecord;
-  /** The idempotency key was first used with another body; `id` is the first conversation. */
-  mismatch?: boolean;
-  /** The owner is at its `maxActive`; nothing was written. */
-  busy?: { maxActive: number; active: number };
-}
+export type { CreateOptions, CreateResult } from './interfaces/conversation-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -105,7 +89,8 @@ const pairs = (flat: string[]): Record<string, string> => {
 /** A transcript directory's id: the first 12 hex digits of its SHA-256. */
 const dirId = (dir: string) => createHash('sha256').update(dir).digest('hex').slice(0, 12);
 
-export class ConversationStore {
+/** The conversation store in Redis (the interface: store/interfaces/conversation-store.ts). */
+export class ConversationStore implements ConversationStoreInterface {
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
@@ -126,7 +111,7 @@ export class ConversationStore {
     this.recentLimit = opts.recentLimit ?? 10_000;
   }
 
-  /** The record's two hashes (a run's retry deletes them with its own script, store/run-store.ts). */
+  /** The record's two hashes, for a run's retry (store/lua/run/retry.lua declares them; this store's fragment conversation/includes/remove-failed.lua deletes them). */
   recordKeys(id: string): [string, string] {
     return [this.key(id), this.turnsKey(id)];
   }
@@ -438,7 +423,8 @@ export class ConversationStore {
 
   /** Most recent conversation ids, newest first (of one owner's `POST /conversation`s when given). */
   async recent(limit = 20, owner?: string): Promise<string[]> {
-    return this.redis.lrange(owner === undefined ? this.latestKey : callerLatestKey(this.prefix, owner), 0, Math.max(0, limit - 1));
+    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).latest(owner, limit);
+    return this.redis.lrange(this.latestKey, 0, Math.max(0, limit - 1));
   }
 
   private async publish(ev: ConversationEvent): Promise<void> {

@@ -5,18 +5,14 @@
  * of the judge job overwrites it with the same kind of result.
  */
 import type { Redis } from 'ioredis';
+import type { JudgeStore as JudgeStoreInterface, Judgement, RunJudgeSummary } from './interfaces/judge-store';
 import { loadScript } from './redis-script';
+
+export type { Judgement, RunJudgeSummary } from './interfaces/judge-store';
 import { runKeys } from './run-keys';
 
 /** Stores a judgement, counting a run's conversation's first one in the run (store/lua/judge/save.lua). */
 const SAVE = loadScript('judge/save', 2);
-
-/** A run's judge summary: how many were scored or not, and per criterion the mean and the counts per score. */
-export interface RunJudgeSummary {
-  scored: number;
-  unscored: number;
-  criteria: Record<string, { mean: number; distribution: Record<string, number> }>;
-}
 
 /** The judge summary of a run from its hash's `j:`, `js:` and `jsum:` fields; null when nothing was judged. */
 export function runJudgeSummary(h: Record<string, string>): RunJudgeSummary | null {
@@ -34,21 +30,9 @@ export function runJudgeSummary(h: Record<string, string>): RunJudgeSummary | nu
   return { scored, unscored, criteria };
 }
 
-export interface Judgement {
-  status: 'scored' | 'unscored';
-  /** Score per criterion (scored only). */
-  scores?: Record<string, number>;
-  model: string;
-  /** Judge calls made. */
-  attempts: number;
-  /** Why it is unscored. */
-  error?: string;
-  at: number;
-}
-
 export const judgeKey = (prefix: string, conversationId: string): string => `${prefix}:conv:{${conversationId}}:judge`;
 
-export class JudgeStore {
+export class JudgeStore implements JudgeStoreInterface {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,

@@ -98,25 +98,52 @@ export function loadScript(name: string, keys: KeyCount): RedisScript {
   return script;
 }
 
+/**
+ * Lua run before every script, '' in production. A test sets it to check what each script does
+ * while the stores run as usual (test/integration/store/declared-keys.test.ts: every key a script
+ * touches is one of its KEYS).
+ */
+let prelude = '';
+
+/** Sets the Lua every script runs after ({@link prelude}); '' restores the scripts as they are. */
+export function setScriptPrelude(lua: string): void {
+  prelude = lua;
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
 export class RedisScript {
   readonly sha: string;
+  /** The source with the current prelude, and its SHA1, for the prelude it was made with. */
+  private preluded?: { prelude: string; source: string; sha: string };
 
   constructor(
     readonly source: string,
     readonly keys: KeyCount = 'variadic',
     readonly name = 'inline',
   ) {
-    this.sha = createHash('sha1').update(source).digest('hex');
+    this.sha = sha1(source);
+  }
+
+  /** What is sent to Redis: the source, after the prelude when one is set. */
+  private body(): { source: string; sha: string } {
+    if (!prelude) return this;
+    if (this.preluded?.prelude !== prelude) {
+      const source = `${prelude}\n${this.source}`;
+      this.preluded = { prelude, source, sha: sha1(source) };
+    }
+    return this.preluded;
   }
 
   async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
     if (this.keys !== 'variadic' && keys.length !== this.keys)
       throw new Error(`Lua script ${this.name} takes ${this.keys} keys, was given ${keys.length}`);
+    const { source, sha } = this.body();
     try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
+      return redis.eval(source, keys.length, ...keys, ...args);
     }
   }
 }

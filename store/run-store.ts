@@ -22,10 +22,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadScript } from './redis-script';
-import { callerKey, callerRunsKey } from './caller-store';
-import { BudgetStore, runBudgetKey, toNano, type BudgetState } from './budget-store';
-import { runJudgeSummary, type RunJudgeSummary } from './judge-store';
+import { CallerStore, callerKey, callerRunsKey } from './caller-store';
+import { BudgetStore, runBudgetKey, writeBudgetLimits } from './budget-store';
+import { runJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
+import type { AddSeedsResult, BacklogCaps, RefusedBy, RejectedLine, RunState, RunStore as RunStoreInterface } from './interfaces/run-store';
+
+export type { AddSeedsResult, BacklogCaps, RefusedBy, RejectedLine, RunState } from './interfaces/run-store';
 
 // The scripts, one file each in store/lua/run/ (headers there name KEYS, ARGV and the reply).
 const CREATE_RUN = loadScript('run/create', 4);
@@ -34,73 +37,14 @@ const FILL = loadScript('run/fill', 7);
 const CANCEL = loadScript('run/cancel', 4);
 const RETRY = loadScript('run/retry', 7);
 
-/** The run hash as read, numbers parsed. */
-export interface RunState {
-  id: string;
-  name: string;
-  createdAt: number;
-  updatedAt: number;
-  maxActive: number;
-  state: 'active' | 'cancelled';
-  seeds: number;
-  duplicates: number;
-  rejected: number;
-  admitted: number;
-  active: number;
-  unadmitted: number;
-  /** Seeds put back in the backlog by `retryFailed` (each admitted again). */
-  retried: number;
-  tokens: number;
-  /** Finished conversations by terminal status. */
-  byStatus: Record<string, number>;
-  /** Finished conversations by stop reason. */
-  byStopReason: Record<string, number>;
-  /** Seeds waiting for admission. */
-  waiting: number;
-  /** What the run's calls cost and its budget (null for a run created before runs tracked it). */
-  budget: BudgetState | null;
-  /** Why the run stopped admitting: its budget could not cover a call (the refusal's message). */
-  budgetExhausted?: string;
-  /** The judge's summary of the run's conversations (null when none was judged). */
-  judge: RunJudgeSummary | null;
-  /** The API key id that created it (docs/callers.md); absent: no owner, admins only. */
-  owner?: string;
-  /** How its conversation ids are derived (runs/seed-identity.ts): 2 keyed; absent or 1 unkeyed. */
-  ids?: 1 | 2;
-}
-
-/** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
-export interface BacklogCaps {
-  runMaxSeeds: number;
-  backlogMaxSeeds: number;
-  backlogMaxBytes: number;
-}
-
-/** Which cap refused seeds: the run's seeds, or the backlog's seeds or bytes over all runs. */
-export type RefusedBy = 'run' | 'seeds' | 'bytes';
-
-export interface AddSeedsResult {
-  accepted: number;
-  duplicates: number;
-  /** New seeds not added because a cap was reached (every new seed after the first refused one). */
-  refused: number;
-  why?: RefusedBy;
-  /** Index in the batch of the first refused seed. */
-  firstRefused?: number;
-}
-
 /** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
 export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
-
-export interface RejectedLine {
-  line: number;
-  reason: string;
-}
 
 /** The rejected list keeps this many lines; the `rejected` count keeps counting past it. */
 export const REJECTED_KEPT = 10_000;
 
-export class RunStore {
+/** The run store in Redis (the interface: store/interfaces/run-store.ts). */
+export class RunStore implements RunStoreInterface {
   /** The owner of each run claimed from ('' none, else '=' + the key id), as run/fill.lua names it. */
   private readonly owners = new Map<string, string>();
 
@@ -291,10 +235,8 @@ export class RunStore {
    * and, with `limits`, sets them; a raised budget lets a stopped run admit again.
    */
   async setBudget(runId: string, limits?: { usd?: number; tokens?: number }): Promise<void> {
-    const key = runBudgetKey(this.prefix, runId);
-    const m = this.redis.multi().hsetnx(key, 'since', String(Date.now()));
-    if (limits?.usd !== undefined) m.hset(key, 'usd', String(toNano(limits.usd)));
-    if (limits?.tokens !== undefined) m.hset(key, 'tokens', String(limits.tokens));
+    const m = this.redis.multi();
+    writeBudgetLimits(m, runBudgetKey(this.prefix, runId), limits, 'merge');
     if (limits) m.hdel(this.keys(runId).run, 'budgetExhausted');
     await m.exec();
   }
@@ -306,7 +248,25 @@ export class RunStore {
 
   /** Run ids, newest first (of one owner when given). */
   async list(limit = 100, owner?: string): Promise<string[]> {
-    return this.redis.zrevrange(owner === undefined ? runsIndexKey(this.prefix) : callerRunsKey(this.prefix, owner), 0, limit - 1);
+    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).runs(owner, limit);
+    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+  }
+
+  /** Whether the run exists: its hash is there, or it has admitted conversations (the export's check). */
+  async exists(runId: string): Promise<boolean> {
+    const k = this.keys(runId);
+    const [exists, count] = await Promise.all([this.redis.exists(k.run), this.redis.zcard(k.conversations)]);
+    return exists === 1 || count > 0;
+  }
+
+  /** The API key id that created the run (docs/callers.md); undefined: no owner, or no such run. */
+  async owner(runId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(runId).run, 'owner')) ?? undefined;
+  }
+
+  /** Whether the run was cancelled (admission ends what it claimed before the cancel). */
+  async isCancelled(runId: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys(runId).run, 'state')) === 'cancelled';
   }
 
   /** The admitted conversation ids in admission order, from `start` (inclusive), `count` at most. */

@@ -4,7 +4,7 @@
      request's body hash differs;
    - an owner at its `maxActive` (the caller hash) gets 'busy' with the limit and the count;
    - else the record is written, the key set (with its body hash), the owner's slot, count and
-     latest list updated.
+     latest list updated (the owner's keys through the caller store's fragments, caller/includes/).
 
   KEYS[1] conversation hash
   KEYS[2] steps hash
@@ -22,6 +22,8 @@
   Returns {'created', id} | {'replay', first id} | {'mismatch', first id} | {'busy', maxActive, active}.
 ]]
 --- @include "../includes/write-record"
+--- @include "../caller/includes/slots"
+--- @include "../caller/includes/lists"
 
 local base = recordArgsEnd()
 local id, limit, idem, body, owned = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3] == '1', ARGV[base + 4], ARGV[base + 5] == '1'
@@ -34,8 +36,7 @@ if idem then
   end
 end
 if owned then
-  local max = tonumber(redis.call('HGET', KEYS[6], 'maxActive') or '')
-  local active = tonumber(redis.call('HGET', KEYS[6], 'active') or '0')
+  local max, active = callerSlots(KEYS[6])
   if max and active >= max then return {'busy', tostring(max), tostring(active)} end
 end
 writeRecord()
@@ -46,9 +47,7 @@ if idem then
   if body ~= '' then redis.call('SET', KEYS[5], body, 'EX', ARGV[1]) end
 end
 if owned then
-  redis.call('HINCRBY', KEYS[6], 'active', 1)
-  redis.call('HINCRBY', KEYS[6], 'conversations', 1)
-  redis.call('LPUSH', KEYS[7], id)
-  redis.call('LTRIM', KEYS[7], 0, limit - 1)
+  callerTake(KEYS[6], 1)
+  callerListConversation(KEYS[7], id, limit)
 end
 return {'created', id}

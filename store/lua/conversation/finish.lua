@@ -1,7 +1,8 @@
 --[[
   Moves a conversation to a terminal state, once. With the transition (so once per conversation):
   a run's conversation frees its admission slot and counts its status and stop reason in the run
-  (the run store's fragment run/includes/count-finished.lua), and an owned one gives its owner's slot back (docs/callers.md).
+  (the run store's fragment run/includes/count-finished.lua), and an owned one gives its owner's slot back
+  (the caller store's fragment caller/includes/slots.lua; docs/callers.md).
 
   The run's and the owner's hashes are declared by the caller (a Cluster refuses an undeclared
   key): the caller names the run and owner it believes the conversation has (ARGV[6], ARGV[7]);
@@ -24,6 +25,7 @@
 ]]
 --- @include "../includes/holders"
 --- @include "../run/includes/count-finished"
+--- @include "../caller/includes/slots"
 
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
@@ -36,5 +38,5 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 if run ~= '' then runFinished(KEYS[3], ARGV[1], ARGV[2], ARGV[4]) end
-if owner ~= '' then redis.call('HINCRBY', KEYS[4], 'active', -1) end
+if owner ~= '' then callerGiveBack(KEYS[4]) end
 return 1

@@ -1,7 +1,7 @@
 --[[
   Creates a run, or, when it exists, updates its `maxActive` if given. An owned run records its
   owner and that its ids are keyed (`ids` 2, runs/seed-identity.ts), and counts in the owner's
-  `runs`.
+  `runs` (the caller store's fragment caller/includes/lists.lua).
 
   KEYS[1] run hash                 <prefix>:run:<runId>
   KEYS[2] runs index (sorted set)  <prefix>:runs
@@ -15,6 +15,8 @@
   ARGV[6] owner ('' none)
   Returns 1 when created, 0 when it existed.
 ]]
+--- @include "../caller/includes/lists"
+
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'maxActive', ARGV[4]) end
   return 0
@@ -25,7 +27,6 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'createdAt', ARGV[3]
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'owner', ARGV[6], 'ids', 2)
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  redis.call('HINCRBY', KEYS[4], 'runs', 1)
+  callerListRun(KEYS[4], KEYS[3], ARGV[1], ARGV[3])
 end
 return 1

@@ -2,7 +2,8 @@
   Admission: claims backlog seeds while fewer than `maxActive` of the run are in flight, moving
   each to the admitted set and the `admitting` hash and counting it `active`, in the same step.
   An owned run also stays within its owner's free slots (the caller hash's `maxActive`, counted in
-  its `active`, which the terminal transition gives back; docs/callers.md).
+  its `active`, which the terminal transition gives back; the caller store's fragment
+  caller/includes/slots.lua; docs/callers.md).
 
   The owner's hash is declared by the caller (a Cluster refuses an undeclared key): the caller
   names the owner it believes the run has (ARGV[3]); when that is not the run's, nothing is
@@ -24,6 +25,7 @@
 ]]
 --- @include "../includes/uncount"
 --- @include "../includes/holders"
+--- @include "../caller/includes/slots"
 
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return {} end
 -- A run whose budget could not cover a call admits nothing more.
@@ -31,10 +33,9 @@ if redis.call('HEXISTS', KEYS[1], 'budgetExhausted') == 1 then return {} end
 local owner = holderOf(KEYS[1], 'owner')
 if owner ~= ARGV[3] then return {0, owner} end
 local free = tonumber(redis.call('HGET', KEYS[1], 'maxActive')) - tonumber(redis.call('HGET', KEYS[1], 'active') or '0')
-local ck = owner ~= '' and KEYS[7]
-if ck then
-  local max = tonumber(redis.call('HGET', ck, 'maxActive') or '')
-  if max then free = math.min(free, max - tonumber(redis.call('HGET', ck, 'active') or '0')) end
+if owner ~= '' then
+  local max, active = callerSlots(KEYS[7])
+  if max then free = math.min(free, max - active) end
 end
 local n = math.min(free, tonumber(ARGV[2]))
 local out = {}
@@ -57,8 +58,7 @@ for i = 1, n do
 end
 uncount(6, taken, size)
 if #out > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
-if ck and #out > 0 then
-  redis.call('HINCRBY', ck, 'active', #out / 2)
-  redis.call('HINCRBY', ck, 'conversations', #out / 2)
+if owner ~= '' and #out > 0 then
+  callerTake(KEYS[7], #out / 2)
 end
 return out

@@ -114,22 +114,68 @@ describe('Lua scripts (store/lua/)', () => {
     }
   });
 
-  it("a run's hash is written by run code only: other stores' scripts reach it through the run store's fragments (store/lua/run/includes/)", () => {
-    let reached = 0;
-    for (const file of luaFiles.filter((f) => !isInclude(f) && !scriptName(f).startsWith('run/'))) {
-      const runKeys = [...header(file).matchAll(/^\s*KEYS\[(\d+)\]\s+the run's hash/gm)].map((m) => m[1]);
-      const own = fs.readFileSync(file, 'utf8').replace(/--\[\[[\s\S]*?\]\]/, '');
-      for (const k of runKeys) {
-        reached++;
-        assert.doesNotMatch(
-          own,
-          new RegExp(`redis\\.p?call\\(\\s*'\\w+'\\s*,\\s*KEYS\\[${k}\\]`),
-          `${scriptName(file)} calls Redis on the run's hash KEYS[${k}] itself`,
-        );
-        assert.match(own, /@include "\.\.\/run\/includes\//, `${scriptName(file)} includes the run store's fragment`);
+  it("each store's keys are touched by its own code only: another store's scripts reach them through its fragments (store/lua/<owner>/includes/)", () => {
+    // A key that belongs to another store, known by how script headers name it, and its owner (the folder under store/lua/).
+    const FOREIGN: [RegExp, string][] = [
+      [/\brun(?:'s)? hash\b/, 'run'],
+      [/\b(?:the )?conversation(?:'s)? hash\b|\b(?:the conversation's )?steps hash\b/, 'conversation'],
+      [/\bowner's (?:caller hash|latest list|runs index)\b/, 'caller'],
+    ];
+    const ownerOf = (file: string) => scriptName(file).split('/')[0]!;
+    /** The functions the owner's fragments define (store/lua/<owner>/includes/*.lua). */
+    const fragmentFunctions = (owner: string) =>
+      luaFiles
+        .filter((f) => scriptName(f).startsWith(`${owner}/includes/`))
+        .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/^local function (\w+)\(/gm)].map((m) => m[1]!));
+    /** The function whose argument list holds position `at` of `src` ('' when none). */
+    const enclosingCall = (src: string, at: number) => {
+      let depth = 0;
+      for (let i = at - 1; i >= 0; i--) {
+        if (src[i] === ')') depth++;
+        else if (src[i] === '(' && depth-- === 0) return /(\w+)\s*$/.exec(src.slice(0, i))?.[1] ?? '';
+      }
+      return '';
+    };
+    const reached = new Set<string>();
+    for (const file of luaFiles.filter((f) => !isInclude(f))) {
+      const own = fs.readFileSync(file, 'utf8').replace(/^--\[\[[\s\S]*?\]\]/, '');
+      for (const m of header(file).matchAll(/^\s*KEYS\[(\d+)\]\s+(.*)$/gm)) {
+        const owner = FOREIGN.find(([re]) => re.test(m[2]!))?.[1];
+        if (!owner || owner === ownerOf(file)) continue;
+        reached.add(`${scriptName(file)} KEYS[${m[1]}] → ${owner}`);
+        assert.match(own, new RegExp(`@include "\\.\\./${owner}/includes/`), `${scriptName(file)} includes the ${owner} store's fragment`);
+        const fns = fragmentFunctions(owner);
+        for (const use of own.matchAll(new RegExp(`KEYS\\[${m[1]}\\]`, 'g'))) {
+          const fn = enclosingCall(own, use.index);
+          assert.ok(
+            fns.includes(fn),
+            `${scriptName(file)} uses KEYS[${m[1]}] (the ${owner} store's) outside the ${owner} store's fragments (${fns.join(', ')}): in ${fn || 'no call'}`,
+          );
+        }
       }
     }
-    assert.equal(reached, 3, 'conversation/finish, conversation/record-step and judge/save reach a run hash');
+    assert.deepEqual([...reached].sort(), [
+      'conversation/create-checked KEYS[6] → caller',
+      'conversation/create-checked KEYS[7] → caller',
+      'conversation/finish KEYS[3] → run',
+      'conversation/finish KEYS[4] → caller',
+      'conversation/record-step KEYS[3] → run',
+      'judge/save KEYS[2] → run',
+      'run/create KEYS[3] → caller',
+      'run/create KEYS[4] → caller',
+      'run/fill KEYS[7] → caller',
+      'run/retry KEYS[5] → conversation',
+      'run/retry KEYS[6] → conversation',
+    ]);
+  });
+
+  it("a store's fragments touch only the keys they are handed (no KEYS of their own)", () => {
+    const fragments = luaFiles.filter((f) => /^[\w-]+\/includes\//.test(scriptName(f)));
+    assert.ok(fragments.length >= 6, `found ${fragments.length} store fragments`);
+    for (const f of fragments) {
+      const body = stripHeader(fs.readFileSync(f, 'utf8'));
+      assert.doesNotMatch(body, /\bKEYS\b|\bARGV\b/, `${scriptName(f)} reads KEYS/ARGV itself`);
+    }
   });
 
   it('no TypeScript file holds Lua source', () => {
