@@ -113,7 +113,7 @@ export interface ConversationRecord {
   deadline: number;
   stopReason?: StopReason;
   error?: string;
-  /** Set when the last step ended the chain normally; the transcript step then completes it. */
+  /** Set when the last step ended the chain normally; the conversation is completed once its transcript is written (ending/end-conversation.ts). */
   pendingStop?: StopReason;
   /** Where the transcript was written (absolute, on the host that wrote it). */
   transcriptPath?: string;

@@ -22,6 +22,7 @@ import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';
 import type { ConversationView, TurnView } from '../conversation/http-contract';
+import { ConversationEnding } from '../ending/end-conversation';
 
 export interface ConversationServiceDeps {
   config: Config;
@@ -71,8 +72,11 @@ export class IdempotencyMismatchError extends PipelineError {
 export class ConversationService {
   private readonly localModels?: LocalModelRegistry;
   private readonly guard: CallerGuard;
+  private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: ConversationServiceDeps) {
+    // No metrics hook: the producer counts its cancels from the answers (producer/operator-surface.ts).
+    this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues });
     if (deps.redis) this.localModels = new LocalModelRegistry(deps.redis, deps.config.queuePrefix);
     this.guard = new CallerGuard(deps.store.redis, deps.store.prefix);
   }
@@ -173,8 +177,7 @@ export class ConversationService {
         details: { status: record.status },
       });
     }
-    const changed = await this.deps.store.finish(id, 'cancelled', 'cancelled', 'cancelled by request');
-    if (changed) await this.deps.queues.enqueueTranscript(id);
+    await this.ending.end(id, { cause: 'cancelled', error: 'cancelled by request' }, { record });
     return (await this.deps.store.get(id))!;
   }
 

@@ -2,8 +2,8 @@
  * Admission: moves a run's waiting seeds into the pipeline while fewer than its `maxActive` are in
  * flight. The claim is atomic in Redis (store/run-store.ts), so two callers never over-admit;
  * creating the record and queueing turn 1 are idempotent, so a sweep may redo what a crash
- * interrupted. Called after a seed upload, after each conversation of a run ends (the transcript
- * step) and by the reconciler's sweep.
+ * interrupted. Called after a seed upload, after each conversation of a run is over (the ending's
+ * fan-out, once its transcript is written) and by the reconciler's sweep.
  */
 import type { PricedFn } from '../conversation/model-admission';
 import type { Logger } from '../shared/logger';
@@ -12,6 +12,7 @@ import { parseConversationRequest } from '../conversation/conversation-request';
 import type { ConversationStore } from '../store/conversation-store';
 import { RunStore } from '../store/run-store';
 import type { PipelineQueues } from '../queue/pipeline-queues';
+import { ConversationEnding, type EndingDeps } from '../ending/end-conversation';
 
 export interface RunAdmissionDeps {
   config: Config;
@@ -21,6 +22,8 @@ export interface RunAdmissionDeps {
   priced?: PricedFn;
   /** Legacy-model warnings of a run submission are logged here too. */
   logger?: Logger;
+  /** Observers of the transitions admission makes (a cancel racing it). */
+  hooks?: EndingDeps['hooks'];
 }
 
 /** A waiting seed as stored: the request (run defaults merged), its hash, its meta. */
@@ -35,9 +38,12 @@ const CLAIM_BATCH = 200;
 
 export class RunAdmission {
   readonly runs: RunStore;
+  private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: RunAdmissionDeps) {
     this.runs = new RunStore(deps.store.redis, deps.store.prefix);
+    // No logger: a run's cancel ends each of its conversations, one line each would flood the log.
+    this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues, hooks: deps.hooks });
   }
 
   /** Admits waiting seeds of `runId` up to its free slots; resolves with how many it admitted. */
@@ -71,7 +77,7 @@ export class RunAdmission {
     );
     // A cancel that raced this admission: what was claimed before it ends as cancelled too.
     if (await this.runs.isCancelled(runId)) {
-      for (const [id] of claimed) if (await store.finish(id, 'cancelled', 'cancelled', 'run cancelled')) await queues.enqueueTranscript(id);
+      for (const [id] of claimed) await this.ending.end(id, { cause: 'cancelled', error: 'run cancelled' });
     }
   }
 

@@ -14,6 +14,7 @@ import { defaultOutputFile } from '../store/record-codec';
 import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
 import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '../store/interfaces';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
+import { ConversationEnding } from '../ending/end-conversation';
 import { readSeeds, type SeedFormat } from './seed-reader';
 import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
@@ -242,9 +243,12 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
 
 export class RunService {
   readonly admission: RunAdmission;
+  private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: RunAdmissionDeps) {
     this.admission = new RunAdmission(deps);
+    // No logger: a run's cancel ends each of its conversations, one line each would flood the log.
+    this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues, hooks: deps.hooks });
   }
 
   private get runs() {
@@ -507,15 +511,14 @@ export class RunService {
   async cancel(publicId: string, caller: Caller = OWNERLESS_ADMIN): Promise<RunView> {
     const { id: runId } = await this.resolve(publicId, caller);
     if ((await this.runs.cancel(runId)) < 0) throw new RunNotFoundError(publicId);
-    const { store, queues } = this.deps;
+    const { store } = this.deps;
     for (let start = 0; ; start += 500) {
       const ids = await this.runs.conversations(runId, start, 500);
       if (!ids.length) break;
       await Promise.all(
         ids.map(async (cid) => {
           const rec = await store.get(cid);
-          if (rec && !isTerminal(rec.status) && (await store.finish(cid, 'cancelled', 'cancelled', 'run cancelled', rec)))
-            await queues.enqueueTranscript(cid);
+          if (rec && !isTerminal(rec.status)) await this.ending.end(cid, { cause: 'cancelled', error: 'run cancelled' }, { record: rec });
         }),
       );
     }

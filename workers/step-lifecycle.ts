@@ -22,7 +22,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { MODEL_ACCESS_PENDING, retryAfterFromMessage } from '../shared/model-access';
 import type { Config } from '../shared/config';
-import type { ConversationRecord, ConversationWithTurns, StopReason, Side } from '../conversation/model';
+import type { ConversationRecord, ConversationWithTurns, Side } from '../conversation/model';
+import type { EndCause } from '../conversation/conversation-end';
+import { ConversationEnding } from '../ending/end-conversation';
 import type { ConversationStore } from '../store/conversation-store';
 import { isTerminal } from '../conversation/model';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
@@ -94,16 +96,21 @@ function isFleetThrottle(err: unknown): boolean {
 /** A failed call's outcome: the error the job throws, and the conversation's end when it ends. */
 interface CallFailure {
   error: Error;
-  end?: { status: 'failed' | 'timed_out'; reason: StopReason; error: string };
+  end?: Extract<EndCause, { cause: 'failed' | 'timed_out' }>;
 }
 
 /**
  * The lifecycle of one step around its provider call: whether it runs at all ({@link begin}),
- * the call's scope and what its failure means ({@link call}, {@link ask}), and the conversation's
- * end ({@link end}, {@link stop}).
+ * the call's scope and what its failure means ({@link call}, {@link ask}); a conversation it ends
+ * goes through {@link ending}.
  */
 export class StepLifecycle {
-  constructor(readonly deps: PipelineDeps) {}
+  /** How the conversation ends when a step ends it (ending/end-conversation.ts). */
+  readonly ending: ConversationEnding;
+
+  constructor(readonly deps: PipelineDeps) {
+    this.ending = new ConversationEnding(deps);
+  }
 
   /**
    * The record and the turns the step of `turn` needs (its own and its history window) if the
@@ -119,12 +126,10 @@ export class StepLifecycle {
     const { record } = loaded;
     if (isTerminal(record.status)) return null;
     if (Date.now() >= record.deadline) {
-      await this.end(
+      await this.ending.end(
         conversationId,
-        'timed_out',
-        'deadline_exceeded',
-        `conversation deadline of ${record.settings.timeoutMinutes} min passed`,
-        job,
+        { cause: 'timed_out', error: `conversation deadline of ${record.settings.timeoutMinutes} min passed` },
+        { log: jobLogFields(job) },
       );
       return null;
     }
@@ -161,7 +166,7 @@ export class StepLifecycle {
     }
     // Outside the call's scope: decide what the failure means, then carry out the decision.
     const failure = await this.classify(job, record, side, failed.err, jobSignal);
-    if (failure.end) await this.end(record.id, failure.end.status, failure.end.reason, failure.end.error, job);
+    if (failure.end) await this.ending.end(record.id, failure.end, { log: jobLogFields(job) });
     throw failure.error;
   }
 
@@ -186,7 +191,7 @@ export class StepLifecycle {
         { ...jobLogFields(job), conversationId: record.id, reason: gate.message },
         'budget exhausted; conversation ends',
       );
-      await this.stop(record.id, 'budget_exhausted');
+      await this.ending.end(record.id, { cause: 'stopped', reason: 'budget_exhausted' });
       return null;
     }
     const held = gate.held;
@@ -271,8 +276,7 @@ export class StepLifecycle {
       return {
         error: new ConversationEnded('deadline exceeded'),
         end: {
-          status: 'timed_out',
-          reason: 'deadline_exceeded',
+          cause: 'timed_out',
           error: `conversation deadline of ${record.settings.timeoutMinutes} min passed during the ${side} call`,
         },
       };
@@ -296,13 +300,13 @@ export class StepLifecycle {
       return this.waitForModelAccess(job, record, err);
     const message = `${side} model: ${errorMessage(err)}`;
     if (err instanceof ProviderError && !err.retryable) {
-      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
+      return { error: new UnrecoverableError(message), end: { cause: 'failed', reason: 'provider_error', error: message } };
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
       return {
         error: new UnrecoverableError(message),
-        end: { status: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` },
+        end: { cause: 'failed', reason: 'retries_exhausted', error: `${message} (after ${attempts} attempts)` },
       };
     }
     logger.warn({ ...jobLogFields(job), conversationId: record.id, side, err: errorMessage(err) }, 'retryable error; will retry');
@@ -327,7 +331,7 @@ export class StepLifecycle {
     if (delay <= 0 || left < Math.min(config.modelAccessRetryMs, asked ?? config.modelAccessRetryMs)) {
       const waited = Math.round((now - since) / 1000);
       const message = `cloud model: ${errorMessage(err)} (${MODEL_ACCESS_PENDING}: model access still not granted after waiting ${waited} s; MODEL_ACCESS_MAX_WAIT_MS=${config.modelAccessMaxWaitMs}${now + config.modelAccessRetryMs >= record.deadline ? ', and the conversation deadline is near' : ''})`;
-      return { error: new UnrecoverableError(message), end: { status: 'failed', reason: 'provider_error', error: message } };
+      return { error: new UnrecoverableError(message), end: { cause: 'failed', reason: 'provider_error', error: message } };
     }
     if (data.modelAccessWaitSince === undefined) await job.updateData({ ...job.data, modelAccessWaitSince: since });
     await job.moveToDelayed(now + delay, job.token);
@@ -336,31 +340,6 @@ export class StepLifecycle {
       `cloud model access pending (AWS Marketplace subscription); this step waits ${Math.round(delay / 1000)} s and tries again`,
     );
     return { error: new DelayedError() };
-  }
-
-  /**
-   * Moves the conversation to a terminal state (once) and queues its partial transcript.
-   * `job`, when the end comes from one, adds its fields to the log line.
-   */
-  async end(
-    conversationId: string,
-    status: 'failed' | 'timed_out' | 'cancelled',
-    reason: StopReason,
-    error?: string,
-    job?: Job,
-  ): Promise<void> {
-    const changed = await this.deps.store.finish(conversationId, status, reason, error);
-    if (changed) {
-      this.deps.hooks?.onTerminal?.(status, reason);
-      this.deps.logger.info({ ...(job ? jobLogFields(job) : {}), conversationId, status, reason, error }, 'conversation ended');
-    }
-    await this.deps.queues.enqueueTranscript(conversationId);
-  }
-
-  /** Ends the chain normally: the transcript step completes the conversation; `note` says why on the record (`error`). */
-  async stop(conversationId: string, reason: StopReason, note?: string): Promise<void> {
-    await this.deps.store.setPendingStop(conversationId, reason, note);
-    await this.deps.queues.enqueueTranscript(conversationId);
   }
 
   /** True for the quiet end of a step whose conversation ended under it. */

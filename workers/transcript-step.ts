@@ -1,9 +1,11 @@
 /**
- * The last step: render the transcript from Redis, write it atomically into OUTPUT_DIR, and
- * complete the conversation (a failed, cancelled or timed-out one keeps its state and still gets
- * its partial transcript).
+ * The transcript step: render the transcript from Redis and write it atomically into OUTPUT_DIR
+ * (a failed, cancelled or timed-out conversation gets its partial one). What follows the
+ * transcript (completing a normal stop, refilling the run's slots, queueing the judge) is the
+ * ending's (ending/end-conversation.ts).
  */
 import type { Job, Processor } from 'bullmq';
+import { completionReason } from '../conversation/conversation-end';
 import { isTerminal } from '../conversation/model';
 import { writeTranscriptFile } from '../transcript/transcript-file';
 import type { TranscriptJobData, TranscriptResult } from '../queue/job-types';
@@ -12,11 +14,12 @@ import { loadPriceTable } from '../cost/price-table';
 import { stepCostUsd } from '../cost/conversation-cost';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
+import { ConversationEnding } from '../ending/end-conversation';
 
 /** The transcript queue's processor. */
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
-  const admission = new RunAdmission(deps);
+  const ending = new ConversationEnding({ ...deps, runSlots: new RunAdmission(deps) });
   const prices = deps.prices ?? loadPriceTable(config.pricesFile, config.modelCatalogFile);
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
@@ -24,22 +27,15 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     const loaded = await store.getConversation(id);
     if (!loaded) return 'skipped';
     const { record, turns } = loaded;
-    if (!isTerminal(record.status)) record.stopReason = record.pendingStop ?? 'max_turns';
-    const csv = renderTranscriptCsv(record, turns, {
+    // A conversation still running is rendered with the stop it completes with.
+    const csv = renderTranscriptCsv(isTerminal(record.status) ? record : { ...record, stopReason: completionReason(record) }, turns, {
       escapeFormulas: config.csvEscapeFormulas,
       costOf: (side, step) => stepCostUsd(side, step, prices),
     });
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
-    if (!isTerminal(record.status)) {
-      if (await store.finish(id, 'completed', record.stopReason!, undefined, record))
-        deps.hooks?.onTerminal?.('completed', record.stopReason!);
-    }
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
-    // The conversation's run slot was freed with its terminal transition: admit the next seeds.
-    if (record.settings.run) await admission.fill(record.settings.run.id);
-    // A finished conversation with at least one answer is judged when a rubric is configured.
-    if (config.judgeRubricFile && turns.some((t) => t.cloud)) await deps.queues.enqueueJudge(id);
+    await ending.transcriptWritten(record, turns, jobLogFields(job));
     return file;
   };
 }

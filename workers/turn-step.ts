@@ -1,8 +1,8 @@
 /**
  * The skeleton both turn steps share, written once: load the record and the turns the step needs,
  * ask the side's model unless a previous run already recorded the step, record it once (HSETNX),
- * then do what {@link nextAfter} decides: queue the next step, or stop the chain (the transcript
- * step completes it). A re-run after a crash finds the step recorded and only repeats the
+ * then do what {@link nextAfter} decides: queue the next step, or end the conversation
+ * (ending/end-conversation.ts: a stop is completed once its transcript is written). A re-run after a crash finds the step recorded and only repeats the
  * decision, so every effect happens once.
  */
 import type { Job, Processor } from 'bullmq';
@@ -63,7 +63,7 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       if (call.prompt.length > max) {
         const error = `the ${side} prompt of turn ${turn} is ${call.prompt.length} characters, over the limit of ${max} (PROMPT_MAX_CHARS): use fewer placeholders in the template or a lower maxTokens`;
         log.warn({ promptChars: call.prompt.length, max }, `${side} prompt too long; conversation fails`);
-        await lifecycle.end(id, 'failed', 'prompt_too_long', error, job);
+        await lifecycle.ending.end(id, { cause: 'failed', reason: 'prompt_too_long', error }, { log: jobLogFields(job) });
         return 'ended';
       }
       const startedAt = Date.now();
@@ -117,7 +117,7 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
       }
-      await lifecycle.stop(id, next.reason, note);
+      await lifecycle.ending.end(id, { cause: 'stopped', reason: next.reason, note });
       return next.reason;
     }
     // The next step needs this one's text, so it cannot exist yet when this was just recorded;

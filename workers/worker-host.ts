@@ -12,7 +12,7 @@ import { bullmqTelemetry } from '../shared/tracing';
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config';
-import { isTerminal, type StopReason } from '../conversation/model';
+import { isTerminal } from '../conversation/model';
 import { PipelineError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import {
@@ -28,7 +28,8 @@ import { checkEvictionPolicy } from '../shared/redis-connection';
 import { createCloudProcessor } from './cloud-step';
 import { createLocalProcessor } from './local-step';
 import { startReconciler, type FailedJob, type Reconciler } from './reconciler';
-import { StepLifecycle, type PipelineDeps } from './step-lifecycle';
+import type { PipelineDeps } from './step-lifecycle';
+import { ConversationEnding } from '../ending/end-conversation';
 import { createTranscriptProcessor } from './transcript-step';
 import { createJudgeProcessor } from './judge-step';
 import { JudgeStore } from '../store/judge-store';
@@ -99,7 +100,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
 
   const conn = connection as unknown as ConnectionOptions;
   const workers: PipelineWorker[] = [];
-  const lifecycle = new StepLifecycle(deps);
+  const ending = new ConversationEnding(deps);
 
   /** One role's BullMQ worker with the pipeline's lock, stall and failure handling. */
   function startWorker<D extends { conversationId: string }, R, N extends WorkerRole>(
@@ -161,10 +162,8 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     if (state !== 'failed') return;
     const record = await deps.store.get(conversationId);
     if (!record || isTerminal(record.status)) return;
-    const reason: StopReason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason)
-      ? 'stalled'
-      : 'internal_error';
-    await lifecycle.end(conversationId, 'failed', reason, `${role} step failed: ${failedReason}`);
+    const reason = /stalled more than allowable limit|started more than allowable limit/.test(failedReason) ? 'stalled' : 'internal_error';
+    await ending.end(conversationId, { cause: 'failed', reason, error: `${role} step failed: ${failedReason}` }, { record });
   }
 
   try {

@@ -1,0 +1,93 @@
+/**
+ * A conversation's end, written once for every cause (docs/architecture.md, "The end"): the
+ * domain decides what the cause means (`conversation/conversation-end.ts`), one store script does
+ * the transition (`store/lua/conversation/finish.lua`: once per conversation, and with it the
+ * run's and the owner's slots are freed), and what follows fans out from here:
+ *
+ *  1. at the transition: the status event (published by the store), the terminal metric, the log
+ *     line, and the transcript job (`<id>-transcript`);
+ *  2. once the transcript is written ({@link ConversationEnding.transcriptWritten}, the
+ *     transcript step's last act): a normal stop is completed, the run's free slots are refilled,
+ *     and the judge job (`<id>-judge`) is queued.
+ *
+ * Called twice (two causes racing, a job run twice), the transition happens once and only its
+ * winner queues the transcript; the rest is idempotent (deterministic job ids, a refill that
+ * claims only free slots). Used by the producer (cancel), runs (run cancel, a cancel racing an
+ * admission) and the workers (step failures, deadlines, stops, a job's final failure, the
+ * transcript step), so it imports none of them.
+ */
+import { completionReason, endFor, type ConversationEnd, type EndCause } from '../conversation/conversation-end';
+import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import type { Config } from '../shared/config';
+import type { Logger } from '../shared/logger';
+import type { ConversationStore } from '../store/conversation-store';
+
+export interface EndingDeps {
+  config: Pick<Config, 'judgeRubricFile'>;
+  store: ConversationStore;
+  queues: PipelineQueues;
+  /** The transition's log line (absent: none). */
+  logger?: Logger;
+  /** Observers of each transition this process makes (the workers' metrics; the producer counts its cancels itself). */
+  hooks?: { onTerminal?(status: string, reason: string): void };
+  /** Refills a run's free slots once a conversation of it is over (runs/run-admission.ts); absent: the reconciler's sweep fills them. */
+  runSlots?: { fill(runId: string): Promise<number> };
+}
+
+export interface EndOptions {
+  /** The record, when the caller has it: names the run and owner the transition counts in (else the script answers them). */
+  record?: Pick<ConversationRecord, 'settings' | 'owner'>;
+  /** Fields for the log line (the job's, when a step ends it). */
+  log?: Record<string, unknown>;
+}
+
+/** What {@link ConversationEnding.end} did: moved it now, noted a normal stop for the transcript step to complete, or nothing (already over). */
+export type EndOutcome = 'ended' | 'pending' | 'already';
+
+export class ConversationEnding {
+  constructor(private readonly deps: EndingDeps) {}
+
+  /** Ends conversation `id` for `cause`, and queues its transcript. */
+  async end(id: string, cause: EndCause, opts: EndOptions = {}): Promise<EndOutcome> {
+    const { store, queues } = this.deps;
+    const end = endFor(cause);
+    if (end.afterTranscript) {
+      // Completed with its transcript: the transcript step completes it (transcriptWritten).
+      await store.setPendingStop(id, end.stopReason, end.error);
+      await queues.enqueueTranscript(id);
+      return 'pending';
+    }
+    if (!(await this.transition(id, end, opts))) return 'already';
+    await queues.enqueueTranscript(id);
+    return 'ended';
+  }
+
+  /**
+   * What follows the transcript, written for `record` (as loaded before it): a conversation still
+   * running is completed with its noted stop, the run's free slots are refilled (the slot itself
+   * was freed with the transition), and the judge is queued for one with at least one answer when
+   * a rubric is configured.
+   */
+  async transcriptWritten(record: ConversationRecord, turns: TurnRecord[], log?: Record<string, unknown>): Promise<void> {
+    const { config, queues, runSlots } = this.deps;
+    if (!isTerminal(record.status)) {
+      const end: ConversationEnd = { status: 'completed', stopReason: completionReason(record), afterTranscript: true };
+      await this.transition(record.id, end, { record, log });
+    }
+    if (record.settings.run) await runSlots?.fill(record.settings.run.id);
+    if (config.judgeRubricFile && turns.some((t) => t.cloud)) await queues.enqueueJudge(record.id);
+  }
+
+  /** The one transition (finish.lua, once); the metric and the log line for the one that moved it. */
+  private async transition(id: string, end: ConversationEnd, opts: EndOptions): Promise<boolean> {
+    const { status, stopReason, error } = end;
+    // A completion's note was written with the pending stop; the transition adds no error of its own.
+    const moved = await this.deps.store.finish(id, status, stopReason, status === 'completed' ? undefined : error, opts.record);
+    if (moved) {
+      this.deps.hooks?.onTerminal?.(status, stopReason);
+      this.deps.logger?.info({ ...opts.log, conversationId: id, status, reason: stopReason, error }, 'conversation ended');
+    }
+    return moved;
+  }
+}
