@@ -41,13 +41,13 @@ export interface OtlpReceiver {
 
 type Any = Record<string, unknown>;
 
-function valueOf(v: Any | undefined): unknown {
+function anyValue(v: Any | undefined): unknown {
   if (!v) return undefined;
   if ('stringValue' in v) return v.stringValue;
   if ('boolValue' in v) return v.boolValue;
   if ('intValue' in v) return Number(v.intValue);
   if ('doubleValue' in v) return v.doubleValue;
-  if ('arrayValue' in v) return ((v.arrayValue as Any).values as Any[] | undefined)?.map(valueOf) ?? [];
+  if ('arrayValue' in v) return ((v.arrayValue as Any).values as Any[] | undefined)?.map(anyValue) ?? [];
   if ('kvlistValue' in v) return attributesOf((v.kvlistValue as Any).values as Any[]);
   if ('bytesValue' in v) return Buffer.from(v.bytesValue as Uint8Array).toString('hex');
   return undefined;
@@ -55,7 +55,7 @@ function valueOf(v: Any | undefined): unknown {
 
 function attributesOf(kvs: Any[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const kv of kvs ?? []) out[kv.key as string] = valueOf(kv.value as Any);
+  for (const kv of kvs ?? []) out[kv.key as string] = anyValue(kv.value as Any);
   return out;
 }
 
