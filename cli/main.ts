@@ -48,7 +48,8 @@ export const HELP = `llmconv — talk to an LLM conversation pipeline producer
 
 usage:
   llmconv submit "<question>" [--turns N] [--follow]   start a conversation (prints its id)
-  llmconv follow <id>                                  live turns and a progress bar until it ends
+  llmconv follow <id>                                  live turns and a progress bar until it ends;
+                                                       a run id: the run's progress until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
   llmconv export <run> [--format openai|sharegpt|csv] [--assistant cloud|local]
@@ -57,9 +58,11 @@ usage:
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
-              [--run ID] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
+              [--run ID [--new-run]] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
                                                        upload a seed file as a run (prints its id);
-                                                       --run appends to (or creates) run ID;
+                                                       --run appends to (or creates) run ID with the
+                                                       run's settings (others: refused, or with
+                                                       --new-run a new run with them);
                                                        --retry-failed re-runs its failed conversations;
                                                        --dry-run prints the worst-case cost instead
   llmconv runs [--limit N]                             runs and their progress
@@ -107,6 +110,7 @@ const CLI_OPTIONS = {
   run: { type: 'string' },
   options: { type: 'string' },
   'retry-failed': { type: 'boolean' },
+  'new-run': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'max-tokens': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -260,6 +264,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             name: values.name,
             runId: values.run,
             retryFailed: values['retry-failed'],
+            newRun: values['new-run'],
             options,
             follow: values.follow,
             tty: Boolean(io.stdout.isTTY),

@@ -14,6 +14,8 @@ export interface RunCommandOptions {
   name?: string;
   /** Re-run the run's failed conversations (with `runId`). */
   retryFailed?: boolean;
+  /** With `runId`: when the settings differ from the run's, start a new run instead of failing. */
+  newRun?: boolean;
   /** Any other run option (templates, models …) as a JSON object. */
   options?: Record<string, unknown>;
   follow?: boolean;
@@ -61,8 +63,11 @@ export async function runCommand(
   if (o.maxActive !== undefined) query.maxActive = String(o.maxActive);
   if (o.name !== undefined) query.name = o.name;
   if (o.retryFailed) query.retryFailed = 'true';
+  if (o.newRun) query.newRun = 'true';
   const res = await client.submit(file, query, o.options, o.runId);
   stdout.write(`${res.runId}\n`);
+  if (res.requestedRun)
+    stderr.write(`  new run ${res.runId}: run ${res.requestedRun} has other settings (${(res.settingsChanged ?? []).join('; ')})\n`);
   stderr.write(
     `  accepted ${res.accepted}, duplicates ${res.duplicates}, rejected ${res.rejected}${res.retried ? `, retried ${res.retried}` : ''}\n`,
   );

@@ -14,7 +14,8 @@
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
  * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
  * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts,
- * and for a run created by a key of API_KEYS_FILE `owner` and `ids` (docs/callers.md).
+ * and for a run created by a key of API_KEYS_FILE `owner` and `ids` (docs/callers.md), and `settings`
+ * (the conversation settings it was created with, canonical JSON: runs/run-settings.ts).
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
  * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
  * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
@@ -67,6 +68,8 @@ export interface RunState {
   owner?: string;
   /** How its conversation ids are derived (runs/seed-identity.ts): 2 keyed; absent or 1 unkeyed. */
   ids?: 1 | 2;
+  /** The conversation settings it was created with (runs/run-settings.ts); absent for a run from before runs kept them. */
+  settings?: Record<string, unknown>;
 }
 
 /** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
@@ -114,13 +117,23 @@ export class RunStore {
     return { ...k, seeds: `${k.backlog}:seeds`, admitting: `${k.run}:admitting` };
   }
 
-  /** Creates the run (true), of `owner` when given, or, when it exists, updates its `maxActive` if given (false). */
-  async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number, owner?: string): Promise<boolean> {
+  /**
+   * Creates the run (true), of `owner` when given, with its conversation `settings` (canonical
+   * JSON, kept as they are), or, when it exists, updates its `maxActive` if given (false).
+   */
+  async create(
+    runId: string,
+    name: string,
+    maxActive: number | undefined,
+    defaultMaxActive: number,
+    owner?: string,
+    settings = '',
+  ): Promise<boolean> {
     const o = owner ?? '';
     const r = await CREATE_RUN.run(
       this.redis,
       [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)],
-      [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o],
+      [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o, settings],
     );
     if (r === 1 && this.owners.size < 10_000) this.owners.set(runId, owner ? `=${owner}` : '');
     return r === 1;
@@ -283,6 +296,7 @@ export class RunStore {
       judge: runJudgeSummary(h),
       ...(h.owner ? { owner: h.owner } : {}),
       ids: h.ids === '2' ? 2 : 1,
+      ...(h.settings ? { settings: JSON.parse(h.settings) as Record<string, unknown> } : {}),
     };
   }
 

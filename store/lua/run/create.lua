@@ -13,6 +13,7 @@
   ARGV[4] maxActive ('' none)
   ARGV[5] default maxActive
   ARGV[6] owner ('' none)
+  ARGV[7] the run's conversation settings (canonical JSON; '' none: kept as `settings`, runs/run-settings.ts)
   Returns 1 when created, 0 when it existed.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -28,4 +29,5 @@ if ARGV[6] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
   redis.call('HINCRBY', KEYS[4], 'runs', 1)
 end
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'settings', ARGV[7]) end
 return 1
