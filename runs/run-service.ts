@@ -357,6 +357,7 @@ export class RunService {
       rejectedCount++;
       if (echoed.length < ECHO_REJECTED) echoed.push(r);
     };
+    let failure: unknown;
     try {
       for await (const seed of readSeeds(body, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes })) {
         if (seed.error !== undefined) reject(seed.line, seed.error);
@@ -379,10 +380,20 @@ export class RunService {
         }
         if (batch.length + rejected.length >= BATCH) await flush();
       }
-    } finally {
-      // What was read before a failure (limit, dropped connection) stays in the run.
+    } catch (err) {
+      failure = err;
+    }
+    // What was read before a failure (limit, dropped connection) stays in the run.
+    try {
       await flush();
       await writing;
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure !== undefined) {
+      // An upload that created the run and failed before adding a seed leaves no empty run behind.
+      if (created && accepted === 0) await this.runs.discardEmpty(id, caller.id);
+      throw failure;
     }
     for (const w of warnings)
       this.deps.logger?.warn({ runId: publicId, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);

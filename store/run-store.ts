@@ -34,6 +34,7 @@ const ADD_SEEDS = loadScript('run/add-seeds', 5);
 const FILL = loadScript('run/fill', 7);
 const CANCEL = loadScript('run/cancel', 4);
 const RETRY = loadScript('run/retry', 7);
+const DISCARD = loadScript('run/discard', 6);
 
 /** The run hash as read, numbers parsed. */
 export interface RunState {
@@ -250,6 +251,18 @@ export class RunStore {
   async retry(runId: string, id: string, payload: string, recordKeys: [string, string]): Promise<boolean> {
     const k = this.keys(runId);
     return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys, this.totalsKey], [id, payload])) === 1;
+  }
+
+  /**
+   * Removes the run when it holds nothing (no seed accepted, none admitted): an upload that
+   * created it and failed leaves no empty run behind. `owner` as given to {@link create}.
+   */
+  async discardEmpty(runId: string, owner?: string): Promise<boolean> {
+    const k = this.keys(runId);
+    const keys = [k.run, k.rejected, runBudgetKey(this.prefix, runId), runsIndexKey(this.prefix), callerRunsKey(this.prefix, owner ?? '')];
+    const removed = (await DISCARD.run(this.redis, [...keys, k.conversations], [runId])) === 1;
+    if (removed) this.owners.delete(runId);
+    return removed;
   }
 
   /** Stops admission and empties the backlog; -1 for an unknown run. */
