@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
 import { exportCommand } from './export-command';
 import { RunClient } from './run-client';
-import { runCommand, runsCommand } from './run-commands';
+import { followCommand, runCommand, runsCommand } from './run-commands';
 import { followConversation, formatUsd, type FollowOutput } from './follow';
 
 /** Seeds from a file: one per line, a JSON object with `initialQuery` (and optional `maxTurns`, `maxTokens`) or plain text. */
@@ -80,7 +80,8 @@ options:
   -h, --help             this help
 
 exit codes: 0 ok (follow: completed), 1 request failed, 2 usage error,
-            3 the conversation ended failed, cancelled or timed out
+            3 the conversation (or a followed run's conversations) ended failed, cancelled or timed out,
+            130 Ctrl-C while following a run (the run goes on; the hint says how to re-attach)
 `;
 
 export interface CliIo {
@@ -149,8 +150,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--url must be a URL like ${DEFAULT_URL}, got "${url}"`);
     }
     const api = new ApiClient({ url, apiKey, fetch: io.fetch });
+    // The options to repeat in a hint to run another llmconv command (never the key itself).
+    const connection = `${values.url ? ` --url ${values.url}` : ''}${values['api-key-file'] ? ` --api-key-file ${values['api-key-file']}` : values['api-key'] ? ' --api-key <key>' : ''}`;
     const needId = () => {
-      if (args.length !== 1) throw new UsageError(`${command} needs exactly one conversation id`);
+      if (args.length !== 1)
+        throw new UsageError(`${command} needs exactly one ${command === 'follow' ? 'conversation or run' : 'conversation'} id`);
       return args[0]!;
     };
     const follow = async (id: string) => {
@@ -186,8 +190,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         );
         return values.follow ? await follow(res.conversationId) : 0;
       }
-      case 'follow':
-        return await follow(needId());
+      case 'follow': {
+        // A conversation id, else a run id (cli/run-commands.ts).
+        const id = needId();
+        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        return await followCommand(runs, id, () => follow(id), io.stderr, Boolean(io.stdout.isTTY), connection);
+      }
       case 'transcript': {
         const id = needId();
         const csv = await api.transcript(id);
@@ -268,6 +276,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             options,
             follow: values.follow,
             tty: Boolean(io.stdout.isTTY),
+            connection,
           },
           io.stdout,
           io.stderr,
