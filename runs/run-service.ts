@@ -312,6 +312,12 @@ export class RunService {
       canonicalJson(options.defaults),
     );
     const state = existing ?? (await this.runs.get(id));
+    // Two uploads creating the run at once: the one whose create found it runs with the other's settings, or is refused.
+    if (!created && !existing && state?.settings) {
+      const raced = settingsDifference(state.settings, options.defaults);
+      if (raced.length) throw settingsConflict(publicId, raced);
+      options = { ...options, defaults: state.settings };
+    }
     const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
     const conversationId = (hash: string) =>
       secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash);

@@ -81,6 +81,20 @@ describe('resuming a run (real producer, Redis, workers, emulators)', function (
     assert.deepEqual([sameNew.data.runId, sameNew.data.accepted, sameNew.data.duplicates], ['resume-b', 0, 20]);
   });
 
+  it('two uploads creating the same run with different settings at once: one creates it, the other is refused', async () => {
+    for (let round = 0; round < 5; round++) {
+      const runId = `resume-race-${round}`;
+      const [a, b] = await Promise.all([
+        post(stack, `/runs?run=${runId}&maxTurns=2`, jsonl),
+        post(stack, `/runs?run=${runId}&maxTurns=4`, jsonl),
+      ]);
+      assert.deepEqual([a.status, b.status].sort(), [202, 409], JSON.stringify([a.data, b.data]));
+      const winner = a.status === 202 ? 2 : 4;
+      const view = (await stack.http.get(`/runs/${runId}`)).data;
+      assert.deepEqual([view.seeds, view.settings], [20, { maxTurns: winner }]);
+    }
+  });
+
   it('llmconv run --run <id> without --turns adds only what is missing; other settings fail, or --new-run starts a new run', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-resume-'));
     try {
