@@ -84,6 +84,16 @@ export class ApiClient {
     return (res.body ?? []) as unknown as AsyncIterable<Uint8Array>;
   }
 
+  /** A run export's body and how many of the run's conversations it lacks (`X-Missing-Conversations`: expired). */
+  async exportDownload(path: string, signal?: AbortSignal): Promise<{ body: AsyncIterable<Uint8Array>; missing: number; total: number }> {
+    const res = await this.request('GET', path, undefined, signal, 'application/x-ndjson, text/csv');
+    return {
+      body: (res.body ?? []) as unknown as AsyncIterable<Uint8Array>,
+      missing: Number(res.headers.get('x-missing-conversations') ?? 0),
+      total: Number(res.headers.get('x-run-conversations') ?? 0),
+    };
+  }
+
   /** The conversation's live events (`snapshot`, `cloud`, `local`, `status`, `end`) until the server closes. */
   async *events(id: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
     const res = await this.request('GET', `/conversation/${encodeURIComponent(id)}/events`, undefined, signal, 'text/event-stream');

@@ -54,7 +54,12 @@ export function exportPath(id: string, o: ExportCommandOptions): string {
 
 /** Runs the export; resolves to the number of conversations (JSONL) or rows (CSV) written. */
 export async function exportCommand(api: ApiClient, id: string, o: ExportCommandOptions, io: ExportIo): Promise<number> {
-  const body = await api.exportBody(exportPath(id, o));
+  const { body, missing, total } = await api.exportDownload(exportPath(id, o));
+  if (missing > 0) {
+    io.stderr.write(
+      `warning: ${missing} of ${total} conversations of run ${id} have expired and are not in this export (which: GET /runs/${id}/conversations, status "expired")\n`,
+    );
+  }
   const csv = o.format === 'csv';
   const counter = new RecordCounter(csv);
   const unit = csv ? 'rows' : 'conversations';

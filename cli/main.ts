@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client';
 import { exportCommand } from './export-command';
 import { RunClient } from './run-client';
-import { runCommand, runsCommand } from './run-commands';
+import { followCommand, runCommand, runsCommand } from './run-commands';
 import { followConversation, formatUsd, type FollowOutput } from './follow';
 
 /** Seeds from a file: one per line, a JSON object with `initialQuery` (and optional `maxTurns`, `maxTokens`) or plain text. */
@@ -48,7 +48,8 @@ export const HELP = `llmconv — talk to an LLM conversation pipeline producer
 
 usage:
   llmconv submit "<question>" [--turns N] [--follow]   start a conversation (prints its id)
-  llmconv follow <id>                                  live turns and a progress bar until it ends
+  llmconv follow <id>                                  live turns and a progress bar until it ends;
+                                                       a run id: the run's progress until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
   llmconv export <run> [--format openai|sharegpt|csv] [--assistant cloud|local]
@@ -57,9 +58,11 @@ usage:
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
-              [--run ID] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
+              [--run ID [--new-run]] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
                                                        upload a seed file as a run (prints its id);
-                                                       --run appends to (or creates) run ID;
+                                                       --run appends to (or creates) run ID with the
+                                                       run's settings (others: refused, or with
+                                                       --new-run a new run with them);
                                                        --retry-failed re-runs its failed conversations;
                                                        --dry-run prints the worst-case cost instead
   llmconv runs [--limit N]                             runs and their progress
@@ -77,7 +80,8 @@ options:
   -h, --help             this help
 
 exit codes: 0 ok (follow: completed), 1 request failed, 2 usage error,
-            3 the conversation ended failed, cancelled or timed out
+            3 the conversation (or a followed run's conversations) ended failed, cancelled or timed out,
+            130 Ctrl-C while following a run (the run goes on; the hint says how to re-attach)
 `;
 
 export interface CliIo {
@@ -107,6 +111,7 @@ const CLI_OPTIONS = {
   run: { type: 'string' },
   options: { type: 'string' },
   'retry-failed': { type: 'boolean' },
+  'new-run': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'max-tokens': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -145,8 +150,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--url must be a URL like ${DEFAULT_URL}, got "${url}"`);
     }
     const api = new ApiClient({ url, apiKey, fetch: io.fetch });
+    // The options to repeat in a hint to run another llmconv command (never the key itself).
+    const connection = `${values.url ? ` --url ${values.url}` : ''}${values['api-key-file'] ? ` --api-key-file ${values['api-key-file']}` : values['api-key'] ? ' --api-key <key>' : ''}`;
     const needId = () => {
-      if (args.length !== 1) throw new UsageError(`${command} needs exactly one conversation id`);
+      if (args.length !== 1)
+        throw new UsageError(`${command} needs exactly one ${command === 'follow' ? 'conversation or run' : 'conversation'} id`);
       return args[0]!;
     };
     const follow = async (id: string) => {
@@ -182,8 +190,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         );
         return values.follow ? await follow(res.conversationId) : 0;
       }
-      case 'follow':
-        return await follow(needId());
+      case 'follow': {
+        // A conversation id, else a run id (cli/run-commands.ts).
+        const id = needId();
+        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        return await followCommand(runs, id, () => follow(id), io.stderr, Boolean(io.stdout.isTTY), connection);
+      }
       case 'transcript': {
         const id = needId();
         const csv = await api.transcript(id);
@@ -260,9 +272,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             name: values.name,
             runId: values.run,
             retryFailed: values['retry-failed'],
+            newRun: values['new-run'],
             options,
             follow: values.follow,
             tty: Boolean(io.stdout.isTTY),
+            connection,
           },
           io.stdout,
           io.stderr,

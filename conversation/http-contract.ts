@@ -163,6 +163,10 @@ export interface RunSubmitResult {
   refusedFromLine: number | null;
   /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
   warnings?: string[];
+  /** With `newRun=true`: the run the upload named, whose settings differ; `runId` is the new run. */
+  requestedRun?: string;
+  /** With `requestedRun`: how the settings differ ("maxTurns: the run has 3, this upload names 5"). */
+  settingsChanged?: string[];
   statusUrl: string;
   eventsUrl: string;
   exportUrl: string;
@@ -178,6 +182,8 @@ export interface RunView {
    * `budget_exhausted` (its budget could not cover a call: seeds still wait, none is admitted).
    */
   state: 'active' | 'cancelled' | 'finished' | 'budget_exhausted';
+  /** The conversation settings the run was created with (every append uses them); null for a run from before runs kept them. */
+  settings?: Record<string, unknown> | null;
   /** What the run's calls cost so far, USD (models without a price count 0; null for an old run). */
   costUsd: number | null;
   /** The run's own budget and what it has spent; `exhausted` says why it stopped admitting. */

@@ -23,3 +23,48 @@ export async function* runConversationIds(redis: Redis, prefix: string, runId: s
 export async function runExists(redis: Redis, prefix: string, runId: string): Promise<boolean> {
   return new RunStore(redis, prefix).exists(runId);
 }
+
+/** How many of a run's admitted conversations are gone (their record expired or was removed). */
+export interface MissingConversations {
+  /** Admitted conversations. */
+  total: number;
+  /** Of those, without a record. */
+  missing: number;
+  /** The first missing ids (at most `keep`). */
+  ids: string[];
+}
+
+/**
+ * Counts the run's admitted conversations whose record is gone, one EXISTS pipeline per page of
+ * ids; `recordKey` names a conversation's record (store/conversation-store.ts `recordKeys`).
+ */
+export async function missingConversations(
+  redis: Redis,
+  prefix: string,
+  runId: string,
+  recordKey: (id: string) => string,
+  keep = 100,
+  pageSize = 500,
+): Promise<MissingConversations> {
+  const out: MissingConversations = { total: 0, missing: 0, ids: [] };
+  let page: string[] = [];
+  const check = async () => {
+    const p = redis.pipeline();
+    for (const id of page) p.exists(recordKey(id));
+    const found = (await p.exec()) ?? [];
+    page.forEach((id, i) => {
+      if (found[i]?.[1] !== 1) {
+        out.missing++;
+        if (out.ids.length < keep) out.ids.push(id);
+      }
+    });
+    out.total += page.length;
+    page = [];
+  };
+  for await (const id of runConversationIds(redis, prefix, runId, pageSize)) {
+    page.push(id);
+    if (page.length >= pageSize) await check();
+  }
+  if (page.length) await check();
+  return out;
+}

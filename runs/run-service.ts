@@ -18,6 +18,8 @@ import { ConversationEnding } from '../ending/end-conversation';
 import { readSeeds, type SeedFormat } from './seed-reader';
 import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
+import { canonicalJson } from '../shared/canonical-json';
+import { describeDifferences, settingsConflict, settingsDifference } from './run-settings';
 
 /** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
 export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;
@@ -47,6 +49,8 @@ export interface RunOptions {
   retryFailed?: boolean;
   /** The run's own budget: once its calls cannot be covered, the run stops admitting. */
   runBudget?: { usd?: number; tokens?: number };
+  /** An append whose settings differ from the run's starts a new run with them instead of a 409 (runs/run-settings.ts). */
+  newRun?: boolean;
 }
 
 export class RunNotFoundError extends PipelineError {
@@ -64,7 +68,7 @@ const ECHO_REJECTED = 20;
 /** RUN_MAX_ACTIVE_LIMIT's default (shared/config.ts): conversations in flight hold records and jobs in Redis. */
 const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
 
-const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget']);
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
 /**
@@ -96,7 +100,7 @@ export function parseRunOptions(
       if (v === '' || !Number.isFinite(n))
         throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
-    } else if (k === 'think' || k === 'retryFailed') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
+    } else if (k === 'think' || k === 'retryFailed' || k === 'newRun') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
   // The run's own budget (its total), apart from `budget`, each conversation's default budget.
@@ -113,7 +117,7 @@ export function parseRunOptions(
     merged.runBudget = { ...(merged.runBudget as object | undefined), [field]: n };
     delete merged[q];
   }
-  const { maxActive, name, retryFailed, runBudget, ...defaults } = merged;
+  const { maxActive, name, retryFailed, runBudget, newRun, ...defaults } = merged;
   const budgetShape = budgetSchema.safeParse(runBudget);
   if (runBudget !== undefined && !budgetShape.success) {
     throw new ValidationError(
@@ -121,10 +125,12 @@ export function parseRunOptions(
       [{ field: 'runBudget', problem: 'usd > 0 and/or tokens > 0' }],
     );
   }
-  if (retryFailed !== undefined && typeof retryFailed !== 'boolean') {
-    throw new ValidationError('invalid run option: retryFailed: must be true or false', [
-      { field: 'retryFailed', problem: 'must be a boolean' },
-    ]);
+  for (const [field, v] of [
+    ['retryFailed', retryFailed],
+    ['newRun', newRun],
+  ] as const) {
+    if (v !== undefined && typeof v !== 'boolean')
+      throw new ValidationError(`invalid run option: ${field}: must be true or false`, [{ field, problem: 'must be a boolean' }]);
   }
   if (
     maxActive !== undefined &&
@@ -150,6 +156,7 @@ export function parseRunOptions(
     ...(maxActive !== undefined ? { maxActive: maxActive as number } : {}),
     ...(name !== undefined ? { name: name as string } : {}),
     ...(retryFailed ? { retryFailed: true } : {}),
+    ...(newRun ? { newRun: true } : {}),
     ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
   };
 }
@@ -208,6 +215,7 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
     runId: s.id,
     name: s.name,
     state,
+    settings: s.settings ?? null,
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
     maxActive: s.maxActive,
@@ -278,6 +286,15 @@ export class RunService {
     // Another caller's run is as unknown as a missing one; an admin names other callers' runs only to add to them.
     if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing))
       throw new RunNotFoundError(publicId);
+    // An append runs with the run's settings; one naming others is refused, or starts a new run when asked.
+    const diff = existing?.settings ? settingsDifference(existing.settings, options.defaults) : [];
+    if (diff.length && !options.newRun) throw settingsConflict(publicId, diff);
+    if (diff.length) {
+      const fresh = { ...options, newRun: false, name: options.name ?? existing!.name };
+      const result = await this.submit(body, format, fresh, undefined, false, declaredBytes, caller);
+      return { ...result, requestedRun: publicId, settingsChanged: describeDifferences(diff) };
+    }
+    if (existing?.settings) options = { ...options, defaults: existing.settings };
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
@@ -295,8 +312,15 @@ export class RunService {
       options.maxActive,
       config.runMaxActive,
       existing ? undefined : caller.id,
+      canonicalJson(options.defaults),
     );
     const state = existing ?? (await this.runs.get(id));
+    // Two uploads creating the run at once: the one whose create found it runs with the other's settings, or is refused.
+    if (!created && !existing && state?.settings) {
+      const raced = settingsDifference(state.settings, options.defaults);
+      if (raced.length) throw settingsConflict(publicId, raced);
+      options = { ...options, defaults: state.settings };
+    }
     const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
     const conversationId = (hash: string) =>
       secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash);
@@ -342,6 +366,7 @@ export class RunService {
       rejectedCount++;
       if (echoed.length < ECHO_REJECTED) echoed.push(r);
     };
+    let failure: unknown;
     try {
       for await (const seed of readSeeds(body, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes })) {
         if (seed.error !== undefined) reject(seed.line, seed.error);
@@ -364,10 +389,20 @@ export class RunService {
         }
         if (batch.length + rejected.length >= BATCH) await flush();
       }
-    } finally {
-      // What was read before a failure (limit, dropped connection) stays in the run.
+    } catch (err) {
+      failure = err;
+    }
+    // What was read before a failure (limit, dropped connection) stays in the run.
+    try {
       await flush();
       await writing;
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure !== undefined) {
+      // An upload that created the run and failed before adding a seed leaves no empty run behind.
+      if (created && accepted === 0) await this.runs.discardEmpty(id, caller.id);
+      throw failure;
     }
     for (const w of warnings)
       this.deps.logger?.warn({ runId: publicId, region: config.awsRegion }, `run accepted with a Legacy model: ${w}`);

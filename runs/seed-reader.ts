@@ -1,12 +1,13 @@
 /**
  * Reads a `POST /runs` upload as seeds, line by line, without holding the upload in memory:
  * NDJSON (one JSON object a line), plain text (one question a line) or CSV (a header with an
- * `initialQuery` column). Each item carries its 1-based line number; a line that cannot be a seed
- * is yielded as `{ line, error }` and the reading goes on.
+ * `initialQuery` column; records by runs/csv-records.ts). LF and CRLF line ends, mixed. Each item
+ * carries its 1-based line number (a CSV record's: the line it starts on); a line that cannot be a
+ * seed is yielded as `{ line, error }` and the reading goes on.
  */
 import type { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
 import { RequestBodyError, ValidationError } from '../shared/errors';
+import { readCsvRecords } from './csv-records';
 
 export type SeedFormat = 'ndjson' | 'text' | 'csv';
 
@@ -131,47 +132,29 @@ function csvSeed(line: number, row: Record<string, string>): RawSeed {
   return { line, fields, ...(seedId !== undefined ? { seedId } : {}), ...(Object.keys(meta).length ? { meta } : {}) };
 }
 
+/** A CSV header's column names, checked: an `initialQuery` column, every column named once. */
+function checkedHeader(names: string[]): string[] {
+  const found = names.join(', ').slice(0, 200);
+  if (!names.includes('initialQuery')) throw new ValidationError(`CSV upload needs an "initialQuery" column (found: ${found})`);
+  const blank = names.findIndex((n) => n.trim() === '');
+  if (blank >= 0) throw new ValidationError(`CSV upload: column ${blank + 1} of the header has no name (found: ${found})`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new ValidationError(`CSV upload: the header names column "${twice.slice(0, 80)}" twice`);
+  return names;
+}
+
 /** The seeds of an upload in `format`, in order. Blank lines are skipped, not rejected. */
 export async function* readSeeds(body: Readable, format: SeedFormat, limits: ReadLimits): AsyncGenerator<RawSeed> {
   if (format === 'csv') {
-    let total = 0;
-    const counted = body.on('data', (c: Buffer) => {
-      total += c.length;
-      if (total > limits.maxTotalBytes) body.destroy(tooLarge(limits.maxTotalBytes));
-    });
-    const parser = counted.pipe(
-      parseCsv({
-        columns: true,
-        info: true,
-        skip_empty_lines: true,
-        max_record_size: limits.maxLineBytes,
-        relax_column_count: true,
-        bom: true,
-      }),
-    );
-    body.once('error', (err) => parser.destroy(err));
-    let sawQueryColumn: boolean | undefined;
-    try {
-      for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-        if (sawQueryColumn === undefined) {
-          sawQueryColumn = 'initialQuery' in rec.record;
-          if (!sawQueryColumn)
-            throw new ValidationError(
-              `CSV upload needs an "initialQuery" column (found: ${Object.keys(rec.record).join(', ').slice(0, 200)})`,
-            );
-        }
-        yield csvSeed(rec.info.lines, rec.record);
+    let header: string[] | undefined;
+    for await (const r of readCsvRecords(readLines(body, limits), limits.maxLineBytes)) {
+      if (header === undefined) {
+        if ('error' in r) throw new ValidationError(`CSV upload: its header (line ${r.line}) cannot be read: ${r.error}`);
+        header = checkedHeader(r.fields);
+        continue;
       }
-    } catch (err) {
-      // A CSV that stops parsing (an unclosed quote, a record over the limit) cannot be read on:
-      // the seeds before it are kept, the rest is refused naming the place.
-      const code = (err as { code?: string }).code;
-      if (typeof code === 'string' && code.startsWith('CSV_')) {
-        throw new ValidationError(
-          `CSV upload cannot be read past this point (records before it were kept): ${(err as Error).message.slice(0, 300)}`,
-        );
-      }
-      throw err;
+      if ('error' in r) yield { line: r.line, error: r.error };
+      else yield csvSeed(r.line, Object.fromEntries(header.map((h, i) => [h, r.fields[i]!])));
     }
     return;
   }

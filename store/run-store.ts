@@ -14,7 +14,8 @@
  * Run hash fields: id, name, createdAt, updatedAt, maxActive, state (`active` | `cancelled`),
  * seeds (accepted), duplicates, rejected, admitted (admission sequence), active (in flight),
  * unadmitted (backlog dropped by a cancel), retried (seeds put back by retryFailed), tokens, `n:<status>` and `r:<stopReason>` counts,
- * and for a run created by a key of API_KEYS_FILE `owner` and `ids` (docs/callers.md).
+ * and for a run created by a key of API_KEYS_FILE `owner` and `ids` (docs/callers.md), and `settings`
+ * (the conversation settings it was created with, canonical JSON: runs/run-settings.ts).
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
  * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
  * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
@@ -36,6 +37,7 @@ const ADD_SEEDS = loadScript('run/add-seeds', 5);
 const FILL = loadScript('run/fill', 7);
 const CANCEL = loadScript('run/cancel', 4);
 const RETRY = loadScript('run/retry', 7);
+const DISCARD = loadScript('run/discard', 6);
 
 /** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
 export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
@@ -58,13 +60,23 @@ export class RunStore implements RunStoreInterface {
     return { ...k, seeds: `${k.backlog}:seeds`, admitting: `${k.run}:admitting` };
   }
 
-  /** Creates the run (true), of `owner` when given, or, when it exists, updates its `maxActive` if given (false). */
-  async create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number, owner?: string): Promise<boolean> {
+  /**
+   * Creates the run (true), of `owner` when given, with its conversation `settings` (canonical
+   * JSON, kept as they are), or, when it exists, updates its `maxActive` if given (false).
+   */
+  async create(
+    runId: string,
+    name: string,
+    maxActive: number | undefined,
+    defaultMaxActive: number,
+    owner?: string,
+    settings = '',
+  ): Promise<boolean> {
     const o = owner ?? '';
     const r = await CREATE_RUN.run(
       this.redis,
       [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)],
-      [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o],
+      [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o, settings],
     );
     if (r === 1 && this.owners.size < 10_000) this.owners.set(runId, owner ? `=${owner}` : '');
     return r === 1;
@@ -183,6 +195,18 @@ export class RunStore implements RunStoreInterface {
     return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys, this.totalsKey], [id, payload])) === 1;
   }
 
+  /**
+   * Removes the run when it holds nothing (no seed accepted, none admitted): an upload that
+   * created it and failed leaves no empty run behind. `owner` as given to {@link create}.
+   */
+  async discardEmpty(runId: string, owner?: string): Promise<boolean> {
+    const k = this.keys(runId);
+    const keys = [k.run, k.rejected, runBudgetKey(this.prefix, runId), runsIndexKey(this.prefix), callerRunsKey(this.prefix, owner ?? '')];
+    const removed = (await DISCARD.run(this.redis, [...keys, k.conversations], [runId])) === 1;
+    if (removed) this.owners.delete(runId);
+    return removed;
+  }
+
   /** Stops admission and empties the backlog; -1 for an unknown run. */
   async cancel(runId: string): Promise<number> {
     const k = this.keys(runId);
@@ -227,6 +251,7 @@ export class RunStore implements RunStoreInterface {
       judge: runJudgeSummary(h),
       ...(h.owner ? { owner: h.owner } : {}),
       ids: h.ids === '2' ? 2 : 1,
+      ...(h.settings ? { settings: JSON.parse(h.settings) as Record<string, unknown> } : {}),
     };
   }
 

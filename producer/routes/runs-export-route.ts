@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { exportConversations, storeLoader } from '../../export/export-stream';
 import { formatMedia, parseExportQuery, type ExportOptions } from '../../export/export-options';
-import { runConversationIds, runExists } from '../../export/run-conversation-ids';
+import { missingConversations, runConversationIds, runExists } from '../../export/run-conversation-ids';
 import type { Config } from '../../shared/config';
 import { PipelineError } from '../../shared/errors';
 import type { ConversationStore } from '../../store/conversation-store';
@@ -21,7 +21,7 @@ import { publicRunId, storedRunId } from '../../runs/run-service';
 import { callerOf } from '../api-key-auth';
 
 export interface RunsExportDeps {
-  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile' | 'modelCatalogFile'>;
+  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile' | 'modelCatalogFile'> & Partial<Pick<Config, 'retentionSeconds'>>;
   redis: Redis;
   store: ConversationStore;
 }
@@ -64,6 +64,21 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     if (!visible) {
       throw new PipelineError(`no run with id "${asked}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
+    // Conversations whose record expired cannot be exported: all of them gone is a 410 naming them,
+    // some of them gone is counted in X-Missing-Conversations (the ids: GET /runs/:id/conversations, status `expired`).
+    const gone = await missingConversations(deps.redis, deps.config.queuePrefix, runId!, (id) => deps.store.recordKeys(id)[0]);
+    if (gone.total > 0 && gone.missing === gone.total) {
+      const kept =
+        deps.config.retentionSeconds === undefined
+          ? ''
+          : ` (finished conversations are kept RETENTION_SECONDS=${deps.config.retentionSeconds})`;
+      throw new PipelineError(
+        `all ${gone.total} conversations of run "${asked}" have expired${kept}: there is nothing left to export; the run's counts remain at GET /runs/${asked}`,
+        { code: 'conversations_expired', status: 410, details: { total: gone.total, missing: gone.missing, conversationIds: gone.ids } },
+      );
+    }
+    ctx.set('X-Missing-Conversations', String(gone.missing));
+    ctx.set('X-Run-Conversations', String(gone.total));
     send(ctx, `run-${publicRunId(caller, runId!)}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!), deps);
   });
 

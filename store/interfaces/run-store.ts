@@ -40,6 +40,8 @@ export interface RunState {
   owner?: string;
   /** How its conversation ids are derived (runs/seed-identity.ts): 2 keyed; absent or 1 unkeyed. */
   ids?: 1 | 2;
+  /** The conversation settings it was created with (runs/run-settings.ts); absent for a run from before runs kept them. */
+  settings?: Record<string, unknown>;
 }
 
 /** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */

@@ -13,6 +13,7 @@
   ARGV[4] maxActive ('' none)
   ARGV[5] default maxActive
   ARGV[6] owner ('' none)
+  ARGV[7] the run's conversation settings (canonical JSON; '' none: kept as `settings`, runs/run-settings.ts)
   Returns 1 when created, 0 when it existed.
 ]]
 --- @include "../caller/includes/lists"
@@ -29,4 +30,5 @@ if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'owner', ARGV[6], 'ids', 2)
   callerListRun(KEYS[4], KEYS[3], ARGV[1], ARGV[3])
 end
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'settings', ARGV[7]) end
 return 1

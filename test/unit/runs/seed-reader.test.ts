@@ -55,33 +55,60 @@ describe('seed reader', () => {
     );
   });
 
-  it('CSV records keep their line numbers across quoted newlines', async () => {
+  it('CSV records are numbered by the line they start on, across quoted newlines', async () => {
     const seeds = await all(
       readSeeds(chunks('initialQuery,maxTurns,tag\n"two\nlines",3,x\nplain,,y\n'), 'csv', { maxLineBytes: 1000, maxTotalBytes: 10_000 }),
     );
     assert.deepEqual(seeds, [
-      { line: 3, fields: { initialQuery: 'two\nlines', maxTurns: 3 }, meta: { tag: 'x' } },
+      { line: 2, fields: { initialQuery: 'two\nlines', maxTurns: 3 }, meta: { tag: 'x' } },
       { line: 4, fields: { initialQuery: 'plain' }, meta: { tag: 'y' } },
     ]);
   });
 
-  it('a CSV that stops parsing is refused with 400 naming the place', async () => {
-    const seen: RawSeed[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const s of readSeeds(chunks('initialQuery\nfine\n', '"unclosed\n'), 'csv', {
-          maxLineBytes: 1000,
-          maxTotalBytes: 10_000,
-        }))
-          seen.push(s);
-      })(),
-      (err: Error & { status?: number }) => {
-        assert.equal(err.status, 400);
-        assert.match(err.message, /CSV upload cannot be read past this point.*line 3/i);
-        return true;
-      },
+  it('a CSV with CRLF and LF lines mixed reads every line as its own row (nothing merged into meta)', async () => {
+    const body = 'initialQuery,topic\r\nA one,x\r\nB two,y\n"C, three",z\r\nD four,w\n';
+    const seeds = await all(readSeeds(chunks(body), 'csv', { maxLineBytes: 1000, maxTotalBytes: 10_000 }));
+    assert.deepEqual(
+      seeds.map((s) => [s.line, s.fields?.initialQuery, s.meta?.topic]),
+      [
+        [2, 'A one', 'x'],
+        [3, 'B two', 'y'],
+        [4, 'C, three', 'z'],
+        [5, 'D four', 'w'],
+      ],
     );
-    assert.ok(seen.every((s) => s.fields?.initialQuery === 'fine'));
+  });
+
+  it('an unterminated quote rejects its line and the lines after it are still read; ragged rows are rejected', async () => {
+    const body = 'initialQuery,topic\nfine,a\n"unclosed,b\nnext,c\nextra,d,e\nshort\nlast,f\n';
+    const seeds = await all(readSeeds(chunks(body), 'csv', { maxLineBytes: 1000, maxTotalBytes: 10_000 }));
+    assert.deepEqual(
+      seeds.map((s) => [s.line, s.fields?.initialQuery ?? s.error?.split(':')[0]?.split(' where')[0]]),
+      [
+        [2, 'fine'],
+        [3, 'unterminated quote'],
+        [4, 'next'],
+        [5, '3 fields'],
+        [6, '1 field'],
+        [7, 'last'],
+      ],
+    );
+  });
+
+  it('a CSV header that cannot be read, or without an initialQuery column, is refused with 400 naming it', async () => {
+    const read = (body: string) => all(readSeeds(chunks(body), 'csv', { maxLineBytes: 1000, maxTotalBytes: 10_000 }));
+    for (const [body, message] of [
+      ['question\nx\n', /needs an "initialQuery" column \(found: question\)/],
+      ['"initialQuery,topic\nx,y\n', /header \(line 1\) cannot be read: unterminated quote/],
+      ['initialQuery,topic,topic\nx,y,z\n', /names column "topic" twice/],
+      ['initialQuery,\nx,\n', /column 2 of the header has no name/],
+    ] as const) {
+      await assert.rejects(read(body), (err: Error & { status?: number }) => {
+        assert.equal(err.status, 400);
+        assert.match(err.message, message);
+        return true;
+      });
+    }
   });
 
   it('knows the upload formats by Content-Type', () => {
