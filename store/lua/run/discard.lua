@@ -12,6 +12,8 @@
   ARGV[1] run id
   Returns 1 when removed, 0 when the run holds seeds (or does not exist).
 ]]
+--- @include "../caller/includes/lists"
+
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'seeds') or '0') > 0 or tonumber(redis.call('HGET', KEYS[1], 'admitted') or '0') > 0
   or redis.call('ZCARD', KEYS[6]) > 0 then
@@ -19,5 +21,5 @@ if tonumber(redis.call('HGET', KEYS[1], 'seeds') or '0') > 0 or tonumber(redis.c
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
+callerUnlistRun(KEYS[5], ARGV[1])
 return 1

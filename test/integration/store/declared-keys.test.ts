@@ -92,6 +92,9 @@ describe('store scripts touch only the keys they are given (real Redis, every ca
 
     // A run of an owner: seeds, admission, steps, a failure, a retry, a judgement, a cancel.
     assert.equal(await runs.create('r1', 'run', 2, 10, 'key-a'), true);
+    // A run an upload created and then failed: removed whole (run/discard).
+    assert.equal(await runs.create('r0', 'empty', 2, 10, 'key-a'), true);
+    assert.equal(await runs.discardEmpty('r0', 'key-a'), true);
     await runs.setBudget('r1', { tokens: 10_000 });
     await runs.addSeeds('r1', [
       ['r1-a', '{"r":{},"h":"h"}'],

@@ -163,6 +163,7 @@ describe('Lua scripts (store/lua/)', () => {
       'judge/save KEYS[2] → run',
       'run/create KEYS[3] → caller',
       'run/create KEYS[4] → caller',
+      'run/discard KEYS[5] → caller',
       'run/fill KEYS[7] → caller',
       'run/retry KEYS[5] → conversation',
       'run/retry KEYS[6] → conversation',
