@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../shared/logger';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
 import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startWorkers } from '../workers/start-workers';
 import type { WorkerHost } from '../workers/worker-host';
 import { ConversationEvents } from './conversation-events';

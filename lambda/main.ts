@@ -10,7 +10,7 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { createHandler } from './handler';
-import { startLocalGateway } from '../emulators/api-gateway-emulator';
+import { startLocalGateway } from './local-gateway';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -7,7 +7,7 @@ import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startProducer } from './start-producer';
 
 async function main() {

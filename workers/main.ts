@@ -12,7 +12,7 @@ import { configuredModels } from '../shared/model-label';
 import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { createHandler } from '../../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { ProviderError } from '../../shared/errors';
 import type { LlmProvider } from '../../providers/llm-provider';
 import { silentLogger } from '../../shared/logger';

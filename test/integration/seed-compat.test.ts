@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { createHandler } from '../../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { loadConfig } from '../../shared/config';
 import { ProviderError } from '../../shared/errors';
 import type { LlmProvider } from '../../providers/llm-provider';

@@ -12,7 +12,7 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
-import { startLocalGateway, type LocalGateway } from '../../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../../lambda/local-gateway';
 import { createHandler } from '../../../lambda/handler';
 import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { silentLogger } from '../../../shared/logger';

@@ -12,7 +12,7 @@ import { createCloudClient } from '../../../providers/api-gateway-client';
 import { loadConfig } from '../../../shared/config';
 import type { ProviderError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/logger';
-import { startInProcessGateway } from '../../../stack/in-process-gateway';
+import { startInProcessGateway } from '../../../lambda/in-process-gateway';
 
 describe("GATEWAY_TIMEOUT_MS: a slow model against the deployment's one timeout", function () {
   this.timeout(20_000);

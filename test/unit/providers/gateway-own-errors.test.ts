@@ -1,5 +1,5 @@
 /**
- * API Gateway's own answers, reproduced by the local gateway (emulators/api-gateway-emulator.ts)
+ * API Gateway's own answers, reproduced by the local gateway (lambda/local-gateway.ts)
  * with their `x-amzn-ErrorType` header and `{"message"}` body, and classified by the real cloud
  * client (axios): each gets its own code, retry policy and a hint naming the setting to fix.
  *
@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import axios from 'axios';
-import { GATEWAY_RESPONSES, startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../emulators/api-gateway-emulator';
+import { GATEWAY_RESPONSES, startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../lambda/local-gateway';
 import { createCloudClient } from '../../../providers/api-gateway-client';
 import { encodeResponseBase64 } from '../../../proto/codec';
 import type { ProviderError } from '../../../shared/errors';
