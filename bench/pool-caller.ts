@@ -12,8 +12,8 @@ import { silentLogger } from '../shared/logger';
 import { createCloudProvider, createLocalPool } from '../providers/create-providers';
 import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
 import type { LlmProvider } from '../providers/llm-provider';
-import { CloudLimiter } from '../store/cloud-limiter';
-import { SlotLeases } from '../store/slot-leases';
+import { CloudLimiter } from '../coordination/cloud-limiter';
+import { SlotLeases } from '../coordination/slot-leases';
 
 interface Start {
   type: 'start';

@@ -15,7 +15,7 @@ import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
 import type { Redis } from 'ioredis';
-import type { EventHub } from '../store/event-hub';
+import type { EventHub } from '../coordination/event-hub';
 import { waitForTerminal } from './terminal-wait';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';

@@ -16,7 +16,7 @@ import { createLogger } from '../../shared/logger';
 import { PipelineQueues } from '../../queue/pipeline-queues';
 import { checkEvictionPolicy, createWorkerConnection, waitReady } from '../../shared/redis-connection';
 import { loadConfig } from '../../shared/config';
-import { CancelRegistry } from '../../workers/cancel-registry';
+import { CancelRegistry } from '../../coordination/cancel-registry';
 import { createCloudProvider, createLocalProvider } from '../../providers/create-providers';
 import { startWorkerHost } from '../../workers/worker-host';
 import { uniquePrefix } from '../helpers/redis';

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { jobIds } from '../../queue/job-types';
 import { CSV_COLUMNS } from '../../transcript/transcript-csv';
 import { createCloudProcessor } from '../../workers/cloud-step';
-import { CancelRegistry } from '../../workers/cancel-registry';
+import { CancelRegistry } from '../../coordination/cancel-registry';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 
 function readCsv(file: string): Record<string, string>[] {

@@ -8,7 +8,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { createLogger } from '../../shared/logger';
 import { jobIds } from '../../queue/job-types';
 import { createWorkerConnection, waitReady } from '../../shared/redis-connection';
-import { CancelRegistry } from '../../workers/cancel-registry';
+import { CancelRegistry } from '../../coordination/cancel-registry';
 import { createCloudProvider, createLocalProvider } from '../../providers/create-providers';
 import { startWorkerHost, type WorkerHost } from '../../workers/worker-host';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';

@@ -1,5 +1,5 @@
 /**
- * The per-model token-per-minute limiter, fleet-wide in Redis (store/cloud-limiter.ts): three
+ * The per-model token-per-minute limiter, fleet-wide in Redis (coordination/cloud-limiter.ts): three
  * processes calling one model through the real cloud path (cloud client → local API Gateway →
  * Lambda handler → real Bedrock client → Bedrock emulator enforcing a tokens-per-minute quota).
  * Bedrock reserves input + maxTokens at the start of a request and settles to the real usage at
@@ -19,7 +19,7 @@ import { silentLogger } from '../../../shared/logger';
 import { ProviderError } from '../../../shared/errors';
 import { createCloudClient } from '../../../providers/api-gateway-client';
 import { createLimitedCloudProvider } from '../../../providers/limited-cloud-provider';
-import { CloudLimiter } from '../../../store/cloud-limiter';
+import { CloudLimiter } from '../../../coordination/cloud-limiter';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
 const MODEL = 'amazon.nova-micro-v1:0';
