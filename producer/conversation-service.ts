@@ -21,7 +21,7 @@ import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';
-import type { ConversationView, TurnView } from '../conversation/http-contract';
+import type { ConversationView, TurnView } from '../api/http-contract';
 
 export interface ConversationServiceDeps {
   config: Config;

@@ -24,7 +24,7 @@ import type { EventHub } from '../../coordination/event-hub';
 import { LiveSlots } from '../live-slots';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
-import type { EndEventData, StepEventData } from '../../conversation/http-contract';
+import type { EndEventData, StepEventData } from '../../api/http-contract';
 import { canSee } from '../../shared/caller';
 import { callerOf } from '../api-key-auth';
 

@@ -6,7 +6,7 @@ import { ApiClient } from '../../../cli/api-client';
 import type { SseMessage } from '../../../cli/sse-reader';
 import { createApp } from '../../../producer/app';
 import { startOperatorSurface, type OperatorSurface } from '../../../producer/operator-surface';
-import type { ConversationView, EndEventData, StepEventData } from '../../../conversation/http-contract';
+import type { ConversationView, EndEventData, StepEventData } from '../../../api/http-contract';
 import { loadConfig } from '../../../shared/config';
 import { ConversationStore } from '../../../store/conversation-store';
 import { startEmbeddedRedis } from '../../../shared/embedded-redis';
