@@ -14,7 +14,7 @@ import { silentLogger } from '../../../shared/logger';
 import { PipelineQueues } from '../../../queue/pipeline-queues';
 import { encodeCloudStep, stepField } from '../../../store/record-codec';
 import { createProducerConnection, waitReady } from '../../../shared/redis-connection';
-import { createCloudProvider } from '../../../providers/create-providers';
+import { createGatewayBackend } from '../../../providers/create-providers';
 import { uniquePrefix } from '../../helpers/redis';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
@@ -185,7 +185,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
         redis,
         store,
         queues,
-        cloud: createCloudProvider(stack.config),
+        cloud: createGatewayBackend(stack.config),
         logger: silentLogger,
         before: ops.before,
         routers: ops.routers,

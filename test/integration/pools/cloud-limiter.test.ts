@@ -17,7 +17,7 @@ import { createHandler } from '../../../lambda/handler';
 import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { silentLogger } from '../../../shared/logger';
 import { ProviderError } from '../../../shared/errors';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import { createLimitedCloudProvider } from '../../../providers/limited-cloud-provider';
 import { CloudLimiter } from '../../../coordination/cloud-limiter';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
@@ -84,7 +84,7 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
 
   it('without the limiter the same load is answered 429 beyond the quota (the emulator enforces it)', async () => {
     emu.quotas.tokensPerMinute[MODEL] = 1000;
-    const cloud = createCloudClient({ url: gateway.url, timeoutMs: 5_000 });
+    const cloud = createApiGatewayClient({ url: gateway.url, timeoutMs: 5_000 });
     const replies = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => cloud.generate({ prompt: `question ${i}`, model: MODEL, maxTokens: 40 })),
     );
@@ -110,7 +110,7 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
     emu.quotas.tokensPerMinute[MODEL] = 400;
     const limiter = new CloudLimiter(redis, uniquePrefix('tpm'));
     const cloud = createLimitedCloudProvider({
-      inner: createCloudClient({ url: gateway.url, timeoutMs: 5_000 }),
+      inner: createApiGatewayClient({ url: gateway.url, timeoutMs: 5_000 }),
       limiter,
       limits: { [MODEL]: { tpm: 100_000 } },
       defaultModel: MODEL,
