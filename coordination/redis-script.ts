@@ -9,11 +9,8 @@
 import path from 'node:path';
 import { type KeyCount, type RedisScript, ScriptLoader } from '../shared/redis-script';
 
-/** Where the coordination's scripts live: beside this file, in the sources and in `dist/` (package.json's build copies them). */
-export const LUA_DIR = path.join(__dirname, 'lua');
-
-/** The coordination's scripts, each loaded once. */
-export const coordinationScripts = new ScriptLoader(LUA_DIR);
+/** The coordination's scripts, each loaded once, from beside this file (in the sources and in `dist/`: package.json's build copies them). */
+export const coordinationScripts = new ScriptLoader(path.join(__dirname, 'lua'));
 
 /** The script `name` (a path under `coordination/lua/` without `.lua`, e.g. `cloud-limiter/reserve`) taking `keys` keys. */
 export const loadScript = (name: string, keys: KeyCount): RedisScript => coordinationScripts.load(name, keys);

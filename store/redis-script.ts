@@ -9,11 +9,8 @@
 import path from 'node:path';
 import { type KeyCount, type RedisScript, ScriptLoader } from '../shared/redis-script';
 
-/** Where the stores' scripts live: beside this file, in the sources and in `dist/` (package.json's build copies them). */
-export const LUA_DIR = path.join(__dirname, 'lua');
-
-/** The stores' scripts, each loaded once. */
-export const storeScripts = new ScriptLoader(LUA_DIR);
+/** The stores' scripts, each loaded once, from beside this file (in the sources and in `dist/`: package.json's build copies them). */
+export const storeScripts = new ScriptLoader(path.join(__dirname, 'lua'));
 
 /** The store script `name` (a path under `store/lua/` without `.lua`, e.g. `conversation/finish`) taking `keys` keys. */
 export const loadScript = (name: string, keys: KeyCount): RedisScript => storeScripts.load(name, keys);
