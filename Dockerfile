@@ -17,7 +17,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 # `npm run build` is tsc plus llm.proto, which proto/codec.js loads from beside itself, and the
-# stores' Lua scripts (store/lua/, which store/redis-script.js loads from beside itself). Then only
+# Lua scripts (store/lua/ and coordination/lua/, which store/redis-script.js and
+# coordination/redis-script.js load from beside themselves). Then only
 # what runs stays: no tests, scripts or benchmarks, production dependencies only. npm keeps
 # TypeScript and some @types as optional peers of runtime packages (valibot, via @bull-board/api):
 # types only, never loaded at run time, so they go, as do the dependencies' source maps and

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Env } from '../shared/config';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startWorkers } from '../workers/start-workers';
 import { benchLogger } from './pipeline-rig';
 

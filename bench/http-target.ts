@@ -28,7 +28,7 @@ import type { ConversationSettings } from '../conversation/model';
 import { ConversationStore } from '../store/conversation-store';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, waitReady } from '../shared/redis-connection';
-import { createCloudProvider } from '../providers/create-providers';
+import { createGatewayBackend } from '../providers/create-providers';
 import { benchLogger } from './pipeline-rig';
 
 /** Which server to run. */
@@ -84,7 +84,8 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     if (msg.mode === 'koa+bullmq') app = bareKoa(queues);
     else if (msg.mode === 'koa+record+bullmq')
       app = bareKoa(queues, { store, settings: parseConversationRequest(JSON.parse(msg.body), config, randomUUID()) });
-    else app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config, 'http://127.0.0.1:9'), logger: benchLogger() });
+    else
+      app = createApp({ config, redis, store, queues, cloud: createGatewayBackend(config, 'http://127.0.0.1:9'), logger: benchLogger() });
   }
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -13,7 +13,7 @@
  * shortened (emulator and limiter alike) so the run takes seconds, not minutes.
  */
 import { startBedrockEmulator } from '../emulators/bedrock-emulator';
-import { startLocalGateway } from '../emulators/api-gateway-emulator';
+import { startLocalGateway } from '../lambda/local-gateway';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { createBedrockConverse } from '../bedrock/bedrock-client';
 import { createHandler } from '../lambda/handler';

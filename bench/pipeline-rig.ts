@@ -18,8 +18,8 @@ import { ConversationStore } from '../store/conversation-store';
 import { createLogger, type Logger } from '../shared/logger';
 import { PipelineQueues } from '../queue/pipeline-queues';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
-import { createCloudProvider, createLocalProvider } from '../providers/create-providers';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { createGatewayBackend, createOllamaBackend } from '../providers/create-providers';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startWorkers } from '../workers/start-workers';
 import type { WorkerHost } from '../workers/worker-host';
 import { ConversationEvents } from './conversation-events';
@@ -95,8 +95,8 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     }
     const config: Config = { ...base, apiGatewayUrl: gatewayUrl, ollamaHost: ollama?.url, bedrockEndpoint: bedrock?.url };
     const timings: CallTiming[] = [];
-    const cloud = new TimedProvider(createCloudProvider(config, gatewayUrl ?? 'http://unused.invalid'), 'cloud', timings);
-    const local = new TimedProvider(createLocalProvider(config, ollama?.url ?? 'http://unused.invalid'), 'local', timings);
+    const cloud = new TimedProvider(createGatewayBackend(config, gatewayUrl ?? 'http://unused.invalid'), 'cloud', timings);
+    const local = new TimedProvider(createOllamaBackend(config, ollama?.url ?? 'http://unused.invalid'), 'local', timings);
 
     const workerConn = createWorkerConnection(opts.redisUrl);
     closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));

@@ -9,11 +9,11 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../shared/config';
 import { errorMessage, ProviderError } from '../shared/errors';
 import { silentLogger } from '../shared/logger';
-import { createCloudProvider, createLocalPool } from '../providers/create-providers';
+import { createGatewayBackend, createLocalPool } from '../providers/create-providers';
 import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
 import type { LlmProvider } from '../providers/llm-provider';
-import { CloudLimiter } from '../store/cloud-limiter';
-import { SlotLeases } from '../store/slot-leases';
+import { CloudLimiter } from '../coordination/cloud-limiter';
+import { SlotLeases } from '../coordination/slot-leases';
 
 interface Start {
   type: 'start';
@@ -40,7 +40,7 @@ async function run(start: Start): Promise<void> {
     provider = createLocalPool(config, leases, silentLogger);
   } else {
     provider = createLimitedCloudProvider({
-      inner: createCloudProvider(config),
+      inner: createGatewayBackend(config),
       limiter: new CloudLimiter(redis, config.queuePrefix, { windowMs: start.windowMs }),
       limits: config.cloudLimits,
       defaultModel: config.bedrockModelId,

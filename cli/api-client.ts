@@ -7,7 +7,7 @@
  * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
  * for await (const ev of api.events(conversationId)) console.log(ev.event);
  */
-import type { ConversationSummary, ConversationView, EstimateView } from '../conversation/http-contract';
+import type { ConversationSummary, ConversationView, EstimateView } from '../api/http-contract';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface ApiClientOptions {

@@ -4,7 +4,7 @@
  * terminal state. Reconnects when the stream drops before the end (e.g. a producer restarting);
  * steps already printed are not printed twice.
  */
-import type { ConversationView, EndEventData, StepEventData } from '../conversation/http-contract';
+import type { ConversationView, EndEventData, StepEventData } from '../api/http-contract';
 import type { ApiClient } from './api-client';
 import { ApiError } from './api-client';
 import { renderProgressBar } from './progress-bar';

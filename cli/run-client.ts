@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
-import type { RunSubmitResult, RunView } from '../conversation/http-contract';
+import type { RunSubmitResult, RunView } from '../api/http-contract';
 import { checkOk, unreachable } from './api-client';
 import { readSse, type SseMessage } from './sse-reader';
 

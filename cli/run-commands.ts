@@ -2,7 +2,7 @@
  * `llmconv run <file>` (upload a seed file as a run, optionally follow it with a progress bar) and
  * `llmconv runs` (the list with progress).
  */
-import type { RunView } from '../conversation/http-contract';
+import type { RunView } from '../api/http-contract';
 import { ApiError } from './api-client';
 import type { FollowOutput } from './follow';
 import { renderProgressBar } from './progress-bar';

@@ -4,7 +4,10 @@
  * (Redis), the steps, the producer and the CLI all speak these.
  */
 
-/** The two models in a conversation: the cloud model answers, the local model follows up. */
+/**
+ * A role in a conversation: the cloud model answers, the local model follows up. Which backend
+ * plays a role is configuration (`CloudBackend`, `LocalBackend` in shared/config.ts: CLOUD, LOCAL).
+ */
 export type Side = 'cloud' | 'local';
 
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timed_out'] as const;

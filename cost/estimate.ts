@@ -5,7 +5,7 @@
  * token per UTF-8 byte of the seed's query; `maxTokens` per earlier reply or generated prompt).
  * An upper bound, not a forecast: real replies are usually shorter.
  */
-import type { EstimateView } from '../conversation/http-contract';
+import type { EstimateView } from '../api/http-contract';
 import { callCostUsd, type PriceTable, roundUsd } from './price-table';
 
 export interface EstimateInput {

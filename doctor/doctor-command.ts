@@ -49,7 +49,7 @@ export async function doctorCommand(argv: string[], io: DoctorIo, env: Env = pro
   let catalog: ModelCatalog;
   try {
     config = loadConfig(env);
-    catalog = catalogOf(config, env);
+    catalog = catalogOf(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const report = {

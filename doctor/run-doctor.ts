@@ -42,14 +42,14 @@ export interface DoctorReport {
 }
 
 /** The catalogue a config names (MODEL_CATALOG_FILE), read as the rest of the stack reads it. */
-export function catalogOf(config: Config, _env: Env): ModelCatalog {
+export function catalogOf(config: Config): ModelCatalog {
   return loadModelCatalog(config.modelCatalogFile);
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   let catalog: ModelCatalog;
   try {
-    catalog = opts.catalog ?? catalogOf(opts.config, opts.env);
+    catalog = opts.catalog ?? catalogOf(opts.config);
   } catch (err) {
     // A bad MODEL_CATALOG_FILE is a line like any other (the producer keeps answering).
     const key = (err as { key?: string }).key ?? 'MODEL_CATALOG_FILE';

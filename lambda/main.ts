@@ -11,7 +11,7 @@ import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { startTracing } from '../shared/tracing';
 import { createHandler } from './handler';
-import { startLocalGateway } from '../emulators/api-gateway-emulator';
+import { startLocalGateway } from './local-gateway';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -31,7 +31,7 @@ import { runsExportRoutes } from './routes/runs-export-route';
 import { RunService } from '../runs/run-service';
 import { cloudPriced } from '../cost/price-table';
 import { runsRoutes } from './routes/runs-routes';
-import type { EventHub } from '../store/event-hub';
+import type { EventHub } from '../coordination/event-hub';
 import { isClientGone, LiveSlots } from './live-slots';
 import { memoryAdmission } from './memory-admission';
 import { RedisMemory } from '../store/redis-memory';

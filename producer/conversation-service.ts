@@ -15,13 +15,13 @@ import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
 import type { Redis } from 'ioredis';
-import type { EventHub } from '../store/event-hub';
+import type { EventHub } from '../coordination/event-hub';
 import { waitForTerminal } from './terminal-wait';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';
-import type { ConversationView, TurnView } from '../conversation/http-contract';
+import type { ConversationView, TurnView } from '../api/http-contract';
 import { ConversationEnding } from '../ending/end-conversation';
 
 export interface ConversationServiceDeps {

@@ -8,7 +8,7 @@ import { createLogger } from '../shared/logger';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
 import { startTracing } from '../shared/tracing';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startProducer } from './start-producer';
 
 async function main() {

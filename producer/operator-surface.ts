@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import type Koa from 'koa';
 import type { Config } from '../shared/config';
 import type { ConversationStore } from '../store/conversation-store';
-import { EventHub } from '../store/event-hub';
+import { EventHub } from '../coordination/event-hub';
 import type { Logger } from '../shared/logger';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
 import { configuredModels } from '../shared/model-label';

@@ -9,7 +9,7 @@
  * const feed = new RunProgressFeed((id) => service.view(id), 1000);
  * const off = feed.subscribe('r1', (ev) => stream.write(`event: ${ev.event}\ndata: ${ev.data}\n\n`));
  */
-import type { RunView } from '../conversation/http-contract';
+import type { RunView } from '../api/http-contract';
 
 export interface RunProgressEvent {
   event: 'progress' | 'ping' | 'end';

@@ -11,7 +11,7 @@
  */
 import { isTerminal, type ConversationRecord } from '../conversation/model';
 import type { ConversationStore } from '../store/conversation-store';
-import type { EventHub } from '../store/event-hub';
+import type { EventHub } from '../coordination/event-hub';
 
 export interface TerminalWaitDeps {
   store: Pick<ConversationStore, 'get'>;

@@ -30,7 +30,7 @@
  * - `call.signal` aborted: `name === 'AbortError'`, code `aborted`, not retryable.
  *
  * @example
- * const cloud = createCloudClient({ url: config.apiGatewayUrl, apiKey: config.apiGatewayApiKey, timeoutMs: config.apiGatewayTimeoutMs });
+ * const cloud = createApiGatewayClient({ url: config.apiGatewayUrl, apiKey: config.apiGatewayApiKey, timeoutMs: config.apiGatewayTimeoutMs });
  * const reply = await cloud.generate({ prompt: 'What is a stream?', signal });
  */
 import { randomUUID } from 'node:crypto';
@@ -57,8 +57,8 @@ export const TRUNCATING_STOPS: ReadonlySet<string> = new Set(['max_tokens', 'mod
 /** Largest reply accepted, in bytes (API Gateway's own payload limit is 10 MB). */
 const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
-/** Options of {@link createCloudClient}. */
-export interface CloudClientOptions {
+/** Options of {@link createApiGatewayClient}. */
+export interface ApiGatewayClientOptions {
   /** The API Gateway URL that fronts the Lambda (API_GATEWAY_URL). Required. */
   url: string;
   /** Sent as `x-api-key` when set (API_GATEWAY_API_KEY). Default none. */
@@ -399,12 +399,12 @@ function checkSeedOk(res: AxiosResponse, ctx: CallContext): LlmResponse {
 /**
  * Builds the cloud {@link LlmProvider}. Throws a TypeError when a required option is missing.
  */
-export function createCloudClient(opts: CloudClientOptions): LlmProvider {
+export function createApiGatewayClient(opts: ApiGatewayClientOptions): LlmProvider {
   const { url, timeoutMs } = opts;
-  if (!url) throw new TypeError('createCloudClient: url is required');
+  if (!url) throw new TypeError('createApiGatewayClient: url is required');
   const target = new URL(url);
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError('createCloudClient: url must be http(s)');
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createCloudClient: timeoutMs must be > 0');
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError('createApiGatewayClient: url must be http(s)');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createApiGatewayClient: timeoutMs must be > 0');
   const seed = opts.envelope === 'seed';
   const http =
     opts.axios ??

@@ -1,21 +1,22 @@
 /**
- * Builds the two LLM providers a worker process uses from config: the cloud client (API Gateway →
- * Lambda → Bedrock) and the Ollama provider.
+ * Backends built from config (the registry, providers/provider-registry.ts, picks among them):
+ * the gateway backend (CLOUD=gateway: the API Gateway client → Lambda → Bedrock), the Ollama
+ * backend (LOCAL=ollama: the Ollama provider of one host) and the local pool over a pool backend.
  */
 import os from 'node:os';
 import { ollamaHostOf, ollamaPoolOf, type Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { ConfigError } from '../shared/errors';
 import type { LlmProvider } from './llm-provider';
-import { createCloudClient } from './api-gateway-client';
+import { createApiGatewayClient } from './api-gateway-client';
 import { createOllamaProvider } from './ollama-provider';
 import { createOllamaPool, type OllamaPool, type SlotSemaphore } from './ollama-pool';
 import { isLoopbackUrl, probeOllama } from './ollama-probe';
 import type { Side } from '../conversation/model';
 import type { OllamaEndpoint } from '../shared/ollama-pool-hosts';
 
-/** The cloud client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
-export function createCloudProvider(config: Config, url = config.apiGatewayUrl): LlmProvider {
+/** The gateway backend: the API Gateway client to API_GATEWAY_URL (or `url`); a ConfigError naming the key when there is none. */
+export function createGatewayBackend(config: Config, url = config.apiGatewayUrl): LlmProvider {
   if (!url) {
     throw new ConfigError(
       'API_GATEWAY_URL must be set to reach the cloud model (the deployed API Gateway, or `npm run gateway`); ' +
@@ -23,7 +24,7 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
       'API_GATEWAY_URL',
     );
   }
-  return createCloudClient({
+  return createApiGatewayClient({
     url,
     apiKey: config.apiGatewayApiKey,
     sigv4: config.apiGatewaySigv4 ? { region: config.awsRegion } : undefined,
@@ -34,10 +35,10 @@ export function createCloudProvider(config: Config, url = config.apiGatewayUrl):
 }
 
 /**
- * The Ollama provider at OLLAMA_HOST (or `host`; any form Ollama accepts, see shared/ollama-host.ts),
+ * The Ollama backend: the Ollama provider at OLLAMA_HOST (or `host`; any form Ollama accepts, see shared/ollama-host.ts),
  * with OLLAMA_KEEP_ALIVE and OLLAMA_NUM_CTX on every call.
  */
-export function createLocalProvider(config: Config, host = ollamaHostOf(config)): LlmProvider {
+export function createOllamaBackend(config: Config, host = ollamaHostOf(config)): LlmProvider {
   return createOllamaProvider({
     host,
     defaultModel: config.ollamaModel,
@@ -58,7 +59,7 @@ export interface LocalPoolBackend {
 export function ollamaPoolBackend(config: Config): LocalPoolBackend {
   return {
     endpoints: ollamaPoolOf(config),
-    provider: (url) => createLocalProvider(config, url),
+    provider: (url) => createOllamaBackend(config, url),
     probe: (url) => probeOllama(url, config.ollamaModel),
   };
 }

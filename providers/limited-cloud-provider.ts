@@ -1,6 +1,6 @@
 /**
  * The cloud provider behind a fleet-wide token- and request-per-minute limiter per model id
- * (CLOUD_LIMITS_FILE / CLOUD_LIMITS; the Redis side is `store/cloud-limiter.ts`). Before a call it
+ * (CLOUD_LIMITS_FILE / CLOUD_LIMITS; the Redis side is `coordination/cloud-limiter.ts`). Before a call it
  * reserves one request and its token estimate (the prompt's characters / 4, plus `maxTokens`,
  * as Bedrock itself reserves input + max tokens), waiting for room — bounded by the call's signal,
  * which carries the conversation's deadline, cancellation and the job's lock. After the call it
@@ -17,7 +17,7 @@ import type { Logger } from '../shared/logger';
 import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
 import { pause } from './abort-scope';
 
-/** The limiter the provider uses (implemented by `store/cloud-limiter.ts` `CloudLimiter`). */
+/** The limiter the provider uses (implemented by `coordination/cloud-limiter.ts` `CloudLimiter`). */
 export interface TokenRateLimiter {
   reserve(model: string, limits: ModelLimits, callId: string, tokens: number): Promise<number>;
   settle(model: string, callId: string, tokens: number): Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * The local model pool: an {@link LlmProvider} over several Ollama endpoints (OLLAMA_HOSTS, or the
  * one OLLAMA_HOST as a pool of one). Every call first takes a slot from a fleet-wide semaphore per
- * endpoint ({@link SlotSemaphore}, Redis leases in `store/slot-leases.ts`), least busy endpoint
+ * endpoint ({@link SlotSemaphore}, Redis leases in `coordination/slot-leases.ts`), least busy endpoint
  * first, so any number of worker processes on any hosts never run more calls on a host than its
  * slots. The lease is renewed every third of its length while the call runs and released on every
  * path (a killed worker's lease simply expires). With every slot taken the call waits, woken by
@@ -27,7 +27,7 @@ import type { Logger } from '../shared/logger';
 import type { OllamaEndpoint } from '../shared/ollama-pool-hosts';
 import type { LlmCall, LlmProvider, LlmReply } from './llm-provider';
 
-/** The fleet-wide slots the pool takes (implemented by `store/slot-leases.ts` `SlotLeases`). */
+/** The fleet-wide slots the pool takes (implemented by `coordination/slot-leases.ts` `SlotLeases`). */
 export interface SlotSemaphore {
   /** Takes a slot on the least busy pool; the index taken, or -1 when all are full. */
   acquire(pools: { id: string; slots: number }[], leaseId: string, leaseMs: number): Promise<number>;

@@ -32,7 +32,7 @@ import { ConfigError, errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { loadModelCatalog } from '../shared/model-catalog';
 import { createBedrockDirectProvider } from './bedrock-direct-provider';
-import { createCloudProvider, createLocalPool, ollamaPoolBackend, type LocalPoolBackend } from './create-providers';
+import { createGatewayBackend, createLocalPool, ollamaPoolBackend, type LocalPoolBackend } from './create-providers';
 import type { LlmProvider } from './llm-provider';
 import type { OllamaPool, SlotSemaphore } from './ollama-pool';
 import { createOpenAiProvider } from './openai-provider';
@@ -57,10 +57,10 @@ export function createBedrockBackend(config: Config): LlmProvider {
 
 /** One factory per CLOUD value. */
 export const CLOUD_REGISTRY: Record<CloudBackend, (config: Config) => LlmProvider> = {
-  gateway: (config) => createCloudProvider(config),
+  gateway: (config) => createGatewayBackend(config),
   bedrock: createBedrockBackend,
   // The stack points API_GATEWAY_URL at its in-process gateway in front of the Bedrock emulator.
-  emulated: (config) => createCloudProvider(config),
+  emulated: (config) => createGatewayBackend(config),
 };
 
 /** The OpenAI-compatible pool backend: one endpoint, OPENAI_BASE_URL, with LOCAL_CONCURRENCY slots; `GET /models` listing the model as the probe. */

@@ -11,7 +11,7 @@ import { catalogPriced, checkBudgetPriced, checkModelLifecycle } from '../conver
 import { isTerminal } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
-import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
+import type { RunConversationsPage, RunSubmitResult, RunView } from '../api/http-contract';
 import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '../store/interfaces';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { ConversationEnding } from '../ending/end-conversation';

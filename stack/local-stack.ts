@@ -25,7 +25,7 @@ import { loadModelCatalog } from '../shared/model-catalog';
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { startOpenAiEmulator } from '../emulators/openai-emulator';
 import { emulatorLatencyMs } from '../emulators/emulator-config';
-import type { LocalGateway } from '../emulators/api-gateway-emulator';
+import type { LocalGateway } from '../lambda/local-gateway';
 import { startProducer } from '../producer/start-producer';
 import { hasAuthConfigured } from '../producer/api-key-auth';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
@@ -35,7 +35,7 @@ import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
 import type { WorkerHost } from '../workers/worker-host';
 import { lockDataDir, type DataDirLock } from './data-dir-lock';
-import { startInProcessGateway } from './in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { defaultRedisDataDir } from './redis-data-dir';
 import { resumeUnfinished, type ResumeReport } from './resume';
 

@@ -13,7 +13,7 @@ import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { onShutdown } from '../shared/shutdown';
 import { startTracing } from '../shared/tracing';
-import { startInProcessGateway } from '../stack/in-process-gateway';
+import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 

@@ -32,7 +32,7 @@ import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { abortScope } from '../providers/abort-scope';
-import type { CancelRegistry } from './cancel-registry';
+import type { CancelRegistry } from '../coordination/cancel-registry';
 import type { BudgetGate } from './budget-gate';
 import { callCostUsd, type PriceTable } from '../cost/price-table';
 import type { ModelQuirks } from '../store/model-quirks';

@@ -12,7 +12,7 @@ import { callerOf } from '../api-key-auth';
 import { loadPriceTable } from '../../cost/price-table';
 import { stepCostUsd } from '../../cost/conversation-cost';
 import { LiveSlots, onClientGone } from '../live-slots';
-import type { ConversationSubmitResult } from '../../conversation/http-contract';
+import type { ConversationSubmitResult } from '../../api/http-contract';
 
 /**
  * @param waits the pool `?wait=true` takes a slot from (MAX_WAITS); default one of its own.

@@ -6,7 +6,7 @@
 import Router from '@koa/router';
 import type { ConversationStore } from '../../store/conversation-store';
 import { queryInt } from '../query-int';
-import type { ConversationSummary } from '../../conversation/http-contract';
+import type { ConversationSummary } from '../../api/http-contract';
 import { canSee } from '../../shared/caller';
 import { callerOf } from '../api-key-auth';
 

@@ -5,7 +5,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { describeIssues } from '../../conversation/conversation-request';
-import type { EstimateView } from '../../conversation/http-contract';
+import type { EstimateView } from '../../api/http-contract';
 import { estimateCost } from '../../cost/estimate';
 import { loadPriceTable } from '../../cost/price-table';
 import { localModelOf, type Config } from '../../shared/config';

@@ -20,11 +20,11 @@ import Router from '@koa/router';
 import type { CloudStep, ConversationEvent, ConversationRecord, LocalStep, TurnRecord, Side } from '../../conversation/model';
 import type { ConversationStore } from '../../store/conversation-store';
 import { isTerminal } from '../../conversation/model';
-import type { EventHub } from '../../store/event-hub';
+import type { EventHub } from '../../coordination/event-hub';
 import { LiveSlots } from '../live-slots';
 import { silentLogger, type Logger } from '../../shared/logger';
 import { CONVERSATION_ID, NotFoundError, toView } from '../conversation-service';
-import type { EndEventData, StepEventData } from '../../conversation/http-contract';
+import type { EndEventData, StepEventData } from '../../api/http-contract';
 import { canSee } from '../../shared/caller';
 import { callerOf } from '../api-key-auth';
 

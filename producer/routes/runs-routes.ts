@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import type { Config } from '../../shared/config';
 import { RequestBodyError } from '../../shared/errors';
 import { parseRunOptions, runViewFor, type RunService } from '../../runs/run-service';
-import type { RunView } from '../../conversation/http-contract';
+import type { RunView } from '../../api/http-contract';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
 import { callerOf } from '../api-key-auth';

@@ -13,7 +13,7 @@ import { createApp } from '../../producer/app';
 import { ConversationStore } from '../../store/conversation-store';
 import { PipelineQueues } from '../../queue/pipeline-queues';
 import { createProducerConnection, waitReady } from '../../shared/redis-connection';
-import { createCloudProvider } from '../../providers/create-providers';
+import { createGatewayBackend } from '../../providers/create-providers';
 import { startTestStack, until, type TestStack } from '../helpers/test-stack';
 import { checkCompleteTranscript } from './fixtures/transcript-check';
 
@@ -36,7 +36,7 @@ describe('fault: concurrent duplicate submissions with one Idempotency-Key', fun
       redis: conn,
       store: new ConversationStore(conn, opts),
       queues,
-      cloud: createCloudProvider(stack.config),
+      cloud: createGatewayBackend(stack.config),
       logger: stack.logger,
     });
     const server: Server = await new Promise((resolve) => {

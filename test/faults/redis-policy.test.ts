@@ -16,8 +16,8 @@ import { createLogger } from '../../shared/logger';
 import { PipelineQueues } from '../../queue/pipeline-queues';
 import { checkEvictionPolicy, createWorkerConnection, waitReady } from '../../shared/redis-connection';
 import { loadConfig } from '../../shared/config';
-import { CancelRegistry } from '../../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../../providers/create-providers';
+import { CancelRegistry } from '../../coordination/cancel-registry';
+import { createGatewayBackend, createOllamaBackend } from '../../providers/create-providers';
 import { startWorkerHost } from '../../workers/worker-host';
 import { uniquePrefix } from '../helpers/redis';
 
@@ -49,8 +49,8 @@ async function tryStartHost(url: string): Promise<{ error?: Error; lines: string
     queues,
     cancels: new CancelRegistry(),
     store: new ConversationStore(conn, { prefix: config.queuePrefix, retentionSeconds: 60 }),
-    cloud: createCloudProvider(config),
-    local: createLocalProvider(config),
+    cloud: createGatewayBackend(config),
+    local: createOllamaBackend(config),
   };
   try {
     const host = await startWorkerHost({ deps, connection: conn, roles: ['cloud', 'local', 'transcript'] });

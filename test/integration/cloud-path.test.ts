@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { createHandler } from '../../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { ProviderError } from '../../shared/errors';
 import type { LlmProvider } from '../../providers/llm-provider';
 import { silentLogger } from '../../shared/logger';
-import { createCloudClient } from '../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../providers/api-gateway-client';
 
 const DEFAULT_MODEL = 'amazon.nova-micro-v1:0';
 const API_KEY = 'test-api-key-1';
@@ -47,7 +47,7 @@ for (const format of ['v1', 'v2'] as const) {
         apiKey: API_KEY,
         handler: createHandler({ converse, logger: silentLogger }),
       });
-      cloud = createCloudClient({ url: `${gateway.url}/generate`, apiKey: API_KEY, timeoutMs: 5_000 });
+      cloud = createApiGatewayClient({ url: `${gateway.url}/generate`, apiKey: API_KEY, timeoutMs: 5_000 });
     });
     afterEach(() => emu.faults.reset());
     after(async () => {
@@ -82,7 +82,7 @@ for (const format of ['v1', 'v2'] as const) {
     });
 
     it('the x-api-key is sent: without it the gateway refuses with a permanent 403', async () => {
-      const noKey = createCloudClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000 });
+      const noKey = createApiGatewayClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000 });
       const err = await rejection(noKey.generate({ prompt: 'let me in' }));
       assert.equal(err.status, 403);
       assert.equal(err.retryable, false);
@@ -166,7 +166,7 @@ describe('cloud path through a REST API without binary media types', () => {
   });
 
   it('our client still works: base64 text both ways', async () => {
-    const reply = await createCloudClient({ url: gateway.url, timeoutMs: 5_000 }).generate({ prompt: 'Text only API?' });
+    const reply = await createApiGatewayClient({ url: gateway.url, timeoutMs: 5_000 }).generate({ prompt: 'Text only API?' });
     assert.match(reply.text, /Text only API\?/);
   });
 });

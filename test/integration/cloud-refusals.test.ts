@@ -17,7 +17,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulators/bedrock-emulator';
 import { createHandler } from '../../lambda/handler';
 import { loadConfig } from '../../shared/config';

@@ -333,7 +333,7 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
             "find dist -name '*.test.js' | wc -l",
             "find node_modules -name '*.map' | wc -l",
             "find dist -name '*.js.map' | wc -l",
-            "find dist/store/lua -name '*.lua' | wc -l",
+            "find dist/store/lua dist/coordination/lua -name '*.lua' | wc -l",
           ].join('; '),
         ],
         { env },
@@ -348,11 +348,10 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
     assert.deepEqual({ devDeps, testDirs, testFiles, depMaps }, { devDeps: 0, testDirs: 0, testFiles: 0, depMaps: 0 });
     // dist's own maps stay: NODE_OPTIONS=--enable-source-maps maps stack traces to the TypeScript.
     assert.ok(distMaps! > 0);
-    // The stores' Lua scripts, which `npm run build` copies beside store/redis-script.js.
-    assert.equal(
-      luaFiles,
-      fs.readdirSync(path.join(__dirname, '../../store/lua'), { recursive: true }).filter((f) => String(f).endsWith('.lua')).length,
-    );
+    // The Lua scripts, which `npm run build` copies beside store/redis-script.js and coordination/redis-script.js.
+    const luaIn = (dir: string) =>
+      fs.readdirSync(path.join(__dirname, '../..', dir), { recursive: true }).filter((f) => String(f).endsWith('.lua')).length;
+    assert.equal(luaFiles, luaIn('store/lua') + luaIn('coordination/lua'));
     assert.match(
       ok(await run('docker', ['image', 'inspect', IMAGE, '--format', '{{json .Config.Env}}'], { env }), 'env'),
       /--enable-source-maps/,

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulators/bedrock-emulator';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { startOllamaEmulator, type EmulatorHandle } from '../../emulators/ollama-emulator';
 import { createHandler } from '../../lambda/handler';
 import { createBedrockConverse } from '../../bedrock/bedrock-client';

@@ -18,7 +18,7 @@ import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import type { Redis } from 'ioredis';
 import { createApp } from '../../producer/app';
-import { createCloudProvider } from '../../providers/create-providers';
+import { createGatewayBackend } from '../../providers/create-providers';
 import { PipelineQueues } from '../../queue/pipeline-queues';
 import { loadConfig } from '../../shared/config';
 import { createProducerConnection, waitReady } from '../../shared/redis-connection';
@@ -54,7 +54,7 @@ async function startProducer(redis: Redis, env: Record<string, string>): Promise
   const logger = pino({ level: 'info' }, sink);
   const store = new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: 60 });
   const queues = new PipelineQueues(redis, { prefix: config.queuePrefix, attempts: 1, backoffDelayMs: 0, retentionSeconds: 60 });
-  const app = createApp({ config, redis, store, queues, cloud: createCloudProvider(config), logger });
+  const app = createApp({ config, redis, store, queues, cloud: createGatewayBackend(config), logger });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { jobIds } from '../../queue/job-types';
 import { CSV_COLUMNS } from '../../transcript/transcript-csv';
 import { createCloudProcessor } from '../../workers/cloud-step';
-import { CancelRegistry } from '../../workers/cancel-registry';
+import { CancelRegistry } from '../../coordination/cancel-registry';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 
 function readCsv(file: string): Record<string, string>[] {
@@ -195,14 +195,14 @@ describe('exactly-once effects of a step', function () {
     const id = res.data.conversationId;
     const job = await stack.queues.cloud.getJob(jobIds.cloud(id, 1));
     assert.ok(job, 'turn 1 job queued');
-    const { createCloudProvider, createLocalProvider } = await import('../../providers/create-providers');
+    const { createGatewayBackend, createOllamaBackend } = await import('../../providers/create-providers');
     const processor = createCloudProcessor({
       config: stack.config,
       store: stack.store,
       queues: stack.queues,
       cancels: new CancelRegistry(),
-      cloud: createCloudProvider(stack.config),
-      local: createLocalProvider(stack.config),
+      cloud: createGatewayBackend(stack.config),
+      local: createOllamaBackend(stack.config),
       logger: stack.logger,
     });
     const callsBefore = stack.bedrock!.stats().calls;

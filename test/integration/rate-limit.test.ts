@@ -8,8 +8,8 @@ import IORedis, { type Redis } from 'ioredis';
 import { createLogger } from '../../shared/logger';
 import { jobIds } from '../../queue/job-types';
 import { createWorkerConnection, waitReady } from '../../shared/redis-connection';
-import { CancelRegistry } from '../../workers/cancel-registry';
-import { createCloudProvider, createLocalProvider } from '../../providers/create-providers';
+import { CancelRegistry } from '../../coordination/cancel-registry';
+import { createGatewayBackend, createOllamaBackend } from '../../providers/create-providers';
 import { startWorkerHost, type WorkerHost } from '../../workers/worker-host';
 import { startTestStack, until, waitForConversation, type TestStack } from '../helpers/test-stack';
 
@@ -26,8 +26,8 @@ async function startCloudHost(stack: TestStack, name: string): Promise<{ host: W
       config: stack.config,
       store: stack.store,
       queues: stack.queues,
-      cloud: createCloudProvider(stack.config, stack.gatewayUrl),
-      local: createLocalProvider(stack.config),
+      cloud: createGatewayBackend(stack.config, stack.gatewayUrl),
+      local: createOllamaBackend(stack.config),
       cancels,
       logger: createLogger({ level: 'silent' }),
     },

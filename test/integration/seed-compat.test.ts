@@ -14,13 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { startBedrockEmulator, type EmulatorHandle } from '../../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../../bedrock/bedrock-client';
 import { createHandler } from '../../lambda/handler';
-import { startLocalGateway, type LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../lambda/local-gateway';
 import { loadConfig } from '../../shared/config';
 import { ProviderError } from '../../shared/errors';
 import type { LlmProvider } from '../../providers/llm-provider';
 import { silentLogger } from '../../shared/logger';
-import { createCloudClient } from '../../providers/api-gateway-client';
-import { createCloudProvider } from '../../providers/create-providers';
+import { createApiGatewayClient } from '../../providers/api-gateway-client';
+import { createGatewayBackend } from '../../providers/create-providers';
 import {
   decodeSeedRequest,
   javaBase64Decode,
@@ -111,7 +111,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       });
 
       it('our cloud client with envelope "seed" gets the full reply (ours is a superset of BedrockResponse)', async () => {
-        const cloud = createCloudClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
+        const cloud = createApiGatewayClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
         const reply = await cloud.generate({ prompt: 'Through the seed envelope?', model: 'amazon.nova-lite-v1:0', maxTokens: 400 });
         assert.match(
           bodies.at(-1) ?? '',
@@ -124,7 +124,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       });
 
       it('our cloud client with envelope "seed": a refused parameter is permanent, a throttle retryable', async () => {
-        const cloud = createCloudClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
+        const cloud = createApiGatewayClient({ url: `${gateway.url}/generate`, timeoutMs: 5_000, envelope: 'seed' });
         const bad = await rejection(cloud.generate({ prompt: 'hot', temperature: 1.7 }));
         assert.equal(bad.status, 400);
         assert.equal(bad.retryable, false);
@@ -146,7 +146,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
 
     before(async () => {
       lambda = await startSeedLambda((req) => next(req), { crash: () => crash });
-      cloud = createCloudClient({ url: lambda.url, timeoutMs: 5_000, envelope: 'seed' });
+      cloud = createApiGatewayClient({ url: lambda.url, timeoutMs: 5_000, envelope: 'seed' });
     });
     beforeEach(() => {
       lambda.received.length = 0;
@@ -185,7 +185,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
         const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod/generate`;
-        const err = await rejection(createCloudClient({ url, timeoutMs: 5_000, envelope: 'seed' }).generate({ prompt: 'x' }));
+        const err = await rejection(createApiGatewayClient({ url, timeoutMs: 5_000, envelope: 'seed' }).generate({ prompt: 'x' }));
         assert.equal(err.code, 'invalid_protobuf');
         assert.equal(err.retryable, false);
         assert.match(
@@ -201,7 +201,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
 
     it('the worker builds it from API_GATEWAY_ENVELOPE=seed', async () => {
       const config = loadConfig({ API_GATEWAY_URL: lambda.url, API_GATEWAY_ENVELOPE: 'seed', LOG_LEVEL: 'silent' });
-      const reply = await createCloudProvider(config).generate({ prompt: 'From config' });
+      const reply = await createGatewayBackend(config).generate({ prompt: 'From config' });
       assert.match(reply.text, /^seed answer to: From config/);
     });
 
@@ -245,7 +245,7 @@ describe('seed compatibility: the seed client and the seed Lambda against ours',
     });
 
     it('with the default envelope "proxy", the failure tells the user to set API_GATEWAY_ENVELOPE=seed', async () => {
-      const proxy = createCloudClient({ url: lambda.url, timeoutMs: 5_000 });
+      const proxy = createApiGatewayClient({ url: lambda.url, timeoutMs: 5_000 });
       const err = await rejection(proxy.generate({ prompt: 'x' }));
       assert.equal(err.retryable, false);
       assert.match(err.message, /set API_GATEWAY_ENVELOPE=seed/);

@@ -11,8 +11,8 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Env } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../emulators/bedrock-emulator';
-import { startInProcessGateway } from '../../stack/in-process-gateway';
-import type { LocalGateway } from '../../emulators/api-gateway-emulator';
+import { startInProcessGateway } from '../../lambda/in-process-gateway';
+import type { LocalGateway } from '../../lambda/local-gateway';
 import { startProducer, type StartedProducer } from '../../producer/start-producer';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis';
 

@@ -5,7 +5,7 @@
  * actions from its own page only).
  */
 import assert from 'node:assert/strict';
-import { startLocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway } from '../../lambda/local-gateway';
 import { loadConfig } from '../../shared/config';
 import { hostAllowed, parseHostPort } from '../../producer/host-guard';
 import { startTestStack, type TestStack } from '../helpers/test-stack';

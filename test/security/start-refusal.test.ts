@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocalGateway } from '../../emulators/api-gateway-emulator';
+import { startLocalGateway } from '../../lambda/local-gateway';
 import { isLoopbackHost, openBindProblem } from '../../shared/bind-guard';
 import { ConfigError } from '../../shared/errors';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis';

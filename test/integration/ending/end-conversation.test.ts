@@ -19,7 +19,7 @@ import { RunAdmission } from '../../../runs/run-admission';
 import { loadConfig, type Config } from '../../../shared/config';
 import { createLogger } from '../../../shared/logger';
 import { ConversationStore } from '../../../store/conversation-store';
-import { CancelRegistry } from '../../../workers/cancel-registry';
+import { CancelRegistry } from '../../../coordination/cancel-registry';
 import type { PipelineDeps } from '../../../workers/step-lifecycle';
 import { createTranscriptProcessor } from '../../../workers/transcript-step';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';

@@ -6,7 +6,7 @@ import { ApiClient } from '../../../cli/api-client';
 import type { SseMessage } from '../../../cli/sse-reader';
 import { createApp } from '../../../producer/app';
 import { startOperatorSurface, type OperatorSurface } from '../../../producer/operator-surface';
-import type { ConversationView, EndEventData, StepEventData } from '../../../conversation/http-contract';
+import type { ConversationView, EndEventData, StepEventData } from '../../../api/http-contract';
 import { loadConfig } from '../../../shared/config';
 import { ConversationStore } from '../../../store/conversation-store';
 import { startEmbeddedRedis } from '../../../shared/embedded-redis';
@@ -14,7 +14,7 @@ import { silentLogger } from '../../../shared/logger';
 import { PipelineQueues } from '../../../queue/pipeline-queues';
 import { encodeCloudStep, stepField } from '../../../store/record-codec';
 import { createProducerConnection, waitReady } from '../../../shared/redis-connection';
-import { createCloudProvider } from '../../../providers/create-providers';
+import { createGatewayBackend } from '../../../providers/create-providers';
 import { uniquePrefix } from '../../helpers/redis';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
@@ -185,7 +185,7 @@ describe('GET /conversation/:id/events (Server-Sent Events)', function () {
         redis,
         store,
         queues,
-        cloud: createCloudProvider(stack.config),
+        cloud: createGatewayBackend(stack.config),
         logger: silentLogger,
         before: ops.before,
         routers: ops.routers,

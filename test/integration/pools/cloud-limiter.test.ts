@@ -1,5 +1,5 @@
 /**
- * The per-model token-per-minute limiter, fleet-wide in Redis (store/cloud-limiter.ts): three
+ * The per-model token-per-minute limiter, fleet-wide in Redis (coordination/cloud-limiter.ts): three
  * processes calling one model through the real cloud path (cloud client → local API Gateway →
  * Lambda handler → real Bedrock client → Bedrock emulator enforcing a tokens-per-minute quota).
  * Bedrock reserves input + maxTokens at the start of a request and settles to the real usage at
@@ -12,14 +12,14 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
-import { startLocalGateway, type LocalGateway } from '../../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../../lambda/local-gateway';
 import { createHandler } from '../../../lambda/handler';
 import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { silentLogger } from '../../../shared/logger';
 import { ProviderError } from '../../../shared/errors';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import { createLimitedCloudProvider } from '../../../providers/limited-cloud-provider';
-import { CloudLimiter } from '../../../store/cloud-limiter';
+import { CloudLimiter } from '../../../coordination/cloud-limiter';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
 const MODEL = 'amazon.nova-micro-v1:0';
@@ -84,7 +84,7 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
 
   it('without the limiter the same load is answered 429 beyond the quota (the emulator enforces it)', async () => {
     emu.quotas.tokensPerMinute[MODEL] = 1000;
-    const cloud = createCloudClient({ url: gateway.url, timeoutMs: 5_000 });
+    const cloud = createApiGatewayClient({ url: gateway.url, timeoutMs: 5_000 });
     const replies = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => cloud.generate({ prompt: `question ${i}`, model: MODEL, maxTokens: 40 })),
     );
@@ -110,7 +110,7 @@ describe('cloud token-per-minute limiter (CLOUD_LIMITS) across processes', funct
     emu.quotas.tokensPerMinute[MODEL] = 400;
     const limiter = new CloudLimiter(redis, uniquePrefix('tpm'));
     const cloud = createLimitedCloudProvider({
-      inner: createCloudClient({ url: gateway.url, timeoutMs: 5_000 }),
+      inner: createApiGatewayClient({ url: gateway.url, timeoutMs: 5_000 }),
       limiter,
       limits: { [MODEL]: { tpm: 100_000 } },
       defaultModel: MODEL,

@@ -1,6 +1,6 @@
 /**
  * The local model pool across processes: two Ollama emulators with different slot counts, worker-like
- * processes sharing them through Redis leases (store/slot-leases.ts), the real `ollama` client.
+ * processes sharing them through Redis leases (coordination/slot-leases.ts), the real `ollama` client.
  * The emulators do not enforce slots here; their own concurrency counters (`maxInFlight`) show
  * whether the pool ever ran more calls on a host than its slots.
  * Real Ollama queues calls beyond OLLAMA_NUM_PARALLEL and answers 503 beyond OLLAMA_MAX_QUEUE
@@ -14,7 +14,7 @@ import { startOllamaEmulator, type EmulatorHandle } from '../../../emulators/oll
 import { loadConfig } from '../../../shared/config';
 import { silentLogger } from '../../../shared/logger';
 import { createLocalPool, poolEndpointId } from '../../../providers/create-providers';
-import { SlotLeases } from '../../../store/slot-leases';
+import { SlotLeases } from '../../../coordination/slot-leases';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 import { until } from '../../helpers/test-stack';
 

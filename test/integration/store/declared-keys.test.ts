@@ -13,13 +13,15 @@ import { Redis } from 'ioredis';
 import type { CloudStep, ConversationSettings } from '../../../conversation/model';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 import { BudgetStore, conversationBudgetKey, runBudgetKey } from '../../../store/budget-store';
-import { CloudLimiter } from '../../../store/cloud-limiter';
+import { CloudLimiter } from '../../../coordination/cloud-limiter';
+import { coordinationScripts } from '../../../coordination/redis-script';
 import { ConversationStore } from '../../../store/conversation-store';
 import { JudgeStore } from '../../../store/judge-store';
 import { ModelQuirks } from '../../../store/model-quirks';
-import { RedisScript, loadedScripts, readScript, setScriptPrelude } from '../../../store/redis-script';
+import { RedisScript, readScript, setScriptPrelude } from '../../../shared/redis-script';
+import { storeScripts } from '../../../store/redis-script';
 import { RunStore } from '../../../store/run-store';
-import { SlotLeases } from '../../../store/slot-leases';
+import { SlotLeases } from '../../../coordination/slot-leases';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, '../../helpers/lua/declared-keys.lua'), 'utf8');
@@ -149,7 +151,7 @@ describe('store scripts touch only the keys they are given (real Redis, every ca
     await leases.close();
 
     // Each script ran with the check in front of it (the checked source is in the script cache).
-    const scripts = [...loadedScripts.values()];
+    const scripts = [...storeScripts.loaded.values(), ...coordinationScripts.loaded.values()];
     assert.ok(scripts.length >= 23, `scripts loaded: ${scripts.length}`);
     const exists = (await redis.script('EXISTS', ...scripts.map((s) => shaOf(s.source)))) as number[];
     assert.deepEqual(

@@ -8,11 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import { loadConfig } from '../../../shared/config';
 import type { ProviderError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/logger';
-import { startInProcessGateway } from '../../../stack/in-process-gateway';
+import { startInProcessGateway } from '../../../lambda/in-process-gateway';
 
 describe("GATEWAY_TIMEOUT_MS: a slow model against the deployment's one timeout", function () {
   this.timeout(20_000);
@@ -29,7 +29,7 @@ describe("GATEWAY_TIMEOUT_MS: a slow model against the deployment's one timeout"
     const config = loadConfig({ BEDROCK_ENDPOINT: emu.url, GATEWAY_TIMEOUT_MS: String(gatewayTimeoutMs), LOG_LEVEL: 'silent' });
     const gw = await startInProcessGateway({ config, logger: silentLogger });
     try {
-      const client = createCloudClient({ url: `${gw.url}/generate`, timeoutMs: config.apiGatewayTimeoutMs });
+      const client = createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: config.apiGatewayTimeoutMs });
       return await client.generate({ prompt: 'A long essay [emulate:tokens=150]' }).then(
         (reply) => ({ reply, err: undefined }),
         (err: ProviderError) => ({ reply: undefined, err }),

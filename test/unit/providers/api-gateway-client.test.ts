@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeRequestBase64, encodeResponse, encodeResponseBase64, type LlmRequest } from '../../../proto/codec';
 import { ProviderError } from '../../../shared/errors';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 
 /** What the test server does with the next request. */
 type Script = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
@@ -51,7 +51,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
   });
 
   it('sends the call as a base64 protobuf LlmRequest with protobuf content type and the API key', async () => {
-    const client = createCloudClient({ url, timeoutMs: 5_000, apiKey: 'secret-key', defaultModel: 'default-model' });
+    const client = createApiGatewayClient({ url, timeoutMs: 5_000, apiKey: 'secret-key', defaultModel: 'default-model' });
     const reply = await client.generate({
       prompt: 'Next question?',
       system: 'Be concise.',
@@ -88,7 +88,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
   });
 
   it('sends no API key header when none is configured, and the call model over the default', async () => {
-    const client = createCloudClient({ url, timeoutMs: 5_000, defaultModel: 'default-model' });
+    const client = createApiGatewayClient({ url, timeoutMs: 5_000, defaultModel: 'default-model' });
     await client.generate({ prompt: 'x', model: 'call-model' });
     assert.equal(received[0]!.headers['x-api-key'], undefined);
     assert.equal(decodeRequestBase64(received[0]!.body.toString('latin1')).modelId, 'call-model');
@@ -99,7 +99,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(encodeResponseBase64({ outputText: 'from base64 text', tokens: ['from', 'base64', 'text'] }));
     };
-    const client = createCloudClient({ url, timeoutMs: 5_000, defaultModel: 'dm' });
+    const client = createApiGatewayClient({ url, timeoutMs: 5_000, defaultModel: 'dm' });
     const reply = await client.generate({ prompt: 'x' });
     assert.equal(reply.text, 'from base64 text');
     assert.equal(reply.model, 'dm', 'a seed reply has no model id: the requested one is reported');
@@ -112,7 +112,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(body);
       };
-      const err = await rejection(createCloudClient({ url, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+      const err = await rejection(createApiGatewayClient({ url, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
       assert.equal(err.code, 'invalid_protobuf', body);
       assert.equal(err.retryable, false);
     }
@@ -198,7 +198,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
           res.writeHead(status, { 'content-type': type, ...extra });
           res.end(body);
         };
-        const err = await rejection(createCloudClient({ url, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+        const err = await rejection(createApiGatewayClient({ url, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
         assert.equal(err.status, status);
         assert.equal(err.code, want.code);
         assert.equal(err.retryable, want.retryable);
@@ -214,7 +214,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
         closed = true;
       });
     };
-    const client = createCloudClient({ url, timeoutMs: 5_000 });
+    const client = createApiGatewayClient({ url, timeoutMs: 5_000 });
     const started = Date.now();
     const err = await rejection(client.generate({ prompt: 'x', timeoutMs: 200 }));
     assert.equal(err.code, 'timeout');
@@ -227,7 +227,7 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
 
   it('an abort of call.signal is an AbortError with code aborted, not retryable', async () => {
     script = () => undefined;
-    const client = createCloudClient({ url, timeoutMs: 5_000 });
+    const client = createApiGatewayClient({ url, timeoutMs: 5_000 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('conversation cancelled')), 100);
     const err = await rejection(client.generate({ prompt: 'x', signal: ac.signal }));
@@ -248,15 +248,15 @@ describe('cloud client (axios against a real HTTP server playing API Gateway)', 
     await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
     const port = (spare.address() as AddressInfo).port;
     await new Promise<void>((resolve) => spare.close(() => resolve()));
-    const err = await rejection(createCloudClient({ url: `http://127.0.0.1:${port}/x`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const err = await rejection(createApiGatewayClient({ url: `http://127.0.0.1:${port}/x`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(err.code, 'connection_error');
     assert.equal(err.retryable, true);
     assert.match(err.message, /ECONNREFUSED/);
   });
 
   it('rejects bad options at construction', () => {
-    assert.throws(() => createCloudClient({ url: '', timeoutMs: 1 }), TypeError);
-    assert.throws(() => createCloudClient({ url: 'ftp://x', timeoutMs: 1 }), TypeError);
-    assert.throws(() => createCloudClient({ url: 'http://x', timeoutMs: 0 }), TypeError);
+    assert.throws(() => createApiGatewayClient({ url: '', timeoutMs: 1 }), TypeError);
+    assert.throws(() => createApiGatewayClient({ url: 'ftp://x', timeoutMs: 1 }), TypeError);
+    assert.throws(() => createApiGatewayClient({ url: 'http://x', timeoutMs: 0 }), TypeError);
   });
 });

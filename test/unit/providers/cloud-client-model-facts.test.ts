@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startLocalGateway, type LocalGateway } from '../../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway } from '../../../lambda/local-gateway';
 import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { createHandler } from '../../../lambda/handler';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import type { LlmProvider } from '../../../providers/llm-provider';
 import { loadConfig } from '../../../shared/config';
 import { silentLogger } from '../../../shared/logger';
@@ -33,7 +33,7 @@ describe('cloud client: truncated, reasoning and omitted parameters from the Lam
         logger: silentLogger,
       }),
     });
-    cloud = createCloudClient({ url: gateway.url, timeoutMs: 10_000 });
+    cloud = createApiGatewayClient({ url: gateway.url, timeoutMs: 10_000 });
   });
   afterEach(() => emu.faults.resetStats());
   after(async () => {

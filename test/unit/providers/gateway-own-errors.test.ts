@@ -1,5 +1,5 @@
 /**
- * API Gateway's own answers, reproduced by the local gateway (emulators/api-gateway-emulator.ts)
+ * API Gateway's own answers, reproduced by the local gateway (lambda/local-gateway.ts)
  * with their `x-amzn-ErrorType` header and `{"message"}` body, and classified by the real cloud
  * client (axios): each gets its own code, retry policy and a hint naming the setting to fix.
  *
@@ -15,8 +15,8 @@
  */
 import assert from 'node:assert/strict';
 import axios from 'axios';
-import { GATEWAY_RESPONSES, startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../emulators/api-gateway-emulator';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { GATEWAY_RESPONSES, startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../lambda/local-gateway';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import { encodeResponseBase64 } from '../../../proto/codec';
 import type { ProviderError } from '../../../shared/errors';
 import type { ProxyHandler } from '../../../lambda/proxy-types';
@@ -65,7 +65,7 @@ describe("API Gateway's own errors: emulated exactly, classified by the cloud cl
   it('wrong stage: 403 Missing Authentication Token → gateway_route_not_found, permanent, naming API_GATEWAY_URL and its stage', async () => {
     const gw = await start({});
     const err = await rejection(
-      createCloudClient({ url: gw.url.replace(/\/v1$/, '/prod/generate'), timeoutMs: 5_000 }).generate({ prompt: 'x' }),
+      createApiGatewayClient({ url: gw.url.replace(/\/v1$/, '/prod/generate'), timeoutMs: 5_000 }).generate({ prompt: 'x' }),
     );
     assert.equal(err.status, 403);
     assert.equal(err.code, 'gateway_route_not_found');
@@ -83,22 +83,22 @@ describe("API Gateway's own errors: emulated exactly, classified by the cloud cl
 
   it('missing or wrong API key: 403 Forbidden → gateway_forbidden, permanent, naming API_GATEWAY_API_KEY', async () => {
     const gw = await start({ apiKey: 'k-right' });
-    const none = await rejection(createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const none = await rejection(createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(none.code, 'gateway_forbidden');
     assert.equal(none.retryable, false);
     assert.match(none.message, /^API Gateway answered 403: Forbidden \(the API requires an API key: set API_GATEWAY_API_KEY/);
     const wrong = await rejection(
-      createCloudClient({ url: `${gw.url}/generate`, apiKey: 'k-wrong', timeoutMs: 5_000 }).generate({ prompt: 'x' }),
+      createApiGatewayClient({ url: `${gw.url}/generate`, apiKey: 'k-wrong', timeoutMs: 5_000 }).generate({ prompt: 'x' }),
     );
     assert.equal(wrong.code, 'gateway_forbidden');
     assert.match(wrong.message, /the API key sent \(API_GATEWAY_API_KEY\) is not a valid key/);
-    const ok = await createCloudClient({ url: `${gw.url}/generate`, apiKey: 'k-right', timeoutMs: 5_000 }).generate({ prompt: 'x' });
+    const ok = await createApiGatewayClient({ url: `${gw.url}/generate`, apiKey: 'k-right', timeoutMs: 5_000 }).generate({ prompt: 'x' });
     assert.equal(ok.text, 'fine');
   });
 
   it('usage-plan quota: 429 Limit Exceeded → gateway_quota_exceeded, permanent (a quota lasts its period: no fleet pause)', async () => {
     const gw = await start({ usagePlan: { quota: { limit: 2 } } });
-    const client = createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 });
+    const client = createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 });
     await client.generate({ prompt: 'x' });
     await client.generate({ prompt: 'x' });
     const err = await rejection(client.generate({ prompt: 'x' }));
@@ -113,7 +113,7 @@ describe("API Gateway's own errors: emulated exactly, classified by the cloud cl
 
   it('usage-plan throttle: 429 Too Many Requests → gateway_throttled, retryable (the fleet-wide pause)', async () => {
     const gw = await start({ usagePlan: { throttle: { rateLimit: 1, burstLimit: 1 } } });
-    const client = createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 });
+    const client = createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 });
     await client.generate({ prompt: 'x' });
     const err = await rejection(client.generate({ prompt: 'x' }));
     assert.equal(err.status, 429);
@@ -124,7 +124,7 @@ describe("API Gateway's own errors: emulated exactly, classified by the cloud cl
 
   it('integration timeout: 504 Endpoint request timed out → gateway_timeout, retryable, naming GATEWAY_TIMEOUT_MS', async () => {
     const gw = await start({ handler: () => new Promise(() => undefined), integrationTimeoutMs: 200 });
-    const err = await rejection(createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const err = await rejection(createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(err.status, 504);
     assert.equal(err.code, 'gateway_timeout');
     assert.equal(err.retryable, true);
@@ -140,21 +140,21 @@ describe("API Gateway's own errors: emulated exactly, classified by the cloud cl
         throw new Error('boom');
       },
     });
-    const a = await rejection(createCloudClient({ url: `${crashed.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const a = await rejection(createApiGatewayClient({ url: `${crashed.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(a.status, 502);
     assert.equal(a.code, 'lambda_failed');
     assert.equal(a.retryable, true);
     assert.match(a.message, /^API Gateway answered 502: Internal server error \(the Lambda crashed or ran past its Timeout/);
     const lines: string[] = [];
     const slow = await start({ handler: () => new Promise(() => undefined), functionTimeoutMs: 150, lambdaLog: (l) => lines.push(l) });
-    const b = await rejection(createCloudClient({ url: `${slow.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
+    const b = await rejection(createApiGatewayClient({ url: `${slow.url}/generate`, timeoutMs: 5_000 }).generate({ prompt: 'x' }));
     assert.equal(b.code, 'lambda_failed');
     assert.match(lines.join('\n'), /Task timed out after 0\.15 seconds/);
   });
 
   it('our own client timeout names API_GATEWAY_TIMEOUT_MS', async () => {
     const gw = await start({ handler: () => new Promise(() => undefined) });
-    const err = await rejection(createCloudClient({ url: `${gw.url}/generate`, timeoutMs: 150 }).generate({ prompt: 'x' }));
+    const err = await rejection(createApiGatewayClient({ url: `${gw.url}/generate`, timeoutMs: 150 }).generate({ prompt: 'x' }));
     assert.equal(err.code, 'timeout');
     assert.match(err.message, /timed out after 150 ms \(API_GATEWAY_TIMEOUT_MS/);
   });

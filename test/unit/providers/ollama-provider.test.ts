@@ -5,7 +5,7 @@ import { Ollama } from 'ollama';
 import { ProviderError } from '../../../shared/errors';
 import { startOllamaEmulator, TOO_LARGE_MESSAGE, type EmulatorHandle } from '../../../emulators/ollama-emulator';
 import { loadConfig } from '../../../shared/config';
-import { createLocalProvider } from '../../../providers/create-providers';
+import { createOllamaBackend } from '../../../providers/create-providers';
 import { createOllamaProvider } from '../../../providers/ollama-provider';
 import { chooseNumCtx, contextStep, promptWasCut } from '../../../providers/ollama-context';
 import {
@@ -332,7 +332,7 @@ describe('Ollama provider against the Ollama emulator (real ollama client)', () 
   it("a worker configured with OLLAMA_HOST in Ollama's own host:port form (the systemd drop-in) talks to Ollama", async () => {
     const config = loadConfig({ OLLAMA_HOST: `127.0.0.1:${emu.port}`, OLLAMA_MODEL: 'llama3.2' });
     emu.faults.resetStats();
-    const reply = await createLocalProvider(config).generate({ prompt: 'hi' });
+    const reply = await createOllamaBackend(config).generate({ prompt: 'hi' });
     assert.match(reply.text, /emulated ollama/);
     assert.equal(emu.stats().byRoute.chat, 1);
   });

@@ -6,7 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { encodeResponse } from '../../../proto/codec';
 import { ProviderError } from '../../../shared/errors';
-import { createCloudClient } from '../../../providers/api-gateway-client';
+import { createApiGatewayClient } from '../../../providers/api-gateway-client';
 import { createSigV4Signer } from '../../../providers/sigv4-signer';
 
 const REGION = 'eu-central-1';
@@ -111,7 +111,7 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
   });
 
   it('a request signed with the right secret is accepted (method, host, path, query, headers and body signed)', async () => {
-    const client = createCloudClient({
+    const client = createApiGatewayClient({
       url: `${verifierUrl}/prod/generate?v=1`,
       timeoutMs: 5_000,
       apiKey: 'key-1',
@@ -129,14 +129,18 @@ describe('SigV4 signing of the cloud client (verified by a server that recompute
 
   it('a session token is sent and signed; a credential provider function works', async () => {
     const withToken = { ...CREDS, sessionToken: 'session-token-value' };
-    const client = createCloudClient({ url: verifierUrl, timeoutMs: 5_000, sigv4: { region: REGION, credentials: async () => withToken } });
+    const client = createApiGatewayClient({
+      url: verifierUrl,
+      timeoutMs: 5_000,
+      sigv4: { region: REGION, credentials: async () => withToken },
+    });
     assert.equal((await client.generate({ prompt: 'with token' })).text, 'signed and verified');
     assert.equal(seen[0]!.headers['x-amz-security-token'], 'session-token-value');
     assert.match(String(seen[0]!.headers.authorization), /SignedHeaders=[^,]*x-amz-security-token/);
   });
 
   it('a request signed with a wrong secret is rejected with 403, as a permanent error', async () => {
-    const client = createCloudClient({
+    const client = createApiGatewayClient({
       url: verifierUrl,
       timeoutMs: 5_000,
       sigv4: { region: REGION, credentials: { ...CREDS, secretAccessKey: 'not-the-secret' } },

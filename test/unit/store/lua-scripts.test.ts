@@ -2,15 +2,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-// Every module that loads scripts, so `loadedScripts` holds them all.
+// Every module that loads scripts, so the loaders hold them all.
+import '../../../coordination/cloud-limiter';
+import '../../../coordination/slot-leases';
 import '../../../store/budget-store';
-import '../../../store/cloud-limiter';
 import '../../../store/conversation-store';
 import '../../../store/judge-store';
 import '../../../store/model-quirks';
 import '../../../store/run-store';
-import '../../../store/slot-leases';
-import { LUA_DIR, loadScript, loadedScripts, readScript, stripHeader } from '../../../store/redis-script';
+import { coordinationScripts } from '../../../coordination/redis-script';
+import { readScript, stripHeader } from '../../../shared/redis-script';
+import { loadScript, storeScripts } from '../../../store/redis-script';
 
 const ROOT = path.join(__dirname, '../../..');
 const walk = (dir: string, ext: string): string[] =>
@@ -22,14 +24,22 @@ const walk = (dir: string, ext: string): string[] =>
         : walk(p, ext);
     return e.name.endsWith(ext) ? [p] : [];
   });
-const luaFiles = walk(LUA_DIR, '.lua');
+// Each root of scripts with its loader: the stores' and the coordination's (shared/redis-script.ts).
+const ROOTS = [storeScripts, coordinationScripts];
+const rootOf = (file: string) => ROOTS.find((r) => file.startsWith(r.dir + path.sep))!;
+const luaFiles = ROOTS.flatMap((r) => walk(r.dir, '.lua'));
+/** A file's script name under its root (what its loader is called with). */
 const scriptName = (file: string) =>
   path
-    .relative(LUA_DIR, file)
+    .relative(rootOf(file).dir, file)
     .replace(/\.lua$/, '')
     .split(path.sep)
     .join('/');
+/** Where a file is shown: its path from the repository's root. */
+const shown = (file: string) => path.relative(ROOT, file).split(path.sep).join('/');
 const isInclude = (file: string) => /(^|\/)includes\//.test(scriptName(file));
+/** Every loaded script, of both roots. */
+const loadedScripts = ROOTS.flatMap((r) => [...r.loaded.values()]);
 
 /** The header comment: the `--[[ … ]]` block the file starts with. */
 function header(file: string): string {
@@ -45,21 +55,25 @@ const indices = (h: string, what: 'KEYS' | 'ARGV') =>
 const used = (src: string, what: 'KEYS' | 'ARGV') =>
   [...src.replace(/--\[\[[\s\S]*?\]\]/g, '').matchAll(new RegExp(`\\b${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1]));
 
-describe('Lua scripts (store/lua/)', () => {
-  it('every script file is loaded by its store, and every loaded script has its file', () => {
-    const files = luaFiles
-      .filter((f) => !isInclude(f))
-      .map(scriptName)
-      .sort();
-    assert.ok(files.length >= 20, `found ${files.length} scripts`);
-    assert.deepEqual([...loadedScripts.keys()].sort(), files);
+describe('Lua scripts (store/lua/, coordination/lua/)', () => {
+  it('every script file is loaded by its owner, and every loaded script has its file', () => {
+    let found = 0;
+    for (const root of ROOTS) {
+      const files = luaFiles
+        .filter((f) => !isInclude(f) && rootOf(f) === root)
+        .map(scriptName)
+        .sort();
+      found += files.length;
+      assert.deepEqual([...root.loaded.keys()].sort(), files, root.dir);
+    }
+    assert.ok(found >= 20, `found ${found} scripts`);
   });
 
   for (const file of luaFiles.filter((f) => !isInclude(f))) {
     const name = scriptName(file);
-    it(`${name}: its header names the keys the loader declares, its ARGV and what it returns`, () => {
+    it(`${shown(file)}: its header names the keys the loader declares, its ARGV and what it returns`, () => {
       const h = header(file);
-      const script = loadedScripts.get(name)!;
+      const script = rootOf(file).loaded.get(name)!;
       const keys = indices(h, 'KEYS');
       const source = script.source;
       if (script.keys === 'variadic') {
@@ -88,15 +102,16 @@ describe('Lua scripts (store/lua/)', () => {
 
   it('includes resolve: no @include line is left, each include is emitted once, and each include has a header', () => {
     let included = 0;
-    for (const script of loadedScripts.values()) {
-      assert.doesNotMatch(script.source, /@include/, script.name);
-      for (const inc of luaFiles.filter(isInclude)) {
-        const body = stripHeader(fs.readFileSync(inc, 'utf8')).trimEnd();
-        const times = script.source.split(body).length - 1;
-        assert.ok(times <= 1, `${scriptName(inc)} is emitted once in ${script.name}, not ${times} times`);
-        if (times) included++;
+    for (const root of ROOTS)
+      for (const script of root.loaded.values()) {
+        assert.doesNotMatch(script.source, /@include/, script.name);
+        for (const inc of luaFiles.filter((f) => isInclude(f) && rootOf(f) === root)) {
+          const body = stripHeader(fs.readFileSync(inc, 'utf8')).trimEnd();
+          const times = script.source.split(body).length - 1;
+          assert.ok(times <= 1, `${scriptName(inc)} is emitted once in ${script.name}, not ${times} times`);
+          if (times) included++;
+        }
       }
-    }
     assert.ok(included >= 15, `includes found in the scripts: ${included}`);
     for (const inc of luaFiles.filter(isInclude)) {
       const h = header(inc);
@@ -106,7 +121,7 @@ describe('Lua scripts (store/lua/)', () => {
   });
 
   it('no store script builds a key name (every key it touches is one of its KEYS)', () => {
-    for (const script of loadedScripts.values()) {
+    for (const script of loadedScripts) {
       // A key argument made by concatenation, e.g. redis.call('HINCRBY', ARGV[6] .. ':run:' .. run, …).
       const built = /redis\.p?call\(\s*'\w+'\s*,\s*[^,)]*\.\./.exec(script.source);
       assert.equal(built, null, `${script.name} builds a key name: ${built?.[0]}`);
@@ -125,7 +140,7 @@ describe('Lua scripts (store/lua/)', () => {
     /** The functions the owner's fragments define (store/lua/<owner>/includes/*.lua). */
     const fragmentFunctions = (owner: string) =>
       luaFiles
-        .filter((f) => scriptName(f).startsWith(`${owner}/includes/`))
+        .filter((f) => rootOf(f) === storeScripts && scriptName(f).startsWith(`${owner}/includes/`))
         .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/^local function (\w+)\(/gm)].map((m) => m[1]!));
     /** The function whose argument list holds position `at` of `src` ('' when none). */
     const enclosingCall = (src: string, at: number) => {
@@ -137,7 +152,7 @@ describe('Lua scripts (store/lua/)', () => {
       return '';
     };
     const reached = new Set<string>();
-    for (const file of luaFiles.filter((f) => !isInclude(f))) {
+    for (const file of luaFiles.filter((f) => !isInclude(f) && rootOf(f) === storeScripts)) {
       const own = fs.readFileSync(file, 'utf8').replace(/^--\[\[[\s\S]*?\]\]/, '');
       for (const m of header(file).matchAll(/^\s*KEYS\[(\d+)\]\s+(.*)$/gm)) {
         const owner = FOREIGN.find(([re]) => re.test(m[2]!))?.[1];

@@ -3,7 +3,7 @@
  * CLI (and any other client) reads them. The producer builds these shapes; clients import only
  * this file, never the producer.
  */
-import type { Side } from './model';
+import type { Side } from '../conversation/model';
 
 /** One turn in `GET /conversation/:id`. */
 export interface TurnView {

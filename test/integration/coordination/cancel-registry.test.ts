@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { ConversationStore } from '../../../store/conversation-store';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
-import { CancelRegistry } from '../../../workers/cancel-registry';
+import { CancelRegistry } from '../../../coordination/cancel-registry';
 import { until } from '../../helpers/test-stack';
 
 describe('CancelRegistry (real Redis pub/sub)', () => {

@@ -5,7 +5,7 @@ import { silentLogger } from '../../../shared/logger';
 import { startBedrockEmulator, type EmulatorHandle } from '../../../emulators/bedrock-emulator';
 import { createBedrockConverse } from '../../../bedrock/bedrock-client';
 import { createHandler } from '../../../lambda/handler';
-import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../emulators/api-gateway-emulator';
+import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../lambda/local-gateway';
 import type { ProxyEvent, ProxyHandler } from '../../../lambda/proxy-types';
 
 /** A Lambda that answers with the event it received (JSON), to see what the gateway built. */

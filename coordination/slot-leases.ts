@@ -25,7 +25,7 @@ export interface SlotPool {
   slots: number;
 }
 
-// The scripts, store/lua/slot-leases/ (headers there name KEYS, ARGV and the reply).
+// The scripts, coordination/lua/slot-leases/ (headers there name KEYS, ARGV and the reply).
 const ACQUIRE = loadScript('slot-leases/acquire', 'variadic');
 const RENEW = loadScript('slot-leases/renew', 1);
 const RELEASE = loadScript('slot-leases/release', 2);

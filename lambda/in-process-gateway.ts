@@ -10,8 +10,8 @@
  */
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import { startLocalGateway, type LocalGateway } from '../emulators/api-gateway-emulator';
-import { createHandler } from '../lambda/handler';
+import { startLocalGateway, type LocalGateway } from './local-gateway';
+import { createHandler } from './handler';
 
 export interface InProcessGatewayOptions {
   /** The handler's config (Bedrock endpoint, region, model defaults). */

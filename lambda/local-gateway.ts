@@ -1,7 +1,9 @@
 /**
- * A local stand-in for API Gateway: a node:http server that turns each request into a Lambda
- * proxy event (REST payload 1.0 or HTTP API 2.0), runs the handler in-process and writes the
- * proxy result back, with API Gateway's binary rules:
+ * The local API Gateway host, production code and not a test double (`npm run gateway`, the role
+ * entry points and `npm start` run it; lambda/in-process-gateway.ts pairs it with the handler):
+ * a node:http server that turns each request into a Lambda proxy event (REST payload 1.0 or
+ * HTTP API 2.0), runs the handler in-process and writes the proxy result back, with API
+ * Gateway's binary rules:
  *
  * - Request: a body whose Content-Type is a binary media type (default `application/x-protobuf`,
  *   `application/octet-stream`) reaches the handler base64-encoded with `isBase64Encoded: true`;
@@ -44,10 +46,10 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handler as defaultHandler } from '../lambda/handler';
+import { handler as defaultHandler } from './handler';
 import { refuseOpenBind } from '../shared/bind-guard';
 import { safeEqual } from '../shared/safe-equal';
-import type { ProxyEvent, ProxyEventV1, ProxyEventV2, ProxyHandler, ProxyResult } from '../lambda/proxy-types';
+import type { ProxyEvent, ProxyEventV1, ProxyEventV2, ProxyHandler, ProxyResult } from './proxy-types';
 
 /** Options of {@link startLocalGateway}; every field has a default. */
 export interface LocalGatewayOptions {

@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import type { ModelLimits } from '../shared/cloud-limits';
 import { loadScript } from './redis-script';
 
-// The scripts, store/lua/cloud-limiter/ (headers there name KEYS, ARGV and the reply).
+// The scripts, coordination/lua/cloud-limiter/ (headers there name KEYS, ARGV and the reply).
 const RESERVE = loadScript('cloud-limiter/reserve', 3);
 const SETTLE = loadScript('cloud-limiter/settle', 2);
 const TUNE = loadScript('cloud-limiter/tune', 1);

@@ -1,6 +1,6 @@
 --[[
   Include: drops the calls that started more than a window ago from a model's window
-  (store/cloud-limiter.ts) and defines `window`, `used` (tokens of the calls left), `count` (calls
+  (coordination/cloud-limiter.ts) and defines `window`, `used` (tokens of the calls left), `count` (calls
   left) and `factor` (the AIMD factor). Needs `now` (includes/server-now.lua) before it.
   Uses KEYS[1] calls (sorted set: call id → start ms), KEYS[2] tokens (hash: call id → tokens),
        KEYS[3] aimd (hash: factor, decreasedAt); ARGV[5] window ms.
