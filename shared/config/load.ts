@@ -86,8 +86,10 @@ function lenient(env: Env, spec: KeySpec<unknown>, ignored?: (err: ConfigError) 
     try {
       return spec.parse(reader(e), spec.key);
     } catch (err) {
-      if (!(err instanceof ConfigError) || e[err.key] === undefined) throw err;
+      if (!(err instanceof ConfigError)) throw err;
       ignored?.(err);
+      // An error naming a key that is unset (BOARD_USERNAME missing beside BOARD_PASSWORD): the defaults.
+      if (e[err.key] === undefined) break;
       e = { ...e, [err.key]: undefined };
     }
   }
