@@ -43,7 +43,7 @@ export function reader(env: Env) {
   return createReader(env, (key) => FACTS.get(key));
 }
 
-/** A process, a list of them, or `worker`: the processes of the roles in WORKER_ROLES. */
+/** A process, a list of them, or `worker`: the processes of the roles in WORKER_ROLES. `stack`: every key. */
 export type ConfigScope = ConfigProcess | 'worker' | readonly (ConfigProcess | 'worker')[];
 
 export interface LoadOptions {
@@ -68,7 +68,9 @@ export function processesOf(env: Env, scope: ConfigScope): Set<ConfigProcess> {
  * Throws {@link ConfigError} naming the first bad key it validates.
  */
 export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Config {
-  const scope = opts.for === undefined ? undefined : processesOf(env, opts.for);
+  let scope = opts.for === undefined ? undefined : processesOf(env, opts.for);
+  // The stack runs every process: it validates every key.
+  if (scope?.has('stack')) scope = undefined;
   const r = reader(env);
   const config: Record<string, unknown> = {};
   for (const [field, spec] of PARSE_ORDER) {

@@ -18,7 +18,7 @@ export const CONFIG_PROCESSES = [
   'lambda',
   /** `npm run gateway`: the local API Gateway host running the Lambda handler. */
   'gateway',
-  /** `npm start`: the whole stack in one process, which loads every key; named alone on the keys only it reads. */
+  /** `npm start`: the whole stack in one process; `for: 'stack'` loads every key. Named alone on the keys only it reads. */
   'stack',
 ] as const;
 export type ConfigProcess = (typeof CONFIG_PROCESSES)[number];

@@ -731,7 +731,7 @@ export const SCHEMA: Schema = {
     accepts: "the AWS SDK's",
     description:
       'AWS credentials, read by the AWS SDK\'s default chain itself; this or any of AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI set counts as "credentials configured": `npm start` then calls the real Bedrock instead of its emulator, and the doctor checks them.',
-    readBy: ['producer', 'stack'],
+    readBy: ['producer', 'cloud-worker', 'gateway', 'stack'],
     parse: awsCredentialsConfigured,
     also: [
       {

@@ -21,6 +21,7 @@ describe('loadConfig(env, { for }): each process validates its own keys', () => 
     rejects(() => loadConfig(env, { for: 'worker' }), 'OLLAMA_TIMEOUT_MS');
     rejects(() => loadConfig(env, { for: 'local-worker' }), 'OLLAMA_TIMEOUT_MS');
     rejects(() => loadConfig(env), 'OLLAMA_TIMEOUT_MS');
+    rejects(() => loadConfig(env, { for: 'stack' }), 'OLLAMA_TIMEOUT_MS');
   });
 
   it('a bad producer-only key (PORT, MAX_WAITS, BOARD_PASSWORD alone) does not stop a worker; it stops the producer', () => {
