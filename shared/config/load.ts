@@ -73,15 +73,21 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
   if (scope?.has('stack')) scope = undefined;
   const r = reader(env);
   const config: Record<string, unknown> = {};
+  // Each bad key once, though several fields read it (OLLAMA_TIMEOUT_MS, OPENAI_TIMEOUT_MS's fallback).
+  const seen = new Set<string>();
+  const ignored = (err: ConfigError) => {
+    if (!seen.has(err.message)) opts.ignored?.(err);
+    seen.add(err.message);
+  };
   for (const [field, spec] of PARSE_ORDER) {
     if (scope === undefined || spec.readBy.some((p) => scope.has(p))) config[field] = spec.parse(r, spec.key);
-    else config[field] = lenient(env, spec, opts.ignored);
+    else config[field] = lenient(env, spec, ignored);
   }
   return config as unknown as Config;
 }
 
 /** A field outside the scope: its value when valid, else (reported) as if its bad keys were unset. */
-function lenient(env: Env, spec: KeySpec<unknown>, ignored?: (err: ConfigError) => void): unknown {
+function lenient(env: Env, spec: KeySpec<unknown>, ignored: (err: ConfigError) => void): unknown {
   let e = env;
   // Each round drops the key an error names; a field reads a handful of keys at most.
   for (let round = 0; round < 10; round++) {
@@ -89,7 +95,7 @@ function lenient(env: Env, spec: KeySpec<unknown>, ignored?: (err: ConfigError) 
       return spec.parse(reader(e), spec.key);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      ignored?.(err);
+      ignored(err);
       // An error naming a key that is unset (BOARD_USERNAME missing beside BOARD_PASSWORD): the defaults.
       if (e[err.key] === undefined) break;
       e = { ...e, [err.key]: undefined };
