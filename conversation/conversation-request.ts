@@ -11,6 +11,7 @@ import { catalogPriced, checkBudgetPriced, checkModelLifecycle, type ModelChecks
 import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
+import { DEFAULT_CONTEXT_TURNS, LIMITS } from '../shared/limits';
 
 const modelId = z
   .string()
@@ -27,24 +28,20 @@ const placeholdersOk = (name: 'followUp' | 'nextQuery') => (s: string, ctx: z.Re
 };
 
 export const conversationRequestSchema = z.strictObject({
-  initialQuery: text(20_000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  initialQuery: text(LIMITS.initialQueryChars).refine((s) => s.trim().length > 0, 'must not be empty'),
   outputFile: z.string().max(512).optional(),
-  maxTurns: z.number().int().min(1).max(1000).optional(),
-  timeoutMinutes: z
-    .number()
-    .positive()
-    .max(24 * 60)
-    .optional(),
+  maxTurns: z.number().int().min(LIMITS.maxTurns.min).max(LIMITS.maxTurns.max).optional(),
+  timeoutMinutes: z.number().positive().max(LIMITS.timeoutMinutes.max).optional(),
   /** One model id, or a list: the first is asked, the others are its fallbacks in order. */
   cloudModel: z.union([modelId, z.array(modelId).min(1, 'must name at least one model').max(5, 'at most 5 models')]).optional(),
   localModel: modelId.optional(),
-  temperature: z.number().min(0).max(1).optional(),
+  temperature: z.number().min(LIMITS.temperature.min).max(LIMITS.temperature.max).optional(),
   // The cloud model's own cap (the model catalogue) is checked after parsing.
-  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  maxTokens: z.number().int().min(LIMITS.maxTokens.min).max(LIMITS.maxTokens.max).optional(),
   stopPhrase: text(200)
     .refine((s) => s.trim().length > 0, 'must not be empty')
     .optional(),
-  contextTurns: z.number().int().min(0).max(50).optional(),
+  contextTurns: z.number().int().min(LIMITS.contextTurns.min).max(LIMITS.contextTurns.max).optional(),
   /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
   think: z.boolean().optional(),
   templates: z
@@ -89,8 +86,8 @@ export const conversationRequestSchema = z.strictObject({
 
 export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
 
-/** Default number of earlier exchanges each model sees. */
-export const DEFAULT_CONTEXT_TURNS = 3;
+/** Default number of earlier exchanges each model sees (shared/limits.ts). */
+export { DEFAULT_CONTEXT_TURNS };
 
 /** Turns zod issues into one message naming each bad field. */
 export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {
@@ -188,6 +185,6 @@ function qualityOf(q: NonNullable<ConversationRequest['quality']>): NonNullable<
 
 export const generateRequestSchema = z.strictObject({
   inputText: text(100_000).refine((s) => s.trim().length > 0, 'must not be empty'),
-  temperature: z.number().min(0).max(1).optional(),
-  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  temperature: z.number().min(LIMITS.temperature.min).max(LIMITS.temperature.max).optional(),
+  maxTokens: z.number().int().min(LIMITS.maxTokens.min).max(LIMITS.maxTokens.max).optional(),
 });

@@ -7,6 +7,7 @@
  */
 import type { EstimateView } from '../api/http-contract';
 import { callCostUsd, type PriceTable, roundUsd } from './price-table';
+import { DEFAULT_CONTEXT_TURNS } from '../shared/limits';
 
 export interface EstimateInput {
   /** The seeds' initial queries (or objects with `initialQuery`, and their own `maxTurns`/`maxTokens`). */
@@ -17,7 +18,7 @@ export interface EstimateInput {
   maxTokens: number;
   models: { cloud: string; local: string };
   prices: PriceTable;
-  /** Earlier exchanges each model sees (default 3, the conversations' default). */
+  /** Earlier exchanges each model sees (default: the conversations' default, shared/limits.ts). */
   contextTurns?: number;
 }
 
@@ -26,7 +27,7 @@ export type CostEstimate = Omit<EstimateView, 'assumptions'>;
 
 /** The worst-case cost of running `seeds` (see the file comment). */
 export function estimateCost(input: EstimateInput): CostEstimate {
-  const ctx = input.contextTurns ?? 3;
+  const ctx = input.contextTurns ?? DEFAULT_CONTEXT_TURNS;
   let calls = 0;
   const tokens = { cloud: { in: 0, out: 0 }, local: { in: 0, out: 0 } };
   for (const seed of input.seeds) {

@@ -1,6 +1,6 @@
 /**
  * `llmconv doctor [--probe] [--json]`: checks the configured deployment (the same environment and
- * config as the stack, shared/config.ts) and exits 1 when any check fails, 2 on a usage or config
+ * config as the stack: every key of shared/config) and exits 1 when any check fails, 2 on a usage or config
  * error. bin/llmconv.js hands `doctor` here, so cli/ stays an HTTP client of the producer.
  */
 import { parseArgs } from 'node:util';

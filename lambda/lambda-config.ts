@@ -1,30 +1,30 @@
 /**
- * The Lambda's own config: only the keys the handler reads (log level, region, Bedrock model and
- * endpoint, default max tokens, the gateway timeout its Bedrock budget follows, MODEL_CATALOG_FILE), so a key meant for another process (a bad `WORKER_ROLES`, say)
- * never breaks the function. Same keys, defaults and errors as `loadConfig()`.
+ * The Lambda's own config: only the keys the handler reads (the schema's `lambda` part: log level,
+ * region, Bedrock model and endpoint, default max tokens, the gateway timeout its Bedrock budget
+ * follows, MODEL_CATALOG_FILE), so a key meant for another process (a bad `WORKER_ROLES`, say)
+ * never breaks the function, and no other key's file is read. Same keys, defaults and errors as
+ * `loadConfig()`.
  *
  * @example
  * const config = loadLambdaConfig(); // throws ConfigError naming the first bad key
  */
-import { LOG_LEVELS, modelCatalogFile, reader, type Config, type Env } from '../shared/config';
+import { loadConfigFields, type Config, type Env } from '../shared/config';
+
+/** The fields the handler reads, the schema's `readBy: 'lambda'` (a unit test keeps them equal). */
+export const LAMBDA_FIELDS = [
+  'logLevel',
+  'awsRegion',
+  'bedrockModelId',
+  'bedrockEndpoint',
+  'defaultMaxTokens',
+  'gatewayTimeoutMs',
+  'modelCatalogFile',
+] as const satisfies readonly (keyof Config)[];
 
 /** What the handler reads; a full `Config` fits it too. */
-export type LambdaConfig = Pick<
-  Config,
-  'logLevel' | 'awsRegion' | 'bedrockModelId' | 'bedrockEndpoint' | 'defaultMaxTokens' | 'gatewayTimeoutMs' | 'modelCatalogFile'
->;
+export type LambdaConfig = Pick<Config, (typeof LAMBDA_FIELDS)[number]>;
 
 /** Reads and validates the Lambda's keys from `env`. */
 export function loadLambdaConfig(env: Env = process.env): LambdaConfig {
-  const r = reader(env);
-  return {
-    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS),
-    awsRegion: r.str('AWS_REGION'),
-    bedrockModelId: r.str('BEDROCK_MODEL_ID'),
-    bedrockEndpoint: r.url('BEDROCK_ENDPOINT', ['http:', 'https:']),
-    defaultMaxTokens: r.int('DEFAULT_MAX_TOKENS', 1, 200000),
-    gatewayTimeoutMs: r.int('GATEWAY_TIMEOUT_MS', 50, 900_000),
-    // Caps, default maxTokens and accepted parameters come from the catalogue (shared/model-catalog.json, bundled).
-    modelCatalogFile: modelCatalogFile(r.opt('MODEL_CATALOG_FILE')),
-  };
+  return loadConfigFields(env, LAMBDA_FIELDS);
 }

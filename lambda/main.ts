@@ -7,6 +7,7 @@
  * BEDROCK_ENDPOINT=http://127.0.0.1:4010 npm run gateway   # against `npm run emulators`
  */
 import { loadConfig } from '../shared/config';
+import type { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { onShutdown } from '../shared/shutdown';
 import { startTracing } from '../shared/tracing';
@@ -14,10 +15,13 @@ import { createHandler } from './handler';
 import { startLocalGateway } from './local-gateway';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // The local gateway's keys only (the Lambda's and its own: GATEWAY_PORT, HOST, API_GATEWAY_API_KEY ...).
+  const ignored: ConfigError[] = [];
+  const config = loadConfig(process.env, { for: 'gateway', ignored: (err) => ignored.push(err) });
   // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
   const tracing = startTracing({ serviceName: 'llmconv-gateway', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'gateway' });
+  for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the gateway: ignored)`);
   const handler = createHandler({ config, logger });
   const gateway = await startLocalGateway({
     handler,

@@ -4,6 +4,7 @@
  */
 import type { LlmRequest } from '../proto/codec';
 import { ValidationError } from '../shared/errors';
+import { LIMITS } from '../shared/limits';
 import type { ConverseTurn } from '../bedrock/bedrock-client';
 
 /** Limits applied by {@link validateLlmRequest}. */
@@ -18,9 +19,9 @@ export const REQUEST_LIMITS = {
    * Range of `parameters.max_tokens` for any model; the model's own (lower) cap from
    * shared/model-limits is checked where the model id is known (bedrock-client).
    */
-  maxTokens: { min: 1, max: 200_000 },
+  maxTokens: LIMITS.maxTokens,
   /** Range of `parameters.temperature` and `parameters.top_p`. */
-  temperature: { min: 0, max: 1 },
+  temperature: LIMITS.temperature,
   /** Most `omit_parameters` entries. */
   maxOmitParameters: 8,
 } as const;

@@ -12,10 +12,13 @@ import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startProducer } from './start-producer';
 
 async function main() {
-  const config = loadConfig();
+  // The producer's keys only: a bad worker-only key is logged and left at its default.
+  const ignored: ConfigError[] = [];
+  const config = loadConfig(process.env, { for: 'producer', ignored: (err) => ignored.push(err) });
   // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
   const tracing = startTracing({ serviceName: 'llmconv-producer', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
+  for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the producer: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });

@@ -1,23 +1,28 @@
 /**
- * Prints the README's configuration table from CONFIG_KEYS and EMULATOR_CONFIG_KEYS, or with
- * `--write` replaces the table between the README's config-table markers.
+ * Prints the README's configuration table from the config schema (shared/config/schema.ts, with
+ * the processes that read each key) and EMULATOR_CONFIG_KEYS, or with `--write` replaces the table
+ * between the README's config-table markers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONFIG_KEYS, type KeyDoc } from '../shared/config';
+import { CONFIG_KEYS, describeReaders, type KeyDoc } from '../shared/config';
 import { EMULATOR_CONFIG_KEYS } from '../emulators/emulator-config';
 
-export function allKeyDocs(): KeyDoc[] {
+/** Every documented key with who reads it: the schema's processes, or the emulators. */
+export function allKeyDocs(): (KeyDoc & { readers: string })[] {
   const seen = new Set<string>();
-  return [...CONFIG_KEYS, ...EMULATOR_CONFIG_KEYS].filter((k) => !seen.has(k.key) && Boolean(seen.add(k.key)));
+  return [
+    ...CONFIG_KEYS.map((k) => ({ ...k, readers: describeReaders(k.readBy) })),
+    ...EMULATOR_CONFIG_KEYS.map((k) => ({ ...k, readers: 'emulators' })),
+  ].filter((k) => !seen.has(k.key) && Boolean(seen.add(k.key)));
 }
 
 export function configTable(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const lines = ['| key | default | accepts | what |', '|---|---|---|---|'];
+  const lines = ['| key | default | accepts | read by | what |', '|---|---|---|---|---|'];
   for (const k of allKeyDocs()) {
     const def = k.default.startsWith('(') ? k.default : `\`${k.default}\``;
-    lines.push(`| \`${k.key}\` | ${cell(def)} | ${cell(k.accepts)} | ${cell(k.description)} |`);
+    lines.push(`| \`${k.key}\` | ${cell(def)} | ${cell(k.accepts)} | ${cell(k.readers)} | ${cell(k.description)} |`);
   }
   return lines.join('\n');
 }

@@ -18,10 +18,13 @@ import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 
 async function main() {
-  const config = loadConfig();
+  // The keys of this worker's roles (WORKER_ROLES) only: a bad producer-only key is logged and left at its default.
+  const ignored: ConfigError[] = [];
+  const config = loadConfig(process.env, { for: 'worker', ignored: (err) => ignored.push(err) });
   // OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/tracing.ts); before anything builds queues.
   const tracing = startTracing({ serviceName: 'llmconv-worker', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by this worker's roles: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
   // CLOUD=bedrock calls Converse from the worker: no gateway to run.

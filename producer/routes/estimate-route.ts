@@ -5,6 +5,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { describeIssues } from '../../conversation/conversation-request';
+import { LIMITS } from '../../shared/limits';
 import type { EstimateView } from '../../api/http-contract';
 import { estimateCost } from '../../cost/estimate';
 import { loadPriceTable } from '../../cost/price-table';
@@ -16,7 +17,7 @@ import { readJsonBody } from '../json-body';
 
 const query = z
   .string()
-  .max(20_000)
+  .max(LIMITS.initialQueryChars)
   .refine((s) => s.trim().length > 0, 'must not be empty');
 const estimateSchema = z.strictObject({
   seeds: z
@@ -25,18 +26,18 @@ const estimateSchema = z.strictObject({
         query,
         z.object({
           initialQuery: query,
-          maxTurns: z.number().int().min(1).max(1000).optional(),
-          maxTokens: z.number().int().min(1).max(200_000).optional(),
+          maxTurns: z.number().int().min(LIMITS.maxTurns.min).max(LIMITS.maxTurns.max).optional(),
+          maxTokens: z.number().int().min(LIMITS.maxTokens.min).max(LIMITS.maxTokens.max).optional(),
         }),
       ]),
     )
     .min(1)
     .max(1_000_000),
-  turns: z.number().int().min(1).max(1000).optional(),
-  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  turns: z.number().int().min(LIMITS.maxTurns.min).max(LIMITS.maxTurns.max).optional(),
+  maxTokens: z.number().int().min(LIMITS.maxTokens.min).max(LIMITS.maxTokens.max).optional(),
   cloudModel: z.string().min(1).max(256).optional(),
   localModel: z.string().min(1).max(256).optional(),
-  contextTurns: z.number().int().min(0).max(50).optional(),
+  contextTurns: z.number().int().min(LIMITS.contextTurns.min).max(LIMITS.contextTurns.max).optional(),
 });
 
 export function estimateRoute(config: Config, logger?: Logger): Router {

@@ -21,7 +21,7 @@ import { OLDEST_SUPPORTED_MAJOR } from '../../stack/node-support';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUR_IMAGE = 'llmconv:local';
-/** Keys read by the AWS SDK's default credential chain (not by shared/config.ts). */
+/** Keys read by the AWS SDK's default credential chain (not by shared/config). */
 const AWS_SDK_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 const KNOWN_KEYS = new Set([...CONFIG_KEYS, ...EMULATOR_CONFIG_KEYS].map((k) => k.key).concat(AWS_SDK_KEYS));
 

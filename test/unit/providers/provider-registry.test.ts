@@ -1,4 +1,4 @@
-/** The provider registry's config: CLOUD and LOCAL, their defaults, their errors (providers/provider-registry.ts, shared/config.ts). */
+/** The provider registry's config: CLOUD and LOCAL, their defaults, their errors (providers/provider-registry.ts, shared/config/schema.ts). */
 import assert from 'node:assert/strict';
 import { loadConfig, localModelOf } from '../../../shared/config';
 import { ConfigError } from '../../../shared/errors';
