@@ -19,6 +19,9 @@ export const LAMBDA_FIELDS = [
   'defaultMaxTokens',
   'gatewayTimeoutMs',
   'modelCatalogFile',
+  'otlpTracesUrl',
+  'captureMessageContent',
+  'awsLambdaFunctionName',
 ] as const satisfies readonly (keyof Config)[];
 
 /** What the handler reads; a full `Config` fits it too. */

@@ -182,3 +182,16 @@ export const awsCredentialsConfigured: Parse<boolean> = (r) => AWS_CREDENTIAL_KE
 export const awsEndpointUrlConfigured: Parse<boolean> = (r) =>
   !/^(1|true)$/i.test(r.opt('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ?? '') &&
   ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'AWS_ENDPOINT_URL'].some((k) => r.opt(k) !== undefined);
+
+/**
+ * The OTLP traces URL as the OpenTelemetry exporter spec derives it: the signal endpoint as is,
+ * else the base endpoint with `/v1/traces`; undefined (tracing off) when neither is set or
+ * OTEL_SDK_DISABLED=true. Each must be an http(s) URL.
+ */
+export const otlpTracesUrl: Parse<string | undefined> = (r, key) => {
+  const traces = r.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']);
+  const base = r.url(key, ['http:', 'https:']);
+  if (r.opt('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined;
+  if (traces) return traces;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+};

@@ -15,6 +15,7 @@ import {
   allowedHosts,
   apiGatewayTimeoutMs,
   awsCredentialsConfigured,
+  otlpTracesUrl,
   awsEndpointUrlConfigured,
   boardPassword,
   boardUsername,
@@ -724,6 +725,53 @@ export const SCHEMA: Schema = {
       'A conversation whose `cloudModel` is a list moves a turn to the next model after this many consecutive 429/quota errors on the current one (the turn records the fallback).',
     readBy: ['cloud-worker'],
     parse: int(1, 100),
+  },
+  otlpTracesUrl: {
+    key: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '(unset: no traces)',
+    accepts: 'http(s) URL of an OTLP/HTTP receiver',
+    description:
+      'OpenTelemetry traces by OTLP/HTTP protobuf to `<it>/v1/traces` (docs/traces.md); the exporter reads the other OTEL_EXPORTER_OTLP_* settings (headers, timeout) itself. Unset: tracing off, at no cost.',
+    readBy: ['producer', ...WORKERS, 'lambda', 'gateway', 'stack'],
+    parse: otlpTracesUrl,
+    also: [
+      {
+        key: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+        default: '(unset)',
+        accepts: 'http(s) URL',
+        description: 'The full traces URL, used as is (wins over OTEL_EXPORTER_OTLP_ENDPOINT).',
+      },
+      {
+        key: 'OTEL_SERVICE_NAME',
+        default: 'llmconv, llmconv-producer, llmconv-worker, llmconv-gateway, llmconv-lambda',
+        accepts: 'string',
+        description: "Traces' `service.name`.",
+      },
+      {
+        key: 'OTEL_SDK_DISABLED',
+        default: 'false',
+        accepts: 'true, false',
+        description: 'true: no traces even with an endpoint.',
+      },
+    ],
+  },
+  captureMessageContent: {
+    key: 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT',
+    default: 'false',
+    accepts: 'true, false',
+    description:
+      'Puts system prompts, messages and answers on model-call spans (`gen_ai.input.messages` ...). Off: spans carry models, tokens and stop reasons only.',
+    readBy: ['producer', ...WORKERS, 'lambda', 'gateway', 'stack'],
+    parse: bool,
+  },
+  awsLambdaFunctionName: {
+    key: 'AWS_LAMBDA_FUNCTION_NAME',
+    default: '(set by AWS Lambda)',
+    accepts: 'string',
+    description:
+      'Set by AWS Lambda itself, never by hand: the deployed handler then starts tracing from the function environment (OTEL_EXPORTER_OTLP_ENDPOINT).',
+    readBy: ['producer', ...WORKERS, 'lambda', 'gateway', 'stack'],
+    parse: opt,
   },
   awsCredentialsConfigured: {
     key: 'AWS_ACCESS_KEY_ID',

@@ -120,6 +120,12 @@ export interface Config {
   backlogMaxBytes: number;
   /** REDIS_MEMORY_REFUSE_RATIO: writes are refused (429) above this share of Redis's `maxmemory`. */
   redisMemoryRefuseRatio: number;
+  /** The OTLP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`); unset: tracing off (docs/traces.md). */
+  otlpTracesUrl?: string;
+  /** OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: prompts and answers on model-call spans. */
+  captureMessageContent: boolean;
+  /** AWS_LAMBDA_FUNCTION_NAME: set by AWS Lambda itself; the handler then starts tracing on its own (lambda/invocation-span.ts). */
+  awsLambdaFunctionName?: string;
   /** True when AWS credentials are configured in the environment (keys, profile, web identity, container). */
   awsCredentialsConfigured: boolean;
   /**
