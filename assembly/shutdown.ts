@@ -12,6 +12,7 @@
  * await stop.close();
  */
 import type { Logger } from '../shared/logger';
+import { onShutdown } from '../shared/shutdown';
 
 export interface ShutdownOptions {
   /** Where a failed or slow step is reported. Default: nowhere (the step is still skipped past). */
@@ -66,4 +67,16 @@ export class Shutdown {
       }
     }
   }
+}
+
+/**
+ * Ends the process through `stop` on SIGTERM/SIGINT (shared/shutdown.ts: bounded by `timeoutMs`,
+ * a second signal exits at once); returns the same stop for other reasons, with an exit code.
+ */
+export function stopOnSignals(
+  logger: Logger,
+  stop: { close(): Promise<void> },
+  timeoutMs?: number,
+): (reason: string, exitCode?: number) => Promise<void> {
+  return onShutdown(logger, [{ name: 'shutdown', run: () => stop.close() }], timeoutMs);
 }

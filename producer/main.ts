@@ -6,7 +6,7 @@ import { loadConfig } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createOutageLog } from '../shared/redis-outage-log';
-import { onShutdown } from '../shared/shutdown';
+import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../stack/in-process-gateway';
 import { startProducer } from './start-producer';
 
@@ -15,16 +15,17 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
-  const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
+  // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
+  const stop = new Shutdown({ logger });
   // One line when Redis goes away, then one per 10 s with a count, one when it is back.
   const outage = createOutageLog(logger, 'producer');
+  stop.add('outage log', () => outage.close());
+  const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
+  if (gateway) stop.add('gateway', () => gateway.close());
   const producer = await startProducer({ config: { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url }, logger, outage });
+  stop.add('producer', () => producer.close());
   logger.info({ url: producer.url, prefix: config.queuePrefix }, 'producer listening');
-  onShutdown(logger, [
-    { name: 'producer', run: () => producer.close() },
-    { name: 'gateway', run: () => gateway?.close() },
-    { name: 'outage log', run: () => outage.close() },
-  ]);
+  stopOnSignals(logger, stop);
 }
 
 main().catch((err) => {

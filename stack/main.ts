@@ -5,7 +5,7 @@
  * dir), so a restart resumes unfinished conversations; it is supervised and restarted if it dies.
  */
 import { ConfigError } from '../shared/errors';
-import { onShutdown } from '../shared/shutdown';
+import { stopOnSignals } from '../assembly/shutdown';
 import { startLocalStack } from './local-stack';
 import { describeStack } from './describe-stack';
 import { SHUTDOWN_BOUND_MS, SHUTDOWN_GRACE_MS } from './shutdown-bounds';
@@ -21,7 +21,7 @@ async function main() {
     },
   });
   process.stdout.write(describeStack(stack));
-  stop = onShutdown(stack.logger, [{ name: 'stack', run: () => stack.close() }], SHUTDOWN_BOUND_MS);
+  stop = stopOnSignals(stack.logger, stack, SHUTDOWN_BOUND_MS);
 }
 
 main().catch((err) => {
