@@ -19,7 +19,7 @@ export interface OpenRedisOptions {
   outage?: OutageLog;
   /** Listener for the connection's `error` events (besides or instead of `outage`). */
   onError?: (err: Error) => void;
-  /** Wait until it is ready, ms; `false` not to wait (the producer's own connection). Default 30000. */
+  /** Wait until it is ready, ms; `false` not to wait (the producer's own connection). Default waitReady's (10 s). */
   readyTimeoutMs?: number | false;
   /** Registers `closeRedis` on it. */
   stop?: Shutdown;
@@ -33,7 +33,7 @@ export async function openRedis(kind: ConnectionKind, url: string, opts: OpenRed
   opts.stop?.add(`redis (${kind})`, () => closeRedis(conn));
   if (opts.readyTimeoutMs !== false) {
     try {
-      await waitReady(conn, opts.readyTimeoutMs ?? 30_000);
+      await waitReady(conn, opts.readyTimeoutMs);
     } catch (err) {
       if (!opts.stop) conn.disconnect();
       throw err;

@@ -98,7 +98,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     let conn = opts.connection;
     if (!conn) {
       if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
-      conn = await openRedis('worker', config.redisUrl, { outage, onError: opts.onRedisError, readyTimeoutMs: opts.readyTimeoutMs, stop });
+      conn = await openRedis('worker', config.redisUrl, {
+        outage,
+        onError: opts.onRedisError,
+        readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+        stop,
+      });
     }
     const connection = conn;
     const prices = loadPrices(config);
