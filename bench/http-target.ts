@@ -25,9 +25,12 @@ import { createApp } from '../producer/app';
 import { parseConversationRequest } from '../conversation/conversation-request';
 import { loadConfig } from '../shared/config';
 import type { ConversationSettings } from '../conversation/model';
-import { ConversationStore } from '../store/conversation-store';
-import { PipelineQueues } from '../queue/pipeline-queues';
-import { createProducerConnection, waitReady } from '../shared/redis-connection';
+import type { ConversationStore } from '../store/conversation-store';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import { openQueues } from '../assembly/queues';
+import { openRedis } from '../assembly/redis-connections';
+import { buildStores } from '../assembly/stores';
+import { Shutdown } from '../assembly/shutdown';
 import { createGatewayBackend } from '../providers/create-providers';
 import { benchLogger } from './pipeline-rig';
 
@@ -69,18 +72,16 @@ function bareKoa(queues?: PipelineQueues, record?: { store: ConversationStore; s
 }
 
 async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => Promise<void> }> {
-  const closers: (() => Promise<unknown>)[] = [];
+  // Each part registers its close as it is opened (assembly/shutdown.ts); the server is opened last, so closed first.
+  const shutdown = new Shutdown();
   let app: Koa;
   if (msg.mode === 'koa') {
     app = bareKoa();
   } else {
     const config = loadConfig({ REDIS_URL: msg.redisUrl, QUEUE_PREFIX: msg.prefix });
-    const redis = createProducerConnection(msg.redisUrl);
-    await waitReady(redis);
-    closers.push(() => redis.quit());
-    const store = ConversationStore.fromConfig(redis, config);
-    const queues = PipelineQueues.fromConfig(redis, config);
-    closers.push(() => queues.close());
+    const redis = await openRedis('producer', msg.redisUrl, { stop: shutdown });
+    const store = buildStores(redis, config).conversations;
+    const queues = openQueues(redis, config, { stop: shutdown });
     if (msg.mode === 'koa+bullmq') app = bareKoa(queues);
     else if (msg.mode === 'koa+record+bullmq')
       app = bareKoa(queues, { store, settings: parseConversationRequest(JSON.parse(msg.body), config, randomUUID()) });
@@ -91,19 +92,15 @@ async function start(msg: HttpTargetStart): Promise<{ port: number; stop: () => 
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
-  closers.unshift(
+  shutdown.add(
+    'http server',
     () =>
       new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       }),
   );
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: async () => {
-      for (const c of closers) await c().catch(() => undefined);
-    },
-  };
+  return { port: (server.address() as AddressInfo).port, stop: () => shutdown.close() };
 }
 
 let stop: (() => Promise<void>) | undefined;

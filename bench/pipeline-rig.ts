@@ -14,10 +14,13 @@ import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-
 import { startOllamaEmulator } from '../emulators/ollama-emulator';
 import { ConversationService } from '../producer/conversation-service';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
-import { ConversationStore } from '../store/conversation-store';
+import type { ConversationStore } from '../store/conversation-store';
 import { createLogger, type Logger } from '../shared/logger';
-import { PipelineQueues } from '../queue/pipeline-queues';
-import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import { openQueues } from '../assembly/queues';
+import { openRedis } from '../assembly/redis-connections';
+import { buildStores } from '../assembly/stores';
+import { Shutdown } from '../assembly/shutdown';
 import { createGatewayBackend, createOllamaBackend } from '../providers/create-providers';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startWorkers } from '../workers/start-workers';
@@ -70,13 +73,12 @@ export function benchLogger(): Logger {
 }
 
 export async function startPipelineRig(opts: PipelineRigOptions): Promise<PipelineRig> {
-  const closers: (() => Promise<unknown> | unknown)[] = [];
-  const close = async () => {
-    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
-  };
+  // Each part registers its close as it is opened (assembly/shutdown.ts); close() runs them in reverse, once.
+  const stop = new Shutdown();
+  const close = () => stop.close();
   try {
     const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-out-'));
-    closers.push(() => fs.rmSync(outputDir, { recursive: true, force: true }));
+    stop.add('output dir', () => fs.rmSync(outputDir, { recursive: true, force: true }));
     const base = loadConfig({ REDIS_URL: opts.redisUrl, QUEUE_PREFIX: opts.prefix, OUTPUT_DIR: outputDir, ...opts.env });
     const logger = benchLogger();
     const latencyMs = opts.latencyMs ?? 0;
@@ -86,11 +88,11 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     let gatewayUrl: string | undefined;
     if (opts.emulators ?? true) {
       bedrock = await startBedrockEmulator({ latencyMs });
-      closers.push(() => bedrock!.close());
+      stop.add('bedrock emulator', () => bedrock!.close());
       ollama = await startOllamaEmulator({ latencyMs, models: BENCH_OLLAMA_MODELS });
-      closers.push(() => ollama!.close());
+      stop.add('ollama emulator', () => ollama!.close());
       const gateway = await startInProcessGateway({ config: { ...base, bedrockEndpoint: bedrock.url }, logger });
-      closers.push(() => gateway.close());
+      stop.add('local gateway', () => gateway.close());
       gatewayUrl = gateway.url;
     }
     const config: Config = { ...base, apiGatewayUrl: gatewayUrl, ollamaHost: ollama?.url, bedrockEndpoint: bedrock?.url };
@@ -98,11 +100,8 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     const cloud = new TimedProvider(createGatewayBackend(config, gatewayUrl ?? 'http://unused.invalid'), 'cloud', timings);
     const local = new TimedProvider(createOllamaBackend(config, ollama?.url ?? 'http://unused.invalid'), 'local', timings);
 
-    const workerConn = createWorkerConnection(opts.redisUrl);
-    closers.push(() => workerConn.quit().catch(() => workerConn.disconnect()));
-    await waitReady(workerConn);
-    const workerQueues = PipelineQueues.fromConfig(workerConn, config);
-    closers.push(() => workerQueues.close());
+    const workerConn = await openRedis('worker', opts.redisUrl, { stop });
+    const workerQueues = openQueues(workerConn, config, { stop });
 
     let host: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
@@ -115,20 +114,17 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
         queues: workerQueues,
         providers: { cloud, local },
       });
-      closers.push(() => workers.close());
+      stop.add('workers', () => workers.close());
       host = workers.host;
     }
 
-    const producerConn = createProducerConnection(opts.redisUrl);
-    closers.push(() => producerConn.quit().catch(() => producerConn.disconnect()));
-    await waitReady(producerConn);
-    const store = ConversationStore.fromConfig(producerConn, config);
-    const queues = PipelineQueues.fromConfig(producerConn, config);
-    closers.push(() => queues.close());
+    const producerConn = await openRedis('producer', opts.redisUrl, { stop });
+    const store = buildStores(producerConn, config).conversations;
+    const queues = openQueues(producerConn, config, { stop });
     const service = new ConversationService({ config, store, queues });
 
     const events = await ConversationEvents.listen(workerConn.duplicate(), store.eventsChannel);
-    closers.push(() => events.close());
+    stop.add('conversation events', () => events.close());
 
     return { config, logger, store, queues, service, bedrock, ollama, gatewayUrl, cloud, local, timings, host, events, outputDir, close };
   } catch (err) {

@@ -25,7 +25,9 @@ export const LAMBDA_FIELDS = [
 ] as const satisfies readonly (keyof Config)[];
 
 /** What the handler reads; a full `Config` fits it too. */
-export type LambdaConfig = Pick<Config, (typeof LAMBDA_FIELDS)[number]>;
+/** The tracing settings are optional here: the handler's tests and callers that build a config by hand need not name them. */
+type TracingFields = 'otlpTracesUrl' | 'captureMessageContent' | 'awsLambdaFunctionName';
+export type LambdaConfig = Pick<Config, Exclude<(typeof LAMBDA_FIELDS)[number], TracingFields>> & Partial<Pick<Config, TracingFields>>;
 
 /** Reads and validates the Lambda's keys from `env`. */
 export function loadLambdaConfig(env: Env = process.env): LambdaConfig {

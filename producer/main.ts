@@ -6,9 +6,9 @@ import { loadConfig } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createOutageLog } from '../shared/redis-outage-log';
-import { onShutdown } from '../shared/shutdown';
-import { startTracing } from '../shared/tracing';
+import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
+import { startTracing } from '../shared/tracing';
 import { startProducer } from './start-producer';
 
 async function main() {
@@ -21,17 +21,19 @@ async function main() {
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the producer: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
-  const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
+  // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
+  const stop = new Shutdown({ logger });
+  // Closed last (the parts close in reverse): what they traced on the way down is exported too.
+  stop.add('traces', () => tracing.shutdown());
   // One line when Redis goes away, then one per 10 s with a count, one when it is back.
   const outage = createOutageLog(logger, 'producer');
+  stop.add('outage log', () => outage.close());
+  const gateway = config.apiGatewayUrl || config.cloudBackend === 'bedrock' ? undefined : await startInProcessGateway({ config, logger });
+  if (gateway) stop.add('gateway', () => gateway.close());
   const producer = await startProducer({ config: { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url }, logger, outage });
+  stop.add('producer', () => producer.close());
   logger.info({ url: producer.url, prefix: config.queuePrefix }, 'producer listening');
-  onShutdown(logger, [
-    { name: 'producer', run: () => producer.close() },
-    { name: 'gateway', run: () => gateway?.close() },
-    { name: 'outage log', run: () => outage.close() },
-    { name: 'traces', run: () => tracing.shutdown() },
-  ]);
+  stopOnSignals(logger, stop);
 }
 
 main().catch((err) => {

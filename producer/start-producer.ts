@@ -1,8 +1,10 @@
 /**
  * The producer with everything it needs, written once for `npm run producer` and the all-in-one
  * stack: store and queues on a producer-style connection, the operator surface (Bull Board,
- * metrics, live events, pages), the Koa app and its HTTP server. `close()` ends the live streams
- * first (they would hold the server open), then the server, the queues and an own connection.
+ * metrics, live events, pages), the cloud provider of `/api/v1/generate` (the cloud worker's, with
+ * its limiter and fallbacks), the Koa app and its HTTP server, all from the assembly (assembly/).
+ * `close()` ends the live streams first (they would hold the server open), then the server, the
+ * queues and an own connection.
  *
  * @example
  * const producer = await startProducer({ config, logger });
@@ -19,12 +21,16 @@ import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
 import { isLoopbackHost, refuseOpenBind } from '../shared/bind-guard';
 import { hasAuthConfigured } from './api-key-auth';
-import { createProducerConnection } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
-import { PipelineQueues } from '../queue/pipeline-queues';
-import { ConversationStore } from '../store/conversation-store';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import type { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
 import { createCloudBackend } from '../providers/provider-registry';
+import { openRedis } from '../assembly/redis-connections';
+import { openQueues } from '../assembly/queues';
+import { buildStores } from '../assembly/stores';
+import { buildCloudProvider } from '../assembly/providers';
+import { Shutdown } from '../assembly/shutdown';
 import { createApp } from './app';
 import { startOperatorSurface, type OperatorSurface } from './operator-surface';
 import { CallerKeys } from './caller-keys';
@@ -36,7 +42,10 @@ export interface StartProducerOptions {
   logger: Logger;
   /** A producer-style connection owned by the caller. Default: one to `config.redisUrl`, closed by `close()`. */
   connection?: Redis;
-  /** The cloud path for `/api/v1/generate`. Default: the cloud client to API_GATEWAY_URL. */
+  /**
+   * The cloud backend for `/api/v1/generate`. Default: CLOUD's from config. Either way it goes
+   * behind the same limiter (CLOUD_LIMITS) and fallbacks as the cloud worker's (assembly/providers.ts).
+   */
   cloud?: LlmProvider;
   /** Metrics to serve (e.g. shared with in-process workers). */
   metrics?: PipelineMetrics;
@@ -81,30 +90,25 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
       'producer serves without a key off loopback (ALLOW_UNAUTHENTICATED=true): anyone who reaches it can start, read and cancel work',
     );
   }
-  const cloud = opts.cloud ?? createCloudBackend(config);
-  const ownConnection = !opts.connection;
-  let redis = opts.connection;
-  if (!redis) {
+  const backend = opts.cloud ?? createCloudBackend(config);
+  // Each part registers its close as it is opened: close() (or a failed start) undoes them in reverse.
+  const stop = new Shutdown();
+  let conn = opts.connection;
+  if (!conn) {
     if (!config.redisUrl) throw new Error('startProducer needs a connection or config.redisUrl');
-    redis = createProducerConnection(config.redisUrl);
-    if (opts.outage) opts.outage.watch(redis);
-    else redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    const onError = opts.outage ? undefined : (err: Error) => logger.warn({ err: err.message }, 'redis connection error');
+    conn = await openRedis('producer', config.redisUrl, { outage: opts.outage, onError, readyTimeoutMs: false, stop });
   }
-  const conn = redis;
-  const store = ConversationStore.fromConfig(conn, config);
-  const queues = PipelineQueues.fromConfig(conn, config);
-  const outage = opts.outage;
-  if (outage) for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
-  const closeOwn = async () => {
-    await queues.close();
-    if (ownConnection) await conn.quit().catch(() => conn.disconnect());
-  };
+  const redis = conn;
+  const store = buildStores(redis, config).conversations;
+  const queues = openQueues(redis, config, { outage: opts.outage, stop });
+  const cloud = buildCloudProvider({ config, connection: redis, logger, backend });
   let operations: OperatorSurface;
   let server: Server;
   try {
     // The file's maxActive and budgets, where the stores' scripts and the workers read them.
     if (callers.multi) {
-      await new CallerStore(conn, config.queuePrefix)
+      await new CallerStore(redis, config.queuePrefix)
         .syncLimits(callers.entries)
         .catch((err: Error) =>
           logger.warn(
@@ -113,9 +117,9 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
           ),
         );
     }
-    operations = await startOperatorSurface({
+    const operator = await startOperatorSurface({
       config,
-      redis: conn,
+      redis,
       store,
       queues,
       logger,
@@ -123,9 +127,16 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
       heartbeatMs: opts.heartbeatMs,
       callers,
     });
+    operations = operator;
+    let closeHttp: (() => Promise<void>) | undefined;
+    // The live streams end first (they would hold the server open), then the server.
+    stop.add('live streams and http server', async () => {
+      await operator.close();
+      await closeHttp?.();
+    });
     const app = createApp({
       config,
-      redis: conn,
+      redis,
       store,
       queues,
       cloud,
@@ -141,31 +152,30 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
       s.once('error', reject);
-    }).catch(async (err: unknown) => {
-      await operations.close();
-      throw err;
     });
+    const listening = server;
+    closeHttp = () => closeServer(listening, opts.closeGraceMs ?? 5000);
   } catch (err) {
-    await closeOwn();
+    await stop.close();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const graceMs = opts.closeGraceMs ?? 5000;
   return {
     server,
     url,
     store,
     queues,
     operator: operations,
-    async close() {
-      await operations.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if (graceMs <= 0) server.closeAllConnections();
-        else setTimeout(() => server.closeAllConnections(), graceMs).unref();
-      });
-      await closeOwn();
-    },
+    close: () => stop.close(),
   };
+}
+
+/** Stops accepting, then ends busy connections after `graceMs` (at once when 0). */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    if (graceMs <= 0) server.closeAllConnections();
+    else setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
 }

@@ -13,12 +13,10 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { refuseOpenBind } from '../shared/bind-guard';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
-import { ConversationStore } from '../store/conversation-store';
+import type { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
-import { PipelineQueues } from '../queue/pipeline-queues';
-import type { Redis } from 'ioredis';
-import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import type { PipelineQueues } from '../queue/pipeline-queues';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { loadModelCatalog } from '../shared/model-catalog';
@@ -28,8 +26,12 @@ import { emulatorLatencyMs } from '../emulators/emulator-config';
 import type { LocalGateway } from '../lambda/local-gateway';
 import { startProducer } from '../producer/start-producer';
 import { hasAuthConfigured } from '../producer/api-key-auth';
-import { createMetrics, type PipelineMetrics } from '../shared/metrics';
-import { configuredModels } from '../shared/model-label';
+import type { PipelineMetrics } from '../shared/metrics';
+import { buildMetrics } from '../assembly/metrics';
+import { openQueues } from '../assembly/queues';
+import { openRedis } from '../assembly/redis-connections';
+import { buildStores } from '../assembly/stores';
+import { Shutdown } from '../assembly/shutdown';
 import { createCloudBackend } from '../providers/provider-registry';
 import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
@@ -110,40 +112,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
   }
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
-  const closers: (() => Promise<unknown> | unknown)[] = [];
-  /** Steps allowed longer than STEP_BOUND_MS: the workers' grace, Redis's own AOF flush on stop. */
-  const stepBounds = new Map<() => unknown, number>();
   // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
   const STEP_BOUND_MS = 1000;
-  const close = async () => {
-    for (const c of closers.reverse()) {
-      try {
-        let timer: NodeJS.Timeout | undefined;
-        const slow = await Promise.race([
-          Promise.resolve(c()).then(() => false),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stepBounds.get(c) ?? STEP_BOUND_MS))),
-        ]);
-        clearTimeout(timer);
-        if (slow)
-          logger.warn(
-            { step: c.name || 'unnamed', boundMs: stepBounds.get(c) ?? STEP_BOUND_MS },
-            'a shutdown step did not finish in time; moving on',
-          );
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'error while stopping');
-      }
-    }
-  };
+  // Each part registers its close as it is opened; close() (or a failed start) runs them in reverse, once.
+  const stop = new Shutdown({ logger, boundMs: STEP_BOUND_MS });
+  const close = () => stop.close();
   const outage = createOutageLog(logger, 'stack');
-  closers.push(() => outage.close());
-  /** Quit when Redis answers; otherwise drop the connection at once (quit would queue forever). */
-  const quit = async (conn: Redis) => {
-    if (conn.status !== 'ready') return conn.disconnect();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([conn.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-    clearTimeout(timer);
-    conn.disconnect();
-  };
+  stop.add('outage log', () => outage.close());
   try {
     let redis: EmbeddedRedis | undefined;
     let redisData: LocalStack['redisData'];
@@ -152,7 +127,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       const dir = config.redisDataDir ?? (opts.embeddedData === 'persistent' ? defaultRedisDataDir(opts.env ?? process.env) : undefined);
       if (dir) {
         lock = await lockDataDir(dir);
-        closers.push(() => lock!.release());
+        stop.add('data dir lock', () => lock!.release());
         if (lock.tookOverFrom) logger.warn({ dir, previousOwner: lock.tookOverFrom }, 'took over the lock of a stack that is gone');
       }
       const onEvent = (ev: SupervisorEvent) => {
@@ -183,9 +158,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         { redisPid: redis.process.pid, port: redis.port, dir: redis.dir, persistent: redisData.persistent },
         'embedded redis-server ready',
       );
-      const stopRedis = () => redis!.stop();
-      stepBounds.set(stopRedis, 3000);
-      closers.push(stopRedis);
+      // Redis's own AOF flush on stop gets longer.
+      stop.add('embedded redis', () => redis!.stop(), 3000);
     }
     const redisUrl = config.redisUrl ?? redis!.url;
     const latencyMs = opts.emulatorLatencyMs ?? emulatorLatencyMs(opts.env ?? process.env);
@@ -200,14 +174,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const nothingReal = !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured;
     if (cloudEmulated || (nothingReal && (config.cloudBackend === 'bedrock' || !config.apiGatewayUrl))) {
       bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
-      closers.push(() => bedrock!.close());
+      stop.add('bedrock emulator', () => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }
     let gateway: LocalGateway | undefined;
     let gatewayUrl = cloudEmulated ? undefined : config.apiGatewayUrl;
     if (!gatewayUrl && config.cloudBackend !== 'bedrock') {
       gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
-      closers.push(() => gateway!.close());
+      stop.add('local gateway', () => gateway!.close());
       gatewayUrl = gateway.url;
     }
     let ollama: EmulatorHandle | undefined;
@@ -216,34 +190,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // OLLAMA_HOST is set, `openai` the OpenAI-compatible emulator when no OPENAI_BASE_URL is set.
     if (config.localBackend === 'emulated' || (config.localBackend === 'ollama' && !ollamaHost)) {
       ollama = await startOllamaEmulator({ latencyMs, models: [config.ollamaModel, 'llama3.2', 'llama3.2:latest', 'llama2:latest'] });
-      closers.push(() => ollama!.close());
+      stop.add('ollama emulator', () => ollama!.close());
       ollamaHost = ollama.url;
     }
     let openai: EmulatorHandle | undefined;
     let openaiBaseUrl = config.openaiBaseUrl;
     if (config.localBackend === 'openai' && !openaiBaseUrl) {
       openai = await startOpenAiEmulator({ latencyMs, models: [config.openaiModel, 'llama3.2'], apiKey: config.openaiApiKey });
-      closers.push(() => openai!.close());
+      stop.add('openai emulator', () => openai!.close());
       openaiBaseUrl = `${openai.url}/v1`;
     }
     const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint, openaiBaseUrl };
 
-    const workerConn = createWorkerConnection(redisUrl);
-    outage.watch(workerConn);
-    closers.push(() => quit(workerConn));
-    await waitReady(workerConn);
-    const workerQueues = PipelineQueues.fromConfig(workerConn, config);
-    for (const q of workerQueues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
-    closers.push(() => workerQueues.close());
+    const workerConn = await openRedis('worker', redisUrl, { outage, stop });
+    const workerQueues = openQueues(workerConn, config, { outage, stop });
     // Before any worker runs: nothing else can hold this private Redis's jobs (the data dir is
     // locked), so jobs left active by the last stop are handed to stall recovery at once.
     const resumed = redisData?.persistent
-      ? await resumeUnfinished(workerConn, ConversationStore.fromConfig(workerConn, config), workerQueues)
+      ? await resumeUnfinished(workerConn, buildStores(workerConn, config).conversations, workerQueues)
       : undefined;
     if (resumed && (resumed.unfinished || resumed.activeReleased || resumed.queuedRequeued))
       logger.warn({ ...resumed }, `resuming ${resumed.unfinished} unfinished conversations from ${redisData!.dir}`);
     const cloud = createCloudBackend(effective);
-    const metrics = createMetrics({ queues: workerQueues.all, models: configuredModels(effective) });
+    const metrics = buildMetrics(effective, { queues: workerQueues.all });
 
     let workerHost: WorkerHost | undefined;
     const roles = opts.roles ?? [...WORKER_ROLES];
@@ -260,16 +229,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       });
       // Active jobs get a short grace, then are left to stall recovery (none when Redis is gone).
       const grace = opts.closeGraceMs ?? 3000;
-      const closeWorkers = () => workers.close(grace);
-      stepBounds.set(closeWorkers, grace + STEP_BOUND_MS);
-      closers.push(closeWorkers);
+      stop.add('workers', () => workers.close(grace), grace + STEP_BOUND_MS);
       workerHost = workers.host;
     }
 
-    const producerConn = createProducerConnection(redisUrl);
-    outage.watch(producerConn);
-    closers.push(() => quit(producerConn));
-    await waitReady(producerConn);
+    const producerConn = await openRedis('producer', redisUrl, { outage, stop });
 
     let producerUrl: string | undefined;
     let store: ConversationStore;
@@ -287,15 +251,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         closeGraceMs: 0,
         outage,
       });
-      closers.push(() => producer.close());
+      stop.add('producer', () => producer.close());
       ({ store, queues } = producer);
       producerUrl = producer.url;
     } else {
-      store = ConversationStore.fromConfig(producerConn, config);
-      const own = PipelineQueues.fromConfig(producerConn, config);
-      for (const q of own.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
-      closers.push(() => own.close());
-      queues = own;
+      store = buildStores(producerConn, config).conversations;
+      queues = openQueues(producerConn, config, { outage, stop });
     }
 
     return {

@@ -5,7 +5,7 @@
  * dir), so a restart resumes unfinished conversations; it is supervised and restarted if it dies.
  */
 import { ConfigError } from '../shared/errors';
-import { onShutdown } from '../shared/shutdown';
+import { stopOnSignals } from '../assembly/shutdown';
 import { startTracing } from '../shared/tracing';
 import { startLocalStack } from './local-stack';
 import { describeStack } from './describe-stack';
@@ -24,12 +24,15 @@ async function main() {
     },
   });
   process.stdout.write(describeStack(stack));
-  stop = onShutdown(
+  // The stack, then the traces it made (flushed last).
+  stop = stopOnSignals(
     stack.logger,
-    [
-      { name: 'stack', run: () => stack.close() },
-      { name: 'traces', run: () => tracing.shutdown() },
-    ],
+    {
+      close: async () => {
+        await stack.close();
+        await tracing.shutdown();
+      },
+    },
     SHUTDOWN_BOUND_MS,
   );
 }

@@ -7,13 +7,12 @@ import os from 'node:os';
 import { loadConfig, ollamaHostOf } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { createMetrics } from '../shared/metrics';
-import { configuredModels } from '../shared/model-label';
+import { buildMetrics } from '../assembly/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
 import { createOutageLog } from '../shared/redis-outage-log';
-import { onShutdown } from '../shared/shutdown';
-import { startTracing } from '../shared/tracing';
+import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
+import { startTracing } from '../shared/tracing';
 import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 
@@ -27,15 +26,24 @@ async function main() {
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by this worker's roles: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
+  const stop = new Shutdown({ logger });
+  // Closed last (the parts close in reverse): what they traced on the way down is exported too.
+  stop.add('traces', () => tracing.shutdown());
+  // One line when Redis goes away, then one per 10 s with a count, one when it is back.
+  const outage = createOutageLog(logger, 'worker');
+  stop.add('outage log', () => outage.close());
   // CLOUD=bedrock calls Converse from the worker: no gateway to run.
   const gateway =
     config.workerRoles.includes('cloud') && config.cloudBackend !== 'bedrock' && !config.apiGatewayUrl
       ? await startInProcessGateway({ config, logger })
       : undefined;
-  if (gateway)
+  if (gateway) {
+    stop.add('gateway', () => gateway.close());
     logger.warn({ gatewayUrl: gateway.url }, 'API_GATEWAY_URL unset: running the Lambda handler in-process behind a local gateway');
+  }
   const effective = { ...config, apiGatewayUrl: config.apiGatewayUrl ?? gateway?.url, ollamaHost: ollamaHostOf(config) };
-  const metrics = createMetrics({ labels: { role: 'worker' }, models: configuredModels(config) });
+  const metrics = buildMetrics(config, { labels: { role: 'worker' } });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
   // A local worker is ready while its Ollama still has its model (checked at start, see startWorkers).
@@ -44,10 +52,10 @@ async function main() {
     ? () => workers?.modelCheck?.ready() ?? Promise.resolve({ ready: false, reason: 'starting: checking the Ollama model' })
     : undefined;
   const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, ready });
-  // One line when Redis goes away, then one per 10 s with a count, one when it is back.
-  const outage = createOutageLog(logger, 'worker');
+  stop.add('metrics', () => metricsServer.close());
   workers = await startWorkers({ config: effective, logger, hooks: metrics.hooks, name: `${os.hostname()}-${process.pid}`, outage });
   const started = workers;
+  stop.add('workers', () => started.close(10_000));
   if (started.localPool) registerPoolMetrics(metrics.registry, started.localPool);
   logger.info(
     {
@@ -60,13 +68,7 @@ async function main() {
     'worker ready',
   );
 
-  onShutdown(logger, [
-    { name: 'workers', run: () => started.close(10_000) },
-    { name: 'gateway', run: () => gateway?.close() },
-    { name: 'metrics', run: () => metricsServer.close() },
-    { name: 'outage log', run: () => outage.close() },
-    { name: 'traces', run: () => tracing.shutdown() },
-  ]);
+  stopOnSignals(logger, stop);
 }
 
 main().catch((err) => {

@@ -14,28 +14,24 @@
 import type { Redis } from 'ioredis';
 import { ollamaPoolOf, type Config, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import { createWorkerConnection, waitReady } from '../shared/redis-connection';
 import type { OutageLog } from '../shared/redis-outage-log';
-import { LocalModelRegistry } from '../store/local-models';
-import { PipelineQueues } from '../queue/pipeline-queues';
-import { ConversationStore } from '../store/conversation-store';
+import type { PipelineQueues } from '../queue/pipeline-queues';
+import type { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
 import { unconfiguredProvider } from '../providers/create-providers';
-import { createCloudBackend, createLocalBackend } from '../providers/provider-registry';
+import { createCloudBackend } from '../providers/provider-registry';
 import type { OllamaPool } from '../providers/ollama-pool';
-import { SlotLeases } from '../coordination/slot-leases';
-import { CloudLimiter } from '../coordination/cloud-limiter';
-import { createLimitedCloudProvider } from '../providers/limited-cloud-provider';
-import { createFallbackCloudProvider } from '../providers/fallback-cloud-provider';
+import { openRedis } from '../assembly/redis-connections';
+import { openQueues } from '../assembly/queues';
+import { buildStores, loadPrices } from '../assembly/stores';
+import { buildCloudProvider, buildLocalPool } from '../assembly/providers';
+import { Shutdown } from '../assembly/shutdown';
 import { CancelRegistry } from '../coordination/cancel-registry';
 import type { LocalModelCheck } from './local-model-check';
 import { startPoolModelCheck } from './pool-model-check';
 import type { StepHooks } from './step-lifecycle';
 import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
 import { BudgetGate } from './budget-gate';
-import { BudgetStore } from '../store/budget-store';
-import { ModelQuirks } from '../store/model-quirks';
-import { loadPriceTable } from '../cost/price-table';
 
 export interface StartWorkersOptions {
   /** The process's config; the cloud role needs `apiGatewayUrl` (a ConfigError otherwise). */
@@ -91,86 +87,60 @@ export interface StartedWorkers {
 
 /** Starts the worker host of `roles` with its store, queues, cancel registry and providers. */
 export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWorkers> {
-  const { config, logger } = opts;
+  const { config, logger, outage } = opts;
   const roles = opts.roles ?? config.workerRoles;
-  const ownConnection = !opts.connection;
-  let connection = opts.connection;
-  const undo: (() => Promise<unknown>)[] = [];
-  const rollback = async () => {
-    for (const u of undo.reverse()) await u().catch(() => undefined);
-  };
+  // Each part registers its close as it is opened: close() (or a failed start) undoes them in reverse.
+  const stop = new Shutdown();
   try {
     // Providers first: a missing API_GATEWAY_URL (or OPENAI_BASE_URL) is a config error before anything connects.
-    // The backends are CLOUD's and LOCAL's (providers/provider-registry.ts); the limiter and fallbacks below wrap any of them.
-    let cloud = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudBackend(config) : unconfiguredProvider('cloud'));
-    if (!connection) {
+    // The backends are CLOUD's and LOCAL's (providers/provider-registry.ts); the assembly wraps the cloud one with the limiter and fallbacks.
+    const cloudBackend = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudBackend(config) : undefined);
+    let conn = opts.connection;
+    if (!conn) {
       if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
-      const own = createWorkerConnection(config.redisUrl);
-      if (opts.onRedisError) own.on('error', opts.onRedisError);
-      opts.outage?.watch(own);
-      connection = own;
-      undo.push(async () => own.disconnect());
-      await waitReady(own, opts.readyTimeoutMs ?? 30_000);
-    }
-    const conn = connection;
-    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
-    let localPool: OllamaPool | undefined;
-    let leases: SlotLeases | undefined;
-    if (!opts.providers?.local && roles.includes('local')) {
-      const own = new SlotLeases(conn, config.queuePrefix);
-      leases = own;
-      undo.push(() => own.close());
-      await own.listen();
-      const pool = createLocalBackend(config, own, logger);
-      undo.push(async () => pool.close());
-      localPool = pool;
-    }
-    const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
-    if (roles.includes('cloud') && Object.keys(config.cloudLimits).length > 0) {
-      cloud = createLimitedCloudProvider({
-        inner: cloud,
-        limiter: new CloudLimiter(conn, config.queuePrefix),
-        limits: config.cloudLimits,
-        defaultModel: config.bedrockModelId,
-        defaultMaxTokens: config.defaultMaxTokens,
-        logger,
+      conn = await openRedis('worker', config.redisUrl, {
+        outage,
+        onError: opts.onRedisError,
+        readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+        stop,
       });
     }
-    // Outermost: each model of a fallback list goes through the limiter on its own.
-    if (roles.includes('cloud')) {
-      cloud = createFallbackCloudProvider({ inner: cloud, throttleRun: config.cloudFallbackAfterThrottles, logger });
-    }
-    const store = ConversationStore.fromConfig(conn, config);
-    const ownQueues = !opts.queues;
-    const queues = opts.queues ?? PipelineQueues.fromConfig(conn, config);
-    if (ownQueues) undo.push(() => queues.close());
+    const connection = conn;
+    const prices = loadPrices(config);
+    const localPool =
+      !opts.providers?.local && roles.includes('local') ? await buildLocalPool({ config, connection, logger, stop }) : undefined;
+    const local = opts.providers?.local ?? localPool ?? unconfiguredProvider('local');
+    // The limiter and fallbacks wrap the cloud role's provider (as the producer's /api/v1/generate's).
+    const cloud = !roles.includes('cloud')
+      ? (cloudBackend ?? unconfiguredProvider('cloud'))
+      : buildCloudProvider({ config, connection, logger, backend: cloudBackend });
+    const stores = buildStores(connection, config);
+    const store = stores.conversations;
+    const queues = opts.queues ?? openQueues(connection, config, { outage, stop });
     // Before anything else touches the queues or Ollama: a Redis that may evict jobs is refused.
-    if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(conn, logger);
-    const outage = opts.outage;
-    if (outage) for (const q of queues.all) q.on('error', (err: Error) => outage.error(err, { queue: q.name }));
+    if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(connection, logger);
     let modelCheck: LocalModelCheck | undefined;
     // Ollama's model check (refuse naming `ollama pull`, or pull; warm; publish). An OpenAI-compatible
     // server has no pull: the pool's probe (`GET /models`) keeps an endpoint without the model out instead.
     if (roles.includes('local') && config.localBackend !== 'openai' && (opts.checkLocalModel ?? !opts.providers?.local)) {
-      modelCheck = await startPoolModelCheck({
+      const check = await startPoolModelCheck({
         endpoints: ollamaPoolOf(config).map((e) => e.url),
         model: config.ollamaModel,
         pull: config.ollamaPull,
         keepAlive: config.ollamaKeepAlive,
         warmTimeoutMs: config.ollamaTimeoutMs,
         logger,
-        registry: new LocalModelRegistry(conn, config.queuePrefix),
+        registry: stores.localModels,
       });
-      const check = modelCheck;
-      undo.push(async () => check.stop());
+      modelCheck = check;
+      stop.add('local model check', () => check.stop());
     }
     const cancels = new CancelRegistry();
-    const sub = conn.duplicate();
+    const sub = connection.duplicate();
     outage?.watch(sub);
-    await cancels.listen(sub, store.eventsChannel);
     // Unsubscribing waits on Redis: with Redis gone, just drop the subscriber's socket.
-    const closeCancels = () => (sub.status === 'ready' ? cancels.close() : Promise.resolve(sub.disconnect()));
-    undo.push(closeCancels);
+    stop.add('cancel listener', () => (sub.status === 'ready' ? cancels.close() : sub.disconnect()));
+    await cancels.listen(sub, store.eventsChannel);
     const host = await startWorkerHost({
       deps: {
         config,
@@ -182,41 +152,39 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
         logger,
         hooks: opts.hooks,
         prices,
-        budget: new BudgetGate(new BudgetStore(conn), config, prices),
-        quirks: new ModelQuirks(conn, config.queuePrefix),
+        budget: new BudgetGate(stores.budgets, config, prices),
+        quirks: stores.quirks,
       },
-      connection: conn,
+      connection,
       roles,
       name: opts.name,
       checkRedisPolicy: false,
       onError: outage ? (err, role) => outage.error(err, { role }) : undefined,
+    });
+    let graceMs = 10_000;
+    stop.add('workers', async () => {
+      // Active jobs get `graceMs`, then are left to stall recovery. With Redis gone BullMQ's
+      // close still waits on it, so it gets one second and no more.
+      const up = connection.status === 'ready';
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([host.close(up ? graceMs : 0), new Promise((r) => (timer = setTimeout(r, (up ? graceMs : 0) + 1000)))]);
+      clearTimeout(timer);
     });
     return {
       host,
       store,
       queues,
       cancels,
-      connection: conn,
+      connection,
       modelCheck,
       localPool,
       async close(timeoutMs = 10_000) {
-        // Active jobs get `timeoutMs`, then are left to stall recovery. With Redis gone BullMQ's
-        // close still waits on it, so it gets one second and no more.
-        const up = conn.status === 'ready';
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([host.close(up ? timeoutMs : 0), new Promise((r) => (timer = setTimeout(r, (up ? timeoutMs : 0) + 1000)))]);
-        clearTimeout(timer);
-        modelCheck?.stop();
-        localPool?.close();
-        await leases?.close();
-        await closeCancels();
-        if (ownQueues) await queues.close();
-        // QUIT would wait for a Redis that is down; then just drop the socket.
-        if (ownConnection) await (conn.status === 'ready' ? conn.quit().catch(() => conn.disconnect()) : conn.disconnect());
+        graceMs = timeoutMs;
+        await stop.close();
       },
     };
   } catch (err) {
-    await rollback();
+    await stop.close();
     throw err;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The seed's single inference, `POST /api/v1/generate`, through the same cloud path as the
- * workers (API Gateway → Lambda → Bedrock).
+ * The seed's single inference, `POST /api/v1/generate`, through the same cloud provider as the
+ * cloud worker, built by assembly/providers.ts: CLOUD's backend (API Gateway → Lambda → Bedrock by
+ * default) behind the fleet-wide CLOUD_LIMITS limiter, which may make a call wait for its model's
+ * window (until the client hangs up).
  */
 import Router from '@koa/router';
 import type { Config } from '../../shared/config';

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
+import { Shutdown } from '../../assembly/shutdown';
 import type { Env } from '../../shared/config';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../stack/local-stack';
 import { testRedisUrl, uniquePrefix } from './redis';
@@ -27,21 +28,20 @@ export const FAST_ENV: Env = {
 };
 
 export async function startTestStack(env: Env = {}, opts: Omit<LocalStackOptions, 'env'> = {}): Promise<TestStack> {
+  // The output dir goes after the stack has stopped (and when it fails to start), once.
+  const stop = new Shutdown();
   const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-out-'));
+  stop.add('output dir', () => fs.rmSync(outputDir, { recursive: true, force: true }));
   const stack = await startLocalStack({
     ...opts,
     env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix(), OUTPUT_DIR: outputDir, ...FAST_ENV, ...env },
+  }).catch(async (err: unknown) => {
+    await stop.close();
+    throw err;
   });
+  stop.add('stack', stack.close);
   const http = axios.create({ baseURL: stack.producerUrl, validateStatus: () => true });
-  const close = stack.close;
-  return Object.assign(stack, {
-    http,
-    outputDir,
-    close: async () => {
-      await close();
-      fs.rmSync(outputDir, { recursive: true, force: true });
-    },
-  });
+  return Object.assign(stack, { http, outputDir, close: () => stop.close() });
 }
 
 const TERMINAL = ['completed', 'failed', 'cancelled', 'timed_out'];
