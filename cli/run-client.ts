@@ -50,8 +50,8 @@ export class RunClient {
 
   /**
    * The id of the run `idOrName` addresses: a run with that id, else the one run named so
-   * (`llmconv run seeds.jsonl --name sky-run`). No run, or several of that name, is an error
-   * saying which (the ids of a shared name, to pick one).
+   * (`llmconv run seeds.jsonl --name sky-run`). Several of that name are an error naming their
+   * ids; no run of that name leaves `idOrName` as it is (the route it is used on answers its 404).
    */
   async resolve(idOrName: string): Promise<string> {
     try {
@@ -61,7 +61,7 @@ export class RunClient {
     }
     const named = (await this.list(1000)).filter((r) => r.name === idOrName);
     if (named.length === 1) return named[0]!.runId;
-    if (named.length === 0) throw new ApiError(404, 'run_not_found', `no run with id or name "${idOrName}" (llmconv runs lists them)`);
+    if (named.length === 0) return idOrName;
     throw new ApiError(
       409,
       'ambiguous_run_name',

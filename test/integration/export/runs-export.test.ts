@@ -271,7 +271,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
       stderr: { write: (s: string) => (stderr = s) },
     });
     assert.equal(bad, 1);
-    assert.match(stderr, /no run with id or name "nope"/);
+    assert.match(stderr, /404 no run with id "nope"/);
     assert.equal(fs.existsSync(path.join(tmp, 'x.jsonl')), false, 'a refused export leaves no file');
   });
 

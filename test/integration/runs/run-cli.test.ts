@@ -75,7 +75,7 @@ describe('llmconv run / runs', function () {
     assert.ok(ambiguous.stderr.includes(runId), ambiguous.stderr);
     const none = await cli(['export', 'no such run'], env);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /no run with id or name "no such run" \(llmconv runs lists them\)/);
+    assert.match(none.stderr, /404 no run with id "no such run"/);
   });
 
   it('run refuses a missing file and bad options before uploading', async () => {
