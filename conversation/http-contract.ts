@@ -134,7 +134,12 @@ export interface ConversationSubmitResult {
   status: string;
   statusUrl: string;
   transcriptUrl: string;
-  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  /** The transcript's file name inside OUTPUT_DIR (a path sent as `outputFile` keeps only its name). */
+  outputFile?: string;
+  /**
+   * Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue), or `outputFile` was
+   * not used as sent (a path reduced to its name in OUTPUT_DIR). Absent when none.
+   */
   warnings?: string[];
 }
 
