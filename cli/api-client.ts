@@ -25,6 +25,7 @@ export interface SubmitResponse {
   status: string;
   statusUrl: string;
   transcriptUrl: string;
+  warnings?: string[];
 }
 
 /** A non-2xx answer, with the API's error code and message. */

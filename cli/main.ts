@@ -189,6 +189,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const maxTurns = positiveInt('turns', values.turns);
         const res = await api.submit({ initialQuery: args[0], ...(maxTurns ? { maxTurns } : {}) });
         io.stdout.write(`${res.conversationId}\n`);
+        for (const w of res.warnings ?? []) io.stderr.write(`warning: ${w}\n`);
         io.stderr.write(
           `  status:     ${api.link(res.statusUrl)}\n  live page:  ${api.link(`/conversations/${res.conversationId}`)}\n  transcript: ${api.link(res.transcriptUrl)}\n`,
         );
