@@ -489,7 +489,8 @@ export class RunService {
         const request: Record<string, unknown> = { ...settings };
         if (outputFile !== defaultOutputFile(cid)) request.outputFile = outputFile;
         for (const k of Object.keys(request)) if (request[k] === undefined) delete request[k];
-        const jobs = [jobIds.transcript(cid)];
+        // Kept jobs (JOB_HISTORY) would make the re-run's adds no-ops: every step's job goes, the judge's too.
+        const jobs = [jobIds.transcript(cid), jobIds.judge(cid)];
         for (let k = 1; k <= rec.settings.maxTurns; k++) jobs.push(jobIds.cloud(cid, k), jobIds.local(cid, k));
         await Promise.all(jobs.map((j) => Promise.all(queues.all.map((q) => q.remove(j)))));
         const payload: SeedPayload = { r: request, h: run.seedHash, ...(run.meta !== undefined ? { m: run.meta } : {}) };

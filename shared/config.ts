@@ -104,6 +104,8 @@ export interface Config {
   /** MAX_WAITS: requests held open while work runs (`?wait=true`, `/api/v1/generate`). */
   maxWaits: number;
   retentionSeconds: number;
+  /** JOB_HISTORY: completed and failed jobs kept per queue for Bull Board. */
+  jobHistory: number;
   boardUsername?: string;
   boardPassword?: string;
   apiKey?: string;
@@ -407,6 +409,13 @@ export const CONFIG_KEYS: KeyDoc[] = [
     default: '604800',
     accepts: 'integer > 0',
     description: 'How long finished conversations and jobs are kept in Redis.',
+  },
+  {
+    key: 'JOB_HISTORY',
+    default: '1000',
+    accepts: 'integer >= 0',
+    description:
+      "Finished jobs kept per queue, completed and failed each (the newest; none older than RETENTION_SECONDS), so Bull Board shows what ran. A step's effect lives in the conversation store; 0 removes a completed job at once.",
   },
   {
     key: 'BOARD_USERNAME',
@@ -820,6 +829,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseMaxStreams: r.int('SSE_MAX_STREAMS', 1),
     maxWaits: r.int('MAX_WAITS', 1),
     retentionSeconds: r.int('RETENTION_SECONDS', 1),
+    jobHistory: r.int('JOB_HISTORY', 0),
     boardUsername,
     boardPassword,
     apiKey: r.opt('API_KEY'),
