@@ -227,7 +227,17 @@ export interface RunView {
 export interface RunConversationsPage {
   runId: string;
   start: number;
-  conversations: { conversationId: string; status: string; stopReason: string | null; seedHash: string | null; statusUrl: string }[];
+  conversations: {
+    conversationId: string;
+    status: string;
+    stopReason: string | null;
+    seedHash: string | null;
+    /** Turns with both answers recorded. */
+    turnsCompleted?: number;
+    statusUrl: string;
+    /** The conversation's page for people. */
+    pageUrl?: string;
+  }[];
   /** The next page, when this one is full. */
   next?: string;
 }

@@ -444,16 +444,18 @@ export class RunService {
   async conversations(publicId: string, start: number, limit: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunConversationsPage> {
     const { id: runId } = await this.resolve(publicId, caller);
     const ids = await this.runs.conversations(runId, start, limit);
-    const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
+    const loaded = await Promise.all(ids.map((id) => this.deps.store.getConversation(id)));
     return {
       runId: publicId,
       start,
       conversations: ids.map((id, i) => ({
         conversationId: id,
-        status: records[i]?.status ?? 'expired',
-        stopReason: records[i]?.stopReason ?? null,
-        seedHash: records[i]?.settings.run?.seedHash ?? null,
+        status: loaded[i]?.record.status ?? 'expired',
+        stopReason: loaded[i]?.record.stopReason ?? null,
+        seedHash: loaded[i]?.record.settings.run?.seedHash ?? null,
+        turnsCompleted: loaded[i]?.turns.filter((t) => t.cloud && t.local).length ?? 0,
         statusUrl: `/conversation/${id}`,
+        pageUrl: `/conversations/${id}`,
       })),
       ...(ids.length === limit ? { next: `/runs/${publicId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
     };
