@@ -77,7 +77,7 @@ function el(tag, attrs, ...children) {
 }
 function badge(state) { return el('span', { class: 'badge ' + state }, state); }
 function when(iso) { return iso ? iso.replace('T', ' ').slice(0, 19) : ''; }
-function usd(n) { return n == null ? '–' : '$' + n.toFixed(n < 1 ? 4 : 2); }
+function usd(n) { return n == null ? '–' : '$' + n.toFixed(n === 0 || n >= 1 ? 2 : n >= 0.01 ? 4 : 6); }
 const SVG = 'http://www.w3.org/2000/svg';
 function svg(tag, attrs, text) {
   const e = document.createElementNS(SVG, tag);

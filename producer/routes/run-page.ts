@@ -71,7 +71,7 @@ function show(v) {
   $('state').replaceChildren(badge(v.state));
   $('fill').style.width = (v.seeds ? Math.round((100 * v.finished) / v.seeds) : 0) + '%';
   $('line').textContent = v.finished + ' / ' + v.seeds + ' finished, ' + v.active + ' in flight, ' + v.waiting + ' waiting; ' +
-    v.throughputPerSecond + '/s' + (v.etaSeconds != null ? ', ETA ' + v.etaSeconds + ' s' : '');
+    v.throughputPerSecond + '/s' + (v.state === 'active' && v.etaSeconds != null ? ', ETA ' + v.etaSeconds + ' s' : '');
   const t = $('counts'); t.replaceChildren();
   for (const [k, n] of Object.entries(v.byStatus)) t.append(row(k, n));
   if (v.duplicates) t.append(row('duplicates', v.duplicates));
@@ -104,7 +104,7 @@ function showConversations(v) {
     el('td', {}, String(i + 1)),
     el('td', {}, el('a', { href: c.pageUrl || '/conversations/' + c.conversationId }, c.conversationId)),
     el('td', {}, badge(c.status), c.stopReason ? ' ' + c.stopReason : ''),
-    el('td', {}, (c.turnsCompleted ?? 0) + ' turns')));
+    el('td', {}, (c.turnsCompleted ?? 0) + ((c.turnsCompleted ?? 0) === 1 ? ' turn' : ' turns'))));
   t.replaceChildren(...rows);
   $('conversations-note').textContent = v && v.admitted > conversations.length
     ? 'the first ' + conversations.length + ' of ' + v.admitted + ' admitted' : conversations.length + ' admitted';

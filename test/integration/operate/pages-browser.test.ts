@@ -169,6 +169,11 @@ describe('home, runs and run pages, and the board after work, in a real headless
         .waitFor();
       assert.equal(await page.locator('#conversations tr').count(), SEEDS);
       assert.equal(await page.locator('#conversations-note').textContent(), `${SEEDS} admitted`);
+      assert.deepEqual(
+        await page.locator('#conversations tr td:last-child').allTextContents(),
+        Array.from({ length: SEEDS }, (_, i) => ['1 turn', '2 turns', '3 turns'][i % 3]),
+        'in admission order, each with its turns',
+      );
       const links = await page.locator('#conversations a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
       for (const href of links) assert.match(href, /^\/conversations\/[0-9a-f-]{36}$/);
       const exports = await page.locator('#exports a').evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
@@ -254,6 +259,8 @@ describe('home, runs and run pages, and the board after work, in a real headless
   });
 
   it('Bull Board after the work shows what ran, with no rate limit badge and no font from another host', async () => {
+    const work = await stack!.http.post('/conversation', { initialQuery: 'Something for the board', maxTurns: 1 });
+    await waitForConversation(stack!, work.data.conversationId);
     const { page, errors } = await open(`${stack!.producerUrl}/admin/queues`);
     try {
       assert.equal(await page.title(), 'llmconv queues');
@@ -264,6 +271,8 @@ describe('home, runs and run pages, and the board after work, in a real headless
         .nth(3)
         .waitFor({ timeout: 15_000 });
       assert.equal(await page.getByText(/rate limited/i).count(), 0, 'no "rate limited" without a limit');
+      assert.deepEqual(offHost, [], 'the board asked for nothing off loopback (its Google Fonts link is taken out)');
+      await page.screenshot({ path: path.join(SHOTS, 'bull-board-queues.png') });
       // The cloud queue's completed jobs are still there to look at.
       await page.goto(`${stack!.producerUrl}/admin/queues/queue/cloud?status=completed`);
       await page
@@ -274,7 +283,7 @@ describe('home, runs and run pages, and the board after work, in a real headless
         errors.filter((e) => !/ERR_FAILED/.test(e)),
         [],
       );
-      await page.screenshot({ path: path.join(SHOTS, 'bull-board.png'), fullPage: true });
+      await page.screenshot({ path: path.join(SHOTS, 'bull-board-completed.png') });
     } finally {
       await page.close();
     }
