@@ -1,7 +1,7 @@
 /**
  * The operator and user pages in a real headless browser: Debian's chromium driven by
  * playwright-core. Requests beyond loopback are blocked (the machine has no outside network;
- * Bull Board links a web font). Screenshots go to a temp dir, or to SCREENSHOT_DIR
+ * pages-browser.test.ts checks that none is asked for). Screenshots go to a temp dir, or to SCREENSHOT_DIR
  * (`SCREENSHOT_DIR=docs/img npx mocha test/integration/operate/browser.test.ts` refreshes the docs' images).
  */
 import assert from 'node:assert/strict';
