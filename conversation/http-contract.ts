@@ -234,6 +234,8 @@ export interface RunConversationsPage {
     seedHash: string | null;
     /** Turns with both answers recorded. */
     turnsCompleted?: number;
+    /** The opening question, its first 120 characters; null once the record expired. */
+    initialQuery?: string | null;
     statusUrl: string;
     /** The conversation's page for people. */
     pageUrl?: string;

@@ -454,6 +454,7 @@ export class RunService {
         stopReason: loaded[i]?.record.stopReason ?? null,
         seedHash: loaded[i]?.record.settings.run?.seedHash ?? null,
         turnsCompleted: loaded[i]?.turns.filter((t) => t.cloud && t.local).length ?? 0,
+        initialQuery: loaded[i]?.record.settings.initialQuery.slice(0, 120) ?? null,
         statusUrl: `/conversation/${id}`,
         pageUrl: `/conversations/${id}`,
       })),

@@ -102,7 +102,7 @@ function showConversations(v) {
   const t = $('conversations');
   const rows = conversations.map((c, i) => el('tr', { 'data-conversation': c.conversationId },
     el('td', {}, String(i + 1)),
-    el('td', {}, el('a', { href: c.pageUrl || '/conversations/' + c.conversationId }, c.conversationId)),
+    el('td', {}, el('a', { href: c.pageUrl || '/conversations/' + c.conversationId }, c.initialQuery || c.conversationId)),
     el('td', {}, badge(c.status), c.stopReason ? ' ' + c.stopReason : ''),
     el('td', {}, (c.turnsCompleted ?? 0) + ((c.turnsCompleted ?? 0) === 1 ? ' turn' : ' turns'))));
   t.replaceChildren(...rows);

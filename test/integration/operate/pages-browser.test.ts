@@ -176,6 +176,7 @@ describe('home, runs and run pages, and the board after work, in a real headless
       );
       const links = await page.locator('#conversations a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
       for (const href of links) assert.match(href, /^\/conversations\/[0-9a-f-]{36}$/);
+      assert.match((await page.locator('#conversations a').first().textContent())!, /^Why is the sky blue, take \d\?$/);
       const exports = await page.locator('#exports a').evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
       assert.deepEqual(
         exports.map(([label]) => label),
