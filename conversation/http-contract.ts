@@ -236,6 +236,8 @@ export interface RunConversationsPage {
     turnsCompleted?: number;
     /** The opening question, its first 120 characters; null once the record expired. */
     initialQuery?: string | null;
+    /** What its calls cost, USD, by the producer's price table; null when a model has no price. */
+    costUsd?: number | null;
     statusUrl: string;
     /** The conversation's page for people. */
     pageUrl?: string;

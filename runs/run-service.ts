@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { PipelineError, RequestBodyError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
 import { catalogPriced, checkBudgetPriced, checkModelLifecycle } from '../conversation/model-admission';
-import { isTerminal } from '../conversation/model';
+import { isTerminal, type TurnRecord } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
 import type { RunConversationsPage, RunSubmitResult, RunView } from '../conversation/http-contract';
@@ -441,7 +441,17 @@ export class RunService {
   }
 
   /** A page of the run's admitted conversations, in admission order, with their status. */
-  async conversations(publicId: string, start: number, limit: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunConversationsPage> {
+  /**
+   * A page of the run's conversations; `costOf` (the producer's price table, e.g.) adds each one's
+   * `costUsd`.
+   */
+  async conversations(
+    publicId: string,
+    start: number,
+    limit: number,
+    caller: Caller = OWNERLESS_ADMIN,
+    costOf?: (turns: TurnRecord[]) => number | null,
+  ): Promise<RunConversationsPage> {
     const { id: runId } = await this.resolve(publicId, caller);
     const ids = await this.runs.conversations(runId, start, limit);
     const loaded = await Promise.all(ids.map((id) => this.deps.store.getConversation(id)));
@@ -455,6 +465,7 @@ export class RunService {
         seedHash: loaded[i]?.record.settings.run?.seedHash ?? null,
         turnsCompleted: loaded[i]?.turns.filter((t) => t.cloud && t.local).length ?? 0,
         initialQuery: loaded[i]?.record.settings.initialQuery.slice(0, 120) ?? null,
+        ...(costOf ? { costUsd: loaded[i] ? costOf(loaded[i]!.turns) : null } : {}),
         statusUrl: `/conversation/${id}`,
         pageUrl: `/conversations/${id}`,
       })),

@@ -1,6 +1,6 @@
 /**
  * The run page (`GET /runs/:id/page`): the run's name, progress, cost and budget, charts (stop
- * reasons, turns per conversation, a histogram of each judge criterion's scores), its exports and
+ * reasons, turns and cost per conversation, a histogram of each judge criterion's scores), its exports and
  * its conversations, live from `GET /runs/:id/events`. A section appears only once it has
  * something to show (no empty headings). All values are inserted as text or SVG attributes,
  * never as HTML; the page shell (`page-shell.ts`) sets a nonce-based Content-Security-Policy.
@@ -40,10 +40,19 @@ const base = '/runs/' + encodeURIComponent(runId);
 let conversations = [];
 function row(k, v) { return el('tr', {}, el('th', {}, k), el('td', {}, v)); }
 function showSection(id, on) { $(id).hidden = !on; }
-function chart(title, entries, key) {
+function chart(title, entries, key, opts) {
   const box = el('div', { class: 'chart', 'data-chart': key }, el('h3', {}, title));
-  box.append(barChart(entries, { title }));
+  box.append(barChart(entries, Object.assign({ title }, opts)));
   return box;
+}
+/** Up to 6 equal-width bins from the cheapest to the dearest conversation, as [label, count]. */
+function costBins(costs) {
+  const lo = Math.min(...costs), hi = Math.max(...costs);
+  const n = hi > lo ? Math.min(6, costs.length) : 1;
+  const width = (hi - lo) / n;
+  const counts = new Array(n).fill(0);
+  for (const c of costs) counts[Math.min(n - 1, width ? Math.floor((c - lo) / width) : 0)]++;
+  return counts.map((k, i) => [n === 1 ? usd(lo) : usd(lo + i * width) + '–' + usd(lo + (i + 1) * width), k]);
 }
 function drawCharts(v) {
   const charts = [];
@@ -56,6 +65,8 @@ function drawCharts(v) {
     const entries = [...turns.entries()].sort((a, b) => a[0] - b[0]).map(([t, n]) => [t + (t === 1 ? ' turn' : ' turns'), n]);
     charts.push(chart('Turns per conversation', entries, 'turns'));
   }
+  const costs = done.map((c) => c.costUsd).filter((n) => typeof n === 'number');
+  if (costs.length) charts.push(chart('Cost per conversation', costBins(costs), 'cost', { label: 170, width: 360 }));
   if (v.judge) for (const [criterion, j] of Object.entries(v.judge.criteria)) {
     const entries = Object.entries(j.distribution).sort((a, b) => Number(a[0]) - Number(b[0])).map(([s, n]) => ['score ' + s, n]);
     if (entries.length) charts.push(chart('Scores: ' + criterion + ' (mean ' + j.mean + ')', entries, 'score-' + criterion));

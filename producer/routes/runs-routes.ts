@@ -13,6 +13,8 @@ import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
 import { runsListPageHtml } from './runs-list-page';
 import { pageHeaders } from './page-shell';
+import { loadPriceTable } from '../../cost/price-table';
+import { conversationCost } from '../../cost/conversation-cost';
 import { callerOf } from '../api-key-auth';
 import type { CallerGuard } from '../caller-guard';
 import { LiveSlots } from '../live-slots';
@@ -93,7 +95,14 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   router.get('/runs/:id/conversations', async (ctx) => {
     const start = queryInt(ctx.query, 'start', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 });
     const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
-    ctx.body = await service.conversations(ctx.params.id!, start, limit, callerOf(ctx));
+    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
+    ctx.body = await service.conversations(
+      ctx.params.id!,
+      start,
+      limit,
+      callerOf(ctx),
+      (turns) => conversationCost(turns, prices).totalUsd,
+    );
   });
 
   router.get('/runs/:id/page', async (ctx) => {

@@ -138,6 +138,13 @@ describe('home, runs and run pages, and the board after work, in a real headless
         ['2 turns', 3],
         ['3 turns', 3],
       ]);
+      const cost = await bars('cost');
+      assert.equal(
+        cost.reduce((a, [, n]) => a + n, 0),
+        SEEDS,
+        `every conversation in a cost bin: ${JSON.stringify(cost)}`,
+      );
+      for (const [label] of cost) assert.match(label, /^\$\d+\.\d+(–\$\d+\.\d+)?$/);
       await until(
         async () => (await bars('score-coherence')).reduce((a, [, n]) => a + n, 0) === SEEDS,
         60_000,
