@@ -134,7 +134,12 @@ export interface ConversationSubmitResult {
   status: string;
   statusUrl: string;
   transcriptUrl: string;
-  /** Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
+  /** The transcript's file name inside OUTPUT_DIR (a path sent as `outputFile` keeps only its name). */
+  outputFile?: string;
+  /**
+   * Accepted, but: a cloud model is Legacy in AWS_REGION (model catalogue), or `outputFile` was
+   * not used as sent (a path reduced to its name in OUTPUT_DIR). Absent when none.
+   */
   warnings?: string[];
 }
 
@@ -228,7 +233,21 @@ export interface RunView {
 export interface RunConversationsPage {
   runId: string;
   start: number;
-  conversations: { conversationId: string; status: string; stopReason: string | null; seedHash: string | null; statusUrl: string }[];
+  conversations: {
+    conversationId: string;
+    status: string;
+    stopReason: string | null;
+    seedHash: string | null;
+    /** Turns with both answers recorded. */
+    turnsCompleted?: number;
+    /** The opening question, its first 120 characters; null once the record expired. */
+    initialQuery?: string | null;
+    /** What its calls cost, USD, by the producer's price table; null when a model has no price. */
+    costUsd?: number | null;
+    statusUrl: string;
+    /** The conversation's page for people. */
+    pageUrl?: string;
+  }[];
   /** The next page, when this one is full. */
   next?: string;
 }

@@ -13,6 +13,8 @@ import { readSse, type SseMessage } from './sse-reader';
 export interface ApiClientOptions {
   /** Producer base URL, e.g. `http://127.0.0.1:8080`. */
   url: string;
+  /** Where `url` came from, for the "cannot reach" message. Default `default`. */
+  urlFrom?: UrlSource;
   apiKey?: string;
   /** Injected for tests and proxies. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
@@ -23,6 +25,7 @@ export interface SubmitResponse {
   status: string;
   statusUrl: string;
   transcriptUrl: string;
+  warnings?: string[];
 }
 
 /** A non-2xx answer, with the API's error code and message. */
@@ -39,11 +42,13 @@ export class ApiError extends Error {
 
 export class ApiClient {
   readonly url: string;
+  readonly urlFrom: UrlSource;
   private readonly apiKey?: string;
   private readonly fetch: typeof globalThis.fetch;
 
   constructor(opts: ApiClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
+    this.urlFrom = opts.urlFrom ?? 'default';
     this.apiKey = opts.apiKey;
     this.fetch = opts.fetch ?? globalThis.fetch;
   }
@@ -115,16 +120,28 @@ export class ApiClient {
     try {
       res = await this.fetch(this.link(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (err) {
-      throw unreachable(this.url, err);
+      throw unreachable(this.url, err, this.urlFrom);
     }
     return checkOk(res, `${method} ${path}`);
   }
 }
 
-/** The error of a request that got no answer (refused, reset, bad host). */
-export function unreachable(url: string, err: unknown): ApiError {
+/** Where the producer's URL came from: `--url`, `LLMCONV_URL`, or the default (the local stack). */
+export type UrlSource = 'flag' | 'env' | 'default';
+
+/**
+ * The error of a request that got no answer (refused, reset, bad host): names the URL, where it
+ * came from and what to change (`LLMCONV_URL` or `--url`, or start the local stack).
+ */
+export function unreachable(url: string, err: unknown, from: UrlSource = 'default'): ApiError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return new ApiError(0, 'unreachable', `cannot reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  const why = cause?.code ?? cause?.message ?? (err as Error).message;
+  const origin = from === 'flag' ? 'from --url' : from === 'env' ? 'from LLMCONV_URL' : 'the default';
+  const fix =
+    from === 'default'
+      ? 'start the local stack with `npm start`, or set LLMCONV_URL (or --url) to your producer'
+      : `is a producer running there? Start the local stack with \`npm start\`, or set ${from === 'flag' ? '--url (or LLMCONV_URL)' : 'LLMCONV_URL (or --url)'} to your producer`;
+  return new ApiError(0, 'unreachable', `cannot reach ${url} (${origin}): ${why}. ${fix[0]!.toUpperCase()}${fix.slice(1)}`);
 }
 
 /**

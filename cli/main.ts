@@ -7,10 +7,11 @@
  * npx llmconv transcript 2f1c… --out sky.csv
  * npx llmconv export 7d0e… --format sharegpt --assistant local --out data.jsonl
  * npx llmconv list --url http://producer:8080 --api-key-file ~/.llmconv-key
+ * LLMCONV_URL=http://producer:8080 LLMCONV_API_KEY=… npx llmconv export sky-run --out sky.jsonl
  */
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError } from './api-client';
+import { ApiClient, ApiError, type UrlSource } from './api-client';
 import { exportCommand } from './export-command';
 import { RunClient } from './run-client';
 import { followCommand, runCommand, runsCommand } from './run-commands';
@@ -52,11 +53,12 @@ usage:
                                                        a run id: the run's progress until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
-  llmconv export <run> [--format openai|sharegpt|csv] [--assistant cloud|local]
+  llmconv export <run id or name> [--format openai|sharegpt|csv] [--assistant cloud|local]
                  [--status s1,s2] [--stop-reason r1,r2] [--filter "score.helpfulness>=4"]
                  [--out data.jsonl]
                                                        a run as a dataset (default openai, cloud
-                                                       as assistant; stdout or a file)
+                                                       as assistant; stdout or a file); a run is
+                                                       named by its id or by its --name
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
               [--run ID [--new-run]] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
                                                        upload a seed file as a run (prints its id);
@@ -74,10 +76,14 @@ usage:
                                                        producer; see llmconv doctor --help
 
 options:
-  --url <url>            producer base URL (default ${DEFAULT_URL})
-  --api-key <key>        the producer's API_KEY, sent as x-api-key
+  --url <url>            producer base URL (default: $LLMCONV_URL, else ${DEFAULT_URL})
+  --api-key <key>        the producer's API_KEY, sent as x-api-key (default: $LLMCONV_API_KEY)
   --api-key-file <path>  read the key from a file (keeps it out of the process list)
   -h, --help             this help
+
+environment:
+  LLMCONV_URL            the producer's URL when --url is not given (e.g. http://producer:8080)
+  LLMCONV_API_KEY        its API key when neither --api-key nor --api-key-file is given
 
 exit codes: 0 ok (follow: completed), 1 request failed, 2 usage error,
             3 the conversation (or a followed run's conversations) ended failed, cancelled or timed out,
@@ -88,6 +94,8 @@ export interface CliIo {
   stdout: FollowOutput & { isTTY?: boolean };
   stderr: FollowOutput;
   fetch?: typeof globalThis.fetch;
+  /** Where LLMCONV_URL and LLMCONV_API_KEY are read. Default `process.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 class UsageError extends Error {}
@@ -141,17 +149,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 
   try {
-    let apiKey = values['api-key'];
+    const env = io.env ?? process.env;
+    // A flag wins over the environment, the environment over the default (the local stack).
+    let apiKey = values['api-key'] ?? (env.LLMCONV_API_KEY || undefined);
     if (values['api-key-file']) apiKey = (await fs.readFile(values['api-key-file'], 'utf8')).trim();
-    const url = values.url ?? DEFAULT_URL;
+    const urlFrom: UrlSource = values.url !== undefined ? 'flag' : env.LLMCONV_URL ? 'env' : 'default';
+    const url = values.url ?? (env.LLMCONV_URL || DEFAULT_URL);
     try {
       new URL(url);
     } catch {
-      throw new UsageError(`--url must be a URL like ${DEFAULT_URL}, got "${url}"`);
+      throw new UsageError(`${urlFrom === 'env' ? 'LLMCONV_URL' : '--url'} must be a URL like ${DEFAULT_URL}, got "${url}"`);
     }
-    const api = new ApiClient({ url, apiKey, fetch: io.fetch });
+    const api = new ApiClient({ url, urlFrom, apiKey, fetch: io.fetch });
     // The options to repeat in a hint to run another llmconv command (never the key itself).
     const connection = `${values.url ? ` --url ${values.url}` : ''}${values['api-key-file'] ? ` --api-key-file ${values['api-key-file']}` : values['api-key'] ? ' --api-key <key>' : ''}`;
+    const runClient = () => new RunClient({ url, urlFrom, apiKey, fetch: io.fetch });
     const needId = () => {
       if (args.length !== 1)
         throw new UsageError(`${command} needs exactly one ${command === 'follow' ? 'conversation or run' : 'conversation'} id`);
@@ -185,6 +197,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const maxTurns = positiveInt('turns', values.turns);
         const res = await api.submit({ initialQuery: args[0], ...(maxTurns ? { maxTurns } : {}) });
         io.stdout.write(`${res.conversationId}\n`);
+        for (const w of res.warnings ?? []) io.stderr.write(`warning: ${w}\n`);
         io.stderr.write(
           `  status:     ${api.link(res.statusUrl)}\n  live page:  ${api.link(`/conversations/${res.conversationId}`)}\n  transcript: ${api.link(res.transcriptUrl)}\n`,
         );
@@ -193,7 +206,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'follow': {
         // A conversation id, else a run id (cli/run-commands.ts).
         const id = needId();
-        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        const runs = runClient();
         return await followCommand(runs, id, () => follow(id), io.stderr, Boolean(io.stdout.isTTY), connection);
       }
       case 'transcript': {
@@ -228,10 +241,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'export': {
-        if (args.length !== 1) throw new UsageError('export needs exactly one run id');
+        if (args.length !== 1) throw new UsageError('export needs exactly one run id or name');
         await exportCommand(
           api,
-          args[0]!,
+          await runClient().resolve(args[0]!),
           {
             format: values.format ?? 'openai',
             assistant: values.assistant,
@@ -247,7 +260,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // Runs (cli/run-commands.ts).
       case 'run':
       case 'runs': {
-        const runs = new RunClient({ url, apiKey, fetch: io.fetch });
+        const runs = runClient();
         if (command === 'runs') return await runsCommand(runs, positiveInt('limit', values.limit) ?? 20, io.stdout);
         if (args.length !== 1) throw new UsageError('run needs exactly one seed file (.jsonl, .txt or .csv)');
         // --dry-run: what the run would cost at most, from the price table; nothing is submitted.

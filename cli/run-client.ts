@@ -5,11 +5,12 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { RunSubmitResult, RunView } from '../api/http-contract';
-import { checkOk, unreachable } from './api-client';
+import { ApiError, checkOk, unreachable, type UrlSource } from './api-client';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface RunClientOptions {
   url: string;
+  urlFrom?: UrlSource;
   apiKey?: string;
   fetch?: typeof globalThis.fetch;
 }
@@ -47,6 +48,27 @@ export class RunClient {
     return (await (await this.request('GET', `/runs/${encodeURIComponent(runId)}`)).json()) as RunView;
   }
 
+  /**
+   * The id of the run `idOrName` addresses: a run with that id, else the one run named so
+   * (`llmconv run seeds.jsonl --name sky-run`). Several of that name are an error naming their
+   * ids; no run of that name leaves `idOrName` as it is (the route it is used on answers its 404).
+   */
+  async resolve(idOrName: string): Promise<string> {
+    try {
+      return (await this.status(idOrName)).runId;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    }
+    const named = (await this.list(1000)).filter((r) => r.name === idOrName);
+    if (named.length === 1) return named[0]!.runId;
+    if (named.length === 0) return idOrName;
+    throw new ApiError(
+      409,
+      'ambiguous_run_name',
+      `${named.length} runs are named "${idOrName}": ${named.map((r) => `${r.runId} (created ${r.createdAt})`).join(', ')}; name one by its id`,
+    );
+  }
+
   async list(limit = 20): Promise<RunView[]> {
     return ((await (await this.request('GET', `/runs?limit=${limit}`)).json()) as { runs: RunView[] }).runs;
   }
@@ -71,7 +93,7 @@ export class RunClient {
     try {
       res = await this.fetch(`${this.url}${path}`, { ...init, method, headers });
     } catch (err) {
-      throw unreachable(this.url, err);
+      throw unreachable(this.url, err, this.opts.urlFrom);
     }
     return checkOk(res, `${method} ${path.split('?')[0]}`);
   }

@@ -24,6 +24,8 @@ import { traceMiddleware } from './trace-middleware';
 import { hostGuard } from './host-guard';
 import { conversationRoutes } from './routes/conversation-routes';
 import { estimateRoute } from './routes/estimate-route';
+import { homePageRoute } from './routes/home-page';
+import { docsRoute } from './routes/docs-route';
 import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 import { readyVerbose } from './routes/ready-verbose';
@@ -93,6 +95,8 @@ export function createApp(deps: AppDeps): Koa {
       guard: new CallerGuard(deps.store.redis, deps.store.prefix),
     }),
     estimateRoute(deps.config, deps.logger),
+    homePageRoute(),
+    docsRoute(),
     ...(deps.routers ?? []),
   ];
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

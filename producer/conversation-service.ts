@@ -191,6 +191,21 @@ export class ConversationService {
     if (!record) throw new NotFoundError(id);
     return record;
   }
+
+  /**
+   * The terminal `record` once its transcript file is written (the transcript step runs right
+   * after the terminal transition, usually within milliseconds): a bounded re-read, at most
+   * `timeoutMs`, ended early by `signal`. Resolves with the record as it is then, path or not.
+   */
+  async waitForTranscript(record: ConversationRecord, timeoutMs: number, signal?: AbortSignal): Promise<ConversationRecord> {
+    const end = Date.now() + timeoutMs;
+    let current = record;
+    while (!current.transcriptPath && Date.now() < end && !signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 50));
+      current = (await this.deps.store.get(record.id)) ?? current;
+    }
+    return current;
+  }
 }
 
 /** The API's view of a conversation; costs by `prices` (the shipped table unless given). */
@@ -291,5 +306,9 @@ export function toSeedResponse(view: ConversationView) {
     conversationId: view.conversationId,
     status: view.status,
     stopReason: view.stopReason,
+    // Where the rest is: the status, the CSV over HTTP, and the file in OUTPUT_DIR once written.
+    statusUrl: `/conversation/${view.conversationId}`,
+    transcriptUrl: `/conversation/${view.conversationId}/transcript`,
+    transcriptFile: view.transcriptFile,
   };
 }

@@ -133,6 +133,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
 
   const board = createBoardMiddleware({
     queues: queues.all,
+    cloudRateLimitMax: config.cloudRateLimitMax,
     username: config.boardUsername,
     password: config.boardPassword,
     apiKey: config.apiKey,

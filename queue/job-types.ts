@@ -45,13 +45,25 @@ export const jobIds = {
   judge: (conversationId: string) => `${conversationId}-judge`,
 };
 
-/** Job options shared by all steps: retries with exponential backoff and jitter, tidy retention. */
-export function stepJobOptions(opts: { attempts: number; backoffDelayMs: number; retentionSeconds: number }): JobsOptions {
+/** Finished jobs kept per queue and state when no `history` is given (JOB_HISTORY's default). */
+export const DEFAULT_JOB_HISTORY = 1000;
+
+/**
+ * Job options shared by all steps: retries with exponential backoff and jitter, and a bounded
+ * history: the newest `history` completed and failed jobs, none older than `retentionSeconds`,
+ * so Bull Board shows what ran (a finished step's effect lives in the conversation store).
+ */
+export function stepJobOptions(opts: {
+  attempts: number;
+  backoffDelayMs: number;
+  retentionSeconds: number;
+  history?: number;
+}): JobsOptions {
+  const keep = { count: opts.history ?? DEFAULT_JOB_HISTORY, age: opts.retentionSeconds };
   return {
     attempts: opts.attempts,
     backoff: { type: 'exponential', delay: opts.backoffDelayMs, jitter: 0.5 },
-    // A finished step's effect lives in the conversation store; the job itself is not needed.
-    removeOnComplete: true,
-    removeOnFail: { age: opts.retentionSeconds },
+    removeOnComplete: keep.count === 0 ? true : keep,
+    removeOnFail: keep.count === 0 ? { age: opts.retentionSeconds } : keep,
   };
 }

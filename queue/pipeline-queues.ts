@@ -1,5 +1,5 @@
 /**
- * The three BullMQ queues of the pipeline and the only place jobs are added, always with their
+ * The four BullMQ queues of the pipeline (cloud, local, transcript, judge) and the only place jobs are added, always with their
  * deterministic ids so a duplicate add is a no-op.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
@@ -24,6 +24,8 @@ export interface PipelineQueuesOptions {
   attempts: number;
   backoffDelayMs: number;
   retentionSeconds: number;
+  /** Completed and failed jobs kept per queue (JOB_HISTORY). Default 1000. */
+  history?: number;
   /**
    * Called with each `error` a queue emits (its connection's errors while Redis is unreachable).
    * Default: ignored — the connection's owner logs them and every failed call throws to its caller.
@@ -42,13 +44,14 @@ export class PipelineQueues {
   /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
   static fromConfig(
     connection: Redis | ConnectionOptions,
-    config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'>,
+    config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'> & Partial<Pick<Config, 'jobHistory'>>,
   ): PipelineQueues {
     return new PipelineQueues(connection, {
       prefix: config.queuePrefix,
       attempts: config.jobAttempts,
       backoffDelayMs: config.backoffDelayMs,
       retentionSeconds: config.retentionSeconds,
+      history: config.jobHistory,
     });
   }
 

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { PipelineError, RequestBodyError, ValidationError } from '../shared/errors';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from '../conversation/conversation-request';
 import { catalogPriced, checkBudgetPriced, checkModelLifecycle } from '../conversation/model-admission';
-import { isTerminal } from '../conversation/model';
+import { isTerminal, type TurnRecord } from '../conversation/model';
 import { jobIds } from '../queue/job-types';
 import { defaultOutputFile } from '../store/record-codec';
 import type { RunConversationsPage, RunSubmitResult, RunView } from '../api/http-contract';
@@ -479,19 +479,33 @@ export class RunService {
   }
 
   /** A page of the run's admitted conversations, in admission order, with their status. */
-  async conversations(publicId: string, start: number, limit: number, caller: Caller = OWNERLESS_ADMIN): Promise<RunConversationsPage> {
+  /**
+   * A page of the run's conversations; `costOf` (the producer's price table, e.g.) adds each one's
+   * `costUsd`.
+   */
+  async conversations(
+    publicId: string,
+    start: number,
+    limit: number,
+    caller: Caller = OWNERLESS_ADMIN,
+    costOf?: (turns: TurnRecord[]) => number | null,
+  ): Promise<RunConversationsPage> {
     const { id: runId } = await this.resolve(publicId, caller);
     const ids = await this.runs.conversations(runId, start, limit);
-    const records = await Promise.all(ids.map((id) => this.deps.store.get(id)));
+    const loaded = await Promise.all(ids.map((id) => this.deps.store.getConversation(id)));
     return {
       runId: publicId,
       start,
       conversations: ids.map((id, i) => ({
         conversationId: id,
-        status: records[i]?.status ?? 'expired',
-        stopReason: records[i]?.stopReason ?? null,
-        seedHash: records[i]?.settings.run?.seedHash ?? null,
+        status: loaded[i]?.record.status ?? 'expired',
+        stopReason: loaded[i]?.record.stopReason ?? null,
+        seedHash: loaded[i]?.record.settings.run?.seedHash ?? null,
+        turnsCompleted: loaded[i]?.turns.filter((t) => t.cloud && t.local).length ?? 0,
+        initialQuery: loaded[i]?.record.settings.initialQuery.slice(0, 120) ?? null,
+        ...(costOf ? { costUsd: loaded[i] ? costOf(loaded[i]!.turns) : null } : {}),
         statusUrl: `/conversation/${id}`,
+        pageUrl: `/conversations/${id}`,
       })),
       ...(ids.length === limit ? { next: `/runs/${publicId}/conversations?start=${start + limit}&limit=${limit}` } : {}),
     };
@@ -527,7 +541,8 @@ export class RunService {
         const request: Record<string, unknown> = { ...settings };
         if (outputFile !== defaultOutputFile(cid)) request.outputFile = outputFile;
         for (const k of Object.keys(request)) if (request[k] === undefined) delete request[k];
-        const jobs = [jobIds.transcript(cid)];
+        // Kept jobs (JOB_HISTORY) would make the re-run's adds no-ops: every step's job goes, the judge's too.
+        const jobs = [jobIds.transcript(cid), jobIds.judge(cid)];
         for (let k = 1; k <= rec.settings.maxTurns; k++) jobs.push(jobIds.cloud(cid, k), jobIds.local(cid, k));
         await Promise.all(jobs.map((j) => Promise.all(queues.all.map((q) => q.remove(j)))));
         const payload: SeedPayload = { r: request, h: run.seedHash, ...(run.meta !== undefined ? { m: run.meta } : {}) };

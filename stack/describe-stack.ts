@@ -10,6 +10,7 @@ export function describeStack(stack: LocalStack): string {
     `  producer      ${stack.producerUrl ?? '(not started)'}   (POST /conversation, GET /conversation/:id, /health, /ready)`,
     ...(stack.producerUrl
       ? [
+          `  home page     ${stack.producerUrl}/   (runs, recent conversations, the board, metrics, docs)`,
           `  Bull Board    ${stack.producerUrl}/admin/queues   (loopback only unless BOARD_USERNAME/BOARD_PASSWORD)`,
           `  metrics       ${stack.producerUrl}/metrics`,
           `  live page     ${stack.producerUrl}/conversations/<id>`,

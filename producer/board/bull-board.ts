@@ -13,6 +13,7 @@ import { KoaAdapter } from '@bull-board/koa';
 import type { Queue } from 'bullmq';
 import type { Context, Middleware, Next } from 'koa';
 import { errorBody } from '../error-middleware';
+import { QUEUE_NAMES } from '../../queue/job-types';
 import { decideBoardAccess, type BoardAccessOptions } from './board-access';
 
 export const BOARD_PATH = '/admin/queues';
@@ -56,9 +57,43 @@ export function boardActionProblem(ctx: Context): { status: 403 | 415; code: str
   return undefined;
 }
 
+/**
+ * A queue on the board whose "rate limited" badge means a limit: BullMQ's `getRateLimitTtl()`
+ * without a maximum answers the TTL of the limiter's counter, which exists for a window after
+ * every fetch of a worker with a limiter (the cloud worker always has one, so a throttling pause
+ * is honoured: workers/worker-host.ts), and the board showed "rate limited 1s" with no limit set.
+ * Given the limit (CLOUD_RATE_LIMIT_MAX, else any count short of the pause's
+ * `Number.MAX_SAFE_INTEGER`), it is non-zero only while a limit or a 429 pause holds.
+ */
+export class LimitedQueueAdapter extends BullMQAdapter {
+  constructor(
+    private readonly bullQueue: Queue,
+    options: ConstructorParameters<typeof BullMQAdapter>[1],
+    private readonly limiterMax: number,
+  ) {
+    super(bullQueue, options);
+  }
+
+  override async getActiveRateLimitTtl(): Promise<number> {
+    const ttl = await this.bullQueue.getRateLimitTtl(this.limiterMax);
+    return ttl > 0 ? ttl : 0;
+  }
+}
+
+/**
+ * The board's page without its web-font stylesheet: @bull-board/ui's `index.ejs` links Google
+ * Fonts (IBM Plex), a request off the machine on every visit that fails offline; the page falls
+ * back to the system fonts its CSS names next to them.
+ */
+export function withoutExternalFonts(html: string): string {
+  return html.replace(/<link[^>]+href="https:\/\/fonts\.(googleapis|gstatic)\.com[^"]*"[^>]*>\s*/g, '');
+}
+
 export interface BoardMiddlewareOptions extends BoardAccessOptions {
-  /** The queues shown (the pipeline's cloud, local and transcript queues). */
+  /** The queues shown (the pipeline's cloud, local, transcript and judge queues). */
   queues: Queue[];
+  /** CLOUD_RATE_LIMIT_MAX: the cloud queue's limit per window (0: none, only a 429 pause shows). */
+  cloudRateLimitMax?: number;
   /** Where the board lives. Default `/admin/queues`. */
   basePath?: string;
   /** Board title. Default `llmconv queues`. */
@@ -75,7 +110,14 @@ export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware 
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode, description: `${q.name} steps` })),
+    queues: opts.queues.map(
+      (q) =>
+        new LimitedQueueAdapter(
+          q,
+          { readOnlyMode, description: `${q.name} steps` },
+          q.name === QUEUE_NAMES.cloud && (opts.cloudRateLimitMax ?? 0) > 0 ? opts.cloudRateLimitMax! : Number.MAX_SAFE_INTEGER,
+        ),
+    ),
     // @bull-board/koa pins an older @bull-board/api whose typings differ only in private members.
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: opts.title ?? 'llmconv queues', hideDocsLink: true } },
@@ -107,5 +149,6 @@ export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware 
       ctx.status = 404;
       ctx.body = errorBody('not_found', `no board route for ${ctx.method} ${ctx.path}`);
     });
+    if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = withoutExternalFonts(ctx.body);
   };
 }

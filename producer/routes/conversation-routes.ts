@@ -15,6 +15,18 @@ import { LiveSlots, onClientGone } from '../live-slots';
 import type { ConversationSubmitResult } from '../../api/http-contract';
 
 /**
+ * What to tell a client whose `outputFile` was not used as given: a path (the seed's examples send
+ * `/opt/app/conversation.csv`) is reduced to its file name inside OUTPUT_DIR, a name without
+ * `.csv` gets it. Undefined when the name is used as sent (or none was sent).
+ */
+export function outputFileNote(body: unknown, used: string): string | undefined {
+  const given = (body as { outputFile?: unknown } | null)?.outputFile;
+  if (typeof given !== 'string' || given.trim() === '' || given.trim() === used) return undefined;
+  const path = /[\\/]/.test(given);
+  return `outputFile "${given.slice(0, 200)}" is written as "${used}" inside the producer's OUTPUT_DIR${path ? ': a transcript never leaves OUTPUT_DIR, so only the file name of a path is kept' : ''}`;
+}
+
+/**
  * @param waits the pool `?wait=true` takes a slot from (MAX_WAITS); default one of its own.
  */
 export function conversationRoutes(service: ConversationService, config: Config, waits?: LiveSlots): Router {
@@ -39,6 +51,8 @@ export function conversationRoutes(service: ConversationService, config: Config,
       let done: Awaited<ReturnType<ConversationService['waitForTerminal']>>;
       try {
         done = await service.waitForTerminal(id, record.deadline - Date.now() + 5_000, ac.signal);
+        // A completed answer names its transcript file, written by the step that follows the end.
+        if (done.status === 'completed') done = await service.waitForTranscript(done, 5_000, ac.signal);
       } finally {
         stop();
         release!();
@@ -46,6 +60,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
       if (ac.signal.aborted) return;
       const { turns } = await service.get(id, callerOf(ctx));
       const view = toView(done, turns, loadPriceTable(config.pricesFile, config.modelCatalogFile));
+      ctx.set('Location', `/conversation/${id}`);
       if (done.status === 'completed') {
         ctx.status = 200;
         ctx.body = toSeedResponse(view);
@@ -58,12 +73,15 @@ export function conversationRoutes(service: ConversationService, config: Config,
     ctx.status = 202;
     ctx.set('Location', `/conversation/${id}`);
     if (!created) ctx.set('Idempotent-Replayed', 'true');
+    const renamed = outputFileNote(body, record.settings.outputFile);
+    const notes = renamed ? [...warnings, renamed] : warnings;
     const accepted: ConversationSubmitResult = {
       conversationId: id,
       status: record.status,
       statusUrl: `/conversation/${id}`,
       transcriptUrl: `/conversation/${id}/transcript`,
-      ...(warnings.length ? { warnings } : {}),
+      outputFile: record.settings.outputFile,
+      ...(notes.length ? { warnings: notes } : {}),
     };
     ctx.body = accepted;
   });

@@ -2,7 +2,6 @@
  * `/runs` routes: submit a run or more seeds (streamed upload), list, progress, live progress
  * (SSE: `progress` events, then `end`), a browser page, and cancel.
  */
-import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -12,6 +11,10 @@ import { parseRunOptions, runViewFor, type RunService } from '../../runs/run-ser
 import type { RunView } from '../../api/http-contract';
 import { seedFormatOf } from '../../runs/seed-reader';
 import { runPageHtml } from './run-page';
+import { runsListPageHtml } from './runs-list-page';
+import { pageHeaders } from './page-shell';
+import { loadPriceTable } from '../../cost/price-table';
+import { conversationCost } from '../../cost/conversation-cost';
 import { callerOf } from '../api-key-auth';
 import type { CallerGuard } from '../caller-guard';
 import { LiveSlots } from '../live-slots';
@@ -76,6 +79,11 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   router.post('/runs/:id/seeds', async (ctx) => submit(ctx, ctx.params.id!, true));
 
   router.get('/runs', async (ctx) => {
+    // A browser (HTML preferred over JSON) gets the runs list page, which reads this same route as JSON.
+    if (ctx.accepts('json', 'html') === 'html') {
+      ctx.body = runsListPageHtml(pageHeaders(ctx));
+      return;
+    }
     const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
     ctx.body = { runs: await service.list(limit, callerOf(ctx)) };
   });
@@ -87,20 +95,19 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
   router.get('/runs/:id/conversations', async (ctx) => {
     const start = queryInt(ctx.query, 'start', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 });
     const limit = queryInt(ctx.query, 'limit', { min: 1, max: 1000, default: 100 });
-    ctx.body = await service.conversations(ctx.params.id!, start, limit, callerOf(ctx));
+    const prices = loadPriceTable(config.pricesFile, config.modelCatalogFile);
+    ctx.body = await service.conversations(
+      ctx.params.id!,
+      start,
+      limit,
+      callerOf(ctx),
+      (turns) => conversationCost(turns, prices).totalUsd,
+    );
   });
 
   router.get('/runs/:id/page', async (ctx) => {
     await service.view(ctx.params.id!, false, callerOf(ctx));
-    const nonce = randomBytes(16).toString('base64');
-    ctx.set(
-      'Content-Security-Policy',
-      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-    );
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = runPageHtml(ctx.params.id!, nonce);
+    ctx.body = runPageHtml(ctx.params.id!, pageHeaders(ctx), Boolean(config.judgeRubricFile));
   });
 
   router.get('/runs/:id/events', async (ctx) => {

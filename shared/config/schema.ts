@@ -484,6 +484,15 @@ export const SCHEMA: Schema = {
     readBy: ['producer', ...WORKERS],
     parse: int(1),
   },
+  jobHistory: {
+    key: 'JOB_HISTORY',
+    default: '1000',
+    accepts: 'integer >= 0',
+    description:
+      "Finished jobs kept per queue, completed and failed each (the newest; none older than RETENTION_SECONDS), so Bull Board shows what ran. A step's effect lives in the conversation store; 0 removes a completed job at once.",
+    readBy: ['producer', ...WORKERS],
+    parse: int(0),
+  },
   boardUsername: {
     key: 'BOARD_USERNAME',
     default: '(unset)',

@@ -95,6 +95,8 @@ export interface Config {
   /** MAX_WAITS: requests held open while work runs (`?wait=true`, `/api/v1/generate`). */
   maxWaits: number;
   retentionSeconds: number;
+  /** JOB_HISTORY: completed and failed jobs kept per queue for Bull Board. */
+  jobHistory: number;
   boardUsername?: string;
   boardPassword?: string;
   apiKey?: string;

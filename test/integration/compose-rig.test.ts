@@ -446,7 +446,7 @@ describe('the compose rig, run for real (docker compose --profile offline)', fun
     const interrupted = held.filter((_, i) => atKill[i]!.pb?.startsWith(me));
     const deadWorker = atKill.find((st) => st.pb?.startsWith(me))?.pb;
     assert.ok(interrupted.length > 0, `the kill interrupted none of ${held.join(', ')}: ${JSON.stringify(atKill)}`);
-    // Completed jobs are removed (removeOnComplete), so watch each one go back to work: the stalled
+    // Watch each one go back to work (a completed job keeps its last worker, JOB_HISTORY): the stalled
     // check finds it without its lock, counts it ("stc") and another worker process takes it ("pb").
     const recoveredMs = new Map<string, number>();
     await poll('the interrupted jobs to run again in another worker process', 60_000, async () => {

@@ -155,6 +155,14 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
       assert.deepEqual(Object.keys(c).sort(), ['cloudResponse', 'ollamaResponse', 'processingTimeMs', 'query', 'timestamp']);
       assert.ok(c.cloudResponse.length > 0 && c.ollamaResponse.length > 0);
     }
+    // Where the rest is: the id, its status (also as Location), the CSV and the written file.
+    const id = res.data.conversationId as string;
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(res.headers.location, `/conversation/${id}`);
+    assert.equal(res.data.statusUrl, `/conversation/${id}`);
+    assert.equal(res.data.transcriptUrl, `/conversation/${id}/transcript`);
+    assert.equal(res.data.transcriptFile, path.join(stack.outputDir, `conversation-${id}.csv`));
+    assert.equal(readCsv(res.data.transcriptFile).length, 2);
   });
 
   it("the bodies of the seed README's curl examples work unchanged", async () => {
@@ -163,8 +171,14 @@ describe('conversation pipeline (real Redis, emulators, gateway, workers, produc
       outputFile: '/opt/conversation-client/conversation.csv',
     });
     assert.equal(a.status, 202);
+    // The path was reduced to its name in OUTPUT_DIR, and the answer says so.
+    assert.equal(a.data.outputFile, 'conversation.csv');
+    assert.deepEqual(a.data.warnings, [
+      'outputFile "/opt/conversation-client/conversation.csv" is written as "conversation.csv" inside the producer\'s OUTPUT_DIR: a transcript never leaves OUTPUT_DIR, so only the file name of a path is kept',
+    ]);
     const b = await stack.http.post('/conversation', { initialQuery: 'Tell me about machine learning', outputFile: 'conversation.csv' });
     assert.equal(b.status, 202);
+    assert.equal(b.data.warnings, undefined, 'a bare name is used as sent');
     const va = await waitForConversation(stack, a.data.conversationId);
     const vb = await waitForConversation(stack, b.data.conversationId);
     assert.equal(va.status, 'completed');

@@ -57,6 +57,11 @@ describe('bounds: waits end with their client, are event-driven and capped (MAX_
     const res = await w.response;
     assert.equal(res.status, 409, res.body);
     assert.ok(Date.now() - t0 < 1000, 'answered right after the cancel');
+    // The error answer still says where the conversation is.
+    const { error } = JSON.parse(res.body) as { error: { code: string; details: { conversationId: string; statusUrl: string } } };
+    assert.equal(error.code, 'conversation_cancelled');
+    assert.equal(res.headers.location, error.details.statusUrl);
+    assert.equal(error.details.statusUrl, `/conversation/${error.details.conversationId}`);
   });
 
   it('past MAX_WAITS: 503 too_many_waits with Retry-After, nothing created; a hang-up frees a slot', async () => {

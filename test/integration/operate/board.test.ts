@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { decideBoardAccess, isLoopbackAddress } from '../../../producer/board/board-access';
-import { startTestStack, type TestStack } from '../../helpers/test-stack';
+import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
 import { basic, nonLoopbackIPv4, rawRequest } from './http-client';
 
 // The pipeline's queues; 'judge' holds the judge role's jobs (empty unless JUDGE_RUBRIC_FILE is set).
@@ -70,6 +70,42 @@ describe('Bull Board at /admin/queues', function () {
           assert.equal(JSON.parse(res.body).error.code, 'unauthorized');
         }
       }
+    });
+  });
+
+  describe('after work ran', () => {
+    let stack: TestStack;
+    before(async () => {
+      stack = await startTestStack({}, { emulatorLatencyMs: 0 });
+    });
+    after(async () => {
+      await stack?.close();
+    });
+
+    type QueueCard = { name: string; counts: Record<string, number>; activeRateLimitTtl: number };
+    const cards = async () => (JSON.parse((await fromLoopback(stack, '/admin/queues/api/queues')).body) as { queues: QueueCard[] }).queues;
+
+    it('keeps what ran (JOB_HISTORY), shows no rate limit when none is set, and the 429 pause while it holds', async () => {
+      const res = await stack.http.post('/conversation', { initialQuery: 'Leave a trace', maxTurns: 2 });
+      assert.equal((await waitForConversation(stack, res.data.conversationId)).status, 'completed');
+      const byName = new Map((await cards()).map((q) => [q.name, q]));
+      assert.equal(byName.get('cloud')!.counts.completed, 2, 'both cloud steps are still listed');
+      assert.equal(byName.get('local')!.counts.completed, 2);
+      assert.equal(byName.get('transcript')!.counts.completed, 1);
+      // The cloud worker has a limiter (so a pause is honoured) but no limit: no "rate limited" badge.
+      for (const q of byName.values()) assert.equal(q.activeRateLimitTtl, 0, `${q.name}: ${q.activeRateLimitTtl}`);
+      // A throttling pause (what a cloud 429 does) is shown while it holds.
+      await stack.queues.cloud.rateLimit(5000);
+      const paused = (await cards()).find((q) => q.name === 'cloud')!;
+      assert.ok(paused.activeRateLimitTtl > 3000 && paused.activeRateLimitTtl <= 5000, String(paused.activeRateLimitTtl));
+      await stack.queues.cloud.removeRateLimitKey();
+    });
+
+    it("the board's page asks for no web font from another host", async () => {
+      const page = await fromLoopback(stack, '/admin/queues');
+      assert.equal(page.status, 200);
+      assert.match(page.body, /static\/css\/main\.[0-9a-f]+\.css/);
+      assert.doesNotMatch(page.body, /https?:\/\/(?!127\.0\.0\.1|localhost)/, 'no URL off this host');
     });
   });
 

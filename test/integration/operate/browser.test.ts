@@ -1,7 +1,7 @@
 /**
  * The operator and user pages in a real headless browser: Debian's chromium driven by
  * playwright-core. Requests beyond loopback are blocked (the machine has no outside network;
- * Bull Board links a web font). Screenshots go to a temp dir, or to SCREENSHOT_DIR
+ * pages-browser.test.ts checks that none is asked for). Screenshots go to a temp dir, or to SCREENSHOT_DIR
  * (`SCREENSHOT_DIR=docs/img npx mocha test/integration/operate/browser.test.ts` refreshes the docs' images).
  */
 import assert from 'node:assert/strict';
@@ -77,20 +77,20 @@ describe('pages in a real headless browser (chromium + playwright-core)', functi
     assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${file} is a PNG`);
   }
 
-  it('Bull Board renders and lists the cloud, local and transcript queues', async () => {
+  it('Bull Board renders and lists the cloud, local, transcript and judge queues', async () => {
     stack!.ollama!.faults.set({ latencyMs: 1000 });
     // Something to show: a conversation in progress.
     await stack!.http.post('/conversation', { initialQuery: 'Board demo', maxTurns: 2 });
     const { page, errors } = await open(`${stack!.producerUrl}/admin/queues`);
     try {
       assert.equal(await page.title(), 'llmconv queues');
-      for (const name of ['cloud', 'local', 'transcript']) {
+      for (const name of ['cloud', 'local', 'transcript', 'judge']) {
         await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
       }
       // One card per queue, each with its job count once the board's API answered.
       await page
         .getByText(/^\d+ Jobs?$/)
-        .nth(2)
+        .nth(3)
         .waitFor({ timeout: 15_000 });
       assert.deepEqual(errors, []);
       const file = path.join(shots, 'bull-board.png');

@@ -15,12 +15,13 @@ const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin/llmconv.js');
 
 /** Runs the CLI in this process with captured output. */
-async function cli(args: string[], opts: { tty?: boolean } = {}) {
+async function cli(args: string[], opts: { tty?: boolean; env?: Record<string, string | undefined> } = {}) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: { write: (s: string) => (stdout += s), isTTY: opts.tty },
     stderr: { write: (s: string) => (stderr += s) },
+    env: opts.env ?? {},
   });
   return { code, stdout, stderr };
 }
@@ -165,7 +166,18 @@ describe('llmconv CLI', function () {
     await new Promise<void>((r) => closed.close(() => r()));
     const down = await cli(['list', '--url', `http://127.0.0.1:${port}`]);
     assert.equal(down.code, 1);
-    assert.equal(down.stderr, `llmconv: cannot reach http://127.0.0.1:${port}: ECONNREFUSED\n`);
+    assert.equal(
+      down.stderr,
+      `llmconv: cannot reach http://127.0.0.1:${port} (from --url): ECONNREFUSED. Is a producer running there? Start the local stack with \`npm start\`, or set --url (or LLMCONV_URL) to your producer\n`,
+    );
+    // From the environment, the message names the variable.
+    const fromEnv = await cli(['list'], { env: { LLMCONV_URL: `http://127.0.0.1:${port}` } });
+    assert.equal(fromEnv.code, 1);
+    assert.match(
+      fromEnv.stderr,
+      new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port} \\(from LLMCONV_URL\\): ECONNREFUSED\\. .*set LLMCONV_URL`),
+    );
+    assert.match(fromEnv.stderr, /`npm start`/);
   });
 
   describe('against a producer with API_KEY', () => {
@@ -183,6 +195,9 @@ describe('llmconv CLI', function () {
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /401 missing or wrong API key/);
       assert.equal((await cli(['list', '--url', u, '--api-key', 'cli-key'])).code, 0);
+      // LLMCONV_URL and LLMCONV_API_KEY stand in for --url and --api-key; a flag wins.
+      assert.equal((await cli(['list'], { env: { LLMCONV_URL: u, LLMCONV_API_KEY: 'cli-key' } })).code, 0);
+      assert.match((await cli(['list', '--api-key', 'wrong'], { env: { LLMCONV_URL: u, LLMCONV_API_KEY: 'cli-key' } })).stderr, /401/);
       const keyFile = path.join(tmp, 'key');
       fs.writeFileSync(keyFile, 'cli-key\n', { mode: 0o600 });
       const sub = await cli(['submit', 'With a key', '--url', u, '--api-key-file', keyFile]);

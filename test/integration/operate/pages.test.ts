@@ -89,4 +89,43 @@ describe('conversation page and list over HTTP', function () {
       assert.equal(r.data.error.code, 'invalid_request');
     }
   });
+
+  it('GET / is the home page and GET /runs as HTML the runs list, both under the strict CSP, linking nothing off this host', async () => {
+    for (const [route, title] of [
+      ['/', 'llmconv'],
+      ['/runs', 'Runs'],
+      ['/docs', 'Docs'],
+    ] as const) {
+      const res = await stack.http.get(route, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+      assert.equal(res.status, 200, route);
+      assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8/, route);
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /^default-src 'none'; script-src 'nonce-[A-Za-z0-9+/=]{24}'; style-src 'nonce-/, route);
+      assert.ok(res.data.includes(`<title>${title}</title>`), route);
+      // No absolute URL but the SVG namespace (a name, never fetched).
+      assert.doesNotMatch(res.data.replaceAll('http://www.w3.org/2000/svg', ''), /https?:\/\//, `${route}: no absolute URL`);
+      assert.ok(!res.data.includes('innerHTML'), `${route}: values only ever set as text`);
+      for (const href of ['/', '/runs', '/admin/queues', '/metrics', '/docs'])
+        assert.ok(res.data.includes(`href="${href}"`), `${route} links ${href}`);
+    }
+    // A JSON client (the CLI, curl with Accept: application/json, or none) still gets the list.
+    const json = await stack.http.get('/runs', { headers: { accept: 'application/json' } });
+    assert.match(String(json.headers['content-type']), /application\/json/);
+    assert.deepEqual(Object.keys(json.data), ['runs']);
+    const plain = await stack.http.get('/runs', { headers: { accept: '*/*' } });
+    assert.match(String(plain.headers['content-type']), /application\/json/);
+  });
+
+  it('GET /docs/<name> serves the README and docs/ as text; an unknown name is a 404 naming the list', async () => {
+    const doc = await stack.http.get('/docs/architecture.md');
+    assert.equal(doc.status, 200);
+    assert.match(String(doc.headers['content-type']), /^text\/plain; charset=utf-8/);
+    assert.match(doc.data, /^# Architecture/);
+    assert.equal((await stack.http.get('/docs/README.md')).status, 200);
+    for (const bad of ['nope.md', '..%2Fpackage.json', '.env']) {
+      const r = await stack.http.get(`/docs/${bad}`);
+      assert.equal(r.status, 404, bad);
+    }
+    assert.match((await stack.http.get('/docs/nope.md')).data.error.message, /no doc named nope\.md \(GET \/docs lists them\)/);
+  });
 });

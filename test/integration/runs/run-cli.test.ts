@@ -5,10 +5,14 @@ import path from 'node:path';
 import { runCli } from '../../../cli/main';
 import { startTestStack, type TestStack } from '../../helpers/test-stack';
 
-async function cli(args: string[]) {
+async function cli(args: string[], env: Record<string, string | undefined> = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  const code = await runCli(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env,
+  });
   return { code, stdout, stderr };
 }
 
@@ -49,6 +53,29 @@ describe('llmconv run / runs', function () {
     const list = await cli(['runs', '--url', stack.producerUrl!]);
     assert.equal(list.code, 0);
     assert.match(list.stdout, new RegExp(`${runId}\\s+cli-run\\s+finished\\s+30/30`));
+  });
+
+  it('export names a run by its --name as well as its id, with LLMCONV_URL instead of --url; a shared name is refused, naming the ids', async () => {
+    const env = { LLMCONV_URL: stack.producerUrl! };
+    const byName = await cli(['export', 'cli-run'], env);
+    assert.equal(byName.code, 0, byName.stderr);
+    const lines = byName.stdout.trim().split('\n');
+    assert.equal(lines.length, 30);
+    const runId = (JSON.parse(lines[0]!) as { metadata: { runId: string } }).metadata.runId;
+    assert.equal((await cli(['export', runId], env)).stdout, byName.stdout, 'the same run by id');
+    // A second run of the same name: the name no longer says which.
+    const file = path.join(tmp, 'two.txt');
+    fs.writeFileSync(file, 'another question\n');
+    const second = await cli(['run', file, '--turns', '1', '--name', 'cli-run'], env);
+    assert.equal(second.code, 0, second.stderr);
+    const ambiguous = await cli(['export', 'cli-run'], env);
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.stderr, /2 runs are named "cli-run": .*; name one by its id/);
+    assert.ok(ambiguous.stderr.includes(second.stdout.trim()), ambiguous.stderr);
+    assert.ok(ambiguous.stderr.includes(runId), ambiguous.stderr);
+    const none = await cli(['export', 'no such run'], env);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /404 no run with id "no such run"/);
   });
 
   it('run refuses a missing file and bad options before uploading', async () => {
