@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, describeReaders, type KeyDoc } from '../shared/config';
 import { EMULATOR_CONFIG_KEYS } from '../emulators/emulator-config';
+import { CLI_ENV_KEYS } from '../cli/cli-env';
 
 /** Every documented key with who reads it: the schema's processes, or the emulators. */
 export function allKeyDocs(): (KeyDoc & { readers: string })[] {
@@ -14,6 +15,7 @@ export function allKeyDocs(): (KeyDoc & { readers: string })[] {
   return [
     ...CONFIG_KEYS.map((k) => ({ ...k, readers: describeReaders(k.readBy) })),
     ...EMULATOR_CONFIG_KEYS.map((k) => ({ ...k, readers: 'emulators' })),
+    ...CLI_ENV_KEYS.map((k) => ({ ...k, readers: 'cli' })),
   ].filter((k) => !seen.has(k.key) && Boolean(seen.add(k.key)));
 }
 

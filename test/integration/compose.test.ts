@@ -373,7 +373,9 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       tscOk = r.status === 0;
       if (!tscOk) console.log(`      npm run build (tsc) reported errors:\n${(r.stdout + r.stderr).slice(0, 3000)}`);
       fs.copyFileSync(path.join(ROOT, 'proto', 'llm.proto'), path.join(outDir, 'proto', 'llm.proto'));
-      fs.cpSync(path.join(ROOT, 'store', 'lua'), path.join(outDir, 'store', 'lua'), { recursive: true }); // as `npm run build` does
+      // As `npm run build` does: the Lua scripts beside the compiled stores and coordination.
+      for (const root of ['store', 'coordination'])
+        fs.cpSync(path.join(ROOT, root, 'lua'), path.join(outDir, root, 'lua'), { recursive: true });
       fs.mkdirSync(tmp, { recursive: true });
     });
     after(async function () {
