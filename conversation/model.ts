@@ -93,6 +93,8 @@ export interface ConversationSettings {
   contextTurns: number;
   /** The local model may think before its follow-up (Ollama `think`); absent means off. */
   think?: boolean;
+  /** `false`: no Bedrock prompt-cache checkpoints for this conversation; absent: on where the catalogue says caching lowers the cost. */
+  cache?: false;
   templates: { followUp: string; nextQuery: string };
   systemPrompts: { cloud?: string; local?: string };
   /** The run this conversation belongs to (absent for a single `POST /conversation`). */
@@ -144,6 +146,10 @@ export interface CloudStep {
   reasoningTokensEstimated?: boolean;
   /** Parameters the Lambda left out because the model rejects them (`temperature`, `top_p`, `system`). */
   omittedParameters?: string[];
+  /** Input tokens read from Bedrock's prompt cache (Converse `cacheReadInputTokens`; not in `inputTokens`). */
+  cacheReadInputTokens?: number;
+  /** Input tokens written to it (Converse `cacheWriteInputTokens`; not in `inputTokens`). */
+  cacheWriteInputTokens?: number;
 }
 
 export interface LocalStep {

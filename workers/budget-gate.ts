@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { ConversationRecord, Side } from '../conversation/model';
-import { callCostUsd, type PriceTable } from '../cost/price-table';
+import { cacheWritePremium, callCostUsd, type PriceTable } from '../cost/price-table';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
@@ -97,7 +97,15 @@ export class BudgetGate {
         ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens)
         : this.config.defaultMaxTokens);
     const input = inputTokensBound(call);
-    const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
+    // With caching on, every input token may be written to the cache at its premium (cost/price-table.ts).
+    const caches =
+      side === 'cloud' &&
+      s.cache !== false &&
+      loadModelCatalog(this.config.modelCatalogFile).cacheRules(model) !== undefined &&
+      cacheWritePremium(model, side, this.prices) > 1;
+    const worstUsd = caches
+      ? callCostUsd(model, side, 0, maxTokens, this.prices, { writeTokens: input })
+      : callCostUsd(model, side, input, maxTokens, this.prices);
     const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
     const id = `${job.id}:${job.attemptsMade + 1}:${randomUUID().slice(0, 8)}`;
     // Held past the longest the call can run (it is aborted at its timeout); a crashed worker's
@@ -118,8 +126,13 @@ export class BudgetGate {
       held: {
         maxTokens,
         settle: async (reply) => {
-          const usd = callCostUsd(reply.model || model, side, reply.inputTokens, reply.outputTokens, this.prices);
-          await this.store.settle(scopes, id, { usdNano: usd === null ? 0 : toNano(usd), tokens: reply.inputTokens + reply.outputTokens });
+          const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
+          const usd = callCostUsd(reply.model || model, side, reply.inputTokens, reply.outputTokens, this.prices, cache);
+          const cached = (cache.readTokens ?? 0) + (cache.writeTokens ?? 0);
+          await this.store.settle(scopes, id, {
+            usdNano: usd === null ? 0 : toNano(usd),
+            tokens: reply.inputTokens + cached + reply.outputTokens,
+          });
         },
         fail: async (err) => {
           const refused =
