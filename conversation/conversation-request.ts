@@ -47,6 +47,8 @@ export const conversationRequestSchema = z.strictObject({
   contextTurns: z.number().int().min(0).max(50).optional(),
   /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
   think: z.boolean().optional(),
+  /** Bedrock prompt caching (cachePoint blocks) where the catalogue says it lowers the cost; default on, `false` turns it off. */
+  cache: z.boolean().optional(),
   templates: z
     .strictObject({
       followUp: text(4000)
@@ -166,6 +168,7 @@ export function parseConversationRequest(
     stopPhrase: b.stopPhrase,
     contextTurns: b.contextTurns ?? DEFAULT_CONTEXT_TURNS,
     ...(b.think ? { think: true } : {}),
+    ...(b.cache === false ? { cache: false as const } : {}),
     templates: {
       followUp: b.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
       nextQuery: b.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,

@@ -148,6 +148,9 @@ interface CloudExtras {
   r?: number;
   e?: 1;
   o?: string[];
+  /** Prompt-cache read and write input tokens. */
+  cr?: number;
+  cw?: number;
 }
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
@@ -167,6 +170,8 @@ export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
   if (c.reasoningTokens !== undefined) extras.r = c.reasoningTokens;
   if (c.reasoningTokensEstimated) extras.e = 1;
   if (c.omittedParameters?.length) extras.o = c.omittedParameters;
+  if (c.cacheReadInputTokens) extras.cr = c.cacheReadInputTokens;
+  if (c.cacheWriteInputTokens) extras.cw = c.cacheWriteInputTokens;
   const hasExtras = Object.keys(extras).length > 0;
   if (c.requestedModel) fields.push(c.requestedModel === ctx.cloudModel ? 0 : c.requestedModel);
   else if (hasExtras) fields.push('');
@@ -212,6 +217,8 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
     if (typeof extras.r === 'number') step.reasoningTokens = extras.r;
     if (extras.e === 1) step.reasoningTokensEstimated = true;
     if (Array.isArray(extras.o) && extras.o.length) step.omittedParameters = extras.o;
+    if (typeof extras.cr === 'number') step.cacheReadInputTokens = extras.cr;
+    if (typeof extras.cw === 'number') step.cacheWriteInputTokens = extras.cw;
   }
   return step;
 }

@@ -19,6 +19,7 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         system: s.systemPrompts.cloud,
         history: historyFor('cloud', turns, turn, s.contextTurns),
         fallbackModels: s.cloudFallbacks,
+        ...(s.cache === false ? { cache: false } : {}),
       };
     },
     toStep: (question, reply, startedAt) => ({
@@ -37,6 +38,8 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         ? { reasoningTokens: reply.reasoningTokens, ...(reply.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) }
         : {}),
       ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
+      ...(reply.cacheReadInputTokens ? { cacheReadInputTokens: reply.cacheReadInputTokens } : {}),
+      ...(reply.cacheWriteInputTokens ? { cacheWriteInputTokens: reply.cacheWriteInputTokens } : {}),
     }),
     recorded: (t) => t?.cloud,
     textOf: (step) => step.answer,
