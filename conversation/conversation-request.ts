@@ -45,6 +45,9 @@ export const conversationRequestSchema = z.strictObject({
     .refine((s) => s.trim().length > 0, 'must not be empty')
     .optional(),
   contextTurns: z.number().int().min(0).max(50).optional(),
+  /** `sliding`: the last contextTurns exchanges; `blocks`: the whole history up to contextTokens, the oldest contextTurns dropped at once (cache-friendly). */
+  contextPolicy: z.enum(['sliding', 'blocks']).optional(),
+  contextTokens: z.number().int().min(256).max(1_000_000).optional(),
   /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
   think: z.boolean().optional(),
   /** Bedrock prompt caching (cachePoint blocks) where the catalogue says it lowers the cost; default on, `false` turns it off. */
@@ -91,8 +94,11 @@ export const conversationRequestSchema = z.strictObject({
 
 export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
 
-/** Default number of earlier exchanges each model sees. */
+/** Default number of earlier exchanges each model sees (the `blocks` policy: turns dropped at once). */
 export const DEFAULT_CONTEXT_TURNS = 3;
+
+/** Default budget of the `blocks` context policy, in estimated tokens of the history (bytes / 4). */
+export const DEFAULT_CONTEXT_TOKENS = 8000;
 
 /** Turns zod issues into one message naming each bad field. */
 export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {
@@ -167,6 +173,7 @@ export function parseConversationRequest(
     maxTokens: b.maxTokens,
     stopPhrase: b.stopPhrase,
     contextTurns: b.contextTurns ?? DEFAULT_CONTEXT_TURNS,
+    ...contextPolicyOf(b, cloudModel, config),
     ...(b.think ? { think: true } : {}),
     ...(b.cache === false ? { cache: false as const } : {}),
     templates: {
@@ -194,3 +201,19 @@ export const generateRequestSchema = z.strictObject({
   temperature: z.number().min(0).max(1).optional(),
   maxTokens: z.number().int().min(1).max(200_000).optional(),
 });
+
+/**
+ * The context policy: as asked; else `blocks` where caching applies (caching not turned off, no
+ * `contextTurns` given, and the cloud model cache-capable in the catalogue), since a sliding
+ * window changes the cached prefix every turn; else the sliding window (absent).
+ */
+function contextPolicyOf(
+  b: ConversationRequest,
+  cloudModel: string,
+  config: Config,
+): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens'> {
+  const caches = b.cache !== false && loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel) !== undefined;
+  const policy = b.contextPolicy ?? (caches && b.contextTurns === undefined ? 'blocks' : 'sliding');
+  if (policy === 'sliding') return b.contextPolicy ? { contextPolicy: 'sliding' } : {};
+  return { contextPolicy: 'blocks', contextTokens: b.contextTokens ?? DEFAULT_CONTEXT_TOKENS };
+}

@@ -91,6 +91,15 @@ export interface ConversationSettings {
   maxTokens?: number;
   stopPhrase?: string;
   contextTurns: number;
+  /**
+   * Which earlier exchanges each model sees (conversation/turn-rules.ts, {@link historyOf}):
+   * `sliding` (absent): the last `contextTurns`; `blocks`: the whole history up to `contextTokens`,
+   * then the oldest `contextTurns` turns dropped at once, so the prefix (and the prompt cache)
+   * stays the same for many turns. The default where caching applies.
+   */
+  contextPolicy?: 'sliding' | 'blocks';
+  /** The `blocks` policy's budget, in estimated tokens (UTF-8 bytes / 4) of the history. */
+  contextTokens?: number;
   /** The local model may think before its follow-up (Ollama `think`); absent means off. */
   think?: boolean;
   /** `false`: no Bedrock prompt-cache checkpoints for this conversation; absent: on where the catalogue says caching lowers the cost. */

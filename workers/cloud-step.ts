@@ -3,7 +3,7 @@
  * earlier exchanges), record the answer once; what follows is {@link nextAfter}'s decision (the
  * local step, or the transcript when the answer holds the stop phrase or has no usable text).
  */
-import { historyFor, questionFor } from '../conversation/turn-rules';
+import { historyOf, questionFor } from '../conversation/turn-rules';
 import type { PipelineDeps } from './step-lifecycle';
 import { createTurnProcessor, type TurnProcessor } from './turn-step';
 
@@ -17,7 +17,7 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         prompt: questionFor(s, turns, turn),
         model: s.cloudModel,
         system: s.systemPrompts.cloud,
-        history: historyFor('cloud', turns, turn, s.contextTurns),
+        history: historyOf('cloud', turns, turn, s),
         fallbackModels: s.cloudFallbacks,
         ...(s.cache === false ? { cache: false } : {}),
       };
