@@ -9,8 +9,10 @@
  *   the stable part, the new prompt never is.
  *
  * "You can only create a cache checkpoint if your total prompt prefix meets the minimum number of
- * tokens": the n-th checkpoint needs a prefix of n × the minimum (the guide's example: the first
- * after 1,024 tokens, the second after 2,048). Never more than `maxCheckpoints`. Token counts are
+ * tokens": each checkpoint's whole prefix must reach the minimum (an older copy of the guide gave
+ * the example of a first checkpoint after 1,024 tokens and a second after 2,048, i.e. placed as
+ * early as allowed; requiring n × the minimum of the n-th broke the chain of reads from one turn
+ * to the next, measured in bench/cache-cost.ts). Never more than `maxCheckpoints`. Token counts are
  * estimated low on purpose ({@link CACHE_CHARS_PER_TOKEN}), so a checkpoint is never placed below
  * the real minimum (Bedrock would ignore it); a long-enough prefix may go uncached.
  */
@@ -44,7 +46,7 @@ export function planCachePoints(rules: CacheRules | undefined, system: string | 
   const plan: CachePlan = { system: false, afterMessages: [] };
   let prefix = 0;
   let placed = 0;
-  const fits = () => placed < rules.maxCheckpoints && prefix >= (placed + 1) * rules.minTokensPerCheckpoint;
+  const fits = () => placed < rules.maxCheckpoints && prefix >= rules.minTokensPerCheckpoint;
   if (system) {
     prefix += estimateTokensLow(system);
     if (rules.fields.includes('system') && fits()) {

@@ -24,7 +24,7 @@ const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `$
 
 describe('prompt caching: where the checkpoints go (bedrock/cache-points.ts)', () => {
   const rules = SHIPPED_CATALOG.cacheRules(NOVA)!;
-  it('places none below the minimum, and the n-th only after n × the minimum', () => {
+  it('places none below the minimum; each one needs a prefix of at least the minimum', () => {
     const small = words(100, 's');
     assert.deepEqual(planCachePoints(rules, small, [small, small, small]), { system: false, afterMessages: [] });
     const big = words(1200, 'b');
