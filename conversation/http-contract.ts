@@ -247,5 +247,13 @@ export interface EstimateView {
   unpricedModels: string[];
   /** The cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
   warnings?: string[];
-  assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
+  assumptions: {
+    turns: number;
+    maxTokens: number;
+    cloudModel: string;
+    localModel: string;
+    contextTurns: number;
+    /** `off`, or how the worst case counts prompt caching (cost/estimate.ts). */
+    cache: string;
+  };
 }

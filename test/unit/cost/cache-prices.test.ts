@@ -77,3 +77,21 @@ describe('cost: cache read and write tokens', () => {
     assert.equal(c.cloudUsd, 0.0001);
   });
 });
+
+describe('estimate: with prompt caching', () => {
+  it('prices every cloud input token as a cache write and keeps the blocks history (an upper bound)', async () => {
+    const { estimateCost } = await import('../../../cost/estimate');
+    const base = {
+      seeds: ['Explain caching.'],
+      turns: 10,
+      maxTokens: 100,
+      models: { cloud: 'anthropic.claude-haiku-4-5-20251001-v1:0', local: 'llama3.2' },
+      prices: DEFAULT_PRICES,
+    };
+    const off = estimateCost(base);
+    const on = estimateCost({ ...base, cache: { contextTokens: 8000 } });
+    // The whole history (up to 32,000 bytes) instead of 3 turns, and the 1.25 write premium.
+    assert.ok(on.inputTokens > off.inputTokens);
+    assert.ok(on.cloudUsd! > off.cloudUsd!);
+  });
+});
