@@ -36,11 +36,12 @@
  * - prefix reuse while loaded: the runner keeps the last prompt's KV cache per loaded model and
  *   evaluates only what follows the longest common prefix (ollama/ollama `runner/ollamarunner/
  *   cache.go` `LoadCacheSlot`, `countCommonPrefix`; at least one token is evaluated again), so a
- *   prompt that starts with the previous one's costs only its new tokens: `prompt_eval_count` and
- *   `prompt_eval_duration` count those (as the issue states and the llama.cpp server's
- *   `tokens_evaluated` did; read 2026-12-03: the Go runner sets `numPromptInputs` when the sequence
- *   is made, so a real server may report the whole prompt while still evaluating less), and the
- *   call waits `msPerPromptToken` per evaluated token; a cold load or another context starts empty;
+ *   prompt that starts with the previous one's costs only its new tokens: `prompt_eval_duration`
+ *   and the wait (`msPerPromptToken` per evaluated token) count those, while `prompt_eval_count`
+ *   stays the whole prompt (the Go runner sets `numPromptInputs` when the sequence is made, before
+ *   the cache is looked up, runner/llamarunner/runner.go read 2026-12-03; since ollama/ollama#5371
+ *   as providers/ollama-context.ts says; the truncation check relies on it); what was evaluated is
+ *   counted on the handle (`promptTokens`); a cold load or another context starts empty;
  * - models in `tooLargeModels` fail with the 500 Ollama gives when a model does not fit in memory;
  * - `/api/pull` streams the real progress lines (`server/images.go` `PullModel`, `server/download.go`)
  *   and adds the model; a name not in `registry` ends with `pull model manifest: file does not exist`.
@@ -258,6 +259,8 @@ interface Completion {
   evalCount: number;
   /** ms spent loading the model (cold load). */
   loadMs: number;
+  /** Prompt tokens actually run (past the reused KV-cache prefix); default `promptEvalCount`. */
+  evaluated?: number;
 }
 
 /**
@@ -317,7 +320,7 @@ function complete(
 
 /** The final chunk's statistics, durations in nanoseconds like Ollama's. */
 function finalFields(c: Completion, startedAt: bigint): Record<string, unknown> {
-  const promptEvalDuration = c.promptEvalCount * 200_000;
+  const promptEvalDuration = (c.evaluated ?? c.promptEvalCount) * 200_000;
   const evalDuration = c.evalCount * 5_000_000;
   const loadDuration = Math.max(1_000_000, Math.round(c.loadMs * 1_000_000));
   const elapsed = Number(process.hrtime.bigint() - startedAt);
@@ -581,7 +584,7 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
       promptStats.evaluated += evaluated;
       if (msPerPromptToken > 0 && !(await ctx.delay(evaluated * msPerPromptToken))) return;
     }
-    const c: Completion = { ...complete(model, prompt, evaluated, options, thinkWords), loadMs };
+    const c: Completion = { ...complete(model, prompt, kept, options, thinkWords), loadMs, evaluated };
 
     const context =
       kind === 'generate' && c.doneReason !== 'load'
