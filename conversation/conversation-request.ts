@@ -11,6 +11,7 @@ import { catalogPriced, checkBudgetPriced, checkModelLifecycle, type ModelChecks
 import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
+import { DEFAULT_CONTEXT_TOKENS } from './turn-rules';
 
 const modelId = z
   .string()
@@ -97,8 +98,7 @@ export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
 /** Default number of earlier exchanges each model sees (the `blocks` policy: turns dropped at once). */
 export const DEFAULT_CONTEXT_TURNS = 3;
 
-/** Default budget of the `blocks` context policy, in estimated tokens of the history (bytes / 4). */
-export const DEFAULT_CONTEXT_TOKENS = 8000;
+export { DEFAULT_CONTEXT_TOKENS };
 
 /** Turns zod issues into one message naming each bad field. */
 export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {

@@ -40,6 +40,9 @@ export function historyFor(side: Side, turns: TurnRecord[], turn: number, contex
   return out;
 }
 
+/** Default budget of the `blocks` context policy, in estimated tokens of the history (bytes / 4). */
+export const DEFAULT_CONTEXT_TOKENS = 8000;
+
 /** Estimated tokens of a text for the `blocks` budget: UTF-8 bytes / 4 (a common rule of thumb for English BPE). */
 const historyTokens = (text: string): number => Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
 
@@ -65,7 +68,7 @@ export function blocksWindowStart(side: Side, turns: TurnRecord[], turn: number,
 /** The history a model sees at `turn` under the conversation's context policy. */
 export function historyOf(side: Side, turns: TurnRecord[], turn: number, settings: ConversationSettings): ChatTurn[] {
   if (settings.contextPolicy !== 'blocks') return historyFor(side, turns, turn, settings.contextTurns);
-  const start = blocksWindowStart(side, turns, turn, settings.contextTurns, settings.contextTokens ?? 8000);
+  const start = blocksWindowStart(side, turns, turn, settings.contextTurns, settings.contextTokens ?? DEFAULT_CONTEXT_TOKENS);
   return historyFor(side, turns, turn, turn - start);
 }
 
