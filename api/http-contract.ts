@@ -19,6 +19,8 @@ export interface TurnView {
    * `truncated`: present (true) when the reply was cut at its token cap or context window.
    * `reasoningTokens`: output tokens the cloud model spent reasoning (`reasoningTokensEstimated`
    * when estimated); `omittedParameters`: what the Lambda left out because the model rejects it.
+   * `cacheReadInputTokens` / `cacheWriteInputTokens`: input tokens read from / written to
+   * Bedrock's prompt cache (not in `inputTokens`; priced apart in `costUsd`), present when non-zero.
    */
   cloud: {
     model: string;
@@ -32,6 +34,8 @@ export interface TurnView {
     reasoningTokens?: number;
     reasoningTokensEstimated?: boolean;
     omittedParameters?: string[];
+    cacheReadInputTokens?: number;
+    cacheWriteInputTokens?: number;
   } | null;
   local: {
     model: string;
@@ -70,6 +74,9 @@ export interface ConversationView {
     localOutputTokens: number;
     cloudLatencyMs: number;
     localLatencyMs: number;
+    /** Cloud input tokens read from / written to Bedrock's prompt cache (not in `cloudInputTokens`). */
+    cloudCacheReadInputTokens: number;
+    cloudCacheWriteInputTokens: number;
   };
   /** USD by the price table; a sum is null when a step's model has no price (named in `unpricedModels`). */
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
@@ -265,5 +272,13 @@ export interface EstimateView {
   unpricedModels: string[];
   /** The cloud model is Legacy in AWS_REGION (model catalogue). Absent when none. */
   warnings?: string[];
-  assumptions: { turns: number; maxTokens: number; cloudModel: string; localModel: string; contextTurns: number };
+  assumptions: {
+    turns: number;
+    maxTokens: number;
+    cloudModel: string;
+    localModel: string;
+    contextTurns: number;
+    /** `off`, or how the worst case counts prompt caching (cost/estimate.ts). */
+    cache: string;
+  };
 }

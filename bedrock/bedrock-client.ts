@@ -18,8 +18,9 @@ import {
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ValidationError } from '../shared/errors';
-import { SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
+import { type CacheRules, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { toBedrockProviderError } from './bedrock-errors';
+import { NO_CACHE, planCachePoints, type CachePlan } from './cache-points';
 import { isRejectableParameter, plannedOmissions, rejectedParameterOf, type RejectableParameter } from './parameter-rejection';
 
 export interface ConverseTurn {
@@ -42,6 +43,11 @@ export interface ConverseRequest {
   omitParameters?: string[];
   /** Aborts the HTTP call (deadline, client gone). */
   signal?: AbortSignal;
+  /**
+   * Prompt-cache checkpoints (cache-points.ts). Default on for models the catalogue marks as
+   * cache-capable ({@link ModelCatalog.cacheRules}); `false` sends none.
+   */
+  cache?: boolean;
 }
 
 export interface ConverseResult {
@@ -68,6 +74,12 @@ export interface ConverseResult {
   omittedParameters: RejectableParameter[];
   /** Of those, the ones Bedrock rejected in this call (it was retried without them). */
   rejectedParameters: RejectableParameter[];
+  /** Input tokens read from the prompt cache (`usage.cacheReadInputTokens`; Converse leaves them out of `inputTokens`). */
+  cacheReadInputTokens: number;
+  /** Input tokens written to it (`usage.cacheWriteInputTokens`; not in `inputTokens` either). */
+  cacheWriteInputTokens: number;
+  /** `cachePoint` blocks the request carried. */
+  cacheCheckpoints: number;
 }
 
 /** One Converse call; throws `ProviderError('bedrock', ...)`. */
@@ -217,11 +229,15 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
     // what Bedrock still rejects by name is left out on a retry.
     const omitted = plannedOmissions(catalog.accepted(modelId), req, (req.omitParameters ?? []).filter(isRejectableParameter));
     const rejected: RejectableParameter[] = [];
+    const rules = req.cache === false ? undefined : catalog.cacheRules(modelId);
+    let checkpoints = 0;
     const started = Date.now();
     let out: ConverseCommandOutput;
     for (;;) {
       try {
-        out = await client.send(commandFor(modelId, req, maxTokens, omitted), { abortSignal: req.signal });
+        const command = commandFor(modelId, req, maxTokens, omitted, rules);
+        checkpoints = command.checkpoints;
+        out = await client.send(command.command, { abortSignal: req.signal });
         break;
       } catch (err) {
         const parameter = rejectedParameterOf(err);
@@ -259,6 +275,9 @@ export function createBedrockConverse(opts: BedrockConverseOptions): ConverseFn 
       ...(reasoning.tokens !== undefined ? { reasoningTokens: reasoning.tokens, reasoningTokensEstimated: reasoning.estimated } : {}),
       omittedParameters: omitted,
       rejectedParameters: rejected,
+      cacheReadInputTokens: out.usage?.cacheReadInputTokens ?? 0,
+      cacheWriteInputTokens: out.usage?.cacheWriteInputTokens ?? 0,
+      cacheCheckpoints: checkpoints,
     };
   };
 }
@@ -271,20 +290,25 @@ function sends(req: ConverseRequest, parameter: RejectableParameter): boolean {
 }
 
 /**
- * The Converse command of a request without the `omitted` parameters. A system prompt the model
- * rejects goes into the first user message instead, so its instructions still reach the model.
+ * The Converse command of a request without the `omitted` parameters, with the checkpoints
+ * `rules` allow (cache-points.ts). A system prompt the model rejects goes into the first user
+ * message instead, so its instructions still reach the model.
  */
 function commandFor(
   modelId: string,
   req: ConverseRequest,
   maxTokens: number | undefined,
   omitted: readonly RejectableParameter[],
-): ConverseCommand {
+  rules: CacheRules | undefined,
+): { command: ConverseCommand; checkpoints: number } {
   const turns: ConverseTurn[] = [...req.history, { role: 'user', content: req.prompt }];
   const foldSystem = Boolean(req.system) && omitted.includes('system');
+  const texts = turns.map((m, i) => (foldSystem && i === 0 ? `${req.system}\n\n${m.content}` : m.content));
+  const plan: CachePlan = rules ? planCachePoints(rules, req.system && !foldSystem ? req.system : undefined, texts) : NO_CACHE;
+  const cachePoint = { cachePoint: { type: 'default' as const } };
   const messages: Message[] = turns.map((m, i) => ({
     role: m.role,
-    content: [{ text: foldSystem && i === 0 ? `${req.system}\n\n${m.content}` : m.content }],
+    content: plan.afterMessages.includes(i) ? [{ text: texts[i]! }, cachePoint] : [{ text: texts[i]! }],
   }));
   const temperature = omitted.includes('temperature') ? undefined : req.temperature;
   const topP = omitted.includes('top_p') ? undefined : req.topP;
@@ -296,10 +320,11 @@ function commandFor(
           ...(topP !== undefined ? { topP } : {}),
           ...(maxTokens !== undefined ? { maxTokens } : {}),
         };
-  return new ConverseCommand({
+  const command = new ConverseCommand({
     modelId,
     messages,
-    ...(req.system && !foldSystem ? { system: [{ text: req.system }] } : {}),
+    ...(req.system && !foldSystem ? { system: plan.system ? [{ text: req.system }, cachePoint] : [{ text: req.system }] } : {}),
     ...(inferenceConfig ? { inferenceConfig } : {}),
   });
+  return { command, checkpoints: (plan.system ? 1 : 0) + plan.afterMessages.length };
 }

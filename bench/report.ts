@@ -27,6 +27,11 @@ export const RESULT_KEYS = [
   'pool_slots_exceeded',
   'quota_achieved_share',
   'quota_throttled_share',
+  'cost_per_1k_conversations_usd',
+  'cost_per_1k_conversations_usd_uncached',
+  'cache_cost_ratio_10_turns',
+  'cache_cost_ratio_20_turns',
+  'local_prompt_eval_ratio',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -156,6 +161,42 @@ const ROWS: Row[] = [
     target: '≤ 0.01',
     met: (v) => v <= 0.01,
     digits: 4,
+  },
+  {
+    key: 'cost_per_1k_conversations_usd',
+    label: '1,000 ten-turn conversations, prompt caching on (Claude Sonnet 4.5, emulator tokens)',
+    unit: 'USD',
+    digits: 2,
+  },
+  {
+    key: 'cost_per_1k_conversations_usd_uncached',
+    label: 'The same, caching off (same prompts)',
+    unit: 'USD',
+    digits: 2,
+  },
+  {
+    key: 'cache_cost_ratio_10_turns',
+    label: 'Cost with caching ÷ without, 10 turns, same prompts',
+    unit: '×',
+    target: '≤ 0.45',
+    met: (v) => v <= 0.45,
+    digits: 3,
+  },
+  {
+    key: 'cache_cost_ratio_20_turns',
+    label: 'Cost with caching ÷ without, 20 turns, same prompts',
+    unit: '×',
+    target: '≤ 0.45',
+    met: (v) => v <= 0.45,
+    digits: 3,
+  },
+  {
+    key: 'local_prompt_eval_ratio',
+    label: 'Local prompt tokens evaluated ÷ sent, 10 turns (Ollama prefix reuse)',
+    unit: '×',
+    target: '≤ 0.5',
+    met: (v) => v <= 0.5,
+    digits: 3,
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
+import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
 import { measureExportSpeed } from './export-speed';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
@@ -41,6 +42,7 @@ const PHASES = [
   'runs',
   'pools',
   'quota',
+  'cache',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -150,6 +152,20 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.pool_slots_exceeded = Math.max(0, r.maxInFlight[0] - r.slots[0]) + Math.max(0, r.maxInFlight[1] - r.slots[1]);
       notes.pool_saturation = `${r.latencyMs} ms emulated Ollama hosts, ${r.calls} calls in ${r.windowMs / 1000} s, 12 calls wanted at once`;
       notes.pool_slots_exceeded = `most at once: ${r.maxInFlight[0]} / ${r.slots[0]} and ${r.maxInFlight[1]} / ${r.slots[1]} slots`;
+      break;
+    }
+    case 'cache': {
+      const r = await measureCacheCost({ quick: ctx.quick });
+      c.cacheCost = r;
+      const sonnet = (turns: number) => r.rows.find((x) => /claude-sonnet-4-5/.test(x.model) && x.turns === turns)!;
+      results.cost_per_1k_conversations_usd = sonnet(10).cachedUsdPer1k;
+      results.cost_per_1k_conversations_usd_uncached = sonnet(10).uncachedUsdPer1k;
+      results.cache_cost_ratio_10_turns = sonnet(10).ratio;
+      results.cache_cost_ratio_20_turns = sonnet(20).ratio;
+      results.local_prompt_eval_ratio = r.localEvaluatedPerSent;
+      const table = r.rows.map((x) => `${x.model} ${x.turns}t: ${x.cachedUsdPer1k.toFixed(2)} vs ${x.uncachedUsdPer1k.toFixed(2)}`);
+      notes.cost_per_1k_conversations_usd = `${r.conversations} seeds per cell, ${REPLY_WORDS}-word answers, ${SYSTEM_WORDS}-word system prompt; ${table.join('; ')}`;
+      notes.cost_per_1k_conversations_usd_uncached = `vs the sliding window of 3 turns (caching off's default): ${sonnet(10).slidingUsdPer1k.toFixed(2)} USD`;
       break;
     }
     case 'quota': {

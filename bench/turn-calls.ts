@@ -4,7 +4,7 @@
  */
 import type { CloudStep, ConversationSettings, LocalStep, TurnRecord } from '../conversation/model';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
-import { followUpPrompt, historyFor, questionFor } from '../conversation/turn-rules';
+import { followUpPrompt, historyOf, questionFor } from '../conversation/turn-rules';
 
 export const turnCalls = {
   /** The cloud call of `turn` given the turns so far. */
@@ -13,7 +13,7 @@ export const turnCalls = {
       prompt: questionFor(s, turns, turn),
       model: s.cloudModel,
       system: s.systemPrompts.cloud,
-      history: historyFor('cloud', turns, turn, s.contextTurns),
+      history: historyOf('cloud', turns, turn, s),
       temperature: s.temperature,
       maxTokens: s.maxTokens,
       conversationId: id,
@@ -27,7 +27,7 @@ export const turnCalls = {
       prompt: followUpPrompt(s, cloud.question, cloud.answer),
       model: s.localModel,
       system: s.systemPrompts.local,
-      history: historyFor('local', turns, turn, s.contextTurns),
+      history: historyOf('local', turns, turn, s),
       temperature: s.temperature,
       maxTokens: s.maxTokens,
       conversationId: id,

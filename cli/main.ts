@@ -185,6 +185,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(
         `${e.conversations} conversation(s), up to ${e.calls} model calls (${a.turns} turns, maxTokens ${a.maxTokens}, ${a.contextTurns} turns of history)\n` +
           `worst case: ${e.inputTokens} input + ${e.outputTokens} output tokens\n` +
+          `prompt caching: ${a.cache}\n` +
           `cost at most: ${formatUsd(e.totalUsd)} (cloud ${a.cloudModel}: ${formatUsd(e.cloudUsd)}, local ${a.localModel}: ${formatUsd(e.localUsd)})\n` +
           (e.unpricedModels.length ? `no price for ${e.unpricedModels.join(', ')}: set it in the producer's MODEL_CATALOG_FILE\n` : '') +
           (e.warnings ?? []).map((w) => `warning: ${w}\n`).join(''),

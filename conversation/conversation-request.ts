@@ -12,6 +12,7 @@ import { safeOutputName } from '../transcript/output-file';
 import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
 import { DEFAULT_CONTEXT_TURNS, LIMITS } from '../shared/limits';
+import { DEFAULT_CONTEXT_TOKENS } from './turn-rules';
 
 const modelId = z
   .string()
@@ -42,8 +43,13 @@ export const conversationRequestSchema = z.strictObject({
     .refine((s) => s.trim().length > 0, 'must not be empty')
     .optional(),
   contextTurns: z.number().int().min(LIMITS.contextTurns.min).max(LIMITS.contextTurns.max).optional(),
+  /** `sliding`: the last contextTurns exchanges; `blocks`: the whole history up to contextTokens, the oldest contextTurns dropped at once (cache-friendly). */
+  contextPolicy: z.enum(['sliding', 'blocks']).optional(),
+  contextTokens: z.number().int().min(256).max(1_000_000).optional(),
   /** Let a thinking local model (qwen3, deepseek-r1, gpt-oss …) reason before its follow-up; default off. */
   think: z.boolean().optional(),
+  /** Bedrock prompt caching (cachePoint blocks) where the catalogue says it lowers the cost; default on, `false` turns it off. */
+  cache: z.boolean().optional(),
   templates: z
     .strictObject({
       followUp: text(4000)
@@ -88,6 +94,8 @@ export type ConversationRequest = z.infer<typeof conversationRequestSchema>;
 
 /** Default number of earlier exchanges each model sees (shared/limits.ts). */
 export { DEFAULT_CONTEXT_TURNS };
+
+export { DEFAULT_CONTEXT_TOKENS };
 
 /** Turns zod issues into one message naming each bad field. */
 export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {
@@ -162,7 +170,9 @@ export function parseConversationRequest(
     maxTokens: b.maxTokens,
     stopPhrase: b.stopPhrase,
     contextTurns: b.contextTurns ?? DEFAULT_CONTEXT_TURNS,
+    ...contextPolicyOf(b, cloudModel, config),
     ...(b.think ? { think: true } : {}),
+    ...(b.cache === false ? { cache: false as const } : {}),
     templates: {
       followUp: b.templates?.followUp ?? DEFAULT_TEMPLATES.followUp,
       nextQuery: b.templates?.nextQuery ?? DEFAULT_TEMPLATES.nextQuery,
@@ -188,3 +198,19 @@ export const generateRequestSchema = z.strictObject({
   temperature: z.number().min(LIMITS.temperature.min).max(LIMITS.temperature.max).optional(),
   maxTokens: z.number().int().min(LIMITS.maxTokens.min).max(LIMITS.maxTokens.max).optional(),
 });
+
+/**
+ * The context policy: as asked; else `blocks` where caching applies (caching not turned off, no
+ * `contextTurns` given, and the cloud model cache-capable in the catalogue), since a sliding
+ * window changes the cached prefix every turn; else the sliding window (absent).
+ */
+function contextPolicyOf(
+  b: ConversationRequest,
+  cloudModel: string,
+  config: Config,
+): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens'> {
+  const caches = b.cache !== false && loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel) !== undefined;
+  const policy = b.contextPolicy ?? (caches && b.contextTurns === undefined ? 'blocks' : 'sliding');
+  if (policy === 'sliding') return b.contextPolicy ? { contextPolicy: 'sliding' } : {};
+  return { contextPolicy: 'blocks', contextTokens: b.contextTokens ?? DEFAULT_CONTEXT_TOKENS };
+}

@@ -94,8 +94,19 @@ export interface ConversationSettings {
   maxTokens?: number;
   stopPhrase?: string;
   contextTurns: number;
+  /**
+   * Which earlier exchanges each model sees (conversation/turn-rules.ts, {@link historyOf}):
+   * `sliding` (absent): the last `contextTurns`; `blocks`: the whole history up to `contextTokens`,
+   * then the oldest `contextTurns` turns dropped at once, so the prefix (and the prompt cache)
+   * stays the same for many turns. The default where caching applies.
+   */
+  contextPolicy?: 'sliding' | 'blocks';
+  /** The `blocks` policy's budget, in estimated tokens (UTF-8 bytes / 4) of the history. */
+  contextTokens?: number;
   /** The local model may think before its follow-up (Ollama `think`); absent means off. */
   think?: boolean;
+  /** `false`: no Bedrock prompt-cache checkpoints for this conversation; absent: on where the catalogue says caching lowers the cost. */
+  cache?: false;
   templates: { followUp: string; nextQuery: string };
   systemPrompts: { cloud?: string; local?: string };
   /** The run this conversation belongs to (absent for a single `POST /conversation`). */
@@ -147,6 +158,10 @@ export interface CloudStep {
   reasoningTokensEstimated?: boolean;
   /** Parameters the Lambda left out because the model rejects them (`temperature`, `top_p`, `system`). */
   omittedParameters?: string[];
+  /** Input tokens read from Bedrock's prompt cache (Converse `cacheReadInputTokens`; not in `inputTokens`). */
+  cacheReadInputTokens?: number;
+  /** Input tokens written to it (Converse `cacheWriteInputTokens`; not in `inputTokens`). */
+  cacheWriteInputTokens?: number;
 }
 
 export interface LocalStep {

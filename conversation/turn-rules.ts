@@ -40,6 +40,38 @@ export function historyFor(side: Side, turns: TurnRecord[], turn: number, contex
   return out;
 }
 
+/** Default budget of the `blocks` context policy, in estimated tokens of the history (bytes / 4). */
+export const DEFAULT_CONTEXT_TOKENS = 8000;
+
+/** Estimated tokens of a text for the `blocks` budget: UTF-8 bytes / 4 (a common rule of thumb for English BPE). */
+const historyTokens = (text: string): number => Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
+
+/**
+ * The first turn the `blocks` policy keeps before `turn`: 1 while the whole history fits in
+ * `budget` tokens, then it moves `block` turns at a time, so it changes once every few turns and
+ * the history before the newest exchanges stays byte-for-byte the same (a prompt-cache prefix).
+ */
+export function blocksWindowStart(side: Side, turns: TurnRecord[], turn: number, block: number, budget: number): number {
+  const cost = new Map<number, number>();
+  for (const t of turns) {
+    if (t.turn >= turn) continue;
+    const s = side === 'cloud' ? t.cloud && [t.cloud.question, t.cloud.answer] : t.local && [t.local.prompt, t.local.followUp];
+    if (s) cost.set(t.turn, historyTokens(s[0]!) + historyTokens(s[1]!));
+  }
+  const step = Math.max(1, block);
+  let start = 1;
+  const total = (from: number) => [...cost].reduce((n, [k, c]) => (k >= from ? n + c : n), 0);
+  while (start < turn - 1 && total(start) > budget) start += step;
+  return Math.min(start, turn);
+}
+
+/** The history a model sees at `turn` under the conversation's context policy. */
+export function historyOf(side: Side, turns: TurnRecord[], turn: number, settings: ConversationSettings): ChatTurn[] {
+  if (settings.contextPolicy !== 'blocks') return historyFor(side, turns, turn, settings.contextTurns);
+  const start = blocksWindowStart(side, turns, turn, settings.contextTurns, settings.contextTokens ?? DEFAULT_CONTEXT_TOKENS);
+  return historyFor(side, turns, turn, turn - start);
+}
+
 /** True when `text` holds the stop phrase (case-insensitive); never without one. */
 export function hitsStopPhrase(text: string, stopPhrase: string | undefined): boolean {
   return Boolean(stopPhrase) && text.toLowerCase().includes(stopPhrase!.toLowerCase());

@@ -17,10 +17,13 @@ export interface ConversationCost {
 /** The cost of one recorded step (null when its model has no price). */
 export function stepCostUsd(
   side: Side,
-  step: { model: string; inputTokens: number; outputTokens: number },
+  step: { model: string; inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number },
   prices: PriceTable,
 ): number | null {
-  return callCostUsd(step.model, side, step.inputTokens, step.outputTokens, prices);
+  return callCostUsd(step.model, side, step.inputTokens, step.outputTokens, prices, {
+    readTokens: step.cacheReadInputTokens,
+    writeTokens: step.cacheWriteInputTokens,
+  });
 }
 
 /** Sums the steps of `turns` per side. */

@@ -20,6 +20,14 @@ export interface EstimateInput {
   prices: PriceTable;
   /** Earlier exchanges each model sees (default: the conversations' default, shared/limits.ts). */
   contextTurns?: number;
+  /**
+   * Prompt caching on the cloud model (the conversations' default where the catalogue says it
+   * lowers the cost): the history is the `blocks` policy's (the whole history up to
+   * `contextTokens` estimated tokens, i.e. 4 × that many bytes, the newest exchange always), and
+   * every cloud input token is priced as a cache write (at its premium, where there is one); the
+   * cheaper reads are not counted, so the bound holds whatever Bedrock caches.
+   */
+  cache?: { contextTokens: number };
 }
 
 /** The estimate itself: what `POST /estimate` answers, less the assumptions it states. */
@@ -36,7 +44,9 @@ export function estimateCost(input: EstimateInput): CostEstimate {
     const max = s.maxTokens ?? input.maxTokens;
     const query = Buffer.byteLength(s.initialQuery, 'utf8');
     for (let k = 1; k <= turns; k++) {
-      const history = Math.min(k - 1, ctx) * 2 * max;
+      const history = input.cache
+        ? Math.min((k - 1) * 2 * max, Math.max(4 * input.cache.contextTokens, k > 1 ? 2 * max : 0))
+        : Math.min(k - 1, ctx) * 2 * max;
       // Cloud: the seed's query on turn 1, a question built from the last follow-up after.
       tokens.cloud.in += (k === 1 ? query : max) + history;
       tokens.cloud.out += max;
@@ -46,7 +56,9 @@ export function estimateCost(input: EstimateInput): CostEstimate {
       calls += 2;
     }
   }
-  const cloudUsd = callCostUsd(input.models.cloud, 'cloud', tokens.cloud.in, tokens.cloud.out, input.prices);
+  const cloudUsd = input.cache
+    ? callCostUsd(input.models.cloud, 'cloud', 0, tokens.cloud.out, input.prices, { writeTokens: tokens.cloud.in })
+    : callCostUsd(input.models.cloud, 'cloud', tokens.cloud.in, tokens.cloud.out, input.prices);
   const localUsd = callCostUsd(input.models.local, 'local', tokens.local.in, tokens.local.out, input.prices);
   const unpricedModels = [cloudUsd === null ? input.models.cloud : undefined, localUsd === null ? input.models.local : undefined].filter(
     (m): m is string => m !== undefined,

@@ -18,6 +18,16 @@ import { baseModelId, loadModelCatalog, SHIPPED_CATALOG, type ModelCatalog } fro
 export interface ModelPrice {
   inputPer1k: number;
   outputPer1k: number;
+  /** USD per 1,000 input tokens read from Bedrock's prompt cache (catalogue only). */
+  cacheReadPer1k?: number;
+  /** USD per 1,000 input tokens written to it; absent: billed as input (no premium). */
+  cacheWritePer1k?: number;
+}
+
+/** Input tokens read from and written to the prompt cache (Converse `cacheReadInputTokens`, `cacheWriteInputTokens`), not counted in `inputTokens`. */
+export interface CacheTokens {
+  readTokens?: number;
+  writeTokens?: number;
 }
 
 export type PriceSide = 'cloud' | 'local';
@@ -101,14 +111,44 @@ export function priceOf(model: string, side: PriceSide, table: PriceTable): Mode
   if (own) return own;
   if (side === 'local') return table.local;
   const p = (table.catalog ?? SHIPPED_CATALOG).prices(model);
-  return p ? { inputPer1k: p.inputPer1k, outputPer1k: p.outputPer1k } : undefined;
+  return p
+    ? {
+        inputPer1k: p.inputPer1k,
+        outputPer1k: p.outputPer1k,
+        ...(p.cacheReadPer1k !== undefined ? { cacheReadPer1k: p.cacheReadPer1k } : {}),
+        ...(p.cacheWritePer1k !== undefined ? { cacheWritePer1k: p.cacheWritePer1k } : {}),
+      }
+    : undefined;
 }
 
-/** USD of one call, or null when the model has no price. Rounded to 1e-9 USD. */
-export function callCostUsd(model: string, side: PriceSide, inputTokens: number, outputTokens: number, table: PriceTable): number | null {
+/**
+ * USD of one call, or null when the model has no price. Rounded to 1e-9 USD. `inputTokens` are
+ * the uncached ones (Converse counts cache reads and writes apart, in `cache`): reads at the
+ * cache-read price, writes at the cache-write price (the input price when the catalogue has none).
+ */
+export function callCostUsd(
+  model: string,
+  side: PriceSide,
+  inputTokens: number,
+  outputTokens: number,
+  table: PriceTable,
+  cache?: CacheTokens,
+): number | null {
   const p = priceOf(model, side, table);
   if (!p) return null;
-  return roundUsd((inputTokens * p.inputPer1k + outputTokens * p.outputPer1k) / 1000);
+  const read = (cache?.readTokens ?? 0) * (p.cacheReadPer1k ?? p.inputPer1k);
+  const write = (cache?.writeTokens ?? 0) * (p.cacheWritePer1k ?? p.inputPer1k);
+  return roundUsd((inputTokens * p.inputPer1k + outputTokens * p.outputPer1k + read + write) / 1000);
+}
+
+/**
+ * The factor a worst-case input reservation takes for `model`: the cache-write price over the
+ * input price when writing to the cache costs more (every input token may be written), else 1.
+ */
+export function cacheWritePremium(model: string, side: PriceSide, table: PriceTable): number {
+  const p = priceOf(model, side, table);
+  if (!p?.cacheWritePer1k || p.inputPer1k <= 0) return 1;
+  return Math.max(1, p.cacheWritePer1k / p.inputPer1k);
 }
 
 /** Rounds to nano-dollars, so sums of many calls stay exact enough to compare. */

@@ -62,6 +62,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { baseModelId, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { bedrockReply, countTokens, truncateWords } from './emulated-text';
+import { CachePointError, type CacheUsage, EmulatedPromptCache } from './emulated-prompt-cache';
 import { startEmulatorServer, sendJson, type EmulatorContext, type EmulatorHandle, type EmulatorRequest } from './emulator-server';
 import { FaultInjector, type FaultSpec, type InjectedFault } from './fault-injector';
 import { isBedrockControlRequest, serveBedrockControl, type BedrockControlOptions } from './bedrock-control-emulator';
@@ -88,6 +89,8 @@ export interface BedrockEmulatorHandle extends EmulatorHandle {
   httpVersions: Record<string, number>;
   /** The tokens-per-minute quotas by model (changeable at run time) and what each admitted and throttled. */
   quotas: { tokensPerMinute: Record<string, number>; admittedTokens: Record<string, number>; throttled: Record<string, number> };
+  /** The prompt cache (emulated-prompt-cache.ts): `clear()` empties it. */
+  promptCache: EmulatedPromptCache;
 }
 
 /** Options of {@link startBedrockEmulator}. */
@@ -128,6 +131,8 @@ export interface BedrockEmulatorOptions {
   catalog?: ModelCatalog;
   /** Region of a request whose Authorization header names none. Default `us-east-1`. */
   region?: string;
+  /** The prompt cache's clock (TTLs, emulated-prompt-cache.ts). Default `Date.now`. */
+  now?: () => number;
   /** The account's model access (Legacy models not used lately, Marketplace subscriptions). Default: every model usable. */
   modelAccess?: ModelAccessSettings;
   /**
@@ -342,7 +347,13 @@ function rejection(catalog: ModelCatalog, model: string, cfg: Record<string, unk
   return undefined;
 }
 
-function converse(model: string, body: Record<string, unknown>, startedAt: number, catalog: ModelCatalog): ConverseOutcome {
+function converse(
+  model: string,
+  body: Record<string, unknown>,
+  startedAt: number,
+  catalog: ModelCatalog,
+  cache: EmulatedPromptCache,
+): ConverseOutcome {
   const messages = body.messages;
   if (!Array.isArray(messages)) {
     throw new InvalidRequest(
@@ -383,13 +394,24 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
   const inputTexts = [...system, ...messages.flatMap((m: Message) => blockTexts(m.content))];
   const question = lastUserText(messages);
   const inputTokens = inputTexts.reduce((n, t) => n + countTokens(t), 0);
+  let cached: CacheUsage;
+  try {
+    cached = cache.use(model, catalog.cacheRules(model), body.system, messages as Message[]);
+  } catch (err) {
+    if (err instanceof CachePointError) throw new InvalidRequest(err.message);
+    throw err;
+  }
+  const cacheUsage = {
+    ...(cached.cacheReadInputTokens ? { cacheReadInputTokens: cached.cacheReadInputTokens } : {}),
+    ...(cached.cacheWriteInputTokens ? { cacheWriteInputTokens: cached.cacheWriteInputTokens } : {}),
+  };
   const marker = Object.keys(EMPTY_MARKERS).find((k) => question.includes(k));
   if (marker) {
     return {
       json: {
         output: { message: { role: 'assistant', content: [] } },
         stopReason: EMPTY_MARKERS[marker]!,
-        usage: { inputTokens, outputTokens: 0, totalTokens: inputTokens },
+        usage: { inputTokens: cached.inputTokens, outputTokens: 0, totalTokens: inputTokens, ...cacheUsage },
         metrics: { latencyMs: Date.now() - startedAt },
       },
       outputTokens: 0,
@@ -430,7 +452,8 @@ function converse(model: string, body: Record<string, unknown>, startedAt: numbe
     json: {
       output: { message: { role: 'assistant', content } },
       stopReason: c.truncated ? stopReason : 'end_turn',
-      usage: { inputTokens: c.inputTokens, outputTokens, totalTokens: c.inputTokens + outputTokens },
+      // Converse counts cache reads and writes apart from inputTokens; totalTokens holds them all.
+      usage: { inputTokens: cached.inputTokens, outputTokens, totalTokens: c.inputTokens + outputTokens, ...cacheUsage },
       metrics: { latencyMs: Date.now() - startedAt },
     },
     outputTokens,
@@ -558,6 +581,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
   /** Caps, rejected parameters, reasoning, context window: the given catalogue, else the shipped one. */
   const facts = opts.catalog ?? SHIPPED_CATALOG;
   const tuning = { msPerOutputToken: opts.msPerOutputToken ?? 0 };
+  const promptCache = new EmulatedPromptCache(opts.now);
   const httpVersions: Record<string, number> = {};
   const quotas = {
     tokensPerMinute: { ...(opts.tokensPerMinute ?? {}) },
@@ -705,7 +729,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
           ? (body.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens
           : (body.max_tokens ?? body.max_gen_len);
       if (route === 'converse') {
-        const out = converse(model, body, startedAt, facts);
+        const out = converse(model, body, startedAt, facts, promptCache);
         const usage = out.json.usage as { inputTokens: number; outputTokens: number };
         const charge = admit(model, usage.inputTokens + (typeof maxTokens === 'number' ? maxTokens : usage.outputTokens));
         if (!charge) {
@@ -746,5 +770,5 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     tls: opts.tls,
     sendError: (res, status, message) => sendBedrockError(res, status, message),
   });
-  return { ...handle, tuning, httpVersions, quotas, modelAccess };
+  return { ...handle, tuning, httpVersions, quotas, modelAccess, promptCache };
 }

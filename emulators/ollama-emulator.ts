@@ -33,6 +33,15 @@
  * - the prompt is cut to the call's context the way `server/prompt.go` `chatPrompt` does: oldest
  *   non-system messages dropped first, the last always kept; `prompt_eval_count` counts what was
  *   kept (the answer gives no other sign);
+ * - prefix reuse while loaded: the runner keeps the last prompt's KV cache per loaded model and
+ *   evaluates only what follows the longest common prefix (ollama/ollama `runner/ollamarunner/
+ *   cache.go` `LoadCacheSlot`, `countCommonPrefix`; at least one token is evaluated again), so a
+ *   prompt that starts with the previous one's costs only its new tokens: `prompt_eval_duration`
+ *   and the wait (`msPerPromptToken` per evaluated token) count those, while `prompt_eval_count`
+ *   stays the whole prompt (the Go runner sets `numPromptInputs` when the sequence is made, before
+ *   the cache is looked up, runner/llamarunner/runner.go read 2026-12-03; since ollama/ollama#5371
+ *   as providers/ollama-context.ts says; the truncation check relies on it); what was evaluated is
+ *   counted on the handle (`promptTokens`); a cold load or another context starts empty;
  * - models in `tooLargeModels` fail with the 500 Ollama gives when a model does not fit in memory;
  * - `/api/pull` streams the real progress lines (`server/images.go` `PullModel`, `server/download.go`)
  *   and adds the model; a name not in `registry` ends with `pull model manifest: file does not exist`.
@@ -89,6 +98,13 @@ export interface OllamaEmulatorOptions {
   slots?: number;
   /** Calls that may wait for a slot (`OLLAMA_MAX_QUEUE`, Ollama's default 512). */
   maxQueue?: number;
+  /** Wait per evaluated prompt token, in ms (prefix reuse makes it smaller). Default 0. */
+  msPerPromptToken?: number;
+}
+
+/** The Ollama emulator's handle: with the prompt tokens sent and evaluated (prefix reuse) so far. */
+export interface OllamaEmulatorHandle extends EmulatorHandle {
+  promptTokens: { sent: number; evaluated: number };
 }
 
 /**
@@ -243,6 +259,8 @@ interface Completion {
   evalCount: number;
   /** ms spent loading the model (cold load). */
   loadMs: number;
+  /** Prompt tokens actually run (past the reused KV-cache prefix); default `promptEvalCount`. */
+  evaluated?: number;
 }
 
 /**
@@ -302,7 +320,7 @@ function complete(
 
 /** The final chunk's statistics, durations in nanoseconds like Ollama's. */
 function finalFields(c: Completion, startedAt: bigint): Record<string, unknown> {
-  const promptEvalDuration = c.promptEvalCount * 200_000;
+  const promptEvalDuration = (c.evaluated ?? c.promptEvalCount) * 200_000;
   const evalDuration = c.evalCount * 5_000_000;
   const loadDuration = Math.max(1_000_000, Math.round(c.loadMs * 1_000_000));
   const elapsed = Number(process.hrtime.bigint() - startedAt);
@@ -373,7 +391,7 @@ function tagEntry(name: string, modifiedAt: string) {
  * Starts the Ollama emulator (HTTP/1.1) and resolves once it listens.
  * Control routes: `POST|DELETE|GET /_emulator/faults`, `GET|DELETE /_emulator/stats`.
  */
-export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Promise<EmulatorHandle> {
+export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Promise<OllamaEmulatorHandle> {
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = [...new Set((opts.models ?? DEFAULT_MODELS).map(normalise))];
   const modifiedAt = new Date().toISOString();
@@ -389,6 +407,10 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
   const loadedUntil = new Map<string, number>();
   /** Loaded models → the context they were loaded with (`/api/ps` `context_length`). */
   const loadedCtx = new Map<string, number>();
+  /** Loaded models → the last prompt's tokens (the KV cache a next prompt may reuse). */
+  const kvCache = new Map<string, string[]>();
+  const promptStats = { sent: 0, evaluated: 0 };
+  const msPerPromptToken = opts.msPerPromptToken ?? 0;
 
   /**
    * Loads the model if it is not loaded, or loaded with another context (a reload, as
@@ -398,6 +420,7 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     const key = normalise(model);
     const cold = (loadedUntil.get(key) ?? 0) <= Date.now() || loadedCtx.get(key) !== numCtx;
     loadedCtx.set(key, numCtx);
+    if (cold) kvCache.delete(key);
     if (cold && coldLoadMs > 0 && !(await ctx.delay(coldLoadMs))) return null;
     const ttl = keepAliveMs(keepAlive) ?? DEFAULT_KEEP_ALIVE_MS;
     if (ttl === 0) loadedUntil.delete(key);
@@ -544,7 +567,24 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     }
     const loadMs = await load(model, body.keep_alive, ctx, window ?? 0);
     if (loadMs === null) return;
-    const c: Completion = { ...complete(model, prompt, promptTokens(texts, window), options, thinkWords), loadMs };
+    const kept = promptTokens(texts, window);
+    let evaluated = kept;
+    if (prompt !== undefined) {
+      // The prompt as the runner sees it: role-separated words; what the KV cache already holds is not evaluated again.
+      const seq = texts.flatMap((t, i) => [`\u0000${i}:${t.system ? 's' : 'm'}`, ...words(t.text)]);
+      const key = normalise(model);
+      const prev = kvCache.get(key) ?? [];
+      let common = 0;
+      while (common < prev.length && common < seq.length && prev[common] === seq[common]) common++;
+      // Separators are not tokens; a prompt cut to the context changes its prefix, so reuse counts only when nothing was cut.
+      const reused = kept === whole ? seq.slice(0, common).filter((w) => !w.startsWith('\u0000')).length : 0;
+      evaluated = Math.max(1, kept - reused);
+      kvCache.set(key, seq);
+      promptStats.sent += kept;
+      promptStats.evaluated += evaluated;
+      if (msPerPromptToken > 0 && !(await ctx.delay(evaluated * msPerPromptToken))) return;
+    }
+    const c: Completion = { ...complete(model, prompt, kept, options, thinkWords), loadMs, evaluated };
 
     const context =
       kind === 'generate' && c.doneReason !== 'load'
@@ -708,5 +748,6 @@ export async function startOllamaEmulator(opts: OllamaEmulatorOptions = {}): Pro
     }
   };
 
-  return startEmulatorServer({ host: opts.host, port: opts.port, faults, router, sendError });
+  const handle = await startEmulatorServer({ host: opts.host, port: opts.port, faults, router, sendError });
+  return { ...handle, promptTokens: promptStats };
 }

@@ -99,6 +99,9 @@ interface StepMeta {
     truncated?: boolean;
     reasoningTokens?: number;
     omittedParameters?: string[];
+    /** Input tokens read from / written to Bedrock's prompt cache (not in `inputTokens`), when non-zero. */
+    cacheReadInputTokens?: number;
+    cacheWriteInputTokens?: number;
   };
   local?: {
     model: string;
@@ -136,6 +139,8 @@ export function provenanceOf(conv: ExportItem): Provenance {
       if (c.truncated) step.cloud.truncated = true;
       if (c.reasoningTokens !== undefined) step.cloud.reasoningTokens = c.reasoningTokens;
       if (c.omittedParameters?.length) step.cloud.omittedParameters = c.omittedParameters;
+      if (c.cacheReadInputTokens) step.cloud.cacheReadInputTokens = c.cacheReadInputTokens;
+      if (c.cacheWriteInputTokens) step.cloud.cacheWriteInputTokens = c.cacheWriteInputTokens;
     }
     if (t.local) {
       const l = t.local;

@@ -86,14 +86,39 @@ export function answerFormat(rubric: Rubric): string {
 
 /** The judging prompt for a conversation's turns. */
 export function judgePrompt(rubric: Rubric, initialQuery: string, turns: TurnRecord[]): string {
+  const criteria = rubric.criteria.map((c) => `- ${c.name}: ${c.description}`).join('\n');
+  const body = rubric.prompt.replaceAll('{{criteria}}', criteria).replaceAll('{{transcript}}', transcriptOf(initialQuery, turns));
+  return `${body}\n\n${answerFormat(rubric)}`;
+}
+
+/**
+ * The judging call split for the prompt cache (issue 24): the rubric's text before the paragraph
+ * holding `{{transcript}}` (criteria filled in) is the same for every conversation, so it goes in the
+ * system prompt, where the cloud client places a cache checkpoint when it is long enough for the
+ * model (bedrock/cache-points.ts); the transcript, the rest and the answer format are the prompt.
+ * A rubric whose text starts with `{{transcript}}` has no stable prefix: no system prompt.
+ */
+export function judgeCall(rubric: Rubric, initialQuery: string, turns: TurnRecord[]): { system?: string; prompt: string } {
+  const placeholder = rubric.prompt.indexOf('{{transcript}}');
+  // Split at the start of the transcript's paragraph (its label stays with it), else at the placeholder.
+  const paragraph = rubric.prompt.lastIndexOf('\n\n', placeholder);
+  const at = paragraph > 0 ? paragraph : placeholder;
+  if (at <= 0) return { prompt: judgePrompt(rubric, initialQuery, turns) };
+  const criteria = rubric.criteria.map((c) => `- ${c.name}: ${c.description}`).join('\n');
+  const system = rubric.prompt.slice(0, at).replaceAll('{{criteria}}', criteria).trimEnd();
+  if (system === '') return { prompt: judgePrompt(rubric, initialQuery, turns) };
+  const rest = rubric.prompt.slice(at).trimStart().replaceAll('{{criteria}}', criteria);
+  const body = rest.replaceAll('{{transcript}}', transcriptOf(initialQuery, turns));
+  return { system, prompt: `${body}\n\n${answerFormat(rubric)}` };
+}
+
+function transcriptOf(initialQuery: string, turns: TurnRecord[]): string {
   const transcript = [`Opening question: ${initialQuery}`];
   for (const t of [...turns].sort((a, b) => a.turn - b.turn)) {
     if (t.cloud) transcript.push(`Turn ${t.turn} question: ${t.cloud.question}`, `Turn ${t.turn} answer: ${t.cloud.answer}`);
     if (t.local) transcript.push(`Turn ${t.turn} follow-up: ${t.local.followUp}`);
   }
-  const criteria = rubric.criteria.map((c) => `- ${c.name}: ${c.description}`).join('\n');
-  const body = rubric.prompt.replaceAll('{{criteria}}', criteria).replaceAll('{{transcript}}', transcript.join('\n'));
-  return `${body}\n\n${answerFormat(rubric)}`;
+  return transcript.join('\n');
 }
 
 /**

@@ -156,6 +156,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           topP: call.topP,
           maxTokens: call.maxTokens,
           omitParameters: call.omitParameters,
+          ...(call.cache === false ? { cache: false } : {}),
           signal: deadlineSignal(context, marginMs, budgetMs),
         })
         .catch((err: unknown) => {
@@ -171,6 +172,9 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           outputTokens: reply.outputTokens,
           stopReason: reply.stopReason,
           reasoningTokens: reply.reasoningTokens,
+          cacheReadInputTokens: reply.cacheReadInputTokens || undefined,
+          cacheWriteInputTokens: reply.cacheWriteInputTokens || undefined,
+          cacheCheckpoints: reply.cacheCheckpoints || undefined,
           omittedParameters: reply.omittedParameters.length ? reply.omittedParameters : undefined,
           rejectedParameters: reply.rejectedParameters.length ? reply.rejectedParameters : undefined,
           bedrockLatencyMs: reply.latencyMs,
@@ -194,6 +198,8 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
             : {}),
           ...(reply.omittedParameters.length ? { omittedParameters: reply.omittedParameters } : {}),
           ...(reply.rejectedParameters.length ? { rejectedParameters: reply.rejectedParameters } : {}),
+          ...(reply.cacheReadInputTokens ? { cacheReadInputTokens: reply.cacheReadInputTokens } : {}),
+          ...(reply.cacheWriteInputTokens ? { cacheWriteInputTokens: reply.cacheWriteInputTokens } : {}),
           ...echo,
         },
         accept,

@@ -37,6 +37,8 @@ export interface ValidatedRequest {
   maxTokens?: number;
   /** Parameters to leave out (`temperature`, `top_p`, `system`); others are ignored. */
   omitParameters?: string[];
+  /** False: no prompt-cache checkpoints (LlmRequest.no_cache). */
+  cache?: boolean;
   conversationId?: string;
   turn?: number;
 }
@@ -123,6 +125,7 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
     ...(topP !== undefined ? { topP } : {}),
     maxTokens,
     ...(omit.length ? { omitParameters: omit } : {}),
+    ...(req.noCache ? { cache: false } : {}),
     conversationId: req.conversationId || undefined,
     turn: req.turn || undefined,
   };

@@ -217,6 +217,8 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     localOutputTokens: 0,
     cloudLatencyMs: 0,
     localLatencyMs: 0,
+    cloudCacheReadInputTokens: 0,
+    cloudCacheWriteInputTokens: 0,
   };
   const views: TurnView[] = turns
     .filter((t) => t.cloud)
@@ -226,6 +228,8 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
       totals.cloudInputTokens += c.inputTokens;
       totals.cloudOutputTokens += c.outputTokens;
       totals.cloudLatencyMs += c.latencyMs;
+      totals.cloudCacheReadInputTokens += c.cacheReadInputTokens ?? 0;
+      totals.cloudCacheWriteInputTokens += c.cacheWriteInputTokens ?? 0;
       if (l) {
         totals.localInputTokens += l.inputTokens;
         totals.localOutputTokens += l.outputTokens;
@@ -251,6 +255,8 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
             ? { reasoningTokens: c.reasoningTokens, ...(c.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) }
             : {}),
           ...(c.omittedParameters?.length ? { omittedParameters: c.omittedParameters } : {}),
+          ...(c.cacheReadInputTokens ? { cacheReadInputTokens: c.cacheReadInputTokens } : {}),
+          ...(c.cacheWriteInputTokens ? { cacheWriteInputTokens: c.cacheWriteInputTokens } : {}),
         },
         local: l
           ? {

@@ -27,6 +27,8 @@ export interface LlmRequest {
   turn?: number;
   /** Parameters to leave out for this model (`temperature`, `top_p`, `system`), learned from earlier rejections. */
   omitParameters?: string[];
+  /** True: no prompt-cache checkpoints for this call. */
+  noCache?: boolean;
 }
 
 export interface ErrorDetail {
@@ -56,6 +58,10 @@ export interface LlmResponse {
   omittedParameters?: string[];
   /** Of those, the ones Bedrock rejected in this very call (retried without them). */
   rejectedParameters?: string[];
+  /** Input tokens read from the prompt cache (not in `inputTokens`). */
+  cacheReadInputTokens?: number;
+  /** Input tokens written to the prompt cache (not in `inputTokens`). */
+  cacheWriteInputTokens?: number;
 }
 
 /** Path of the .proto; the Lambda bundle ships it beside the code. */

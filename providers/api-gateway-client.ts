@@ -492,6 +492,7 @@ export function createApiGatewayClient(opts: ApiGatewayClientOptions): LlmProvid
       conversationId: call.conversationId || undefined,
       turn: call.turn || undefined,
       ...(call.learnedOmissions?.[ctx.model]?.length ? { omitParameters: call.learnedOmissions[ctx.model] } : {}),
+      ...(call.cache === false ? { noCache: true } : {}),
     };
     const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
     const startedAt = performance.now();
@@ -512,6 +513,8 @@ export function createApiGatewayClient(opts: ApiGatewayClientOptions): LlmProvid
         : {}),
       ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
       ...(reply.rejectedParameters?.length ? { rejectedParameters: reply.rejectedParameters } : {}),
+      ...(reply.cacheReadInputTokens ? { cacheReadInputTokens: reply.cacheReadInputTokens } : {}),
+      ...(reply.cacheWriteInputTokens ? { cacheWriteInputTokens: reply.cacheWriteInputTokens } : {}),
     };
   }
 }

@@ -60,6 +60,7 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
             temperature: call.temperature,
             maxTokens: call.maxTokens,
             omitParameters: model ? call.learnedOmissions?.[model] : undefined,
+            ...(call.cache === false ? { cache: false } : {}),
             signal: scope.signal,
           });
         } catch (err) {
@@ -101,6 +102,8 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
             : {}),
           ...(reply.omittedParameters.length ? { omittedParameters: reply.omittedParameters } : {}),
           ...(reply.rejectedParameters.length ? { rejectedParameters: reply.rejectedParameters } : {}),
+          ...(reply.cacheReadInputTokens ? { cacheReadInputTokens: reply.cacheReadInputTokens } : {}),
+          ...(reply.cacheWriteInputTokens ? { cacheWriteInputTokens: reply.cacheWriteInputTokens } : {}),
         };
       } finally {
         scope.dispose();

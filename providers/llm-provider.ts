@@ -35,6 +35,8 @@ export interface LlmCall {
    * from earlier rejections (store/model-quirks.ts); the cloud client sends the entry of the model it asks.
    */
   learnedOmissions?: Record<string, string[]>;
+  /** `false`: send no prompt-cache checkpoints (the conversation's `cache: false`); default on where the model caches. */
+  cache?: boolean;
 }
 
 export interface LlmReply {
@@ -67,6 +69,10 @@ export interface LlmReply {
   omittedParameters?: string[];
   /** Of those, the ones the model rejected in this very call: new facts about the model to keep. */
   rejectedParameters?: string[];
+  /** Input tokens read from the prompt cache (Bedrock), not counted in `inputTokens`. */
+  cacheReadInputTokens?: number;
+  /** Input tokens written to the prompt cache (Bedrock), not counted in `inputTokens`. */
+  cacheWriteInputTokens?: number;
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */

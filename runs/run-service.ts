@@ -100,7 +100,8 @@ export function parseRunOptions(
       if (v === '' || !Number.isFinite(n))
         throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
-    } else if (k === 'think' || k === 'retryFailed' || k === 'newRun') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
+    } else if (k === 'think' || k === 'cache' || k === 'retryFailed' || k === 'newRun')
+      merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
   // The run's own budget (its total), apart from `budget`, each conversation's default budget.

@@ -126,7 +126,7 @@ function csvSeed(line: number, row: Record<string, string>): RawSeed {
       const n = Number(v);
       if (!Number.isFinite(n)) return { line, error: `${k}: "${v.slice(0, 40)}" is not a number` };
       fields[k] = n;
-    } else if (k === 'think') fields[k] = ['true', '1', 'yes'].includes(v.toLowerCase());
+    } else if (k === 'think' || k === 'cache') fields[k] = ['true', '1', 'yes'].includes(v.toLowerCase());
     else meta[k] = v;
   }
   return { line, fields, ...(seedId !== undefined ? { seedId } : {}), ...(Object.keys(meta).length ? { meta } : {}) };

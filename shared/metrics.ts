@@ -6,7 +6,8 @@
  *  - `llmconv_queue_jobs{queue,state}`: BullMQ job counts, read on scrape (producer only);
  *  - `llmconv_turn_latency_seconds{side,model}`: provider call latency of every recorded step;
  *  - `llmconv_llm_errors_total{side,class}`: failed provider calls by class (`retryable:<code>`...);
- *  - `llmconv_llm_tokens_total{side,model,direction}`: tokens in and out;
+ *  - `llmconv_llm_tokens_total{side,model,direction}`: tokens in and out, and the input tokens read
+ *    from (`cache_read`) and written to (`cache_write`) Bedrock's prompt cache (not counted in `in`);
  *  - `llmconv_llm_truncated_total{side,model}`: replies cut at their token cap or context window
  *    (the models are the ones conversations name, as for the token counter: bounded by use);
  *  - `llmconv_conversations_finished_total{status,reason}`: terminal transitions this process made;
@@ -37,7 +38,14 @@ export interface CountableQueue {
 
 /** Step observers, structurally the workers' `StepHooks`. */
 export interface MetricHooks {
-  onCall(side: 'cloud' | 'local', model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCall(
+    side: 'cloud' | 'local',
+    model: string,
+    latencyMs: number,
+    inputTokens: number,
+    outputTokens: number,
+    cache?: { readTokens?: number; writeTokens?: number },
+  ): void;
   onCallError(side: 'cloud' | 'local', errorClass: string): void;
   onCost(side: 'cloud' | 'local', model: string, usd: number): void;
   onTerminal(status: string, reason: string): void;
@@ -169,11 +177,13 @@ export class PipelineMetrics {
 
     const label = modelLabeler({ configured: opts.models });
     this.hooks = {
-      onCall: (side, rawModel, latencyMs, inputTokens, outputTokens) => {
+      onCall: (side, rawModel, latencyMs, inputTokens, outputTokens, cache) => {
         const model = label(rawModel);
         this.turnLatency.observe({ side, model }, latencyMs / 1000);
         this.tokens.inc({ side, model, direction: 'in' }, inputTokens);
         this.tokens.inc({ side, model, direction: 'out' }, outputTokens);
+        if (cache?.readTokens) this.tokens.inc({ side, model, direction: 'cache_read' }, cache.readTokens);
+        if (cache?.writeTokens) this.tokens.inc({ side, model, direction: 'cache_write' }, cache.writeTokens);
       },
       onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
       onCost: (side, model, usd) => this.cost.inc({ side, model: label(model) }, usd),

@@ -42,6 +42,27 @@ export interface ModelPrices {
   cacheWritePer1k?: number;
 }
 
+/**
+ * Bedrock prompt caching of a family (Converse `cachePoint` blocks), read from the Bedrock user
+ * guide's prompt-caching page (docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html,
+ * read 2026-12-03) or the source the row names. A family without it is not cache-capable: no
+ * checkpoint is ever sent to it.
+ */
+export interface CacheRules {
+  /** A checkpoint is honoured only once the prefix before it holds this many tokens (each further one as many more). */
+  minTokensPerCheckpoint: number;
+  /** `cachePoint` blocks allowed in one request (system, messages and tools together). */
+  maxCheckpoints: number;
+  /** TTLs the family takes (`5m` default; `1h` where offered); a cache hit restarts the TTL. */
+  ttls: ('5m' | '1h')[];
+  /** Where a `cachePoint` may go. */
+  fields: ('system' | 'messages' | 'tools')[];
+  /** Most tokens the cache holds for one request (Nova: 32K), when the source gives one. */
+  maxCachedTokens?: number;
+  source: string;
+  readOn: string;
+}
+
 /** Which inference parameters (and whether a system prompt) the model takes. */
 export interface AcceptedParameters {
   temperature: boolean;
@@ -64,6 +85,8 @@ export interface ModelFamily {
   /** `maxTokens` sent when a conversation names none (reasoning models need room to answer). */
   defaultMaxTokens?: number;
   prices?: ModelPrices;
+  /** Prompt caching; absent: not cache-capable. */
+  caching?: CacheRules;
   parameters: AcceptedParameters;
   reasoning: ReasoningBehaviour;
   /** Per region; `"*"` holds every region not named. */
@@ -173,6 +196,17 @@ export class ModelCatalog {
   }
 
   /**
+   * The caching rules of `modelId` when caching lowers its cost: the row has {@link CacheRules}
+   * and a cache-read price below its input price. Undefined otherwise (no checkpoint is sent).
+   */
+  cacheRules(modelId: string): CacheRules | undefined {
+    const row = this.lookup(modelId);
+    const p = row?.prices;
+    if (!row?.caching || !p || p.cacheReadPer1k === undefined || p.cacheReadPer1k >= p.inputPer1k) return undefined;
+    return row.caching;
+  }
+
+  /**
    * The suggested replacement of a legacy or end-of-life model, as a sentence fragment naming the id
    * (and that it needs an inference-profile id when its row says so), or undefined when the row has none.
    */
@@ -242,6 +276,29 @@ export function checkFamilies(raw: unknown, key: string): { families: ModelFamil
       ) {
         throw new ConfigError(
           `${where}: "prices" must be {"inputPer1k": <USD ≥ 0>, "outputPer1k": <USD ≥ 0>, "cacheReadPer1k"?, "cacheWritePer1k"?}`,
+          key,
+        );
+      }
+    }
+    if (f.caching !== undefined) {
+      const c = f.caching as Partial<CacheRules> | null;
+      const pos = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+      if (
+        !c ||
+        typeof c !== 'object' ||
+        !pos(c.minTokensPerCheckpoint) ||
+        !pos(c.maxCheckpoints) ||
+        !Array.isArray(c.ttls) ||
+        c.ttls.length === 0 ||
+        c.ttls.some((t) => t !== '5m' && t !== '1h') ||
+        !Array.isArray(c.fields) ||
+        c.fields.some((x) => !['system', 'messages', 'tools'].includes(x)) ||
+        (c.maxCachedTokens !== undefined && !pos(c.maxCachedTokens)) ||
+        typeof c.source !== 'string' ||
+        typeof c.readOn !== 'string'
+      ) {
+        throw new ConfigError(
+          `${where}: "caching" must be {"minTokensPerCheckpoint": <int > 0>, "maxCheckpoints": <int > 0>, "ttls": ["5m"|"1h"…], "fields": ["system"|"messages"|"tools"…], "maxCachedTokens"?, "source", "readOn"}`,
           key,
         );
       }

@@ -91,7 +91,9 @@ export class BudgetStore implements BudgetStoreInterface {
       reason === 'price_unknown'
         ? `the ${scope} budget is in USD but the model has no known price (set its prices in MODEL_CATALOG_FILE)`
         : `the ${scope} budget of ${fmt(limit)} cannot cover the next call's worst case of ${fmt(need)} (spent ${fmt(spent)}, reserved by running calls ${fmt(reserved)})`;
-    return { ok: false, scope, reason, message };
+    return reason === 'price_unknown'
+      ? { ok: false, scope, reason, message }
+      : { ok: false, scope, reason, message, available: Math.max(0, limit - spent - reserved) };
   }
 
   /** Releases the reservation and books the real usage on every scope. */

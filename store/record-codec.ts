@@ -5,8 +5,8 @@
  * encoding (listpack: every value ≤ 64 bytes) and puts every text in the steps hash:
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
- *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens
- *                      only when given); the transcript as `<dir id>/<name>` (name empty when it is
+ *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens,
+ *                      cache (`0` when off), contextPolicy, contextTokens only when given); the transcript as `<dir id>/<name>` (name empty when it is
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
  *   steps hash         `q` the initial query, `x` templates, system prompts and quality gates (JSON, only when
@@ -66,6 +66,9 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.maxTokens !== undefined) conv.maxTokens = String(s.maxTokens);
   if (s.stopPhrase !== undefined) conv.stopPhrase = s.stopPhrase;
   if (s.think) conv.think = '1';
+  if (s.cache === false) conv.cache = '0';
+  if (s.contextPolicy) conv.contextPolicy = s.contextPolicy;
+  if (s.contextTokens !== undefined) conv.contextTokens = String(s.contextTokens);
   if (s.budget?.usd !== undefined) conv.budgetUsd = String(s.budget.usd);
   if (s.budget?.tokens !== undefined) conv.budgetTokens = String(s.budget.tokens);
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
@@ -125,6 +128,9 @@ export function decodeSettingsFields(
   if (conv.maxTokens !== undefined) s.maxTokens = Number(conv.maxTokens);
   if (conv.stopPhrase !== undefined) s.stopPhrase = conv.stopPhrase;
   if (conv.think === '1') s.think = true;
+  if (conv.cache === '0') s.cache = false;
+  if (conv.contextPolicy === 'blocks' || conv.contextPolicy === 'sliding') s.contextPolicy = conv.contextPolicy;
+  if (conv.contextTokens !== undefined) s.contextTokens = Number(conv.contextTokens);
   if (conv.run !== undefined) {
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
@@ -148,6 +154,9 @@ interface CloudExtras {
   r?: number;
   e?: 1;
   o?: string[];
+  /** Prompt-cache read and write input tokens. */
+  cr?: number;
+  cw?: number;
 }
 
 export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
@@ -167,6 +176,8 @@ export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
   if (c.reasoningTokens !== undefined) extras.r = c.reasoningTokens;
   if (c.reasoningTokensEstimated) extras.e = 1;
   if (c.omittedParameters?.length) extras.o = c.omittedParameters;
+  if (c.cacheReadInputTokens) extras.cr = c.cacheReadInputTokens;
+  if (c.cacheWriteInputTokens) extras.cw = c.cacheWriteInputTokens;
   const hasExtras = Object.keys(extras).length > 0;
   if (c.requestedModel) fields.push(c.requestedModel === ctx.cloudModel ? 0 : c.requestedModel);
   else if (hasExtras) fields.push('');
@@ -212,6 +223,8 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
     if (typeof extras.r === 'number') step.reasoningTokens = extras.r;
     if (extras.e === 1) step.reasoningTokensEstimated = true;
     if (Array.isArray(extras.o) && extras.o.length) step.omittedParameters = extras.o;
+    if (typeof extras.cr === 'number') step.cacheReadInputTokens = extras.cr;
+    if (typeof extras.cw === 'number') step.cacheWriteInputTokens = extras.cw;
   }
   return step;
 }

@@ -31,6 +31,9 @@ export const CSV_COLUMNS = [
   // Which side's reply of the turn was cut at its token cap or context window: cloud, local,
   // both, or empty when neither was.
   'truncated',
+  // Cloud input tokens read from / written to Bedrock's prompt cache (not in cloud_input_tokens).
+  'cloud_cache_read_tokens',
+  'cloud_cache_write_tokens',
 ] as const;
 
 const FORMULA_START = /^\s*[=+\-@\t\r]/;
@@ -43,7 +46,10 @@ export function neutraliseFormula(cell: string): string {
 export interface CsvOptions {
   escapeFormulas: boolean;
   /** A step's cost in USD, null when its model has no price (the cell is then empty). Absent: empty cells. */
-  costOf?: (side: 'cloud' | 'local', step: { model: string; inputTokens: number; outputTokens: number }) => number | null;
+  costOf?: (
+    side: 'cloud' | 'local',
+    step: { model: string; inputTokens: number; outputTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number },
+  ) => number | null;
 }
 
 /** One row per turn that has a cloud answer; a turn cut short keeps an empty follow-up. */
@@ -81,6 +87,8 @@ export function transcriptRows(
         local_cost_usd: cost('local', l),
         cloud_fallback: c.requestedModel ?? '',
         truncated: truncatedCell(c.truncated, l?.truncated),
+        cloud_cache_read_tokens: c.cacheReadInputTokens ?? 0,
+        cloud_cache_write_tokens: c.cacheWriteInputTokens ?? 0,
       };
     });
 }

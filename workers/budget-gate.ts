@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { ConversationRecord, Side } from '../conversation/model';
-import { callCostUsd, type PriceTable } from '../cost/price-table';
+import { cacheWritePremium, callCostUsd, type PriceTable } from '../cost/price-table';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
 import type { Config } from '../shared/config';
 import { ProviderError } from '../shared/errors';
@@ -26,6 +26,13 @@ import { RunStore } from '../store/run-store';
 
 export const MESSAGE_OVERHEAD = 16;
 export const CALL_OVERHEAD = 64;
+
+/**
+ * The smallest `maxTokens` a call is lowered to so it fits the budget that is left (README,
+ * "Budgets"): below it the chain stops with `budget_exhausted`, since a reply that short is rarely
+ * a usable turn.
+ */
+export const MIN_BUDGET_MAX_TOKENS = 32;
 
 /** A held reservation: settle it with the reply, or release it after a failure. */
 export interface HeldBudget {
@@ -97,14 +104,36 @@ export class BudgetGate {
         ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens)
         : this.config.defaultMaxTokens);
     const input = inputTokensBound(call);
-    const worstUsd = callCostUsd(model, side, input, maxTokens, this.prices);
-    const worst = { usdNano: worstUsd === null ? null : toNano(worstUsd), tokens: input + maxTokens };
+    // With caching on, every input token may be written to the cache at its premium (cost/price-table.ts).
+    const caches =
+      side === 'cloud' &&
+      s.cache !== false &&
+      loadModelCatalog(this.config.modelCatalogFile).cacheRules(model) !== undefined &&
+      cacheWritePremium(model, side, this.prices) > 1;
+    const worstOf = (max: number) => {
+      const usd = caches
+        ? callCostUsd(model, side, 0, max, this.prices, { writeTokens: input })
+        : callCostUsd(model, side, input, max, this.prices);
+      return { usdNano: usd === null ? null : toNano(usd), tokens: input + max };
+    };
     const id = `${job.id}:${job.attemptsMade + 1}:${randomUUID().slice(0, 8)}`;
     // Held past the longest the call can run (it is aborted at its timeout); a crashed worker's
     // reservation is released when it expires.
     const ttlMs = (side === 'cloud' ? this.config.apiGatewayTimeoutMs : this.config.ollamaTimeoutMs) + this.config.lockDurationMs + 30_000;
     const keep = Math.max(0, record.deadline - Date.now()) / 1000 + this.config.retentionSeconds;
-    const r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
+    // The worst case at the call's maxTokens; when a budget cannot cover it, the call asks for as
+    // many output tokens as the budget left can pay for, down to MIN_BUDGET_MAX_TOKENS (one try per
+    // budget that applies: lowering for one may still not fit another).
+    let max = maxTokens;
+    let worst = worstOf(max);
+    let r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
+    for (let tries = 0; !r.ok && r.available !== undefined && tries < scopes.length; tries++) {
+      const fit = this.maxTokensThatFit(model, side, input, caches, r.reason, r.available);
+      if (fit >= max || fit < MIN_BUDGET_MAX_TOKENS) break;
+      max = fit;
+      worst = worstOf(max);
+      r = await this.store.reserve(scopes, id, worst, ttlMs, keep);
+    }
     if (!r.ok) {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
       if (s.run?.id && r.scope === `run ${s.run.id}`) await this.runs.markBudgetExhausted(s.run.id, r.message);
@@ -113,13 +142,19 @@ export class BudgetGate {
         await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
       return { ok: false, message: r.message };
     }
+    const maxTokensSent = max;
     return {
       ok: true,
       held: {
-        maxTokens,
+        maxTokens: maxTokensSent,
         settle: async (reply) => {
-          const usd = callCostUsd(reply.model || model, side, reply.inputTokens, reply.outputTokens, this.prices);
-          await this.store.settle(scopes, id, { usdNano: usd === null ? 0 : toNano(usd), tokens: reply.inputTokens + reply.outputTokens });
+          const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
+          const usd = callCostUsd(reply.model || model, side, reply.inputTokens, reply.outputTokens, this.prices, cache);
+          const cached = (cache.readTokens ?? 0) + (cache.writeTokens ?? 0);
+          await this.store.settle(scopes, id, {
+            usdNano: usd === null ? 0 : toNano(usd),
+            tokens: reply.inputTokens + cached + reply.outputTokens,
+          });
         },
         fail: async (err) => {
           const refused =
@@ -128,5 +163,26 @@ export class BudgetGate {
         },
       },
     };
+  }
+
+  /**
+   * The largest `maxTokens` whose worst case fits `available` (tokens, or nano-USD) with this input.
+   */
+  private maxTokensThatFit(
+    model: string,
+    side: Side,
+    input: number,
+    caches: boolean,
+    reason: 'usd' | 'tokens' | 'price_unknown',
+    available: number,
+  ): number {
+    if (reason === 'tokens') return Math.floor(available - input);
+    const inUsd = caches
+      ? callCostUsd(model, side, 0, 0, this.prices, { writeTokens: input })
+      : callCostUsd(model, side, input, 0, this.prices);
+    const per1kOut = callCostUsd(model, side, 0, 1000, this.prices);
+    if (inUsd === null || per1kOut === null || per1kOut <= 0) return 0;
+    // Nano-USD rounding up in toNano: keep one nano-dollar of room per call.
+    return Math.floor(((available - 1) / 1e9 - inUsd) / (per1kOut / 1000));
   }
 }

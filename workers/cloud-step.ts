@@ -3,7 +3,7 @@
  * earlier exchanges), record the answer once; what follows is {@link nextAfter}'s decision (the
  * local step, or the transcript when the answer holds the stop phrase or has no usable text).
  */
-import { historyFor, questionFor } from '../conversation/turn-rules';
+import { historyOf, questionFor } from '../conversation/turn-rules';
 import type { PipelineDeps } from './step-lifecycle';
 import { createTurnProcessor, type TurnProcessor } from './turn-step';
 
@@ -17,8 +17,9 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         prompt: questionFor(s, turns, turn),
         model: s.cloudModel,
         system: s.systemPrompts.cloud,
-        history: historyFor('cloud', turns, turn, s.contextTurns),
+        history: historyOf('cloud', turns, turn, s),
         fallbackModels: s.cloudFallbacks,
+        ...(s.cache === false ? { cache: false } : {}),
       };
     },
     toStep: (question, reply, startedAt) => ({
@@ -37,6 +38,8 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         ? { reasoningTokens: reply.reasoningTokens, ...(reply.reasoningTokensEstimated ? { reasoningTokensEstimated: true } : {}) }
         : {}),
       ...(reply.omittedParameters?.length ? { omittedParameters: reply.omittedParameters } : {}),
+      ...(reply.cacheReadInputTokens ? { cacheReadInputTokens: reply.cacheReadInputTokens } : {}),
+      ...(reply.cacheWriteInputTokens ? { cacheWriteInputTokens: reply.cacheWriteInputTokens } : {}),
     }),
     recorded: (t) => t?.cloud,
     textOf: (step) => step.answer,

@@ -9,7 +9,7 @@
  */
 import type { Job, Processor } from 'bullmq';
 import { isTerminal } from '../conversation/model';
-import { judgePrompt, loadRubric, parseScores, type Rubric } from '../judge/rubric';
+import { judgeCall, loadRubric, parseScores, type Rubric } from '../judge/rubric';
 import { abortScope } from '../providers/abort-scope';
 import type { JudgeJobData, JudgeResult } from '../queue/job-types';
 import { errorMessage, ProviderError } from '../shared/errors';
@@ -43,14 +43,15 @@ export function createJudgeProcessor(
     const side = rubric.side;
     const model = rubric.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
     const provider = side === 'cloud' ? deps.cloud : deps.local;
-    const prompt = judgePrompt(rubric, record.settings.initialQuery, turns);
+    // The rubric's stable part as the system prompt: the cloud client caches it across conversations.
+    const { system, prompt } = judgeCall(rubric, record.settings.initialQuery, turns);
     const attempts = Math.max(1, config.jobAttempts);
     // The judge's budget is the conversation's: reserve against a record that is still "running".
     const budgetRecord = { ...record, settings: { ...record.settings, maxTokens: JUDGE_MAX_TOKENS } };
     let lastProblem = '';
     let made = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const call = { prompt, model, maxTokens: JUDGE_MAX_TOKENS, temperature: 0, conversationId: id, turn: 0 };
+      const call = { prompt, system, model, maxTokens: JUDGE_MAX_TOKENS, temperature: 0, conversationId: id, turn: 0 };
       const gate = deps.budget ? await deps.budget.reserve(job, budgetRecord, side, call) : { ok: true as const };
       if (!gate.ok) {
         lastProblem = `budget: ${gate.message}`;

@@ -3,7 +3,7 @@
  * once; what follows is {@link nextAfter}'s decision (the cloud step of turn k+1, or the
  * transcript at maxTurns or a stop phrase).
  */
-import { followUpPrompt, historyFor } from '../conversation/turn-rules';
+import { followUpPrompt, historyOf } from '../conversation/turn-rules';
 import type { PipelineDeps } from './step-lifecycle';
 import { createTurnProcessor, type TurnProcessor } from './turn-step';
 
@@ -19,7 +19,7 @@ export function createLocalProcessor(deps: PipelineDeps): TurnProcessor<'local'>
         prompt: followUpPrompt(s, cloudStep.question, cloudStep.answer),
         model: s.localModel,
         system: s.systemPrompts.local,
-        history: historyFor('local', turns, turn, s.contextTurns),
+        history: historyOf('local', turns, turn, s),
         think: s.think === true,
       };
     },

@@ -56,7 +56,14 @@ export interface PipelineDeps {
 }
 
 export interface StepHooks {
-  onCall?(side: Side, model: string, latencyMs: number, inputTokens: number, outputTokens: number): void;
+  onCall?(
+    side: Side,
+    model: string,
+    latencyMs: number,
+    inputTokens: number,
+    outputTokens: number,
+    cache?: { readTokens?: number; writeTokens?: number },
+  ): void;
   onCallError?(side: Side, errorClass: string): void;
   /** The call's cost in USD, when its model has a price. */
   onCost?(side: Side, model: string, usd: number): void;
@@ -222,10 +229,11 @@ export class StepLifecycle {
             },
           ),
       );
-      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+      const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
+      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, cache);
       if (reply.truncated) this.deps.hooks?.onTruncated?.(side, reply.model);
       if (reply.rejectedParameters?.length) await this.learnRejections(job, reply.model, reply.rejectedParameters);
-      const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices) : null;
+      const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices, cache) : null;
       if (usd !== null) this.deps.hooks?.onCost?.(side, reply.model, usd);
       return reply;
     } catch (err) {

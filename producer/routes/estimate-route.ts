@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { describeIssues } from '../../conversation/conversation-request';
+import { DEFAULT_CONTEXT_TOKENS, describeIssues } from '../../conversation/conversation-request';
 import { LIMITS } from '../../shared/limits';
 import type { EstimateView } from '../../api/http-contract';
 import { estimateCost } from '../../cost/estimate';
@@ -13,6 +13,7 @@ import { localModelOf, type Config } from '../../shared/config';
 import type { Logger } from '../../shared/logger';
 import { checkModelLifecycle } from '../../conversation/model-admission';
 import { ValidationError } from '../../shared/errors';
+import { loadModelCatalog } from '../../shared/model-catalog';
 import { readJsonBody } from '../json-body';
 
 const query = z
@@ -38,6 +39,8 @@ const estimateSchema = z.strictObject({
   cloudModel: z.string().min(1).max(256).optional(),
   localModel: z.string().min(1).max(256).optional(),
   contextTurns: z.number().int().min(LIMITS.contextTurns.min).max(LIMITS.contextTurns.max).optional(),
+  /** false: as conversations with `cache: false` (the sliding window, no cache writes). */
+  cache: z.boolean().optional(),
 });
 
 export function estimateRoute(config: Config, logger?: Logger): Router {
@@ -56,6 +59,13 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
       cloudModel: b.cloudModel ?? config.bedrockModelId,
       localModel: b.localModel ?? localModelOf(config),
       contextTurns: b.contextTurns ?? 3,
+      // As conversations decide it (conversation-request.ts): caching, and its `blocks` context, where the model caches.
+      cache:
+        b.cache !== false &&
+        b.contextTurns === undefined &&
+        loadModelCatalog(config.modelCatalogFile).cacheRules(b.cloudModel ?? config.bedrockModelId)
+          ? `on: blocks context up to ${DEFAULT_CONTEXT_TOKENS} tokens; every cloud input token priced as a cache write (reads, cheaper, not counted)`
+          : 'off',
     };
     // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
     const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');
@@ -68,6 +78,7 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
       contextTurns: assumptions.contextTurns,
       models: { cloud: assumptions.cloudModel, local: assumptions.localModel },
       prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
+      ...(assumptions.cache === 'off' ? {} : { cache: { contextTokens: DEFAULT_CONTEXT_TOKENS } }),
     });
     const view: EstimateView = { ...estimate, ...(warnings.length ? { warnings } : {}), assumptions };
     ctx.body = view;

@@ -26,7 +26,16 @@ export interface BudgetScope {
   init?: BudgetLimits;
 }
 
-export type ReserveResult = { ok: true } | { ok: false; scope: string; reason: 'usd' | 'tokens' | 'price_unknown'; message: string };
+export type ReserveResult =
+  | { ok: true }
+  | {
+      ok: false;
+      scope: string;
+      reason: 'usd' | 'tokens' | 'price_unknown';
+      message: string;
+      /** What the refusing budget has left (limit − spent − reserved), in its unit (tokens or nano-USD). */
+      available?: number;
+    };
 
 /** The state of one budget. */
 export interface BudgetState {

@@ -56,7 +56,7 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.deepEqual(view.cost.unpricedModels, []);
     const rows = readCsv(view.transcriptFile);
     assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
-    assert.deepEqual(Object.keys(rows[0]!).slice(-4, -2), ['cloud_cost_usd', 'local_cost_usd']);
+    assert.deepEqual(Object.keys(rows[0]!).slice(-6, -4), ['cloud_cost_usd', 'local_cost_usd']);
     assert.deepEqual(
       rows.map((r) => Number(r.cloud_cost_usd)),
       view.turns.map((t: { cloud: { costUsd: number } }) => t.cloud.costUsd),
@@ -80,6 +80,19 @@ describe('cost, budgets and quality gates (real pipeline and emulators)', functi
     assert.equal(view.cost.totalUsd, null);
     assert.deepEqual(view.cost.unpricedModels, ['amazon.titan-embed-image-v1']);
     assert.equal(readCsv(view.transcriptFile)[0]!.cloud_cost_usd, '');
+  });
+
+  it('a budget smaller than the worst case is used: maxTokens is lowered to what fits (down to MIN_BUDGET_MAX_TOKENS), never over', async () => {
+    // Before: budget 400 < input bound + DEFAULT_MAX_TOKENS (1024), so the first call was refused: 0 turns, 0 tokens.
+    const view = await run({ initialQuery: 'Explain caching.', maxTurns: 10, budget: { tokens: 400 } });
+    assert.equal(view.status, 'completed');
+    assert.equal(view.stopReason, 'budget_exhausted');
+    assert.ok(view.turns.length >= 1, `${view.turns.length} turns`);
+    console.log(
+      `      budget 400 tokens: ${view.turns.length} turns, spent ${view.budget.spentTokens} (the input bound counts bytes, the emulator words)`,
+    );
+    assert.ok(view.budget.spentTokens > 0 && view.budget.spentTokens <= 400, `spent ${view.budget.spentTokens} of 400`);
+    assert.equal(view.budget.reservedTokens, 0);
   });
 
   it('a token budget too small for the next call ends the conversation completed, budget_exhausted, with its transcript and no overspend', async () => {

@@ -128,7 +128,12 @@ describe('model catalogue (shared/model-catalog.json)', () => {
     });
     // The old table priced Opus 4.6+ as Opus 4/4.1 (three times as much).
     assert.equal(SHIPPED_CATALOG.prices('us.anthropic.claude-opus-4-6-v1')!.inputPer1k, 0.0055);
-    assert.deepEqual(SHIPPED_CATALOG.prices('amazon.nova-micro-v1:0'), { inputPer1k: 0.000035, outputPer1k: 0.00014 });
+    // Cache read: a third-party model table (catalogue row's caching.source), read 2026-12-03.
+    assert.deepEqual(SHIPPED_CATALOG.prices('amazon.nova-micro-v1:0'), {
+      inputPer1k: 0.000035,
+      outputPer1k: 0.00014,
+      cacheReadPer1k: 0.00000875,
+    });
     assert.equal(SHIPPED_CATALOG.prices('example.unknown-model-v1'), undefined);
     for (const f of SHIPPED_CATALOG.families()) {
       if (!f.prices) assert.ok(f.notes, `${f.family}: a row without prices says why in notes`);

@@ -61,8 +61,8 @@ const turns: TurnRecord[] = [
 ];
 
 describe('truncated replies in the transcript, exports and metrics', () => {
-  it('the CSV ends with a truncated column: cloud, local, both or empty', () => {
-    assert.equal(CSV_COLUMNS.at(-1), 'truncated');
+  it('the CSV has a truncated column (then the cache columns): cloud, local, both or empty', () => {
+    assert.deepEqual(CSV_COLUMNS.slice(-3), ['truncated', 'cloud_cache_read_tokens', 'cloud_cache_write_tokens']);
     assert.deepEqual(
       transcriptRows(record, turns).map((r) => r.truncated),
       ['cloud', 'local', 'both', ''],

@@ -1,0 +1,54 @@
+/**
+ * Prompt caching through the whole pipeline (issue 24): the producer, workers, the local API
+ * Gateway + Lambda handler (protobuf `no_cache` in, cache read/write tokens out) and the Bedrock
+ * emulator's prompt cache (real AWS SDK). The default model, Amazon Nova Micro, caches from 1,000
+ * tokens per checkpoint (Bedrock user guide, prompt-caching page, read 2026-12-03): a system prompt
+ * of 1,100 words is cached on turn 1 and read from turn 2; `cache: false` turns it off.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { startTestStack, waitForConversation, type TestStack } from './../helpers/test-stack';
+
+const SYSTEM = Array.from({ length: 1100 }, (_, i) => ['rules', 'style', 'facts', 'voice', 'terms'][i % 5]).join(' ');
+
+describe('prompt caching through the pipeline (real Lambda handler, Bedrock emulator)', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ BEDROCK_MODEL_ID: 'amazon.nova-micro-v1:0' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  async function run(body: Record<string, unknown>) {
+    const res = await stack.http.post('/conversation', body);
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    return waitForConversation(stack, res.data.conversationId, 60_000);
+  }
+
+  it('records cache writes then reads per turn, in the view, its totals, the cost and the CSV', async () => {
+    const view = await run({ initialQuery: 'What makes a good dataset?', maxTurns: 3, systemPrompts: { cloud: SYSTEM } });
+    assert.equal(view.status, 'completed');
+    const [t1, t2] = view.turns;
+    assert.equal(t1.cloud.cacheWriteInputTokens, 1100);
+    assert.equal(t2.cloud.cacheReadInputTokens >= 1100, true, JSON.stringify(t2.cloud));
+    assert.ok(view.totals.cloudCacheReadInputTokens >= 2200);
+    assert.ok(t2.cloud.inputTokens < 1100, 'the cached system prompt is not in inputTokens');
+    const rows = parse(fs.readFileSync(view.transcriptFile, 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.equal(rows[0]!.cloud_cache_write_tokens, '1100');
+    assert.ok(Number(rows[1]!.cloud_cache_read_tokens) >= 1100);
+    const metrics = (await stack.http.get('/metrics')).data as string;
+    assert.match(metrics, /llmconv_llm_tokens_total\{[^}]*direction="cache_read"[^}]*\} [1-9]/);
+  });
+
+  it('`cache: false` sends no checkpoint: nothing read or written', async () => {
+    const view = await run({ initialQuery: 'What makes a good dataset?', maxTurns: 2, systemPrompts: { cloud: SYSTEM }, cache: false });
+    for (const t of view.turns) {
+      assert.equal(t.cloud.cacheReadInputTokens, undefined);
+      assert.equal(t.cloud.cacheWriteInputTokens, undefined);
+      assert.ok(t.cloud.inputTokens > 1100);
+    }
+  });
+});

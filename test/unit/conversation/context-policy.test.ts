@@ -1,0 +1,83 @@
+/**
+ * The cache-friendly context policy (`blocks`): the whole history up to a token budget, then the
+ * oldest `contextTurns` turns dropped at once, so the prefix a prompt cache holds stays the same
+ * for many turns; the default where caching applies (issue 24, part 3).
+ */
+import assert from 'node:assert/strict';
+import type { ConversationSettings, TurnRecord } from '../../../conversation/model';
+import { blocksWindowStart, historyOf } from '../../../conversation/turn-rules';
+import { parseConversationRequest } from '../../../conversation/conversation-request';
+import { loadConfig } from '../../../shared/config';
+import { decodeSettingsFields, encodeSettingsFields } from '../../../store/record-codec';
+
+const text = (n: number) => 'x'.repeat(n);
+const turnsOf = (n: number, bytes: number): TurnRecord[] =>
+  Array.from({ length: n }, (_, i) => ({
+    turn: i + 1,
+    cloud: {
+      question: text(bytes),
+      answer: text(bytes),
+      model: 'm',
+      inputTokens: 0,
+      outputTokens: 0,
+      latencyMs: 0,
+      stopReason: 'end_turn',
+      startedAt: 0,
+      at: 0,
+    },
+    local: {
+      prompt: text(bytes),
+      followUp: text(bytes),
+      model: 'l',
+      inputTokens: 0,
+      outputTokens: 0,
+      latencyMs: 0,
+      stopReason: 'stop',
+      at: 0,
+    },
+  }));
+
+describe('context policy: blocks', () => {
+  it('keeps the whole history while it fits, then moves its start a block at a time', () => {
+    // Each exchange: 2 × 400 bytes = 200 tokens (bytes / 4); budget 1,000 tokens = 5 exchanges.
+    const turns = turnsOf(20, 400);
+    const starts = Array.from({ length: 20 }, (_, i) => blocksWindowStart('cloud', turns, i + 1, 3, 1000));
+    assert.deepEqual(starts.slice(0, 6), [1, 1, 1, 1, 1, 1], 'all of turns 1..5 fit');
+    // The start only ever jumps by 3, and stays put between jumps.
+    for (let k = 1; k < starts.length; k++) assert.ok(starts[k]! === starts[k - 1]! || starts[k]! - starts[k - 1]! === 3);
+    const changes = starts.filter((s, k) => k > 0 && s !== starts[k - 1]).length;
+    assert.ok(changes <= 6, `the prefix changed ${changes} times in 20 turns (a sliding window: every turn)`);
+  });
+
+  it("the history's prefix is the same from one turn to the next between jumps", () => {
+    const turns = turnsOf(12, 400);
+    const s = { contextPolicy: 'blocks', contextTokens: 1000, contextTurns: 3 } as ConversationSettings;
+    const h7 = historyOf('cloud', turns, 7, s);
+    const h8 = historyOf('cloud', turns, 8, s);
+    assert.deepEqual(h8.slice(0, h7.length), h7);
+  });
+
+  it('is the default where caching applies, and the sliding window elsewhere or when asked', () => {
+    const config = loadConfig({});
+    const nova = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0' }, config, 'c1');
+    assert.equal(nova.contextPolicy, 'blocks');
+    assert.equal(nova.contextTokens, 8000);
+    const off = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0', cache: false }, config, 'c2');
+    assert.equal(off.contextPolicy, undefined);
+    assert.equal(off.cache, false);
+    const llama = parseConversationRequest({ initialQuery: 'q', cloudModel: 'meta.llama3-1-8b-instruct-v1:0' }, config, 'c3');
+    assert.equal(llama.contextPolicy, undefined);
+    const turnsGiven = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0', contextTurns: 2 }, config, 'c4');
+    assert.equal(turnsGiven.contextPolicy, undefined, 'an explicit contextTurns keeps the sliding window');
+  });
+
+  it('the record keeps cache, contextPolicy and contextTokens', () => {
+    const config = loadConfig({});
+    const s = parseConversationRequest({ initialQuery: 'q', cache: false, contextPolicy: 'blocks', contextTokens: 3000 }, config, 'c5');
+    const { conv, steps } = encodeSettingsFields(s, 'c5');
+    const back = decodeSettingsFields(conv, steps.q!, steps.x, 'c5');
+    assert.equal(back.cache, false);
+    assert.equal(back.contextPolicy, 'blocks');
+    assert.equal(back.contextTokens, 3000);
+  });
+});
