@@ -54,3 +54,71 @@ export function markdownFiles(): string[] {
     .map((f) => `docs/${f}`);
   return [...top, ...docs].map((f) => path.join(ROOT, f)).filter((f) => fs.existsSync(f));
 }
+
+/** The repository's files and folders (relative, `/`-separated; folders end in `/`), without node_modules, dist and dot folders. */
+export function repoEntries(root = ROOT): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      if (['node_modules', 'dist', '.git'].includes(e.name)) continue;
+      const rel = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        out.add(`${rel}/`);
+        walk(rel);
+      } else out.add(rel);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** A backticked path of a Markdown text, with the folder of the folder-table row it appears in (if any). */
+export interface NamedPath {
+  path: string;
+  row?: string;
+}
+
+const FILE_EXT = /\.(ts|js|lua|json|jsonl|proto|md|ya?ml|conf|service|env)$/;
+
+/**
+ * The backticked tokens of `markdown` that name paths: those with a `/` (not a route: `/metrics`)
+ * or a file extension, without spaces, `:` or `=`. A token in a row of the folder table
+ * (`| \`store/\` | …`) is read in that row's folder too.
+ */
+export function backtickedPaths(markdown: string): NamedPath[] {
+  const out: NamedPath[] = [];
+  let fence = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fence = !fence;
+    if (fence) continue;
+    const row = /^\| `([\w.-]+\/)` \|/.exec(line)?.[1];
+    for (const m of line.matchAll(/`([^`\n]+)`/g)) {
+      const token = m[1]!;
+      if (/[\s:=?'"]/.test(token) || token.startsWith('/')) continue;
+      if (!token.includes('/') && !FILE_EXT.test(token)) continue;
+      out.push({ path: token, ...(row ? { row } : {}) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The paths of `markdown` that name nothing in the repository. A path with a placeholder
+ * (`store/lua/<store>/<name>.lua`) must exist up to the placeholder; a bare file name must exist in
+ * its row's folder, or anywhere when it is not in the folder table; a path with `/` from the root,
+ * or from its row's folder.
+ */
+export function missingPaths(markdown: string, entries = repoEntries()): string[] {
+  const missing: string[] = [];
+  const all = [...entries];
+  for (const { path: p, row } of backtickedPaths(markdown)) {
+    const cut = p.search(/[<{…*]/);
+    const wanted = cut >= 0 ? p.slice(0, p.lastIndexOf('/', cut) + 1) : p;
+    if (!wanted) continue;
+    const found = wanted.includes('/')
+      ? entries.has(wanted) || (row !== undefined && entries.has(`${row}${wanted}`))
+      : all.some((e) => (e === wanted || e.endsWith(`/${wanted}`)) && (!row || e.startsWith(row)));
+    if (!found) missing.push(row ? `${p} (row ${row})` : p);
+  }
+  return [...new Set(missing)];
+}
