@@ -1,7 +1,7 @@
 /**
- * Prints the README's configuration table from the config schema (shared/config/schema.ts, with
- * the processes that read each key) and EMULATOR_CONFIG_KEYS, or with `--write` replaces the table
- * between the README's config-table markers.
+ * Prints the configuration table (docs/configuration.md) from the config schema
+ * (shared/config/schema.ts, with the processes that read each key) and EMULATOR_CONFIG_KEYS, or with
+ * `--write` replaces the table between that file's config-table markers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,15 +30,17 @@ export function configTable(): string {
 }
 
 export const START = '<!-- config-table:start -->';
+/** The file that holds the table, from the repository's root (the README links to it). */
+export const TABLE_FILE = 'docs/configuration.md';
 export const END = '<!-- config-table:end -->';
 
 if (require.main === module) {
   if (process.argv.includes('--write')) {
-    const file = path.join(__dirname, '..', 'README.md');
+    const file = path.join(__dirname, '..', TABLE_FILE);
     const text = fs.readFileSync(file, 'utf8');
     const a = text.indexOf(START);
     const b = text.indexOf(END);
-    if (a < 0 || b < a) throw new Error(`README.md lacks ${START} ... ${END}`);
+    if (a < 0 || b < a) throw new Error(`${TABLE_FILE} lacks ${START} ... ${END}`);
     fs.writeFileSync(file, `${text.slice(0, a + START.length)}\n${configTable()}\n${text.slice(b)}`);
   } else {
     process.stdout.write(`${configTable()}\n`);
