@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  // Bounded like every process: open connections are closed, a second signal exits at once.
+  // Bounded like every process: open connections are closed, a second signal after the grace (shared/shutdown.ts) exits at once.
   onShutdown(
     logger,
     [
