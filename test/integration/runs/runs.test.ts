@@ -91,7 +91,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.match(res.data.rejectedLines[0].reason, /not valid JSON/);
     assert.match(res.data.rejectedLines[1].reason, /not a JSON object/);
     assert.match(res.data.rejectedLines[2].reason, /unknown field\(s\): colour/);
-    assert.match(res.data.rejectedLines[3].reason, /initialQuery: must not be empty/);
+    assert.match(res.data.rejectedLines[3].reason, /initialQuery must not be empty/);
     assert.match(res.data.rejectedLines[4].reason, /maxTurns/);
     assert.equal(res.data.statusUrl, `/runs/${runId}`);
 
