@@ -67,6 +67,12 @@ export interface LocalStackOptions {
   embeddedData?: 'persistent' | 'temp';
   /** The embedded redis-server keeps dying and the supervisor gave up (default: log it). */
   onRedisGaveUp?(error: Error, logTail: string): void;
+  /**
+   * Model ids the Bedrock emulator does not find in the catalogue: `refuse` answers them as Bedrock
+   * does (400 ValidationException "The provided model identifier is invalid."; `npm start`, the
+   * demo); `accept` (default: the tests' made-up ids) serves any id.
+   */
+  unknownModels?: 'accept' | 'refuse';
   /** Grace for active jobs at close before they are left to stall recovery, ms (default 3000). */
   closeGraceMs?: number;
 }
@@ -173,7 +179,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const cloudEmulated = config.cloudBackend === 'emulated';
     const nothingReal = !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured;
     if (cloudEmulated || (nothingReal && (config.cloudBackend === 'bedrock' || !config.apiGatewayUrl))) {
-      bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
+      bedrock = await startBedrockEmulator({
+        latencyMs,
+        catalog: loadModelCatalog(config.modelCatalogFile),
+        region: config.awsRegion,
+        unknownModels: opts.unknownModels,
+      });
       stop.add('bedrock emulator', () => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }

@@ -20,6 +20,8 @@ async function main() {
   const tracing = startTracing({ serviceName: 'llmconv', env: process.env });
   const stack = await startLocalStack({
     embeddedData: 'persistent',
+    // A typo'd model id fails as on Bedrock, before real money is involved.
+    unknownModels: 'refuse',
     closeGraceMs: SHUTDOWN_GRACE_MS,
     onRedisGaveUp: (err, tail) => {
       process.stderr.write(`\nembedded redis-server keeps dying (${err.message}); its last log lines:\n${tail}\n\n`);
