@@ -12,6 +12,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { refuseOpenBind } from '../shared/bind-guard';
+import { checkPortFree, checkRedisReachable } from '../shared/startup-checks';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
 import type { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
@@ -117,6 +118,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       allowUnauthenticated: config.allowUnauthenticated,
     });
   }
+  // Before Redis, the emulators or the workers start: a taken PORT and a REDIS_URL that never
+  // answers stop the stack at once, naming the setting (shared/startup-checks.ts).
+  if (opts.producer ?? true) await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
+  if (config.redisUrl) await checkRedisReachable(config.redisUrl);
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
   const STEP_BOUND_MS = 1000;
