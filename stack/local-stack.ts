@@ -41,6 +41,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { defaultRedisDataDir } from './redis-data-dir';
 import { resumeUnfinished, type ResumeReport } from './resume';
+import { chooseCloud, localReason, type CloudChoice } from './backend-choice';
 
 export interface LocalStackOptions {
   /** Environment to load config from (default `process.env`). */
@@ -100,6 +101,8 @@ export interface LocalStack {
   workerHost?: WorkerHost;
   /** The process's metrics (served at the producer's `/metrics`; workers' hooks feed it). */
   metrics: PipelineMetrics;
+  /** Why each side runs what it runs (stack/backend-choice.ts), for the banner. */
+  why: { cloud: CloudChoice; local: string };
   backends: { redis: Backend; gateway: Backend | 'none'; bedrock: Backend; ollama: Backend | 'none'; openai: Backend | 'none' };
   logger: Logger;
   close(): Promise<void>;
@@ -177,13 +180,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
-    // CLOUD picks the cloud backend (providers/provider-registry.ts): `emulated` always runs the
-    // Bedrock emulator behind the in-process gateway; `gateway` and `bedrock` run it only when nothing
-    // real is configured. The SDK's own endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
-    // AWS_ENDPOINT_URL) count as configured: never shadowed by an emulator.
-    const cloudEmulated = config.cloudBackend === 'emulated';
-    const nothingReal = !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured;
-    if (cloudEmulated || (nothingReal && (config.cloudBackend === 'bedrock' || !config.apiGatewayUrl))) {
+    // CLOUD and LOCAL decide (stack/backend-choice.ts): credentials alone never mean real Bedrock;
+    // an endpoint the configuration names (API_GATEWAY_URL, BEDROCK_ENDPOINT, the SDK's
+    // AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL) is never shadowed by an emulator.
+    const cloudChoice = chooseCloud(config, opts.env ?? process.env, opts.overrides);
+    if (cloudChoice.emulate) {
       bedrock = await startBedrockEmulator({
         latencyMs,
         catalog: loadModelCatalog(config.modelCatalogFile),
@@ -194,8 +195,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       bedrockEndpoint = bedrock.url;
     }
     let gateway: LocalGateway | undefined;
-    let gatewayUrl = cloudEmulated ? undefined : config.apiGatewayUrl;
-    if (!gatewayUrl && config.cloudBackend !== 'bedrock') {
+    let gatewayUrl = cloudChoice.emulate ? undefined : config.apiGatewayUrl;
+    if (!gatewayUrl && (cloudChoice.emulate || config.cloudBackend !== 'bedrock')) {
       gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
       stop.add('local gateway', () => gateway!.close());
       gatewayUrl = gateway.url;
@@ -291,6 +292,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       workerHost,
       metrics,
       logger,
+      why: { cloud: cloudChoice, local: localReason(config) },
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : gatewayUrl ? 'real' : 'none',
