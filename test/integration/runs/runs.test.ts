@@ -175,7 +175,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
       'run-options': JSON.stringify({ templates: { followUp: 'no placeholder' } }),
     });
     assert.equal(hdr.status, 400);
-    assert.match(hdr.data.error.message, /templates\.followUp: must contain \{\{answer\}\}/);
+    assert.match(hdr.data.error.message, /templates\.followUp must contain \{\{answer\}\}/);
     assert.equal((await post(stack, '/runs/nope/seeds', ndjson([{ initialQuery: 'q' }]))).status, 404);
     assert.equal((await stack.http.get('/runs/nope')).status, 404);
     const long = await post(stack, '/runs?maxTurns=1', ndjson([{ initialQuery: 'a'.repeat(70_000) }, { initialQuery: 'short' }]));
