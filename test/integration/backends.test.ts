@@ -193,3 +193,33 @@ describe('npm start with AWS credentials but no CLOUD: still the emulator (no si
     assert.match(readCsv(view.transcriptFile)[0]!.cloud_response!, /emulated bedrock/);
   });
 });
+
+describe('npm start and the demo answer an unknown model id as Bedrock does (unknownModels: refuse)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack({}, { unknownModels: 'refuse' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('"cloudModel": "totally-bogus" fails its first turn at once with Bedrock\'s ValidationException, not retried', async () => {
+    const started = Date.now();
+    const res = await stack.http.post('/conversation', { initialQuery: 'Typo?', maxTurns: 3, cloudModel: 'totally-bogus' });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    const view = await waitForConversation(stack, res.data.conversationId, 20_000, false);
+    assert.equal(view.status, 'failed');
+    assert.match(String(view.error), /The provided model identifier is invalid/);
+    assert.equal(view.turnsCompleted, 0);
+    assert.equal(stack.bedrock!.stats().byModel['totally-bogus'], 1, 'not retried');
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  it('a model id the catalogue knows completes', async () => {
+    const res = await stack.http.post('/conversation', { initialQuery: 'Known?', maxTurns: 1, cloudModel: 'amazon.nova-lite-v1:0' });
+    const view = await waitForConversation(stack, res.data.conversationId);
+    assert.equal(view.status, 'completed', view.error);
+  });
+});
