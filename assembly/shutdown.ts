@@ -70,8 +70,8 @@ export class Shutdown {
 }
 
 /**
- * Ends the process through `stop` on SIGTERM/SIGINT (shared/shutdown.ts: bounded by `timeoutMs`,
- * a second signal exits at once); returns the same stop for other reasons, with an exit code.
+ * Ends the process through `stop` on SIGTERM/SIGINT (shared/shutdown.ts: bounded by `timeoutMs`;
+ * a signal repeated within FORCE_GRACE_MS is the same stop relayed, one after it forces); returns the same stop for other reasons, with an exit code.
  */
 export function stopOnSignals(
   logger: Logger,

@@ -13,6 +13,7 @@ import { DEFAULT_TEMPLATES, literalPartOf, templateProblem } from './templates';
 import { DEFAULT_REPETITION_THRESHOLD } from './quality-rules';
 import { DEFAULT_CONTEXT_TURNS, LIMITS } from '../shared/limits';
 import { DEFAULT_CONTEXT_TOKENS } from './turn-rules';
+import { describeIssues } from './plain-issues';
 
 const modelId = z
   .string()
@@ -97,15 +98,8 @@ export { DEFAULT_CONTEXT_TURNS };
 
 export { DEFAULT_CONTEXT_TOKENS };
 
-/** Turns zod issues into one message naming each bad field. */
-export function describeIssues(error: z.ZodError): { message: string; details: { field: string; problem: string }[] } {
-  const details = error.issues.map((i) => {
-    const field = i.path.length ? i.path.join('.') : '(body)';
-    const problem = i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
-    return { field, problem };
-  });
-  return { message: details.map((d) => `${d.field}: ${d.problem}`).join('; '), details };
-}
+/** zod's issues in plain words (conversation/plain-issues.ts). */
+export { describeIssues };
 
 /**
  * Validates a parsed JSON body and applies defaults; throws ValidationError naming the fields.

@@ -105,6 +105,14 @@ export interface BedrockEmulatorOptions {
   faults?: FaultSpec[];
   /** Model ids accepted; others get `ValidationException` like an unknown id does. Default: any id. */
   models?: string[];
+  /**
+   * `refuse`: an id the model catalogue (`catalog`, else the shipped one) has no row for gets what
+   * Bedrock answers for an id it does not know, 400 ValidationException
+   * {@link INVALID_MODEL_ID_MESSAGE}, so a typo fails before real money is involved (`npm start`,
+   * the demo). ARNs are accepted (the catalogue cannot know an account's profiles). Default
+   * `accept` (tests name made-up ids).
+   */
+  unknownModels?: 'accept' | 'refuse';
   /** Randomness for rate-based faults. Default `Math.random`. */
   random?: () => number;
   /** Latency per output token of a successful answer, in ms. Default 0. */
@@ -157,6 +165,15 @@ export interface ModelAccessSettings {
    */
   notSubscribed?: Record<string, { availableAfterMs?: number; retryMinutes?: number }>;
 }
+
+/**
+ * Bedrock's answer to a model id it does not know (ValidationException, HTTP 400), as users
+ * report it from the real service, e.g. aws-samples/amazon-bedrock-workshop#315 ("ValidationException:
+ * ... when calling the InvokeModel operation: The provided model identifier is invalid.") and
+ * iOfficeAI/AionCore#377 (`API error 400: {"message":"The provided model identifier is invalid."}`
+ * for the bare id `sonnet`).
+ */
+export const INVALID_MODEL_ID_MESSAGE = 'The provided model identifier is invalid.';
 
 /** Bedrock's message for a model past its end of life (sources in bedrock/bedrock-errors.ts). */
 export const END_OF_LIFE_MESSAGE =
@@ -577,6 +594,7 @@ const ROUTE = /^\/model\/([^/]+)\/(converse|invoke)$/;
 export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): Promise<BedrockEmulatorHandle> {
   const faults = new FaultInjector({ latencyMs: opts.latencyMs, faults: opts.faults, random: opts.random });
   const models = opts.models ? new Set(opts.models) : undefined;
+  const refuseUnknown = opts.unknownModels === 'refuse';
   const profileOnly = opts.profileOnlyModels ?? PROFILE_ONLY_MODELS;
   /** Caps, rejected parameters, reasoning, context window: the given catalogue, else the shipped one. */
   const facts = opts.catalog ?? SHIPPED_CATALOG;
@@ -684,7 +702,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     try {
       model = decodeURIComponent(match[1]!);
     } catch {
-      sendBedrockError(res, 400, 'The provided model identifier is invalid.');
+      sendBedrockError(res, 400, INVALID_MODEL_ID_MESSAGE);
       return;
     }
     const route = match[2] as 'converse' | 'invoke';
@@ -695,8 +713,8 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions = {}): P
     if (!(await ctx.delay(ctx.faults.latencyMs))) return;
     if (fault && applyFault(fault, res)) return;
 
-    if (models && !models.has(model)) {
-      sendBedrockError(res, 400, 'The provided model identifier is invalid.');
+    if ((models && !models.has(model)) || (refuseUnknown && !model.startsWith('arn:') && !facts.lookup(model))) {
+      sendBedrockError(res, 400, INVALID_MODEL_ID_MESSAGE);
       return;
     }
     const refused = refusal(model, req.headers);

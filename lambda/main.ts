@@ -13,6 +13,7 @@ import { onShutdown } from '../shared/shutdown';
 import { startTracing } from '../shared/tracing';
 import { createHandler } from './handler';
 import { startLocalGateway } from './local-gateway';
+import { checkPortFree } from '../shared/startup-checks';
 
 async function main(): Promise<void> {
   // The local gateway's keys only (the Lambda's and its own: GATEWAY_PORT, HOST, API_GATEWAY_API_KEY ...).
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const tracing = startTracing({ serviceName: 'llmconv-gateway', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'gateway' });
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the gateway: ignored)`);
+  await checkPortFree({ setting: 'GATEWAY_PORT', host: config.host, port: config.gatewayPort });
   const handler = createHandler({ config, logger });
   const gateway = await startLocalGateway({
     handler,
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  // Bounded like every process: open connections are closed, a second signal exits at once.
+  // Bounded like every process: open connections are closed, a second signal after the grace (shared/shutdown.ts) exits at once.
   onShutdown(
     logger,
     [

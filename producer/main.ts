@@ -9,6 +9,7 @@ import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startTracing } from '../shared/tracing';
+import { checkPortFree, checkRedisReachable } from '../shared/startup-checks';
 import { startProducer } from './start-producer';
 
 async function main() {
@@ -21,6 +22,9 @@ async function main() {
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the producer: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  // Before anything opens: a taken PORT or a Redis that never answers stops it here, naming the setting.
+  await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
+  await checkRedisReachable(config.redisUrl);
   // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
   const stop = new Shutdown({ logger });
   // Closed last (the parts close in reverse): what they traced on the way down is exported too.

@@ -18,7 +18,10 @@ async function main() {
   const question = process.argv.slice(2).join(' ').trim() || DEFAULT_QUESTION;
   const started = Date.now();
   replaceSdkNodeWarning();
-  const stack = await startLocalStack({ env: { LOG_LEVEL: 'warn', ...process.env, PORT: process.env.PORT ?? '0' } });
+  const stack = await startLocalStack({
+    env: { LOG_LEVEL: 'warn', ...process.env, PORT: process.env.PORT ?? '0' },
+    unknownModels: 'refuse',
+  });
   const out = process.stdout;
   try {
     out.write(describeStack(stack));

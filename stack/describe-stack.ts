@@ -1,4 +1,4 @@
-/** The start-up banner: URLs, and loudly which backends are emulated. */
+/** The start-up banner: URLs, which backends run and the setting that chose each (stack/backend-choice.ts), loudly when emulated or billed. */
 import { redactUrl } from '../shared/redact-url';
 import type { LocalStack } from './local-stack';
 
@@ -30,7 +30,8 @@ export function describeStack(stack: LocalStack): string {
               : ''),
         ]
       : []),
-    `  backends      CLOUD=${stack.config.cloudBackend} LOCAL=${stack.config.localBackend}   (README, "Backends")`,
+    `  cloud side    ${stack.why.cloud.reason}   (README, "Backends")`,
+    `  local side    ${stack.why.local}`,
     ...(b.gateway === 'none' ? [] : [`  API Gateway   ${stack.gatewayUrl}   [${b.gateway}]`]),
     `  Bedrock       ${stack.bedrock?.url ?? stack.config.bedrockEndpoint ?? `AWS ${stack.config.awsRegion}`}   [${b.bedrock}]${b.gateway === 'none' ? '   (called by the workers directly)' : ''}`,
     ...(b.ollama === 'none' ? [] : [`  Ollama        ${stack.ollama?.url ?? stack.config.ollamaHost}   [${b.ollama}]`]),
@@ -48,9 +49,11 @@ export function describeStack(stack: LocalStack): string {
   if (emulated.length) {
     lines.push(
       `  !!! ${emulated.join(' and ')} ${emulated.length > 1 ? 'are' : 'is'} EMULATED: replies are canned, deterministic and marked "[emulated ...]".`,
-      '  !!! For real models set OLLAMA_HOST, and AWS credentials (or API_GATEWAY_URL / BEDROCK_ENDPOINT).',
+      '  !!! For real models: CLOUD=gateway (or CLOUD=bedrock) with AWS credentials for Bedrock (billed), OLLAMA_HOST for Ollama.',
       '',
     );
   }
+  if (stack.why.cloud.billed)
+    lines.push(`  !!! The cloud side calls REAL Bedrock (${stack.config.awsRegion}): every turn is billed to the AWS account.`, '');
   return lines.join('\n') + '\n';
 }

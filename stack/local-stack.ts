@@ -12,6 +12,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { refuseOpenBind } from '../shared/bind-guard';
+import { checkPortFree, checkRedisReachable } from '../shared/startup-checks';
 import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from '../shared/config';
 import type { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
@@ -40,6 +41,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { defaultRedisDataDir } from './redis-data-dir';
 import { resumeUnfinished, type ResumeReport } from './resume';
+import { chooseCloud, localReason, type CloudChoice } from './backend-choice';
 
 export interface LocalStackOptions {
   /** Environment to load config from (default `process.env`). */
@@ -67,6 +69,12 @@ export interface LocalStackOptions {
   embeddedData?: 'persistent' | 'temp';
   /** The embedded redis-server keeps dying and the supervisor gave up (default: log it). */
   onRedisGaveUp?(error: Error, logTail: string): void;
+  /**
+   * Model ids the Bedrock emulator does not find in the catalogue: `refuse` answers them as Bedrock
+   * does (400 ValidationException "The provided model identifier is invalid."; `npm start`, the
+   * demo); `accept` (default: the tests' made-up ids) serves any id.
+   */
+  unknownModels?: 'accept' | 'refuse';
   /** Grace for active jobs at close before they are left to stall recovery, ms (default 3000). */
   closeGraceMs?: number;
 }
@@ -93,6 +101,8 @@ export interface LocalStack {
   workerHost?: WorkerHost;
   /** The process's metrics (served at the producer's `/metrics`; workers' hooks feed it). */
   metrics: PipelineMetrics;
+  /** Why each side runs what it runs (stack/backend-choice.ts), for the banner. */
+  why: { cloud: CloudChoice; local: string };
   backends: { redis: Backend; gateway: Backend | 'none'; bedrock: Backend; ollama: Backend | 'none'; openai: Backend | 'none' };
   logger: Logger;
   close(): Promise<void>;
@@ -111,6 +121,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       allowUnauthenticated: config.allowUnauthenticated,
     });
   }
+  // Before Redis, the emulators or the workers start: a taken PORT and a REDIS_URL that never
+  // answers stop the stack at once, naming the setting (shared/startup-checks.ts).
+  if (opts.producer ?? true) await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
+  if (config.redisUrl) await checkRedisReachable(config.redisUrl);
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
   const STEP_BOUND_MS = 1000;
@@ -166,20 +180,23 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let bedrock: EmulatorHandle | undefined;
     let bedrockEndpoint = config.bedrockEndpoint;
-    // CLOUD picks the cloud backend (providers/provider-registry.ts): `emulated` always runs the
-    // Bedrock emulator behind the in-process gateway; `gateway` and `bedrock` run it only when nothing
-    // real is configured. The SDK's own endpoint settings (AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
-    // AWS_ENDPOINT_URL) count as configured: never shadowed by an emulator.
-    const cloudEmulated = config.cloudBackend === 'emulated';
-    const nothingReal = !bedrockEndpoint && !config.awsCredentialsConfigured && !config.awsEndpointUrlConfigured;
-    if (cloudEmulated || (nothingReal && (config.cloudBackend === 'bedrock' || !config.apiGatewayUrl))) {
-      bedrock = await startBedrockEmulator({ latencyMs, catalog: loadModelCatalog(config.modelCatalogFile), region: config.awsRegion });
+    // CLOUD and LOCAL decide (stack/backend-choice.ts): credentials alone never mean real Bedrock;
+    // an endpoint the configuration names (API_GATEWAY_URL, BEDROCK_ENDPOINT, the SDK's
+    // AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL) is never shadowed by an emulator.
+    const cloudChoice = chooseCloud(config, opts.env ?? process.env, opts.overrides);
+    if (cloudChoice.emulate) {
+      bedrock = await startBedrockEmulator({
+        latencyMs,
+        catalog: loadModelCatalog(config.modelCatalogFile),
+        region: config.awsRegion,
+        unknownModels: opts.unknownModels,
+      });
       stop.add('bedrock emulator', () => bedrock!.close());
       bedrockEndpoint = bedrock.url;
     }
     let gateway: LocalGateway | undefined;
-    let gatewayUrl = cloudEmulated ? undefined : config.apiGatewayUrl;
-    if (!gatewayUrl && config.cloudBackend !== 'bedrock') {
+    let gatewayUrl = cloudChoice.emulate ? undefined : config.apiGatewayUrl;
+    if (!gatewayUrl && (cloudChoice.emulate || config.cloudBackend !== 'bedrock')) {
       gateway = await startInProcessGateway({ config: { ...config, bedrockEndpoint }, logger, host: '127.0.0.1' });
       stop.add('local gateway', () => gateway!.close());
       gatewayUrl = gateway.url;
@@ -275,6 +292,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       workerHost,
       metrics,
       logger,
+      why: { cloud: cloudChoice, local: localReason(config) },
       backends: {
         redis: redis ? 'embedded' : 'external',
         gateway: gateway ? 'local gateway' : gatewayUrl ? 'real' : 'none',

@@ -13,6 +13,7 @@ import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
 import { startTracing } from '../shared/tracing';
+import { checkPortFree, checkRedisReachable } from '../shared/startup-checks';
 import { registerPoolMetrics } from './pool-metrics';
 import { startWorkers, type StartedWorkers } from './start-workers';
 
@@ -26,6 +27,9 @@ async function main() {
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by this worker's roles: ignored)`);
   if (!config.redisUrl)
     throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  // Before anything opens: a taken METRICS_PORT or a Redis that never answers stops it here, naming the setting.
+  await checkPortFree({ setting: 'METRICS_PORT', host: config.host, port: config.metricsPort });
+  await checkRedisReachable(config.redisUrl);
   // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
   const stop = new Shutdown({ logger });
   // Closed last (the parts close in reverse): what they traced on the way down is exported too.

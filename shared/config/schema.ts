@@ -97,7 +97,7 @@ export const SCHEMA: Schema = {
     default: 'gateway',
     accepts: 'gateway, bedrock or emulated',
     description:
-      'The cloud side\'s backend (README, "Backends"). `gateway`: API Gateway → Lambda → Bedrock (API_GATEWAY_URL; unset under `npm start`: the in-process gateway). `bedrock`: Bedrock Converse straight from the worker, no Lambda hop (AWS_REGION, BEDROCK_ENDPOINT or the SDK\'s own endpoint settings, the default AWS credential chain). `emulated`: the Bedrock emulator behind the in-process gateway (`npm start` starts both, even with AWS credentials configured).',
+      'The cloud side\'s backend (README, "Backends"). `gateway`: API Gateway → Lambda → Bedrock (API_GATEWAY_URL; unset under `npm start`: the in-process gateway). `bedrock`: Bedrock Converse straight from the worker, no Lambda hop (AWS_REGION, BEDROCK_ENDPOINT or the SDK\'s own endpoint settings, the default AWS credential chain). `emulated`: the Bedrock emulator behind the in-process gateway (`npm start` starts both, whatever else is set). Under `npm start` an unset CLOUD is the emulator unless API_GATEWAY_URL, BEDROCK_ENDPOINT or AWS_ENDPOINT_URL(_BEDROCK_RUNTIME) names an endpoint: AWS credentials alone never mean real, billed Bedrock; `gateway` or `bedrock` set explicitly does (docs/backends.md).',
     readBy: ['producer', 'cloud-worker'],
     parse: oneOf(CLOUD_BACKENDS),
   },
@@ -787,7 +787,7 @@ export const SCHEMA: Schema = {
     default: '(unset)',
     accepts: "the AWS SDK's",
     description:
-      'AWS credentials, read by the AWS SDK\'s default chain itself; this or any of AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI set counts as "credentials configured": `npm start` then calls the real Bedrock instead of its emulator, and the doctor checks them.',
+      'AWS credentials, read by the AWS SDK\'s default chain itself; this or any of AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI set counts as "credentials configured" for the doctor, which checks them. They never switch `npm start` to real Bedrock by themselves: CLOUD=gateway or CLOUD=bedrock does (docs/backends.md).',
     readBy: ['producer', 'cloud-worker', 'gateway', 'stack'],
     parse: awsCredentialsConfigured,
     also: [

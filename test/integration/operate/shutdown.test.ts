@@ -80,7 +80,7 @@ describe('graceful shutdown of real processes (SIGTERM)', function () {
     const exit = await first.exited;
     assert.equal(exit.code, 0, first.output().slice(-2000));
     assert.ok(exit.at - signalled < SHUTDOWN_TIMEOUT_MS, `exited after ${exit.at - signalled} ms`);
-    assert.ok(first.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM'));
+    assert.ok(first.logs.some((l) => /^shutting down/.test(String(l.msg)) && l.signal === 'SIGTERM'));
     assert.ok(first.logs.some((l) => l.msg === 'stopped'));
 
     assert.equal(await activeJobs(), 0, 'no job left active');

@@ -91,7 +91,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
     assert.match(res.data.rejectedLines[0].reason, /not valid JSON/);
     assert.match(res.data.rejectedLines[1].reason, /not a JSON object/);
     assert.match(res.data.rejectedLines[2].reason, /unknown field\(s\): colour/);
-    assert.match(res.data.rejectedLines[3].reason, /initialQuery: must not be empty/);
+    assert.match(res.data.rejectedLines[3].reason, /initialQuery must not be empty/);
     assert.match(res.data.rejectedLines[4].reason, /maxTurns/);
     assert.equal(res.data.statusUrl, `/runs/${runId}`);
 
@@ -175,7 +175,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
       'run-options': JSON.stringify({ templates: { followUp: 'no placeholder' } }),
     });
     assert.equal(hdr.status, 400);
-    assert.match(hdr.data.error.message, /templates\.followUp: must contain \{\{answer\}\}/);
+    assert.match(hdr.data.error.message, /templates\.followUp must contain \{\{answer\}\}/);
     assert.equal((await post(stack, '/runs/nope/seeds', ndjson([{ initialQuery: 'q' }]))).status, 404);
     assert.equal((await stack.http.get('/runs/nope')).status, 404);
     const long = await post(stack, '/runs?maxTurns=1', ndjson([{ initialQuery: 'a'.repeat(70_000) }, { initialQuery: 'short' }]));

@@ -10,12 +10,15 @@
  *   is lower than 2048." and "Invocation of model ID anthropic.claude-sonnet-4-20250514-v1:0 with
  *   on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference
  *   profile that contains this model.");
- * - the blank text block message: Converse's ValidationException for `{ text: '' }`.
+ * - the blank text block message: Converse's ValidationException for `{ text: '' }`;
+ * - an unknown model id: ValidationException "The provided model identifier is invalid." (HTTP 400),
+ *   as reported from the real service in aws-samples/amazon-bedrock-workshop#315 and
+ *   iOfficeAI/AionCore#377.
  */
 import assert from 'node:assert/strict';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
+import { INVALID_MODEL_ID_MESSAGE, startBedrockEmulator, type BedrockEmulatorHandle } from '../../../emulators/bedrock-emulator';
 
 const NOVA_MICRO = 'amazon.nova-micro-v1:0';
 const SONNET4 = 'anthropic.claude-sonnet-4-20250514-v1:0';
@@ -157,5 +160,40 @@ describe('Bedrock emulator: real Bedrock behaviours through the unmodified SDK',
     const fast = Date.now() - started;
     assert.ok(slow >= 1_000 && slow < 3_000, `200 tokens x 5 ms ~ 1 s, took ${slow} ms`);
     assert.ok(fast < 400, `10 tokens x 5 ms ~ 50 ms, took ${fast} ms`);
+  });
+});
+
+describe('Bedrock emulator with unknownModels: refuse (npm start, the demo)', () => {
+  let emu: BedrockEmulatorHandle;
+  let client: BedrockRuntimeClient;
+  before(async () => {
+    emu = await startBedrockEmulator({ unknownModels: 'refuse' });
+    client = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
+  });
+  after(async () => {
+    client.destroy();
+    await emu.close();
+  });
+
+  for (const id of ['totally-bogus', 'anthropic.claude-haiku-9-9-v1:0', 'amazon.nova-mikro-v1:0']) {
+    it(`answers ${id} as Bedrock answers an id it does not know: 400 ValidationException`, async () => {
+      const err = await rejection(client.send(new ConverseCommand(input(id, 'Hi'))));
+      assert.equal(err.name, 'ValidationException');
+      assert.equal(err.$metadata?.httpStatusCode, 400);
+      assert.equal(err.message, INVALID_MODEL_ID_MESSAGE);
+    });
+  }
+
+  it('serves the ids the catalogue knows, in any form (bare, geo profile)', async () => {
+    for (const id of [NOVA_MICRO, 'us.amazon.nova-lite-v1:0']) {
+      const out = await client.send(new ConverseCommand(input(id, 'Hi')));
+      assert.equal(out.stopReason, 'end_turn', id);
+    }
   });
 });
