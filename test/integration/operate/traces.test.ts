@@ -76,10 +76,14 @@ describe('traces: OTLP export of a conversation, one trace per turn', function (
     const url = await startStack();
     const id = await converse(url, { initialQuery: 'What makes a trace readable?', maxTurns: 2 });
     // Turn 2's local step is the last model call; its span and the transcript job's arrive within a few exports.
+    // Every span of both turns: a job's `process` span ends after its model call, so it may come in a later export.
     await until(
-      () => receiver.spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat').length >= 6,
+      () =>
+        receiver.spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat').length >= 6 &&
+        receiver.spans.filter((s) => s.name === 'process local').length >= 2 &&
+        receiver.spans.filter((s) => s.name === 'process cloud').length >= 2,
       20_000,
-      'six model-call spans (two turns × worker cloud, Lambda Bedrock, worker local)',
+      "six model-call spans (two turns × worker cloud, Lambda Bedrock, worker local) and both turns' jobs",
     );
     assert.equal(receiver.rejected, 0, 'every export decoded');
     const spans = receiver.spans;
