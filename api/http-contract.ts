@@ -13,6 +13,8 @@ export interface TurnView {
   cloudResponse: string | null;
   ollamaResponse: string | null;
   processingTimeMs: number | null;
+  /** True on a fork's turns before its branch point: copied from the parent, asked and billed there. */
+  shared?: true;
   /**
    * `costUsd`: by the price table; null when the model has no price (unknown, never guessed).
    * `requestedModel`: present when a fallback answered (`model`), naming the model asked first.
@@ -63,6 +65,9 @@ export interface ConversationView {
   outputFile: string;
   transcriptFile: string | null;
   turns: TurnView[];
+  /** A fork's parent and branch point (POST /conversation/:id/fork); absent for other conversations. */
+  fork?: { parentId: string; atTurn: number };
+  /** The conversation's own steps (a fork's shared turns are its parent's, counted there). */
   totals: {
     cloudInputTokens: number;
     cloudOutputTokens: number;
@@ -71,7 +76,7 @@ export interface ConversationView {
     cloudLatencyMs: number;
     localLatencyMs: number;
   };
-  /** USD by the price table; a sum is null when a step's model has no price (named in `unpricedModels`). */
+  /** USD by the price table, of its own steps; a sum is null when a step's model has no price (named in `unpricedModels`). */
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
   /** The conversation's budget and what it has used (absent when it has none). */
   budget?: { usd?: number; tokens?: number; spentUsd: number; spentTokens: number; reservedUsd: number; reservedTokens: number };
@@ -141,6 +146,8 @@ export interface ConversationSubmitResult {
    * not used as sent (a path reduced to its name in OUTPUT_DIR). Absent when none.
    */
   warnings?: string[];
+  /** A fork's parent and branch point (`POST /conversation/:id/fork`). */
+  fork?: { parentId: string; atTurn: number };
 }
 
 /** `POST /runs` and `POST /runs/:id/seeds` (202). */

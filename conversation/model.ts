@@ -81,6 +81,15 @@ export interface RunRef {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * Where a fork branched off (`POST /conversation/:id/fork`): its parent and the turn it re-asks.
+ * Turns 1..atTurn-1 were copied from the parent (asked and billed there, never here).
+ */
+export interface ForkRef {
+  parentId: string;
+  atTurn: number;
+}
+
 export interface ConversationSettings {
   initialQuery: string;
   outputFile: string;
@@ -104,6 +113,8 @@ export interface ConversationSettings {
   budget?: Budget;
   /** Quality gates (absent: none). */
   quality?: QualitySettings;
+  /** Set on a fork: its parent and branch point (absent for every other conversation). */
+  fork?: ForkRef;
 }
 
 export interface ConversationRecord {

@@ -1,0 +1,133 @@
+/**
+ * Forks through the real stack (Redis, emulators, gateway, workers, producer):
+ * `POST /conversation/:id/fork` shares the parent's turns 1..atTurn-1 (copied, not asked again,
+ * not billed), asks turn atTurn on with its own settings, and is refused with 400/404/409 naming
+ * the fault.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
+import { BudgetStore, conversationBudgetKey } from '../../../store/budget-store';
+
+describe('forks (real stack)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  /** Model calls (generations, not metadata requests) each emulator served. */
+  const sum = (byModel: Record<string, number>) => Object.values(byModel).reduce((a, n) => a + n, 0);
+  const calls = () => ({ cloud: sum(stack.bedrock!.stats().byModel), local: sum(stack.ollama!.stats().byModel) });
+
+  async function finished(body: Record<string, unknown>) {
+    const res = await stack.http.post('/conversation', body);
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    return waitForConversation(stack, res.data.conversationId);
+  }
+
+  it('a fork at turn 3 shares turns 1-2 (not asked again, not billed) and asks turns 3-5 with its own settings', async () => {
+    const parent = await finished({ initialQuery: 'What is a good name for a cat?', maxTurns: 5 });
+    assert.equal(parent.turnsCompleted, 5);
+    const before = calls();
+    const res = await stack.http.post(`/conversation/${parent.conversationId}/fork`, {
+      atTurn: 3,
+      temperature: 0.9,
+      systemPrompts: { cloud: 'Answer like a pirate.' },
+      budget: { tokens: 1_000_000 },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    assert.deepEqual(res.data.fork, { parentId: parent.conversationId, atTurn: 3 });
+    const fork = await waitForConversation(stack, res.data.conversationId);
+    const spent = { cloud: calls().cloud - before.cloud, local: calls().local - before.local };
+    assert.deepEqual(spent, { cloud: 3, local: 3 }, 'only turns 3, 4 and 5 were asked');
+
+    assert.equal(fork.status, 'completed');
+    assert.equal(fork.stopReason, 'max_turns');
+    assert.deepEqual(fork.fork, { parentId: parent.conversationId, atTurn: 3 });
+    assert.deepEqual(
+      fork.turns.map((t: { turn: number; shared?: boolean }) => [t.turn, t.shared === true]),
+      [
+        [1, true],
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, false],
+      ],
+    );
+    // The shared turns are the parent's, word for word (models, tokens and times too).
+    for (const k of [0, 1]) {
+      const { shared: _shared, ...copied } = fork.turns[k];
+      assert.deepEqual(copied, parent.turns[k]);
+    }
+    // Turn 3 is asked again from the same history: the same question, the fork's own answer.
+    assert.equal(fork.turns[2].question, parent.turns[2].question);
+    // Billed for its own turns only: the totals, the cost and the budget leave turns 1-2 out.
+    const own = fork.turns.slice(2);
+    const tokens = own.reduce(
+      (a: number, t: any) => a + t.cloud.inputTokens + t.cloud.outputTokens + t.local.inputTokens + t.local.outputTokens,
+      0,
+    );
+    assert.equal(
+      fork.totals.cloudInputTokens + fork.totals.cloudOutputTokens + fork.totals.localInputTokens + fork.totals.localOutputTokens,
+      tokens,
+    );
+    const budget = await new BudgetStore(stack.store.redis).state(conversationBudgetKey(stack.config.queuePrefix, fork.conversationId));
+    assert.equal(budget?.spentTokens, tokens, 'the budget was charged for turns 3-5 only');
+    assert.equal(fork.budget.spentTokens, tokens);
+  });
+
+  it('a fork with an Idempotency-Key asked twice is one fork; without one, each request is a sibling', async () => {
+    const parent = await finished({ initialQuery: 'Name three rivers.', maxTurns: 2 });
+    const url = `/conversation/${parent.conversationId}/fork`;
+    const key = { headers: { 'Idempotency-Key': `fork-${randomUUID()}` } };
+    const first = await stack.http.post(url, { atTurn: 2, temperature: 0.2 }, key);
+    const again = await stack.http.post(url, { atTurn: 2, temperature: 0.2 }, key);
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    assert.equal(again.data.conversationId, first.data.conversationId);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    const other = await stack.http.post(url, { atTurn: 2, temperature: 0.7 }, key);
+    assert.equal(other.status, 422, 'the same key with another body');
+    const sibling = await stack.http.post(url, { atTurn: 2, temperature: 0.2 });
+    assert.notEqual(sibling.data.conversationId, first.data.conversationId);
+    await waitForConversation(stack, first.data.conversationId);
+    await waitForConversation(stack, sibling.data.conversationId);
+    const forks = await stack.store.forks(parent.conversationId);
+    assert.deepEqual(forks.map((f) => f.id).sort(), [first.data.conversationId, sibling.data.conversationId].sort());
+    assert.ok(forks.every((f) => f.atTurn === 2));
+  });
+
+  it('refuses a bad request with 400 naming the fault, an unknown parent with 404, an unreached turn with 409', async () => {
+    const parent = await finished({ initialQuery: 'Why is the sky blue?', maxTurns: 2 });
+    const url = `/conversation/${parent.conversationId}/fork`;
+    const bad = async (body: unknown, status: number, pattern: RegExp) => {
+      const res = await stack.http.post(url, body);
+      assert.equal(res.status, status, JSON.stringify(res.data));
+      assert.match(JSON.stringify(res.data), pattern);
+    };
+    await bad({ atTurn: 0 }, 400, /atTurn/);
+    await bad({ temperature: 0.5 }, 400, /atTurn/);
+    await bad({ atTurn: 1.5 }, 400, /atTurn/);
+    await bad({ atTurn: 2, maxTurns: 1 }, 400, /atTurn: 2 is past the fork's maxTurns \(1\)/);
+    await bad({ atTurn: 2, initialQuery: 'other' }, 400, /unknown field\(s\): initialQuery/);
+    await bad({ atTurn: 2, persona2: 'x' }, 400, /unknown field\(s\): persona2/);
+    await bad({ atTurn: 2, temperature: 'hot' }, 400, /temperature/);
+    await bad({ atTurn: 4, maxTurns: 5 }, 409, /2 complete turn\(s\).*shares turns 1\.\.3/);
+    const missing = await stack.http.post(`/conversation/${randomUUID()}/fork`, { atTurn: 1 });
+    assert.equal(missing.status, 404);
+    // atTurn = completed turns + 1 is fine: a fork that goes on where the parent stopped.
+    const onward = await stack.http.post(url, { atTurn: 3, maxTurns: 3 });
+    assert.equal(onward.status, 202, JSON.stringify(onward.data));
+    const view = await waitForConversation(stack, onward.data.conversationId);
+    assert.equal(view.turnsCompleted, 3);
+    assert.deepEqual(
+      view.turns.map((t: { shared?: boolean }) => t.shared === true),
+      [true, true, false],
+    );
+  });
+});
