@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
 import { BudgetStore, conversationBudgetKey } from '../../../store/budget-store';
+import { JudgeStore } from '../../../store/judge-store';
 
 describe('forks (real stack)', function () {
   this.timeout(60_000);
@@ -129,5 +130,50 @@ describe('forks (real stack)', function () {
       view.turns.map((t: { shared?: boolean }) => t.shared === true),
       [true, true, false],
     );
+  });
+
+  it('format=dpo exports the parent and its forks at the same turn as a TRL preference line, chosen by the judge', async () => {
+    const parent = await finished({ initialQuery: 'How do tides work?', maxTurns: 3 });
+    const url = `/conversation/${parent.conversationId}/fork`;
+    const a = await stack.http.post(url, { atTurn: 2, temperature: 0.1, systemPrompts: { cloud: 'Be exact.' } });
+    const b = await stack.http.post(url, { atTurn: 2, temperature: 1 });
+    const forkA = await waitForConversation(stack, a.data.conversationId);
+    await waitForConversation(stack, b.data.conversationId);
+    // The judge's scores, saved through the judge's store (what the judge step writes).
+    const judges = new JudgeStore(stack.store.redis, stack.config.queuePrefix);
+    const scored = (scores: Record<string, number>) => ({ status: 'scored' as const, scores, model: 'judge', attempts: 1, at: Date.now() });
+    await judges.save(parent.conversationId, scored({ helpfulness: 3, coherence: 2 }), 60);
+    await judges.save(a.data.conversationId, scored({ helpfulness: 5, coherence: 1 }), 60);
+    await judges.save(b.data.conversationId, scored({ helpfulness: 1, coherence: 4 }), 60);
+
+    const res = await stack.http.get(`/conversation/${parent.conversationId}/export?format=dpo&score=helpfulness`, {
+      responseType: 'text',
+    });
+    assert.equal(res.status, 200, res.data);
+    assert.match(res.headers['content-type'], /ndjson/);
+    const lines = (res.data as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    const [line] = lines;
+    assert.deepEqual(line.prompt, [
+      { role: 'user', content: parent.turns[0].question },
+      { role: 'assistant', content: parent.turns[0].cloudResponse },
+      { role: 'user', content: parent.turns[1].question },
+    ]);
+    assert.deepEqual(line.chosen, [{ role: 'assistant', content: forkA.turns[1].cloudResponse }]);
+    assert.equal(line.rejected[0].role, 'assistant');
+    assert.equal(line.metadata.chosen.conversationId, a.data.conversationId);
+    assert.equal(line.metadata.rejected.conversationId, b.data.conversationId);
+    assert.equal(line.metadata.candidates, 3);
+    assert.equal(line.metadata.chosen.systemPrompts.cloud, 'Be exact.');
+    // Ranked by the mean of both criteria instead: a 3, the parent 2.5, b 2.5; a is still chosen.
+    const mean = await stack.http.get(`/conversation/${parent.conversationId}/export?format=dpo`, { responseType: 'text' });
+    const byMean = JSON.parse((mean.data as string).trim());
+    assert.equal(byMean.metadata.chosen.conversationId, a.data.conversationId);
+    assert.equal(byMean.metadata.rankedBy, 'mean of the judge scores');
+    const bad = await stack.http.get(`/conversation/${parent.conversationId}/export?format=openai&score=helpfulness`);
+    assert.equal(bad.status, 400);
   });
 });
