@@ -27,6 +27,7 @@ export const RESULT_KEYS = [
   'pool_slots_exceeded',
   'quota_achieved_share',
   'quota_throttled_share',
+  'fork_round_trips_per_shared_turn',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -156,6 +157,14 @@ const ROWS: Row[] = [
     target: '≤ 0.01',
     met: (v) => v <= 0.01,
     digits: 4,
+  },
+  {
+    key: 'fork_round_trips_per_shared_turn',
+    label: 'Fork of a 10-turn conversation at turn 8: Redis round trips of copying per shared turn',
+    unit: '',
+    target: '≤ 2',
+    met: (v) => v <= 2,
+    digits: 2,
   },
 ];
 

@@ -150,7 +150,7 @@ describe('forks (real stack)', function () {
       responseType: 'text',
     });
     assert.equal(res.status, 200, res.data);
-    assert.match(res.headers['content-type'], /ndjson/);
+    assert.match(String(res.headers['content-type']), /ndjson/);
     const lines = (res.data as string)
       .trim()
       .split('\n')
