@@ -3,7 +3,9 @@
  * (the parent's with the changes, checked like a `POST /conversation` body), which turns of the
  * parent it shares, and which of its turns are its own (asked and billed by it). No I/O.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { safeOutputName } from '../transcript/output-file';
 import type { Config } from '../shared/config';
 import { ValidationError } from '../shared/errors';
 import { LIMITS } from '../shared/limits';
@@ -13,10 +15,10 @@ import type { ConversationSettings, TurnRecord } from './model';
 
 /**
  * A fork request: `atTurn` (the first turn the fork asks again; turns 1..atTurn-1 are the
- * parent's) and any setting of `POST /conversation` but `initialQuery` (shared with the parent).
- * Unknown keys are refused.
+ * parent's) and any setting of `POST /conversation` but `initialQuery` (shared with the parent)
+ * and `branches`/`branchAt` (a fork never branches itself). Unknown keys are refused.
  */
-export const forkRequestSchema = conversationRequestSchema.omit({ initialQuery: true }).extend({
+export const forkRequestSchema = conversationRequestSchema.omit({ initialQuery: true, branches: true, branchAt: true }).extend({
   atTurn: z.number().int().min(1).max(LIMITS.maxTurns.max),
 });
 
@@ -41,7 +43,7 @@ function requestOf(parent: ConversationSettings): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const settings = parent as unknown as Record<string, unknown>;
   for (const key of Object.keys(conversationRequestSchema.shape)) {
-    if (key === 'outputFile' || key === 'cloudModel') continue;
+    if (key === 'outputFile' || key === 'cloudModel' || key === 'branches' || key === 'branchAt') continue;
     if (settings[key] !== undefined) body[key] = settings[key];
   }
   body.cloudModel = parent.cloudFallbacks?.length ? [parent.cloudModel, ...parent.cloudFallbacks] : parent.cloudModel;
@@ -83,4 +85,31 @@ export function parseForkRequest(
     throw new ValidationError(`invalid fork request: atTurn: ${problem}`, [{ field: 'atTurn', problem }]);
   }
   return { atTurn, settings: { ...settings, fork: { parentId, atTurn } } };
+}
+
+/**
+ * The id of a conversation's i-th branch (its `branches`): a UUID derived from the parent's id
+ * and i, so making the branches again (a transcript step run twice) finds the same forks.
+ */
+export function branchId(parentId: string, i: number): string {
+  const h = createHash('sha256').update(`branch\n${parentId}\n${i}`).digest('hex');
+  // Shaped as a version-4 UUID (CONVERSATION_ID's form): 8-4-4-4-12 hex digits.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The turn a completed conversation's branches ask again: `branchAt`, or without it the turn after
+ * its last complete one, never past `maxTurns` nor past what it has (complete turns + 1).
+ * Undefined when it has nothing to branch (no `branches`, itself a fork).
+ */
+export function branchTurn(settings: ConversationSettings, turns: readonly TurnRecord[]): number | undefined {
+  if (!settings.branches || settings.fork) return undefined;
+  const have = completeTurns(turns);
+  return Math.max(1, Math.min(settings.branchAt ?? settings.maxTurns, have + 1, settings.maxTurns));
+}
+
+/** A branch's settings: the parent's as they are (no run, no branches of its own), its own transcript file, the fork named. */
+export function branchSettings(parentId: string, parent: ConversationSettings, forkId: string, atTurn: number): ConversationSettings {
+  const { run: _run, branches: _branches, branchAt: _branchAt, outputFile: _outputFile, ...rest } = parent;
+  return { ...rest, outputFile: safeOutputName(undefined, forkId), fork: { parentId, atTurn } };
 }

@@ -115,6 +115,10 @@ export interface ConversationSettings {
   quality?: QualitySettings;
   /** Set on a fork: its parent and branch point (absent for every other conversation). */
   fork?: ForkRef;
+  /** Once completed, the conversation forks itself this many times at `branchAt` (docs/branches.md); absent: none. */
+  branches?: number;
+  /** The turn its `branches` ask again (default: its last complete turn + 1, at most maxTurns). */
+  branchAt?: number;
 }
 
 export interface ConversationRecord {

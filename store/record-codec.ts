@@ -10,7 +10,7 @@
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `parent` and `forkAt` (its parent's id and the turn it re-asks) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
- *   steps hash         `q` the initial query, `x` templates, system prompts and quality gates (JSON, only when
+ *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks and branches (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -86,6 +86,8 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     systemPrompts?: ConversationSettings['systemPrompts'];
     quality?: ConversationSettings['quality'];
     cloudFallbacks?: string[];
+    branches?: number;
+    branchAt?: number;
   } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
@@ -94,6 +96,8 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
   if (s.quality) extra.quality = s.quality;
   if (s.cloudFallbacks?.length) extra.cloudFallbacks = s.cloudFallbacks;
+  if (s.branches !== undefined) extra.branches = s.branches;
+  if (s.branchAt !== undefined) extra.branchAt = s.branchAt;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
@@ -111,6 +115,8 @@ export function decodeSettingsFields(
     systemPrompts?: ConversationSettings['systemPrompts'];
     quality?: ConversationSettings['quality'];
     cloudFallbacks?: string[];
+    branches?: number;
+    branchAt?: number;
   };
   const s: ConversationSettings = {
     initialQuery: q,
@@ -143,6 +149,8 @@ export function decodeSettingsFields(
   }
   if (extra.quality) s.quality = extra.quality;
   if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
+  if (extra.branches !== undefined) s.branches = extra.branches;
+  if (extra.branchAt !== undefined) s.branchAt = extra.branchAt;
   return s;
 }
 
