@@ -82,6 +82,28 @@ describe('forks (real stack)', function () {
     assert.equal(fork.budget.spentTokens, tokens);
   });
 
+  it("a fork of a fork shares its parent's turns, those it copied included", async () => {
+    const root = await finished({ initialQuery: 'Explain rainbows.', maxTurns: 4 });
+    const child = await stack.http.post(`/conversation/${root.conversationId}/fork`, { atTurn: 2, temperature: 0.5 });
+    const childView = await waitForConversation(stack, child.data.conversationId);
+    const before = calls();
+    const grand = await stack.http.post(`/conversation/${child.data.conversationId}/fork`, {
+      atTurn: 4,
+      cloudModel: 'amazon.nova-lite-v1:0',
+    });
+    assert.equal(grand.status, 202, JSON.stringify(grand.data));
+    const view = await waitForConversation(stack, grand.data.conversationId);
+    assert.deepEqual({ cloud: calls().cloud - before.cloud, local: calls().local - before.local }, { cloud: 1, local: 1 });
+    for (const k of [0, 1, 2]) {
+      const { shared: _a, ...copied } = view.turns[k];
+      const { shared: _b, ...original } = childView.turns[k];
+      assert.deepEqual(copied, original, `turn ${k + 1}`);
+    }
+    assert.equal(view.turns[0].cloudResponse, root.turns[0].cloudResponse);
+    assert.equal(view.turns[3].cloud.model, 'amazon.nova-lite-v1:0');
+    assert.equal(view.turns[0].cloud.model, root.turns[0].cloud.model, 'a copied step keeps the model that answered it');
+  });
+
   it('a fork with an Idempotency-Key asked twice is one fork; without one, each request is a sibling', async () => {
     const parent = await finished({ initialQuery: 'Name three rivers.', maxTurns: 2 });
     const url = `/conversation/${parent.conversationId}/fork`;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseConversationRequest } from '../../../conversation/conversation-request';
-import { completeTurns, ownTurns, parseForkRequest } from '../../../conversation/fork-rules';
+import { branchId, branchSettings, branchTurn, completeTurns, ownTurns, parseForkRequest } from '../../../conversation/fork-rules';
+import { decodeSettingsFields, encodeSettingsFields } from '../../../store/record-codec';
 import type { TurnRecord } from '../../../conversation/model';
 import { loadConfig } from '../../../shared/config';
 import { ValidationError } from '../../../shared/errors';
@@ -91,5 +92,54 @@ describe('fork rules', () => {
       [3, 4],
     );
     assert.equal(ownTurns({}, [t(1), t(2)]).length, 2);
+  });
+
+  it("the record keeps a fork's parent and branch point and a conversation's branches (store/record-codec.ts)", () => {
+    const settings = { ...parent, fork: { parentId: 'p-1', atTurn: 4 }, branches: 3, branchAt: 2 };
+    const { conv, steps } = encodeSettingsFields(settings, 'parent-id');
+    assert.equal(conv.parent, 'p-1');
+    assert.equal(conv.forkAt, '4');
+    const back = decodeSettingsFields(conv, steps.q!, steps.x, 'parent-id', steps.m);
+    assert.deepEqual(back.fork, { parentId: 'p-1', atTurn: 4 });
+    assert.equal(back.branches, 3);
+    assert.equal(back.branchAt, 2);
+    const plain = encodeSettingsFields(parent, 'parent-id');
+    assert.equal(plain.conv.parent, undefined);
+    assert.equal(decodeSettingsFields(plain.conv, plain.steps.q!, plain.steps.x, 'parent-id').fork, undefined);
+  });
+
+  it('branches: deterministic UUID ids, the branch turn, the settings of a branch', () => {
+    assert.equal(branchId('p', 0), branchId('p', 0));
+    assert.notEqual(branchId('p', 0), branchId('p', 1));
+    assert.match(branchId('p', 0), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const t = (k: number): TurnRecord => ({
+      turn: k,
+      cloud: {
+        question: 'q',
+        answer: 'a',
+        model: 'm',
+        inputTokens: 1,
+        outputTokens: 1,
+        latencyMs: 1,
+        stopReason: 'end_turn',
+        startedAt: 0,
+        at: 0,
+      },
+      local: { prompt: 'p', followUp: 'f', model: 'l', inputTokens: 1, outputTokens: 1, latencyMs: 1, stopReason: 'stop', at: 0 },
+    });
+    const six = [1, 2, 3, 4, 5, 6].map(t);
+    assert.equal(branchTurn(parent, six), undefined, 'no branches asked');
+    assert.equal(branchTurn({ ...parent, branches: 2 }, six), 6, 'default: the last turn again');
+    assert.equal(branchTurn({ ...parent, branches: 2, branchAt: 3 }, six), 3);
+    assert.equal(branchTurn({ ...parent, branches: 2, branchAt: 5 }, six.slice(0, 2)), 3, 'never past what it completed + 1');
+    assert.equal(branchTurn({ ...parent, branches: 2, fork: { parentId: 'x', atTurn: 2 } }, six), undefined, 'a fork never branches');
+    const b = branchSettings('parent-id', { ...parent, branches: 2, run: { id: 'r', seedHash: 'h' } }, 'fork-id', 3);
+    assert.deepEqual(b.fork, { parentId: 'parent-id', atTurn: 3 });
+    assert.equal(b.branches, undefined);
+    assert.equal(b.run, undefined);
+    assert.equal(b.outputFile, 'conversation-fork-id.csv');
+    assert.equal(b.temperature, 0.2);
+    assert.throws(() => parseConversationRequest({ initialQuery: 'x', branchAt: 2 }, config, 'c'), /branchAt: needs "branches"/);
+    assert.throws(() => parseConversationRequest({ initialQuery: 'x', branches: 17 }, config, 'c'), /branches/);
   });
 });
