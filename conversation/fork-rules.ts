@@ -11,7 +11,7 @@ import { ValidationError } from '../shared/errors';
 import { LIMITS } from '../shared/limits';
 import { conversationRequestSchema, describeIssues, parseConversationRequest } from './conversation-request';
 import type { ModelChecks } from './model-admission';
-import type { ConversationSettings, TurnRecord } from './model';
+import type { ConversationSettings, ForkRef, TurnRecord } from './model';
 
 /**
  * A fork request: `atTurn` (the first turn the fork asks again; turns 1..atTurn-1 are the
@@ -84,7 +84,7 @@ export function parseForkRequest(
     const problem = `${atTurn} is past the fork's maxTurns (${settings.maxTurns}): a fork asks at least turn atTurn`;
     throw new ValidationError(`invalid fork request: atTurn: ${problem}`, [{ field: 'atTurn', problem }]);
   }
-  return { atTurn, settings: { ...settings, fork: { parentId, atTurn } } };
+  return { atTurn, settings: { ...settings, fork: forkRef(parentId, parent, atTurn) } };
 }
 
 /**
@@ -111,5 +111,11 @@ export function branchTurn(settings: ConversationSettings, turns: readonly TurnR
 /** A branch's settings: the parent's as they are (no run, no branches of its own), its own transcript file, the fork named. */
 export function branchSettings(parentId: string, parent: ConversationSettings, forkId: string, atTurn: number): ConversationSettings {
   const { run: _run, branches: _branches, branchAt: _branchAt, outputFile: _outputFile, ...rest } = parent;
-  return { ...rest, outputFile: safeOutputName(undefined, forkId), fork: { parentId, atTurn } };
+  return { ...rest, outputFile: safeOutputName(undefined, forkId), fork: forkRef(parentId, parent, atTurn) };
+}
+
+/** A fork's reference to its parent: the parent's run (or its parent's) rides along for the run's budget. */
+function forkRef(parentId: string, parent: ConversationSettings, atTurn: number): ForkRef {
+  const runId = parent.run?.id ?? parent.fork?.runId;
+  return { parentId, atTurn, ...(runId !== undefined ? { runId } : {}) };
 }

@@ -88,6 +88,8 @@ export interface RunRef {
 export interface ForkRef {
   parentId: string;
   atTurn: number;
+  /** The run of the parent (or of its own parent): the fork spends under that run's budget, never in its counts. */
+  runId?: string;
 }
 
 export interface ConversationSettings {

@@ -8,7 +8,7 @@
  *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens
  *                      only when given); the transcript as `<dir id>/<name>` (name empty when it is
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
- *                      `parent` and `forkAt` (its parent's id and the turn it re-asks) only for a fork;
+ *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
  *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks and branches (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
@@ -77,6 +77,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.fork) {
     conv.parent = s.fork.parentId;
     conv.forkAt = String(s.fork.atTurn);
+    if (s.fork.runId !== undefined) conv.forkRun = s.fork.runId;
   }
   const steps: Record<string, string> = { q: s.initialQuery };
   // The seed's meta can be long: with the texts, out of the compact conversation hash.
@@ -140,7 +141,8 @@ export function decodeSettingsFields(
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
   }
-  if (conv.parent !== undefined) s.fork = { parentId: conv.parent, atTurn: Number(conv.forkAt) };
+  if (conv.parent !== undefined)
+    s.fork = { parentId: conv.parent, atTurn: Number(conv.forkAt), ...(conv.forkRun !== undefined ? { runId: conv.forkRun } : {}) };
   if (conv.budgetUsd !== undefined || conv.budgetTokens !== undefined) {
     s.budget = {
       ...(conv.budgetUsd !== undefined ? { usd: Number(conv.budgetUsd) } : {}),

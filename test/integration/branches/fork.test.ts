@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
 import { BudgetStore, conversationBudgetKey } from '../../../store/budget-store';
 import { JudgeStore } from '../../../store/judge-store';
+import { runBudgetKey } from '../../../store/budget-store';
 
 describe('forks (real stack)', function () {
   this.timeout(60_000);
@@ -197,5 +198,33 @@ describe('forks (real stack)', function () {
     assert.equal(byMean.metadata.rankedBy, 'mean of the judge scores');
     const bad = await stack.http.get(`/conversation/${parent.conversationId}/export?format=openai&score=helpfulness`);
     assert.equal(bad.status, 400);
+  });
+
+  it("a run's conversation branches under the run's budget (turns of the forks counted, the shared ones not), outside its counts", async () => {
+    const up = await stack.http.post(
+      '/runs?maxTurns=3&branches=2&branchAt=2&maxActive=2',
+      `${JSON.stringify({ initialQuery: 'Why is ice slippery?' })}\n`,
+      {
+        headers: { 'content-type': 'application/x-ndjson', 'run-options': JSON.stringify({ runBudget: { tokens: 1_000_000 } }) },
+        transformRequest: [(d) => d],
+      },
+    );
+    assert.equal(up.status, 202, JSON.stringify(up.data));
+    const runId = up.data.runId as string;
+    const [{ conversationId }] = (await stack.http.get(`/runs/${runId}/conversations`)).data.conversations;
+    const spent = (v: any) =>
+      v.totals.cloudInputTokens + v.totals.cloudOutputTokens + v.totals.localInputTokens + v.totals.localOutputTokens;
+    let tokens = spent(await waitForConversation(stack, conversationId));
+    let forks: { id: string; atTurn: number }[] = [];
+    const deadline = Date.now() + 10_000;
+    while ((forks = await stack.store.forks(conversationId)).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.equal(forks.length, 2);
+    for (const f of forks) tokens += spent(await waitForConversation(stack, f.id));
+    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.prefix, runId));
+    assert.equal(Number(budget.spentTokens), tokens);
+    const run = (await stack.http.get(`/runs/${runId}`)).data;
+    assert.equal(run.admitted, 1);
+    assert.equal(run.state, 'finished');
   });
 });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { branchId } from '../../../conversation/fork-rules';
+import { runBudgetKey } from '../../../store/budget-store';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
 describe('branches (real stack, judged)', function () {
@@ -71,7 +72,7 @@ describe('branches (real stack, judged)', function () {
       '/runs?maxTurns=2&branches=1&maxActive=2',
       `${seeds.map((q) => JSON.stringify({ initialQuery: q })).join('\n')}\n`,
       {
-        headers: { 'content-type': 'application/x-ndjson' },
+        headers: { 'content-type': 'application/x-ndjson', 'run-options': JSON.stringify({ runBudget: { tokens: 1_000_000 } }) },
         transformRequest: [(d) => d],
       },
     );
@@ -82,15 +83,24 @@ describe('branches (real stack, judged)', function () {
       (c: { conversationId: string }) => c.conversationId,
     );
     assert.equal(ids.length, 2);
+    let tokens = 0;
+    const spent = (v: any) =>
+      v.totals.cloudInputTokens + v.totals.cloudOutputTokens + v.totals.localInputTokens + v.totals.localOutputTokens;
     for (const id of ids) {
+      tokens += spent(await waitForConversation(stack, id));
       await until(async () => (await stack.store.forks(id)).length === 1, 10_000, 'the fork');
       const [fork] = await stack.store.forks(id);
       assert.equal(fork!.atTurn, 2, 'by default the last turn is asked again');
-      await waitForConversation(stack, fork!.id);
+      const forkView = await waitForConversation(stack, fork!.id);
+      assert.equal(forkView.fork.runId, runId, "the fork names its parent's run (for the run's budget)");
+      tokens += spent(forkView);
       await until(async () => (await stack.http.get(`/conversation/${fork!.id}`)).data.judge !== undefined, 10_000, 'the fork judged');
     }
     const run = (await stack.http.get(`/runs/${runId}`)).data;
     assert.equal(run.admitted, 2, 'the forks are not part of the run');
+    // ... but they spend under its budget: its conversations' turns, their forks' own turns, and the judge's calls.
+    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.prefix, runId));
+    assert.ok(Number(budget.spentTokens) > tokens, `spent ${budget.spentTokens}, turns ${tokens} (+ the judge's calls)`);
     const dpo = await stack.http.get(`/runs/${runId}/export?format=dpo`, { responseType: 'text' });
     assert.equal(dpo.status, 200);
     // The emulator answers the same question the same way, so siblings with the same settings tie and
