@@ -134,7 +134,7 @@ describe('fork rules', () => {
     assert.equal(branchTurn({ ...parent, branches: 2, branchAt: 5 }, six.slice(0, 2)), 3, 'never past what it completed + 1');
     assert.equal(branchTurn({ ...parent, branches: 2, fork: { parentId: 'x', atTurn: 2 } }, six), undefined, 'a fork never branches');
     const b = branchSettings('parent-id', { ...parent, branches: 2, run: { id: 'r', seedHash: 'h' } }, 'fork-id', 3);
-    assert.deepEqual(b.fork, { parentId: 'parent-id', atTurn: 3 });
+    assert.deepEqual(b.fork, { parentId: 'parent-id', atTurn: 3, runId: 'r' }, "the parent's run, for its budget");
     assert.equal(b.branches, undefined);
     assert.equal(b.run, undefined);
     assert.equal(b.outputFile, 'conversation-fork-id.csv');
