@@ -66,7 +66,9 @@ export interface ConversationView {
   transcriptFile: string | null;
   turns: TurnView[];
   /** A fork's parent and branch point (POST /conversation/:id/fork); absent for other conversations. */
-  fork?: { parentId: string; atTurn: number };
+  fork?: { parentId: string; atTurn: number; runId?: string };
+  /** Its forks, each with the turn it asks again (absent when it has none). */
+  forks?: { conversationId: string; atTurn: number }[];
   /** The conversation's own steps (a fork's shared turns are its parent's, counted there). */
   totals: {
     cloudInputTokens: number;

@@ -192,6 +192,8 @@ export class ConversationService {
   async view(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationView> {
     const { record, turns } = await this.get(id, caller);
     const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile, this.deps.config.modelCatalogFile));
+    const forks = await this.deps.store.forks(id);
+    if (forks.length) view.forks = forks.map((f) => ({ conversationId: f.id, atTurn: f.atTurn }));
     if (this.deps.redis) {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
       if (judged) {

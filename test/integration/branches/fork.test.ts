@@ -123,6 +123,8 @@ describe('forks (real stack)', function () {
     await waitForConversation(stack, sibling.data.conversationId);
     const forks = await stack.store.forks(parent.conversationId);
     assert.deepEqual(forks.map((f) => f.id).sort(), [first.data.conversationId, sibling.data.conversationId].sort());
+    const listed = (await stack.http.get(`/conversation/${parent.conversationId}`)).data.forks;
+    assert.deepEqual(listed.map((f: { conversationId: string }) => f.conversationId).sort(), forks.map((f) => f.id).sort());
     assert.ok(forks.every((f) => f.atTurn === 2));
   });
 
