@@ -13,6 +13,8 @@ export interface TurnView {
   cloudResponse: string | null;
   ollamaResponse: string | null;
   processingTimeMs: number | null;
+  /** True on a fork's turns before its branch point: copied from the parent, asked and billed there. */
+  shared?: true;
   /**
    * `costUsd`: by the price table; null when the model has no price (unknown, never guessed).
    * `requestedModel`: present when a fallback answered (`model`), naming the model asked first.
@@ -67,6 +69,11 @@ export interface ConversationView {
   outputFile: string;
   transcriptFile: string | null;
   turns: TurnView[];
+  /** A fork's parent and branch point (POST /conversation/:id/fork); absent for other conversations. */
+  fork?: { parentId: string; atTurn: number; runId?: string };
+  /** Its forks, each with the turn it asks again (absent when it has none). */
+  forks?: { conversationId: string; atTurn: number }[];
+  /** The conversation's own steps (a fork's shared turns are its parent's, counted there). */
   totals: {
     cloudInputTokens: number;
     cloudOutputTokens: number;
@@ -78,7 +85,7 @@ export interface ConversationView {
     cloudCacheReadInputTokens: number;
     cloudCacheWriteInputTokens: number;
   };
-  /** USD by the price table; a sum is null when a step's model has no price (named in `unpricedModels`). */
+  /** USD by the price table, of its own steps; a sum is null when a step's model has no price (named in `unpricedModels`). */
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };
   /** The conversation's budget and what it has used (absent when it has none). */
   budget?: { usd?: number; tokens?: number; spentUsd: number; spentTokens: number; reservedUsd: number; reservedTokens: number };
@@ -148,6 +155,8 @@ export interface ConversationSubmitResult {
    * not used as sent (a path reduced to its name in OUTPUT_DIR). Absent when none.
    */
   warnings?: string[];
+  /** A fork's parent and branch point (`POST /conversation/:id/fork`). */
+  fork?: { parentId: string; atTurn: number };
 }
 
 /** `POST /runs` and `POST /runs/:id/seeds` (202). */

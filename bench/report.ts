@@ -32,6 +32,7 @@ export const RESULT_KEYS = [
   'cache_cost_ratio_10_turns',
   'cache_cost_ratio_20_turns',
   'local_prompt_eval_ratio',
+  'fork_round_trips_per_shared_turn',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -197,6 +198,14 @@ const ROWS: Row[] = [
     target: '≤ 0.5',
     met: (v) => v <= 0.5,
     digits: 3,
+  },
+  {
+    key: 'fork_round_trips_per_shared_turn',
+    label: 'Fork of a 10-turn conversation at turn 8: Redis round trips of copying per shared turn',
+    unit: '',
+    target: '≤ 2',
+    met: (v) => v <= 2,
+    digits: 2,
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache,fork]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -17,6 +17,7 @@ import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
 import { measureExportSpeed } from './export-speed';
+import { measureForkCopy } from './fork-copy';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
@@ -43,6 +44,7 @@ const PHASES = [
   'pools',
   'quota',
   'cache',
+  'fork',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -200,6 +202,15 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
         `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
         `(${r.megabytesPerSec.toFixed(1)} MB/s); server CPU ${r.serverCpuMsPerConversation.toFixed(3)} ms per conversation`;
       notes.export_peak_rss_mb = `idle ${r.idleRssMb.toFixed(0)} MB before the export (Node + tsx); ${r.conversations} conversations`;
+      break;
+    }
+    case 'fork': {
+      const r = await measureForkCopy(ctx);
+      c.forkCopy = r;
+      results.fork_round_trips_per_shared_turn = r.roundTripsPerSharedTurn;
+      notes.fork_round_trips_per_shared_turn =
+        `${r.roundTrips.toFixed(1)} round trips per fork of a ${r.turns}-turn conversation at turn ${r.atTurn} (${r.sharedTurns} shared turns copied, none asked); ` +
+        `${r.forks} forks, p50 ${r.forkMs.p50.toFixed(2)} ms, p99 ${r.forkMs.p99.toFixed(2)} ms`;
       break;
     }
     case 'runs': {

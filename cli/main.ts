@@ -53,7 +53,7 @@ usage:
                                                        a run id: the run's progress until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
-  llmconv export <run id or name> [--format openai|sharegpt|csv] [--assistant cloud|local]
+  llmconv export <run id or name> [--format openai|sharegpt|csv|dpo] [--assistant cloud|local]
                  [--status s1,s2] [--stop-reason r1,r2] [--filter "score.helpfulness>=4"]
                  [--out data.jsonl]
                                                        a run as a dataset (default openai, cloud

@@ -64,6 +64,9 @@ export const conversationRequestSchema = z.strictObject({
     })
     .optional(),
   systemPrompts: z.strictObject({ cloud: text(8000).optional(), local: text(8000).optional() }).optional(),
+  /** Once completed, fork the conversation this many times at `branchAt` (docs/branches.md). */
+  branches: z.number().int().min(LIMITS.branches.min).max(LIMITS.branches.max).optional(),
+  branchAt: z.number().int().min(1).max(LIMITS.maxTurns.max).optional(),
   /** A cap on what the conversation may spend (README, "Budgets"). */
   budget: z
     .strictObject({ usd: z.number().positive().max(1_000_000).optional(), tokens: z.number().int().positive().max(1e12).optional() })
@@ -148,6 +151,14 @@ export function parseConversationRequest(
   if (overCap) {
     throw new ValidationError(`invalid conversation request: ${overCap}`, [{ field: 'maxTokens', problem: overCap }]);
   }
+  const maxTurns = b.maxTurns ?? config.maxTurns;
+  if (b.branchAt !== undefined && (b.branches === undefined || b.branchAt > maxTurns)) {
+    const problem =
+      b.branches === undefined
+        ? 'needs "branches" (how many forks to make at that turn)'
+        : `${b.branchAt} is past maxTurns (${maxTurns}): a branch asks at least turn branchAt`;
+    throw new ValidationError(`invalid conversation request: branchAt: ${problem}`, [{ field: 'branchAt', problem }]);
+  }
   if (checks) {
     checks.warnings.push(...checkModelLifecycle(models, config));
     checkBudgetPriced(models, b.budget?.usd, checks.priced ?? catalogPriced(config));
@@ -174,6 +185,8 @@ export function parseConversationRequest(
     systemPrompts: { cloud: b.systemPrompts?.cloud, local: b.systemPrompts?.local },
     ...(b.budget ? { budget: b.budget } : {}),
     ...(b.quality ? { quality: qualityOf(b.quality) } : {}),
+    ...(b.branches !== undefined ? { branches: b.branches } : {}),
+    ...(b.branchAt !== undefined ? { branchAt: b.branchAt } : {}),
   };
 }
 

@@ -81,6 +81,17 @@ export interface RunRef {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * Where a fork branched off (`POST /conversation/:id/fork`): its parent and the turn it re-asks.
+ * Turns 1..atTurn-1 were copied from the parent (asked and billed there, never here).
+ */
+export interface ForkRef {
+  parentId: string;
+  atTurn: number;
+  /** The run of the parent (or of its own parent): the fork spends under that run's budget, never in its counts. */
+  runId?: string;
+}
+
 export interface ConversationSettings {
   initialQuery: string;
   outputFile: string;
@@ -115,6 +126,12 @@ export interface ConversationSettings {
   budget?: Budget;
   /** Quality gates (absent: none). */
   quality?: QualitySettings;
+  /** Set on a fork: its parent and branch point (absent for every other conversation). */
+  fork?: ForkRef;
+  /** Once completed, the conversation forks itself this many times at `branchAt` (docs/branches.md); absent: none. */
+  branches?: number;
+  /** The turn its `branches` ask again (default: its last complete turn + 1, at most maxTurns). */
+  branchAt?: number;
 }
 
 export interface ConversationRecord {

@@ -8,7 +8,8 @@
  *     line, and the transcript job (`<id>-transcript`);
  *  2. once the transcript is written ({@link ConversationEnding.transcriptWritten}, the
  *     transcript step's last act): a normal stop is completed, the run's free slots are refilled,
- *     and the judge job (`<id>-judge`) is queued.
+ *     the judge job (`<id>-judge`) is queued, and a completed conversation with `branches` forks
+ *     itself (docs/branches.md).
  *
  * Called twice (two causes racing, a job run twice), the transition happens once and only its
  * winner queues the transcript; the rest is idempotent (deterministic job ids, a refill that
@@ -17,6 +18,7 @@
  * transcript step), so it imports none of them.
  */
 import { completionReason, endFor, type ConversationEnd, type EndCause } from '../conversation/conversation-end';
+import { branchId, branchSettings, branchTurn } from '../conversation/fork-rules';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { Config } from '../shared/config';
@@ -77,6 +79,34 @@ export class ConversationEnding {
     }
     if (record.settings.run) await runSlots?.fill(record.settings.run.id);
     if (config.judgeRubricFile && turns.some((t) => t.cloud)) await queues.enqueueJudge(record.id);
+    // Completed just now (a pending stop) or before (this step run again): its branches, once.
+    if (!isTerminal(record.status) || record.status === 'completed') await this.branch(record, turns);
+  }
+
+  /**
+   * A completed conversation with `branches: n` forks itself n times at its branch turn
+   * (conversation/fork-rules.ts `branchTurn`): the same settings, turns before it shared (copied,
+   * not asked again), deterministic ids so a repeat finds the same forks, each queued at that
+   * turn. An owner at its `maxActive` gets fewer (logged); a fork is never a run's.
+   */
+  private async branch(record: ConversationRecord, turns: TurnRecord[]): Promise<void> {
+    const at = branchTurn(record.settings, turns);
+    if (at === undefined) return;
+    const { store, queues, logger } = this.deps;
+    const owner = record.owner === undefined ? {} : { owner: record.owner };
+    for (let i = 0; i < record.settings.branches!; i++) {
+      const id = branchId(record.id, i);
+      const res = await store.fork({ record, turns }, id, branchSettings(record.id, record.settings, id, at), owner);
+      if (res.busy || res.gone) {
+        logger?.warn(
+          { conversationId: record.id, branch: id, busy: res.busy },
+          'branch not made: its owner is at maxActive, or the record is gone',
+        );
+        continue;
+      }
+      const status = res.record?.status ?? (await store.get(id))?.status;
+      if (status === 'queued') await queues.enqueueCloud(id, at);
+    }
   }
 
   /** The one transition (finish.lua, once); the metric and the log line for the one that moved it. */

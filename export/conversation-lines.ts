@@ -76,6 +76,8 @@ export interface Provenance {
   steps: StepMeta[];
   /** The seed's own `meta` as uploaded; null for a conversation without one. */
   meta: Record<string, unknown> | null;
+  /** A fork's parent and branch point (its turns before it are the parent's); absent for other conversations. */
+  fork?: { parentId: string; atTurn: number };
   /** What the conversation cost, USD per side (null: a model without a price); absent when not priced. */
   costUsd?: { cloud: number | null; local: number | null; total: number | null };
   /** The judge's scores (README, "Judge"); null when not judged; absent when not asked for. */
@@ -180,6 +182,7 @@ export function provenanceOf(conv: ExportItem): Provenance {
     meta: s.run?.meta ?? null,
   };
   if (record.error !== undefined) p.error = record.error;
+  if (s.fork) p.fork = { ...s.fork };
   if (conv.cost) p.costUsd = { cloud: conv.cost.cloudUsd, local: conv.cost.localUsd, total: conv.cost.totalUsd };
   if (conv.judge !== undefined) {
     const j = conv.judge;

@@ -45,7 +45,7 @@ export function passesScoreFilters(judge: Judgement | null | undefined, filters:
   });
 }
 
-export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv'] as const;
+export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv', 'dpo'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const EXPORT_STATUSES: readonly ConversationStatus[] = ['queued', 'running', ...TERMINAL_STATUSES];
@@ -60,6 +60,8 @@ export interface ExportOptions {
   stopReasons?: ReadonlySet<string>;
   /** Only conversations the judge scored so (`filter=score.helpfulness>=4`, all must hold). */
   scoreFilters?: ScoreFilter[];
+  /** `dpo` only: the judge's criterion branches are ranked by (`score=helpfulness`); absent: the mean of all. */
+  rankBy?: string;
   /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
   escapeFormulas: boolean;
   /** CSV only: prices for the cost columns (empty cells without). */
@@ -91,7 +93,7 @@ const list = (q: Query, name: string): string[] | undefined => {
 };
 
 /**
- * Parses `format`, `assistant`, `status` and `stopReason` of an export request.
+ * Parses `format`, `assistant`, `status`, `stopReason`, `filter` and `score` (dpo) of an export request.
  * Throws a {@link ValidationError} (400) that names the parameter and the values it accepts.
  */
 export function parseExportQuery(query: Query, defaults: { escapeFormulas: boolean; format?: ExportFormat }): ExportOptions {
@@ -120,9 +122,17 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
       );
     return f;
   });
+  const rankBy = single(query, 'score');
+  if (rankBy !== undefined && format !== 'dpo')
+    throw new ValidationError(`score ranks the branches of format=dpo only; got format=${format}`);
+  if (rankBy !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(rankBy))
+    throw new ValidationError(
+      `score must name one criterion of the judge's rubric (letters, digits, _ and -), e.g. score=helpfulness; got "${rankBy}"`,
+    );
   return {
     format: format as ExportFormat,
     ...(scoreFilters ? { scoreFilters } : {}),
+    ...(rankBy !== undefined ? { rankBy } : {}),
     assistant,
     statuses: new Set(statuses ?? TERMINAL_STATUSES),
     stopReasons: stopReasons && new Set(stopReasons),

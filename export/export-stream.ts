@@ -6,10 +6,12 @@
  * instead of filling memory.
  */
 import { conversationCost } from '../cost/conversation-cost';
+import { ownTurns } from '../conversation/fork-rules';
 import type { PriceTable } from '../cost/price-table';
 import type { ConversationStore, JudgeStore } from '../store/interfaces';
 import { exportCsvHeader, exportCsvRows, openaiLine, sharegptLine, type ExportItem } from './conversation-lines';
 import { passesScoreFilters, type ExportOptions } from './export-options';
+import { preferenceLines } from './preference-pairs';
 
 /** Loads conversations by id (null for one that no longer exists, e.g. expired). */
 export type ConversationLoader = (ids: string[]) => Promise<(ExportItem | null)[]>;
@@ -53,7 +55,78 @@ export function renderConversation(conv: ExportItem, opts: ExportOptions): strin
       return sharegptLine(conv, opts.assistant);
     case 'csv':
       return exportCsvRows(conv, opts.escapeFormulas, opts.prices) || undefined;
+    case 'dpo':
+      // A pair needs a conversation's siblings: exportPreferencePairs.
+      return undefined;
   }
+}
+
+/** The forks of a conversation (store/conversation-store.ts `forks`). */
+export type ForksOf = (parentId: string) => Promise<{ id: string; atTurn: number }[]>;
+
+/**
+ * Streams `format=dpo`: for each conversation `ids` names, its forks are loaded with it and the
+ * preference lines of each branch point written (export/preference-pairs.ts). Bounded as
+ * {@link exportConversations}: a batch of conversations at a time, and of one conversation's
+ * forks `batchSize` at a time until they are ranked (a family is held whole, its lines only
+ * until pulled). A fork the source names too is exported as a parent of its own forks, never twice.
+ * `stats.exported` counts lines, `stats.empty` branch points that made none (a tie, fewer than
+ * two scored answers), `stats.filtered` conversations the filters left out.
+ */
+export async function* exportPreferencePairs(
+  ids: AsyncIterable<string> | Iterable<string>,
+  load: ConversationLoader,
+  forksOf: ForksOf,
+  opts: ExportOptions,
+  stats: ExportStats = newExportStats(),
+  batchSize = DEFAULT_EXPORT_BATCH,
+): AsyncGenerator<string> {
+  const keep = (item: ExportItem) => {
+    if (passesFilters(item, opts)) return true;
+    stats.filtered++;
+    return false;
+  };
+  const family = async (parent: ExportItem): Promise<string[]> => {
+    const forks = await forksOf(parent.record.id);
+    if (forks.length === 0) return [];
+    const loaded: { item: ExportItem; atTurn: number }[] = [];
+    for (let i = 0; i < forks.length; i += batchSize) {
+      const page = forks.slice(i, i + batchSize);
+      const items = await load(page.map((f) => f.id));
+      items.forEach((item, j) => {
+        if (item) loaded.push({ item, atTurn: page[j]!.atTurn });
+        else stats.missing++;
+      });
+    }
+    stats.maxHeld = Math.max(stats.maxHeld, loaded.length + 1);
+    const { lines, unpaired } = preferenceLines(parent, loaded, { assistant: opts.assistant, criterion: opts.rankBy, keep });
+    stats.empty += unpaired;
+    return lines;
+  };
+  let batch: string[] = [];
+  const flush = async function* (): AsyncGenerator<string> {
+    const convs = await load(batch);
+    batch = [];
+    stats.maxHeld = Math.max(stats.maxHeld, convs.length);
+    for (let i = 0; i < convs.length; i++) {
+      const conv = convs[i];
+      convs[i] = null;
+      if (!conv) {
+        stats.missing++;
+        continue;
+      }
+      for (const line of await family(conv)) {
+        stats.exported++;
+        yield line;
+      }
+    }
+  };
+  for await (const id of ids) {
+    stats.seen++;
+    batch.push(id);
+    if (batch.length >= batchSize) yield* flush();
+  }
+  if (batch.length) yield* flush();
 }
 
 /**
@@ -117,7 +190,8 @@ export function storeLoader(
         if (!conv) return null;
         const item: ExportItem = conv;
         if (judge !== undefined) item.judge = judge;
-        if (extras.prices) item.cost = conversationCost(conv.turns, extras.prices);
+        // A fork's shared turns were billed to its parent.
+        if (extras.prices) item.cost = conversationCost(ownTurns(conv.record.settings, conv.turns), extras.prices);
         return item;
       }),
     );

@@ -21,6 +21,7 @@ import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { parseConversationRequest } from '../conversation/conversation-request';
+import { completeTurns, ownTurns, parseForkRequest } from '../conversation/fork-rules';
 import type { ConversationView, TurnView } from '../api/http-contract';
 import { ConversationEnding } from '../ending/end-conversation';
 
@@ -94,40 +95,90 @@ export class ConversationService {
     });
     const warnings: string[] = [];
     const settings = parseConversationRequest(body, config, id, { warnings, priced: cloudPriced(config) });
-    // Refused here, before the cloud turn is paid for, when the local workers say they lack the model.
-    const local = await this.localModels?.lookup(settings.localModel);
-    if (local?.present === false) {
-      const problem = modelMissingMessage(settings.localModel, local.available);
-      throw new ValidationError(
-        `invalid conversation request: localModel: ${problem}`,
-        [{ field: 'localModel', problem }],
-        400,
-        'model_not_found',
-      );
-    }
+    await this.assertLocalModel(settings.localModel, 'conversation');
     const bodyHash = idempotencyKey === undefined ? undefined : createHash('sha256').update(canonicalJson(body)).digest('hex');
     const res = await store.create(id, settings, { idempotencyKey, bodyHash, owner: caller.id });
     if (res.busy) throw callerBusyError(caller, res.busy);
     if (res.mismatch) throw new IdempotencyMismatchError(res.id);
-    // A new record is known as written; only an idempotent replay reads the winner's.
-    let record = res.record ?? (await store.get(res.id));
-    if (!res.created) {
-      // The winner may still be writing its record; give it a moment.
-      for (let i = 0; !record && i < 40; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        record = await store.get(res.id);
-      }
-      if (!record) throw new NotFoundError(res.id);
-    }
+    const record = await this.recordOf(res);
     // Also on an idempotent retry: if the first request died before enqueueing, this heals it
     // (the deterministic job id makes a second add a no-op).
-    if (record!.status === 'queued') await queues.enqueueCloud(res.id, 1);
+    if (record.status === 'queued') await queues.enqueueCloud(res.id, 1);
     for (const w of warnings)
       this.deps.logger?.warn(
         { conversationId: res.id, cloudModel: settings.cloudModel, region: config.awsRegion },
         `accepted with a Legacy model: ${w}`,
       );
-    return { id: res.id, created: res.created, record: record!, warnings };
+    return { id: res.id, created: res.created, record, warnings };
+  }
+
+  /**
+   * Forks a conversation (`POST /conversation/:id/fork`): a new conversation with the parent's
+   * turns 1..atTurn-1 (copied by the store, never asked or billed again) that asks turn atTurn
+   * with the request's settings (conversation/fork-rules.ts). 404 for a parent the caller cannot
+   * see, 400 naming a bad field, 409 when the parent has not recorded turns 1..atTurn-1 (yet).
+   * Idempotent under an Idempotency-Key, as `submit`.
+   */
+  async fork(parentId: string, body: unknown, idempotencyKey?: string, caller: Caller = OWNERLESS_ADMIN): Promise<SubmitResult> {
+    const { store, queues, config } = this.deps;
+    const parent = await this.get(parentId, caller);
+    await this.guard.assertBudget(caller).catch(async (err: unknown) => {
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
+    });
+    const id = randomUUID();
+    const warnings: string[] = [];
+    const { atTurn, settings } = parseForkRequest(body, parentId, parent.record.settings, config, id, {
+      warnings,
+      priced: cloudPriced(config),
+    });
+    const shared = completeTurns(parent.turns);
+    if (parent.record.format !== 2 || shared < atTurn - 1) {
+      const why =
+        parent.record.format !== 2
+          ? 'it was recorded by an older release (record format 1), which forks do not copy'
+          : `it has ${shared} complete turn(s) (status ${parent.record.status}) and a fork at turn ${atTurn} shares turns 1..${atTurn - 1}`;
+      throw new PipelineError(`cannot fork conversation ${parentId} at turn ${atTurn}: ${why}; fork at an earlier atTurn or wait`, {
+        code: 'fork_not_ready',
+        status: 409,
+        details: { atTurn, completeTurns: shared, status: parent.record.status },
+      });
+    }
+    await this.assertLocalModel(settings.localModel, 'fork');
+    const bodyHash = idempotencyKey === undefined ? undefined : createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const res = await store.fork(parent, id, settings, { idempotencyKey, bodyHash, owner: caller.id });
+    if (res.gone) throw new NotFoundError(parentId);
+    if (res.busy) throw callerBusyError(caller, res.busy);
+    if (res.mismatch) throw new IdempotencyMismatchError(res.id);
+    const record = await this.recordOf(res);
+    // As in submit: a retry heals a first request that died before enqueueing.
+    if (record.status === 'queued') await queues.enqueueCloud(res.id, record.settings.fork?.atTurn ?? atTurn);
+    return { id: res.id, created: res.created, record, warnings };
+  }
+
+  /** Refused before the cloud turn is paid for, when the local workers say they lack the model. */
+  private async assertLocalModel(localModel: string, what: 'conversation' | 'fork'): Promise<void> {
+    const local = await this.localModels?.lookup(localModel);
+    if (local?.present === false) {
+      const problem = modelMissingMessage(localModel, local.available);
+      throw new ValidationError(
+        `invalid ${what} request: localModel: ${problem}`,
+        [{ field: 'localModel', problem }],
+        400,
+        'model_not_found',
+      );
+    }
+  }
+
+  /** A new record is known as written; only an idempotent replay reads the winner's (which may still be writing it). */
+  private async recordOf(res: { id: string; created: boolean; record?: ConversationRecord }): Promise<ConversationRecord> {
+    const { store } = this.deps;
+    let record = res.record ?? (await store.get(res.id));
+    for (let i = 0; !record && !res.created && i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      record = await store.get(res.id);
+    }
+    if (!record) throw new NotFoundError(res.id);
+    return record;
   }
 
   /** The conversation, when `caller` may see it; another caller's answers exactly like a missing one. */
@@ -141,6 +192,8 @@ export class ConversationService {
   async view(id: string, caller: Caller = OWNERLESS_ADMIN): Promise<ConversationView> {
     const { record, turns } = await this.get(id, caller);
     const view = toView(record, turns, loadPriceTable(this.deps.config.pricesFile, this.deps.config.modelCatalogFile));
+    const forks = await this.deps.store.forks(id);
+    if (forks.length) view.forks = forks.map((f) => ({ conversationId: f.id, atTurn: f.atTurn }));
     if (this.deps.redis) {
       const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
       if (judged) {
@@ -220,17 +273,22 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     cloudCacheReadInputTokens: 0,
     cloudCacheWriteInputTokens: 0,
   };
+  const at = record.settings.fork?.atTurn ?? 0;
   const views: TurnView[] = turns
     .filter((t) => t.cloud)
     .map((t) => {
       const c = t.cloud!;
       const l = t.local;
-      totals.cloudInputTokens += c.inputTokens;
-      totals.cloudOutputTokens += c.outputTokens;
-      totals.cloudLatencyMs += c.latencyMs;
-      totals.cloudCacheReadInputTokens += c.cacheReadInputTokens ?? 0;
-      totals.cloudCacheWriteInputTokens += c.cacheWriteInputTokens ?? 0;
-      if (l) {
+      // A fork's shared turns are shown, and counted where they were asked (its parent).
+      const own = t.turn >= at;
+      if (own) {
+        totals.cloudInputTokens += c.inputTokens;
+        totals.cloudOutputTokens += c.outputTokens;
+        totals.cloudLatencyMs += c.latencyMs;
+        totals.cloudCacheReadInputTokens += c.cacheReadInputTokens ?? 0;
+        totals.cloudCacheWriteInputTokens += c.cacheWriteInputTokens ?? 0;
+      }
+      if (l && own) {
         totals.localInputTokens += l.inputTokens;
         totals.localOutputTokens += l.outputTokens;
         totals.localLatencyMs += l.latencyMs;
@@ -242,6 +300,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
         cloudResponse: c.answer,
         ollamaResponse: l?.followUp ?? null,
         processingTimeMs: c.latencyMs + (l?.latencyMs ?? 0),
+        ...(own ? {} : { shared: true as const }),
         cloud: {
           model: c.model,
           inputTokens: c.inputTokens,
@@ -290,8 +349,9 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     outputFile: record.settings.outputFile,
     transcriptFile: record.transcriptPath ?? null,
     turns: views,
+    ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),
     totals,
-    cost: conversationCost(turns, prices),
+    cost: conversationCost(ownTurns(record.settings, turns), prices),
   };
 }
 

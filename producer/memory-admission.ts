@@ -10,7 +10,7 @@ import type { Middleware } from 'koa';
 import { PipelineError } from '../shared/errors';
 import type { RedisMemory, RedisMemoryReading } from '../store/redis-memory';
 
-const WRITES = [/^\/conversation\/?$/, /^\/runs\/?$/, /^\/runs\/[^/]+\/seeds\/?$/];
+const WRITES = [/^\/conversation\/?$/, /^\/conversation\/[^/]+\/fork\/?$/, /^\/runs\/?$/, /^\/runs\/[^/]+\/seeds\/?$/];
 const RETRY_AFTER_SECONDS = 10;
 
 const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;

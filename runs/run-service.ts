@@ -69,7 +69,16 @@ const ECHO_REJECTED = 20;
 const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
 
 const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun']);
-const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
+const NUMBER_KEYS = new Set([
+  'maxTurns',
+  'timeoutMinutes',
+  'temperature',
+  'maxTokens',
+  'contextTurns',
+  'maxActive',
+  'branches',
+  'branchAt',
+]);
 
 /**
  * Run options from query parameters (scalar settings, `maxActive`, `name`) over a JSON object

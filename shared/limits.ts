@@ -19,6 +19,8 @@ export const LIMITS = {
   temperature: { min: 0, max: 1 },
   /** Longest initial query, in characters. */
   initialQueryChars: 20_000,
+  /** Sibling forks a finished conversation makes of itself (`branches`, docs/branches.md). */
+  branches: { min: 1, max: 16 },
   /** The largest `maxActive` a run may ask for: RUN_MAX_ACTIVE_LIMIT's default. */
   maxActiveLimit: { default: 1000 },
 } as const;

@@ -8,6 +8,7 @@
  * field layout of the two hashes is in store/record-codec.ts):
  *   <prefix>:conv:{<id>}          hash   status, times, reasons, settings as small fields, transcript
  *   <prefix>:conv:{<id>}:turns    hash   the texts: initial query, templates, c<k> / l<k> step records
+ *   <prefix>:conv:{<id>}:forks    zset   the forks of conversation <id> (fork id, score: the turn it re-asks)
  *   <prefix>:idem:<sha256(key)>   string Idempotency-Key → conversation id (per caller: sha256(owner \n key))
  *   <prefix>:idem:<…>:body        string the SHA-256 of the canonical body the key was first used with
  *   <prefix>:latest               list   conversation ids, newest first (trimmed)
@@ -35,7 +36,12 @@ import {
   stepField,
   type StepContext,
 } from './record-codec';
-import type { ConversationStore as ConversationStoreInterface, CreateOptions, CreateResult } from './interfaces/conversation-store';
+import type {
+  ConversationStore as ConversationStoreInterface,
+  CreateOptions,
+  CreateResult,
+  ForkResult,
+} from './interfaces/conversation-store';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { CallerStore, callerKey, callerLatestKey } from './caller-store';
@@ -54,7 +60,7 @@ import type {
   StepOf,
 } from '../conversation/model';
 
-export type { CreateOptions, CreateResult } from './interfaces/conversation-store';
+export type { CreateOptions, CreateResult, ForkResult } from './interfaces/conversation-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -73,6 +79,7 @@ const LOAD = loadScript('conversation/load', 2);
 const RECORD_STEP = loadScript('conversation/record-step', 3);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
 const FINISH = loadScript('conversation/finish', 4);
+const FORK = loadScript('conversation/fork', 9);
 
 /** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
 const holder = (id: string | undefined): string => (id === undefined ? '' : `=${id}`);
@@ -121,6 +128,9 @@ export class ConversationStore implements ConversationStoreInterface {
   }
   private turnsKey(id: string) {
     return `${this.prefix}:conv:{${id}}:turns`;
+  }
+  private forksKey(id: string) {
+    return `${this.prefix}:conv:{${id}}:forks`;
   }
   /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
   private idemKey(key: string, owner?: string) {
@@ -181,6 +191,87 @@ export class ConversationStore implements ConversationStoreInterface {
     if (outcome === 'mismatch') return { id: a, created: false, mismatch: true };
     if (outcome === 'busy') return { id, created: false, busy: { maxActive: Number(a), active: Number(b) } };
     return { id, created: true, record };
+  }
+
+  /**
+   * Creates a fork of `parent` (read by the caller, with all its turns): the fork's record with
+   * the parent's turns 1..atTurn-1 copied into its steps (re-encoded for the fork's own models and
+   * creation time; never asked or billed again), and its entry in the parent's forks index, in one
+   * script (store/lua/conversation/fork.lua). `settings.fork` names the parent and the turn.
+   * Idempotent: an Idempotency-Key answers the first fork, and so does a fork id that exists.
+   * The caller checks that the parent has the turns (conversation/fork-rules.ts); a step missing
+   * here throws.
+   */
+  async fork(parent: ConversationWithTurns, id: string, settings: ConversationSettings, opts: CreateOptions = {}): Promise<ForkResult> {
+    const at = settings.fork?.atTurn;
+    if (at === undefined || settings.fork!.parentId !== parent.record.id) throw new Error('fork: settings.fork must name the parent');
+    const now = Date.now();
+    const deadline = deadlineOf(now, settings.timeoutMinutes);
+    const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
+    const record: ConversationRecord = {
+      id,
+      status: 'queued',
+      settings,
+      createdAt: now,
+      updatedAt: now,
+      deadline,
+      format: 2,
+      ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
+    };
+    const fields = encodeSettingsFields(settings, id);
+    const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
+    if (opts.owner !== undefined) conv.push('owner', opts.owner);
+    const steps = Object.entries(fields.steps).flat();
+    const ctx = this.stepContext(record);
+    const byTurn = new Map(parent.turns.map((t) => [t.turn, t]));
+    for (let k = 1; k < at; k++) {
+      const t = byTurn.get(k);
+      if (!t?.cloud || !t.local) throw new Error(`fork: the parent ${parent.record.id} has no complete turn ${k}`);
+      steps.push(stepField('cloud', k), encodeCloudStep(t.cloud, ctx), stepField('local', k), encodeLocalStep(t.local, ctx));
+    }
+    const self = this.key(id);
+    const idem = opts.idempotencyKey === undefined ? undefined : this.idemKey(opts.idempotencyKey, opts.owner);
+    const owner = opts.owner;
+    const [outcome, a, b] = (await FORK.run(
+      this.redis,
+      [
+        self,
+        this.turnsKey(id),
+        this.latestKey,
+        idem ?? self,
+        idem === undefined ? self : `${idem}:body`,
+        owner === undefined ? self : callerKey(this.prefix, owner),
+        owner === undefined ? self : callerLatestKey(this.prefix, owner),
+        this.key(parent.record.id),
+        this.forksKey(parent.record.id),
+      ],
+      [
+        String(ttl),
+        conv.length,
+        steps.length,
+        ...conv,
+        ...steps,
+        id,
+        this.recentLimit,
+        idem === undefined ? '' : '1',
+        opts.bodyHash ?? '',
+        owner === undefined ? '' : '1',
+        String(at),
+      ],
+    )) as [string, string?, string?];
+    if (outcome === 'gone') return { id, created: false, gone: true };
+    if (outcome === 'replay') return { id: a!, created: false };
+    if (outcome === 'mismatch') return { id: a!, created: false, mismatch: true };
+    if (outcome === 'busy') return { id, created: false, busy: { maxActive: Number(a), active: Number(b) } };
+    return { id, created: true, record };
+  }
+
+  /** The forks of a conversation, oldest branch point first: each fork's id and the turn it re-asks. */
+  async forks(parentId: string): Promise<{ id: string; atTurn: number }[]> {
+    const flat = await this.redis.zrange(this.forksKey(parentId), '0', '-1', 'WITHSCORES');
+    const out: { id: string; atTurn: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, atTurn: Number(flat[i + 1]) });
+    return out;
   }
 
   /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */

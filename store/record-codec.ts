@@ -8,8 +8,9 @@
  *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens,
  *                      cache (`0` when off), contextPolicy, contextTokens only when given); the transcript as `<dir id>/<name>` (name empty when it is
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
+ *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
- *   steps hash         `q` the initial query, `x` templates, system prompts and quality gates (JSON, only when
+ *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks and branches (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -76,6 +77,11 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     conv.run = s.run.id;
     conv.seed = s.run.seedHash;
   }
+  if (s.fork) {
+    conv.parent = s.fork.parentId;
+    conv.forkAt = String(s.fork.atTurn);
+    if (s.fork.runId !== undefined) conv.forkRun = s.fork.runId;
+  }
   const steps: Record<string, string> = { q: s.initialQuery };
   // The seed's meta can be long: with the texts, out of the compact conversation hash.
   if (s.run?.meta !== undefined) steps.m = JSON.stringify(s.run.meta);
@@ -84,6 +90,8 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     systemPrompts?: ConversationSettings['systemPrompts'];
     quality?: ConversationSettings['quality'];
     cloudFallbacks?: string[];
+    branches?: number;
+    branchAt?: number;
   } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
@@ -92,6 +100,8 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.systemPrompts.cloud !== undefined || s.systemPrompts.local !== undefined) extra.systemPrompts = s.systemPrompts;
   if (s.quality) extra.quality = s.quality;
   if (s.cloudFallbacks?.length) extra.cloudFallbacks = s.cloudFallbacks;
+  if (s.branches !== undefined) extra.branches = s.branches;
+  if (s.branchAt !== undefined) extra.branchAt = s.branchAt;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
@@ -109,6 +119,8 @@ export function decodeSettingsFields(
     systemPrompts?: ConversationSettings['systemPrompts'];
     quality?: ConversationSettings['quality'];
     cloudFallbacks?: string[];
+    branches?: number;
+    branchAt?: number;
   };
   const s: ConversationSettings = {
     initialQuery: q,
@@ -135,6 +147,8 @@ export function decodeSettingsFields(
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
   }
+  if (conv.parent !== undefined)
+    s.fork = { parentId: conv.parent, atTurn: Number(conv.forkAt), ...(conv.forkRun !== undefined ? { runId: conv.forkRun } : {}) };
   if (conv.budgetUsd !== undefined || conv.budgetTokens !== undefined) {
     s.budget = {
       ...(conv.budgetUsd !== undefined ? { usd: Number(conv.budgetUsd) } : {}),
@@ -143,6 +157,8 @@ export function decodeSettingsFields(
   }
   if (extra.quality) s.quality = extra.quality;
   if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
+  if (extra.branches !== undefined) s.branches = extra.branches;
+  if (extra.branchAt !== undefined) s.branchAt = extra.branchAt;
   return s;
 }
 

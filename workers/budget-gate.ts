@@ -79,7 +79,9 @@ export class BudgetGate {
         init: { usdNano: s.budget.usd === undefined ? undefined : Math.round(s.budget.usd * 1e9), tokens: s.budget.tokens },
       });
     }
-    if (s.run?.id) out.push({ name: `run ${s.run.id}`, key: runBudgetKey(this.config.queuePrefix, s.run.id) });
+    // A fork of a run's conversation is not the run's, but spends under its budget (docs/branches.md).
+    const runId = s.run?.id ?? s.fork?.runId;
+    if (runId) out.push({ name: `run ${runId}`, key: runBudgetKey(this.config.queuePrefix, runId) });
     // Applies only where the producer made the hash (a key of API_KEYS_FILE, store/caller-store.ts).
     if (record.owner !== undefined)
       out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(this.config.queuePrefix, record.owner) });
@@ -136,7 +138,8 @@ export class BudgetGate {
     }
     if (!r.ok) {
       // The run's own budget cannot cover a call: the run stops admitting, and says why.
-      if (s.run?.id && r.scope === `run ${s.run.id}`) await this.runs.markBudgetExhausted(s.run.id, r.message);
+      const runId = s.run?.id ?? s.fork?.runId;
+      if (runId && r.scope === `run ${runId}`) await this.runs.markBudgetExhausted(runId, r.message);
       // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
       if (record.owner !== undefined && r.scope === `API key ${record.owner}`)
         await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);

@@ -1,7 +1,8 @@
 /**
- * `/conversation` routes: submit (async or the seed's `?wait=true`), status, transcript, cancel.
+ * `/conversation` routes: submit (async or the seed's `?wait=true`), fork, status, transcript, cancel.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Config } from '../../shared/config';
 import { PipelineError } from '../../shared/errors';
 import { renderTranscriptCsv } from '../../transcript/transcript-csv';
@@ -26,6 +27,15 @@ export function outputFileNote(body: unknown, used: string): string | undefined 
   return `outputFile "${given.slice(0, 200)}" is written as "${used}" inside the producer's OUTPUT_DIR${path ? ': a transcript never leaves OUTPUT_DIR, so only the file name of a path is kept' : ''}`;
 }
 
+/** The request's Idempotency-Key (docs/callers.md); 400 for one that is not 1-255 visible ASCII characters. */
+function idempotencyKeyOf(ctx: Context): string | undefined {
+  const key = ctx.get('idempotency-key') || undefined;
+  if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
+    throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
+  }
+  return key;
+}
+
 /**
  * @param waits the pool `?wait=true` takes a slot from (MAX_WAITS); default one of its own.
  */
@@ -35,10 +45,7 @@ export function conversationRoutes(service: ConversationService, config: Config,
 
   router.post('/conversation', async (ctx) => {
     const body = await readJsonBody(ctx, config.maxBodyBytes);
-    const key = ctx.get('idempotency-key') || undefined;
-    if (key !== undefined && (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))) {
-      throw new PipelineError('Idempotency-Key must be 1-255 visible ASCII characters', { code: 'invalid_request', status: 400 });
-    }
+    const key = idempotencyKeyOf(ctx);
     const wait = ['true', '1', 'yes'].includes(String(ctx.query.wait ?? '').toLowerCase());
     // The slot is taken before anything is created: a 503 leaves nothing behind.
     const release = wait ? pool.take(ctx, 'wait', 'submit without ?wait=true and poll GET /conversation/:id') : undefined;
@@ -81,6 +88,27 @@ export function conversationRoutes(service: ConversationService, config: Config,
       statusUrl: `/conversation/${id}`,
       transcriptUrl: `/conversation/${id}/transcript`,
       outputFile: record.settings.outputFile,
+      ...(notes.length ? { warnings: notes } : {}),
+    };
+    ctx.body = accepted;
+  });
+
+  // A fork: the parent's turns 1..atTurn-1 shared, turn atTurn asked again with other settings (docs/branches.md).
+  router.post('/conversation/:id/fork', async (ctx) => {
+    const body = await readJsonBody(ctx, config.maxBodyBytes);
+    const { id, created, record, warnings } = await service.fork(ctx.params.id!, body, idempotencyKeyOf(ctx), callerOf(ctx));
+    ctx.status = 202;
+    ctx.set('Location', `/conversation/${id}`);
+    if (!created) ctx.set('Idempotent-Replayed', 'true');
+    const renamed = outputFileNote(body, record.settings.outputFile);
+    const notes = renamed ? [...warnings, renamed] : warnings;
+    const accepted: ConversationSubmitResult = {
+      conversationId: id,
+      status: record.status,
+      statusUrl: `/conversation/${id}`,
+      transcriptUrl: `/conversation/${id}/transcript`,
+      outputFile: record.settings.outputFile,
+      ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),
       ...(notes.length ? { warnings: notes } : {}),
     };
     ctx.body = accepted;

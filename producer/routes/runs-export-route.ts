@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
-import { exportConversations, storeLoader } from '../../export/export-stream';
+import { exportConversations, exportPreferencePairs, storeLoader } from '../../export/export-stream';
 import { formatMedia, parseExportQuery, type ExportOptions } from '../../export/export-options';
 import { missingConversations, runConversationIds, runExists } from '../../export/run-conversation-ids';
 import type { Config } from '../../shared/config';
@@ -41,7 +41,11 @@ function send(ctx: Context, name: string, opts: ExportOptions, ids: AsyncIterabl
   // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
   const prices = loadPriceTable(deps.config.pricesFile, deps.config.modelCatalogFile);
   const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix), prices });
-  ctx.body = Readable.from(exportConversations(ids, loader, { ...opts, prices }), { objectMode: false, highWaterMark: 64 * 1024 });
+  const lines =
+    opts.format === 'dpo'
+      ? exportPreferencePairs(ids, loader, (id) => deps.store.forks(id), opts)
+      : exportConversations(ids, loader, { ...opts, prices });
+  ctx.body = Readable.from(lines, { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 export function runsExportRoutes(deps: RunsExportDeps): Router {

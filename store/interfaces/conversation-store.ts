@@ -35,6 +35,11 @@ export interface CreateResult {
   busy?: { maxActive: number; active: number };
 }
 
+/** What `fork` did: as `create`, or `gone` when the parent's record went away before the write. */
+export interface ForkResult extends CreateResult {
+  gone?: boolean;
+}
+
 /**
  * A conversation's record and its steps. A step is recorded once (a re-run reads the recorded
  * one), and the terminal transition happens once, counting in the conversation's run and owner.
@@ -45,6 +50,13 @@ export interface ConversationStore {
    * later one, `mismatch` when its body differs); with an owner, the owner's `maxActive` applies.
    */
   create(id: string, settings: ConversationSettings, opts?: string | CreateOptions): Promise<CreateResult>;
+  /**
+   * Creates a fork of `parent` (loaded with its turns) sharing its turns 1..settings.fork.atTurn-1
+   * (copied, never asked again), and lists it in the parent's forks; idempotent like `create`.
+   */
+  fork(parent: ConversationWithTurns, id: string, settings: ConversationSettings, opts?: CreateOptions): Promise<ForkResult>;
+  /** The forks of a conversation: each fork's id and the turn it re-asks. */
+  forks(parentId: string): Promise<{ id: string; atTurn: number }[]>;
   /** Whether the caller's Idempotency-Key is taken. */
   hasIdempotencyKey(key: string, owner?: string): Promise<boolean>;
   /** Creates the record unless it exists (a run's admission): null when created, else the existing status. */

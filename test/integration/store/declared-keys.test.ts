@@ -91,6 +91,28 @@ describe('store scripts touch only the keys they are given (real Redis, every ca
     assert.ok(await store.getConversation('owned'));
     assert.equal(await store.finish('owned', 'completed', 'max_turns'), true, 'the record names the owner: the script asks for its hash');
     assert.equal(await store.finish('owned-2', 'cancelled', 'cancelled', undefined, (await store.get('owned-2'))!), true);
+    // A fork (its record with the parent's turn 1 copied, the parent's forks index), plain and owned with a key.
+    const local = {
+      prompt: 'p',
+      followUp: 'f',
+      model: 'llama3.2',
+      inputTokens: 1,
+      outputTokens: 2,
+      latencyMs: 3,
+      stopReason: 'stop',
+      at: Date.now(),
+    };
+    assert.equal(await store.recordStep((await store.get('plain'))!, 'cloud', 1, step(1)), true);
+    assert.equal(await store.recordStep((await store.get('plain'))!, 'local', 1, local), true);
+    const parent = (await store.getConversation('plain'))!;
+    const forkOf = (id: string) => ({ ...settings(id), fork: { parentId: 'plain', atTurn: 2 } });
+    assert.equal((await store.fork(parent, 'fork-a', forkOf('fork-a'))).created, true);
+    assert.equal(
+      (await store.fork(parent, 'fork-b', forkOf('fork-b'), { owner: 'key-a', idempotencyKey: 'kf', bodyHash: 'b' })).created,
+      true,
+    );
+    assert.equal((await store.getConversation('fork-a'))!.turns[0]!.local!.followUp, 'f');
+    assert.equal((await store.forks('plain')).length, 2);
 
     // A run of an owner: seeds, admission, steps, a failure, a retry, a judgement, a cancel.
     assert.equal(await runs.create('r1', 'run', 2, 10, 'key-a'), true);

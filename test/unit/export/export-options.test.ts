@@ -28,7 +28,7 @@ describe('export query parsing', () => {
 
   it('names the bad parameter', () => {
     rejects({}, /^format is required/);
-    rejects({ format: 'parquet' }, /^format must be one of openai, sharegpt, csv, got "parquet"/);
+    rejects({ format: 'parquet' }, /^format must be one of openai, sharegpt, csv, dpo, got "parquet"/);
     rejects({ format: 'openai', assistant: 'both' }, /^assistant must be cloud or local, got "both"/);
     rejects({ format: 'openai', status: 'completed,done' }, /^status must be .*got "done"/);
     rejects({ format: 'openai', stopReason: 'max turns' }, /^stopReason must be .*got "max turns"/);

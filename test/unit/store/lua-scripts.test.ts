@@ -174,6 +174,8 @@ describe('Lua scripts (store/lua/, coordination/lua/)', () => {
       'conversation/create-checked KEYS[7] → caller',
       'conversation/finish KEYS[3] → run',
       'conversation/finish KEYS[4] → caller',
+      'conversation/fork KEYS[6] → caller',
+      'conversation/fork KEYS[7] → caller',
       'conversation/record-step KEYS[3] → run',
       'judge/save KEYS[2] → run',
       'run/create KEYS[3] → caller',
