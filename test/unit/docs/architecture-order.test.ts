@@ -10,6 +10,7 @@ import { ROOT } from '../../helpers/markdown';
 /** The upward imports the page explains ("Folders"): importing file → imported folder. */
 const EXCEPTIONS = [
   ['conversation/conversation-request.ts', 'transcript'],
+  ['conversation/fork-rules.ts', 'transcript'],
   ['conversation/turn-rules.ts', 'providers'],
   ['bench/export-speed.ts', 'test'],
 ] as const;
