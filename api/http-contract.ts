@@ -43,6 +43,8 @@ export interface TurnView {
     thinking?: string;
     promptTruncated?: boolean;
     truncated?: boolean;
+    /** The judge role's goal verdict after this follow-up (`stop.goalMet`). */
+    goal?: { met: boolean; reason?: string; model: string };
   } | null;
 }
 

@@ -29,6 +29,8 @@ export type StopReason =
   | 'budget_exhausted'
   /** A turn's prompt (a template filled with the previous replies) is over PROMPT_MAX_CHARS. */
   | 'prompt_too_long'
+  /** The judge role found the conversation's `goal` met (`stop.goalMet`, conversation/goal-rules.ts). */
+  | 'goal_met'
   | QualityStopReason
   | EmptyAnswerReason;
 
@@ -81,6 +83,22 @@ export interface RunRef {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * Who the local side (the asker) is: a description, or its parts (role, expertise, style,
+ * language). Rendered as `{{persona}}` by conversation/goal-rules.ts `personaText`.
+ */
+export type Persona = string | { role?: string; expertise?: string; style?: string; language?: string };
+
+/** When the judge role is asked whether the goal is met (conversation/goal-rules.ts). */
+export interface GoalMetCheck {
+  /** After the local follow-up of every k-th turn (1: every turn). */
+  every: number;
+  /** The side whose provider answers the verdict (default: the judge's, cloud). */
+  side: Side;
+  /** The model that answers (default: the side's model of the conversation). */
+  model?: string;
+}
+
 export interface ConversationSettings {
   initialQuery: string;
   outputFile: string;
@@ -104,6 +122,12 @@ export interface ConversationSettings {
   budget?: Budget;
   /** Quality gates (absent: none). */
   quality?: QualitySettings;
+  /** Who the local side is (`{{persona}}` in its system prompt and follow-up template). */
+  persona?: Persona;
+  /** What the local side wants out of the conversation (`{{goal}}`). */
+  goal?: string;
+  /** Stops beside maxTurns and the stop phrase: `goalMet` asks the judge role after every k-th turn. */
+  stop?: { goalMet?: GoalMetCheck };
 }
 
 export interface ConversationRecord {
@@ -164,6 +188,15 @@ export interface LocalStep {
   promptTruncated?: boolean;
   /** True when the follow-up is not whole (Ollama `done_reason: "length"`, or the prompt did not fit). */
   truncated?: boolean;
+  /** The judge role's verdict on the goal after this follow-up (`stop.goalMet`), recorded with the step. */
+  goal?: GoalVerdict;
+}
+
+/** "Is the goal met?", answered by the judge role; `met` false also when the answer held no verdict (`reason` says so). */
+export interface GoalVerdict {
+  met: boolean;
+  reason?: string;
+  model: string;
 }
 
 /** The step record of a side: the cloud answer or the local follow-up. */

@@ -10,7 +10,7 @@
  * never enters a message; it stays in the metadata of its step.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { ConversationWithTurns, Side, TurnRecord } from '../conversation/model';
+import type { ConversationWithTurns, GoalVerdict, Persona, Side, TurnRecord } from '../conversation/model';
 import { emptyAnswerReason } from '../conversation/turn-rules';
 import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/transcript-csv';
 import { stepCostUsd, type ConversationCost } from '../cost/conversation-cost';
@@ -78,6 +78,10 @@ export interface Provenance {
   meta: Record<string, unknown> | null;
   /** What the conversation cost, USD per side (null: a model without a price); absent when not priced. */
   costUsd?: { cloud: number | null; local: number | null; total: number | null };
+  /** Who asked (the local side's persona), as given; absent without one. */
+  persona?: Persona;
+  /** What the asker wanted; absent without one. */
+  goal?: string;
   /** The judge's scores (README, "Judge"); null when not judged; absent when not asked for. */
   judge?: { status: string; scores?: Record<string, number>; model: string; error?: string } | null;
 }
@@ -109,6 +113,8 @@ interface StepMeta {
     thinking?: string;
     promptTruncated?: boolean;
     truncated?: boolean;
+    /** The goal verdict after this follow-up (`stop.goalMet`). */
+    goal?: GoalVerdict;
   };
 }
 
@@ -152,6 +158,7 @@ export function provenanceOf(conv: ExportItem): Provenance {
       if (l.thinking) step.local.thinking = l.thinking;
       if (l.promptTruncated) step.local.promptTruncated = true;
       if (l.truncated) step.local.truncated = true;
+      if (l.goal) step.local.goal = l.goal;
     }
     steps.push(step);
   }
@@ -175,6 +182,8 @@ export function provenanceOf(conv: ExportItem): Provenance {
     meta: s.run?.meta ?? null,
   };
   if (record.error !== undefined) p.error = record.error;
+  if (s.persona !== undefined) p.persona = s.persona;
+  if (s.goal !== undefined) p.goal = s.goal;
   if (conv.cost) p.costUsd = { cloud: conv.cost.cloudUsd, local: conv.cost.localUsd, total: conv.cost.totalUsd };
   if (conv.judge !== undefined) {
     const j = conv.judge;

@@ -263,6 +263,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
               ...(l.thinking ? { thinking: l.thinking } : {}),
               ...(l.promptTruncated ? { promptTruncated: true } : {}),
               ...(l.truncated ? { truncated: true } : {}),
+              ...(l.goal ? { goal: l.goal } : {}),
             }
           : null,
       };
