@@ -15,7 +15,7 @@ import type { RunConversationsPage, RunSubmitResult, RunView } from '../api/http
 import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '../store/interfaces';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
-import { readSeeds, type SeedFormat } from './seed-reader';
+import { readSeeds, type RawSeed, type SeedFormat } from './seed-reader';
 import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { canonicalJson } from '../shared/canonical-json';
@@ -71,6 +71,19 @@ const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
 const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
+/** The `Run-Options` header's JSON object; a ValidationError when it is not one. */
+export function parseRunOptionsHeader(header: string): Record<string, unknown> {
+  let base: unknown;
+  try {
+    base = JSON.parse(header);
+  } catch {
+    throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
+  }
+  if (typeof base !== 'object' || base === null || Array.isArray(base))
+    throw new ValidationError('Run-Options header must be a JSON object');
+  return base as Record<string, unknown>;
+}
+
 /**
  * Run options from query parameters (scalar settings, `maxActive`, `name`) over a JSON object
  * (the `Run-Options` header: any setting, templates and systemPrompts included). Throws a
@@ -81,16 +94,7 @@ export function parseRunOptions(
   header: string | undefined,
   maxActiveLimit = DEFAULT_MAX_ACTIVE_LIMIT,
 ): RunOptions {
-  let base: Record<string, unknown> = {};
-  if (header) {
-    try {
-      base = JSON.parse(header) as Record<string, unknown>;
-    } catch {
-      throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
-    }
-    if (typeof base !== 'object' || base === null || Array.isArray(base))
-      throw new ValidationError('Run-Options header must be a JSON object');
-  }
+  const base = header ? parseRunOptionsHeader(header) : {};
   const merged: Record<string, unknown> = { ...base };
   for (const [k, raw] of Object.entries(query)) {
     if (k === 'run') continue;
@@ -265,11 +269,12 @@ export class RunService {
 
   /**
    * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
-   * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
+   * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes. With
+   * format `generated`, `body` is a generator's seeds (runs/seed-generator.ts) instead of an upload.
    */
   async submit(
-    body: Readable,
-    format: SeedFormat,
+    body: Readable | Iterable<RawSeed>,
+    format: SeedFormat | 'generated',
     options: RunOptions,
     runId?: string,
     mustExist = false,
@@ -368,7 +373,11 @@ export class RunService {
     };
     let failure: unknown;
     try {
-      for await (const seed of readSeeds(body, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes })) {
+      const seeds =
+        format === 'generated'
+          ? (body as Iterable<RawSeed>)
+          : readSeeds(body as Readable, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes });
+      for await (const seed of seeds) {
         if (seed.error !== undefined) reject(seed.line, seed.error);
         else {
           const request = { ...options.defaults, ...seed.fields };
