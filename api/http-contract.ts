@@ -159,6 +159,8 @@ export interface RunSubmitResult {
   rejectedLines: { line: number; reason: string }[];
   /** With `retryFailed`: failed conversations put back in the backlog. */
   retried: number;
+  /** With `dedup=true`: seeds rejected as near-duplicates of an earlier seed of the upload (counted in `rejected` too). */
+  nearDuplicates?: number;
   /**
    * New seeds not added because a cap was reached (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS,
    * BACKLOG_MAX_BYTES): every seed from `refusedFromLine` on. What was added before stays.
@@ -203,6 +205,8 @@ export interface RunView {
   /** Seeds accepted into the run (after dedup). */
   seeds: number;
   duplicates: number;
+  /** Finished conversations flagged near-duplicates of an earlier one of the run (left out by `filter=dedup`). */
+  nearDuplicates: number;
   rejected: number;
   /** Seeds waiting in the backlog. */
   waiting: number;

@@ -149,6 +149,8 @@ export interface ConversationRecord {
   format: 1 | 2;
   /** The API key id that created it (API_KEYS_FILE; docs/callers.md); absent: no owner, admins only. */
   owner?: string;
+  /** Set when the finished conversation near-duplicates an earlier one of its run (MinHash, DEDUP_THRESHOLD). */
+  nearDuplicateOf?: { id: string; similarity: number };
 }
 
 export interface CloudStep {

@@ -78,6 +78,8 @@ export interface Provenance {
   meta: Record<string, unknown> | null;
   /** What the conversation cost, USD per side (null: a model without a price); absent when not priced. */
   costUsd?: { cloud: number | null; local: number | null; total: number | null };
+  /** The earlier conversation of the run this one near-duplicates (MinHash, DEDUP_THRESHOLD); absent when none. */
+  nearDuplicateOf?: { id: string; similarity: number };
   /** Who asked (the local side's persona), as given; absent without one. */
   persona?: Persona;
   /** What the asker wanted; absent without one. */
@@ -182,6 +184,7 @@ export function provenanceOf(conv: ExportItem): Provenance {
     meta: s.run?.meta ?? null,
   };
   if (record.error !== undefined) p.error = record.error;
+  if (record.nearDuplicateOf) p.nearDuplicateOf = record.nearDuplicateOf;
   if (s.persona !== undefined) p.persona = s.persona;
   if (s.goal !== undefined) p.goal = s.goal;
   if (conv.cost) p.costUsd = { cloud: conv.cost.cloudUsd, local: conv.cost.localUsd, total: conv.cost.totalUsd };

@@ -20,6 +20,14 @@ import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './s
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { canonicalJson } from '../shared/canonical-json';
 import { describeDifferences, settingsConflict, settingsDifference } from './run-settings';
+import { NearDuplicateIndex, signature } from '../shared/minhash';
+import { personaText } from '../conversation/goal-rules';
+
+/** What a seed's near-duplicate check reads: its question, persona and goal. */
+export function seedDedupText(request: Record<string, unknown>): string {
+  const persona = request.persona as Parameters<typeof personaText>[0];
+  return [String(request.initialQuery ?? ''), personaText(persona), typeof request.goal === 'string' ? request.goal : ''].join(' ');
+}
 
 /** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
 export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;
@@ -51,6 +59,8 @@ export interface RunOptions {
   runBudget?: { usd?: number; tokens?: number };
   /** An append whose settings differ from the run's starts a new run with them instead of a 409 (runs/run-settings.ts). */
   newRun?: boolean;
+  /** Reject seeds that near-duplicate an earlier seed of the same upload (MinHash, DEDUP_THRESHOLD). */
+  dedup?: boolean;
 }
 
 export class RunNotFoundError extends PipelineError {
@@ -68,7 +78,7 @@ const ECHO_REJECTED = 20;
 /** RUN_MAX_ACTIVE_LIMIT's default (shared/config.ts): conversations in flight hold records and jobs in Redis. */
 const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
 
-const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun']);
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun', 'dedup']);
 const NUMBER_KEYS = new Set(['maxTurns', 'timeoutMinutes', 'temperature', 'maxTokens', 'contextTurns', 'maxActive']);
 
 /** The `Run-Options` header's JSON object; a ValidationError when it is not one. */
@@ -104,7 +114,8 @@ export function parseRunOptions(
       if (v === '' || !Number.isFinite(n))
         throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
-    } else if (k === 'think' || k === 'retryFailed' || k === 'newRun') merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
+    } else if (k === 'think' || k === 'retryFailed' || k === 'newRun' || k === 'dedup')
+      merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
   // The run's own budget (its total), apart from `budget`, each conversation's default budget.
@@ -121,7 +132,7 @@ export function parseRunOptions(
     merged.runBudget = { ...(merged.runBudget as object | undefined), [field]: n };
     delete merged[q];
   }
-  const { maxActive, name, retryFailed, runBudget, newRun, ...defaults } = merged;
+  const { maxActive, name, retryFailed, runBudget, newRun, dedup, ...defaults } = merged;
   const budgetShape = budgetSchema.safeParse(runBudget);
   if (runBudget !== undefined && !budgetShape.success) {
     throw new ValidationError(
@@ -132,6 +143,7 @@ export function parseRunOptions(
   for (const [field, v] of [
     ['retryFailed', retryFailed],
     ['newRun', newRun],
+    ['dedup', dedup],
   ] as const) {
     if (v !== undefined && typeof v !== 'boolean')
       throw new ValidationError(`invalid run option: ${field}: must be true or false`, [{ field, problem: 'must be a boolean' }]);
@@ -161,6 +173,7 @@ export function parseRunOptions(
     ...(name !== undefined ? { name: name as string } : {}),
     ...(retryFailed ? { retryFailed: true } : {}),
     ...(newRun ? { newRun: true } : {}),
+    ...(dedup ? { dedup: true } : {}),
     ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
   };
 }
@@ -225,6 +238,7 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
     maxActive: s.maxActive,
     seeds: s.seeds,
     duplicates: s.duplicates,
+    nearDuplicates: s.nearDuplicates ?? 0,
     rejected: s.rejected,
     waiting: s.waiting,
     admitted: s.admitted,
@@ -334,6 +348,9 @@ export class RunService {
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
     let accepted = 0;
     let duplicates = 0;
+    // Near-duplicates within this upload (MinHash over word shingles of the question, persona and goal).
+    const near = options.dedup ? new NearDuplicateIndex<number>(config.dedupThreshold) : undefined;
+    let nearDuplicates = 0;
     let rejectedCount = 0;
     const echoed: RejectedLine[] = [];
     let batch: [string, string][] = [];
@@ -390,6 +407,17 @@ export class RunService {
             reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
             continue;
           }
+          if (near) {
+            const dup = near.check(seed.line, signature(seedDedupText(request)));
+            if (dup) {
+              nearDuplicates++;
+              reject(
+                seed.line,
+                `near-duplicate of line ${dup.of} (MinHash similarity ${dup.similarity.toFixed(2)} >= DEDUP_THRESHOLD ${config.dedupThreshold})`,
+              );
+              continue;
+            }
+          }
           const hash = seedHash(request, seed.seedId);
           const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
           const payload: SeedPayload = { r: request, h: hash, ...(meta !== undefined ? { m: meta } : {}) };
@@ -423,6 +451,7 @@ export class RunService {
       rejected: rejectedCount,
       rejectedLines: echoed,
       retried,
+      ...(near ? { nearDuplicates } : {}),
       refused,
       refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null,
       refusedFromLine,
