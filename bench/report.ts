@@ -27,6 +27,8 @@ export const RESULT_KEYS = [
   'pool_slots_exceeded',
   'quota_achieved_share',
   'quota_throttled_share',
+  'dedup_conversations_per_sec',
+  'dedup_recall',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -156,6 +158,22 @@ const ROWS: Row[] = [
     target: '≤ 0.01',
     met: (v) => v <= 0.01,
     digits: 4,
+  },
+  {
+    key: 'dedup_conversations_per_sec',
+    label: 'Near-duplicate check: MinHash + LSH, 3-turn conversations',
+    unit: 'conv/s',
+    target: '≥ 10000',
+    met: (v) => v >= 10_000,
+    digits: 0,
+  },
+  {
+    key: 'dedup_recall',
+    label: 'Near-duplicates found ÷ planted (2% of words changed, DEDUP_THRESHOLD 0.8)',
+    unit: '',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
   },
 ];
 

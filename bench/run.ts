@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,dedup]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -16,6 +16,7 @@ import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureExportSpeed } from './export-speed';
+import { measureDedup } from './dedup';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
@@ -41,6 +42,7 @@ const PHASES = [
   'runs',
   'pools',
   'quota',
+  'dedup',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -150,6 +152,15 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.pool_slots_exceeded = Math.max(0, r.maxInFlight[0] - r.slots[0]) + Math.max(0, r.maxInFlight[1] - r.slots[1]);
       notes.pool_saturation = `${r.latencyMs} ms emulated Ollama hosts, ${r.calls} calls in ${r.windowMs / 1000} s, 12 calls wanted at once`;
       notes.pool_slots_exceeded = `most at once: ${r.maxInFlight[0]} / ${r.slots[0]} and ${r.maxInFlight[1]} / ${r.slots[1]} slots`;
+      break;
+    }
+    case 'dedup': {
+      const r = measureDedup(ctx);
+      c.dedup = r;
+      results.dedup_conversations_per_sec = r.conversationsPerSec;
+      results.dedup_recall = r.recall;
+      notes.dedup_conversations_per_sec = `${r.conversations} conversations of ${r.wordsPerConversation} words in ${r.seconds.toFixed(2)} s, in process (the seed intake's index; a run's finished conversation adds one MULTI and one HMGET)`;
+      notes.dedup_recall = `${r.found} of ${r.planted} planted; ${r.falsePositives} others flagged`;
       break;
     }
     case 'quota': {

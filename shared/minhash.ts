@@ -81,8 +81,11 @@ export function signature(text: string): Signature {
   const shingles = Math.max(1, words.length - SHINGLE + 1);
   let filled = 0;
   for (let s = 0; s < shingles; s++) {
-    let h = 0;
-    for (let k = s; k < Math.min(words.length, s + SHINGLE); k++) h = mix(h ^ Math.imul(words[k]!, 0x9e3779b1) ^ (k - s));
+    // The shingle's words, each multiplied by its position's odd constant, then mixed once.
+    let h = Math.imul(words[s]!, 0x9e3779b1);
+    if (s + 1 < words.length) h ^= Math.imul(words[s + 1]!, 0x85ebca77);
+    if (s + 2 < words.length) h ^= Math.imul(words[s + 2]!, 0xc2b2ae3d);
+    h = mix(h);
     const bin = h >>> 26;
     const v = h & 0x3ffffff;
     if (sig[bin] === EMPTY) filled++;
