@@ -64,6 +64,12 @@ export interface ConversationView {
   localModel: string;
   outputFile: string;
   transcriptFile: string | null;
+  /** Who asked (the local side), as given; absent without one (docs/personas.md). */
+  persona?: string | { role?: string; expertise?: string; style?: string; language?: string };
+  /** What the asker wanted; absent without one. */
+  goal?: string;
+  /** The earlier conversation of its run this one near-duplicates (MinHash, DEDUP_THRESHOLD); absent when none. */
+  nearDuplicateOf?: { id: string; similarity: number };
   turns: TurnView[];
   totals: {
     cloudInputTokens: number;

@@ -35,6 +35,8 @@ describe('personas and stop.goalMet (real pipeline, emulators)', function () {
       templates: { followUp: 'As {{persona}} wanting to {{goal}}, reply to: {{answer}}' },
     });
     assert.equal(view.status, 'completed');
+    assert.deepEqual(view.persona, { role: 'startup CTO', language: 'English' });
+    assert.equal(view.goal, 'pick one for a small team');
     // The Ollama emulator quotes the start of its prompt.
     assert.match(view.turns[0].ollamaResponse, /As role: startup CTO; language: English wanting to pick/);
   });
