@@ -7,6 +7,11 @@
  * follow-up is in the transcript (emulators/README.md).
  */
 import assert from 'node:assert/strict';
+import { CancelRegistry } from '../../../coordination/cancel-registry';
+import { createGatewayBackend, createOllamaBackend } from '../../../providers/create-providers';
+import { jobIds } from '../../../queue/job-types';
+import { createCloudProcessor } from '../../../workers/cloud-step';
+import { createLocalProcessor } from '../../../workers/local-step';
 import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
 describe('personas and stop.goalMet (real pipeline, emulators)', function () {
@@ -94,5 +99,47 @@ describe('personas and stop.goalMet (real pipeline, emulators)', function () {
     const res = await stack.http.post('/conversation', { initialQuery: 'x', stop: { goalMet: { every: 1 } } });
     assert.equal(res.status, 400);
     assert.match(res.data.error.message, /stop\.goalMet: needs a "goal"/);
+  });
+});
+
+describe('stop.goalMet: a local step processed twice (at-least-once jobs)', function () {
+  this.timeout(30_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({}, { roles: [] });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('asks the model and the judge once, records the verdict once, and ends goal_met both times', async () => {
+    const res = await stack.http.post('/conversation', {
+      initialQuery: 'Twice with a goal?',
+      maxTurns: 3,
+      goal: 'an answer [emulate:goal-met-after:1]',
+      stop: { goalMet: { every: 1 } },
+    });
+    const id = res.data.conversationId;
+    const deps = {
+      config: stack.config,
+      store: stack.store,
+      queues: stack.queues,
+      cancels: new CancelRegistry(),
+      cloud: createGatewayBackend(stack.config),
+      local: createOllamaBackend(stack.config),
+      logger: stack.logger,
+    };
+    const cloudJob = await stack.queues.cloud.getJob(jobIds.cloud(id, 1));
+    assert.equal(await createCloudProcessor(deps)(cloudJob!), 'ok');
+    const localJob = await stack.queues.local.getJob(jobIds.local(id, 1));
+    assert.ok(localJob, 'turn 1 local job queued');
+    const local = createLocalProcessor(deps);
+    const cloudCalls = stack.bedrock!.stats().calls;
+    assert.equal(await local(localJob!), 'goal_met');
+    assert.equal(await local(localJob!), 'goal_met');
+    assert.equal(stack.bedrock!.stats().calls - cloudCalls, 1, 'one verdict call: the re-run read it from the recorded step');
+    const { turns } = (await stack.store.getConversation(id))!;
+    assert.equal(turns[0]!.local!.goal!.met, true);
+    assert.equal(await stack.queues.cloud.getJob(jobIds.cloud(id, 2)), undefined, 'no next turn');
   });
 });

@@ -7,6 +7,8 @@
  * in their first question.
  */
 import assert from 'node:assert/strict';
+import { flagNearDuplicate } from '../../../runs/conversation-dedup';
+import { RunStore } from '../../../store/run-store';
 import { startTestStack, until, type TestStack } from '../../helpers/test-stack';
 
 const ndjson = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
@@ -93,6 +95,11 @@ describe('near-duplicates (MinHash; real Redis, HTTP, emulators, workers)', func
         .map((m) => m.conversationId)
         .sort(),
     );
+    // The transcript step run again (an at-least-once job): the same finding, flagged and counted once.
+    const again = (await stack.store.getConversation(flagged[0].conversationId))!;
+    const dedup = { store: stack.store, runs: new RunStore(stack.store.redis, stack.store.prefix), threshold: 0.7, ttlSeconds: 3600 };
+    assert.deepEqual(await flagNearDuplicate(dedup, again.record, again.turns), flagged[0].nearDuplicateOf);
+    assert.equal((await stack.http.get('/runs/dedup-convs')).data.nearDuplicates, 1);
     const bad = await stack.http.get('/runs/dedup-convs/export?format=openai&filter=nope');
     assert.equal(bad.status, 400);
     assert.match(bad.data.error.message, /or dedup/);
