@@ -22,6 +22,7 @@ export const RESULT_KEYS = [
   'runs_ingest_ratio_vs_addbulk',
   'runs_ingest_ratio_vs_posts',
   'runs_bytes_per_waiting_seed',
+  'runs_generator_ingest_ratio',
   'runs_admission_ratio',
   'pool_saturation',
   'pool_slots_exceeded',
@@ -118,6 +119,14 @@ const ROWS: Row[] = [
     target: '≤ 300 B',
     met: (v) => v <= 300,
     digits: 0,
+  },
+  {
+    key: 'runs_generator_ingest_ratio',
+    label: 'Run ingest from a generator ÷ the same seeds as an NDJSON upload',
+    unit: '×',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
   },
   {
     key: 'runs_admission_ratio',

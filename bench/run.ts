@@ -204,6 +204,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.runs_ingest_ratio_vs_addbulk = r.ingestSeedsPerSec / r.addBulkSeedsPerSec;
       results.runs_ingest_ratio_vs_posts = r.ingestSeedsPerSec / r.postsSeedsPerSec;
       results.runs_bytes_per_waiting_seed = r.bytesPerWaitingSeed;
+      results.runs_generator_ingest_ratio = r.generatorSeedsPerSec / r.ingestSeedsPerSec;
+      notes.runs_generator_ingest_ratio = `${r.seeds} seeds: generator ${r.generatorSeedsPerSec.toFixed(0)}/s, NDJSON ${r.ingestSeedsPerSec.toFixed(0)}/s`;
       results.runs_admission_ratio = r.runConversationsPerSec / r.singleConversationsPerSec;
       notes.runs_ingest_seeds_per_sec = `${r.seeds} NDJSON seeds in one upload, all to the backlog`;
       notes.runs_ingest_ratio_vs_addbulk = `BullMQ addBulk ${r.addBulkSeedsPerSec.toFixed(0)} jobs/s (chunks of 1000)`;
