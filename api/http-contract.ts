@@ -49,6 +49,8 @@ export interface TurnView {
     thinking?: string;
     promptTruncated?: boolean;
     truncated?: boolean;
+    /** The judge role's goal verdict after this follow-up (`stop.goalMet`). */
+    goal?: { met: boolean; reason?: string; model: string };
   } | null;
 }
 
@@ -68,6 +70,12 @@ export interface ConversationView {
   localModel: string;
   outputFile: string;
   transcriptFile: string | null;
+  /** Who asked (the local side), as given; absent without one (docs/personas.md). */
+  persona?: string | { role?: string; expertise?: string; style?: string; language?: string };
+  /** What the asker wanted; absent without one. */
+  goal?: string;
+  /** The earlier conversation of its run this one near-duplicates (MinHash, DEDUP_THRESHOLD); absent when none. */
+  nearDuplicateOf?: { id: string; similarity: number };
   turns: TurnView[];
   /** A fork's parent and branch point (POST /conversation/:id/fork); absent for other conversations. */
   fork?: { parentId: string; atTurn: number; runId?: string };
@@ -173,6 +181,8 @@ export interface RunSubmitResult {
   rejectedLines: { line: number; reason: string }[];
   /** With `retryFailed`: failed conversations put back in the backlog. */
   retried: number;
+  /** With `dedup=true`: seeds rejected as near-duplicates of an earlier seed of the upload (counted in `rejected` too). */
+  nearDuplicates?: number;
   /**
    * New seeds not added because a cap was reached (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS,
    * BACKLOG_MAX_BYTES): every seed from `refusedFromLine` on. What was added before stays.
@@ -217,6 +227,8 @@ export interface RunView {
   /** Seeds accepted into the run (after dedup). */
   seeds: number;
   duplicates: number;
+  /** Finished conversations flagged near-duplicates of an earlier one of the run (left out by `filter=dedup`). */
+  nearDuplicates: number;
   rejected: number;
   /** Seeds waiting in the backlog. */
   waiting: number;

@@ -22,6 +22,7 @@ export const RESULT_KEYS = [
   'runs_ingest_ratio_vs_addbulk',
   'runs_ingest_ratio_vs_posts',
   'runs_bytes_per_waiting_seed',
+  'runs_generator_ingest_ratio',
   'runs_admission_ratio',
   'pool_saturation',
   'pool_slots_exceeded',
@@ -33,6 +34,8 @@ export const RESULT_KEYS = [
   'cache_cost_ratio_20_turns',
   'local_prompt_eval_ratio',
   'fork_round_trips_per_shared_turn',
+  'dedup_conversations_per_sec',
+  'dedup_recall',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -124,6 +127,14 @@ const ROWS: Row[] = [
     digits: 0,
   },
   {
+    key: 'runs_generator_ingest_ratio',
+    label: 'Run ingest from a generator ÷ the same seeds as an NDJSON upload',
+    unit: '×',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
+  },
+  {
     key: 'runs_admission_ratio',
     label: 'Run (admission control) ÷ one by one, 3-turn conversations',
     unit: '×',
@@ -206,6 +217,22 @@ const ROWS: Row[] = [
     target: '≤ 2',
     met: (v) => v <= 2,
     digits: 2,
+  },
+  {
+    key: 'dedup_conversations_per_sec',
+    label: 'Near-duplicate check: MinHash + LSH, 3-turn conversations',
+    unit: 'conv/s',
+    target: '≥ 10000',
+    met: (v) => v >= 10_000,
+    digits: 0,
+  },
+  {
+    key: 'dedup_recall',
+    label: 'Near-duplicates found ÷ planted (2% of words changed, DEDUP_THRESHOLD 0.8)',
+    unit: '',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 3,
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache,fork]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache,fork,dedup]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -18,6 +18,7 @@ import { measureBullmqHop } from './bullmq-hop';
 import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
 import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
+import { measureDedup } from './dedup';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
@@ -45,6 +46,7 @@ const PHASES = [
   'quota',
   'cache',
   'fork',
+  'dedup',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -170,6 +172,15 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.cost_per_1k_conversations_usd_uncached = `vs the sliding window of 3 turns (caching off's default): ${sonnet(10).slidingUsdPer1k.toFixed(2)} USD`;
       break;
     }
+    case 'dedup': {
+      const r = measureDedup(ctx);
+      c.dedup = r;
+      results.dedup_conversations_per_sec = r.conversationsPerSec;
+      results.dedup_recall = r.recall;
+      notes.dedup_conversations_per_sec = `${r.conversations} conversations of ${r.wordsPerConversation} words in ${r.seconds.toFixed(2)} s, in process (the seed intake's index; a run's finished conversation adds one MULTI and one HMGET)`;
+      notes.dedup_recall = `${r.found} of ${r.planted} planted; ${r.falsePositives} others flagged`;
+      break;
+    }
     case 'quota': {
       const r = await measureThrottleRecovery(ctx);
       c.throttleRecovery = r;
@@ -220,6 +231,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.runs_ingest_ratio_vs_addbulk = r.ingestSeedsPerSec / r.addBulkSeedsPerSec;
       results.runs_ingest_ratio_vs_posts = r.ingestSeedsPerSec / r.postsSeedsPerSec;
       results.runs_bytes_per_waiting_seed = r.bytesPerWaitingSeed;
+      results.runs_generator_ingest_ratio = r.generatorSeedsPerSec / r.ingestSeedsPerSec;
+      notes.runs_generator_ingest_ratio = `${r.seeds} seeds: generator ${r.generatorSeedsPerSec.toFixed(0)}/s, NDJSON ${r.ingestSeedsPerSec.toFixed(0)}/s`;
       results.runs_admission_ratio = r.runConversationsPerSec / r.singleConversationsPerSec;
       notes.runs_ingest_seeds_per_sec = `${r.seeds} NDJSON seeds in one upload, all to the backlog`;
       notes.runs_ingest_ratio_vs_addbulk = `BullMQ addBulk ${r.addBulkSeedsPerSec.toFixed(0)} jobs/s (chunks of 1000)`;

@@ -5,6 +5,8 @@
  *  - `runs_ingest_ratio_vs_addbulk`: that ÷ BullMQ `addBulk` of the same count (the floor of any
  *    queue-backed intake), `runs_ingest_ratio_vs_posts`: ÷ one `POST /conversation` per seed
  *    (16 keep-alive connections);
+ *  - `runs_generator_ingest_ratio`: the same seeds from a generator (`{"generator": {...}}`, its
+ *    topics the seed texts) ÷ the NDJSON upload;
  *  - `runs_bytes_per_waiting_seed`: Redis bytes per waiting seed (backlog list + seeds hash),
  *    its text left out;
  *  - `runs_admission_ratio`: conversations × 3 turns per second through a run (admission control)
@@ -22,6 +24,8 @@ import { startPipelineRig } from './pipeline-rig';
 export interface RunsBenchResult {
   seeds: number;
   ingestSeedsPerSec: number;
+  /** The same count through `POST /runs` with a generator (no seed file). */
+  generatorSeedsPerSec: number;
   addBulkSeedsPerSec: number;
   postsSeedsPerSec: number;
   postsCount: number;
@@ -62,6 +66,7 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
   // Ingest: the real producer app, no workers.
   const intake = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('runs-in'), roles: [], emulators: false });
   let ingestSeedsPerSec: number;
+  let generatorSeedsPerSec: number;
   let postsSeedsPerSec: number;
   let bytesPerWaitingSeed: number;
   try {
@@ -94,6 +99,19 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
       const r = JSON.parse(res.body) as { accepted: number };
       if (res.status !== 202 || r.accepted !== seeds) throw new Error(`POST /runs answered ${res.status}: ${res.body.slice(0, 300)}`);
       ingestSeedsPerSec = seeds / (ms / 1000);
+
+      // The same seeds from a generator (runs/seed-generator.ts): its topics are the seed texts.
+      ctx.progress(`runs: one POST /runs with a generator of ${seeds} seeds`);
+      const generator = JSON.stringify({
+        generator: { topics: Array.from({ length: seeds }, (_, i) => seedText(i)), count: seeds, seed: 1 },
+      });
+      const tg = performance.now();
+      const gen = await request(url, '/runs?maxActive=1&maxTurns=3&run=bench-generator', generator, 'application/json');
+      const genMs = performance.now() - tg;
+      const g = JSON.parse(gen.body) as { accepted: number };
+      if (gen.status !== 202 || g.accepted !== seeds)
+        throw new Error(`POST /runs (generator) answered ${gen.status}: ${gen.body.slice(0, 300)}`);
+      generatorSeedsPerSec = seeds / (genMs / 1000);
 
       const k = new RunService(intake).admission.runs.keys('bench-ingest');
       let bytes = 0;
@@ -184,6 +202,7 @@ export async function measureRuns(ctx: BenchContext): Promise<RunsBenchResult> {
   return {
     seeds,
     ingestSeedsPerSec,
+    generatorSeedsPerSec,
     addBulkSeedsPerSec,
     postsSeedsPerSec,
     postsCount,

@@ -29,6 +29,18 @@ const placeholdersOk = (name: 'followUp' | 'nextQuery') => (s: string, ctx: z.Re
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 
+const personaPart = text(500)
+  .refine((s) => s.trim().length > 0, 'must not be empty')
+  .optional();
+
+/** Who the local side is: a description, or its parts (conversation/goal-rules.ts). */
+const personaSchema = z.union([
+  text(2000).refine((s) => s.trim().length > 0, 'must not be empty'),
+  z
+    .strictObject({ role: personaPart, expertise: personaPart, style: personaPart, language: personaPart })
+    .refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one of role, expertise, style, language'),
+]);
+
 export const conversationRequestSchema = z.strictObject({
   initialQuery: text(LIMITS.initialQueryChars).refine((s) => s.trim().length > 0, 'must not be empty'),
   outputFile: z.string().max(512).optional(),
@@ -71,6 +83,23 @@ export const conversationRequestSchema = z.strictObject({
   budget: z
     .strictObject({ usd: z.number().positive().max(1_000_000).optional(), tokens: z.number().int().positive().max(1e12).optional() })
     .refine((b) => b.usd !== undefined || b.tokens !== undefined, 'give "usd" and/or "tokens"')
+    .optional(),
+  /** Who asks (the local side): a string or {role, expertise, style, language} (docs/personas.md). */
+  persona: personaSchema.optional(),
+  /** What the asker wants out of the conversation; `stop.goalMet` ends it once the judge role says it is met. */
+  goal: text(2000)
+    .refine((s) => s.trim().length > 0, 'must not be empty')
+    .optional(),
+  stop: z
+    .strictObject({
+      goalMet: z
+        .strictObject({
+          every: z.number().int().min(1).max(LIMITS.maxTurns.max).optional(),
+          side: z.enum(['cloud', 'local']).optional(),
+          model: modelId.optional(),
+        })
+        .optional(),
+    })
     .optional(),
   /** Quality gates (README, "Quality gates"); each is off unless given. */
   quality: z
@@ -144,6 +173,9 @@ export function parseConversationRequest(
         problem: `adds ${literal} characters to every prompt, over the prompt limit of ${config.promptMaxChars} (PROMPT_MAX_CHARS)`,
       });
   }
+  if (b.stop?.goalMet && b.goal === undefined) {
+    tooLong.push({ field: 'stop.goalMet', problem: 'needs a "goal" to check (give the seed or the run a goal)' });
+  }
   if (tooLong.length)
     throw new ValidationError(`invalid conversation request: ${tooLong.map((d) => `${d.field}: ${d.problem}`).join('; ')}`, tooLong);
   const overCap =
@@ -187,6 +219,19 @@ export function parseConversationRequest(
     ...(b.quality ? { quality: qualityOf(b.quality) } : {}),
     ...(b.branches !== undefined ? { branches: b.branches } : {}),
     ...(b.branchAt !== undefined ? { branchAt: b.branchAt } : {}),
+    ...(b.persona !== undefined ? { persona: b.persona } : {}),
+    ...(b.goal !== undefined ? { goal: b.goal } : {}),
+    ...(b.stop?.goalMet
+      ? {
+          stop: {
+            goalMet: {
+              every: b.stop.goalMet.every ?? 1,
+              side: b.stop.goalMet.side ?? 'cloud',
+              ...(b.stop.goalMet.model ? { model: b.stop.goalMet.model } : {}),
+            },
+          },
+        }
+      : {}),
   };
 }
 

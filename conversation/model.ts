@@ -29,6 +29,8 @@ export type StopReason =
   | 'budget_exhausted'
   /** A turn's prompt (a template filled with the previous replies) is over PROMPT_MAX_CHARS. */
   | 'prompt_too_long'
+  /** The judge role found the conversation's `goal` met (`stop.goalMet`, conversation/goal-rules.ts). */
+  | 'goal_met'
   | QualityStopReason
   | EmptyAnswerReason;
 
@@ -92,6 +94,22 @@ export interface ForkRef {
   runId?: string;
 }
 
+/**
+ * Who the local side (the asker) is: a description, or its parts (role, expertise, style,
+ * language). Rendered as `{{persona}}` by conversation/goal-rules.ts `personaText`.
+ */
+export type Persona = string | { role?: string; expertise?: string; style?: string; language?: string };
+
+/** When the judge role is asked whether the goal is met (conversation/goal-rules.ts). */
+export interface GoalMetCheck {
+  /** After the local follow-up of every k-th turn (1: every turn). */
+  every: number;
+  /** The side whose provider answers the verdict (default: the judge's, cloud). */
+  side: Side;
+  /** The model that answers (default: the side's model of the conversation). */
+  model?: string;
+}
+
 export interface ConversationSettings {
   initialQuery: string;
   outputFile: string;
@@ -132,6 +150,12 @@ export interface ConversationSettings {
   branches?: number;
   /** The turn its `branches` ask again (default: its last complete turn + 1, at most maxTurns). */
   branchAt?: number;
+  /** Who the local side is (`{{persona}}` in its system prompt and follow-up template). */
+  persona?: Persona;
+  /** What the local side wants out of the conversation (`{{goal}}`). */
+  goal?: string;
+  /** Stops beside maxTurns and the stop phrase: `goalMet` asks the judge role after every k-th turn. */
+  stop?: { goalMet?: GoalMetCheck };
 }
 
 export interface ConversationRecord {
@@ -153,6 +177,8 @@ export interface ConversationRecord {
   format: 1 | 2;
   /** The API key id that created it (API_KEYS_FILE; docs/callers.md); absent: no owner, admins only. */
   owner?: string;
+  /** Set when the finished conversation near-duplicates an earlier one of its run (MinHash, DEDUP_THRESHOLD). */
+  nearDuplicateOf?: { id: string; similarity: number };
 }
 
 export interface CloudStep {
@@ -196,6 +222,15 @@ export interface LocalStep {
   promptTruncated?: boolean;
   /** True when the follow-up is not whole (Ollama `done_reason: "length"`, or the prompt did not fit). */
   truncated?: boolean;
+  /** The judge role's verdict on the goal after this follow-up (`stop.goalMet`), recorded with the step. */
+  goal?: GoalVerdict;
+}
+
+/** "Is the goal met?", answered by the judge role; `met` false also when the answer held no verdict (`reason` says so). */
+export interface GoalVerdict {
+  met: boolean;
+  reason?: string;
+  model: string;
 }
 
 /** The step record of a side: the cloud answer or the local follow-up. */

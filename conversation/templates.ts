@@ -19,7 +19,7 @@ export type TemplateName = keyof typeof DEFAULT_TEMPLATES;
 
 /** The placeholders each template is filled with (conversation/turn-rules.ts). */
 export const TEMPLATE_PLACEHOLDERS: Record<TemplateName, readonly string[]> = {
-  followUp: ['answer', 'question'],
+  followUp: ['answer', 'question', 'persona', 'goal'],
   nextQuery: ['followUp', 'answer', 'question'],
 };
 

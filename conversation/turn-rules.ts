@@ -6,6 +6,7 @@ import type { ConversationSettings, EmptyAnswerReason, QualityStopReason, Side, 
 import { type QualityObservation, qualityStop } from './quality-rules';
 import type { ChatTurn } from '../providers/llm-provider';
 import { renderTemplate } from './templates';
+import { personaValues } from './goal-rules';
 
 export { DEFAULT_TEMPLATES, renderTemplate } from './templates';
 
@@ -23,7 +24,7 @@ export function questionFor(settings: ConversationSettings, turns: TurnRecord[],
 
 /** The prompt the local model gets to turn the cloud answer into a follow-up. */
 export function followUpPrompt(settings: ConversationSettings, question: string, answer: string): string {
-  return renderTemplate(settings.templates.followUp, { answer, question });
+  return renderTemplate(settings.templates.followUp, { answer, question, ...personaValues(settings) });
 }
 
 /** Up to `contextTurns` earlier exchanges of one side, oldest first. */
@@ -98,7 +99,7 @@ export function emptyAnswerReason(reply: { text: string; stopReason?: string }):
 /** What follows a recorded step: the next step to queue, or the chain's normal end. */
 export type NextStep =
   | { kind: 'step'; side: Side; turn: number }
-  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase'> | EmptyAnswerReason | QualityStopReason };
+  | { kind: 'stop'; reason: Extract<StopReason, 'max_turns' | 'stop_phrase' | 'goal_met'> | EmptyAnswerReason | QualityStopReason };
 
 /**
  * The one place that decides what comes after `side`'s step of `turn` recorded `text`:
@@ -106,8 +107,9 @@ export type NextStep =
  *    guardrail, empty; `stopReason` is the model's own) or holds the stop phrase, else the local
  *    step of the same turn;
  *  - after the local follow-up: a stop when it has no text (`empty_answer`: an empty follow-up is
- *    never sent on as the next question, see {@link emptyFollowUpNote}), at `maxTurns` or when it
- *    holds the stop phrase, else the cloud step of the next turn;
+ *    never sent on as the next question, see {@link emptyFollowUpNote}), when the judge role's
+ *    verdict recorded with it says the goal is met (`goal_met`, `stop.goalMet`), at `maxTurns` or
+ *    when it holds the stop phrase, else the cloud step of the next turn;
  *  - either side: a stop when a quality gate of `settings.quality` trips on the reply
  *    (conversation/quality-rules.ts, read with `seen`: the prompt, earlier replies, token total).
  * A stop is completed by the transcript step.
@@ -119,6 +121,7 @@ export function nextAfter(
   settings: Pick<ConversationSettings, 'maxTurns' | 'stopPhrase' | 'quality'>,
   stopReason?: string,
   seen?: QualityObservation,
+  goalMet?: boolean,
 ): NextStep {
   const gate = () => (seen ? qualityStop(text, settings.quality, seen) : undefined);
   if (side === 'cloud') {
@@ -129,6 +132,7 @@ export function nextAfter(
     return bad ? { kind: 'stop', reason: bad } : { kind: 'step', side: 'local', turn };
   }
   if (text.trim() === '') return { kind: 'stop', reason: 'empty_answer' };
+  if (goalMet) return { kind: 'stop', reason: 'goal_met' };
   if (turn >= settings.maxTurns) return { kind: 'stop', reason: 'max_turns' };
   if (hitsStopPhrase(text, settings.stopPhrase)) return { kind: 'stop', reason: 'stop_phrase' };
   const bad = gate();

@@ -99,7 +99,28 @@ export function ollamaReply(model: string, prompt: string, temperature = 0, serv
 }
 
 /** Reply markers: a prompt holding one gets a reply that exhibits a quality problem (emulators/README.md). */
-export const REPLY_MARKERS = { refuse: '[emulate:refuse]', repeat: '[emulate:repeat]', judgeGarbage: '[emulate:judge-garbage]' } as const;
+export const REPLY_MARKERS = {
+  refuse: '[emulate:refuse]',
+  repeat: '[emulate:repeat]',
+  judgeGarbage: '[emulate:judge-garbage]',
+  goalMet: '[emulate:goal-met]',
+} as const;
+
+/** The answer format of the goal verdict (judge/goal-verdict.ts, GOAL_ANSWER_FORMAT). */
+const GOAL_FORMAT = 'Answer with only this JSON: {"goalMet": <true|false>, "reason": "<one sentence>"}';
+
+/**
+ * A goal prompt's verdict: met when the prompt holds `[emulate:goal-met]` (in the goal, say), or
+ * `[emulate:goal-met-after:N]` and the conversation so far has turn N's follow-up; else not met.
+ * Prose without JSON with `[emulate:judge-garbage]`. Undefined for any other prompt.
+ */
+function goalReply(prompt: string): string | undefined {
+  if (!prompt.trimEnd().endsWith(GOAL_FORMAT)) return undefined;
+  if (prompt.includes(REPLY_MARKERS.judgeGarbage)) return 'Hard to say whether they got what they wanted.';
+  const after = /\[emulate:goal-met-after:(\d+)\]/.exec(prompt);
+  const met = prompt.includes(REPLY_MARKERS.goalMet) || (after !== null && prompt.includes(`Turn ${after[1]} follow-up:`));
+  return JSON.stringify({ goalMet: met, reason: met ? 'The asker has what they came for.' : 'The asker still needs more.' });
+}
 
 /** The answer format the judge appends to its prompt (judge/rubric.ts, answerFormat). */
 const JUDGE_FORMAT = /Answer with only this JSON: \{"scores": \{(.*)\}\}\s*$/;
@@ -127,7 +148,7 @@ function judgeReply(model: string, prompt: string): string | undefined {
  * says, so a conversation whose templates carry the marker repeats itself turn after turn.
  */
 function markedReply(service: 'bedrock' | 'ollama' | 'openai', model: string, prompt: string): string | undefined {
-  const judged = judgeReply(model, prompt);
+  const judged = judgeReply(model, prompt) ?? goalReply(prompt);
   if (judged !== undefined) return judged;
   if (prompt.includes(REPLY_MARKERS.refuse)) return "I'm sorry, but I can't help with that request.";
   if (prompt.includes(REPLY_MARKERS.repeat))

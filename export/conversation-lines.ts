@@ -10,7 +10,7 @@
  * never enters a message; it stays in the metadata of its step.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { ConversationWithTurns, Side, TurnRecord } from '../conversation/model';
+import type { ConversationWithTurns, GoalVerdict, Persona, Side, TurnRecord } from '../conversation/model';
 import { emptyAnswerReason } from '../conversation/turn-rules';
 import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/transcript-csv';
 import { stepCostUsd, type ConversationCost } from '../cost/conversation-cost';
@@ -80,6 +80,12 @@ export interface Provenance {
   fork?: { parentId: string; atTurn: number };
   /** What the conversation cost, USD per side (null: a model without a price); absent when not priced. */
   costUsd?: { cloud: number | null; local: number | null; total: number | null };
+  /** The earlier conversation of the run this one near-duplicates (MinHash, DEDUP_THRESHOLD); absent when none. */
+  nearDuplicateOf?: { id: string; similarity: number };
+  /** Who asked (the local side's persona), as given; absent without one. */
+  persona?: Persona;
+  /** What the asker wanted; absent without one. */
+  goal?: string;
   /** The judge's scores (README, "Judge"); null when not judged; absent when not asked for. */
   judge?: { status: string; scores?: Record<string, number>; model: string; error?: string } | null;
 }
@@ -114,6 +120,8 @@ interface StepMeta {
     thinking?: string;
     promptTruncated?: boolean;
     truncated?: boolean;
+    /** The goal verdict after this follow-up (`stop.goalMet`). */
+    goal?: GoalVerdict;
   };
 }
 
@@ -159,6 +167,7 @@ export function provenanceOf(conv: ExportItem): Provenance {
       if (l.thinking) step.local.thinking = l.thinking;
       if (l.promptTruncated) step.local.promptTruncated = true;
       if (l.truncated) step.local.truncated = true;
+      if (l.goal) step.local.goal = l.goal;
     }
     steps.push(step);
   }
@@ -183,6 +192,9 @@ export function provenanceOf(conv: ExportItem): Provenance {
   };
   if (record.error !== undefined) p.error = record.error;
   if (s.fork) p.fork = { ...s.fork };
+  if (record.nearDuplicateOf) p.nearDuplicateOf = record.nearDuplicateOf;
+  if (s.persona !== undefined) p.persona = s.persona;
+  if (s.goal !== undefined) p.goal = s.goal;
   if (conv.cost) p.costUsd = { cloud: conv.cost.cloudUsd, local: conv.cost.localUsd, total: conv.cost.totalUsd };
   if (conv.judge !== undefined) {
     const j = conv.judge;

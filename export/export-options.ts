@@ -62,6 +62,8 @@ export interface ExportOptions {
   scoreFilters?: ScoreFilter[];
   /** `dpo` only: the judge's criterion branches are ranked by (`score=helpfulness`); absent: the mean of all. */
   rankBy?: string;
+  /** `filter=dedup`: leave out conversations flagged as near-duplicates of an earlier one of their run. */
+  dedup?: boolean;
   /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
   escapeFormulas: boolean;
   /** CSV only: prices for the cost columns (empty cells without). */
@@ -113,12 +115,14 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
   const badReason = stopReasons?.find((s) => !/^[a-z][a-z_]{0,63}$/.test(s));
   if (badReason !== undefined)
     throw new ValidationError(`stopReason must be a comma-separated list of reasons like max_turns,stop_phrase; got "${badReason}"`);
-  const filterTexts = list(query, 'filter');
-  const scoreFilters = filterTexts?.map((t) => {
+  const allFilters = list(query, 'filter');
+  const dedup = allFilters?.includes('dedup') === true;
+  const filterTexts = allFilters?.filter((t) => t !== 'dedup');
+  const scoreFilters = (filterTexts?.length ? filterTexts : undefined)?.map((t) => {
     const f = parseScoreFilter(t);
     if (!f)
       throw new ValidationError(
-        `filter must be score.<criterion><op><number> with op one of >= <= > < =, e.g. score.helpfulness>=4; got "${t}"`,
+        `filter must be score.<criterion><op><number> with op one of >= <= > < =, e.g. score.helpfulness>=4, or dedup; got "${t}"`,
       );
     return f;
   });
@@ -133,6 +137,7 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
     format: format as ExportFormat,
     ...(scoreFilters ? { scoreFilters } : {}),
     ...(rankBy !== undefined ? { rankBy } : {}),
+    ...(dedup ? { dedup: true } : {}),
     assistant,
     statuses: new Set(statuses ?? TERMINAL_STATUSES),
     stopReasons: stopReasons && new Set(stopReasons),

@@ -38,9 +38,10 @@ export const newExportStats = (): ExportStats => ({ seen: 0, exported: 0, filter
 export const DEFAULT_EXPORT_BATCH = 100;
 
 /** Whether a conversation passes the status and stop reason filters. */
-export function passesFilters(conv: ExportItem, opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters'>): boolean {
+export function passesFilters(conv: ExportItem, opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters' | 'dedup'>): boolean {
   const { record } = conv;
   if (!opts.statuses.has(record.status)) return false;
+  if (opts.dedup && record.nearDuplicateOf) return false;
   const reason = record.stopReason ?? record.pendingStop;
   if (opts.stopReasons && (reason === undefined || !opts.stopReasons.has(reason))) return false;
   return passesScoreFilters(conv.judge, opts.scoreFilters);

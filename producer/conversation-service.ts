@@ -328,6 +328,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
               ...(l.thinking ? { thinking: l.thinking } : {}),
               ...(l.promptTruncated ? { promptTruncated: true } : {}),
               ...(l.truncated ? { truncated: true } : {}),
+              ...(l.goal ? { goal: l.goal } : {}),
             }
           : null,
       };
@@ -348,6 +349,9 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     localModel: record.settings.localModel,
     outputFile: record.settings.outputFile,
     transcriptFile: record.transcriptPath ?? null,
+    ...(record.settings.persona !== undefined ? { persona: record.settings.persona } : {}),
+    ...(record.settings.goal !== undefined ? { goal: record.settings.goal } : {}),
+    ...(record.nearDuplicateOf ? { nearDuplicateOf: record.nearDuplicateOf } : {}),
     turns: views,
     ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),
     totals,

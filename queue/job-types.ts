@@ -33,7 +33,7 @@ export interface JudgeJobData {
 export type JudgeResult = 'scored' | 'unscored' | 'skipped';
 
 /** What a turn step's job returns (shown in Bull Board): how the step ended. */
-export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | EmptyAnswerReason | QualityStopReason;
+export type TurnStepResult = 'ok' | 'skipped' | 'ended' | 'max_turns' | 'stop_phrase' | 'goal_met' | EmptyAnswerReason | QualityStopReason;
 
 /** What the transcript job returns: the file written, or 'skipped' for an unknown conversation. */
 export type TranscriptResult = string;

@@ -15,11 +15,19 @@ import type { RunConversationsPage, RunSubmitResult, RunView } from '../api/http
 import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '../store/interfaces';
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
-import { readSeeds, type SeedFormat } from './seed-reader';
+import { readSeeds, type RawSeed, type SeedFormat } from './seed-reader';
 import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { canonicalJson } from '../shared/canonical-json';
 import { describeDifferences, settingsConflict, settingsDifference } from './run-settings';
+import { NearDuplicateIndex, signature } from '../shared/minhash';
+import { personaText } from '../conversation/goal-rules';
+
+/** What a seed's near-duplicate check reads: its question, persona and goal. */
+export function seedDedupText(request: Record<string, unknown>): string {
+  const persona = request.persona as Parameters<typeof personaText>[0];
+  return [String(request.initialQuery ?? ''), personaText(persona), typeof request.goal === 'string' ? request.goal : ''].join(' ');
+}
 
 /** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
 export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;
@@ -51,6 +59,8 @@ export interface RunOptions {
   runBudget?: { usd?: number; tokens?: number };
   /** An append whose settings differ from the run's starts a new run with them instead of a 409 (runs/run-settings.ts). */
   newRun?: boolean;
+  /** Reject seeds that near-duplicate an earlier seed of the same upload (MinHash, DEDUP_THRESHOLD). */
+  dedup?: boolean;
 }
 
 export class RunNotFoundError extends PipelineError {
@@ -68,7 +78,7 @@ const ECHO_REJECTED = 20;
 /** RUN_MAX_ACTIVE_LIMIT's default (shared/config.ts): conversations in flight hold records and jobs in Redis. */
 const DEFAULT_MAX_ACTIVE_LIMIT = 1000;
 
-const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun']);
+const RUN_KEYS = new Set(['maxActive', 'name', 'retryFailed', 'runBudget', 'newRun', 'dedup']);
 const NUMBER_KEYS = new Set([
   'maxTurns',
   'timeoutMinutes',
@@ -80,6 +90,19 @@ const NUMBER_KEYS = new Set([
   'branchAt',
 ]);
 
+/** The `Run-Options` header's JSON object; a ValidationError when it is not one. */
+export function parseRunOptionsHeader(header: string): Record<string, unknown> {
+  let base: unknown;
+  try {
+    base = JSON.parse(header);
+  } catch {
+    throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
+  }
+  if (typeof base !== 'object' || base === null || Array.isArray(base))
+    throw new ValidationError('Run-Options header must be a JSON object');
+  return base as Record<string, unknown>;
+}
+
 /**
  * Run options from query parameters (scalar settings, `maxActive`, `name`) over a JSON object
  * (the `Run-Options` header: any setting, templates and systemPrompts included). Throws a
@@ -90,16 +113,7 @@ export function parseRunOptions(
   header: string | undefined,
   maxActiveLimit = DEFAULT_MAX_ACTIVE_LIMIT,
 ): RunOptions {
-  let base: Record<string, unknown> = {};
-  if (header) {
-    try {
-      base = JSON.parse(header) as Record<string, unknown>;
-    } catch {
-      throw new ValidationError('Run-Options header is not valid JSON (expected an object of run options)');
-    }
-    if (typeof base !== 'object' || base === null || Array.isArray(base))
-      throw new ValidationError('Run-Options header must be a JSON object');
-  }
+  const base = header ? parseRunOptionsHeader(header) : {};
   const merged: Record<string, unknown> = { ...base };
   for (const [k, raw] of Object.entries(query)) {
     if (k === 'run') continue;
@@ -109,7 +123,7 @@ export function parseRunOptions(
       if (v === '' || !Number.isFinite(n))
         throw new ValidationError(`invalid run option: ${k}: "${String(v)}" is not a number`, [{ field: k, problem: 'not a number' }]);
       merged[k] = n;
-    } else if (k === 'think' || k === 'cache' || k === 'retryFailed' || k === 'newRun')
+    } else if (k === 'think' || k === 'cache' || k === 'retryFailed' || k === 'newRun' || k === 'dedup')
       merged[k] = ['true', '1', 'yes'].includes(String(v).toLowerCase());
     else merged[k] = v;
   }
@@ -127,7 +141,7 @@ export function parseRunOptions(
     merged.runBudget = { ...(merged.runBudget as object | undefined), [field]: n };
     delete merged[q];
   }
-  const { maxActive, name, retryFailed, runBudget, newRun, ...defaults } = merged;
+  const { maxActive, name, retryFailed, runBudget, newRun, dedup, ...defaults } = merged;
   const budgetShape = budgetSchema.safeParse(runBudget);
   if (runBudget !== undefined && !budgetShape.success) {
     throw new ValidationError(
@@ -138,6 +152,7 @@ export function parseRunOptions(
   for (const [field, v] of [
     ['retryFailed', retryFailed],
     ['newRun', newRun],
+    ['dedup', dedup],
   ] as const) {
     if (v !== undefined && typeof v !== 'boolean')
       throw new ValidationError(`invalid run option: ${field}: must be true or false`, [{ field, problem: 'must be a boolean' }]);
@@ -167,6 +182,7 @@ export function parseRunOptions(
     ...(name !== undefined ? { name: name as string } : {}),
     ...(retryFailed ? { retryFailed: true } : {}),
     ...(newRun ? { newRun: true } : {}),
+    ...(dedup ? { dedup: true } : {}),
     ...(runBudget !== undefined && budgetShape.success ? { runBudget: budgetShape.data } : {}),
   };
 }
@@ -231,6 +247,7 @@ export function toRunView(s: RunState, now = Date.now()): RunView {
     maxActive: s.maxActive,
     seeds: s.seeds,
     duplicates: s.duplicates,
+    nearDuplicates: s.nearDuplicates ?? 0,
     rejected: s.rejected,
     waiting: s.waiting,
     admitted: s.admitted,
@@ -275,11 +292,12 @@ export class RunService {
 
   /**
    * Reads the upload seed by seed into run `runId` (a new run when undefined; `mustExist` for
-   * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes.
+   * `POST /runs/:id/seeds`), `BATCH` seeds per Redis round trip, admitting as it goes. With
+   * format `generated`, `body` is a generator's seeds (runs/seed-generator.ts) instead of an upload.
    */
   async submit(
-    body: Readable,
-    format: SeedFormat,
+    body: Readable | Iterable<RawSeed>,
+    format: SeedFormat | 'generated',
     options: RunOptions,
     runId?: string,
     mustExist = false,
@@ -339,6 +357,9 @@ export class RunService {
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
     let accepted = 0;
     let duplicates = 0;
+    // Near-duplicates within this upload (MinHash over word shingles of the question, persona and goal).
+    const near = options.dedup ? new NearDuplicateIndex<number>(config.dedupThreshold) : undefined;
+    let nearDuplicates = 0;
     let rejectedCount = 0;
     const echoed: RejectedLine[] = [];
     let batch: [string, string][] = [];
@@ -378,7 +399,11 @@ export class RunService {
     };
     let failure: unknown;
     try {
-      for await (const seed of readSeeds(body, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes })) {
+      const seeds =
+        format === 'generated'
+          ? (body as Iterable<RawSeed>)
+          : readSeeds(body as Readable, format, { maxLineBytes: config.runMaxLineBytes, maxTotalBytes: config.runMaxBodyBytes });
+      for await (const seed of seeds) {
         if (seed.error !== undefined) reject(seed.line, seed.error);
         else {
           const request = { ...options.defaults, ...seed.fields };
@@ -390,6 +415,17 @@ export class RunService {
           } catch (err) {
             reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
             continue;
+          }
+          if (near) {
+            const dup = near.check(seed.line, signature(seedDedupText(request)));
+            if (dup) {
+              nearDuplicates++;
+              reject(
+                seed.line,
+                `near-duplicate of line ${dup.of} (MinHash similarity ${dup.similarity.toFixed(2)} >= DEDUP_THRESHOLD ${config.dedupThreshold})`,
+              );
+              continue;
+            }
           }
           const hash = seedHash(request, seed.seedId);
           const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
@@ -424,6 +460,7 @@ export class RunService {
       rejected: rejectedCount,
       rejectedLines: echoed,
       retried,
+      ...(near ? { nearDuplicates } : {}),
       refused,
       refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null,
       refusedFromLine,

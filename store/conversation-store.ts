@@ -352,6 +352,7 @@ export class ConversationStore implements ConversationStoreInterface {
       finishedAt: h.finishedAt === undefined ? undefined : Number(h.finishedAt),
       format: legacy ? 1 : 2,
       ...(h.owner !== undefined ? { owner: h.owner } : {}),
+      ...(h.dup !== undefined ? { nearDuplicateOf: nearDuplicateOf(h.dup) } : {}),
     };
     return { record, turns: mode === 'record' ? [] : this.turnsFrom(record, data) };
   }
@@ -483,6 +484,11 @@ export class ConversationStore implements ConversationStoreInterface {
    * the conversation's `outputFile`: an absolute path would push the record out of Redis's
    * compact hash encoding.
    */
+  /** Flags the conversation a near-duplicate of `of` (field `dup`: `<id> <similarity>`; written once, a re-run keeps the first). */
+  async setNearDuplicate(id: string, of: string, similarity: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(id), 'dup', `${of} ${similarity}`)) === 1;
+  }
+
   async setTranscriptPath(record: ConversationRecord, file: string): Promise<void> {
     if (record.format === 1) {
       await this.redis.hset(this.key(record.id), 'transcriptPath', file);
@@ -526,4 +532,10 @@ export class ConversationStore implements ConversationStoreInterface {
 /** A conversation's deadline: its creation plus `timeoutMinutes`. */
 function deadlineOf(createdAt: number, timeoutMinutes: number): number {
   return createdAt + Math.round(timeoutMinutes * 60_000);
+}
+
+/** The `dup` field back: the id of the conversation it near-duplicates and the similarity. */
+function nearDuplicateOf(field: string): { id: string; similarity: number } {
+  const [id, sim] = field.split(' ');
+  return { id: id ?? '', similarity: Number(sim) };
 }

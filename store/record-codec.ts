@@ -10,7 +10,7 @@
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
- *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks and branches (JSON, only when
+ *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks, branches, persona, goal and stops (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -22,7 +22,8 @@
  * answer was truncated, `r` its reasoning tokens (`e: 1` when estimated), `o` the parameters the
  * Lambda left out; the model asked first is then '' when no fallback answered. A local step may
  * end with 1 when its follow-up was truncated (after its thinking and prompt-cut fields, 0 when
- * absent). Readers that predate them ignore the trailing fields.
+ * absent), then the goal verdict `{g, w, m}` when `stop.goalMet` checked it. Readers that predate
+ * them ignore the trailing fields.
  * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
@@ -92,6 +93,9 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     cloudFallbacks?: string[];
     branches?: number;
     branchAt?: number;
+    persona?: ConversationSettings['persona'];
+    goal?: string;
+    stop?: ConversationSettings['stop'];
   } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
@@ -102,6 +106,9 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.cloudFallbacks?.length) extra.cloudFallbacks = s.cloudFallbacks;
   if (s.branches !== undefined) extra.branches = s.branches;
   if (s.branchAt !== undefined) extra.branchAt = s.branchAt;
+  if (s.persona !== undefined) extra.persona = s.persona;
+  if (s.goal !== undefined) extra.goal = s.goal;
+  if (s.stop) extra.stop = s.stop;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
@@ -121,6 +128,9 @@ export function decodeSettingsFields(
     cloudFallbacks?: string[];
     branches?: number;
     branchAt?: number;
+    persona?: ConversationSettings['persona'];
+    goal?: string;
+    stop?: ConversationSettings['stop'];
   };
   const s: ConversationSettings = {
     initialQuery: q,
@@ -159,10 +169,20 @@ export function decodeSettingsFields(
   if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
   if (extra.branches !== undefined) s.branches = extra.branches;
   if (extra.branchAt !== undefined) s.branchAt = extra.branchAt;
+  if (extra.persona !== undefined) s.persona = extra.persona;
+  if (extra.goal !== undefined) s.goal = extra.goal;
+  if (extra.stop) s.stop = extra.stop;
   return s;
 }
 
 type Stored = string | number | CloudExtras;
+
+/** The local step's trailing goal verdict (`stop.goalMet`): met 1/0, the reason, the model that answered. */
+interface GoalStored {
+  g: 0 | 1;
+  w?: string;
+  m: string;
+}
 
 /** The cloud step's trailing object (see the file comment). */
 interface CloudExtras {
@@ -202,7 +222,7 @@ export function encodeCloudStep(c: CloudStep, ctx: StepContext): string {
 }
 
 export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
-  const fields: Stored[] = [
+  const fields: (Stored | GoalStored)[] = [
     l.prompt,
     l.followUp,
     l.model === ctx.localModel ? 0 : l.model,
@@ -212,9 +232,13 @@ export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
     l.stopReason === USUAL_STOP.local ? 0 : l.stopReason,
     l.at - ctx.createdAt,
   ];
-  if (l.thinking || l.promptTruncated || l.truncated) fields.push(l.thinking || 0);
-  if (l.promptTruncated || l.truncated) fields.push(l.promptTruncated ? 1 : 0);
-  if (l.truncated) fields.push(1);
+  const goal: GoalStored | undefined = l.goal
+    ? { g: l.goal.met ? 1 : 0, ...(l.goal.reason ? { w: l.goal.reason } : {}), m: l.goal.model }
+    : undefined;
+  if (l.thinking || l.promptTruncated || l.truncated || goal) fields.push(l.thinking || 0);
+  if (l.promptTruncated || l.truncated || goal) fields.push(l.promptTruncated ? 1 : 0);
+  if (l.truncated || goal) fields.push(l.truncated ? 1 : 0);
+  if (goal) fields.push(goal);
   return JSON.stringify(fields);
 }
 
@@ -246,9 +270,9 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated] = JSON.parse(
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated, goal] = JSON.parse(
     json,
-  ) as Stored[];
+  ) as (Stored | GoalStored)[];
   const step: LocalStep = {
     prompt: prompt as string,
     followUp: followUp as string,
@@ -262,6 +286,9 @@ export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
   if (typeof thinking === 'string' && thinking !== '') step.thinking = thinking;
   if (promptCut === 1) step.promptTruncated = true;
   if (truncated === 1) step.truncated = true;
+  if (goal && typeof goal === 'object' && 'g' in goal) {
+    step.goal = { met: goal.g === 1, ...(goal.w ? { reason: goal.w } : {}), model: goal.m };
+  }
   return step;
 }
 

@@ -207,6 +207,43 @@ export class RunStore implements RunStoreInterface {
     return removed;
   }
 
+  /**
+   * Near-duplicate control of finished conversations (runs/conversation-dedup.ts): registers the
+   * LSH band keys and the MinHash signature of conversation `id` of the run (a band keeps the
+   * first conversation that had it, HSETNX, in one MULTI), both hashes expiring `ttlSeconds` after
+   * the last write (the records' RETENTION_SECONDS), and answers the earlier conversations that
+   * hold one of its bands. A re-run registers nothing new and answers the same.
+   */
+  async registerSignature(runId: string, id: string, bands: string[], sig: Buffer, ttlSeconds: number): Promise<string[]> {
+    const k = this.dedupKeys(runId);
+    const m = this.redis.multi();
+    for (const b of bands) m.hsetnx(k.bands, b, id);
+    m.hset(k.sigs, id, sig);
+    m.expire(k.bands, ttlSeconds);
+    m.expire(k.sigs, ttlSeconds);
+    const r = (await m.exec()) ?? [];
+    const taken = bands.filter((_, i) => r[i]?.[1] === 0);
+    if (!taken.length) return [];
+    const holders = await this.redis.hmget(k.bands, ...taken);
+    return [...new Set(holders.filter((h): h is string => h !== null && h !== id))];
+  }
+
+  /** Counts one finished conversation of the run flagged a near-duplicate (`nearDuplicates` on the run hash). */
+  async countNearDuplicate(runId: string): Promise<void> {
+    await this.redis.hincrby(this.keys(runId).run, 'nearDuplicates', 1);
+  }
+
+  /** The stored signatures of conversations `ids` of the run (null: none). */
+  async signatures(runId: string, ids: string[]): Promise<(Buffer | null)[]> {
+    if (!ids.length) return [];
+    return this.redis.hmgetBuffer(this.dedupKeys(runId).sigs, ...ids);
+  }
+
+  private dedupKeys(runId: string) {
+    const run = this.keys(runId).run;
+    return { bands: `${run}:lsh`, sigs: `${run}:sigs` };
+  }
+
   /** Stops admission and empties the backlog; -1 for an unknown run. */
   async cancel(runId: string): Promise<number> {
     const k = this.keys(runId);
@@ -237,6 +274,7 @@ export class RunStore implements RunStoreInterface {
       state: h.state as RunState['state'],
       seeds: num('seeds'),
       duplicates: num('duplicates'),
+      nearDuplicates: num('nearDuplicates'),
       rejected: num('rejected'),
       admitted: num('admitted'),
       active: num('active'),

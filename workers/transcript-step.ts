@@ -15,12 +15,20 @@ import { stepCostUsd } from '../cost/conversation-cost';
 import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
+import { flagNearDuplicate } from '../runs/conversation-dedup';
+import { RunStore } from '../store/run-store';
 
 /** The transcript queue's processor. */
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
   const { store, config, logger } = deps;
   const ending = new ConversationEnding({ ...deps, runSlots: new RunAdmission(deps) });
   const prices = deps.prices ?? loadPriceTable(config.pricesFile, config.modelCatalogFile);
+  const dedup = {
+    store,
+    runs: new RunStore(store.redis, store.prefix),
+    threshold: config.dedupThreshold,
+    ttlSeconds: config.retentionSeconds,
+  };
 
   return async function processTranscript(job: Job<TranscriptJobData, TranscriptResult, 'transcript'>): Promise<TranscriptResult> {
     const id = job.data.conversationId;
@@ -35,6 +43,10 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
     const file = await writeTranscriptFile(config.outputDir, record.settings.outputFile, id, csv);
     await store.setTranscriptPath(record, file);
     logger.info({ ...jobLogFields(job), file, rows: turns.filter((t) => t.cloud).length }, 'transcript written');
+    // A run's conversation is compared with the run's earlier ones before its end completes (filter=dedup).
+    const dup = await flagNearDuplicate(dedup, record, turns);
+    if (dup)
+      logger.info({ ...jobLogFields(job), of: dup.id, similarity: dup.similarity }, 'near-duplicate of an earlier conversation of the run');
     await ending.transcriptWritten(record, turns, jobLogFields(job));
     return file;
   };

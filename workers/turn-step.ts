@@ -33,6 +33,21 @@ export interface TurnStepSpec<N extends Side, S extends StepOf<N> = StepOf<N>> {
   textOf(step: S): string;
   /** The model's own stop reason the next decision reads (the cloud answer's: filtered, guardrail …). */
   stopReasonOf?(step: S): string | undefined;
+  /**
+   * What the step adds to its fresh record before it is recorded, in the same HSETNX (the local
+   * step's goal verdict); null when the conversation ended meanwhile (a budget refusal). A re-run
+   * that finds the step recorded reads what was added with it and asks nothing again.
+   */
+  annotate?(a: {
+    job: Job<TurnJobData>;
+    record: ConversationRecord;
+    turn: number;
+    step: S;
+    lifecycle: StepLifecycle;
+    signal?: AbortSignal;
+  }): Promise<S | null>;
+  /** Whether the recorded step says the goal is met (nextAfter's `goal_met`). */
+  goalMetOf?(step: S): boolean;
   /** The info log line once recorded, and the debug line with the texts. */
   messages: { recorded: string; exchange: string; exchangeFields(prompt: string, reply: LlmReply): Record<string, string> };
 }
@@ -69,7 +84,12 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       const startedAt = Date.now();
       const reply = await lifecycle.ask(job, record, side, signal, call);
       if (!reply) return 'ended';
-      const fresh = spec.toStep(call.prompt, reply, startedAt);
+      let fresh = spec.toStep(call.prompt, reply, startedAt);
+      if (spec.annotate) {
+        const annotated = await spec.annotate({ job, record, turn, step: fresh, lifecycle, signal });
+        if (!annotated) return 'ended';
+        fresh = annotated;
+      }
       recordedNow = await store.recordStep(record, side, turn, fresh);
       step = recordedNow ? fresh : await store.getStep(record, side, turn);
       if (!step) throw new Error(`${side} step of turn ${turn} of conversation ${id} was recorded by another run but cannot be read back`);
@@ -95,7 +115,7 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
       record.settings,
       step.truncated === true,
     );
-    const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen);
+    const next = nextAfter(side, turn, spec.textOf(step), record.settings, spec.stopReasonOf?.(step), seen, spec.goalMetOf?.(step));
     if (next.kind === 'stop') {
       // An answer with no text is never sent on: the record says why (the tokens spent reasoning, the cap to raise).
       const note =
@@ -114,6 +134,8 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
         next.reason === 'truncated'
       ) {
         log.warn({ reason: next.reason }, `${side} reply tripped the ${next.reason} quality gate; conversation ends`);
+      } else if (next.reason === 'goal_met') {
+        log.info({ reason: next.reason }, 'the judge role found the goal met; conversation ends');
       } else if (next.reason !== 'max_turns' && next.reason !== 'stop_phrase') {
         log.warn({ stopReason: spec.stopReasonOf?.(step), reason: next.reason }, `${side} answer has no usable text; conversation ends`);
       }

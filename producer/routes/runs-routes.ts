@@ -7,9 +7,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../../shared/config';
 import { RequestBodyError } from '../../shared/errors';
-import { parseRunOptions, runViewFor, type RunService } from '../../runs/run-service';
+import { parseRunOptions, parseRunOptionsHeader, runViewFor, type RunService } from '../../runs/run-service';
 import type { RunView } from '../../api/http-contract';
 import { seedFormatOf } from '../../runs/seed-reader';
+import { readJsonRunBody } from '../../runs/generator-body';
+import { generatedSeeds, parseGenerator } from '../../runs/seed-generator';
 import { runPageHtml } from './run-page';
 import { runsListPageHtml } from './runs-list-page';
 import { pageHeaders } from './page-shell';
@@ -51,16 +53,23 @@ export function runsRoutes(service: RunService, config: Config, opts: RunsRoutes
     const format = seedFormatOf(ctx.get('content-type'));
     if (!format) {
       throw new RequestBodyError(
-        `Content-Type must be application/x-ndjson, text/plain or text/csv (got "${ctx.get('content-type') || 'none'}")`,
+        `Content-Type must be application/x-ndjson, text/plain or text/csv, or application/json for a generator (got "${ctx.get('content-type') || 'none'}")`,
         415,
       );
     }
-    const options = parseRunOptions(ctx.query as Record<string, unknown>, ctx.get('run-options') || undefined, config.runMaxActiveLimit);
+    // A JSON body may be a generator instead of seeds (runs/generator-body.ts): its settings are run options.
+    const json = ctx.get('content-type').split(';')[0]!.trim().toLowerCase() === 'application/json';
+    const read = json ? await readJsonRunBody(ctx.req) : undefined;
+    const header = ctx.get('run-options') || undefined;
+    const optionsJson =
+      read?.kind === 'generator' ? JSON.stringify({ ...(header ? parseRunOptionsHeader(header) : {}), ...read.settings }) : header;
+    const options = parseRunOptions(ctx.query as Record<string, unknown>, optionsJson, config.runMaxActiveLimit);
     const declared = ctx.get('content-length') ? Number(ctx.get('content-length')) : undefined;
     await opts.guard?.assertBudget(callerOf(ctx));
+    const seeds = read?.kind === 'generator' ? generatedSeeds(parseGenerator(read.generator, config.samplerDir)) : (read?.body ?? ctx.req);
     const result = await service.submit(
-      ctx.req,
-      format,
+      seeds,
+      read?.kind === 'generator' ? 'generated' : format,
       options,
       runId,
       mustExist,

@@ -613,6 +613,24 @@ export const SCHEMA: Schema = {
     readBy: ['producer'],
     parse: int(1),
   },
+  samplerDir: {
+    key: 'SAMPLER_DIR',
+    default: '(unset: generator lists are given inline only)',
+    accepts: 'path to a directory',
+    description:
+      'Where `POST /runs` generators may read their lists from (`"personas": {"file": "personas.jsonl"}`, topics, goals: JSON Lines or plain lines); a file outside it is refused (docs/personas.md).',
+    readBy: ['producer'],
+    parse: optPath,
+  },
+  dedupThreshold: {
+    key: 'DEDUP_THRESHOLD',
+    default: '0.8',
+    accepts: 'number > 0 and <= 1',
+    description:
+      'Near-duplicate control (docs/personas.md): with `dedup=true` on a run upload, a seed whose MinHash similarity (word 3-shingles) to an earlier seed of the same upload is at least this is rejected naming it; a finished conversation of a run that near-duplicates an earlier one of its run is flagged (`filter=dedup` on exports leaves it out).',
+    readBy: ['producer', 'transcript-worker'],
+    parse: memoryRatio,
+  },
   runMaxActiveLimit: {
     key: 'RUN_MAX_ACTIVE_LIMIT',
     default: String(LIMITS.maxActiveLimit.default),

@@ -115,6 +115,10 @@ export interface Config {
   runMaxBodyBytes: number;
   /** RUN_MAX_SEEDS: seeds one run may hold in all. */
   runMaxSeeds: number;
+  /** SAMPLER_DIR: where run generators read their list files (absent: inline lists only). */
+  samplerDir?: string;
+  /** DEDUP_THRESHOLD: MinHash similarity at or above which a seed or conversation is a near-duplicate. */
+  dedupThreshold: number;
   /** RUN_MAX_ACTIVE_LIMIT: the largest `maxActive` a run may ask for. */
   runMaxActiveLimit: number;
   /** BACKLOG_MAX_SEEDS / BACKLOG_MAX_BYTES: seeds (and their bytes) waiting in all runs' backlogs together. */

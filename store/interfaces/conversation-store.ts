@@ -86,6 +86,8 @@ export interface ConversationStore {
     error?: string,
     record?: Pick<ConversationRecord, 'settings' | 'owner'>,
   ): Promise<boolean>;
+  /** Flags a finished conversation as a near-duplicate of `of` of its run (once). */
+  setNearDuplicate(id: string, of: string, similarity: number): Promise<boolean>;
   /** Notes where the transcript was written. */
   setTranscriptPath(record: ConversationRecord, file: string): Promise<void>;
   /** Most recent conversation ids, newest first (of one owner when given). */

@@ -17,6 +17,8 @@ export interface RunState {
   state: 'active' | 'cancelled';
   seeds: number;
   duplicates: number;
+  /** Finished conversations flagged near-duplicates of an earlier one (runs/conversation-dedup.ts). */
+  nearDuplicates?: number;
   rejected: number;
   admitted: number;
   active: number;
@@ -75,6 +77,12 @@ export interface RunStore {
   create(runId: string, name: string, maxActive: number | undefined, defaultMaxActive: number, owner?: string): Promise<boolean>;
   /** The secret that keys owned runs' conversation ids, the same for every producer. */
   idSecret(): Promise<Buffer>;
+  /** Registers a finished conversation's MinHash bands and signature; answers the earlier conversations sharing a band. */
+  registerSignature(runId: string, id: string, bands: string[], sig: Buffer, ttlSeconds: number): Promise<string[]>;
+  /** Counts a finished conversation flagged a near-duplicate. */
+  countNearDuplicate(runId: string): Promise<void>;
+  /** The stored signatures of conversations of the run. */
+  signatures(runId: string, ids: string[]): Promise<(Buffer | null)[]>;
   /** Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already, within `caps`. */
   addSeeds(runId: string, seeds: [string, string][], caps?: Partial<BacklogCaps>): Promise<AddSeedsResult>;
   /** What waits in every run's backlog together. */

@@ -209,3 +209,37 @@ describe('record codec', () => {
     assert.deepEqual(decodeLegacySettings(JSON.stringify(compact), 'abc'), base);
   });
 });
+
+describe('record codec: personas, goals and goal verdicts', () => {
+  const ctx = { cloudModel: 'c', localModel: 'l', createdAt: 1000 };
+  const step = { prompt: 'p', followUp: 'f', model: 'l', inputTokens: 1, outputTokens: 2, latencyMs: 3, stopReason: 'stop', at: 1500 };
+
+  it('persona, goal and stop.goalMet round-trip in the settings', () => {
+    const s: ConversationSettings = {
+      initialQuery: 'q',
+      outputFile: 'conversation-abc.csv',
+      maxTurns: 5,
+      timeoutMinutes: 30,
+      cloudModel: 'c',
+      localModel: 'l',
+      contextTurns: 3,
+      templates: { ...DEFAULT_TEMPLATES },
+      systemPrompts: {},
+      persona: { role: 'r', language: 'fr' },
+      goal: 'g',
+      stop: { goalMet: { every: 2, side: 'local', model: 'm' } },
+    };
+    const { conv, steps } = encodeSettingsFields(s, 'abc');
+    assert.deepEqual(decodeSettingsFields(conv, steps.q!, steps.x, 'abc'), s);
+  });
+
+  it('a local step keeps its goal verdict (with and without the other trailing fields); one without has none', () => {
+    for (const l of [
+      { ...step, goal: { met: true, reason: 'ok', model: 'c' } },
+      { ...step, truncated: true, thinking: 't', goal: { met: false, model: 'c' } },
+      step,
+    ]) {
+      assert.deepEqual(decodeLocalStep(encodeLocalStep(l, ctx), ctx), l);
+    }
+  });
+});
