@@ -48,34 +48,35 @@ export function passesFilters(conv: ExportItem, opts: Pick<ExportOptions, 'statu
 export function renderConversation(conv: ExportItem, opts: ExportOptions): string | undefined {
   switch (opts.format) {
     case 'openai':
-      return openaiLine(conv, opts.assistant);
+      return openaiLine(conv, opts.assistant, { metadata: opts.metadata, weights: opts.weights });
     case 'sharegpt':
-      return sharegptLine(conv, opts.assistant);
+      return sharegptLine(conv, opts.assistant, { metadata: opts.metadata, system: opts.sharegptSystem });
     case 'csv':
       return exportCsvRows(conv, opts.escapeFormulas, opts.prices) || undefined;
+    default:
+      throw new Error(`format ${opts.format} is not a text format (export/parquet-export.ts writes it)`);
   }
 }
 
 /**
- * Streams the export of the conversations `ids` names: one chunk per conversation (a JSONL line,
- * or its CSV rows after one header chunk). `stats` is updated as the export goes.
+ * The conversations `ids` names that pass the filters, a batch loaded at a time and each dropped
+ * from its batch as it is handed out (`stats.seen`, `missing`, `filtered` and `maxHeld` counted).
  */
-export async function* exportConversations(
+export async function* exportItems(
   ids: AsyncIterable<string> | Iterable<string>,
   load: ConversationLoader,
-  opts: ExportOptions,
-  stats: ExportStats = newExportStats(),
+  opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters'>,
+  stats: ExportStats,
   batchSize = DEFAULT_EXPORT_BATCH,
-): AsyncGenerator<string> {
-  if (opts.format === 'csv') yield exportCsvHeader();
+): AsyncGenerator<ExportItem> {
   let batch: string[] = [];
-  const flush = async function* (): AsyncGenerator<string> {
+  const flush = async function* (): AsyncGenerator<ExportItem> {
     const convs = await load(batch);
     batch = [];
     stats.maxHeld = Math.max(stats.maxHeld, convs.length);
     for (let i = 0; i < convs.length; i++) {
       const conv = convs[i];
-      // Dropped as soon as rendered, so the batch is released while its lines are consumed.
+      // Dropped as soon as handed out, so the batch is released while its lines are consumed.
       convs[i] = null;
       if (!conv) {
         stats.missing++;
@@ -85,13 +86,7 @@ export async function* exportConversations(
         stats.filtered++;
         continue;
       }
-      const text = renderConversation(conv, opts);
-      if (text === undefined) {
-        stats.empty++;
-        continue;
-      }
-      stats.exported++;
-      yield text;
+      yield conv;
     }
   };
   for await (const id of ids) {
@@ -100,6 +95,30 @@ export async function* exportConversations(
     if (batch.length >= batchSize) yield* flush();
   }
   if (batch.length) yield* flush();
+}
+
+/**
+ * Streams the export of the conversations `ids` names in a text format: one chunk per
+ * conversation (a JSONL line, or its CSV rows after one header chunk). `stats` is updated as the
+ * export goes.
+ */
+export async function* exportConversations(
+  ids: AsyncIterable<string> | Iterable<string>,
+  load: ConversationLoader,
+  opts: ExportOptions,
+  stats: ExportStats = newExportStats(),
+  batchSize = DEFAULT_EXPORT_BATCH,
+): AsyncGenerator<string> {
+  if (opts.format === 'csv') yield exportCsvHeader();
+  for await (const conv of exportItems(ids, load, opts, stats, batchSize)) {
+    const text = renderConversation(conv, opts);
+    if (text === undefined) {
+      stats.empty++;
+      continue;
+    }
+    stats.exported++;
+    yield text;
+  }
 }
 
 /**
