@@ -61,7 +61,8 @@ export class ParquetStreamWriter {
   finish(): Uint8Array {
     this.flushGroup();
     void this.pq.finish();
-    return this.take();
+    const out = this.take();
+    return this.groups === 0 ? fixEmptyRowGroupList(out) : out;
   }
 
   private flushGroup(): void {
@@ -80,4 +81,22 @@ export class ParquetStreamWriter {
     this.bytes.index = 0;
     return out;
   }
+}
+
+/**
+ * hyparquet-writer 0.17 writes an empty `row_groups` list with element type 0 in the footer's
+ * Thrift (compact protocol), which strict readers (arrow-rs: "Expected list element type of
+ * Struct") refuse; a file of zero rows gets the list's header fixed to "0 elements of STRUCT".
+ * The footer's `num_rows` (field 3, i64 0: bytes 0x16 0x00) is followed by `row_groups` (field 4,
+ * a list: 0x19) and the list header (size 0, element type: 0x00, fixed to 0x0c); schema elements
+ * have no i64 field, so the sequence occurs once, after the schema.
+ */
+function fixEmptyRowGroupList(file: Uint8Array): Uint8Array {
+  for (let i = file.length - 8; i >= 4; i--) {
+    if (file[i] === 0x16 && file[i + 1] === 0x00 && file[i + 2] === 0x19 && file[i + 3] === 0x00) {
+      file[i + 3] = 0x0c;
+      return file;
+    }
+  }
+  throw new Error('the Parquet footer of an empty file has no empty row_groups list where expected (hyparquet-writer changed?)');
 }
