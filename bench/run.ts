@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -16,6 +16,7 @@ import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureExportSpeed } from './export-speed';
+import { measureParquetExport } from './export-parquet';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
@@ -38,6 +39,7 @@ const PHASES = [
   'producer',
   'memory',
   'export',
+  'parquet',
   'runs',
   'pools',
   'quota',
@@ -184,6 +186,21 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
         `${r.conversations} conversations, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.seconds.toFixed(2)} s ` +
         `(${r.megabytesPerSec.toFixed(1)} MB/s); server CPU ${r.serverCpuMsPerConversation.toFixed(3)} ms per conversation`;
       notes.export_peak_rss_mb = `idle ${r.idleRssMb.toFixed(0)} MB before the export (Node + tsx); ${r.conversations} conversations`;
+      break;
+    }
+    case 'parquet': {
+      const r = await measureParquetExport(ctx);
+      c.parquetExport = r;
+      results.export_parquet_ratio_vs_jsonl = r.ratio;
+      results.export_parquet_peak_rss_mb = r.parquetPeakRssLargeMb;
+      results.export_parquet_rss_ratio = r.rssRatio;
+      const large = r.runs.find((x) => x.format === 'parquet' && x.conversations === r.large)!;
+      const jsonl = r.runs.find((x) => x.format === 'openai')!;
+      notes.export_parquet_ratio_vs_jsonl =
+        `${r.parquetPerSec.toFixed(0)} vs ${r.jsonlPerSec.toFixed(0)} conv/s, best of 2 rounds each, a fresh child per export; ` +
+        `${(large.bytes / 1e6).toFixed(1)} MB Parquet vs ${(jsonl.bytes / 1e6).toFixed(1)} MB JSONL`;
+      notes.export_parquet_peak_rss_mb = `idle ${large.idleRssMb.toFixed(0)} MB before the export; JSONL on the same run ${Math.min(...r.runs.filter((x) => x.format === 'openai').map((x) => x.peakRssMb)).toFixed(0)} MB`;
+      notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each)`;
       break;
     }
     case 'runs': {

@@ -16,6 +16,7 @@ import type { RunState } from '../store/interfaces';
 import type { ExportOptions } from './export-options';
 import type { ExportStats } from './export-stream';
 import type { ParquetRow } from './parquet-rows';
+import type { Provenance } from './conversation-lines';
 
 /** Distinct values kept per tally (the rest are counted as "others"). */
 const KEEP = 20;
@@ -52,8 +53,7 @@ export class CardTally {
   firstCreated: number | undefined;
   lastFinished: number | undefined;
 
-  add(row: ParquetRow, settings: Record<string, unknown>): void {
-    const p = row.provenance;
+  add(row: ParquetRow, p: Provenance, settings: Record<string, unknown>): void {
     this.rows++;
     this.messages += row.messages.length;
     this.exchanges += row.exchanges;

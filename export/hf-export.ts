@@ -58,15 +58,15 @@ export async function* exportHf(
     yield zip.begin(files[shard]!);
   };
   for await (const item of exportItems(ids, load, opts, stats, batchSize) as AsyncIterable<ExportItem>) {
-    const row = parquetRow(item, opts.assistant);
-    if (!row) {
+    const made = parquetRow(item, opts.assistant);
+    if (!made) {
       stats.empty++;
       continue;
     }
     if (file.count >= perShard && shard < shards - 1) yield* next();
     stats.exported++;
-    tally.add(row, cardSettingsOf(item.record.settings));
-    const bytes = file.add(row);
+    tally.add(made.row, made.provenance, cardSettingsOf(item.record.settings));
+    const bytes = file.add(made.row);
     if (bytes) yield zip.data(bytes);
   }
   while (shard < shards - 1) yield* next();

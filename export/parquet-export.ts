@@ -19,14 +19,14 @@ export async function* parquetChunks(
 ): AsyncGenerator<Uint8Array> {
   const file = new ParquetStreamWriter(writer);
   for await (const item of items) {
-    const row = parquetRow(item, opts.assistant);
-    if (!row) {
+    const made = parquetRow(item, opts.assistant);
+    if (!made) {
       stats.empty++;
       continue;
     }
     stats.exported++;
-    onRow?.(row, item);
-    const bytes = file.add(row);
+    onRow?.(made.row, item);
+    const bytes = file.add(made.row);
     if (bytes) yield bytes;
   }
   yield file.finish();

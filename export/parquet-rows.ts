@@ -4,8 +4,8 @@
  * structs, system first when there is one: `load_dataset("parquet", …)` gives each row a
  * `messages` list of dicts, what TRL's SFTTrainer takes as a conversational dataset), and the
  * provenance is spread over typed columns beside it (ids, models, status, stop reason, tokens,
- * cost, judge scores), with the full provenance as JSON in `provenance` (`meta` and
- * `judge_scores` are JSON too: their keys are the seed's and the rubric's).
+ * cost, judge scores), with the full provenance as JSON text in `provenance` (`meta` and
+ * `judge_scores` are JSON text too: their keys are the seed's and the rubric's).
  *
  * One row per conversation, not per message: a row is one training example, as in the JSONL
  * formats, and a reader never has to regroup messages.
@@ -32,11 +32,14 @@ export interface ParquetRow {
   local_input_tokens: number;
   local_output_tokens: number;
   cost_usd: number | null;
-  judge_scores: Record<string, number> | null;
-  meta: Record<string, unknown> | null;
+  /** JSON text. */
+  judge_scores: string | null;
+  /** JSON text. */
+  meta: string | null;
   created_at: Date;
   finished_at: Date | null;
-  provenance: Provenance;
+  /** JSON text of the provenance. */
+  provenance: string;
 }
 
 const str = (name: string, optional = false): SchemaElement => ({
@@ -46,12 +49,8 @@ const str = (name: string, optional = false): SchemaElement => ({
   repetition_type: optional ? 'OPTIONAL' : 'REQUIRED',
 });
 const int = (name: string): SchemaElement => ({ name, type: 'INT32', repetition_type: 'REQUIRED' });
-const json = (name: string, optional = false): SchemaElement => ({
-  name,
-  type: 'BYTE_ARRAY',
-  converted_type: 'JSON',
-  repetition_type: optional ? 'OPTIONAL' : 'REQUIRED',
-});
+/** JSON as text: a UTF8 string column (JSON.stringify is native; the writer's JSON type would encode it again, in JS). */
+const json = (name: string, optional = false): SchemaElement => str(name, optional);
 const millis = (name: string, optional = false): SchemaElement => ({
   name,
   type: 'INT64',
@@ -104,8 +103,8 @@ export const PARQUET_SCHEMA: SchemaElement[] = [
   ...FLAT_COLUMNS,
 ];
 
-/** The row of a conversation with `assistant` as the assistant, or undefined when it has no usable exchange. */
-export function parquetRow(conv: ExportItem, assistant: Side): ParquetRow | undefined {
+/** The row of a conversation with `assistant` as the assistant (and its provenance), or undefined when it has no usable exchange. */
+export function parquetRow(conv: ExportItem, assistant: Side): { row: ParquetRow; provenance: Provenance } | undefined {
   const { system, pairs } = dialogueOf(conv, assistant);
   if (pairs.length === 0) return undefined;
   const messages: ParquetRow['messages'] = [];
@@ -113,7 +112,7 @@ export function parquetRow(conv: ExportItem, assistant: Side): ParquetRow | unde
   for (const p of pairs) messages.push({ role: 'user', content: p.user }, { role: 'assistant', content: p.assistant });
   const p: Provenance = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
   const { record } = conv;
-  return {
+  const row: ParquetRow = {
     conversation_id: p.conversationId,
     messages,
     run_id: p.runId,
@@ -130,18 +129,21 @@ export function parquetRow(conv: ExportItem, assistant: Side): ParquetRow | unde
     local_input_tokens: p.tokens.localInput,
     local_output_tokens: p.tokens.localOutput,
     cost_usd: p.costUsd?.total ?? null,
-    judge_scores: p.judge?.scores ?? null,
-    meta: p.meta,
+    judge_scores: p.judge?.scores ? JSON.stringify(p.judge.scores) : null,
+    meta: p.meta ? JSON.stringify(p.meta) : null,
     created_at: new Date(record.createdAt),
     finished_at: record.finishedAt === undefined ? null : new Date(record.finishedAt),
-    provenance: p,
+    provenance: JSON.stringify(p),
   };
+  return { row, provenance: p };
 }
 
-/** A row's text in characters, roughly (messages and thinking, plus a fixed allowance for the rest), to cap a row group's memory. */
+/** A row's text in characters, to cap a row group's memory. */
 export function rowWeight(row: ParquetRow): number {
-  let n = 2048;
+  let n = row.provenance.length + (row.meta?.length ?? 0);
   for (const m of row.messages) n += m.content.length;
-  for (const s of row.provenance.steps) n += s.local?.thinking?.length ?? 0;
   return n;
 }
+
+/** Columns of long, distinct text: written PLAIN (no dictionary tried) and without min/max statistics. */
+export const LONG_TEXT_COLUMNS: ReadonlySet<string> = new Set(['messages', 'provenance', 'meta', 'conversation_id', 'seed_hash']);
