@@ -61,6 +61,9 @@ export function renderConversation(conv: ExportItem, opts: ExportOptions): strin
 /**
  * The conversations `ids` names that pass the filters, a batch loaded at a time and each dropped
  * from its batch as it is handed out (`stats.seen`, `missing`, `filtered` and `maxHeld` counted).
+ * With `prefetch`, the next batch is loaded while this one is handed out (two batches held at
+ * most): for a consumer that spends CPU on each batch (Parquet's encoding), so Redis works
+ * meanwhile.
  */
 export async function* exportItems(
   ids: AsyncIterable<string> | Iterable<string>,
@@ -68,12 +71,12 @@ export async function* exportItems(
   opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters'>,
   stats: ExportStats,
   batchSize = DEFAULT_EXPORT_BATCH,
+  prefetch = false,
 ): AsyncGenerator<ExportItem> {
   let batch: string[] = [];
-  const flush = async function* (): AsyncGenerator<ExportItem> {
-    const convs = await load(batch);
-    batch = [];
-    stats.maxHeld = Math.max(stats.maxHeld, convs.length);
+  let inFlight = 0;
+  const emit = async function* (convs: (ExportItem | null)[]): AsyncGenerator<ExportItem> {
+    stats.maxHeld = Math.max(stats.maxHeld, convs.length + inFlight);
     for (let i = 0; i < convs.length; i++) {
       const conv = convs[i];
       // Dropped as soon as handed out, so the batch is released while its lines are consumed.
@@ -89,12 +92,35 @@ export async function* exportItems(
       yield conv;
     }
   };
+  let pending: Promise<(ExportItem | null)[]> | undefined;
+  const flush = async function* (): AsyncGenerator<ExportItem> {
+    const next = load(batch);
+    const size = batch.length;
+    batch = [];
+    if (!prefetch) {
+      yield* emit(await next);
+      return;
+    }
+    // Swallowed here, thrown where it is awaited: a failed prefetch never goes unhandled.
+    next.catch(() => undefined);
+    const current = pending;
+    pending = next;
+    if (current) {
+      // The batch just asked for is held too while this one is handed out.
+      inFlight = size;
+      yield* emit(await current);
+    }
+  };
   for await (const id of ids) {
     stats.seen++;
     batch.push(id);
     if (batch.length >= batchSize) yield* flush();
   }
   if (batch.length) yield* flush();
+  if (pending) {
+    inFlight = 0;
+    yield* emit(await pending);
+  }
 }
 
 /**

@@ -57,7 +57,7 @@ export async function* exportHf(
     files.push(shardName(shard, shards));
     yield zip.begin(files[shard]!);
   };
-  for await (const item of exportItems(ids, load, opts, stats, batchSize) as AsyncIterable<ExportItem>) {
+  for await (const item of exportItems(ids, load, opts, stats, batchSize, true) as AsyncIterable<ExportItem>) {
     const made = parquetRow(item, opts.assistant);
     if (!made) {
       stats.empty++;

@@ -40,5 +40,5 @@ export async function* exportParquet(
   stats: ExportStats = newExportStats(),
   batchSize = DEFAULT_EXPORT_BATCH,
 ): AsyncGenerator<Uint8Array> {
-  yield* parquetChunks(exportItems(ids, load, opts, stats, batchSize), opts, stats);
+  yield* parquetChunks(exportItems(ids, load, opts, stats, batchSize, true), opts, stats);
 }

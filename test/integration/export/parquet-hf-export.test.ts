@@ -220,7 +220,7 @@ describe('GET /runs/:id/export?format=parquet|hf (real Redis and HTTP, read back
     assert.match(stderr, /--format parquet is binary: give --out/);
   });
 
-  it('the Parquet export holds a batch and a row group, never the run', async () => {
+  it('the Parquet export holds two batches and a row group, never the run', async () => {
     const opts = parseExportQuery({ format: 'parquet' }, { escapeFormulas: true });
     const stats = newExportStats();
     const store = storeLoader(stack.store);
@@ -250,8 +250,9 @@ describe('GET /runs/:id/export?format=parquet|hf (real Redis and HTTP, read back
     }
     assert.equal(rowsOut, N);
     assert.ok(chunks >= N / 1000, `${chunks} chunks: a row group at a time`);
-    assert.ok(stats.maxHeld <= BATCH, `held ${stats.maxHeld}`);
-    assert.ok(maxAhead <= 1000 + BATCH, `loaded ${maxAhead} conversations ahead of the bytes (a row group and a batch at most)`);
+    // Two batches: the one handed out and the next, loading meanwhile.
+    assert.ok(stats.maxHeld <= 2 * BATCH, `held ${stats.maxHeld}`);
+    assert.ok(maxAhead <= 500 + 2 * BATCH, `loaded ${maxAhead} conversations ahead of the bytes (a row group and two batches at most)`);
     process.stderr.write(`      heap +${((heapPeak - heap0) / 1e6).toFixed(1)} MB for a ${(bytes / 1e6).toFixed(1)} MB Parquet file\n`);
     // Generous: a row group of 1,000 conversations and the writer's buffer, far below the run.
     assert.ok(heapPeak - heap0 < 64e6, `heap grew ${((heapPeak - heap0) / 1e6).toFixed(1)} MB`);
