@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,runs,pools,quota,cache,fork,dedup]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -19,6 +19,7 @@ import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
 import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
 import { measureDedup } from './dedup';
+import { measureParquetExport } from './export-parquet';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
 import { measureProducerVsKoa } from './producer-vs-koa';
@@ -41,6 +42,7 @@ const PHASES = [
   'producer',
   'memory',
   'export',
+  'parquet',
   'runs',
   'pools',
   'quota',
@@ -222,6 +224,21 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.fork_round_trips_per_shared_turn =
         `${r.roundTrips.toFixed(1)} round trips per fork of a ${r.turns}-turn conversation at turn ${r.atTurn} (${r.sharedTurns} shared turns copied, none asked); ` +
         `${r.forks} forks, p50 ${r.forkMs.p50.toFixed(2)} ms, p99 ${r.forkMs.p99.toFixed(2)} ms`;
+      break;
+    }
+    case 'parquet': {
+      const r = await measureParquetExport(ctx);
+      c.parquetExport = r;
+      results.export_parquet_ratio_vs_jsonl = r.ratio;
+      results.export_parquet_peak_rss_mb = r.parquetPeakRssLargeMb;
+      results.export_parquet_rss_ratio = r.rssRatio;
+      const large = r.runs.find((x) => x.format === 'parquet' && x.conversations === r.large)!;
+      const jsonl = r.runs.find((x) => x.format === 'openai')!;
+      notes.export_parquet_ratio_vs_jsonl =
+        `${r.parquetPerSec.toFixed(0)} vs ${r.jsonlPerSec.toFixed(0)} conv/s, best of 2 rounds each, a fresh child per export; ` +
+        `${(large.bytes / 1e6).toFixed(1)} MB Parquet vs ${(jsonl.bytes / 1e6).toFixed(1)} MB JSONL`;
+      notes.export_parquet_peak_rss_mb = `idle ${large.idleRssMb.toFixed(0)} MB before the export; JSONL on the same run ${Math.min(...r.runs.filter((x) => x.format === 'openai').map((x) => x.peakRssMb)).toFixed(0)} MB`;
+      notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each)`;
       break;
     }
     case 'runs': {

@@ -91,7 +91,13 @@ export class ApiClient {
 
   /** A run export's body and how many of the run's conversations it lacks (`X-Missing-Conversations`: expired). */
   async exportDownload(path: string, signal?: AbortSignal): Promise<{ body: AsyncIterable<Uint8Array>; missing: number; total: number }> {
-    const res = await this.request('GET', path, undefined, signal, 'application/x-ndjson, text/csv');
+    const res = await this.request(
+      'GET',
+      path,
+      undefined,
+      signal,
+      'application/x-ndjson, text/csv, application/vnd.apache.parquet, application/zip',
+    );
     return {
       body: (res.body ?? []) as unknown as AsyncIterable<Uint8Array>,
       missing: Number(res.headers.get('x-missing-conversations') ?? 0),

@@ -1,10 +1,13 @@
 /**
  * `llmconv export <run>`: streams a run's dataset (`GET /runs/:id/export`) to a file or stdout,
  * with a line counting conversations (JSONL) or rows (CSV) as they arrive — redrawn in place on a
- * terminal, printed once at the end otherwise.
+ * terminal, printed once at the end otherwise. Parquet and `hf` (a zip) are binary: they need
+ * `--out`; `hf` into a directory is downloaded beside it and unpacked (cli/zip-extract.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { once } from 'node:events';
+import { extractStoredZip } from './zip-extract';
 import type { ApiClient } from './api-client';
 import type { FollowOutput } from './follow';
 
@@ -15,9 +18,19 @@ export interface ExportCommandOptions {
   stopReason?: string;
   /** `score.<criterion><op><number>` conditions on the judge's scores, all of which must hold. */
   filter?: string[];
-  /** File to write; stdout when absent. */
+  /** File to write; stdout when absent. For `hf`, a directory (or a `.zip` file). */
   out?: string;
+  /** JSONL: add the provenance (`metadata=true`). */
+  metadata?: boolean;
+  /** openai: `weight` on assistant messages (none, all, last, or turn numbers). */
+  weights?: string;
+  /** hf: the card's license and language(s). */
+  license?: string;
+  language?: string;
 }
+
+/** Formats whose bytes are not text (written as they come, never to a terminal). */
+const BINARY = new Set(['parquet', 'hf']);
 
 export interface ExportIo {
   stdout: FollowOutput & { once?(event: 'drain', cb: () => void): unknown };
@@ -49,11 +62,26 @@ export function exportPath(id: string, o: ExportCommandOptions): string {
   if (o.status) q.set('status', o.status);
   if (o.stopReason) q.set('stopReason', o.stopReason);
   for (const f of o.filter ?? []) q.append('filter', f);
+  if (o.metadata) q.set('metadata', 'true');
+  if (o.weights) q.set('weights', o.weights);
+  if (o.license) q.set('license', o.license);
+  if (o.language) q.set('language', o.language);
   return `/runs/${encodeURIComponent(id)}/export?${q}`;
 }
 
 /** Runs the export; resolves to the number of conversations (JSONL) or rows (CSV) written. */
 export async function exportCommand(api: ApiClient, id: string, o: ExportCommandOptions, io: ExportIo): Promise<number> {
+  const binary = BINARY.has(o.format);
+  if (binary && !o.out)
+    throw new Error(
+      `--format ${o.format} is binary: give --out (${o.format === 'hf' ? 'a directory, or a .zip file' : 'a .parquet file'})`,
+    );
+  // hf into a directory: the zip is downloaded beside it, then unpacked.
+  const intoDir = o.format === 'hf' && o.out !== undefined && !o.out.endsWith('.zip') ? o.out : undefined;
+  if (intoDir) {
+    const existing = fs.existsSync(intoDir) ? fs.readdirSync(intoDir) : [];
+    if (existing.length) throw new Error(`${intoDir} is not empty: give a new or empty directory for --format hf`);
+  }
   const { body, missing, total } = await api.exportDownload(exportPath(id, o));
   if (missing > 0) {
     io.stderr.write(
@@ -63,9 +91,12 @@ export async function exportCommand(api: ApiClient, id: string, o: ExportCommand
   const csv = o.format === 'csv';
   const counter = new RecordCounter(csv);
   const unit = csv ? 'rows' : 'conversations';
-  const count = () => Math.max(0, counter.records - (csv ? 1 : 0));
+  const count = () => (binary ? 0 : Math.max(0, counter.records - (csv ? 1 : 0)));
+  const what = () => (binary ? mb(counter.bytes) : `${count()} ${unit}, ${mb(counter.bytes)}`);
   // Opened after the request succeeded: a refused export leaves no empty file behind.
-  const file = o.out ? fs.createWriteStream(o.out) : undefined;
+  if (intoDir) fs.mkdirSync(intoDir, { recursive: true });
+  const target = intoDir ? path.join(intoDir, '.llmconv-export.zip.partial') : o.out;
+  const file = target ? fs.createWriteStream(target) : undefined;
   let writeError: Error | undefined;
   if (file) {
     await once(file, 'open');
@@ -76,12 +107,13 @@ export async function exportCommand(api: ApiClient, id: string, o: ExportCommand
   const decoder = new TextDecoder();
   let lastDraw = 0;
   const draw = (final: boolean) => {
-    if (io.tty) io.stderr.write(`\r\x1b[Kexporting ${id}: ${count()} ${unit}, ${mb(counter.bytes)}${final ? '\n' : ''}`);
+    if (io.tty) io.stderr.write(`\r\x1b[Kexporting ${id}: ${what()}${final ? '\n' : ''}`);
   };
   try {
     for await (const chunk of body) {
       if (writeError) throw writeError;
-      counter.add(chunk);
+      if (binary) counter.bytes += chunk.length;
+      else counter.add(chunk);
       if (file) {
         if (!file.write(chunk)) await once(file, 'drain');
       } else if (io.stdout.write(decoder.decode(chunk, { stream: true })) === false && io.stdout.once) {
@@ -98,8 +130,12 @@ export async function exportCommand(api: ApiClient, id: string, o: ExportCommand
       if (!writeError) await once(file, 'close');
     }
   }
-  if (writeError) throw new Error(`cannot write ${o.out}: ${writeError.message}`);
+  if (writeError) throw new Error(`cannot write ${target}: ${writeError.message}`);
   draw(true);
-  if (o.out) io.stderr.write(`wrote ${o.out} (${count()} ${unit}, ${mb(counter.bytes)})\n`);
+  if (intoDir && target) {
+    const names = await extractStoredZip(target, intoDir);
+    fs.rmSync(target);
+    io.stderr.write(`wrote ${intoDir} (${names.join(', ')}; ${mb(counter.bytes)})\n`);
+  } else if (o.out) io.stderr.write(`wrote ${o.out} (${what()})\n`);
   return count();
 }

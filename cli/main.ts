@@ -6,6 +6,7 @@
  * npx llmconv follow 2f1c…            # live turns and a progress bar
  * npx llmconv transcript 2f1c… --out sky.csv
  * npx llmconv export 7d0e… --format sharegpt --assistant local --out data.jsonl
+ * npx llmconv export 7d0e… --format hf --license cc-by-4.0 --language en --out sky-dataset/
  * npx llmconv list --url http://producer:8080 --api-key-file ~/.llmconv-key
  * LLMCONV_URL=http://producer:8080 LLMCONV_API_KEY=… npx llmconv export sky-run --out sky.jsonl
  */
@@ -53,12 +54,16 @@ usage:
                                                        a run id: the run's progress until it ends
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
-  llmconv export <run id or name> [--format openai|sharegpt|csv|dpo] [--assistant cloud|local]
+  llmconv export <run id or name> [--format openai|sharegpt|csv|dpo|parquet|hf] [--assistant cloud|local]
                  [--status s1,s2] [--stop-reason r1,r2] [--filter "score.helpfulness>=4"]
-                 [--out data.jsonl]
+                 [--metadata] [--weights none|all|last|2,3] [--license id] [--language en,fr]
+                 [--out data.jsonl | data.parquet | dir/]
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file); a run is
-                                                       named by its id or by its --name
+                                                       named by its id or by its --name;
+                                                       --metadata adds our provenance to JSONL lines;
+                                                       --format hf --out dir/ writes a Hugging Face
+                                                       dataset (data/train-*.parquet, README.md card)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
               [--run ID [--new-run]] [--retry-failed] [--options '<json>'] [--follow] [--dry-run]
                                                        upload a seed file as a run (prints its id);
@@ -128,6 +133,10 @@ const CLI_OPTIONS = {
   status: { type: 'string' },
   'stop-reason': { type: 'string' },
   filter: { type: 'string', multiple: true },
+  metadata: { type: 'boolean' },
+  weights: { type: 'string' },
+  license: { type: 'string' },
+  language: { type: 'string' },
 } as const;
 
 const parseCliArgs = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
@@ -253,6 +262,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             stopReason: values['stop-reason'],
             filter: values.filter,
             out: values.out,
+            ...(values.metadata ? { metadata: true } : {}),
+            ...(values.weights ? { weights: values.weights } : {}),
+            ...(values.license ? { license: values.license } : {}),
+            ...(values.language ? { language: values.language } : {}),
           },
           { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) },
         );

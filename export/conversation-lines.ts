@@ -16,6 +16,7 @@ import { CSV_COLUMNS, neutraliseFormula, transcriptRows } from '../transcript/tr
 import { stepCostUsd, type ConversationCost } from '../cost/conversation-cost';
 import type { PriceTable } from '../cost/price-table';
 import type { Judgement } from '../store/interfaces';
+import type { WeightMark } from './export-options';
 
 /** One exchange of the exported dialogue. */
 export interface DialoguePair {
@@ -203,33 +204,66 @@ export function provenanceOf(conv: ExportItem): Provenance {
   return p;
 }
 
-/**
- * The OpenAI chat fine-tuning line (`{"messages":[…],"metadata":{…}}` and a newline), or
- * undefined when the dialogue has no usable exchange.
- */
-export function openaiLine(conv: ExportItem, assistant: Side): string | undefined {
-  const { system, pairs } = dialogueOf(conv, assistant);
-  if (pairs.length === 0) return undefined;
-  const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
-  if (system !== undefined) messages.push({ role: 'system', content: system });
-  for (const p of pairs) messages.push({ role: 'user', content: p.user }, { role: 'assistant', content: p.assistant });
-  return `${JSON.stringify({ messages, metadata: { ...provenanceOf(conv), assistant, exchanges: pairs.length } })}\n`;
+/** What an openai line carries beyond the messages (default: nothing). */
+export interface OpenaiLineOptions {
+  /** Add our `metadata` key (the provenance): not a key of OpenAI's format, so only when asked. */
+  metadata?: boolean;
+  /** Which assistant messages get `weight` 1 (the others 0); absent or `none`: no `weight` key. */
+  weights?: WeightMark;
+}
+
+/** The weight of the assistant message of `pair` (the `i`th of `n`), or undefined for no `weight` key. */
+function weightOf(mark: WeightMark | undefined, pair: DialoguePair, i: number, n: number): 0 | 1 | undefined {
+  if (!mark) return undefined;
+  if (mark.mark === 'turns') return mark.turns.has(pair.turn) ? 1 : 0;
+  if (mark.mark === 'none') return undefined;
+  return mark.mark === 'all' || i === n - 1 ? 1 : 0;
 }
 
 /**
- * The ShareGPT line (`{"conversations":[{"from":"human",…},{"from":"gpt",…}],"system"?,"metadata"}`
- * and a newline), or undefined when the dialogue has no usable exchange.
+ * The OpenAI chat fine-tuning line (`{"messages":[…]}` and a newline: only the keys the format
+ * defines, `weight` on assistant messages when asked, our `metadata` when asked), or undefined
+ * when the dialogue has no usable exchange.
  */
-export function sharegptLine(conv: ExportItem, assistant: Side): string | undefined {
+export function openaiLine(conv: ExportItem, assistant: Side, opts: OpenaiLineOptions = {}): string | undefined {
   const { system, pairs } = dialogueOf(conv, assistant);
   if (pairs.length === 0) return undefined;
-  const conversations = pairs.flatMap((p) => [
-    { from: 'human', value: p.user },
-    { from: 'gpt', value: p.assistant },
-  ]);
+  const messages: { role: 'system' | 'user' | 'assistant'; content: string; weight?: 0 | 1 }[] = [];
+  if (system !== undefined) messages.push({ role: 'system', content: system });
+  pairs.forEach((p, i) => {
+    const weight = weightOf(opts.weights, p, i, pairs.length);
+    messages.push(
+      { role: 'user', content: p.user },
+      weight === undefined ? { role: 'assistant', content: p.assistant } : { role: 'assistant', content: p.assistant, weight },
+    );
+  });
+  const line: Record<string, unknown> = { messages };
+  if (opts.metadata) line.metadata = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** What a sharegpt line carries beyond the turns. */
+export interface SharegptLineOptions {
+  /** Add our `metadata` key (the provenance). Default true. */
+  metadata?: boolean;
+  /** The system prompt as a first `{"from":"system"}` turn (default: axolotl's convention) or a top-level `system` field. */
+  system?: 'turn' | 'field';
+}
+
+/**
+ * The ShareGPT line (`{"conversations":[{"from":"system"…}?,{"from":"human",…},{"from":"gpt",…}],"metadata"}`
+ * and a newline), or undefined when the dialogue has no usable exchange.
+ */
+export function sharegptLine(conv: ExportItem, assistant: Side, opts: SharegptLineOptions = {}): string | undefined {
+  const { system, pairs } = dialogueOf(conv, assistant);
+  if (pairs.length === 0) return undefined;
+  const conversations: { from: string; value: string }[] = [];
+  const asField = opts.system === 'field';
+  if (system !== undefined && !asField) conversations.push({ from: 'system', value: system });
+  for (const p of pairs) conversations.push({ from: 'human', value: p.user }, { from: 'gpt', value: p.assistant });
   const line: Record<string, unknown> = { conversations };
-  if (system !== undefined) line.system = system;
-  line.metadata = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
+  if (system !== undefined && asField) line.system = system;
+  if (opts.metadata ?? true) line.metadata = { ...provenanceOf(conv), assistant, exchanges: pairs.length };
   return `${JSON.stringify(line)}\n`;
 }
 

@@ -45,7 +45,7 @@ export function passesScoreFilters(judge: Judgement | null | undefined, filters:
   });
 }
 
-export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv', 'dpo'] as const;
+export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv', 'dpo', 'parquet', 'hf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const EXPORT_STATUSES: readonly ConversationStatus[] = ['queued', 'running', ...TERMINAL_STATUSES];
@@ -68,11 +68,47 @@ export interface ExportOptions {
   escapeFormulas: boolean;
   /** CSV only: prices for the cost columns (empty cells without). */
   prices?: PriceTable;
+  /** JSONL: add our `metadata` (provenance) to each line (`metadata=true`; default: openai no, sharegpt yes). */
+  metadata: boolean;
+  /** openai only: which assistant messages carry `weight` 1 (the rest 0); `none` writes no weight. */
+  weights: WeightMark;
+  /** sharegpt only: the system prompt as the first turn `{"from":"system"}` (default, axolotl's convention) or as a top-level `system` field. */
+  sharegptSystem: 'turn' | 'field';
+  /** hf only: the dataset card's `license` (a Hugging Face license id; default `other`). */
+  license: string;
+  /** hf only: the dataset card's `language` codes (ISO 639; none when not given). */
+  language: string[];
 }
+
+/** Which assistant turns to train on: all, the last, none (no `weight` key), or the exchanges of these turn numbers. */
+export type WeightMark = { mark: 'none' | 'all' | 'last' } | { mark: 'turns'; turns: ReadonlySet<number> };
 
 /** The media type and file extension of a format. */
 export function formatMedia(format: ExportFormat): { type: string; ext: string } {
-  return format === 'csv' ? { type: 'text/csv; charset=utf-8', ext: 'csv' } : { type: 'application/x-ndjson; charset=utf-8', ext: 'jsonl' };
+  if (format === 'csv') return { type: 'text/csv; charset=utf-8', ext: 'csv' };
+  if (format === 'parquet') return { type: 'application/vnd.apache.parquet', ext: 'parquet' };
+  if (format === 'hf') return { type: 'application/zip', ext: 'zip' };
+  return { type: 'application/x-ndjson; charset=utf-8', ext: 'jsonl' };
+}
+
+/** Whether the format is binary (no lines to count). */
+export const isBinaryFormat = (format: ExportFormat): boolean => format === 'parquet' || format === 'hf';
+
+const boolParam = (q: Query, name: string): boolean | undefined => {
+  const v = single(q, name);
+  if (v === undefined) return undefined;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ValidationError(`${name} must be true or false, got "${v}"`);
+};
+
+/** Parses `weights=none|all|last|<turn>,<turn>…`. */
+export function parseWeights(v: string | undefined): WeightMark {
+  if (v === undefined || v === 'none') return { mark: 'none' };
+  if (v === 'all' || v === 'last') return { mark: v };
+  const turns = v.split(',').map((s) => s.trim());
+  if (turns.length && turns.every((t) => /^[1-9]\d{0,5}$/.test(t))) return { mark: 'turns', turns: new Set(turns.map(Number)) };
+  throw new ValidationError(`weights must be none, all, last or a comma-separated list of turn numbers (e.g. 2,3), got "${v}"`);
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -95,7 +131,8 @@ const list = (q: Query, name: string): string[] | undefined => {
 };
 
 /**
- * Parses `format`, `assistant`, `status`, `stopReason`, `filter` and `score` (dpo) of an export request.
+ * Parses `format`, `assistant`, `status`, `stopReason`, `filter`, `score` (dpo), `metadata`, `weights`,
+ * `sharegptSystem`, `license` and `language` of an export request.
  * Throws a {@link ValidationError} (400) that names the parameter and the values it accepts.
  */
 export function parseExportQuery(query: Query, defaults: { escapeFormulas: boolean; format?: ExportFormat }): ExportOptions {
@@ -133,6 +170,24 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
     throw new ValidationError(
       `score must name one criterion of the judge's rubric (letters, digits, _ and -), e.g. score=helpfulness; got "${rankBy}"`,
     );
+  const metadata = boolParam(query, 'metadata');
+  if (metadata !== undefined && format !== 'openai' && format !== 'sharegpt')
+    throw new ValidationError(`metadata applies to format=openai and sharegpt (${format} always carries its provenance)`);
+  const weightsText = single(query, 'weights');
+  if (weightsText !== undefined && format !== 'openai')
+    throw new ValidationError(`weights applies to format=openai only (OpenAI's "weight" on assistant messages), got format=${format}`);
+  const sharegptSystem = single(query, 'sharegptSystem') ?? 'turn';
+  if (sharegptSystem !== 'turn' && sharegptSystem !== 'field')
+    throw new ValidationError(
+      `sharegptSystem must be turn (a {"from":"system"} first turn) or field (a top-level "system"), got "${sharegptSystem}"`,
+    );
+  const license = single(query, 'license') ?? 'other';
+  if (!/^[a-z0-9][a-z0-9.+-]{0,63}$/.test(license))
+    throw new ValidationError(`license must be a Hugging Face license id such as apache-2.0, cc-by-4.0, mit or other; got "${license}"`);
+  const language = list(query, 'language') ?? [];
+  const badLanguage = language.find((l) => !/^[a-z]{2,3}$/.test(l));
+  if (badLanguage !== undefined)
+    throw new ValidationError(`language must be a comma-separated list of ISO 639 codes such as en,fr; got "${badLanguage}"`);
   return {
     format: format as ExportFormat,
     ...(scoreFilters ? { scoreFilters } : {}),
@@ -142,5 +197,10 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
     statuses: new Set(statuses ?? TERMINAL_STATUSES),
     stopReasons: stopReasons && new Set(stopReasons),
     escapeFormulas: defaults.escapeFormulas,
+    metadata: metadata ?? format === 'sharegpt',
+    weights: parseWeights(weightsText),
+    sharegptSystem,
+    license,
+    language,
   };
 }

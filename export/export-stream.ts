@@ -51,14 +51,16 @@ export function passesFilters(conv: ExportItem, opts: Pick<ExportOptions, 'statu
 export function renderConversation(conv: ExportItem, opts: ExportOptions): string | undefined {
   switch (opts.format) {
     case 'openai':
-      return openaiLine(conv, opts.assistant);
+      return openaiLine(conv, opts.assistant, { metadata: opts.metadata, weights: opts.weights });
     case 'sharegpt':
-      return sharegptLine(conv, opts.assistant);
+      return sharegptLine(conv, opts.assistant, { metadata: opts.metadata, system: opts.sharegptSystem });
     case 'csv':
       return exportCsvRows(conv, opts.escapeFormulas, opts.prices) || undefined;
     case 'dpo':
       // A pair needs a conversation's siblings: exportPreferencePairs.
       return undefined;
+    default:
+      throw new Error(`format ${opts.format} is not a text format (export/parquet-export.ts writes it)`);
   }
 }
 
@@ -131,25 +133,27 @@ export async function* exportPreferencePairs(
 }
 
 /**
- * Streams the export of the conversations `ids` names: one chunk per conversation (a JSONL line,
- * or its CSV rows after one header chunk). `stats` is updated as the export goes.
+ * The conversations `ids` names that pass the filters, a batch loaded at a time and each dropped
+ * from its batch as it is handed out (`stats.seen`, `missing`, `filtered` and `maxHeld` counted).
+ * With `prefetch`, the next batch is loaded while this one is handed out (two batches held at
+ * most): for a consumer that spends CPU on each batch (Parquet's encoding), so Redis works
+ * meanwhile.
  */
-export async function* exportConversations(
+export async function* exportItems(
   ids: AsyncIterable<string> | Iterable<string>,
   load: ConversationLoader,
-  opts: ExportOptions,
-  stats: ExportStats = newExportStats(),
+  opts: Pick<ExportOptions, 'statuses' | 'stopReasons' | 'scoreFilters'>,
+  stats: ExportStats,
   batchSize = DEFAULT_EXPORT_BATCH,
-): AsyncGenerator<string> {
-  if (opts.format === 'csv') yield exportCsvHeader();
+  prefetch = false,
+): AsyncGenerator<ExportItem> {
   let batch: string[] = [];
-  const flush = async function* (): AsyncGenerator<string> {
-    const convs = await load(batch);
-    batch = [];
-    stats.maxHeld = Math.max(stats.maxHeld, convs.length);
+  let inFlight = 0;
+  const emit = async function* (convs: (ExportItem | null)[]): AsyncGenerator<ExportItem> {
+    stats.maxHeld = Math.max(stats.maxHeld, convs.length + inFlight);
     for (let i = 0; i < convs.length; i++) {
       const conv = convs[i];
-      // Dropped as soon as rendered, so the batch is released while its lines are consumed.
+      // Dropped as soon as handed out, so the batch is released while its lines are consumed.
       convs[i] = null;
       if (!conv) {
         stats.missing++;
@@ -159,13 +163,26 @@ export async function* exportConversations(
         stats.filtered++;
         continue;
       }
-      const text = renderConversation(conv, opts);
-      if (text === undefined) {
-        stats.empty++;
-        continue;
-      }
-      stats.exported++;
-      yield text;
+      yield conv;
+    }
+  };
+  let pending: Promise<(ExportItem | null)[]> | undefined;
+  const flush = async function* (): AsyncGenerator<ExportItem> {
+    const next = load(batch);
+    const size = batch.length;
+    batch = [];
+    if (!prefetch) {
+      yield* emit(await next);
+      return;
+    }
+    // Swallowed here, thrown where it is awaited: a failed prefetch never goes unhandled.
+    next.catch(() => undefined);
+    const current = pending;
+    pending = next;
+    if (current) {
+      // The batch just asked for is held too while this one is handed out.
+      inFlight = size;
+      yield* emit(await current);
     }
   };
   for await (const id of ids) {
@@ -174,6 +191,34 @@ export async function* exportConversations(
     if (batch.length >= batchSize) yield* flush();
   }
   if (batch.length) yield* flush();
+  if (pending) {
+    inFlight = 0;
+    yield* emit(await pending);
+  }
+}
+
+/**
+ * Streams the export of the conversations `ids` names in a text format: one chunk per
+ * conversation (a JSONL line, or its CSV rows after one header chunk). `stats` is updated as the
+ * export goes.
+ */
+export async function* exportConversations(
+  ids: AsyncIterable<string> | Iterable<string>,
+  load: ConversationLoader,
+  opts: ExportOptions,
+  stats: ExportStats = newExportStats(),
+  batchSize = DEFAULT_EXPORT_BATCH,
+): AsyncGenerator<string> {
+  if (opts.format === 'csv') yield exportCsvHeader();
+  for await (const conv of exportItems(ids, load, opts, stats, batchSize)) {
+    const text = renderConversation(conv, opts);
+    if (text === undefined) {
+      stats.empty++;
+      continue;
+    }
+    stats.exported++;
+    yield text;
+  }
 }
 
 /**

@@ -9,6 +9,10 @@ import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { exportConversations, exportPreferencePairs, storeLoader } from '../../export/export-stream';
 import { formatMedia, parseExportQuery, type ExportOptions } from '../../export/export-options';
+import { exportParquet } from '../../export/parquet-export';
+import { exportHf, type HfCardFacts } from '../../export/hf-export';
+import { loadRubric } from '../../judge/rubric';
+import type { RunState } from '../../store/interfaces';
 import { missingConversations, runConversationIds, runExists } from '../../export/run-conversation-ids';
 import type { Config } from '../../shared/config';
 import { PipelineError } from '../../shared/errors';
@@ -21,7 +25,8 @@ import { publicRunId, storedRunId } from '../../runs/run-service';
 import { callerOf } from '../api-key-auth';
 
 export interface RunsExportDeps {
-  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile' | 'modelCatalogFile'> & Partial<Pick<Config, 'retentionSeconds'>>;
+  config: Pick<Config, 'queuePrefix' | 'csvEscapeFormulas' | 'pricesFile' | 'modelCatalogFile'> &
+    Partial<Pick<Config, 'retentionSeconds' | 'judgeRubricFile'>>;
   redis: Redis;
   store: ConversationStore;
 }
@@ -32,20 +37,49 @@ const KEY_SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** A file name part that is safe in a header and on any file system. */
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 
-function send(ctx: Context, name: string, opts: ExportOptions, ids: AsyncIterable<string> | Iterable<string>, deps: RunsExportDeps): void {
+/** What the `hf` export's card says of the source: a run (its record) or one conversation. */
+interface Source {
+  title: string;
+  runId: string | null;
+  run: RunState | null;
+  /** Ids the export starts with (shards the `hf` files). */
+  total: number;
+}
+
+function send(
+  ctx: Context,
+  name: string,
+  opts: ExportOptions,
+  ids: AsyncIterable<string> | Iterable<string>,
+  deps: RunsExportDeps,
+  source: Source,
+): void {
   const media = formatMedia(opts.format);
   const side = opts.format === 'csv' ? '' : `-${opts.assistant}`;
-  ctx.type = media.type;
-  ctx.set('Content-Disposition', `attachment; filename="${safeName(name)}-${opts.format}${side}.${media.ext}"`);
-  ctx.set('Cache-Control', 'no-store');
   // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
   const prices = loadPriceTable(deps.config.pricesFile, deps.config.modelCatalogFile);
   const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix), prices });
-  const lines =
-    opts.format === 'dpo'
-      ? exportPreferencePairs(ids, loader, (id) => deps.store.forks(id), opts)
-      : exportConversations(ids, loader, { ...opts, prices });
-  ctx.body = Readable.from(lines, { objectMode: false, highWaterMark: 64 * 1024 });
+  const withPrices = { ...opts, prices };
+  let body: AsyncIterable<string | Uint8Array>;
+  if (opts.format === 'dpo') body = exportPreferencePairs(ids, loader, (id) => deps.store.forks(id), opts);
+  else if (opts.format === 'parquet') body = exportParquet(ids, loader, withPrices);
+  else if (opts.format === 'hf') {
+    const rubricFile = deps.config.judgeRubricFile;
+    const facts: HfCardFacts = {
+      title: source.title,
+      runId: source.runId,
+      run: source.run,
+      prices,
+      ...(deps.config.pricesFile ? { pricesFile: deps.config.pricesFile } : {}),
+      ...(deps.config.modelCatalogFile ? { modelCatalogFile: deps.config.modelCatalogFile } : {}),
+      ...(rubricFile ? { rubric: loadRubric(rubricFile), rubricFile } : {}),
+    };
+    body = exportHf(ids, loader, withPrices, facts, { total: source.total });
+  } else body = exportConversations(ids, loader, withPrices);
+  ctx.type = media.type;
+  ctx.set('Content-Disposition', `attachment; filename="${safeName(name)}-${opts.format}${side}.${media.ext}"`);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = Readable.from(body, { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 export function runsExportRoutes(deps: RunsExportDeps): Router {
@@ -83,7 +117,13 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     }
     ctx.set('X-Missing-Conversations', String(gone.missing));
     ctx.set('X-Run-Conversations', String(gone.total));
-    send(ctx, `run-${publicRunId(caller, runId!)}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!), deps);
+    const shown = publicRunId(caller, runId!);
+    send(ctx, `run-${shown}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!), deps, {
+      title: state?.name || `run ${shown}`,
+      runId: shown,
+      run: state,
+      total: gone.total,
+    });
   });
 
   router.get('/conversation/:id/export', async (ctx) => {
@@ -92,7 +132,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     const record = KEY_SAFE_ID.test(id) ? await deps.store.get(id) : undefined;
     if (!record || !canSee(callerOf(ctx), record.owner))
       throw new PipelineError(`no conversation with id "${id}" (unknown or expired)`, { code: 'not_found', status: 404 });
-    send(ctx, `conversation-${id}`, opts, [id], deps);
+    send(ctx, `conversation-${id}`, opts, [id], deps, { title: `conversation ${id}`, runId: null, run: null, total: 1 });
   });
 
   return router;

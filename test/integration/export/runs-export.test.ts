@@ -13,6 +13,7 @@ import { parseExportQuery } from '../../../export/export-options';
 import { runConversationIds } from '../../../export/run-conversation-ids';
 import { CSV_COLUMNS } from '../../../transcript/transcript-csv';
 import { runKeys } from '../../../store/run-keys';
+import { assertOpenaiChatLine } from '../../helpers/openai-chat-format';
 import { startTestStack, type TestStack } from '../../helpers/test-stack';
 import { FIXTURE_LOCAL_MODEL, writeRun, type FixtureConversation } from '../../helpers/run-fixtures';
 
@@ -84,7 +85,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   });
 
   it('openai (cloud as assistant): one valid line per usable conversation, in admission order, with provenance', async () => {
-    const res = await stack.http.get(`/runs/${RUN}/export?format=openai`, { responseType: 'text' });
+    const res = await stack.http.get(`/runs/${RUN}/export?format=openai&metadata=true`, { responseType: 'text' });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
     assert.equal(res.headers['content-disposition'], `attachment; filename="run-${RUN}-openai-cloud.jsonl"`);
@@ -116,7 +117,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
   });
 
   it('openai (local as assistant): the user turns are the follow-up prompts the local model saw; thinking stays in metadata', async () => {
-    const res = await stack.http.get(`/runs/${RUN}/export?format=openai&assistant=local`, { responseType: 'text' });
+    const res = await stack.http.get(`/runs/${RUN}/export?format=openai&metadata=true&assistant=local`, { responseType: 'text' });
     assert.equal(res.status, 200);
     const lines = jsonl(res.data);
     const sys = lines.find((l) => l.metadata.conversationId === 'sys');
@@ -155,8 +156,32 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
       );
       if (l.metadata.runId) assertProvenance(l.metadata, RUN);
     }
-    assert.equal(lines.find((l) => l.metadata.conversationId === 'sys').system, 'You are terse.');
-    assert.equal('system' in lines.find((l) => l.metadata.conversationId === 'ok-0'), false);
+    // The system prompt is the first turn, from "system" (axolotl's convention), unless asked as a field.
+    const sys = lines.find((l) => l.metadata.conversationId === 'sys');
+    assert.deepEqual(sys.conversations[0], { from: 'system', value: 'You are terse.' });
+    assert.equal('system' in sys, false);
+    assert.equal(lines.find((l) => l.metadata.conversationId === 'ok-0').conversations[0].from, 'human');
+    const field = jsonl((await stack.http.get(`/runs/${RUN}/export?format=sharegpt&sharegptSystem=field`, { responseType: 'text' })).data);
+    const sysField = field.find((l) => l.metadata.conversationId === 'sys');
+    assert.equal(sysField.system, 'You are terse.');
+    assert.equal(sysField.conversations[0].from, 'human');
+  });
+
+  it('openai without metadata=true: only the keys the format defines (a strict validator), weight where asked', async () => {
+    const plain = jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai`, { responseType: 'text' })).data);
+    assert.equal(plain.length, convs.length - 2);
+    for (const l of plain) assertOpenaiChatLine(l);
+    const withMeta = jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&metadata=true`, { responseType: 'text' })).data);
+    assert.throws(() => assertOpenaiChatLine(withMeta[0]), /unknown key "metadata"/);
+    const weighted = jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&weights=last`, { responseType: 'text' })).data);
+    for (const l of weighted) {
+      assertOpenaiChatLine(l);
+      const w = l.messages.filter((m: any) => m.role === 'assistant').map((m: any) => m.weight);
+      assert.deepEqual(w, [...w.slice(0, -1).map(() => 0), 1]);
+    }
+    const bad = await stack.http.get(`/runs/${RUN}/export?format=sharegpt&weights=last`);
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.data), /weights applies to format=openai only/);
   });
 
   it('csv: one header, every turn of every conversation, transcript columns then provenance', async () => {
@@ -182,7 +207,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
 
   it('filters by status and stop reason', async () => {
     const ids = async (q: string) =>
-      jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&${q}`, { responseType: 'text' })).data).map(
+      jsonl((await stack.http.get(`/runs/${RUN}/export?format=openai&metadata=true&${q}`, { responseType: 'text' })).data).map(
         (l) => l.metadata.conversationId,
       );
     assert.deepEqual(await ids('status=failed,cancelled'), ['failed', 'cancelled']);
@@ -213,7 +238,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const res = await stack.http.get('/conversation/sys/export?format=sharegpt&assistant=local', { responseType: 'text' });
     assert.equal(res.status, 200);
     const [line] = jsonl(res.data);
-    assert.equal(line.system, 'You are curious.');
+    assert.deepEqual(line.conversations[0], { from: 'system', value: 'You are curious.' });
     assert.equal(line.metadata.conversationId, 'sys');
     assert.equal((await stack.http.get('/conversation/none/export?format=openai')).status, 404);
   });
@@ -223,7 +248,21 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     let stdout = '';
     let stderr = '';
     const code = await runCli(
-      ['export', RUN, '--format', 'openai', '--assistant', 'local', '--status', 'completed', '--out', out, '--url', stack.producerUrl!],
+      [
+        'export',
+        RUN,
+        '--format',
+        'openai',
+        '--metadata',
+        '--assistant',
+        'local',
+        '--status',
+        'completed',
+        '--out',
+        out,
+        '--url',
+        stack.producerUrl!,
+      ],
       {
         stdout: { write: (s: string) => (stdout += s) },
         stderr: { write: (s: string) => (stderr += s) },
@@ -247,7 +286,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     let ttyErr = '';
     const ttyOut = path.join(tmp, 'tty.jsonl');
     assert.equal(
-      await runCli(['export', RUN, '--out', ttyOut, '--url', stack.producerUrl!], {
+      await runCli(['export', RUN, '--metadata', '--out', ttyOut, '--url', stack.producerUrl!], {
         stdout: { write: () => true, isTTY: true },
         stderr: { write: (s: string) => (ttyErr += s) },
       }),

@@ -57,12 +57,12 @@ describe('llmconv run / runs', function () {
 
   it('export names a run by its --name as well as its id, with LLMCONV_URL instead of --url; a shared name is refused, naming the ids', async () => {
     const env = { LLMCONV_URL: stack.producerUrl! };
-    const byName = await cli(['export', 'cli-run'], env);
+    const byName = await cli(['export', 'cli-run', '--metadata'], env);
     assert.equal(byName.code, 0, byName.stderr);
     const lines = byName.stdout.trim().split('\n');
     assert.equal(lines.length, 30);
     const runId = (JSON.parse(lines[0]!) as { metadata: { runId: string } }).metadata.runId;
-    assert.equal((await cli(['export', runId], env)).stdout, byName.stdout, 'the same run by id');
+    assert.equal((await cli(['export', runId, '--metadata'], env)).stdout, byName.stdout, 'the same run by id');
     // A second run of the same name: the name no longer says which.
     const file = path.join(tmp, 'two.txt');
     fs.writeFileSync(file, 'another question\n');

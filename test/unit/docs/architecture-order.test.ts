@@ -13,6 +13,7 @@ const EXCEPTIONS = [
   ['conversation/fork-rules.ts', 'transcript'],
   ['conversation/turn-rules.ts', 'providers'],
   ['bench/export-speed.ts', 'test'],
+  ['bench/export-parquet.ts', 'test'],
 ] as const;
 
 const SKIP = new Set(['node_modules', 'dist', 'docs', 'deploy', 'examples']);

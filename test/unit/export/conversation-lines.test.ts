@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { assertOpenaiChatLine } from '../../helpers/openai-chat-format';
+import { parseWeights } from '../../../export/export-options';
 import { parse } from 'csv-parse/sync';
 import type { ConversationWithTurns, TurnRecord } from '../../../conversation/model';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
@@ -90,7 +92,9 @@ const roles = (line: string) => (JSON.parse(line).messages as { role: string }[]
 
 describe('export lines (pure)', () => {
   it('openai with the cloud model as assistant: the questions are the user turns, its system prompt first', () => {
-    const line = openaiLine(conv([turn(1), turn(2), turn(3)], { system: { cloud: 'Be brief.', local: 'Be curious.' } }), 'cloud')!;
+    const line = openaiLine(conv([turn(1), turn(2), turn(3)], { system: { cloud: 'Be brief.', local: 'Be curious.' } }), 'cloud', {
+      metadata: true,
+    })!;
     assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), 'one line');
     const o = JSON.parse(line);
     assert.deepEqual(o.messages, [
@@ -117,7 +121,7 @@ describe('export lines (pure)', () => {
 
   it('provenance: ids, seed hash, run, models, templates, token and latency sums, per-step figures, meta', () => {
     const meta = { source: 'camel', tags: ['a', 'b'], n: 3 };
-    const p = JSON.parse(openaiLine(conv([turn(1), turn(2)], { meta }), 'cloud')!).metadata;
+    const p = JSON.parse(openaiLine(conv([turn(1), turn(2)], { meta }), 'cloud', { metadata: true })!).metadata;
     assert.equal(p.conversationId, 'c-1');
     assert.equal(p.runId, 'run-9');
     assert.equal(p.seedHash, 'h-9');
@@ -153,7 +157,7 @@ describe('export lines (pure)', () => {
       [1],
     );
     // The metadata still counts both cloud steps and names the filter.
-    assert.equal(JSON.parse(openaiLine(c, 'cloud')!).metadata.steps[1].cloud.stopReason, 'content_filtered');
+    assert.equal(JSON.parse(openaiLine(c, 'cloud', { metadata: true })!).metadata.steps[1].cloud.stopReason, 'content_filtered');
   });
 
   it('a conversation whose first answer is unusable has no line at all', () => {
@@ -182,22 +186,67 @@ describe('export lines (pure)', () => {
   });
 
   it('thinking stays out of the messages and is kept in the step metadata', () => {
-    const o = JSON.parse(openaiLine(conv([turn(1, { thinking: 'Let me think about rainbows.' })]), 'local')!);
+    const o = JSON.parse(openaiLine(conv([turn(1, { thinking: 'Let me think about rainbows.' })]), 'local', { metadata: true })!);
     assert.ok(!JSON.stringify(o.messages).includes('rainbows'));
     assert.equal(o.metadata.steps[0].local.thinking, 'Let me think about rainbows.');
   });
 
-  it('sharegpt: human/gpt alternating, system when set, metadata', () => {
-    const o = JSON.parse(sharegptLine(conv([turn(1), turn(2)], { system: { cloud: 'Be brief.' }, meta: { k: 1 } }), 'cloud')!);
+  it('sharegpt: human/gpt alternating, the system prompt as a first {from: "system"} turn (axolotl), metadata', () => {
+    const c = conv([turn(1), turn(2)], { system: { cloud: 'Be brief.' }, meta: { k: 1 } });
+    const o = JSON.parse(sharegptLine(c, 'cloud')!);
     assert.deepEqual(o.conversations, [
+      { from: 'system', value: 'Be brief.' },
       { from: 'human', value: 'Q1' },
       { from: 'gpt', value: 'A1' },
       { from: 'human', value: 'Q2' },
       { from: 'gpt', value: 'A2' },
     ]);
-    assert.equal(o.system, 'Be brief.');
+    assert.equal('system' in o, false, 'no top-level system unless asked');
     assert.deepEqual(o.metadata.meta, { k: 1 });
-    assert.equal('system' in JSON.parse(sharegptLine(conv([turn(1)]), 'cloud')!), false);
+    assert.equal(JSON.parse(sharegptLine(conv([turn(1)]), 'cloud')!).conversations[0].from, 'human', 'no system turn without a prompt');
+    // Asked for the other convention: a top-level system field, the turns human/gpt only.
+    const field = JSON.parse(sharegptLine(c, 'cloud', { system: 'field', metadata: false })!);
+    assert.equal(field.system, 'Be brief.');
+    assert.equal(field.conversations[0].from, 'human');
+    assert.deepEqual(Object.keys(field), ['conversations', 'system']);
+  });
+
+  it('openai: only the format keys unless metadata is asked for; weight on the marked assistant turns', () => {
+    const c = conv([turn(1), turn(2), turn(3)], { system: { cloud: 'Be brief.' } });
+    const plain = JSON.parse(openaiLine(c, 'cloud')!);
+    assert.deepEqual(Object.keys(plain), ['messages']);
+    assertOpenaiChatLine(plain);
+    assert.throws(() => assertOpenaiChatLine(JSON.parse(openaiLine(c, 'cloud', { metadata: true })!)), /unknown key "metadata"/);
+    const weights = (w: Parameters<typeof parseWeights>[0]) =>
+      (JSON.parse(openaiLine(c, 'cloud', { weights: parseWeights(w) })!).messages as { role: string; weight?: number }[])
+        .filter((m) => m.role === 'assistant')
+        .map((m) => m.weight);
+    assert.deepEqual(weights('last'), [0, 0, 1]);
+    assert.deepEqual(weights('all'), [1, 1, 1]);
+    assert.deepEqual(weights('1,3'), [1, 0, 1]);
+    assert.deepEqual(weights('none'), [undefined, undefined, undefined]);
+    assertOpenaiChatLine(JSON.parse(openaiLine(c, 'cloud', { weights: parseWeights('last') })!));
+    // The validator is strict: it can fail.
+    assert.throws(
+      () =>
+        assertOpenaiChatLine({
+          messages: [
+            { role: 'user', content: 'q', weight: 1 },
+            { role: 'assistant', content: 'a' },
+          ],
+        }),
+      /weight/,
+    );
+    assert.throws(
+      () =>
+        assertOpenaiChatLine({
+          messages: [
+            { role: 'user', content: 'q' },
+            { role: 'assistant', content: 'a', extra: 1 },
+          ],
+        }),
+      /unknown key "extra"/,
+    );
   });
 
   it('csv: the transcript columns first, then provenance; one row per turn with a cloud answer', () => {
