@@ -98,7 +98,7 @@ describe('judge (real pipeline, emulators)', function () {
     assert.equal(view.judge.scored, 3);
     assert.equal(view.judge.unscored, 1);
     // Per criterion: the counts per score add up to the scored conversations, and the mean is theirs.
-    const lines = String((await stack.http.get(`/runs/${runId}/export?format=openai`, { responseType: 'text' })).data)
+    const lines = String((await stack.http.get(`/runs/${runId}/export?format=openai&metadata=true`, { responseType: 'text' })).data)
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
@@ -120,9 +120,12 @@ describe('judge (real pipeline, emulators)', function () {
     const threshold = Math.min(...scored.map((l) => l.metadata.judge.scores.helpfulness as number));
     const kept = String(
       (
-        await stack.http.get(`/runs/${runId}/export?format=openai&filter=${encodeURIComponent(`score.helpfulness>=${threshold + 1}`)}`, {
-          responseType: 'text',
-        })
+        await stack.http.get(
+          `/runs/${runId}/export?format=openai&metadata=true&filter=${encodeURIComponent(`score.helpfulness>=${threshold + 1}`)}`,
+          {
+            responseType: 'text',
+          },
+        )
       ).data,
     )
       .split('\n')

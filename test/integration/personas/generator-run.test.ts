@@ -61,7 +61,7 @@ describe('run generators (real Redis, HTTP, emulators, workers)', function () {
     assert.equal(again.status, 202, JSON.stringify(again.data));
     assert.equal(again.data.accepted, 0);
     assert.equal(again.data.duplicates, 6);
-    const res = await stack.http.get(`/runs/${runId}/export?format=openai`, { responseType: 'text' });
+    const res = await stack.http.get(`/runs/${runId}/export?format=openai&metadata=true`, { responseType: 'text' });
     assert.equal(res.status, 200);
     const lines = (res.data as string)
       .trim()
@@ -83,7 +83,7 @@ describe('run generators (real Redis, HTTP, emulators, workers)', function () {
       assert.equal(r.status, 202, JSON.stringify(r.data));
       await waitForRun(stack, id);
       const page = await stack.http.get(`/runs/${id}/conversations?limit=100`);
-      const text = (await stack.http.get(`/runs/${id}/export?format=openai`, { responseType: 'text' })).data as string;
+      const text = (await stack.http.get(`/runs/${id}/export?format=openai&metadata=true`, { responseType: 'text' })).data as string;
       const order = text
         .trim()
         .split('\n')

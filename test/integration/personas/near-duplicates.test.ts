@@ -77,7 +77,7 @@ describe('near-duplicates (MinHash; real Redis, HTTP, emulators, workers)', func
     assert.equal(view.byStatus.completed, 3);
     assert.equal(view.nearDuplicates, 1);
     const lines = async (q: string) =>
-      ((await stack.http.get(`/runs/dedup-convs/export?format=openai${q}`, { responseType: 'text' })).data as string)
+      ((await stack.http.get(`/runs/dedup-convs/export?format=openai&metadata=true${q}`, { responseType: 'text' })).data as string)
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).metadata);
