@@ -148,17 +148,10 @@ export class ConversationStore implements ConversationStoreInterface {
     return `${this.prefix}:output-dirs`;
   }
 
-  /**
-   * Creates the record. With an idempotency key, the first caller wins and every later caller
-   * gets the winner's id with `created: false` (`mismatch` when its body hash differs from the
-   * first's). With an owner, the record carries it and the owner's `maxActive` applies (`busy`).
-   * `record` is the record as written (only when created). A string is the idempotency key alone.
-   */
-  async create(id: string, settings: ConversationSettings, opts?: string | CreateOptions): Promise<CreateResult> {
-    const o: CreateOptions = typeof opts === 'string' ? { idempotencyKey: opts } : (opts ?? {});
+  /** A new queued record and its hash fields (conversation, steps), and its TTL: the deadline plus retention, so an unstarted record expires too. */
+  private newRecord(id: string, settings: ConversationSettings, owner: string | undefined) {
     const now = Date.now();
     const deadline = deadlineOf(now, settings.timeoutMinutes);
-    // Unstarted records expire too: deadline plus retention, so nothing lingers forever.
     const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
     const record: ConversationRecord = {
       id,
@@ -168,12 +161,24 @@ export class ConversationStore implements ConversationStoreInterface {
       updatedAt: now,
       deadline,
       format: 2,
-      ...(o.owner !== undefined ? { owner: o.owner } : {}),
+      ...(owner !== undefined ? { owner } : {}),
     };
     const fields = encodeSettingsFields(settings, id);
     const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
-    if (o.owner !== undefined) conv.push('owner', o.owner);
+    if (owner !== undefined) conv.push('owner', owner);
     const steps = Object.entries(fields.steps).flat();
+    return { record, ttl, conv, steps };
+  }
+
+  /**
+   * Creates the record. With an idempotency key, the first caller wins and every later caller
+   * gets the winner's id with `created: false` (`mismatch` when its body hash differs from the
+   * first's). With an owner, the record carries it and the owner's `maxActive` applies (`busy`).
+   * `record` is the record as written (only when created). A string is the idempotency key alone.
+   */
+  async create(id: string, settings: ConversationSettings, opts?: string | CreateOptions): Promise<CreateResult> {
+    const o: CreateOptions = typeof opts === 'string' ? { idempotencyKey: opts } : (opts ?? {});
+    const { record, ttl, conv, steps } = this.newRecord(id, settings, o.owner);
     const args = [String(ttl), conv.length, steps.length, ...conv, ...steps];
     const keys = [this.key(id), this.turnsKey(id)];
     if (o.idempotencyKey === undefined && o.owner === undefined) {
@@ -205,23 +210,7 @@ export class ConversationStore implements ConversationStoreInterface {
   async fork(parent: ConversationWithTurns, id: string, settings: ConversationSettings, opts: CreateOptions = {}): Promise<ForkResult> {
     const at = settings.fork?.atTurn;
     if (at === undefined || settings.fork!.parentId !== parent.record.id) throw new Error('fork: settings.fork must name the parent');
-    const now = Date.now();
-    const deadline = deadlineOf(now, settings.timeoutMinutes);
-    const ttl = Math.ceil((deadline - now) / 1000) + this.retentionSeconds;
-    const record: ConversationRecord = {
-      id,
-      status: 'queued',
-      settings,
-      createdAt: now,
-      updatedAt: now,
-      deadline,
-      format: 2,
-      ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
-    };
-    const fields = encodeSettingsFields(settings, id);
-    const conv = ['status', 'queued', 'createdAt', String(now), 'updatedAt', String(now), ...Object.entries(fields.conv).flat()];
-    if (opts.owner !== undefined) conv.push('owner', opts.owner);
-    const steps = Object.entries(fields.steps).flat();
+    const { record, ttl, conv, steps } = this.newRecord(id, settings, opts.owner);
     const ctx = this.stepContext(record);
     const byTurn = new Map(parent.turns.map((t) => [t.turn, t]));
     for (let k = 1; k < at; k++) {
