@@ -45,6 +45,16 @@ export function passesScoreFilters(judge: Judgement | null | undefined, filters:
   });
 }
 
+/** Which pairs of a prompt's scored answers make lines (`pairs`, `minMargin` on the export). */
+export interface PairChoice {
+  /** `best`: the best against the worst; `all`: every pair whose scores differ by at least `minMargin`. */
+  pairs: 'best' | 'all';
+  /** The least score difference of a pair (> 0 always: a tie is never a pair); default 0. */
+  minMargin: number;
+}
+
+export const DEFAULT_PAIR_CHOICE: PairChoice = { pairs: 'best', minMargin: 0 };
+
 export const EXPORT_FORMATS = ['openai', 'sharegpt', 'csv', 'dpo', 'parquet', 'hf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -62,6 +72,8 @@ export interface ExportOptions {
   scoreFilters?: ScoreFilter[];
   /** `dpo` only: the judge's criterion branches are ranked by (`score=helpfulness`); absent: the mean of all. */
   rankBy?: string;
+  /** `dpo` only: `pairs=best` (default) or `all`, and `minMargin` (default 0): export/preference-pairs.ts. */
+  pairChoice?: PairChoice;
   /** `filter=dedup`: leave out conversations flagged as near-duplicates of an earlier one of their run. */
   dedup?: boolean;
   /** CSV only: neutralise cells a spreadsheet would run as formulas (CSV_ESCAPE_FORMULAS). */
@@ -130,8 +142,26 @@ const list = (q: Query, name: string): string[] | undefined => {
   return items.length ? items : undefined;
 };
 
+/** `pairs=best|all` and `minMargin=<number ≥ 0>` of format=dpo; undefined when neither is given. */
+function parsePairChoice(query: Query, format: string): PairChoice | undefined {
+  const pairs = single(query, 'pairs');
+  const margin = single(query, 'minMargin');
+  if (pairs === undefined && margin === undefined) return undefined;
+  if (format !== 'dpo')
+    throw new ValidationError(
+      `${pairs !== undefined ? 'pairs' : 'minMargin'} chooses the preference pairs of format=dpo only; got format=${format}`,
+    );
+  if (pairs !== undefined && pairs !== 'best' && pairs !== 'all')
+    throw new ValidationError(
+      `pairs must be best (a prompt's best against its worst answer) or all (every pair whose scores differ by minMargin or more); got "${pairs}"`,
+    );
+  if (margin !== undefined && !/^\d{1,6}(?:\.\d{1,6})?$/.test(margin))
+    throw new ValidationError(`minMargin must be a number >= 0 (the least score difference of a pair, e.g. 1 or 0.5); got "${margin}"`);
+  return { pairs: pairs ?? DEFAULT_PAIR_CHOICE.pairs, minMargin: margin !== undefined ? Number(margin) : DEFAULT_PAIR_CHOICE.minMargin };
+}
+
 /**
- * Parses `format`, `assistant`, `status`, `stopReason`, `filter`, `score` (dpo), `metadata`, `weights`,
+ * Parses `format`, `assistant`, `status`, `stopReason`, `filter`, `score`, `pairs` and `minMargin` (dpo), `metadata`, `weights`,
  * `sharegptSystem`, `license` and `language` of an export request.
  * Throws a {@link ValidationError} (400) that names the parameter and the values it accepts.
  */
@@ -170,6 +200,7 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
     throw new ValidationError(
       `score must name one criterion of the judge's rubric (letters, digits, _ and -), e.g. score=helpfulness; got "${rankBy}"`,
     );
+  const pairChoice = parsePairChoice(query, format);
   const metadata = boolParam(query, 'metadata');
   if (metadata !== undefined && format !== 'openai' && format !== 'sharegpt')
     throw new ValidationError(`metadata applies to format=openai and sharegpt (${format} always carries its provenance)`);
@@ -192,6 +223,7 @@ export function parseExportQuery(query: Query, defaults: { escapeFormulas: boole
     format: format as ExportFormat,
     ...(scoreFilters ? { scoreFilters } : {}),
     ...(rankBy !== undefined ? { rankBy } : {}),
+    ...(pairChoice ? { pairChoice } : {}),
     ...(dedup ? { dedup: true } : {}),
     assistant,
     statuses: new Set(statuses ?? TERMINAL_STATUSES),

@@ -102,7 +102,12 @@ export async function* exportPreferencePairs(
       });
     }
     stats.maxHeld = Math.max(stats.maxHeld, loaded.length + 1);
-    const { lines, unpaired } = preferenceLines(parent, loaded, { assistant: opts.assistant, criterion: opts.rankBy, keep });
+    const { lines, unpaired } = preferenceLines(parent, loaded, {
+      assistant: opts.assistant,
+      criterion: opts.rankBy,
+      keep,
+      ...(opts.pairChoice ? { choice: opts.pairChoice } : {}),
+    });
     stats.empty += unpaired;
     return lines;
   };

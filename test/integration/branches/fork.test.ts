@@ -200,6 +200,28 @@ describe('forks (real stack)', function () {
     assert.equal(byMean.metadata.rankedBy, 'mean of the judge scores');
     const bad = await stack.http.get(`/conversation/${parent.conversationId}/export?format=openai&score=helpfulness`);
     assert.equal(bad.status, 400);
+    // pairs=all: by helpfulness a 5, the parent 3, b 1: three pairs; minMargin=3 keeps a over b only.
+    const pairs = async (query: string) => {
+      const r = await stack.http.get(`/conversation/${parent.conversationId}/export?format=dpo&score=helpfulness&${query}`, {
+        responseType: 'text',
+      });
+      assert.equal(r.status, 200, r.data);
+      return (r.data as string)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).metadata)
+        .map((m) => [m.chosen.conversationId, m.rejected.conversationId, m.margin]);
+    };
+    const [p, fa, fb] = [parent.conversationId, a.data.conversationId, b.data.conversationId];
+    assert.deepEqual(await pairs('pairs=all'), [
+      [fa, p, 2],
+      [fa, fb, 4],
+      [p, fb, 2],
+    ]);
+    assert.deepEqual(await pairs('pairs=all&minMargin=3'), [[fa, fb, 4]]);
+    const badMargin = await stack.http.get(`/conversation/${parent.conversationId}/export?format=dpo&minMargin=lots`);
+    assert.equal(badMargin.status, 400);
+    assert.match(JSON.stringify(badMargin.data), /minMargin must be a number/);
   });
 
   it("a run's conversation branches under the run's budget (turns of the forks counted, the shared ones not), outside its counts", async () => {

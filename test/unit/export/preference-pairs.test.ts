@@ -191,4 +191,49 @@ describe('preference pairs (format=dpo)', () => {
     assert.throws(() => parseExportQuery({ format: 'openai', score: 'helpfulness' }, { escapeFormulas: false }), /format=dpo only/);
     assert.throws(() => parseExportQuery({ format: 'dpo', score: 'a b' }, { escapeFormulas: false }), /score must name one criterion/);
   });
+
+  it('pairs=all: every pair of answers to one prompt whose scores differ by minMargin or more, the higher chosen', () => {
+    const parent = item('p', turns(3), { h: 3 });
+    const fork = (id: string, h: number) => item(id, turns(3, `-${id}`, 2), { h }, { fork: { parentId: 'p', atTurn: 2 } });
+    const forks = [fork('a', 5), fork('b', 1), fork('c', 3.5)].map((f) => ({ item: f, atTurn: 2 }));
+    const pairsOf = (out: { lines: string[] }) =>
+      out.lines.map((l) => {
+        const m = JSON.parse(l).metadata;
+        return [m.chosen.conversationId, m.rejected.conversationId, m.margin];
+      });
+    // Scores p 3, a 5, b 1, c 3.5: six pairs, each higher one chosen, in rank order.
+    assert.deepEqual(pairsOf(preferenceLines(parent, forks, { ...all, choice: { pairs: 'all', minMargin: 0 } })), [
+      ['a', 'c', 1.5],
+      ['a', 'p', 2],
+      ['a', 'b', 4],
+      ['c', 'p', 0.5],
+      ['c', 'b', 2.5],
+      ['p', 'b', 2],
+    ]);
+    // A margin of 2 keeps the pairs the judge told apart by 2 or more.
+    assert.deepEqual(pairsOf(preferenceLines(parent, forks, { ...all, choice: { pairs: 'all', minMargin: 2 } })), [
+      ['a', 'p', 2],
+      ['a', 'b', 4],
+      ['c', 'b', 2.5],
+      ['p', 'b', 2],
+    ]);
+    // best (the default) with a margin: one pair, or none when best and worst are closer than it.
+    assert.deepEqual(pairsOf(preferenceLines(parent, forks, { ...all, choice: { pairs: 'best', minMargin: 4 } })), [['a', 'b', 4]]);
+    assert.deepEqual(preferenceLines(parent, forks, { ...all, choice: { pairs: 'best', minMargin: 4.5 } }), { lines: [], unpaired: 1 });
+    assert.deepEqual(pairsOf(preferenceLines(parent, forks, all)), [['a', 'b', 4]]);
+    // A tie is never a pair, even with minMargin=0.
+    const ties = [fork('x', 3), fork('y', 3)].map((f) => ({ item: f, atTurn: 2 }));
+    assert.deepEqual(preferenceLines(parent, ties, { ...all, choice: { pairs: 'all', minMargin: 0 } }), { lines: [], unpaired: 1 });
+  });
+
+  it('the query: pairs=best|all and minMargin for dpo only, defaults best and 0, bad values named', () => {
+    const q = (query: Record<string, string>) => parseExportQuery(query, { escapeFormulas: false });
+    assert.equal(q({ format: 'dpo' }).pairChoice, undefined);
+    assert.deepEqual(q({ format: 'dpo', pairs: 'all' }).pairChoice, { pairs: 'all', minMargin: 0 });
+    assert.deepEqual(q({ format: 'dpo', minMargin: '1.5' }).pairChoice, { pairs: 'best', minMargin: 1.5 });
+    assert.throws(() => q({ format: 'dpo', pairs: 'some' }), /pairs must be best .* or all/);
+    assert.throws(() => q({ format: 'dpo', minMargin: '-1' }), /minMargin must be a number >= 0/);
+    assert.throws(() => q({ format: 'dpo', minMargin: 'x' }), /minMargin must be a number >= 0/);
+    assert.throws(() => q({ format: 'openai', pairs: 'all' }), /pairs chooses the preference pairs of format=dpo only/);
+  });
 });
