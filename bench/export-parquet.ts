@@ -4,7 +4,8 @@
  * `bench/export-speed.ts`), each export in a fresh child process (`bench/export-server.ts`: the
  * export route alone) read as fast as it comes. The ratio is Parquet's conversations/s over
  * OpenAI JSONL's on the 20,000 run, best of two interleaved rounds each; the RSS ratio is the
- * Parquet export's peak RSS (the child's maxRSS) at 20,000 over that at 2,000: flat is ≈ 1.
+ * Parquet export's peak RSS (the child's maxRSS) at 20,000 over that at 2,000: flat is ≈ 1. The
+ * JSONL export is measured on both runs too (the reference: its RSS at 2,000 and 20,000).
  */
 import { Redis } from 'ioredis';
 import { ConversationStore } from '../store/conversation-store';
@@ -32,6 +33,9 @@ export interface ParquetExportResult {
   parquetPeakRssSmallMb: number;
   parquetPeakRssLargeMb: number;
   rssRatio: number;
+  /** The OpenAI JSONL export's peak RSS on the same runs (the reference: what an export costs without Parquet). */
+  jsonlPeakRssSmallMb: number;
+  jsonlPeakRssLargeMb: number;
   writeSeconds: number;
 }
 
@@ -91,10 +95,13 @@ export async function measureParquetExport(ctx: BenchContext): Promise<ParquetEx
       runs.push(await exportOnce(ctx, prefix, 'pq-large', large, 'openai'));
       runs.push(await exportOnce(ctx, prefix, 'pq-large', large, 'parquet'));
       runs.push(await exportOnce(ctx, prefix, 'pq-small', small, 'parquet'));
+      runs.push(await exportOnce(ctx, prefix, 'pq-small', small, 'openai'));
     }
     const best = (f: (r: OneExport) => boolean) => Math.max(...runs.filter(f).map((r) => r.conversationsPerSec));
-    const peak = (n: number) => Math.min(...runs.filter((r) => r.format === 'parquet' && r.conversations === n).map((r) => r.peakRssMb));
-    const jsonlPerSec = best((r) => r.format === 'openai');
+    const peakOf = (format: OneExport['format'], n: number) =>
+      Math.min(...runs.filter((r) => r.format === format && r.conversations === n).map((r) => r.peakRssMb));
+    const peak = (n: number) => peakOf('parquet', n);
+    const jsonlPerSec = best((r) => r.format === 'openai' && r.conversations === large);
     const parquetPerSec = best((r) => r.format === 'parquet' && r.conversations === large);
     return {
       small,
@@ -106,6 +113,8 @@ export async function measureParquetExport(ctx: BenchContext): Promise<ParquetEx
       parquetPeakRssSmallMb: peak(small),
       parquetPeakRssLargeMb: peak(large),
       rssRatio: peak(large) / peak(small),
+      jsonlPeakRssSmallMb: peakOf('openai', small),
+      jsonlPeakRssLargeMb: peakOf('openai', large),
       writeSeconds,
     };
   } finally {

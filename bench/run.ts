@@ -237,8 +237,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.export_parquet_ratio_vs_jsonl =
         `${r.parquetPerSec.toFixed(0)} vs ${r.jsonlPerSec.toFixed(0)} conv/s, best of 2 rounds each, a fresh child per export; ` +
         `${(large.bytes / 1e6).toFixed(1)} MB Parquet vs ${(jsonl.bytes / 1e6).toFixed(1)} MB JSONL`;
-      notes.export_parquet_peak_rss_mb = `idle ${large.idleRssMb.toFixed(0)} MB before the export; JSONL on the same run ${Math.min(...r.runs.filter((x) => x.format === 'openai').map((x) => x.peakRssMb)).toFixed(0)} MB`;
-      notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each)`;
+      notes.export_parquet_peak_rss_mb = `idle ${large.idleRssMb.toFixed(0)} MB before the export; JSONL on the same run ${r.jsonlPeakRssLargeMb.toFixed(0)} MB`;
+      notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each); JSONL ${r.jsonlPeakRssLargeMb.toFixed(0)} vs ${r.jsonlPeakRssSmallMb.toFixed(0)} MB`;
       break;
     }
     case 'runs': {

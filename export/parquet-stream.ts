@@ -10,8 +10,15 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnSource } from 'hyparquet-writer';
 import { LONG_TEXT_COLUMNS, PARQUET_COLUMNS, PARQUET_SCHEMA, rowWeight, type ParquetRow } from './parquet-rows';
 
-/** Rows per row group at most (the Hugging Face viewer reads a group at a time; small groups keep that cheap). */
-export const ROW_GROUP_ROWS = 500;
+/**
+ * Rows per row group at most (the Hugging Face viewer reads a group at a time; small groups keep
+ * that cheap). 100, the export's batch: with 500 the export's peak RSS grew 1.39-1.42× from 2,000
+ * to 20,000 conversations, with 200-250 1.33×, with 100 1.14-1.19×, where the JSONL export's own
+ * grows 1.13-1.15× on the same runs (`npm run bench -- --only=parquet`, 4 Dec 2026, BENCHMARKS.md):
+ * what a group's encoding allocates outlives V8's young generation in bigger groups, and the old
+ * space grows with the export. The price: a file about 1.5× the size on the bench's repetitive text.
+ */
+export const ROW_GROUP_ROWS = 100;
 /** Characters of text per row group at most, so long conversations make smaller groups. */
 export const ROW_GROUP_TEXT = 4 * 2 ** 20;
 

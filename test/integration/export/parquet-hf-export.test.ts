@@ -18,6 +18,7 @@ import { runCli } from '../../../cli/main';
 import { parseExportQuery } from '../../../export/export-options';
 import { newExportStats, storeLoader } from '../../../export/export-stream';
 import { exportParquet } from '../../../export/parquet-export';
+import { ROW_GROUP_ROWS } from '../../../export/parquet-stream';
 import { runConversationIds } from '../../../export/run-conversation-ids';
 import { startTestStack, type TestStack } from '../../helpers/test-stack';
 import { FIXTURE_CLOUD_MODEL, writeRun, type FixtureConversation } from '../../helpers/run-fixtures';
@@ -249,12 +250,15 @@ describe('GET /runs/:id/export?format=parquet|hf (real Redis and HTTP, read back
       if (++chunks % 2 === 0) heapPeak = Math.max(heapPeak, retained());
     }
     assert.equal(rowsOut, N);
-    assert.ok(chunks >= N / 1000, `${chunks} chunks: a row group at a time`);
+    assert.ok(chunks >= N / ROW_GROUP_ROWS, `${chunks} chunks: a row group (${ROW_GROUP_ROWS} rows) at a time`);
     // Two batches: the one handed out and the next, loading meanwhile.
     assert.ok(stats.maxHeld <= 2 * BATCH, `held ${stats.maxHeld}`);
-    assert.ok(maxAhead <= 500 + 2 * BATCH, `loaded ${maxAhead} conversations ahead of the bytes (a row group and two batches at most)`);
+    assert.ok(
+      maxAhead <= ROW_GROUP_ROWS + 2 * BATCH,
+      `loaded ${maxAhead} conversations ahead of the bytes (a row group and two batches at most)`,
+    );
     process.stderr.write(`      heap +${((heapPeak - heap0) / 1e6).toFixed(1)} MB for a ${(bytes / 1e6).toFixed(1)} MB Parquet file\n`);
-    // Generous: a row group of 1,000 conversations and the writer's buffer, far below the run.
+    // Generous: a row group and the writer's buffer, far below the run.
     assert.ok(heapPeak - heap0 < 64e6, `heap grew ${((heapPeak - heap0) / 1e6).toFixed(1)} MB`);
   });
 });
