@@ -7,7 +7,7 @@
  * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
  * for await (const ev of api.events(conversationId)) console.log(ev.event);
  */
-import type { ConversationSummary, ConversationView, EstimateView } from '../api/http-contract';
+import type { ConversationSubmitResult, ConversationSummary, ConversationView, EstimateView } from '../api/http-contract';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface ApiClientOptions {
@@ -60,6 +60,11 @@ export class ApiClient {
 
   async submit(body: Record<string, unknown>): Promise<SubmitResponse> {
     return (await this.request('POST', '/conversation', body)).json() as Promise<SubmitResponse>;
+  }
+
+  /** A branch of conversation `id` (`POST /conversation/:id/fork`). */
+  async fork(id: string, body: Record<string, unknown>): Promise<ConversationSubmitResult> {
+    return (await this.request('POST', `/conversation/${encodeURIComponent(id)}/fork`, body)).json() as Promise<ConversationSubmitResult>;
   }
 
   async status(id: string): Promise<ConversationView> {

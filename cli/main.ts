@@ -14,6 +14,7 @@ import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type UrlSource } from './api-client';
 import { exportCommand } from './export-command';
+import { forkBody, forkReport, ForkUsageError } from './fork-command';
 import { RunClient } from './run-client';
 import { followCommand, runCommand, runsCommand } from './run-commands';
 import { followConversation, formatUsd, type FollowOutput } from './follow';
@@ -52,6 +53,11 @@ usage:
   llmconv submit "<question>" [--turns N] [--follow]   start a conversation (prints its id)
   llmconv follow <id>                                  live turns and a progress bar until it ends;
                                                        a run id: the run's progress until it ends
+  llmconv fork <id> --at-turn K [--model M] [--local-model M] [--temperature T] [--persona P]
+              [--system S] [--turns N] [--options '<json>'] [--follow]
+                                                       a branch of conversation <id>: turns 1..K-1
+                                                       shared (not asked again, not billed), turn K
+                                                       on asked with these settings (prints its id)
   llmconv transcript <id> [--out file.csv]             the CSV transcript (stdout or a file)
   llmconv list [--limit N]                             recent conversations and their states
   llmconv export <run id or name> [--format openai|sharegpt|csv|dpo|parquet|hf] [--assistant cloud|local]
@@ -137,6 +143,12 @@ const CLI_OPTIONS = {
   weights: { type: 'string' },
   license: { type: 'string' },
   language: { type: 'string' },
+  'at-turn': { type: 'string' },
+  model: { type: 'string' },
+  'local-model': { type: 'string' },
+  temperature: { type: 'string' },
+  persona: { type: 'string' },
+  system: { type: 'string' },
 } as const;
 
 const parseCliArgs = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
@@ -218,6 +230,29 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const id = needId();
         const runs = runClient();
         return await followCommand(runs, id, () => follow(id), io.stderr, Boolean(io.stdout.isTTY), connection);
+      }
+      case 'fork': {
+        const id = needId();
+        let body: Record<string, unknown>;
+        try {
+          body = forkBody({
+            atTurn: values['at-turn'],
+            model: values.model,
+            localModel: values['local-model'],
+            temperature: values.temperature,
+            persona: values.persona,
+            system: values.system,
+            turns: values.turns,
+            options: values.options,
+          });
+        } catch (err) {
+          throw err instanceof ForkUsageError ? new UsageError(err.message) : err;
+        }
+        const res = await api.fork(id, body);
+        const report = forkReport(res, (p) => api.link(p));
+        io.stdout.write(report.stdout);
+        io.stderr.write(report.stderr);
+        return values.follow ? await follow(res.conversationId) : 0;
       }
       case 'transcript': {
         const id = needId();
