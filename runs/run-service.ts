@@ -20,7 +20,8 @@ import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './s
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { canonicalJson } from '../shared/canonical-json';
 import { describeDifferences, settingsConflict, settingsDifference } from './run-settings';
-import { NearDuplicateIndex, signature } from '../shared/minhash';
+import { signature } from '../shared/minhash';
+import { describeSeedRef, SeedDedup } from './seed-dedup';
 import { personaText } from '../conversation/goal-rules';
 
 /** What a seed's near-duplicate check reads: its question, persona and goal. */
@@ -357,13 +358,16 @@ export class RunService {
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
     let accepted = 0;
     let duplicates = 0;
-    // Near-duplicates within this upload (MinHash over word shingles of the question, persona and goal).
-    const near = options.dedup ? new NearDuplicateIndex<number>(config.dedupThreshold) : undefined;
+    // Near-duplicates within this upload and of the seeds earlier dedup=true uploads to the run kept
+    // (MinHash over word shingles of the question, persona and goal; runs/seed-dedup.ts).
+    const near = options.dedup ? new SeedDedup(config.dedupThreshold, created ? null : await this.runs.seedSignatures(id)) : undefined;
     let nearDuplicates = 0;
     let rejectedCount = 0;
     const echoed: RejectedLine[] = [];
     let batch: [string, string][] = [];
     let lines: number[] = [];
+    // The MinHash record of each seed of the batch that dedup kept (stored once the seed is added).
+    let records: (Buffer | undefined)[] = [];
     let rejected: RejectedLine[] = [];
     // Once a cap refused a seed, no later seed is added (what was added is a prefix of the upload).
     let refused = 0;
@@ -372,8 +376,14 @@ export class RunService {
     const caps = { runMaxSeeds: config.runMaxSeeds, backlogMaxSeeds: config.backlogMaxSeeds, backlogMaxBytes: config.backlogMaxBytes };
     // One batch is written while the next is read and checked; batches reach Redis in order.
     let writing: Promise<void> = Promise.resolve();
-    const write = async (seeds: [string, string][], at: number[], bad: RejectedLine[]) => {
+    const write = async (seeds: [string, string][], at: number[], bad: RejectedLine[], recs: (Buffer | undefined)[]) => {
       const r = refusedBy ? { accepted: 0, duplicates: 0, refused: seeds.length } : await this.runs.addSeeds(id, seeds, caps);
+      if (near) {
+        // The seeds before the first a cap refused were added (or were there already).
+        const added = r.refused ? ('firstRefused' in r ? (r.firstRefused ?? 0) : 0) : seeds.length;
+        const kept = recs.slice(0, added).filter((b): b is Buffer => b !== undefined);
+        if (kept.length) await this.runs.addSeedSignatures(id, Buffer.concat(kept), config.retentionSeconds);
+      }
       accepted += r.accepted;
       duplicates += r.duplicates;
       refused += r.refused;
@@ -386,10 +396,11 @@ export class RunService {
     };
     const flush = async () => {
       await writing;
-      writing = write(batch, lines, rejected);
+      writing = write(batch, lines, rejected, records);
       batch = [];
       lines = [];
       rejected = [];
+      records = [];
     };
     const reject = (line: number, reason: string) => {
       const r = { line, reason: reason.slice(0, 300) };
@@ -416,22 +427,25 @@ export class RunService {
             reject(seed.line, err instanceof ValidationError ? err.message.replace(/^invalid conversation request: /, '') : String(err));
             continue;
           }
+          const hash = seedHash(request, seed.seedId);
+          let record: Buffer | undefined;
           if (near) {
-            const dup = near.check(seed.line, signature(seedDedupText(request)));
+            const { dup, record: kept } = near.check(seed.line, hash, signature(seedDedupText(request)));
             if (dup) {
               nearDuplicates++;
               reject(
                 seed.line,
-                `near-duplicate of line ${dup.of} (MinHash similarity ${dup.similarity.toFixed(2)} >= DEDUP_THRESHOLD ${config.dedupThreshold})`,
+                `near-duplicate of ${describeSeedRef(dup.of)} (MinHash similarity ${dup.similarity.toFixed(2)} >= DEDUP_THRESHOLD ${config.dedupThreshold})`,
               );
               continue;
             }
+            record = kept;
           }
-          const hash = seedHash(request, seed.seedId);
           const meta = seed.seedId !== undefined ? { ...seed.meta, id: seed.meta?.id ?? seed.seedId } : seed.meta;
           const payload: SeedPayload = { r: request, h: hash, ...(meta !== undefined ? { m: meta } : {}) };
           batch.push([conversationId(hash), JSON.stringify(payload)]);
           lines.push(seed.line);
+          records.push(record);
         }
         if (batch.length + rejected.length >= BATCH) await flush();
       }

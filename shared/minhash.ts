@@ -144,7 +144,7 @@ export interface NearDuplicate<K> {
 }
 
 /**
- * An in-memory LSH index of signatures (one upload's seeds; the bench): {@link check} answers the
+ * An in-memory LSH index of signatures (a run's seeds during an upload; the bench): {@link check} answers the
  * most similar earlier item at or above the threshold, and adds the new one unless it is a
  * near-duplicate (so every kept item is compared with, not every rejected one). Memory: the
  * signatures and BANDS map entries per kept item.
@@ -176,6 +176,12 @@ export class NearDuplicateIndex<K> {
       }
     }
     if (best) return best;
+    this.add(key, sig, bandKeysOf);
+    return undefined;
+  }
+
+  /** Adds an item without checking it (one already kept, e.g. a seed of an earlier upload). */
+  add(key: K, sig: Signature, bandKeysOf: Uint32Array = bandHashes(sig)): void {
     const at = this.keys.length;
     this.keys.push(key);
     this.sigs.push(sig);
@@ -185,6 +191,5 @@ export class NearDuplicateIndex<K> {
       if (list) list.push(at);
       else m.set(bandKeysOf[b]!, [at]);
     }
-    return undefined;
   }
 }

@@ -241,7 +241,24 @@ export class RunStore implements RunStoreInterface {
 
   private dedupKeys(runId: string) {
     const run = this.keys(runId).run;
-    return { bands: `${run}:lsh`, sigs: `${run}:sigs` };
+    return { bands: `${run}:lsh`, sigs: `${run}:sigs`, seeds: `${run}:seedsigs` };
+  }
+
+  /**
+   * Near-duplicate control of seeds across a run's uploads (runs/seed-dedup.ts): the MinHash
+   * records of the seeds `dedup=true` uploads kept, one string of fixed-size records (no per-seed
+   * key or field: 272 bytes a seed, so at most RUN_MAX_SEEDS × 272 bytes a run), read whole at the
+   * start of the next such upload.
+   */
+  async seedSignatures(runId: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.dedupKeys(runId).seeds);
+  }
+
+  /** Appends seed records ({@link seedSignatures}); the string expires `ttlSeconds` after the last append. */
+  async addSeedSignatures(runId: string, records: Buffer, ttlSeconds: number): Promise<void> {
+    if (!records.length) return;
+    const key = this.dedupKeys(runId).seeds;
+    await this.redis.multi().append(key, records).expire(key, ttlSeconds).exec();
   }
 
   /** Stops admission and empties the backlog; -1 for an unknown run. */

@@ -627,7 +627,7 @@ export const SCHEMA: Schema = {
     default: '0.8',
     accepts: 'number > 0 and <= 1',
     description:
-      'Near-duplicate control (docs/personas.md): with `dedup=true` on a run upload, a seed whose MinHash similarity (word 3-shingles) to an earlier seed of the same upload is at least this is rejected naming it; a finished conversation of a run that near-duplicates an earlier one of its run is flagged (`filter=dedup` on exports leaves it out).',
+      'Near-duplicate control (docs/personas.md): with `dedup=true` on a run upload, a seed whose MinHash similarity (word 3-shingles) to an earlier seed of the same upload, or of an earlier `dedup=true` upload to the same run, is at least this is rejected naming it; a finished conversation of a run that near-duplicates an earlier one of its run is flagged (`filter=dedup` on exports leaves it out).',
     readBy: ['producer', 'transcript-worker'],
     parse: memoryRatio,
   },

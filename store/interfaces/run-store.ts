@@ -83,6 +83,10 @@ export interface RunStore {
   countNearDuplicate(runId: string): Promise<void>;
   /** The stored signatures of conversations of the run. */
   signatures(runId: string, ids: string[]): Promise<(Buffer | null)[]>;
+  /** The MinHash records of the run's seeds kept by earlier `dedup=true` uploads (fixed-size, runs/seed-dedup.ts), or null. */
+  seedSignatures(runId: string): Promise<Buffer | null>;
+  /** Appends seed MinHash records, the whole expiring `ttlSeconds` after this write. */
+  addSeedSignatures(runId: string, records: Buffer, ttlSeconds: number): Promise<void>;
   /** Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already, within `caps`. */
   addSeeds(runId: string, seeds: [string, string][], caps?: Partial<BacklogCaps>): Promise<AddSeedsResult>;
   /** What waits in every run's backlog together. */

@@ -63,6 +63,47 @@ describe('near-duplicates (MinHash; real Redis, HTTP, emulators, workers)', func
     assert.equal(plain.data.nearDuplicates, undefined);
   });
 
+  it("dedup=true holds across a run's uploads: a near-copy of an earlier upload's seed is rejected naming it, the same seed again is a duplicate", async () => {
+    const long = 'What should a first-time gardener plant in a shady corner of a small city balcony in spring';
+    const other = 'How do noise-cancelling headphones work and why do they struggle with voices';
+    const first = await post('/runs?run=dedup-appends&dedup=true&maxTurns=1', ndjson([{ initialQuery: long }, { initialQuery: other }]));
+    assert.equal(first.status, 202, JSON.stringify(first.data));
+    assert.equal(first.data.accepted, 2);
+    // The run store keeps one fixed-size record per kept seed (16-byte hash + 64 × 4-byte minima).
+    const sigKey = `${stack.config.queuePrefix}:run:dedup-appends:seedsigs`;
+    assert.equal(await stack.store.redis.strlen(sigKey), 2 * 272);
+    assert.ok((await stack.store.redis.ttl(sigKey)) > 0, 'the records expire (RETENTION_SECONDS)');
+
+    const second = await post(
+      '/runs?run=dedup-appends&dedup=true&maxTurns=1',
+      ndjson([
+        { initialQuery: `${long} please` },
+        { initialQuery: long },
+        { initialQuery: 'Which rivers flow north, and what decides the direction a river flows' },
+      ]),
+    );
+    assert.equal(second.status, 202, JSON.stringify(second.data));
+    assert.equal(second.data.created, false);
+    assert.equal(second.data.nearDuplicates, 1);
+    assert.equal(second.data.accepted, 1);
+    assert.equal(second.data.duplicates, 1);
+    assert.equal(second.data.rejectedLines[0].line, 1);
+    assert.match(
+      second.data.rejectedLines[0].reason,
+      /near-duplicate of seed [0-9a-f]{32} of an earlier upload to this run \(MinHash similarity 0\.\d+ >= DEDUP_THRESHOLD 0\.7\)/,
+    );
+    // Only the new seed's record was added; a third upload of a near-copy of it is caught too.
+    assert.equal(await stack.store.redis.strlen(sigKey), 3 * 272);
+    const third = await post(
+      '/runs?run=dedup-appends&dedup=true&maxTurns=1',
+      ndjson([{ initialQuery: 'Which rivers flow north, and what decides the direction a river flows?' }]),
+    );
+    assert.equal(third.data.nearDuplicates, 1);
+    assert.equal(third.data.accepted, 0);
+    const view = (await stack.http.get('/runs/dedup-appends')).data;
+    assert.equal(view.seeds, 3, "the run holds the first upload's two seeds and the second's new one");
+  });
+
   it('a finished conversation like an earlier one of its run is flagged, counted, named in provenance and left out by filter=dedup', async () => {
     const r = await post(
       '/runs?run=dedup-convs&maxTurns=2&maxActive=1',
