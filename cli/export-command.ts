@@ -27,6 +27,10 @@ export interface ExportCommandOptions {
   /** hf: the card's license and language(s). */
   license?: string;
   language?: string;
+  /** dpo: the criterion branches are ranked by, `best`/`all` pairs, the least score margin. */
+  score?: string;
+  pairs?: string;
+  minMargin?: string;
 }
 
 /** Formats whose bytes are not text (written as they come, never to a terminal). */
@@ -66,6 +70,9 @@ export function exportPath(id: string, o: ExportCommandOptions): string {
   if (o.weights) q.set('weights', o.weights);
   if (o.license) q.set('license', o.license);
   if (o.language) q.set('language', o.language);
+  if (o.score) q.set('score', o.score);
+  if (o.pairs) q.set('pairs', o.pairs);
+  if (o.minMargin !== undefined) q.set('minMargin', o.minMargin);
   return `/runs/${encodeURIComponent(id)}/export?${q}`;
 }
 

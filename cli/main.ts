@@ -63,11 +63,14 @@ usage:
   llmconv export <run id or name> [--format openai|sharegpt|csv|dpo|parquet|hf] [--assistant cloud|local]
                  [--status s1,s2] [--stop-reason r1,r2] [--filter "score.helpfulness>=4"]
                  [--metadata] [--weights none|all|last|2,3] [--license id] [--language en,fr]
+                 [--score criterion] [--pairs best|all] [--min-margin N]
                  [--out data.jsonl | data.parquet | dir/]
                                                        a run as a dataset (default openai, cloud
                                                        as assistant; stdout or a file); a run is
                                                        named by its id or by its --name;
                                                        --metadata adds our provenance to JSONL lines;
+                                                       dpo: --pairs all writes every pair of a
+                                                       prompt's answers --min-margin apart or more;
                                                        --format hf --out dir/ writes a Hugging Face
                                                        dataset (data/train-*.parquet, README.md card)
   llmconv run <seeds.jsonl|.txt|.csv> [--turns N] [--max-active N] [--name S]
@@ -143,6 +146,9 @@ const CLI_OPTIONS = {
   weights: { type: 'string' },
   license: { type: 'string' },
   language: { type: 'string' },
+  score: { type: 'string' },
+  pairs: { type: 'string' },
+  'min-margin': { type: 'string' },
   'at-turn': { type: 'string' },
   model: { type: 'string' },
   'local-model': { type: 'string' },
@@ -301,6 +307,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             ...(values.weights ? { weights: values.weights } : {}),
             ...(values.license ? { license: values.license } : {}),
             ...(values.language ? { language: values.language } : {}),
+            ...(values.score ? { score: values.score } : {}),
+            ...(values.pairs ? { pairs: values.pairs } : {}),
+            ...(values['min-margin'] !== undefined ? { minMargin: values['min-margin'] } : {}),
           },
           { stdout: io.stdout, stderr: io.stderr, tty: Boolean(io.stdout.isTTY) && Boolean(values.out) },
         );

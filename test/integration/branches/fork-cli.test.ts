@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { runCli } from '../../../cli/main';
-import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
+import { JudgeStore } from '../../../store/judge-store';
+import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
 describe('llmconv fork (real stack)', function () {
   this.timeout(60_000);
@@ -80,5 +81,46 @@ describe('llmconv fork (real stack)', function () {
     assert.equal(far.code, 1);
     assert.match(far.stderr, /400 invalid fork request: atTurn: 9 is past the fork's maxTurns \(2\)/);
     assert.equal(far.stdout, '');
+  });
+
+  it("forks of a run's conversation by the CLI, scored, export with --format dpo --score --pairs all --min-margin", async () => {
+    const up = await stack.http.post('/runs?run=cli-dpo&maxTurns=2', `${JSON.stringify({ initialQuery: 'How do magnets work?' })}\n`, {
+      headers: { 'content-type': 'application/x-ndjson' },
+      transformRequest: [(d) => d],
+    });
+    assert.equal(up.status, 202, JSON.stringify(up.data));
+    await until(async () => (await stack.http.get('/runs/cli-dpo')).data.state !== 'active', 30_000, 'the run to finish');
+    const [parentId] = (await stack.http.get('/runs/cli-dpo/conversations')).data.conversations.map(
+      (c: { conversationId: string }) => c.conversationId,
+    );
+    const forks: string[] = [];
+    for (const t of ['0.2', '1.0']) {
+      const out = await cli(['fork', parentId, '--at-turn', '2', '--temperature', t]);
+      assert.equal(out.code, 0, out.stderr);
+      forks.push(out.stdout.trim());
+      await waitForConversation(stack, forks.at(-1)!);
+    }
+    const judges = new JudgeStore(stack.store.redis, stack.config.queuePrefix);
+    const scored = (h: number) => ({ status: 'scored' as const, scores: { h }, model: 'judge', attempts: 1, at: Date.now() });
+    await judges.save(parentId, scored(3), 60);
+    await judges.save(forks[0]!, scored(5), 60);
+    await judges.save(forks[1]!, scored(2.5), 60);
+    const pairs = async (...flags: string[]) => {
+      const out = await cli(['export', 'cli-dpo', '--format', 'dpo', '--score', 'h', ...flags]);
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).metadata)
+        .map((m) => [m.chosen.conversationId, m.rejected.conversationId, m.margin]);
+    };
+    assert.deepEqual(await pairs(), [[forks[0], forks[1], 2.5]]);
+    assert.deepEqual(await pairs('--pairs', 'all', '--min-margin', '1'), [
+      [forks[0], parentId, 2],
+      [forks[0], forks[1], 2.5],
+    ]);
+    const bad = await cli(['export', 'cli-dpo', '--format', 'dpo', '--pairs', 'many']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /pairs must be best/);
   });
 });
