@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { countTokens } from '../../emulators/emulated-text';
 import { startTestStack, waitForConversation, type TestStack } from './../helpers/test-stack';
 
 const SYSTEM = Array.from({ length: 1100 }, (_, i) => ['rules', 'style', 'facts', 'voice', 'terms'][i % 5]).join(' ');
@@ -41,6 +42,31 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
     assert.ok(Number(rows[1]!.cloud_cache_read_tokens) >= 1100);
     const metrics = (await stack.http.get('/metrics')).data as string;
     assert.match(metrics, /llmconv_llm_tokens_total\{[^}]*direction="cache_read"[^}]*\} [1-9]/);
+  });
+
+  it('turn N sends the `blocks` history (all turns while they fit, not the last contextTurns) and reads it from the cache', async () => {
+    // The default policy where caching applies is `blocks` with contextTurns 3 (the block size):
+    // a loader that read only the last 3 turns made it a sliding window, so the history's
+    // checkpoint of one turn was never the next turn's prefix.
+    const view = await run({ initialQuery: 'How do tides work?', maxTurns: 7, systemPrompts: { cloud: SYSTEM } });
+    assert.equal(view.status, 'completed', JSON.stringify(view.error));
+    assert.equal(view.turns.length, 7);
+    type Turn = { question: string; cloudResponse: string; cloud: { inputTokens: number } };
+    const tokensOf = (t: Turn) => countTokens(t.question) + countTokens(t.cloudResponse);
+    for (let n = 3; n <= 7; n++) {
+      const c = view.turns[n - 1].cloud;
+      const sent = c.inputTokens + (c.cacheReadInputTokens ?? 0) + (c.cacheWriteInputTokens ?? 0);
+      const earlier: Turn[] = view.turns.slice(0, n - 1);
+      const history = earlier.reduce((sum, t) => sum + tokensOf(t), 0);
+      assert.equal(
+        sent,
+        1100 + history + countTokens(view.turns[n - 1].question),
+        `turn ${n} carries the system prompt and every earlier exchange`,
+      );
+      // The checkpoint after turn n-2's history was written by turn n-1: turn n reads it.
+      const read = 1100 + earlier.slice(0, -1).reduce((sum, t) => sum + tokensOf(t), 0);
+      assert.equal(c.cacheReadInputTokens, read, `turn ${n} reads the system prompt and turns 1..${n - 2}`);
+    }
   });
 
   it('`cache: false` sends no checkpoint: nothing read or written', async () => {
