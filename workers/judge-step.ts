@@ -63,7 +63,9 @@ export function createJudgeProcessor(
       try {
         const reply = await provider.generate({ ...call, signal: scope.signal, timeoutMs });
         await gate.held?.settle(reply);
-        deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+        // The rubric read from / written to the prompt cache, in /metrics like a turn's (cache_read, cache_write).
+        const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
+        deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, cache);
         const scores = parseScores(reply.text, rubric);
         if (scores) {
           await judges.save(
