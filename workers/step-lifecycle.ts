@@ -33,7 +33,7 @@ import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { abortScope } from '../providers/abort-scope';
 import type { CancelRegistry } from '../coordination/cancel-registry';
-import type { BudgetGate } from './budget-gate';
+import type { BudgetGate, PreviousCall } from './budget-gate';
 import { callCostUsd, type PriceTable } from '../cost/price-table';
 import type { ModelQuirks } from '../store/model-quirks';
 
@@ -188,11 +188,12 @@ export class StepLifecycle {
     side: Side,
     jobSignal: AbortSignal | undefined,
     call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think' | 'fallbackModels'>,
+    previous?: PreviousCall,
   ): Promise<LlmReply | null> {
     const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
     const s = record.settings;
     // Budgets: reserve the call's worst case first; a refusal ends the conversation, completed.
-    const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call) : { ok: true as const };
+    const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call, previous) : { ok: true as const };
     if (!gate.ok) {
       this.deps.logger.warn(
         { ...jobLogFields(job), conversationId: record.id, reason: gate.message },
