@@ -62,7 +62,7 @@ export interface StepHooks {
     latencyMs: number,
     inputTokens: number,
     outputTokens: number,
-    cache?: { readTokens?: number; writeTokens?: number },
+    cache?: { readTokens?: number; writeTokens?: number; promptEvalMs?: number },
   ): void;
   onCallError?(side: Side, errorClass: string): void;
   /** The call's cost in USD, when its model has a price. */
@@ -231,7 +231,10 @@ export class StepLifecycle {
           ),
       );
       const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
-      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, cache);
+      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, {
+        ...cache,
+        ...(reply.promptEvalMs !== undefined ? { promptEvalMs: reply.promptEvalMs } : {}),
+      });
       if (reply.truncated) this.deps.hooks?.onTruncated?.(side, reply.model);
       if (reply.rejectedParameters?.length) await this.learnRejections(job, reply.model, reply.rejectedParameters);
       const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices, cache) : null;

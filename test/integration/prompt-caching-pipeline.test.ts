@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { countTokens } from '../../emulators/emulated-text';
+import { PROMPT_EVAL_NS_PER_TOKEN } from '../../emulators/ollama-emulator';
 import { startTestStack, waitForConversation, type TestStack } from './../helpers/test-stack';
 
 const SYSTEM = Array.from({ length: 1100 }, (_, i) => ['rules', 'style', 'facts', 'voice', 'terms'][i % 5]).join(' ');
@@ -76,5 +77,45 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
       assert.equal(t.cloud.cacheWriteInputTokens, undefined);
       assert.ok(t.cloud.inputTokens > 1100);
     }
+  });
+});
+
+describe('local prompt evaluation per turn (Ollama emulator prefix reuse, real ollama client)', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ BEDROCK_MODEL_ID: 'amazon.nova-micro-v1:0' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('records prompt_eval_duration per local step: from turn 2 it covers only what follows the previous prompt, in the totals and /metrics', async () => {
+    // Ollama answers prompt_eval_count as the whole prompt and prompt_eval_duration as the time of
+    // the tokens past its reused KV-cache prefix (llm/llama_server.go, read 2026-12-04).
+    const res = await stack.http.post('/conversation', { initialQuery: 'Why is the sea salty?', maxTurns: 4 });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    const view = await waitForConversation(stack, res.data.conversationId, 60_000);
+    assert.equal(view.status, 'completed');
+    const msPerToken = PROMPT_EVAL_NS_PER_TOKEN / 1e6;
+    let sum = 0;
+    let previous = 0;
+    for (const t of view.turns) {
+      const l = t.local;
+      assert.equal(typeof l.promptEvalMs, 'number', `turn ${t.turn}: ${JSON.stringify(l)}`);
+      sum += l.promptEvalMs;
+      const evaluated = Math.round(l.promptEvalMs / msPerToken);
+      if (t.turn === 1) assert.equal(evaluated, l.inputTokens, 'a cold cache evaluates the whole prompt');
+      // The previous local prompt is this one's prefix (the `blocks` policy keeps the history): none of it is evaluated again.
+      else
+        assert.ok(
+          evaluated <= l.inputTokens - previous,
+          `turn ${t.turn}: ${evaluated} of ${l.inputTokens} evaluated, ${previous} reusable`,
+        );
+      previous = l.inputTokens;
+    }
+    assert.equal(view.totals.localPromptEvalMs, Math.round(sum * 100) / 100);
+    const metrics = (await stack.http.get('/metrics')).data as string;
+    assert.match(metrics, /llmconv_llm_prompt_eval_seconds_total\{[^}]*side="local"[^}]*\} [0-9.e-]*[1-9]/);
   });
 });
