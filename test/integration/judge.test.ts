@@ -171,14 +171,19 @@ describe('judge: the rubric prefix read from the prompt cache (real pipeline, Be
     return line ? Number(line.split(' ').at(-1)) : 0;
   };
 
-  it("the second conversation's judging call reads the rubric the first one wrote, in /metrics", async () => {
-    // The conversations themselves do not cache (`cache: false`): every cached token is the judge's.
-    for (const initialQuery of ['Why do leaves change colour?', 'What is a prime number?']) {
-      const res = await stack.http.post('/conversation', { initialQuery, maxTurns: 1, cache: false });
+  it("the second conversation's judging call reads the rubric the first one wrote, in /metrics; `cache: false` sends no checkpoint", async () => {
+    // One turn, no system prompt: the conversations themselves cache nothing (below Nova's
+    // minimum), every cached token is the judge's.
+    const judge = async (body: Record<string, unknown>) => {
+      const res = await stack.http.post('/conversation', { maxTurns: 1, ...body });
       assert.equal(res.status, 202, JSON.stringify(res.data));
       await waitForConversation(stack, res.data.conversationId, 60_000);
       await until(async () => (await stack.http.get(`/conversation/${res.data.conversationId}`)).data.judge !== undefined, 30_000);
-    }
+    };
+    // `cache: false` turns the judge's checkpoint off too: nothing written.
+    await judge({ initialQuery: 'Why is the sky blue?', cache: false });
+    assert.equal(await cacheTokens('cache_write'), 0);
+    for (const initialQuery of ['Why do leaves change colour?', 'What is a prime number?']) await judge({ initialQuery });
     const written = await cacheTokens('cache_write');
     assert.ok(written >= 1100, `the first judging call wrote the rubric (${written})`);
     assert.equal(await cacheTokens('cache_read'), written, 'the second read all of it');
