@@ -51,6 +51,11 @@ export interface TurnView {
     truncated?: boolean;
     /** The judge role's goal verdict after this follow-up (`stop.goalMet`). */
     goal?: { met: boolean; reason?: string; model: string };
+    /**
+     * Ollama's `prompt_eval_duration` in ms: the time of the prompt tokens past the KV-cache
+     * prefix Ollama reused (`inputTokens` is the whole prompt either way); absent when not given.
+     */
+    promptEvalMs?: number;
   } | null;
 }
 
@@ -92,6 +97,8 @@ export interface ConversationView {
     /** Cloud input tokens read from / written to Bedrock's prompt cache (not in `cloudInputTokens`). */
     cloudCacheReadInputTokens: number;
     cloudCacheWriteInputTokens: number;
+    /** The sum of the local steps' `promptEvalMs` (0 when none gave one). */
+    localPromptEvalMs: number;
   };
   /** USD by the price table, of its own steps; a sum is null when a step's model has no price (named in `unpricedModels`). */
   cost: { cloudUsd: number | null; localUsd: number | null; totalUsd: number | null; unpricedModels: string[] };

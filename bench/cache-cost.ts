@@ -38,6 +38,12 @@ export interface CacheCostRow {
   /** Caching off with its own default context (the sliding window of 3 turns): what a run without this change cost. */
   slidingUsdPer1k: number;
   ratioVsSliding: number;
+  /**
+   * The output tokens alone (caching on), priced: what no input caching can lower. Its ratio to
+   * `uncachedUsdPer1k` is the floor of `ratio`.
+   */
+  outputOnlyUsdPer1k: number;
+  floorRatio: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
 }
@@ -60,11 +66,12 @@ async function runSet(
   conversations: number,
   /** The context policy to ask for (default: the request's default for `cache`). */
   contextPolicy?: 'blocks' | 'sliding',
-): Promise<{ usd: number; read: number; write: number }> {
+): Promise<{ usd: number; outputUsd: number; read: number; write: number }> {
   const config = loadConfig({});
   const converse = createBedrockConverse({ region: 'us-east-1', endpoint: urls.bedrock, defaultModelId: model });
   const ollama = new Ollama({ host: urls.ollama });
   let usd = 0;
+  let outputUsd = 0;
   let read = 0;
   let write = 0;
   for (let n = 0; n < conversations; n++) {
@@ -97,6 +104,7 @@ async function runSet(
         writeTokens: reply.cacheWriteInputTokens,
       });
       usd += cost ?? Number.NaN;
+      outputUsd += callCostUsd(model, 'cloud', 0, reply.outputTokens, DEFAULT_PRICES) ?? Number.NaN;
       read += reply.cacheReadInputTokens;
       write += reply.cacheWriteInputTokens;
       const cloud = turnCalls.cloudStep(
@@ -132,7 +140,7 @@ async function runSet(
       });
     }
   }
-  return { usd: usd / conversations, read, write };
+  return { usd: usd / conversations, outputUsd: outputUsd / conversations, read, write };
 }
 
 /** The default model and two others (each cache-capable in the catalogue), 10 and 20 turns, caching on and off. */
@@ -165,6 +173,8 @@ export async function measureCacheCost(opts: { quick?: boolean; models?: string[
           ratio: on.usd / off.usd,
           slidingUsdPer1k: sliding.usd * 1000,
           ratioVsSliding: on.usd / sliding.usd,
+          outputOnlyUsdPer1k: on.outputUsd * 1000,
+          floorRatio: on.outputUsd / off.usd,
           cacheReadTokens: on.read,
           cacheWriteTokens: on.write,
         });

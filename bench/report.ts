@@ -35,6 +35,7 @@ export const RESULT_KEYS = [
   'cost_per_1k_conversations_usd_uncached',
   'cache_cost_ratio_10_turns',
   'cache_cost_ratio_20_turns',
+  'cache_cost_floor_10_turns',
   'local_prompt_eval_ratio',
   'fork_round_trips_per_shared_turn',
   'dedup_conversations_per_sec',
@@ -220,6 +221,12 @@ const ROWS: Row[] = [
     unit: '×',
     target: '≤ 0.45',
     met: (v) => v <= 0.45,
+    digits: 3,
+  },
+  {
+    key: 'cache_cost_floor_10_turns',
+    label: 'Output tokens alone ÷ cost without caching, 10 turns (the floor of the ratio above)',
+    unit: '×',
     digits: 3,
   },
   {

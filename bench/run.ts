@@ -168,10 +168,18 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.cost_per_1k_conversations_usd_uncached = sonnet(10).uncachedUsdPer1k;
       results.cache_cost_ratio_10_turns = sonnet(10).ratio;
       results.cache_cost_ratio_20_turns = sonnet(20).ratio;
+      results.cache_cost_floor_10_turns = sonnet(10).floorRatio;
       results.local_prompt_eval_ratio = r.localEvaluatedPerSent;
       const table = r.rows.map((x) => `${x.model} ${x.turns}t: ${x.cachedUsdPer1k.toFixed(2)} vs ${x.uncachedUsdPer1k.toFixed(2)}`);
       notes.cost_per_1k_conversations_usd = `${r.conversations} seeds per cell, ${REPLY_WORDS}-word answers, ${SYSTEM_WORDS}-word system prompt; ${table.join('; ')}`;
       notes.cost_per_1k_conversations_usd_uncached = `vs the sliding window of 3 turns (caching off's default): ${sonnet(10).slidingUsdPer1k.toFixed(2)} USD`;
+      notes.cache_cost_floor_10_turns = r.rows
+        .filter((x) => x.turns === 10)
+        .map(
+          (x) =>
+            `${x.model}: output ${x.outputOnlyUsdPer1k.toFixed(2)} USD of ${x.uncachedUsdPer1k.toFixed(2)} (${x.floorRatio.toFixed(3)})`,
+        )
+        .join('; ');
       break;
     }
     case 'dedup': {

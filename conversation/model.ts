@@ -224,6 +224,11 @@ export interface LocalStep {
   truncated?: boolean;
   /** The judge role's verdict on the goal after this follow-up (`stop.goalMet`), recorded with the step. */
   goal?: GoalVerdict;
+  /**
+   * Ollama's `prompt_eval_duration` in ms (providers/llm-provider.ts `LlmReply.promptEvalMs`): the
+   * time the prompt's tokens past the reused KV-cache prefix took; `inputTokens` is the whole prompt.
+   */
+  promptEvalMs?: number;
 }
 
 /** "Is the goal met?", answered by the judge role; `met` false also when the answer held no verdict (`reason` says so). */

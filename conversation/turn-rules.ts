@@ -51,6 +51,7 @@ const historyTokens = (text: string): number => Math.ceil(Buffer.byteLength(text
  * The first turn the `blocks` policy keeps before `turn`: 1 while the whole history fits in
  * `budget` tokens, then it moves `block` turns at a time, so it changes once every few turns and
  * the history before the newest exchanges stays byte-for-byte the same (a prompt-cache prefix).
+ * Given only the turns from the start it returns (what the step loader reads), it returns the same.
  */
 export function blocksWindowStart(side: Side, turns: TurnRecord[], turn: number, block: number, budget: number): number {
   const cost = new Map<number, number>();
@@ -63,7 +64,9 @@ export function blocksWindowStart(side: Side, turns: TurnRecord[], turn: number,
   let start = 1;
   const total = (from: number) => [...cost].reduce((n, [k, c]) => (k >= from ? n + c : n), 0);
   while (start < turn - 1 && total(start) > budget) start += step;
-  return Math.min(start, turn);
+  // A block step past the previous turn keeps the previous turn (the newest exchange always, as
+  // cost/estimate.ts assumes); store/lua/conversation/load.lua reads from the same turn.
+  return Math.max(1, Math.min(start, turn - 1));
 }
 
 /** The history a model sees at `turn` under the conversation's context policy. */

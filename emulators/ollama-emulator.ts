@@ -38,10 +38,15 @@
  *   cache.go` `LoadCacheSlot`, `countCommonPrefix`; at least one token is evaluated again), so a
  *   prompt that starts with the previous one's costs only its new tokens: `prompt_eval_duration`
  *   and the wait (`msPerPromptToken` per evaluated token) count those, while `prompt_eval_count`
- *   stays the whole prompt (the Go runner sets `numPromptInputs` when the sequence is made, before
- *   the cache is looked up, runner/llamarunner/runner.go read 2026-12-03; since ollama/ollama#5371
- *   as providers/ollama-context.ts says; the truncation check relies on it); what was evaluated is
- *   counted on the handle (`promptTokens`); a cold load or another context starts empty;
+ *   stays the whole prompt. That is today's Ollama (ollama/ollama at fb30760, 2026-08-21, read
+ *   2026-12-04): GGML models run on llama-server since #16031 (2026-05-29, the Go runners removed),
+ *   llm/llama_server.go asks it with `cache_prompt: true` and answers `prompt_eval_count` =
+ *   `timings.cache_n + timings.prompt_n` ("to preserve Ollama's pre-0.30 full-context
+ *   prompt_eval_count semantics", #16428, 2026-06-02: the removed runner/ollamarunner set
+ *   `numPromptInputs` before the cache lookup too) and `prompt_eval_duration` = `timings.prompt_ms`,
+ *   the evaluated tokens' time; `cache_n` is not passed on. So the answer shows the reuse only in
+ *   `prompt_eval_duration` (providers/ollama-provider.ts records it as `promptEvalMs`); what was
+ *   evaluated is counted on the handle (`promptTokens`); a cold load or another context starts empty;
  * - models in `tooLargeModels` fail with the 500 Ollama gives when a model does not fit in memory;
  * - `/api/pull` streams the real progress lines (`server/images.go` `PullModel`, `server/download.go`)
  *   and adds the model; a name not in `registry` ends with `pull model manifest: file does not exist`.
@@ -101,6 +106,9 @@ export interface OllamaEmulatorOptions {
   /** Wait per evaluated prompt token, in ms (prefix reuse makes it smaller). Default 0. */
   msPerPromptToken?: number;
 }
+
+/** `prompt_eval_duration` per evaluated prompt token, in ns (0.2 ms; the tokens past a reused prefix only). */
+export const PROMPT_EVAL_NS_PER_TOKEN = 200_000;
 
 /** The Ollama emulator's handle: with the prompt tokens sent and evaluated (prefix reuse) so far. */
 export interface OllamaEmulatorHandle extends EmulatorHandle {
@@ -320,7 +328,7 @@ function complete(
 
 /** The final chunk's statistics, durations in nanoseconds like Ollama's. */
 function finalFields(c: Completion, startedAt: bigint): Record<string, unknown> {
-  const promptEvalDuration = (c.evaluated ?? c.promptEvalCount) * 200_000;
+  const promptEvalDuration = (c.evaluated ?? c.promptEvalCount) * PROMPT_EVAL_NS_PER_TOKEN;
   const evalDuration = c.evalCount * 5_000_000;
   const loadDuration = Math.max(1_000_000, Math.round(c.loadMs * 1_000_000));
   const elapsed = Number(process.hrtime.bigint() - startedAt);

@@ -272,6 +272,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     localLatencyMs: 0,
     cloudCacheReadInputTokens: 0,
     cloudCacheWriteInputTokens: 0,
+    localPromptEvalMs: 0,
   };
   const at = record.settings.fork?.atTurn ?? 0;
   const views: TurnView[] = turns
@@ -292,6 +293,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
         totals.localInputTokens += l.inputTokens;
         totals.localOutputTokens += l.outputTokens;
         totals.localLatencyMs += l.latencyMs;
+        totals.localPromptEvalMs = Math.round((totals.localPromptEvalMs + (l.promptEvalMs ?? 0)) * 100) / 100;
       }
       return {
         turn: t.turn,
@@ -328,6 +330,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
               ...(l.thinking ? { thinking: l.thinking } : {}),
               ...(l.promptTruncated ? { promptTruncated: true } : {}),
               ...(l.truncated ? { truncated: true } : {}),
+              ...(l.promptEvalMs !== undefined ? { promptEvalMs: l.promptEvalMs } : {}),
               ...(l.goal ? { goal: l.goal } : {}),
             }
           : null,

@@ -73,6 +73,13 @@ export interface LlmReply {
   cacheReadInputTokens?: number;
   /** Input tokens written to the prompt cache (Bedrock), not counted in `inputTokens`. */
   cacheWriteInputTokens?: number;
+  /**
+   * Ollama's `prompt_eval_duration` in ms: the time spent evaluating the prompt tokens that were
+   * not in the loaded model's KV cache. `inputTokens` (`prompt_eval_count`) counts the whole
+   * prompt whether or not its prefix was reused, so this is the only sign of the reuse an answer
+   * carries (ollama/ollama llm/llama_server.go, see providers/ollama-provider.ts).
+   */
+  promptEvalMs?: number;
 }
 
 /** Errors thrown are `ProviderError`s with `retryable` set (see shared/errors.ts). */

@@ -360,6 +360,14 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       reply.truncated = true;
     }
     if (stopReason === 'length') reply.truncated = true;
+    // What prefix reuse is observable as (ollama/ollama at fb30760, 2026-08-21, read 2026-12-04):
+    // llm/llama_server.go sends `cache_prompt: true` to llama-server and answers
+    // `prompt_eval_count` = timings.cache_n + timings.prompt_n (the whole prompt, reused or not:
+    // "to preserve Ollama's pre-0.30 full-context prompt_eval_count semantics", #16428) and
+    // `prompt_eval_duration` = timings.prompt_ms (the tokens evaluated now only); cache_n itself is
+    // not passed on (api/types.go `Metrics`). The duration is what is recorded.
+    if (typeof res.prompt_eval_duration === 'number' && res.prompt_eval_duration > 0)
+      reply.promptEvalMs = Math.round(res.prompt_eval_duration / 1e4) / 100;
     return reply;
   }
 }

@@ -8,6 +8,8 @@
  *  - `llmconv_llm_errors_total{side,class}`: failed provider calls by class (`retryable:<code>`...);
  *  - `llmconv_llm_tokens_total{side,model,direction}`: tokens in and out, and the input tokens read
  *    from (`cache_read`) and written to (`cache_write`) Bedrock's prompt cache (not counted in `in`);
+ *  - `llmconv_llm_prompt_eval_seconds_total{side,model}`: Ollama's `prompt_eval_duration`, the time
+ *    of the prompt tokens past the KV-cache prefix it reused (`prompt_eval_count` is the whole prompt);
  *  - `llmconv_llm_truncated_total{side,model}`: replies cut at their token cap or context window
  *    (the models are the ones conversations name, as for the token counter: bounded by use);
  *  - `llmconv_conversations_finished_total{status,reason}`: terminal transitions this process made;
@@ -44,7 +46,8 @@ export interface MetricHooks {
     latencyMs: number,
     inputTokens: number,
     outputTokens: number,
-    cache?: { readTokens?: number; writeTokens?: number },
+    /** Prompt-cache tokens (Bedrock); `promptEvalMs`: Ollama's prompt_eval_duration (the tokens past its reused KV-cache prefix). */
+    cache?: { readTokens?: number; writeTokens?: number; promptEvalMs?: number },
   ): void;
   onCallError(side: 'cloud' | 'local', errorClass: string): void;
   onCost(side: 'cloud' | 'local', model: string, usd: number): void;
@@ -77,6 +80,7 @@ export class PipelineMetrics {
   readonly tokens: Counter<'side' | 'model' | 'direction'>;
   readonly cost: Counter<'side' | 'model'>;
   readonly truncated: Counter<'side' | 'model'>;
+  readonly promptEval: Counter<'side' | 'model'>;
   readonly conversations: Counter<'status' | 'reason'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly collectErrors: Counter<'source'>;
@@ -120,6 +124,12 @@ export class PipelineMetrics {
     this.truncated = new Counter({
       name: `${prefix}llm_truncated_total`,
       help: 'Replies cut at their token cap or the context window (Converse max_tokens / model_context_window_exceeded, Ollama length), by side and model.',
+      labelNames: ['side', 'model'],
+      registers,
+    });
+    this.promptEval = new Counter({
+      name: `${prefix}llm_prompt_eval_seconds_total`,
+      help: 'Seconds Ollama spent evaluating prompt tokens (prompt_eval_duration: the tokens past the KV-cache prefix it reused; prompt_eval_count, in llm_tokens_total, is the whole prompt), by side and model.',
       labelNames: ['side', 'model'],
       registers,
     });
@@ -184,6 +194,7 @@ export class PipelineMetrics {
         this.tokens.inc({ side, model, direction: 'out' }, outputTokens);
         if (cache?.readTokens) this.tokens.inc({ side, model, direction: 'cache_read' }, cache.readTokens);
         if (cache?.writeTokens) this.tokens.inc({ side, model, direction: 'cache_write' }, cache.writeTokens);
+        if (cache?.promptEvalMs) this.promptEval.inc({ side, model }, cache.promptEvalMs / 1000);
       },
       onCallError: (side, errorClass) => this.llmErrors.inc({ side, class: errorClass }),
       onCost: (side, model, usd) => this.cost.inc({ side, model: label(model) }, usd),

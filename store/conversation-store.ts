@@ -42,6 +42,7 @@ import type {
   CreateResult,
   ForkResult,
 } from './interfaces/conversation-store';
+import { DEFAULT_CONTEXT_TOKENS } from '../conversation/turn-rules';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { CallerStore, callerKey, callerLatestKey } from './caller-store';
@@ -299,8 +300,9 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   /**
-   * What the step of `turn` needs, in one round trip: the record, and the turn with the
-   * `contextTurns` turns before it (at least the previous one), oldest first.
+   * What the step of `turn` needs, in one round trip: the record, and the turn with the turns its
+   * context policy keeps before it (at least the previous one), oldest first: `contextTurns` of
+   * them (`sliding`), or the kept block range of either side (`blocks`, store/lua/conversation/load.lua).
    */
   async loadStep(id: string, turn: number): Promise<ConversationWithTurns | null> {
     const loaded = await this.load(id, turn);
@@ -319,7 +321,11 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   private async load(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
-    const reply = (await LOAD.run(this.redis, [this.key(id), this.turnsKey(id)], [String(mode)])) as LoadReply;
+    const reply = (await LOAD.run(
+      this.redis,
+      [this.key(id), this.turnsKey(id)],
+      [String(mode), String(DEFAULT_CONTEXT_TOKENS)],
+    )) as LoadReply;
     if (!reply) return null;
     const h = pairs(reply[0]);
     const data = reply[1] ?? [];

@@ -22,8 +22,9 @@
  * answer was truncated, `r` its reasoning tokens (`e: 1` when estimated), `o` the parameters the
  * Lambda left out; the model asked first is then '' when no fallback answered. A local step may
  * end with 1 when its follow-up was truncated (after its thinking and prompt-cut fields, 0 when
- * absent), then the goal verdict `{g, w, m}` when `stop.goalMet` checked it. Readers that predate
- * them ignore the trailing fields.
+ * absent), then the goal verdict `{g, w, m}` when `stop.goalMet` checked it (0 when not), then
+ * Ollama's `prompt_eval_duration` in ms when the answer gave one. Readers that predate them ignore
+ * the trailing fields.
  * Format 1 (the first releases) stored the settings as one JSON field and steps as `cloud:<k>` /
  * `local:<k>` with absolute times; such records are still read, and a conversation started in
  * format 1 gets its remaining steps in format 1 (a rolling upgrade loses nothing).
@@ -235,10 +236,12 @@ export function encodeLocalStep(l: LocalStep, ctx: StepContext): string {
   const goal: GoalStored | undefined = l.goal
     ? { g: l.goal.met ? 1 : 0, ...(l.goal.reason ? { w: l.goal.reason } : {}), m: l.goal.model }
     : undefined;
-  if (l.thinking || l.promptTruncated || l.truncated || goal) fields.push(l.thinking || 0);
-  if (l.promptTruncated || l.truncated || goal) fields.push(l.promptTruncated ? 1 : 0);
-  if (l.truncated || goal) fields.push(l.truncated ? 1 : 0);
-  if (goal) fields.push(goal);
+  const evalMs = l.promptEvalMs !== undefined;
+  if (l.thinking || l.promptTruncated || l.truncated || goal || evalMs) fields.push(l.thinking || 0);
+  if (l.promptTruncated || l.truncated || goal || evalMs) fields.push(l.promptTruncated ? 1 : 0);
+  if (l.truncated || goal || evalMs) fields.push(l.truncated ? 1 : 0);
+  if (goal || evalMs) fields.push(goal ?? 0);
+  if (evalMs) fields.push(l.promptEvalMs!);
   return JSON.stringify(fields);
 }
 
@@ -270,9 +273,8 @@ export function decodeCloudStep(json: string, ctx: StepContext): CloudStep {
 }
 
 export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
-  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated, goal] = JSON.parse(
-    json,
-  ) as (Stored | GoalStored)[];
+  const [prompt, followUp, model, inputTokens, outputTokens, latencyMs, stopReason, at, thinking, promptCut, truncated, goal, evalMs] =
+    JSON.parse(json) as (Stored | GoalStored)[];
   const step: LocalStep = {
     prompt: prompt as string,
     followUp: followUp as string,
@@ -289,6 +291,7 @@ export function decodeLocalStep(json: string, ctx: StepContext): LocalStep {
   if (goal && typeof goal === 'object' && 'g' in goal) {
     step.goal = { met: goal.g === 1, ...(goal.w ? { reason: goal.w } : {}), model: goal.m };
   }
+  if (typeof evalMs === 'number') step.promptEvalMs = evalMs;
   return step;
 }
 

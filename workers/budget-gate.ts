@@ -9,6 +9,15 @@
  * `maxTokens` (the conversation's, else DEFAULT_MAX_TOKENS, which is then sent to both models so
  * the bound holds for Ollama too), priced with the price table.
  *
+ * On the cloud side, once the conversation has a recorded call of the same model, the input bound
+ * is also at most that call's real input (Bedrock's usage: `inputTokens` plus the cache's read and
+ * written tokens) plus the bound of what this call adds to it, its answer (now history) and the new
+ * prompt ({@link inputTokensBoundAfter}): both context policies only ever drop history from the
+ * front, and the system prompt is the conversation's, so nothing else is new. The lower of the two
+ * is reserved, so a budget pays for the tokens a call can really take, not four bytes a token.
+ * The previous call is the previous turn's step, read with the step (the loader always reads it):
+ * no state of its own.
+ *
  * A failed call books nothing when the service refused it (a 4xx other than 408: nothing was
  * generated), and its whole reservation otherwise (a timeout or 5xx may still have been billed).
  */
@@ -48,6 +57,33 @@ export type GateResult = { ok: true; held?: HeldBudget } | { ok: false; message:
 export function inputTokensBound(call: Pick<LlmCall, 'prompt' | 'system' | 'history'>): number {
   const texts = [call.prompt, call.system ?? '', ...(call.history ?? []).map((h) => h.content)];
   return CALL_OVERHEAD + texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8') + MESSAGE_OVERHEAD, 0);
+}
+
+/** The same side's previous call of the conversation as recorded (a cloud step), for {@link inputTokensBoundAfter}. */
+export interface PreviousCall {
+  model: string;
+  inputTokens: number;
+  cacheReadInputTokens?: number;
+  cacheWriteInputTokens?: number;
+  /** Its reply, which this call sends back as history. */
+  answer: string;
+}
+
+/**
+ * Upper bound of a cloud call's input tokens given the previous call's real input: that, plus the
+ * byte bound of its answer and of this call's prompt (see the file comment). Undefined when the
+ * previous call does not apply: none, another model (another tokenizer), or this call's history
+ * does not end with the previous exchange.
+ */
+export function inputTokensBoundAfter(
+  call: Pick<LlmCall, 'prompt' | 'model' | 'history'>,
+  previous: PreviousCall | undefined,
+): number | undefined {
+  if (!previous || previous.model !== call.model) return undefined;
+  const last = call.history?.at(-1);
+  if (last?.role !== 'assistant' || last.content !== previous.answer) return undefined;
+  const real = previous.inputTokens + (previous.cacheReadInputTokens ?? 0) + (previous.cacheWriteInputTokens ?? 0);
+  return real + inputTokensBound({ prompt: call.prompt, history: [last] });
 }
 
 export class BudgetGate {
@@ -94,6 +130,7 @@ export class BudgetGate {
     record: ConversationRecord,
     side: Side,
     call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history'>,
+    previous?: PreviousCall,
   ): Promise<GateResult> {
     const scopes = this.scopes(record);
     if (scopes.length === 0) return { ok: true };
@@ -105,7 +142,9 @@ export class BudgetGate {
       (side === 'cloud'
         ? loadModelCatalog(this.config.modelCatalogFile).defaultMaxTokens(model, this.config.defaultMaxTokens)
         : this.config.defaultMaxTokens);
-    const input = inputTokensBound(call);
+    const bytes = inputTokensBound(call);
+    const known = side === 'cloud' ? inputTokensBoundAfter({ ...call, model }, previous) : undefined;
+    const input = known === undefined ? bytes : Math.min(bytes, known);
     // With caching on, every input token may be written to the cache at its premium (cost/price-table.ts).
     const caches =
       side === 'cloud' &&

@@ -51,7 +51,9 @@ export function createJudgeProcessor(
     let lastProblem = '';
     let made = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const call = { prompt, system, model, maxTokens: JUDGE_MAX_TOKENS, temperature: 0, conversationId: id, turn: 0 };
+      // `cache: false` on the conversation (or its run) turns the rubric's checkpoint off too.
+      const noCache = record.settings.cache === false ? { cache: false as const } : {};
+      const call = { prompt, system, model, maxTokens: JUDGE_MAX_TOKENS, temperature: 0, conversationId: id, turn: 0, ...noCache };
       const gate = deps.budget ? await deps.budget.reserve(job, budgetRecord, side, call) : { ok: true as const };
       if (!gate.ok) {
         lastProblem = `budget: ${gate.message}`;
@@ -63,7 +65,9 @@ export function createJudgeProcessor(
       try {
         const reply = await provider.generate({ ...call, signal: scope.signal, timeoutMs });
         await gate.held?.settle(reply);
-        deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens);
+        // The rubric read from / written to the prompt cache, in /metrics like a turn's (cache_read, cache_write).
+        const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
+        deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, cache);
         const scores = parseScores(reply.text, rubric);
         if (scores) {
           await judges.save(

@@ -37,6 +37,7 @@ export function createLocalProcessor(deps: PipelineDeps): TurnProcessor<'local'>
       at: Date.now(),
       ...(reply.thinking ? { thinking: reply.thinking } : {}),
       ...(reply.promptTruncated ? { promptTruncated: true } : {}),
+      ...(reply.promptEvalMs !== undefined ? { promptEvalMs: reply.promptEvalMs } : {}),
       ...(reply.truncated ? { truncated: true } : {}),
     }),
     // stop.goalMet: the judge role's verdict on the conversation with this follow-up, recorded with it (one HSETNX).

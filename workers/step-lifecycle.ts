@@ -33,7 +33,7 @@ import type { Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { abortScope } from '../providers/abort-scope';
 import type { CancelRegistry } from '../coordination/cancel-registry';
-import type { BudgetGate } from './budget-gate';
+import type { BudgetGate, PreviousCall } from './budget-gate';
 import { callCostUsd, type PriceTable } from '../cost/price-table';
 import type { ModelQuirks } from '../store/model-quirks';
 
@@ -62,7 +62,7 @@ export interface StepHooks {
     latencyMs: number,
     inputTokens: number,
     outputTokens: number,
-    cache?: { readTokens?: number; writeTokens?: number },
+    cache?: { readTokens?: number; writeTokens?: number; promptEvalMs?: number },
   ): void;
   onCallError?(side: Side, errorClass: string): void;
   /** The call's cost in USD, when its model has a price. */
@@ -188,11 +188,12 @@ export class StepLifecycle {
     side: Side,
     jobSignal: AbortSignal | undefined,
     call: Pick<LlmCall, 'prompt' | 'model' | 'system' | 'history' | 'think' | 'fallbackModels'>,
+    previous?: PreviousCall,
   ): Promise<LlmReply | null> {
     const provider = side === 'cloud' ? this.deps.cloud : this.deps.local;
     const s = record.settings;
     // Budgets: reserve the call's worst case first; a refusal ends the conversation, completed.
-    const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call) : { ok: true as const };
+    const gate = this.deps.budget ? await this.deps.budget.reserve(job, record, side, call, previous) : { ok: true as const };
     if (!gate.ok) {
       this.deps.logger.warn(
         { ...jobLogFields(job), conversationId: record.id, reason: gate.message },
@@ -230,7 +231,10 @@ export class StepLifecycle {
           ),
       );
       const cache = { readTokens: reply.cacheReadInputTokens, writeTokens: reply.cacheWriteInputTokens };
-      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, cache);
+      this.deps.hooks?.onCall?.(side, reply.model, reply.latencyMs, reply.inputTokens, reply.outputTokens, {
+        ...cache,
+        ...(reply.promptEvalMs !== undefined ? { promptEvalMs: reply.promptEvalMs } : {}),
+      });
       if (reply.truncated) this.deps.hooks?.onTruncated?.(side, reply.model);
       if (reply.rejectedParameters?.length) await this.learnRejections(job, reply.model, reply.rejectedParameters);
       const usd = this.deps.prices ? callCostUsd(reply.model, side, reply.inputTokens, reply.outputTokens, this.deps.prices, cache) : null;

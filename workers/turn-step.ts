@@ -82,7 +82,9 @@ export function createTurnProcessor<N extends Side>(deps: PipelineDeps, spec: Tu
         return 'ended';
       }
       const startedAt = Date.now();
-      const reply = await lifecycle.ask(job, record, side, signal, call);
+      // The previous turn's cloud call, as recorded: its real input bounds this one's (budget-gate.ts).
+      const previous = side === 'cloud' ? turns.find((t) => t.turn === turn - 1)?.cloud : undefined;
+      const reply = await lifecycle.ask(job, record, side, signal, call, previous);
       if (!reply) return 'ended';
       let fresh = spec.toStep(call.prompt, reply, startedAt);
       if (spec.annotate) {

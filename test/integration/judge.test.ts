@@ -138,3 +138,54 @@ describe('judge (real pipeline, emulators)', function () {
     assert.match(JSON.stringify(bad.data), /filter must be score\.<criterion>/);
   });
 });
+
+describe('judge: the rubric prefix read from the prompt cache (real pipeline, Bedrock emulator)', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  let dir: string;
+  // Nova Micro caches from 1,000 tokens per checkpoint (Bedrock user guide, prompt-caching page,
+  // read 2026-12-03); the emulator counts a token a word: a 1,100-word guide is cached.
+  const guide = Array.from({ length: 1100 }, (_, i) => `guide${i % 7}`).join(' ');
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-judge-cache-'));
+    const rubric = path.join(dir, 'rubric.json');
+    fs.writeFileSync(
+      rubric,
+      JSON.stringify({
+        criteria: [{ name: 'helpfulness', description: 'Do the answers help?' }],
+        scale: { min: 1, max: 5 },
+        prompt: `Rate this conversation.\n${guide}\n{{criteria}}\n\n{{transcript}}`,
+      }),
+    );
+    stack = await startTestStack({ JUDGE_RUBRIC_FILE: rubric, BEDROCK_MODEL_ID: 'amazon.nova-micro-v1:0' });
+  });
+  after(async () => {
+    await stack?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cacheTokens = async (direction: string) => {
+    const metrics = (await stack.http.get('/metrics')).data as string;
+    const line = metrics.split('\n').find((l) => l.startsWith('llmconv_llm_tokens_total{') && l.includes(`direction="${direction}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+
+  it("the second conversation's judging call reads the rubric the first one wrote, in /metrics; `cache: false` sends no checkpoint", async () => {
+    // One turn, no system prompt: the conversations themselves cache nothing (below Nova's
+    // minimum), every cached token is the judge's.
+    const judge = async (body: Record<string, unknown>) => {
+      const res = await stack.http.post('/conversation', { maxTurns: 1, ...body });
+      assert.equal(res.status, 202, JSON.stringify(res.data));
+      await waitForConversation(stack, res.data.conversationId, 60_000);
+      await until(async () => (await stack.http.get(`/conversation/${res.data.conversationId}`)).data.judge !== undefined, 30_000);
+    };
+    // `cache: false` turns the judge's checkpoint off too: nothing written.
+    await judge({ initialQuery: 'Why is the sky blue?', cache: false });
+    assert.equal(await cacheTokens('cache_write'), 0);
+    for (const initialQuery of ['Why do leaves change colour?', 'What is a prime number?']) await judge({ initialQuery });
+    const written = await cacheTokens('cache_write');
+    assert.ok(written >= 1100, `the first judging call wrote the rubric (${written})`);
+    assert.equal(await cacheTokens('cache_read'), written, 'the second read all of it');
+  });
+});

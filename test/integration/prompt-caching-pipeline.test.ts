@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { countTokens } from '../../emulators/emulated-text';
+import { PROMPT_EVAL_NS_PER_TOKEN } from '../../emulators/ollama-emulator';
 import { startTestStack, waitForConversation, type TestStack } from './../helpers/test-stack';
 
 const SYSTEM = Array.from({ length: 1100 }, (_, i) => ['rules', 'style', 'facts', 'voice', 'terms'][i % 5]).join(' ');
@@ -43,6 +45,31 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
     assert.match(metrics, /llmconv_llm_tokens_total\{[^}]*direction="cache_read"[^}]*\} [1-9]/);
   });
 
+  it('turn N sends the `blocks` history (all turns while they fit, not the last contextTurns) and reads it from the cache', async () => {
+    // The default policy where caching applies is `blocks` with contextTurns 3 (the block size):
+    // a loader that read only the last 3 turns made it a sliding window, so the history's
+    // checkpoint of one turn was never the next turn's prefix.
+    const view = await run({ initialQuery: 'How do tides work?', maxTurns: 7, systemPrompts: { cloud: SYSTEM } });
+    assert.equal(view.status, 'completed', JSON.stringify(view.error));
+    assert.equal(view.turns.length, 7);
+    type Turn = { question: string; cloudResponse: string; cloud: { inputTokens: number } };
+    const tokensOf = (t: Turn) => countTokens(t.question) + countTokens(t.cloudResponse);
+    for (let n = 3; n <= 7; n++) {
+      const c = view.turns[n - 1].cloud;
+      const sent = c.inputTokens + (c.cacheReadInputTokens ?? 0) + (c.cacheWriteInputTokens ?? 0);
+      const earlier: Turn[] = view.turns.slice(0, n - 1);
+      const history = earlier.reduce((sum, t) => sum + tokensOf(t), 0);
+      assert.equal(
+        sent,
+        1100 + history + countTokens(view.turns[n - 1].question),
+        `turn ${n} carries the system prompt and every earlier exchange`,
+      );
+      // The checkpoint after turn n-2's history was written by turn n-1: turn n reads it.
+      const read = 1100 + earlier.slice(0, -1).reduce((sum, t) => sum + tokensOf(t), 0);
+      assert.equal(c.cacheReadInputTokens, read, `turn ${n} reads the system prompt and turns 1..${n - 2}`);
+    }
+  });
+
   it('`cache: false` sends no checkpoint: nothing read or written', async () => {
     const view = await run({ initialQuery: 'What makes a good dataset?', maxTurns: 2, systemPrompts: { cloud: SYSTEM }, cache: false });
     for (const t of view.turns) {
@@ -50,5 +77,45 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
       assert.equal(t.cloud.cacheWriteInputTokens, undefined);
       assert.ok(t.cloud.inputTokens > 1100);
     }
+  });
+});
+
+describe('local prompt evaluation per turn (Ollama emulator prefix reuse, real ollama client)', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ BEDROCK_MODEL_ID: 'amazon.nova-micro-v1:0' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('records prompt_eval_duration per local step: from turn 2 it covers only what follows the previous prompt, in the totals and /metrics', async () => {
+    // Ollama answers prompt_eval_count as the whole prompt and prompt_eval_duration as the time of
+    // the tokens past its reused KV-cache prefix (llm/llama_server.go, read 2026-12-04).
+    const res = await stack.http.post('/conversation', { initialQuery: 'Why is the sea salty?', maxTurns: 4 });
+    assert.equal(res.status, 202, JSON.stringify(res.data));
+    const view = await waitForConversation(stack, res.data.conversationId, 60_000);
+    assert.equal(view.status, 'completed');
+    const msPerToken = PROMPT_EVAL_NS_PER_TOKEN / 1e6;
+    let sum = 0;
+    let previous = 0;
+    for (const t of view.turns) {
+      const l = t.local;
+      assert.equal(typeof l.promptEvalMs, 'number', `turn ${t.turn}: ${JSON.stringify(l)}`);
+      sum += l.promptEvalMs;
+      const evaluated = Math.round(l.promptEvalMs / msPerToken);
+      if (t.turn === 1) assert.equal(evaluated, l.inputTokens, 'a cold cache evaluates the whole prompt');
+      // The previous local prompt is this one's prefix (the `blocks` policy keeps the history): none of it is evaluated again.
+      else
+        assert.ok(
+          evaluated <= l.inputTokens - previous,
+          `turn ${t.turn}: ${evaluated} of ${l.inputTokens} evaluated, ${previous} reusable`,
+        );
+      previous = l.inputTokens;
+    }
+    assert.equal(view.totals.localPromptEvalMs, Math.round(sum * 100) / 100);
+    const metrics = (await stack.http.get('/metrics')).data as string;
+    assert.match(metrics, /llmconv_llm_prompt_eval_seconds_total\{[^}]*side="local"[^}]*\} [0-9.e-]*[1-9]/);
   });
 });

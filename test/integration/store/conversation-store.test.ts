@@ -4,6 +4,7 @@ import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 import type { CloudStep, ConversationSettings, LocalStep } from '../../../conversation/model';
 import { ConversationStore } from '../../../store/conversation-store';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
+import { blocksWindowStart, historyOf } from '../../../conversation/turn-rules';
 
 describe('ConversationStore (real Redis)', () => {
   let redis: Redis;
@@ -83,6 +84,37 @@ describe('ConversationStore (real Redis)', () => {
     assert.equal(await redis.object('ENCODING', `${prefix}:conv:{${id}}`), 'listpack');
     const ttl = await redis.ttl(`${prefix}:conv:{${id}}:turns`);
     assert.ok(ttl > 0 && ttl <= 600, `the steps expire with the conversation (ttl ${ttl})`);
+  });
+
+  it('loads for a `blocks` step the block range its policy keeps, no more (the Lua loader and turn-rules agree)', async () => {
+    const id = 'wb';
+    // Texts of varied length, some of them not ASCII (the budget counts UTF-8 bytes).
+    const sized = (k: number, salt: number) => 'é'.repeat(((k * 37 + salt * 11) % 23) * 20 + 1);
+    const { record } = await store.create(id, settings(id, { contextTurns: 2, contextPolicy: 'blocks', contextTokens: 300 }));
+    const t0 = record!.createdAt;
+    for (let k = 1; k <= 14; k++) {
+      await store.recordStep(record!, 'cloud', k, { ...cloudStep(t0, k), question: sized(k, 1), answer: sized(k, 2) });
+      if (k < 14) await store.recordStep(record!, 'local', k, { ...localStep(t0, k), prompt: sized(k, 3), followUp: sized(k, 4) });
+    }
+    const all = (await store.getConversation(id))!;
+    let partial = 0;
+    for (let turn = 2; turn <= 14; turn++) {
+      const loaded = (await store.loadStep(id, turn))!;
+      const from = Math.min(blocksWindowStart('cloud', all.turns, turn, 2, 300), blocksWindowStart('local', all.turns, turn, 2, 300));
+      assert.deepEqual(
+        loaded.turns.map((t) => t.turn),
+        all.turns.filter((t) => t.turn >= from && t.turn <= turn).map((t) => t.turn),
+        `turn ${turn}`,
+      );
+      for (const side of ['cloud', 'local'] as const) {
+        assert.deepEqual(
+          historyOf(side, loaded.turns, turn, loaded.record.settings),
+          historyOf(side, all.turns, turn, all.record.settings),
+        );
+      }
+      if (from > 1) partial++;
+    }
+    assert.ok(partial >= 5, `most late steps read a part of the history (${partial} of 13)`);
   });
 
   it('loads a step with only its history window, and reads single steps', async () => {

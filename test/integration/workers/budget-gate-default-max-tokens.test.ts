@@ -13,7 +13,7 @@ import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 import { loadPriceTable } from '../../../cost/price-table';
 import { loadConfig } from '../../../shared/config';
 import { BudgetStore } from '../../../store/budget-store';
-import { BudgetGate } from '../../../workers/budget-gate';
+import { BudgetGate, inputTokensBound } from '../../../workers/budget-gate';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis';
 
 const FIXTURE = path.join(__dirname, '../../fixtures/model-catalog-quirks.json');
@@ -61,5 +61,44 @@ describe('budget gate: the default maxTokens comes from the catalogue', () => {
       assert.equal(r.held.maxTokens, expected, model);
       await r.held.fail(new Error('not called'));
     }
+  });
+});
+
+describe('budget gate: the input bound from the previous call’s recorded usage', () => {
+  let redis: Redis;
+  before(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  after(() => redis.disconnect());
+
+  const longHistory = 'word '.repeat(4000); // 20,000 bytes: a byte bound of 20,000+ tokens
+  const call = (model: string) => ({
+    prompt: 'next question?',
+    model,
+    history: [
+      { role: 'user' as const, content: longHistory },
+      { role: 'assistant' as const, content: 'the previous answer' },
+    ],
+  });
+
+  it('a budget the byte bound cannot fit is used when the previous call’s real input is known', async () => {
+    const config = loadConfig({ QUEUE_PREFIX: uniquePrefix('gate'), MODEL_CATALOG_FILE: FIXTURE });
+    const gate = new BudgetGate(new BudgetStore(redis), config, loadPriceTable(undefined));
+    const model = 'example.plain-v1';
+    const record = { ...recordFor(model), id: 'c-known', settings: { ...recordFor(model).settings, budget: { tokens: 3000 } } };
+    const job = { id: 'j2', attemptsMade: 0 } as Job;
+    // Without the recorded usage: 20,000+ input tokens cannot fit 3,000.
+    assert.equal((await gate.reserve(job, record, 'cloud', call(model))).ok, false);
+    // The previous call really took 4,010 tokens in all … over the budget too.
+    const previous = { model, inputTokens: 10, cacheReadInputTokens: 3900, cacheWriteInputTokens: 100, answer: 'the previous answer' };
+    assert.equal((await gate.reserve(job, record, 'cloud', call(model), previous)).ok, false);
+    // … and 1,010: the call fits, its maxTokens the default 1,024 lowered to what is left.
+    const r = await gate.reserve(job, record, 'cloud', call(model), { ...previous, cacheReadInputTokens: 900 });
+    assert.ok(r.ok && r.held);
+    const bound = 1010 + inputTokensBound({ prompt: 'next question?', history: [call(model).history[1]!] });
+    assert.equal(r.held.maxTokens, Math.min(1024, 3000 - bound));
+    await r.held.fail(new Error('not called'));
+    // Another model's count (another tokenizer) is not used.
+    assert.equal((await gate.reserve(job, record, 'cloud', call(model), { ...previous, cacheReadInputTokens: 900, model: 'x' })).ok, false);
   });
 });

@@ -57,6 +57,45 @@ describe('context policy: blocks', () => {
     assert.deepEqual(h8.slice(0, h7.length), h7);
   });
 
+  it('keeps the previous turn when a block step would pass it (the newest exchange always)', () => {
+    // 2 × 4,000 bytes = 2,000 tokens an exchange, over a 1,000 budget: the start would jump 1 → 6.
+    const turns = turnsOf(5, 4000);
+    assert.equal(blocksWindowStart('cloud', turns, 4, 5, 1000), 3);
+    const s = { contextPolicy: 'blocks', contextTokens: 1000, contextTurns: 5 } as ConversationSettings;
+    assert.deepEqual(
+      historyOf('cloud', turns, 4, s).map((m) => m.content.length),
+      [4000, 4000],
+    );
+  });
+
+  it('gives the same history from only the turns it keeps (what the step loader reads)', () => {
+    const sizes = [900, 40, 1300, 200, 2600, 10, 700, 1500, 80, 3000, 400, 1200, 60, 2200, 900, 100];
+    const turns: TurnRecord[] = turnsOf(sizes.length, 1).map((t, i) => ({
+      turn: t.turn,
+      cloud: { ...t.cloud!, question: text(sizes[i]!), answer: text(sizes[(i + 3) % sizes.length]!) },
+      local: { ...t.local!, prompt: text(sizes[(i + 5) % sizes.length]!), followUp: text(sizes[(i + 7) % sizes.length]!) },
+    }));
+    for (const block of [1, 2, 3, 5]) {
+      for (const budget of [300, 1000, 2500]) {
+        const s = { contextPolicy: 'blocks', contextTokens: budget, contextTurns: block } as ConversationSettings;
+        for (let turn = 2; turn <= turns.length; turn++) {
+          const from = Math.min(
+            blocksWindowStart('cloud', turns, turn, block, budget),
+            blocksWindowStart('local', turns, turn, block, budget),
+          );
+          const kept = turns.filter((t) => t.turn >= from);
+          for (const side of ['cloud', 'local'] as const) {
+            assert.deepEqual(
+              historyOf(side, kept, turn, s),
+              historyOf(side, turns, turn, s),
+              `${side} turn ${turn} block ${block} budget ${budget}`,
+            );
+          }
+        }
+      }
+    }
+  });
+
   it('is the default where caching applies, and the sliding window elsewhere or when asked', () => {
     const config = loadConfig({});
     const nova = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0' }, config, 'c1');

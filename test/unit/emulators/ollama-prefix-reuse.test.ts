@@ -1,9 +1,10 @@
 /**
  * The Ollama emulator reuses the KV cache of the previous prompt while the model stays loaded
- * (ollama/ollama runner/ollamarunner/cache.go LoadCacheSlot, read 2026-12-03): a prompt that
- * starts with the previous one is evaluated only past the common prefix, so prompt_eval_duration
- * drops while prompt_eval_count stays the whole prompt (runner numPromptInputs); a cold load
- * (keep_alive 0) starts empty. Real `ollama` client.
+ * (ollama/ollama runner/ollamarunner/cache.go LoadCacheSlot, read 2026-12-03; llama-server's
+ * `cache_prompt` since the Go runners were removed, llm/llama_server.go at fb30760, read
+ * 2026-12-04): a prompt that starts with the previous one is evaluated only past the common
+ * prefix, so prompt_eval_duration (`timings.prompt_ms`) drops while prompt_eval_count stays the
+ * whole prompt (`cache_n + prompt_n`); a cold load (keep_alive 0) starts empty. Real `ollama` client.
  */
 import assert from 'node:assert/strict';
 import { Ollama } from 'ollama';

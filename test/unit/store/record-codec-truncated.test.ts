@@ -71,4 +71,15 @@ describe('record codec: truncated, reasoning and omitted parameters (trailing fi
     // An older reader takes position 9 as "prompt cut": 0 means not.
     assert.deepEqual(fields.slice(8), [0, 0, 1]);
   });
+
+  it("a local step keeps Ollama's prompt_eval_duration (promptEvalMs) last, with or without a goal verdict", () => {
+    const plain: LocalStep = { ...local, promptEvalMs: 17.4 };
+    const json = encodeLocalStep(plain, ctx);
+    assert.deepEqual(JSON.parse(json).slice(8), [0, 0, 0, 0, 17.4]);
+    assert.deepEqual(decodeLocalStep(json, ctx), plain);
+    const judged: LocalStep = { ...local, goal: { met: true, model: 'm' }, promptEvalMs: 2 };
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(judged, ctx), ctx), judged);
+    assert.equal(encodeLocalStep(local, ctx).includes('17.4'), false);
+    assert.deepEqual(decodeLocalStep(encodeLocalStep(local, ctx), ctx), local);
+  });
 });
