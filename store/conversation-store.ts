@@ -69,6 +69,12 @@ export interface ConversationStoreOptions {
   retentionSeconds: number;
   /** How many ids the list of latest conversations keeps. Default 10000. */
   recentLimit?: number;
+  /**
+   * With an archive: a finished conversation joins `<prefix>:unarchived` at its transition, and
+   * once archived ({@link ConversationStore.archived}) its keys expire after this many seconds
+   * (REDIS_RETENTION_SECONDS). Absent: no archive, finished conversations live RETENTION_SECONDS.
+   */
+  archivedRetentionSeconds?: number;
 }
 
 // The scripts, one file each in store/lua/conversation/ (headers there name KEYS, ARGV and the reply).
@@ -78,7 +84,7 @@ const CREATE_NX = loadScript('conversation/create-if-absent', 2);
 const LOAD = loadScript('conversation/load', 2);
 const RECORD_STEP = loadScript('conversation/record-step', 3);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
-const FINISH = loadScript('conversation/finish', 4);
+const FINISH = loadScript('conversation/finish', 5);
 const FORK = loadScript('conversation/fork', 9);
 
 /** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
@@ -101,12 +107,21 @@ export class ConversationStore implements ConversationStoreInterface {
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
+  private readonly archivedRetentionSeconds?: number;
   /** Transcript directories by id, as registered in `<prefix>:output-dirs` (they never change). */
   private readonly outputDirs = new Map<string, string>();
 
   /** The store for `QUEUE_PREFIX` and `RETENTION_SECONDS` of a loaded config. */
-  static fromConfig(redis: Redis, config: Pick<Config, 'queuePrefix' | 'retentionSeconds'>): ConversationStore {
-    return new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
+  static fromConfig(
+    redis: Redis,
+    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> & Partial<Pick<Config, 'archive' | 'redisRetentionSeconds'>>,
+  ): ConversationStore {
+    const archiving = config.archive !== undefined && config.archive.kind !== 'off';
+    return new ConversationStore(redis, {
+      prefix: config.queuePrefix,
+      retentionSeconds: config.retentionSeconds,
+      ...(archiving ? { archivedRetentionSeconds: config.redisRetentionSeconds ?? 300 } : {}),
+    });
   }
 
   constructor(
@@ -116,6 +131,38 @@ export class ConversationStore implements ConversationStoreInterface {
     this.prefix = opts.prefix;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
+    this.archivedRetentionSeconds = opts.archivedRetentionSeconds;
+  }
+
+  /** Whether finished conversations go to an archive (they join `<prefix>:unarchived` when they finish). */
+  get archiving(): boolean {
+    return this.archivedRetentionSeconds !== undefined;
+  }
+
+  private get unarchivedKey(): string {
+    return `${this.prefix}:unarchived`;
+  }
+
+  /** Finished conversations not archived yet that finished before `beforeMs`, oldest first (the reconciler's repair). */
+  async unarchived(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+  }
+
+  /** How many finished conversations wait for the archive. */
+  async unarchivedCount(): Promise<number> {
+    return this.redis.zcard(this.unarchivedKey);
+  }
+
+  /**
+   * Conversation `id` is in the archive: it leaves `<prefix>:unarchived`, and its record, turns and
+   * forks expire after REDIS_RETENTION_SECONDS (reads then fall through to the archive). `extraKeys`:
+   * other stores' keys of the conversation that follow it (each store names its own).
+   */
+  async archived(id: string, extraKeys: string[] = []): Promise<void> {
+    const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
+    const m = this.redis.multi().zrem(this.unarchivedKey, id);
+    for (const key of [this.key(id), this.turnsKey(id), this.forksKey(id), ...extraKeys]) m.expire(key, ttl);
+    await m.exec();
   }
 
   /** The record's two hashes, for a run's retry (store/lua/run/retry.lua declares them; this store's fragment conversation/includes/remove-failed.lua deletes them). */
@@ -458,8 +505,10 @@ export class ConversationStore implements ConversationStoreInterface {
         this.turnsKey(id),
         r === '' ? self : runKeys(this.prefix, unholder(r)!).run,
         o === '' ? self : callerKey(this.prefix, unholder(o)!),
+        this.archiving ? this.unarchivedKey : self,
       ];
-      return FINISH.run(this.redis, keys, [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o]);
+      const argv = [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o, this.archiving ? id : ''];
+      return FINISH.run(this.redis, keys, argv);
     };
     let r = await run([holder(record?.settings.run?.id), holder(record?.owner)]);
     for (let i = 0; Array.isArray(r) && i < 3; i++) r = await run([String(r[1]), String(r[2])]);

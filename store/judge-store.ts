@@ -38,6 +38,11 @@ export class JudgeStore implements JudgeStoreInterface {
     private readonly prefix: string,
   ) {}
 
+  /** The judgement's key (it follows its conversation out of Redis once archived: ending/archive-finished.ts). */
+  keyOf(conversationId: string): string {
+    return judgeKey(this.prefix, conversationId);
+  }
+
   /**
    * Stores the judgement; it expires with the conversation (`ttlSeconds`, at least 1). With
    * `runId`, the conversation's first judgement also counts in the run's summary.

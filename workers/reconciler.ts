@@ -1,7 +1,9 @@
 /**
  * A periodic sweep that closes the two gaps events cannot: a job that failed for good while no
  * host was alive to record it (its conversation would stay `running`), and a conversation whose
- * producer died between saving it and queueing turn 1 (it would stay `queued`). Both repairs are
+ * producer died between saving it and queueing turn 1 (it would stay `queued`); and, with an
+ * archive, a finished conversation a crash left between its transition and its archive write (in
+ * `<p>:unarchived`: ending/archive-finished.ts). The repairs are
  * idempotent (terminal transitions happen once; job ids are deterministic), so every host may
  * run the sweep.
  */
@@ -10,12 +12,19 @@ import type { Logger } from '../shared/logger';
 import { isTerminal } from '../conversation/model';
 import type { PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
+import { ConversationEnding } from '../ending/end-conversation';
 
 /**
  * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
  * is still under way is harmless (record created only if absent, turn 1 under its job id).
  */
 const RUN_ADMISSION_GRACE_MS = 5_000;
+
+/**
+ * How long ago a conversation in `<p>:unarchived` must have finished before the sweep archives it:
+ * its transcript step normally does within this (a repeat is harmless: the write is an upsert).
+ */
+const ARCHIVE_GRACE_MS = 10_000;
 
 /** A job that failed for good, as the worker host records it on its conversation. */
 export interface FailedJob {
@@ -33,6 +42,8 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** How old a `queued` conversation must be before turn 1 is queued again. Default 30 s. */
   queuedGraceMs?: number;
+  /** How long ago an unarchived conversation must have finished before the sweep archives it. Default 10 s. */
+  archiveGraceMs?: number;
   /** How many failed jobs per queue and recent conversations one sweep looks at. Default 200. */
   batch?: number;
   logger: Logger;
@@ -40,7 +51,7 @@ export interface ReconcilerOptions {
 
 export interface Reconciler {
   /** One sweep; resolves with what it repaired. */
-  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number }>;
+  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number; archived: number }>;
   stop(): void;
 }
 
@@ -81,8 +92,17 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     }
     // Runs: admissions a crash left half done, and free slots no finishing conversation filled.
     const admitted = await admission.sweep(Math.min(grace, RUN_ADMISSION_GRACE_MS));
-    if (failedRecorded || requeued) logger.warn({ failedRecorded, requeued }, 'reconciler repaired conversations');
-    return { failedRecorded, requeued, admitted };
+    // Finished conversations a crash left between the transition and the archive's write.
+    let archived = 0;
+    if (deps.archive && deps.store.archiving) {
+      const ending = new ConversationEnding(deps);
+      for (const id of await deps.store.unarchived(Date.now() - (opts.archiveGraceMs ?? ARCHIVE_GRACE_MS), batch)) {
+        await ending.archive(id);
+        archived++;
+      }
+    }
+    if (failedRecorded || requeued || archived) logger.warn({ failedRecorded, requeued, archived }, 'reconciler repaired conversations');
+    return { failedRecorded, requeued, admitted, archived };
   }
 
   const timer =
