@@ -35,8 +35,10 @@ export async function createTestSchema(): Promise<TestSchema> {
     url: `${PG_TEST_URL}?schema=${schema}`,
     client,
     async drop() {
+      // The test's own clients first: one may hold a lock the DROP would wait on.
+      await Promise.all(clients.filter((c) => c !== admin).map((c) => c.end().catch(() => {})));
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+      await admin.end().catch(() => {});
     },
   };
 }

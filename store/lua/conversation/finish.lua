@@ -16,7 +16,7 @@
   KEYS[3] the run's hash <prefix>:run:<runId> (KEYS[1] again when the conversation has no run)
   KEYS[4] the owner's caller hash <prefix>:caller:<owner> (KEYS[1] again when it has no owner)
   KEYS[5] <prefix>:unarchived, zset of finished conversations not archived yet (score: finish ms);
-          KEYS[1] again when there is no archive (ARCHIVE_URL=off)
+          the conversation hash again when there is no archive (ARCHIVE_URL=off)
   ARGV[1] terminal status
   ARGV[2] stop reason
   ARGV[3] error ('' none)
