@@ -284,12 +284,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         before: opts.before,
         closeGraceMs: 0,
         outage,
+        ...(archive ? { archive } : {}),
       });
       stop.add('producer', () => producer.close());
       ({ store, queues } = producer);
       producerUrl = producer.url;
     } else {
-      store = buildStores(producerConn, config).conversations;
+      store = buildStores(producerConn, effective).conversations;
+      if (archive) store.useArchive(archive);
       queues = openQueues(producerConn, config, { outage, stop });
     }
 

@@ -61,6 +61,7 @@ import type {
 } from '../conversation/model';
 
 export type { CreateOptions, CreateResult, ForkResult } from './interfaces/conversation-store';
+import type { ArchiveStore } from './interfaces/archive-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -108,6 +109,7 @@ export class ConversationStore implements ConversationStoreInterface {
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
   private readonly archivedRetentionSeconds?: number;
+  private archiveReader?: ArchiveStore;
   /** Transcript directories by id, as registered in `<prefix>:output-dirs` (they never change). */
   private readonly outputDirs = new Map<string, string>();
 
@@ -132,6 +134,26 @@ export class ConversationStore implements ConversationStoreInterface {
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
     this.archivedRetentionSeconds = opts.archivedRetentionSeconds;
+  }
+
+  /**
+   * Reads fall through to `archive` for a conversation Redis no longer has (finished, archived and
+   * expired: ending/archive-finished.ts). Set once at start by the process's assembly.
+   */
+  useArchive(archive: ArchiveStore): void {
+    this.archiveReader = archive;
+  }
+
+  /** The archive reads fall through to, when there is one. */
+  get archive(): ArchiveStore | undefined {
+    return this.archiveReader;
+  }
+
+  /** A conversation from the archive, as `load` answers one from Redis (all turns: it is finished, no step reads it). */
+  private async fromArchive(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
+    const got = await this.archiveReader?.get(id);
+    if (!got) return null;
+    return { record: got.record, turns: mode === 'record' ? [] : got.turns };
   }
 
   /** Whether finished conversations go to an archive (they join `<prefix>:unarchived` when they finish). */
@@ -367,7 +389,7 @@ export class ConversationStore implements ConversationStoreInterface {
 
   private async load(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
     const reply = (await LOAD.run(this.redis, [this.key(id), this.turnsKey(id)], [String(mode)])) as LoadReply;
-    if (!reply) return null;
+    if (!reply) return this.fromArchive(id, mode);
     const h = pairs(reply[0]);
     const data = reply[1] ?? [];
     const texts = pairs(data);

@@ -123,6 +123,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     // With an archive, finished conversations go there and leave Redis (ending/archive-finished.ts).
     const archive = opts.archive ?? (await openConfiguredArchive(config, stop));
     if (store.archiving && !archive) throw new Error('startWorkers: ARCHIVE_URL is set but no archive was opened');
+    if (archive) store.useArchive(archive);
     const queues = opts.queues ?? openQueues(connection, config, { outage, stop });
     // Before anything else touches the queues or Ollama: a Redis that may evict jobs is refused.
     if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(connection, logger);

@@ -23,17 +23,15 @@ export async function openPgDriver(opts: PgDriverOptions): Promise<SqlDriver> {
   url.searchParams.delete('schema');
   if (schema !== undefined && !SCHEMA_NAME.test(schema))
     throw new Error(`ARCHIVE_URL: schema "${schema}" must be lower-case letters, digits and _ (it names a PostgreSQL schema)`);
-  const pool = new pg.Pool({ connectionString: url.toString(), max: opts.max ?? 4 });
+  // The schema as every connection's search_path from its start (the `options` startup parameter).
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: opts.max ?? 4,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  if (schema !== undefined) {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${schema}`).catch(() => {});
-    });
-    // Connections made before the listener: none but the one above, which the pool may reuse.
-    await pool.query(`SET search_path TO ${schema}`);
-  }
+  if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: SqlValue[]): Promise<R[]> =>
     (await client.query(sql, params)).rows as R[];
   const driver: SqlDriver = {
@@ -45,7 +43,6 @@ export async function openPgDriver(opts: PgDriverOptions): Promise<SqlDriver> {
     async transaction(fn) {
       const client = await pool.connect();
       try {
-        if (schema !== undefined) await client.query(`SET search_path TO ${schema}`);
         await client.query('BEGIN');
         const out = await fn({ query: (sql, params) => run(client, sql, params) });
         await client.query('COMMIT');

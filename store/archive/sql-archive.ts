@@ -62,6 +62,18 @@ export class SqlArchive implements ArchiveStore {
     return { record: parsed(row.record), turns: parsed(row.turns), ...(judgement ? { judgement } : {}) };
   }
 
+  async has(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    // 500 a statement: well under either server's parameter limit.
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const marks = part.map((_, k) => `$${k + 1}`).join(', ');
+      for (const r of await this.db.query<{ id: string }>(`SELECT id FROM archive_conversations WHERE id IN (${marks})`, part))
+        found.add(r.id);
+    }
+    return found;
+  }
+
   async runPage(runId: string, after: string | undefined, limit: number): Promise<ArchivePage> {
     const rows = await this.db.query<{ id: string }>(
       'SELECT id FROM archive_conversations WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',

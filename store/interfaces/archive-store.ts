@@ -25,6 +25,8 @@ export interface ArchiveStore {
   write(conv: ArchivedConversation): Promise<void>;
   /** The archived conversation, or null. */
   get(id: string): Promise<ArchivedConversation | null>;
+  /** Which of `ids` are archived. */
+  has(ids: string[]): Promise<Set<string>>;
   /** A page of run `runId`'s archived ids after `after` (a cursor: the page's last id), `limit` at most. */
   runPage(runId: string, after: string | undefined, limit: number): Promise<ArchivePage>;
   /** How many conversations are archived (of run `runId` when given). */
