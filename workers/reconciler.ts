@@ -13,6 +13,7 @@ import { isTerminal } from '../conversation/model';
 import type { PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
+import { jobIds } from '../queue/job-types';
 
 /**
  * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
@@ -25,6 +26,9 @@ const RUN_ADMISSION_GRACE_MS = 5_000;
  * its transcript step normally does within this (a repeat is harmless: the write is an upsert).
  */
 const ARCHIVE_GRACE_MS = 10_000;
+
+/** Job states of a transcript job that has yet to run (an active one may be a dead worker's: archived anyway, an upsert). */
+const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /** A job that failed for good, as the worker host records it on its conversation. */
 export interface FailedJob {
@@ -97,6 +101,9 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     if (deps.archive && deps.store.archiving) {
       const ending = new ConversationEnding(deps);
       for (const id of await deps.store.unarchived(Date.now() - (opts.archiveGraceMs ?? ARCHIVE_GRACE_MS), batch)) {
+        // Its transcript job still waits to run: that job archives it, with the transcript's path.
+        const job = await deps.queues.transcript.getJob(jobIds.transcript(id));
+        if (job && WAITING.has(await job.getState())) continue;
         await ending.archive(id);
         archived++;
       }
