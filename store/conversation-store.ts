@@ -61,7 +61,7 @@ import type {
 } from '../conversation/model';
 
 export type { CreateOptions, CreateResult, ForkResult } from './interfaces/conversation-store';
-import type { ArchiveStore } from './interfaces/archive-store';
+import type { ArchivedConversation, ArchiveStore } from './interfaces/archive-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -110,6 +110,10 @@ export class ConversationStore implements ConversationStoreInterface {
   private readonly recentLimit: number;
   private readonly archivedRetentionSeconds?: number;
   private archiveReader?: ArchiveStore;
+  private archiveBatch?: {
+    waiting: Map<string, ((v: ArchivedConversation | null) => void)[]>;
+    failed: Map<string, ((err: unknown) => void)[]>;
+  };
   /** Transcript directories by id, as registered in `<prefix>:output-dirs` (they never change). */
   private readonly outputDirs = new Map<string, string>();
 
@@ -149,11 +153,46 @@ export class ConversationStore implements ConversationStoreInterface {
     return this.archiveReader;
   }
 
+  /** Reads of the archive batched with this store's own (the judge store's fall-through uses it). */
+  get archiveReads(): Pick<ArchiveStore, 'get'> | undefined {
+    return this.archiveReader ? { get: (id) => this.archiveBatched(id) } : undefined;
+  }
+
   /** A conversation from the archive, as `load` answers one from Redis (all turns: it is finished, no step reads it). */
   private async fromArchive(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
-    const got = await this.archiveReader?.get(id);
+    if (!this.archiveReader) return null;
+    const got = await this.archiveBatched(id);
     if (!got) return null;
     return { record: got.record, turns: mode === 'record' ? [] : got.turns };
+  }
+
+  /**
+   * One archive read for every conversation asked in the same turn of the event loop (an
+   * export loads a page of them at once): one statement instead of one each.
+   */
+  private archiveBatched(id: string): Promise<ArchivedConversation | null> {
+    let batch = this.archiveBatch;
+    if (!batch) {
+      const waiting = new Map<string, ((v: ArchivedConversation | null) => void)[]>();
+      const failed = new Map<string, ((err: unknown) => void)[]>();
+      batch = this.archiveBatch = { waiting, failed };
+      setImmediate(() => {
+        this.archiveBatch = undefined;
+        this.archiveReader!.getMany([...waiting.keys()]).then(
+          (found) => {
+            for (const [k, resolvers] of waiting) for (const r of resolvers) r(found.get(k) ?? null);
+          },
+          (err: unknown) => {
+            for (const rejecters of failed.values()) for (const r of rejecters) r(err);
+          },
+        );
+      });
+    }
+    const { waiting, failed } = batch;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, [...(waiting.get(id) ?? []), resolve]);
+      failed.set(id, [...(failed.get(id) ?? []), reject]);
+    });
   }
 
   /** Whether finished conversations go to an archive (they join `<prefix>:unarchived` when they finish). */

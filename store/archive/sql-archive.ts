@@ -19,6 +19,11 @@ interface Row extends Record<string, unknown> {
 /** pg parses json/jsonb columns itself; SQLite answers the text. */
 const parsed = <T>(v: string | T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
+function fromRow(row: Row): ArchivedConversation {
+  const judgement = row.judgement === null ? undefined : parsed<Judgement>(row.judgement);
+  return { record: parsed(row.record), turns: parsed(row.turns), ...(judgement ? { judgement } : {}) };
+}
+
 const UPSERT = `INSERT INTO archive_conversations
   (id, run_id, status, stop_reason, owner, created_at, finished_at, transcript_path, record, turns, judgement, archived_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -56,10 +61,21 @@ export class SqlArchive implements ArchiveStore {
 
   async get(id: string): Promise<ArchivedConversation | null> {
     const rows = await this.db.query<Row>('SELECT record, turns, judgement FROM archive_conversations WHERE id = $1', [id]);
-    const row = rows[0];
-    if (!row) return null;
-    const judgement = row.judgement === null ? undefined : parsed<Judgement>(row.judgement);
-    return { record: parsed(row.record), turns: parsed(row.turns), ...(judgement ? { judgement } : {}) };
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async getMany(ids: string[]): Promise<Map<string, ArchivedConversation>> {
+    const out = new Map<string, ArchivedConversation>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const marks = part.map((_, k) => `$${k + 1}`).join(', ');
+      const rows = await this.db.query<Row & { id: string }>(
+        `SELECT id, record, turns, judgement FROM archive_conversations WHERE id IN (${marks})`,
+        part,
+      );
+      for (const row of rows) out.set(row.id, fromRow(row));
+    }
+    return out;
   }
 
   async has(ids: string[]): Promise<Set<string>> {

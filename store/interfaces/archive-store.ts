@@ -25,6 +25,8 @@ export interface ArchiveStore {
   write(conv: ArchivedConversation): Promise<void>;
   /** The archived conversation, or null. */
   get(id: string): Promise<ArchivedConversation | null>;
+  /** Several at once (one statement per few hundred): those archived, by id. */
+  getMany(ids: string[]): Promise<Map<string, ArchivedConversation>>;
   /** Which of `ids` are archived. */
   has(ids: string[]): Promise<Set<string>>;
   /** A page of run `runId`'s archived ids after `after` (a cursor: the page's last id), `limit` at most. */
