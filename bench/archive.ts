@@ -159,6 +159,8 @@ export async function measureArchive(ctx: BenchContext): Promise<ArchiveBenchRes
     // 1. Memory: conversations finished and archived, their 1 s grace over.
     const prefix = ctx.prefix('archive');
     const store = new ConversationStore(redis, { prefix, retentionSeconds: 3600, archivedRetentionSeconds: 1 });
+    // The phases run one after another: what earlier ones left (and its freeing) must not move the baseline.
+    await ctx.admin.flushall('SYNC');
     await redis.call('MEMORY', 'PURGE').catch(() => undefined);
     const base = await usedMemory(ctx.admin);
     let cpuUs = 0;

@@ -42,6 +42,7 @@ export const RESULT_KEYS = [
   'archive_redis_memory_ratio_10k_1k',
   'archive_write_ms_cpu',
   'archive_export_ratio',
+  'archive_pipeline_throughput_ratio',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -279,6 +280,14 @@ const ROWS: Row[] = [
     unit: '',
     target: '≥ 0.8',
     met: (v) => v >= 0.8,
+    digits: 2,
+  },
+  {
+    key: 'archive_pipeline_throughput_ratio',
+    label: 'Finished 2-turn conversations/s through the pipeline, archive on (SQLite) ÷ off',
+    unit: '',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
     digits: 2,
   },
 ];

@@ -20,6 +20,7 @@ import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
 import { measureDedup } from './dedup';
 import { measureArchive } from './archive';
+import { measureArchiveThroughput } from './archive-throughput';
 import { measureParquetExport } from './export-parquet';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
@@ -190,6 +191,10 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.archive_export_ratio =
         `${r.export.conversations} conversations (${(r.export.bytes / 1e6).toFixed(1)} MB): Redis ${r.export.redisPerSec.toFixed(0)} conv/s, peak RSS ${r.export.redisPeakRssMb.toFixed(0)} MB; ` +
         `archive ${r.export.archivePerSec.toFixed(0)} conv/s, peak RSS ${r.export.archivePeakRssMb.toFixed(0)} MB`;
+      const t = await measureArchiveThroughput(ctx);
+      c.archiveThroughput = t;
+      results.archive_pipeline_throughput_ratio = t.ratio;
+      notes.archive_pipeline_throughput_ratio = `${t.conversations} two-turn conversations in ${t.rounds} rounds each: archive on ${t.onPerSec.toFixed(0)} conv/s, off ${t.offPerSec.toFixed(0)} conv/s`;
       break;
     }
     case 'dedup': {
