@@ -184,7 +184,7 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.archive_write_ms_cpu = r.write.cpuMsPerConversation;
       results.archive_export_ratio = r.export.ratio;
       notes.archive_redis_memory_ratio_10k_1k =
-        `${r.memory.usedAfter1k} B after 1,000, ${r.memory.usedAfter10k} B after ${r.memory.n.toLocaleString('en')} (above the empty Redis, less the capped latest list: ${r.memory.latestListBytes} B); ` +
+        `${r.memory.usedAfter1k} B after 1,000, ${r.memory.usedAfter10k} B after ${r.memory.n.toLocaleString('en')} (used_memory less the capped latest list: ${r.memory.latestListBytes} B); ` +
         `${r.memory.bytesPerFinishedInRedis.toFixed(0)} B per finished conversation before its grace is over, ${r.memory.bytesPerLive.toFixed(0)} B per live one; ` +
         `a run keeps ${r.memory.runKeyBytesPerConversation.toFixed(0)} B per archived conversation in Redis (run keys are not archived yet)`;
       notes.archive_write_ms_cpu = `${r.write.conversations} writes, ${r.write.wallMsPerConversation.toFixed(3)} ms wall each; ${r.write.redisRoundTrips} Redis round trips and ${r.write.sqlStatements} SQL statement per write`;

@@ -215,14 +215,15 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   /**
-   * Conversation `id` is in the archive: it leaves `<prefix>:unarchived`, and its record, turns and
-   * forks expire after REDIS_RETENTION_SECONDS (reads then fall through to the archive). `extraKeys`:
+   * Conversation `id` is in the archive: it leaves `<prefix>:unarchived`, and its record and turns
+   * expire after REDIS_RETENTION_SECONDS (reads then fall through to the archive). `extraKeys`:
    * other stores' keys of the conversation that follow it (each store names its own).
    */
   async archived(id: string, extraKeys: string[] = []): Promise<void> {
     const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
     const m = this.redis.multi().zrem(this.unarchivedKey, id);
-    for (const key of [this.key(id), this.turnsKey(id), this.forksKey(id), ...extraKeys]) m.expire(key, ttl);
+    // The forks list keeps its RETENTION_SECONDS: the archive has no copy of it yet (a dpo export reads it).
+    for (const key of [this.key(id), this.turnsKey(id), ...extraKeys]) m.expire(key, ttl);
     await m.exec();
   }
 
