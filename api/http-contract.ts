@@ -288,6 +288,16 @@ export interface RunConversationsPage {
 }
 
 /** `POST /estimate`: the worst case of running the seeds (every turn, every reply `maxTokens` long). */
+/** `DELETE /archive` (`llmconv prune`): what left the archive and the transcript dir. */
+export interface PruneView {
+  /** Conversations removed from the archive. */
+  removed: number;
+  /** Their transcript files removed from this producer's OUTPUT_DIR. */
+  transcriptsRemoved: number;
+  /** Transcript files not removed: outside this producer's OUTPUT_DIR (another host's) or already gone. */
+  transcriptsLeft: number;
+}
+
 export interface EstimateView {
   conversations: number;
   calls: number;

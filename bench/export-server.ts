@@ -3,7 +3,7 @@
  * apart from the bench's other phases. Started by `bench/export-speed.ts` as
  * `node --import tsx bench/export-server.ts` with an IPC channel.
  *
- * Protocol: parent → `{type:'start', redisUrl, prefix}`; child → `{type:'ready', port, rssBytes}`;
+ * Protocol: parent → `{type:'start', redisUrl, prefix, archiveFile?}` (archiveFile: a SQLite archive reads fall through to); child → `{type:'ready', port, rssBytes}`;
  * parent → `{type:'stop'}`; child → `{type:'stopped', maxRssBytes, cpuMs}` and exits.
  */
 import type { AddressInfo } from 'node:net';
@@ -12,8 +12,10 @@ import Koa from 'koa';
 import { errorMiddleware } from '../producer/error-middleware';
 import { runsExportRoutes } from '../producer/routes/runs-export-route';
 import { ConversationStore } from '../store/conversation-store';
+import { SqlArchive } from '../store/archive/sql-archive';
+import { openSqliteDriver } from '../store/archive/sqlite-driver';
 
-type Message = { type: 'start'; redisUrl: string; prefix: string } | { type: 'stop' };
+type Message = { type: 'start'; redisUrl: string; prefix: string; archiveFile?: string } | { type: 'stop' };
 
 const send = (msg: object, then?: () => void) => process.send?.(msg, undefined, {}, () => then?.());
 
@@ -23,7 +25,17 @@ process.on('message', (msg: Message) => {
   if (msg.type === 'start') {
     const redis = new Redis(msg.redisUrl);
     const store = new ConversationStore(redis, { prefix: msg.prefix, retentionSeconds: 3600 });
+    // bench/archive.ts: reads fall through to this SQLite archive (a promise the first request awaits).
+    const opened = msg.archiveFile
+      ? openSqliteDriver(msg.archiveFile)
+          .then((db) => SqlArchive.open(db))
+          .then((a) => store.useArchive(a))
+      : Promise.resolve();
     const app = new Koa();
+    app.use(async (_ctx, next) => {
+      await opened;
+      await next();
+    });
     app.use(errorMiddleware);
     const router = runsExportRoutes({ config: { queuePrefix: msg.prefix, csvEscapeFormulas: true }, redis, store });
     app.use(router.routes());

@@ -40,6 +40,10 @@ export const RESULT_KEYS = [
   'fork_round_trips_per_shared_turn',
   'dedup_conversations_per_sec',
   'dedup_recall',
+  'archive_redis_memory_ratio_10k_1k',
+  'archive_write_ms_cpu',
+  'archive_export_ratio',
+  'archive_pipeline_throughput_ratio',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -260,6 +264,38 @@ const ROWS: Row[] = [
     target: '≥ 0.9',
     met: (v) => v >= 0.9,
     digits: 3,
+  },
+  {
+    key: 'archive_redis_memory_ratio_10k_1k',
+    label: 'Redis used_memory after 10k ÷ after 1k finished, archived conversations (their grace over)',
+    unit: '',
+    target: '≤ 1.1',
+    met: (v) => v <= 1.1,
+    digits: 3,
+  },
+  {
+    key: 'archive_write_ms_cpu',
+    label: 'Archive write of a finished 3-turn conversation (SQLite), CPU of the writing process',
+    unit: 'ms',
+    target: '≤ 2',
+    met: (v) => v <= 2,
+    digits: 3,
+  },
+  {
+    key: 'archive_export_ratio',
+    label: 'OpenAI export conversations/s from the archive ÷ from Redis (same run, byte-identical)',
+    unit: '',
+    target: '≥ 0.8',
+    met: (v) => v >= 0.8,
+    digits: 2,
+  },
+  {
+    key: 'archive_pipeline_throughput_ratio',
+    label: 'Finished 2-turn conversations/s through the pipeline, archive on (SQLite) ÷ off',
+    unit: '',
+    target: '≥ 0.9',
+    met: (v) => v >= 0.9,
+    digits: 2,
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup,archive]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -19,6 +19,8 @@ import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
 import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
 import { measureDedup } from './dedup';
+import { measureArchive } from './archive';
+import { measureArchiveThroughput } from './archive-throughput';
 import { measureParquetExport } from './export-parquet';
 import { measureLocalSaturation } from './local-saturation';
 import { measurePoolSaturation, measureThrottleRecovery } from './model-pools';
@@ -49,6 +51,7 @@ const PHASES = [
   'cache',
   'fork',
   'dedup',
+  'archive',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -180,6 +183,26 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
             `${x.model}: output ${x.outputOnlyUsdPer1k.toFixed(2)} USD of ${x.uncachedUsdPer1k.toFixed(2)} (${x.floorRatio.toFixed(3)})`,
         )
         .join('; ');
+      break;
+    }
+    case 'archive': {
+      const r = await measureArchive(ctx);
+      c.archive = r;
+      results.archive_redis_memory_ratio_10k_1k = r.memory.ratio;
+      results.archive_write_ms_cpu = r.write.cpuMsPerConversation;
+      results.archive_export_ratio = r.export.ratio;
+      notes.archive_redis_memory_ratio_10k_1k =
+        `${r.memory.usedAfter1k} B after 1,000, ${r.memory.usedAfter10k} B after ${r.memory.n.toLocaleString('en')} (used_memory less the capped latest list: ${r.memory.latestListBytes} B); ` +
+        `${r.memory.bytesPerFinishedInRedis.toFixed(0)} B per finished conversation before its grace is over, ${r.memory.bytesPerLive.toFixed(0)} B per live one; ` +
+        `a run keeps ${r.memory.runKeyBytesPerConversation.toFixed(0)} B per archived conversation in Redis (run keys are not archived yet)`;
+      notes.archive_write_ms_cpu = `${r.write.conversations} writes, ${r.write.wallMsPerConversation.toFixed(3)} ms wall each; ${r.write.redisRoundTrips} Redis round trips and ${r.write.sqlStatements} SQL statement per write`;
+      notes.archive_export_ratio =
+        `${r.export.conversations} conversations (${(r.export.bytes / 1e6).toFixed(1)} MB): Redis ${r.export.redisPerSec.toFixed(0)} conv/s, peak RSS ${r.export.redisPeakRssMb.toFixed(0)} MB; ` +
+        `archive ${r.export.archivePerSec.toFixed(0)} conv/s, peak RSS ${r.export.archivePeakRssMb.toFixed(0)} MB`;
+      const t = await measureArchiveThroughput(ctx);
+      c.archiveThroughput = t;
+      results.archive_pipeline_throughput_ratio = t.ratio;
+      notes.archive_pipeline_throughput_ratio = `${t.conversations} two-turn conversations in ${t.rounds} rounds each: archive on ${t.onPerSec.toFixed(0)} conv/s, off ${t.offPerSec.toFixed(0)} conv/s`;
       break;
     }
     case 'dedup': {

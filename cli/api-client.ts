@@ -7,7 +7,7 @@
  * const { conversationId } = await api.submit({ initialQuery: 'Why is the sky blue?', maxTurns: 3 });
  * for await (const ev of api.events(conversationId)) console.log(ev.event);
  */
-import type { ConversationSubmitResult, ConversationSummary, ConversationView, EstimateView } from '../api/http-contract';
+import type { ConversationSubmitResult, ConversationSummary, ConversationView, EstimateView, PruneView } from '../api/http-contract';
 import { readSse, type SseMessage } from './sse-reader';
 
 export interface ApiClientOptions {
@@ -79,6 +79,12 @@ export class ApiClient {
   /** The worst-case cost of running `body.seeds` (`POST /estimate`). */
   async estimate(body: Record<string, unknown>): Promise<EstimateView> {
     return (await this.request('POST', '/estimate', body)).json() as Promise<EstimateView>;
+  }
+
+  /** Removes archived conversations finished before `before` and/or of run `run`, with their transcripts (`DELETE /archive`). */
+  async prune(q: { before?: string; run?: string }): Promise<PruneView> {
+    const qs = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined));
+    return (await this.request('DELETE', `/archive?${qs}`)).json() as Promise<PruneView>;
   }
 
   async transcript(id: string): Promise<string> {

@@ -85,6 +85,9 @@ usage:
   llmconv estimate <seeds-file> [--turns N] [--max-tokens N]
                                                        worst-case cost of running the seeds (nothing is spent);
                                                        the file: one seed per line, JSON {"initialQuery": ...} or plain text
+  llmconv prune --before <date> [--run ID]            remove archived conversations finished before the date
+  llmconv prune --run ID                               (or a run's) from the archive, and their transcripts;
+                                                       an admin key (docs/archive.md)
   llmconv doctor [--probe] [--json]                    check the configured deployment (AWS, the model,
                                                        API Gateway, Ollama, Redis, OUTPUT_DIR) without a
                                                        producer; see llmconv doctor --help
@@ -155,6 +158,7 @@ const CLI_OPTIONS = {
   temperature: { type: 'string' },
   persona: { type: 'string' },
   system: { type: 'string' },
+  before: { type: 'string' },
 } as const;
 
 const parseCliArgs = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
@@ -352,6 +356,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           io.stdout,
           io.stderr,
         );
+      }
+      case 'prune': {
+        if (args.length) throw new UsageError('prune takes no positional arguments: --before <date> and/or --run <id>');
+        if (values.before === undefined && values.run === undefined) throw new UsageError('prune needs --before <date> or --run <id>');
+        const r = await api.prune({ before: values.before, run: values.run });
+        io.stdout.write(
+          `removed ${r.removed} archived conversation(s) and ${r.transcriptsRemoved} transcript(s)` +
+            (r.transcriptsLeft ? `; ${r.transcriptsLeft} transcript(s) left (on another host, or already gone)` : '') +
+            '\n',
+        );
+        return 0;
       }
       case 'estimate': {
         if (args.length !== 1) throw new UsageError('estimate needs the seeds file');

@@ -9,7 +9,8 @@
  *  2. once the transcript is written ({@link ConversationEnding.transcriptWritten}, the
  *     transcript step's last act): a normal stop is completed, the run's free slots are refilled,
  *     the judge job (`<id>-judge`) is queued, and a completed conversation with `branches` forks
- *     itself (docs/branches.md).
+ *     itself (docs/branches.md); with an archive (ARCHIVE_URL), the finished conversation is
+ *     written there first (ending/archive-finished.ts).
  *
  * Called twice (two causes racing, a job run twice), the transition happens once and only its
  * winner queues the transcript; the rest is idempotent (deterministic job ids, a refill that
@@ -24,6 +25,9 @@ import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { ConversationStore } from '../store/conversation-store';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
+import { JudgeStore } from '../store/judge-store';
+import { archiveFinished } from './archive-finished';
 
 export interface EndingDeps {
   config: Pick<Config, 'judgeRubricFile'>;
@@ -35,6 +39,8 @@ export interface EndingDeps {
   hooks?: { onTerminal?(status: string, reason: string): void };
   /** Refills a run's free slots once a conversation of it is over (runs/run-admission.ts); absent: the reconciler's sweep fills them. */
   runSlots?: { fill(runId: string): Promise<number> };
+  /** The archive (ARCHIVE_URL): a finished conversation goes there once its transcript is written (absent: none). */
+  archive?: ArchiveStore;
 }
 
 export interface EndOptions {
@@ -77,6 +83,9 @@ export class ConversationEnding {
       const end: ConversationEnd = { status: 'completed', stopReason: completionReason(record), afterTranscript: true };
       await this.transition(record.id, end, { record, log });
     }
+    // Terminal now (moved above, or before the transcript): into the archive; a crash before this
+    // leaves it in <p>:unarchived for the reconciler (ending/archive-finished.ts).
+    if (this.deps.archive) await this.archive(record.id);
     if (record.settings.run) await runSlots?.fill(record.settings.run.id);
     if (config.judgeRubricFile && turns.some((t) => t.cloud)) await queues.enqueueJudge(record.id);
     // Completed just now (a pending stop) or before (this step run again): its branches, once.
@@ -107,6 +116,14 @@ export class ConversationEnding {
       const status = res.record?.status ?? (await store.get(id))?.status;
       if (status === 'queued') await queues.enqueueCloud(id, at);
     }
+  }
+
+  /** Writes finished conversation `id` to the archive (an upsert; then Redis lets it go). */
+  async archive(id: string): Promise<void> {
+    const { store, archive, logger } = this.deps;
+    if (!archive) return;
+    const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.prefix) }, id);
+    if (outcome === 'gone') logger?.warn({ conversationId: id }, 'finished conversation expired from Redis before it was archived');
   }
 
   /** The one transition (finish.lua, once); the metric and the log line for the one that moved it. */

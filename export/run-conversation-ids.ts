@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { RunStore } from '../store/run-store';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
 
 /**
  * Yields the run's conversation ids page by page (by rank, `pageSize` at a time), so a run of
@@ -45,6 +46,7 @@ export async function missingConversations(
   recordKey: (id: string) => string,
   keep = 100,
   pageSize = 500,
+  archive?: Pick<ArchiveStore, 'has'>,
 ): Promise<MissingConversations> {
   const out: MissingConversations = { total: 0, missing: 0, ids: [] };
   let page: string[] = [];
@@ -52,8 +54,11 @@ export async function missingConversations(
     const p = redis.pipeline();
     for (const id of page) p.exists(recordKey(id));
     const found = (await p.exec()) ?? [];
+    // Not in Redis: archived (reads fall through to the archive), or gone.
+    const notInRedis = page.filter((_, i) => found[i]?.[1] !== 1);
+    const archived = archive && notInRedis.length ? await archive.has(notInRedis) : new Set<string>();
     page.forEach((id, i) => {
-      if (found[i]?.[1] !== 1) {
+      if (found[i]?.[1] !== 1 && !archived.has(id)) {
         out.missing++;
         if (out.ids.length < keep) out.ids.push(id);
       }

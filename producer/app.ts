@@ -30,6 +30,7 @@ import { generateRoute } from './routes/generate-route';
 import { healthRoutes } from './routes/health-routes';
 import { readyVerbose } from './routes/ready-verbose';
 import { runsExportRoutes } from './routes/runs-export-route';
+import { archiveRoute } from './routes/archive-route';
 import { RunService } from '../runs/run-service';
 import { cloudPriced } from '../cost/price-table';
 import { runsRoutes } from './routes/runs-routes';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): Koa {
     conversationRoutes(service, deps.config, waits),
     generateRoute(deps.cloud, deps.config, waits),
     runsExportRoutes(deps),
+    archiveRoute(deps.store, deps.config.outputDir),
     runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config, {
       streams: deps.streams,
       signal: deps.signal,

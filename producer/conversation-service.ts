@@ -195,7 +195,7 @@ export class ConversationService {
     const forks = await this.deps.store.forks(id);
     if (forks.length) view.forks = forks.map((f) => ({ conversationId: f.id, atTurn: f.atTurn }));
     if (this.deps.redis) {
-      const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix).get(id);
+      const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix, this.deps.store.archiveReads).get(id);
       if (judged) {
         view.judge = {
           status: judged.status,

@@ -29,6 +29,8 @@ import { createCloudBackend } from '../providers/provider-registry';
 import { openRedis } from '../assembly/redis-connections';
 import { openQueues } from '../assembly/queues';
 import { buildStores } from '../assembly/stores';
+import { openConfiguredArchive } from '../assembly/archive';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
 import { buildCloudProvider } from '../assembly/providers';
 import { Shutdown } from '../assembly/shutdown';
 import { createApp } from './app';
@@ -39,6 +41,8 @@ import { CallerStore } from '../store/caller-store';
 export interface StartProducerOptions {
   /** The process's config; `/api/v1/generate` needs `apiGatewayUrl` unless `cloud` is given. */
   config: Config;
+  /** The archive reads fall through to (owned by the caller: the stack shares one with its workers). Default: ARCHIVE_URL's, opened here and closed by `close()`. */
+  archive?: ArchiveStore;
   logger: Logger;
   /** A producer-style connection owned by the caller. Default: one to `config.redisUrl`, closed by `close()`. */
   connection?: Redis;
@@ -101,6 +105,14 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   }
   const redis = conn;
   const store = buildStores(redis, config).conversations;
+  // Reads fall through to the archive once Redis let a finished conversation go (ARCHIVE_URL).
+  const archive =
+    opts.archive ??
+    (await openConfiguredArchive(config, stop).catch(async (err: unknown) => {
+      await stop.close();
+      throw err;
+    }));
+  if (archive) store.useArchive(archive);
   const queues = openQueues(redis, config, { outage: opts.outage, stop });
   const cloud = buildCloudProvider({ config, connection: redis, logger, backend });
   let operations: OperatorSurface;

@@ -9,6 +9,7 @@
  * console.log(stack.producerUrl);
  * await stack.close();
  */
+import path from 'node:path';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { refuseOpenBind } from '../shared/bind-guard';
@@ -36,6 +37,8 @@ import { Shutdown } from '../assembly/shutdown';
 import { createCloudBackend } from '../providers/provider-registry';
 import type { StepHooks } from '../workers/step-lifecycle';
 import { startWorkers } from '../workers/start-workers';
+import { openConfiguredArchive } from '../assembly/archive';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
 import type { WorkerHost } from '../workers/worker-host';
 import { lockDataDir, type DataDirLock } from './data-dir-lock';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
@@ -99,6 +102,8 @@ export interface LocalStack {
   store: ConversationStore;
   queues: PipelineQueues;
   workerHost?: WorkerHost;
+  /** The archive of finished conversations (ARCHIVE_URL, or SQLite beside the embedded Redis), when there is one. */
+  archive?: ArchiveStore;
   /** The process's metrics (served at the producer's `/metrics`; workers' hooks feed it). */
   metrics: PipelineMetrics;
   /** Why each side runs what it runs (stack/backend-choice.ts), for the banner. */
@@ -217,7 +222,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       stop.add('openai emulator', () => openai!.close());
       openaiBaseUrl = `${openai.url}/v1`;
     }
-    const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint, openaiBaseUrl };
+    // The archive (ARCHIVE_URL): unset beside an embedded Redis, SQLite next to its data dir
+    // (persistent: `<state>/llmconv/archive.sqlite`; the demo's temp dir: inside it, gone with it).
+    const archiveTarget: Config['archive'] =
+      config.archive ??
+      (redis
+        ? {
+            kind: 'sqlite',
+            file: redisData?.persistent ? path.join(path.dirname(redis.dir), 'archive.sqlite') : path.join(redis.dir, 'archive.sqlite'),
+          }
+        : undefined);
+    const archive = await openConfiguredArchive({ archive: archiveTarget }, stop);
+    const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint, openaiBaseUrl, archive: archiveTarget };
 
     const workerConn = await openRedis('worker', redisUrl, { outage, stop });
     const workerQueues = openQueues(workerConn, config, { outage, stop });
@@ -243,6 +259,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         hooks: metrics.observe(opts.hooks),
         providers: { cloud },
         outage,
+        ...(archive ? { archive } : {}),
       });
       // Active jobs get a short grace, then are left to stall recovery (none when Redis is gone).
       const grace = opts.closeGraceMs ?? 3000;
@@ -267,12 +284,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         before: opts.before,
         closeGraceMs: 0,
         outage,
+        ...(archive ? { archive } : {}),
       });
       stop.add('producer', () => producer.close());
       ({ store, queues } = producer);
       producerUrl = producer.url;
     } else {
-      store = buildStores(producerConn, config).conversations;
+      store = buildStores(producerConn, effective).conversations;
+      if (archive) store.useArchive(archive);
       queues = openQueues(producerConn, config, { outage, stop });
     }
 
@@ -290,6 +309,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       store,
       queues,
       workerHost,
+      ...(archive ? { archive } : {}),
       metrics,
       logger,
       why: { cloud: cloudChoice, local: localReason(config) },

@@ -62,6 +62,7 @@ import type {
 } from '../conversation/model';
 
 export type { CreateOptions, CreateResult, ForkResult } from './interfaces/conversation-store';
+import type { ArchivedConversation, ArchiveStore } from './interfaces/archive-store';
 
 export interface ConversationStoreOptions {
   /** BullMQ prefix (QUEUE_PREFIX). */
@@ -70,6 +71,12 @@ export interface ConversationStoreOptions {
   retentionSeconds: number;
   /** How many ids the list of latest conversations keeps. Default 10000. */
   recentLimit?: number;
+  /**
+   * With an archive: a finished conversation joins `<prefix>:unarchived` at its transition, and
+   * once archived ({@link ConversationStore.archived}) its keys expire after this many seconds
+   * (REDIS_RETENTION_SECONDS). Absent: no archive, finished conversations live RETENTION_SECONDS.
+   */
+  archivedRetentionSeconds?: number;
 }
 
 // The scripts, one file each in store/lua/conversation/ (headers there name KEYS, ARGV and the reply).
@@ -79,7 +86,7 @@ const CREATE_NX = loadScript('conversation/create-if-absent', 2);
 const LOAD = loadScript('conversation/load', 2);
 const RECORD_STEP = loadScript('conversation/record-step', 3);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
-const FINISH = loadScript('conversation/finish', 4);
+const FINISH = loadScript('conversation/finish', 5);
 const FORK = loadScript('conversation/fork', 9);
 
 /** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
@@ -102,12 +109,26 @@ export class ConversationStore implements ConversationStoreInterface {
   readonly prefix: string;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
+  private readonly archivedRetentionSeconds?: number;
+  private archiveReader?: ArchiveStore;
+  private archiveBatch?: {
+    waiting: Map<string, ((v: ArchivedConversation | null) => void)[]>;
+    failed: Map<string, ((err: unknown) => void)[]>;
+  };
   /** Transcript directories by id, as registered in `<prefix>:output-dirs` (they never change). */
   private readonly outputDirs = new Map<string, string>();
 
   /** The store for `QUEUE_PREFIX` and `RETENTION_SECONDS` of a loaded config. */
-  static fromConfig(redis: Redis, config: Pick<Config, 'queuePrefix' | 'retentionSeconds'>): ConversationStore {
-    return new ConversationStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.retentionSeconds });
+  static fromConfig(
+    redis: Redis,
+    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> & Partial<Pick<Config, 'archive' | 'redisRetentionSeconds'>>,
+  ): ConversationStore {
+    const archiving = config.archive !== undefined && config.archive.kind !== 'off';
+    return new ConversationStore(redis, {
+      prefix: config.queuePrefix,
+      retentionSeconds: config.retentionSeconds,
+      ...(archiving ? { archivedRetentionSeconds: config.redisRetentionSeconds ?? 300 } : {}),
+    });
   }
 
   constructor(
@@ -117,6 +138,94 @@ export class ConversationStore implements ConversationStoreInterface {
     this.prefix = opts.prefix;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
+    this.archivedRetentionSeconds = opts.archivedRetentionSeconds;
+  }
+
+  /**
+   * Reads fall through to `archive` for a conversation Redis no longer has (finished, archived and
+   * expired: ending/archive-finished.ts). Set once at start by the process's assembly.
+   */
+  useArchive(archive: ArchiveStore): void {
+    this.archiveReader = archive;
+  }
+
+  /** The archive reads fall through to, when there is one. */
+  get archive(): ArchiveStore | undefined {
+    return this.archiveReader;
+  }
+
+  /** Reads of the archive batched with this store's own (the judge store's fall-through uses it). */
+  get archiveReads(): Pick<ArchiveStore, 'get'> | undefined {
+    return this.archiveReader ? { get: (id) => this.archiveBatched(id) } : undefined;
+  }
+
+  /** A conversation from the archive, as `load` answers one from Redis (all turns: it is finished, no step reads it). */
+  private async fromArchive(id: string, mode: 'record' | 'all' | number): Promise<ConversationWithTurns | null> {
+    if (!this.archiveReader) return null;
+    const got = await this.archiveBatched(id);
+    if (!got) return null;
+    return { record: got.record, turns: mode === 'record' ? [] : got.turns };
+  }
+
+  /**
+   * One archive read for every conversation asked in the same turn of the event loop (an
+   * export loads a page of them at once): one statement instead of one each.
+   */
+  private archiveBatched(id: string): Promise<ArchivedConversation | null> {
+    let batch = this.archiveBatch;
+    if (!batch) {
+      const waiting = new Map<string, ((v: ArchivedConversation | null) => void)[]>();
+      const failed = new Map<string, ((err: unknown) => void)[]>();
+      batch = this.archiveBatch = { waiting, failed };
+      setImmediate(() => {
+        this.archiveBatch = undefined;
+        this.archiveReader!.getMany([...waiting.keys()]).then(
+          (found) => {
+            for (const [k, resolvers] of waiting) for (const r of resolvers) r(found.get(k) ?? null);
+          },
+          (err: unknown) => {
+            for (const rejecters of failed.values()) for (const r of rejecters) r(err);
+          },
+        );
+      });
+    }
+    const { waiting, failed } = batch;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, [...(waiting.get(id) ?? []), resolve]);
+      failed.set(id, [...(failed.get(id) ?? []), reject]);
+    });
+  }
+
+  /** Whether finished conversations go to an archive (they join `<prefix>:unarchived` when they finish). */
+  get archiving(): boolean {
+    return this.archivedRetentionSeconds !== undefined;
+  }
+
+  private get unarchivedKey(): string {
+    return `${this.prefix}:unarchived`;
+  }
+
+  /** Finished conversations not archived yet that finished before `beforeMs`, oldest first (the reconciler's repair). */
+  async unarchived(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+  }
+
+  /** How many finished conversations wait for the archive. */
+  async unarchivedCount(): Promise<number> {
+    return this.redis.zcard(this.unarchivedKey);
+  }
+
+  /**
+   * Conversation `id` is in the archive: it leaves `<prefix>:unarchived`, and its record and turns
+   * expire after REDIS_RETENTION_SECONDS (reads then fall through to the archive). `extraKeys`:
+   * other stores' keys of the conversation that follow it (each store names its own).
+   */
+  async archived(id: string, extraKeys: string[] = []): Promise<void> {
+    const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
+    const m = this.redis.multi().zrem(this.unarchivedKey, id);
+    // The forks list keeps its RETENTION_SECONDS: the archive has no copy of it yet (a dpo export reads it).
+    for (const key of [this.key(id), this.turnsKey(id), ...extraKeys]) m.expire(key, ttl);
+    await m.exec();
   }
 
   /** The record's two hashes, for a run's retry (store/lua/run/retry.lua declares them; this store's fragment conversation/includes/remove-failed.lua deletes them). */
@@ -326,7 +435,7 @@ export class ConversationStore implements ConversationStoreInterface {
       [this.key(id), this.turnsKey(id)],
       [String(mode), String(DEFAULT_CONTEXT_TOKENS)],
     )) as LoadReply;
-    if (!reply) return null;
+    if (!reply) return this.fromArchive(id, mode);
     const h = pairs(reply[0]);
     const data = reply[1] ?? [];
     const texts = pairs(data);
@@ -464,8 +573,10 @@ export class ConversationStore implements ConversationStoreInterface {
         this.turnsKey(id),
         r === '' ? self : runKeys(this.prefix, unholder(r)!).run,
         o === '' ? self : callerKey(this.prefix, unholder(o)!),
+        this.archiving ? this.unarchivedKey : self,
       ];
-      return FINISH.run(this.redis, keys, [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o]);
+      const argv = [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o, this.archiving ? id : ''];
+      return FINISH.run(this.redis, keys, argv);
     };
     let r = await run([holder(record?.settings.run?.id), holder(record?.owner)]);
     for (let i = 0; Array.isArray(r) && i < 3; i++) r = await run([String(r[1]), String(r[2])]);

@@ -10,6 +10,7 @@ import { loadScript } from './redis-script';
 
 export type { Judgement, RunJudgeSummary } from './interfaces/judge-store';
 import { runKeys } from './run-keys';
+import type { ArchiveStore } from './interfaces/archive-store';
 
 /** Stores a judgement, counting a run's conversation's first one in the run (store/lua/judge/save.lua). */
 const SAVE = loadScript('judge/save', 2);
@@ -36,7 +37,14 @@ export class JudgeStore implements JudgeStoreInterface {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Where a judgement is read once its conversation left Redis (archived; absent: none). */
+    private readonly archive?: Pick<ArchiveStore, 'get'>,
   ) {}
+
+  /** The judgement's key (it follows its conversation out of Redis once archived: ending/archive-finished.ts). */
+  keyOf(conversationId: string): string {
+    return judgeKey(this.prefix, conversationId);
+  }
 
   /**
    * Stores the judgement; it expires with the conversation (`ttlSeconds`, at least 1). With
@@ -55,7 +63,7 @@ export class JudgeStore implements JudgeStoreInterface {
   /** The judgement, or null when the conversation was not judged (yet). */
   async get(conversationId: string): Promise<Judgement | null> {
     const h = await this.redis.hgetall(judgeKey(this.prefix, conversationId));
-    if (!h.status) return null;
+    if (!h.status) return (await this.archive?.get(conversationId))?.judgement ?? null;
     return {
       status: h.status as Judgement['status'],
       model: h.model ?? '',

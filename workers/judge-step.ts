@@ -40,6 +40,13 @@ export function createJudgeProcessor(
     const loaded = await store.getConversation(id);
     if (!loaded || !isTerminal(loaded.record.status)) return 'skipped';
     const { record, turns } = loaded;
+    // The archived row gets the judgement too (the same upsert; the judgement's key follows the record out of Redis).
+    const rearchive = async () => {
+      if (!deps.archive || !deps.store.archiving) return;
+      const judgement = await judges.get(id);
+      await deps.archive.write({ record, turns, ...(judgement ? { judgement } : {}) });
+      await deps.store.archived(id, [judges.keyOf(id)]);
+    };
     const side = rubric.side;
     const model = rubric.model ?? (side === 'cloud' ? record.settings.cloudModel : record.settings.localModel);
     const provider = side === 'cloud' ? deps.cloud : deps.local;
@@ -77,6 +84,7 @@ export function createJudgeProcessor(
             record.settings.run?.id,
           );
           log.info({ scores, attempt }, 'conversation judged');
+          await rearchive();
           return 'scored';
         }
         lastProblem = `the judge's answer has no score for every criterion within ${rubric.scale.min}-${rubric.scale.max}: ${reply.text.slice(0, 200)}`;
@@ -99,6 +107,7 @@ export function createJudgeProcessor(
       record.settings.run?.id,
     );
     log.warn({ reason: lastProblem }, 'conversation left unscored');
+    await rearchive();
     return 'unscored';
   };
 }

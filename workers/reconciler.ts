@@ -1,7 +1,9 @@
 /**
  * A periodic sweep that closes the two gaps events cannot: a job that failed for good while no
  * host was alive to record it (its conversation would stay `running`), and a conversation whose
- * producer died between saving it and queueing turn 1 (it would stay `queued`). Both repairs are
+ * producer died between saving it and queueing turn 1 (it would stay `queued`); and, with an
+ * archive, a finished conversation a crash left between its transition and its archive write (in
+ * `<p>:unarchived`: ending/archive-finished.ts). The repairs are
  * idempotent (terminal transitions happen once; job ids are deterministic), so every host may
  * run the sweep.
  */
@@ -10,12 +12,23 @@ import type { Logger } from '../shared/logger';
 import { isTerminal } from '../conversation/model';
 import type { PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
+import { ConversationEnding } from '../ending/end-conversation';
+import { jobIds } from '../queue/job-types';
 
 /**
  * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
  * is still under way is harmless (record created only if absent, turn 1 under its job id).
  */
 const RUN_ADMISSION_GRACE_MS = 5_000;
+
+/**
+ * How long ago a conversation in `<p>:unarchived` must have finished before the sweep archives it:
+ * its transcript step normally does within this (a repeat is harmless: the write is an upsert).
+ */
+const ARCHIVE_GRACE_MS = 10_000;
+
+/** Job states of a transcript job that has yet to run (an active one may be a dead worker's: archived anyway, an upsert). */
+const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /** A job that failed for good, as the worker host records it on its conversation. */
 export interface FailedJob {
@@ -33,6 +46,8 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** How old a `queued` conversation must be before turn 1 is queued again. Default 30 s. */
   queuedGraceMs?: number;
+  /** How long ago an unarchived conversation must have finished before the sweep archives it. Default 10 s. */
+  archiveGraceMs?: number;
   /** How many failed jobs per queue and recent conversations one sweep looks at. Default 200. */
   batch?: number;
   logger: Logger;
@@ -40,7 +55,7 @@ export interface ReconcilerOptions {
 
 export interface Reconciler {
   /** One sweep; resolves with what it repaired. */
-  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number }>;
+  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number; archived: number }>;
   stop(): void;
 }
 
@@ -81,8 +96,20 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     }
     // Runs: admissions a crash left half done, and free slots no finishing conversation filled.
     const admitted = await admission.sweep(Math.min(grace, RUN_ADMISSION_GRACE_MS));
-    if (failedRecorded || requeued) logger.warn({ failedRecorded, requeued }, 'reconciler repaired conversations');
-    return { failedRecorded, requeued, admitted };
+    // Finished conversations a crash left between the transition and the archive's write.
+    let archived = 0;
+    if (deps.archive && deps.store.archiving) {
+      const ending = new ConversationEnding(deps);
+      for (const id of await deps.store.unarchived(Date.now() - (opts.archiveGraceMs ?? ARCHIVE_GRACE_MS), batch)) {
+        // Its transcript job still waits to run: that job archives it, with the transcript's path.
+        const job = await deps.queues.transcript.getJob(jobIds.transcript(id));
+        if (job && WAITING.has(await job.getState())) continue;
+        await ending.archive(id);
+        archived++;
+      }
+    }
+    if (failedRecorded || requeued || archived) logger.warn({ failedRecorded, requeued, archived }, 'reconciler repaired conversations');
+    return { failedRecorded, requeued, admitted, archived };
   }
 
   const timer =

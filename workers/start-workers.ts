@@ -24,6 +24,8 @@ import type { OllamaPool } from '../providers/ollama-pool';
 import { openRedis } from '../assembly/redis-connections';
 import { openQueues } from '../assembly/queues';
 import { buildStores, loadPrices } from '../assembly/stores';
+import { openConfiguredArchive } from '../assembly/archive';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
 import { buildCloudProvider, buildLocalPool } from '../assembly/providers';
 import { Shutdown } from '../assembly/shutdown';
 import { CancelRegistry } from '../coordination/cancel-registry';
@@ -69,6 +71,8 @@ export interface StartWorkersOptions {
    * from config.
    */
   checkLocalModel?: boolean;
+  /** The archive to write (owned by the caller: the stack shares one with its producer). Default: ARCHIVE_URL's, opened here and closed by `close()`. */
+  archive?: ArchiveStore;
 }
 
 export interface StartedWorkers {
@@ -116,6 +120,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       : buildCloudProvider({ config, connection, logger, backend: cloudBackend });
     const stores = buildStores(connection, config);
     const store = stores.conversations;
+    // With an archive, finished conversations go there and leave Redis (ending/archive-finished.ts).
+    const archive = opts.archive ?? (await openConfiguredArchive(config, stop));
+    if (store.archiving && !archive) throw new Error('startWorkers: ARCHIVE_URL is set but no archive was opened');
+    if (archive) store.useArchive(archive);
     const queues = opts.queues ?? openQueues(connection, config, { outage, stop });
     // Before anything else touches the queues or Ollama: a Redis that may evict jobs is refused.
     if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(connection, logger);
@@ -154,6 +162,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
         prices,
         budget: new BudgetGate(stores.budgets, config, prices),
         quirks: stores.quirks,
+        ...(archive && store.archiving ? { archive } : {}),
       },
       connection,
       roles,

@@ -30,6 +30,7 @@ import { isTerminal } from '../conversation/model';
 import { errorMessage, PipelineError, ProviderError } from '../shared/errors';
 import type { LlmCall, LlmProvider, LlmReply } from '../providers/llm-provider';
 import type { Logger } from '../shared/logger';
+import type { ArchiveStore } from '../store/interfaces/archive-store';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { abortScope } from '../providers/abort-scope';
 import type { CancelRegistry } from '../coordination/cancel-registry';
@@ -53,6 +54,8 @@ export interface PipelineDeps {
   prices?: PriceTable;
   /** Parameters models were learned to reject, fleet-wide (absent: nothing is learned or sent). */
   quirks?: ModelQuirks;
+  /** The archive of finished conversations (ARCHIVE_URL; absent: none). */
+  archive?: ArchiveStore;
 }
 
 export interface StepHooks {

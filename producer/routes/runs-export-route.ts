@@ -58,7 +58,7 @@ function send(
   const side = opts.format === 'csv' ? '' : `-${opts.assistant}`;
   // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
   const prices = loadPriceTable(deps.config.pricesFile, deps.config.modelCatalogFile);
-  const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix), prices });
+  const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix, deps.store.archiveReads), prices });
   const withPrices = { ...opts, prices };
   let body: AsyncIterable<string | Uint8Array>;
   if (opts.format === 'dpo') body = exportPreferencePairs(ids, loader, (id) => deps.store.forks(id), opts);
@@ -104,7 +104,15 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     }
     // Conversations whose record expired cannot be exported: all of them gone is a 410 naming them,
     // some of them gone is counted in X-Missing-Conversations (the ids: GET /runs/:id/conversations, status `expired`).
-    const gone = await missingConversations(deps.redis, deps.config.queuePrefix, runId!, (id) => deps.store.recordKeys(id)[0]);
+    const gone = await missingConversations(
+      deps.redis,
+      deps.config.queuePrefix,
+      runId!,
+      (id) => deps.store.recordKeys(id)[0],
+      100,
+      500,
+      deps.store.archive,
+    );
     if (gone.total > 0 && gone.missing === gone.total) {
       const kept =
         deps.config.retentionSeconds === undefined

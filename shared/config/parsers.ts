@@ -10,7 +10,7 @@ import { parseOllamaHosts, type OllamaEndpoint } from '../ollama-pool-hosts';
 import { loadModelCatalog } from '../model-catalog';
 import { redactUrl } from '../redact-url';
 import { PLACEHOLDER, type Reader } from './reader';
-import { WORKER_ROLES, type WorkerRole } from './types';
+import { WORKER_ROLES, type ArchiveTarget, type WorkerRole } from './types';
 
 export type Parse<T> = (r: Reader, key: string) => T;
 
@@ -194,4 +194,29 @@ export const otlpTracesUrl: Parse<string | undefined> = (r, key) => {
   if (r.opt('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined;
   if (traces) return traces;
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+};
+
+/**
+ * ARCHIVE_URL: `postgres://…` (or `postgresql://…`; `?schema=` for a schema of its own),
+ * `sqlite:<path>`, or `off` (none: finished conversations stay in Redis for RETENTION_SECONDS,
+ * as before the archive). Unset: undefined (the stack puts SQLite beside its embedded Redis).
+ */
+export const archiveTarget: Parse<ArchiveTarget | undefined> = (r, key) => {
+  const v = r.opt(key)?.trim();
+  if (v === undefined || v === '') return undefined;
+  if (v === 'off') return { kind: 'off' };
+  if (v.startsWith('sqlite:')) {
+    const file = v.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ConfigError(`${key}=sqlite: needs a file path, e.g. sqlite:/var/lib/llmconv/archive.sqlite`, key);
+    return { kind: 'sqlite', file: path.resolve(file) };
+  }
+  if (/^postgres(ql)?:\/\//.test(v)) {
+    try {
+      new URL(v);
+    } catch {
+      throw new ConfigError(`${key} is not a valid postgres:// URL`, key);
+    }
+    return { kind: 'postgres', url: v };
+  }
+  throw new ConfigError(`${key} must be postgres://…, sqlite:<path> or off (got "${redactUrl(v).slice(0, 40)}")`, key);
 };

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { loadCloudLimits } from '../cloud-limits';
 import { LIMITS } from '../limits';
 import {
+  archiveTarget,
   allowedHosts,
   apiGatewayTimeoutMs,
   awsCredentialsConfigured,
@@ -482,6 +483,24 @@ export const SCHEMA: Schema = {
     accepts: 'integer > 0',
     description: 'How long finished conversations and jobs are kept in Redis.',
     readBy: ['producer', ...WORKERS],
+    parse: int(1),
+  },
+  archive: {
+    key: 'ARCHIVE_URL',
+    default: "(unset: `sqlite:` beside the embedded Redis's data dir for `npm start`/`npm run demo`, else `off`)",
+    accepts: '`postgres://…` (`?schema=name` for a schema of its own), `sqlite:<path>`, `off`',
+    description:
+      'Where every finished conversation is kept once its transcript is written (docs/archive.md): PostgreSQL for a fleet, SQLite for one host. The schema is created and migrated at start. `off`: none, finished conversations stay in Redis for RETENTION_SECONDS.',
+    readBy: ['producer', ...WORKERS, 'stack'],
+    parse: archiveTarget,
+  },
+  redisRetentionSeconds: {
+    key: 'REDIS_RETENTION_SECONDS',
+    default: '300',
+    accepts: 'integer > 0',
+    description:
+      'How long a finished conversation stays in Redis once it is archived (then reads fall through to the archive). Without an archive RETENTION_SECONDS applies.',
+    readBy: [...WORKERS],
     parse: int(1),
   },
   jobHistory: {

@@ -10,6 +10,9 @@ export type Env = Record<string, string | undefined>;
 
 export const WORKER_ROLES = ['cloud', 'local', 'transcript', 'judge'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+/** Where finished conversations are archived (ARCHIVE_URL; store/archive/). */
+export type ArchiveTarget = { kind: 'postgres'; url: string } | { kind: 'sqlite'; file: string } | { kind: 'off' };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How the cloud worker wraps its protobuf for API Gateway: ours (`proxy`) or the seed's JSON (`seed`). */
@@ -95,6 +98,10 @@ export interface Config {
   /** MAX_WAITS: requests held open while work runs (`?wait=true`, `/api/v1/generate`). */
   maxWaits: number;
   retentionSeconds: number;
+  /** ARCHIVE_URL: the archive; undefined when unset (the stack's SQLite beside its embedded Redis, else none). */
+  archive?: ArchiveTarget;
+  /** REDIS_RETENTION_SECONDS: how long an archived conversation stays in Redis. */
+  redisRetentionSeconds: number;
   /** JOB_HISTORY: completed and failed jobs kept per queue for Bull Board. */
   jobHistory: number;
   boardUsername?: string;

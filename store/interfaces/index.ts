@@ -4,6 +4,7 @@
  * store/interfaces/<name>.ts). A consumer that only calls a store takes the interface; the
  * assembly picks the implementation.
  */
+export type * from './archive-store';
 export type * from './budget-store';
 export type * from './caller-store';
 export type * from './conversation-store';

@@ -16,6 +16,7 @@ import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig, PLACEHOLDER } from '../../shared/config';
 import { freePort } from '../../shared/embedded-redis';
 import { EMULATOR_CONFIG_KEYS, loadEmulatorConfig } from '../../emulators/emulator-config';
+import { createTestSchema, type TestSchema } from '../helpers/postgres';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis';
 import { OLDEST_SUPPORTED_MAJOR } from '../../stack/node-support';
 
@@ -98,6 +99,7 @@ function listenPorts(name: string): number[] {
 /** Ports of the third-party services, from their own documented defaults (the one our config assumes for Ollama). */
 const THIRD_PARTY_PORTS: Record<string, number[]> = {
   'redis:7': [6379],
+  'postgres:15': [5432],
   'ollama/ollama': [Number(new URL(defaultOf('OLLAMA_HOST')).port)],
 };
 
@@ -365,8 +367,10 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
     const portMap = new Map<string, Map<number, number>>();
     let tscOk = false;
 
+    let archive: TestSchema | undefined;
     before(async function () {
       this.timeout(120_000);
+      archive = await createTestSchema();
       fs.rmSync(outDir, { recursive: true, force: true });
       // Exactly the Dockerfile's build step, into a scratch dir under the repo (so node_modules resolve).
       const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.', '--outDir', outDir], { cwd: ROOT, encoding: 'utf8' });
@@ -392,6 +396,7 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       );
       fs.rmSync(outDir, { recursive: true, force: true });
       fs.rmSync(tmp, { recursive: true, force: true });
+      await archive?.drop();
     });
 
     it("npm run build (tsc) succeeds and emits every command's file from a real source file", () => {
@@ -419,6 +424,12 @@ describe('docker-compose.yml and Dockerfile against the code', function () {
       }
       portMap.set(name, mine);
       for (const [key, value] of Object.entries(env)) {
+        // The archive: the compose file's postgres service → a schema of this test's on the local server.
+        if (/^postgres:\/\//.test(value)) {
+          assert.equal(resolveHost(new URL(value).hostname, profile), 'postgres', `${name}: ${key} points at the postgres service`);
+          env[key] = archive!.url;
+          continue;
+        }
         if (!/^(redis|https?):\/\//.test(value)) continue;
         const u = new URL(value);
         const target = resolveHost(u.hostname, profile)!;

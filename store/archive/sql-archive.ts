@@ -1,0 +1,130 @@
+/**
+ * The archive (store/interfaces/archive-store.ts) in SQL, one class over two drivers:
+ * PostgreSQL (`pg`, a fleet) and SQLite (node-sqlite3-wasm, the embedded default). One row per
+ * conversation keyed by its id: a write is an upsert, so the transcript step run twice, or the
+ * reconciler repairing a crash, rewrites the same row and never adds one.
+ */
+import type { ConversationRecord, TurnRecord } from '../../conversation/model';
+import type { ArchivedConversation, ArchivePage, ArchiveStore } from '../interfaces/archive-store';
+import type { Judgement } from '../interfaces/judge-store';
+import { migrate } from './archive-schema';
+import type { SqlDriver } from './sql-driver';
+
+interface Row extends Record<string, unknown> {
+  record: string | ConversationRecord;
+  turns: string | TurnRecord[];
+  judgement: string | Judgement | null;
+}
+
+/** pg parses json/jsonb columns itself; SQLite answers the text. */
+const parsed = <T>(v: string | T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+function fromRow(row: Row): ArchivedConversation {
+  const judgement = row.judgement === null ? undefined : parsed<Judgement>(row.judgement);
+  return { record: parsed(row.record), turns: parsed(row.turns), ...(judgement ? { judgement } : {}) };
+}
+
+const UPSERT = `INSERT INTO archive_conversations
+  (id, run_id, status, stop_reason, owner, created_at, finished_at, transcript_path, record, turns, judgement, archived_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+  ON CONFLICT (id) DO UPDATE SET
+    run_id = excluded.run_id, status = excluded.status, stop_reason = excluded.stop_reason, owner = excluded.owner,
+    created_at = excluded.created_at, finished_at = excluded.finished_at, transcript_path = excluded.transcript_path,
+    record = excluded.record, turns = excluded.turns, judgement = COALESCE(excluded.judgement, archive_conversations.judgement),
+    archived_at = excluded.archived_at`;
+
+export class SqlArchive implements ArchiveStore {
+  private constructor(readonly db: SqlDriver) {}
+
+  /** The archive on `db`, its schema brought to this build's version. */
+  static async open(db: SqlDriver): Promise<SqlArchive> {
+    await migrate(db);
+    return new SqlArchive(db);
+  }
+
+  async write({ record, turns, judgement }: ArchivedConversation): Promise<void> {
+    await this.db.query(UPSERT, [
+      record.id,
+      record.settings.run?.id ?? null,
+      record.status,
+      record.stopReason ?? null,
+      record.owner ?? null,
+      record.createdAt,
+      record.finishedAt ?? record.updatedAt,
+      record.transcriptPath ?? null,
+      JSON.stringify(record),
+      JSON.stringify(turns),
+      judgement === undefined ? null : JSON.stringify(judgement),
+      Date.now(),
+    ]);
+  }
+
+  async get(id: string): Promise<ArchivedConversation | null> {
+    const rows = await this.db.query<Row>('SELECT record, turns, judgement FROM archive_conversations WHERE id = $1', [id]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async getMany(ids: string[]): Promise<Map<string, ArchivedConversation>> {
+    const out = new Map<string, ArchivedConversation>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const marks = part.map((_, k) => `$${k + 1}`).join(', ');
+      const rows = await this.db.query<Row & { id: string }>(
+        `SELECT id, record, turns, judgement FROM archive_conversations WHERE id IN (${marks})`,
+        part,
+      );
+      for (const row of rows) out.set(row.id, fromRow(row));
+    }
+    return out;
+  }
+
+  async has(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    // 500 a statement: well under either server's parameter limit.
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const marks = part.map((_, k) => `$${k + 1}`).join(', ');
+      for (const r of await this.db.query<{ id: string }>(`SELECT id FROM archive_conversations WHERE id IN (${marks})`, part))
+        found.add(r.id);
+    }
+    return found;
+  }
+
+  async runPage(runId: string, after: string | undefined, limit: number): Promise<ArchivePage> {
+    const rows = await this.db.query<{ id: string }>(
+      'SELECT id FROM archive_conversations WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [runId, after ?? '', limit],
+    );
+    const ids = rows.map((r) => r.id);
+    return ids.length === limit ? { ids, next: ids[ids.length - 1] } : { ids };
+  }
+
+  async count(runId?: string): Promise<number> {
+    const rows =
+      runId === undefined
+        ? await this.db.query<{ n: number | string }>('SELECT count(*) AS n FROM archive_conversations')
+        : await this.db.query<{ n: number | string }>('SELECT count(*) AS n FROM archive_conversations WHERE run_id = $1', [runId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async prune(opts: { beforeMs?: number; runId?: string }): Promise<{ id: string; transcriptPath?: string }[]> {
+    if (opts.beforeMs === undefined && opts.runId === undefined) throw new Error('prune needs a date (--before) or a run');
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (opts.beforeMs !== undefined) where.push(`finished_at < $${params.push(opts.beforeMs)}`);
+    if (opts.runId !== undefined) where.push(`run_id = $${params.push(opts.runId)}`);
+    const cond = where.join(' AND ');
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; transcript_path: string | null }>(
+        `SELECT id, transcript_path FROM archive_conversations WHERE ${cond}`,
+        params,
+      );
+      await tx.query(`DELETE FROM archive_conversations WHERE ${cond}`, params);
+      return rows.map((r) => (r.transcript_path === null ? { id: r.id } : { id: r.id, transcriptPath: r.transcript_path }));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What the domain needs of the archive: where every finished conversation is kept once Redis lets
+ * it go (issue 25: Redis is the working set, not the archive). The implementation is
+ * store/archive/sql-archive.ts over PostgreSQL or SQLite (ARCHIVE_URL).
+ */
+import type { ConversationRecord, TurnRecord } from '../../conversation/model';
+import type { Judgement } from './judge-store';
+
+/** A finished conversation as archived: the record (settings, provenance), every turn, the judgement. */
+export interface ArchivedConversation {
+  record: ConversationRecord;
+  turns: TurnRecord[];
+  judgement?: Judgement;
+}
+
+/** One page of a run's archived conversation ids, in id order, and the cursor of the next page. */
+export interface ArchivePage {
+  ids: string[];
+  /** The last id of this page, to pass as `after` for the next; undefined on the last page. */
+  next?: string;
+}
+
+export interface ArchiveStore {
+  /** Writes a finished conversation: an upsert keyed by its id, so a re-run or a repair writes the same row again, never a second one. */
+  write(conv: ArchivedConversation): Promise<void>;
+  /** The archived conversation, or null. */
+  get(id: string): Promise<ArchivedConversation | null>;
+  /** Several at once (one statement per few hundred): those archived, by id. */
+  getMany(ids: string[]): Promise<Map<string, ArchivedConversation>>;
+  /** Which of `ids` are archived. */
+  has(ids: string[]): Promise<Set<string>>;
+  /** A page of run `runId`'s archived ids after `after` (a cursor: the page's last id), `limit` at most. */
+  runPage(runId: string, after: string | undefined, limit: number): Promise<ArchivePage>;
+  /** How many conversations are archived (of run `runId` when given). */
+  count(runId?: string): Promise<number>;
+  /** Removes conversations finished before `beforeMs` (of run `runId` when given); answers the removed ones' transcript paths by id. */
+  prune(opts: { beforeMs?: number; runId?: string }): Promise<{ id: string; transcriptPath?: string }[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,128 @@
+/**
+ * The archive's SQL store on both real backends: PostgreSQL (its own schema on 127.0.0.1:5432)
+ * and SQLite (a temp file). Migrations run once and again without change, a write is an upsert
+ * keyed by id (one row however often), what comes back is what went in (the JSON text, key order
+ * kept), a run's ids page with a cursor, prune removes by date and by run.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConversationRecord, TurnRecord } from '../../../conversation/model';
+import { migrate } from '../../../store/archive/archive-schema';
+import { openPgDriver } from '../../../store/archive/pg-driver';
+import { SqlArchive } from '../../../store/archive/sql-archive';
+import type { SqlDriver } from '../../../store/archive/sql-driver';
+import { openSqliteDriver } from '../../../store/archive/sqlite-driver';
+import { createTestSchema, type TestSchema } from '../../helpers/postgres';
+
+const conv = (id: string, run: string | undefined, finishedAt: number): { record: ConversationRecord; turns: TurnRecord[] } => ({
+  record: {
+    id,
+    status: 'completed',
+    stopReason: 'max_turns',
+    createdAt: finishedAt - 1000,
+    updatedAt: finishedAt,
+    finishedAt,
+    deadline: finishedAt + 60_000,
+    transcriptPath: `/out/${id}.csv`,
+    settings: { initialQuery: `Q ${id} "ünïcode" \u2028`, maxTurns: 1, ...(run ? { run: { id: run, seedHash: `h-${id}` } } : {}) },
+  } as unknown as ConversationRecord,
+  turns: [
+    {
+      turn: 1,
+      cloud: { text: 'a\nb', model: 'm', inputTokens: 3, outputTokens: 4, latencyMs: 5, stopReason: 'end_turn', at: finishedAt } as never,
+    },
+  ],
+});
+
+for (const backend of ['postgres', 'sqlite'] as const) {
+  describe(`SqlArchive on ${backend} (a real server / file)`, () => {
+    let schema: TestSchema | undefined;
+    let dir: string | undefined;
+    let open: () => Promise<SqlDriver>;
+    let archive: SqlArchive;
+
+    before(async () => {
+      if (backend === 'postgres') {
+        schema = await createTestSchema();
+        open = () => openPgDriver({ connectionString: schema!.url });
+      } else {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-sqlite-'));
+        open = () => openSqliteDriver(path.join(dir!, 'archive.sqlite'));
+      }
+      archive = await SqlArchive.open(await open());
+    });
+    after(async () => {
+      await archive?.close();
+      await schema?.drop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('migrates to the latest version once; a second start changes nothing', async () => {
+      const db = await open();
+      try {
+        assert.equal(await migrate(db), 0, 'already at the latest version: no migration ran');
+        const rows = await db.query<{ version: number }>('SELECT version FROM archive_schema_version');
+        assert.deepEqual(
+          rows.map((r) => Number(r.version)),
+          [1],
+        );
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('a write is an upsert keyed by id: written three times, one row, the last version', async () => {
+      const c = conv('c-1', 'run-a', 1_000_000);
+      await archive.write(c);
+      await archive.write(c);
+      const changed = { ...c, record: { ...c.record, stopReason: 'stop_phrase' as const } };
+      await archive.write({ ...changed, judgement: { status: 'scored', scores: { helpful: 4 }, model: 'j', attempts: 1, at: 7 } });
+      assert.equal(await archive.count(), 1);
+      const got = await archive.get('c-1');
+      assert.equal(got!.record.stopReason, 'stop_phrase');
+      assert.deepEqual(got!.judgement?.scores, { helpful: 4 });
+      // A later write without a judgement keeps the one written.
+      await archive.write(changed);
+      assert.deepEqual((await archive.get('c-1'))!.judgement?.scores, { helpful: 4 });
+    });
+
+    it('answers the JSON it was given, byte for byte (key order, unicode, line separators)', async () => {
+      const c = conv('c-2', 'run-a', 2_000_000);
+      await archive.write(c);
+      const got = await archive.get('c-2');
+      assert.equal(JSON.stringify(got!.record), JSON.stringify(c.record));
+      assert.equal(JSON.stringify(got!.turns), JSON.stringify(c.turns));
+      assert.equal(await archive.get('nope'), null);
+    });
+
+    it("pages a run's ids with a cursor", async () => {
+      for (let i = 0; i < 7; i++) await archive.write(conv(`p-${i}`, 'run-page', 3_000_000 + i));
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      for (;;) {
+        const page = await archive.runPage('run-page', after, 3);
+        seen.push(...page.ids);
+        pages++;
+        if (!page.next) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, ['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6']);
+      assert.equal(pages, 3);
+      assert.equal(await archive.count('run-page'), 7);
+    });
+
+    it('prunes by finish time and by run, answering the transcript paths', async () => {
+      const before = await archive.count();
+      const byDate = await archive.prune({ beforeMs: 3_000_003 });
+      assert.deepEqual(byDate.map((r) => r.id).sort(), ['c-1', 'c-2', 'p-0', 'p-1', 'p-2']);
+      assert.equal(byDate.find((r) => r.id === 'c-2')?.transcriptPath, '/out/c-2.csv');
+      const byRun = await archive.prune({ runId: 'run-page' });
+      assert.deepEqual(byRun.map((r) => r.id).sort(), ['p-3', 'p-4', 'p-5', 'p-6']);
+      assert.equal(await archive.count(), before - 9);
+      await assert.rejects(archive.prune({}), /--before/);
+    });
+  });
+}
