@@ -3,28 +3,144 @@
  * (`maxRetriesPerRequest: null`, endless reconnect); the producer must fail fast so an HTTP client
  * gets a 503 instead of a hang (`enableOfflineQueue: false`, one retry).
  * BullMQ's own `prefix` namespaces keys; ioredis `keyPrefix` is never used.
+ *
+ * A target is one node's URL (REDIS_URL) or a Redis Cluster's startup nodes (REDIS_CLUSTER_NODES):
+ * then the connection is ioredis's `Cluster` client, which follows MOVED/ASK, refreshes the slot map
+ * after a failover and reconnects to the promoted replica by itself. Read on 2026-12-04 in
+ * github:redis/ioredis (README "Cluster", "Special Note: Aws Elasticache Clusters with TLS";
+ * lib/cluster/ClusterOptions.ts, lib/cluster/util.ts `normalizeNodeOptions`): a startup node may be a
+ * URL, but its password and TLS apply to that node only, so both go into `redisOptions` for the nodes
+ * the client discovers; with TLS, `dnsLookup: (address, cb) => cb(null, address)` keeps the host name
+ * for the certificate check (ElastiCache, MemoryDB). The `Cluster` object is typed `Redis` here: it
+ * answers the same commands; `duplicateConnection` and `mastersOf` cover where the two differ.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { PipelineError } from './errors';
 
 const RECONNECT_MAX_MS = 2000;
 
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_MS);
 
+/** Where Redis is: one node's URL, or a cluster's startup nodes (`host:port` or `redis[s]://[user:pass@]host:port`). */
+export type RedisTarget = string | { clusterNodes: readonly string[] };
+
+/** The target a configuration names: REDIS_CLUSTER_NODES before REDIS_URL; undefined when neither is set. */
+export function redisTargetOf(config: { redisUrl?: string; redisClusterNodes?: readonly string[] }): RedisTarget | undefined {
+  return config.redisClusterNodes?.length ? { clusterNodes: config.redisClusterNodes } : config.redisUrl;
+}
+
+/** A target as a log or a banner shows it: the URL (password hidden) or `cluster host:port,…`. */
+export function describeTarget(target: RedisTarget): string {
+  if (typeof target !== 'string') return `cluster ${target.clusterNodes.map((n) => clusterNode(n).address).join(',')}`;
+  try {
+    const u = new URL(target);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return target;
+  }
+}
+
+interface ClusterNode {
+  host: string;
+  port: number;
+  address: string;
+  tls: boolean;
+  username?: string;
+  password?: string;
+}
+
+/** One REDIS_CLUSTER_NODES entry: `host:port`, `[v6]:port`, or a `redis://` / `rediss://` URL. */
+export function clusterNode(entry: string): ClusterNode {
+  const url = new URL(/^rediss?:\/\//i.test(entry) ? entry : `redis://${entry}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!host || !url.port) throw new Error(`"${entry}" is not host:port`);
+  const port = Number(url.port);
+  return {
+    host,
+    port,
+    address: `${url.hostname}:${port}`,
+    tls: url.protocol === 'rediss:',
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+  };
+}
+
+/** The `Cluster` client's options for `nodes`, each node's connection built from `node`. */
+function clusterOf(entries: readonly string[], node: RedisOptions, cluster: ClusterOptions): Redis {
+  const nodes = entries.map(clusterNode);
+  const first = nodes[0];
+  const redisOptions: RedisOptions = {
+    ...node,
+    ...(first?.username ? { username: first.username } : {}),
+    ...(first?.password ? { password: first.password } : {}),
+    ...(first?.tls ? { tls: {} } : {}),
+  };
+  const client = new Cluster(
+    nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      redisOptions,
+      clusterRetryStrategy: retryStrategy,
+      // TLS: connect by host name, so the certificate's name matches (ioredis README, ElastiCache note).
+      ...(first?.tls ? { dnsLookup: (address: string, cb: (err: Error | null, address: string) => void) => cb(null, address) } : {}),
+      ...cluster,
+    },
+  );
+  return client as unknown as Redis;
+}
+
+/** Whether a connection is ioredis's `Cluster` client. */
+export function isCluster(conn: Redis): boolean {
+  return (conn as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Every master's connection of a cluster (ready or not); the connection itself on one node. */
+export function mastersOf(conn: Redis): Redis[] {
+  return isCluster(conn) ? (conn as unknown as Cluster).nodes('master') : [conn];
+}
+
+/**
+ * A new connection like `conn` (to the same node or cluster), with `overrides` on each node's
+ * options. For a subscriber: `Cluster.duplicate` takes startup nodes first, `Redis.duplicate` options.
+ */
+export function duplicateConnection(conn: Redis, overrides: RedisOptions = {}): Redis {
+  if (!isCluster(conn)) return conn.duplicate(overrides);
+  const c = conn as unknown as Cluster;
+  const clusterOverrides: ClusterOptions = { redisOptions: { ...c.options.redisOptions, ...overrides } };
+  if (overrides.enableOfflineQueue !== undefined) clusterOverrides.enableOfflineQueue = overrides.enableOfflineQueue;
+  return c.duplicate(undefined, clusterOverrides) as unknown as Redis;
+}
+
 /** A connection for BullMQ workers and other long-lived background clients. */
-export function createWorkerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy, lazyConnect: false, ...extra });
+export function createWorkerConnection(target: RedisTarget, extra: RedisOptions = {}): Redis {
+  const node: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy, lazyConnect: false, ...extra };
+  if (typeof target === 'string') return new Redis(target, node);
+  const { lazyConnect, enableOfflineQueue, enableReadyCheck, ...rest } = node;
+  return clusterOf(target.clusterNodes, rest, {
+    lazyConnect,
+    enableReadyCheck,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+  });
 }
 
 /** A connection for request handlers: commands fail at once while Redis is unreachable. */
-export function createProducerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createProducerConnection(target: RedisTarget, extra: RedisOptions = {}): Redis {
+  const node: RedisOptions = {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
     commandTimeout: 5000,
     retryStrategy,
     ...extra,
+  };
+  if (typeof target === 'string') return new Redis(target, node);
+  const { lazyConnect, enableOfflineQueue, retryStrategy: nodeRetry, ...rest } = node;
+  // Each node's offline queue stays on: the Cluster client queues a command while it refreshes the
+  // slot map after a failover; the Cluster's own offline queue is off, so a cluster that is down fails fast.
+  return clusterOf(target.clusterNodes, rest, {
+    lazyConnect,
+    enableOfflineQueue,
+    ...(nodeRetry === null ? { clusterRetryStrategy: () => null } : {}),
   });
 }
 
@@ -36,7 +152,17 @@ export class RedisUnavailableError extends PipelineError {
   }
 }
 
-/** Whether an error comes from a lost or refused Redis connection. */
+/**
+ * A Redis Cluster's answers and the Cluster client's own errors that mean "the slot is moving or its
+ * shard is down; try again": MOVED and ASK (a node that does not own the slot, or a client that has
+ * not refreshed its map yet), CLUSTERDOWN (no majority, or slots uncovered), TRYAGAIN (a multi-key
+ * command during resharding); "Cluster isn't ready", "Failed to refresh slots cache", "None of
+ * startup nodes is available", "Too many Cluster redirections" (ioredis lib/cluster/index.ts).
+ */
+const CLUSTER_UNAVAILABLE =
+  /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) |Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|ClusterAllFailedError/;
+
+/** Whether an error comes from a lost or refused Redis connection, or a cluster that is failing over. */
 export function isRedisConnectionError(err: unknown): boolean {
   const e = err as { message?: string; code?: string; name?: string } | undefined;
   if (!e) return false;
@@ -47,7 +173,9 @@ export function isRedisConnectionError(err: unknown): boolean {
     /Stream isn't writeable|enableOfflineQueue|Connection is closed|Reached the max retries|Command timed out|connect ECONNREFUSED|LOADING/i.test(
       msg,
     ) ||
-    e.name === 'MaxRetriesPerRequestError'
+    CLUSTER_UNAVAILABLE.test(msg) ||
+    e.name === 'MaxRetriesPerRequestError' ||
+    e.name === 'ClusterAllFailedError'
   );
 }
 
@@ -75,9 +203,21 @@ export async function waitReady(conn: Redis, timeoutMs = 10_000): Promise<void> 
  * Checks `maxmemory-policy`: BullMQ loses jobs under eviction. Returns `ok`, or the policy found.
  * CONFIG GET first; managed Redis usually disables CONFIG (ElastiCache, whose default policy is
  * `volatile-lru`, and Memorystore), so INFO's `maxmemory_policy` is the fallback. `unknown` only
- * when neither can be read — callers warn loudly then.
+ * when neither can be read — callers warn loudly then. On a cluster every master is read (each
+ * has its own setting): one that may evict is named with its address.
  */
 export async function checkEvictionPolicy(conn: Redis): Promise<{ ok: boolean; policy: string }> {
+  if (!isCluster(conn)) return policyOf(conn);
+  const masters = mastersOf(conn);
+  if (masters.length === 0) return { ok: false, policy: 'unknown' };
+  const found = await Promise.all(masters.map(async (m) => ({ ...(await policyOf(m)), at: `${m.options.host}:${m.options.port}` })));
+  const bad = found.find((f) => !f.ok);
+  return bad
+    ? { ok: false, policy: bad.policy === 'unknown' ? 'unknown' : `${bad.policy} (at ${bad.at})` }
+    : { ok: true, policy: found[0]!.policy };
+}
+
+async function policyOf(conn: Redis): Promise<{ ok: boolean; policy: string }> {
   let policy: string | undefined;
   try {
     const res = (await conn.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];

@@ -37,6 +37,7 @@ import {
   optPath,
   type Parse,
   queuePrefix,
+  redisClusterNodes,
   redisUrl,
   runMaxActive,
   str,
@@ -66,6 +67,15 @@ export const SCHEMA: Schema = {
       'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a supervised redis-server is spawned on a free port with AOF in REDIS_DATA_DIR (`npm run demo`: a temp dir).',
     readBy: ['producer', ...WORKERS],
     parse: redisUrl,
+  },
+  redisClusterNodes: {
+    key: 'REDIS_CLUSTER_NODES',
+    default: '(unset: REDIS_URL, one node)',
+    accepts: 'comma list of `host:port`, or `redis://` / `rediss://[user:password@]host:port` (one scheme and credentials for all)',
+    description:
+      "A Redis Cluster's startup nodes: every connection (producer, workers, BullMQ's, pub/sub, the doctor) is ioredis's Cluster client, which follows MOVED/ASK and a failover by itself. `rediss://` turns on TLS for every node (ElastiCache, MemoryDB; docs/deploy.md). Not with REDIS_URL. Keep QUEUE_PREFIX's `{hash tag}`.",
+    readBy: ['producer', ...WORKERS],
+    parse: redisClusterNodes,
   },
   queuePrefix: {
     key: 'QUEUE_PREFIX',

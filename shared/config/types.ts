@@ -33,6 +33,8 @@ export interface KeyDoc {
 /** The typed configuration: one field per entry of the schema (`schema.ts`), which holds its key, default and parser. */
 export interface Config {
   redisUrl?: string;
+  /** REDIS_CLUSTER_NODES: a Redis Cluster's startup nodes (the Cluster client everywhere); unset: REDIS_URL. */
+  redisClusterNodes?: string[];
   queuePrefix: string;
   port: number;
   host: string;
