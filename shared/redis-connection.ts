@@ -18,6 +18,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { PipelineError } from './errors';
 
 const RECONNECT_MAX_MS = 2000;
+const SLOTS_REFRESH_MS = 2000;
 
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_MS);
 
@@ -81,6 +82,10 @@ function clusterOf(entries: readonly string[], node: RedisOptions, cluster: Clus
     {
       redisOptions,
       clusterRetryStrategy: retryStrategy,
+      // No periodic refresh by default (ioredis 6 ClusterOptions): a command queued on a killed
+      // master waited until some error refreshed the map (~30 s measured). Every 2 s, a CLUSTER SLOTS
+      // drops the dead node and its queued commands go to the promoted replica.
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
       // TLS: connect by host name, so the certificate's name matches (ioredis README, ElastiCache note).
       ...(first?.tls ? { dnsLookup: (address: string, cb: (err: Error | null, address: string) => void) => cb(null, address) } : {}),
       ...cluster,

@@ -3,7 +3,8 @@
  * `--cluster-enabled yes` and one replica each, joined by `redis-cli --cluster create ...
  * --cluster-replicas 1 --cluster-yes` (Redis's own tool; https://redis.io/docs/latest/operate/oss_and_stack/management/scaling/,
  * read 2026-12-04). Free ports, bus ports set with `cluster-port` (Redis ≥ 7), a short
- * `cluster-node-timeout` so a killed master's replica is promoted in a few seconds. Each node keeps
+ * `cluster-node-timeout` so a killed master's replica is promoted in a few seconds; healthy means
+ * every replica's link is up too (one that never synced is never promoted). Each node keeps
  * its own dir (nodes.conf), so a killed node restarted there rejoins as what the cluster says it is.
  *
  * @example
@@ -74,7 +75,7 @@ async function startNode(bin: string, node: ClusterNodeProcess): Promise<void> {
     '--protected-mode',
     'no',
   ];
-  const child = spawn(bin, args, { stdio: 'ignore' });
+  const child = spawn(bin, [...args, ...(process.env.CLUSTER_LOGS ? ['--logfile', path.join(node.dir, 'log')] : [])], { stdio: 'ignore' });
   node.process = child;
   const conn = new Redis(node.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   conn.on('error', () => undefined);
@@ -138,7 +139,7 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
           }),
       ),
     );
-    fs.rmSync(root, { recursive: true, force: true });
+    if (!process.env.CLUSTER_LOGS) fs.rmSync(root, { recursive: true, force: true });
   };
   const live = () => nodes.filter((n) => n.process && n.process.exitCode === null && n.process.signalCode === null);
   const mastersNow = async (): Promise<number[]> => {
@@ -183,7 +184,10 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
         try {
           const states = await Promise.all(live().map(async (n) => String(await admin(n.port).call('CLUSTER', 'INFO'))));
           const masters = await mastersNow();
-          if (states.every((s) => /cluster_state:ok/.test(s)) && masters.length === count / 2) return;
+          // A replica that never finished its first sync is never promoted: wait for every link.
+          const links = await Promise.all(live().map(async (n) => String(await admin(n.port).info('replication'))));
+          const synced = links.every((r) => !/^role:slave/m.test(r) || /^master_link_status:up/m.test(r));
+          if (states.every((s) => /cluster_state:ok/.test(s)) && masters.length === count / 2 && synced) return;
         } catch {
           /* a node still starting */
         }
