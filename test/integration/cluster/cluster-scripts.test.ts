@@ -6,13 +6,17 @@
  * its cache (each ran there) and the other masters hold none of the prefix's keys.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { coordinationScripts } from '../../../coordination/redis-script';
-import { RedisScript } from '../../../shared/redis-script';
+import { RedisScript, readScript } from '../../../shared/redis-script';
 import { storeScripts } from '../../../store/redis-script';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { exerciseEveryScript } from '../../helpers/store-workload';
+
+/** Scripts that keep to their slot or do not, to show the cluster's refusal. */
+const SAMPLES = path.join(__dirname, '../../helpers/lua/samples');
 
 describe('Redis Cluster: every store and coordination script, its keys in one slot', function () {
   this.timeout(60_000);
@@ -28,9 +32,10 @@ describe('Redis Cluster: every store and coordination script, its keys in one sl
   it('a script touching a key of another slot is refused by the cluster (the check has teeth)', async () => {
     const conn = await openRedis('worker', { clusterNodes: cluster.addresses });
     try {
-      const stray = new RedisScript("return redis.call('GET', KEYS[1] .. '-elsewhere')", 1, 'stray');
       // `{a}x` hashes by its tag, and so does `{a}x-elsewhere`; without the braces it is another slot.
-      const outside = new RedisScript("return redis.call('GET', (string.gsub(KEYS[1], '[{}]', '')))", 1, 'outside');
+      const sample = (name: string) => new RedisScript(readScript(name, SAMPLES).source, 1, name);
+      const stray = sample('same-tag');
+      const outside = sample('outside-slot');
       assert.equal(await stray.run(conn, ['{a}x'], []), null, 'a built name in the same tag stays in the slot');
       await assert.rejects(outside.run(conn, ['{a}x'], []), /non local key|same slot|CROSSSLOT|cross slot/i);
     } finally {
