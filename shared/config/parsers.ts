@@ -96,6 +96,14 @@ export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
     throw new ConfigError(`${key}: give every node the same scheme and credentials (the cluster's client uses one set for all nodes)`, key);
   if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
     throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  // Every key starts with QUEUE_PREFIX: without a `{hash tag}` a script's keys land in several slots
+  // and the cluster refuses them (CROSSSLOT, "non local key"), half-way through a request.
+  const prefix = r.opt('QUEUE_PREFIX') ?? '{llmconv}';
+  if (!/\{[^}]+\}/.test(prefix))
+    throw new ConfigError(
+      `QUEUE_PREFIX="${prefix}" has no {hash tag}; with REDIS_CLUSTER_NODES every key must share one slot: use e.g. "{${prefix.replace(/[{}]/g, '') || 'llmconv'}}"`,
+      'QUEUE_PREFIX',
+    );
   return entries;
 };
 
