@@ -11,7 +11,10 @@
  * lib/cluster/ClusterOptions.ts, lib/cluster/util.ts `normalizeNodeOptions`): a startup node may be a
  * URL, but its password and TLS apply to that node only, so both go into `redisOptions` for the nodes
  * the client discovers; with TLS, `dnsLookup: (address, cb) => cb(null, address)` keeps the host name
- * for the certificate check (ElastiCache, MemoryDB). The `Cluster` object is typed `Redis` here: it
+ * for the certificate check (ElastiCache, MemoryDB). A third form is a primary with replicas under
+ * Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): ioredis's Sentinel client asks the sentinels
+ * for the master and, after a failover, for the new one (README "Sentinel", read 2026-12-04); it
+ * is an ordinary `Redis` object. The `Cluster` object is typed `Redis` here: it
  * answers the same commands; `duplicateConnection` and `mastersOf` cover where the two differ.
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
@@ -22,17 +25,29 @@ const SLOTS_REFRESH_MS = 2000;
 
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), RECONNECT_MAX_MS);
 
-/** Where Redis is: one node's URL, or a cluster's startup nodes (`host:port` or `redis[s]://[user:pass@]host:port`). */
-export type RedisTarget = string | { clusterNodes: readonly string[] };
+/**
+ * Where Redis is: one node's URL, a cluster's startup nodes, or the sentinels of a primary (each
+ * `host:port` or `redis[s]://[user:pass@]host:port`) with the master's name.
+ */
+export type RedisTarget = string | { clusterNodes: readonly string[] } | { sentinels: readonly string[]; master: string };
 
-/** The target a configuration names: REDIS_CLUSTER_NODES before REDIS_URL; undefined when neither is set. */
-export function redisTargetOf(config: { redisUrl?: string; redisClusterNodes?: readonly string[] }): RedisTarget | undefined {
-  return config.redisClusterNodes?.length ? { clusterNodes: config.redisClusterNodes } : config.redisUrl;
+/** The target a configuration names: REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_URL; undefined when none is set. */
+export function redisTargetOf(config: {
+  redisUrl?: string;
+  redisClusterNodes?: readonly string[];
+  redisSentinels?: readonly string[];
+  redisSentinelMaster?: string;
+}): RedisTarget | undefined {
+  if (config.redisClusterNodes?.length) return { clusterNodes: config.redisClusterNodes };
+  if (config.redisSentinels?.length) return { sentinels: config.redisSentinels, master: config.redisSentinelMaster ?? 'mymaster' };
+  return config.redisUrl;
 }
 
-/** A target as a log or a banner shows it: the URL (password hidden) or `cluster host:port,…`. */
+/** A target as a log or a banner shows it: the URL (password hidden), `cluster host:port,…` or `sentinel <master> host:port,…`. */
 export function describeTarget(target: RedisTarget): string {
-  if (typeof target !== 'string') return `cluster ${target.clusterNodes.map((n) => clusterNode(n).address).join(',')}`;
+  if (typeof target !== 'string' && 'clusterNodes' in target)
+    return `cluster ${target.clusterNodes.map((n) => clusterNode(n).address).join(',')}`;
+  if (typeof target !== 'string') return `sentinel ${target.master} ${target.sentinels.map((n) => clusterNode(n).address).join(',')}`;
   try {
     const u = new URL(target);
     if (u.password) u.password = '***';
@@ -94,6 +109,23 @@ function clusterOf(entries: readonly string[], node: RedisOptions, cluster: Clus
   return client as unknown as Redis;
 }
 
+/**
+ * ioredis's Sentinel client: the entries' credentials and TLS serve the sentinels and the Redis
+ * servers alike (`password` and `sentinelPassword`, `tls` and `enableTLSForSentinelMode`).
+ */
+function sentinelOf(target: { sentinels: readonly string[]; master: string }, node: RedisOptions): Redis {
+  const sentinels = target.sentinels.map(clusterNode);
+  const first = sentinels[0];
+  return new Redis({
+    ...node,
+    sentinels: sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: target.master,
+    ...(first?.username ? { username: first.username, sentinelUsername: first.username } : {}),
+    ...(first?.password ? { password: first.password, sentinelPassword: first.password } : {}),
+    ...(first?.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+  });
+}
+
 /** Whether a connection is ioredis's `Cluster` client. */
 export function isCluster(conn: Redis): boolean {
   return (conn as unknown as { isCluster?: boolean }).isCluster === true;
@@ -120,6 +152,7 @@ export function duplicateConnection(conn: Redis, overrides: RedisOptions = {}): 
 export function createWorkerConnection(target: RedisTarget, extra: RedisOptions = {}): Redis {
   const node: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy, lazyConnect: false, ...extra };
   if (typeof target === 'string') return new Redis(target, node);
+  if ('sentinels' in target) return sentinelOf(target, node);
   const { lazyConnect, enableOfflineQueue, enableReadyCheck, ...rest } = node;
   return clusterOf(target.clusterNodes, rest, {
     lazyConnect,
@@ -139,6 +172,7 @@ export function createProducerConnection(target: RedisTarget, extra: RedisOption
     ...extra,
   };
   if (typeof target === 'string') return new Redis(target, node);
+  if ('sentinels' in target) return sentinelOf(target, node);
   const { lazyConnect, enableOfflineQueue, retryStrategy: nodeRetry, ...rest } = node;
   // Each node's offline queue stays on: the Cluster client queues a command while it refreshes the
   // slot map after a failover; the Cluster's own offline queue is off, so a cluster that is down fails fast.

@@ -71,24 +71,30 @@ function addressOf(url: string): string {
  * cluster's startup nodes are tried in turn until one answers, and it must be in cluster mode.
  */
 export async function checkRedisReachable(target: RedisTarget, opts: { setting?: string; timeoutMs?: number } = {}): Promise<void> {
-  if (typeof target === 'string') return checkNode(target, opts.setting ?? 'REDIS_URL', opts.timeoutMs ?? 5000, false);
-  const setting = opts.setting ?? 'REDIS_CLUSTER_NODES';
+  if (typeof target === 'string') return checkNode(target, opts.setting ?? 'REDIS_URL', opts.timeoutMs ?? 5000, 'node');
+  const sentinel = 'sentinels' in target ? target.master : undefined;
+  const setting = opts.setting ?? (sentinel === undefined ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS');
   let first: unknown;
-  for (const entry of target.clusterNodes) {
+  for (const entry of 'sentinels' in target ? target.sentinels : target.clusterNodes) {
     const n = clusterNode(entry);
     const auth = n.password ? `${encodeURIComponent(n.username ?? '')}:${encodeURIComponent(n.password)}@` : '';
     const url = `${n.tls ? 'rediss' : 'redis'}://${auth}${n.address}`;
     try {
-      return await checkNode(url, setting, opts.timeoutMs ?? 5000, true);
+      return await checkNode(url, setting, opts.timeoutMs ?? 5000, sentinel === undefined ? 'cluster' : { sentinelOf: sentinel });
     } catch (err) {
-      if (/not a Redis Cluster/.test((err as Error).message)) throw err;
+      if (/not a Redis Cluster|knows no master/.test((err as Error).message)) throw err;
       first ??= err;
     }
   }
   throw first;
 }
 
-async function checkNode(url: string, setting: string, timeoutMs: number, cluster: boolean): Promise<void> {
+async function checkNode(
+  url: string,
+  setting: string,
+  timeoutMs: number,
+  kind: 'node' | 'cluster' | { sentinelOf: string },
+): Promise<void> {
   const shown = `${setting}=${redactUrl(url)}`;
   const conn = new Redis(url, {
     lazyConnect: true,
@@ -118,7 +124,14 @@ async function checkNode(url: string, setting: string, timeoutMs: number, cluste
     throw new ConfigError(`${shown}: ${why} (unset under \`npm start\`: the embedded Redis)`, setting);
   }
   try {
-    if (cluster) {
+    if (typeof kind === 'object') {
+      const addr = await conn.call('SENTINEL', 'get-master-addr-by-name', kind.sentinelOf).catch(() => null);
+      if (!addr)
+        throw new ConfigError(
+          `${shown}: the sentinel at ${addressOf(url)} knows no master named "${kind.sentinelOf}"; set REDIS_SENTINEL_MASTER to the name in its \`sentinel monitor\` line`,
+          'REDIS_SENTINEL_MASTER',
+        );
+    } else if (kind === 'cluster') {
       const enabled = /^cluster_enabled:1/m.test(await conn.info('cluster').catch(() => 'cluster_enabled:1'));
       if (!enabled)
         throw new ConfigError(

@@ -107,6 +107,39 @@ export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
   return entries;
 };
 
+/**
+ * REDIS_SENTINELS: the sentinels of a primary with replicas, as REDIS_CLUSTER_NODES takes its nodes
+ * (their credentials and TLS serve the sentinels and the Redis servers alike). Not with REDIS_URL
+ * or REDIS_CLUSTER_NODES.
+ */
+export const redisSentinels: Parse<string[] | undefined> = (r, key) => {
+  const v = r.opt(key);
+  if (v === undefined) return undefined;
+  if (r.opt('REDIS_URL') !== undefined || r.opt('REDIS_CLUSTER_NODES') !== undefined)
+    throw new ConfigError(
+      `${key} is set with ${r.opt('REDIS_URL') !== undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}; set one way to reach Redis`,
+      key,
+    );
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new ConfigError(`${key} is empty; give the sentinels as host:port,host:port`, key);
+  const nodes = entries.map((e) => {
+    try {
+      return clusterNode(e);
+    } catch {
+      throw new ConfigError(`${key}: "${redactUrl(e)}" is not host:port (or redis://host:port, rediss://user:password@host:port)`, key);
+    }
+  });
+  const first = nodes[0]!;
+  if (nodes.some((n) => n.tls !== first.tls || n.username !== first.username || n.password !== first.password))
+    throw new ConfigError(`${key}: give every sentinel the same scheme and credentials`, key);
+  if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
+    throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  return entries;
+};
+
 /** QUEUE_PREFIX: non-empty, no spaces. */
 export const queuePrefix: Parse<string> = (r, key) => {
   const v = r.str(key);

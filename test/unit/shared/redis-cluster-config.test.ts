@@ -42,6 +42,20 @@ describe('REDIS_CLUSTER_NODES', () => {
   });
 });
 
+describe('REDIS_SENTINELS', () => {
+  it('the sentinels and the master name become the target; alone among the three ways to reach Redis', () => {
+    const c = loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_MASTER: 'main' });
+    assert.deepEqual(redisTargetOf(c), { sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], master: 'main' });
+    assert.equal((redisTargetOf(loadConfig({ REDIS_SENTINELS: 'a:1' })) as { master: string }).master, 'mymaster');
+    assert.equal(describeTarget({ sentinels: ['redis://:pw@a:1'], master: 'main' }), 'sentinel main a:1');
+    for (const other of [{ REDIS_URL: 'redis://b:2' }, { REDIS_CLUSTER_NODES: 'b:2' }])
+      assert.throws(
+        () => loadConfig({ REDIS_SENTINELS: 'a:1', ...other }),
+        (err: Error & { key?: string }) => /set one way to reach Redis/.test(err.message) && err.key === 'REDIS_SENTINELS',
+      );
+  });
+});
+
 describe('Redis errors that mean "unavailable, try again"', () => {
   it("a cluster's redirections and failover answers, and the Cluster client's own errors", () => {
     for (const message of [
