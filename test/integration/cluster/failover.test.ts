@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { createLogger } from '../../../shared/logger';
 import { createOutageLog } from '../../../shared/redis-outage-log';
+import { checkCompleteTranscript, leftoverJobs } from '../../faults/fixtures/transcript-check';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
@@ -90,6 +91,9 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
       for (const t of view.turns) assert.ok(t.cloudResponse && t.ollamaResponse, `${id} turn ${t.turn} has both sides`);
     }
     const recoveredMs = Date.now() - killedAt;
+    // Each conversation's transcript and record: every turn's two steps exactly once, none missing.
+    for (const id of ids) await checkCompleteTranscript(st.store, st.outputDir, id, maxTurns);
+    await until(async () => Object.keys(await leftoverJobs(st.queues)).length === 0, 10_000, 'queues to drain');
 
     // The test's own Cluster connection said the outage was over, with no 'ready' from the client.
     await until(() => !probeOutage.state().down, 10_000, 'the outage log to see the recovery');

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { checkRedisReachable } from '../../../shared/startup-checks';
+import { checkCompleteTranscript, leftoverJobs } from '../../faults/fixtures/transcript-check';
 import { uniquePrefix } from '../../helpers/redis';
 import { startSentinelGroup, type SentinelGroup } from '../../helpers/redis-sentinel';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
@@ -67,6 +68,9 @@ describe('Redis Sentinel: REDIS_SENTINELS, kill -9 of the primary mid-run', func
       );
     }
     const doneMs = Date.now() - killedAt;
+    // Each conversation's transcript and record: every turn's two steps exactly once, none missing.
+    for (const id of ids) await checkCompleteTranscript(st.store, st.outputDir, id, maxTurns);
+    await until(async () => Object.keys(await leftoverJobs(st.queues)).length === 0, 10_000, 'queues to drain');
     await group.restart(victim);
     await until(async () => ((await group.admin(victim).call('ROLE')) as string[])[0] === 'slave', 20_000, 'the old primary a replica');
     const after = await st.http.post('/conversation', { initialQuery: 'After the rejoin?', maxTurns: 2 });
