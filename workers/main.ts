@@ -55,11 +55,16 @@ async function main() {
   const metrics = buildMetrics(config, { labels: { role: 'worker' } });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
-  // A local worker is ready while its Ollama still has its model (checked at start, see startWorkers).
+  // Not ready while its Redis errors (a node that answers MOVED to every command too); a local worker
+  // is ready while its Ollama still has its model (checked at start, see startWorkers).
   let workers: StartedWorkers | undefined;
-  const ready = config.workerRoles.includes('local')
-    ? () => workers?.modelCheck?.ready() ?? Promise.resolve({ ready: false, reason: 'starting: checking the Ollama model' })
-    : undefined;
+  const ready = async (): Promise<{ ready: boolean; reason?: string }> => {
+    const redis = outage.state();
+    if (redis.down)
+      return { ready: false, reason: `Redis unavailable for ${Math.round((redis.sinceMs ?? 0) / 1000)} s: ${redis.lastError}` };
+    if (!config.workerRoles.includes('local')) return { ready: true };
+    return workers?.modelCheck?.ready() ?? { ready: false, reason: 'starting: checking the Ollama model' };
+  };
   const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, ready });
   stop.add('metrics', () => metricsServer.close());
   workers = await startWorkers({ config: effective, logger, hooks: metrics.hooks, name: `${os.hostname()}-${process.pid}`, outage });

@@ -10,7 +10,9 @@ import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { createLogger } from '../../../shared/logger';
 import { createOutageLog } from '../../../shared/redis-outage-log';
 import { assertQueueSafeRedis } from '../../../workers/worker-host';
+import { freePort } from '../../../shared/embedded-redis';
 import { uniquePrefix } from '../../helpers/redis';
+import { startProcess } from '../operate/processes';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
@@ -125,5 +127,34 @@ describe('Redis Cluster: REDIS_CLUSTER_NODES on 3 masters + 3 replicas', functio
     assert.ok(lines.length <= bound, `${lines.length} lines for ${errors} errors (bound ${bound})`);
     const counted = lines.reduce((n, l) => n + Number((l as { repeated?: number }).repeated ?? 0), 0);
     assert.equal(counted + 1, errors, 'the first line and the repeated counts add up to every error');
+  });
+
+  it('a worker process (workers/main.ts) on a node that does not own the slot: /ready is 503 naming MOVED, its log bounded', async () => {
+    const prefix = uniquePrefix('wrongnode');
+    const owner = await cluster.masterOf(prefix);
+    const other = (await cluster.masters()).find((p) => p !== owner)!;
+    const metricsPort = await freePort();
+    const worker = startProcess('workers/main.ts', {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      REDIS_URL: `redis://127.0.0.1:${other}`,
+      QUEUE_PREFIX: prefix,
+      WORKER_ROLES: 'transcript',
+      METRICS_PORT: String(metricsPort),
+    });
+    try {
+      await worker.waitForLog((l) => l.msg === 'worker ready', 20_000);
+      const since = worker.logs.length;
+      await new Promise((r) => setTimeout(r, 3000));
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/ready`);
+      const body = (await res.json()) as { status: string; reason?: string };
+      assert.equal(res.status, 503, JSON.stringify(body));
+      assert.match(body.reason ?? '', /Redis unavailable .*MOVED/);
+      const lines = worker.logs.slice(since);
+      // In 3 s: at most a report line per 10 s interval (the issue saw 144,000 MOVED lines in 17 s).
+      assert.ok(lines.length <= 3, `${lines.length} log lines in 3 s: ${JSON.stringify(lines.slice(0, 3))}`);
+    } finally {
+      await worker.kill();
+    }
   });
 });
