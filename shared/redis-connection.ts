@@ -137,6 +137,27 @@ export function mastersOf(conn: Redis): Redis[] {
 }
 
 /**
+ * `INFO <section>` as the memory admission reads it: on one node that node's; on a cluster the
+ * reply of the master fullest against its `maxmemory` (the data lives on the prefix's master, and a
+ * keyless INFO through the Cluster client goes to any node).
+ */
+export function fullestMasterInfo(conn: Redis): { info(section: string): Promise<string> } {
+  if (!isCluster(conn)) return { info: (section) => conn.info(section) };
+  const ratio = (info: string) => {
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    const max = field('maxmemory');
+    return max > 0 ? field('used_memory') / max : 0;
+  };
+  return {
+    async info(section) {
+      const replies = await Promise.all(mastersOf(conn).map((m) => m.info(section)));
+      if (replies.length === 0) throw new RedisUnavailableError(new Error('no master of the cluster is known yet'));
+      return replies.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+    },
+  };
+}
+
+/**
  * A new connection like `conn` (to the same node or cluster), with `overrides` on each node's
  * options. For a subscriber: `Cluster.duplicate` takes startup nodes first, `Redis.duplicate` options.
  */

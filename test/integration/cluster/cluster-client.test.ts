@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { createLogger } from '../../../shared/logger';
+import { fullestMasterInfo } from '../../../shared/redis-connection';
 import { createOutageLog } from '../../../shared/redis-outage-log';
 import { assertQueueSafeRedis } from '../../../workers/worker-host';
 import { freePort } from '../../../shared/embedded-redis';
@@ -77,6 +78,23 @@ describe('Redis Cluster: REDIS_CLUSTER_NODES on 3 masters + 3 replicas', functio
       assert.equal(first === second, false);
     } finally {
       await cluster.admin(second!).config('SET', 'maxmemory-policy', 'noeviction');
+      await closeRedis(conn);
+    }
+  });
+
+  it("the memory admission reads every master and takes the fullest against its maxmemory (not a random node's)", async () => {
+    const conn = await openRedis('producer', { clusterNodes: cluster.addresses });
+    const masters = await cluster.masters();
+    const target = masters[masters.length - 1]!;
+    try {
+      const used = Number(/^used_memory:(\d+)/m.exec(await cluster.admin(target).info('memory'))![1]);
+      await cluster.admin(target).config('SET', 'maxmemory', String(used * 4));
+      for (let i = 0; i < 5; i++) {
+        const info = await fullestMasterInfo(conn).info('memory');
+        assert.equal(Number(/^maxmemory:(\d+)/m.exec(info)![1]), used * 4, 'the reply of the master with a maxmemory');
+      }
+    } finally {
+      await cluster.admin(target).config('SET', 'maxmemory', '0');
       await closeRedis(conn);
     }
   });
