@@ -8,7 +8,8 @@
  * const conn = await openRedis('worker', redisTargetOf(config)!, { outage, stop, readyTimeoutMs: 30_000 });
  */
 import type { Redis } from 'ioredis';
-import { createProducerConnection, createWorkerConnection, type RedisTarget, waitReady } from '../shared/redis-connection';
+import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { type RedisTarget } from '../shared/redis-target';
 import type { OutageLog } from '../shared/redis-outage-log';
 import type { Shutdown } from './shutdown';
 

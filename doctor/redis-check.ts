@@ -5,7 +5,8 @@
  * Error text is reduced to its code or first words: no URLs, no passwords.
  */
 import type { Redis } from 'ioredis';
-import { checkEvictionPolicy, createProducerConnection, describeTarget, redisTargetOf } from '../shared/redis-connection';
+import { checkEvictionPolicy, createProducerConnection } from '../shared/redis-connection';
+import { describeTarget, redisTargetOf } from '../shared/redis-target';
 import { redactUrl } from '../shared/redact-url';
 import { type Check, type CheckResult, fail, ok, skip, warn, within } from './check-result';
 

@@ -5,7 +5,7 @@
 import { loadConfig } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { redisTargetOf } from '../shared/redis-connection';
+import { redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';

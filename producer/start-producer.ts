@@ -21,7 +21,7 @@ import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
 import { isLoopbackHost, refuseOpenBind } from '../shared/bind-guard';
 import { hasAuthConfigured } from './api-key-auth';
-import { redisTargetOf } from '../shared/redis-connection';
+import { redisTargetOf } from '../shared/redis-target';
 import { createOutageLog, type OutageLog } from '../shared/redis-outage-log';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { ConversationStore } from '../store/conversation-store';

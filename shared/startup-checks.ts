@@ -12,7 +12,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { ConfigError } from './errors';
 import { redactUrl } from './redact-url';
-import { clusterNode, type RedisTarget } from './redis-connection';
+import { clusterNode, type RedisTarget } from './redis-target';
 
 export interface PortCheck {
   /** The setting that chose the port, named in the error. */

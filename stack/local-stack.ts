@@ -18,7 +18,7 @@ import type { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
-import { describeTarget, redisTargetOf } from '../shared/redis-connection';
+import { describeTarget, redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { loadModelCatalog } from '../shared/model-catalog';

@@ -9,7 +9,7 @@ import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { buildMetrics } from '../assembly/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
-import { redisTargetOf } from '../shared/redis-connection';
+import { redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';

@@ -14,7 +14,8 @@
 import type { Redis } from 'ioredis';
 import { ollamaPoolOf, type Config, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import { duplicateConnection, redisTargetOf } from '../shared/redis-connection';
+import { duplicateConnection } from '../shared/redis-connection';
+import { redisTargetOf } from '../shared/redis-target';
 import type { OutageLog } from '../shared/redis-outage-log';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { ConversationStore } from '../store/conversation-store';

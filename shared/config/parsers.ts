@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseOllamaHost } from '../ollama-host';
-import { clusterNode } from '../redis-connection';
+import { clusterNode } from '../redis-target';
 import { parseOllamaHosts, type OllamaEndpoint } from '../ollama-pool-hosts';
 import { loadModelCatalog } from '../model-catalog';
 import { redactUrl } from '../redact-url';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../shared/config';
-import { clusterNode, describeTarget, isRedisConnectionError, redisTargetOf } from '../../../shared/redis-connection';
+import { isRedisConnectionError } from '../../../shared/redis-connection';
+import { clusterNode, describeTarget, redisTargetOf } from '../../../shared/redis-target';
 
 describe('REDIS_CLUSTER_NODES', () => {
   it('host:port lists and redis(s):// URLs become the target; REDIS_URL is the target without it', () => {
