@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
+import { redisCheck } from '../../../doctor/redis-check';
+import { loadConfig } from '../../../shared/config';
 import { createLogger } from '../../../shared/logger';
+import { loadModelCatalog } from '../../../shared/model-catalog';
 import { fullestMasterInfo } from '../../../shared/redis-connection';
 import { createOutageLog } from '../../../shared/redis-outage-log';
 import { assertQueueSafeRedis } from '../../../workers/worker-host';
@@ -97,6 +100,29 @@ describe('Redis Cluster: REDIS_CLUSTER_NODES on 3 masters + 3 replicas', functio
       await cluster.admin(target).config('SET', 'maxmemory', '0');
       await closeRedis(conn);
     }
+  });
+
+  it('llmconv doctor over REDIS_CLUSTER_NODES: the cluster answers, every master noeviction, AOF on', async () => {
+    const env = { REDIS_CLUSTER_NODES: cluster.addresses.join(',') };
+    const config = loadConfig(env);
+    const lines = await redisCheck()({
+      config,
+      env,
+      catalog: loadModelCatalog(undefined),
+      probe: false,
+      timeoutMs: 5000,
+      note: () => undefined,
+    });
+    assert.deepEqual(
+      lines.map((l) => [l.check, l.status]),
+      [
+        ['redis', 'ok'],
+        ['redis.eviction', 'ok'],
+        ['redis.aof', 'ok'],
+      ],
+      JSON.stringify(lines),
+    );
+    assert.match(lines[0]!.found, /^cluster 127\.0\.0\.1:\d+/);
   });
 
   /** Runs `fail` in a loop for `windowMs`, each rejection reported to an outage log; its lines. */
