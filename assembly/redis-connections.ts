@@ -5,10 +5,11 @@
  * answers, bounded, then the socket dropped (a QUIT to a Redis that is gone would wait forever).
  *
  * @example
- * const conn = await openRedis('worker', config.redisUrl, { outage, stop, readyTimeoutMs: 30_000 });
+ * const conn = await openRedis('worker', redisTargetOf(config)!, { outage, stop, readyTimeoutMs: 30_000 });
  */
 import type { Redis } from 'ioredis';
 import { createProducerConnection, createWorkerConnection, waitReady } from '../shared/redis-connection';
+import { type RedisTarget } from '../shared/redis-target';
 import type { OutageLog } from '../shared/redis-outage-log';
 import type { Shutdown } from './shutdown';
 
@@ -25,9 +26,9 @@ export interface OpenRedisOptions {
   stop?: Shutdown;
 }
 
-/** Opens a connection of `kind` to `url`, with its error wiring, and waits for it unless told not to. */
-export async function openRedis(kind: ConnectionKind, url: string, opts: OpenRedisOptions = {}): Promise<Redis> {
-  const conn = kind === 'worker' ? createWorkerConnection(url) : createProducerConnection(url);
+/** Opens a connection of `kind` to `target` (one node's URL or a cluster's nodes: shared/redis-connection.ts), with its error wiring, and waits for it unless told not to. */
+export async function openRedis(kind: ConnectionKind, target: RedisTarget, opts: OpenRedisOptions = {}): Promise<Redis> {
+  const conn = kind === 'worker' ? createWorkerConnection(target) : createProducerConnection(target);
   if (opts.onError) conn.on('error', opts.onError);
   opts.outage?.watch(conn);
   opts.stop?.add(`redis (${kind})`, () => closeRedis(conn));

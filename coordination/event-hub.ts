@@ -4,7 +4,7 @@
  * client (SSE stream, conversation page), however many there are.
  *
  * @example
- * const hub = new EventHub(redis.duplicate(), store.eventsChannel);
+ * const hub = new EventHub(duplicateConnection(redis), store.eventsChannel);
  * await hub.start();
  * const off = hub.subscribe(id, (ev) => console.log(ev));
  * off();

@@ -17,6 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import { loadScript } from './redis-script';
+import { duplicateConnection } from '../shared/redis-connection';
 
 /** One endpoint as the semaphore sees it. */
 export interface SlotPool {
@@ -52,7 +53,7 @@ export class SlotLeases {
   /** Subscribes (on a duplicate connection) to releases, so {@link waitForRelease} wakes at once. */
   async listen(): Promise<void> {
     if (this.sub) return;
-    const sub = this.redis.duplicate();
+    const sub = duplicateConnection(this.redis);
     this.sub = sub;
     sub.on('error', () => undefined);
     sub.on('message', () => this.wake());

@@ -1,11 +1,12 @@
 /**
- * `redis`: REDIS_URL answers, with `maxmemory-policy noeviction` (BullMQ loses jobs under
+ * `redis`: REDIS_URL (or REDIS_CLUSTER_NODES: every master's policy is read) answers, with `maxmemory-policy noeviction` (BullMQ loses jobs under
  * eviction: the workers refuse to start otherwise) and AOF on (a restart keeps queued work;
  * deploy/redis/redis.conf). Uses the producer's connection when given one (`/ready?verbose=1`).
  * Error text is reduced to its code or first words: no URLs, no passwords.
  */
 import type { Redis } from 'ioredis';
 import { checkEvictionPolicy, createProducerConnection } from '../shared/redis-connection';
+import { describeTarget, redisTargetOf } from '../shared/redis-target';
 import { redactUrl } from '../shared/redact-url';
 import { type Check, type CheckResult, fail, ok, skip, warn, within } from './check-result';
 
@@ -90,7 +91,7 @@ export async function redisLines(conn: Redis, where: string, timeoutMs: number):
 export function redisCheck(connection?: Redis): Check {
   return async (ctx) => {
     if (connection) return redisLines(connection, "the producer's Redis", ctx.timeoutMs);
-    const url = ctx.config.redisUrl;
+    const url = redisTargetOf(ctx.config);
     if (!url) return [skip(NAME, 'REDIS_URL unset: `npm start` runs an embedded redis-server (noeviction, AOF)')];
     const conn = createProducerConnection(url, {
       lazyConnect: true,
@@ -100,7 +101,7 @@ export function redisCheck(connection?: Redis): Check {
     conn.on('error', () => undefined);
     try {
       await within(conn.connect(), ctx.timeoutMs, 'Redis').catch(() => undefined);
-      return await redisLines(conn, redactUrl(url), ctx.timeoutMs);
+      return await redisLines(conn, typeof url === 'string' ? redactUrl(url) : describeTarget(url), ctx.timeoutMs);
     } finally {
       conn.disconnect();
     }

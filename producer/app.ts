@@ -38,6 +38,7 @@ import type { EventHub } from '../coordination/event-hub';
 import { isClientGone, LiveSlots } from './live-slots';
 import { memoryAdmission } from './memory-admission';
 import { RedisMemory } from '../store/redis-memory';
+import { fullestMasterInfo } from '../shared/redis-connection';
 
 export interface AppDeps {
   config: Config;
@@ -82,7 +83,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(hostGuard({ allowedHosts: deps.config.allowedHosts, host: deps.config.host }));
   for (const mw of deps.before ?? []) app.use(mw);
   app.use(apiKeyAuth(deps.config.apiKey, { callers: deps.callers ?? CallerKeys.fromConfig(deps.config) }));
-  app.use(memoryAdmission(new RedisMemory(deps.redis), deps.config.redisMemoryRefuseRatio));
+  app.use(memoryAdmission(new RedisMemory(fullestMasterInfo(deps.redis)), deps.config.redisMemoryRefuseRatio));
   const waits =
     deps.waits ?? new LiveSlots({ max: deps.config.maxWaits, setting: 'MAX_WAITS', what: 'waiting requests', code: 'too_many_waits' });
   const routers = [

@@ -5,6 +5,7 @@
 import { loadConfig } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
+import { redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
@@ -20,11 +21,15 @@ async function main() {
   const tracing = startTracing({ serviceName: 'llmconv-producer', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'producer' });
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by the producer: ignored)`);
-  if (!config.redisUrl)
-    throw new ConfigError('REDIS_URL must be set for the producer process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  const redisTarget = redisTargetOf(config);
+  if (!redisTarget)
+    throw new ConfigError(
+      'REDIS_URL (or REDIS_CLUSTER_NODES) must be set for the producer process (use `npm start` for the all-in-one stack)',
+      'REDIS_URL',
+    );
   // Before anything opens: a taken PORT or a Redis that never answers stops it here, naming the setting.
   await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
-  await checkRedisReachable(config.redisUrl);
+  await checkRedisReachable(redisTarget);
   // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
   const stop = new Shutdown({ logger });
   // Closed last (the parts close in reverse): what they traced on the way down is exported too.

@@ -19,6 +19,7 @@ import type { Config } from '../shared/config';
 import type { ConversationStore } from '../store/conversation-store';
 import { EventHub } from '../coordination/event-hub';
 import type { Logger } from '../shared/logger';
+import { duplicateConnection } from '../shared/redis-connection';
 import { createMetrics, type PipelineMetrics } from '../shared/metrics';
 import { configuredModels } from '../shared/model-label';
 import type { PipelineQueues } from '../queue/pipeline-queues';
@@ -77,7 +78,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   registerCallerMetrics(metrics.registry, opts.redis, config.queuePrefix, callers.entries);
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.
   const hub = new EventHub(
-    opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),
+    duplicateConnection(opts.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),
     store.eventsChannel,
   );
   // Wait for the subscription, but not forever: a producer starting while Redis is down still

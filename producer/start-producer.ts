@@ -21,7 +21,8 @@ import type { Logger } from '../shared/logger';
 import type { PipelineMetrics } from '../shared/metrics';
 import { isLoopbackHost, refuseOpenBind } from '../shared/bind-guard';
 import { hasAuthConfigured } from './api-key-auth';
-import type { OutageLog } from '../shared/redis-outage-log';
+import { redisTargetOf } from '../shared/redis-target';
+import { createOutageLog, type OutageLog } from '../shared/redis-outage-log';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { ConversationStore } from '../store/conversation-store';
 import type { LlmProvider } from '../providers/llm-provider';
@@ -99,9 +100,16 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   const stop = new Shutdown();
   let conn = opts.connection;
   if (!conn) {
-    if (!config.redisUrl) throw new Error('startProducer needs a connection or config.redisUrl');
-    const onError = opts.outage ? undefined : (err: Error) => logger.warn({ err: err.message }, 'redis connection error');
-    conn = await openRedis('producer', config.redisUrl, { outage: opts.outage, onError, readyTimeoutMs: false, stop });
+    const target = redisTargetOf(config);
+    if (!target) throw new Error('startProducer needs a connection, config.redisUrl or config.redisClusterNodes');
+    // No log of the caller's: one of its own, so repeated errors are a line per interval, never one each.
+    let outage = opts.outage;
+    if (!outage) {
+      const own = createOutageLog(logger, 'producer');
+      stop.add('outage log', () => own.close());
+      outage = own;
+    }
+    conn = await openRedis('producer', target, { outage, readyTimeoutMs: false, stop });
   }
   const redis = conn;
   const store = buildStores(redis, config).conversations;

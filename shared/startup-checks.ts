@@ -6,12 +6,13 @@
  *
  * @example
  * await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
- * await checkRedisReachable(config.redisUrl!);
+ * await checkRedisReachable(redisTargetOf(config)!);  // REDIS_URL, or each of REDIS_CLUSTER_NODES until one answers
  */
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { ConfigError } from './errors';
 import { redactUrl } from './redact-url';
+import { clusterNode, type RedisTarget } from './redis-target';
 
 export interface PortCheck {
   /** The setting that chose the port, named in the error. */
@@ -65,12 +66,35 @@ function addressOf(url: string): string {
 }
 
 /**
- * Resolves when the Redis at `url` answers a PING within `timeoutMs`; else throws a ConfigError
- * naming `setting`, the address and what happened (refused, no answer, a password refused).
+ * Resolves when the Redis at `target` answers a PING within `timeoutMs`; else throws a ConfigError
+ * naming `setting`, the address and what happened (refused, no answer, a password refused). A
+ * cluster's startup nodes are tried in turn until one answers, and it must be in cluster mode.
  */
-export async function checkRedisReachable(url: string, opts: { setting?: string; timeoutMs?: number } = {}): Promise<void> {
-  const setting = opts.setting ?? 'REDIS_URL';
-  const timeoutMs = opts.timeoutMs ?? 5000;
+export async function checkRedisReachable(target: RedisTarget, opts: { setting?: string; timeoutMs?: number } = {}): Promise<void> {
+  if (typeof target === 'string') return checkNode(target, opts.setting ?? 'REDIS_URL', opts.timeoutMs ?? 5000, 'node');
+  const sentinel = 'sentinels' in target ? target.master : undefined;
+  const setting = opts.setting ?? (sentinel === undefined ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS');
+  let first: unknown;
+  for (const entry of 'sentinels' in target ? target.sentinels : target.clusterNodes) {
+    const n = clusterNode(entry);
+    const auth = n.password ? `${encodeURIComponent(n.username ?? '')}:${encodeURIComponent(n.password)}@` : '';
+    const url = `${n.tls ? 'rediss' : 'redis'}://${auth}${n.address}`;
+    try {
+      return await checkNode(url, setting, opts.timeoutMs ?? 5000, sentinel === undefined ? 'cluster' : { sentinelOf: sentinel });
+    } catch (err) {
+      if (/not a Redis Cluster|knows no master/.test((err as Error).message)) throw err;
+      first ??= err;
+    }
+  }
+  throw first;
+}
+
+async function checkNode(
+  url: string,
+  setting: string,
+  timeoutMs: number,
+  kind: 'node' | 'cluster' | { sentinelOf: string },
+): Promise<void> {
   const shown = `${setting}=${redactUrl(url)}`;
   const conn = new Redis(url, {
     lazyConnect: true,
@@ -96,7 +120,25 @@ export async function checkRedisReachable(url: string, opts: { setting?: string;
           : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
             ? `the host of ${addressOf(url)} does not resolve; fix the host in ${setting}`
             : `Redis at ${addressOf(url)} did not answer within ${timeoutMs} ms (${e.message}); is ${setting} right, and is Redis up and reachable from here?`;
+    conn.disconnect();
     throw new ConfigError(`${shown}: ${why} (unset under \`npm start\`: the embedded Redis)`, setting);
+  }
+  try {
+    if (typeof kind === 'object') {
+      const addr = await conn.call('SENTINEL', 'get-master-addr-by-name', kind.sentinelOf).catch(() => null);
+      if (!addr)
+        throw new ConfigError(
+          `${shown}: the sentinel at ${addressOf(url)} knows no master named "${kind.sentinelOf}"; set REDIS_SENTINEL_MASTER to the name in its \`sentinel monitor\` line`,
+          'REDIS_SENTINEL_MASTER',
+        );
+    } else if (kind === 'cluster') {
+      const enabled = /^cluster_enabled:1/m.test(await conn.info('cluster').catch(() => 'cluster_enabled:1'));
+      if (!enabled)
+        throw new ConfigError(
+          `${shown}: Redis at ${addressOf(url)} is not a Redis Cluster (cluster_enabled:0); set REDIS_URL for one node, REDIS_CLUSTER_NODES for a cluster`,
+          setting,
+        );
+    }
   } finally {
     conn.disconnect();
   }

@@ -19,6 +19,7 @@ import type { ConversationStore } from '../store/conversation-store';
 import { startEmbeddedRedis, type EmbeddedRedis, type SupervisorEvent } from '../shared/embedded-redis';
 import { createLogger, type Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
+import { describeTarget, redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { startBedrockEmulator, type EmulatorHandle } from '../emulators/bedrock-emulator';
 import { loadModelCatalog } from '../shared/model-catalog';
@@ -86,6 +87,7 @@ export type Backend = 'real' | 'emulated' | 'embedded' | 'external' | 'local gat
 
 export interface LocalStack {
   config: Config;
+  /** REDIS_URL (or the embedded one), or `cluster host:port,…` for REDIS_CLUSTER_NODES. */
   redisUrl: string;
   producerUrl?: string;
   /** The gateway the cloud side calls ('' under CLOUD=bedrock: no gateway, the workers call Bedrock). */
@@ -129,7 +131,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Before Redis, the emulators or the workers start: a taken PORT and a REDIS_URL that never
   // answers stop the stack at once, naming the setting (shared/startup-checks.ts).
   if (opts.producer ?? true) await checkPortFree({ setting: 'PORT', host: config.host, port: config.port });
-  if (config.redisUrl) await checkRedisReachable(config.redisUrl);
+  const externalRedis = redisTargetOf(config);
+  if (externalRedis) await checkRedisReachable(externalRedis);
   const logger = opts.logger ?? createLogger({ level: config.logLevel, name: 'stack' });
   // Each step is bounded: with Redis gone, a quit() or a worker close could otherwise wait forever.
   const STEP_BOUND_MS = 1000;
@@ -142,7 +145,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let redis: EmbeddedRedis | undefined;
     let redisData: LocalStack['redisData'];
     let lock: DataDirLock | undefined;
-    if (!config.redisUrl) {
+    if (!externalRedis) {
       const dir = config.redisDataDir ?? (opts.embeddedData === 'persistent' ? defaultRedisDataDir(opts.env ?? process.env) : undefined);
       if (dir) {
         lock = await lockDataDir(dir);
@@ -180,7 +183,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       // Redis's own AOF flush on stop gets longer.
       stop.add('embedded redis', () => redis!.stop(), 3000);
     }
-    const redisUrl = config.redisUrl ?? redis!.url;
+    const redisTarget = externalRedis ?? redis!.url;
+    const redisUrl = typeof redisTarget === 'string' ? redisTarget : describeTarget(redisTarget);
     const latencyMs = opts.emulatorLatencyMs ?? emulatorLatencyMs(opts.env ?? process.env);
 
     let bedrock: EmulatorHandle | undefined;
@@ -235,7 +239,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const archive = await openConfiguredArchive({ archive: archiveTarget }, stop);
     const effective: Config = { ...config, apiGatewayUrl: gatewayUrl, ollamaHost, bedrockEndpoint, openaiBaseUrl, archive: archiveTarget };
 
-    const workerConn = await openRedis('worker', redisUrl, { outage, stop });
+    const workerConn = await openRedis('worker', redisTarget, { outage, stop });
     const workerQueues = openQueues(workerConn, config, { outage, stop });
     // Before any worker runs: nothing else can hold this private Redis's jobs (the data dir is
     // locked), so jobs left active by the last stop are handed to stall recovery at once.
@@ -267,7 +271,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       workerHost = workers.host;
     }
 
-    const producerConn = await openRedis('producer', redisUrl, { outage, stop });
+    const producerConn = await openRedis('producer', redisTarget, { outage, stop });
 
     let producerUrl: string | undefined;
     let store: ConversationStore;

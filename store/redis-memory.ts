@@ -6,7 +6,6 @@
  * const memory = new RedisMemory(redis);
  * const { usedBytes, maxBytes } = await memory.read();
  */
-import type { Redis } from 'ioredis';
 
 export interface RedisMemoryReading {
   usedBytes: number;
@@ -27,7 +26,7 @@ export class RedisMemory {
   private pending?: Promise<RedisMemoryReading>;
 
   constructor(
-    private readonly redis: Pick<Redis, 'info'>,
+    private readonly redis: { info(section: 'memory'): Promise<string> },
     private readonly ttlMs = 1000,
   ) {}
 

@@ -9,6 +9,7 @@ import { ConfigError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { buildMetrics } from '../assembly/metrics';
 import { startMetricsServer } from '../shared/metrics-server';
+import { redisTargetOf } from '../shared/redis-target';
 import { createOutageLog } from '../shared/redis-outage-log';
 import { Shutdown, stopOnSignals } from '../assembly/shutdown';
 import { startInProcessGateway } from '../lambda/in-process-gateway';
@@ -25,11 +26,15 @@ async function main() {
   const tracing = startTracing({ serviceName: 'llmconv-worker', env: process.env });
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
   for (const err of ignored) logger.warn({ key: err.key }, `${err.message} (not read by this worker's roles: ignored)`);
-  if (!config.redisUrl)
-    throw new ConfigError('REDIS_URL must be set for a worker process (use `npm start` for the all-in-one stack)', 'REDIS_URL');
+  const redisTarget = redisTargetOf(config);
+  if (!redisTarget)
+    throw new ConfigError(
+      'REDIS_URL (or REDIS_CLUSTER_NODES) must be set for a worker process (use `npm start` for the all-in-one stack)',
+      'REDIS_URL',
+    );
   // Before anything opens: a taken METRICS_PORT or a Redis that never answers stops it here, naming the setting.
   await checkPortFree({ setting: 'METRICS_PORT', host: config.host, port: config.metricsPort });
-  await checkRedisReachable(config.redisUrl);
+  await checkRedisReachable(redisTarget);
   // What is opened registers its close; a signal closes them in reverse (assembly/shutdown.ts).
   const stop = new Shutdown({ logger });
   // Closed last (the parts close in reverse): what they traced on the way down is exported too.
@@ -50,11 +55,16 @@ async function main() {
   const metrics = buildMetrics(config, { labels: { role: 'worker' } });
   // Each worker host serves its own metrics (step latencies, tokens, errors); queue counts are the
   // producer's. Started before the workers so a taken METRICS_PORT fails before any job is taken.
-  // A local worker is ready while its Ollama still has its model (checked at start, see startWorkers).
+  // Not ready while its Redis errors (a node that answers MOVED to every command too); a local worker
+  // is ready while its Ollama still has its model (checked at start, see startWorkers).
   let workers: StartedWorkers | undefined;
-  const ready = config.workerRoles.includes('local')
-    ? () => workers?.modelCheck?.ready() ?? Promise.resolve({ ready: false, reason: 'starting: checking the Ollama model' })
-    : undefined;
+  const ready = async (): Promise<{ ready: boolean; reason?: string }> => {
+    const redis = outage.state();
+    if (redis.down)
+      return { ready: false, reason: `Redis unavailable for ${Math.round((redis.sinceMs ?? 0) / 1000)} s: ${redis.lastError}` };
+    if (!config.workerRoles.includes('local')) return { ready: true };
+    return workers?.modelCheck?.ready() ?? { ready: false, reason: 'starting: checking the Ollama model' };
+  };
   const metricsServer = await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, ready });
   stop.add('metrics', () => metricsServer.close());
   workers = await startWorkers({ config: effective, logger, hooks: metrics.hooks, name: `${os.hostname()}-${process.pid}`, outage });

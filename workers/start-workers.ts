@@ -14,6 +14,8 @@
 import type { Redis } from 'ioredis';
 import { ollamaPoolOf, type Config, type WorkerRole } from '../shared/config';
 import type { Logger } from '../shared/logger';
+import { duplicateConnection } from '../shared/redis-connection';
+import { redisTargetOf } from '../shared/redis-target';
 import type { OutageLog } from '../shared/redis-outage-log';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { ConversationStore } from '../store/conversation-store';
@@ -101,8 +103,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const cloudBackend = opts.providers?.cloud ?? (roles.includes('cloud') ? createCloudBackend(config) : undefined);
     let conn = opts.connection;
     if (!conn) {
-      if (!config.redisUrl) throw new Error('startWorkers needs a connection or config.redisUrl');
-      conn = await openRedis('worker', config.redisUrl, {
+      const target = redisTargetOf(config);
+      if (!target) throw new Error('startWorkers needs a connection, config.redisUrl or config.redisClusterNodes');
+      conn = await openRedis('worker', target, {
         outage,
         onError: opts.onRedisError,
         readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
@@ -144,7 +147,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       stop.add('local model check', () => check.stop());
     }
     const cancels = new CancelRegistry();
-    const sub = connection.duplicate();
+    const sub = duplicateConnection(connection);
     outage?.watch(sub);
     // Unsubscribing waits on Redis: with Redis gone, just drop the subscriber's socket.
     stop.add('cancel listener', () => (sub.status === 'ready' ? cancels.close() : sub.disconnect()));

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseOllamaHost } from '../ollama-host';
+import { clusterNode } from '../redis-target';
 import { parseOllamaHosts, type OllamaEndpoint } from '../ollama-pool-hosts';
 import { loadModelCatalog } from '../model-catalog';
 import { redactUrl } from '../redact-url';
@@ -66,6 +67,77 @@ export const redisUrl: Parse<string | undefined> = (r, key) => {
     }
   }
   return v;
+};
+
+/**
+ * REDIS_CLUSTER_NODES: a comma list of a Redis Cluster's startup nodes, `host:port` or
+ * `redis://` / `rediss://[user:password@]host:port` (one scheme and one set of credentials for all:
+ * the Cluster client uses them for every node it discovers). Not with REDIS_URL.
+ */
+export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
+  const v = r.opt(key);
+  if (v === undefined) return undefined;
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new ConfigError(`${key} is empty; give the cluster's nodes as host:port,host:port`, key);
+  if (r.opt('REDIS_URL') !== undefined)
+    throw new ConfigError(`${key} and REDIS_URL are both set; set REDIS_CLUSTER_NODES for a Redis Cluster, REDIS_URL for one node`, key);
+  const nodes = entries.map((e) => {
+    try {
+      return clusterNode(e);
+    } catch {
+      throw new ConfigError(`${key}: "${redactUrl(e)}" is not host:port (or redis://host:port, rediss://user:password@host:port)`, key);
+    }
+  });
+  const first = nodes[0]!;
+  if (nodes.some((n) => n.tls !== first.tls || n.username !== first.username || n.password !== first.password))
+    throw new ConfigError(`${key}: give every node the same scheme and credentials (the cluster's client uses one set for all nodes)`, key);
+  if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
+    throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  // Every key starts with QUEUE_PREFIX: without a `{hash tag}` a script's keys land in several slots
+  // and the cluster refuses them (CROSSSLOT, "non local key"), half-way through a request.
+  const prefix = r.opt('QUEUE_PREFIX') ?? '{llmconv}';
+  if (!/\{[^}]+\}/.test(prefix))
+    throw new ConfigError(
+      `QUEUE_PREFIX="${prefix}" has no {hash tag}; with REDIS_CLUSTER_NODES every key must share one slot: use e.g. "{${prefix.replace(/[{}]/g, '') || 'llmconv'}}"`,
+      'QUEUE_PREFIX',
+    );
+  return entries;
+};
+
+/**
+ * REDIS_SENTINELS: the sentinels of a primary with replicas, as REDIS_CLUSTER_NODES takes its nodes
+ * (their credentials and TLS serve the sentinels and the Redis servers alike). Not with REDIS_URL
+ * or REDIS_CLUSTER_NODES.
+ */
+export const redisSentinels: Parse<string[] | undefined> = (r, key) => {
+  const v = r.opt(key);
+  if (v === undefined) return undefined;
+  if (r.opt('REDIS_URL') !== undefined || r.opt('REDIS_CLUSTER_NODES') !== undefined)
+    throw new ConfigError(
+      `${key} is set with ${r.opt('REDIS_URL') !== undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}; set one way to reach Redis`,
+      key,
+    );
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new ConfigError(`${key} is empty; give the sentinels as host:port,host:port`, key);
+  const nodes = entries.map((e) => {
+    try {
+      return clusterNode(e);
+    } catch {
+      throw new ConfigError(`${key}: "${redactUrl(e)}" is not host:port (or redis://host:port, rediss://user:password@host:port)`, key);
+    }
+  });
+  const first = nodes[0]!;
+  if (nodes.some((n) => n.tls !== first.tls || n.username !== first.username || n.password !== first.password))
+    throw new ConfigError(`${key}: give every sentinel the same scheme and credentials`, key);
+  if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
+    throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  return entries;
 };
 
 /** QUEUE_PREFIX: non-empty, no spaces. */

@@ -38,6 +38,8 @@ import {
   optPath,
   type Parse,
   queuePrefix,
+  redisClusterNodes,
+  redisSentinels,
   redisUrl,
   runMaxActive,
   str,
@@ -67,6 +69,32 @@ export const SCHEMA: Schema = {
       'Redis shared by producer and workers. Unset for `npm start`/`npm run demo`: a supervised redis-server is spawned on a free port with AOF in REDIS_DATA_DIR (`npm run demo`: a temp dir).',
     readBy: ['producer', ...WORKERS],
     parse: redisUrl,
+  },
+  redisClusterNodes: {
+    key: 'REDIS_CLUSTER_NODES',
+    default: '(unset: REDIS_URL, one node)',
+    accepts: 'comma list of `host:port`, or `redis://` / `rediss://[user:password@]host:port` (one scheme and credentials for all)',
+    description:
+      "A Redis Cluster's startup nodes: every connection (producer, workers, BullMQ's, pub/sub, the doctor) is ioredis's Cluster client, which follows MOVED/ASK and a failover by itself. `rediss://` turns on TLS for every node (ElastiCache, MemoryDB; docs/deploy.md). Not with REDIS_URL. Keep QUEUE_PREFIX's `{hash tag}`.",
+    readBy: ['producer', ...WORKERS],
+    parse: redisClusterNodes,
+  },
+  redisSentinels: {
+    key: 'REDIS_SENTINELS',
+    default: '(unset: REDIS_URL, one node)',
+    accepts: 'comma list of `host:port`, or `redis://` / `rediss://[user:password@]host:port` (one scheme and credentials for all)',
+    description:
+      "The sentinels of a self-hosted primary with replicas: every connection is ioredis's Sentinel client, which asks them for the master, and after a failover for the new one (docs/deploy.md). The credentials and TLS serve the sentinels and the Redis servers alike. Not with REDIS_URL or REDIS_CLUSTER_NODES.",
+    readBy: ['producer', ...WORKERS],
+    parse: redisSentinels,
+  },
+  redisSentinelMaster: {
+    key: 'REDIS_SENTINEL_MASTER',
+    default: 'mymaster',
+    accepts: 'the name of a `sentinel monitor` line',
+    description: 'With REDIS_SENTINELS: the master the sentinels watch (`sentinel monitor <name> …`).',
+    readBy: ['producer', ...WORKERS],
+    parse: str,
   },
   queuePrefix: {
     key: 'QUEUE_PREFIX',

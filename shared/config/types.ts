@@ -36,6 +36,12 @@ export interface KeyDoc {
 /** The typed configuration: one field per entry of the schema (`schema.ts`), which holds its key, default and parser. */
 export interface Config {
   redisUrl?: string;
+  /** REDIS_CLUSTER_NODES: a Redis Cluster's startup nodes (the Cluster client everywhere); unset: REDIS_URL. */
+  redisClusterNodes?: string[];
+  /** REDIS_SENTINELS: the sentinels of a primary with replicas (ioredis's Sentinel client everywhere). */
+  redisSentinels?: string[];
+  /** REDIS_SENTINEL_MASTER: the name they watch it under. */
+  redisSentinelMaster: string;
   queuePrefix: string;
   port: number;
   host: string;
