@@ -97,7 +97,8 @@ async function runSet(
         system: call.system,
         history: call.history ?? [],
         prompt: call.prompt,
-        ...(s.cache === false ? { cache: false } : {}),
+        ...(call.cache === false ? { cache: false } : {}),
+        ...(call.cacheHistory ? { cacheHistory: call.cacheHistory } : {}),
       });
       const cost = callCostUsd(model, 'cloud', reply.inputTokens, reply.outputTokens, DEFAULT_PRICES, {
         readTokens: reply.cacheReadInputTokens,
@@ -159,6 +160,9 @@ export async function measureCacheCost(opts: { quick?: boolean; models?: string[
     let localRatio = Number.NaN;
     for (const model of models) {
       for (const turns of [10, 20]) {
+        // Each set starts from an empty cache: the first turns of the 20-turn seeds are the 10-turn
+        // seeds' turns, and would read what those wrote (a cache a run of new conversations never has).
+        bedrock.promptCache.clear();
         const before = { ...ollama.promptTokens };
         const on = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, true, conversations);
         if (model === models[0] && turns === 10)

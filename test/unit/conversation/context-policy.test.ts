@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ConversationSettings, TurnRecord } from '../../../conversation/model';
-import { blocksWindowStart, historyOf } from '../../../conversation/turn-rules';
+import { blocksWindowStart, cacheHistoryOf, historyOf } from '../../../conversation/turn-rules';
 import { parseConversationRequest } from '../../../conversation/conversation-request';
 import { loadConfig } from '../../../shared/config';
 import { decodeSettingsFields, encodeSettingsFields } from '../../../store/record-codec';
@@ -108,6 +108,21 @@ describe('context policy: blocks', () => {
     assert.equal(llama.contextPolicy, undefined);
     const turnsGiven = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0', contextTurns: 2 }, config, 'c4');
     assert.equal(turnsGiven.contextPolicy, undefined, 'an explicit contextTurns keeps the sliding window');
+  });
+
+  it('which history checkpoints a cloud call gets: none written on the last turn, none at all once a sliding window moves', () => {
+    const base = parseConversationRequest({ initialQuery: 'q', maxTurns: 10 }, loadConfig({}), 'c6');
+    const blocks: ConversationSettings = { ...base, contextPolicy: 'blocks', contextTokens: 8000 };
+    assert.deepEqual(
+      [1, 9, 10].map((k) => cacheHistoryOf(blocks, k)),
+      [undefined, undefined, 'read'],
+    );
+    const sliding: ConversationSettings = { ...base, contextPolicy: undefined, contextTurns: 3 };
+    // turn 4 sends turns 1-3 (turn 3 sent 1-2: read), turn 5 sends 2-4 (turn 6 will send 3-5).
+    assert.deepEqual(
+      [1, 3, 4, 5, 10].map((k) => cacheHistoryOf(sliding, k)),
+      [undefined, undefined, 'read', 'none', 'none'],
+    );
   });
 
   it('the record keeps cache, contextPolicy and contextTokens', () => {
