@@ -252,17 +252,45 @@ export const generateRequestSchema = z.strictObject({
 });
 
 /**
- * The context policy: as asked; else `blocks` where caching applies (caching not turned off, no
- * `contextTurns` given, and the cloud model cache-capable in the catalogue), since a sliding
- * window changes the cached prefix every turn; else the sliding window (absent).
+ * Tokens as the cache checkpoints count them (bedrock/cache-points.ts, estimated low: UTF-8 bytes
+ * / 6), so the rule below never expects a checkpoint the client would not place.
+ */
+const checkpointTokens = (bytes: number): number => Math.floor(bytes / 6);
+
+/**
+ * The context policy and why (issue 24): as asked (`contextPolicy`); else the sliding window when
+ * caching is off, `contextTurns` is given or the cloud model is not cache-capable; else `blocks`
+ * only where its longer history can be cached: the model's minimum per checkpoint must be at most
+ * the system prompt plus half the `blocks` budget (`contextTokens`, its 4 bytes a token counted
+ * as the checkpoints count them). Below that the checkpoint is reached late or never, and the longer
+ * history is paid uncached (Claude Haiku 4.5, 4,096 tokens: ten turns of the bench's size cost 21 %
+ * more than the sliding window, BENCHMARKS.md). The rule knows nothing of answer lengths: it uses
+ * only what the request says, so the same request always gets the same policy.
  */
 function contextPolicyOf(
   b: ConversationRequest,
   cloudModel: string,
   config: Config,
-): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens'> {
-  const caches = b.cache !== false && loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel) !== undefined;
-  const policy = b.contextPolicy ?? (caches && b.contextTurns === undefined ? 'blocks' : 'sliding');
-  if (policy === 'sliding') return b.contextPolicy ? { contextPolicy: 'sliding' } : {};
-  return { contextPolicy: 'blocks', contextTokens: b.contextTokens ?? DEFAULT_CONTEXT_TOKENS };
+): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens' | 'contextReason'> {
+  const contextTokens = b.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  if (b.contextPolicy === 'blocks') return { contextPolicy: 'blocks', contextTokens, contextReason: 'asked (contextPolicy)' };
+  if (b.contextPolicy === 'sliding') return { contextPolicy: 'sliding', contextReason: 'asked (contextPolicy)' };
+  const sliding = (why: string) => ({ contextReason: `sliding window of contextTurns: ${why}` });
+  if (b.cache === false) return sliding('caching is off (cache: false)');
+  if (b.contextTurns !== undefined) return sliding('contextTurns given');
+  const rules = loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel);
+  if (!rules) return sliding(`${cloudModel} is not cache-capable in the model catalogue`);
+  const system = checkpointTokens(Buffer.byteLength(b.systemPrompts?.cloud ?? '', 'utf8'));
+  const history = checkpointTokens((4 * contextTokens) / 2);
+  const sum = `the system prompt (about ${system} tokens) plus half the contextTokens budget (about ${history})`;
+  if (system + history < rules.minTokensPerCheckpoint) {
+    return sliding(
+      `${sum} is below ${cloudModel}'s minimum of ${rules.minTokensPerCheckpoint} tokens per cache checkpoint, so the longer history of "blocks" would mostly go uncached; ask "contextPolicy": "blocks" (with a larger contextTokens) to cache anyway`,
+    );
+  }
+  return {
+    contextPolicy: 'blocks',
+    contextTokens,
+    contextReason: `blocks, the default where caching applies: ${sum} reaches ${cloudModel}'s minimum of ${rules.minTokensPerCheckpoint} tokens per cache checkpoint`,
+  };
 }

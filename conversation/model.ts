@@ -132,6 +132,8 @@ export interface ConversationSettings {
   contextPolicy?: 'sliding' | 'blocks';
   /** The `blocks` policy's budget, in estimated tokens (UTF-8 bytes / 4) of the history. */
   contextTokens?: number;
+  /** Why the conversation has its context policy (conversation-request.ts), shown in its view; absent on records made before it. */
+  contextReason?: string;
   /** The local model may think before its follow-up (Ollama `think`); absent means off. */
   think?: boolean;
   /** `false`: no Bedrock prompt-cache checkpoints for this conversation; absent: on where the catalogue says caching lowers the cost. */

@@ -355,6 +355,14 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     ...(record.settings.persona !== undefined ? { persona: record.settings.persona } : {}),
     ...(record.settings.goal !== undefined ? { goal: record.settings.goal } : {}),
     ...(record.nearDuplicateOf ? { nearDuplicateOf: record.nearDuplicateOf } : {}),
+    context: {
+      policy: record.settings.contextPolicy ?? 'sliding',
+      turns: record.settings.contextTurns,
+      ...(record.settings.contextPolicy === 'blocks' && record.settings.contextTokens !== undefined
+        ? { tokens: record.settings.contextTokens }
+        : {}),
+      ...(record.settings.contextReason ? { reason: record.settings.contextReason } : {}),
+    },
     turns: views,
     ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),
     totals,

@@ -10,7 +10,7 @@
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
- *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks, branches, persona, goal and stops (JSON, only when
+ *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks, branches, persona, goal, stops and the context policy's reason (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -97,6 +97,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     persona?: ConversationSettings['persona'];
     goal?: string;
     stop?: ConversationSettings['stop'];
+    contextReason?: string;
   } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
@@ -110,6 +111,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.persona !== undefined) extra.persona = s.persona;
   if (s.goal !== undefined) extra.goal = s.goal;
   if (s.stop) extra.stop = s.stop;
+  if (s.contextReason !== undefined) extra.contextReason = s.contextReason;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
@@ -132,6 +134,7 @@ export function decodeSettingsFields(
     persona?: ConversationSettings['persona'];
     goal?: string;
     stop?: ConversationSettings['stop'];
+    contextReason?: string;
   };
   const s: ConversationSettings = {
     initialQuery: q,
@@ -167,6 +170,7 @@ export function decodeSettingsFields(
     };
   }
   if (extra.quality) s.quality = extra.quality;
+  if (extra.contextReason !== undefined) s.contextReason = extra.contextReason;
   if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
   if (extra.branches !== undefined) s.branches = extra.branches;
   if (extra.branchAt !== undefined) s.branchAt = extra.branchAt;

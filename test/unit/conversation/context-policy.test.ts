@@ -125,6 +125,32 @@ describe('context policy: blocks', () => {
     );
   });
 
+  it('the default follows what caching can do for the model: the sliding window where its checkpoint minimum is out of reach', () => {
+    const config = loadConfig({});
+    const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0'; // 4,096 tokens per checkpoint
+    const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'; // 1,024
+    const system = 'rules style facts voice terms '.repeat(220); // 6,600 bytes: 1,100 tokens as checkpoints count them
+    const ask = (extra: Record<string, unknown>) =>
+      parseConversationRequest({ initialQuery: 'q', systemPrompts: { cloud: system }, ...extra }, config, 'c7');
+    const haiku = ask({ cloudModel: HAIKU });
+    assert.equal(haiku.contextPolicy, undefined, '1,100 + half of 8,000 × 4 / 6 = 3,766 < 4,096');
+    assert.match(
+      haiku.contextReason!,
+      /^sliding window of contextTurns: .*below .*minimum of 4096 tokens per cache checkpoint.*"contextPolicy": "blocks"/,
+    );
+    assert.equal(ask({ cloudModel: HAIKU, contextTokens: 9000 }).contextPolicy, 'blocks', '1,100 + 3,000 reaches it');
+    const asked = ask({ cloudModel: HAIKU, contextPolicy: 'blocks' });
+    assert.equal(asked.contextPolicy, 'blocks', 'an explicit contextPolicy always wins');
+    assert.equal(asked.contextReason, 'asked (contextPolicy)');
+    const sonnet = ask({ cloudModel: SONNET });
+    assert.equal(sonnet.contextPolicy, 'blocks');
+    assert.match(sonnet.contextReason!, /^blocks, the default where caching applies: .*reaches .*minimum of 1024/);
+    assert.match(ask({ cloudModel: SONNET, cache: false }).contextReason!, /caching is off \(cache: false\)/);
+    assert.match(ask({ cloudModel: 'meta.llama3-1-8b-instruct-v1:0' }).contextReason!, /not cache-capable/);
+    const { conv, steps } = encodeSettingsFields(haiku, 'c7');
+    assert.equal(decodeSettingsFields(conv, steps.q!, steps.x, 'c7').contextReason, haiku.contextReason, 'the record keeps the reason');
+  });
+
   it('the record keeps cache, contextPolicy and contextTokens', () => {
     const config = loadConfig({});
     const s = parseConversationRequest({ initialQuery: 'q', cache: false, contextPolicy: 'blocks', contextTokens: 3000 }, config, 'c5');
