@@ -267,8 +267,8 @@ const checkpointTokens = (bytes: number): number => Math.floor(bytes / 6);
  * more than the sliding window, BENCHMARKS.md). The rule knows nothing of answer lengths: it uses
  * only what the request says, so the same request always gets the same policy.
  */
-function contextPolicyOf(
-  b: ConversationRequest,
+export function contextPolicyOf(
+  b: Pick<ConversationRequest, 'cache' | 'contextTurns' | 'contextPolicy' | 'contextTokens' | 'systemPrompts'>,
   cloudModel: string,
   config: Config,
 ): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens' | 'contextReason'> {

@@ -91,6 +91,14 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
     assert.equal(get.data.context.policy, 'sliding');
   });
 
+  it('POST /estimate assumes the context policy conversations would get: sliding for Haiku 4.5, blocks for Nova', async () => {
+    const haiku = await stack.http.post('/estimate', { seeds: ['q'], cloudModel: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' });
+    assert.equal(haiku.status, 200, JSON.stringify(haiku.data));
+    assert.match(haiku.data.assumptions.cache, /^off: sliding window of contextTurns: .*minimum of 4096/);
+    const nova = await stack.http.post('/estimate', { seeds: ['q'], cloudModel: 'amazon.nova-micro-v1:0' });
+    assert.match(nova.data.assumptions.cache, /^on: blocks context/);
+  });
+
   it('`cache: false` sends no checkpoint: nothing read or written', async () => {
     const view = await run({ initialQuery: 'What makes a good dataset?', maxTurns: 2, systemPrompts: { cloud: SYSTEM }, cache: false });
     for (const t of view.turns) {
