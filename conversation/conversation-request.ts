@@ -271,26 +271,40 @@ export function contextPolicyOf(
   b: Pick<ConversationRequest, 'cache' | 'contextTurns' | 'contextPolicy' | 'contextTokens' | 'systemPrompts'>,
   cloudModel: string,
   config: Config,
-): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens' | 'contextReason'> {
+): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens' | 'contextWhy'> {
   const contextTokens = b.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
-  if (b.contextPolicy === 'blocks') return { contextPolicy: 'blocks', contextTokens, contextReason: 'asked (contextPolicy)' };
-  if (b.contextPolicy === 'sliding') return { contextPolicy: 'sliding', contextReason: 'asked (contextPolicy)' };
-  const sliding = (why: string) => ({ contextReason: `sliding window of contextTurns: ${why}` });
-  if (b.cache === false) return sliding('caching is off (cache: false)');
-  if (b.contextTurns !== undefined) return sliding('contextTurns given');
+  if (b.contextPolicy === 'blocks') return { contextPolicy: 'blocks', contextTokens, contextWhy: 'asked' };
+  if (b.contextPolicy === 'sliding') return { contextPolicy: 'sliding' };
+  if (b.cache === false) return {};
+  if (b.contextTurns !== undefined) return { contextWhy: 'turns' };
   const rules = loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel);
-  if (!rules) return sliding(`${cloudModel} is not cache-capable in the model catalogue`);
+  if (!rules) return { contextWhy: 'model' };
   const system = checkpointTokens(Buffer.byteLength(b.systemPrompts?.cloud ?? '', 'utf8'));
   const history = checkpointTokens((4 * contextTokens) / 2);
-  const sum = `the system prompt (about ${system} tokens) plus half the contextTokens budget (about ${history})`;
-  if (system + history < rules.minTokensPerCheckpoint) {
+  if (system + history < rules.minTokensPerCheckpoint) return { contextWhy: `below:${system}+${history}<${rules.minTokensPerCheckpoint}` };
+  return { contextPolicy: 'blocks', contextTokens };
+}
+
+/**
+ * Why a conversation has its context policy, in words (its view, POST /estimate), from its
+ * settings: the short `contextWhy` code {@link contextPolicyOf} kept (absent where the settings
+ * say it: asked `sliding`, `cache: false`, the default `blocks`; and on records made before it).
+ */
+export function contextReason(s: Pick<ConversationSettings, 'contextPolicy' | 'contextWhy' | 'cache' | 'cloudModel'>): string {
+  const why = s.contextWhy ?? '';
+  const sliding = (reason: string) => `sliding window of contextTurns: ${reason}`;
+  if (s.contextPolicy === 'sliding' || why === 'asked') return 'asked (contextPolicy)';
+  if (s.contextPolicy === 'blocks') {
+    return "blocks, the default where caching applies: the system prompt plus half the contextTokens budget reaches the model's minimum tokens per cache checkpoint";
+  }
+  if (s.cache === false) return sliding('caching is off (cache: false)');
+  if (why === 'turns') return sliding('contextTurns given');
+  if (why === 'model') return sliding(`${s.cloudModel} is not cache-capable in the model catalogue`);
+  const below = /^below:(\d+)\+(\d+)<(\d+)$/.exec(why);
+  if (below) {
     return sliding(
-      `${sum} is below ${cloudModel}'s minimum of ${rules.minTokensPerCheckpoint} tokens per cache checkpoint, so the longer history of "blocks" would mostly go uncached; ask "contextPolicy": "blocks" (with a larger contextTokens) to cache anyway`,
+      `the system prompt (about ${below[1]} tokens) plus half the contextTokens budget (about ${below[2]}) is below ${s.cloudModel}'s minimum of ${below[3]} tokens per cache checkpoint, so the longer history of "blocks" would mostly go uncached; ask "contextPolicy": "blocks" (with a larger contextTokens) to cache anyway`,
     );
   }
-  return {
-    contextPolicy: 'blocks',
-    contextTokens,
-    contextReason: `blocks, the default where caching applies: ${sum} reaches ${cloudModel}'s minimum of ${rules.minTokensPerCheckpoint} tokens per cache checkpoint`,
-  };
+  return sliding('the default');
 }

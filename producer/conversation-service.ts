@@ -20,7 +20,7 @@ import { waitForTerminal } from './terminal-wait';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
-import { parseConversationRequest } from '../conversation/conversation-request';
+import { contextReason, parseConversationRequest } from '../conversation/conversation-request';
 import { completeTurns, ownTurns, parseForkRequest } from '../conversation/fork-rules';
 import type { ConversationView, TurnView } from '../api/http-contract';
 import { ConversationEnding } from '../ending/end-conversation';
@@ -361,7 +361,7 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
       ...(record.settings.contextPolicy === 'blocks' && record.settings.contextTokens !== undefined
         ? { tokens: record.settings.contextTokens }
         : {}),
-      ...(record.settings.contextReason ? { reason: record.settings.contextReason } : {}),
+      reason: contextReason(record.settings),
     },
     turns: views,
     ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),

@@ -6,11 +6,11 @@
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
  *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens,
- *                      cache (`0` when off), contextPolicy, contextTokens only when given); the transcript as `<dir id>/<name>` (name empty when it is
+ *                      cache (`0` when off), contextPolicy, contextTokens, contextWhy only when given); the transcript as `<dir id>/<name>` (name empty when it is
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
- *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks, branches, persona, goal, stops and the context policy's reason (JSON, only when
+ *   steps hash         `q` the initial query, `x` templates, system prompts, quality gates, fallbacks, branches, persona, goal and stops (JSON, only when
  *                      not the defaults), `m` the run seed's meta (JSON, only when given), `c<k>` / `l<k>` the cloud and local step of turn k as
  *                      positional JSON arrays: the model as 0 when it is the conversation's, the
  *                      stop reason as 0 when it is the usual one, times in ms since `createdAt`;
@@ -72,6 +72,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.cache === false) conv.cache = '0';
   if (s.contextPolicy) conv.contextPolicy = s.contextPolicy;
   if (s.contextTokens !== undefined) conv.contextTokens = String(s.contextTokens);
+  if (s.contextWhy !== undefined) conv.contextWhy = s.contextWhy;
   if (s.budget?.usd !== undefined) conv.budgetUsd = String(s.budget.usd);
   if (s.budget?.tokens !== undefined) conv.budgetTokens = String(s.budget.tokens);
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
@@ -97,7 +98,6 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
     persona?: ConversationSettings['persona'];
     goal?: string;
     stop?: ConversationSettings['stop'];
-    contextReason?: string;
   } = {};
   const templates: Partial<ConversationSettings['templates']> = {};
   if (s.templates.followUp !== DEFAULT_TEMPLATES.followUp) templates.followUp = s.templates.followUp;
@@ -111,7 +111,6 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.persona !== undefined) extra.persona = s.persona;
   if (s.goal !== undefined) extra.goal = s.goal;
   if (s.stop) extra.stop = s.stop;
-  if (s.contextReason !== undefined) extra.contextReason = s.contextReason;
   if (Object.keys(extra).length) steps.x = JSON.stringify(extra);
   return { conv, steps };
 }
@@ -134,7 +133,6 @@ export function decodeSettingsFields(
     persona?: ConversationSettings['persona'];
     goal?: string;
     stop?: ConversationSettings['stop'];
-    contextReason?: string;
   };
   const s: ConversationSettings = {
     initialQuery: q,
@@ -157,6 +155,7 @@ export function decodeSettingsFields(
   if (conv.cache === '0') s.cache = false;
   if (conv.contextPolicy === 'blocks' || conv.contextPolicy === 'sliding') s.contextPolicy = conv.contextPolicy;
   if (conv.contextTokens !== undefined) s.contextTokens = Number(conv.contextTokens);
+  if (conv.contextWhy !== undefined) s.contextWhy = conv.contextWhy;
   if (conv.run !== undefined) {
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;
@@ -170,7 +169,6 @@ export function decodeSettingsFields(
     };
   }
   if (extra.quality) s.quality = extra.quality;
-  if (extra.contextReason !== undefined) s.contextReason = extra.contextReason;
   if (extra.cloudFallbacks?.length) s.cloudFallbacks = extra.cloudFallbacks;
   if (extra.branches !== undefined) s.branches = extra.branches;
   if (extra.branchAt !== undefined) s.branchAt = extra.branchAt;

@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { contextPolicyOf, DEFAULT_CONTEXT_TOKENS, describeIssues } from '../../conversation/conversation-request';
+import { contextPolicyOf, contextReason, DEFAULT_CONTEXT_TOKENS, describeIssues } from '../../conversation/conversation-request';
 import { LIMITS } from '../../shared/limits';
 import type { EstimateView } from '../../api/http-contract';
 import { estimateCost } from '../../cost/estimate';
@@ -65,7 +65,7 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
       cache:
         context.contextPolicy === 'blocks'
           ? `on: blocks context up to ${DEFAULT_CONTEXT_TOKENS} tokens; every cloud input token priced as a cache write (reads, cheaper, not counted)`
-          : `off: ${context.contextReason}`,
+          : `off: ${contextReason({ ...context, ...(b.cache === false ? { cache: false as const } : {}), cloudModel })}`,
     };
     // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
     const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { ConversationSettings, TurnRecord } from '../../../conversation/model';
 import { blocksWindowStart, cacheHistoryOf, historyOf } from '../../../conversation/turn-rules';
-import { parseConversationRequest } from '../../../conversation/conversation-request';
+import { contextReason, parseConversationRequest } from '../../../conversation/conversation-request';
 import { loadConfig } from '../../../shared/config';
 import { decodeSettingsFields, encodeSettingsFields } from '../../../store/record-codec';
 
@@ -135,20 +135,22 @@ describe('context policy: blocks', () => {
     const haiku = ask({ cloudModel: HAIKU });
     assert.equal(haiku.contextPolicy, undefined, '1,100 + half of 8,000 × 4 / 6 = 3,766 < 4,096');
     assert.match(
-      haiku.contextReason!,
+      contextReason(haiku),
       /^sliding window of contextTurns: .*below .*minimum of 4096 tokens per cache checkpoint.*"contextPolicy": "blocks"/,
     );
     assert.equal(ask({ cloudModel: HAIKU, contextTokens: 9000 }).contextPolicy, 'blocks', '1,100 + 3,000 reaches it');
     const asked = ask({ cloudModel: HAIKU, contextPolicy: 'blocks' });
     assert.equal(asked.contextPolicy, 'blocks', 'an explicit contextPolicy always wins');
-    assert.equal(asked.contextReason, 'asked (contextPolicy)');
+    assert.equal(contextReason(asked), 'asked (contextPolicy)');
     const sonnet = ask({ cloudModel: SONNET });
     assert.equal(sonnet.contextPolicy, 'blocks');
-    assert.match(sonnet.contextReason!, /^blocks, the default where caching applies: .*reaches .*minimum of 1024/);
-    assert.match(ask({ cloudModel: SONNET, cache: false }).contextReason!, /caching is off \(cache: false\)/);
-    assert.match(ask({ cloudModel: 'meta.llama3-1-8b-instruct-v1:0' }).contextReason!, /not cache-capable/);
+    assert.match(contextReason(sonnet), /^blocks, the default where caching applies: .*reaches the model's minimum/);
+    assert.match(contextReason(ask({ cloudModel: SONNET, cache: false })), /caching is off \(cache: false\)/);
+    assert.match(contextReason(ask({ cloudModel: 'meta.llama3-1-8b-instruct-v1:0' })), /not cache-capable/);
     const { conv, steps } = encodeSettingsFields(haiku, 'c7');
-    assert.equal(decodeSettingsFields(conv, steps.q!, steps.x, 'c7').contextReason, haiku.contextReason, 'the record keeps the reason');
+    assert.equal(contextReason(decodeSettingsFields(conv, steps.q!, steps.x, 'c7')), contextReason(haiku), 'the record keeps the reason');
+    assert.equal(conv.contextWhy, 'below:1100+2666<4096', 'a short field (the conversation hash keeps values ≤ 64 bytes)');
+    assert.equal(encodeSettingsFields(sonnet, 'c8').conv.contextWhy, undefined, 'nothing kept where the settings say it');
   });
 
   it('the record keeps cache, contextPolicy and contextTokens', () => {
