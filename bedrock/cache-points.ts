@@ -16,9 +16,10 @@
  * estimated low on purpose ({@link CACHE_CHARS_PER_TOKEN}), so a checkpoint is never placed below
  * the real minimum (Bedrock would ignore it); a long-enough prefix may go uncached.
  *
- * A checkpoint that no later call reads is a loss where writes cost more than input (Claude:
- * "tokens written to the cache may be charged at a higher rate than uncached input tokens", the
- * same page, read 2026-12-04): the caller says which history checkpoints can be read
+ * A checkpoint that no later call reads is a loss where writes cost more than input: the same
+ * page (read 2026-12-04 in the search corpus's copies, its Japanese translation among them) says
+ * tokens written to the cache may be billed above the uncached input rate on some models (the
+ * catalogue: Claude at 1.25×). The caller says which history checkpoints can be read
  * ({@link HistoryCache}): on a conversation's last call nothing reads its whole history, and a
  * sliding window that drops its oldest turn changes the prefix of every call (issue 24: Haiku 4.5,
  * 10 turns, cost more with caching on than off, from a 4,097-token write on turn 10).
