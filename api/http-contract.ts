@@ -81,6 +81,11 @@ export interface ConversationView {
   goal?: string;
   /** The earlier conversation of its run this one near-duplicates (MinHash, DEDUP_THRESHOLD); absent when none. */
   nearDuplicateOf?: { id: string; similarity: number };
+  /**
+   * Which earlier exchanges each model sees: `sliding` (the last `turns`) or `blocks` (the whole
+   * history up to `tokens`, then `turns` dropped at once), and why (the request's defaults, docs/cost-and-quality.md).
+   */
+  context: { policy: 'sliding' | 'blocks'; turns: number; tokens?: number; reason: string };
   turns: TurnView[];
   /** A fork's parent and branch point (POST /conversation/:id/fork); absent for other conversations. */
   fork?: { parentId: string; atTurn: number; runId?: string };

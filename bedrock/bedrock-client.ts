@@ -20,7 +20,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { ValidationError } from '../shared/errors';
 import { type CacheRules, SHIPPED_CATALOG, type ModelCatalog } from '../shared/model-catalog';
 import { toBedrockProviderError } from './bedrock-errors';
-import { NO_CACHE, planCachePoints, type CachePlan } from './cache-points';
+import { NO_CACHE, planCachePoints, type CachePlan, type HistoryCache } from './cache-points';
 import { isRejectableParameter, plannedOmissions, rejectedParameterOf, type RejectableParameter } from './parameter-rejection';
 
 export interface ConverseTurn {
@@ -48,6 +48,8 @@ export interface ConverseRequest {
    * cache-capable ({@link ModelCatalog.cacheRules}); `false` sends none.
    */
   cache?: boolean;
+  /** Which history checkpoints can be read later (cache-points.ts {@link HistoryCache}); default `all`. */
+  cacheHistory?: HistoryCache;
 }
 
 export interface ConverseResult {
@@ -304,7 +306,9 @@ function commandFor(
   const turns: ConverseTurn[] = [...req.history, { role: 'user', content: req.prompt }];
   const foldSystem = Boolean(req.system) && omitted.includes('system');
   const texts = turns.map((m, i) => (foldSystem && i === 0 ? `${req.system}\n\n${m.content}` : m.content));
-  const plan: CachePlan = rules ? planCachePoints(rules, req.system && !foldSystem ? req.system : undefined, texts) : NO_CACHE;
+  const plan: CachePlan = rules
+    ? planCachePoints(rules, req.system && !foldSystem ? req.system : undefined, texts, req.cacheHistory)
+    : NO_CACHE;
   const cachePoint = { cachePoint: { type: 'default' as const } };
   const messages: Message[] = turns.map((m, i) => ({
     role: m.role,

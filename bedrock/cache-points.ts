@@ -15,6 +15,14 @@
  * to the next, measured in bench/cache-cost.ts). Never more than `maxCheckpoints`. Token counts are
  * estimated low on purpose ({@link CACHE_CHARS_PER_TOKEN}), so a checkpoint is never placed below
  * the real minimum (Bedrock would ignore it); a long-enough prefix may go uncached.
+ *
+ * A checkpoint that no later call reads is a loss where writes cost more than input: the same
+ * page (read 2026-12-04 in the search corpus's copies, its Japanese translation among them) says
+ * tokens written to the cache may be billed above the uncached input rate on some models (the
+ * catalogue: Claude at 1.25×). The caller says which history checkpoints can be read
+ * ({@link HistoryCache}): on a conversation's last call nothing reads its whole history, and a
+ * sliding window that drops its oldest turn changes the prefix of every call (issue 24: Haiku 4.5,
+ * 10 turns, cost more with caching on than off, from a 4,097-token write on turn 10).
  */
 import type { CacheRules } from '../shared/model-catalog';
 
@@ -37,11 +45,25 @@ export interface CachePlan {
 export const NO_CACHE: CachePlan = { system: false, afterMessages: [] };
 
 /**
+ * Which history checkpoints a call gets: `all` (default) after the previous call's history (read)
+ * and after the whole history (written for the next call); `read` the first only (no later call
+ * starts with this whole history: the conversation's last call); `none` neither (this history is
+ * not the previous call's plus one exchange, and no later call's starts with it). The system
+ * prompt's checkpoint is placed in every case: other conversations with the same prompt read it.
+ */
+export type HistoryCache = 'all' | 'read' | 'none';
+
+/**
  * The checkpoints of one request. `system` is the system prompt as sent apart (undefined when
  * none, or when it went into the first user message); `messages` the message texts in order, the
  * new prompt last.
  */
-export function planCachePoints(rules: CacheRules | undefined, system: string | undefined, messages: readonly string[]): CachePlan {
+export function planCachePoints(
+  rules: CacheRules | undefined,
+  system: string | undefined,
+  messages: readonly string[],
+  history: HistoryCache = 'all',
+): CachePlan {
   if (!rules || rules.maxCheckpoints < 1) return NO_CACHE;
   const plan: CachePlan = { system: false, afterMessages: [] };
   let prefix = 0;
@@ -57,7 +79,7 @@ export function planCachePoints(rules: CacheRules | undefined, system: string | 
   if (!rules.fields.includes('messages')) return plan;
   // History ends at messages.length - 2 (the prompt is last); the previous call's history two messages earlier.
   const last = messages.length - 2;
-  const wanted = new Set([last - 2, last].filter((i) => i >= 0));
+  const wanted = new Set((history === 'all' ? [last - 2, last] : history === 'read' ? [last - 2] : []).filter((i) => i >= 0));
   for (let i = 0; i <= last; i++) {
     prefix += estimateTokensLow(messages[i]!);
     if (wanted.has(i) && fits()) {

@@ -2,7 +2,8 @@
  * What 1,000 conversations cost, with Bedrock prompt caching on and off (issue 24): conversations
  * of 10 and 20 turns, built as the pipeline builds them (conversation/turn-rules.ts through
  * bench/turn-calls.ts, the request defaults of conversation/conversation-request.ts: caching on
- * gives the `blocks` context policy, `cache: false` the sliding window of 3 turns), the cloud side
+ * gives the `blocks` context policy where the model's checkpoint minimum is within reach, else the
+ * sliding window, as `cache: false` does), the cloud side
  * through bedrock/bedrock-client.ts against the Bedrock emulator (its prompt cache,
  * emulators/emulated-prompt-cache.ts), the local side through the real `ollama` client against
  * the Ollama emulator (prefix reuse while loaded). Cost: cost/price-table.ts with the catalogue's
@@ -31,8 +32,10 @@ export const SYSTEM_WORDS = 1100;
 export interface CacheCostRow {
   model: string;
   turns: number;
+  /** The context policy caching on chose by default (conversation-request.ts): the same for `uncachedUsdPer1k`. */
+  policy: 'blocks' | 'sliding';
   cachedUsdPer1k: number;
-  /** Caching off, the same prompts (the `blocks` policy as with caching on). */
+  /** Caching off, the same prompts (the context policy caching on chose). */
   uncachedUsdPer1k: number;
   ratio: number;
   /** Caching off with its own default context (the sliding window of 3 turns): what a run without this change cost. */
@@ -66,7 +69,7 @@ async function runSet(
   conversations: number,
   /** The context policy to ask for (default: the request's default for `cache`). */
   contextPolicy?: 'blocks' | 'sliding',
-): Promise<{ usd: number; outputUsd: number; read: number; write: number }> {
+): Promise<{ usd: number; outputUsd: number; read: number; write: number; policy: 'blocks' | 'sliding' }> {
   const config = loadConfig({});
   const converse = createBedrockConverse({ region: 'us-east-1', endpoint: urls.bedrock, defaultModelId: model });
   const ollama = new Ollama({ host: urls.ollama });
@@ -74,6 +77,7 @@ async function runSet(
   let outputUsd = 0;
   let read = 0;
   let write = 0;
+  let policy: 'blocks' | 'sliding' = 'sliding';
   for (let n = 0; n < conversations; n++) {
     const id = `bench-cache-${model}-${turns}-${cache}-${n}`;
     const s = parseConversationRequest(
@@ -89,6 +93,7 @@ async function runSet(
       config,
       id,
     );
+    policy = s.contextPolicy ?? 'sliding';
     const done: TurnRecord[] = [];
     for (let k = 1; k <= turns; k++) {
       const call = turnCalls.cloud(id, s, done, k, 30_000);
@@ -97,7 +102,8 @@ async function runSet(
         system: call.system,
         history: call.history ?? [],
         prompt: call.prompt,
-        ...(s.cache === false ? { cache: false } : {}),
+        ...(call.cache === false ? { cache: false } : {}),
+        ...(call.cacheHistory ? { cacheHistory: call.cacheHistory } : {}),
       });
       const cost = callCostUsd(model, 'cloud', reply.inputTokens, reply.outputTokens, DEFAULT_PRICES, {
         readTokens: reply.cacheReadInputTokens,
@@ -140,11 +146,17 @@ async function runSet(
       });
     }
   }
-  return { usd: usd / conversations, outputUsd: outputUsd / conversations, read, write };
+  return { usd: usd / conversations, outputUsd: outputUsd / conversations, read, write, policy };
 }
 
 /** The default model and two others (each cache-capable in the catalogue), 10 and 20 turns, caching on and off. */
-export async function measureCacheCost(opts: { quick?: boolean; models?: string[] } = {}): Promise<CacheCostResult> {
+export async function measureCacheCost(
+  opts: {
+    quick?: boolean;
+    models?: string[] /** Asked with caching on instead of the default. */;
+    contextPolicy?: 'blocks' | 'sliding';
+  } = {},
+): Promise<CacheCostResult> {
   const models = opts.models ?? [
     loadConfig({}).bedrockModelId,
     'us.anthropic.claude-haiku-4-5-20251001-v1:0',
@@ -159,15 +171,19 @@ export async function measureCacheCost(opts: { quick?: boolean; models?: string[
     let localRatio = Number.NaN;
     for (const model of models) {
       for (const turns of [10, 20]) {
+        // Each set starts from an empty cache: the first turns of the 20-turn seeds are the 10-turn
+        // seeds' turns, and would read what those wrote (a cache a run of new conversations never has).
+        bedrock.promptCache.clear();
         const before = { ...ollama.promptTokens };
-        const on = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, true, conversations);
+        const on = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, true, conversations, opts.contextPolicy);
         if (model === models[0] && turns === 10)
           localRatio = (ollama.promptTokens.evaluated - before.evaluated) / (ollama.promptTokens.sent - before.sent);
-        const off = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, false, conversations, 'blocks');
+        const off = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, false, conversations, on.policy);
         const sliding = await runSet({ bedrock: bedrock.url, ollama: ollama.url }, model, turns, false, conversations);
         rows.push({
           model,
           turns,
+          policy: on.policy,
           cachedUsdPer1k: on.usd * 1000,
           uncachedUsdPer1k: off.usd * 1000,
           ratio: on.usd / off.usd,

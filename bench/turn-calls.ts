@@ -4,7 +4,7 @@
  */
 import type { CloudStep, ConversationSettings, LocalStep, TurnRecord } from '../conversation/model';
 import type { LlmCall, LlmReply } from '../providers/llm-provider';
-import { followUpPrompt, historyOf, questionFor } from '../conversation/turn-rules';
+import { cacheFields, followUpPrompt, historyOf, questionFor } from '../conversation/turn-rules';
 
 export const turnCalls = {
   /** The cloud call of `turn` given the turns so far. */
@@ -19,6 +19,7 @@ export const turnCalls = {
       conversationId: id,
       turn,
       timeoutMs,
+      ...cacheFields(s, turn),
     };
   },
   /** The local call of `turn`, whose cloud step is `cloud`. */

@@ -252,17 +252,59 @@ export const generateRequestSchema = z.strictObject({
 });
 
 /**
- * The context policy: as asked; else `blocks` where caching applies (caching not turned off, no
- * `contextTurns` given, and the cloud model cache-capable in the catalogue), since a sliding
- * window changes the cached prefix every turn; else the sliding window (absent).
+ * Tokens as the cache checkpoints count them (bedrock/cache-points.ts, estimated low: UTF-8 bytes
+ * / 6), so the rule below never expects a checkpoint the client would not place.
  */
-function contextPolicyOf(
-  b: ConversationRequest,
+const checkpointTokens = (bytes: number): number => Math.floor(bytes / 6);
+
+/**
+ * The context policy and why (issue 24): as asked (`contextPolicy`); else the sliding window when
+ * caching is off, `contextTurns` is given or the cloud model is not cache-capable; else `blocks`
+ * only where its longer history can be cached: the model's minimum per checkpoint must be at most
+ * the system prompt plus half the `blocks` budget (`contextTokens`, its 4 bytes a token counted
+ * as the checkpoints count them). Below that the checkpoint is reached late or never, and the longer
+ * history is paid uncached (Claude Haiku 4.5, 4,096 tokens: ten turns of the bench's size cost 21 %
+ * more than the sliding window, BENCHMARKS.md). The rule knows nothing of answer lengths: it uses
+ * only what the request says, so the same request always gets the same policy.
+ */
+export function contextPolicyOf(
+  b: Pick<ConversationRequest, 'cache' | 'contextTurns' | 'contextPolicy' | 'contextTokens' | 'systemPrompts'>,
   cloudModel: string,
   config: Config,
-): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens'> {
-  const caches = b.cache !== false && loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel) !== undefined;
-  const policy = b.contextPolicy ?? (caches && b.contextTurns === undefined ? 'blocks' : 'sliding');
-  if (policy === 'sliding') return b.contextPolicy ? { contextPolicy: 'sliding' } : {};
-  return { contextPolicy: 'blocks', contextTokens: b.contextTokens ?? DEFAULT_CONTEXT_TOKENS };
+): Pick<ConversationSettings, 'contextPolicy' | 'contextTokens' | 'contextWhy'> {
+  const contextTokens = b.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  if (b.contextPolicy === 'blocks') return { contextPolicy: 'blocks', contextTokens, contextWhy: 'asked' };
+  if (b.contextPolicy === 'sliding') return { contextPolicy: 'sliding' };
+  if (b.cache === false) return {};
+  if (b.contextTurns !== undefined) return { contextWhy: 'turns' };
+  const rules = loadModelCatalog(config.modelCatalogFile).cacheRules(cloudModel);
+  if (!rules) return { contextWhy: 'model' };
+  const system = checkpointTokens(Buffer.byteLength(b.systemPrompts?.cloud ?? '', 'utf8'));
+  const history = checkpointTokens((4 * contextTokens) / 2);
+  if (system + history < rules.minTokensPerCheckpoint) return { contextWhy: `below:${system}+${history}<${rules.minTokensPerCheckpoint}` };
+  return { contextPolicy: 'blocks', contextTokens };
+}
+
+/**
+ * Why a conversation has its context policy, in words (its view, POST /estimate), from its
+ * settings: the short `contextWhy` code {@link contextPolicyOf} kept (absent where the settings
+ * say it: asked `sliding`, `cache: false`, the default `blocks`; and on records made before it).
+ */
+export function contextReason(s: Pick<ConversationSettings, 'contextPolicy' | 'contextWhy' | 'cache' | 'cloudModel'>): string {
+  const why = s.contextWhy ?? '';
+  const sliding = (reason: string) => `sliding window of contextTurns: ${reason}`;
+  if (s.contextPolicy === 'sliding' || why === 'asked') return 'asked (contextPolicy)';
+  if (s.contextPolicy === 'blocks') {
+    return "blocks, the default where caching applies: the system prompt plus half the contextTokens budget reaches the model's minimum tokens per cache checkpoint";
+  }
+  if (s.cache === false) return sliding('caching is off (cache: false)');
+  if (why === 'turns') return sliding('contextTurns given');
+  if (why === 'model') return sliding(`${s.cloudModel} is not cache-capable in the model catalogue`);
+  const below = /^below:(\d+)\+(\d+)<(\d+)$/.exec(why);
+  if (below) {
+    return sliding(
+      `the system prompt (about ${below[1]} tokens) plus half the contextTokens budget (about ${below[2]}) is below ${s.cloudModel}'s minimum of ${below[3]} tokens per cache checkpoint, so the longer history of "blocks" would mostly go uncached; ask "contextPolicy": "blocks" (with a larger contextTokens) to cache anyway`,
+    );
+  }
+  return sliding('the default');
 }

@@ -132,6 +132,11 @@ export interface ConversationSettings {
   contextPolicy?: 'sliding' | 'blocks';
   /** The `blocks` policy's budget, in estimated tokens (UTF-8 bytes / 4) of the history. */
   contextTokens?: number;
+  /**
+   * Why the default context policy is what it is, where the other settings do not say it
+   * (conversation-request.ts `contextPolicyOf`): `asked`, `turns`, `model`, `below:<system>+<history><<minimum>`; in words by `contextReason`.
+   */
+  contextWhy?: string;
   /** The local model may think before its follow-up (Ollama `think`); absent means off. */
   think?: boolean;
   /** `false`: no Bedrock prompt-cache checkpoints for this conversation; absent: on where the catalogue says caching lowers the cost. */

@@ -76,6 +76,28 @@ export function historyOf(side: Side, turns: TurnRecord[], turn: number, setting
   return historyFor(side, turns, turn, turn - start);
 }
 
+/**
+ * Which of the cloud call's history checkpoints a later call can read (bedrock/cache-points.ts
+ * HistoryCache), so caching never writes what nothing reads: on the last turn (`maxTurns`) no later
+ * call starts with the whole history (`read`); a sliding window that is full drops its oldest
+ * turn every call, so its history neither extends the previous call's nor is extended by the next
+ * (`none`); otherwise both (undefined). A `blocks` window that moves on the last turn still gets
+ * `read` (the turns before the window are not loaded to tell), which then writes unread.
+ */
+export function cacheHistoryOf(settings: ConversationSettings, turn: number): 'read' | 'none' | undefined {
+  const extendedByNext = turn < settings.maxTurns && (settings.contextPolicy === 'blocks' || turn <= settings.contextTurns);
+  if (extendedByNext) return undefined;
+  const extendsPrevious = settings.contextPolicy === 'blocks' || turn <= settings.contextTurns + 1;
+  return extendsPrevious ? 'read' : 'none';
+}
+
+/** The cloud call's cache fields: `cache: false` when turned off, else {@link cacheHistoryOf} when not `all`. */
+export function cacheFields(settings: ConversationSettings, turn: number): { cache?: false; cacheHistory?: 'read' | 'none' } {
+  if (settings.cache === false) return { cache: false };
+  const history = cacheHistoryOf(settings, turn);
+  return history ? { cacheHistory: history } : {};
+}
+
 /** True when `text` holds the stop phrase (case-insensitive); never without one. */
 export function hitsStopPhrase(text: string, stopPhrase: string | undefined): boolean {
   return Boolean(stopPhrase) && text.toLowerCase().includes(stopPhrase!.toLowerCase());

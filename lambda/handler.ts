@@ -157,6 +157,7 @@ export function createHandler(deps: HandlerDeps = {}): ProxyHandler {
           maxTokens: call.maxTokens,
           omitParameters: call.omitParameters,
           ...(call.cache === false ? { cache: false } : {}),
+          ...(call.cacheHistory ? { cacheHistory: call.cacheHistory } : {}),
           signal: deadlineSignal(context, marginMs, budgetMs),
         })
         .catch((err: unknown) => {

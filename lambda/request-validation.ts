@@ -39,6 +39,8 @@ export interface ValidatedRequest {
   omitParameters?: string[];
   /** False: no prompt-cache checkpoints (LlmRequest.no_cache). */
   cache?: boolean;
+  /** Which history checkpoints a later call can read (LlmRequest.cache_history); absent: all. */
+  cacheHistory?: 'read' | 'none';
   conversationId?: string;
   turn?: number;
 }
@@ -116,6 +118,10 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
   if (modelId !== undefined && !MODEL_ID.test(modelId)) {
     throw invalid('model_id', 'must be a Bedrock model id, inference profile id or ARN');
   }
+  const cacheHistory = req.cacheHistory || 'all';
+  if (cacheHistory !== 'all' && cacheHistory !== 'read' && cacheHistory !== 'none') {
+    throw invalid('cache_history', 'must be "all", "read" or "none" (or empty)');
+  }
   return {
     prompt,
     history,
@@ -126,6 +132,7 @@ export function validateLlmRequest(req: LlmRequest): ValidatedRequest {
     maxTokens,
     ...(omit.length ? { omitParameters: omit } : {}),
     ...(req.noCache ? { cache: false } : {}),
+    ...(cacheHistory !== 'all' ? { cacheHistory } : {}),
     conversationId: req.conversationId || undefined,
     turn: req.turn || undefined,
   };

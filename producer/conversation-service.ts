@@ -20,7 +20,7 @@ import { waitForTerminal } from './terminal-wait';
 import { PipelineError, ValidationError } from '../shared/errors';
 import { LocalModelRegistry, modelMissingMessage } from '../store/local-models';
 import type { PipelineQueues } from '../queue/pipeline-queues';
-import { parseConversationRequest } from '../conversation/conversation-request';
+import { contextReason, parseConversationRequest } from '../conversation/conversation-request';
 import { completeTurns, ownTurns, parseForkRequest } from '../conversation/fork-rules';
 import type { ConversationView, TurnView } from '../api/http-contract';
 import { ConversationEnding } from '../ending/end-conversation';
@@ -355,6 +355,14 @@ export function toView(record: ConversationRecord, turns: TurnRecord[], prices: 
     ...(record.settings.persona !== undefined ? { persona: record.settings.persona } : {}),
     ...(record.settings.goal !== undefined ? { goal: record.settings.goal } : {}),
     ...(record.nearDuplicateOf ? { nearDuplicateOf: record.nearDuplicateOf } : {}),
+    context: {
+      policy: record.settings.contextPolicy ?? 'sliding',
+      turns: record.settings.contextTurns,
+      ...(record.settings.contextPolicy === 'blocks' && record.settings.contextTokens !== undefined
+        ? { tokens: record.settings.contextTokens }
+        : {}),
+      reason: contextReason(record.settings),
+    },
     turns: views,
     ...(record.settings.fork ? { fork: { ...record.settings.fork } } : {}),
     totals,

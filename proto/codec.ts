@@ -29,6 +29,8 @@ export interface LlmRequest {
   omitParameters?: string[];
   /** True: no prompt-cache checkpoints for this call. */
   noCache?: boolean;
+  /** Which history checkpoints a later call can read: `all` (or absent), `read`, `none`. */
+  cacheHistory?: string;
 }
 
 export interface ErrorDetail {

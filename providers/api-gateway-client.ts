@@ -493,6 +493,7 @@ export function createApiGatewayClient(opts: ApiGatewayClientOptions): LlmProvid
       turn: call.turn || undefined,
       ...(call.learnedOmissions?.[ctx.model]?.length ? { omitParameters: call.learnedOmissions[ctx.model] } : {}),
       ...(call.cache === false ? { noCache: true } : {}),
+      ...(call.cacheHistory ? { cacheHistory: call.cacheHistory } : {}),
     };
     const body = seed ? seedRequestBody(encodeRequestBase64(request), randomUUID()) : encodeRequestBase64(request);
     const startedAt = performance.now();

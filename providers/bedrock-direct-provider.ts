@@ -61,6 +61,7 @@ export function createBedrockDirectProvider(opts: BedrockDirectOptions): LlmProv
             maxTokens: call.maxTokens,
             omitParameters: model ? call.learnedOmissions?.[model] : undefined,
             ...(call.cache === false ? { cache: false } : {}),
+            ...(call.cacheHistory ? { cacheHistory: call.cacheHistory } : {}),
             signal: scope.signal,
           });
         } catch (err) {

@@ -37,6 +37,8 @@ export interface LlmCall {
   learnedOmissions?: Record<string, string[]>;
   /** `false`: send no prompt-cache checkpoints (the conversation's `cache: false`); default on where the model caches. */
   cache?: boolean;
+  /** Which history checkpoints a later call can read (bedrock/cache-points.ts HistoryCache); absent: all. */
+  cacheHistory?: 'read' | 'none';
 }
 
 export interface LlmReply {

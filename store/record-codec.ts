@@ -6,7 +6,7 @@
  *   conversation hash  status, times, reasons and the settings as small fields
  *                      (maxTurns, timeoutMinutes, contextTurns, cloudModel, localModel, and
  *                      temperature, maxTokens, stopPhrase, outputFile, think, budgetUsd, budgetTokens,
- *                      cache (`0` when off), contextPolicy, contextTokens only when given); the transcript as `<dir id>/<name>` (name empty when it is
+ *                      cache (`0` when off), contextPolicy, contextTokens, contextWhy only when given); the transcript as `<dir id>/<name>` (name empty when it is
  *                      `outputFile`); `run` and `seed` (the run id and seed hash) only for a run's conversation;
  *                      `parent`, `forkAt` and `forkRun` (its parent's id, the turn it re-asks, the run whose budget it spends under) only for a fork;
  *                      `owner` (the API key id, docs/callers.md) only when API_KEYS_FILE named the caller
@@ -72,6 +72,7 @@ export function encodeSettingsFields(s: ConversationSettings, id: string): { con
   if (s.cache === false) conv.cache = '0';
   if (s.contextPolicy) conv.contextPolicy = s.contextPolicy;
   if (s.contextTokens !== undefined) conv.contextTokens = String(s.contextTokens);
+  if (s.contextWhy !== undefined) conv.contextWhy = s.contextWhy;
   if (s.budget?.usd !== undefined) conv.budgetUsd = String(s.budget.usd);
   if (s.budget?.tokens !== undefined) conv.budgetTokens = String(s.budget.tokens);
   if (s.outputFile !== defaultOutputFile(id)) conv.outputFile = s.outputFile;
@@ -154,6 +155,7 @@ export function decodeSettingsFields(
   if (conv.cache === '0') s.cache = false;
   if (conv.contextPolicy === 'blocks' || conv.contextPolicy === 'sliding') s.contextPolicy = conv.contextPolicy;
   if (conv.contextTokens !== undefined) s.contextTokens = Number(conv.contextTokens);
+  if (conv.contextWhy !== undefined) s.contextWhy = conv.contextWhy;
   if (conv.run !== undefined) {
     s.run = { id: conv.run, seedHash: conv.seed ?? '' };
     if (m !== undefined) s.run.meta = JSON.parse(m) as Record<string, unknown>;

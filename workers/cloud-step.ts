@@ -3,7 +3,7 @@
  * earlier exchanges), record the answer once; what follows is {@link nextAfter}'s decision (the
  * local step, or the transcript when the answer holds the stop phrase or has no usable text).
  */
-import { historyOf, questionFor } from '../conversation/turn-rules';
+import { cacheFields, historyOf, questionFor } from '../conversation/turn-rules';
 import type { PipelineDeps } from './step-lifecycle';
 import { createTurnProcessor, type TurnProcessor } from './turn-step';
 
@@ -19,7 +19,7 @@ export function createCloudProcessor(deps: PipelineDeps): TurnProcessor<'cloud'>
         system: s.systemPrompts.cloud,
         history: historyOf('cloud', turns, turn, s),
         fallbackModels: s.cloudFallbacks,
-        ...(s.cache === false ? { cache: false } : {}),
+        ...cacheFields(s, turn),
       };
     },
     toStep: (question, reply, startedAt) => ({

@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { DEFAULT_CONTEXT_TOKENS, describeIssues } from '../../conversation/conversation-request';
+import { contextPolicyOf, contextReason, DEFAULT_CONTEXT_TOKENS, describeIssues } from '../../conversation/conversation-request';
 import { LIMITS } from '../../shared/limits';
 import type { EstimateView } from '../../api/http-contract';
 import { estimateCost } from '../../cost/estimate';
@@ -13,7 +13,6 @@ import { localModelOf, type Config } from '../../shared/config';
 import type { Logger } from '../../shared/logger';
 import { checkModelLifecycle } from '../../conversation/model-admission';
 import { ValidationError } from '../../shared/errors';
-import { loadModelCatalog } from '../../shared/model-catalog';
 import { readJsonBody } from '../json-body';
 
 const query = z
@@ -53,19 +52,20 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
       throw new ValidationError(`invalid estimate request: ${message}`, details);
     }
     const b = parsed.data;
+    const cloudModel = b.cloudModel ?? config.bedrockModelId;
+    // As conversations decide it (conversation-request.ts): the `blocks` context and its caching
+    // where the model caches and its minimum is within reach of half the budget (no system prompt here).
+    const context = contextPolicyOf({ cache: b.cache, contextTurns: b.contextTurns }, cloudModel, config);
     const assumptions = {
       turns: b.turns ?? config.maxTurns,
       maxTokens: b.maxTokens ?? config.defaultMaxTokens,
       cloudModel: b.cloudModel ?? config.bedrockModelId,
       localModel: b.localModel ?? localModelOf(config),
       contextTurns: b.contextTurns ?? 3,
-      // As conversations decide it (conversation-request.ts): caching, and its `blocks` context, where the model caches.
       cache:
-        b.cache !== false &&
-        b.contextTurns === undefined &&
-        loadModelCatalog(config.modelCatalogFile).cacheRules(b.cloudModel ?? config.bedrockModelId)
+        context.contextPolicy === 'blocks'
           ? `on: blocks context up to ${DEFAULT_CONTEXT_TOKENS} tokens; every cloud input token priced as a cache write (reads, cheaper, not counted)`
-          : 'off',
+          : `off: ${contextReason({ ...context, ...(b.cache === false ? { cache: false as const } : {}), cloudModel })}`,
     };
     // An end-of-life model is refused here too (400 model_end_of_life); a Legacy one is warned.
     const warnings = checkModelLifecycle([assumptions.cloudModel], config, 'cloudModel', 'invalid estimate request');
@@ -78,7 +78,7 @@ export function estimateRoute(config: Config, logger?: Logger): Router {
       contextTurns: assumptions.contextTurns,
       models: { cloud: assumptions.cloudModel, local: assumptions.localModel },
       prices: loadPriceTable(config.pricesFile, config.modelCatalogFile),
-      ...(assumptions.cache === 'off' ? {} : { cache: { contextTokens: DEFAULT_CONTEXT_TOKENS } }),
+      ...(context.contextPolicy === 'blocks' ? { cache: { contextTokens: DEFAULT_CONTEXT_TOKENS } } : {}),
     });
     const view: EstimateView = { ...estimate, ...(warnings.length ? { warnings } : {}), assumptions };
     ctx.body = view;

@@ -68,6 +68,35 @@ describe('prompt caching through the pipeline (real Lambda handler, Bedrock emul
       const read = 1100 + earlier.slice(0, -1).reduce((sum, t) => sum + tokensOf(t), 0);
       assert.equal(c.cacheReadInputTokens, read, `turn ${n} reads the system prompt and turns 1..${n - 2}`);
     }
+    // The last turn (maxTurns) writes nothing: no later call would read it (protobuf cache_history "read").
+    assert.equal(view.turns[6].cloud.cacheWriteInputTokens, undefined, JSON.stringify(view.turns[6].cloud));
+    assert.ok(view.turns[5].cloud.cacheWriteInputTokens > 0, 'turn 6 still writes for turn 7');
+    assert.equal(view.context.policy, 'blocks');
+    assert.equal(view.context.tokens, 8000);
+    assert.match(view.context.reason, /^blocks, the default where caching applies/);
+  });
+
+  it('the default is the sliding window where the model’s checkpoint minimum is out of reach (Claude Haiku 4.5), said in the view', async () => {
+    const view = await run({
+      initialQuery: 'How do tides work?',
+      maxTurns: 2,
+      cloudModel: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+      systemPrompts: { cloud: SYSTEM },
+    });
+    assert.equal(view.status, 'completed', JSON.stringify(view.error));
+    assert.equal(view.context.policy, 'sliding');
+    assert.equal(view.context.turns, 3);
+    assert.match(view.context.reason, /minimum of 4096 tokens per cache checkpoint/);
+    const get = await stack.http.get(`/conversation/${view.conversationId}`);
+    assert.equal(get.data.context.policy, 'sliding');
+  });
+
+  it('POST /estimate assumes the context policy conversations would get: sliding for Haiku 4.5, blocks for Nova', async () => {
+    const haiku = await stack.http.post('/estimate', { seeds: ['q'], cloudModel: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' });
+    assert.equal(haiku.status, 200, JSON.stringify(haiku.data));
+    assert.match(haiku.data.assumptions.cache, /^off: sliding window of contextTurns: .*minimum of 4096/);
+    const nova = await stack.http.post('/estimate', { seeds: ['q'], cloudModel: 'amazon.nova-micro-v1:0' });
+    assert.match(nova.data.assumptions.cache, /^on: blocks context/);
   });
 
   it('`cache: false` sends no checkpoint: nothing read or written', async () => {

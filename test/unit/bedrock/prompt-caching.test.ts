@@ -44,6 +44,15 @@ describe('prompt caching: where the checkpoints go (bedrock/cache-points.ts)', (
     assert.equal(Number(two.system) + two.afterMessages.length, 2);
   });
 
+  it('`read`: only the checkpoint that reads the previous call (the last call writes nothing unread); `none`: no history checkpoint', () => {
+    const big = words(1200, 'h');
+    const msgs = [big, big, big, big, big, big, 'q'];
+    const read = planCachePoints(rules, big, msgs, 'read');
+    assert.equal(read.system, true);
+    assert.deepEqual(read.afterMessages, [3]);
+    assert.deepEqual(planCachePoints(rules, big, msgs, 'none'), { system: true, afterMessages: [] });
+  });
+
   it('estimates tokens low (6 bytes a token)', () => {
     assert.equal(estimateTokensLow('abcdefabcdef'), 2);
   });
@@ -86,6 +95,15 @@ describe('prompt caching: the Converse call against the emulator (real SDK)', ()
     assert.equal(t3.cacheReadInputTokens, 2300, 'the previous call’s history is read');
     assert.equal(t3.cacheWriteInputTokens, 1200);
     assert.equal(t3.inputTokens, 2, 'only the new prompt is uncached');
+  });
+
+  it('the last call (`cacheHistory: read`) reads the previous call’s history and writes nothing', async () => {
+    const c = converse();
+    await c({ system, history: exchange(1), prompt: 'second question' });
+    const last = await c({ system, history: [...exchange(1), ...exchange(2)], prompt: 'last question', cacheHistory: 'read' });
+    assert.equal(last.cacheReadInputTokens, 2300);
+    assert.equal(last.cacheWriteInputTokens, 0, 'no later call would read it: a write premium for nothing');
+    assert.equal(last.inputTokens, 1202);
   });
 
   it('`cache: false` sends no checkpoint and reads nothing', async () => {
@@ -182,6 +200,12 @@ describe('prompt caching: the protobuf contract (additive fields)', () => {
     const codec = await import('../../../proto/codec');
     assert.equal(codec.decodeRequest(codec.encodeRequest({ inputText: 'x', noCache: true })).noCache, true);
     assert.equal(codec.decodeRequest(codec.encodeRequest({ inputText: 'x' })).noCache, undefined);
+    assert.equal(codec.decodeRequest(codec.encodeRequest({ inputText: 'x', cacheHistory: 'read' })).cacheHistory, 'read');
+    assert.equal(codec.decodeRequest(codec.encodeRequest({ inputText: 'x' })).cacheHistory || undefined, undefined);
+    const { validateLlmRequest } = await import('../../../lambda/request-validation');
+    assert.equal(validateLlmRequest({ inputText: 'x', cacheHistory: 'none' }).cacheHistory, 'none');
+    assert.equal(validateLlmRequest({ inputText: 'x' }).cacheHistory, undefined);
+    assert.throws(() => validateLlmRequest({ inputText: 'x', cacheHistory: 'later' }), /cache_history must be "all", "read" or "none"/);
     const res = codec.decodeResponse(codec.encodeResponse({ outputText: 'y', cacheReadInputTokens: 7, cacheWriteInputTokens: 9 }));
     assert.equal(res.cacheReadInputTokens, 7);
     assert.equal(res.cacheWriteInputTokens, 9);

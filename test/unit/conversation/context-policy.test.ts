@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ConversationSettings, TurnRecord } from '../../../conversation/model';
-import { blocksWindowStart, historyOf } from '../../../conversation/turn-rules';
-import { parseConversationRequest } from '../../../conversation/conversation-request';
+import { blocksWindowStart, cacheHistoryOf, historyOf } from '../../../conversation/turn-rules';
+import { contextReason, parseConversationRequest } from '../../../conversation/conversation-request';
 import { loadConfig } from '../../../shared/config';
 import { decodeSettingsFields, encodeSettingsFields } from '../../../store/record-codec';
 
@@ -108,6 +108,49 @@ describe('context policy: blocks', () => {
     assert.equal(llama.contextPolicy, undefined);
     const turnsGiven = parseConversationRequest({ initialQuery: 'q', cloudModel: 'amazon.nova-micro-v1:0', contextTurns: 2 }, config, 'c4');
     assert.equal(turnsGiven.contextPolicy, undefined, 'an explicit contextTurns keeps the sliding window');
+  });
+
+  it('which history checkpoints a cloud call gets: none written on the last turn, none at all once a sliding window moves', () => {
+    const base = parseConversationRequest({ initialQuery: 'q', maxTurns: 10 }, loadConfig({}), 'c6');
+    const blocks: ConversationSettings = { ...base, contextPolicy: 'blocks', contextTokens: 8000 };
+    assert.deepEqual(
+      [1, 9, 10].map((k) => cacheHistoryOf(blocks, k)),
+      [undefined, undefined, 'read'],
+    );
+    const sliding: ConversationSettings = { ...base, contextPolicy: undefined, contextTurns: 3 };
+    // turn 4 sends turns 1-3 (turn 3 sent 1-2: read), turn 5 sends 2-4 (turn 6 will send 3-5).
+    assert.deepEqual(
+      [1, 3, 4, 5, 10].map((k) => cacheHistoryOf(sliding, k)),
+      [undefined, undefined, 'read', 'none', 'none'],
+    );
+  });
+
+  it('the default follows what caching can do for the model: the sliding window where its checkpoint minimum is out of reach', () => {
+    const config = loadConfig({});
+    const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0'; // 4,096 tokens per checkpoint
+    const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'; // 1,024
+    const system = 'rules style facts voice terms '.repeat(220); // 6,600 bytes: 1,100 tokens as checkpoints count them
+    const ask = (extra: Record<string, unknown>) =>
+      parseConversationRequest({ initialQuery: 'q', systemPrompts: { cloud: system }, ...extra }, config, 'c7');
+    const haiku = ask({ cloudModel: HAIKU });
+    assert.equal(haiku.contextPolicy, undefined, '1,100 + half of 8,000 × 4 / 6 = 3,766 < 4,096');
+    assert.match(
+      contextReason(haiku),
+      /^sliding window of contextTurns: .*below .*minimum of 4096 tokens per cache checkpoint.*"contextPolicy": "blocks"/,
+    );
+    assert.equal(ask({ cloudModel: HAIKU, contextTokens: 9000 }).contextPolicy, 'blocks', '1,100 + 3,000 reaches it');
+    const asked = ask({ cloudModel: HAIKU, contextPolicy: 'blocks' });
+    assert.equal(asked.contextPolicy, 'blocks', 'an explicit contextPolicy always wins');
+    assert.equal(contextReason(asked), 'asked (contextPolicy)');
+    const sonnet = ask({ cloudModel: SONNET });
+    assert.equal(sonnet.contextPolicy, 'blocks');
+    assert.match(contextReason(sonnet), /^blocks, the default where caching applies: .*reaches the model's minimum/);
+    assert.match(contextReason(ask({ cloudModel: SONNET, cache: false })), /caching is off \(cache: false\)/);
+    assert.match(contextReason(ask({ cloudModel: 'meta.llama3-1-8b-instruct-v1:0' })), /not cache-capable/);
+    const { conv, steps } = encodeSettingsFields(haiku, 'c7');
+    assert.equal(contextReason(decodeSettingsFields(conv, steps.q!, steps.x, 'c7')), contextReason(haiku), 'the record keeps the reason');
+    assert.equal(conv.contextWhy, 'below:1100+2666<4096', 'a short field (the conversation hash keeps values ≤ 64 bytes)');
+    assert.equal(encodeSettingsFields(sonnet, 'c8').conv.contextWhy, undefined, 'nothing kept where the settings say it');
   });
 
   it('the record keeps cache, contextPolicy and contextTokens', () => {
