@@ -88,6 +88,7 @@ const RECORD_STEP = loadScript('conversation/record-step', 3);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
 const FINISH = loadScript('conversation/finish', 5);
 const FORK = loadScript('conversation/fork', 9);
+const SET_IF_PRESENT = loadScript('conversation/set-field-if-present', 1);
 
 /** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
 const holder = (id: string | undefined): string => (id === undefined ? '' : `=${id}`);
@@ -584,22 +585,22 @@ export class ConversationStore implements ConversationStoreInterface {
     return r === 1;
   }
 
-  /**
-   * Notes where the transcript was written. The directory is registered once under a short id
-   * (`<prefix>:output-dirs`) and the record keeps `<dir id>/<name>`, the name left out when it is
-   * the conversation's `outputFile`: an absolute path would push the record out of Redis's
-   * compact hash encoding.
-   */
   /** Flags the conversation a near-duplicate of `of` (field `dup`: `<id> <similarity>`; written once, a re-run keeps the first). */
   async setNearDuplicate(id: string, of: string, similarity: number): Promise<boolean> {
     return (await this.redis.hsetnx(this.key(id), 'dup', `${of} ${similarity}`)) === 1;
   }
 
-  async setTranscriptPath(record: ConversationRecord, file: string): Promise<void> {
-    if (record.format === 1) {
-      await this.redis.hset(this.key(record.id), 'transcriptPath', file);
-      return;
-    }
+  /**
+   * Notes where the transcript was written. The directory is registered once under a short id
+   * (`<prefix>:output-dirs`) and the record keeps `<dir id>/<name>`, the name left out when it is
+   * the conversation's `outputFile`: an absolute path would push the record out of Redis's
+   * compact hash encoding. Only on a record still in Redis: a transcript job that runs after the
+   * record left Redis (archived and let go) writes nothing and answers false (issue 25: never a
+   * bare hash without expiry; store/lua/conversation/set-field-if-present.lua).
+   */
+  async setTranscriptPath(record: ConversationRecord, file: string): Promise<boolean> {
+    const set = async (field: string, value: string) => (await SET_IF_PRESENT.run(this.redis, [this.key(record.id)], [field, value])) === 1;
+    if (record.format === 1) return set('transcriptPath', file);
     const dir = path.dirname(file);
     const name = path.basename(file);
     const did = dirId(dir);
@@ -607,7 +608,7 @@ export class ConversationStore implements ConversationStoreInterface {
       await this.redis.hset(this.outputDirsKey, did, dir);
       this.outputDirs.set(did, dir);
     }
-    await this.redis.hset(this.key(record.id), 'transcript', `${did}/${name === record.settings.outputFile ? '' : name}`);
+    return set('transcript', `${did}/${name === record.settings.outputFile ? '' : name}`);
   }
 
   private async transcriptPathOf(stored: string | undefined, outputFile: string): Promise<string | undefined> {
