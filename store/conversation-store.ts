@@ -224,8 +224,8 @@ export class ConversationStore implements ConversationStoreInterface {
   async archived(id: string, extraKeys: string[] = []): Promise<void> {
     const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
     const m = this.redis.multi().zrem(this.unarchivedKey, id);
-    // The forks list keeps its RETENTION_SECONDS: the archive has no copy of it yet (a dpo export reads it).
-    for (const key of [this.key(id), this.turnsKey(id), ...extraKeys]) m.expire(key, ttl);
+    // The forks list too: the archive has it (archive_forks; a fork made later adds itself when it is archived).
+    for (const key of [this.key(id), this.turnsKey(id), this.forksKey(id), ...extraKeys]) m.expire(key, ttl);
     await m.exec();
   }
 
@@ -357,6 +357,7 @@ export class ConversationStore implements ConversationStoreInterface {
         opts.bodyHash ?? '',
         owner === undefined ? '' : '1',
         String(at),
+        this.archiving ? '1' : '',
       ],
     )) as [string, string?, string?];
     if (outcome === 'gone') return { id, created: false, gone: true };
@@ -366,12 +367,23 @@ export class ConversationStore implements ConversationStoreInterface {
     return { id, created: true, record };
   }
 
-  /** The forks of a conversation, oldest branch point first: each fork's id and the turn it re-asks. */
+  /**
+   * The forks of a conversation, oldest branch point first (then by id, as the zset orders them):
+   * each fork's id and the turn it re-asks. Once its record has left Redis, the archive's list
+   * joined with what Redis still has (a fork made in the grace, not archived yet).
+   */
   async forks(parentId: string): Promise<{ id: string; atTurn: number }[]> {
-    const flat = await this.redis.zrange(this.forksKey(parentId), '0', '-1', 'WITHSCORES');
+    const [[, flat], [, present]] = (await this.redis
+      .multi()
+      .zrange(this.forksKey(parentId), '0', '-1', 'WITHSCORES')
+      .exists(this.key(parentId))
+      .exec()) as [[null, string[]], [null, number]];
     const out: { id: string; atTurn: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, atTurn: Number(flat[i + 1]) });
-    return out;
+    if (present === 1 || !this.archiveReader) return out;
+    const seen = new Set(out.map((f) => f.id));
+    for (const f of await this.archiveReader.forks(parentId)) if (!seen.has(f.id)) out.push(f);
+    return out.sort((a, b) => a.atTurn - b.atTurn || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
