@@ -243,6 +243,10 @@ export class ConversationStore implements ConversationStoreInterface {
   private forksKey(id: string) {
     return `${this.prefix}:conv:{${id}}:forks`;
   }
+  /** The key of conversation `id`'s forks list (a test checks that it leaves Redis with its archived parent). */
+  forksKeyOf(id: string): string {
+    return this.forksKey(id);
+  }
   /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
   private idemKey(key: string, owner?: string) {
     return `${this.prefix}:idem:${createHash('sha256')

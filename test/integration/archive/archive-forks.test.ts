@@ -77,7 +77,7 @@ describe('format=dpo of a run with branches reads the forks from the archive (SQ
     };
     const fresh = await dpo();
     const redis = stack.store.redis;
-    const forksKey = (id: string) => `${stack.store.prefix}:conv:{${id}}:forks`;
+    const forksKey = (id: string) => stack.store.forksKeyOf(id);
     assert.ok((await redis.exists(...parents.map(forksKey))) > 0, 'the fresh export read forks lists still in Redis');
     assert.ok(fresh.length > 0, 'the fresh dpo export has preference lines');
     for (const line of fresh.toString().split('\n').filter(Boolean)) {
