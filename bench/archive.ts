@@ -252,7 +252,9 @@ export async function measureArchive(ctx: BenchContext): Promise<ArchiveBenchRes
         conversations: written,
         cpuMsPerConversation: cpuUs / 1000 / written,
         wallMsPerConversation: wallMs / written,
-        // LOAD script, the judgement's HGETALL, the MULTI; one upsert.
+        // Counted from ending/archive-finished.ts as this bench calls it (no judge store): the LOAD
+        // script, the forks list (ZRANGE and EXISTS in one MULTI), the MULTI of `archived`; one
+        // upsert (no forks here). The ending's own call adds the judgement's read: 4.
         redisRoundTrips: 3,
         sqlStatements: 1,
       },

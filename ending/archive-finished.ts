@@ -1,7 +1,7 @@
 /**
  * A finished conversation into the archive (issue 25; docs/archive.md): the record (settings, run
  * and seed provenance, transcript path), every turn (models, tokens, cache use, stop reason; the
- * cost follows from them and the price table) and the judgement when there is one. Called by the
+ * cost follows from them and the price table), the judgement when there is one, and its forks. Called by the
  * ending once the transcript is written and the conversation is terminal, by the judge step with
  * its scores, and by the reconciler for what a crash left in `<p>:unarchived`.
  *
@@ -37,7 +37,9 @@ export async function archiveFinished(deps: ArchiveFinishedDeps, id: string): Pr
   }
   if (!isTerminal(loaded.record.status)) return 'live';
   const judgement = (await judges?.get(id)) ?? undefined;
-  await archive.write({ ...loaded, ...(judgement ? { judgement } : {}) });
+  // Its forks so far (the record is in Redis, so Redis's list); a fork made later adds itself when archived.
+  const forks = await store.forks(id);
+  await archive.write({ ...loaded, ...(judgement ? { judgement } : {}), ...(forks.length ? { forks } : {}) });
   await store.archived(id, judges ? [judges.keyOf(id)] : []);
   return 'archived';
 }

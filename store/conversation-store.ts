@@ -88,6 +88,7 @@ const RECORD_STEP = loadScript('conversation/record-step', 3);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
 const FINISH = loadScript('conversation/finish', 5);
 const FORK = loadScript('conversation/fork', 9);
+const SET_IF_PRESENT = loadScript('conversation/set-field-if-present', 1);
 
 /** Who holds a conversation's counters besides itself, as finish.lua / record-step.lua name them: '' none, else '=' + id. */
 const holder = (id: string | undefined): string => (id === undefined ? '' : `=${id}`);
@@ -223,8 +224,8 @@ export class ConversationStore implements ConversationStoreInterface {
   async archived(id: string, extraKeys: string[] = []): Promise<void> {
     const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
     const m = this.redis.multi().zrem(this.unarchivedKey, id);
-    // The forks list keeps its RETENTION_SECONDS: the archive has no copy of it yet (a dpo export reads it).
-    for (const key of [this.key(id), this.turnsKey(id), ...extraKeys]) m.expire(key, ttl);
+    // The forks list too: the archive has it (archive_forks; a fork made later adds itself when it is archived).
+    for (const key of [this.key(id), this.turnsKey(id), this.forksKey(id), ...extraKeys]) m.expire(key, ttl);
     await m.exec();
   }
 
@@ -241,6 +242,10 @@ export class ConversationStore implements ConversationStoreInterface {
   }
   private forksKey(id: string) {
     return `${this.prefix}:conv:{${id}}:forks`;
+  }
+  /** The key of conversation `id`'s forks list (a test checks that it leaves Redis with its archived parent). */
+  forksKeyOf(id: string): string {
+    return this.forksKey(id);
   }
   /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
   private idemKey(key: string, owner?: string) {
@@ -356,6 +361,7 @@ export class ConversationStore implements ConversationStoreInterface {
         opts.bodyHash ?? '',
         owner === undefined ? '' : '1',
         String(at),
+        this.archiving ? '1' : '',
       ],
     )) as [string, string?, string?];
     if (outcome === 'gone') return { id, created: false, gone: true };
@@ -365,12 +371,23 @@ export class ConversationStore implements ConversationStoreInterface {
     return { id, created: true, record };
   }
 
-  /** The forks of a conversation, oldest branch point first: each fork's id and the turn it re-asks. */
+  /**
+   * The forks of a conversation, oldest branch point first (then by id, as the zset orders them):
+   * each fork's id and the turn it re-asks. Once its record has left Redis, the archive's list
+   * joined with what Redis still has (a fork made in the grace, not archived yet).
+   */
   async forks(parentId: string): Promise<{ id: string; atTurn: number }[]> {
-    const flat = await this.redis.zrange(this.forksKey(parentId), '0', '-1', 'WITHSCORES');
+    const [[, flat], [, present]] = (await this.redis
+      .multi()
+      .zrange(this.forksKey(parentId), '0', '-1', 'WITHSCORES')
+      .exists(this.key(parentId))
+      .exec()) as [[null, string[]], [null, number]];
     const out: { id: string; atTurn: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, atTurn: Number(flat[i + 1]) });
-    return out;
+    if (present === 1 || !this.archiveReader) return out;
+    const seen = new Set(out.map((f) => f.id));
+    for (const f of await this.archiveReader.forks(parentId)) if (!seen.has(f.id)) out.push(f);
+    return out.sort((a, b) => a.atTurn - b.atTurn || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
@@ -584,22 +601,22 @@ export class ConversationStore implements ConversationStoreInterface {
     return r === 1;
   }
 
-  /**
-   * Notes where the transcript was written. The directory is registered once under a short id
-   * (`<prefix>:output-dirs`) and the record keeps `<dir id>/<name>`, the name left out when it is
-   * the conversation's `outputFile`: an absolute path would push the record out of Redis's
-   * compact hash encoding.
-   */
   /** Flags the conversation a near-duplicate of `of` (field `dup`: `<id> <similarity>`; written once, a re-run keeps the first). */
   async setNearDuplicate(id: string, of: string, similarity: number): Promise<boolean> {
     return (await this.redis.hsetnx(this.key(id), 'dup', `${of} ${similarity}`)) === 1;
   }
 
-  async setTranscriptPath(record: ConversationRecord, file: string): Promise<void> {
-    if (record.format === 1) {
-      await this.redis.hset(this.key(record.id), 'transcriptPath', file);
-      return;
-    }
+  /**
+   * Notes where the transcript was written. The directory is registered once under a short id
+   * (`<prefix>:output-dirs`) and the record keeps `<dir id>/<name>`, the name left out when it is
+   * the conversation's `outputFile`: an absolute path would push the record out of Redis's
+   * compact hash encoding. Only on a record still in Redis: a transcript job that runs after the
+   * record left Redis (archived and let go) writes nothing and answers false (issue 25: never a
+   * bare hash without expiry; store/lua/conversation/set-field-if-present.lua).
+   */
+  async setTranscriptPath(record: ConversationRecord, file: string): Promise<boolean> {
+    const set = async (field: string, value: string) => (await SET_IF_PRESENT.run(this.redis, [this.key(record.id)], [field, value])) === 1;
+    if (record.format === 1) return set('transcriptPath', file);
     const dir = path.dirname(file);
     const name = path.basename(file);
     const did = dirId(dir);
@@ -607,7 +624,7 @@ export class ConversationStore implements ConversationStoreInterface {
       await this.redis.hset(this.outputDirsKey, did, dir);
       this.outputDirs.set(did, dir);
     }
-    await this.redis.hset(this.key(record.id), 'transcript', `${did}/${name === record.settings.outputFile ? '' : name}`);
+    return set('transcript', `${did}/${name === record.settings.outputFile ? '' : name}`);
   }
 
   private async transcriptPathOf(stored: string | undefined, outputFile: string): Promise<string | undefined> {

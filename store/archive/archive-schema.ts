@@ -4,6 +4,8 @@
  * bump. PostgreSQL keeps the record and turns as `json` (the text as written, key order kept, so
  * an export from the archive is byte-identical to one from Redis) and the judgement as `jsonb`;
  * SQLite keeps text. Indexes serve the reads: by id (the key), by run and status, by finish time.
+ * Migration 2: `archive_forks`, one row per (parent, fork) link, so a `format=dpo` export of an
+ * archived family finds its branches (written by the parent's archiving and by each fork's own).
  */
 import type { SqlDriver } from './sql-driver';
 
@@ -31,6 +33,15 @@ export const MIGRATIONS: ((d: Dialect) => string[])[] = [
     )`,
     'CREATE INDEX IF NOT EXISTS archive_conversations_run ON archive_conversations (run_id, status, id)',
     'CREATE INDEX IF NOT EXISTS archive_conversations_finished ON archive_conversations (finished_at)',
+  ],
+  () => [
+    `CREATE TABLE IF NOT EXISTS archive_forks (
+      parent_id text NOT NULL,
+      fork_id text NOT NULL,
+      at_turn integer NOT NULL,
+      PRIMARY KEY (parent_id, fork_id)
+    )`,
+    'CREATE INDEX IF NOT EXISTS archive_forks_fork ON archive_forks (fork_id)',
   ],
 ];
 

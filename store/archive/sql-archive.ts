@@ -2,10 +2,12 @@
  * The archive (store/interfaces/archive-store.ts) in SQL, one class over two drivers:
  * PostgreSQL (`pg`, a fleet) and SQLite (node-sqlite3-wasm, the embedded default). One row per
  * conversation keyed by its id: a write is an upsert, so the transcript step run twice, or the
- * reconciler repairing a crash, rewrites the same row and never adds one.
+ * reconciler repairing a crash, rewrites the same row and never adds one. A conversation's fork
+ * links (`archive_forks`) are added, never replaced: by its own write (the forks Redis knew) and by
+ * each fork's (its record names its parent), so whichever is written last, the list is whole.
  */
 import type { ConversationRecord, TurnRecord } from '../../conversation/model';
-import type { ArchivedConversation, ArchivePage, ArchiveStore } from '../interfaces/archive-store';
+import type { ArchivedConversation, ArchivedFork, ArchivePage, ArchiveStore } from '../interfaces/archive-store';
 import type { Judgement } from '../interfaces/judge-store';
 import { migrate } from './archive-schema';
 import type { SqlDriver } from './sql-driver';
@@ -33,6 +35,16 @@ const UPSERT = `INSERT INTO archive_conversations
     record = excluded.record, turns = excluded.turns, judgement = COALESCE(excluded.judgement, archive_conversations.judgement),
     archived_at = excluded.archived_at`;
 
+const FORK_LINKS_PER_STATEMENT = 300;
+
+/** The (parent, fork) links a write adds: the conversation's own forks, and itself as its parent's fork. */
+function forkLinks({ record, forks }: ArchivedConversation): [string, string, number][] {
+  const links: [string, string, number][] = (forks ?? []).map((f) => [record.id, f.id, f.atTurn]);
+  const parent = record.settings.fork;
+  if (parent) links.push([parent.parentId, record.id, parent.atTurn]);
+  return links;
+}
+
 export class SqlArchive implements ArchiveStore {
   private constructor(readonly db: SqlDriver) {}
 
@@ -42,8 +54,9 @@ export class SqlArchive implements ArchiveStore {
     return new SqlArchive(db);
   }
 
-  async write({ record, turns, judgement }: ArchivedConversation): Promise<void> {
-    await this.db.query(UPSERT, [
+  async write(conv: ArchivedConversation): Promise<void> {
+    const { record, turns, judgement } = conv;
+    const row = [
       record.id,
       record.settings.run?.id ?? null,
       record.status,
@@ -56,7 +69,33 @@ export class SqlArchive implements ArchiveStore {
       JSON.stringify(turns),
       judgement === undefined ? null : JSON.stringify(judgement),
       Date.now(),
-    ]);
+    ];
+    const links = forkLinks(conv);
+    if (links.length === 0) {
+      await this.db.query(UPSERT, row);
+      return;
+    }
+    await this.db.transaction(async (tx) => {
+      await tx.query(UPSERT, row);
+      for (let i = 0; i < links.length; i += FORK_LINKS_PER_STATEMENT) {
+        const part = links.slice(i, i + FORK_LINKS_PER_STATEMENT);
+        const values = part.map((_, k) => `($${3 * k + 1}, $${3 * k + 2}, $${3 * k + 3})`).join(', ');
+        await tx.query(
+          `INSERT INTO archive_forks (parent_id, fork_id, at_turn) VALUES ${values} ON CONFLICT (parent_id, fork_id) DO NOTHING`,
+          part.flat(),
+        );
+      }
+    });
+  }
+
+  async forks(parentId: string): Promise<ArchivedFork[]> {
+    // Redis's order for the forks zset: by score, then by member bytes (COLLATE "C" in PostgreSQL; SQLite's default is binary).
+    const order = this.db.dialect === 'postgres' ? 'at_turn, fork_id COLLATE "C"' : 'at_turn, fork_id';
+    const rows = await this.db.query<{ fork_id: string; at_turn: number | string }>(
+      `SELECT fork_id, at_turn FROM archive_forks WHERE parent_id = $1 ORDER BY ${order}`,
+      [parentId],
+    );
+    return rows.map((r) => ({ id: r.fork_id, atTurn: Number(r.at_turn) }));
   }
 
   async get(id: string): Promise<ArchivedConversation | null> {
@@ -119,6 +158,8 @@ export class SqlArchive implements ArchiveStore {
         `SELECT id, transcript_path FROM archive_conversations WHERE ${cond}`,
         params,
       );
+      const removed = `SELECT id FROM archive_conversations WHERE ${cond}`;
+      await tx.query(`DELETE FROM archive_forks WHERE parent_id IN (${removed}) OR fork_id IN (${removed})`, params);
       await tx.query(`DELETE FROM archive_conversations WHERE ${cond}`, params);
       return rows.map((r) => (r.transcript_path === null ? { id: r.id } : { id: r.id, transcriptPath: r.transcript_path }));
     });

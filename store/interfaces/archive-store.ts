@@ -6,11 +6,22 @@
 import type { ConversationRecord, TurnRecord } from '../../conversation/model';
 import type { Judgement } from './judge-store';
 
+/** A fork of an archived conversation: its id and the turn it asks again (as `<p>:conv:{<id>}:forks` in Redis). */
+export interface ArchivedFork {
+  id: string;
+  atTurn: number;
+}
+
 /** A finished conversation as archived: the record (settings, provenance), every turn, the judgement. */
 export interface ArchivedConversation {
   record: ConversationRecord;
   turns: TurnRecord[];
   judgement?: Judgement;
+  /**
+   * Its forks known at the write (Redis's forks list), added to the archive's; a fork archived
+   * later adds itself (its record names its parent), so the list is whole once every fork is.
+   */
+  forks?: ArchivedFork[];
 }
 
 /** One page of a run's archived conversation ids, in id order, and the cursor of the next page. */
@@ -27,13 +38,15 @@ export interface ArchiveStore {
   get(id: string): Promise<ArchivedConversation | null>;
   /** Several at once (one statement per few hundred): those archived, by id. */
   getMany(ids: string[]): Promise<Map<string, ArchivedConversation>>;
+  /** The archived forks of `parentId`, as Redis orders them: by the turn they ask again, then by id. */
+  forks(parentId: string): Promise<ArchivedFork[]>;
   /** Which of `ids` are archived. */
   has(ids: string[]): Promise<Set<string>>;
   /** A page of run `runId`'s archived ids after `after` (a cursor: the page's last id), `limit` at most. */
   runPage(runId: string, after: string | undefined, limit: number): Promise<ArchivePage>;
   /** How many conversations are archived (of run `runId` when given). */
   count(runId?: string): Promise<number>;
-  /** Removes conversations finished before `beforeMs` (of run `runId` when given); answers the removed ones' transcript paths by id. */
+  /** Removes conversations finished before `beforeMs` (of run `runId` when given); answers the removed ones' transcript paths by id (their fork links go with them). */
   prune(opts: { beforeMs?: number; runId?: string }): Promise<{ id: string; transcriptPath?: string }[]>;
   close(): Promise<void>;
 }

@@ -88,8 +88,8 @@ export interface ConversationStore {
   ): Promise<boolean>;
   /** Flags a finished conversation as a near-duplicate of `of` of its run (once). */
   setNearDuplicate(id: string, of: string, similarity: number): Promise<boolean>;
-  /** Notes where the transcript was written. */
-  setTranscriptPath(record: ConversationRecord, file: string): Promise<void>;
+  /** Notes where the transcript was written; false (nothing written) when the record is no longer in Redis. */
+  setTranscriptPath(record: ConversationRecord, file: string): Promise<boolean>;
   /** Most recent conversation ids, newest first (of one owner when given). */
   recent(limit?: number, owner?: string): Promise<string[]>;
 }

@@ -59,6 +59,9 @@ export async function exerciseEveryScript(redis: Redis, prefix: string): Promise
   assert.ok(await store.getConversation('owned'));
   assert.equal(await store.finish('owned', 'completed', 'max_turns'), true, 'the record names the owner: the script asks for its hash');
   assert.equal(await store.finish('owned-2', 'cancelled', 'cancelled', undefined, (await store.get('owned-2'))!), true);
+  // The transcript's path: on a record in Redis, and not on one that is gone (no bare hash).
+  assert.equal(await store.setTranscriptPath((await store.get('owned-2'))!, '/out/conversation-owned-2.csv'), true);
+  assert.equal(await store.setTranscriptPath({ ...(await store.get('owned-2'))!, id: 'gone' }, '/out/gone.csv'), false);
   // A fork (its record with the parent's turn 1 copied, the parent's forks index), plain and owned with a key.
   const local = {
     prompt: 'p',

@@ -25,6 +25,7 @@
   ARGV[7+nc+ns] the SHA-256 of the request's canonical body ('' none)
   ARGV[8+nc+ns] '1' with an owner, else ''
   ARGV[9+nc+ns] atTurn (the index's score)
+  ARGV[10+nc+ns] '1' with an archive (ARCHIVE_URL): the index keeps the parent record's expiry, else ''
   Returns {'created', id} | {'replay', first id} | {'mismatch', first id} | {'busy', maxActive, active} | {'gone'}.
 ]]
 --- @include "../includes/write-record"
@@ -52,9 +53,16 @@ writeRecord()
 redis.call('LPUSH', KEYS[3], id)
 redis.call('LTRIM', KEYS[3], 0, limit - 1)
 redis.call('ZADD', KEYS[9], atTurn, id)
--- The index lives as long as its longest-lived fork (the parent may expire first).
 local ttl = tonumber(ARGV[1])
-if redis.call('TTL', KEYS[9]) < ttl then redis.call('EXPIRE', KEYS[9], ttl) end
+local parentTtl = redis.call('TTL', KEYS[8])
+if ARGV[base + 7] == '1' and parentTtl > 0 then
+  -- With an archive the index follows its parent's record (archived: its short grace); the archive
+  -- keeps the links (archive_forks), and a fork archived later adds its own.
+  redis.call('EXPIRE', KEYS[9], parentTtl)
+elseif redis.call('TTL', KEYS[9]) < ttl then
+  -- Without one, the index lives as long as its longest-lived fork (the parent may expire first).
+  redis.call('EXPIRE', KEYS[9], ttl)
+end
 if idem then
   redis.call('SET', KEYS[4], id, 'EX', ARGV[1])
   if body ~= '' then redis.call('SET', KEYS[5], body, 'EX', ARGV[1]) end

@@ -2,14 +2,15 @@
  * The archive's SQL store on both real backends: PostgreSQL (its own schema on 127.0.0.1:5432)
  * and SQLite (a temp file). Migrations run once and again without change, a write is an upsert
  * keyed by id (one row however often), what comes back is what went in (the JSON text, key order
- * kept), a run's ids page with a cursor, prune removes by date and by run.
+ * kept), a run's ids page with a cursor, fork links add up from the parent's write and each
+ * fork's (in Redis's order), prune removes by date and by run.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConversationRecord, TurnRecord } from '../../../conversation/model';
-import { migrate } from '../../../store/archive/archive-schema';
+import { MIGRATIONS, migrate } from '../../../store/archive/archive-schema';
 import { openPgDriver } from '../../../store/archive/pg-driver';
 import { SqlArchive } from '../../../store/archive/sql-archive';
 import type { SqlDriver } from '../../../store/archive/sql-driver';
@@ -66,7 +67,7 @@ for (const backend of ['postgres', 'sqlite'] as const) {
         const rows = await db.query<{ version: number }>('SELECT version FROM archive_schema_version');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1],
+          [MIGRATIONS.length],
         );
       } finally {
         await db.close();
@@ -123,6 +124,35 @@ for (const backend of ['postgres', 'sqlite'] as const) {
       assert.deepEqual(byRun.map((r) => r.id).sort(), ['p-3', 'p-4', 'p-5', 'p-6']);
       assert.equal(await archive.count(), before - 9);
       await assert.rejects(archive.prune({}), /--before/);
+    });
+
+    it("keeps a conversation's forks: the parent's list and each fork's own link add up, in Redis's order", async () => {
+      const parent = conv('f-parent', 'run-forks', 4_000_000);
+      const forkOf = (id: string, atTurn: number) => {
+        const c = conv(id, undefined, 4_000_100);
+        return { ...c, record: { ...c.record, settings: { ...c.record.settings, fork: { parentId: 'f-parent', atTurn } } } };
+      };
+      // Ids that order differently bytewise than in a language collation ("B" < "a", "-" before digits).
+      await archive.write({
+        ...parent,
+        forks: [
+          { id: 'a-2', atTurn: 2 },
+          { id: 'B-2', atTurn: 2 },
+        ],
+      });
+      await archive.write(forkOf('a-2', 2));
+      await archive.write(forkOf('z-1', 1)); // a fork made after the parent's write adds itself
+      await archive.write(parent); // the parent written again (the judge's write) without a list keeps it
+      await archive.write({ ...parent, forks: [{ id: 'a-2', atTurn: 2 }] });
+      assert.deepEqual(await archive.forks('f-parent'), [
+        { id: 'z-1', atTurn: 1 },
+        { id: 'B-2', atTurn: 2 },
+        { id: 'a-2', atTurn: 2 },
+      ]);
+      assert.deepEqual(await archive.forks('a-2'), []);
+      await archive.prune({ runId: 'run-forks' });
+      assert.deepEqual(await archive.forks('f-parent'), [], "the parent's links go with it");
+      assert.equal((await archive.prune({ beforeMs: 4_000_101 })).length, 2, 'the forks');
     });
   });
 }
