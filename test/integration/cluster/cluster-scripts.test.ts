@@ -70,7 +70,7 @@ describe('Redis Cluster: every store and coordination script, its keys in one sl
 
   it("with 3 shards (shared/redis-shards.ts) every script keeps to each shard's slot, and the default tags fall on 3 masters", async () => {
     // `{llmconv-0}` … `{llmconv-2}` (slots 12862, 8735, 4732) land one per master of an even
-    // `redis-cli --cluster create` split; `{llmconv}` (3596), the global tag, shares the first's.
+    // `redis-cli --cluster create` split; `{llmconv}` (3596), the global tag, shares `{llmconv-2}`'s master.
     const owners = await Promise.all(shardPrefixes('{llmconv}', 3).map((p) => cluster.masterOf(p)));
     assert.equal(new Set(owners).size, 3, `masters of the 3 shard tags: ${owners.join(', ')}`);
     const conn = await openRedis('worker', { clusterNodes: cluster.addresses });
