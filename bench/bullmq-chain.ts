@@ -11,6 +11,7 @@ import type { Config } from '../shared/config';
 import type { ConversationSettings, TurnRecord } from '../conversation/model';
 import type { LlmProvider } from '../providers/llm-provider';
 import { createWorkerConnection, waitReady } from '../shared/redis-connection';
+import type { RedisTarget } from '../shared/redis-target';
 import { turnCalls } from './turn-calls';
 
 export interface BullmqChain {
@@ -31,7 +32,8 @@ interface Conversation {
 }
 
 export async function startBullmqChain(opts: {
-  redisUrl: string;
+  /** A redis-server's URL, or a cluster's nodes (shared/redis-target.ts). */
+  redisUrl: RedisTarget;
   prefix: string;
   config: Config;
   cloud: LlmProvider;

@@ -9,6 +9,7 @@
  * full run) and each mode's median is taken. Server and Redis CPU per request are reported beside
  * the rates: load generator, server and Redis share the machine's cores.
  */
+import { redisCpuMs } from './redis-cpu';
 import type { BenchContext } from './bench-context';
 import { forkBenchChild } from './child-process';
 import type { HttpTargetMode, HttpTargetStart } from './http-target';
@@ -44,13 +45,6 @@ export interface ProducerResult {
   recordFloorRatio: number;
 }
 
-/** redis-server's CPU time so far (user+system), ms. */
-async function redisCpuMs(ctx: BenchContext): Promise<number> {
-  const info = await ctx.admin.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
-}
-
 async function runOnce(
   ctx: BenchContext,
   mode: HttpTargetMode,
@@ -67,13 +61,13 @@ async function runOnce(
     const { port } = await server.next<{ port: number }>('ready');
     server.send({ type: 'cpu' });
     const cpu0 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
-    const redis0 = await redisCpuMs(ctx);
+    const redis0 = await redisCpuMs(ctx.admin);
     const load: LoadStart = { type: 'start', port, path: '/conversation', body, connections, warmupMs, durationMs };
     client.send(load);
     const r = await client.next<LoadResult>('result', warmupMs + durationMs + 60_000);
     server.send({ type: 'cpu' });
     const cpu1 = (await server.next<{ cpuMs: number }>('cpu')).cpuMs;
-    const redis1 = await redisCpuMs(ctx);
+    const redis1 = await redisCpuMs(ctx.admin);
     server.send({ type: 'stop' });
     await server.next('stopped', 20_000);
     const notOk = r.requests - r.ok;

@@ -11,6 +11,8 @@ export const RESULT_KEYS = [
   'turn_overhead_ms_p50',
   'turn_overhead_ms_p99',
   'throughput_ratio_vs_direct',
+  'redis_cpu_us_per_turn',
+  'redis_cpu_ratio_vs_chain',
   'local_saturation',
   'scaling_2x',
   'scaling_4x',
@@ -81,6 +83,8 @@ const ROWS: Row[] = [
     met: (v) => v >= 0.6,
     digits: 3,
   },
+  { key: 'redis_cpu_us_per_turn', label: "redis-server's CPU per pipeline turn (INFO cpu, instant emulators)", unit: 'µs', digits: 0 },
+  { key: 'redis_cpu_ratio_vs_chain', label: "redis-server's CPU per turn, pipeline ÷ bare BullMQ chain", unit: '×', digits: 2 },
   {
     key: 'local_saturation',
     label: 'Local model slots busy while work is queued',

@@ -117,6 +117,12 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.throughput_ratio_vs_direct =
         `${r.pipelineTurnsPerSec.toFixed(0)} vs ${r.directTurnsPerSec.toFixed(0)} turns/s, ${r.conversations} conversations; ` +
         `bare BullMQ chain ${r.chainRatio.toFixed(2)} of direct; CPU ${r.pipelineCpuMsPerTurn.toFixed(2)} / ${r.chainCpuMsPerTurn.toFixed(2)} / ${r.directCpuMsPerTurn.toFixed(2)} ms per turn (pipeline / chain / direct)`;
+      results.redis_cpu_us_per_turn = r.pipelineRedisCpuUsPerTurn;
+      results.redis_cpu_ratio_vs_chain = r.pipelineRedisCpuUsPerTurn / r.chainRedisCpuUsPerTurn;
+      notes.redis_cpu_us_per_turn =
+        `pipeline ${r.pipelineRedisCpuUsPerTurn.toFixed(0)} µs, bare BullMQ chain ${r.chainRedisCpuUsPerTurn.toFixed(0)} µs of Redis CPU per turn: ` +
+        `one Redis core carries at most ${(1e6 / r.pipelineRedisCpuUsPerTurn).toFixed(0)} pipeline turns/s (chain ${(1e6 / r.chainRedisCpuUsPerTurn).toFixed(0)}); ` +
+        `net of an idle ${(r.redisIdleCpuUsPerSec / 1000).toFixed(1)} ms/s`;
       break;
     }
     case 'saturation': {

@@ -14,6 +14,7 @@ import { parseConversationRequest } from '../conversation/conversation-request';
 import { sleep, type BenchContext } from './bench-context';
 import { startBullmqChain } from './bullmq-chain';
 import { runDirectConversation } from './direct-loop';
+import { redisCpuMs } from './redis-cpu';
 import { startPipelineRig } from './pipeline-rig';
 
 export interface ThroughputResult {
@@ -30,6 +31,16 @@ export interface ThroughputResult {
   pipelineCpuMsPerTurn: number;
   directCpuMsPerTurn: number;
   chainCpuMsPerTurn: number;
+  /**
+   * redis-server's CPU per turn (INFO cpu, user+system), µs: the pipeline's and the bare chain's.
+   * One Redis core (one hash tag, one Cluster slot) then carries at most 1e6 / this many turns/s.
+   * Net of the idle baseline (the direct loop's windows, when Redis serves only the paused
+   * systems' polls and its own cron).
+   */
+  pipelineRedisCpuUsPerTurn: number;
+  chainRedisCpuUsPerTurn: number;
+  /** That baseline: redis-server's CPU per second with both queue-backed systems paused, µs. */
+  redisIdleCpuUsPerSec: number;
 }
 
 type Mode = 'direct' | 'chain' | 'pipeline';
@@ -59,10 +70,10 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
     return { id, s: parseConversationRequest(body, rig.config, id) };
   };
   const workers = rig.host!.workers;
-  const totals: Record<Mode, { turns: number; ms: number; cpuMs: number }> = {
-    direct: { turns: 0, ms: 0, cpuMs: 0 },
-    chain: { turns: 0, ms: 0, cpuMs: 0 },
-    pipeline: { turns: 0, ms: 0, cpuMs: 0 },
+  const totals: Record<Mode, { turns: number; ms: number; cpuMs: number; redisCpuMs: number }> = {
+    direct: { turns: 0, ms: 0, cpuMs: 0, redisCpuMs: 0 },
+    chain: { turns: 0, ms: 0, cpuMs: 0, redisCpuMs: 0 },
+    pipeline: { turns: 0, ms: 0, cpuMs: 0, redisCpuMs: 0 },
   };
   try {
     // Both queue-backed systems get their N conversations up front, then wait paused.
@@ -99,6 +110,7 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
         }
         await sleep(warmupMs);
         // A turn ends when its local call returns.
+        const redis0 = await redisCpuMs(ctx.admin);
         const c0 = rig.local.completed;
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -107,6 +119,9 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
         totals[mode].ms += performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
         totals[mode].cpuMs += (cpu.user + cpu.system) / 1000;
+        // The bench's own redis-server serves only this phase; in the direct loop's window it serves
+        // only the paused systems' idle polls, which is the baseline taken off the other two.
+        totals[mode].redisCpuMs += (await redisCpuMs(ctx.admin)) - redis0;
         if (mode === 'direct') {
           stop = true;
           await Promise.all(loops);
@@ -124,6 +139,8 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
   }
   const rate = (m: Mode) => totals[m].turns / (totals[m].ms / 1000);
   const cpuPerTurn = (m: Mode) => totals[m].cpuMs / totals[m].turns;
+  const idleRedisCpuPerMs = totals.direct.redisCpuMs / totals.direct.ms;
+  const redisCpuPerTurn = (m: Mode) => ((totals[m].redisCpuMs - idleRedisCpuPerMs * totals[m].ms) * 1000) / totals[m].turns;
   return {
     conversations: n,
     rounds,
@@ -136,5 +153,8 @@ export async function measureThroughput(ctx: BenchContext): Promise<ThroughputRe
     pipelineCpuMsPerTurn: cpuPerTurn('pipeline'),
     directCpuMsPerTurn: cpuPerTurn('direct'),
     chainCpuMsPerTurn: cpuPerTurn('chain'),
+    pipelineRedisCpuUsPerTurn: redisCpuPerTurn('pipeline'),
+    chainRedisCpuUsPerTurn: redisCpuPerTurn('chain'),
+    redisIdleCpuUsPerSec: idleRedisCpuPerMs * 1e6,
   };
 }

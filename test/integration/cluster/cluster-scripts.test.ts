@@ -10,6 +10,7 @@ import path from 'node:path';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { coordinationScripts } from '../../../coordination/redis-script';
 import { RedisScript, readScript } from '../../../shared/redis-script';
+import { shardPrefixes } from '../../../shared/redis-shards';
 import { storeScripts } from '../../../store/redis-script';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
@@ -64,6 +65,19 @@ describe('Redis Cluster: every store and coordination script, its keys in one sl
     for (const port of await cluster.masters()) {
       if (port === owner) continue;
       assert.deepEqual(await cluster.admin(port).keys(`*${prefix}*`), [], `no key of the prefix on ${port}`);
+    }
+  });
+
+  it("with 3 shards (shared/redis-shards.ts) every script keeps to each shard's slot, and the default tags fall on 3 masters", async () => {
+    // `{llmconv-0}` … `{llmconv-2}` (slots 12862, 8735, 4732) land one per master of an even
+    // `redis-cli --cluster create` split; `{llmconv}` (3596), the global tag, shares `{llmconv-2}`'s master.
+    const owners = await Promise.all(shardPrefixes('{llmconv}', 3).map((p) => cluster.masterOf(p)));
+    assert.equal(new Set(owners).size, 3, `masters of the 3 shard tags: ${owners.join(', ')}`);
+    const conn = await openRedis('worker', { clusterNodes: cluster.addresses });
+    try {
+      for (const prefix of shardPrefixes(uniquePrefix('shards'), 3)) await exerciseEveryScript(conn, prefix);
+    } finally {
+      await closeRedis(conn);
     }
   });
 });

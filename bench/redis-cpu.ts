@@ -1,0 +1,13 @@
+/**
+ * redis-server's own CPU time (INFO cpu: `used_cpu_user` + `used_cpu_sys`, seconds with microsecond
+ * digits; redis.io, INFO, read 2026-12-04), for the benches that charge Redis's work per turn or
+ * per request.
+ */
+import type { Redis } from 'ioredis';
+
+/** redis-server's CPU time so far (user+system), ms. */
+export async function redisCpuMs(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
