@@ -70,20 +70,15 @@ export const redisUrl: Parse<string | undefined> = (r, key) => {
 };
 
 /**
- * REDIS_CLUSTER_NODES: a comma list of a Redis Cluster's startup nodes, `host:port` or
- * `redis://` / `rediss://[user:password@]host:port` (one scheme and one set of credentials for all:
- * the Cluster client uses them for every node it discovers). Not with REDIS_URL.
+ * A comma list of `host:port` or `redis://` / `rediss://[user:password@]host:port` entries, one
+ * scheme and one set of credentials for all (REDIS_CLUSTER_NODES, REDIS_SENTINELS).
  */
-export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
-  const v = r.opt(key);
-  if (v === undefined) return undefined;
+function nodeList(v: string, key: string, words: { what: string; sameCredentials: string }): string[] {
   const entries = v
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
-  if (entries.length === 0) throw new ConfigError(`${key} is empty; give the cluster's nodes as host:port,host:port`, key);
-  if (r.opt('REDIS_URL') !== undefined)
-    throw new ConfigError(`${key} and REDIS_URL are both set; set REDIS_CLUSTER_NODES for a Redis Cluster, REDIS_URL for one node`, key);
+  if (entries.length === 0) throw new ConfigError(`${key} is empty; give ${words.what} as host:port,host:port`, key);
   const nodes = entries.map((e) => {
     try {
       return clusterNode(e);
@@ -93,9 +88,26 @@ export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
   });
   const first = nodes[0]!;
   if (nodes.some((n) => n.tls !== first.tls || n.username !== first.username || n.password !== first.password))
-    throw new ConfigError(`${key}: give every node the same scheme and credentials (the cluster's client uses one set for all nodes)`, key);
+    throw new ConfigError(`${key}: give ${words.sameCredentials}`, key);
   if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
     throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  return entries;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: a comma list of a Redis Cluster's startup nodes, `host:port` or
+ * `redis://` / `rediss://[user:password@]host:port` (one scheme and one set of credentials for all:
+ * the Cluster client uses them for every node it discovers). Not with REDIS_URL.
+ */
+export const redisClusterNodes: Parse<string[] | undefined> = (r, key) => {
+  const v = r.opt(key);
+  if (v === undefined) return undefined;
+  if (r.opt('REDIS_URL') !== undefined)
+    throw new ConfigError(`${key} and REDIS_URL are both set; set REDIS_CLUSTER_NODES for a Redis Cluster, REDIS_URL for one node`, key);
+  const entries = nodeList(v, key, {
+    what: "the cluster's nodes",
+    sameCredentials: "every node the same scheme and credentials (the cluster's client uses one set for all nodes)",
+  });
   // Every key starts with QUEUE_PREFIX: without a `{hash tag}` a script's keys land in several slots
   // and the cluster refuses them (CROSSSLOT, "non local key"), half-way through a request.
   const prefix = r.opt('QUEUE_PREFIX') ?? '{llmconv}';
@@ -120,23 +132,7 @@ export const redisSentinels: Parse<string[] | undefined> = (r, key) => {
       `${key} is set with ${r.opt('REDIS_URL') !== undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}; set one way to reach Redis`,
       key,
     );
-  const entries = v
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  if (entries.length === 0) throw new ConfigError(`${key} is empty; give the sentinels as host:port,host:port`, key);
-  const nodes = entries.map((e) => {
-    try {
-      return clusterNode(e);
-    } catch {
-      throw new ConfigError(`${key}: "${redactUrl(e)}" is not host:port (or redis://host:port, rediss://user:password@host:port)`, key);
-    }
-  });
-  const first = nodes[0]!;
-  if (nodes.some((n) => n.tls !== first.tls || n.username !== first.username || n.password !== first.password))
-    throw new ConfigError(`${key}: give every sentinel the same scheme and credentials`, key);
-  if (first.password && (PLACEHOLDER.test(first.password) || first.password === SHIPPED_BOARD_PASSWORD))
-    throw new ConfigError(`${key} carries the example password "${first.password}": choose a password`, key);
+  const entries = nodeList(v, key, { what: 'the sentinels', sameCredentials: 'every sentinel the same scheme and credentials' });
   return entries;
 };
 
