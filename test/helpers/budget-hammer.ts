@@ -2,7 +2,7 @@
  * A process that hammers one budget (the overspend test, test/integration/store/budget-store.test.ts):
  * CONNECTIONS connections, each in a loop: reserve a random worst case against the conversation
  * and run budgets, wait a little (the "call"), settle a random real usage up to the worst case;
- * until REFUSALS refusals. Prints {"granted": n, "refused": n} as JSON.
+ * until REFUSALS refusals. Prints {"granted": n, "refused": n, "refusedBy": {scope name: n}} as JSON.
  */
 import { Redis } from 'ioredis';
 import { BudgetStore, type BudgetScope } from '../../store/budget-store';
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const refusalsWanted = Number(env.REFUSALS ?? 20);
   let granted = 0;
   let refused = 0;
+  const refusedBy: Record<string, number> = {};
   const loop = async (n: number) => {
     const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null });
     const store = new BudgetStore(redis);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
       if (!r.ok) {
         mine++;
         refused++;
+        refusedBy[r.scope] = (refusedBy[r.scope] ?? 0) + 1;
         await new Promise((res) => setTimeout(res, Math.random() * 3));
         continue;
       }
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
     redis.disconnect();
   };
   await Promise.all(Array.from({ length: connections }, (_, n) => loop(n)));
-  process.stdout.write(`${JSON.stringify({ granted, refused })}\n`);
+  process.stdout.write(`${JSON.stringify({ granted, refused, refusedBy })}\n`);
 }
 
 void main().then(
