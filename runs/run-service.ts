@@ -324,6 +324,17 @@ export class RunService {
       return { ...result, requestedRun: publicId, settingsChanged: describeDifferences(diff) };
     }
     if (existing?.settings) options = { ...options, defaults: existing.settings };
+    if (existing?.archived !== undefined) {
+      if (options.newRun)
+        return {
+          ...(await this.submit(body, format, { ...options, newRun: false }, undefined, false, declaredBytes, caller)),
+          requestedRun: publicId,
+        };
+      throw new PipelineError(
+        `run ${publicId} is finished and archived: nothing can be added to it; pass newRun=true to start a new run with these seeds`,
+        { code: 'conflict', status: 409 },
+      );
+    }
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }

@@ -57,6 +57,7 @@ interface RunRow extends Record<string, unknown> {
   state: string | RunState;
   conversations: string | string[];
   rejected: string | RejectedLine[];
+  archived_at: number | string;
 }
 
 /** A run-list cursor: `<createdAt>:<id>` of the last run of a page (split at the first `:`, after the number). */
@@ -210,9 +211,12 @@ export class SqlArchive implements ArchiveStore {
   }
 
   async getRun(id: string): Promise<ArchivedRun | null> {
-    const rows = await this.db.query<RunRow>('SELECT state, conversations, rejected FROM archive_runs WHERE id = $1', [id]);
+    const rows = await this.db.query<RunRow>('SELECT state, conversations, rejected, archived_at FROM archive_runs WHERE id = $1', [id]);
     const row = rows[0];
-    return row ? { state: parsed(row.state), conversations: parsed(row.conversations), rejected: parsed(row.rejected) } : null;
+    if (!row) return null;
+    // The state as written, and when it was archived (the row's write).
+    const state = { ...parsed(row.state), archived: Number(row.archived_at) };
+    return { state, conversations: parsed(row.conversations), rejected: parsed(row.rejected) };
   }
 
   async runIds(opts: { limit: number; owner?: string; before?: string }): Promise<ArchivedRunPage> {
@@ -232,8 +236,9 @@ export class SqlArchive implements ArchiveStore {
       params,
     );
     const ids = rows.map((r) => r.id);
+    const createdAt = rows.map((r) => Number(r.created_at));
     const last = rows[rows.length - 1];
-    return last && rows.length === opts.limit ? { ids, next: `${Number(last.created_at)}:${last.id}` } : { ids };
+    return last && rows.length === opts.limit ? { ids, createdAt, next: `${Number(last.created_at)}:${last.id}` } : { ids, createdAt };
   }
 
   close(): Promise<void> {

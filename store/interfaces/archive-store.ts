@@ -27,7 +27,7 @@ export interface ArchivedConversation {
 
 /** A finished run as archived: its state as read from Redis, its conversations in admission order, its rejected lines. */
 export interface ArchivedRun {
-  /** The run as `RunStore.get` answered it (settings, counters, judge summary, budget used). */
+  /** The run as `RunStore.get` answered it (settings, counters, judge summary, budget used); read back, `archived` is the row's write time. */
   state: RunState;
   /** Its admitted conversation ids, in admission order. */
   conversations: string[];
@@ -38,6 +38,8 @@ export interface ArchivedRun {
 /** A page of archived run ids, newest first, and the cursor of the next page. */
 export interface ArchivedRunPage {
   ids: string[];
+  /** Each id's creation time (ms), in the same order. */
+  createdAt: number[];
   /** Pass as `before` for the next page; undefined on the last page. */
   next?: string;
 }

@@ -44,6 +44,8 @@ export interface RunState {
   ids?: 1 | 2;
   /** The conversation settings it was created with (runs/run-settings.ts); absent for a run from before runs kept them. */
   settings?: Record<string, unknown>;
+  /** When it was archived (ms; ending/archive-run.ts): it is finished, and an append is refused (409). */
+  archived?: number;
 }
 
 /** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
