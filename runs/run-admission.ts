@@ -87,7 +87,7 @@ export class RunAdmission {
    */
   async sweep(graceMs: number, limit = 1000): Promise<number> {
     let n = 0;
-    for (const runId of await this.runs.list(limit)) {
+    for (const runId of await this.runs.liveList(limit)) {
       const stranded = await this.runs.stranded(runId, graceMs);
       if (stranded.length) {
         await this.materialize(runId, stranded);

@@ -425,7 +425,12 @@ export class RunStore implements RunStoreInterface {
     await this.redis.hsetnx(this.keys(runId).run, 'budgetExhausted', message);
   }
 
-  /** Run ids, newest first (of one owner when given). */
+  /** The ids of the runs Redis holds, newest first (the admission sweep's: an archived run admits nothing). */
+  async liveList(limit: number): Promise<string[]> {
+    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+  }
+
+  /** Run ids, newest first (of one owner when given), the archived ones with them. */
   async list(limit = 100, owner?: string): Promise<string[]> {
     const live =
       owner !== undefined

@@ -56,7 +56,7 @@ export interface BacklogCaps {
 }
 
 /** Which cap refused seeds: the run's seeds, or the backlog's seeds or bytes over all runs. */
-export type RefusedBy = 'run' | 'seeds' | 'bytes';
+export type RefusedBy = 'run' | 'seeds' | 'bytes' | 'archived';
 
 export interface AddSeedsResult {
   accepted: number;

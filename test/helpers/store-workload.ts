@@ -95,6 +95,13 @@ export async function exerciseEveryScript(redis: Redis, prefix: string): Promise
   await runs.archiveLater('r-done');
   assert.equal(await runs.archived('r-done', 60), true);
   assert.equal((await runs.get('r-done'))?.archived !== undefined, true);
+  assert.deepEqual(await runs.addSeeds('r-done', [['late', '{}']]), {
+    accepted: 0,
+    duplicates: 0,
+    refused: 1,
+    why: 'archived',
+    firstRefused: 0,
+  });
   assert.equal(await runs.archived('r-none', 60), false);
   await runs.setBudget('r1', { tokens: 10_000 });
   await runs.addSeeds('r1', [
