@@ -200,7 +200,7 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.archive_redis_memory_ratio_10k_1k =
         `${r.memory.usedAfter1k} B after 1,000, ${r.memory.usedAfter10k} B after ${r.memory.n.toLocaleString('en')} (used_memory less the capped latest list: ${r.memory.latestListBytes} B); ` +
         `${r.memory.bytesPerFinishedInRedis.toFixed(0)} B per finished conversation before its grace is over, ${r.memory.bytesPerLive.toFixed(0)} B per live one; ` +
-        `a run keeps ${r.memory.runKeyBytesPerConversation.toFixed(0)} B per archived conversation in Redis (run keys are not archived yet)`;
+        `a finished, archived run keeps ${r.memory.runKeyBytesPerConversation.toFixed(0)} B per conversation in Redis`;
       notes.archive_write_ms_cpu = `${r.write.conversations} writes, ${r.write.wallMsPerConversation.toFixed(3)} ms wall each; ${r.write.redisRoundTrips} Redis round trips and ${r.write.sqlStatements} SQL statement per write`;
       notes.archive_export_ratio =
         `${r.export.conversations} conversations (${(r.export.bytes / 1e6).toFixed(1)} MB): Redis ${r.export.redisPerSec.toFixed(0)} conv/s, peak RSS ${r.export.redisPeakRssMb.toFixed(0)} MB; ` +

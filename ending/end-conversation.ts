@@ -27,6 +27,7 @@ import type { Logger } from '../shared/logger';
 import type { ConversationStore } from '../store/conversation-store';
 import type { ArchiveStore } from '../store/interfaces/archive-store';
 import { JudgeStore } from '../store/judge-store';
+import { RunStore } from '../store/run-store';
 import { archiveFinished } from './archive-finished';
 
 export interface EndingDeps {
@@ -85,7 +86,7 @@ export class ConversationEnding {
     }
     // Terminal now (moved above, or before the transcript): into the archive; a crash before this
     // leaves it in <p>:unarchived for the reconciler (ending/archive-finished.ts).
-    if (this.deps.archive) await this.archive(record.id);
+    if (this.deps.archive) await this.archive(record.id, record.settings.run?.id);
     if (record.settings.run) await runSlots?.fill(record.settings.run.id);
     if (config.judgeRubricFile && turns.some((t) => t.cloud)) await queues.enqueueJudge(record.id);
     // Completed just now (a pending stop) or before (this step run again): its branches, once.
@@ -118,10 +119,16 @@ export class ConversationEnding {
     }
   }
 
-  /** Writes finished conversation `id` to the archive (an upsert; then Redis lets it go). */
-  async archive(id: string): Promise<void> {
+  /**
+   * Writes finished conversation `id` to the archive (an upsert; then Redis lets it go). Its run
+   * (`runId`, else the record's) is noted for the archive first, so a crash after the write still
+   * leaves the run for the reconciler (ending/archive-run.ts).
+   */
+  async archive(id: string, runId?: string): Promise<void> {
     const { store, archive, logger } = this.deps;
     if (!archive) return;
+    const run = runId ?? (await store.get(id))?.settings.run?.id;
+    if (run) await new RunStore(store.redis, store.prefix).archiveLater(run);
     const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.prefix) }, id);
     if (outcome === 'gone') logger?.warn({ conversationId: id }, 'finished conversation expired from Redis before it was archived');
   }

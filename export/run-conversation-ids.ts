@@ -3,7 +3,7 @@
  * through the run store (store/run-store.ts), which owns the run's keys.
  */
 import type { Redis } from 'ioredis';
-import { RunStore } from '../store/run-store';
+import { RunStore, type RunArchiveReader } from '../store/run-store';
 import type { ArchiveStore } from '../store/interfaces/archive-store';
 
 /**
@@ -11,8 +11,15 @@ import type { ArchiveStore } from '../store/interfaces/archive-store';
  * any size is never held whole. Conversations admitted during the export are appended at the end
  * (higher scores) and are included when they arrive before the last page is read.
  */
-export async function* runConversationIds(redis: Redis, prefix: string, runId: string, pageSize = 500): AsyncGenerator<string> {
-  const runs = new RunStore(redis, prefix);
+export async function* runConversationIds(
+  redis: Redis,
+  prefix: string,
+  runId: string,
+  pageSize = 500,
+  archive?: RunArchiveReader,
+): AsyncGenerator<string> {
+  // An archived run's ids come from the archive, in the same admission order.
+  const runs = new RunStore(redis, prefix, archive);
   for (let start = 0; ; start += pageSize) {
     const page = await runs.conversations(runId, start, pageSize);
     yield* page;
@@ -21,8 +28,8 @@ export async function* runConversationIds(redis: Redis, prefix: string, runId: s
 }
 
 /** Whether the run exists: its hash is there, or it has admitted conversations. */
-export async function runExists(redis: Redis, prefix: string, runId: string): Promise<boolean> {
-  return new RunStore(redis, prefix).exists(runId);
+export async function runExists(redis: Redis, prefix: string, runId: string, archive?: RunArchiveReader): Promise<boolean> {
+  return new RunStore(redis, prefix, archive).exists(runId);
 }
 
 /** How many of a run's admitted conversations are gone (their record expired or was removed). */
@@ -46,7 +53,7 @@ export async function missingConversations(
   recordKey: (id: string) => string,
   keep = 100,
   pageSize = 500,
-  archive?: Pick<ArchiveStore, 'has'>,
+  archive?: Pick<ArchiveStore, 'has'> & RunArchiveReader,
 ): Promise<MissingConversations> {
   const out: MissingConversations = { total: 0, missing: 0, ids: [] };
   let page: string[] = [];
@@ -66,7 +73,7 @@ export async function missingConversations(
     out.total += page.length;
     page = [];
   };
-  for await (const id of runConversationIds(redis, prefix, runId, pageSize)) {
+  for await (const id of runConversationIds(redis, prefix, runId, pageSize, archive)) {
     page.push(id);
     if (page.length >= pageSize) await check();
   }

@@ -41,7 +41,7 @@ export class RunAdmission {
   private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: RunAdmissionDeps) {
-    this.runs = new RunStore(deps.store.redis, deps.store.prefix);
+    this.runs = new RunStore(deps.store.redis, deps.store.prefix, deps.store.archive);
     // No logger: a run's cancel ends each of its conversations, one line each would flood the log.
     this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues, hooks: deps.hooks });
   }
@@ -87,7 +87,7 @@ export class RunAdmission {
    */
   async sweep(graceMs: number, limit = 1000): Promise<number> {
     let n = 0;
-    for (const runId of await this.runs.list(limit)) {
+    for (const runId of await this.runs.liveList(limit)) {
       const stranded = await this.runs.stranded(runId, graceMs);
       if (stranded.length) {
         await this.materialize(runId, stranded);

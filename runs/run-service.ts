@@ -208,6 +208,8 @@ export function runViewFor(caller: Caller, v: RunView): RunView {
 /** Why seeds were refused, naming the setting and what to do. */
 function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null): string {
   const from = fromLine === null ? 'nothing was added' : `the seeds from line ${fromLine} on were not added`;
+  if (by === 'archived')
+    return `run ${runId} was finished and archived while this upload was sent; ${from}: send them again with newRun=true to start a new run`;
   if (by === 'run') return `run ${runId} holds RUN_MAX_SEEDS=${config.runMaxSeeds} seeds; ${from}: start another run for them`;
   const setting =
     by === 'seeds'
@@ -324,6 +326,17 @@ export class RunService {
       return { ...result, requestedRun: publicId, settingsChanged: describeDifferences(diff) };
     }
     if (existing?.settings) options = { ...options, defaults: existing.settings };
+    if (existing?.archived !== undefined) {
+      if (options.newRun)
+        return {
+          ...(await this.submit(body, format, { ...options, newRun: false }, undefined, false, declaredBytes, caller)),
+          requestedRun: publicId,
+        };
+      throw new PipelineError(
+        `run ${publicId} is finished and archived: nothing can be added to it; pass newRun=true to start a new run with these seeds`,
+        { code: 'conflict', status: 409 },
+      );
+    }
     if (existing?.state === 'cancelled') {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }

@@ -211,6 +211,21 @@ export class ConversationStore implements ConversationStoreInterface {
     return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
   }
 
+  /** Whether any of `ids` is a finished conversation not archived yet (its run waits for it). */
+  async anyUnarchived(ids: string[]): Promise<boolean> {
+    if (!ids.length || (await this.unarchivedCount()) === 0) return false;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const scores = await this.redis.zmscore(this.unarchivedKey, ...ids.slice(i, i + 1000));
+      if (scores.some((s) => s !== null)) return true;
+    }
+    return false;
+  }
+
+  /** How long an archived conversation's keys stay in Redis (REDIS_RETENTION_SECONDS; a run's follow it alike). */
+  get archivedRetention(): number {
+    return this.archivedRetentionSeconds ?? this.retentionSeconds;
+  }
+
   /** How many finished conversations wait for the archive. */
   async unarchivedCount(): Promise<number> {
     return this.redis.zcard(this.unarchivedKey);

@@ -19,6 +19,11 @@
  * Extra keys: `<backlog>:seeds` hash (waiting id → payload), `<run>:admitting` hash (id →
  * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
  * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
+ *
+ * With an archive (issue 25 part 4): a finished run is written there (ending/archive-run.ts,
+ * {@link RunStore.finishedRun} then ARCHIVED), its keys expire after REDIS_RETENTION_SECONDS, and
+ * `get`, `list`, `exists`, `owner`, `conversations` and `rejected` fall through to the archive for
+ * a run whose hash Redis no longer has.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -27,6 +32,7 @@ import { CallerStore, callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, writeBudgetLimits } from './budget-store';
 import { runJudgeSummary } from './judge-store';
 import { runKeys, runsIndexKey, type RunKeys } from './run-keys';
+import type { ArchivedRun, ArchiveStore } from './interfaces/archive-store';
 import type { AddSeedsResult, BacklogCaps, RefusedBy, RejectedLine, RunState, RunStore as RunStoreInterface } from './interfaces/run-store';
 
 export type { AddSeedsResult, BacklogCaps, RefusedBy, RejectedLine, RunState } from './interfaces/run-store';
@@ -38,6 +44,10 @@ const FILL = loadScript('run/fill', 7);
 const CANCEL = loadScript('run/cancel', 4);
 const RETRY = loadScript('run/retry', 7);
 const DISCARD = loadScript('run/discard', 6);
+const ARCHIVED = loadScript('run/archived', 13);
+
+/** What the run store reads of the archive. */
+export type RunArchiveReader = Pick<ArchiveStore, 'getRun' | 'runIds'>;
 
 /** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
 export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
@@ -50,10 +60,25 @@ export class RunStore implements RunStoreInterface {
   /** The owner of each run claimed from ('' none, else '=' + the key id), as run/fill.lua names it. */
   private readonly owners = new Map<string, string>();
 
+  /** The last archived run read (an archived run never changes: an append is refused), for an export's pages. */
+  private lastArchived?: ArchivedRun;
+
+  /** `archive`: the archive reads fall through to (absent: Redis only). */
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
+    readonly archive?: RunArchiveReader,
   ) {}
+
+  /** The run from the archive when Redis no longer has its hash (null: none, or it is live). */
+  private async archivedRun(runId: string): Promise<ArchivedRun | null> {
+    if (!this.archive) return null;
+    if (this.lastArchived?.state.id === runId) return this.lastArchived;
+    if ((await this.redis.exists(this.keys(runId).run)) === 1) return null;
+    const got = await this.archive.getRun(runId);
+    if (got) this.lastArchived = got;
+    return got;
+  }
 
   keys(runId: string): RunKeys & { seeds: string; admitting: string } {
     const k = runKeys(this.prefix, runId);
@@ -138,6 +163,7 @@ export class RunStore implements RunStoreInterface {
 
   async rejected(runId: string, limit = 100): Promise<RejectedLine[]> {
     const raw = await this.redis.lrange(this.keys(runId).rejected, 0, limit - 1);
+    if (!raw.length) return ((await this.archivedRun(runId))?.rejected ?? []).slice(0, limit);
     return raw.map((r) => JSON.parse(r) as RejectedLine);
   }
 
@@ -268,6 +294,78 @@ export class RunStore implements RunStoreInterface {
   }
 
   async get(runId: string): Promise<RunState | null> {
+    const live = await this.fromRedis(runId);
+    if (live) return live;
+    return (await this.archivedRun(runId))?.state ?? null;
+  }
+
+  /**
+   * The run as the archive keeps it, read from Redis: `live` while it holds live work (a seed
+   * waiting or being admitted, a conversation in flight), null when Redis has no hash for it.
+   * Whether each of its conversations is archived is the caller's to know (the conversation store's).
+   */
+  async finishedRun(runId: string): Promise<ArchivedRun | 'live' | null> {
+    const k = this.keys(runId);
+    const [state, admitting] = await Promise.all([this.fromRedis(runId), this.redis.hlen(k.admitting)]);
+    if (!state) return null;
+    if (state.waiting > 0 || state.active > 0 || admitting > 0) return 'live';
+    const { archived: _, ...kept } = state;
+    const [conversations, rejected] = await Promise.all([
+      this.redis.zrange(k.conversations, '0', '-1'),
+      this.redis.lrange(k.rejected, 0, -1),
+    ]);
+    return { state: kept, conversations, rejected: rejected.map((r) => JSON.parse(r) as RejectedLine) };
+  }
+
+  /**
+   * The run is written to the archive (see ARCHIVED): unless it holds live work again, it is
+   * marked archived, its keys expire after `ttlSeconds` and it leaves the runs indexes. False: live again, or gone.
+   */
+  async archived(runId: string, ttlSeconds: number): Promise<boolean> {
+    const k = this.keys(runId);
+    const d = this.dedupKeys(runId);
+    const owner = (await this.redis.hget(k.run, 'owner')) ?? '';
+    const keys = [
+      k.run,
+      k.conversations,
+      k.backlog,
+      k.seeds,
+      k.admitting,
+      k.rejected,
+      runBudgetKey(this.prefix, runId),
+      d.seeds,
+      d.bands,
+      d.sigs,
+      runsIndexKey(this.prefix),
+      callerRunsKey(this.prefix, owner),
+      this.unarchivedKey,
+    ];
+    const r = await ARCHIVED.run(this.redis, keys, [runId, String(Math.max(1, Math.ceil(ttlSeconds))), String(Date.now())]);
+    if (r === 1) this.owners.delete(runId);
+    return r === 1;
+  }
+
+  /** Runs one of whose conversations finished and that are not archived yet, scored by when they were (re)noted. */
+  get unarchivedKey(): string {
+    return `${this.prefix}:runs-unarchived`;
+  }
+
+  /** Notes the run for the archive (before its conversation's archive write, so a crash leaves it for the reconciler); again: moved to the back. */
+  async archiveLater(runId: string): Promise<void> {
+    await this.redis.zadd(this.unarchivedKey, Date.now(), runId);
+  }
+
+  /** The run is gone from Redis: nothing to archive. */
+  async forgetArchive(runId: string): Promise<void> {
+    await this.redis.zrem(this.unarchivedKey, runId);
+  }
+
+  /** Runs noted for the archive before `beforeMs`, oldest first (the reconciler's repair). */
+  async unarchived(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+  }
+
+  private async fromRedis(runId: string): Promise<RunState | null> {
     const k = this.keys(runId);
     const [h, waiting, budget] = await Promise.all([
       this.redis.hgetall(k.run),
@@ -307,6 +405,7 @@ export class RunStore implements RunStoreInterface {
       ...(h.owner ? { owner: h.owner } : {}),
       ids: h.ids === '2' ? 2 : 1,
       ...(h.settings ? { settings: JSON.parse(h.settings) as Record<string, unknown> } : {}),
+      ...(h.archived ? { archived: Number(h.archived) } : {}),
     };
   }
 
@@ -326,22 +425,41 @@ export class RunStore implements RunStoreInterface {
     await this.redis.hsetnx(this.keys(runId).run, 'budgetExhausted', message);
   }
 
-  /** Run ids, newest first (of one owner when given). */
-  async list(limit = 100, owner?: string): Promise<string[]> {
-    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).runs(owner, limit);
+  /** The ids of the runs Redis holds, newest first (the admission sweep's: an archived run admits nothing). */
+  async liveList(limit: number): Promise<string[]> {
     return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+  }
+
+  /** Run ids, newest first (of one owner when given), the archived ones with them. */
+  async list(limit = 100, owner?: string): Promise<string[]> {
+    const live =
+      owner !== undefined
+        ? await new CallerStore(this.redis, this.prefix).runs(owner, limit)
+        : await this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+    if (!this.archive) return live;
+    const archived = await this.archive.runIds({ limit, ...(owner !== undefined ? { owner } : {}) });
+    if (!archived.ids.length) return live;
+    // Merged newest first as the index orders them (creation time, then id bytes, descending); one archived a moment ago may still be listed in Redis.
+    const p = this.redis.pipeline();
+    for (const id of live) p.hget(this.keys(id).run, 'createdAt');
+    const created = live.length ? ((await p.exec()) ?? []) : [];
+    const at = new Map(live.map((id, i) => [id, Number(created[i]?.[1] ?? 0)]));
+    for (const [i, id] of archived.ids.entries()) if (!at.has(id)) at.set(id, archived.createdAt[i]!);
+    const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(b), Buffer.from(a));
+    return [...at.keys()].sort((a, b) => at.get(b)! - at.get(a)! || bytes(a, b)).slice(0, limit);
   }
 
   /** Whether the run exists: its hash is there, or it has admitted conversations (the export's check). */
   async exists(runId: string): Promise<boolean> {
     const k = this.keys(runId);
     const [exists, count] = await Promise.all([this.redis.exists(k.run), this.redis.zcard(k.conversations)]);
-    return exists === 1 || count > 0;
+    return exists === 1 || count > 0 || (await this.archivedRun(runId)) !== null;
   }
 
   /** The API key id that created the run (docs/callers.md); undefined: no owner, or no such run. */
   async owner(runId: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.keys(runId).run, 'owner')) ?? undefined;
+    const live = await this.redis.hget(this.keys(runId).run, 'owner');
+    return live ?? (await this.archivedRun(runId))?.state.owner;
   }
 
   /** Whether the run was cancelled (admission ends what it claimed before the cancel). */
@@ -351,6 +469,8 @@ export class RunStore implements RunStoreInterface {
 
   /** The admitted conversation ids in admission order, from `start` (inclusive), `count` at most. */
   async conversations(runId: string, start = 0, count = 1000): Promise<string[]> {
-    return this.redis.zrange(this.keys(runId).conversations, String(start), String(start + count - 1));
+    const page = await this.redis.zrange(this.keys(runId).conversations, String(start), String(start + count - 1));
+    if (page.length) return page;
+    return ((await this.archivedRun(runId))?.conversations ?? []).slice(start, start + count);
   }
 }

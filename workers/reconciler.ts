@@ -3,7 +3,8 @@
  * host was alive to record it (its conversation would stay `running`), and a conversation whose
  * producer died between saving it and queueing turn 1 (it would stay `queued`); and, with an
  * archive, a finished conversation a crash left between its transition and its archive write (in
- * `<p>:unarchived`: ending/archive-finished.ts). The repairs are
+ * `<p>:unarchived`: ending/archive-finished.ts), and a finished run whose last conversation was
+ * archived (in `<p>:runs-unarchived`: ending/archive-run.ts). The repairs are
  * idempotent (terminal transitions happen once; job ids are deterministic), so every host may
  * run the sweep.
  */
@@ -14,6 +15,8 @@ import type { PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
 import { jobIds } from '../queue/job-types';
+import { archiveRun } from '../ending/archive-run';
+import { RunStore } from '../store/run-store';
 
 /**
  * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
@@ -26,6 +29,13 @@ const RUN_ADMISSION_GRACE_MS = 5_000;
  * its transcript step normally does within this (a repeat is harmless: the write is an upsert).
  */
 const ARCHIVE_GRACE_MS = 10_000;
+
+/**
+ * How long a run must have been quiet (no conversation of it finished) before the sweep archives
+ * it: long, so an upload still sending seeds is not caught between two batches with nothing in
+ * flight (archived, an append is refused: docs/archive.md).
+ */
+const RUN_ARCHIVE_GRACE_MS = 60_000;
 
 /** Job states of a transcript job that has yet to run (an active one may be a dead worker's: archived anyway, an upsert). */
 const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
@@ -48,6 +58,8 @@ export interface ReconcilerOptions {
   queuedGraceMs?: number;
   /** How long ago an unarchived conversation must have finished before the sweep archives it. Default 10 s. */
   archiveGraceMs?: number;
+  /** How long a run must have been quiet before the sweep archives it. Default 60 s. */
+  runArchiveGraceMs?: number;
   /** How many failed jobs per queue and recent conversations one sweep looks at. Default 200. */
   batch?: number;
   logger: Logger;
@@ -55,7 +67,7 @@ export interface ReconcilerOptions {
 
 export interface Reconciler {
   /** One sweep; resolves with what it repaired. */
-  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number; archived: number }>;
+  sweepOnce(): Promise<{ failedRecorded: number; requeued: number; admitted: number; archived: number; runsArchived: number }>;
   stop(): void;
 }
 
@@ -108,8 +120,16 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
         archived++;
       }
     }
+    // Finished runs: into the archive once quiet and all their conversations are (ending/archive-run.ts).
+    let runsArchived = 0;
+    if (deps.archive && deps.store.archiving) {
+      const runs = new RunStore(deps.store.redis, deps.store.prefix);
+      const quietSince = Date.now() - (opts.runArchiveGraceMs ?? RUN_ARCHIVE_GRACE_MS);
+      for (const runId of await runs.unarchived(quietSince, batch))
+        if ((await archiveRun({ runs, store: deps.store, archive: deps.archive }, runId)) === 'archived') runsArchived++;
+    }
     if (failedRecorded || requeued || archived) logger.warn({ failedRecorded, requeued, archived }, 'reconciler repaired conversations');
-    return { failedRecorded, requeued, admitted, archived };
+    return { failedRecorded, requeued, admitted, archived, runsArchived };
   }
 
   const timer =

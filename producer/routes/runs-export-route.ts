@@ -86,7 +86,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   const router = new Router();
   const parse = (ctx: Context) => parseExportQuery(ctx.query, { escapeFormulas: deps.config.csvEscapeFormulas });
 
-  const runs = new RunStore(deps.redis, deps.config.queuePrefix);
+  const runs = new RunStore(deps.redis, deps.config.queuePrefix, deps.store.archive);
 
   router.get('/runs/:id/export', async (ctx) => {
     const caller = callerOf(ctx);
@@ -98,7 +98,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     const state = runId === undefined ? null : await runs.get(runId);
     const visible = state
       ? canSee(caller, state.owner)
-      : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId));
+      : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId, deps.store.archive));
     if (!visible) {
       throw new PipelineError(`no run with id "${asked}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
@@ -126,7 +126,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     ctx.set('X-Missing-Conversations', String(gone.missing));
     ctx.set('X-Run-Conversations', String(gone.total));
     const shown = publicRunId(caller, runId!);
-    send(ctx, `run-${shown}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!), deps, {
+    send(ctx, `run-${shown}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!, 500, deps.store.archive), deps, {
       title: state?.name || `run ${shown}`,
       runId: shown,
       run: state,

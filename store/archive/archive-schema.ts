@@ -6,6 +6,9 @@
  * SQLite keeps text. Indexes serve the reads: by id (the key), by run and status, by finish time.
  * Migration 2: `archive_forks`, one row per (parent, fork) link, so a `format=dpo` export of an
  * archived family finds its branches (written by the parent's archiving and by each fork's own).
+ * Migration 3: `archive_runs`, one row per finished run (issue 25 part 4): its state as read from
+ * the run hash (settings, counters, judge summary, budget used), its conversation ids in admission
+ * order and its rejected lines, indexed by `(created_at, id)` for a newest-first listing with a cursor.
  */
 import type { SqlDriver } from './sql-driver';
 
@@ -42,6 +45,18 @@ export const MIGRATIONS: ((d: Dialect) => string[])[] = [
       PRIMARY KEY (parent_id, fork_id)
     )`,
     'CREATE INDEX IF NOT EXISTS archive_forks_fork ON archive_forks (fork_id)',
+  ],
+  (d) => [
+    `CREATE TABLE IF NOT EXISTS archive_runs (
+      id text PRIMARY KEY,
+      owner text,
+      created_at bigint NOT NULL,
+      state ${json(d)} NOT NULL,
+      conversations ${json(d)} NOT NULL,
+      rejected ${json(d)} NOT NULL,
+      archived_at bigint NOT NULL
+    )`,
+    'CREATE INDEX IF NOT EXISTS archive_runs_created ON archive_runs (created_at, id)',
   ],
 ];
 

@@ -5,9 +5,19 @@
  * reconciler repairing a crash, rewrites the same row and never adds one. A conversation's fork
  * links (`archive_forks`) are added, never replaced: by its own write (the forks Redis knew) and by
  * each fork's (its record names its parent), so whichever is written last, the list is whole.
+ * A finished run is one row of `archive_runs`, an upsert keyed by its id too; deleting a run
+ * (`prune` by run) removes it with its conversations.
  */
 import type { ConversationRecord, TurnRecord } from '../../conversation/model';
-import type { ArchivedConversation, ArchivedFork, ArchivePage, ArchiveStore } from '../interfaces/archive-store';
+import type {
+  ArchivedConversation,
+  ArchivedFork,
+  ArchivedRun,
+  ArchivedRunPage,
+  ArchivePage,
+  ArchiveStore,
+} from '../interfaces/archive-store';
+import type { RejectedLine, RunState } from '../interfaces/run-store';
 import type { Judgement } from '../interfaces/judge-store';
 import { migrate } from './archive-schema';
 import type { SqlDriver } from './sql-driver';
@@ -36,6 +46,27 @@ const UPSERT = `INSERT INTO archive_conversations
     archived_at = excluded.archived_at`;
 
 const FORK_LINKS_PER_STATEMENT = 300;
+
+const UPSERT_RUN = `INSERT INTO archive_runs (id, owner, created_at, state, conversations, rejected, archived_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (id) DO UPDATE SET
+    owner = excluded.owner, created_at = excluded.created_at, state = excluded.state,
+    conversations = excluded.conversations, rejected = excluded.rejected, archived_at = excluded.archived_at`;
+
+interface RunRow extends Record<string, unknown> {
+  state: string | RunState;
+  conversations: string | string[];
+  rejected: string | RejectedLine[];
+  archived_at: number | string;
+}
+
+/** A run-list cursor: `<createdAt>:<id>` of the last run of a page (split at the first `:`, after the number). */
+function parseRunCursor(before: string): { createdAt: number; id: string } {
+  const colon = before.indexOf(':');
+  const createdAt = Number(before.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(createdAt)) throw new Error(`bad run cursor: ${JSON.stringify(before)}`);
+  return { createdAt, id: before.slice(colon + 1) };
+}
 
 /** The (parent, fork) links a write adds: the conversation's own forks, and itself as its parent's fork. */
 function forkLinks({ record, forks }: ArchivedConversation): [string, string, number][] {
@@ -161,8 +192,53 @@ export class SqlArchive implements ArchiveStore {
       const removed = `SELECT id FROM archive_conversations WHERE ${cond}`;
       await tx.query(`DELETE FROM archive_forks WHERE parent_id IN (${removed}) OR fork_id IN (${removed})`, params);
       await tx.query(`DELETE FROM archive_conversations WHERE ${cond}`, params);
+      // Deleting a run (prune by run alone) removes its own row too.
+      if (opts.beforeMs === undefined) await tx.query('DELETE FROM archive_runs WHERE id = $1', [opts.runId!]);
       return rows.map((r) => (r.transcript_path === null ? { id: r.id } : { id: r.id, transcriptPath: r.transcript_path }));
     });
+  }
+
+  async writeRun({ state, conversations, rejected }: ArchivedRun): Promise<void> {
+    await this.db.query(UPSERT_RUN, [
+      state.id,
+      state.owner ?? null,
+      state.createdAt,
+      JSON.stringify(state),
+      JSON.stringify(conversations),
+      JSON.stringify(rejected),
+      Date.now(),
+    ]);
+  }
+
+  async getRun(id: string): Promise<ArchivedRun | null> {
+    const rows = await this.db.query<RunRow>('SELECT state, conversations, rejected, archived_at FROM archive_runs WHERE id = $1', [id]);
+    const row = rows[0];
+    if (!row) return null;
+    // The state as written, and when it was archived (the row's write).
+    const state = { ...parsed(row.state), archived: Number(row.archived_at) };
+    return { state, conversations: parsed(row.conversations), rejected: parsed(row.rejected) };
+  }
+
+  async runIds(opts: { limit: number; owner?: string; before?: string }): Promise<ArchivedRunPage> {
+    // Redis's order for the `<p>:runs` zset read newest first: by score, then by member bytes, both descending.
+    const id = this.db.dialect === 'postgres' ? 'id COLLATE "C"' : 'id';
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (opts.owner !== undefined) where.push(`owner = $${params.push(opts.owner)}`);
+    if (opts.before !== undefined) {
+      const c = parseRunCursor(opts.before);
+      const at = `$${params.push(c.createdAt)}`;
+      where.push(`(created_at < ${at} OR (created_at = ${at} AND ${id} < $${params.push(c.id)}))`);
+    }
+    const rows = await this.db.query<{ id: string; created_at: number | string }>(
+      `SELECT id, created_at FROM archive_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, ${id} DESC LIMIT $${params.push(opts.limit)}`,
+      params,
+    );
+    const ids = rows.map((r) => r.id);
+    const createdAt = rows.map((r) => Number(r.created_at));
+    const last = rows[rows.length - 1];
+    return last && rows.length === opts.limit ? { ids, createdAt, next: `${Number(last.created_at)}:${last.id}` } : { ids, createdAt };
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { ConversationRecord, TurnRecord } from '../../conversation/model';
 import type { Judgement } from './judge-store';
+import type { RejectedLine, RunState } from './run-store';
 
 /** A fork of an archived conversation: its id and the turn it asks again (as `<p>:conv:{<id>}:forks` in Redis). */
 export interface ArchivedFork {
@@ -22,6 +23,25 @@ export interface ArchivedConversation {
    * later adds itself (its record names its parent), so the list is whole once every fork is.
    */
   forks?: ArchivedFork[];
+}
+
+/** A finished run as archived: its state as read from Redis, its conversations in admission order, its rejected lines. */
+export interface ArchivedRun {
+  /** The run as `RunStore.get` answered it (settings, counters, judge summary, budget used); read back, `archived` is the row's write time. */
+  state: RunState;
+  /** Its admitted conversation ids, in admission order. */
+  conversations: string[];
+  /** The rejected lines Redis kept (at most REJECTED_KEPT; `state.rejected` counts them all). */
+  rejected: RejectedLine[];
+}
+
+/** A page of archived run ids, newest first, and the cursor of the next page. */
+export interface ArchivedRunPage {
+  ids: string[];
+  /** Each id's creation time (ms), in the same order. */
+  createdAt: number[];
+  /** Pass as `before` for the next page; undefined on the last page. */
+  next?: string;
 }
 
 /** One page of a run's archived conversation ids, in id order, and the cursor of the next page. */
@@ -48,5 +68,11 @@ export interface ArchiveStore {
   count(runId?: string): Promise<number>;
   /** Removes conversations finished before `beforeMs` (of run `runId` when given); answers the removed ones' transcript paths by id (their fork links go with them). */
   prune(opts: { beforeMs?: number; runId?: string }): Promise<{ id: string; transcriptPath?: string }[]>;
+  /** Writes a finished run: an upsert keyed by its id (a repair writes the same row again). */
+  writeRun(run: ArchivedRun): Promise<void>;
+  /** The archived run, or null. */
+  getRun(id: string): Promise<ArchivedRun | null>;
+  /** Archived run ids newest first (by creation time, then id), of `owner` when given, from cursor `before`, `limit` at most. */
+  runIds(opts: { limit: number; owner?: string; before?: string }): Promise<ArchivedRunPage>;
   close(): Promise<void>;
 }

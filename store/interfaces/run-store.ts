@@ -44,6 +44,8 @@ export interface RunState {
   ids?: 1 | 2;
   /** The conversation settings it was created with (runs/run-settings.ts); absent for a run from before runs kept them. */
   settings?: Record<string, unknown>;
+  /** When it was archived (ms; ending/archive-run.ts): it is finished, and an append is refused (409). */
+  archived?: number;
 }
 
 /** The caps {@link RunStore.addSeeds} keeps (RUN_MAX_SEEDS, BACKLOG_MAX_SEEDS, BACKLOG_MAX_BYTES). */
@@ -54,7 +56,7 @@ export interface BacklogCaps {
 }
 
 /** Which cap refused seeds: the run's seeds, or the backlog's seeds or bytes over all runs. */
-export type RefusedBy = 'run' | 'seeds' | 'bytes';
+export type RefusedBy = 'run' | 'seeds' | 'bytes' | 'archived';
 
 export interface AddSeedsResult {
   accepted: number;

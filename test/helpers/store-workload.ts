@@ -90,6 +90,19 @@ export async function exerciseEveryScript(redis: Redis, prefix: string): Promise
   // A run an upload created and then failed: removed whole (run/discard).
   assert.equal(await runs.create('r0', 'empty', 2, 10, 'key-a'), true);
   assert.equal(await runs.discardEmpty('r0', 'key-a'), true);
+  // A run with nothing live is marked archived (its keys expire); one that is gone is not.
+  assert.equal(await runs.create('r-done', 'done', 2, 10, 'key-a'), true);
+  await runs.archiveLater('r-done');
+  assert.equal(await runs.archived('r-done', 60), true);
+  assert.equal((await runs.get('r-done'))?.archived !== undefined, true);
+  assert.deepEqual(await runs.addSeeds('r-done', [['late', '{}']]), {
+    accepted: 0,
+    duplicates: 0,
+    refused: 1,
+    why: 'archived',
+    firstRefused: 0,
+  });
+  assert.equal(await runs.archived('r-none', 60), false);
   await runs.setBudget('r1', { tokens: 10_000 });
   await runs.addSeeds('r1', [
     ['r1-a', '{"r":{},"h":"h"}'],

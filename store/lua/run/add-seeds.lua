@@ -2,7 +2,8 @@
   A batch of seeds joins the run's backlog unless the run already has it (waiting or admitted).
   From the first one that would pass a cap (the run's seeds, the backlog's seeds or bytes over all
   runs, counted in the totals here and wherever a seed leaves the backlog), every later new seed is
-  refused, so what was added is a prefix of the batch.
+  refused, so what was added is a prefix of the batch. A run marked archived (run/archived.lua:
+  its keys are expiring) refuses every new seed.
 
   KEYS[1] run hash
   KEYS[2] the run's admitted conversations (sorted set)
@@ -13,7 +14,7 @@
   ARGV[2] backlogMaxSeeds
   ARGV[3] backlogMaxBytes
   ARGV[4..] id, payload, id, payload…
-  Returns {accepted, duplicates, refused, why ('' | 'run' | 'seeds' | 'bytes'), first (1-based index
+  Returns {accepted, duplicates, refused, why ('' | 'run' | 'seeds' | 'bytes' | 'archived'), first (1-based index
   of the first refused seed, or 0)}.
 ]]
 local runMax, maxSeeds, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -21,6 +22,7 @@ local runSeeds = tonumber(redis.call('HGET', KEYS[1], 'seeds') or '0')
 local seeds = tonumber(redis.call('HGET', KEYS[5], 'seeds') or '0')
 local bytes = tonumber(redis.call('HGET', KEYS[5], 'bytes') or '0')
 local acc, dup, refused, why, added, first = 0, 0, 0, '', 0, 0
+if redis.call('HEXISTS', KEYS[1], 'archived') == 1 then why = 'archived' end
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   if redis.call('ZSCORE', KEYS[2], id) or redis.call('HEXISTS', KEYS[4], id) == 1 then

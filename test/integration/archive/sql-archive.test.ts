@@ -3,13 +3,15 @@
  * and SQLite (a temp file). Migrations run once and again without change, a write is an upsert
  * keyed by id (one row however often), what comes back is what went in (the JSON text, key order
  * kept), a run's ids page with a cursor, fork links add up from the parent's write and each
- * fork's (in Redis's order), prune removes by date and by run.
+ * fork's (in Redis's order), prune removes by date and by run; a finished run is one row (an
+ * upsert), read back as written, listed newest first with a cursor (by owner too) and deleted with its run.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConversationRecord, TurnRecord } from '../../../conversation/model';
+import type { ArchivedRun } from '../../../store/interfaces/archive-store';
 import { MIGRATIONS, migrate } from '../../../store/archive/archive-schema';
 import { openPgDriver } from '../../../store/archive/pg-driver';
 import { SqlArchive } from '../../../store/archive/sql-archive';
@@ -35,6 +37,35 @@ const conv = (id: string, run: string | undefined, finishedAt: number): { record
       cloud: { text: 'a\nb', model: 'm', inputTokens: 3, outputTokens: 4, latencyMs: 5, stopReason: 'end_turn', at: finishedAt } as never,
     },
   ],
+});
+
+const run = (id: string, createdAt: number, owner?: string): ArchivedRun => ({
+  state: {
+    id,
+    name: `run "${id}" ü`,
+    createdAt,
+    updatedAt: createdAt + 5,
+    maxActive: 4,
+    state: 'active',
+    seeds: 3,
+    duplicates: 1,
+    rejected: 1,
+    admitted: 2,
+    active: 0,
+    unadmitted: 0,
+    retried: 0,
+    tokens: 42,
+    byStatus: { completed: 2 },
+    byStopReason: { max_turns: 2 },
+    waiting: 0,
+    budget: null,
+    judge: null,
+    ...(owner ? { owner } : {}),
+    ids: 1,
+    settings: { maxTurns: 2, initialQuery: 'x' },
+  },
+  conversations: [`${id}-c2`, `${id}-c1`],
+  rejected: [{ line: 3, reason: 'not JSON' }],
 });
 
 for (const backend of ['postgres', 'sqlite'] as const) {
@@ -153,6 +184,40 @@ for (const backend of ['postgres', 'sqlite'] as const) {
       await archive.prune({ runId: 'run-forks' });
       assert.deepEqual(await archive.forks('f-parent'), [], "the parent's links go with it");
       assert.equal((await archive.prune({ beforeMs: 4_000_101 })).length, 2, 'the forks');
+    });
+
+    it('keeps a finished run: an upsert read back as written, listed newest first with a cursor, deleted with its run', async () => {
+      const r1 = run('r-1', 5_000_000, 'key-a');
+      await archive.writeRun({ ...r1, conversations: [] });
+      await archive.writeRun(r1);
+      const got = await archive.getRun('r-1');
+      const { archived, ...state } = got!.state;
+      assert.ok(archived! > 0, 'read back with the time it was archived');
+      assert.equal(JSON.stringify({ ...got, state }), JSON.stringify(r1), 'the last write, byte for byte');
+      assert.equal(await archive.getRun('nope'), null);
+      // Same creation time: ordered by id bytes, descending, as ZREVRANGE orders `<p>:runs` ("a" > "B").
+      await archive.writeRun(run('r-a', 5_000_001));
+      await archive.writeRun(run('r-B', 5_000_001, 'key-a'));
+      await archive.writeRun(run('r-0', 4_999_999));
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await archive.runIds({ limit: 2, ...(before ? { before } : {}) });
+        seen.push(...page.ids);
+        if (!page.next) break;
+        before = page.next;
+      }
+      assert.deepEqual(seen, ['r-a', 'r-B', 'r-1', 'r-0']);
+      assert.deepEqual((await archive.runIds({ limit: 10, owner: 'key-a' })).ids, ['r-B', 'r-1']);
+      await assert.rejects(archive.runIds({ limit: 1, before: 'x' }), /bad run cursor/);
+      await archive.write(conv('r-1-c1', 'r-1', 5_000_010));
+      assert.deepEqual(
+        (await archive.prune({ runId: 'r-1' })).map((r) => r.id),
+        ['r-1-c1'],
+      );
+      assert.equal(await archive.getRun('r-1'), null, 'deleting a run removes its row');
+      await archive.prune({ beforeMs: 6_000_000, runId: 'r-a' });
+      assert.notEqual(await archive.getRun('r-a'), null, 'a prune by date keeps the run rows');
     });
   });
 }

@@ -178,6 +178,7 @@ describe('Lua scripts (store/lua/, coordination/lua/)', () => {
       'conversation/fork KEYS[7] → caller',
       'conversation/record-step KEYS[3] → run',
       'judge/save KEYS[2] → run',
+      'run/archived KEYS[12] → caller',
       'run/create KEYS[3] → caller',
       'run/create KEYS[4] → caller',
       'run/discard KEYS[5] → caller',
