@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { findRedisBinary, freePort } from '../../shared/embedded-redis';
+import { adminConnections, killAll } from './redis-processes';
 
 const run = promisify(execFile);
 
@@ -116,29 +117,11 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
     fs.mkdirSync(dir);
     nodes.push({ port: await pick(), busPort: await pick(), dir });
   }
-  const admins = new Map<number, Redis>();
-  const admin = (port: number) => {
-    let a = admins.get(port);
-    if (!a) {
-      a = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
-      a.on('error', () => undefined);
-      admins.set(port, a);
-    }
-    return a;
-  };
+  const admins = adminConnections();
+  const admin = admins.admin;
   const stop = async () => {
-    for (const a of admins.values()) a.disconnect();
-    await Promise.all(
-      nodes.map(
-        (n) =>
-          new Promise<void>((resolve) => {
-            const p = n.process;
-            if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGKILL');
-          }),
-      ),
-    );
+    admins.close();
+    await killAll(nodes);
     if (!process.env.CLUSTER_LOGS) fs.rmSync(root, { recursive: true, force: true });
   };
   const live = () => nodes.filter((n) => n.process && n.process.exitCode === null && n.process.signalCode === null);
@@ -168,12 +151,8 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
     },
     async kill(port) {
       const n = nodes.find((x) => x.port === port)!;
-      admins.get(port)?.disconnect();
-      admins.delete(port);
-      await new Promise<void>((resolve) => {
-        n.process!.once('exit', () => resolve());
-        n.process!.kill('SIGKILL');
-      });
+      admins.drop(port);
+      await killAll([n]);
     },
     async restart(port) {
       await startNode(bin, nodes.find((x) => x.port === port)!);

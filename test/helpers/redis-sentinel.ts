@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { findRedisBinary, freePort } from '../../shared/embedded-redis';
+import { adminConnections, killAll } from './redis-processes';
 
 export interface SentinelGroup {
   name: string;
@@ -76,29 +77,11 @@ export async function startSentinelGroup(name = 'llmconv-test'): Promise<Sentine
     await start(p);
     return p;
   };
-  const admins = new Map<number, Redis>();
-  const admin = (port: number) => {
-    let a = admins.get(port);
-    if (!a) {
-      a = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
-      a.on('error', () => undefined);
-      admins.set(port, a);
-    }
-    return a;
-  };
+  const admins = adminConnections();
+  const admin = admins.admin;
   const stop = async () => {
-    for (const a of admins.values()) a.disconnect();
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            const c = p.process;
-            if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGKILL');
-          }),
-      ),
-    );
+    admins.close();
+    await killAll(procs);
     fs.rmSync(root, { recursive: true, force: true });
   };
   const sentinelPorts: number[] = [];
@@ -148,12 +131,8 @@ export async function startSentinelGroup(name = 'llmconv-test'): Promise<Sentine
     admin,
     async kill(port) {
       const p = procs.find((x) => x.port === port)!;
-      admins.get(port)?.disconnect();
-      admins.delete(port);
-      await new Promise<void>((resolve) => {
-        p.process!.once('exit', () => resolve());
-        p.process!.kill('SIGKILL');
-      });
+      admins.drop(port);
+      await killAll([p]);
     },
     async restart(port) {
       const p = procs.find((x) => x.port === port)!;
