@@ -17,6 +17,12 @@
  *
  * The shard of an id is the first 32 bits of its SHA-256 modulo N: stable across processes, hosts
  * and versions (unlike a language's own string hash), and even for random and derived ids alike.
+ *
+ * {@link ShardSet} is what the stores and queues hold: the shard prefixes, the global one, and the
+ * prefix of an id's shard (`at(id)`). State that one script touches together is kept on one shard by
+ * choosing ids, never by moving keys: a new id is drawn (or derived with a counter) until its shard is
+ * the one it must share (`newId`): a run's conversations the run's, a fork its parent's, an API key's
+ * work the key's (docs/deploy.md, "Shards").
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from './errors';
@@ -55,4 +61,70 @@ export function shardOf(id: string, shards: number): number {
   checkShards(shards);
   if (shards === 1) return 0;
   return createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
+}
+
+/**
+ * The shards of one deployment: QUEUE_PREFIX (the global tag) and REDIS_SHARDS prefixes. One shard
+ * (the default) is QUEUE_PREFIX itself for everything, so keys are byte for byte today's.
+ */
+export class ShardSet {
+  readonly prefixes: readonly string[];
+
+  constructor(
+    /** QUEUE_PREFIX: the fleet-wide state's tag (the cloud limiter, Ollama slot leases, model quirks, the events channel). */
+    readonly global: string,
+    count = 1,
+  ) {
+    this.prefixes = shardPrefixes(global, count);
+  }
+
+  /** A prefix (one shard) or a set as given. */
+  static of(prefix: string | ShardSet): ShardSet {
+    return typeof prefix === 'string' ? new ShardSet(prefix, 1) : prefix;
+  }
+
+  /** QUEUE_PREFIX and REDIS_SHARDS of a loaded config. */
+  static fromConfig(config: { queuePrefix: string; redisShards?: number }): ShardSet {
+    return new ShardSet(config.queuePrefix, config.redisShards ?? 1);
+  }
+
+  get count(): number {
+    return this.prefixes.length;
+  }
+
+  /** The shard (0 … count-1) of `id`. */
+  shardOf(id: string): number {
+    return this.prefixes.length === 1 ? 0 : shardOf(id, this.prefixes.length);
+  }
+
+  /** The key prefix of `id`'s shard. */
+  at(id: string): string {
+    return this.prefixes[this.shardOf(id)]!;
+  }
+
+  /** The prefix of shard `k`. */
+  prefix(k: number): string {
+    const p = this.prefixes[k];
+    if (p === undefined) throw new RangeError(`no shard ${k} of ${this.prefixes.length}`);
+    return p;
+  }
+
+  /**
+   * The first of `make(0)`, `make(1)`, … whose shard is `shard` (with one shard: `make(0)`). Each
+   * attempt lands on the shard with probability 1/count, so a few tries on average; bounded.
+   */
+  newId(shard: number, make: (attempt: number) => string): string {
+    const n = this.prefixes.length;
+    if (n === 1) return make(0);
+    for (let attempt = 0; attempt < 256 * n; attempt++) {
+      const id = make(attempt);
+      if (shardOf(id, n) === shard) return id;
+    }
+    throw new Error(`no id on shard ${shard} of ${n} after ${256 * n} attempts`);
+  }
+
+  /** A shard picked at random (a new conversation or run that shares nothing). */
+  randomShard(): number {
+    return this.prefixes.length === 1 ? 0 : Math.floor(Math.random() * this.prefixes.length);
+  }
 }

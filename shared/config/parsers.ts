@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseOllamaHost } from '../ollama-host';
 import { clusterNode } from '../redis-target';
+import { shardPrefixes } from '../redis-shards';
 import { parseOllamaHosts, type OllamaEndpoint } from '../ollama-pool-hosts';
 import { loadModelCatalog } from '../model-catalog';
 import { redactUrl } from '../redact-url';
@@ -141,6 +142,13 @@ export const queuePrefix: Parse<string> = (r, key) => {
   const v = r.str(key);
   if (/\s/.test(v)) r.fail(key, v);
   return v;
+};
+
+/** REDIS_SHARDS: 1-64; above 1 QUEUE_PREFIX must carry a hash tag to suffix (shared/redis-shards.ts). */
+export const redisShards: Parse<number> = (r, key) => {
+  const n = r.int(key, 1, 64);
+  if (n > 1) shardPrefixes(r.str('QUEUE_PREFIX'), n);
+  return n;
 };
 
 /** WORKER_ROLES: a comma list of known roles, duplicates dropped. */

@@ -38,6 +38,7 @@ import {
   optPath,
   type Parse,
   queuePrefix,
+  redisShards,
   redisClusterNodes,
   redisSentinels,
   redisUrl,
@@ -103,6 +104,15 @@ export const SCHEMA: Schema = {
     description: 'BullMQ `prefix` for every key. Keep the `{hash tag}` for Redis Cluster.',
     readBy: ['producer', ...WORKERS],
     parse: queuePrefix,
+  },
+  redisShards: {
+    key: 'REDIS_SHARDS',
+    default: '1',
+    accepts: 'integer 1-64; above 1 QUEUE_PREFIX needs a {hash tag}',
+    description:
+      'How many hash tags the work is spread over, so that as many Redis Cluster masters share it (`{llmconv-0}` … `{llmconv-N-1}`; docs/deploy.md, "Shards"). Fixed at deploy time: every producer and worker must use the same value, and changing it strands the work in flight. 1 keeps every key under QUEUE_PREFIX as before.',
+    readBy: ['producer', ...WORKERS],
+    parse: redisShards,
   },
   port: {
     key: 'PORT',

@@ -43,6 +43,8 @@ export interface Config {
   /** REDIS_SENTINEL_MASTER: the name they watch it under. */
   redisSentinelMaster: string;
   queuePrefix: string;
+  /** REDIS_SHARDS: how many hash tags work is spread over (shared/redis-shards.ts); 1: QUEUE_PREFIX's alone. */
+  redisShards: number;
   port: number;
   host: string;
   /** CLOUD: which backend answers the cloud side (README, "Backends"). */
