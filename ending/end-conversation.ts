@@ -27,7 +27,7 @@ import type { Logger } from '../shared/logger';
 import type { ConversationStore } from '../store/conversation-store';
 import type { ArchiveStore } from '../store/interfaces/archive-store';
 import { JudgeStore } from '../store/judge-store';
-import { RunStore } from '../store/run-store';
+import { RunStore, shardsOf } from '../store/run-store';
 import { archiveFinished } from './archive-finished';
 
 export interface EndingDeps {
@@ -128,7 +128,7 @@ export class ConversationEnding {
     const { store, archive, logger } = this.deps;
     if (!archive) return;
     const run = runId ?? (await store.get(id))?.settings.run?.id;
-    if (run) await new RunStore(store.redis, store.prefix).archiveLater(run);
+    if (run) await new RunStore(store.redis, shardsOf(store)).archiveLater(run);
     const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.prefix) }, id);
     if (outcome === 'gone') logger?.warn({ conversationId: id }, 'finished conversation expired from Redis before it was archived');
   }

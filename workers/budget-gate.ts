@@ -32,6 +32,7 @@ import { loadModelCatalog } from '../shared/model-catalog';
 import { type BudgetScope, type BudgetStore, conversationBudgetKey, runBudgetKey, toNano } from '../store/budget-store';
 import { callerBudgetKey, callerKey } from '../store/caller-store';
 import { RunStore } from '../store/run-store';
+import { ShardSet } from '../shared/redis-shards';
 
 export const MESSAGE_OVERHEAD = 16;
 export const CALL_OVERHEAD = 64;
@@ -101,7 +102,7 @@ export class BudgetGate {
     >,
     private readonly prices: PriceTable,
     /** The run store (the owner of a run's hash, where a refusal stops its admission). Default: on the budget store's connection. */
-    private readonly runs: RunStore = new RunStore(store.redis, config.queuePrefix),
+    private readonly runs: RunStore = new RunStore(store.redis, ShardSet.fromConfig(config)),
   ) {}
 
   /** The budgets that may apply to the conversation's calls: its own, its run's, its owner's (API_KEYS_FILE). */

@@ -16,7 +16,7 @@ import { RunAdmission } from '../runs/run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
 import { jobIds } from '../queue/job-types';
 import { archiveRun } from '../ending/archive-run';
-import { RunStore } from '../store/run-store';
+import { RunStore, shardsOf } from '../store/run-store';
 
 /**
  * How old a run's unfinished admission must be before the sweep redoes it. Short: redoing one that
@@ -123,7 +123,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     // Finished runs: into the archive once quiet and all their conversations are (ending/archive-run.ts).
     let runsArchived = 0;
     if (deps.archive && deps.store.archiving) {
-      const runs = new RunStore(deps.store.redis, deps.store.prefix);
+      const runs = new RunStore(deps.store.redis, shardsOf(deps.store));
       const quietSince = Date.now() - (opts.runArchiveGraceMs ?? RUN_ARCHIVE_GRACE_MS);
       for (const runId of await runs.unarchived(quietSince, batch))
         if ((await archiveRun({ runs, store: deps.store, archive: deps.archive }, runId)) === 'archived') runsArchived++;

@@ -92,7 +92,7 @@ for (const backend of ['postgres', 'sqlite'] as const) {
       const runKeyList = [k.run, k.conversations, k.backlog, k.seeds, k.admitting, k.rejected, runBudgetKey(stack.store.prefix, runId)];
       await until(async () => (await redis.exists(...runKeyList)) === 0, 30_000, "the run's keys to leave Redis");
       assert.equal(await redis.zscore(`${stack.store.prefix}:runs`, runId), null, 'off the runs index');
-      assert.equal(await redis.zscore(runs.unarchivedKey, runId), null, 'no longer waiting for the archive');
+      assert.equal(await redis.zscore(runs.unarchivedKey(runId), runId), null, 'no longer waiting for the archive');
 
       const [archivedExports, archivedViews] = await Promise.all([take(), views()]);
       for (const q of EXPORTS) {
