@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger';
 import type { Config } from '../shared/config';
 import { parseConversationRequest } from '../conversation/conversation-request';
 import type { ConversationStore } from '../store/conversation-store';
-import { RunStore, shardsOf } from '../store/run-store';
+import { RunStore } from '../store/run-store';
 import type { PipelineQueues } from '../queue/pipeline-queues';
 import { ConversationEnding, type EndingDeps } from '../ending/end-conversation';
 
@@ -41,7 +41,7 @@ export class RunAdmission {
   private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: RunAdmissionDeps) {
-    this.runs = new RunStore(deps.store.redis, shardsOf(deps.store), deps.store.archive);
+    this.runs = new RunStore(deps.store.redis, deps.store.shards, deps.store.archive);
     // No logger: a run's cancel ends each of its conversations, one line each would flood the log.
     this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues, hooks: deps.hooks });
   }

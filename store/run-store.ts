@@ -62,14 +62,6 @@ export type RunArchiveReader = Pick<ArchiveStore, 'getRun' | 'runIds'>;
 /** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
 export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
 
-/**
- * What a run store is built on beside a store: its shards when it has them (the conversation
- * store's `shards`), else its one prefix (QUEUE_PREFIX as one shard).
- */
-export function shardsOf(store: { prefix: string; shards?: ShardSet }): string | ShardSet {
-  return store.shards ?? store.prefix;
-}
-
 /** The runs of one shard waiting for the archive (sorted set: run id → when noted), beside the runs' keys. */
 export const runsUnarchivedKey = (prefix: string): string => `${prefix}:runs-unarchived`;
 
@@ -525,8 +517,7 @@ export class RunStore implements RunStoreInterface {
 
   /** Run ids, newest first (of one owner when given: its runs index, at the owner's shard), the archived ones with them. */
   async list(limit = 100, owner?: string): Promise<string[]> {
-    const live =
-      owner !== undefined ? await new CallerStore(this.redis, this.shards.at(owner)).runs(owner, limit) : await this.liveList(limit);
+    const live = owner !== undefined ? await new CallerStore(this.redis, this.shards).runs(owner, limit) : await this.liveList(limit);
     if (!this.archive) return live;
     const archived = await this.archive.runIds({ limit, ...(owner !== undefined ? { owner } : {}) });
     if (!archived.ids.length) return live;

@@ -16,7 +16,7 @@ import { jobLogFields, type PipelineDeps } from './step-lifecycle';
 import { RunAdmission } from '../runs/run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
 import { flagNearDuplicate } from '../runs/conversation-dedup';
-import { RunStore, shardsOf } from '../store/run-store';
+import { RunStore } from '../store/run-store';
 
 /** The transcript queue's processor. */
 export function createTranscriptProcessor(deps: PipelineDeps): Processor<TranscriptJobData, TranscriptResult, 'transcript'> {
@@ -25,7 +25,7 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
   const prices = deps.prices ?? loadPriceTable(config.pricesFile, config.modelCatalogFile);
   const dedup = {
     store,
-    runs: new RunStore(store.redis, shardsOf(store)),
+    runs: new RunStore(store.redis, store.shards),
     threshold: config.dedupThreshold,
     ttlSeconds: config.retentionSeconds,
   };

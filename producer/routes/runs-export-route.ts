@@ -20,7 +20,7 @@ import type { ConversationStore } from '../../store/conversation-store';
 import { JudgeStore } from '../../store/judge-store';
 import { loadPriceTable } from '../../cost/price-table';
 import { canSee } from '../../shared/caller';
-import { RunStore, shardsOf } from '../../store/run-store';
+import { RunStore } from '../../store/run-store';
 import { locateRun, publicRunId, runIdCandidates } from '../../runs/run-ids';
 import { callerOf } from '../api-key-auth';
 
@@ -93,7 +93,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
   const parse = (ctx: Context) => parseExportQuery(ctx.query, { escapeFormulas: deps.config.csvEscapeFormulas });
 
   // A run's keys are at its shard (REDIS_SHARDS): the conversation store's shards, else QUEUE_PREFIX.
-  const runs = new RunStore(deps.redis, shardsOf(deps.store), deps.store.archive);
+  const runs = new RunStore(deps.redis, deps.store.shards, deps.store.archive);
 
   router.get('/runs/:id/export', async (ctx) => {
     const caller = callerOf(ctx);
