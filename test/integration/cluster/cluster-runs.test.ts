@@ -7,11 +7,15 @@
  * (runs/run-ids.ts, runs/seed-identity.ts). The readers that fan out (`list`, `liveList`,
  * `unarchived`, `backlogTotals`) answer every shard's runs, merged.
  *
- * The conversations are written by a conversation store on each run's shard prefix (what a
- * sharded conversation store does for that shard), so finish.lua counts into the run's hash.
+ * The store-level test writes the conversations with a conversation store on each run's shard
+ * prefix (what the sharded conversation store does for that shard); the last test runs the whole
+ * stack (REDIS_CLUSTER_NODES, REDIS_SHARDS=3, API_KEYS_FILE) and its runs to the end over HTTP.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
@@ -25,6 +29,7 @@ import { ConversationStore } from '../../../store/conversation-store';
 import { RunStore } from '../../../store/run-store';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
+import { startTestStack, until, type TestStack } from '../../helpers/test-stack';
 
 const alice: Caller = { id: 'alice', name: 'Alice', admin: false };
 const bob: Caller = { id: 'bob', name: 'Bob', admin: false };
@@ -189,5 +194,111 @@ describe('Redis Cluster, REDIS_SHARDS=3: runs across shards, every run script in
       assert.deepEqual(await runs.shardBacklogTotals(run), { seeds: 2, bytes: 2 * (36 + 2) });
     }
     assert.equal((await runs.backlogTotals()).seeds, 6, 'the whole: 3 shards × 2, within ceil(4 / 3) × 3');
+  });
+
+  it('the whole stack with REDIS_SHARDS=3: runs of three keys and an owner-less one complete on their shards, listed newest first', async function () {
+    this.timeout(120_000);
+    const shards = await spreadPrefix('stack');
+    const KEYS = { alice: 'sk-alice-31c9', bob: 'sk-bob-8e02', ops: 'sk-ops-5d7a' } as const;
+    const LEGACY = 'sk-legacy-44b1';
+    const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-runshards-'));
+    const file = path.join(dir, 'keys.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        keys: [
+          { id: 'alice', name: 'Alice', sha256: sha(KEYS.alice) },
+          { id: 'bob', name: 'Bob', sha256: sha(KEYS.bob) },
+          { id: 'ops', name: 'Ops', sha256: sha(KEYS.ops), role: 'admin' },
+        ],
+      }),
+    );
+    let stack: TestStack | undefined;
+    try {
+      stack = await startTestStack({
+        REDIS_URL: undefined,
+        REDIS_CLUSTER_NODES: cluster.addresses.join(','),
+        QUEUE_PREFIX: shards.global,
+        REDIS_SHARDS: '3',
+        API_KEYS_FILE: file,
+        API_KEY: LEGACY,
+      });
+      const s = stack;
+      const as = (key: string) => ({ 'x-api-key': key });
+      const post = (key: string, route: string, n: number, tag: string) =>
+        s.http.post(
+          route,
+          `${Array.from({ length: n }, (_, i) => JSON.stringify({ initialQuery: `${tag} question ${i}?`, maxTurns: 1 })).join('\n')}\n`,
+          { headers: { ...as(key), 'content-type': 'application/x-ndjson' }, transformRequest: [(d) => d] },
+        );
+      // alice names hers (then appends to it), bob and ops let the producer draw ids, the owner-less admin names one.
+      const submitted: { key: string; runId: string; seeds: number; stored: string }[] = [];
+      const add = async (key: string, route: string, n: number, tag: string, owner?: Caller) => {
+        const res = await post(key, route, n, tag);
+        assert.equal(res.status, 202, JSON.stringify(res.data));
+        const runId = res.data.runId as string;
+        const caller = owner ?? OWNERLESS_ADMIN;
+        const stored = runIdCandidates(shards, caller, runId)[0]!;
+        submitted.push({ key, runId, seeds: n, stored });
+        return res.data;
+      };
+      await add(KEYS.alice, '/runs?run=nightly', 4, 'alice', alice);
+      await add(KEYS.bob, '/runs', 4, 'bob', bob);
+      await add(KEYS.ops, '/runs', 4, 'ops', { id: 'ops', name: 'Ops', admin: true });
+      await add(LEGACY, '/runs?run=legacy-run', 4, 'legacy');
+      const appended = await post(KEYS.alice, '/runs/nightly/seeds', 2, 'alice more');
+      assert.equal(appended.status, 202, JSON.stringify(appended.data));
+      assert.equal(appended.data.accepted, 2, 'the append found the run on its shard');
+      submitted[0]!.seeds += 2;
+      assert.equal(submitted[0]!.runId, 'nightly');
+
+      for (const r of submitted) {
+        let view: any;
+        await until(
+          async () => (view = (await s.http.get(`/runs/${r.runId}`, { headers: as(r.key) })).data).state === 'finished',
+          60_000,
+          `run ${r.runId}`,
+        );
+        assert.equal(view.byStatus.completed, r.seeds, JSON.stringify(view));
+        // Every conversation of the run on the run's shard.
+        const page = (await s.http.get(`/runs/${r.runId}/conversations?limit=100`, { headers: as(r.key) })).data;
+        assert.equal(page.conversations.length, r.seeds);
+        for (const c of page.conversations) assert.equal(shards.shardOf(c.conversationId), shards.shardOf(r.stored), c.conversationId);
+      }
+      for (const r of submitted.slice(0, 3))
+        assert.equal(shards.shardOf(r.stored), shards.shardOf(['alice', 'bob', 'ops'][submitted.indexOf(r)]!));
+      const masters = new Set(await Promise.all(submitted.map((r) => cluster.masterOf(shards.at(r.stored)))));
+      assert.ok(masters.size >= 3, `the keys' runs on ${masters.size} masters`);
+
+      // An admin lists every shard's runs, newest first; a key its own only.
+      const all = (await s.http.get('/runs', { headers: as(KEYS.ops) })).data.runs as { runId: string; createdAt: string }[];
+      assert.deepEqual(
+        all.map((v) => v.runId).sort(),
+        ['alice.nightly', `bob.${submitted[1]!.runId}`, submitted[2]!.runId, 'legacy-run'].sort(),
+      );
+      const times = all.map((v) => Date.parse(v.createdAt));
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => b - a),
+        'newest first',
+      );
+      assert.deepEqual(
+        ((await s.http.get('/runs', { headers: as(KEYS.alice) })).data.runs as { runId: string }[]).map((v) => v.runId),
+        ['nightly'],
+      );
+
+      // The export reads the run on its shard; a cancel of a finished run runs its script there too.
+      const exported = await s.http.get('/runs/nightly/export?format=openai', { headers: as(KEYS.alice), responseType: 'text' });
+      assert.equal(exported.status, 200);
+      assert.equal(String(exported.data).trim().split('\n').length, 6);
+      assert.equal((await s.http.get('/runs/alice.nightly', { headers: as(KEYS.ops) })).data.runId, 'alice.nightly');
+      const cancelled = await s.http.delete(`/runs/${submitted[1]!.runId}`, { headers: as(KEYS.bob) });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.data));
+      assert.equal(cancelled.data.state, 'cancelled');
+    } finally {
+      await stack?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
