@@ -78,7 +78,9 @@ describe('forks (real stack)', function () {
       fork.totals.cloudInputTokens + fork.totals.cloudOutputTokens + fork.totals.localInputTokens + fork.totals.localOutputTokens,
       tokens,
     );
-    const budget = await new BudgetStore(stack.store.redis).state(conversationBudgetKey(stack.store.shards.at(fork.conversationId), fork.conversationId));
+    const budget = await new BudgetStore(stack.store.redis).state(
+      conversationBudgetKey(stack.store.shards.at(fork.conversationId), fork.conversationId),
+    );
     assert.equal(budget?.spentTokens, tokens, 'the budget was charged for turns 3-5 only');
     assert.equal(fork.budget.spentTokens, tokens);
   });
