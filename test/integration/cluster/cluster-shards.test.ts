@@ -3,7 +3,7 @@
  * forks and branches, Idempotency-Key replays and an API key's work each keep to one shard (no
  * CROSSSLOT: the Cluster client refuses a script whose keys span slots), the shards' keys sit on
  * all three masters, every conversation completes with each turn once, the lists read every shard,
- * a key's maxActive stays exact, and the board shows the queues grouped by shard.
+ * a key's maxActive stays exact, budgets are booked, and the board shows the queues grouped by shard.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -77,7 +77,9 @@ describe('Redis Cluster: REDIS_SHARDS=3 spreads the work over 3 masters', functi
   it('conversations land on every shard and master, complete with each turn once, and GET /conversations lists them all', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const res = await stack.http.post('/conversation', { initialQuery: `Sharded question ${i}?`, maxTurns: 2 }, as('ops'));
+      // Half with a budget: its reserve and settle scripts run on the conversation's shard too.
+      const body = { initialQuery: `Sharded question ${i}?`, maxTurns: 2, ...(i % 2 ? { budget: { tokens: 100_000 } } : {}) };
+      const res = await stack.http.post('/conversation', body, as('ops'));
       assert.equal(res.status, 202, JSON.stringify(res.data));
       ids.push(res.data.conversationId);
     }
@@ -87,6 +89,7 @@ describe('Redis Cluster: REDIS_SHARDS=3 spreads the work over 3 masters', functi
       assert.equal(view.status, 'completed', JSON.stringify(view).slice(0, 300));
       assert.equal(view.turnsCompleted, 2);
       assert.equal(view.turns.length, 2, 'each turn recorded once');
+      if (view.budget) assert.ok(view.budget.spentTokens > 0, `the budget of ${id} was booked`);
       const k = shards.shardOf(id);
       perShard[k]!++;
       assert.equal(await masterHolding(id), masterOfShard[k], `conversation ${id} on shard ${k}'s master`);
