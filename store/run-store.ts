@@ -22,10 +22,10 @@
  *
  * With REDIS_SHARDS=N (issue 26 part 4; shared/redis-shards.ts) every key of a run is at its own
  * shard, `shards.at(runId)`: its hash and sets, its budget, and that shard's runs index, backlog
- * totals and runs waiting for the archive. The ids make each script's keys one shard's: an owned
- * run's id is on its owner's shard (runs/run-ids.ts), so the owner's caller keys, which are at
- * `shards.at(owner)`, share it; a run's conversation ids are on the run's shard
- * (runs/seed-identity.ts). Readers over all runs (`list`, `liveList`, `unarchived`,
+ * totals and runs waiting for the archive, and the owner's caller keys its scripts touch. The ids
+ * make each script's keys one shard's: a run's conversation ids are on the run's shard
+ * (runs/seed-identity.ts), and a run of a key with a limit is on that key's shard, where its
+ * limits are (runs/run-ids.ts; an unlimited key's runs spread). Readers over all runs (`list`, `liveList`, `unarchived`,
  * `backlogTotals`) fan out over the shards and merge. Backlog caps are per shard: each shard
  * gets ceil(cap / N), so the whole stays within the cap. `idSecret` is fleet-wide (`shards.global`).
  *
@@ -109,16 +109,13 @@ export class RunStore implements RunStoreInterface {
   }
 
   /**
-   * The prefix of `owner`'s caller keys for a script of run `runId`: the owner's shard, which is
-   * the run's by construction (an owner-less run's placeholder keys are at the run's shard).
-   * Throws when an owned run's id is not on its owner's shard (a Cluster would refuse the script).
+   * The prefix of the owner's caller keys a script of run `runId` touches: the run's shard, where
+   * the owner's counters for this run are (REDIS_SHARDS: a key with a limit has all its runs on
+   * its own shard, where its limits are; an unlimited key's counters are on every shard it used,
+   * store/caller-store.ts sums them). An owner-less run's placeholder keys are there too.
    */
-  private ownerAt(runId: string, owner: string | undefined): string {
-    if (!owner) return this.at(runId);
-    const p = this.shards.at(owner);
-    if (p !== this.at(runId))
-      throw new Error(`run ${runId} is not on its owner ${owner}'s shard (${p}); owned run ids are drawn there (runs/run-ids.ts)`);
-    return p;
+  private ownerAt(runId: string): string {
+    return this.at(runId);
   }
 
   /** The run from the archive when Redis no longer has its hash (null: none, or it is live). */
@@ -149,7 +146,7 @@ export class RunStore implements RunStoreInterface {
     settings = '',
   ): Promise<boolean> {
     const o = owner ?? '';
-    const op = this.ownerAt(runId, owner);
+    const op = this.ownerAt(runId);
     const r = await CREATE_RUN.run(
       this.redis,
       [this.keys(runId).run, runsIndexKey(this.at(runId)), callerRunsKey(op, o), callerKey(op, o)],
@@ -253,7 +250,7 @@ export class RunStore implements RunStoreInterface {
           k.seeds,
           k.admitting,
           this.totalsKey(runId),
-          owner === '' ? k.run : callerKey(this.ownerAt(runId, owner.slice(1)), owner.slice(1)),
+          owner === '' ? k.run : callerKey(this.ownerAt(runId), owner.slice(1)),
         ],
         [String(Date.now()), limit, owner],
       );
@@ -303,7 +300,7 @@ export class RunStore implements RunStoreInterface {
   async discardEmpty(runId: string, owner?: string): Promise<boolean> {
     const k = this.keys(runId);
     const p = this.at(runId);
-    const keys = [k.run, k.rejected, runBudgetKey(p, runId), runsIndexKey(p), callerRunsKey(this.ownerAt(runId, owner), owner ?? '')];
+    const keys = [k.run, k.rejected, runBudgetKey(p, runId), runsIndexKey(p), callerRunsKey(this.ownerAt(runId), owner ?? '')];
     const removed = (await DISCARD.run(this.redis, [...keys, k.conversations], [runId])) === 1;
     if (removed) this.owners.delete(runId);
     return removed;
@@ -414,7 +411,7 @@ export class RunStore implements RunStoreInterface {
       d.bands,
       d.sigs,
       runsIndexKey(p),
-      callerRunsKey(this.ownerAt(runId, owner), owner),
+      callerRunsKey(this.ownerAt(runId), owner),
       this.unarchivedKey(runId),
     ];
     const r = await ARCHIVED.run(this.redis, keys, [runId, String(Math.max(1, Math.ceil(ttlSeconds))), String(Date.now())]);
