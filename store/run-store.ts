@@ -519,13 +519,27 @@ export class RunStore implements RunStoreInterface {
     const archived = await this.archive.runIds({ limit, ...(owner !== undefined ? { owner } : {}) });
     if (!archived.ids.length) return live;
     // Merged newest first as the index orders them (creation time, then id bytes, descending); one archived a moment ago may still be listed in Redis.
-    const p = this.redis.pipeline();
-    for (const id of live) p.hget(this.keys(id).run, 'createdAt');
-    const created = live.length ? ((await p.exec()) ?? []) : [];
-    const at = new Map(live.map((id, i) => [id, Number(created[i]?.[1] ?? 0)]));
+    const created = await this.createdAt(live);
+    const at = new Map(live.map((id, i) => [id, created[i]!]));
     for (const [i, id] of archived.ids.entries()) if (!at.has(id)) at.set(id, archived.createdAt[i]!);
     const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(b), Buffer.from(a));
     return [...at.keys()].sort((a, b) => at.get(b)! - at.get(a)! || bytes(a, b)).slice(0, limit);
+  }
+
+  /** The creation times of runs `ids` (0: gone), one pipeline per shard (a Cluster pipeline keeps to one slot). */
+  private async createdAt(ids: string[]): Promise<number[]> {
+    const out = new Array<number>(ids.length).fill(0);
+    const byShard = new Map<string, number[]>();
+    ids.forEach((id, i) => byShard.set(this.at(id), [...(byShard.get(this.at(id)) ?? []), i]));
+    await Promise.all(
+      [...byShard.values()].map(async (at) => {
+        const p = this.redis.pipeline();
+        for (const i of at) p.hget(this.keys(ids[i]!).run, 'createdAt');
+        const replies = (await p.exec()) ?? [];
+        at.forEach((i, j) => (out[i] = Number(replies[j]?.[1] ?? 0)));
+      }),
+    );
+    return out;
   }
 
   /** Whether the run exists: its hash is there, or it has admitted conversations (the export's check). */

@@ -20,7 +20,9 @@ import type { Redis } from 'ioredis';
 import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { DEFAULT_TEMPLATES } from '../../../conversation/templates';
 import type { ConversationSettings } from '../../../conversation/model';
-import { newRunId, runIdCandidates } from '../../../runs/run-ids';
+import { newRunId, runIdCandidates, runIdOnShard } from '../../../runs/run-ids';
+import { openArchive } from '../../../store/archive/open-archive';
+import type { SqlArchive } from '../../../store/archive/sql-archive';
 import { ownedRunConversationId, runConversationId, seedHash } from '../../../runs/seed-identity';
 import { OWNERLESS_ADMIN, type Caller } from '../../../shared/caller';
 import { ShardSet } from '../../../shared/redis-shards';
@@ -57,12 +59,18 @@ describe('Redis Cluster, REDIS_SHARDS=3: runs across shards, every run script in
   this.timeout(60_000);
   let cluster: RedisCluster;
   let conn: Redis;
+  let archiveDir: string;
+  let archive: SqlArchive;
 
   before(async () => {
     cluster = await startRedisCluster();
     conn = await openRedis('worker', { clusterNodes: cluster.addresses });
+    archiveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runshards-archive-'));
+    archive = (await openArchive({ kind: 'sqlite', file: path.join(archiveDir, 'archive.sqlite') }))!;
   });
   after(async () => {
+    await archive?.close();
+    if (archiveDir) fs.rmSync(archiveDir, { recursive: true, force: true });
     if (conn) await closeRedis(conn);
     await cluster?.stop();
   });
@@ -78,7 +86,8 @@ describe('Redis Cluster, REDIS_SHARDS=3: runs across shards, every run script in
 
   it('creates, seeds, fills, finishes, retries, lists, cancels and archives runs on every shard; list() is newest first', async () => {
     const shards = await spreadPrefix('runs');
-    const runs = new RunStore(conn, shards);
+    // The archive (SQLite) takes the finished runs: `list` then merges it with every shard's live runs.
+    const runs = new RunStore(conn, shards, archive);
     const convsOf = (runId: string) => new ConversationStore(conn, { prefix: shards.at(runId), retentionSeconds: 60 });
     const secret = await runs.idSecret();
     // A limited key's limit is written on its own shard (CallerStore.syncLimits).
@@ -165,9 +174,22 @@ describe('Redis Cluster, REDIS_SHARDS=3: runs across shards, every run script in
       [...scores].sort((a, b) => a - b),
       'oldest first',
     );
-    for (const r of made) assert.equal(await runs.archived(r.id, 60), true, r.id);
+    for (const r of made) {
+      const finished = await runs.finishedRun(r.id);
+      assert.ok(finished && finished !== 'live', r.id);
+      await archive.writeRun(finished);
+      assert.equal(await runs.archived(r.id, 60), true, r.id);
+    }
     assert.deepEqual(await runs.unarchived(Date.now() + 1, 100), []);
-    assert.deepEqual(await runs.list(100), [], 'archived runs leave every runs index');
+    assert.deepEqual(await runs.liveList(100), [], 'archived runs leave every runs index');
+    assert.deepEqual(await runs.list(100), newestFirst(created), 'listed from the archive');
+    // Live runs on several shards beside the archived ones: merged newest first.
+    for (let i = 0; i < 4; i++) {
+      const id = runIdOnShard(shards, i % 3, `later-${i}`);
+      assert.equal(await runs.create(id, id, 1, 10), true);
+      created.set(id, (await runs.get(id))!.createdAt);
+    }
+    assert.deepEqual(await runs.list(100), newestFirst(created), 'live and archived, newest first');
 
     // An empty run an upload created and failed is removed whole (discard.lua), owned or not.
     const empty = [runIdCandidates(shards, alice, 'empty')[0]!, runIdCandidates(shards, OWNERLESS_ADMIN, 'empty')[0]!];
