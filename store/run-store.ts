@@ -530,13 +530,13 @@ export class RunStore implements RunStoreInterface {
   private async createdAt(ids: string[]): Promise<number[]> {
     const out = new Array<number>(ids.length).fill(0);
     const byShard = new Map<string, number[]>();
-    ids.forEach((id, i) => byShard.set(this.at(id), [...(byShard.get(this.at(id)) ?? []), i]));
+    for (const [i, id] of ids.entries()) byShard.set(this.at(id), [...(byShard.get(this.at(id)) ?? []), i]);
     await Promise.all(
       [...byShard.values()].map(async (at) => {
         const p = this.redis.pipeline();
         for (const i of at) p.hget(this.keys(ids[i]!).run, 'createdAt');
         const replies = (await p.exec()) ?? [];
-        at.forEach((i, j) => (out[i] = Number(replies[j]?.[1] ?? 0)));
+        for (const [j, i] of at.entries()) out[i] = Number(replies[j]?.[1] ?? 0);
       }),
     );
     return out;
