@@ -330,7 +330,7 @@ export class RunService {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
     // Refused before anything is created or read when the caps are reached already.
-    await this.checkRoom(id, existing?.seeds ?? 0, declaredBytes);
+    await this.checkRoom(id, publicId, existing?.seeds ?? 0, declaredBytes);
     // The run's cloud models (its default, else the producer's) against the catalogue, before anything is stored.
     const priced = this.deps.priced ?? catalogPriced(config);
     const warnings: string[] = [];
@@ -491,7 +491,7 @@ export class RunService {
    * at BACKLOG_MAX_SEEDS or BACKLOG_MAX_BYTES (429 `backlog_full`, with `Retry-After`; with
    * REDIS_SHARDS=N the run's shard at its share of them, ceil(cap / N)).
    */
-  private async checkRoom(runId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
+  private async checkRoom(runId: string, publicId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
     const { config } = this.deps;
     if (declaredBytes !== undefined && declaredBytes > config.runMaxBodyBytes) {
       throw new RequestBodyError(
@@ -500,7 +500,7 @@ export class RunService {
       );
     }
     if (runSeeds >= config.runMaxSeeds) {
-      throw new PipelineError(refusedMessage('run', runId, config, null), {
+      throw new PipelineError(refusedMessage('run', publicId, config, null), {
         code: 'run_full',
         status: 413,
         details: { setting: 'RUN_MAX_SEEDS', max: config.runMaxSeeds },
@@ -515,7 +515,7 @@ export class RunService {
           ? 'bytes'
           : undefined;
     if (by) {
-      throw new PipelineError(refusedMessage(by, runId, config, null, this.runs.shards.count), {
+      throw new PipelineError(refusedMessage(by, publicId, config, null, this.runs.shards.count), {
         code: 'backlog_full',
         status: 429,
         retryable: true,
