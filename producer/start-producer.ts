@@ -38,6 +38,8 @@ import { createApp } from './app';
 import { startOperatorSurface, type OperatorSurface } from './operator-surface';
 import { CallerKeys } from './caller-keys';
 import { CallerStore } from '../store/caller-store';
+import { checkShardLayout } from '../store/shard-layout';
+import { ConfigError } from '../shared/errors';
 
 export interface StartProducerOptions {
   /** The process's config; `/api/v1/generate` needs `apiGatewayUrl` unless `cloud` is given. */
@@ -113,6 +115,14 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   }
   const redis = conn;
   const store = buildStores(redis, config).conversations;
+  // Another REDIS_SHARDS than the deployment's is refused; a Redis not reachable yet is checked by the workers.
+  await checkShardLayout(redis, store.shards).catch(async (err: unknown) => {
+    if (err instanceof ConfigError) {
+      await stop.close();
+      throw err;
+    }
+    logger.warn({ err: (err as Error).message }, 'REDIS_SHARDS not compared with the deployment yet (Redis unreachable)');
+  });
   // Reads fall through to the archive once Redis let a finished conversation go (ARCHIVE_URL).
   const archive =
     opts.archive ??

@@ -58,7 +58,7 @@ function send(
   const side = opts.format === 'csv' ? '' : `-${opts.assistant}`;
   // Each conversation carries its judgement and cost (the prices the producer uses everywhere).
   const prices = loadPriceTable(deps.config.pricesFile, deps.config.modelCatalogFile);
-  const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.config.queuePrefix, deps.store.archiveReads), prices });
+  const loader = storeLoader(deps.store, { judges: new JudgeStore(deps.redis, deps.store.shards, deps.store.archiveReads), prices });
   const withPrices = { ...opts, prices };
   let body: AsyncIterable<string | Uint8Array>;
   if (opts.format === 'dpo') body = exportPreferencePairs(ids, loader, (id) => deps.store.forks(id), opts);

@@ -102,7 +102,7 @@ describe('branches (real stack, judged)', function () {
     const run = (await stack.http.get(`/runs/${runId}`)).data;
     assert.equal(run.admitted, 2, 'the forks are not part of the run');
     // ... but they spend under its budget: its conversations' turns, their forks' own turns, and the judge's calls.
-    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.prefix, runId));
+    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.shards.at(runId), runId));
     assert.ok(Number(budget.spentTokens) > tokens, `spent ${budget.spentTokens}, turns ${tokens} (+ the judge's calls)`);
     const dpo = await stack.http.get(`/runs/${runId}/export?format=dpo`, { responseType: 'text' });
     assert.equal(dpo.status, 200);
