@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup,archive]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup,archive,cluster]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -7,6 +7,7 @@
  * @example
  * npm run bench -- --quick   # CI: about a minute and a half
  * npm run bench              # the full run quoted in BENCHMARKS.md
+ * npm run bench -- --only=cluster   # a real 3 masters + 3 replicas cluster (opt-in: not in the two above)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
+import { measureCluster } from './cluster';
 import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
 import { measureDedup } from './dedup';
@@ -28,7 +30,7 @@ import { measureProducerVsKoa } from './producer-vs-koa';
 import { measureRedisMemory } from './redis-memory';
 import { measureRedisRtt } from './redis-rtt';
 import { measureRuns } from './runs';
-import { RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
+import { OPT_IN_KEYS, RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
 import { measureScaling } from './scaling';
 import { round } from './stats';
 import { measureThroughput } from './throughput';
@@ -52,13 +54,20 @@ const PHASES = [
   'fork',
   'dedup',
   'archive',
+  'cluster',
 ] as const;
 type Phase = (typeof PHASES)[number];
+/**
+ * Phases a plain run (with or without --quick) leaves out: `cluster` starts six redis-servers and
+ * takes 50-60 s with --quick on the 2-core machine of BENCHMARKS.md (over the 40 s a default phase may take).
+ */
+const OPT_IN: readonly Phase[] = ['cluster'];
+const DEFAULT_PHASES = PHASES.filter((p) => !OPT_IN.includes(p));
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
   const quick = argv.includes('--quick');
   const onlyArg = argv.find((a) => a.startsWith('--only='));
-  const only = new Set<Phase>(onlyArg ? (onlyArg.slice('--only='.length).split(',') as Phase[]) : PHASES);
+  const only = new Set<Phase>(onlyArg ? (onlyArg.slice('--only='.length).split(',') as Phase[]) : DEFAULT_PHASES);
   for (const p of only) if (!PHASES.includes(p)) throw new Error(`unknown phase "${p}"; phases: ${PHASES.join(', ')}`);
   const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--only='));
   if (unknown.length) throw new Error(`unknown argument(s): ${unknown.join(' ')}; use --quick and/or --only=${PHASES.join(',')}`);
@@ -278,6 +287,28 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each); JSONL ${r.jsonlPeakRssLargeMb.toFixed(0)} vs ${r.jsonlPeakRssSmallMb.toFixed(0)} MB`;
       break;
     }
+    case 'cluster': {
+      const r = await measureCluster(ctx);
+      c.cluster = r;
+      results.cluster_master_share_min = r.shareMin;
+      results.cluster_master_share_max = r.shareMax;
+      results.cluster_redis_cpu_us_per_turn = r.pipeline.cpuUsPerTurn;
+      results.cluster_cpu_ratio_vs_single = r.ratioVsSingle;
+      results.cluster_cpu_ratio_vs_chain = r.ratioVsChain;
+      const load = `${r.conversations} conversations × ${r.turnsPerConversation} turns in ${r.rounds} round(s), REDIS_SHARDS=${r.shards}`;
+      notes.cluster_master_share_min = `${load}; shares ${r.pipeline.shares!.map((x) => x.toFixed(3)).join(' / ')} (masters ${r.masters.join(', ')}; the shard tags' masters ${r.shardMasters.join(', ')}); bare chain ${r.chain.shares!.map((x) => x.toFixed(3)).join(' / ')}`;
+      notes.cluster_master_share_max = `last round: ${r.lastPipelineRun}`;
+      notes.cluster_redis_cpu_us_per_turn =
+        `${r.pipeline.commandsPerTurn.toFixed(1)} commands per turn; one core at 100 % carries ${(1e6 / r.pipeline.cpuUsPerTurn).toFixed(0)} turns/s; ` +
+        `net of an idle ${(r.idleUsPerSec.cluster / 1000).toFixed(1)} ms/s over the masters; cluster up in ${r.startSeconds.toFixed(1)} s`;
+      notes.cluster_cpu_ratio_vs_single =
+        `one node ${r.single.cpuUsPerTurn.toFixed(0)} µs, ${r.single.commandsPerTurn.toFixed(1)} commands per turn (net of ${(r.idleUsPerSec.single / 1000).toFixed(1)} ms/s idle)` +
+        (results.redis_cpu_us_per_turn !== null
+          ? `; the throughput phase's steady state: ${results.redis_cpu_us_per_turn.toFixed(0)} µs`
+          : '');
+      notes.cluster_cpu_ratio_vs_chain = `bare chain ${r.chain.cpuUsPerTurn.toFixed(0)} µs, ${r.chain.commandsPerTurn.toFixed(1)} commands per turn`;
+      break;
+    }
     case 'runs': {
       const r = await measureRuns(ctx);
       c.runs = r;
@@ -345,7 +376,13 @@ async function main() {
     `\n## Benchmark (${quick ? 'quick' : 'full'}): ${m.nproc} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}, ${results.context.seconds} s\n\n`,
   );
   process.stdout.write(`${renderTable(results, notes)}\n\nwritten: ${path.relative(process.cwd(), file)}\n`);
-  const missing = RESULT_KEYS.filter((k) => only.size === PHASES.length && rounded[k] === null);
+  // Every key of a run of the default phases, and every key of an opt-in phase that ran.
+  const everyDefault = DEFAULT_PHASES.every((p) => only.has(p));
+  const optInKey = (k: ResultKey) => Object.entries(OPT_IN_KEYS).find(([, keys]) => keys.includes(k))?.[0] as Phase | undefined;
+  const missing = RESULT_KEYS.filter((k) => {
+    const phase = optInKey(k);
+    return rounded[k] === null && (phase ? only.has(phase) : everyDefault);
+  });
   if (failures.length || missing.length) {
     process.stderr.write(`\nbench failed:\n${[...failures, ...missing.map((k) => `missing key ${k}`)].join('\n')}\n`);
     process.exitCode = 1;
