@@ -91,7 +91,7 @@ function figures(t: Totals, idleMsPerMs: number): ClusterSystemFigures {
 }
 
 export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchResult> {
-  const conversations = ctx.quick ? 120 : 240;
+  const conversations = ctx.quick ? 120 : 200;
   const turns = 4;
   const rounds = ctx.quick ? 1 : 2;
   const env = { CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8', TRANSCRIPT_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '0' };
@@ -136,7 +136,7 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
     // The idle baseline: every system started, none working.
     const idle0 = await rig.sample();
     const idleSingle0 = await singleSample(ctx);
-    await sleep(ctx.quick ? 1500 : 3000);
+    await sleep(ctx.quick ? 1500 : 2000);
     const idle = await rig.since(idle0);
     const idleSingle1 = await singleSample(ctx);
     const idleClusterMsPerMs = idle.cpuMs / idle.ms;

@@ -344,17 +344,6 @@ const ROWS: Row[] = [
   },
 ];
 
-/** The keys of the phases a plain `npm run bench` leaves out (run them with `--only=`). */
-export const OPT_IN_KEYS: Readonly<Record<string, readonly ResultKey[]>> = {
-  cluster: [
-    'cluster_master_share_min',
-    'cluster_master_share_max',
-    'cluster_redis_cpu_us_per_turn',
-    'cluster_cpu_ratio_vs_single',
-    'cluster_cpu_ratio_vs_chain',
-  ],
-};
-
 /** Rounds the headline values for the JSON file. */
 export function roundResults(r: BenchResults): BenchResults {
   const out = { ...r };

@@ -7,7 +7,7 @@
  * @example
  * npm run bench -- --quick   # CI: about a minute and a half
  * npm run bench              # the full run quoted in BENCHMARKS.md
- * npm run bench -- --only=cluster   # a real 3 masters + 3 replicas cluster (opt-in: not in the two above)
+ * npm run bench -- --only=cluster   # the pipeline on a real 3 masters + 3 replicas cluster alone
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,7 +30,7 @@ import { measureProducerVsKoa } from './producer-vs-koa';
 import { measureRedisMemory } from './redis-memory';
 import { measureRedisRtt } from './redis-rtt';
 import { measureRuns } from './runs';
-import { OPT_IN_KEYS, RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
+import { RESULT_KEYS, renderTable, roundResults, type BenchResults, type ResultKey } from './report';
 import { measureScaling } from './scaling';
 import { round } from './stats';
 import { measureThroughput } from './throughput';
@@ -57,17 +57,11 @@ const PHASES = [
   'cluster',
 ] as const;
 type Phase = (typeof PHASES)[number];
-/**
- * Phases a plain run (with or without --quick) leaves out: `cluster` starts six redis-servers and
- * takes 50-60 s with --quick on the 2-core machine of BENCHMARKS.md (over the 40 s a default phase may take).
- */
-const OPT_IN: readonly Phase[] = ['cluster'];
-const DEFAULT_PHASES = PHASES.filter((p) => !OPT_IN.includes(p));
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Phase> } {
   const quick = argv.includes('--quick');
   const onlyArg = argv.find((a) => a.startsWith('--only='));
-  const only = new Set<Phase>(onlyArg ? (onlyArg.slice('--only='.length).split(',') as Phase[]) : DEFAULT_PHASES);
+  const only = new Set<Phase>(onlyArg ? (onlyArg.slice('--only='.length).split(',') as Phase[]) : PHASES);
   for (const p of only) if (!PHASES.includes(p)) throw new Error(`unknown phase "${p}"; phases: ${PHASES.join(', ')}`);
   const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--only='));
   if (unknown.length) throw new Error(`unknown argument(s): ${unknown.join(' ')}; use --quick and/or --only=${PHASES.join(',')}`);
@@ -376,13 +370,7 @@ async function main() {
     `\n## Benchmark (${quick ? 'quick' : 'full'}): ${m.nproc} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}, ${results.context.seconds} s\n\n`,
   );
   process.stdout.write(`${renderTable(results, notes)}\n\nwritten: ${path.relative(process.cwd(), file)}\n`);
-  // Every key of a run of the default phases, and every key of an opt-in phase that ran.
-  const everyDefault = DEFAULT_PHASES.every((p) => only.has(p));
-  const optInKey = (k: ResultKey) => Object.entries(OPT_IN_KEYS).find(([, keys]) => keys.includes(k))?.[0] as Phase | undefined;
-  const missing = RESULT_KEYS.filter((k) => {
-    const phase = optInKey(k);
-    return rounded[k] === null && (phase ? only.has(phase) : everyDefault);
-  });
+  const missing = RESULT_KEYS.filter((k) => only.size === PHASES.length && rounded[k] === null);
   if (failures.length || missing.length) {
     process.stderr.write(`\nbench failed:\n${[...failures, ...missing.map((k) => `missing key ${k}`)].join('\n')}\n`);
     process.exitCode = 1;
