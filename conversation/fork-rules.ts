@@ -91,8 +91,11 @@ export function parseForkRequest(
  * The id of a conversation's i-th branch (its `branches`): a UUID derived from the parent's id
  * and i, so making the branches again (a transcript step run twice) finds the same forks.
  */
-export function branchId(parentId: string, i: number): string {
-  const h = createHash('sha256').update(`branch\n${parentId}\n${i}`).digest('hex');
+export function branchId(parentId: string, i: number, attempt = 0): string {
+  // Attempts after the first draw the id again (onto the parent's shard under REDIS_SHARDS).
+  const h = createHash('sha256')
+    .update(attempt === 0 ? `branch\n${parentId}\n${i}` : `branch\n${parentId}\n${i}\n${attempt}`)
+    .digest('hex');
   // Shaped as a version-4 UUID (CONVERSATION_ID's form): 8-4-4-4-12 hex digits.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -105,7 +105,8 @@ export class ConversationEnding {
     const { store, queues, logger } = this.deps;
     const owner = record.owner === undefined ? {} : { owner: record.owner };
     for (let i = 0; i < record.settings.branches!; i++) {
-      const id = branchId(record.id, i);
+      // On its parent's shard (REDIS_SHARDS), still one id per branch: the first draw that lands there.
+      const id = store.shards.newId(store.shards.shardOf(record.id), (a) => branchId(record.id, i, a));
       const res = await store.fork({ record, turns }, id, branchSettings(record.id, record.settings, id, at), owner);
       if (res.busy || res.gone) {
         logger?.warn(
@@ -129,7 +130,7 @@ export class ConversationEnding {
     if (!archive) return;
     const run = runId ?? (await store.get(id))?.settings.run?.id;
     if (run) await new RunStore(store.redis, store.prefix).archiveLater(run);
-    const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.prefix) }, id);
+    const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.shards) }, id);
     if (outcome === 'gone') logger?.warn({ conversationId: id }, 'finished conversation expired from Redis before it was archived');
   }
 

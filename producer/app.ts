@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): Koa {
     runsRoutes(new RunService({ ...deps, priced: cloudPriced(deps.config) }), deps.config, {
       streams: deps.streams,
       signal: deps.signal,
-      guard: new CallerGuard(deps.store.redis, deps.store.prefix),
+      guard: new CallerGuard(deps.store.redis, deps.store.shards),
     }),
     estimateRoute(deps.config, deps.logger),
     homePageRoute(),

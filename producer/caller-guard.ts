@@ -9,11 +9,12 @@ import type { Caller } from '../shared/caller';
 import { PipelineError } from '../shared/errors';
 import { CallerStore } from '../store/caller-store';
 import { toNano } from '../store/budget-store';
+import type { ShardSet } from '../shared/redis-shards';
 
 export class CallerGuard {
   private readonly store: CallerStore;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string | ShardSet) {
     this.store = new CallerStore(redis, prefix);
   }
 

@@ -7,6 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { CallerEntry } from './caller-keys';
 import { CallerStore, type CallerUsage } from '../store/caller-store';
+import type { ShardSet } from '../shared/redis-shards';
 
 type Field = 'conversations' | 'runs' | 'calls' | 'tokens' | 'costUsd';
 
@@ -22,7 +23,7 @@ const COUNTERS: [Field, string, string][] = [
 export function registerCallerMetrics(
   registry: Registry,
   redis: Redis,
-  queuePrefix: string,
+  queuePrefix: string | ShardSet,
   entries: readonly CallerEntry[],
   prefix = 'llmconv_',
 ): void {

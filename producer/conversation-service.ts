@@ -79,7 +79,7 @@ export class ConversationService {
     // No metrics hook: the producer counts its cancels from the answers (producer/operator-surface.ts).
     this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues });
     if (deps.redis) this.localModels = new LocalModelRegistry(deps.redis, deps.config.queuePrefix);
-    this.guard = new CallerGuard(deps.store.redis, deps.store.prefix);
+    this.guard = new CallerGuard(deps.store.redis, deps.store.shards);
   }
 
   /**
@@ -88,7 +88,8 @@ export class ConversationService {
    */
   async submit(body: unknown, idempotencyKey?: string, caller: Caller = OWNERLESS_ADMIN): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
-    const id = randomUUID();
+    // On the shard its scripts need (an API key's own, an Idempotency-Key's; REDIS_SHARDS).
+    const id = store.shards.newId(store.shardForNew({ owner: caller.id, idempotencyKey }), () => randomUUID());
     // A spent budget refuses new work; a replay of an Idempotency-Key still answers as the first time.
     await this.guard.assertBudget(caller).catch(async (err: unknown) => {
       if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
@@ -123,9 +124,10 @@ export class ConversationService {
     const { store, queues, config } = this.deps;
     const parent = await this.get(parentId, caller);
     await this.guard.assertBudget(caller).catch(async (err: unknown) => {
-      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id, parentId))) throw err;
     });
-    const id = randomUUID();
+    // A fork lives on its parent's shard (its turns are copied in one script).
+    const id = store.shards.newId(store.shards.shardOf(parentId), () => randomUUID());
     const warnings: string[] = [];
     const { atTurn, settings } = parseForkRequest(body, parentId, parent.record.settings, config, id, {
       warnings,
@@ -195,7 +197,7 @@ export class ConversationService {
     const forks = await this.deps.store.forks(id);
     if (forks.length) view.forks = forks.map((f) => ({ conversationId: f.id, atTurn: f.atTurn }));
     if (this.deps.redis) {
-      const judged = await new JudgeStore(this.deps.redis, this.deps.config.queuePrefix, this.deps.store.archiveReads).get(id);
+      const judged = await new JudgeStore(this.deps.redis, this.deps.store.shards, this.deps.store.archiveReads).get(id);
       if (judged) {
         view.judge = {
           status: judged.status,
@@ -208,7 +210,7 @@ export class ConversationService {
       }
     }
     if (record.settings.budget && this.deps.redis) {
-      const state = await new BudgetStore(this.deps.redis).state(conversationBudgetKey(this.deps.config.queuePrefix, id));
+      const state = await new BudgetStore(this.deps.redis).state(conversationBudgetKey(this.deps.store.shards.at(id), id));
       view.budget = {
         ...record.settings.budget,
         spentUsd: (state?.spentUsdNano ?? 0) / 1e9,

@@ -75,7 +75,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   const { config, store, queues, logger } = opts;
   const metrics = opts.metrics ?? createMetrics({ queues: queues.all, labels: { role: 'producer' }, models: configuredModels(config) });
   const callers = opts.callers ?? CallerKeys.fromConfig(config);
-  registerCallerMetrics(metrics.registry, opts.redis, config.queuePrefix, callers.entries);
+  registerCallerMetrics(metrics.registry, opts.redis, opts.store.shards, callers.entries);
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.
   const hub = new EventHub(
     duplicateConnection(opts.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),

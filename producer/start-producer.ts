@@ -128,7 +128,7 @@ export async function startProducer(opts: StartProducerOptions): Promise<Started
   try {
     // The file's maxActive and budgets, where the stores' scripts and the workers read them.
     if (callers.multi) {
-      await new CallerStore(redis, config.queuePrefix)
+      await new CallerStore(redis, store.shards)
         .syncLimits(callers.entries)
         .catch((err: Error) =>
           logger.warn(

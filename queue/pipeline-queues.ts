@@ -1,12 +1,14 @@
 /**
  * The four BullMQ queues of the pipeline (cloud, local, transcript, judge) and the only place jobs are added, always with their
- * deterministic ids so a duplicate add is a no-op.
+ * deterministic ids so a duplicate add is a no-op. With REDIS_SHARDS=N, one set of the four per shard,
+ * each job on its conversation's shard (shared/redis-shards.ts).
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Side } from '../conversation/model';
 import type { Config } from '../shared/config';
 import { bullmqTelemetry, withTurnTrace } from '../shared/tracing';
+import { ShardSet } from '../shared/redis-shards';
 import {
   jobIds,
   type JudgeJobData,
@@ -20,7 +22,8 @@ import {
 } from './job-types';
 
 export interface PipelineQueuesOptions {
-  prefix: string;
+  /** QUEUE_PREFIX, or its shards (REDIS_SHARDS: one set of the four queues per shard). */
+  prefix: string | ShardSet;
   attempts: number;
   backoffDelayMs: number;
   retentionSeconds: number;
@@ -34,20 +37,36 @@ export interface PipelineQueuesOptions {
   onError?: (err: Error, queue: string) => void;
 }
 
+/** The four queues of one shard. */
+export interface ShardQueues {
+  /** The shard's index and key prefix (`{llmconv-k}`; one shard: QUEUE_PREFIX). */
+  index: number;
+  prefix: string;
+  cloud: Queue<TurnJobData, TurnStepResult, 'cloud'>;
+  local: Queue<TurnJobData, TurnStepResult, 'local'>;
+  transcript: Queue<TranscriptJobData, TranscriptResult, 'transcript'>;
+  judge: Queue<JudgeJobData, JudgeResult, 'judge'>;
+}
+
 export class PipelineQueues {
+  /** The shards' queues; one shard (the default): one set, under QUEUE_PREFIX. */
+  readonly shards: readonly ShardQueues[];
+  readonly shardSet: ShardSet;
+  /** Shard 0's queues (with one shard, the queues). */
   readonly cloud: Queue<TurnJobData, TurnStepResult, 'cloud'>;
   readonly local: Queue<TurnJobData, TurnStepResult, 'local'>;
   readonly transcript: Queue<TranscriptJobData, TranscriptResult, 'transcript'>;
   readonly judge: Queue<JudgeJobData, JudgeResult, 'judge'>;
   private readonly jobOpts;
 
-  /** The queues for the prefix, attempts, backoff and retention of a loaded config. */
+  /** The queues for the prefix (and shards), attempts, backoff and retention of a loaded config. */
   static fromConfig(
     connection: Redis | ConnectionOptions,
-    config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'> & Partial<Pick<Config, 'jobHistory'>>,
+    config: Pick<Config, 'queuePrefix' | 'jobAttempts' | 'backoffDelayMs' | 'retentionSeconds'> &
+      Partial<Pick<Config, 'jobHistory' | 'redisShards'>>,
   ): PipelineQueues {
     return new PipelineQueues(connection, {
-      prefix: config.queuePrefix,
+      prefix: ShardSet.fromConfig(config),
       attempts: config.jobAttempts,
       backoffDelayMs: config.backoffDelayMs,
       retentionSeconds: config.retentionSeconds,
@@ -56,30 +75,63 @@ export class PipelineQueues {
   }
 
   constructor(connection: Redis | ConnectionOptions, opts: PipelineQueuesOptions) {
+    this.shardSet = ShardSet.of(opts.prefix);
     // bullmq-otel's spans and context propagation through job data when tracing is on (shared/tracing.ts).
-    const base = { connection: connection as ConnectionOptions, prefix: opts.prefix, telemetry: bullmqTelemetry() };
-    this.cloud = new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base);
-    this.local = new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base);
-    this.transcript = new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base);
-    this.judge = new Queue<JudgeJobData, JudgeResult, 'judge'>(QUEUE_NAMES.judge, base);
+    const telemetry = bullmqTelemetry();
+    this.shards = this.shardSet.prefixes.map((prefix, index) => {
+      const base = { connection: connection as ConnectionOptions, prefix, telemetry };
+      return {
+        index,
+        prefix,
+        cloud: new Queue<TurnJobData, TurnStepResult, 'cloud'>(QUEUE_NAMES.cloud, base),
+        local: new Queue<TurnJobData, TurnStepResult, 'local'>(QUEUE_NAMES.local, base),
+        transcript: new Queue<TranscriptJobData, TranscriptResult, 'transcript'>(QUEUE_NAMES.transcript, base),
+        judge: new Queue<JudgeJobData, JudgeResult, 'judge'>(QUEUE_NAMES.judge, base),
+      };
+    });
+    const first = this.shards[0]!;
+    this.cloud = first.cloud;
+    this.local = first.local;
+    this.transcript = first.transcript;
+    this.judge = first.judge;
     const onError = opts.onError ?? (() => undefined);
     for (const q of this.all) q.on('error', (err: Error) => onError(err, q.name));
     this.jobOpts = stepJobOptions(opts);
   }
 
+  /** Every queue of every shard. */
   get all(): Queue[] {
-    return [this.cloud, this.local, this.transcript, this.judge] as Queue[];
+    return this.shards.flatMap((s) => [s.cloud, s.local, s.transcript, s.judge] as Queue[]);
+  }
+
+  /** The queues of conversation `conversationId`'s shard (where its jobs go). */
+  of(conversationId: string): ShardQueues {
+    return this.shards[this.shardSet.shardOf(conversationId)]!;
+  }
+
+  /** Every shard's queue of `role`. */
+  allOf<R extends keyof Omit<ShardQueues, 'index' | 'prefix'>>(role: R): ShardQueues[R][] {
+    return this.shards.map((s) => s[role]);
+  }
+
+  /** A Bedrock throttle pauses every shard's cloud queue (BullMQ's `rateLimit`, honoured by workers with a limiter). */
+  async rateLimitCloud(ms: number): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.cloud.rateLimit(ms)));
   }
 
   async enqueueCloud(conversationId: string, turn: number): Promise<void> {
     // Each turn after the first is its own trace, linked to the step that queued it.
     await withTurnTrace(conversationId, turn, () =>
-      this.cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) }),
+      this.of(conversationId).cloud.add('cloud', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.cloud(conversationId, turn) }),
     );
   }
 
   async enqueueLocal(conversationId: string, turn: number): Promise<void> {
-    await this.local.add('local', { conversationId, turn }, { ...this.jobOpts, jobId: jobIds.local(conversationId, turn) });
+    await this.of(conversationId).local.add(
+      'local',
+      { conversationId, turn },
+      { ...this.jobOpts, jobId: jobIds.local(conversationId, turn) },
+    );
   }
 
   /** The step of `side` for `turn`. */
@@ -88,12 +140,20 @@ export class PipelineQueues {
   }
 
   async enqueueTranscript(conversationId: string): Promise<void> {
-    await this.transcript.add('transcript', { conversationId }, { ...this.jobOpts, jobId: jobIds.transcript(conversationId) });
+    await this.of(conversationId).transcript.add(
+      'transcript',
+      { conversationId },
+      { ...this.jobOpts, jobId: jobIds.transcript(conversationId) },
+    );
   }
 
   /** The judge step of a finished conversation (its own retries are inside the step: one attempt here). */
   async enqueueJudge(conversationId: string): Promise<void> {
-    await this.judge.add('judge', { conversationId }, { ...this.jobOpts, attempts: 1, jobId: jobIds.judge(conversationId) });
+    await this.of(conversationId).judge.add(
+      'judge',
+      { conversationId },
+      { ...this.jobOpts, attempts: 1, jobId: jobIds.judge(conversationId) },
+    );
   }
 
   async close(): Promise<void> {

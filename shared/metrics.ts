@@ -159,9 +159,14 @@ export class PipelineMetrics {
         });
         try {
           const counts = await Promise.race([Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), timeout]);
+          // Summed by name: with REDIS_SHARDS each role has a queue per shard.
+          const byName = new Map<string, Record<string, number>>();
           queues.forEach((q, i) => {
-            for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]![state] ?? 0);
+            const sum = byName.get(q.name) ?? {};
+            for (const state of QUEUE_STATES) sum[state] = (sum[state] ?? 0) + (counts[i]![state] ?? 0);
+            byName.set(q.name, sum);
           });
+          for (const [queue, sum] of byName) for (const state of QUEUE_STATES) this.set({ queue, state }, sum[state] ?? 0);
         } catch {
           // Missing series (not zeros) tell Prometheus the value is unknown while Redis is down.
           failCollection();

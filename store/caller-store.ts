@@ -12,8 +12,12 @@
  *   <prefix>:caller:<id>:budget   hash  a budget (store/budget-store.ts): usd, tokens, spentUsd, spentTokens, calls, …
  *   <prefix>:latest:<id>          list  the caller's conversation ids, newest first (trimmed)
  *   <prefix>:runs:by:<id>         zset  the caller's run ids by creation time
+ *
+ * With REDIS_SHARDS=N a key's state is on its id's shard (`at(id)`), where all its conversations and
+ * runs are created (ConversationStore.shardForNew), so its limits stay exact inside one script.
  */
 import type { Redis } from 'ioredis';
+import { ShardSet } from '../shared/redis-shards';
 import { writeBudgetLimits } from './budget-store';
 import type { CallerLimits, CallerStore as CallerStoreInterface, CallerUsage } from './interfaces/caller-store';
 
@@ -26,10 +30,14 @@ export const callerRunsKey = (prefix: string, id: string): string => `${prefix}:
 
 /** The caller store in Redis (the interface: store/interfaces/caller-store.ts). */
 export class CallerStore implements CallerStoreInterface {
+  private readonly shards: ShardSet;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+    prefix: string | ShardSet,
+  ) {
+    this.shards = ShardSet.of(prefix);
+  }
 
   /**
    * Writes the file's limits (a removed limit is removed) and makes each budget hash exist, so
@@ -39,29 +47,29 @@ export class CallerStore implements CallerStoreInterface {
     if (!callers.length) return;
     const m = this.redis.multi();
     for (const c of callers) {
-      const k = callerKey(this.prefix, c.id);
+      const k = callerKey(this.shards.at(c.id), c.id);
       if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
       else m.hdel(k, 'maxActive');
       m.hdel(k, 'budgetExhausted');
-      writeBudgetLimits(m, callerBudgetKey(this.prefix, c.id), c.budget, 'replace');
+      writeBudgetLimits(m, callerBudgetKey(this.shards.at(c.id), c.id), c.budget, 'replace');
     }
     await m.exec();
   }
 
   /** The caller's latest `POST /conversation` ids, newest first (ConversationStore.recent of an owner). */
   async latest(id: string, limit: number): Promise<string[]> {
-    return this.redis.lrange(callerLatestKey(this.prefix, id), 0, Math.max(0, limit - 1));
+    return this.redis.lrange(callerLatestKey(this.shards.at(id), id), 0, Math.max(0, limit - 1));
   }
 
   /** The caller's run ids, newest first (RunStore.list of an owner). */
   async runs(id: string, limit: number): Promise<string[]> {
-    return this.redis.zrevrange(callerRunsKey(this.prefix, id), 0, limit - 1);
+    return this.redis.zrevrange(callerRunsKey(this.shards.at(id), id), 0, limit - 1);
   }
 
   async usage(id: string): Promise<CallerUsage> {
     const [h, b] = await Promise.all([
-      this.redis.hgetall(callerKey(this.prefix, id)),
-      this.redis.hgetall(callerBudgetKey(this.prefix, id)),
+      this.redis.hgetall(callerKey(this.shards.at(id), id)),
+      this.redis.hgetall(callerBudgetKey(this.shards.at(id), id)),
     ]);
     const n = (v: string | undefined) => (v === undefined ? 0 : Number(v));
     return {

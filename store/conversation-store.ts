@@ -14,6 +14,12 @@
  *   <prefix>:latest               list   conversation ids, newest first (trimmed)
  *   <prefix>:output-dirs          hash   transcript directory id → OUTPUT_DIR of the host that wrote it
  *   <prefix>:events               pubsub channel of ConversationEvent JSON
+ *
+ * With REDIS_SHARDS=N each conversation's keys (and its idempotency key, its entry in `latest` and
+ * `unarchived`) are under the prefix of its id's shard (shared/redis-shards.ts, `at(id)`); the run
+ * and API key a script also touches are on the same shard because their conversations' ids are drawn
+ * there ({@link ConversationStore.shardForNew}). `output-dirs` and `events` stay on QUEUE_PREFIX.
+ * Lists (`recent`, `unarchived`) read every shard and merge.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -46,6 +52,7 @@ import { DEFAULT_CONTEXT_TOKENS } from '../conversation/turn-rules';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { CallerStore, callerKey, callerLatestKey } from './caller-store';
+import { ShardSet } from '../shared/redis-shards';
 import type {
   ConversationEvent,
   ConversationRecord,
@@ -65,8 +72,8 @@ export type { CreateOptions, CreateResult, ForkResult } from './interfaces/conve
 import type { ArchivedConversation, ArchiveStore } from './interfaces/archive-store';
 
 export interface ConversationStoreOptions {
-  /** BullMQ prefix (QUEUE_PREFIX). */
-  prefix: string;
+  /** BullMQ prefix (QUEUE_PREFIX), or its shards (REDIS_SHARDS). */
+  prefix: string | ShardSet;
   /** TTL of finished conversations, seconds. */
   retentionSeconds: number;
   /** How many ids the list of latest conversations keeps. Default 10000. */
@@ -107,7 +114,10 @@ const dirId = (dir: string) => createHash('sha256').update(dir).digest('hex').sl
 
 /** The conversation store in Redis (the interface: store/interfaces/conversation-store.ts). */
 export class ConversationStore implements ConversationStoreInterface {
+  /** QUEUE_PREFIX: the global tag (the events channel, the transcript directories). */
   readonly prefix: string;
+  /** The shards every conversation's keys are spread over (one: QUEUE_PREFIX's). */
+  readonly shards: ShardSet;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
   private readonly archivedRetentionSeconds?: number;
@@ -122,11 +132,11 @@ export class ConversationStore implements ConversationStoreInterface {
   /** The store for `QUEUE_PREFIX` and `RETENTION_SECONDS` of a loaded config. */
   static fromConfig(
     redis: Redis,
-    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> & Partial<Pick<Config, 'archive' | 'redisRetentionSeconds'>>,
+    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> & Partial<Pick<Config, 'archive' | 'redisRetentionSeconds' | 'redisShards'>>,
   ): ConversationStore {
     const archiving = config.archive !== undefined && config.archive.kind !== 'off';
     return new ConversationStore(redis, {
-      prefix: config.queuePrefix,
+      prefix: ShardSet.fromConfig(config),
       retentionSeconds: config.retentionSeconds,
       ...(archiving ? { archivedRetentionSeconds: config.redisRetentionSeconds ?? 300 } : {}),
     });
@@ -136,7 +146,8 @@ export class ConversationStore implements ConversationStoreInterface {
     readonly redis: Redis,
     opts: ConversationStoreOptions,
   ) {
-    this.prefix = opts.prefix;
+    this.shards = ShardSet.of(opts.prefix);
+    this.prefix = this.shards.global;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
     this.archivedRetentionSeconds = opts.archivedRetentionSeconds;
@@ -202,21 +213,42 @@ export class ConversationStore implements ConversationStoreInterface {
     return this.archivedRetentionSeconds !== undefined;
   }
 
-  private get unarchivedKey(): string {
-    return `${this.prefix}:unarchived`;
+  /** The unarchived set of `id`'s shard. */
+  private unarchivedKey(id: string): string {
+    return `${this.shards.at(id)}:unarchived`;
   }
 
-  /** Finished conversations not archived yet that finished before `beforeMs`, oldest first (the reconciler's repair). */
+  /** Every shard's unarchived set. */
+  private get unarchivedKeys(): string[] {
+    return this.shards.prefixes.map((p) => `${p}:unarchived`);
+  }
+
+  /** Finished conversations not archived yet that finished before `beforeMs`, oldest first over every shard (the reconciler's repair). */
   async unarchived(beforeMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+    const keys = this.unarchivedKeys;
+    if (keys.length === 1) return this.redis.zrangebyscore(keys[0]!, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+    const each = await Promise.all(keys.map((k) => this.redis.zrangebyscore(k, '-inf', `(${beforeMs}`, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const all: [string, number][] = [];
+    for (const flat of each) for (let i = 0; i + 1 < flat.length; i += 2) all.push([flat[i]!, Number(flat[i + 1])]);
+    return all
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id);
   }
 
   /** Whether any of `ids` is a finished conversation not archived yet (its run waits for it). */
   async anyUnarchived(ids: string[]): Promise<boolean> {
     if (!ids.length || (await this.unarchivedCount()) === 0) return false;
-    for (let i = 0; i < ids.length; i += 1000) {
-      const scores = await this.redis.zmscore(this.unarchivedKey, ...ids.slice(i, i + 1000));
-      if (scores.some((s) => s !== null)) return true;
+    const byShard = new Map<string, string[]>();
+    for (const id of ids) {
+      const k = this.unarchivedKey(id);
+      byShard.set(k, [...(byShard.get(k) ?? []), id]);
+    }
+    for (const [key, some] of byShard) {
+      for (let i = 0; i < some.length; i += 1000) {
+        const scores = await this.redis.zmscore(key, ...some.slice(i, i + 1000));
+        if (scores.some((s) => s !== null)) return true;
+      }
     }
     return false;
   }
@@ -228,7 +260,8 @@ export class ConversationStore implements ConversationStoreInterface {
 
   /** How many finished conversations wait for the archive. */
   async unarchivedCount(): Promise<number> {
-    return this.redis.zcard(this.unarchivedKey);
+    const counts = await Promise.all(this.unarchivedKeys.map((k) => this.redis.zcard(k)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /**
@@ -238,7 +271,7 @@ export class ConversationStore implements ConversationStoreInterface {
    */
   async archived(id: string, extraKeys: string[] = []): Promise<void> {
     const ttl = this.archivedRetentionSeconds ?? this.retentionSeconds;
-    const m = this.redis.multi().zrem(this.unarchivedKey, id);
+    const m = this.redis.multi().zrem(this.unarchivedKey(id), id);
     // The forks list too: the archive has it (archive_forks; a fork made later adds itself when it is archived).
     for (const key of [this.key(id), this.turnsKey(id), this.forksKey(id), ...extraKeys]) m.expire(key, ttl);
     await m.exec();
@@ -250,29 +283,54 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   private key(id: string) {
-    return `${this.prefix}:conv:{${id}}`;
+    return `${this.shards.at(id)}:conv:{${id}}`;
   }
   private turnsKey(id: string) {
-    return `${this.prefix}:conv:{${id}}:turns`;
+    return `${this.shards.at(id)}:conv:{${id}}:turns`;
   }
   private forksKey(id: string) {
-    return `${this.prefix}:conv:{${id}}:forks`;
+    return `${this.shards.at(id)}:conv:{${id}}:forks`;
   }
   /** The key of conversation `id`'s forks list (a test checks that it leaves Redis with its archived parent). */
   forksKeyOf(id: string): string {
     return this.forksKey(id);
   }
-  /** Per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
-  private idemKey(key: string, owner?: string) {
-    return `${this.prefix}:idem:${createHash('sha256')
+  /** The Idempotency-Key's hash: per owner (docs/callers.md); an owner-less caller keeps the key's own hash, as before callers. */
+  private idemHash(key: string, owner?: string): string {
+    return createHash('sha256')
       .update(owner === undefined ? key : `${owner}\n${key}`)
-      .digest('hex')}`;
+      .digest('hex');
+  }
+  /** On the shard a conversation created with it goes to ({@link shardForNew}). */
+  private idemKey(key: string, owner?: string) {
+    const shard = this.shardForNew({ idempotencyKey: key, owner });
+    return `${this.shards.prefix(shard)}:idem:${this.idemHash(key, owner)}`;
+  }
+
+  /**
+   * The shard a new conversation (or run) of `owner` with `idempotencyKey` must be created on, so
+   * that what its scripts touch is on one shard: an API key's own (its limits and lists), else
+   * the Idempotency-Key's (a replay finds the first), else any. Draw the id with
+   * `shards.newId(shard, …)`. With one shard: 0.
+   */
+  shardForNew(opts: { owner?: string; idempotencyKey?: string } = {}): number {
+    if (this.shards.count === 1) return 0;
+    if (opts.owner !== undefined) return this.shards.shardOf(opts.owner);
+    if (opts.idempotencyKey !== undefined) return this.shards.shardOf(this.idemHash(opts.idempotencyKey));
+    return this.shards.randomShard();
+  }
+
+  /** Refuses an id that is not on the shard its creation needs (a script would reach across slots). */
+  private checkShard(id: string, shard: number): void {
+    if (this.shards.count > 1 && this.shards.shardOf(id) !== shard)
+      throw new Error(`conversation id ${id} is on shard ${this.shards.shardOf(id)}, its creation needs shard ${shard}`);
   }
   get eventsChannel(): string {
     return `${this.prefix}:events`;
   }
-  private get latestKey() {
-    return `${this.prefix}:latest`;
+  /** The latest list of `id`'s shard. */
+  private latestKey(id: string) {
+    return `${this.shards.at(id)}:latest`;
   }
   private get outputDirsKey() {
     return `${this.prefix}:output-dirs`;
@@ -312,14 +370,16 @@ export class ConversationStore implements ConversationStoreInterface {
     const args = [String(ttl), conv.length, steps.length, ...conv, ...steps];
     const keys = [this.key(id), this.turnsKey(id)];
     if (o.idempotencyKey === undefined && o.owner === undefined) {
-      await CREATE.run(this.redis, [...keys, this.latestKey], [...args, id, this.recentLimit]);
+      await CREATE.run(this.redis, [...keys, this.latestKey(id)], [...args, id, this.recentLimit]);
       return { id, created: true, record };
     }
+    this.checkShard(id, this.shardForNew(o));
     const idem = this.idemKey(o.idempotencyKey ?? '', o.owner);
     const owner = o.owner ?? '';
+    const at = this.shards.at(id);
     const [outcome, a, b] = (await CREATE_CHECKED.run(
       this.redis,
-      [...keys, this.latestKey, idem, `${idem}:body`, callerKey(this.prefix, owner), callerLatestKey(this.prefix, owner)],
+      [...keys, this.latestKey(id), idem, `${idem}:body`, callerKey(at, owner), callerLatestKey(at, owner)],
       [...args, id, this.recentLimit, o.idempotencyKey === undefined ? '' : '1', o.bodyHash ?? '', o.owner === undefined ? '' : '1'],
     )) as [string, string, string?];
     if (outcome === 'replay') return { id: a, created: false };
@@ -349,18 +409,21 @@ export class ConversationStore implements ConversationStoreInterface {
       steps.push(stepField('cloud', k), encodeCloudStep(t.cloud, ctx), stepField('local', k), encodeLocalStep(t.local, ctx));
     }
     const self = this.key(id);
-    const idem = opts.idempotencyKey === undefined ? undefined : this.idemKey(opts.idempotencyKey, opts.owner);
+    // A fork shares its parent's shard (its steps are copied from the parent's in one script).
+    this.checkShard(id, this.shards.shardOf(parent.record.id));
+    const on = this.shards.at(id);
+    const idem = opts.idempotencyKey === undefined ? undefined : `${on}:idem:${this.idemHash(opts.idempotencyKey, opts.owner)}`;
     const owner = opts.owner;
     const [outcome, a, b] = (await FORK.run(
       this.redis,
       [
         self,
         this.turnsKey(id),
-        this.latestKey,
+        this.latestKey(id),
         idem ?? self,
         idem === undefined ? self : `${idem}:body`,
-        owner === undefined ? self : callerKey(this.prefix, owner),
-        owner === undefined ? self : callerLatestKey(this.prefix, owner),
+        owner === undefined ? self : callerKey(on, owner),
+        owner === undefined ? self : callerLatestKey(on, owner),
         this.key(parent.record.id),
         this.forksKey(parent.record.id),
       ],
@@ -406,8 +469,9 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
-  async hasIdempotencyKey(key: string, owner?: string): Promise<boolean> {
-    return (await this.redis.exists(this.idemKey(key, owner))) === 1;
+  async hasIdempotencyKey(key: string, owner?: string, forkOf?: string): Promise<boolean> {
+    const idem = forkOf === undefined ? this.idemKey(key, owner) : `${this.shards.at(forkOf)}:idem:${this.idemHash(key, owner)}`;
+    return (await this.redis.exists(idem)) === 1;
   }
 
   /**
@@ -558,7 +622,11 @@ export class ConversationStore implements ConversationStoreInterface {
       run,
       step.inputTokens + step.outputTokens,
     ];
-    const keys = (run: string) => [this.key(id), this.turnsKey(id), run === '' ? this.key(id) : runKeys(this.prefix, unholder(run)!).run];
+    const keys = (run: string) => [
+      this.key(id),
+      this.turnsKey(id),
+      run === '' ? this.key(id) : runKeys(this.shards.at(id), unholder(run)!).run,
+    ];
     // The run the record names (its hash's `run`, the same field the record was decoded from); the
     // script answers the hash's own when they differ (see record-step.lua), and is run again with it.
     let run = holder(record.settings.run?.id);
@@ -603,9 +671,9 @@ export class ConversationStore implements ConversationStoreInterface {
       const keys = [
         self,
         this.turnsKey(id),
-        r === '' ? self : runKeys(this.prefix, unholder(r)!).run,
-        o === '' ? self : callerKey(this.prefix, unholder(o)!),
-        this.archiving ? this.unarchivedKey : self,
+        r === '' ? self : runKeys(this.shards.at(id), unholder(r)!).run,
+        o === '' ? self : callerKey(this.shards.at(id), unholder(o)!),
+        this.archiving ? this.unarchivedKey(id) : self,
       ];
       const argv = [status, stopReason, error ?? '', now, String(this.retentionSeconds), r, o, this.archiving ? id : ''];
       return FINISH.run(this.redis, keys, argv);
@@ -658,8 +726,17 @@ export class ConversationStore implements ConversationStoreInterface {
 
   /** Most recent conversation ids, newest first (of one owner's `POST /conversation`s when given). */
   async recent(limit = 20, owner?: string): Promise<string[]> {
-    if (owner !== undefined) return new CallerStore(this.redis, this.prefix).latest(owner, limit);
-    return this.redis.lrange(this.latestKey, 0, Math.max(0, limit - 1));
+    if (owner !== undefined) return new CallerStore(this.redis, this.shards).latest(owner, limit);
+    const lists = await Promise.all(this.shards.prefixes.map((p) => this.redis.lrange(`${p}:latest`, 0, Math.max(0, limit - 1))));
+    if (lists.length === 1) return lists[0]!;
+    // Newest first over every shard: each list is newest first; merged by the records' creation times.
+    const ids = lists.flat();
+    const created = await Promise.all(ids.map((id) => this.redis.hget(this.key(id), 'createdAt')));
+    return ids
+      .map((id, i) => [id, Number(created[i] ?? 0)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([id]) => id);
   }
 
   private async publish(ev: ConversationEvent): Promise<void> {

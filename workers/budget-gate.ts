@@ -21,6 +21,7 @@
  * A failed call books nothing when the service refused it (a 4xx other than 408: nothing was
  * generated), and its whole reservation otherwise (a timeout or 5xx may still have been billed).
  */
+import { ShardSet } from '../shared/redis-shards';
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { ConversationRecord, Side } from '../conversation/model';
@@ -87,6 +88,8 @@ export function inputTokensBoundAfter(
 }
 
 export class BudgetGate {
+  private readonly shards: ShardSet;
+
   constructor(
     private readonly store: BudgetStore,
     private readonly config: Pick<
@@ -98,29 +101,32 @@ export class BudgetGate {
       | 'lockDurationMs'
       | 'retentionSeconds'
       | 'modelCatalogFile'
-    >,
+    > &
+      Partial<Pick<Config, 'redisShards'>>,
     private readonly prices: PriceTable,
     /** The run store (the owner of a run's hash, where a refusal stops its admission). Default: on the budget store's connection. */
     private readonly runs: RunStore = new RunStore(store.redis, config.queuePrefix),
-  ) {}
+  ) {
+    this.shards = ShardSet.fromConfig(config);
+  }
 
-  /** The budgets that may apply to the conversation's calls: its own, its run's, its owner's (API_KEYS_FILE). */
+  /** The budgets that may apply to the conversation's calls: its own, its run's, its owner's (API_KEYS_FILE); all on the conversation's shard. */
   scopes(record: ConversationRecord): BudgetScope[] {
     const s = record.settings;
+    const at = this.shards.at(record.id);
     const out: BudgetScope[] = [];
     if (s.budget) {
       out.push({
         name: 'conversation',
-        key: conversationBudgetKey(this.config.queuePrefix, record.id),
+        key: conversationBudgetKey(at, record.id),
         init: { usdNano: s.budget.usd === undefined ? undefined : Math.round(s.budget.usd * 1e9), tokens: s.budget.tokens },
       });
     }
     // A fork of a run's conversation is not the run's, but spends under its budget (docs/branches.md).
     const runId = s.run?.id ?? s.fork?.runId;
-    if (runId) out.push({ name: `run ${runId}`, key: runBudgetKey(this.config.queuePrefix, runId) });
+    if (runId) out.push({ name: `run ${runId}`, key: runBudgetKey(at, runId) });
     // Applies only where the producer made the hash (a key of API_KEYS_FILE, store/caller-store.ts).
-    if (record.owner !== undefined)
-      out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(this.config.queuePrefix, record.owner) });
+    if (record.owner !== undefined) out.push({ name: `API key ${record.owner}`, key: callerBudgetKey(at, record.owner) });
     return out;
   }
 
@@ -181,7 +187,7 @@ export class BudgetGate {
       if (runId && r.scope === `run ${runId}`) await this.runs.markBudgetExhausted(runId, r.message);
       // The API key's: the producer refuses its new work (402) until the limit changes (producer/caller-guard.ts).
       if (record.owner !== undefined && r.scope === `API key ${record.owner}`)
-        await this.store.markExhausted(callerKey(this.config.queuePrefix, record.owner), r.message);
+        await this.store.markExhausted(callerKey(this.shards.at(record.id), record.owner), r.message);
       return { ok: false, message: r.message };
     }
     const maxTokensSent = max;

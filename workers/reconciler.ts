@@ -81,9 +81,10 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
   async function sweepOnce() {
     let failedRecorded = 0;
     let requeued = 0;
-    // Every queue, whatever roles this host runs: any host can repair any conversation.
+    // Every queue of every shard, whatever roles this host runs: any host can repair any conversation.
     for (const role of WORKER_ROLES) {
-      for (const job of await deps.queues[role].getFailed(0, batch - 1)) {
+      const failed = (await Promise.all(deps.queues.allOf(role).map((q) => q.getFailed(0, batch - 1)))).flat();
+      for (const job of failed) {
         if (!job?.id) continue;
         const before = await deps.store.get(job.data.conversationId);
         if (!before || isTerminal(before.status)) continue;
@@ -114,7 +115,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
       const ending = new ConversationEnding(deps);
       for (const id of await deps.store.unarchived(Date.now() - (opts.archiveGraceMs ?? ARCHIVE_GRACE_MS), batch)) {
         // Its transcript job still waits to run: that job archives it, with the transcript's path.
-        const job = await deps.queues.transcript.getJob(jobIds.transcript(id));
+        const job = await deps.queues.of(id).transcript.getJob(jobIds.transcript(id));
         if (job && WAITING.has(await job.getState())) continue;
         await ending.archive(id);
         archived++;

@@ -304,10 +304,10 @@ export class StepLifecycle {
     }
     const backoffMs = this.deps.config.cloudThrottleBackoffMs;
     if (side === 'cloud' && backoffMs > 0 && isFleetThrottle(err)) {
-      // Throttled: pause the cloud queue for every worker on every host (the limiter key in Redis)
+      // Throttled: pause every shard's cloud queue for every worker on every host (the limiter keys in Redis)
       // and put the job back to waiting without using an attempt; the deadline still bounds it.
       // Queue#rateLimit, not the deprecated Worker#rateLimit: same key, no Worker reference needed.
-      await this.deps.queues.cloud.rateLimit(backoffMs);
+      await this.deps.queues.rateLimitCloud(backoffMs);
       logger.warn({ ...jobLogFields(job), conversationId: record.id, backoffMs }, 'cloud call throttled (429); cloud queue paused');
       return { error: Worker.RateLimitError() };
     }

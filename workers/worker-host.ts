@@ -60,6 +60,11 @@ export interface WorkerHost {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** Shard `k`'s part of `total` over `n` shards: the remainder to the first ones, at least 1 each. */
+export function shareOf(total: number, k: number, n: number): number {
+  return Math.max(1, Math.floor(total / n) + (k < total % n ? 1 : 0));
+}
+
 /** Enough jobs per window never to bind: the limiter is there only so the throttling pause is honoured. */
 const UNBOUNDED_MAX = 1_000_000_000;
 
@@ -68,8 +73,10 @@ const UNBOUNDED_MAX = 1_000_000_000;
  * CLOUD_THROTTLE_BACKOFF_MS, an unbinding one — BullMQ only honours a `rateLimit()` pause set by
  * another worker when the fetching worker has a limiter `max`.
  */
-function cloudLimiter(config: PipelineDeps['config']): { max: number; duration: number } | undefined {
-  if (config.cloudRateLimitMax > 0) return { max: config.cloudRateLimitMax, duration: config.cloudRateLimitDurationMs };
+function cloudLimiter(config: PipelineDeps['config'], shard: number, shards: number): { max: number; duration: number } | undefined {
+  // Each shard's cloud queue has its own limiter key: the window's jobs are split over them.
+  if (config.cloudRateLimitMax > 0)
+    return { max: shareOf(config.cloudRateLimitMax, shard, shards), duration: config.cloudRateLimitDurationMs };
   if (config.cloudThrottleBackoffMs > 0) return { max: UNBOUNDED_MAX, duration: config.cloudRateLimitDurationMs };
   return undefined;
 }
@@ -102,21 +109,22 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   const workers: PipelineWorker[] = [];
   const ending = new ConversationEnding(deps);
 
-  /** One role's BullMQ worker with the pipeline's lock, stall and failure handling. */
+  /** One role's BullMQ worker on one shard's queue, with the pipeline's lock, stall and failure handling. */
   function startWorker<D extends { conversationId: string }, R, N extends WorkerRole>(
     role: N,
     processor: Processor<D, R, N>,
     concurrency: number,
+    shard: { index: number; prefix: string; of: number },
   ): Worker<D, R, N> {
     const worker = new Worker<D, R, N>(QUEUE_NAMES[role], processor, {
       connection: conn,
-      prefix: config.queuePrefix,
+      prefix: shard.prefix,
       concurrency,
       name: opts.name,
       lockDuration: config.lockDurationMs,
       stalledInterval: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
-      limiter: role === 'cloud' ? cloudLimiter(config) : undefined,
+      limiter: role === 'cloud' ? cloudLimiter(config, shard.index, shard.of) : undefined,
       // A `process` span per job, a child of the `add` that queued it (bullmq-otel; off without tracing).
       telemetry: bullmqTelemetry(),
     });
@@ -138,14 +146,27 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
     return worker;
   }
 
+  // One Worker per role and shard (REDIS_SHARDS): a role's concurrency is this process's, split
+  // over the shards (each at least 1), so N shards never multiply what a host takes on.
+  const shards = deps.queues.shards;
   for (const role of roles) {
-    if (role === 'cloud') workers.push(startWorker(role, createCloudProcessor(deps), config.cloudConcurrency));
-    else if (role === 'local') workers.push(startWorker(role, createLocalProcessor(deps), config.localConcurrency));
-    else if (role === 'judge')
+    const concurrency =
+      role === 'cloud' ? config.cloudConcurrency : role === 'local' ? config.localConcurrency : config.transcriptConcurrency;
+    const processor =
+      role === 'cloud'
+        ? createCloudProcessor(deps)
+        : role === 'local'
+          ? createLocalProcessor(deps)
+          : role === 'judge'
+            ? createJudgeProcessor(deps, new JudgeStore(connection, deps.store.shards))
+            : createTranscriptProcessor(deps);
+    for (const shard of shards)
       workers.push(
-        startWorker(role, createJudgeProcessor(deps, new JudgeStore(connection, config.queuePrefix)), config.transcriptConcurrency),
+        startWorker(role, processor as Processor, shareOf(concurrency, shard.index, shards.length), {
+          ...shard,
+          of: shards.length,
+        }) as PipelineWorker,
       );
-    else workers.push(startWorker(role, createTranscriptProcessor(deps), config.transcriptConcurrency));
   }
 
   function recordFinalFailure(failure: FailedJob): void {
@@ -158,7 +179,7 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   }
 
   async function onFinalFailure({ role, jobId, conversationId, failedReason }: FailedJob): Promise<void> {
-    const state = await deps.queues[role].getJobState(jobId);
+    const state = await deps.queues.of(conversationId)[role].getJobState(jobId);
     if (state !== 'failed') return;
     const record = await deps.store.get(conversationId);
     if (!record || isTerminal(record.status)) return;
@@ -175,7 +196,13 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
   }
   const reconciler = startReconciler({ deps, onFailedJob: onFinalFailure, intervalMs: config.reconcileIntervalMs, logger });
   logger.info(
-    { roles, prefix: config.queuePrefix, lockDurationMs: config.lockDurationMs, stalledIntervalMs: config.stalledIntervalMs },
+    {
+      roles,
+      prefix: config.queuePrefix,
+      shards: shards.length,
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+    },
     'workers started',
   );
 

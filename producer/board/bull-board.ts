@@ -101,6 +101,17 @@ export interface BoardMiddlewareOptions extends BoardAccessOptions {
 }
 
 /**
+ * With REDIS_SHARDS each role has a queue per shard, under the same name: the board (which keys
+ * queues by name) shows them grouped by shard, `shard-0.cloud` … in a `shard-0` group (the UI's
+ * `delimiter` tree). One shard: the names alone, as before.
+ */
+export function shardGroup(q: Queue, all: readonly Queue[]): { prefix: string; delimiter: string } | Record<string, never> {
+  const prefixes = [...new Set(all.map((x) => x.opts.prefix ?? ''))];
+  if (prefixes.length < 2) return {};
+  return { prefix: `shard-${prefixes.indexOf(q.opts.prefix ?? '')}.`, delimiter: '.' };
+}
+
+/**
  * The board and its gate as one middleware; requests outside `basePath` pass straight through.
  * Read-only unless board credentials are configured.
  */
@@ -114,7 +125,7 @@ export function createBoardMiddleware(opts: BoardMiddlewareOptions): Middleware 
       (q) =>
         new LimitedQueueAdapter(
           q,
-          { readOnlyMode, description: `${q.name} steps` },
+          { readOnlyMode, description: `${q.name} steps`, ...shardGroup(q, opts.queues) },
           q.name === QUEUE_NAMES.cloud && (opts.cloudRateLimitMax ?? 0) > 0 ? opts.cloudRateLimitMax! : Number.MAX_SAFE_INTEGER,
         ),
     ),
