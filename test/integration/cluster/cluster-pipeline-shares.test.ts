@@ -45,10 +45,7 @@ describe("Redis Cluster, REDIS_SHARDS=3: the pipeline's conversations complete o
     return { ids, run, text: describeRun(run) };
   }
 
-  // Pending: waits for the REDIS_SHARDS wiring of the producer and the workers (issue 26 part 4:
-  // stores, queues and workers over ShardSet's prefixes). Until then REDIS_SHARDS=3 still puts every
-  // key on QUEUE_PREFIX's one tag and this fails with one master at ~0.99 of the commands.
-  it.skip('300 conversations of 2 turns: each completes with each turn recorded once; every master 0.33 ± 0.08 of the commands', async () => {
+  it('300 conversations of 2 turns: each completes with each turn recorded once; every master 0.33 ± 0.08 of the commands', async () => {
     // By hash each shard's count of conversations is binomial: with 300 a share's standard
     // deviation is 0.027, so ± 0.08 is three of them.
     const conversations = 300;
