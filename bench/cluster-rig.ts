@@ -2,46 +2,80 @@
  * The real Redis Cluster the cluster bench and its test measure on: 3 masters + 3 replicas on
  * loopback (`test/helpers/redis-cluster.ts`, the cluster tests' own starter), and what is read from
  * each master before and after a run: the commands it served (INFO commandstats, every `calls=`
- * summed) and its CPU (INFO cpu, `used_cpu_user` + `used_cpu_sys`; `redis-cpu.ts`). Replicas are
- * never sampled: the shares and the CPU are the masters'.
+ * summed; `redis-commands.ts`) and its CPU (INFO cpu, `used_cpu_user` and `used_cpu_sys`;
+ * `redis-cpu.ts`). Replicas are never sampled: the shares and the CPU are the masters'. The same
+ * counters are read from any one redis-server with {@link sampleNodes}.
  *
  * @example
  * const rig = await startClusterRig();
  * const before = await rig.sample();
  * // ... a run ...
- * const run = rig.since(before);   // per master: commands, cpuMs; and each one's share
+ * const run = rig.since(before);   // per master: commands, CPU; and each one's share
  */
 import type { Redis } from 'ioredis';
 import { shardPrefixes } from '../shared/redis-shards';
 import type { RedisTarget } from '../shared/redis-target';
 import { startRedisCluster, type RedisCluster } from '../test/helpers/redis-cluster';
 import { redisCommandsServed } from './redis-commands';
-import { redisCpuMs } from './redis-cpu';
+import { redisCpuTimes } from './redis-cpu';
 
-/** One master's counters at a moment. */
-export interface MasterSample {
+/** One node's counters at a moment. */
+export interface NodeSample {
   port: number;
   commands: number;
-  cpuMs: number;
+  userMs: number;
+  sysMs: number;
   at: number;
 }
 
-/** What each master did between two samples. */
-export interface MasterRun {
+/** What each node did between two samples. */
+export interface NodeRun {
   port: number;
   commands: number;
   cpuMs: number;
-  /** Its share of the commands all masters served. */
+  sysMs: number;
+  /** Its share of the commands all the sampled nodes served. */
   share: number;
 }
 
-export interface ClusterRun {
-  masters: MasterRun[];
+export interface NodesRun {
+  nodes: NodeRun[];
   commands: number;
   cpuMs: number;
+  sysMs: number;
   ms: number;
   shareMin: number;
   shareMax: number;
+}
+
+/** The counters of each node (`port` only labels it). */
+export function sampleNodes(nodes: ReadonlyArray<{ port: number; admin: Redis }>): Promise<NodeSample[]> {
+  return Promise.all(
+    nodes.map(async ({ port, admin }) => {
+      const [commands, cpu] = await Promise.all([redisCommandsServed(admin), redisCpuTimes(admin)]);
+      return { port, commands, ...cpu, at: performance.now() };
+    }),
+  );
+}
+
+/** Each node's work between two samples of the same nodes, and its share of the commands. */
+export function runBetween(before: readonly NodeSample[], after: readonly NodeSample[]): NodesRun {
+  const runs = after.map((a, i) => {
+    const b = before[i]!;
+    return { port: a.port, commands: a.commands - b.commands, cpuMs: a.userMs + a.sysMs - b.userMs - b.sysMs, sysMs: a.sysMs - b.sysMs };
+  });
+  const commands = runs.reduce((s, r) => s + r.commands, 0);
+  const nodes = runs.map((r) => ({ ...r, share: r.commands / commands }));
+  const shares = nodes.map((r) => r.share);
+  return {
+    nodes,
+    commands,
+    cpuMs: runs.reduce((s, r) => s + r.cpuMs, 0),
+    sysMs: runs.reduce((s, r) => s + r.sysMs, 0),
+    ms: Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at)),
+    shareMin: Math.min(...shares),
+    shareMax: Math.max(...shares),
+  };
 }
 
 export interface ClusterRig {
@@ -50,13 +84,12 @@ export interface ClusterRig {
   target: RedisTarget;
   /** The masters' ports when the rig started (no failover here). */
   masters: number[];
-  sample(): Promise<MasterSample[]>;
+  /** Every master's counters. */
+  sample(): Promise<NodeSample[]>;
   /** Each master's commands and CPU since `before`, and its share of the commands. */
-  since(before: MasterSample[]): Promise<ClusterRun>;
+  since(before: NodeSample[]): Promise<NodesRun>;
   /** The master of each of `shards` shard prefixes of `prefix` (shared/redis-shards.ts). */
   mastersOfShards(prefix: string, shards: number): Promise<number[]>;
-  /** FLUSHALL on every master (the replicas follow). */
-  flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,38 +97,14 @@ export async function startClusterRig(): Promise<ClusterRig> {
   const cluster = await startRedisCluster({ masters: 3 });
   try {
     const masters = (await cluster.masters()).sort((a, b) => a - b);
-    const admin = (port: number): Redis => cluster.admin(port);
-    const sample = () =>
-      Promise.all(
-        masters.map(async (port) => {
-          const [commands, cpuMs] = await Promise.all([redisCommandsServed(admin(port)), redisCpuMs(admin(port))]);
-          return { port, commands, cpuMs, at: performance.now() };
-        }),
-      );
+    const sample = () => sampleNodes(masters.map((port) => ({ port, admin: cluster.admin(port) })));
     return {
       cluster,
       target: { clusterNodes: cluster.addresses },
       masters,
       sample,
-      async since(before) {
-        const after = await sample();
-        const runs = after.map((a, i) => ({ port: a.port, commands: a.commands - before[i]!.commands, cpuMs: a.cpuMs - before[i]!.cpuMs }));
-        const commands = runs.reduce((s, r) => s + r.commands, 0);
-        const withShares = runs.map((r) => ({ ...r, share: r.commands / commands }));
-        const shares = withShares.map((r) => r.share);
-        return {
-          masters: withShares,
-          commands,
-          cpuMs: runs.reduce((s, r) => s + r.cpuMs, 0),
-          ms: Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at)),
-          shareMin: Math.min(...shares),
-          shareMax: Math.max(...shares),
-        };
-      },
+      since: async (before) => runBetween(before, await sample()),
       mastersOfShards: (prefix, shards) => Promise.all(shardPrefixes(prefix, shards).map((p) => cluster.masterOf(p))),
-      async flush() {
-        await Promise.all(masters.map((port) => admin(port).flushall()));
-      },
       stop: () => cluster.stop(),
     };
   } catch (err) {
@@ -104,7 +113,7 @@ export async function startClusterRig(): Promise<ClusterRig> {
   }
 }
 
-/** A run's masters as text: `port: commands (share), cpu ms` each. */
-export function describeRun(run: ClusterRun): string {
-  return run.masters.map((m) => `${m.port}: ${m.commands} (${m.share.toFixed(3)}), ${m.cpuMs.toFixed(0)} ms CPU`).join('; ');
+/** A run's nodes as text: `port: commands (share), CPU ms` each. */
+export function describeRun(run: NodesRun): string {
+  return run.nodes.map((m) => `${m.port}: ${m.commands} (${m.share.toFixed(3)}), ${m.cpuMs.toFixed(0)} ms CPU`).join('; ');
 }

@@ -11,21 +11,24 @@
  * - `cluster_cpu_ratio_vs_chain`: that ÷ the bare chain's (`bullmq-chain.ts`, one chain per shard
  *   prefix, each conversation on its shard's by `shardOf`) on the same cluster.
  *
- * The load (`cluster-load.ts`) is the same for the three: K conversations of T turns submitted at
- * once, timed until each is over (the pipeline's with its transcript), instant emulators, each
- * system in turn for a few rounds. Every system stays started through all windows, so the idle
- * baseline (every master's and the one node's CPU per second with all three idle, read first) is
- * the same for each and taken off each window. Per turn includes what a conversation costs once
+ * Two more systems say where a difference comes from (context, no key): the pipeline with
+ * REDIS_SHARDS=1 on the cluster (one master busy: what cluster mode and a replica cost) and the
+ * bare chain on the one node (what spreading costs BullMQ alone).
+ *
+ * The load (`cluster-load.ts`) is the same for all: K conversations of T turns submitted at once,
+ * timed until each is over (the pipeline's with its transcript), instant emulators, each system in
+ * turn for a few rounds. Every system stays started through all windows, so the idle baseline
+ * (every master's and the one node's CPU per second with all of them idle, read first) is the same
+ * for each and taken off each window. Per turn includes what a conversation costs once
  * (submission, end, transcript), spread over its T turns.
  */
 import { shardOf, shardPrefixes } from '../shared/redis-shards';
+import type { RedisTarget } from '../shared/redis-target';
 import { sleep, type BenchContext } from './bench-context';
 import { startBullmqChain, type BullmqChain } from './bullmq-chain';
 import { runChainLoad, runPipelineLoad, type LoadSpec } from './cluster-load';
-import { describeRun, startClusterRig, type ClusterRun, type MasterSample } from './cluster-rig';
-import { startPipelineRig, type PipelineRig } from './pipeline-rig';
-import { redisCommandsServed } from './redis-commands';
-import { redisCpuMs } from './redis-cpu';
+import { describeRun, runBetween, sampleNodes, startClusterRig, type NodeSample, type NodesRun } from './cluster-rig';
+import { startPipelineRig } from './pipeline-rig';
 
 /** The deployment's default QUEUE_PREFIX: on a fresh cluster its 3 shard tags land on 3 masters. */
 const PREFIX = '{llmconv}';
@@ -36,10 +39,14 @@ export interface ClusterSystemFigures {
   ms: number;
   /** Redis CPU per turn, µs, net of the idle baseline (summed over masters on the cluster). */
   cpuUsPerTurn: number;
+  /** Its system part (`used_cpu_sys`: the syscalls, reads and writes of sockets and the AOF). */
+  sysUsPerTurn: number;
   commandsPerTurn: number;
   /** Each master's share of the commands (the cluster's systems only). */
   shares?: number[];
 }
+
+type SystemName = 'pipeline' | 'chain' | 'single' | 'pipelineOneShard' | 'chainSingle';
 
 export interface ClusterBenchResult {
   conversations: number;
@@ -50,16 +57,14 @@ export interface ClusterBenchResult {
   shardMasters: number[];
   /** The masters' ports. */
   masters: number[];
-  pipeline: ClusterSystemFigures;
-  chain: ClusterSystemFigures;
-  single: ClusterSystemFigures;
+  systems: Record<SystemName, ClusterSystemFigures>;
   shareMin: number;
   shareMax: number;
   ratioVsSingle: number;
   ratioVsChain: number;
   /** Idle CPU per second: all masters summed, and the one node, µs/s. */
   idleUsPerSec: { cluster: number; single: number };
-  /** The last round's masters, as text. */
+  /** The last round's masters under the 3-shard pipeline, as text. */
   lastPipelineRun: string;
   startSeconds: number;
 }
@@ -68,30 +73,30 @@ interface Totals {
   turns: number;
   ms: number;
   cpuMs: number;
+  sysMs: number;
   commands: number;
-  perMaster: number[];
+  perNode: number[];
 }
 
-const empty = (masters: number): Totals => ({ turns: 0, ms: 0, cpuMs: 0, commands: 0, perMaster: Array(masters).fill(0) });
-
-async function singleSample(ctx: BenchContext): Promise<MasterSample> {
-  const [commands, cpuMs] = await Promise.all([redisCommandsServed(ctx.admin), redisCpuMs(ctx.admin)]);
-  return { port: 0, commands, cpuMs, at: performance.now() };
+interface Idle {
+  cpuPerMs: number;
+  sysPerMs: number;
 }
 
-function figures(t: Totals, idleMsPerMs: number): ClusterSystemFigures {
-  const sum = t.perMaster.reduce((a, b) => a + b, 0);
+function figures(t: Totals, idle: Idle): ClusterSystemFigures {
+  const sum = t.perNode.reduce((a, b) => a + b, 0);
   return {
     turns: t.turns,
     ms: t.ms,
-    cpuUsPerTurn: ((t.cpuMs - idleMsPerMs * t.ms) * 1000) / t.turns,
+    cpuUsPerTurn: ((t.cpuMs - idle.cpuPerMs * t.ms) * 1000) / t.turns,
+    sysUsPerTurn: ((t.sysMs - idle.sysPerMs * t.ms) * 1000) / t.turns,
     commandsPerTurn: t.commands / t.turns,
-    shares: t.perMaster.length > 1 ? t.perMaster.map((n) => n / sum) : undefined,
+    shares: t.perNode.length > 1 ? t.perNode.map((n) => n / sum) : undefined,
   };
 }
 
 export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchResult> {
-  const conversations = ctx.quick ? 120 : 200;
+  const conversations = ctx.quick ? 120 : 150;
   const turns = 4;
   const rounds = ctx.quick ? 1 : 2;
   const env = { CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8', TRANSCRIPT_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '0' };
@@ -100,95 +105,73 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
   const startSeconds = (performance.now() - t0) / 1000;
   ctx.progress(`cluster: 3 masters + 3 replicas up in ${startSeconds.toFixed(1)} s (masters ${rig.masters.join(', ')})`);
   const parts: Array<{ close(): Promise<void> }> = [];
+  const singleNode = () => sampleNodes([{ port: 0, admin: ctx.admin }]);
   try {
     const shardMasters = await rig.mastersOfShards(PREFIX, SHARDS);
     if (new Set(shardMasters).size !== SHARDS)
       throw new Error(`cluster: the shard tags of ${PREFIX} are on masters ${shardMasters.join(', ')}, not one each`);
-    const pipeline: PipelineRig = await startPipelineRig({
-      redisUrl: rig.target,
-      prefix: PREFIX,
-      env: { ...env, REDIS_SHARDS: String(SHARDS) },
-    });
-    parts.push(pipeline);
-    const single: PipelineRig = await startPipelineRig({ redisUrl: ctx.redisUrl, prefix: ctx.prefix('cluster-single'), env });
-    parts.push(single);
-    for (const r of [pipeline, single]) r.cloud.recording = r.local.recording = false;
-    const chains: BullmqChain[] = [];
-    for (const prefix of shardPrefixes(PREFIX, SHARDS)) {
-      const chain = await startBullmqChain({
-        redisUrl: rig.target,
-        prefix,
-        config: pipeline.config,
-        cloud: pipeline.cloud,
-        local: pipeline.local,
-      });
-      chains.push(chain);
+    const pipelineOn = async (redisUrl: RedisTarget, prefix: string, extra = {}) => {
+      const p = await startPipelineRig({ redisUrl, prefix, env: { ...env, ...extra } });
+      parts.push(p);
+      p.cloud.recording = p.local.recording = false;
+      return p;
+    };
+    const pipeline = await pipelineOn(rig.target, PREFIX, { REDIS_SHARDS: String(SHARDS) });
+    const pipelineOneShard = await pipelineOn(rig.target, ctx.prefix('cluster-one'));
+    const single = await pipelineOn(ctx.redisUrl, ctx.prefix('cluster-single'));
+    const chainOn = async (redisUrl: RedisTarget, prefix: string): Promise<BullmqChain> => {
+      const chain = await startBullmqChain({ redisUrl, prefix, config: pipeline.config, cloud: pipeline.cloud, local: pipeline.local });
       parts.push(chain);
-    }
+      return chain;
+    };
+    const chains: BullmqChain[] = [];
+    for (const prefix of shardPrefixes(PREFIX, SHARDS)) chains.push(await chainOn(rig.target, prefix));
+    const chainSingle = [await chainOn(ctx.redisUrl, ctx.prefix('cluster-chain-single'))];
     const route = (id: string) => shardOf(id, SHARDS);
     const spec = (label: string, k = conversations, t = turns): LoadSpec => ({ conversations: k, turns: t, label });
 
+    const systems: Array<{ name: SystemName; onCluster: boolean; run(label: string, k?: number, t?: number): Promise<unknown> }> = [
+      { name: 'single', onCluster: false, run: (l, k, t) => runPipelineLoad(single, spec(l, k, t)) },
+      { name: 'pipeline', onCluster: true, run: (l, k, t) => runPipelineLoad(pipeline, spec(l, k, t)) },
+      { name: 'chain', onCluster: true, run: (l, k, t) => runChainLoad(chains, route, pipeline.config, spec(l, k, t)) },
+      { name: 'pipelineOneShard', onCluster: true, run: (l, k, t) => runPipelineLoad(pipelineOneShard, spec(l, k, t)) },
+      { name: 'chainSingle', onCluster: false, run: (l, k, t) => runChainLoad(chainSingle, () => 0, pipeline.config, spec(l, k, t)) },
+    ];
     // Warm-up, not counted: scripts loaded on every master, connections and slot maps made.
-    await runPipelineLoad(pipeline, spec('warm-up', 24, 2));
-    await runPipelineLoad(single, spec('warm-up', 24, 2));
-    await runChainLoad(chains, route, pipeline.config, spec('warm-up', 24, 2));
+    for (const s of systems) await s.run(`warm-up ${s.name}`, 24, 2);
 
     // The idle baseline: every system started, none working.
-    const idle0 = await rig.sample();
-    const idleSingle0 = await singleSample(ctx);
+    const idle0 = { cluster: await rig.sample(), single: await singleNode() };
     await sleep(ctx.quick ? 1500 : 2000);
-    const idle = await rig.since(idle0);
-    const idleSingle1 = await singleSample(ctx);
-    const idleClusterMsPerMs = idle.cpuMs / idle.ms;
-    const idleSingleMsPerMs = (idleSingle1.cpuMs - idleSingle0.cpuMs) / (idleSingle1.at - idleSingle0.at);
+    const idleCluster = await rig.since(idle0.cluster);
+    const idleSingle = runBetween(idle0.single, await singleNode());
+    const idleOf = (r: NodesRun): Idle => ({ cpuPerMs: r.cpuMs / r.ms, sysPerMs: r.sysMs / r.ms });
 
-    const totals = { pipeline: empty(SHARDS), chain: empty(SHARDS), single: empty(1) };
-    const add = (t: Totals, run: ClusterRun, turnsDone: number) => {
-      t.turns += turnsDone;
-      t.ms += run.ms;
-      t.cpuMs += run.cpuMs;
-      t.commands += run.commands;
-      for (const [i, m] of run.masters.entries()) t.perMaster[i]! += m.commands;
-    };
+    const totals = Object.fromEntries(
+      systems.map((s) => [s.name, { turns: 0, ms: 0, cpuMs: 0, sysMs: 0, commands: 0, perNode: Array(s.onCluster ? SHARDS : 1).fill(0) }]),
+    ) as Record<SystemName, Totals>;
     let lastPipelineRun = '';
-    const k = conversations * turns;
     for (let round = 0; round < rounds; round++) {
-      {
-        const before = await singleSample(ctx);
-        await runPipelineLoad(single, spec(`single-${round}`));
-        const after = await singleSample(ctx);
-        const ms = after.at - before.at;
-        const commands = after.commands - before.commands;
-        add(
-          totals.single,
-          {
-            masters: [{ port: 0, commands, cpuMs: after.cpuMs - before.cpuMs, share: 1 }],
-            commands,
-            cpuMs: after.cpuMs - before.cpuMs,
-            ms,
-            shareMin: 1,
-            shareMax: 1,
-          },
-          k,
-        );
+      for (const s of systems) {
+        const sample = (): Promise<NodeSample[]> => (s.onCluster ? rig.sample() : singleNode());
+        const before = await sample();
+        await s.run(`${s.name}-${round}`);
+        const run = runBetween(before, await sample());
+        const t = totals[s.name];
+        t.turns += conversations * turns;
+        t.ms += run.ms;
+        t.cpuMs += run.cpuMs;
+        t.sysMs += run.sysMs;
+        t.commands += run.commands;
+        for (const [i, m] of run.nodes.entries()) t.perNode[i]! += m.commands;
+        if (s.name === 'pipeline') lastPipelineRun = describeRun(run);
       }
-      {
-        const before = await rig.sample();
-        await runPipelineLoad(pipeline, spec(`cluster-${round}`));
-        const run = await rig.since(before);
-        add(totals.pipeline, run, k);
-        lastPipelineRun = describeRun(run);
-      }
-      {
-        const before = await rig.sample();
-        await runChainLoad(chains, route, pipeline.config, spec(`chain-${round}`));
-        add(totals.chain, await rig.since(before), k);
-      }
-      ctx.progress(`cluster: round ${round + 1}: pipeline on the cluster ${lastPipelineRun}`);
+      ctx.progress(`cluster: round ${round + 1}: the 3-shard pipeline's masters ${lastPipelineRun}`);
     }
-    const p = figures(totals.pipeline, idleClusterMsPerMs);
-    const c = figures(totals.chain, idleClusterMsPerMs);
-    const s = figures(totals.single, idleSingleMsPerMs);
+    const out = Object.fromEntries(
+      systems.map((s) => [s.name, figures(totals[s.name], idleOf(s.onCluster ? idleCluster : idleSingle))]),
+    ) as Record<SystemName, ClusterSystemFigures>;
+    const p = out.pipeline;
     return {
       conversations: conversations * rounds,
       turnsPerConversation: turns,
@@ -196,14 +179,12 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
       shards: SHARDS,
       shardMasters,
       masters: rig.masters,
-      pipeline: p,
-      chain: c,
-      single: s,
+      systems: out,
       shareMin: Math.min(...p.shares!),
       shareMax: Math.max(...p.shares!),
-      ratioVsSingle: p.cpuUsPerTurn / s.cpuUsPerTurn,
-      ratioVsChain: p.cpuUsPerTurn / c.cpuUsPerTurn,
-      idleUsPerSec: { cluster: idleClusterMsPerMs * 1e6, single: idleSingleMsPerMs * 1e6 },
+      ratioVsSingle: p.cpuUsPerTurn / out.single.cpuUsPerTurn,
+      ratioVsChain: p.cpuUsPerTurn / out.chain.cpuUsPerTurn,
+      idleUsPerSec: { cluster: idleOf(idleCluster).cpuPerMs * 1e6, single: idleOf(idleSingle).cpuPerMs * 1e6 },
       lastPipelineRun,
       startSeconds,
     };

@@ -67,7 +67,7 @@ describe("Redis Cluster, REDIS_SHARDS=3: the pipeline's conversations complete o
     assert.ok(run.commands > conversations * TURNS * 20, `commands served: ${text}`);
     console.log(`      pipeline shard spread: ${text}`);
     assertEvenShares(
-      run.masters.map((m) => m.share),
+      run.nodes.map((m) => m.share),
       text,
     );
   });
@@ -82,7 +82,7 @@ describe("Redis Cluster, REDIS_SHARDS=3: the pipeline's conversations complete o
     assert.throws(
       () =>
         assertEvenShares(
-          run.masters.map((m) => m.share),
+          run.nodes.map((m) => m.share),
           text,
         ),
       /outside 0\.33 ± 0\.08/,
