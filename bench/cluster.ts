@@ -96,7 +96,7 @@ function figures(t: Totals, idle: Idle): ClusterSystemFigures {
 }
 
 export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchResult> {
-  const conversations = ctx.quick ? 120 : 150;
+  const conversations = 120;
   const turns = 4;
   const rounds = ctx.quick ? 1 : 2;
   const env = { CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8', TRANSCRIPT_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '0' };
