@@ -11,9 +11,9 @@
  * - `cluster_cpu_ratio_vs_chain`: that ÷ the bare chain's (`bullmq-chain.ts`, one chain per shard
  *   prefix, each conversation on its shard's by `shardOf`) on the same cluster.
  *
- * Two more systems say where a difference comes from (context, no key): the pipeline with
- * REDIS_SHARDS=1 on the cluster (one master busy: what cluster mode and a replica cost) and the
- * bare chain on the one node (what spreading costs BullMQ alone).
+ * Two more systems say where a difference comes from (context, no key; not with --quick): the
+ * pipeline with REDIS_SHARDS=1 on the cluster (one master busy: what cluster mode and a replica
+ * cost) and the bare chain on the one node (what spreading costs BullMQ alone).
  *
  * The load (`cluster-load.ts`) is the same for all: K conversations of T turns submitted at once,
  * timed until each is over (the pipeline's with its transcript), instant emulators, each system in
@@ -33,6 +33,7 @@ import { startPipelineRig } from './pipeline-rig';
 /** The deployment's default QUEUE_PREFIX: on a fresh cluster its 3 shard tags land on 3 masters. */
 const PREFIX = '{llmconv}';
 const SHARDS = 3;
+const CONTEXT_SYSTEMS: readonly SystemName[] = ['pipelineOneShard', 'chainSingle'];
 
 export interface ClusterSystemFigures {
   turns: number;
@@ -46,7 +47,10 @@ export interface ClusterSystemFigures {
   shares?: number[];
 }
 
-type SystemName = 'pipeline' | 'chain' | 'single' | 'pipelineOneShard' | 'chainSingle';
+type KeySystem = 'pipeline' | 'chain' | 'single';
+/** Not with --quick (they make the phase last about 10 s longer). */
+type ContextSystem = 'pipelineOneShard' | 'chainSingle';
+type SystemName = KeySystem | ContextSystem;
 
 export interface ClusterBenchResult {
   conversations: number;
@@ -57,7 +61,11 @@ export interface ClusterBenchResult {
   shardMasters: number[];
   /** The masters' ports. */
   masters: number[];
-  systems: Record<SystemName, ClusterSystemFigures>;
+  systems: Record<KeySystem, ClusterSystemFigures> & Partial<Record<ContextSystem, ClusterSystemFigures>>;
+  /** The 3-shard pipeline's conversations on each shard (by id, `ShardSet.shardOf`). */
+  conversationsPerShard: number[];
+  /** The master of QUEUE_PREFIX's own tag (the global one: fleet-wide state). */
+  globalMaster: number;
   shareMin: number;
   shareMax: number;
   ratioVsSingle: number;
@@ -96,9 +104,9 @@ function figures(t: Totals, idle: Idle): ClusterSystemFigures {
 }
 
 export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchResult> {
-  const conversations = 120;
+  const conversations = ctx.quick ? 120 : 150;
   const turns = 4;
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = 1;
   const env = { CLOUD_CONCURRENCY: '8', LOCAL_CONCURRENCY: '8', TRANSCRIPT_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '0' };
   const t0 = performance.now();
   const rig = await startClusterRig();
@@ -117,7 +125,7 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
       return p;
     };
     const pipeline = await pipelineOn(rig.target, PREFIX, { REDIS_SHARDS: String(SHARDS) });
-    const pipelineOneShard = await pipelineOn(rig.target, ctx.prefix('cluster-one'));
+    const pipelineOneShard = ctx.quick ? undefined : await pipelineOn(rig.target, ctx.prefix('cluster-one'));
     const single = await pipelineOn(ctx.redisUrl, ctx.prefix('cluster-single'));
     const chainOn = async (redisUrl: RedisTarget, prefix: string): Promise<BullmqChain> => {
       const chain = await startBullmqChain({ redisUrl, prefix, config: pipeline.config, cloud: pipeline.cloud, local: pipeline.local });
@@ -126,19 +134,29 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
     };
     const chains: BullmqChain[] = [];
     for (const prefix of shardPrefixes(PREFIX, SHARDS)) chains.push(await chainOn(rig.target, prefix));
-    const chainSingle = [await chainOn(ctx.redisUrl, ctx.prefix('cluster-chain-single'))];
+    const chainSingle = ctx.quick ? [] : [await chainOn(ctx.redisUrl, ctx.prefix('cluster-chain-single'))];
     const route = (id: string) => shardOf(id, SHARDS);
     const spec = (label: string, k = conversations, t = turns): LoadSpec => ({ conversations: k, turns: t, label });
 
-    const systems: Array<{ name: SystemName; onCluster: boolean; run(label: string, k?: number, t?: number): Promise<unknown> }> = [
+    const perShard = Array<number>(SHARDS).fill(0);
+    type System = { name: SystemName; onCluster: boolean; run(label: string, k?: number, t?: number): Promise<unknown> };
+    const all: System[] = [
       { name: 'single', onCluster: false, run: (l, k, t) => runPipelineLoad(single, spec(l, k, t)) },
-      { name: 'pipeline', onCluster: true, run: (l, k, t) => runPipelineLoad(pipeline, spec(l, k, t)) },
+      {
+        name: 'pipeline',
+        onCluster: true,
+        run: async (l, k, t) => {
+          const ids = await runPipelineLoad(pipeline, spec(l, k, t));
+          if (k === undefined) for (const id of ids) perShard[pipeline.store.shards.shardOf(id)]! += 1;
+        },
+      },
       { name: 'chain', onCluster: true, run: (l, k, t) => runChainLoad(chains, route, pipeline.config, spec(l, k, t)) },
-      { name: 'pipelineOneShard', onCluster: true, run: (l, k, t) => runPipelineLoad(pipelineOneShard, spec(l, k, t)) },
+      { name: 'pipelineOneShard', onCluster: true, run: (l, k, t) => runPipelineLoad(pipelineOneShard!, spec(l, k, t)) },
       { name: 'chainSingle', onCluster: false, run: (l, k, t) => runChainLoad(chainSingle, () => 0, pipeline.config, spec(l, k, t)) },
     ];
+    const systems = all.filter((sys) => !ctx.quick || !CONTEXT_SYSTEMS.includes(sys.name));
     // Warm-up, not counted: scripts loaded on every master, connections and slot maps made.
-    for (const s of systems) await s.run(`warm-up ${s.name}`, 24, 2);
+    for (const s of systems) await s.run(`warm-up ${s.name}`, 12, 2);
 
     // The idle baseline: every system started, none working.
     const idle0 = { cluster: await rig.sample(), single: await singleNode() };
@@ -170,7 +188,7 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
     }
     const out = Object.fromEntries(
       systems.map((s) => [s.name, figures(totals[s.name], idleOf(s.onCluster ? idleCluster : idleSingle))]),
-    ) as Record<SystemName, ClusterSystemFigures>;
+    ) as ClusterBenchResult['systems'];
     const p = out.pipeline;
     return {
       conversations: conversations * rounds,
@@ -180,6 +198,8 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
       shardMasters,
       masters: rig.masters,
       systems: out,
+      conversationsPerShard: perShard,
+      globalMaster: await rig.cluster.masterOf(PREFIX),
       shareMin: Math.min(...p.shares!),
       shareMax: Math.max(...p.shares!),
       ratioVsSingle: p.cpuUsPerTurn / out.single.cpuUsPerTurn,

@@ -291,20 +291,32 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.cluster_cpu_ratio_vs_single = r.ratioVsSingle;
       results.cluster_cpu_ratio_vs_chain = r.ratioVsChain;
       const us = (f: typeof pipeline) => `${f.cpuUsPerTurn.toFixed(0)} µs (sys ${f.sysUsPerTurn.toFixed(0)})`;
-      const load = `${r.conversations} conversations × ${r.turnsPerConversation} turns in ${r.rounds} round(s), REDIS_SHARDS=${r.shards}`;
-      notes.cluster_master_share_min = `${load}; shares ${pipeline.shares!.map((x) => x.toFixed(3)).join(' / ')} (masters ${r.masters.join(', ')}; the shard tags' masters ${r.shardMasters.join(', ')}); bare chain ${chain.shares!.map((x) => x.toFixed(3)).join(' / ')}`;
-      notes.cluster_master_share_max = `last round: ${r.lastPipelineRun}`;
+      const load = `${r.conversations} conversations × ${r.turnsPerConversation} turns, REDIS_SHARDS=${r.shards}`;
+      notes.cluster_master_share_min =
+        `${load}; shares ${pipeline.shares!.map((x) => x.toFixed(3)).join(' / ')} (masters ${r.masters.join(', ')}); ` +
+        `conversations per shard ${r.conversationsPerShard.join(' / ')} on masters ${r.shardMasters.join(', ')}, the global tag on ${r.globalMaster}; ` +
+        `bare chain ${chain.shares!.map((x) => x.toFixed(3)).join(' / ')}`;
+      notes.cluster_master_share_max = r.lastPipelineRun;
       notes.cluster_redis_cpu_us_per_turn =
         `${us(pipeline)}, ${pipeline.commandsPerTurn.toFixed(1)} commands per turn; one core at 100 % carries ${(1e6 / pipeline.cpuUsPerTurn).toFixed(0)} turns/s; ` +
-        `REDIS_SHARDS=1 on the same cluster ${us(pipelineOneShard)}; net of an idle ${(r.idleUsPerSec.cluster / 1000).toFixed(1)} ms/s over the masters; cluster up in ${r.startSeconds.toFixed(1)} s`;
+        (pipelineOneShard ? `REDIS_SHARDS=1 on the same cluster ${us(pipelineOneShard)}; ` : '') +
+        `net of an idle ${(r.idleUsPerSec.cluster / 1000).toFixed(1)} ms/s over the masters; cluster up in ${r.startSeconds.toFixed(1)} s`;
       notes.cluster_cpu_ratio_vs_single =
-        `one node ${us(single)}, ${single.commandsPerTurn.toFixed(1)} commands per turn (net of ${(r.idleUsPerSec.single / 1000).toFixed(1)} ms/s idle); ` +
-        `REDIS_SHARDS=1 on the cluster ÷ one node ${(pipelineOneShard.cpuUsPerTurn / single.cpuUsPerTurn).toFixed(2)}; ` +
-        `bare chain, 3 tags on the cluster ÷ one node ${(chain.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)}` +
+        `one node ${us(single)}, ${single.commandsPerTurn.toFixed(1)} commands per turn (net of ${(r.idleUsPerSec.single / 1000).toFixed(1)} ms/s idle)` +
+        (pipelineOneShard
+          ? `; REDIS_SHARDS=1 on the cluster ÷ one node ${(pipelineOneShard.cpuUsPerTurn / single.cpuUsPerTurn).toFixed(2)}`
+          : '') +
+        (chainSingle
+          ? `; bare chain, 3 tags on the cluster ÷ one node ${(chain.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)}`
+          : '') +
         (results.redis_cpu_us_per_turn !== null
           ? `; the throughput phase's steady state on one node: ${results.redis_cpu_us_per_turn.toFixed(0)} µs`
           : '');
-      notes.cluster_cpu_ratio_vs_chain = `bare chain on the cluster ${us(chain)}, ${chain.commandsPerTurn.toFixed(1)} commands per turn; on one node ${us(chainSingle)} (pipeline ÷ chain there ${(single.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)})`;
+      notes.cluster_cpu_ratio_vs_chain =
+        `bare chain on the cluster ${us(chain)}, ${chain.commandsPerTurn.toFixed(1)} commands per turn` +
+        (chainSingle
+          ? `; on one node ${us(chainSingle)} (pipeline ÷ chain there ${(single.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)})`
+          : '');
       break;
     }
     case 'runs': {
