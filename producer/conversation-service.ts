@@ -9,7 +9,7 @@ import { BudgetStore, conversationBudgetKey } from '../store/budget-store';
 import { JudgeStore } from '../store/judge-store';
 import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../shared/canonical-json';
-import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
+import { canSee, isLimited, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { callerBusyError, CallerGuard } from './caller-guard';
 import type { Config } from '../shared/config';
 import { isTerminal, type ConversationRecord, type TurnRecord } from '../conversation/model';
@@ -89,10 +89,11 @@ export class ConversationService {
   async submit(body: unknown, idempotencyKey?: string, caller: Caller = OWNERLESS_ADMIN): Promise<SubmitResult> {
     const { store, queues, config } = this.deps;
     // On the shard its scripts need (an API key's own, an Idempotency-Key's; REDIS_SHARDS).
-    const id = store.shards.newId(store.shardForNew({ owner: caller.id, idempotencyKey }), () => randomUUID());
+    const shard = store.shardForNew({ owner: caller.id, limited: isLimited(caller), idempotencyKey });
+    const id = store.shards.newId(shard, () => randomUUID());
     // A spent budget refuses new work; a replay of an Idempotency-Key still answers as the first time.
     await this.guard.assertBudget(caller).catch(async (err: unknown) => {
-      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id))) throw err;
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id, shard))) throw err;
     });
     const warnings: string[] = [];
     const settings = parseConversationRequest(body, config, id, { warnings, priced: cloudPriced(config) });
@@ -124,7 +125,8 @@ export class ConversationService {
     const { store, queues, config } = this.deps;
     const parent = await this.get(parentId, caller);
     await this.guard.assertBudget(caller).catch(async (err: unknown) => {
-      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id, parentId))) throw err;
+      if (idempotencyKey === undefined || !(await store.hasIdempotencyKey(idempotencyKey, caller.id, store.shards.shardOf(parentId))))
+        throw err;
     });
     // A fork lives on its parent's shard (its turns are copied in one script).
     const id = store.shards.newId(store.shards.shardOf(parentId), () => randomUUID());

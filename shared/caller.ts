@@ -18,6 +18,11 @@ export interface Caller {
 }
 
 /** `API_KEY`, or a producer without any key: sees everything, records no owner (as before callers). */
+/** A key with a limit the stores' scripts check (maxActive, a budget): under REDIS_SHARDS its work stays on its own shard (ConversationStore.shardForNew). */
+export function isLimited(caller: Caller): boolean {
+  return caller.id !== undefined && (caller.maxActive !== undefined || caller.budget !== undefined);
+}
+
 export const OWNERLESS_ADMIN: Caller = Object.freeze({ name: 'admin', admin: true });
 
 /** Key ids: they become Redis key parts, metric labels and run id qualifiers. */

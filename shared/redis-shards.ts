@@ -92,9 +92,19 @@ export class ShardSet {
     return this.prefixes.length;
   }
 
+  /** Recent ids' shards: a step computes its conversation's keys many times (cleared when full). */
+  private readonly memo = new Map<string, number>();
+
   /** The shard (0 … count-1) of `id`. */
   shardOf(id: string): number {
-    return this.prefixes.length === 1 ? 0 : shardOf(id, this.prefixes.length);
+    if (this.prefixes.length === 1) return 0;
+    let k = this.memo.get(id);
+    if (k === undefined) {
+      if (this.memo.size >= 10_000) this.memo.clear();
+      k = shardOf(id, this.prefixes.length);
+      this.memo.set(id, k);
+    }
+    return k;
   }
 
   /** The key prefix of `id`'s shard. */

@@ -13,8 +13,10 @@
  *   <prefix>:latest:<id>          list  the caller's conversation ids, newest first (trimmed)
  *   <prefix>:runs:by:<id>         zset  the caller's run ids by creation time
  *
- * With REDIS_SHARDS=N a key's state is on its id's shard (`at(id)`), where all its conversations and
- * runs are created (ConversationStore.shardForNew), so its limits stay exact inside one script.
+ * With REDIS_SHARDS=N these keys exist per shard, beside the conversations and runs that count in
+ * them: a key with a limit creates all its work on its own shard (`at(id)`, where the file's limits
+ * are written; ConversationStore.shardForNew), so its limits stay exact inside one script; an
+ * unlimited key's work spreads, and the readers here sum and merge every shard's.
  */
 import type { Redis } from 'ioredis';
 import { ShardSet } from '../shared/redis-shards';
@@ -45,43 +47,64 @@ export class CallerStore implements CallerStoreInterface {
    */
   async syncLimits(callers: readonly CallerLimits[]): Promise<void> {
     if (!callers.length) return;
-    const m = this.redis.multi();
-    for (const c of callers) {
-      const k = callerKey(this.shards.at(c.id), c.id);
-      if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
-      else m.hdel(k, 'maxActive');
-      m.hdel(k, 'budgetExhausted');
-      writeBudgetLimits(m, callerBudgetKey(this.shards.at(c.id), c.id), c.budget, 'replace');
+    // One transaction per shard: a MULTI's keys must share a slot on a cluster.
+    const byShard = new Map<string, CallerLimits[]>();
+    for (const c of callers) byShard.set(this.shards.at(c.id), [...(byShard.get(this.shards.at(c.id)) ?? []), c]);
+    for (const [at, some] of byShard) {
+      const m = this.redis.multi();
+      for (const c of some) {
+        const k = callerKey(at, c.id);
+        if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
+        else m.hdel(k, 'maxActive');
+        m.hdel(k, 'budgetExhausted');
+        writeBudgetLimits(m, callerBudgetKey(at, c.id), c.budget, 'replace');
+      }
+      const replies = await m.exec();
+      const failed = replies?.find(([err]) => err);
+      if (failed) throw failed[0];
     }
-    await m.exec();
   }
 
-  /** The caller's latest `POST /conversation` ids, newest first (ConversationStore.recent of an owner). */
+  /** The caller's latest `POST /conversation` ids, newest first per shard, the shards one after another (ConversationStore.recent merges them by time). */
   async latest(id: string, limit: number): Promise<string[]> {
-    return this.redis.lrange(callerLatestKey(this.shards.at(id), id), 0, Math.max(0, limit - 1));
+    const lists = await Promise.all(this.shards.prefixes.map((p) => this.redis.lrange(callerLatestKey(p, id), 0, Math.max(0, limit - 1))));
+    return lists.flat();
   }
 
-  /** The caller's run ids, newest first (RunStore.list of an owner). */
+  /** The caller's run ids, newest first (RunStore.list of an owner), over every shard. */
   async runs(id: string, limit: number): Promise<string[]> {
-    return this.redis.zrevrange(callerRunsKey(this.shards.at(id), id), 0, limit - 1);
+    if (this.shards.count === 1) return this.redis.zrevrange(callerRunsKey(this.shards.global, id), 0, limit - 1);
+    const each = await Promise.all(this.shards.prefixes.map((p) => this.redis.zrevrange(callerRunsKey(p, id), 0, limit - 1, 'WITHSCORES')));
+    const all: [string, number][] = [];
+    for (const flat of each) for (let i = 0; i + 1 < flat.length; i += 2) all.push([flat[i]!, Number(flat[i + 1])]);
+    return all
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([runId]) => runId);
   }
 
+  /** The key's usage, summed over every shard. */
   async usage(id: string): Promise<CallerUsage> {
-    const [h, b] = await Promise.all([
-      this.redis.hgetall(callerKey(this.shards.at(id), id)),
-      this.redis.hgetall(callerBudgetKey(this.shards.at(id), id)),
-    ]);
+    const each = await Promise.all(
+      this.shards.prefixes.map((p) => Promise.all([this.redis.hgetall(callerKey(p, id)), this.redis.hgetall(callerBudgetKey(p, id))])),
+    );
     const n = (v: string | undefined) => (v === undefined ? 0 : Number(v));
+    const sum = (pick: (h: Record<string, string>, b: Record<string, string>) => string | undefined) =>
+      each.reduce((a, [h, b]) => a + n(pick(h, b)), 0);
+    const exhausted = each.find(([h]) => h.budgetExhausted)?.[0].budgetExhausted;
     return {
-      active: Math.max(0, n(h.active)),
-      conversations: n(h.conversations),
-      runs: n(h.runs),
-      calls: n(b.calls),
-      tokens: n(b.spentTokens),
-      costUsd: n(b.spentUsd) / 1e9,
-      committedUsdNano: n(b.spentUsd) + n(b.resUsd),
-      committedTokens: n(b.spentTokens) + n(b.resTokens),
-      ...(h.budgetExhausted ? { budgetExhausted: h.budgetExhausted } : {}),
+      active: Math.max(
+        0,
+        sum((h) => h.active),
+      ),
+      conversations: sum((h) => h.conversations),
+      runs: sum((h) => h.runs),
+      calls: sum((_, b) => b.calls),
+      tokens: sum((_, b) => b.spentTokens),
+      costUsd: sum((_, b) => b.spentUsd) / 1e9,
+      committedUsdNano: sum((_, b) => b.spentUsd) + sum((_, b) => b.resUsd),
+      committedTokens: sum((_, b) => b.spentTokens) + sum((_, b) => b.resTokens),
+      ...(exhausted ? { budgetExhausted: exhausted } : {}),
     };
   }
 }

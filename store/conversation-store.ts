@@ -51,7 +51,7 @@ import type {
 import { DEFAULT_CONTEXT_TOKENS } from '../conversation/turn-rules';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
-import { CallerStore, callerKey, callerLatestKey } from './caller-store';
+import { callerKey, callerLatestKey } from './caller-store';
 import { ShardSet } from '../shared/redis-shards';
 import type {
   ConversationEvent,
@@ -301,22 +301,23 @@ export class ConversationStore implements ConversationStoreInterface {
       .update(owner === undefined ? key : `${owner}\n${key}`)
       .digest('hex');
   }
-  /** On the shard a conversation created with it goes to ({@link shardForNew}). */
-  private idemKey(key: string, owner?: string) {
-    const shard = this.shardForNew({ idempotencyKey: key, owner });
-    return `${this.shards.prefix(shard)}:idem:${this.idemHash(key, owner)}`;
+  /** The Idempotency-Key's key, on the shard of the conversation it names (`id`: placed by {@link shardForNew}). */
+  private idemKey(key: string, owner: string | undefined, id: string) {
+    return `${this.shards.at(id)}:idem:${this.idemHash(key, owner)}`;
   }
 
   /**
-   * The shard a new conversation (or run) of `owner` with `idempotencyKey` must be created on, so
-   * that what its scripts touch is on one shard: an API key's own (its limits and lists), else
-   * the Idempotency-Key's (a replay finds the first), else any. Draw the id with
-   * `shards.newId(shard, …)`. With one shard: 0.
+   * The shard a new conversation (or run) must be created on (REDIS_SHARDS), so that what its
+   * scripts touch is on one shard and a replay finds the first: an API key with a limit
+   * (maxActive, budget: checked inside the scripts) on its own shard; else the Idempotency-Key's
+   * (a replay lands where the first did); else any (the work spreads). Draw the id with
+   * `shards.newId(shard, …)`. With one shard: 0. An unlimited key's counters and lists are then
+   * on several shards; its readers sum and merge them (store/caller-store.ts).
    */
-  shardForNew(opts: { owner?: string; idempotencyKey?: string } = {}): number {
+  shardForNew(opts: { owner?: string; limited?: boolean; idempotencyKey?: string } = {}): number {
     if (this.shards.count === 1) return 0;
-    if (opts.owner !== undefined) return this.shards.shardOf(opts.owner);
-    if (opts.idempotencyKey !== undefined) return this.shards.shardOf(this.idemHash(opts.idempotencyKey));
+    if (opts.owner !== undefined && opts.limited) return this.shards.shardOf(opts.owner);
+    if (opts.idempotencyKey !== undefined) return this.shards.shardOf(this.idemHash(opts.idempotencyKey, opts.owner));
     return this.shards.randomShard();
   }
 
@@ -373,8 +374,7 @@ export class ConversationStore implements ConversationStoreInterface {
       await CREATE.run(this.redis, [...keys, this.latestKey(id)], [...args, id, this.recentLimit]);
       return { id, created: true, record };
     }
-    this.checkShard(id, this.shardForNew(o));
-    const idem = this.idemKey(o.idempotencyKey ?? '', o.owner);
+    const idem = this.idemKey(o.idempotencyKey ?? '', o.owner, id);
     const owner = o.owner ?? '';
     const at = this.shards.at(id);
     const [outcome, a, b] = (await CREATE_CHECKED.run(
@@ -469,9 +469,8 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   /** Whether the caller's Idempotency-Key is taken (its `create` would replay or answer a mismatch, never create). */
-  async hasIdempotencyKey(key: string, owner?: string, forkOf?: string): Promise<boolean> {
-    const idem = forkOf === undefined ? this.idemKey(key, owner) : `${this.shards.at(forkOf)}:idem:${this.idemHash(key, owner)}`;
-    return (await this.redis.exists(idem)) === 1;
+  async hasIdempotencyKey(key: string, owner?: string, shard = 0): Promise<boolean> {
+    return (await this.redis.exists(`${this.shards.prefix(shard)}:idem:${this.idemHash(key, owner)}`)) === 1;
   }
 
   /**
@@ -726,8 +725,8 @@ export class ConversationStore implements ConversationStoreInterface {
 
   /** Most recent conversation ids, newest first (of one owner's `POST /conversation`s when given). */
   async recent(limit = 20, owner?: string): Promise<string[]> {
-    if (owner !== undefined) return new CallerStore(this.redis, this.shards).latest(owner, limit);
-    const lists = await Promise.all(this.shards.prefixes.map((p) => this.redis.lrange(`${p}:latest`, 0, Math.max(0, limit - 1))));
+    const listKey = (p: string) => (owner === undefined ? `${p}:latest` : callerLatestKey(p, owner));
+    const lists = await Promise.all(this.shards.prefixes.map((p) => this.redis.lrange(listKey(p), 0, Math.max(0, limit - 1))));
     if (lists.length === 1) return lists[0]!;
     // Newest first over every shard: each list is newest first; merged by the records' creation times.
     const ids = lists.flat();

@@ -57,8 +57,8 @@ export interface ConversationStore {
   fork(parent: ConversationWithTurns, id: string, settings: ConversationSettings, opts?: CreateOptions): Promise<ForkResult>;
   /** The forks of a conversation: each fork's id and the turn it re-asks. */
   forks(parentId: string): Promise<{ id: string; atTurn: number }[]>;
-  /** Whether the caller's Idempotency-Key is taken (for a fork: on the shard of `forkOf`, its parent). */
-  hasIdempotencyKey(key: string, owner?: string, forkOf?: string): Promise<boolean>;
+  /** Whether the caller's Idempotency-Key is taken, on `shard` (REDIS_SHARDS: where its conversation was placed; default 0). */
+  hasIdempotencyKey(key: string, owner?: string, shard?: number): Promise<boolean>;
   /** Creates the record unless it exists (a run's admission): null when created, else the existing status. */
   createIfAbsent(id: string, settings: ConversationSettings, owner?: string): Promise<ConversationStatus | null>;
   get(id: string): Promise<ConversationRecord | null>;

@@ -27,6 +27,12 @@ export const FAST_ENV: Env = {
   CLOUD_THROTTLE_BACKOFF_MS: '200',
 };
 
+/** TEST_REDIS_SHARDS=N runs every test stack with REDIS_SHARDS=N (the suites again over shards: `npm run test:shards`). */
+function shardsEnv(): Env {
+  const n = process.env.TEST_REDIS_SHARDS;
+  return n ? { REDIS_SHARDS: n } : {};
+}
+
 export async function startTestStack(env: Env = {}, opts: Omit<LocalStackOptions, 'env'> = {}): Promise<TestStack> {
   // The output dir goes after the stack has stopped (and when it fails to start), once.
   const stop = new Shutdown();
@@ -34,7 +40,7 @@ export async function startTestStack(env: Env = {}, opts: Omit<LocalStackOptions
   stop.add('output dir', () => fs.rmSync(outputDir, { recursive: true, force: true }));
   const stack = await startLocalStack({
     ...opts,
-    env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix(), OUTPUT_DIR: outputDir, ...FAST_ENV, ...env },
+    env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: uniquePrefix(), OUTPUT_DIR: outputDir, ...FAST_ENV, ...shardsEnv(), ...env },
   }).catch(async (err: unknown) => {
     await stop.close();
     throw err;

@@ -78,7 +78,9 @@ describe('forks (real stack)', function () {
       fork.totals.cloudInputTokens + fork.totals.cloudOutputTokens + fork.totals.localInputTokens + fork.totals.localOutputTokens,
       tokens,
     );
-    const budget = await new BudgetStore(stack.store.redis).state(conversationBudgetKey(stack.config.queuePrefix, fork.conversationId));
+    const budget = await new BudgetStore(stack.store.redis).state(
+      conversationBudgetKey(stack.store.shards.at(fork.conversationId), fork.conversationId),
+    );
     assert.equal(budget?.spentTokens, tokens, 'the budget was charged for turns 3-5 only');
     assert.equal(fork.budget.spentTokens, tokens);
   });
@@ -245,7 +247,7 @@ describe('forks (real stack)', function () {
       await new Promise((r) => setTimeout(r, 25));
     assert.equal(forks.length, 2);
     for (const f of forks) tokens += spent(await waitForConversation(stack, f.id));
-    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.prefix, runId));
+    const budget = await stack.store.redis.hgetall(runBudgetKey(stack.store.shards.at(runId), runId));
     assert.equal(Number(budget.spentTokens), tokens);
     const run = (await stack.http.get(`/runs/${runId}`)).data;
     assert.equal(run.admitted, 1);

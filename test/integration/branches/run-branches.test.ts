@@ -45,7 +45,10 @@ describe('branches (real stack, judged)', function () {
     await waitForConversation(stack, parentId);
     await until(async () => (await stack.store.forks(parentId)).length === 2, 10_000, 'two forks');
     const forks = await stack.store.forks(parentId);
-    assert.deepEqual(forks.map((f) => f.id).sort(), [branchId(parentId, 0), branchId(parentId, 1)].sort());
+    assert.deepEqual(
+      forks.map((f) => f.id).sort(),
+      [0, 1].map((i) => stack.store.shards.newId(stack.store.shards.shardOf(parentId), (a) => branchId(parentId, i, a))).sort(),
+    );
     for (const f of forks) {
       assert.equal(f.atTurn, 2);
       const view = await waitForConversation(stack, f.id);

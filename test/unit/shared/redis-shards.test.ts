@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { QUEUE_NAMES } from '../../../queue/job-types';
 import { loadConfig } from '../../../shared/config';
-import { hashTagOf, shardOf, shardPrefixes } from '../../../shared/redis-shards';
+import type { Queue } from 'bullmq';
+import { hashTagOf, ShardSet, shardOf, shardPrefixes } from '../../../shared/redis-shards';
+import { isLimited } from '../../../shared/caller';
+import { shardGroup } from '../../../producer/board/bull-board';
+import { shareOf } from '../../../workers/worker-host';
 import { conversationBudgetKey, runBudgetKey } from '../../../store/budget-store';
 import { callerKey, callerLatestKey } from '../../../store/caller-store';
 import { judgeKey } from '../../../store/judge-store';
@@ -78,5 +82,67 @@ describe('Redis shards: the prefixes of QUEUE_PREFIX and the shard of an id', ()
     const n = 30_000;
     for (let i = 0; i < n; i++) counts[shardOf(randomUUID(), 3)]! += 1;
     for (const c of counts) assert.ok(Math.abs(c / n - 1 / 3) < 0.02, `shares ${counts.map((x) => (x / n).toFixed(3))}`);
+  });
+
+  it("a ShardSet of one is QUEUE_PREFIX for every id; of three, each id its shard's prefix and the global tag apart", () => {
+    const one = ShardSet.of('{llmconv}');
+    assert.equal(one.count, 1);
+    assert.equal(one.at(randomUUID()), '{llmconv}');
+    assert.equal(
+      one.newId(0, (a) => `id-${a}`),
+      'id-0',
+      'the first draw, whatever its hash',
+    );
+    const three = new ShardSet('{llmconv}', 3);
+    assert.equal(three.global, '{llmconv}');
+    assert.deepEqual(three.prefixes, ['{llmconv-0}', '{llmconv-1}', '{llmconv-2}']);
+    assert.equal(three.at('conversation-1'), '{llmconv-2}');
+    assert.throws(() => three.prefix(3), RangeError);
+  });
+
+  it('newId draws until the id lands on the shard asked for, the first draw first', () => {
+    const three = new ShardSet('{llmconv}', 3);
+    for (let shard = 0; shard < 3; shard++) {
+      const tried: number[] = [];
+      const id = three.newId(shard, (a) => {
+        tried.push(a);
+        return `seed-x-${a}`;
+      });
+      assert.equal(three.shardOf(id), shard);
+      assert.deepEqual(
+        tried,
+        tried.map((_, i) => i),
+        'attempts 0, 1, 2, … in order',
+      );
+      assert.equal(id, `seed-x-${tried.at(-1)}`);
+    }
+    assert.throws(() => three.newId(1, () => 'conversation-1'), /no id on shard 1/);
+  });
+
+  it("a role's concurrency is split over the shards, the remainder first, at least 1 each", () => {
+    assert.deepEqual(
+      [0, 1, 2].map((k) => shareOf(8, k, 3)),
+      [3, 3, 2],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((k) => shareOf(1, k, 3)),
+      [1, 1, 1],
+    );
+    assert.equal(shareOf(4, 0, 1), 4);
+  });
+
+  it('the board groups queues by shard only when there are several', () => {
+    const q = (prefix: string, name: string) => ({ name, opts: { prefix } }) as unknown as Queue;
+    const one = [q('{p}', 'cloud'), q('{p}', 'local')];
+    assert.deepEqual(shardGroup(one[0]!, one), {});
+    const many = [q('{p-0}', 'cloud'), q('{p-1}', 'cloud'), q('{p-2}', 'cloud')];
+    assert.deepEqual(shardGroup(many[2]!, many), { prefix: 'shard-2.', delimiter: '.' });
+  });
+
+  it('a key with maxActive or a budget is limited (its work keeps to its shard); the owner-less admin never', () => {
+    assert.equal(isLimited({ id: 'a', name: 'a', admin: false, maxActive: 2 }), true);
+    assert.equal(isLimited({ id: 'a', name: 'a', admin: false, budget: { usd: 1 } }), true);
+    assert.equal(isLimited({ id: 'a', name: 'a', admin: true }), false);
+    assert.equal(isLimited({ name: 'admin', admin: true, maxActive: 1 }), false);
   });
 });
