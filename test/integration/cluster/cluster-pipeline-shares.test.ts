@@ -45,10 +45,10 @@ describe("Redis Cluster, REDIS_SHARDS=3: the pipeline's conversations complete o
     return { ids, run, text: describeRun(run) };
   }
 
-  it('300 conversations of 2 turns: each completes with each turn recorded once; every master 0.33 ± 0.08 of the commands', async () => {
-    // By hash each shard's count of conversations is binomial: with 300 a share's standard
-    // deviation is 0.027, so ± 0.08 is three of them.
-    const conversations = 300;
+  it('600 conversations of 2 turns: each completes with each turn recorded once; every master 0.33 ± 0.08 of the commands', async () => {
+    // Each keyless conversation draws a random shard, so a shard's count is binomial: with 600 a
+    // share's standard deviation is 0.019, and ± 0.08 is four of them (a draw outside: 1 in 10,000).
+    const conversations = 600;
     const pipeline = await startPipelineRig({
       redisUrl: rig.target,
       prefix: '{llmconv}',
@@ -57,7 +57,11 @@ describe("Redis Cluster, REDIS_SHARDS=3: the pipeline's conversations complete o
     pipelines.push(pipeline);
     const shardMasters = await rig.mastersOfShards('{llmconv}', 3);
     assert.equal(new Set(shardMasters).size, 3, `one shard tag per master: ${shardMasters.join(', ')}`);
-    const { ids, run, text } = await measure(pipeline, conversations);
+    const measured = await measure(pipeline, conversations);
+    const { ids, run } = measured;
+    const perShard = [0, 0, 0];
+    for (const id of ids) perShard[pipeline.store.shards.shardOf(id)]! += 1;
+    const text = `${measured.text}; conversations per shard ${perShard.join(' / ')} on masters ${shardMasters.join(', ')}`;
     assert.equal(
       pipeline.events.terminal.get('completed'),
       conversations + 12,
