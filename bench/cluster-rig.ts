@@ -16,13 +16,15 @@ import type { Redis } from 'ioredis';
 import { shardPrefixes } from '../shared/redis-shards';
 import type { RedisTarget } from '../shared/redis-target';
 import { startRedisCluster, type RedisCluster } from '../test/helpers/redis-cluster';
-import { redisCommandsServed } from './redis-commands';
+import { redisCommandStats, type CommandStats } from './redis-commands';
 import { redisCpuTimes } from './redis-cpu';
 
 /** One node's counters at a moment. */
 export interface NodeSample {
   port: number;
   commands: number;
+  /** Per command: calls and µs inside it. */
+  stats: CommandStats;
   userMs: number;
   sysMs: number;
   at: number;
@@ -32,6 +34,8 @@ export interface NodeSample {
 export interface NodeRun {
   port: number;
   commands: number;
+  /** Time inside commands (commandstats `usec`), ms: the rest of cpuMs is the event loop, sockets, replication. */
+  commandMs: number;
   cpuMs: number;
   sysMs: number;
   /** Its share of the commands all the sampled nodes served. */
@@ -41,6 +45,9 @@ export interface NodeRun {
 export interface NodesRun {
   nodes: NodeRun[];
   commands: number;
+  commandMs: number;
+  /** Per command over all the nodes: calls and µs inside it. */
+  byCommand: CommandStats;
   cpuMs: number;
   sysMs: number;
   ms: number;
@@ -52,17 +59,32 @@ export interface NodesRun {
 export function sampleNodes(nodes: ReadonlyArray<{ port: number; admin: Redis }>): Promise<NodeSample[]> {
   return Promise.all(
     nodes.map(async ({ port, admin }) => {
-      const [commands, cpu] = await Promise.all([redisCommandsServed(admin), redisCpuTimes(admin)]);
-      return { port, commands, ...cpu, at: performance.now() };
+      const [stats, cpu] = await Promise.all([redisCommandStats(admin), redisCpuTimes(admin)]);
+      const commands = [...stats.values()].reduce((sum, c) => sum + c.calls, 0);
+      return { port, commands, stats, ...cpu, at: performance.now() };
     }),
   );
 }
 
 /** Each node's work between two samples of the same nodes, and its share of the commands. */
 export function runBetween(before: readonly NodeSample[], after: readonly NodeSample[]): NodesRun {
+  const byCommand: CommandStats = new Map();
   const runs = after.map((a, i) => {
     const b = before[i]!;
-    return { port: a.port, commands: a.commands - b.commands, cpuMs: a.userMs + a.sysMs - b.userMs - b.sysMs, sysMs: a.sysMs - b.sysMs };
+    let usec = 0;
+    for (const [name, c] of a.stats) {
+      const was = b.stats.get(name) ?? { calls: 0, usec: 0 };
+      const sum = byCommand.get(name) ?? { calls: 0, usec: 0 };
+      byCommand.set(name, { calls: sum.calls + c.calls - was.calls, usec: sum.usec + c.usec - was.usec });
+      usec += c.usec - was.usec;
+    }
+    return {
+      port: a.port,
+      commands: a.commands - b.commands,
+      commandMs: usec / 1000,
+      cpuMs: a.userMs + a.sysMs - b.userMs - b.sysMs,
+      sysMs: a.sysMs - b.sysMs,
+    };
   });
   const commands = runs.reduce((s, r) => s + r.commands, 0);
   const nodes = runs.map((r) => ({ ...r, share: r.commands / commands }));
@@ -70,6 +92,8 @@ export function runBetween(before: readonly NodeSample[], after: readonly NodeSa
   return {
     nodes,
     commands,
+    commandMs: runs.reduce((s, r) => s + r.commandMs, 0),
+    byCommand,
     cpuMs: runs.reduce((s, r) => s + r.cpuMs, 0),
     sysMs: runs.reduce((s, r) => s + r.sysMs, 0),
     ms: Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at)),

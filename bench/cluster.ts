@@ -43,6 +43,12 @@ export interface ClusterSystemFigures {
   /** Its system part (`used_cpu_sys`: the syscalls, reads and writes of sockets and the AOF). */
   sysUsPerTurn: number;
   commandsPerTurn: number;
+  /** Time inside commands per turn (commandstats `usec`), µs; the idle baseline's is not taken off (its commands are a few polls). */
+  inCommandsUsPerTurn: number;
+  /** µs per call of the scripts (EVALSHA: BullMQ's and the pipeline's) and of PUBLISH (on a cluster, sent to every node). */
+  evalshaUsPerCall: number;
+  publishUsPerCall: number;
+  publishesPerTurn: number;
   /** Each master's share of the commands (the cluster's systems only). */
   shares?: number[];
 }
@@ -83,6 +89,9 @@ interface Totals {
   cpuMs: number;
   sysMs: number;
   commands: number;
+  commandMs: number;
+  evalsha: { calls: number; usec: number };
+  publish: { calls: number; usec: number };
   perNode: number[];
 }
 
@@ -99,6 +108,10 @@ function figures(t: Totals, idle: Idle): ClusterSystemFigures {
     cpuUsPerTurn: ((t.cpuMs - idle.cpuPerMs * t.ms) * 1000) / t.turns,
     sysUsPerTurn: ((t.sysMs - idle.sysPerMs * t.ms) * 1000) / t.turns,
     commandsPerTurn: t.commands / t.turns,
+    inCommandsUsPerTurn: (t.commandMs * 1000) / t.turns,
+    evalshaUsPerCall: t.evalsha.usec / t.evalsha.calls,
+    publishUsPerCall: t.publish.usec / t.publish.calls,
+    publishesPerTurn: t.publish.calls / t.turns,
     shares: t.perNode.length > 1 ? t.perNode.map((n) => n / sum) : undefined,
   };
 }
@@ -166,7 +179,20 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
     const idleOf = (r: NodesRun): Idle => ({ cpuPerMs: r.cpuMs / r.ms, sysPerMs: r.sysMs / r.ms });
 
     const totals = Object.fromEntries(
-      systems.map((s) => [s.name, { turns: 0, ms: 0, cpuMs: 0, sysMs: 0, commands: 0, perNode: Array(s.onCluster ? SHARDS : 1).fill(0) }]),
+      systems.map((s) => [
+        s.name,
+        {
+          turns: 0,
+          ms: 0,
+          cpuMs: 0,
+          sysMs: 0,
+          commands: 0,
+          commandMs: 0,
+          evalsha: { calls: 0, usec: 0 },
+          publish: { calls: 0, usec: 0 },
+          perNode: Array(s.onCluster ? SHARDS : 1).fill(0),
+        },
+      ]),
     ) as Record<SystemName, Totals>;
     let lastPipelineRun = '';
     for (let round = 0; round < rounds; round++) {
@@ -181,6 +207,12 @@ export async function measureCluster(ctx: BenchContext): Promise<ClusterBenchRes
         t.cpuMs += run.cpuMs;
         t.sysMs += run.sysMs;
         t.commands += run.commands;
+        t.commandMs += run.commandMs;
+        for (const name of ['evalsha', 'publish'] as const) {
+          const c = run.byCommand.get(name) ?? { calls: 0, usec: 0 };
+          t[name].calls += c.calls;
+          t[name].usec += c.usec;
+        }
         for (const [i, m] of run.nodes.entries()) t.perNode[i]! += m.commands;
         if (s.name === 'pipeline') lastPipelineRun = describeRun(run);
       }

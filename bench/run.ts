@@ -290,7 +290,8 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
       results.cluster_redis_cpu_us_per_turn = pipeline.cpuUsPerTurn;
       results.cluster_cpu_ratio_vs_single = r.ratioVsSingle;
       results.cluster_cpu_ratio_vs_chain = r.ratioVsChain;
-      const us = (f: typeof pipeline) => `${f.cpuUsPerTurn.toFixed(0)} µs (sys ${f.sysUsPerTurn.toFixed(0)})`;
+      const us = (f: typeof pipeline) =>
+        `${f.cpuUsPerTurn.toFixed(0)} µs (sys ${f.sysUsPerTurn.toFixed(0)}, in commands ${f.inCommandsUsPerTurn.toFixed(0)}; EVALSHA ${f.evalshaUsPerCall.toFixed(1)} µs a call${f.publishesPerTurn > 0 ? `, ${f.publishesPerTurn.toFixed(1)} PUBLISH a turn at ${f.publishUsPerCall.toFixed(1)} µs` : ''})`;
       const load = `${r.conversations} conversations × ${r.turnsPerConversation} turns, REDIS_SHARDS=${r.shards}`;
       notes.cluster_master_share_min =
         `${load}; shares ${pipeline.shares!.map((x) => x.toFixed(3)).join(' / ')} (masters ${r.masters.join(', ')}); ` +
