@@ -10,12 +10,13 @@ import { closeRedis, openRedis } from '../../../assembly/redis-connections';
 import { createLogger } from '../../../shared/logger';
 import { createOutageLog } from '../../../shared/redis-outage-log';
 import { checkCompleteTranscript, leftoverJobs } from '../../faults/fixtures/transcript-check';
+import { ShardSet, shardPrefixes } from '../../../shared/redis-shards';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
 describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-run', function () {
-  this.timeout(90_000);
+  this.timeout(120_000);
   let cluster: RedisCluster;
   let stack: TestStack | undefined;
 
@@ -121,6 +122,78 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
     assert.ok(redisLines.length <= 20, `${redisLines.length} Redis lines: ${JSON.stringify(redisLines.slice(0, 5))}`);
     console.log(
       `      failover: replica promoted ${promotedMs} ms after kill -9; every conversation completed ${recoveredMs} ms after; ${redisLines.length} Redis log lines`,
+    );
+  });
+
+  it("REDIS_SHARDS=3: kill -9 of one shard's master mid-run; every shard's conversations complete, each turn once", async () => {
+    await stack?.close();
+    stack = undefined;
+    await cluster.waitHealthy();
+    // A prefix whose three shard tags are on three masters, the global tag on one of them.
+    let prefix = '';
+    let owners: number[] = [];
+    for (;;) {
+      prefix = uniquePrefix('fshard');
+      owners = await Promise.all(shardPrefixes(prefix, 3).map((p) => cluster.masterOf(p)));
+      if (new Set(owners).size === 3) break;
+    }
+    const shards = new ShardSet(prefix, 3);
+    const globalMaster = await cluster.masterOf(prefix);
+    // The shard to kill: one whose master does not also hold the global tag (the others go on meanwhile).
+    const victimShard = owners.findIndex((port) => port !== globalMaster);
+    const victim = owners[victimShard]!;
+    stack = await startTestStack(
+      {
+        REDIS_URL: undefined,
+        REDIS_CLUSTER_NODES: cluster.addresses.join(','),
+        QUEUE_PREFIX: prefix,
+        REDIS_SHARDS: '3',
+        OLLAMA_SLOT_LEASE_MS: '3000',
+      },
+      { emulatorLatencyMs: 40 },
+    );
+    const st = stack;
+    const maxTurns = 5;
+    const ids: string[] = [];
+    for (let i = 0; i < 18; i++) {
+      const res = await st.http.post('/conversation', { initialQuery: `Sharded failover ${i}?`, maxTurns });
+      assert.equal(res.status, 202, JSON.stringify(res.data));
+      ids.push(res.data.conversationId);
+    }
+    const onVictim = ids.filter((id) => shards.shardOf(id) === victimShard);
+    assert.ok(
+      onVictim.length > 0 && onVictim.length < ids.length,
+      `conversations on the killed shard: ${onVictim.length} of ${ids.length}`,
+    );
+    await until(
+      async () => (await st.http.get(`/conversation/${onVictim[0]}`)).data.turnsCompleted >= 2,
+      20_000,
+      "two turns of a conversation on the victim's shard",
+    );
+    const killedAt = Date.now();
+    await cluster.kill(victim);
+    await until(
+      async () => (await cluster.masterOf(shards.prefix(victimShard)).catch(() => victim)) !== victim,
+      30_000,
+      'a replica promoted',
+    );
+    for (const id of ids) {
+      const view = await waitForConversation(st, id, 60_000);
+      assert.equal(view.status, 'completed', `${id}: ${JSON.stringify(view).slice(0, 300)}`);
+      assert.deepEqual(
+        view.turns.map((t: { turn: number }) => t.turn),
+        Array.from({ length: maxTurns }, (_, k) => k + 1),
+        `${id}: each turn once, in order`,
+      );
+    }
+    for (const id of ids) await checkCompleteTranscript(st.store, st.outputDir, id, maxTurns);
+    await until(async () => Object.keys(await leftoverJobs(st.queues)).length === 0, 10_000, "every shard's queues to drain");
+    const recoveredMs = Date.now() - killedAt;
+    await cluster.restart(victim);
+    await until(async () => ((await cluster.admin(victim).call('ROLE')) as string[])[0] === 'slave', 20_000, 'the old master a replica');
+    await cluster.waitHealthy();
+    console.log(
+      `      sharded failover: shard ${victimShard} (${onVictim.length} of ${ids.length} conversations) lost its master; all completed ${recoveredMs} ms after the kill`,
     );
   });
 });
