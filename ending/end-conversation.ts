@@ -129,7 +129,7 @@ export class ConversationEnding {
     const { store, archive, logger } = this.deps;
     if (!archive) return;
     const run = runId ?? (await store.get(id))?.settings.run?.id;
-    if (run) await new RunStore(store.redis, store.prefix).archiveLater(run);
+    if (run) await new RunStore(store.redis, store.shards).archiveLater(run);
     const outcome = await archiveFinished({ store, archive, judges: new JudgeStore(store.redis, store.shards) }, id);
     if (outcome === 'gone') logger?.warn({ conversationId: id }, 'finished conversation expired from Redis before it was archived');
   }

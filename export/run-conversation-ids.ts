@@ -1,10 +1,12 @@
 /**
  * The ids of a run's admitted conversations, in admission order, one page at a time, read
- * through the run store (store/run-store.ts), which owns the run's keys.
+ * through the run store (store/run-store.ts), which owns the run's keys (`prefix`: QUEUE_PREFIX,
+ * or the deployment's shards: a run's keys are at its shard).
  */
 import type { Redis } from 'ioredis';
 import { RunStore, type RunArchiveReader } from '../store/run-store';
 import type { ArchiveStore } from '../store/interfaces/archive-store';
+import type { ShardSet } from '../shared/redis-shards';
 
 /**
  * Yields the run's conversation ids page by page (by rank, `pageSize` at a time), so a run of
@@ -13,7 +15,7 @@ import type { ArchiveStore } from '../store/interfaces/archive-store';
  */
 export async function* runConversationIds(
   redis: Redis,
-  prefix: string,
+  prefix: string | ShardSet,
   runId: string,
   pageSize = 500,
   archive?: RunArchiveReader,
@@ -28,7 +30,7 @@ export async function* runConversationIds(
 }
 
 /** Whether the run exists: its hash is there, or it has admitted conversations. */
-export async function runExists(redis: Redis, prefix: string, runId: string, archive?: RunArchiveReader): Promise<boolean> {
+export async function runExists(redis: Redis, prefix: string | ShardSet, runId: string, archive?: RunArchiveReader): Promise<boolean> {
   return new RunStore(redis, prefix, archive).exists(runId);
 }
 
@@ -48,7 +50,7 @@ export interface MissingConversations {
  */
 export async function missingConversations(
   redis: Redis,
-  prefix: string,
+  prefix: string | ShardSet,
   runId: string,
   recordKey: (id: string) => string,
   keep = 100,

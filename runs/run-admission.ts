@@ -41,7 +41,7 @@ export class RunAdmission {
   private readonly ending: ConversationEnding;
 
   constructor(private readonly deps: RunAdmissionDeps) {
-    this.runs = new RunStore(deps.store.redis, deps.store.prefix, deps.store.archive);
+    this.runs = new RunStore(deps.store.redis, deps.store.shards, deps.store.archive);
     // No logger: a run's cancel ends each of its conversations, one line each would flood the log.
     this.ending = new ConversationEnding({ config: deps.config, store: deps.store, queues: deps.queues, hooks: deps.hooks });
   }

@@ -16,7 +16,8 @@ import type { RefusedBy, RejectedLine, RunState, RunState as StoredRun } from '.
 import { RunAdmission, type RunAdmissionDeps, type SeedPayload } from './run-admission';
 import { ConversationEnding } from '../ending/end-conversation';
 import { readSeeds, type RawSeed, type SeedFormat } from './seed-reader';
-import { ownedRunConversationId, RUN_ID, runConversationId, seedHash } from './seed-identity';
+import { ownedRunConversationId, runConversationId, seedHash } from './seed-identity';
+import { locateRun, newRunId, publicRunId } from './run-ids';
 import { canSee, OWNERLESS_ADMIN, type Caller } from '../shared/caller';
 import { canonicalJson } from '../shared/canonical-json';
 import { describeDifferences, settingsConflict, settingsDifference } from './run-settings';
@@ -30,24 +31,7 @@ export function seedDedupText(request: Record<string, unknown>): string {
   return [String(request.initialQuery ?? ''), personaText(persona), typeof request.goal === 'string' ? request.goal : ''].join(' ');
 }
 
-/** A run id as an admin addresses another caller's run: `<key id>.<run id>` (docs/callers.md). */
-export const QUALIFIED_RUN_ID = /^[A-Za-z0-9_-]{1,32}\.(?!\d+$)[A-Za-z0-9_-]{1,64}$/;
-
-/**
- * Where a caller's run id is stored: a non-admin caller's runs live in its own namespace
- * (`alice.nightly`), so two callers may both pick `nightly`; admins use ids as they are, and may
- * name another caller's run qualified. Undefined for an id the caller cannot name.
- */
-export function storedRunId(caller: Caller, runId: string): string | undefined {
-  if (caller.admin) return RUN_ID.test(runId) || QUALIFIED_RUN_ID.test(runId) ? runId : undefined;
-  return caller.id !== undefined && RUN_ID.test(runId) ? `${caller.id}.${runId}` : undefined;
-}
-
-/** The id a caller sees for a stored run id (the inverse of {@link storedRunId}). */
-export function publicRunId(caller: Caller, stored: string): string {
-  const own = caller.id === undefined ? undefined : `${caller.id}.`;
-  return !caller.admin && own && stored.startsWith(own) ? stored.slice(own.length) : stored;
-}
+export { publicRunId, QUALIFIED_RUN_ID, storedRunId } from './run-ids';
 
 /** Run-level options: every conversation setting as a default, plus the run's own. */
 export interface RunOptions {
@@ -206,15 +190,18 @@ export function runViewFor(caller: Caller, v: RunView): RunView {
 }
 
 /** Why seeds were refused, naming the setting and what to do. */
-function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null): string {
+function refusedMessage(by: RefusedBy, runId: string, config: RunAdmissionDeps['config'], fromLine: number | null, shards = 1): string {
   const from = fromLine === null ? 'nothing was added' : `the seeds from line ${fromLine} on were not added`;
   if (by === 'archived')
     return `run ${runId} was finished and archived while this upload was sent; ${from}: send them again with newRun=true to start a new run`;
   if (by === 'run') return `run ${runId} holds RUN_MAX_SEEDS=${config.runMaxSeeds} seeds; ${from}: start another run for them`;
+  const cap = by === 'seeds' ? config.backlogMaxSeeds : config.backlogMaxBytes;
+  // With REDIS_SHARDS=N each shard holds its share of the cap (store/run-store.ts `shardCap`).
+  const share = shards > 1 ? ` (this run's shard holds its share, ${Math.ceil(cap / shards)}: REDIS_SHARDS=${shards})` : '';
   const setting =
     by === 'seeds'
-      ? `BACKLOG_MAX_SEEDS=${config.backlogMaxSeeds} waiting seeds`
-      : `BACKLOG_MAX_BYTES=${config.backlogMaxBytes} bytes of waiting seeds`;
+      ? `BACKLOG_MAX_SEEDS=${config.backlogMaxSeeds} waiting seeds${share}`
+      : `BACKLOG_MAX_BYTES=${config.backlogMaxBytes} bytes of waiting seeds${share}`;
   return `the backlog of all runs holds ${setting}; ${from}: append them with POST /runs/${runId}/seeds once admission has drained some (duplicates are skipped)`;
 }
 
@@ -308,12 +295,14 @@ export class RunService {
     caller: Caller = OWNERLESS_ADMIN,
   ): Promise<RunSubmitResult> {
     const { config } = this.deps;
-    const publicId = runId ?? randomUUID();
-    const id = storedRunId(caller, publicId);
-    if (id === undefined) {
+    // A new run's id on its owner's shard, a named one's found on (or made for) it (runs/run-ids.ts).
+    const fresh = runId === undefined ? newRunId(this.runs.shards, caller, randomUUID) : undefined;
+    const publicId = runId ?? fresh?.publicId ?? randomUUID();
+    const located = fresh ? { id: fresh.id, state: await this.runs.get(fresh.id) } : await locateRun(this.runs, caller, publicId);
+    if (located === undefined) {
       throw new ValidationError(`invalid run id "${publicId.slice(0, 80)}": use 1-64 letters, digits, _ or - (not all digits)`);
     }
-    const existing = await this.runs.get(id);
+    const { id, state: existing } = located;
     // Another caller's run is as unknown as a missing one; an admin names other callers' runs only to add to them.
     if ((existing && !canSee(caller, existing.owner)) || ((mustExist || publicId.includes('.')) && !existing))
       throw new RunNotFoundError(publicId);
@@ -341,7 +330,7 @@ export class RunService {
       throw new PipelineError(`run ${publicId} is cancelled; start a new run`, { code: 'conflict', status: 409 });
     }
     // Refused before anything is created or read when the caps are reached already.
-    await this.checkRoom(id, existing?.seeds ?? 0, declaredBytes);
+    await this.checkRoom(id, publicId, existing?.seeds ?? 0, declaredBytes);
     // The run's cloud models (its default, else the producer's) against the catalogue, before anything is stored.
     const priced = this.deps.priced ?? catalogPriced(config);
     const warnings: string[] = [];
@@ -365,7 +354,7 @@ export class RunService {
     }
     const secret = state?.ids === 2 && state.owner !== undefined ? await this.runs.idSecret() : undefined;
     const conversationId = (hash: string) =>
-      secret ? ownedRunConversationId(secret, state!.owner!, id, hash) : runConversationId(id, hash);
+      secret ? ownedRunConversationId(secret, state!.owner!, id, hash, this.runs.shards) : runConversationId(id, hash, this.runs.shards);
     // Every run tracks what it spends (and, with `runBudget`, refuses calls beyond it).
     await this.runs.setBudget(id, options.runBudget);
     const retried = options.retryFailed && !created ? await this.retryFailed(id) : 0;
@@ -489,7 +478,7 @@ export class RunService {
       retried,
       ...(near ? { nearDuplicates } : {}),
       refused,
-      refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine) : null,
+      refusedReason: refusedBy ? refusedMessage(refusedBy, publicId, config, refusedFromLine, this.runs.shards.count) : null,
       refusedFromLine,
       ...(warnings.length ? { warnings } : {}),
       ...urls(publicId),
@@ -499,9 +488,10 @@ export class RunService {
   /**
    * Throws before an upload is read when it cannot add anything: a declared size over
    * RUN_MAX_BODY_BYTES (413), a run holding RUN_MAX_SEEDS (413 `run_full`), a backlog of all runs
-   * at BACKLOG_MAX_SEEDS or BACKLOG_MAX_BYTES (429 `backlog_full`, with `Retry-After`).
+   * at BACKLOG_MAX_SEEDS or BACKLOG_MAX_BYTES (429 `backlog_full`, with `Retry-After`; with
+   * REDIS_SHARDS=N the run's shard at its share of them, ceil(cap / N)).
    */
-  private async checkRoom(runId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
+  private async checkRoom(runId: string, publicId: string, runSeeds: number, declaredBytes?: number): Promise<void> {
     const { config } = this.deps;
     if (declaredBytes !== undefined && declaredBytes > config.runMaxBodyBytes) {
       throw new RequestBodyError(
@@ -510,17 +500,22 @@ export class RunService {
       );
     }
     if (runSeeds >= config.runMaxSeeds) {
-      throw new PipelineError(refusedMessage('run', runId, config, null), {
+      throw new PipelineError(refusedMessage('run', publicId, config, null), {
         code: 'run_full',
         status: 413,
         details: { setting: 'RUN_MAX_SEEDS', max: config.runMaxSeeds },
       });
     }
-    const totals = await this.runs.backlogTotals();
+    // The run's shard's backlog against its share of each cap (one shard: the whole backlog, the whole cap).
+    const totals = await this.runs.shardBacklogTotals(runId);
     const by: RefusedBy | undefined =
-      totals.seeds >= config.backlogMaxSeeds ? 'seeds' : totals.bytes >= config.backlogMaxBytes ? 'bytes' : undefined;
+      totals.seeds >= this.runs.shardCap(config.backlogMaxSeeds)
+        ? 'seeds'
+        : totals.bytes >= this.runs.shardCap(config.backlogMaxBytes)
+          ? 'bytes'
+          : undefined;
     if (by) {
-      throw new PipelineError(refusedMessage(by, runId, config, null), {
+      throw new PipelineError(refusedMessage(by, publicId, config, null, this.runs.shards.count), {
         code: 'backlog_full',
         status: 429,
         retryable: true,
@@ -539,10 +534,10 @@ export class RunService {
    * (another caller's run answers exactly like a missing one).
    */
   async resolve(runId: string, caller: Caller = OWNERLESS_ADMIN): Promise<{ id: string; state: StoredRun }> {
-    const id = storedRunId(caller, runId);
-    const s = id === undefined ? null : await this.runs.get(id);
+    const located = await locateRun(this.runs, caller, runId);
+    const s = located?.state ?? null;
     if (!s || !canSee(caller, s.owner)) throw new RunNotFoundError(runId);
-    return { id: id!, state: s };
+    return { id: located!.id, state: s };
   }
 
   async view(runId: string, withRejected = false, caller: Caller = OWNERLESS_ADMIN): Promise<RunView> {

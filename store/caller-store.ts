@@ -47,12 +47,11 @@ export class CallerStore implements CallerStoreInterface {
    */
   async syncLimits(callers: readonly CallerLimits[]): Promise<void> {
     if (!callers.length) return;
-    // One transaction per shard: a MULTI's keys must share a slot on a cluster.
-    const byShard = new Map<string, CallerLimits[]>();
-    for (const c of callers) byShard.set(this.shards.at(c.id), [...(byShard.get(this.shards.at(c.id)) ?? []), c]);
-    for (const [at, some] of byShard) {
+    // On every shard (an unlimited key's work books its calls wherever it runs; a limited key's all
+    // runs on its own), one transaction per shard: a MULTI's keys must share a slot on a cluster.
+    for (const at of this.shards.prefixes) {
       const m = this.redis.multi();
-      for (const c of some) {
+      for (const c of callers) {
         const k = callerKey(at, c.id);
         if (c.maxActive !== undefined) m.hset(k, 'maxActive', String(c.maxActive));
         else m.hdel(k, 'maxActive');

@@ -1,6 +1,8 @@
 /**
- * The Redis keys of one run, in one place. All share the queue prefix (and its `{hash tag}`), so a
- * run's keys live in the same Redis Cluster slot as its conversations and jobs.
+ * The Redis keys of one run, in one place. All share one prefix (and its `{hash tag}`): the run's
+ * shard, `shards.at(runId)` (QUEUE_PREFIX itself with one shard; shared/redis-shards.ts), where its
+ * conversations and their jobs are too (their ids are drawn there), so they live in one Redis
+ * Cluster slot. `prefix` below is that shard's prefix.
  */
 export interface RunKeys {
   /** Hash: the run's settings, counters and state. */
@@ -19,5 +21,5 @@ export function runKeys(prefix: string, runId: string): RunKeys {
   return { run: base, conversations: `${base}:convs`, backlog: `${base}:backlog`, rejected: `${base}:rejected` };
 }
 
-/** Sorted set of every run id, scored by creation time. */
+/** Sorted set of the run ids of one shard, scored by creation time (RunStore.list merges the shards'). */
 export const runsIndexKey = (prefix: string): string => `${prefix}:runs`;

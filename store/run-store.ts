@@ -20,6 +20,15 @@
  * `<ms>|<payload>`), and over all runs `<prefix>:backlog-totals` (`seeds`, `bytes` waiting; the
  * run hash's `backlogBytes` is its share, so a cancel takes it off in one step).
  *
+ * With REDIS_SHARDS=N (issue 26 part 4; shared/redis-shards.ts) every key of a run is at its own
+ * shard, `shards.at(runId)`: its hash and sets, its budget, and that shard's runs index, backlog
+ * totals and runs waiting for the archive, and the owner's caller keys its scripts touch. The ids
+ * make each script's keys one shard's: a run's conversation ids are on the run's shard
+ * (runs/seed-identity.ts), and a run of a key with a limit is on that key's shard, where its
+ * limits are (runs/run-ids.ts; an unlimited key's runs spread). Readers over all runs (`list`, `liveList`, `unarchived`,
+ * `backlogTotals`) fan out over the shards and merge. Backlog caps are per shard: each shard
+ * gets ceil(cap / N), so the whole stays within the cap. `idSecret` is fleet-wide (`shards.global`).
+ *
  * With an archive (issue 25 part 4): a finished run is written there (ending/archive-run.ts,
  * {@link RunStore.finishedRun} then ARCHIVED), its keys expire after REDIS_RETENTION_SECONDS, and
  * `get`, `list`, `exists`, `owner`, `conversations` and `rejected` fall through to the archive for
@@ -27,6 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ShardSet } from '../shared/redis-shards';
 import { loadScript } from './redis-script';
 import { CallerStore, callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, writeBudgetLimits } from './budget-store';
@@ -52,6 +62,21 @@ export type RunArchiveReader = Pick<ArchiveStore, 'getRun' | 'runIds'>;
 /** The hash of the backlog totals over all runs (`seeds`, `bytes`), beside the runs' keys. */
 export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-totals`;
 
+/** The runs of one shard waiting for the archive (sorted set: run id → when noted), beside the runs' keys. */
+export const runsUnarchivedKey = (prefix: string): string => `${prefix}:runs-unarchived`;
+
+/**
+ * The first `limit` members of several sorted sets' `WITHSCORES` replies (member, score, …) as
+ * one: by score (`asc` or `desc`), ties by member bytes the same way, as Redis orders one set.
+ */
+export function mergeScored(replies: string[][], order: 'asc' | 'desc', limit: number): string[] {
+  const all: [string, number][] = [];
+  for (const r of replies) for (let i = 0; i + 1 < r.length; i += 2) all.push([r[i]!, Number(r[i + 1])]);
+  const sign = order === 'asc' ? 1 : -1;
+  all.sort((a, b) => sign * (a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))));
+  return all.slice(0, limit).map(([m]) => m);
+}
+
 /** The rejected list keeps this many lines; the `rejected` count keeps counting past it. */
 export const REJECTED_KEPT = 10_000;
 
@@ -63,12 +88,35 @@ export class RunStore implements RunStoreInterface {
   /** The last archived run read (an archived run never changes: an append is refused), for an export's pages. */
   private lastArchived?: ArchivedRun;
 
-  /** `archive`: the archive reads fall through to (absent: Redis only). */
+  /** The shards runs are spread over (one: QUEUE_PREFIX itself, today's keys). */
+  readonly shards: ShardSet;
+  /** QUEUE_PREFIX, the global prefix (a run's own keys are at `shards.at(runId)`). */
+  readonly prefix: string;
+
+  /** `prefix`: QUEUE_PREFIX (one shard) or the deployment's shards; `archive`: the archive reads fall through to (absent: Redis only). */
   constructor(
     readonly redis: Redis,
-    readonly prefix: string,
+    prefix: string | ShardSet,
     readonly archive?: RunArchiveReader,
-  ) {}
+  ) {
+    this.shards = ShardSet.of(prefix);
+    this.prefix = this.shards.global;
+  }
+
+  /** The key prefix of run `runId`'s shard. */
+  private at(runId: string): string {
+    return this.shards.at(runId);
+  }
+
+  /**
+   * The prefix of the owner's caller keys a script of run `runId` touches: the run's shard, where
+   * the owner's counters for this run are (REDIS_SHARDS: a key with a limit has all its runs on
+   * its own shard, where its limits are; an unlimited key's counters are on every shard it used,
+   * store/caller-store.ts sums them). An owner-less run's placeholder keys are there too.
+   */
+  private ownerAt(runId: string): string {
+    return this.at(runId);
+  }
 
   /** The run from the archive when Redis no longer has its hash (null: none, or it is live). */
   private async archivedRun(runId: string): Promise<ArchivedRun | null> {
@@ -81,7 +129,7 @@ export class RunStore implements RunStoreInterface {
   }
 
   keys(runId: string): RunKeys & { seeds: string; admitting: string } {
-    const k = runKeys(this.prefix, runId);
+    const k = runKeys(this.at(runId), runId);
     return { ...k, seeds: `${k.backlog}:seeds`, admitting: `${k.run}:admitting` };
   }
 
@@ -98,9 +146,10 @@ export class RunStore implements RunStoreInterface {
     settings = '',
   ): Promise<boolean> {
     const o = owner ?? '';
+    const op = this.ownerAt(runId);
     const r = await CREATE_RUN.run(
       this.redis,
-      [this.keys(runId).run, runsIndexKey(this.prefix), callerRunsKey(this.prefix, o), callerKey(this.prefix, o)],
+      [this.keys(runId).run, runsIndexKey(this.at(runId)), callerRunsKey(op, o), callerKey(op, o)],
       [runId, name, String(Date.now()), maxActive === undefined ? '' : String(maxActive), String(defaultMaxActive), o, settings],
     );
     if (r === 1 && this.owners.size < 10_000) this.owners.set(runId, owner ? `=${owner}` : '');
@@ -121,15 +170,21 @@ export class RunStore implements RunStoreInterface {
   }
   private secret?: Buffer;
 
-  /** The hash counting what waits in every run's backlog together: `seeds` and `bytes` (ids + payloads). */
-  get totalsKey(): string {
-    return backlogTotalsKey(this.prefix);
+  /** The hash counting what waits in the backlog of every run of `runId`'s shard together: `seeds` and `bytes` (ids + payloads). */
+  totalsKey(runId: string): string {
+    return backlogTotalsKey(this.at(runId));
+  }
+
+  /** A backlog cap of all runs as one shard's share: ceil(cap / N), so the shards together stay within it. */
+  shardCap(cap: number): number {
+    return this.shards.count === 1 || !Number.isFinite(cap) ? cap : Math.ceil(cap / this.shards.count);
   }
 
   /**
    * Adds seeds (conversation id → payload) to the backlog unless waiting or admitted already,
    * within `caps` (see ADD_SEEDS): the new seeds past the first one that would pass a cap are
-   * refused (`refused`, and `why` names the cap). Default caps: none.
+   * refused (`refused`, and `why` names the cap). Default caps: none. The backlog caps are of all
+   * runs; each shard checks its share ({@link shardCap}).
    */
   async addSeeds(runId: string, seeds: [string, string][], caps: Partial<BacklogCaps> = {}): Promise<AddSeedsResult> {
     if (!seeds.length) return { accepted: 0, duplicates: 0, refused: 0 };
@@ -137,15 +192,30 @@ export class RunStore implements RunStoreInterface {
     const limit = (n?: number) => String(n ?? Number.MAX_SAFE_INTEGER);
     const [accepted, duplicates, refused, why, first] = (await ADD_SEEDS.run(
       this.redis,
-      [k.run, k.conversations, k.backlog, k.seeds, this.totalsKey],
-      [limit(caps.runMaxSeeds), limit(caps.backlogMaxSeeds), limit(caps.backlogMaxBytes), ...seeds.flat()],
+      [k.run, k.conversations, k.backlog, k.seeds, this.totalsKey(runId)],
+      [
+        limit(caps.runMaxSeeds),
+        limit(caps.backlogMaxSeeds === undefined ? undefined : this.shardCap(caps.backlogMaxSeeds)),
+        limit(caps.backlogMaxBytes === undefined ? undefined : this.shardCap(caps.backlogMaxBytes)),
+        ...seeds.flat(),
+      ],
     )) as [number, number, number, string, number];
     return { accepted, duplicates, refused, ...(why ? { why: why as RefusedBy, firstRefused: first - 1 } : {}) };
   }
 
-  /** What waits in every run's backlog together. */
+  /** What waits in every run's backlog together (every shard's totals summed). */
   async backlogTotals(): Promise<{ seeds: number; bytes: number }> {
-    const [seeds, bytes] = await this.redis.hmget(this.totalsKey, 'seeds', 'bytes');
+    const each = await Promise.all(this.shards.prefixes.map((p) => this.totalsAt(backlogTotalsKey(p))));
+    return each.reduce((a, b) => ({ seeds: a.seeds + b.seeds, bytes: a.bytes + b.bytes }), { seeds: 0, bytes: 0 });
+  }
+
+  /** What waits in the backlog of the runs of `runId`'s shard, the totals its caps are checked against ({@link shardCap}). */
+  async shardBacklogTotals(runId: string): Promise<{ seeds: number; bytes: number }> {
+    return this.totalsAt(this.totalsKey(runId));
+  }
+
+  private async totalsAt(key: string): Promise<{ seeds: number; bytes: number }> {
+    const [seeds, bytes] = await this.redis.hmget(key, 'seeds', 'bytes');
     return { seeds: Number(seeds ?? 0), bytes: Number(bytes ?? 0) };
   }
 
@@ -179,8 +249,8 @@ export class RunStore implements RunStoreInterface {
           k.backlog,
           k.seeds,
           k.admitting,
-          this.totalsKey,
-          owner === '' ? k.run : callerKey(this.prefix, owner.slice(1)),
+          this.totalsKey(runId),
+          owner === '' ? k.run : callerKey(this.ownerAt(runId), owner.slice(1)),
         ],
         [String(Date.now()), limit, owner],
       );
@@ -218,7 +288,9 @@ export class RunStore implements RunStoreInterface {
   /** Puts a failed or timed-out conversation's seed back in the backlog (see RETRY); false when it is not one. */
   async retry(runId: string, id: string, payload: string, recordKeys: [string, string]): Promise<boolean> {
     const k = this.keys(runId);
-    return (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys, this.totalsKey], [id, payload])) === 1;
+    return (
+      (await RETRY.run(this.redis, [k.run, k.conversations, k.backlog, k.seeds, ...recordKeys, this.totalsKey(runId)], [id, payload])) === 1
+    );
   }
 
   /**
@@ -227,7 +299,8 @@ export class RunStore implements RunStoreInterface {
    */
   async discardEmpty(runId: string, owner?: string): Promise<boolean> {
     const k = this.keys(runId);
-    const keys = [k.run, k.rejected, runBudgetKey(this.prefix, runId), runsIndexKey(this.prefix), callerRunsKey(this.prefix, owner ?? '')];
+    const p = this.at(runId);
+    const keys = [k.run, k.rejected, runBudgetKey(p, runId), runsIndexKey(p), callerRunsKey(this.ownerAt(runId), owner ?? '')];
     const removed = (await DISCARD.run(this.redis, [...keys, k.conversations], [runId])) === 1;
     if (removed) this.owners.delete(runId);
     return removed;
@@ -290,7 +363,7 @@ export class RunStore implements RunStoreInterface {
   /** Stops admission and empties the backlog; -1 for an unknown run. */
   async cancel(runId: string): Promise<number> {
     const k = this.keys(runId);
-    return (await CANCEL.run(this.redis, [k.run, k.backlog, k.seeds, this.totalsKey], [String(Date.now())])) as number;
+    return (await CANCEL.run(this.redis, [k.run, k.backlog, k.seeds, this.totalsKey(runId)], [String(Date.now())])) as number;
   }
 
   async get(runId: string): Promise<RunState | null> {
@@ -325,6 +398,7 @@ export class RunStore implements RunStoreInterface {
     const k = this.keys(runId);
     const d = this.dedupKeys(runId);
     const owner = (await this.redis.hget(k.run, 'owner')) ?? '';
+    const p = this.at(runId);
     const keys = [
       k.run,
       k.conversations,
@@ -332,37 +406,43 @@ export class RunStore implements RunStoreInterface {
       k.seeds,
       k.admitting,
       k.rejected,
-      runBudgetKey(this.prefix, runId),
+      runBudgetKey(p, runId),
       d.seeds,
       d.bands,
       d.sigs,
-      runsIndexKey(this.prefix),
-      callerRunsKey(this.prefix, owner),
-      this.unarchivedKey,
+      runsIndexKey(p),
+      callerRunsKey(this.ownerAt(runId), owner),
+      this.unarchivedKey(runId),
     ];
     const r = await ARCHIVED.run(this.redis, keys, [runId, String(Math.max(1, Math.ceil(ttlSeconds))), String(Date.now())]);
     if (r === 1) this.owners.delete(runId);
     return r === 1;
   }
 
-  /** Runs one of whose conversations finished and that are not archived yet, scored by when they were (re)noted. */
-  get unarchivedKey(): string {
-    return `${this.prefix}:runs-unarchived`;
+  /** The runs of `runId`'s shard one of whose conversations finished and that are not archived yet, scored by when they were (re)noted. */
+  unarchivedKey(runId: string): string {
+    return runsUnarchivedKey(this.at(runId));
   }
 
   /** Notes the run for the archive (before its conversation's archive write, so a crash leaves it for the reconciler); again: moved to the back. */
   async archiveLater(runId: string): Promise<void> {
-    await this.redis.zadd(this.unarchivedKey, Date.now(), runId);
+    await this.redis.zadd(this.unarchivedKey(runId), Date.now(), runId);
   }
 
   /** The run is gone from Redis: nothing to archive. */
   async forgetArchive(runId: string): Promise<void> {
-    await this.redis.zrem(this.unarchivedKey, runId);
+    await this.redis.zrem(this.unarchivedKey(runId), runId);
   }
 
-  /** Runs noted for the archive before `beforeMs`, oldest first (the reconciler's repair). */
+  /** Runs noted for the archive before `beforeMs`, oldest first, over every shard (the reconciler's repair). */
   async unarchived(beforeMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.unarchivedKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
+    const each = await Promise.all(
+      this.shards.prefixes.map(
+        async (p) =>
+          (await this.redis.zrangebyscore(runsUnarchivedKey(p), '-inf', `(${beforeMs}`, 'WITHSCORES', 'LIMIT', 0, limit)) as string[],
+      ),
+    );
+    return mergeScored(each, 'asc', limit);
   }
 
   private async fromRedis(runId: string): Promise<RunState | null> {
@@ -370,7 +450,7 @@ export class RunStore implements RunStoreInterface {
     const [h, waiting, budget] = await Promise.all([
       this.redis.hgetall(k.run),
       this.redis.llen(k.backlog),
-      new BudgetStore(this.redis).state(runBudgetKey(this.prefix, runId)),
+      new BudgetStore(this.redis).state(runBudgetKey(this.at(runId), runId)),
     ]);
     if (!h.id) return null;
     const num = (f: string) => Number(h[f] ?? 0);
@@ -415,7 +495,7 @@ export class RunStore implements RunStoreInterface {
    */
   async setBudget(runId: string, limits?: { usd?: number; tokens?: number }): Promise<void> {
     const m = this.redis.multi();
-    writeBudgetLimits(m, runBudgetKey(this.prefix, runId), limits, 'merge');
+    writeBudgetLimits(m, runBudgetKey(this.at(runId), runId), limits, 'merge');
     if (limits) m.hdel(this.keys(runId).run, 'budgetExhausted');
     await m.exec();
   }
@@ -425,28 +505,41 @@ export class RunStore implements RunStoreInterface {
     await this.redis.hsetnx(this.keys(runId).run, 'budgetExhausted', message);
   }
 
-  /** The ids of the runs Redis holds, newest first (the admission sweep's: an archived run admits nothing). */
+  /** The ids of the runs Redis holds, newest first, over every shard (the admission sweep's: an archived run admits nothing). */
   async liveList(limit: number): Promise<string[]> {
-    return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+    if (this.shards.count === 1) return this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+    const each = await Promise.all(this.shards.prefixes.map((p) => this.redis.zrevrange(runsIndexKey(p), 0, limit - 1, 'WITHSCORES')));
+    return mergeScored(each, 'desc', limit);
   }
 
-  /** Run ids, newest first (of one owner when given), the archived ones with them. */
+  /** Run ids, newest first (of one owner when given: its runs index, at the owner's shard), the archived ones with them. */
   async list(limit = 100, owner?: string): Promise<string[]> {
-    const live =
-      owner !== undefined
-        ? await new CallerStore(this.redis, this.prefix).runs(owner, limit)
-        : await this.redis.zrevrange(runsIndexKey(this.prefix), 0, limit - 1);
+    const live = owner !== undefined ? await new CallerStore(this.redis, this.shards).runs(owner, limit) : await this.liveList(limit);
     if (!this.archive) return live;
     const archived = await this.archive.runIds({ limit, ...(owner !== undefined ? { owner } : {}) });
     if (!archived.ids.length) return live;
     // Merged newest first as the index orders them (creation time, then id bytes, descending); one archived a moment ago may still be listed in Redis.
-    const p = this.redis.pipeline();
-    for (const id of live) p.hget(this.keys(id).run, 'createdAt');
-    const created = live.length ? ((await p.exec()) ?? []) : [];
-    const at = new Map(live.map((id, i) => [id, Number(created[i]?.[1] ?? 0)]));
+    const created = await this.createdAt(live);
+    const at = new Map(live.map((id, i) => [id, created[i]!]));
     for (const [i, id] of archived.ids.entries()) if (!at.has(id)) at.set(id, archived.createdAt[i]!);
     const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(b), Buffer.from(a));
     return [...at.keys()].sort((a, b) => at.get(b)! - at.get(a)! || bytes(a, b)).slice(0, limit);
+  }
+
+  /** The creation times of runs `ids` (0: gone), one pipeline per shard (a Cluster pipeline keeps to one slot). */
+  private async createdAt(ids: string[]): Promise<number[]> {
+    const out = new Array<number>(ids.length).fill(0);
+    const byShard = new Map<string, number[]>();
+    for (const [i, id] of ids.entries()) byShard.set(this.at(id), [...(byShard.get(this.at(id)) ?? []), i]);
+    await Promise.all(
+      [...byShard.values()].map(async (at) => {
+        const p = this.redis.pipeline();
+        for (const i of at) p.hget(this.keys(ids[i]!).run, 'createdAt');
+        const replies = (await p.exec()) ?? [];
+        for (const [j, i] of at.entries()) out[i] = Number(replies[j]?.[1] ?? 0);
+      }),
+    );
+    return out;
   }
 
   /** Whether the run exists: its hash is there, or it has admitted conversations (the export's check). */

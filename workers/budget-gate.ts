@@ -105,7 +105,7 @@ export class BudgetGate {
       Partial<Pick<Config, 'redisShards'>>,
     private readonly prices: PriceTable,
     /** The run store (the owner of a run's hash, where a refusal stops its admission). Default: on the budget store's connection. */
-    private readonly runs: RunStore = new RunStore(store.redis, config.queuePrefix),
+    private readonly runs: RunStore = new RunStore(store.redis, ShardSet.fromConfig(config)),
   ) {
     this.shards = ShardSet.fromConfig(config);
   }

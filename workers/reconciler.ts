@@ -124,7 +124,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     // Finished runs: into the archive once quiet and all their conversations are (ending/archive-run.ts).
     let runsArchived = 0;
     if (deps.archive && deps.store.archiving) {
-      const runs = new RunStore(deps.store.redis, deps.store.prefix);
+      const runs = new RunStore(deps.store.redis, deps.store.shards);
       const quietSince = Date.now() - (opts.runArchiveGraceMs ?? RUN_ARCHIVE_GRACE_MS);
       for (const runId of await runs.unarchived(quietSince, batch))
         if ((await archiveRun({ runs, store: deps.store, archive: deps.archive }, runId)) === 'archived') runsArchived++;

@@ -25,7 +25,7 @@ export function createTranscriptProcessor(deps: PipelineDeps): Processor<Transcr
   const prices = deps.prices ?? loadPriceTable(config.pricesFile, config.modelCatalogFile);
   const dedup = {
     store,
-    runs: new RunStore(store.redis, store.prefix),
+    runs: new RunStore(store.redis, store.shards),
     threshold: config.dedupThreshold,
     ttlSeconds: config.retentionSeconds,
   };

@@ -21,7 +21,7 @@ import { JudgeStore } from '../../store/judge-store';
 import { loadPriceTable } from '../../cost/price-table';
 import { canSee } from '../../shared/caller';
 import { RunStore } from '../../store/run-store';
-import { publicRunId, storedRunId } from '../../runs/run-service';
+import { locateRun, publicRunId, runIdCandidates } from '../../runs/run-ids';
 import { callerOf } from '../api-key-auth';
 
 export interface RunsExportDeps {
@@ -82,23 +82,34 @@ function send(
   ctx.body = Readable.from(body, { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
+/** The first of `ids` for which `exists` holds. */
+async function firstExisting(ids: string[], exists: (id: string) => Promise<boolean>): Promise<string | undefined> {
+  for (const id of ids) if (await exists(id)) return id;
+  return undefined;
+}
+
 export function runsExportRoutes(deps: RunsExportDeps): Router {
   const router = new Router();
   const parse = (ctx: Context) => parseExportQuery(ctx.query, { escapeFormulas: deps.config.csvEscapeFormulas });
 
-  const runs = new RunStore(deps.redis, deps.config.queuePrefix, deps.store.archive);
+  // A run's keys are at its shard (REDIS_SHARDS): the conversation store's shards, else QUEUE_PREFIX.
+  const runs = new RunStore(deps.redis, deps.store.shards, deps.store.archive);
 
   router.get('/runs/:id/export', async (ctx) => {
     const caller = callerOf(ctx);
     const asked = ctx.params.id!;
     const opts = parse(ctx);
     // The caller's own runs only (docs/callers.md); a run without its hash is an admin's to export.
-    // storedRunId checks the id's form: it becomes part of Redis keys (`nightly:convs` would reach a sibling key of run `nightly`).
-    const runId = storedRunId(caller, asked);
-    const state = runId === undefined ? null : await runs.get(runId);
-    const visible = state
-      ? canSee(caller, state.owner)
-      : caller.admin && runId !== undefined && (await runExists(deps.redis, deps.config.queuePrefix, runId, deps.store.archive));
+    // The id's form is checked (runs/run-ids.ts): it becomes part of Redis keys (`nightly:convs` would reach a sibling key of run `nightly`).
+    // locateRun finds the stored id (and its shard suffix: runs/run-ids.ts) the caller's id names.
+    const located = await locateRun(runs, caller, asked);
+    const state = located?.state ?? null;
+    let runId = located?.id;
+    if (!state && caller.admin)
+      runId = await firstExisting(runIdCandidates(runs.shards, caller, asked), (id) =>
+        runExists(deps.redis, runs.shards, id, deps.store.archive),
+      );
+    const visible = state ? canSee(caller, state.owner) : caller.admin && runId !== undefined;
     if (!visible) {
       throw new PipelineError(`no run with id "${asked}" (unknown, or nothing admitted yet)`, { code: 'not_found', status: 404 });
     }
@@ -106,7 +117,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     // some of them gone is counted in X-Missing-Conversations (the ids: GET /runs/:id/conversations, status `expired`).
     const gone = await missingConversations(
       deps.redis,
-      deps.config.queuePrefix,
+      runs.shards,
       runId!,
       (id) => deps.store.recordKeys(id)[0],
       100,
@@ -126,7 +137,7 @@ export function runsExportRoutes(deps: RunsExportDeps): Router {
     ctx.set('X-Missing-Conversations', String(gone.missing));
     ctx.set('X-Run-Conversations', String(gone.total));
     const shown = publicRunId(caller, runId!);
-    send(ctx, `run-${shown}`, opts, runConversationIds(deps.redis, deps.config.queuePrefix, runId!, 500, deps.store.archive), deps, {
+    send(ctx, `run-${shown}`, opts, runConversationIds(deps.redis, runs.shards, runId!, 500, deps.store.archive), deps, {
       title: state?.name || `run ${shown}`,
       runId: shown,
       run: state,

@@ -103,7 +103,7 @@ export async function writeRunConversation(
   const status = c.status ?? 'completed';
   if (status === 'running') await store.markRunning(c.id);
   else if (status !== 'queued') await store.finish(c.id, status, c.stopReason ?? DEFAULT_REASON[status]!);
-  await redis.zadd(runKeys(store.prefix, runId).conversations, score, c.id);
+  await redis.zadd(runKeys(store.shards.at(runId), runId).conversations, score, c.id);
   return settings;
 }
 

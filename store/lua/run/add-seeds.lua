@@ -9,7 +9,7 @@
   KEYS[2] the run's admitted conversations (sorted set)
   KEYS[3] the run's backlog (list of ids)
   KEYS[4] the backlog's payloads (hash id → payload)
-  KEYS[5] the backlog totals over all runs (hash: seeds, bytes)
+  KEYS[5] the backlog totals over all runs of the run's shard (hash: seeds, bytes; REDIS_SHARDS: the caps are its share)
   ARGV[1] runMaxSeeds
   ARGV[2] backlogMaxSeeds
   ARGV[3] backlogMaxBytes

@@ -15,9 +15,9 @@
   KEYS[8] the run's seed signatures (string)
   KEYS[9] the run's LSH bands (hash)
   KEYS[10] the run's conversation signatures (hash)
-  KEYS[11] runs index (sorted set)
+  KEYS[11] runs index of the run's shard (sorted set)
   KEYS[12] the owner's runs index (sorted set)
-  KEYS[13] runs waiting for the archive (sorted set)
+  KEYS[13] runs of the run's shard waiting for the archive (sorted set)
   ARGV[1] run id
   ARGV[2] seconds the keys stay (REDIS_RETENTION_SECONDS)
   ARGV[3] now (ms)

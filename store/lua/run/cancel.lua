@@ -4,7 +4,7 @@
   KEYS[1] run hash
   KEYS[2] the run's backlog (list of ids)
   KEYS[3] the backlog's payloads (hash id → payload)
-  KEYS[4] the backlog totals over all runs
+  KEYS[4] the backlog totals over all runs of the run's shard
   ARGV[1] now ms
   Returns how many seeds it dropped, or -1 for an unknown run.
 ]]

@@ -1,10 +1,11 @@
 --[[
   Creates a run, or, when it exists, updates its `maxActive` if given. An owned run records its
   owner and that its ids are keyed (`ids` 2, runs/seed-identity.ts), and counts in the owner's
-  `runs` (the caller store's fragment caller/includes/lists.lua).
+  `runs` (the caller store's fragment caller/includes/lists.lua). Every key is at the run's shard
+  (REDIS_SHARDS: an owned run's id is drawn on its owner's shard, runs/run-ids.ts).
 
   KEYS[1] run hash                 <prefix>:run:<runId>
-  KEYS[2] runs index (sorted set)  <prefix>:runs
+  KEYS[2] runs index of the run's shard (sorted set)  <prefix>:runs
   KEYS[3] the owner's runs index   <prefix>:runs:by:<owner>
   KEYS[4] the owner's caller hash  <prefix>:caller:<owner>
   ARGV[1] run id

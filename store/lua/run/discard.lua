@@ -6,7 +6,7 @@
   KEYS[1] run hash
   KEYS[2] the run's rejected lines (list)
   KEYS[3] the run's budget hash
-  KEYS[4] runs index (sorted set)
+  KEYS[4] runs index of the run's shard (sorted set)
   KEYS[5] the owner's runs index (sorted set)
   KEYS[6] the run's admitted conversations (sorted set)
   ARGV[1] run id

@@ -15,7 +15,7 @@
   KEYS[3] the run's backlog (list of ids)
   KEYS[4] the backlog's payloads (hash id → payload)
   KEYS[5] the run's admitting hash (id → '<ms>|<payload>')
-  KEYS[6] the backlog totals over all runs
+  KEYS[6] the backlog totals over all runs of the run's shard
   KEYS[7] the owner's caller hash <prefix>:caller:<owner> (KEYS[1] again when the run has no owner)
   ARGV[1] now ms
   ARGV[2] most seeds to claim

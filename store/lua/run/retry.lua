@@ -10,7 +10,7 @@
   KEYS[4] the backlog's payloads (hash id → payload)
   KEYS[5] the conversation hash (store/conversation-store.ts names it: ConversationStore.recordKeys)
   KEYS[6] the conversation's steps hash
-  KEYS[7] the backlog totals over all runs
+  KEYS[7] the backlog totals over all runs of the run's shard
   ARGV[1] conversation id
   ARGV[2] the seed's payload
   Returns 1 when done, 0 when it is not a failed or timed-out conversation of the run.

@@ -54,7 +54,7 @@ for (const backend of ['postgres', 'sqlite'] as const) {
       assert.equal(res.status, 202, JSON.stringify(res.data));
       const runId: string = res.data.runId;
       assert.equal(res.data.rejected, 1);
-      const runs = new RunStore(stack.store.redis, stack.store.prefix);
+      const runs = new RunStore(stack.store.redis, stack.store.shards);
       const redis = stack.store.redis;
       await until(async () => (await runs.get(runId))?.active === 0 && (await runs.get(runId))?.waiting === 0, 60_000, 'the run to finish');
       await until(async () => (await stack.store.unarchivedCount()) === 0, 30_000, 'every conversation archived');
@@ -89,10 +89,18 @@ for (const backend of ['postgres', 'sqlite'] as const) {
       assert.deepEqual((await stack.archive!.getRun(runId))?.rejected, res.data.rejectedLines, 'its rejected lines archived');
 
       const k = runs.keys(runId);
-      const runKeyList = [k.run, k.conversations, k.backlog, k.seeds, k.admitting, k.rejected, runBudgetKey(stack.store.prefix, runId)];
+      const runKeyList = [
+        k.run,
+        k.conversations,
+        k.backlog,
+        k.seeds,
+        k.admitting,
+        k.rejected,
+        runBudgetKey(stack.store.shards.at(runId), runId),
+      ];
       await until(async () => (await redis.exists(...runKeyList)) === 0, 30_000, "the run's keys to leave Redis");
-      assert.equal(await redis.zscore(`${stack.store.prefix}:runs`, runId), null, 'off the runs index');
-      assert.equal(await redis.zscore(runs.unarchivedKey, runId), null, 'no longer waiting for the archive');
+      assert.equal(await redis.zscore(`${stack.store.shards.at(runId)}:runs`, runId), null, 'off the runs index');
+      assert.equal(await redis.zscore(runs.unarchivedKey(runId), runId), null, 'no longer waiting for the archive');
 
       const [archivedExports, archivedViews] = await Promise.all([take(), views()]);
       for (const q of EXPORTS) {

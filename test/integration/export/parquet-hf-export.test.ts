@@ -244,7 +244,7 @@ describe('GET /runs/:id/export?format=parquet|hf (real Redis and HTTP, read back
     let heapPeak = heap0;
     let bytes = 0;
     let chunks = 0;
-    for await (const chunk of exportParquet(runConversationIds(redis, stack.config.queuePrefix, RUN, 500), load, opts, stats, BATCH)) {
+    for await (const chunk of exportParquet(runConversationIds(redis, stack.store.shards, RUN, 500), load, opts, stats, BATCH)) {
       bytes += chunk.length;
       rowsOut = stats.exported;
       if (++chunks % 2 === 0) heapPeak = Math.max(heapPeak, retained());

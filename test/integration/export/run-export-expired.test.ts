@@ -39,7 +39,7 @@ describe('exporting a run whose conversations expired (real Redis and HTTP)', fu
   };
 
   it('some conversations gone: 200 with what is left and X-Missing-Conversations counting the rest; the CLI warns', async () => {
-    await new RunStore(redis, stack.store.prefix).create('part-gone', '', undefined, 10);
+    await new RunStore(redis, stack.store.shards).create('part-gone', '', undefined, 10);
     await writeRun(
       redis,
       stack.store,

@@ -76,7 +76,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     );
     await writeRun(redis, stack.store, RUN, convs);
     // An admitted id whose conversation has expired: skipped, not an error.
-    await redis.zadd(runKeys(stack.config.queuePrefix, RUN).conversations, 1000, 'expired-one');
+    await redis.zadd(runKeys(stack.store.shards.at(RUN), RUN).conversations, 1000, 'expired-one');
   });
   after(async () => {
     redis?.disconnect();
@@ -228,7 +228,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     const badAssistant = await stack.http.get(`/runs/${RUN}/export?format=openai&assistant=both`);
     assert.equal(badAssistant.status, 400);
     assert.match(badAssistant.data.error.message, /^assistant must be cloud or local/);
-    await redis.hset(runKeys(stack.config.queuePrefix, 'fresh').run, 'state', 'ingesting');
+    await redis.hset(runKeys(stack.store.shards.at('fresh'), 'fresh').run, 'state', 'ingesting');
     const fresh = await stack.http.get('/runs/fresh/export?format=csv', { responseType: 'text' });
     assert.equal(fresh.status, 200);
     assert.equal(fresh.data.split('\r\n').filter(Boolean).length, 1, 'just the header');
@@ -341,7 +341,7 @@ describe('GET /runs/:id/export (real Redis and HTTP)', function () {
     };
     const heap0 = retained();
     let heapPeak = heap0;
-    for await (const line of exportConversations(runConversationIds(redis, stack.config.queuePrefix, BIG, 200), load, opts, stats, BATCH)) {
+    for await (const line of exportConversations(runConversationIds(redis, stack.store.shards, BIG, 200), load, opts, stats, BATCH)) {
       consumed++;
       bytes += line.length;
       if (consumed % 250 === 0) heapPeak = Math.max(heapPeak, retained());

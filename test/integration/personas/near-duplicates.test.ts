@@ -70,7 +70,7 @@ describe('near-duplicates (MinHash; real Redis, HTTP, emulators, workers)', func
     assert.equal(first.status, 202, JSON.stringify(first.data));
     assert.equal(first.data.accepted, 2);
     // The run store keeps one fixed-size record per kept seed (16-byte hash + 64 × 4-byte minima).
-    const sigKey = `${stack.config.queuePrefix}:run:dedup-appends:seedsigs`;
+    const sigKey = `${stack.store.shards.at('dedup-appends')}:run:dedup-appends:seedsigs`;
     assert.equal(await stack.store.redis.strlen(sigKey), 2 * 272);
     assert.ok((await stack.store.redis.ttl(sigKey)) > 0, 'the records expire (RETENTION_SECONDS)');
 
@@ -138,7 +138,7 @@ describe('near-duplicates (MinHash; real Redis, HTTP, emulators, workers)', func
     );
     // The transcript step run again (an at-least-once job): the same finding, flagged and counted once.
     const again = (await stack.store.getConversation(flagged[0].conversationId))!;
-    const dedup = { store: stack.store, runs: new RunStore(stack.store.redis, stack.store.prefix), threshold: 0.7, ttlSeconds: 3600 };
+    const dedup = { store: stack.store, runs: new RunStore(stack.store.redis, stack.store.shards), threshold: 0.7, ttlSeconds: 3600 };
     assert.deepEqual(await flagNearDuplicate(dedup, again.record, again.turns), flagged[0].nearDuplicateOf);
     assert.equal((await stack.http.get('/runs/dedup-convs')).data.nearDuplicates, 1);
     const bad = await stack.http.get('/runs/dedup-convs/export?format=openai&filter=nope');

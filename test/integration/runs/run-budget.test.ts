@@ -44,7 +44,7 @@ describe('run budget (real Redis, HTTP, emulators, workers)', function () {
     assert.match(view.budget.exhausted, /run .* budget of 4000 tokens cannot cover/);
     assert.equal(view.budget.tokens, tokens);
     // Never past the budget: what was booked (real usage) stays within it, nothing left reserved.
-    const h = await stack.store.redis.hgetall(runBudgetKey(stack.store.prefix, runId));
+    const h = await stack.store.redis.hgetall(runBudgetKey(stack.store.shards.at(runId), runId));
     assert.ok(Number(h.spentTokens) <= tokens, `spent ${h.spentTokens} of ${tokens}`);
     assert.ok(Number(h.spentTokens) > 0);
     assert.equal(Number(h.resTokens ?? 0), 0);

@@ -57,10 +57,11 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
     this.timeout(60_000);
     stack = await startTestStack({}, { roles: [], emulatorLatencyMs: 0 });
     redis = stack.store.redis;
-    runs = new RunStore(redis, stack.config.queuePrefix);
+    runs = new RunStore(redis, stack.store.shards);
     fleet = new WorkerFleet({
       REDIS_URL: stack.redisUrl,
       QUEUE_PREFIX: stack.config.queuePrefix,
+      REDIS_SHARDS: String(stack.config.redisShards),
       API_GATEWAY_URL: stack.gatewayUrl,
       OLLAMA_HOST: stack.ollama!.url,
       OUTPUT_DIR: stack.outputDir,
@@ -87,6 +88,7 @@ describe('runs: kill -9 of the producer mid-upload and of a worker mid-run, then
     producer = startProcess('producer/main.ts', {
       REDIS_URL: testRedisUrl(),
       QUEUE_PREFIX: stack.config.queuePrefix,
+      REDIS_SHARDS: String(stack.config.redisShards),
       PORT: '0',
       HOST: '127.0.0.1',
       BEDROCK_ENDPOINT: stack.bedrock!.url,

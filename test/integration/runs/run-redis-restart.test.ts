@@ -73,7 +73,7 @@ describe('runs: Redis killed with SIGKILL mid-run and restarted from its AOF', f
     const first = await submit();
     assert.equal(first.status, 202, JSON.stringify(first.data));
     assert.equal(first.data.accepted, SEEDS);
-    const runs = new RunStore(stack.store.redis, stack.config.queuePrefix);
+    const runs = new RunStore(stack.store.redis, stack.store.shards);
     await until(async () => (await runs.get(RUN))!.byStatus.completed! >= 30, 60_000, 'part of the run done');
     const atKill = (await runs.get(RUN))!;
     assert.ok(atKill.byStatus.completed! < SEEDS && atKill.active > 0, `the kill lands mid-run (${JSON.stringify(atKill.byStatus)})`);

@@ -32,7 +32,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
       { emulatorLatencyMs: 0 },
     );
     redis = stack.store.redis;
-    runs = new RunStore(redis, stack.store.prefix);
+    runs = new RunStore(redis, stack.store.shards);
   });
   after(async () => {
     await stack?.close();
@@ -69,7 +69,7 @@ describe('runs (real Redis, HTTP, emulators, workers)', function () {
           // In flight = admitted and not terminal, read from the records themselves.
           const ids = await runs.conversations(runId, 0, 100_000);
           const p = redis.pipeline();
-          for (const id of ids) p.hget(`${stack.store.prefix}:conv:{${id}}`, 'status');
+          for (const id of ids) p.hget(stack.store.recordKeys(id)[0], 'status');
           const statuses = ((await p.exec()) ?? []).map(([, s]) => s);
           const inFlight = statuses.filter((s) => s === 'queued' || s === 'running').length;
           maxSeen = Math.max(maxSeen, inFlight, Number(await redis.hget(runs.keys(runId).run, 'active')));

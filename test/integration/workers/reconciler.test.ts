@@ -38,10 +38,10 @@ describe('reconciler (real Redis and BullMQ)', function () {
       },
       {
         connection: { url: stack.redisUrl } as never,
-        prefix: stack.config.queuePrefix,
+        prefix: stack.queues.of(id).prefix,
       },
     );
-    await until(async () => (await stack.queues.cloud.getJobState(jobIds.cloud(id, 1))) === 'failed', 5000, 'the job to fail');
+    await until(async () => (await stack.queues.of(id).cloud.getJobState(jobIds.cloud(id, 1))) === 'failed', 5000, 'the job to fail');
     await bare.close();
     assert.equal((await stack.store.get(id))!.status, 'queued');
 
@@ -56,7 +56,7 @@ describe('reconciler (real Redis and BullMQ)', function () {
   it('a conversation saved but never queued gets turn 1 queued again', async () => {
     const id = '00000000-0000-4000-8000-00000000f002';
     await stack.store.create(id, settings);
-    assert.equal(await stack.queues.cloud.getJob(jobIds.cloud(id, 1)), undefined);
+    assert.equal(await stack.queues.of(id).cloud.getJob(jobIds.cloud(id, 1)), undefined);
     // Inside the grace period nothing happens; the production sweep waits 30 s.
     const { startReconciler } = await import('../../../workers/reconciler');
     const r = startReconciler({
@@ -68,8 +68,8 @@ describe('reconciler (real Redis and BullMQ)', function () {
     });
     const { requeued } = await r.sweepOnce();
     assert.ok(requeued >= 1);
-    assert.ok(await stack.queues.cloud.getJob(jobIds.cloud(id, 1)), 'turn 1 queued');
+    assert.ok(await stack.queues.of(id).cloud.getJob(jobIds.cloud(id, 1)), 'turn 1 queued');
     await r.sweepOnce();
-    assert.equal((await stack.queues.cloud.getJobCounts('waiting')).waiting, 1, 'a second sweep adds nothing');
+    assert.equal((await stack.queues.of(id).cloud.getJobCounts('waiting')).waiting, 1, 'a second sweep adds nothing');
   });
 });
