@@ -17,6 +17,7 @@ import { loadConfig, WORKER_ROLES, type Config, type Env, type WorkerRole } from
 import type { ConversationStore } from '../store/conversation-store';
 import { createLogger, type Logger } from '../shared/logger';
 import type { PipelineQueues } from '../queue/pipeline-queues';
+import type { RedisTarget } from '../shared/redis-target';
 import { openQueues } from '../assembly/queues';
 import { openRedis } from '../assembly/redis-connections';
 import { buildStores } from '../assembly/stores';
@@ -32,7 +33,8 @@ import { TimedProvider, type CallTiming } from './timed-provider';
 export const BENCH_OLLAMA_MODELS = ['llama3.2', 'llama3.2:latest', 'llama2:latest'];
 
 export interface PipelineRigOptions {
-  redisUrl: string;
+  /** A redis-server's URL (REDIS_URL) or a cluster's nodes (REDIS_CLUSTER_NODES; shared/redis-target.ts). */
+  redisUrl: RedisTarget;
   /** BullMQ prefix (QUEUE_PREFIX) of this rig. */
   prefix: string;
   /** Emulator latency per model call, ms. Default 0 (instant). */
@@ -72,6 +74,12 @@ export function benchLogger(): Logger {
   return createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: true }) });
 }
 
+/** REDIS_CLUSTER_NODES of a cluster target; a Sentinel target is not a rig's. */
+function clusterNodesOf(target: Exclude<RedisTarget, string>): string {
+  if (!('clusterNodes' in target)) throw new Error("the pipeline rig takes a redis-server URL or a cluster's nodes");
+  return target.clusterNodes.join(',');
+}
+
 export async function startPipelineRig(opts: PipelineRigOptions): Promise<PipelineRig> {
   // Each part registers its close as it is opened (assembly/shutdown.ts); close() runs them in reverse, once.
   const stop = new Shutdown();
@@ -79,7 +87,8 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
   try {
     const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmconv-bench-out-'));
     stop.add('output dir', () => fs.rmSync(outputDir, { recursive: true, force: true }));
-    const base = loadConfig({ REDIS_URL: opts.redisUrl, QUEUE_PREFIX: opts.prefix, OUTPUT_DIR: outputDir, ...opts.env });
+    const where = typeof opts.redisUrl === 'string' ? { REDIS_URL: opts.redisUrl } : { REDIS_CLUSTER_NODES: clusterNodesOf(opts.redisUrl) };
+    const base = loadConfig({ ...where, QUEUE_PREFIX: opts.prefix, OUTPUT_DIR: outputDir, ...opts.env });
     const logger = benchLogger();
     const latencyMs = opts.latencyMs ?? 0;
 

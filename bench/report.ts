@@ -46,6 +46,11 @@ export const RESULT_KEYS = [
   'archive_write_ms_cpu',
   'archive_export_ratio',
   'archive_pipeline_throughput_ratio',
+  'cluster_master_share_min',
+  'cluster_master_share_max',
+  'cluster_redis_cpu_us_per_turn',
+  'cluster_cpu_ratio_vs_single',
+  'cluster_cpu_ratio_vs_chain',
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 
@@ -299,6 +304,42 @@ const ROWS: Row[] = [
     unit: '',
     target: '≥ 0.9',
     met: (v) => v >= 0.9,
+    digits: 2,
+  },
+  {
+    key: 'cluster_master_share_min',
+    label: "Redis Cluster, REDIS_SHARDS=3 on 3 masters: the least busy master's share of the commands",
+    unit: '',
+    target: '≥ 0.25 (0.33 ± 0.08)',
+    met: (v) => v >= 1 / 3 - 0.08,
+    digits: 3,
+  },
+  {
+    key: 'cluster_master_share_max',
+    label: "Redis Cluster, REDIS_SHARDS=3 on 3 masters: the busiest master's share of the commands",
+    unit: '',
+    target: '≤ 0.41 (0.33 ± 0.08)',
+    met: (v) => v <= 1 / 3 + 0.08,
+    digits: 3,
+  },
+  {
+    key: 'cluster_redis_cpu_us_per_turn',
+    label: "Redis Cluster: the masters' CPU per pipeline turn, summed (INFO cpu, instant emulators)",
+    unit: 'µs',
+    digits: 0,
+  },
+  {
+    key: 'cluster_cpu_ratio_vs_single',
+    label: 'Redis CPU per turn, 3 masters summed ÷ one redis-server (same load, same run)',
+    unit: '×',
+    target: '≤ 1.1',
+    met: (v) => v <= 1.1,
+    digits: 2,
+  },
+  {
+    key: 'cluster_cpu_ratio_vs_chain',
+    label: 'Redis Cluster: Redis CPU per turn, pipeline ÷ bare BullMQ chain (3 tags each, same cluster)',
+    unit: '×',
     digits: 2,
   },
 ];

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup,archive]`:
+ * `npm run bench [-- --quick] [-- --only=rtt,hop,turn,throughput,saturation,scaling,producer,memory,export,parquet,runs,pools,quota,cache,fork,dedup,archive,cluster]`:
  * measures the pipeline against its floors in one run on a private redis-server, prints a Markdown
  * table on stdout (progress goes to stderr) and writes `bench/results/latest.json`. Exits non-zero
  * when a measurement fails or a key is missing. See BENCHMARKS.md for the method and the figures.
@@ -7,6 +7,7 @@
  * @example
  * npm run bench -- --quick   # CI: about a minute and a half
  * npm run bench              # the full run quoted in BENCHMARKS.md
+ * npm run bench -- --only=cluster   # the pipeline on a real 3 masters + 3 replicas cluster alone
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { startEmbeddedRedis } from '../shared/embedded-redis';
 import { createBenchContext, type BenchContext } from './bench-context';
 import { measureBullmqHop } from './bullmq-hop';
 import { measureCacheCost, REPLY_WORDS, SYSTEM_WORDS } from './cache-cost';
+import { measureCluster } from './cluster';
 import { measureExportSpeed } from './export-speed';
 import { measureForkCopy } from './fork-copy';
 import { measureDedup } from './dedup';
@@ -52,6 +54,7 @@ const PHASES = [
   'fork',
   'dedup',
   'archive',
+  'cluster',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -276,6 +279,45 @@ async function runPhase(ctx: BenchContext, phase: Phase, results: BenchResults, 
         `${(large.bytes / 1e6).toFixed(1)} MB Parquet vs ${(jsonl.bytes / 1e6).toFixed(1)} MB JSONL`;
       notes.export_parquet_peak_rss_mb = `idle ${large.idleRssMb.toFixed(0)} MB before the export; JSONL on the same run ${r.jsonlPeakRssLargeMb.toFixed(0)} MB`;
       notes.export_parquet_rss_ratio = `${r.parquetPeakRssLargeMb.toFixed(0)} MB at ${r.large} vs ${r.parquetPeakRssSmallMb.toFixed(0)} MB at ${r.small} (lowest of 2 each); JSONL ${r.jsonlPeakRssLargeMb.toFixed(0)} vs ${r.jsonlPeakRssSmallMb.toFixed(0)} MB`;
+      break;
+    }
+    case 'cluster': {
+      const r = await measureCluster(ctx);
+      c.cluster = r;
+      const { pipeline, chain, single, pipelineOneShard, chainSingle } = r.systems;
+      results.cluster_master_share_min = r.shareMin;
+      results.cluster_master_share_max = r.shareMax;
+      results.cluster_redis_cpu_us_per_turn = pipeline.cpuUsPerTurn;
+      results.cluster_cpu_ratio_vs_single = r.ratioVsSingle;
+      results.cluster_cpu_ratio_vs_chain = r.ratioVsChain;
+      const us = (f: typeof pipeline) =>
+        `${f.cpuUsPerTurn.toFixed(0)} µs (sys ${f.sysUsPerTurn.toFixed(0)}, in commands ${f.inCommandsUsPerTurn.toFixed(0)}; EVALSHA ${f.evalshaUsPerCall.toFixed(1)} µs a call${f.publishesPerTurn > 0 ? `, ${f.publishesPerTurn.toFixed(1)} PUBLISH a turn at ${f.publishUsPerCall.toFixed(1)} µs` : ''})`;
+      const load = `${r.conversations} conversations × ${r.turnsPerConversation} turns, REDIS_SHARDS=${r.shards}`;
+      notes.cluster_master_share_min =
+        `${load}; shares ${pipeline.shares!.map((x) => x.toFixed(3)).join(' / ')} (masters ${r.masters.join(', ')}); ` +
+        `conversations per shard ${r.conversationsPerShard.join(' / ')} on masters ${r.shardMasters.join(', ')}, the global tag on ${r.globalMaster}; ` +
+        `bare chain ${chain.shares!.map((x) => x.toFixed(3)).join(' / ')}`;
+      notes.cluster_master_share_max = r.lastPipelineRun;
+      notes.cluster_redis_cpu_us_per_turn =
+        `${us(pipeline)}, ${pipeline.commandsPerTurn.toFixed(1)} commands per turn; one core at 100 % carries ${(1e6 / pipeline.cpuUsPerTurn).toFixed(0)} turns/s; ` +
+        (pipelineOneShard ? `REDIS_SHARDS=1 on the same cluster ${us(pipelineOneShard)}; ` : '') +
+        `net of an idle ${(r.idleUsPerSec.cluster / 1000).toFixed(1)} ms/s over the masters; cluster up in ${r.startSeconds.toFixed(1)} s`;
+      notes.cluster_cpu_ratio_vs_single =
+        `one node ${us(single)}, ${single.commandsPerTurn.toFixed(1)} commands per turn (net of ${(r.idleUsPerSec.single / 1000).toFixed(1)} ms/s idle)` +
+        (pipelineOneShard
+          ? `; REDIS_SHARDS=1 on the cluster ÷ one node ${(pipelineOneShard.cpuUsPerTurn / single.cpuUsPerTurn).toFixed(2)}`
+          : '') +
+        (chainSingle
+          ? `; bare chain, 3 tags on the cluster ÷ one node ${(chain.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)}`
+          : '') +
+        (results.redis_cpu_us_per_turn !== null
+          ? `; the throughput phase's steady state on one node: ${results.redis_cpu_us_per_turn.toFixed(0)} µs`
+          : '');
+      notes.cluster_cpu_ratio_vs_chain =
+        `bare chain on the cluster ${us(chain)}, ${chain.commandsPerTurn.toFixed(1)} commands per turn` +
+        (chainSingle
+          ? `; on one node ${us(chainSingle)} (pipeline ÷ chain there ${(single.cpuUsPerTurn / chainSingle.cpuUsPerTurn).toFixed(2)})`
+          : '');
       break;
     }
     case 'runs': {

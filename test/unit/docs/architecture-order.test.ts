@@ -14,6 +14,7 @@ const EXCEPTIONS = [
   ['conversation/turn-rules.ts', 'providers'],
   ['bench/export-speed.ts', 'test'],
   ['bench/export-parquet.ts', 'test'],
+  ['bench/cluster-rig.ts', 'test'],
 ] as const;
 
 const SKIP = new Set(['node_modules', 'dist', 'docs', 'deploy', 'examples']);
