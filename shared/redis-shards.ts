@@ -64,6 +64,18 @@ export function shardOf(id: string, shards: number): number {
 }
 
 /**
+ * The first `limit` members of several shards' sorted-set `WITHSCORES` replies (member, score, …)
+ * as one: by score (`asc` or `desc`), ties by member bytes the same way, as Redis orders one set.
+ */
+export function mergeScored(replies: string[][], order: 'asc' | 'desc', limit: number): string[] {
+  const all: [string, number][] = [];
+  for (const r of replies) for (let i = 0; i + 1 < r.length; i += 2) all.push([r[i]!, Number(r[i + 1])]);
+  const sign = order === 'asc' ? 1 : -1;
+  all.sort((a, b) => sign * (a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))));
+  return all.slice(0, limit).map(([m]) => m);
+}
+
+/**
  * The shards of one deployment: QUEUE_PREFIX (the global tag) and REDIS_SHARDS prefixes. One shard
  * (the default) is QUEUE_PREFIX itself for everything, so keys are byte for byte today's.
  */

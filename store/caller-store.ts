@@ -19,7 +19,7 @@
  * unlimited key's work spreads, and the readers here sum and merge every shard's.
  */
 import type { Redis } from 'ioredis';
-import { ShardSet } from '../shared/redis-shards';
+import { mergeScored, ShardSet } from '../shared/redis-shards';
 import { writeBudgetLimits } from './budget-store';
 import type { CallerLimits, CallerStore as CallerStoreInterface, CallerUsage } from './interfaces/caller-store';
 
@@ -74,12 +74,7 @@ export class CallerStore implements CallerStoreInterface {
   async runs(id: string, limit: number): Promise<string[]> {
     if (this.shards.count === 1) return this.redis.zrevrange(callerRunsKey(this.shards.global, id), 0, limit - 1);
     const each = await Promise.all(this.shards.prefixes.map((p) => this.redis.zrevrange(callerRunsKey(p, id), 0, limit - 1, 'WITHSCORES')));
-    const all: [string, number][] = [];
-    for (const flat of each) for (let i = 0; i + 1 < flat.length; i += 2) all.push([flat[i]!, Number(flat[i + 1])]);
-    return all
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([runId]) => runId);
+    return mergeScored(each, 'desc', limit);
   }
 
   /** The key's usage, summed over every shard. */

@@ -52,7 +52,7 @@ import { DEFAULT_CONTEXT_TOKENS } from '../conversation/turn-rules';
 import { loadScript } from './redis-script';
 import { runKeys } from './run-keys';
 import { callerKey, callerLatestKey } from './caller-store';
-import { ShardSet } from '../shared/redis-shards';
+import { mergeScored, ShardSet } from '../shared/redis-shards';
 import type {
   ConversationEvent,
   ConversationRecord,
@@ -228,12 +228,7 @@ export class ConversationStore implements ConversationStoreInterface {
     const keys = this.unarchivedKeys;
     if (keys.length === 1) return this.redis.zrangebyscore(keys[0]!, '-inf', `(${beforeMs}`, 'LIMIT', 0, limit);
     const each = await Promise.all(keys.map((k) => this.redis.zrangebyscore(k, '-inf', `(${beforeMs}`, 'WITHSCORES', 'LIMIT', 0, limit)));
-    const all: [string, number][] = [];
-    for (const flat of each) for (let i = 0; i + 1 < flat.length; i += 2) all.push([flat[i]!, Number(flat[i + 1])]);
-    return all
-      .sort((a, b) => a[1] - b[1])
-      .slice(0, limit)
-      .map(([id]) => id);
+    return mergeScored(each, 'asc', limit);
   }
 
   /** Whether any of `ids` is a finished conversation not archived yet (its run waits for it). */

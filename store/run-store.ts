@@ -36,7 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ShardSet } from '../shared/redis-shards';
+import { mergeScored, ShardSet } from '../shared/redis-shards';
 import { loadScript } from './redis-script';
 import { CallerStore, callerKey, callerRunsKey } from './caller-store';
 import { BudgetStore, runBudgetKey, writeBudgetLimits } from './budget-store';
@@ -64,18 +64,6 @@ export const backlogTotalsKey = (prefix: string): string => `${prefix}:backlog-t
 
 /** The runs of one shard waiting for the archive (sorted set: run id → when noted), beside the runs' keys. */
 export const runsUnarchivedKey = (prefix: string): string => `${prefix}:runs-unarchived`;
-
-/**
- * The first `limit` members of several sorted sets' `WITHSCORES` replies (member, score, …) as
- * one: by score (`asc` or `desc`), ties by member bytes the same way, as Redis orders one set.
- */
-export function mergeScored(replies: string[][], order: 'asc' | 'desc', limit: number): string[] {
-  const all: [string, number][] = [];
-  for (const r of replies) for (let i = 0; i + 1 < r.length; i += 2) all.push([r[i]!, Number(r[i + 1])]);
-  const sign = order === 'asc' ? 1 : -1;
-  all.sort((a, b) => sign * (a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))));
-  return all.slice(0, limit).map(([m]) => m);
-}
 
 /** The rejected list keeps this many lines; the `rejected` count keeps counting past it. */
 export const REJECTED_KEPT = 10_000;
