@@ -37,6 +37,7 @@ import type { StepHooks } from './step-lifecycle';
 import { assertQueueSafeRedis, startWorkerHost, type WorkerHost } from './worker-host';
 import { BudgetGate } from './budget-gate';
 import { checkShardLayout } from '../store/shard-layout';
+import { ConfigError } from '../shared/errors';
 
 export interface StartWorkersOptions {
   /** The process's config; the cloud role needs `apiGatewayUrl` (a ConfigError otherwise). */
@@ -131,8 +132,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
     const queues = opts.queues ?? openQueues(connection, config, { outage, stop });
     // Before anything else touches the queues or Ollama: a Redis that may evict jobs is refused.
     if (opts.checkRedisPolicy ?? true) await assertQueueSafeRedis(connection, logger);
-    // A worker laid out for another number of shards than the deployment's would strand work.
-    await checkShardLayout(connection, store.shards);
+    // A worker laid out for another number of shards than the deployment's would strand work; a
+    // Redis that does not answer the check (e.g. a cluster node not owning the slot) shows in /ready.
+    await checkShardLayout(connection, store.shards).catch((err: unknown) => {
+      if (err instanceof ConfigError) throw err;
+      logger.warn({ err: (err as Error).message }, 'REDIS_SHARDS not compared with the deployment (Redis did not answer)');
+    });
     let modelCheck: LocalModelCheck | undefined;
     // Ollama's model check (refuse naming `ollama pull`, or pull; warm; publish). An OpenAI-compatible
     // server has no pull: the pool's probe (`GET /models`) keeps an endpoint without the model out instead.
