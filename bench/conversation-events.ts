@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { isTerminal, type ConversationEvent } from '../conversation/model';
+import { subscribeAll } from '../coordination/subscribe';
 
 export class ConversationEvents {
   /** Turns recorded since start (local step events). */
@@ -17,11 +18,11 @@ export class ConversationEvents {
 
   private constructor(private readonly sub: Redis) {}
 
-  /** Subscribes `sub` (a dedicated connection, closed by {@link close}) to `channel`. */
-  static async listen(sub: Redis, channel: string): Promise<ConversationEvents> {
+  /** Subscribes `sub` (a dedicated connection, closed by {@link close}) to `channel` (or each shard's, `sharded`: SSUBSCRIBE). */
+  static async listen(sub: Redis, channel: string | string[], sharded = false): Promise<ConversationEvents> {
     const ev = new ConversationEvents(sub);
-    sub.on('message', (_ch: string, msg: string) => ev.onMessage(msg));
-    await sub.subscribe(channel);
+    sub.on(sharded ? 'smessage' : 'message', (_ch: string, msg: string) => ev.onMessage(msg));
+    await subscribeAll(sub, typeof channel === 'string' ? [channel] : channel, sharded);
     return ev;
   }
 

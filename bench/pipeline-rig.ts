@@ -20,6 +20,7 @@ import type { PipelineQueues } from '../queue/pipeline-queues';
 import type { RedisTarget } from '../shared/redis-target';
 import { openQueues } from '../assembly/queues';
 import { openRedis } from '../assembly/redis-connections';
+import { duplicateConnection } from '../shared/redis-connection';
 import { buildStores } from '../assembly/stores';
 import { Shutdown } from '../assembly/shutdown';
 import { createGatewayBackend, createOllamaBackend } from '../providers/create-providers';
@@ -132,7 +133,11 @@ export async function startPipelineRig(opts: PipelineRigOptions): Promise<Pipeli
     const queues = openQueues(producerConn, config, { stop });
     const service = new ConversationService({ config, store, queues });
 
-    const events = await ConversationEvents.listen(workerConn.duplicate(), store.eventsChannel);
+    const events = await ConversationEvents.listen(
+      duplicateConnection(workerConn, {}, { shardedSubscribers: store.shardedEvents }),
+      store.eventsChannels,
+      store.shardedEvents,
+    );
     stop.add('conversation events', () => events.close());
 
     return { config, logger, store, queues, service, bedrock, ollama, gatewayUrl, cloud, local, timings, host, events, outputDir, close };

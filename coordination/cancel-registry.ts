@@ -4,6 +4,7 @@
  * subscriber per worker process serves every job it runs.
  */
 import type { Redis } from 'ioredis';
+import { subscribeAll } from './subscribe';
 import { isTerminal, type ConversationEvent } from '../conversation/model';
 
 const ENDED_MAX = 10_000;
@@ -20,10 +21,13 @@ export class CancelRegistry {
   private readonly ended = new Map<string, number>();
   private subscriber?: Redis;
 
-  /** Starts listening on `channel` with a dedicated (subscriber-mode) connection. */
-  async listen(subscriber: Redis, channel: string): Promise<void> {
+  /**
+   * Starts listening on `channel` (or each of several) with a dedicated (subscriber-mode)
+   * connection; `sharded`: SSUBSCRIBE, one channel at a time (each shard's, docs/deploy.md).
+   */
+  async listen(subscriber: Redis, channel: string | string[], sharded = false): Promise<void> {
     this.subscriber = subscriber;
-    subscriber.on('message', (_ch: string, message: string) => {
+    subscriber.on(sharded ? 'smessage' : 'message', (_ch: string, message: string) => {
       let ev: ConversationEvent;
       try {
         ev = JSON.parse(message) as ConversationEvent;
@@ -35,7 +39,7 @@ export class CancelRegistry {
         this.abort(ev.conversationId, `conversation ${ev.status}`);
       }
     });
-    await subscriber.subscribe(channel);
+    await subscribeAll(subscriber, typeof channel === 'string' ? [channel] : channel, sharded);
   }
 
   /**

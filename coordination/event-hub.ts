@@ -12,6 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ConversationEvent } from '../conversation/model';
+import { subscribeAll } from './subscribe';
 
 export type EventListener = (ev: ConversationEvent) => void;
 
@@ -23,19 +24,26 @@ export class EventHub {
   /**
    * @param subscriber a connection of its own: it enters subscriber mode and serves nothing else.
    *   ioredis re-subscribes by itself after a reconnect.
-   * @param channel the store's `eventsChannel`.
+   * @param channel the store's `eventsChannel`, or its `eventsChannels`.
+   * @param sharded SSUBSCRIBE each channel (the store's `shardedEvents`).
    */
   constructor(
     private readonly subscriber: Redis,
-    readonly channel: string,
-  ) {}
+    channel: string | string[],
+    private readonly sharded = false,
+  ) {
+    this.channels = typeof channel === 'string' ? [channel] : channel;
+  }
+
+  /** The channels listened to. */
+  readonly channels: string[];
 
   /** Subscribes to the channel; resolves once Redis confirmed it. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.subscriber.on('message', (ch: string, message: string) => {
-      if (ch !== this.channel) return;
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', (ch: string, message: string) => {
+      if (!this.channels.includes(ch)) return;
       let ev: ConversationEvent;
       try {
         ev = JSON.parse(message) as ConversationEvent;
@@ -52,7 +60,7 @@ export class EventHub {
     });
     // Errors are retried by ioredis; an 'error' listener keeps them from crashing the process.
     this.subscriber.on('error', () => undefined);
-    await this.subscriber.subscribe(this.channel);
+    await subscribeAll(this.subscriber, this.channels, this.sharded);
   }
 
   /** Calls `listener` for each event of `conversationId`; returns the unsubscribe function. */

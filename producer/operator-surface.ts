@@ -78,8 +78,13 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   registerCallerMetrics(metrics.registry, opts.redis, opts.store.shards, callers.entries);
   // A subscriber blocks its connection and must ride out Redis restarts: no fail-fast here.
   const hub = new EventHub(
-    duplicateConnection(opts.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined }),
-    store.eventsChannel,
+    duplicateConnection(
+      opts.redis,
+      { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined },
+      { shardedSubscribers: store.shardedEvents },
+    ),
+    store.eventsChannels,
+    store.shardedEvents,
   );
   // Wait for the subscription, but not forever: a producer starting while Redis is down still
   // serves (503s, health) and the subscription completes when Redis comes back.
@@ -98,7 +103,7 @@ export async function startOperatorSurface(opts: OperatorSurfaceOptions): Promis
   clearTimeout(timer);
   if (!inTime)
     logger.warn(
-      { channel: store.eventsChannel },
+      { channels: store.eventsChannels },
       'event subscriber not ready yet (Redis unreachable?); live progress starts when it connects',
     );
   const shutdown = new AbortController();

@@ -105,10 +105,12 @@ export function fullestMasterInfo(conn: Redis): { info(section: string): Promise
  * A new connection like `conn` (to the same node or cluster), with `overrides` on each node's
  * options. For a subscriber: `Cluster.duplicate` takes startup nodes first, `Redis.duplicate` options.
  */
-export function duplicateConnection(conn: Redis, overrides: RedisOptions = {}): Redis {
+export function duplicateConnection(conn: Redis, overrides: RedisOptions = {}, opts: { shardedSubscribers?: boolean } = {}): Redis {
   if (!isCluster(conn)) return conn.duplicate(overrides);
   const c = conn as unknown as Cluster;
   const clusterOverrides: ClusterOptions = { redisOptions: { ...c.options.redisOptions, ...overrides } };
+  // A subscriber of shard channels (SSUBSCRIBE): one subscriber connection per master.
+  if (opts.shardedSubscribers) clusterOverrides.shardedSubscribers = true;
   if (overrides.enableOfflineQueue !== undefined) clusterOverrides.enableOfflineQueue = overrides.enableOfflineQueue;
   return c.duplicate(undefined, clusterOverrides) as unknown as Redis;
 }

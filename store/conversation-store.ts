@@ -79,6 +79,12 @@ export interface ConversationStoreOptions {
   /** How many ids the list of latest conversations keeps. Default 10000. */
   recentLimit?: number;
   /**
+   * Events on each shard's own channel with sharded pub/sub (SPUBLISH), so that a Redis Cluster
+   * sends an event to its shard's nodes only, not to every node (REDIS_SHARDS on REDIS_CLUSTER_NODES).
+   * Default: one channel, PUBLISH.
+   */
+  shardedEvents?: boolean;
+  /**
    * With an archive: a finished conversation joins `<prefix>:unarchived` at its transition, and
    * once archived ({@link ConversationStore.archived}) its keys expire after this many seconds
    * (REDIS_RETENTION_SECONDS). Absent: no archive, finished conversations live RETENTION_SECONDS.
@@ -91,7 +97,7 @@ const CREATE = loadScript('conversation/create', 3);
 const CREATE_CHECKED = loadScript('conversation/create-checked', 7);
 const CREATE_NX = loadScript('conversation/create-if-absent', 2);
 const LOAD = loadScript('conversation/load', 2);
-const RECORD_STEP = loadScript('conversation/record-step', 3);
+const RECORD_STEP = loadScript('conversation/record-step', 4);
 const MARK_RUNNING = loadScript('conversation/mark-running', 1);
 const FINISH = loadScript('conversation/finish', 5);
 const FORK = loadScript('conversation/fork', 9);
@@ -118,6 +124,8 @@ export class ConversationStore implements ConversationStoreInterface {
   readonly prefix: string;
   /** The shards every conversation's keys are spread over (one: QUEUE_PREFIX's). */
   readonly shards: ShardSet;
+  /** Events go out on each shard's channel by SPUBLISH ({@link ConversationStoreOptions.shardedEvents}). */
+  readonly shardedEvents: boolean;
   private readonly retentionSeconds: number;
   private readonly recentLimit: number;
   private readonly archivedRetentionSeconds?: number;
@@ -132,12 +140,14 @@ export class ConversationStore implements ConversationStoreInterface {
   /** The store for `QUEUE_PREFIX` and `RETENTION_SECONDS` of a loaded config. */
   static fromConfig(
     redis: Redis,
-    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> & Partial<Pick<Config, 'archive' | 'redisRetentionSeconds' | 'redisShards'>>,
+    config: Pick<Config, 'queuePrefix' | 'retentionSeconds'> &
+      Partial<Pick<Config, 'archive' | 'redisRetentionSeconds' | 'redisShards' | 'redisClusterNodes'>>,
   ): ConversationStore {
     const archiving = config.archive !== undefined && config.archive.kind !== 'off';
     return new ConversationStore(redis, {
       prefix: ShardSet.fromConfig(config),
       retentionSeconds: config.retentionSeconds,
+      shardedEvents: (config.redisClusterNodes?.length ?? 0) > 0,
       ...(archiving ? { archivedRetentionSeconds: config.redisRetentionSeconds ?? 300 } : {}),
     });
   }
@@ -148,6 +158,7 @@ export class ConversationStore implements ConversationStoreInterface {
   ) {
     this.shards = ShardSet.of(opts.prefix);
     this.prefix = this.shards.global;
+    this.shardedEvents = (opts.shardedEvents ?? false) && this.shards.count > 1;
     this.retentionSeconds = opts.retentionSeconds;
     this.recentLimit = opts.recentLimit ?? 10_000;
     this.archivedRetentionSeconds = opts.archivedRetentionSeconds;
@@ -321,8 +332,17 @@ export class ConversationStore implements ConversationStoreInterface {
     if (this.shards.count > 1 && this.shards.shardOf(id) !== shard)
       throw new Error(`conversation id ${id} is on shard ${this.shards.shardOf(id)}, its creation needs shard ${shard}`);
   }
+  /** The one events channel (PUBLISH); with sharded events, see {@link eventsChannels}. */
   get eventsChannel(): string {
     return `${this.prefix}:events`;
+  }
+  /** Every channel events go out on: the one channel, or each shard's (SSUBSCRIBE them one by one). */
+  get eventsChannels(): string[] {
+    return this.shardedEvents ? this.shards.prefixes.map((p) => `${p}:events`) : [this.eventsChannel];
+  }
+  /** The channel of conversation `id`'s events. */
+  private eventsChannelOf(id: string): string {
+    return this.shardedEvents ? `${this.shards.at(id)}:events` : this.eventsChannel;
   }
   /** The latest list of `id`'s shard. */
   private latestKey(id: string) {
@@ -615,11 +635,13 @@ export class ConversationStore implements ConversationStoreInterface {
       JSON.stringify(event),
       run,
       step.inputTokens + step.outputTokens,
+      this.shardedEvents ? '1' : '',
     ];
     const keys = (run: string) => [
       this.key(id),
       this.turnsKey(id),
       run === '' ? this.key(id) : runKeys(this.shards.at(id), unholder(run)!).run,
+      this.shardedEvents ? this.eventsChannelOf(id) : this.key(id),
     ];
     // The run the record names (its hash's `run`, the same field the record was decoded from); the
     // script answers the hash's own when they differ (see record-step.lua), and is run again with it.
@@ -734,7 +756,8 @@ export class ConversationStore implements ConversationStoreInterface {
   }
 
   private async publish(ev: ConversationEvent): Promise<void> {
-    await this.redis.publish(this.eventsChannel, JSON.stringify(ev));
+    if (this.shardedEvents) await this.redis.spublish(this.eventsChannelOf(ev.conversationId), JSON.stringify(ev));
+    else await this.redis.publish(this.eventsChannel, JSON.stringify(ev));
   }
 }
 

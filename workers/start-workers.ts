@@ -155,11 +155,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<StartedWo
       stop.add('local model check', () => check.stop());
     }
     const cancels = new CancelRegistry();
-    const sub = duplicateConnection(connection);
+    const sub = duplicateConnection(connection, {}, { shardedSubscribers: store.shardedEvents });
     outage?.watch(sub);
     // Unsubscribing waits on Redis: with Redis gone, just drop the subscriber's socket.
     stop.add('cancel listener', () => (sub.status === 'ready' ? cancels.close() : sub.disconnect()));
-    await cancels.listen(sub, store.eventsChannel);
+    await cancels.listen(sub, store.eventsChannels, store.shardedEvents);
     const host = await startWorkerHost({
       deps: {
         config,

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { ShardSet, shardPrefixes } from '../../../shared/redis-shards';
 import { CallerStore } from '../../../store/caller-store';
+import { EventHub } from '../../../coordination/event-hub';
+import { duplicateConnection } from '../../../shared/redis-connection';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, waitForConversation, until, type TestStack } from '../../helpers/test-stack';
@@ -187,5 +189,46 @@ describe('Redis Cluster: REDIS_SHARDS=3 spreads the work over 3 masters', functi
     const expected = [0, 1, 2].flatMap((k) => ['cloud', 'local', 'transcript', 'judge'].map((r) => `shard-${k}.${r}`)).sort();
     assert.deepEqual(names, expected);
     assert.ok((res.data.queues as { delimiter: string }[]).every((q) => q.delimiter === '.'));
+  });
+
+  it("events go out on each shard's channel (SPUBLISH), reach a sharded subscriber, and are not broadcast on the global channel", async () => {
+    assert.equal(stack.store.shardedEvents, true);
+    assert.deepEqual(
+      stack.store.eventsChannels,
+      shardPrefixes(prefix, 3).map((p) => `${p}:events`),
+    );
+    const hub = new EventHub(
+      duplicateConnection(stack.store.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true }, { shardedSubscribers: true }),
+      stack.store.eventsChannels,
+      true,
+    );
+    const plain = duplicateConnection(stack.store.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    let broadcast = 0;
+    plain.on('message', () => broadcast++);
+    await plain.subscribe(`${prefix}:events`);
+    await hub.start();
+    try {
+      const seen = new Map<string, string[]>();
+      const ids: string[] = [];
+      for (let i = 0; i < 9; i++) {
+        const res = await stack.http.post('/conversation', { initialQuery: `Evented ${i}?`, maxTurns: 2 }, as('ops'));
+        assert.equal(res.status, 202, JSON.stringify(res.data));
+        const id: string = res.data.conversationId;
+        ids.push(id);
+        seen.set(id, []);
+        hub.subscribe(id, (ev) => seen.get(id)!.push(ev.type === 'status' ? `status:${ev.status}` : `${ev.type}:${ev.turn}`));
+      }
+      for (const id of ids) await waitForConversation(stack, id, 30_000);
+      await until(() => ids.every((id) => seen.get(id)!.includes('status:completed')), 10_000, "every conversation's end event");
+      for (const id of ids) {
+        const got = seen.get(id)!;
+        for (const step of ['cloud:2', 'local:2']) assert.ok(got.includes(step), `${id} (shard ${shards.shardOf(id)}): ${got.join(', ')}`);
+      }
+      assert.ok(new Set(ids.map((id) => shards.shardOf(id))).size > 1, 'events from more than one shard');
+      assert.equal(broadcast, 0, 'nothing on the global channel');
+    } finally {
+      await hub.close();
+      plain.disconnect();
+    }
   });
 });

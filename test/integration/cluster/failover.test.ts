@@ -11,6 +11,8 @@ import { createLogger } from '../../../shared/logger';
 import { createOutageLog } from '../../../shared/redis-outage-log';
 import { checkCompleteTranscript, leftoverJobs } from '../../faults/fixtures/transcript-check';
 import { ShardSet, shardPrefixes } from '../../../shared/redis-shards';
+import { EventHub } from '../../../coordination/event-hub';
+import { duplicateConnection } from '../../../shared/redis-connection';
 import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
@@ -153,6 +155,13 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
       { emulatorLatencyMs: 40 },
     );
     const st = stack;
+    // A sharded subscriber of every shard's events channel, started before the kill: it must follow the failover.
+    const hub = new EventHub(
+      duplicateConnection(st.store.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true }, { shardedSubscribers: true }),
+      st.store.eventsChannels,
+      true,
+    );
+    await hub.start();
     const maxTurns = 5;
     const ids: string[] = [];
     for (let i = 0; i < 18; i++) {
@@ -189,6 +198,20 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
     for (const id of ids) await checkCompleteTranscript(st.store, st.outputDir, id, maxTurns);
     await until(async () => Object.keys(await leftoverJobs(st.queues)).length === 0, 10_000, "every shard's queues to drain");
     const recoveredMs = Date.now() - killedAt;
+    // After the failover, events of a new conversation on the killed shard still reach the subscriber.
+    let fresh = '';
+    for (let i = 0; i < 40 && !fresh; i++) {
+      const res = await st.http.post('/conversation', { initialQuery: `After the failover ${i}?`, maxTurns: 1 });
+      assert.equal(res.status, 202, JSON.stringify(res.data));
+      if (shards.shardOf(res.data.conversationId) === victimShard) fresh = res.data.conversationId;
+      else await waitForConversation(st, res.data.conversationId, 30_000);
+    }
+    assert.ok(fresh, 'a new conversation on the killed shard');
+    const got: string[] = [];
+    hub.subscribe(fresh, (ev) => got.push(ev.type));
+    await waitForConversation(st, fresh, 30_000);
+    await until(() => got.includes('status'), 15_000, `events of ${fresh} after the failover (got ${got.join(', ')})`);
+    await hub.close();
     await cluster.restart(victim);
     await until(async () => ((await cluster.admin(victim).call('ROLE')) as string[])[0] === 'slave', 20_000, 'the old master a replica');
     await cluster.waitHealthy();
