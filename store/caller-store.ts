@@ -10,7 +10,7 @@
  *   <prefix>:caller:<id>          hash  maxActive (limit, from API_KEYS_FILE), active, conversations, runs,
  *                                       budgetExhausted (why the key's budget refused a call; cleared when the producer writes the limits)
  *   <prefix>:caller:<id>:budget   hash  a budget (store/budget-store.ts): usd, tokens, spentUsd, spentTokens, calls, …
- *   <prefix>:latest:<id>          list  the caller's conversation ids, newest first (trimmed)
+ *   <prefix>:latest:<id>          list  the caller's conversation ids, newest first (trimmed; read by ConversationStore.recent)
  *   <prefix>:runs:by:<id>         zset  the caller's run ids by creation time
  *
  * With REDIS_SHARDS=N these keys exist per shard, beside the conversations and runs that count in
@@ -62,12 +62,6 @@ export class CallerStore implements CallerStoreInterface {
       const failed = replies?.find(([err]) => err);
       if (failed) throw failed[0];
     }
-  }
-
-  /** The caller's latest `POST /conversation` ids, newest first per shard, the shards one after another (ConversationStore.recent merges them by time). */
-  async latest(id: string, limit: number): Promise<string[]> {
-    const lists = await Promise.all(this.shards.prefixes.map((p) => this.redis.lrange(callerLatestKey(p, id), 0, Math.max(0, limit - 1))));
-    return lists.flat();
   }
 
   /** The caller's run ids, newest first (RunStore.list of an owner), over every shard. */

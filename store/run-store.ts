@@ -91,19 +91,13 @@ export class RunStore implements RunStoreInterface {
     this.prefix = this.shards.global;
   }
 
-  /** The key prefix of run `runId`'s shard. */
+  /**
+   * The key prefix of run `runId`'s shard: its own keys, and the owner's caller keys its scripts
+   * touch (a key with a limit has all its runs on its own shard, where its limits are; an
+   * unlimited key's counters are on every shard it used, store/caller-store.ts sums them).
+   */
   private at(runId: string): string {
     return this.shards.at(runId);
-  }
-
-  /**
-   * The prefix of the owner's caller keys a script of run `runId` touches: the run's shard, where
-   * the owner's counters for this run are (REDIS_SHARDS: a key with a limit has all its runs on
-   * its own shard, where its limits are; an unlimited key's counters are on every shard it used,
-   * store/caller-store.ts sums them). An owner-less run's placeholder keys are there too.
-   */
-  private ownerAt(runId: string): string {
-    return this.at(runId);
   }
 
   /** The run from the archive when Redis no longer has its hash (null: none, or it is live). */
@@ -134,7 +128,7 @@ export class RunStore implements RunStoreInterface {
     settings = '',
   ): Promise<boolean> {
     const o = owner ?? '';
-    const op = this.ownerAt(runId);
+    const op = this.at(runId);
     const r = await CREATE_RUN.run(
       this.redis,
       [this.keys(runId).run, runsIndexKey(this.at(runId)), callerRunsKey(op, o), callerKey(op, o)],
@@ -238,7 +232,7 @@ export class RunStore implements RunStoreInterface {
           k.seeds,
           k.admitting,
           this.totalsKey(runId),
-          owner === '' ? k.run : callerKey(this.ownerAt(runId), owner.slice(1)),
+          owner === '' ? k.run : callerKey(this.at(runId), owner.slice(1)),
         ],
         [String(Date.now()), limit, owner],
       );
@@ -288,7 +282,7 @@ export class RunStore implements RunStoreInterface {
   async discardEmpty(runId: string, owner?: string): Promise<boolean> {
     const k = this.keys(runId);
     const p = this.at(runId);
-    const keys = [k.run, k.rejected, runBudgetKey(p, runId), runsIndexKey(p), callerRunsKey(this.ownerAt(runId), owner ?? '')];
+    const keys = [k.run, k.rejected, runBudgetKey(p, runId), runsIndexKey(p), callerRunsKey(this.at(runId), owner ?? '')];
     const removed = (await DISCARD.run(this.redis, [...keys, k.conversations], [runId])) === 1;
     if (removed) this.owners.delete(runId);
     return removed;
@@ -399,7 +393,7 @@ export class RunStore implements RunStoreInterface {
       d.bands,
       d.sigs,
       runsIndexKey(p),
-      callerRunsKey(this.ownerAt(runId), owner),
+      callerRunsKey(this.at(runId), owner),
       this.unarchivedKey(runId),
     ];
     const r = await ARCHIVED.run(this.redis, keys, [runId, String(Math.max(1, Math.ceil(ttlSeconds))), String(Date.now())]);

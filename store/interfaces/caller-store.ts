@@ -27,8 +27,6 @@ export interface CallerUsage {
 export interface CallerStore {
   /** Writes the file's limits (a removed limit is removed) and opens each key's budget. */
   syncLimits(callers: readonly CallerLimits[]): Promise<void>;
-  /** The caller's latest conversation ids, newest first. */
-  latest(id: string, limit: number): Promise<string[]>;
   /** The caller's run ids, newest first. */
   runs(id: string, limit: number): Promise<string[]>;
   usage(id: string): Promise<CallerUsage>;

@@ -17,6 +17,18 @@ import { uniquePrefix } from '../../helpers/redis';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startTestStack, until, waitForConversation, type TestStack } from '../../helpers/test-stack';
 
+/** Waits for conversation `id` and asserts it completed with turns 1..maxTurns, each once, in order; its view. */
+async function completedOnce(st: TestStack, id: string, maxTurns: number): Promise<any> {
+  const view = await waitForConversation(st, id, 60_000);
+  assert.equal(view.status, 'completed', `${id}: ${JSON.stringify(view).slice(0, 300)}`);
+  assert.deepEqual(
+    view.turns.map((t: { turn: number }) => t.turn),
+    Array.from({ length: maxTurns }, (_, k) => k + 1),
+    `${id}: each turn once, in order`,
+  );
+  return view;
+}
+
 describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-run', function () {
   this.timeout(120_000);
   let cluster: RedisCluster;
@@ -84,13 +96,7 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
     await until(async () => (await cluster.masterOf(prefix).catch(() => victim)) !== victim, 30_000, 'a replica promoted');
     const promotedMs = Date.now() - killedAt;
     for (const id of ids) {
-      const view = await waitForConversation(st, id, 60_000);
-      assert.equal(view.status, 'completed', `${id}: ${JSON.stringify(view).slice(0, 300)}`);
-      assert.deepEqual(
-        view.turns.map((t: { turn: number }) => t.turn),
-        Array.from({ length: maxTurns }, (_, k) => k + 1),
-        `${id}: each turn once, in order`,
-      );
+      const view = await completedOnce(st, id, maxTurns);
       for (const t of view.turns) assert.ok(t.cloudResponse && t.ollamaResponse, `${id} turn ${t.turn} has both sides`);
     }
     const recoveredMs = Date.now() - killedAt;
@@ -186,15 +192,7 @@ describe('Redis Cluster failover: kill -9 of the master holding the slot, mid-ru
       30_000,
       'a replica promoted',
     );
-    for (const id of ids) {
-      const view = await waitForConversation(st, id, 60_000);
-      assert.equal(view.status, 'completed', `${id}: ${JSON.stringify(view).slice(0, 300)}`);
-      assert.deepEqual(
-        view.turns.map((t: { turn: number }) => t.turn),
-        Array.from({ length: maxTurns }, (_, k) => k + 1),
-        `${id}: each turn once, in order`,
-      );
-    }
+    for (const id of ids) await completedOnce(st, id, maxTurns);
     for (const id of ids) await checkCompleteTranscript(st.store, st.outputDir, id, maxTurns);
     await until(async () => Object.keys(await leftoverJobs(st.queues)).length === 0, 10_000, "every shard's queues to drain");
     const recoveredMs = Date.now() - killedAt;
